@@ -1,0 +1,225 @@
+"""Meeting-app gallery views composed from real photos, with the truth about every tile."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from rollcall.synth.people import DEFAULT_FACE_FRACTION, frame_photo, framed_photo
+
+Size = tuple[int, int]  # (width, height) in pixels
+Rect = tuple[int, int, int, int]  # (x, y, w, h) on the canvas
+TileKind = Literal["face", "camera_off", "empty"]
+
+BACKGROUND = (26, 26, 26)  # BGR; the near-black canvas meeting apps draw behind the tiles
+CAMERA_OFF_FILL = (40, 40, 40)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+# Muted avatar colours (BGR) like the initials circles of Teams or Meet.
+AVATAR_COLOURS = [(140, 90, 60), (70, 120, 170), (120, 70, 130), (60, 130, 90), (150, 110, 40)]
+
+
+def display_name(name: str) -> str:
+    """The label a participant would type: folder names use underscores for spaces."""
+    return name.replace("_", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryLayout:
+    """Where each of ``count`` tiles sits on a ``size`` canvas, choosing the grid like Zoom.
+
+    The grid is the one that gives the largest tiles of the given aspect ratio; the grid block is
+    centred on the canvas and a short last row is centred too.
+    """
+
+    count: int
+    size: Size
+    cols: int
+    rows: int
+    tile_size: Size
+    gap: int
+
+    @classmethod
+    def for_count(
+        cls, count: int, size: Size, aspect: float = 16 / 9, gap: int | None = None
+    ) -> GalleryLayout:
+        width, height = size
+        if gap is None:
+            gap = max(2, round(min(width, height) * 0.006))
+        if count <= 0:
+            return cls(0, size, 0, 0, (0, 0), gap)
+        best_key: tuple[int, int] | None = None
+        cols = 1
+        for candidate in range(1, count + 1):
+            rows = math.ceil(count / candidate)
+            fit_w = (width - gap * (candidate + 1)) / candidate
+            fit_h = (height - gap * (rows + 1)) / rows
+            # Prefer bigger tiles, then fewer empty cells (4 people: 2x2 rather than 3x2).
+            key = (int(min(fit_w, fit_h * aspect)), -(candidate * rows - count))
+            if best_key is None or key > best_key:
+                best_key, cols = key, candidate
+        assert best_key is not None
+        rows = math.ceil(count / cols)
+        tile_w = max(2, best_key[0])
+        tile_h = max(2, int(tile_w / aspect))
+        return cls(count, size, cols, rows, (tile_w, tile_h), gap)
+
+    def rects(self) -> list[Rect]:
+        """Tile rectangles in reading order (left to right, top to bottom)."""
+        width, height = self.size
+        tile_w, tile_h = self.tile_size
+        block_h = self.rows * tile_h + (self.rows - 1) * self.gap
+        top = (height - block_h) // 2
+        rects: list[Rect] = []
+        for row in range(self.rows):
+            in_row = min(self.cols, self.count - row * self.cols)
+            row_w = in_row * tile_w + (in_row - 1) * self.gap
+            left = (width - row_w) // 2
+            y = top + row * (tile_h + self.gap)
+            rects.extend((left + i * (tile_w + self.gap), y, tile_w, tile_h) for i in range(in_row))
+        return rects
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """What one participant's tile shows: their photo as a webcam, or their name (camera off)."""
+
+    name: str
+    photo: Path | np.ndarray | None = None
+    label: str | None = None
+    camera_off: bool = False
+    face_fraction: float = DEFAULT_FACE_FRACTION
+
+    @property
+    def kind(self) -> TileKind:
+        return "camera_off" if self.camera_off or self.photo is None else "face"
+
+    @property
+    def text(self) -> str:
+        return self.label if self.label is not None else display_name(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class TileTruth:
+    """Who was drawn where: name None and kind 'empty' for an unused slot."""
+
+    name: str | None
+    kind: TileKind
+    rect: Rect
+    label: str = ""
+
+    @property
+    def has_face(self) -> bool:
+        return self.kind == "face"
+
+
+def compose_gallery(
+    tiles: Sequence[Tile | None],
+    size: Size = (1280, 720),
+    *,
+    aspect: float = 16 / 9,
+    layout: GalleryLayout | None = None,
+) -> tuple[np.ndarray, list[TileTruth]]:
+    """Draw a gallery view of ``tiles`` (None = empty slot) on a ``size`` (w, h) BGR canvas."""
+    width, height = size
+    layout = layout or GalleryLayout.for_count(len(tiles), size, aspect)
+    canvas = np.empty((height, width, 3), dtype=np.uint8)
+    canvas[:] = BACKGROUND
+    truths: list[TileTruth] = []
+    for tile, rect in zip(tiles, layout.rects(), strict=True):
+        if tile is None:
+            truths.append(TileTruth(None, "empty", rect))
+            continue
+        x, y, w, h = rect
+        view = canvas[y : y + h, x : x + w]
+        if tile.kind == "face":
+            view[:] = _webcam_view(tile, (w, h))
+        else:
+            _draw_camera_off(view, tile)
+        _draw_label(view, tile.text)
+        truths.append(TileTruth(tile.name, tile.kind, rect, tile.text))
+    return canvas, truths
+
+
+def gallery_frame(
+    photos: Sequence[Path],
+    size: Size = (1280, 720),
+    labels: Sequence[str] | None = None,
+    *,
+    aspect: float = 16 / 9,
+) -> tuple[np.ndarray, list[TileTruth]]:
+    """A gallery of one face tile per photo; the name is the photo's folder (benchmarks)."""
+    if labels is not None and len(labels) != len(photos):
+        raise ValueError(f"{len(labels)} labels for {len(photos)} photos")
+    tiles = [
+        Tile(Path(p).parent.name, Path(p), None if labels is None else labels[i])
+        for i, p in enumerate(photos)
+    ]
+    return compose_gallery(tiles, size, aspect=aspect)
+
+
+def _webcam_view(tile: Tile, size: Size) -> np.ndarray:
+    if isinstance(tile.photo, np.ndarray):
+        return frame_photo(tile.photo, size, tile.face_fraction)
+    assert tile.photo is not None
+    return framed_photo(Path(tile.photo), size, tile.face_fraction)
+
+
+def _text_scale(tile_h: int, share: float, lo: float, hi: float) -> float:
+    """Font scale giving text about ``share`` of the tile height, within [lo, hi] pixels."""
+    (_, ref_h), _ = cv2.getTextSize("Ag", FONT, 1.0, 1)
+    return float(np.clip(tile_h * share, lo, hi)) / ref_h
+
+
+def _draw_label(view: np.ndarray, text: str) -> None:
+    """Name at the bottom left in a translucent dark box, cut short when it does not fit."""
+    h, w = view.shape[:2]
+    scale = _text_scale(h, 0.075, 5, 18)
+    (_, text_h), _ = cv2.getTextSize("Ag", FONT, scale, 1)
+    pad = max(1, text_h // 2)
+    margin = max(1, h // 40)
+    room = w - 2 * margin - 2 * pad
+    text = _fit_text(text, scale, room)
+    if not text:
+        return
+    (text_w, _), base = cv2.getTextSize(text, FONT, scale, 1)
+    x0, y1 = margin, h - margin
+    y0 = max(0, y1 - text_h - base - 2 * pad)
+    box = view[y0:y1, x0 : x0 + text_w + 2 * pad]
+    box[:] = (box * 0.4).astype(np.uint8)
+    cv2.putText(view, text, (x0 + pad, y1 - pad - base // 2), FONT, scale, (240, 240, 240), 1, cv2.LINE_AA)
+
+
+def _fit_text(text: str, scale: float, room: int) -> str:
+    if cv2.getTextSize(text, FONT, scale, 1)[0][0] <= room:
+        return text
+    while text and cv2.getTextSize(text + "..", FONT, scale, 1)[0][0] > room:
+        text = text[:-1]
+    return text.rstrip() + ".." if text else ""
+
+
+def _initials(text: str) -> str:
+    parts = [p for p in text.replace("-", " ").split() if p]
+    return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+def _draw_camera_off(view: np.ndarray, tile: Tile) -> None:
+    """A dark tile with an initials avatar: someone in the meeting but with no face to see."""
+    h, w = view.shape[:2]
+    view[:] = CAMERA_OFF_FILL
+    colour = AVATAR_COLOURS[zlib.crc32(tile.name.encode()) % len(AVATAR_COLOURS)]
+    radius = max(4, int(h * 0.2))
+    centre = (w // 2, int(h * 0.45))
+    cv2.circle(view, centre, radius, colour, -1, cv2.LINE_AA)
+    initials = _initials(tile.text)
+    scale = _text_scale(radius, 0.8, 4, 60)
+    (text_w, text_h), _ = cv2.getTextSize(initials, FONT, scale, 1)
+    thickness = max(1, round(scale * 1.5))
+    org = (centre[0] - text_w // 2, centre[1] + text_h // 2)
+    cv2.putText(view, initials, org, FONT, scale, (245, 245, 245), thickness, cv2.LINE_AA)

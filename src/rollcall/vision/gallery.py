@@ -1,0 +1,91 @@
+"""Enrolled templates as one matrix, and open-set 1:N matching with a threshold and a margin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Calibrated on the real photos in shared/data/faces (bench/calibrate.py): with these, false
+# identifications of never-enrolled people stayed at or below 1% while rank-1 stayed high.
+DEFAULT_THRESHOLD = {"sface": 0.40, "dlib": 0.90}
+DEFAULT_MARGIN = {"sface": 0.06, "dlib": 0.02}
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """The decision for each probe face: a person index into Gallery.names, or -1 for unknown."""
+
+    person: np.ndarray  # (N,) int, -1 = unknown
+    similarity: np.ndarray  # (N,) best person's similarity
+    second: np.ndarray  # (N,) best similarity among all other people (-1 when none)
+    candidate: np.ndarray  # (N,) best person index even when refused, for review queues
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+
+class Gallery:
+    """Every template of every enrolled person, matched by cosine similarity.
+
+    A person's score is their best template's score, so several templates per person
+    (different light, angle, glasses) all help. A probe is named only when that score clears
+    ``threshold`` and beats every other person by ``margin``; otherwise it stays unknown,
+    because a false "present" is worse than a missed one.
+    """
+
+    def __init__(
+        self,
+        names: list[str],
+        person_index: np.ndarray,
+        templates: np.ndarray,
+        threshold: float,
+        margin: float,
+    ) -> None:
+        self.names = list(names)
+        self.person_index = np.asarray(person_index, np.int64).reshape(-1)
+        self.templates = np.asarray(templates, np.float32).reshape(len(self.person_index), -1)
+        if len(self.person_index) and self.person_index.max() >= len(self.names):
+            raise ValueError("a template points at a person that is not in names")
+        self.threshold = threshold
+        self.margin = margin
+
+    @classmethod
+    def empty(cls, threshold: float = 0.4, margin: float = 0.05) -> Gallery:
+        return cls([], np.zeros(0, np.int64), np.zeros((0, 128), np.float32), threshold, margin)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def person_scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """(N, P) best-template cosine similarity of each probe to each person."""
+        probes = np.asarray(embeddings, np.float32).reshape(-1, self.templates.shape[1])
+        scores = np.full((len(probes), len(self.names)), -1.0, np.float32)
+        if not len(self.person_index) or not len(probes):
+            return scores
+        sims = probes @ self.templates.T  # (N, T)
+        # Max over each person's templates without a Python loop over people.
+        np.maximum.at(scores.T, self.person_index, sims.T)
+        return scores
+
+    def match(self, embeddings: np.ndarray) -> Matches:
+        scores = self.person_scores(embeddings)
+        n = len(scores)
+        if n == 0 or not self.names:
+            minus = np.full(n, -1.0, np.float32)
+            return Matches(np.full(n, -1), minus, minus, np.full(n, -1))
+        order = np.argsort(-scores, axis=1)
+        best = order[:, 0]
+        rows = np.arange(n)
+        best_sim = scores[rows, best]
+        second_sim = scores[rows, order[:, 1]] if scores.shape[1] > 1 else np.full(n, -1.0)
+        accepted = (best_sim >= self.threshold) & (best_sim - second_sim >= self.margin)
+        return Matches(
+            person=np.where(accepted, best, -1),
+            similarity=best_sim.astype(np.float32),
+            second=np.asarray(second_sim, np.float32),
+            candidate=best,
+        )
+
+    def name_of(self, index: int) -> str | None:
+        return None if index < 0 else self.names[index]

@@ -1,0 +1,58 @@
+"""Whether a photo can serve as an enrollment template: one clear, large enough, sharp face."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from rollcall.errors import EnrollmentRefused
+from rollcall.vision.types import Faces
+
+
+@dataclass(frozen=True)
+class EnrollmentPolicy:
+    # Below this a face gives a template that matches poorly even at full size.
+    min_face_px: int = 40
+    # Variance of the Laplacian on the aligned 112 px chip; calibrated on shared/data/faces.
+    min_sharpness: float = 25.0
+    # A second face at least this fraction of the main face's size makes the photo ambiguous.
+    second_face_ratio: float = 0.5
+    min_score: float = 0.8
+
+
+def sharpness(chip: np.ndarray) -> float:
+    """Variance of the Laplacian: low on blurred or heavily upscaled faces."""
+    gray = chip if chip.ndim == 2 else cv2.cvtColor(chip, cv2.COLOR_BGR2GRAY)
+    gray = cv2.resize(gray, (112, 112), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def choose_enrollment_face(faces: Faces, policy: EnrollmentPolicy) -> int:
+    """Index of the one face to enroll from a photo, or EnrollmentRefused saying why."""
+    confident = faces[faces.scores >= policy.min_score] if len(faces) else faces
+    if not len(confident):
+        raise EnrollmentRefused("no face found")
+    sides = confident.min_side
+    order = np.argsort(-sides)
+    if len(order) > 1 and sides[order[1]] >= policy.second_face_ratio * sides[order[0]]:
+        raise EnrollmentRefused(
+            f"{len(confident)} faces found; use a photo showing only the person to enroll"
+        )
+    main = order[0]
+    if sides[main] < policy.min_face_px:
+        raise EnrollmentRefused(
+            f"face too small ({sides[main]:.0f} px, need at least {policy.min_face_px} px)"
+        )
+    # Map back to the index in the unfiltered batch.
+    return int(np.flatnonzero(faces.scores >= policy.min_score)[main])
+
+
+def check_sharpness(chip: np.ndarray, policy: EnrollmentPolicy) -> float:
+    value = sharpness(chip)
+    if value < policy.min_sharpness:
+        raise EnrollmentRefused(
+            f"face too blurry (sharpness {value:.0f}, need at least {policy.min_sharpness:.0f})"
+        )
+    return value

@@ -1,0 +1,60 @@
+"""What every frame source promises, and the context-manager plumbing they share."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from rollcall.vision.types import Frame
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """Anything that hands out timed frames: a recording, a folder, the screen, a camera."""
+
+    name: str  # human-readable, for messages
+    live: bool  # real time (screen/camera/stream) rather than processed as fast as possible
+    duration: float | None  # seconds, when known (recordings, folders)
+
+    def read(self, not_before: float = 0.0) -> Frame | None:
+        """The first frame with t >= not_before, skipping cheaply; None when the source ended."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class SourceBase:
+    """Shared by the concrete sources so each can be used in a with-block."""
+
+    name: str = "source"
+    live: bool = False
+    duration: float | None = None
+
+    def read(self, not_before: float = 0.0) -> Frame | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"

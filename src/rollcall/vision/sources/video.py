@@ -1,0 +1,149 @@
+"""Frames from a recorded video file, timed by the container's own timestamps (VFR-safe)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.container
+import av.video
+
+from rollcall.errors import SourceError
+from rollcall.vision.sources.base import SourceBase
+from rollcall.vision.types import Frame
+
+log = logging.getLogger(__name__)
+
+# Below this distance decoding forward is cheaper than a seek back to the previous keyframe.
+SEEK_THRESHOLD = 2.0
+# A few broken packets are tolerable (the decoder conceals them); a run of them means the rest
+# of the file is garbage and the recording should end rather than spin.
+MAX_BAD_PACKETS = 25
+
+
+class VideoFileSource(SourceBase):
+    """A recording read as fast as possible; read(not_before) only moves forward."""
+
+    live = False
+
+    def __init__(self, path: str | Path, *, seek_threshold: float = SEEK_THRESHOLD) -> None:
+        self.path = Path(path)
+        self.name = f"video file {self.path}"
+        self.seek_threshold = seek_threshold
+        try:
+            self._container = av.open(str(self.path))
+        except (av.FFmpegError, OSError) as exc:
+            raise SourceError(f"{self.name} cannot be opened as a video: {exc}") from exc
+        try:
+            if not self._container.streams.video:
+                raise SourceError(f"{self.name} has no video stream")
+            self._stream = self._container.streams.video[0]
+            # Frame-level threads decode several frames at once; a big win for H.264 skipping.
+            self._stream.thread_type = "AUTO"
+            self._time_base: Fraction = self._stream.time_base or Fraction(1, 90000)
+            rate = self._stream.average_rate or self._stream.guessed_rate
+            self._frame_step = float(1 / rate) if rate else 1 / 25
+            self.duration = self._find_duration()
+            self._frames = self._decoded()
+            # Decode one frame now so a file that is not really a video fails here, not later.
+            first = self._next_frame()
+            if first is None:
+                raise SourceError(f"{self.name} contains no decodable video frames")
+        except SourceError:
+            self._container.close()
+            raise
+        start = self._stream.start_time
+        self._origin = start if start is not None else (first.pts or 0)
+        self._pending: av.VideoFrame | None = first
+        self._position = -1.0  # t of the last frame decoded, the origin of forward skips
+        self._index = -1
+        self._last_key_t: float | None = None
+        self._gop = 0.0  # longest keyframe interval seen: a seek shorter than it gains nothing
+        self._ended = False
+
+    def _find_duration(self) -> float | None:
+        if self._stream.duration is not None and self._stream.time_base is not None:
+            return float(self._stream.duration * self._stream.time_base)
+        if self._container.duration is not None:
+            return self._container.duration / av.time_base
+        return None
+
+    def _decoded(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames in presentation order; logs and stops on a broken file."""
+        packets = self._container.demux(self._stream)
+        bad = 0
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.FFmpegError as exc:
+                log.warning("%s: stopped reading at a damaged part of the file: %s", self.name, exc)
+                return
+            try:
+                frames = packet.decode()
+            except av.FFmpegError as exc:
+                bad += 1
+                log.warning("%s: skipped an undecodable packet: %s", self.name, exc)
+                if bad >= MAX_BAD_PACKETS:
+                    log.warning("%s: too many damaged packets, treating as the end", self.name)
+                    return
+                continue
+            bad = 0
+            yield from frames
+
+    def _next_frame(self) -> av.VideoFrame | None:
+        try:
+            return next(self._frames, None)
+        except av.FFmpegError as exc:  # a decoder error surfacing outside _decoded's guard
+            log.warning("%s: decoding failed, treating as the end: %s", self.name, exc)
+            return None
+
+    def _t(self, frame: av.VideoFrame) -> float:
+        if frame.pts is None:
+            # Without a timestamp the best guess is one nominal frame after the previous one.
+            return self._position + self._frame_step
+        return float((frame.pts - self._origin) * self._time_base)
+
+    def _seek(self, t: float) -> None:
+        target = int(t / self._time_base) + self._origin
+        try:
+            self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        except av.FFmpegError as exc:
+            # Not fatal: decoding forward reaches the same frame, only slower.
+            log.warning("%s: seek to %.1f s failed, decoding forward: %s", self.name, t, exc)
+            return
+        self._frames = self._decoded()
+        self._pending = None
+        self._last_key_t = None
+        self._index = -1  # unknown until re-derived from the first frame's time
+
+    def read(self, not_before: float = 0.0) -> Frame | None:
+        if self._ended:
+            return None
+        if not_before - self._position > max(self.seek_threshold, self._gop):
+            self._seek(not_before)
+        while True:
+            frame = self._pending if self._pending is not None else self._next_frame()
+            self._pending = None
+            if frame is None:
+                self._ended = True
+                return None
+            t = self._t(frame)
+            self._position = t
+            self._index = self._index + 1 if self._index >= 0 else round(t / self._frame_step)
+            if frame.key_frame:
+                if self._last_key_t is not None:
+                    self._gop = max(self._gop, t - self._last_key_t)
+                self._last_key_t = t
+            if t >= not_before:
+                # Converting to numpy is the expensive step, so only the frame handed out pays it.
+                image = frame.to_ndarray(format="bgr24")
+                return Frame(image=image, t=t, index=self._index)
+
+    def close(self) -> None:
+        self._ended = True
+        self._container.close()
