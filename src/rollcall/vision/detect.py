@@ -174,8 +174,9 @@ class DlibHogDetector:
             shapes.append(shape)
             marks.append(dlib5_to_yunet(pts))
         h, w = rgb.shape[:2]
-        faces = Faces(boxes=boxes, scores=np.clip(np.asarray(scores) / 3 + 0.5, 0, 1),
-                      landmarks=marks)
+        faces = Faces(
+            boxes=boxes, scores=np.clip(np.asarray(scores) / 3 + 0.5, 0, 1), landmarks=marks
+        )
         faces.data["dlib_shape"] = np.array(shapes, dtype=object)
         return clip_faces(faces, w, h)
 

@@ -58,20 +58,23 @@ def decode_image(data: bytes, label: str = "image") -> np.ndarray:
     return image
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an image file to BGR uint8."""
+def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of an image file, or an ImageError saying why they cannot be read."""
     path = Path(path)
     try:
         if path.is_dir():
             raise ImageError(f"{path}: is a folder, not an image")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
+        if path.stat().st_size > MAX_BYTES:
             raise ImageError(f"{path}: file is larger than {MAX_BYTES // (1024 * 1024)} MB")
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
     except PermissionError:
         raise ImageError(f"{path}: permission denied") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path}: is a folder, not an image") from None
-    return decode_image(data, str(path))
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file to BGR uint8."""
+    return decode_image(read_file_bytes(path), str(path))

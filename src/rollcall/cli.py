@@ -1,0 +1,330 @@
+"""The `rollcall` command line: enroll people, identify and count faces, manage the database."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from rollcall.config import Settings
+from rollcall.errors import RollcallError
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+@dataclass
+class App:
+    """What every command needs, built lazily so `rollcall --help` stays instant."""
+
+    settings: Settings
+    _db: object | None = None
+    _engine: object | None = None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def db(self):  # noqa: ANN201
+        if self._db is None:
+            from rollcall.storage.db import Database
+
+            self._db = Database(self.settings)
+        return self._db
+
+    @property
+    def engine(self):  # noqa: ANN201
+        if self._engine is None:
+            from rollcall.vision.engine import EngineOptions, FaceEngine
+
+            s = self.settings
+            self._engine = FaceEngine(EngineOptions(s.detector, s.embedder, s.threads))
+        return self._engine
+
+    def fail(self, message: str) -> None:
+        """A per-file error: one line on stderr, and the command will exit 1 at the end."""
+        self.failures.append(message)
+        err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+class RollcallGroup(click.Group):
+    """Turns RollcallError into a one-line message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except RollcallError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=RollcallGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--detector",
+    type=click.Choice(["yunet", "haar", "dlib"]),
+    help="Face detector (default yunet; haar is the seed's cascade; dlib needs the dlib extra).",
+)
+@click.option(
+    "--embedder",
+    type=click.Choice(["sface", "dlib"]),
+    help="Face embedder (default sface; dlib ResNet needs the dlib extra).",
+)
+@click.option("--threads", type=click.IntRange(0, 64), help="CPU threads for the networks.")
+@click.version_option(package_name="rollcall")
+@click.pass_context
+def cli(ctx: click.Context, detector: str | None, embedder: str | None, threads: int | None):
+    """rollcall: attendance and head counts with face recognition.
+
+    Data lives under ROLLCALL_HOME (the database, unless ROLLCALL_DATABASE_URL points
+    elsewhere, and evidence crops).
+    """
+    try:
+        settings = Settings.from_env(detector=detector, embedder=embedder, threads=threads)
+    except RollcallError as exc:
+        raise click.ClickException(str(exc)) from None
+    ctx.obj = App(settings)
+
+
+def finish(app: App) -> None:
+    if app.failures:
+        sys.exit(1)
+
+
+# -- people -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.argument("photos", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--from-dir",
+    "from_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Enroll every sub-folder of DIR as one person (the folder name is the person's name).",
+)
+@pass_app
+def enroll(app: App, name: str | None, photos: tuple[Path, ...], from_dir: Path | None) -> None:
+    """Enroll NAME from one or more PHOTOS (several templates per person are kept)."""
+    from rollcall.enrollment import enroll_photos, photos_in
+
+    if from_dir is not None:
+        if name or photos:
+            raise click.UsageError("give either NAME PHOTO... or --from-dir DIR, not both")
+        jobs = [(d.name, photos_in(d)) for d in sorted(from_dir.iterdir()) if d.is_dir()]
+        if not jobs:
+            raise click.ClickException(f"{from_dir} has no sub-folders (one per person)")
+    else:
+        if not name or not photos:
+            raise click.UsageError("give NAME and at least one PHOTO, or --from-dir DIR")
+        jobs = [(name, list(photos))]
+    for person, files in jobs:
+        if not files:
+            app.fail(f"{person}: no photos found")
+            continue
+        result = enroll_photos(app.db, app.engine, person, files)
+        for label, reason in result.refused:
+            app.fail(f"{label}: refused: {reason}")
+        parts = [f"{len(result.accepted)} template(s) added"]
+        if result.duplicates:
+            parts.append(f"{len(result.duplicates)} already enrolled")
+        if result.refused:
+            parts.append(f"{len(result.refused)} photo(s) refused")
+        mark = "[green]✓[/green]" if result.accepted or result.duplicates else "[red]✗[/red]"
+        out_console.print(f"{mark} {person}: " + ", ".join(parts), highlight=False)
+    finish(app)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def people(ctx: click.Context, as_json: bool) -> None:
+    """List enrolled people with their template counts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rollcall.storage.people import list_people
+
+    app: App = ctx.obj
+    with app.db.session() as session:
+        rows = list_people(session)
+    if as_json:
+        click.echo(json.dumps([{"name": r.name, "templates": r.templates} for r in rows]))
+        return
+    if not rows:
+        out_console.print("No one is enrolled yet. Try: rollcall enroll NAME PHOTO...")
+        return
+    table = Table("person", "templates", "enrolled")
+    for r in rows:
+        table.add_row(r.name, str(r.templates), f"{r.created_at:%Y-%m-%d %H:%M}")
+    out_console.print(table)
+
+
+@people.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def people_remove(app: App, name: str, yes: bool) -> None:
+    """Delete NAME and every template of theirs (biometric data)."""
+    from rollcall.storage.people import remove_person
+
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Delete {name} and all their face templates?", abort=True)
+    with app.db.session() as session:
+        n = remove_person(session, name)
+    out_console.print(f"Removed {name} and {n} template(s).", highlight=False)
+
+
+# -- images -------------------------------------------------------------------------------
+
+
+def _expand_images(paths: tuple[Path, ...]) -> list[Path]:
+    from rollcall.enrollment import photos_in
+
+    out: list[Path] = []
+    for p in paths:
+        out.extend(photos_in(p) if p.is_dir() else [p])
+    return out
+
+
+def _annotated_path(folder: Path, source: Path, used: set[Path]) -> Path:
+    stem, suffix = source.stem, source.suffix.lower()
+    if suffix not in {".jpg", ".jpeg", ".png", ".bmp", ".webp"}:
+        suffix = ".png"
+    target = folder / f"{stem}{suffix}"
+    n = 1
+    while target in used:
+        target = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    used.add(target)
+    return target
+
+
+@cli.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per image.")
+@click.option(
+    "--annotate",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a copy of each image with boxes and names into this folder.",
+)
+@pass_app
+def identify(app: App, images: tuple[Path, ...], as_json: bool, annotate: Path | None) -> None:
+    """Head count and identities of the faces in each IMAGE."""
+    from rollcall.recognition import annotate as draw
+    from rollcall.recognition import identify_image, load_gallery
+
+    _run_images(
+        app,
+        images,
+        as_json,
+        annotate,
+        identify=True,
+        draw=draw,
+        analyse=lambda gallery: lambda im, label: identify_image(app.engine, gallery, im, label),
+        gallery_loader=lambda: load_gallery(app.db, app.settings, app.engine.embedder.name),
+    )
+
+
+@cli.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per image.")
+@pass_app
+def count(app: App, images: tuple[Path, ...], as_json: bool) -> None:
+    """Head counts only (face detection, no recognition)."""
+    from rollcall.recognition import count_image
+
+    _run_images(
+        app,
+        images,
+        as_json,
+        None,
+        identify=False,
+        draw=None,
+        analyse=lambda _g: lambda im, label: count_image(app.engine, im, label),
+        gallery_loader=lambda: None,
+    )
+
+
+def _run_images(app, images, as_json, annotate, *, identify, draw, analyse, gallery_loader):  # noqa: ANN001
+    import cv2
+
+    from rollcall.vision.imageio import read_image
+
+    gallery = gallery_loader()
+    if identify and gallery is not None and not len(gallery):
+        err_console.print(
+            "[yellow]note:[/yellow] no one is enrolled for this embedder; every face is unknown"
+        )
+    run = analyse(gallery)
+    if annotate is not None:
+        annotate.mkdir(parents=True, exist_ok=True)
+    reports = []
+    used: set[Path] = set()
+    for path in _expand_images(images):
+        try:
+            image = read_image(path)
+        except RollcallError as exc:
+            app.fail(str(exc))
+            continue
+        report = run(image, str(path))
+        reports.append(report)
+        if annotate is not None and draw is not None:
+            target = _annotated_path(annotate, path, used)
+            if not cv2.imwrite(str(target), draw(image, report)):
+                app.fail(f"{target}: could not write the annotated image")
+        if not as_json:
+            _print_report(report, identify)
+    if as_json:
+        click.echo(json.dumps([r.to_json(with_identity=identify) for r in reports], indent=2))
+    finish(app)
+
+
+def _print_report(report, identify: bool) -> None:  # noqa: ANN001
+    out_console.print(f"[bold]{report.image}[/bold]: {report.head_count} face(s)", highlight=False)
+    if not identify:
+        return
+    for face in report.faces:
+        who = face.person or "[dim]unknown[/dim]"
+        sim = "" if face.similarity is None else f"  similarity {face.similarity:.2f}"
+        out_console.print(f"  {who}  box {face.box}  score {face.score:.2f}{sim}", highlight=False)
+
+
+# -- database -----------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database administration."""
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: App) -> None:
+    """Apply every Alembic migration to the configured database."""
+    from rollcall.storage.db import current_revision, head_revision, make_engine, upgrade
+
+    if app.settings.database_url is None:
+        app.settings.ensure_home()
+    engine = make_engine(app.settings.db_url)
+    upgrade(engine)
+    out_console.print(
+        f"Database at revision {current_revision(engine)} (head {head_revision()}).",
+        highlight=False,
+    )
+
+
+@db.command("current")
+@pass_app
+def db_current(app: App) -> None:
+    """Show the database's migration revision."""
+    from rollcall.storage.db import current_revision, make_engine
+
+    click.echo(current_revision(make_engine(app.settings.db_url)) or "empty")
+
+
+def main() -> None:
+    cli(prog_name="rollcall")

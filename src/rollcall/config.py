@@ -1,0 +1,74 @@
+"""One Settings object built from the environment, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from rollcall.errors import RollcallError
+
+
+def default_home() -> Path:
+    return Path(user_data_dir("rollcall", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where rollcall keeps its data, and which face engine it runs.
+
+    ROLLCALL_HOME holds the SQLite database (by default), evidence crops and keys;
+    ROLLCALL_DATABASE_URL points the database elsewhere (PostgreSQL, MySQL).
+    """
+
+    home: Path = field(default_factory=default_home)
+    database_url: str | None = None
+    detector: str = "yunet"
+    embedder: str = "sface"
+    threads: int = 0
+    match_threshold: float | None = None  # None: the calibrated default for the embedder
+    match_margin: float | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        if env.get("ROLLCALL_HOME"):
+            values["home"] = Path(env["ROLLCALL_HOME"]).expanduser()
+        if env.get("ROLLCALL_DATABASE_URL"):
+            values["database_url"] = env["ROLLCALL_DATABASE_URL"]
+        for key, name, kind in (
+            ("ROLLCALL_DETECTOR", "detector", str),
+            ("ROLLCALL_EMBEDDER", "embedder", str),
+            ("ROLLCALL_THREADS", "threads", int),
+            ("ROLLCALL_MATCH_THRESHOLD", "match_threshold", float),
+            ("ROLLCALL_MATCH_MARGIN", "match_margin", float),
+        ):
+            if env.get(key):
+                try:
+                    values[name] = kind(env[key])
+                except ValueError:
+                    message = f"{key}={env[key]!r} is not a valid {kind.__name__}"
+                    raise RollcallError(message) from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'rollcall.db'}"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.home / "evidence"
+
+    def ensure_home(self) -> Path:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise RollcallError(f"cannot create ROLLCALL_HOME at {self.home}: {exc}") from None
+        return self.home

@@ -1,0 +1,127 @@
+"""Repository for people and their templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rollcall.errors import NotFound
+from rollcall.storage.models import Person, Template
+from rollcall.storage.templates import decode_template, encode_template
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    name: str
+    templates: int
+    created_at: object
+
+
+def get_person(session: Session, name: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.name == name))
+
+
+def require_person(session: Session, name: str) -> Person:
+    person = get_person(session, name)
+    if person is None:
+        raise NotFound(f"no enrolled person named {name!r} (see `rollcall people`)")
+    return person
+
+
+def get_or_create_person(session: Session, name: str) -> Person:
+    person = get_person(session, name)
+    if person is None:
+        person = Person(name=name)
+        session.add(person)
+        session.flush()
+    return person
+
+
+def has_template(session: Session, person: Person, embedder: str, source_sha256: str) -> bool:
+    return (
+        session.scalar(
+            select(Template.id).where(
+                Template.person_id == person.id,
+                Template.embedder == embedder,
+                Template.source_sha256 == source_sha256,
+            )
+        )
+        is not None
+    )
+
+
+def add_template(
+    session: Session,
+    person: Person,
+    *,
+    embedder: str,
+    vector: np.ndarray,
+    source_name: str,
+    source_sha256: str,
+    face_px: float,
+    sharpness: float,
+) -> Template:
+    template = Template(
+        person_id=person.id,
+        embedder=embedder,
+        dim=int(vector.size),
+        vector=encode_template(vector),
+        source_name=source_name[:255],
+        source_sha256=source_sha256,
+        face_px=face_px,
+        sharpness=sharpness,
+    )
+    session.add(template)
+    session.flush()
+    return template
+
+
+def list_people(session: Session, embedder: str | None = None) -> list[PersonSummary]:
+    count = func.count(Template.id)
+    join_on = Person.id == Template.person_id
+    if embedder is not None:
+        join_on = join_on & (Template.embedder == embedder)
+    rows = session.execute(
+        select(Person.name, count, Person.created_at)
+        .outerjoin(Template, join_on)
+        .group_by(Person.id)
+        .order_by(Person.name)
+    )
+    return [PersonSummary(name, n, created) for name, n, created in rows]
+
+
+def remove_person(session: Session, name: str) -> int:
+    """Delete a person and every template of theirs; returns how many templates went."""
+    person = require_person(session, name)
+    n = session.scalar(select(func.count(Template.id)).where(Template.person_id == person.id))
+    session.delete(person)
+    session.flush()
+    return int(n or 0)
+
+
+def load_templates(
+    session: Session, embedder: str, people: list[str] | None = None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(names, person_index, templates) for every template made by `embedder`."""
+    query = (
+        select(Person.name, Template.vector, Template.dim)
+        .join(Template, Template.person_id == Person.id)
+        .where(Template.embedder == embedder)
+        .order_by(Person.name, Template.id)
+    )
+    if people is not None:
+        query = query.where(Person.name.in_(people))
+    names: list[str] = []
+    index: list[int] = []
+    vectors: list[np.ndarray] = []
+    for name, blob, dim in session.execute(query):
+        if not names or names[-1] != name:
+            names.append(name)
+        index.append(len(names) - 1)
+        vectors.append(decode_template(blob, dim))
+    dim = vectors[0].size if vectors else 128
+    matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32)
+    return names, np.asarray(index, np.int64), matrix
