@@ -44,7 +44,9 @@ class Gallery:
     ) -> None:
         self.names = list(names)
         self.person_index = np.asarray(person_index, np.int64).reshape(-1)
-        self.templates = np.asarray(templates, np.float32).reshape(len(self.person_index), -1)
+        self.templates = np.atleast_2d(np.asarray(templates, np.float32))
+        if len(self.templates) != len(self.person_index):
+            raise ValueError("one person index is needed per template")
         if len(self.person_index) and self.person_index.max() >= len(self.names):
             raise ValueError("a template points at a person that is not in names")
         self.threshold = threshold

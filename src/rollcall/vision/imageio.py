@@ -48,8 +48,10 @@ def decode_image(data: bytes, label: str = "image") -> np.ndarray:
                 img.verify()
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{label}: not a readable image (unknown format or too large)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{label}: image has too many pixels (limit {MAX_PIXELS:,})") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{label}: not a readable image (unknown format or corrupt)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{label}: corrupt image ({exc})") from None
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
