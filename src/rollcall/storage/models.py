@@ -70,3 +70,151 @@ class Template(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     person: Mapped[Person] = relationship(back_populates="templates")
+
+
+class Course(Base):
+    """A class or meeting series: who is expected, and when it starts and ends."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # Local wall-clock times "HH:MM"; with them a session's marks can be late or left early.
+    start_time: Mapped[str | None] = mapped_column(String(5))
+    end_time: Mapped[str | None] = mapped_column(String(5))
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    members: Mapped[list[CourseMember]] = relationship(
+        back_populates="course", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CourseMember(Base):
+    __tablename__ = "course_members"
+
+    course_id: Mapped[int] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    course: Mapped[Course] = relationship(back_populates="members")
+    person: Mapped[Person] = relationship()
+
+
+class AttendanceSession(Base):
+    """One sitting being watched: a lecture, a meeting, a shift at an entrance."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    course_id: Mapped[int | None] = mapped_column(
+        ForeignKey("courses.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(1000))
+    # Wall-clock time of t = 0 on the source's timeline; every other time is seconds from it.
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16), default="running")  # running | closed
+    seed: Mapped[int] = mapped_column(Integer)
+    min_interval: Mapped[float] = mapped_column(Float)
+    max_interval: Mapped[float] = mapped_column(Float)
+    verify_every: Mapped[float] = mapped_column(Float)
+    leave_after: Mapped[float] = mapped_column(Float)
+    # How far along the source's timeline the session has been processed (for --resume).
+    processed_until: Mapped[float] = mapped_column(Float, default=0.0)
+    duration: Mapped[float | None] = mapped_column(Float)
+
+    course: Mapped[Course | None] = relationship()
+
+
+class HeadCount(Base):
+    """One random-time sample: how many faces, and whether identities were verified."""
+
+    __tablename__ = "head_counts"
+    __table_args__ = (UniqueConstraint("session_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    t: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer)
+    recognized: Mapped[int] = mapped_column(Integer)
+    unknown: Mapped[int] = mapped_column(Integer)
+    verified: Mapped[bool] = mapped_column(default=False)
+
+
+class AttendanceRecord(Base):
+    """Exactly one per (session, expected person): the mark and its evidence."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("session_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="absent")
+    first_seen: Mapped[float | None] = mapped_column(Float)
+    last_seen: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    evidence_path: Mapped[str | None] = mapped_column(String(500))
+    evidence_t: Mapped[float | None] = mapped_column(Float)
+    marked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A staff edit wins over what the monitor computes later (see the audit trail).
+    edited: Mapped[bool] = mapped_column(default=False)
+
+    person: Mapped[Person] = relationship()
+
+
+class PresenceInterval(Base):
+    """A stretch of time a person was seen; `end_t` is None while it is still open."""
+
+    __tablename__ = "presence_intervals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    start_t: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)
+    end_t: Mapped[float | None] = mapped_column(Float)
+
+
+class UnknownFace(Base):
+    """A face seen in a session that matched no one: kept with its crop for review."""
+
+    __tablename__ = "unknown_faces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    t: Mapped[float] = mapped_column(Float)
+    crop_path: Mapped[str] = mapped_column(String(500))
+    best_similarity: Mapped[float] = mapped_column(Float)
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    review: Mapped[str] = mapped_column(String(16), default="pending")  # pending|assigned|dismissed
+    assigned_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class SessionEvent(Base):
+    """Discrepancies and milestones worth showing on the timeline (joined, left, gap, ...)."""
+
+    __tablename__ = "session_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    t: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    detail: Mapped[str] = mapped_column(String(500), default="")
