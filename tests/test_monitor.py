@@ -1,0 +1,235 @@
+"""The attendance monitor's decisions, driven sample by sample with a fake clock.
+
+Scenes are drawn with a distinct texture per person in a grid of tiles, so the tracker sees real
+pixels; the embedder is replaced by a lookup from tile to identity vector, because what is under
+test here is the monitor's logic (the real embedder is tested on real photos elsewhere).
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+
+import numpy as np
+import pytest
+
+from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, OpenInterval
+from rollcall.attendance.schedule import SamplingSchedule
+from rollcall.attendance.status import ScheduleWindow, minutes_present, status_of
+from rollcall.vision.gallery import Gallery
+from rollcall.vision.types import Faces
+
+DIM = 16
+TILE = 100
+PEOPLE = ["ada", "bob", "cy", "dee"]
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+RNG = np.random.default_rng(7)
+VECTORS = {name: unit(RNG.normal(size=DIM)) for name in [*PEOPLE, "stranger", "twin"]}
+TEXTURES = {name: RNG.integers(0, 255, (60, 60), dtype=np.uint8) for name in VECTORS}
+
+
+def gallery() -> Gallery:
+    names = PEOPLE
+    return Gallery(names, np.arange(len(names)), np.stack([VECTORS[n] for n in names]), 0.5, 0.05)
+
+
+class Scene:
+    """Who sits in which tile (slot index -> name); similarity tweaks per name."""
+
+    def __init__(self, seating: dict[int, str], weak: set[str] = frozenset()) -> None:
+        self.seating = seating
+        self.weak = weak
+        self.calls = 0
+        self.faces_embedded = 0
+
+    def render(self) -> tuple[np.ndarray, Faces]:
+        image = np.full((2 * TILE, 3 * TILE, 3), 30, np.uint8)
+        boxes = []
+        for slot in sorted(self.seating):
+            x, y = (slot % 3) * TILE + 20, (slot // 3) * TILE + 20
+            image[y : y + 60, x : x + 60] = TEXTURES[self.seating[slot]][:, :, None]
+            boxes.append([x, y, 60, 60])
+        n = len(boxes)
+        return image, Faces(np.array(boxes).reshape(n, 4), np.ones(n), np.zeros((n, 5, 2)))
+
+    def embed(self, faces: Faces) -> np.ndarray:
+        self.calls += 1
+        self.faces_embedded += len(faces)
+        rows = []
+        for x, y, _, _ in faces.boxes.astype(int):
+            slot = (y // TILE) * 3 + (x // TILE)
+            name = self.seating[slot]
+            v = VECTORS[name]
+            if name in self.weak:  # a poorer view: similarity ~0.52, above threshold, not strong
+                v = unit(v + 1.65 * unit(np.cross(v[:3], [1, 0, 0]).tolist() + [0] * (DIM - 3)))
+            rows.append(v)
+        return np.stack(rows)
+
+
+def step(monitor: AttendanceMonitor, scene: Scene, seq: int, t: float):
+    image, faces = scene.render()
+    return monitor.observe(seq, t, image, faces, scene.embed)
+
+
+def make(config: MonitorConfig | None = None, expected=PEOPLE) -> AttendanceMonitor:
+    return AttendanceMonitor(gallery(), list(expected), config or MonitorConfig())
+
+
+def test_first_sample_marks_clear_matches_at_once():
+    monitor, scene = make(), Scene({0: "ada", 1: "bob", 4: "stranger"})
+    out = step(monitor, scene, 0, 12.0)
+    assert out.verified and out.count == 3 and out.recognized == 2 and out.unknown == 1
+    assert {(m.person, m.first_seen) for m in out.marks} == {("ada", 12.0), ("bob", 12.0)}
+    assert all(m.evidence_crop.size > 0 for m in out.marks)
+    assert len(out.unknowns) == 1 and out.unknowns[0].candidate is not None
+
+
+def test_weak_match_needs_agreeing_evidence_and_keeps_first_time():
+    scene = Scene({0: "ada"}, weak={"ada"})
+    sim = float(scene.embed(scene.render()[1])[0] @ VECTORS["ada"])
+    assert 0.5 < sim < MonitorConfig().strong_similarity  # the premise of the test
+    monitor = make()
+    first = step(monitor, scene, 0, 10.0)
+    assert first.marks == [] and first.recognized == 0
+    second = step(monitor, scene, 1, 40.0)
+    assert [(m.person, m.first_seen) for m in second.marks] == [("ada", 10.0)]
+    assert second.intervals[0].start == 10.0
+
+
+def test_unchanged_count_is_not_reverified():
+    monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada", 1: "bob"})
+    step(monitor, scene, 0, 0.0)
+    calls = scene.calls
+    out = step(monitor, scene, 1, 30.0)
+    assert not out.verified and out.embedded == 0 and scene.calls == calls
+    assert out.recognized == 2 and {s.person for s in out.seen} == {"ada", "bob"}
+
+
+def test_count_change_embeds_only_the_new_face():
+    monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada", 1: "bob"})
+    step(monitor, scene, 0, 0.0)
+    scene.seating[2] = "cy"
+    out = step(monitor, scene, 1, 30.0)
+    assert out.verified and out.embedded == 1
+    assert [m.person for m in out.marks] == ["cy"]
+
+
+def test_periodic_verification_re_embeds_everyone():
+    monitor, scene = make(MonitorConfig(verify_every=60)), Scene({0: "ada", 1: "bob"})
+    step(monitor, scene, 0, 0.0)
+    assert not step(monitor, scene, 1, 30.0).verified
+    out = step(monitor, scene, 2, 61.0)
+    assert out.verified and out.embedded == 2
+
+
+def test_someone_taking_over_a_tile_is_not_given_the_old_name():
+    monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada", 1: "bob"})
+    step(monitor, scene, 0, 0.0)
+    scene.seating[1] = "stranger"  # same count, same place, different face
+    out = step(monitor, scene, 1, 30.0)
+    assert out.verified and out.embedded == 1
+    assert {s.person for s in out.seen} == {"ada"} and out.unknown == 1
+
+
+def test_leaving_closes_the_interval_and_returning_opens_a_new_one():
+    cfg = MonitorConfig(leave_after=60, verify_every=1000)
+    monitor, scene = make(cfg), Scene({0: "ada", 1: "bob"})
+    step(monitor, scene, 0, 0.0)
+    step(monitor, scene, 1, 30.0)
+    del scene.seating[1]
+    out = step(monitor, scene, 2, 60.0)
+    assert not [c for c in out.intervals if c.end is not None]  # 30 s unseen: still open
+    out = step(monitor, scene, 3, 95.0)
+    closed = [c for c in out.intervals if c.end is not None]
+    assert [(c.person, c.start, c.end) for c in closed] == [("bob", 0.0, 30.0)]
+    assert any(e.kind == "left" and e.person == "bob" for e in out.events)
+    scene.seating[1] = "bob"
+    out = step(monitor, scene, 4, 130.0)
+    assert out.marks == []  # already marked; not marked twice
+    opened = [c for c in out.intervals if c.person == "bob"]
+    assert opened[0].start == 130.0 and opened[0].end is None
+    final = monitor.finish()
+    assert {(c.person, c.start, c.end) for c in final} == {
+        ("ada", 0.0, 130.0),
+        ("bob", 130.0, 130.0),
+    }
+
+
+def test_same_person_in_two_tiles_is_counted_once():
+    monitor, scene = make(), Scene({0: "ada", 1: "ada"})
+    out = step(monitor, scene, 0, 0.0)
+    assert out.recognized == 1 and len(out.marks) == 1
+    assert any(e.kind == "duplicate" for e in out.events)
+
+
+def test_enrolled_but_not_expected_is_a_visitor_not_a_mark():
+    monitor, scene = make(expected=["ada"]), Scene({0: "ada", 1: "bob"})
+    out = step(monitor, scene, 0, 0.0)
+    assert [m.person for m in out.marks] == ["ada"]
+    assert out.recognized == 2
+    assert [e.person for e in out.events if e.kind == "visitor"] == ["bob"]
+
+
+def test_a_face_matching_different_people_is_never_named():
+    monitor = make()
+    scene = Scene({0: "ada"}, weak={"ada"})
+    step(monitor, scene, 0, 0.0)
+    scene.seating[0] = "twin"
+    VECTORS["twin"] = unit(VECTORS["bob"] + 0.6 * VECTORS["ada"])  # leans to bob
+    TEXTURES["twin"] = TEXTURES["ada"]  # looks the same to the tracker
+    out = step(monitor, scene, 1, 30.0)
+    assert out.marks == [] and any(e.kind == "disputed" for e in out.events)
+
+
+def test_restore_continues_marks_and_open_intervals():
+    monitor, scene = make(), Scene({0: "ada"}, weak={"ada"})
+    monitor.restore({"ada": 5.0}, {"ada": OpenInterval(5.0, 50.0)})
+    out = step(monitor, scene, 7, 80.0)
+    assert out.verified and out.marks == []  # one agreeing match suffices for a marked person
+    assert [(c.start, c.last_seen) for c in out.intervals] == [(5.0, 80.0)]
+
+
+def first_times(n: int, seed: int) -> list[float]:
+    return [t for _, t in islice(SamplingSchedule(20, 90, seed=seed), n)]
+
+
+def test_schedule_is_random_bounded_and_reproducible():
+    times = first_times(200, seed=3)
+    gaps = np.diff(times)
+    assert times[0] == 0.0 and gaps.min() >= 20 and gaps.max() <= 90
+    assert gaps.std() > 10  # not a fixed period anyone could time
+    assert first_times(200, seed=3) == times
+    assert first_times(5, seed=4) != times[:5]
+    seq, t = next(SamplingSchedule(20, 90, seed=3).after(times[10]))
+    assert (seq, t) == (11, times[11])
+
+
+def test_schedule_rejects_bad_intervals():
+    from rollcall.errors import RollcallError
+
+    with pytest.raises(RollcallError):
+        SamplingSchedule(90, 20, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "over", "expected"),
+    [
+        (None, None, True, "absent"),
+        (100.0, 3500.0, True, "present"),
+        (700.0, 3500.0, True, "late"),
+        (100.0, 2000.0, True, "left_early"),
+        (100.0, 2000.0, False, "present"),
+    ],
+)
+def test_status_from_schedule(first, last, over, expected):
+    window = ScheduleWindow(start=0.0, end=3600.0, grace=300.0)
+    assert status_of(first, last, window, session_over=over) == expected
+
+
+def test_status_without_schedule_and_minutes():
+    assert status_of(900.0, 1000.0, None, True) == "present"
+    assert minutes_present([(0.0, 600.0), (900.0, 1200.0)]) == pytest.approx(15.0)
