@@ -60,9 +60,7 @@ class ImageFolderSource(SourceBase):
             raise SourceError(f"{self.name} cannot be listed: {exc}") from exc
         self.paths = sorted((p for p in entries if p.is_file()), key=lambda p: natural_key(p.name))
         if not self.paths:
-            raise SourceError(
-                f"{self.name} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
-            )
+            raise SourceError(f"{self.name} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         # Each snapshot stands for one step of the session, the last one included.
         self.duration = len(self.paths) * step
         self._next = 0

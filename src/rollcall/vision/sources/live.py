@@ -82,14 +82,16 @@ class LiveSource(SourceBase):
             self._error = error
             self._cond.notify_all()
 
-    def _drain(self, device: Device) -> None:
+    def _drain(self, first: Device) -> None:
+        device: Device | None = first
         last_t = 0.0
         try:
-            while not self._stop.is_set():
+            while device is not None and not self._stop.is_set():
                 try:
                     raw = device.next_raw()
                 except DeviceLost as exc:
                     device.close()
+                    device = None
                     reconnected = self._reconnect(last_t, exc)
                     if reconnected is None:
                         return
@@ -101,11 +103,12 @@ class LiveSource(SourceBase):
             self._finish()
         # The thread is the only place that sees device failures; anything unexpected must
         # reach the reader as a SourceError instead of dying silently with the thread.
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("%s: capture thread failed", self.name)
             self._finish(SourceError(f"{self.name} failed: {exc}"))
         finally:
-            device.close()
+            if device is not None:
+                device.close()
 
     def _reconnect(self, last_t: float, cause: Exception) -> tuple[Device, float] | None:
         log.warning("%s stopped delivering frames (%s); reconnecting", self.name, cause)
@@ -120,10 +123,13 @@ class LiveSource(SourceBase):
                     )
                 )
                 return None
+            device = None
             try:
                 device = self._connect()
                 raw = device.next_raw()
             except (SourceError, DeviceLost) as exc:
+                if device is not None:
+                    device.close()
                 cause = exc
                 self._stop.wait(min(pause, max(0.0, deadline - time.monotonic())))
                 pause = min(pause * 2, 2.0)

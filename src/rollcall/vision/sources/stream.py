@@ -52,8 +52,7 @@ class StreamDevice:
         self._stream.thread_type = "AUTO"
         duration = self._container.duration
         self.duration = duration / av.time_base if duration is not None else None
-        origin = self._stream.start_time
-        self._origin = origin if origin is not None else None
+        self._origin: int | None = self._stream.start_time  # else the first frame's pts
         self._frames: Iterator[av.VideoFrame] = self._container.decode(self._stream)
         # After a reconnect to a finite stream, frames already delivered are not repeated.
         self.resume_after = resume_after
@@ -113,9 +112,7 @@ class StreamDevice:
 class StreamSource(LiveSource):
     """A stream URL; a finite one (a recording served over HTTP) ends with None at its end."""
 
-    def __init__(
-        self, url: str, *, reconnect_timeout: float = 30.0, timeout: float = 10.0
-    ) -> None:
+    def __init__(self, url: str, *, reconnect_timeout: float = 30.0, timeout: float = 10.0) -> None:
         self.url = url
         self.name = f"stream {url}"
         self.timeout = timeout
