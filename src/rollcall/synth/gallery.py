@@ -193,7 +193,9 @@ def _draw_label(view: np.ndarray, text: str) -> None:
     y0 = max(0, y1 - text_h - base - 2 * pad)
     box = view[y0:y1, x0 : x0 + text_w + 2 * pad]
     box[:] = (box * 0.4).astype(np.uint8)
-    cv2.putText(view, text, (x0 + pad, y1 - pad - base // 2), FONT, scale, (240, 240, 240), 1, cv2.LINE_AA)
+    cv2.putText(
+        view, text, (x0 + pad, y1 - pad - base // 2), FONT, scale, (240, 240, 240), 1, cv2.LINE_AA
+    )
 
 
 def _fit_text(text: str, scale: float, room: int) -> str:

@@ -82,7 +82,10 @@ def locate_face(image: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def frame_photo(
-    image: np.ndarray, size: tuple[int, int], face_fraction: float = DEFAULT_FACE_FRACTION
+    image: np.ndarray,
+    size: tuple[int, int],
+    face_fraction: float = DEFAULT_FACE_FRACTION,
+    face: tuple[float, float, float, float] | None = None,
 ) -> np.ndarray:
     """Crop, pad and resize a photo so it fills a ``size`` (w, h) tile like a webcam view.
 
@@ -93,7 +96,7 @@ def frame_photo(
     tile_w, tile_h = size
     aspect = tile_w / tile_h
     h, w = image.shape[:2]
-    fx, fy, fw, fh = locate_face(image)
+    fx, fy, fw, fh = face if face is not None else locate_face(image)
     face_h = max(fh, 1.0)
     want_h = face_h / float(np.clip(face_fraction, MIN_FACE_FRACTION, MAX_FACE_FRACTION))
     fit_h = min(h, w / aspect)  # the largest window of this aspect inside the photo
@@ -137,11 +140,17 @@ def _keep_inside(start: float, length: float, limit: float) -> float:
     return min(max(start, 0.0), limit - length)
 
 
+@lru_cache(maxsize=1024)
+def _face_in(path: Path) -> tuple[float, float, float, float]:
+    # Tiles change size as people come and go; the face in a photo does not.
+    return locate_face(read_photo(path))
+
+
 @lru_cache(maxsize=512)
 def framed_photo(
     path: Path, size: tuple[int, int], face_fraction: float = DEFAULT_FACE_FRACTION
 ) -> np.ndarray:
     """``frame_photo`` of a file, cached because a recording reuses each tile many times."""
-    framed = frame_photo(read_photo(path), size, face_fraction)
+    framed = frame_photo(read_photo(path), size, face_fraction, _face_in(path))
     framed.setflags(write=False)
     return framed

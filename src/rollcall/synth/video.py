@@ -1,0 +1,234 @@
+"""Render an AttendanceScript as a meeting recording (MP4), at a constant or variable frame rate."""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from rollcall.synth.gallery import GalleryLayout, Size, Tile, compose_gallery
+from rollcall.synth.script import AttendanceScript, ScriptTile
+
+VFR_TIME_BASE = Fraction(1, 1000)
+SPEAKER_COLOUR = (80, 200, 60)  # BGR green, the active-speaker frame of Zoom's gallery
+SPEAKER_TURN_S = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """What was written: the file, its encoder, every frame's time and each person's photo."""
+
+    path: Path
+    size: Size
+    codec: str
+    vfr: bool
+    frame_times: list[float]
+    photos: dict[str, Path]
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.frame_times)
+
+
+def pick_encoder() -> str:
+    """libx264 when the FFmpeg bundled with PyAV has it (the PyPI wheels do), else mpeg4."""
+    for name in ("libx264", "mpeg4"):
+        try:
+            av.codec.Codec(name, "w")
+        except (av.error.FFmpegError, ValueError):
+            continue
+        return name
+    raise RuntimeError("PyAV's FFmpeg has neither libx264 nor mpeg4; reinstall av from PyPI")
+
+
+def frame_times(duration_s: float, fps: float, vfr: bool = False, seed: int = 0) -> list[float]:
+    """When frames are taken: every 1/fps, or (vfr) at irregular gaps around 1/fps.
+
+    VFR gaps range from a fifth of a frame to three frames, like a screen recorder that only
+    emits frames when something moves; times are whole milliseconds and strictly increasing.
+    """
+    if fps <= 0:
+        raise ValueError("fps must be positive")
+    if not vfr:
+        count = int(np.ceil(duration_s * fps - 1e-9))
+        return [float(i / fps) for i in range(count)]
+    rng = random.Random(seed)
+    times, t = [], 0.0
+    while t < duration_s:
+        times.append(t)
+        gap = min(3.0, max(0.2, rng.lognormvariate(0.0, 0.6))) / fps
+        t = round(t + max(gap, 0.001), 3)
+    return times
+
+
+def choose_photos(
+    names: Sequence[str], photos: Mapping[str, Sequence[Path]], seed: int
+) -> dict[str, Path]:
+    """One photo per person for the whole recording; the caller keeps the rest for enrollment."""
+    chosen: dict[str, Path] = {}
+    for name in names:
+        options = sorted(photos.get(name, ()))
+        if not options:
+            raise ValueError(f"no photo for {name}; pass at least one per participant")
+        # Seed per name so adding a participant does not change everyone else's photo.
+        rng = random.Random(f"{seed}:{name}")
+        chosen[name] = rng.choice(options)
+    return chosen
+
+
+def render_recording(
+    script: AttendanceScript,
+    photos: Mapping[str, Sequence[Path]],
+    path: Path,
+    size: Size = (1280, 720),
+    fps: float = 4.0,
+    *,
+    vfr: bool = False,
+    codec: str | None = None,
+    crf: int = 23,
+    bitrate: int | None = None,
+    preset: str = "ultrafast",
+    jitter: bool = True,
+    speaker: bool = True,
+    seed: int | None = None,
+) -> Recording:
+    """Write ``script`` as an MP4 gallery recording at ``path`` and say what was written.
+
+    The canvas is only recomposed when the tiles change, so long recordings at a few frames per
+    second take seconds. ``jitter`` nudges brightness and position by a pixel or two per frame so
+    no two frames are identical; ``speaker`` moves a green active-speaker frame between tiles.
+    The libx264 ``preset`` defaults to ultrafast: these files are throwaway test data, and it
+    encodes about twice as fast as veryfast at some three times the size.
+    """
+    width, height = size
+    if width % 2 or height % 2:
+        raise ValueError(f"size {size} must be even for yuv420p video")
+    seed = script.seed if seed is None else seed
+    codec = codec or pick_encoder()
+    chosen = choose_photos([n for n in script.participants if script.presence[n]], photos, seed)
+    times = frame_times(script.duration_s, fps, vfr, seed)
+    rng = np.random.default_rng(seed)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = _open_stream(container, codec, size, fps, vfr, crf, bitrate, preset)
+        time_base = stream.codec_context.time_base
+        last_tiles: tuple[ScriptTile, ...] | None = None
+        canvas = np.zeros((height, width, 3), np.uint8)  # replaced by the first composition
+        layout_rects: list[tuple[int, int, int, int]] = []
+        for index, t in enumerate(times):
+            tiles = script.tiles_at(t)
+            if tiles != last_tiles:
+                canvas, truths = _compose(tiles, chosen, size)
+                layout_rects = [tr.rect for tr in truths if tr.kind == "face"]
+                last_tiles = tiles
+            image = _frame_image(canvas, layout_rects, t, rng, jitter, speaker, seed)
+            # OpenCV's I420 is limited-range BT.601 like FFmpeg's, and 4x faster than reformat.
+            yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+            frame.pts = round(t / time_base) if vfr else index
+            frame.time_base = time_base
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    recorded = (
+        [round(t, 3) for t in times] if vfr else [i * float(time_base) for i in range(len(times))]
+    )
+    return Recording(path, size, codec, vfr, recorded, chosen)
+
+
+def _open_stream(
+    container: av.container.OutputContainer,
+    codec: str,
+    size: Size,
+    fps: float,
+    vfr: bool,
+    crf: int,
+    bitrate: int | None,
+    preset: str,
+) -> av.video.stream.VideoStream:
+    rate = Fraction(fps).limit_denominator(1001)
+    stream = container.add_stream(codec, rate=rate)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    # VFR needs a clock finer than any gap; CFR counts frames.
+    time_base = VFR_TIME_BASE if vfr else 1 / rate
+    stream.codec_context.time_base = time_base
+    stream.time_base = time_base
+    if bitrate is not None:
+        stream.bit_rate = bitrate
+    if codec == "libx264":
+        options = {"preset": preset}
+        if bitrate is None:
+            options["crf"] = str(crf)
+        stream.options = options
+    elif bitrate is None:
+        # mpeg4 has no CRF; a fixed quantiser gives the same "quality, not size" behaviour.
+        stream.codec_context.qscale = max(2, min(31, crf // 5))
+    return stream
+
+
+def _compose(
+    tiles: tuple[ScriptTile, ...], photos: Mapping[str, Path], size: Size
+) -> tuple[np.ndarray, list]:
+    if not tiles:
+        layout = GalleryLayout.for_count(0, size)
+        return compose_gallery([], size, layout=layout)
+    drawn = [Tile(t.name, photos.get(t.name), camera_off=not t.camera_on) for t in tiles]
+    return compose_gallery(drawn, size)
+
+
+def _frame_image(
+    canvas: np.ndarray,
+    face_rects: list[tuple[int, int, int, int]],
+    t: float,
+    rng: np.random.Generator,
+    jitter: bool,
+    speaker: bool,
+    seed: int,
+) -> np.ndarray:
+    if not face_rects or not (jitter or speaker):
+        return canvas
+    image = canvas.copy()
+    turn = int(t // SPEAKER_TURN_S)
+    talking = face_rects[zlib.crc32(f"{seed}:{turn}".encode()) % len(face_rects)]
+    if jitter:
+        # Only the speaker moves and one other camera flickers: whole-frame jitter would make
+        # every frame expensive to encode, and most tiles of a real gallery are nearly still.
+        dx, dy = (int(v) for v in rng.integers(-2, 3, size=2))
+        _nudge(image, canvas, talking, dx, dy, int(rng.integers(-4, 5)))
+        other = face_rects[int(rng.integers(len(face_rects)))]
+        _nudge(image, canvas, other, 0, 0, int(rng.integers(-2, 3)))
+    if speaker:
+        x, y, w, h = talking
+        cv2.rectangle(image, (x, y), (x + w - 1, y + h - 1), SPEAKER_COLOUR, max(2, h // 60))
+    return image
+
+
+def _nudge(
+    image: np.ndarray,
+    canvas: np.ndarray,
+    rect: tuple[int, int, int, int],
+    dx: int,
+    dy: int,
+    brightness: int,
+) -> None:
+    """Redraw one tile of ``image`` from ``canvas`` shifted by (dx, dy) and brightened."""
+    x, y, w, h = rect
+    tile = canvas[y : y + h, x : x + w]
+    if dx or dy:
+        shift = np.float32([[1, 0, dx], [0, 1, dy]])
+        tile = cv2.warpAffine(tile, shift, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    if brightness > 0:
+        tile = cv2.add(tile, (brightness, brightness, brightness, 0))
+    elif brightness < 0:
+        tile = cv2.subtract(tile, (-brightness, -brightness, -brightness, 0))
+    image[y : y + h, x : x + w] = tile
