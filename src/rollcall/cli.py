@@ -328,3 +328,7 @@ def db_current(app: App) -> None:
 
 def main() -> None:
     cli(prog_name="rollcall")
+
+
+# Command groups defined in their own modules register themselves on `cli` when imported.
+from rollcall.commands import attendance as _attendance  # noqa: E402, F401

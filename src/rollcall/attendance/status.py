@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ def window_for(
     """Map a course's wall-clock "HH:MM" times onto a session that started at started_at."""
     if not start_time or not end_time:
         return None
+    if started_at.tzinfo is None:  # SQLite hands back naive datetimes; rollcall stores UTC
+        started_at = started_at.replace(tzinfo=UTC)
     local = started_at.astimezone()
 
     def offset(hhmm: str) -> float:

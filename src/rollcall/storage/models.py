@@ -55,9 +55,7 @@ class Template(Base):
     __table_args__ = (UniqueConstraint("person_id", "embedder", "source_sha256"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), index=True
-    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     # Embeddings from different networks are not comparable, so each names its embedder.
     embedder: Mapped[str] = mapped_column(String(32))
     dim: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,173 @@
+"""Writes what the monitor decided: one transaction per sample, evidence crops beside it.
+
+Each sample's head count, marks, intervals, unknown faces and the session's progress are
+committed together, so a process killed at any moment leaves either the whole sample or none of
+it; the head count's (session, seq) uniqueness makes a replayed sample fail loudly rather than
+count twice. Crop files are written before the commit under names derived from the sample, so a
+replay overwrites them instead of leaving duplicates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from rollcall.attendance.monitor import IntervalChange, SampleOutcome
+from rollcall.storage.db import Database
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    HeadCount,
+    PresenceInterval,
+    SessionEvent,
+    UnknownFace,
+    utcnow,
+)
+from rollcall.storage.sessions import person_ids
+
+JPEG_QUALITY = 90
+
+
+class SessionRecorder:
+    def __init__(self, db: Database, session_id: int, evidence_root: Path) -> None:
+        self.db = db
+        self.session_id = session_id
+        self.folder = evidence_root / f"session-{session_id}"
+
+    def _write_crop(self, name: str, crop: np.ndarray) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.folder / name
+        tmp = path.with_suffix(".tmp.jpg")
+        params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        if crop.size == 0 or not cv2.imwrite(str(tmp), crop, params):
+            return ""
+        tmp.replace(path)  # atomic: a reader never sees half a file
+        return str(path.relative_to(self.folder.parent.parent))
+
+    def record(self, out: SampleOutcome) -> None:
+        names = {m.person for m in out.marks}
+        names |= {c.person for c in out.intervals} | {s.person for s in out.seen}
+        names |= {e.person for e in out.events if e.person}
+        names |= {u.candidate for u in out.unknowns if u.candidate}
+        with self.db.session() as session:
+            ids = person_ids(session, sorted(names))
+            evidence = {
+                m.person: self._write_crop(f"{ids[m.person]}-{out.seq}.jpg", m.evidence_crop)
+                for m in out.marks
+            }
+            session.add(
+                HeadCount(
+                    session_id=self.session_id,
+                    seq=out.seq,
+                    t=out.t,
+                    count=out.count,
+                    recognized=out.recognized,
+                    unknown=out.unknown,
+                    verified=out.verified,
+                )
+            )
+            for mark in out.marks:
+                session.execute(
+                    update(AttendanceRecord)
+                    .where(
+                        AttendanceRecord.session_id == self.session_id,
+                        AttendanceRecord.person_id == ids[mark.person],
+                        AttendanceRecord.edited.is_(False),
+                    )
+                    .values(
+                        status="present",
+                        first_seen=mark.first_seen,
+                        confidence=mark.confidence,
+                        evidence_path=evidence[mark.person] or None,
+                        evidence_t=mark.evidence_t,
+                        marked_at=utcnow(),
+                    )
+                )
+            for change in out.intervals:
+                self._apply_interval(session, ids[change.person], change)
+            for seen in out.seen:
+                if seen.person in ids:
+                    session.execute(
+                        update(AttendanceRecord)
+                        .where(
+                            AttendanceRecord.session_id == self.session_id,
+                            AttendanceRecord.person_id == ids[seen.person],
+                        )
+                        .values(last_seen=seen.t)
+                    )
+            for i, unknown in enumerate(out.unknowns):
+                session.add(
+                    UnknownFace(
+                        session_id=self.session_id,
+                        t=unknown.t,
+                        crop_path=self._write_crop(f"unknown-{out.seq}-{i}.jpg", unknown.crop),
+                        best_similarity=unknown.best_similarity,
+                        candidate_id=ids.get(unknown.candidate) if unknown.candidate else None,
+                    )
+                )
+            for event in out.events:
+                session.add(
+                    SessionEvent(
+                        session_id=self.session_id,
+                        t=event.t,
+                        kind=event.kind,
+                        person_id=ids.get(event.person) if event.person else None,
+                        detail=event.detail[:500],
+                    )
+                )
+            session.execute(
+                update(AttendanceSession)
+                .where(AttendanceSession.id == self.session_id)
+                .values(processed_until=out.t)
+            )
+
+    def _apply_interval(self, session: Session, person_id: int, change: IntervalChange) -> None:
+        row = session.scalar(
+            select(PresenceInterval).where(
+                PresenceInterval.session_id == self.session_id,
+                PresenceInterval.person_id == person_id,
+                PresenceInterval.end_t.is_(None),
+            )
+        )
+        if row is None:
+            row = PresenceInterval(
+                session_id=self.session_id, person_id=person_id, start_t=change.start
+            )
+            session.add(row)
+        row.last_seen = change.last_seen
+        row.end_t = change.end
+
+    def close(self, closing: list[IntervalChange], end_t: float) -> None:
+        """Close every open interval and the session; store each person's final status."""
+        from rollcall.attendance.report import build_report
+
+        with self.db.session() as session:
+            ids = person_ids(session, sorted({c.person for c in closing}))
+            for change in closing:
+                self._apply_interval(session, ids[change.person], change)
+            row = session.get(AttendanceSession, self.session_id)
+            row.state = "closed"
+            row.ended_at = utcnow()
+            row.duration = max(end_t, row.processed_until or 0.0)
+            session.flush()
+            report = build_report(session, row)
+            statuses = {a.person: a.status for a in report.attendance if not a.edited}
+            ids = person_ids(session, sorted(statuses))
+            for name, status in statuses.items():
+                session.execute(
+                    update(AttendanceRecord)
+                    .where(
+                        AttendanceRecord.session_id == self.session_id,
+                        AttendanceRecord.person_id == ids[name],
+                        AttendanceRecord.edited.is_(False),
+                    )
+                    .values(status=status)
+                )
+
+    def add_event(self, t: float, kind: str, detail: str) -> None:
+        with self.db.session() as session:
+            session.add(SessionEvent(session_id=self.session_id, t=t, kind=kind, detail=detail))

@@ -1,0 +1,239 @@
+"""Runs a session: source -> random-time samples -> monitor -> recorder, resumable after a kill."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, OpenInterval
+from rollcall.attendance.recorder import SessionRecorder
+from rollcall.attendance.schedule import SamplingSchedule
+from rollcall.config import Settings
+from rollcall.errors import RollcallError, SourceError
+from rollcall.recognition import load_gallery
+from rollcall.storage.db import Database
+from rollcall.storage.models import Person
+from rollcall.storage.people import list_people
+from rollcall.storage.sessions import (
+    SessionSettings,
+    attendance_rows,
+    course_people,
+    create_session,
+    get_session,
+    last_seq,
+    open_intervals,
+    require_course,
+)
+from rollcall.vision.embed import embed
+from rollcall.vision.engine import FaceEngine
+from rollcall.vision.sources import open_source
+from rollcall.vision.types import Faces
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    session: str
+    source: str | None = None
+    course: str | None = None
+    min_interval: float = 20.0
+    max_interval: float = 90.0
+    verify_every: float = 300.0
+    leave_after: float = 180.0
+    seed: int | None = None
+    duration: float | None = None  # stop after this many seconds of source time
+    resume: bool = False
+    folder_step: float = 60.0
+    started_at: datetime | None = None
+
+
+@dataclass
+class RunStats:
+    """What a run cost, for the benchmark and the closing summary."""
+
+    samples: int = 0
+    verifications: int = 0
+    faces_embedded: int = 0
+    count_cpu: list[float] = field(default_factory=list)  # CPU seconds per head count
+    verify_cpu: list[float] = field(default_factory=list)  # extra CPU seconds per verification
+    wall: float = 0.0
+    source_seconds: float = 0.0
+    stopped_by: str = "end of source"
+
+
+Progress = Callable[[float, float | None], None]
+
+
+def _expected_people(db: Database, options: RunOptions) -> tuple[list[Person], object]:
+    with db.session() as session:
+        if options.course:
+            course = require_course(session, options.course)
+            people = course_people(session, course)
+            if not people:
+                raise RollcallError(f"course {options.course!r} has no one on its roster")
+            return people, course
+        names = [p.name for p in list_people(session)]
+        if not names:
+            raise RollcallError("no one is enrolled yet: enroll people first (rollcall enroll)")
+        from sqlalchemy import select
+
+        people = list(session.scalars(select(Person).where(Person.name.in_(names))))
+        return sorted(people, key=lambda p: p.name), None
+
+
+def prepare_session(db: Database, options: RunOptions) -> tuple[int, SessionSettings, list[str]]:
+    """Create the session (or find it, to resume); returns (id, its settings, expected names)."""
+    with db.session() as session:
+        row = get_session(session, options.session)
+        if options.resume:
+            if row is None:
+                raise RollcallError(f"no session named {options.session!r} to resume")
+            if row.state == "closed":
+                raise RollcallError(f"session {options.session!r} is already closed")
+            expected = [name for _, name in attendance_rows(session, row.id)]
+            settings = SessionSettings(
+                options.source or row.source,
+                row.seed,
+                row.min_interval,
+                row.max_interval,
+                row.verify_every,
+                row.leave_after,
+            )
+            return row.id, settings, expected
+        if row is not None:
+            raise RollcallError(
+                f"a session named {options.session!r} already exists; "
+                "continue it with --resume or pick a new name"
+            )
+    if not options.source:
+        raise RollcallError("--source is needed to start a session")
+    people, course = _expected_people(db, options)
+    seed = (
+        options.seed if options.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    )
+    settings = SessionSettings(
+        options.source,
+        seed,
+        options.min_interval,
+        options.max_interval,
+        options.verify_every,
+        options.leave_after,
+    )
+    with db.session() as session:
+        course_row = require_course(session, options.course) if options.course else None
+        fresh = [session.merge(p) for p in people]
+        row = create_session(
+            session, options.session, settings, fresh, course_row, options.started_at
+        )
+        return row.id, settings, [p.name for p in people]
+
+
+def run_session(
+    db: Database,
+    settings: Settings,
+    engine: FaceEngine,
+    options: RunOptions,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> RunStats:
+    session_id, conf, expected = prepare_session(db, options)
+    gallery = load_gallery(db, settings, engine.embedder.name)
+    missing = sorted(set(expected) - set(gallery.names))
+    if missing:
+        log.warning("no %s templates for: %s", engine.embedder.name, ", ".join(missing))
+    monitor = AttendanceMonitor(
+        gallery,
+        expected,
+        MonitorConfig(verify_every=conf.verify_every, leave_after=conf.leave_after),
+    )
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    resume_from, done_seq = _restore(db, session_id, monitor) if options.resume else (None, None)
+    schedule = SamplingSchedule(conf.min_interval, conf.max_interval, conf.seed)
+    # The seeded schedule replays identically; samples already committed are skipped by number.
+    samples = (s for s in schedule if done_seq is None or s[0] > done_seq)
+    stats = RunStats()
+    started = time.perf_counter()
+    last_t = resume_from or 0.0
+    source = open_source(conf.source, folder_step=options.folder_step)
+    # A live source restarts its clock at 0 when reopened: continue the session's timeline.
+    offset = (resume_from or 0.0) if source.live else 0.0
+    try:
+        for seq, t in samples:
+            if options.duration is not None and t > options.duration:
+                stats.stopped_by = "duration"
+                break
+            if should_stop():
+                stats.stopped_by = "stopped"
+                break
+            frame = source.read(not_before=max(0.0, t - offset))
+            if frame is None:
+                break
+            ft = frame.t + offset
+            cpu0 = time.process_time()
+            faces = engine.detect(frame.image)
+            cpu1 = time.process_time()
+
+            def embed_faces(subset: Faces, image: np.ndarray = frame.image) -> np.ndarray:
+                return embed(engine.embedder, image, subset)
+
+            outcome = monitor.observe(seq, ft, frame.image, faces, embed_faces)
+            cpu2 = time.process_time()
+            recorder.record(outcome)
+            stats.samples += 1
+            stats.count_cpu.append(cpu1 - cpu0)
+            if outcome.verified:
+                stats.verifications += 1
+                stats.verify_cpu.append(cpu2 - cpu1)
+            stats.faces_embedded += outcome.embedded
+            last_t = ft
+            if progress:
+                progress(ft, source.duration)
+    except KeyboardInterrupt:
+        stats.stopped_by = "interrupted"
+    except SourceError as exc:
+        recorder.add_event(last_t, "source_lost", str(exc))
+        stats.stopped_by = f"source lost: {exc}"
+    finally:
+        source.close()
+    end_t = last_t
+    if stats.stopped_by == "end of source" and source.duration is not None:
+        end_t = max(last_t, source.duration)
+    if stats.stopped_by == "duration" and options.duration is not None:
+        end_t = options.duration
+    recorder.close(monitor.finish(), end_t)
+    stats.wall = time.perf_counter() - started
+    stats.source_seconds = end_t - (resume_from or 0.0)
+    return stats
+
+
+def _restore(
+    db: Database, session_id: int, monitor: AttendanceMonitor
+) -> tuple[float | None, int | None]:
+    """Load what was committed before the interruption into a fresh monitor.
+
+    Returns how far the session got on its timeline and the last committed sample number.
+    """
+    from rollcall.storage.models import AttendanceSession
+
+    with db.session() as session:
+        row = session.get(AttendanceSession, session_id)
+        marked = {
+            name: rec.first_seen
+            for rec, name in attendance_rows(session, session_id)
+            if rec.first_seen is not None
+        }
+        intervals = {
+            name: OpenInterval(iv.start_t, iv.last_seen)
+            for iv, name in open_intervals(session, session_id)
+        }
+        monitor.restore(marked, intervals)
+        done = last_seq(session, session_id)
+        if done is None:
+            return None, None
+        return float(row.processed_until or 0.0), done

@@ -1,0 +1,227 @@
+"""Repository for courses, sessions and everything a session records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rollcall.errors import NotFound, RollcallError
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    Course,
+    CourseMember,
+    HeadCount,
+    Person,
+    PresenceInterval,
+    SessionEvent,
+    UnknownFace,
+    utcnow,
+)
+from rollcall.storage.people import require_person
+
+# -- courses -------------------------------------------------------------------------------
+
+
+def _check_hhmm(value: str | None, label: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        hh, mm = (int(x) for x in value.split(":"))
+        if not (0 <= hh < 24 and 0 <= mm < 60):
+            raise ValueError
+    except ValueError:
+        raise RollcallError(f"{label} must be a time like 09:00 (got {value!r})") from None
+    return f"{hh:02d}:{mm:02d}"
+
+
+def upsert_course(
+    session: Session,
+    name: str,
+    people: list[str],
+    start_time: str | None = None,
+    end_time: str | None = None,
+    grace_minutes: int | None = None,
+) -> Course:
+    """Create a course or add people to it; every name must be enrolled."""
+    course = session.scalar(select(Course).where(Course.name == name))
+    if course is None:
+        course = Course(name=name)
+        session.add(course)
+    if start_time is not None:
+        course.start_time = _check_hhmm(start_time, "--starts")
+    if end_time is not None:
+        course.end_time = _check_hhmm(end_time, "--ends")
+    if grace_minutes is not None:
+        course.grace_minutes = grace_minutes
+    elif course.grace_minutes is None:
+        course.grace_minutes = 5
+    session.flush()
+    have = set(
+        session.scalars(select(CourseMember.person_id).where(CourseMember.course_id == course.id))
+    )
+    for person_name in people:
+        person = require_person(session, person_name)
+        if person.id not in have:
+            session.add(CourseMember(course_id=course.id, person_id=person.id))
+            have.add(person.id)
+    session.flush()
+    return course
+
+
+def require_course(session: Session, name: str) -> Course:
+    course = session.scalar(select(Course).where(Course.name == name))
+    if course is None:
+        raise NotFound(f"no course named {name!r} (create it with `rollcall course add`)")
+    return course
+
+
+def course_people(session: Session, course: Course) -> list[Person]:
+    return list(
+        session.scalars(
+            select(Person)
+            .join(CourseMember, CourseMember.person_id == Person.id)
+            .where(CourseMember.course_id == course.id)
+            .order_by(Person.name)
+        )
+    )
+
+
+def list_courses(session: Session) -> list[tuple[Course, int]]:
+    courses = session.scalars(select(Course).order_by(Course.name)).all()
+    return [(c, len(course_people(session, c))) for c in courses]
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    source: str
+    seed: int
+    min_interval: float
+    max_interval: float
+    verify_every: float
+    leave_after: float
+
+
+def get_session(session: Session, name: str) -> AttendanceSession | None:
+    return session.scalar(select(AttendanceSession).where(AttendanceSession.name == name))
+
+
+def require_session(session: Session, name: str) -> AttendanceSession:
+    row = get_session(session, name)
+    if row is None:
+        raise NotFound(f"no session named {name!r}")
+    return row
+
+
+def create_session(
+    session: Session,
+    name: str,
+    settings: SessionSettings,
+    expected: list[Person],
+    course: Course | None,
+    started_at: datetime | None = None,
+) -> AttendanceSession:
+    """A new session with one 'absent' record per expected person, all in one transaction."""
+    if get_session(session, name) is not None:
+        raise RollcallError(
+            f"a session named {name!r} already exists; continue it with --resume or pick a new name"
+        )
+    row = AttendanceSession(
+        name=name,
+        course_id=course.id if course else None,
+        source=settings.source,
+        started_at=started_at or utcnow(),
+        seed=settings.seed,
+        min_interval=settings.min_interval,
+        max_interval=settings.max_interval,
+        verify_every=settings.verify_every,
+        leave_after=settings.leave_after,
+        state="running",
+        processed_until=0.0,
+    )
+    session.add(row)
+    session.flush()
+    for person in expected:
+        session.add(AttendanceRecord(session_id=row.id, person_id=person.id, status="absent"))
+    session.flush()
+    return row
+
+
+def person_ids(session: Session, names: list[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    rows = session.execute(select(Person.name, Person.id).where(Person.name.in_(names)))
+    return dict(rows.tuples().all())
+
+
+def attendance_rows(session: Session, session_id: int) -> list[tuple[AttendanceRecord, str]]:
+    rows = session.execute(
+        select(AttendanceRecord, Person.name)
+        .join(Person, Person.id == AttendanceRecord.person_id)
+        .where(AttendanceRecord.session_id == session_id)
+        .order_by(Person.name)
+    )
+    return list(rows.tuples().all())
+
+
+def open_intervals(session: Session, session_id: int) -> list[tuple[PresenceInterval, str]]:
+    rows = session.execute(
+        select(PresenceInterval, Person.name)
+        .join(Person, Person.id == PresenceInterval.person_id)
+        .where(PresenceInterval.session_id == session_id, PresenceInterval.end_t.is_(None))
+    )
+    return list(rows.tuples().all())
+
+
+def intervals_by_person(session: Session, session_id: int) -> dict[int, list[PresenceInterval]]:
+    out: dict[int, list[PresenceInterval]] = {}
+    for iv in session.scalars(
+        select(PresenceInterval)
+        .where(PresenceInterval.session_id == session_id)
+        .order_by(PresenceInterval.start_t)
+    ):
+        out.setdefault(iv.person_id, []).append(iv)
+    return out
+
+
+def head_counts(session: Session, session_id: int) -> list[HeadCount]:
+    return list(
+        session.scalars(
+            select(HeadCount).where(HeadCount.session_id == session_id).order_by(HeadCount.seq)
+        )
+    )
+
+
+def last_seq(session: Session, session_id: int) -> int | None:
+    rows = head_counts(session, session_id)
+    return rows[-1].seq if rows else None
+
+
+def unknown_faces(session: Session, session_id: int) -> list[UnknownFace]:
+    return list(
+        session.scalars(
+            select(UnknownFace).where(UnknownFace.session_id == session_id).order_by(UnknownFace.t)
+        )
+    )
+
+
+def session_events(session: Session, session_id: int) -> list[SessionEvent]:
+    return list(
+        session.scalars(
+            select(SessionEvent)
+            .where(SessionEvent.session_id == session_id)
+            .order_by(SessionEvent.t, SessionEvent.id)
+        )
+    )
+
+
+def list_sessions(session: Session) -> list[AttendanceSession]:
+    return list(
+        session.scalars(select(AttendanceSession).order_by(AttendanceSession.started_at.desc()))
+    )
