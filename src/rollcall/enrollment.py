@@ -63,6 +63,7 @@ def enroll_photos(
             add_template(
                 session,
                 person,
+                cipher=db.cipher,
                 embedder=engine.embedder.name,
                 vector=face.embedding,
                 source_name=Path(label).name,

@@ -20,7 +20,7 @@ def load_gallery(
 ) -> Gallery:
     """Every template made by `embedder` (optionally only these people's) as one matrix."""
     with db.session() as session:
-        names, index, templates = load_templates(session, embedder, people)
+        names, index, templates = load_templates(session, embedder, db.cipher, people)
     threshold = settings.match_threshold
     margin = settings.match_margin
     return Gallery(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
+from rollcall.storage.templates import TemplateCipher
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -77,6 +78,14 @@ class Database:
         except OperationalError as exc:
             raise RollcallError(f"cannot open the database {self.safe_url}: {exc.orig}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._cipher: TemplateCipher | None = None
+
+    @property
+    def cipher(self) -> TemplateCipher:
+        """Seals and opens face templates; the key never lives in the database."""
+        if self._cipher is None:
+            self._cipher = TemplateCipher.from_home(self.settings.home)
+        return self._cipher
 
     @property
     def safe_url(self) -> str:

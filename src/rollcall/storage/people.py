@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.errors import NotFound
 from rollcall.storage.models import Person, Template
-from rollcall.storage.templates import decode_template, encode_template
+from rollcall.storage.templates import TemplateCipher
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ def add_template(
     session: Session,
     person: Person,
     *,
+    cipher: TemplateCipher,
     embedder: str,
     vector: np.ndarray,
     source_name: str,
@@ -68,7 +69,7 @@ def add_template(
         person_id=person.id,
         embedder=embedder,
         dim=int(vector.size),
-        vector=encode_template(vector),
+        vector=cipher.seal(vector, person.id, embedder),
         source_name=source_name[:255],
         source_sha256=source_sha256,
         face_px=face_px,
@@ -103,11 +104,11 @@ def remove_person(session: Session, name: str) -> int:
 
 
 def load_templates(
-    session: Session, embedder: str, people: list[str] | None = None
+    session: Session, embedder: str, cipher: TemplateCipher, people: list[str] | None = None
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(names, person_index, templates) for every template made by `embedder`."""
     query = (
-        select(Person.name, Template.vector, Template.dim)
+        select(Person.name, Person.id, Template.vector, Template.dim)
         .join(Template, Template.person_id == Person.id)
         .where(Template.embedder == embedder)
         .order_by(Person.name, Template.id)
@@ -117,11 +118,11 @@ def load_templates(
     names: list[str] = []
     index: list[int] = []
     vectors: list[np.ndarray] = []
-    for name, blob, dim in session.execute(query):
+    for name, person_id, blob, dim in session.execute(query):
         if not names or names[-1] != name:
             names.append(name)
         index.append(len(names) - 1)
-        vectors.append(decode_template(blob, dim))
+        vectors.append(cipher.open(blob, dim, person_id, embedder))
     dim = vectors[0].size if vectors else 128
     matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32)
     return names, np.asarray(index, np.int64), matrix

@@ -1,0 +1,80 @@
+"""Face templates are sealed at rest: a database dump alone reveals none of them."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rollcall.storage.templates import KEY_ENV, TemplateCipher, TemplateKeyError
+
+
+def vector(seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=128).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_round_trip_and_fresh_nonce(tmp_path: Path) -> None:
+    cipher = TemplateCipher.from_home(tmp_path, env={})
+    v = vector()
+    a, b = cipher.seal(v, 7, "sface"), cipher.seal(v, 7, "sface")
+    assert a != b  # a new nonce each time: equal templates do not look equal in a dump
+    assert v.astype("<f4").tobytes() not in a
+    np.testing.assert_array_equal(cipher.open(a, 128, 7, "sface"), v)
+
+
+def test_template_moved_to_another_person_does_not_open(tmp_path: Path) -> None:
+    cipher = TemplateCipher.from_home(tmp_path, env={})
+    blob = cipher.seal(vector(), person_id=7, embedder="sface")
+    with pytest.raises(TemplateKeyError, match="tampered"):
+        cipher.open(blob, 128, person_id=8, embedder="sface")
+    with pytest.raises(TemplateKeyError):
+        cipher.open(blob, 128, person_id=7, embedder="dlib")
+
+
+def test_wrong_key_is_explained(tmp_path: Path) -> None:
+    blob = TemplateCipher.from_home(tmp_path / "a", env={}).seal(vector(), 1, "sface")
+    other = TemplateCipher.from_home(tmp_path / "b", env={})
+    with pytest.raises(TemplateKeyError, match=KEY_ENV):
+        other.open(blob, 128, 1, "sface")
+
+
+def test_key_file_created_once_private(tmp_path: Path) -> None:
+    first = TemplateCipher.from_home(tmp_path, env={})
+    key_file = tmp_path / "keys" / "template.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    blob = first.seal(vector(), 1, "sface")
+    again = TemplateCipher.from_home(tmp_path, env={})  # reads, does not regenerate
+    np.testing.assert_array_equal(again.open(blob, 128, 1, "sface"), vector())
+
+
+def test_key_from_environment(tmp_path: Path) -> None:
+    key = TemplateCipher.generate_key()
+    cipher = TemplateCipher.from_home(tmp_path, env={KEY_ENV: key})
+    assert not (tmp_path / "keys").exists()
+    blob = cipher.seal(vector(), 1, "sface")
+    np.testing.assert_array_equal(
+        TemplateCipher.from_home(tmp_path / "x", env={KEY_ENV: key}).open(blob, 128, 1, "sface"),
+        vector(),
+    )
+    with pytest.raises(TemplateKeyError, match="32-byte"):
+        TemplateCipher.from_home(tmp_path, env={KEY_ENV: "c2hvcnQ="})
+
+
+def test_database_file_holds_no_template_in_the_clear(cli, faces: Path, home: Path) -> None:
+    from rollcall.config import Settings
+    from rollcall.recognition import load_gallery
+    from rollcall.storage.db import Database
+
+    photos = sorted((faces / "identities" / "photos" / "Tony_Blair").iterdir())[1:4]
+    assert cli("enroll", "Tony_Blair", *photos).exit_code == 0
+    db = Database(Settings.from_env())
+    gallery = load_gallery(db, db.settings, "sface")
+    assert gallery.templates.shape == (3, 128)
+    db.close()
+    dump = b"".join(p.read_bytes() for p in home.glob("rollcall.db*"))
+    for row in gallery.templates:
+        raw = row.astype("<f4").tobytes()
+        assert raw[:32] not in dump  # not even a fragment of a plaintext vector
