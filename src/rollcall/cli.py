@@ -168,14 +168,55 @@ def people(ctx: click.Context, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 def people_remove(app: App, name: str, yes: bool) -> None:
-    """Delete NAME and every template of theirs (biometric data)."""
-    from rollcall.storage.people import remove_person
+    """Delete NAME with every template, attendance record and evidence crop of theirs."""
+    from rollcall.privacy import erase_person
 
     if not yes and sys.stdin.isatty():
-        click.confirm(f"Delete {name} and all their face templates?", abort=True)
-    with app.db.session() as session:
-        n = remove_person(session, name)
-    out_console.print(f"Removed {name} and {n} template(s).", highlight=False)
+        click.confirm(f"Delete {name} and all their face templates and evidence?", abort=True)
+    gone = erase_person(app.db, app.settings, name)
+    out_console.print(
+        f"Removed {name}: {gone.templates} template(s), {gone.attendance_records} attendance "
+        f"record(s), {gone.files} evidence file(s).",
+        highlight=False,
+    )
+
+
+@people.command("export")
+@click.argument("name")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Zip file to write (person.json and evidence crops).",
+)
+@pass_app
+def people_export(app: App, name: str, output: Path) -> None:
+    """Give NAME their data: templates, attendance and evidence (subject access request)."""
+    from rollcall.privacy import export_person
+
+    export_person(app.db, app.settings, name, output)
+    out_console.print(f"Wrote {output}.", highlight=False)
+
+
+@cli.command()
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(0, None),
+    help="Days to keep evidence (default: ROLLCALL_RETENTION_DAYS, else 90).",
+)
+@pass_app
+def purge(app: App, days: int | None) -> None:
+    """Delete evidence crops of sessions that ended before the retention period."""
+    from rollcall.privacy import purge_evidence
+
+    keep = app.settings.retention_days if days is None else days
+    done = purge_evidence(app.db, app.settings, keep)
+    out_console.print(
+        f"Purged {done.files} evidence file(s) from {done.sessions} session(s) "
+        f"older than {keep} day(s); attendance records are kept.",
+        highlight=False,
+    )
 
 
 # -- images -------------------------------------------------------------------------------
@@ -332,3 +373,4 @@ def main() -> None:
 
 # Command groups defined in their own modules register themselves on `cli` when imported.
 from rollcall.commands import attendance as _attendance  # noqa: E402, F401
+from rollcall.commands import demo as _demo  # noqa: E402, F401

@@ -30,6 +30,8 @@ class Settings:
     threads: int = 0
     match_threshold: float | None = None  # None: the calibrated default for the embedder
     match_margin: float | None = None
+    # Evidence crops are deleted this many days after their session ends (rollcall purge).
+    retention_days: int = 90
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -45,6 +47,7 @@ class Settings:
             ("ROLLCALL_THREADS", "threads", int),
             ("ROLLCALL_MATCH_THRESHOLD", "match_threshold", float),
             ("ROLLCALL_MATCH_MARGIN", "match_margin", float),
+            ("ROLLCALL_RETENTION_DAYS", "retention_days", int),
         ):
             if env.get(key):
                 try:

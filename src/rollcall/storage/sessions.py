@@ -157,7 +157,7 @@ def person_ids(session: Session, names: list[str]) -> dict[str, int]:
     if not names:
         return {}
     rows = session.execute(select(Person.name, Person.id).where(Person.name.in_(names)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def attendance_rows(session: Session, session_id: int) -> list[tuple[AttendanceRecord, str]]:
@@ -167,7 +167,7 @@ def attendance_rows(session: Session, session_id: int) -> list[tuple[AttendanceR
         .where(AttendanceRecord.session_id == session_id)
         .order_by(Person.name)
     )
-    return list(rows.tuples().all())
+    return list(rows.all())
 
 
 def open_intervals(session: Session, session_id: int) -> list[tuple[PresenceInterval, str]]:
@@ -176,7 +176,7 @@ def open_intervals(session: Session, session_id: int) -> list[tuple[PresenceInte
         .join(Person, Person.id == PresenceInterval.person_id)
         .where(PresenceInterval.session_id == session_id, PresenceInterval.end_t.is_(None))
     )
-    return list(rows.tuples().all())
+    return list(rows.all())
 
 
 def intervals_by_person(session: Session, session_id: int) -> dict[int, list[PresenceInterval]]:

@@ -1,0 +1,175 @@
+"""Biometric privacy: erase a person completely, export their data, purge expired evidence."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import or_, select, update
+
+from rollcall.attendance.report import as_utc
+from rollcall.config import Settings
+from rollcall.errors import RollcallError
+from rollcall.storage.db import Database
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    Template,
+    UnknownFace,
+)
+from rollcall.storage.people import require_person
+
+
+def _inside_home(settings: Settings, relative: str | None) -> Path | None:
+    """The file a stored relative path names, only if it stays inside ROLLCALL_HOME."""
+    if not relative:
+        return None
+    home = settings.home.resolve()
+    path = (home / relative).resolve()
+    return path if path.is_relative_to(home) else None
+
+
+def _unlink(paths: list[Path | None]) -> int:
+    removed = 0
+    for path in paths:
+        if path is not None and path.is_file():
+            path.unlink()
+            removed += 1
+    return removed
+
+
+@dataclass(frozen=True)
+class Erasure:
+    templates: int
+    attendance_records: int
+    files: int
+
+
+def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
+    """Delete a person, every template, attendance record, evidence crop and reviewed face."""
+    with db.session() as session:
+        person = require_person(session, name)
+        records = session.scalars(
+            select(AttendanceRecord).where(AttendanceRecord.person_id == person.id)
+        ).all()
+        faces = session.scalars(
+            select(UnknownFace).where(
+                or_(UnknownFace.assigned_id == person.id, UnknownFace.candidate_id == person.id)
+            )
+        ).all()
+        files = [_inside_home(settings, r.evidence_path) for r in records]
+        # A face assigned to this person is theirs; one that merely resembled them is not.
+        assigned = [f for f in faces if f.assigned_id == person.id]
+        files += [_inside_home(settings, f.crop_path) for f in assigned]
+        for face in assigned:
+            session.delete(face)
+        n_templates = len(
+            session.scalars(select(Template.id).where(Template.person_id == person.id)).all()
+        )
+        n_records = len(records)
+        session.delete(person)  # templates, records, intervals and events cascade
+    # Files go after the commit: a failed transaction must not have destroyed evidence.
+    return Erasure(n_templates, n_records, _unlink(files))
+
+
+def export_person(db: Database, settings: Settings, name: str, output: Path) -> Path:
+    """A zip of everything rollcall holds about a person (subject access request)."""
+    with db.session() as session:
+        person = require_person(session, name)
+        templates = session.scalars(
+            select(Template).where(Template.person_id == person.id).order_by(Template.id)
+        ).all()
+        rows = session.execute(
+            select(AttendanceRecord, AttendanceSession.name)
+            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+            .where(AttendanceRecord.person_id == person.id)
+            .order_by(AttendanceSession.started_at)
+        ).all()
+        summary = {
+            "person": person.name,
+            "enrolled_at": as_utc(person.created_at).isoformat(),
+            "templates": [
+                {
+                    "embedder": t.embedder,
+                    "source_photo": t.source_name,
+                    "face_px": t.face_px,
+                    "created_at": as_utc(t.created_at).isoformat(),
+                    "vector": db.cipher.open(t.vector, t.dim, person.id, t.embedder).tolist(),
+                }
+                for t in templates
+            ],
+            "attendance": [
+                {
+                    "session": session_name,
+                    "status": r.status,
+                    "first_seen_s": r.first_seen,
+                    "last_seen_s": r.last_seen,
+                    "confidence": r.confidence,
+                    "edited_by_staff": r.edited,
+                    "evidence_file": Path(r.evidence_path).name if r.evidence_path else None,
+                }
+                for r, session_name in rows
+            ],
+        }
+        evidence = [_inside_home(settings, r.evidence_path) for r, _ in rows]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("person.json", json.dumps(summary, indent=2))
+        for path in evidence:
+            if path is not None and path.is_file():
+                zf.write(path, f"evidence/{path.name}")
+    output.chmod(0o600)
+    return output
+
+
+@dataclass(frozen=True)
+class Purge:
+    sessions: int
+    files: int
+
+
+def purge_evidence(
+    db: Database, settings: Settings, older_than_days: int, now: datetime | None = None
+) -> Purge:
+    """Delete evidence crops of sessions that ended more than N days ago; records stay."""
+    if older_than_days < 0:
+        raise RollcallError("the retention period cannot be negative")
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+    with db.session() as session:
+        expired = [
+            s
+            for s in session.scalars(
+                select(AttendanceSession).where(AttendanceSession.ended_at.is_not(None))
+            )
+            if as_utc(s.ended_at) <= cutoff
+        ]
+        ids = [s.id for s in expired]
+        if not ids:
+            return Purge(0, 0)
+        records = session.scalars(
+            select(AttendanceRecord).where(
+                AttendanceRecord.session_id.in_(ids), AttendanceRecord.evidence_path.is_not(None)
+            )
+        ).all()
+        faces = session.scalars(
+            select(UnknownFace).where(UnknownFace.session_id.in_(ids), UnknownFace.crop_path != "")
+        ).all()
+        files = [_inside_home(settings, r.evidence_path) for r in records]
+        files += [_inside_home(settings, f.crop_path) for f in faces]
+        session.execute(
+            update(AttendanceRecord)
+            .where(AttendanceRecord.session_id.in_(ids))
+            .values(evidence_path=None)
+        )
+        session.execute(
+            update(UnknownFace).where(UnknownFace.session_id.in_(ids)).values(crop_path="")
+        )
+    removed = _unlink(files)
+    for sid in ids:
+        folder = settings.evidence_dir / f"session-{sid}"
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    return Purge(len(ids), removed)

@@ -1,0 +1,139 @@
+"""Erasure, subject access and retention, checked in the database and on disk."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from rollcall.config import Settings
+from rollcall.storage.db import Database
+from rollcall.storage.models import AttendanceRecord, Person, PresenceInterval, Template
+
+PEOPLE = ["George_W_Bush", "Hugo_Chavez", "Vladimir_Putin"]
+
+
+@pytest.fixture
+def session_home(cli, faces: Path, home: Path, tmp_path: Path) -> Path:
+    """A finished session on a short generated recording, with evidence crops on disk."""
+    from rollcall.synth import make_script, render_recording
+
+    root = faces / "identities" / "photos"
+    photos = {n: sorted((root / n).iterdir()) for n in PEOPLE}
+    script = make_script(
+        PEOPLE,
+        60,
+        seed=3,
+        absent_fraction=0,
+        late_fraction=0,
+        early_leave_fraction=0,
+        rejoin_fraction=0,
+        camera_off_fraction=0,
+        join_window_s=5,
+    )
+    video = tmp_path / "meeting.mp4"
+    render_recording(script, {n: p[:1] for n, p in photos.items()}, video, size=(960, 540), fps=2)
+    for name in PEOPLE:
+        assert cli("enroll", name, *photos[name][1:4]).exit_code == 0
+    result = cli(
+        "run",
+        "--session",
+        "week1",
+        "--source",
+        video,
+        "--min-interval",
+        "5",
+        "--max-interval",
+        "10",
+        "--seed",
+        "1",
+    )
+    assert result.exit_code == 0, result.output
+    return home
+
+
+def counts(db: Database, name: str) -> dict[str, int]:
+    with db.session() as s:
+        pid = s.scalar(select(Person.id).where(Person.name == name))
+        q = lambda model: s.scalar(select(func.count()).where(model.person_id == pid))  # noqa: E731
+        return {
+            "templates": q(Template),
+            "records": q(AttendanceRecord),
+            "intervals": q(PresenceInterval),
+        }
+
+
+def evidence_files(home: Path) -> list[Path]:
+    return sorted((home / "evidence").rglob("*.jpg"))
+
+
+def test_removing_a_person_deletes_templates_records_and_evidence(cli, session_home: Path):
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        rows = {
+            n: p
+            for p, n in s.execute(select(AttendanceRecord.evidence_path, Person.name).join(Person))
+        }
+    assert all(rows.values()), rows  # everyone was marked with evidence
+    before = evidence_files(session_home)
+    assert counts(db, "Hugo_Chavez")["templates"] == 3
+
+    result = cli("people", "remove", "Hugo_Chavez", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "3 template(s)" in result.output and "1 evidence file(s)" in result.output
+    assert counts(db, "Hugo_Chavez") == {"templates": 0, "records": 0, "intervals": 0}
+    assert not (session_home / rows["Hugo_Chavez"]).exists()
+    after = evidence_files(session_home)
+    assert len(after) == len(before) - 1
+    for other in ("George_W_Bush", "Vladimir_Putin"):  # nobody else lost anything
+        assert (session_home / rows[other]).exists()
+        assert counts(db, other)["records"] == 1
+
+
+def test_people_export_gives_a_person_their_data(cli, session_home: Path, tmp_path: Path):
+    out = tmp_path / "putin.zip"
+    assert cli("people", "export", "Vladimir_Putin", "--output", out).exit_code == 0
+    with zipfile.ZipFile(out) as zf:
+        data = json.loads(zf.read("person.json"))
+        names = zf.namelist()
+    assert data["person"] == "Vladimir_Putin"
+    assert len(data["templates"]) == 3 and len(data["templates"][0]["vector"]) == 128
+    assert [a["session"] for a in data["attendance"]] == ["week1"]
+    assert data["attendance"][0]["status"] == "present"
+    assert any(n.startswith("evidence/") for n in names)
+    assert (out.stat().st_mode & 0o777) == 0o600
+
+
+def test_purge_deletes_only_expired_evidence_and_keeps_records(cli, session_home: Path):
+    from rollcall.privacy import purge_evidence
+
+    db = Database(Settings.from_env())
+    files = evidence_files(session_home)
+    assert files
+    kept = purge_evidence(db, db.settings, older_than_days=30)
+    assert kept.files == 0 and all(p.exists() for p in files)
+
+    later = datetime.now(UTC) + timedelta(days=31)
+    done = purge_evidence(db, db.settings, older_than_days=30, now=later)
+
+    assert done.sessions == 1 and done.files == len(files)
+    assert evidence_files(session_home) == []
+    report = json.loads(cli("report", "--session", "week1", "--json").output)
+    assert {a["status"] for a in report["attendance"]} == {"present"}
+    with db.session() as s:
+        assert (
+            s.scalar(select(func.count()).where(AttendanceRecord.evidence_path.is_not(None))) == 0
+        )
+
+
+def test_purge_command_uses_the_retention_setting(cli, session_home: Path, monkeypatch):
+    monkeypatch.setenv("ROLLCALL_RETENTION_DAYS", "0")
+    result = cli("purge")
+    assert result.exit_code == 0, result.output
+    assert "older than 0 day(s)" in result.output
+    assert evidence_files(session_home) == []
