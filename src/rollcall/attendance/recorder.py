@@ -9,11 +9,15 @@ replay overwrites them instead of leaving duplicates.
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.monitor import IntervalChange, SampleOutcome
@@ -30,13 +34,26 @@ from rollcall.storage.models import (
 from rollcall.storage.sessions import person_ids
 
 JPEG_QUALITY = 90
+log = logging.getLogger(__name__)
 
 
 class SessionRecorder:
-    def __init__(self, db: Database, session_id: int, evidence_root: Path) -> None:
+    def __init__(
+        self, db: Database, session_id: int, evidence_root: Path, retry_for: float = 120.0
+    ) -> None:
         self.db = db
         self.session_id = session_id
         self.folder = evidence_root / f"session-{session_id}"
+        self.retry_for = retry_for
+
+    def _already_recorded(self, seq: int) -> bool:
+        with self.db.session() as session:
+            found = session.scalar(
+                select(HeadCount.id).where(
+                    HeadCount.session_id == self.session_id, HeadCount.seq == seq
+                )
+            )
+        return found is not None
 
     def _write_crop(self, name: str, crop: np.ndarray) -> str:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -49,6 +66,14 @@ class SessionRecorder:
         return str(path.relative_to(self.folder.parent.parent))
 
     def record(self, out: SampleOutcome) -> None:
+        """Commit one sample, retrying while the database is unreachable (a server restart)."""
+        retry_while_unreachable(lambda: self._record(out), self.retry_for)
+
+    def _record(self, out: SampleOutcome) -> None:
+        if self._already_recorded(out.seq):
+            # The previous attempt committed but its acknowledgement was lost with the
+            # connection: recording it again would fail on (session, seq) anyway.
+            return
         names = {m.person for m in out.marks}
         names |= {c.person for c in out.intervals} | {s.person for s in out.seen}
         names |= {e.person for e in out.events if e.person}
@@ -143,6 +168,9 @@ class SessionRecorder:
 
     def close(self, closing: list[IntervalChange], end_t: float) -> None:
         """Close every open interval and the session; store each person's final status."""
+        retry_while_unreachable(lambda: self._close(closing, end_t), self.retry_for)
+
+    def _close(self, closing: list[IntervalChange], end_t: float) -> None:
         from rollcall.attendance.report import build_report
 
         with self.db.session() as session:
@@ -169,5 +197,51 @@ class SessionRecorder:
                 )
 
     def add_event(self, t: float, kind: str, detail: str) -> None:
-        with self.db.session() as session:
-            session.add(SessionEvent(session_id=self.session_id, t=t, kind=kind, detail=detail))
+        def write() -> None:
+            with self.db.session() as session:
+                session.add(
+                    SessionEvent(session_id=self.session_id, t=t, kind=kind, detail=detail[:500])
+                )
+
+        retry_while_unreachable(write, self.retry_for)
+
+
+def retry_while_unreachable(work: Callable[[], None], retry_for: float) -> None:
+    """Run work (one whole transaction); if the database connection is lost, wait and retry.
+
+    Only disconnections are retried: every other error is a bug or bad data and is raised.
+    """
+    deadline = time.monotonic() + retry_for
+    delay = 0.5
+    while True:
+        try:
+            work()
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() >= deadline or not _is_disconnect(exc):
+                raise
+            log.warning("database unreachable (%s); retrying in %.1f s", exc.orig, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def _is_disconnect(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig).lower()
+    return any(
+        marker in text
+        for marker in (
+            "server closed the connection",
+            "connection refused",
+            "terminating connection",
+            "could not connect",
+            "connection is closed",
+            "lost connection",
+            "gone away",
+            "can't connect",
+            "the database system is",
+            "connection reset",
+            "database is locked",
+        )
+    )

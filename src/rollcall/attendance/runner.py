@@ -163,6 +163,7 @@ def run_session(
     source = open_source(conf.source, folder_step=options.folder_step)
     # A live source restarts its clock at 0 when reopened: continue the session's timeline.
     offset = (resume_from or 0.0) if source.live else 0.0
+    gaps_seen = 0
     try:
         for seq, t in samples:
             if options.duration is not None and t > options.duration:
@@ -175,6 +176,8 @@ def run_session(
             if frame is None:
                 break
             ft = frame.t + offset
+            _record_gaps(source, recorder, offset, gaps_seen)
+            gaps_seen = len(getattr(source, "gaps", ()))
             cpu0 = time.process_time()
             faces = engine.detect(frame.image)
             cpu1 = time.process_time()
@@ -210,6 +213,14 @@ def run_session(
     stats.wall = time.perf_counter() - started
     stats.source_seconds = end_t - (resume_from or 0.0)
     return stats
+
+
+def _record_gaps(source: object, recorder: SessionRecorder, offset: float, seen: int) -> None:
+    """A live source that dropped and came back reports the outage; keep it on the timeline."""
+    for start, end in list(getattr(source, "gaps", ()))[seen:]:
+        recorder.add_event(
+            start + offset, "gap", f"source delivered no frames for {end - start:.1f} s"
+        )
 
 
 def _restore(
