@@ -1,0 +1,338 @@
+"""Shared benchmark code: identity photos, their features at several face sizes, open-set scores."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rollcall.errors import RollcallError
+from rollcall.synth import read_photo
+from rollcall.vision.detect import YuNetDetector
+from rollcall.vision.embed import embed
+from rollcall.vision.engine import EngineOptions, FaceEngine
+from rollcall.vision.gallery import Gallery
+from rollcall.vision.quality import EnrollmentPolicy
+
+FACES_DEFAULT = Path("/work/shared/data/faces")
+OUT = Path(__file__).resolve().parent / "out"
+# web_noisy is left out: its labels are only search queries and some photos show other people.
+SOURCES = ("photos", "aligned112", "gray_yale")
+FULL = 0  # the "size" key of full-size probes; other keys are the face's shorter side in px
+BACKGROUND = (26, 26, 26)  # the meeting apps' near-black canvas behind a tile
+
+
+def faces_root() -> Path:
+    """The real face data ($ROLLCALL_FACES); exits with a clear message when it is absent."""
+    root = Path(os.environ.get("ROLLCALL_FACES", FACES_DEFAULT))
+    if not (root / "identities" / "photos").is_dir():
+        sys.exit(
+            f"face data not found at {root} (no identities/photos inside): "
+            "set ROLLCALL_FACES to the shared/data/faces folder"
+        )
+    return root
+
+
+def setup_threads(n: int = 2) -> None:
+    cv2.setNumThreads(n)
+
+
+@dataclass(frozen=True)
+class Photo:
+    key: str  # path relative to identities/, e.g. photos/George_W_Bush/lfw__...jpg
+    person: str  # folder name; the same name in two sources is the same person (Barack_Obama)
+    path: Path
+
+
+def load_photos(root: Path, sources: Iterable[str] = SOURCES) -> list[Photo]:
+    base = root / "identities"
+    photos = []
+    for source in sources:
+        for folder in sorted(p for p in (base / source).iterdir() if p.is_dir()):
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and path.suffix.lower() in {".jpg", ".jpeg", ".png", ".gif"}:
+                    photos.append(Photo(str(path.relative_to(base)), folder.name, path))
+    return photos
+
+
+@dataclass
+class Features:
+    """What one photo gives: an enrollment template (or why not) and a probe embedding per size."""
+
+    enroll: np.ndarray | None
+    refused: str
+    face_px: float
+    probe: dict[int, np.ndarray | None] = field(default_factory=dict)
+
+
+def shrink_into_canvas(
+    image: np.ndarray, box: np.ndarray, face_px: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The image scaled so the face's shorter side is ~face_px, padded on a dark canvas as in a
+    gallery tile; also the face box expected in the result."""
+    scale = face_px / float(min(box[2], box[3]))
+    h, w = image.shape[:2]
+    small = cv2.resize(
+        image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
+    pad = 3 * face_px
+    canvas = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=BACKGROUND)
+    expected = np.array([box[0] * scale + pad, box[1] * scale + pad, *(box[2:] * scale)])
+    return canvas, expected
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of boxes a (N, 4) with one box b (4,), all [x, y, w, h]."""
+    x0 = np.maximum(a[:, 0], b[0])
+    y0 = np.maximum(a[:, 1], b[1])
+    x1 = np.minimum(a[:, 0] + a[:, 2], b[0] + b[2])
+    y1 = np.minimum(a[:, 1] + a[:, 3], b[1] + b[3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    return inter / (a[:, 2] * a[:, 3] + b[2] * b[3] - inter)
+
+
+class FeatureExtractor:
+    """Enrollment through FaceEngine.enrollment_face (the real quality checks), probes at full
+    size and shrunk to gallery-tile sizes, detected again on the small image."""
+
+    def __init__(self, embedder: str = "sface", policy: EnrollmentPolicy | None = None) -> None:
+        self.engine = FaceEngine(EngineOptions(embedder=embedder))
+        self.policy = policy or EnrollmentPolicy()
+        # Small probes are detected at their own size: a 1280x720 gallery is not upscaled, so a
+        # 32 px face there reaches YuNet as 32 px. Upscaling here would flatter the small sizes.
+        self.small_detector = YuNetDetector(
+            score_threshold=self.engine.detector.score_threshold, upscale_below=0
+        )
+
+    def signature(self, sizes: tuple[int, ...]) -> str:
+        det = self.engine.detector
+        parts = [
+            self.engine.options.embedder,
+            repr(asdict(self.policy)),
+            repr((det.score_threshold, det.upscale_below, det.max_upscale)),
+            repr(sizes),
+        ]
+        return hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
+
+    def features(self, image: np.ndarray, sizes: tuple[int, ...]) -> Features:
+        engine = self.engine
+        try:
+            face = engine.enrollment_face(image, self.policy)
+            enroll, refused = face.embedding, ""
+        except RollcallError as exc:
+            enroll, refused = None, str(exc)
+        faces = engine.detect(image, pad_retry=True)
+        if not len(faces):
+            return Features(enroll, refused, 0.0, {s: None for s in sizes})
+        main = faces[[int(np.argmax(faces.min_side))]]
+        out = Features(enroll, refused, float(main.min_side[0]))
+        for size in sizes:
+            if size == FULL:
+                out.probe[size] = embed(engine.embedder, image, main)[0]
+                continue
+            canvas, expected = shrink_into_canvas(image, main.boxes[0], size)
+            small = self.small_detector.detect(canvas)
+            overlap = iou(small.boxes, expected) if len(small) else np.zeros(0)
+            if not len(small) or overlap.max() < 0.3:
+                out.probe[size] = None  # the face was not found at this size
+                continue
+            one = small[[int(np.argmax(overlap))]]
+            out.probe[size] = embed(engine.embedder, canvas, one)[0]
+        return out
+
+
+def extract_all(
+    photos: list[Photo],
+    embedder: str = "sface",
+    sizes: tuple[int, ...] = (FULL, 32, 24),
+    cache: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Features]:
+    """Features of every photo, cached in bench/out/ (keyed by the settings that shape them)."""
+    extractor = FeatureExtractor(embedder)
+    path = OUT / f"features_{embedder}_{extractor.signature(sizes)}.pkl"
+    known: dict[str, Features] = {}
+    if cache and path.is_file():
+        known = pickle.loads(path.read_bytes())
+    todo = [p for p in photos if p.key not in known]
+    if todo:
+        log(f"extracting {embedder} features of {len(todo)} photos (cache: {path.name})")
+        start = time.perf_counter()
+        for i, photo in enumerate(todo, 1):
+            known[photo.key] = extractor.features(read_photo(photo.path), sizes)
+            if i % 200 == 0:
+                log(f"  {i}/{len(todo)}  {time.perf_counter() - start:.0f} s")
+        if cache:
+            OUT.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(pickle.dumps(known))
+    return {p.key: known[p.key] for p in photos}
+
+
+@dataclass
+class Split:
+    """One seeded protocol: enrolled people with 2 templates each, probes, never-enrolled people."""
+
+    names: list[str]
+    template_keys: list[list[str]]
+    probe_keys: list[str]
+    probe_person: np.ndarray  # index into names, -1 = never enrolled (impostor)
+
+
+def make_split(
+    photos: list[Photo],
+    feats: dict[str, Features],
+    seed: int,
+    impostor_fraction: float = 0.25,
+    n_enroll: int = 2,
+) -> Split:
+    rng = np.random.default_rng(seed)
+    by_person: dict[str, list[str]] = {}
+    for p in photos:
+        by_person.setdefault(p.person, []).append(p.key)
+    people = sorted(by_person)
+    usable = [n for n in people if len(by_person[n]) > n_enroll]
+    n_out = round(impostor_fraction * len(usable))
+    impostors = set(rng.choice(usable, n_out, replace=False).tolist())
+    impostors |= {n for n in people if n not in usable}  # too few photos to enroll and probe
+    names, templates, probes, owner = [], [], [], []
+    for name in people:
+        keys = list(by_person[name])
+        if name in impostors:
+            probes += keys
+            owner += [-1] * len(keys)
+            continue
+        rng.shuffle(keys)
+        # Staff keep uploading until two photos pass the quality checks.
+        chosen = [k for k in keys if feats[k].enroll is not None][:n_enroll]
+        if not chosen:
+            probes += keys
+            owner += [-1] * len(keys)
+            continue
+        names.append(name)
+        templates.append(chosen)
+        rest = [k for k in keys if k not in chosen]
+        probes += rest
+        owner += [len(names) - 1] * len(rest)
+    return Split(names, templates, probes, np.asarray(owner))
+
+
+@dataclass
+class Scored:
+    """Best and second-best person similarity of every probe at one size (NaN: face not found)."""
+
+    best_person: np.ndarray
+    best: np.ndarray
+    second: np.ndarray
+    truth: np.ndarray
+
+
+def score_split(split: Split, feats: dict[str, Features], size: int) -> Scored:
+    index = [i for i, keys in enumerate(split.template_keys) for _ in keys]
+    templates = np.stack([feats[k].enroll for keys in split.template_keys for k in keys])
+    gallery = Gallery(split.names, np.asarray(index), templates, threshold=0.0, margin=0.0)
+    found = np.array([feats[k].probe.get(size) is not None for k in split.probe_keys])
+    dim = templates.shape[1]
+    emb = np.stack(
+        [
+            feats[k].probe[size] if ok else np.zeros(dim)
+            for k, ok in zip(split.probe_keys, found, strict=True)
+        ]
+    )
+    m = gallery.match(emb)
+    best = np.where(found, m.similarity, np.nan)
+    second = np.where(found, m.second, np.nan)
+    return Scored(m.candidate, best, second, split.probe_person)
+
+
+def rates(s: Scored, threshold: np.ndarray, margin: np.ndarray) -> dict[str, np.ndarray]:
+    """Open-set outcome rates over a grid: threshold (T,) x margin (M,) -> arrays (T, M)."""
+    t = threshold[:, None, None]
+    mg = margin[None, :, None]
+    with np.errstate(invalid="ignore"):
+        named = (s.best[None, None] >= t) & ((s.best - s.second)[None, None] >= mg)
+    enrolled = s.truth >= 0
+    right = named & (s.best_person == s.truth)[None, None] & enrolled
+    wrong_enrolled = named & enrolled & ~right
+    impostor_named = named & ~enrolled
+    n = len(s.truth)
+    n_enr = max(1, int(enrolled.sum()))
+    n_imp = max(1, int((~enrolled).sum()))
+    return {
+        "rank1": right.sum(-1) / n_enr,  # enrolled probes given their own name
+        "fir": (wrong_enrolled.sum(-1) + impostor_named.sum(-1)) / n,
+        "fpir": impostor_named.sum(-1) / n_imp,  # never-enrolled probes given any name
+        "wrong": wrong_enrolled.sum(-1) / n_enr,  # enrolled probes given another's name
+        "unknown": (~named).sum(-1) / n,
+        "missed": np.full(named.shape[:2], float(np.isnan(s.best).sum()) / n),
+    }
+
+
+def source_of(key: str) -> str:
+    """The collection a photo comes from: aligned112, gray_yale, or photos/<file prefix>."""
+    parts = key.split("/")
+    return f"photos/{parts[2].split('__')[0]}" if parts[0] == "photos" else parts[0]
+
+
+def rank1_by_source(
+    photos: list[Photo],
+    feats: dict[str, Features],
+    size: int,
+    t: float,
+    m: float,
+    seeds: Iterable[int],
+) -> dict[str, dict[str, float]]:
+    """Enrolled probes per source collection: closed-set rank-1 and open-set rank-1 at (t, m)."""
+    counts: dict[str, list[int]] = {}
+    for seed in seeds:
+        split = make_split(photos, feats, seed)
+        s = score_split(split, feats, size)
+        named = (s.best >= t) & (s.best - s.second >= m)
+        found = ~np.isnan(s.best)
+        rows = zip(split.probe_keys, s.best_person, found, named, s.truth, strict=True)
+        for k, bp, seen, ok, truth in rows:
+            if truth < 0:
+                continue
+            c = counts.setdefault(source_of(k), [0, 0, 0])
+            c[0] += 1
+            c[1] += int(bp == truth and seen)
+            c[2] += int(bp == truth and ok)
+    return {
+        k: {"probes": n, "closed_rank1": a / n, "rank1": b / n} for k, (n, a, b) in counts.items()
+    }
+
+
+def evaluate(
+    photos: list[Photo],
+    feats: dict[str, Features],
+    size: int,
+    thresholds: np.ndarray,
+    margins: np.ndarray,
+    seeds: Iterable[int],
+) -> dict[str, np.ndarray]:
+    """Mean (and worst-split FIR) of the open-set rates over seeded splits, shape (T, M)."""
+    runs = [
+        rates(score_split(make_split(photos, feats, seed), feats, size), thresholds, margins)
+        for seed in seeds
+    ]
+    out = {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
+    out["fir_max"] = np.max([r["fir"] for r in runs], axis=0)
+    return out
+
+
+def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.median(times))
