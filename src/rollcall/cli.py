@@ -334,43 +334,12 @@ def _print_report(report, identify: bool) -> None:  # noqa: ANN001
         out_console.print(f"  {who}  box {face.box}  score {face.score:.2f}{sim}", highlight=False)
 
 
-# -- database -----------------------------------------------------------------------------
-
-
-@cli.group()
-def db() -> None:
-    """Database administration."""
-
-
-@db.command("upgrade")
-@pass_app
-def db_upgrade(app: App) -> None:
-    """Apply every Alembic migration to the configured database."""
-    from rollcall.storage.db import current_revision, head_revision, make_engine, upgrade
-
-    if app.settings.database_url is None:
-        app.settings.ensure_home()
-    engine = make_engine(app.settings.db_url)
-    upgrade(engine)
-    out_console.print(
-        f"Database at revision {current_revision(engine)} (head {head_revision()}).",
-        highlight=False,
-    )
-
-
-@db.command("current")
-@pass_app
-def db_current(app: App) -> None:
-    """Show the database's migration revision."""
-    from rollcall.storage.db import current_revision, make_engine
-
-    click.echo(current_revision(make_engine(app.settings.db_url)) or "empty")
-
-
 def main() -> None:
     cli(prog_name="rollcall")
 
 
 # Command groups defined in their own modules register themselves on `cli` when imported.
 from rollcall.commands import attendance as _attendance  # noqa: E402, F401
+from rollcall.commands import db as _db  # noqa: E402, F401
 from rollcall.commands import demo as _demo  # noqa: E402, F401
+from rollcall.commands import web as _web  # noqa: E402, F401

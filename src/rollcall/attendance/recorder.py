@@ -16,7 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,7 @@ class SessionRecorder:
         names |= {e.person for e in out.events if e.person}
         names |= {u.candidate for u in out.unknowns if u.candidate}
         with self.db.session() as session:
+            self._lock_session(session)
             ids = person_ids(session, sorted(names))
             evidence = {
                 m.person: self._write_crop(f"{ids[m.person]}-{out.seq}.jpg", m.evidence_crop)
@@ -102,6 +103,11 @@ class SessionRecorder:
                         AttendanceRecord.session_id == self.session_id,
                         AttendanceRecord.person_id == ids[mark.person],
                         AttendanceRecord.edited.is_(False),
+                        # Another writer on this session may have marked them earlier: keep it.
+                        or_(
+                            AttendanceRecord.first_seen.is_(None),
+                            AttendanceRecord.first_seen > mark.first_seen,
+                        ),
                     )
                     .values(
                         status="present",
@@ -121,6 +127,10 @@ class SessionRecorder:
                         .where(
                             AttendanceRecord.session_id == self.session_id,
                             AttendanceRecord.person_id == ids[seen.person],
+                            or_(
+                                AttendanceRecord.last_seen.is_(None),
+                                AttendanceRecord.last_seen < seen.t,
+                            ),
                         )
                         .values(last_seen=seen.t)
                     )
@@ -146,9 +156,25 @@ class SessionRecorder:
                 )
             session.execute(
                 update(AttendanceSession)
-                .where(AttendanceSession.id == self.session_id)
+                .where(
+                    AttendanceSession.id == self.session_id,
+                    AttendanceSession.processed_until < out.t,
+                )
                 .values(processed_until=out.t)
             )
+
+    def _lock_session(self, session: Session) -> None:
+        """Queue behind any other writer of this session before touching its rows.
+
+        With every write transaction taking the session's row lock first, two processes
+        recording the same session can never each hold a row the other needs next (PostgreSQL
+        and MySQL found deadlocks otherwise); SQLite's BEGIN IMMEDIATE already serialises them.
+        """
+        session.execute(
+            select(AttendanceSession.id)
+            .where(AttendanceSession.id == self.session_id)
+            .with_for_update(key_share=True)
+        )
 
     def _apply_interval(self, session: Session, person_id: int, change: IntervalChange) -> None:
         row = session.scalar(
@@ -174,6 +200,7 @@ class SessionRecorder:
         from rollcall.attendance.report import build_report
 
         with self.db.session() as session:
+            self._lock_session(session)
             ids = person_ids(session, sorted({c.person for c in closing}))
             for change in closing:
                 self._apply_interval(session, ids[change.person], change)

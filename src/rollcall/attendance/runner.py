@@ -142,7 +142,16 @@ def run_session(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> RunStats:
-    session_id, conf, expected = prepare_session(db, options)
+    source = None
+    if not options.resume:
+        # Open the source first: a mistyped --source must not leave a session behind.
+        source = open_source(options.source or "", folder_step=options.folder_step)
+    try:
+        session_id, conf, expected = prepare_session(db, options)
+    except BaseException:
+        if source is not None:
+            source.close()
+        raise
     gallery = load_gallery(db, settings, engine.embedder.name)
     missing = sorted(set(expected) - set(gallery.names))
     if missing:
@@ -160,7 +169,8 @@ def run_session(
     stats = RunStats()
     started = time.perf_counter()
     last_t = resume_from or 0.0
-    source = open_source(conf.source, folder_step=options.folder_step)
+    if source is None:
+        source = open_source(conf.source, folder_step=options.folder_step)
     # A live source restarts its clock at 0 when reopened: continue the session's timeline.
     offset = (resume_from or 0.0) if source.live else 0.0
     gaps_seen = 0

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,26 +19,59 @@ from rollcall.errors import RollcallError
 from rollcall.storage.templates import TemplateCipher
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK_ID = 0x726F6C6C  # "roll": the PostgreSQL advisory lock held while migrating
 
 
 def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+    """An engine tuned for rollcall's workload on each back end: short write transactions
+    from several processes (runners, the portal) at once."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    # READ COMMITTED on both servers: each statement sees what other writers committed, and
+    # MySQL's default REPEATABLE READ would add gap locks (and deadlocks) for no benefit here.
+    # pool_pre_ping replaces connections the server dropped (restart, idle timeout) before use;
+    # pool_recycle stays under MySQL's wait_timeout and cloud proxies' idle limits.
+    options: dict[str, object] = {
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "isolation_level": "READ COMMITTED",
+    }
+    if backend in ("mysql", "mariadb"):
+        options["connect_args"] = {"charset": "utf8mb4"}
+    return create_engine(url, **options)
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
-            # WAL lets the portal read while a run writes; the busy timeout makes concurrent
-            # writers wait instead of failing with "database is locked"; SQLite only enforces
-            # foreign keys (and so cascading deletes of templates) when asked.
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+        # WAL lets the portal read while a run writes; the busy timeout makes concurrent
+        # writers wait instead of failing with "database is locked"; SQLite only enforces
+        # foreign keys (and so cascading deletes of templates) when asked.
+        # isolation_level=None stops the sqlite3 module from issuing its own BEGIN, so the
+        # "begin" hook below decides how each transaction starts.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn) -> None:  # noqa: ANN001
+        # A deferred transaction that reads and then writes cannot wait for the write lock: if
+        # another process committed in between, SQLite fails it at once with "database is
+        # locked" whatever the busy timeout. BEGIN IMMEDIATE takes the write lock up front
+        # (waiting up to the busy timeout), so concurrent writers queue instead of failing.
+        # Readers are unaffected in WAL mode; a long read-only job (a backup) asks for
+        # DEFERRED to read one snapshot without holding writers back.
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
 
 
 def alembic_config() -> Config:
@@ -57,10 +90,37 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to `revision`; safe when several processes start on a fresh database at once."""
     cfg = alembic_config()
     with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        with migration_lock(conn):
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+
+@contextmanager
+def migration_lock(conn: Connection) -> Iterator[None]:
+    """Serialise migrations between processes (a portal and runners starting together).
+
+    Alembic reads the current revision after the lock is taken, so the second process finds
+    the schema already migrated. SQLite's BEGIN IMMEDIATE (see make_engine) is the lock there.
+    """
+    backend = conn.dialect.name
+    if backend == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+        yield
+    elif backend in ("mysql", "mariadb"):
+        # MySQL DDL commits implicitly, so the lock must outlive transactions: a named lock
+        # held by this connection until released.
+        got = conn.exec_driver_sql("SELECT GET_LOCK('rollcall_migrations', 300)").scalar()
+        if got != 1:
+            raise RollcallError("timed out waiting for another process to finish migrating")
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql("SELECT RELEASE_LOCK('rollcall_migrations')")
+    else:
+        yield
 
 
 class Database:

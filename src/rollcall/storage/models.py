@@ -216,3 +216,7 @@ class SessionEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     detail: Mapped[str] = mapped_column(String(500), default="")
+
+
+# Staff tables share this metadata so Alembic sees them (they live in their own module).
+from rollcall.storage import staff as _staff  # noqa: E402, F401

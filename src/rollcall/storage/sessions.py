@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -136,7 +136,8 @@ def create_session(
         name=name,
         course_id=course.id if course else None,
         source=settings.source,
-        started_at=started_at or utcnow(),
+        # SQLite keeps no offset: store UTC so every back end reads the same instant back.
+        started_at=started_at.astimezone(UTC) if started_at else utcnow(),
         seed=settings.seed,
         min_interval=settings.min_interval,
         max_interval=settings.max_interval,

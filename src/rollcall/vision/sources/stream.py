@@ -42,8 +42,10 @@ class StreamDevice:
         self._stop = stop or threading.Event()
         options = {"rtsp_transport": "tcp"} if url.lower().startswith("rtsp") else {}
         try:
-            self._container = av.open(url, timeout=(timeout, timeout), options=options)
-        except (av.FFmpegError, OSError) as exc:
+            self._container = av.open(
+                url, timeout=(timeout, timeout), options=options, metadata_errors="replace"
+            )
+        except (av.FFmpegError, OSError, ValueError) as exc:
             raise SourceError(f"stream {url} cannot be opened: {exc}") from exc
         if not self._container.streams.video:
             self._container.close()

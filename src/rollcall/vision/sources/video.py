@@ -34,8 +34,10 @@ class VideoFileSource(SourceBase):
         self.name = f"video file {self.path}"
         self.seek_threshold = seek_threshold
         try:
-            self._container = av.open(str(self.path))
-        except (av.FFmpegError, OSError) as exc:
+            # Metadata is free text written by whatever made the file: undecodable bytes in a
+            # title must not make the video unreadable.
+            self._container = av.open(str(self.path), metadata_errors="replace")
+        except (av.FFmpegError, OSError, ValueError) as exc:
             raise SourceError(f"{self.name} cannot be opened as a video: {exc}") from exc
         try:
             if not self._container.streams.video:
@@ -124,7 +126,9 @@ class VideoFileSource(SourceBase):
     def read(self, not_before: float = 0.0) -> Frame | None:
         if self._ended:
             return None
-        if not_before - self._position > max(self.seek_threshold, self._gop):
+        before = self._position
+        sought = not_before - before > max(self.seek_threshold, self._gop)
+        if sought:
             self._seek(not_before)
         while True:
             frame = self._pending if self._pending is not None else self._next_frame()
@@ -133,6 +137,13 @@ class VideoFileSource(SourceBase):
                 self._ended = True
                 return None
             t = self._t(frame)
+            if sought:
+                sought = False
+                if t <= before:
+                    # The seek landed on a keyframe at or behind where we already were: keyframes
+                    # are at least this far apart, so seeking for jumps this short only repeats
+                    # the decoding (long-GOP recordings would otherwise seek back every read).
+                    self._gop = max(self._gop, not_before - t)
             self._position = t
             self._index = self._index + 1 if self._index >= 0 else round(t / self._frame_step)
             if frame.key_frame:

@@ -7,11 +7,17 @@ Create Date: 2026-11-24
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+
+# MySQL's FLOAT is single precision (times of day in seconds would lose their fractions) and its
+# DATETIME drops fractions of a second; the other back ends get exactly the types they had.
+FLOAT = sa.Float().with_variant(mysql.DOUBLE(), "mysql", "mariadb")
+TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def upgrade() -> None:
@@ -19,7 +25,7 @@ def upgrade() -> None:
         "people",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("name", sa.String(200), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_people"),
         sa.UniqueConstraint("name", name="uq_people_name"),
     )
@@ -32,9 +38,9 @@ def upgrade() -> None:
         sa.Column("vector", sa.LargeBinary(), nullable=False),
         sa.Column("source_name", sa.String(255), nullable=False),
         sa.Column("source_sha256", sa.String(64), nullable=False),
-        sa.Column("face_px", sa.Float(), nullable=False),
-        sa.Column("sharpness", sa.Float(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("face_px", FLOAT, nullable=False),
+        sa.Column("sharpness", FLOAT, nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_templates"),
         sa.ForeignKeyConstraint(
             ["person_id"],

@@ -7,11 +7,17 @@ Create Date: 2026-11-24 05:54:59.630532
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+# MySQL's FLOAT is single precision (times of day in seconds would lose their fractions) and its
+# DATETIME drops fractions of a second; the other back ends get exactly the types they had.
+FLOAT = sa.Float().with_variant(mysql.DOUBLE(), "mysql", "mariadb")
+TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def upgrade() -> None:
@@ -23,7 +29,7 @@ def upgrade() -> None:
         sa.Column("start_time", sa.String(length=5), nullable=True),
         sa.Column("end_time", sa.String(length=5), nullable=True),
         sa.Column("grace_minutes", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_courses")),
         sa.UniqueConstraint("name", name=op.f("uq_courses_name")),
     )
@@ -51,16 +57,16 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("course_id", sa.Integer(), nullable=True),
         sa.Column("source", sa.String(length=1000), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("started_at", TIMESTAMP, nullable=False),
+        sa.Column("ended_at", TIMESTAMP, nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("seed", sa.Integer(), nullable=False),
-        sa.Column("min_interval", sa.Float(), nullable=False),
-        sa.Column("max_interval", sa.Float(), nullable=False),
-        sa.Column("verify_every", sa.Float(), nullable=False),
-        sa.Column("leave_after", sa.Float(), nullable=False),
-        sa.Column("processed_until", sa.Float(), nullable=False),
-        sa.Column("duration", sa.Float(), nullable=True),
+        sa.Column("min_interval", FLOAT, nullable=False),
+        sa.Column("max_interval", FLOAT, nullable=False),
+        sa.Column("verify_every", FLOAT, nullable=False),
+        sa.Column("leave_after", FLOAT, nullable=False),
+        sa.Column("processed_until", FLOAT, nullable=False),
+        sa.Column("duration", FLOAT, nullable=True),
         sa.ForeignKeyConstraint(
             ["course_id"],
             ["courses.id"],
@@ -79,12 +85,12 @@ def upgrade() -> None:
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("first_seen", sa.Float(), nullable=True),
-        sa.Column("last_seen", sa.Float(), nullable=True),
-        sa.Column("confidence", sa.Float(), nullable=False),
+        sa.Column("first_seen", FLOAT, nullable=True),
+        sa.Column("last_seen", FLOAT, nullable=True),
+        sa.Column("confidence", FLOAT, nullable=False),
         sa.Column("evidence_path", sa.String(length=500), nullable=True),
-        sa.Column("evidence_t", sa.Float(), nullable=True),
-        sa.Column("marked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("evidence_t", FLOAT, nullable=True),
+        sa.Column("marked_at", TIMESTAMP, nullable=True),
         sa.Column("edited", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"],
@@ -110,7 +116,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("t", sa.Float(), nullable=False),
+        sa.Column("t", FLOAT, nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("recognized", sa.Integer(), nullable=False),
         sa.Column("unknown", sa.Integer(), nullable=False),
@@ -132,9 +138,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
-        sa.Column("start_t", sa.Float(), nullable=False),
-        sa.Column("last_seen", sa.Float(), nullable=False),
-        sa.Column("end_t", sa.Float(), nullable=True),
+        sa.Column("start_t", FLOAT, nullable=False),
+        sa.Column("last_seen", FLOAT, nullable=False),
+        sa.Column("end_t", FLOAT, nullable=True),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["people.id"],
@@ -161,7 +167,7 @@ def upgrade() -> None:
         "session_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
-        sa.Column("t", sa.Float(), nullable=False),
+        sa.Column("t", FLOAT, nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=True),
         sa.Column("detail", sa.String(length=500), nullable=False),
@@ -188,9 +194,9 @@ def upgrade() -> None:
         "unknown_faces",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
-        sa.Column("t", sa.Float(), nullable=False),
+        sa.Column("t", FLOAT, nullable=False),
         sa.Column("crop_path", sa.String(length=500), nullable=False),
-        sa.Column("best_similarity", sa.Float(), nullable=False),
+        sa.Column("best_similarity", FLOAT, nullable=False),
         sa.Column("candidate_id", sa.Integer(), nullable=True),
         sa.Column("review", sa.String(length=16), nullable=False),
         sa.Column("assigned_id", sa.Integer(), nullable=True),

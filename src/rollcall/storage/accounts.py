@@ -1,0 +1,143 @@
+"""Repository for staff accounts, API tokens and who owns which course."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rollcall.errors import NotFound, RollcallError
+from rollcall.storage.models import AttendanceSession, Course, utcnow
+from rollcall.storage.staff import ROLES, ApiToken, CourseInstructor, User
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when the name is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "rc_"
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise RollcallError(f"a password needs at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def create_user(session: Session, name: str, password: str, role: str) -> User:
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise RollcallError("a user name needs 1 to 80 characters")
+    if role not in ROLES:
+        raise RollcallError(f"role must be one of {', '.join(ROLES)} (got {role!r})")
+    if get_user(session, name) is not None:
+        raise RollcallError(f"a user named {name!r} already exists")
+    user = User(name=name, password_hash=hash_password(password), role=role, active=True)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, name: str) -> User | None:
+    return session.scalar(select(User).where(User.name == name))
+
+
+def require_user(session: Session, name: str) -> User:
+    user = get_user(session, name)
+    if user is None:
+        raise NotFound(f"no user named {name!r} (create one with `rollcall user add`)")
+    return user
+
+
+def authenticate(session: Session, name: str, password: str) -> User | None:
+    """The active user with this name and password, or None (in constant-ish time)."""
+    user = get_user(session, name)
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User) -> str:
+    """A new random API token for `user`; the caller shows it once, only its digest is kept."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_sha256=_digest(token)))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token)))
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user
+
+
+# -- who may see what ------------------------------------------------------------------------
+
+
+def owned_course_ids(session: Session, user_id: int) -> set[int]:
+    rows = session.scalars(
+        select(CourseInstructor.course_id).where(CourseInstructor.user_id == user_id)
+    )
+    return set(rows)
+
+
+def course_instructors(session: Session, course: Course) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .join(CourseInstructor, CourseInstructor.user_id == User.id)
+            .where(CourseInstructor.course_id == course.id)
+            .order_by(User.name)
+        )
+    )
+
+
+def set_instructor(session: Session, course: Course, user: User, owns: bool) -> None:
+    row = session.get(CourseInstructor, (course.id, user.id))
+    if owns and row is None:
+        session.add(CourseInstructor(course_id=course.id, user_id=user.id))
+    elif not owns and row is not None:
+        session.delete(row)
+    session.flush()
+
+
+def can_see_course(session: Session, user: User, course_id: int | None) -> bool:
+    if user.role == "admin":
+        return True
+    return course_id is not None and course_id in owned_course_ids(session, user.id)
+
+
+def can_see_session(session: Session, user: User, row: AttendanceSession) -> bool:
+    """Admins see every session; instructors only those of courses they own."""
+    return can_see_course(session, user, row.course_id)
+
+
+def visible_sessions(session: Session, user: User) -> list[AttendanceSession]:
+    query = select(AttendanceSession).order_by(AttendanceSession.started_at.desc())
+    if user.role != "admin":
+        query = query.where(AttendanceSession.course_id.in_(owned_course_ids(session, user.id)))
+    return list(session.scalars(query))
+
+
+def visible_courses(session: Session, user: User) -> list[Course]:
+    query = select(Course).order_by(Course.name)
+    if user.role != "admin":
+        query = query.where(Course.id.in_(owned_course_ids(session, user.id)))
+    return list(session.scalars(query))

@@ -1,0 +1,163 @@
+"""The audit trail: staff actions as small event dataclasses, written once as AuditEntry rows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rollcall.storage.staff import AuditEntry
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """Something a member of staff did. `name` is the action; the fields are its properties."""
+
+    name: ClassVar[str] = "event"
+
+    def properties(self) -> dict[str, object]:
+        return asdict(self)
+
+    # What the entry's summary columns hold; subclasses fill in what applies.
+    def session_name(self) -> str | None:
+        return None
+
+    def subject(self) -> str:
+        return ""
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        """(before, after, reason)."""
+        return None, None, ""
+
+
+@dataclass(frozen=True)
+class MarkEdited(AuditEvent):
+    name: ClassVar[str] = "mark.edited"
+    session: str
+    person: str
+    before: str
+    after: str
+    reason: str
+
+    def session_name(self) -> str | None:
+        return self.session
+
+    def subject(self) -> str:
+        return self.person
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        return self.before, self.after, self.reason
+
+
+@dataclass(frozen=True)
+class PersonEnrolled(AuditEvent):
+    name: ClassVar[str] = "person.enrolled"
+    person: str
+    accepted: int
+    refused: int
+
+    def subject(self) -> str:
+        return self.person
+
+
+@dataclass(frozen=True)
+class PersonDeleted(AuditEvent):
+    name: ClassVar[str] = "person.deleted"
+    person: str
+    templates: int
+    files: int
+
+    def subject(self) -> str:
+        return self.person
+
+
+@dataclass(frozen=True)
+class UnknownAssigned(AuditEvent):
+    name: ClassVar[str] = "unknown.assigned"
+    session: str
+    unknown_id: int
+    person: str
+    added_template: bool
+
+    def session_name(self) -> str | None:
+        return self.session
+
+    def subject(self) -> str:
+        return self.person
+
+
+@dataclass(frozen=True)
+class UnknownDismissed(AuditEvent):
+    name: ClassVar[str] = "unknown.dismissed"
+    session: str
+    unknown_id: int
+
+    def session_name(self) -> str | None:
+        return self.session
+
+    def subject(self) -> str:
+        return f"unknown face #{self.unknown_id}"
+
+
+@dataclass(frozen=True)
+class CourseChanged(AuditEvent):
+    """A course was created, or its roster, schedule or instructors changed."""
+
+    name: ClassVar[str] = "course.changed"
+    course: str
+    what: str  # created | roster | schedule | instructors
+    before: str
+    after: str
+
+    def subject(self) -> str:
+        return self.course
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        return self.before[:200], self.after[:200], self.what
+
+
+@dataclass(frozen=True)
+class AccountChanged(AuditEvent):
+    name: ClassVar[str] = "account.changed"
+    user: str
+    what: str  # created | token created
+
+    def subject(self) -> str:
+        return self.user
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        return None, None, self.what
+
+
+def record(session: Session, actor: str, event: AuditEvent) -> AuditEntry:
+    before, after, reason = event.change()
+    entry = AuditEntry(
+        actor=actor,
+        action=event.name,
+        session_name=event.session_name(),
+        subject=event.subject()[:200],
+        before=before,
+        after=after,
+        reason=reason[:500],
+        details=json.dumps(event.properties(), sort_keys=True, default=str),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def entries_for_session(session: Session, session_name: str) -> list[AuditEntry]:
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.session_name == session_name)
+            .order_by(AuditEntry.at, AuditEntry.id)
+        )
+    )
+
+
+def recent_entries(session: Session, limit: int = 200) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))

@@ -1,0 +1,52 @@
+"""The staff portal: create_app(settings) builds the Flask app, one blueprint per feature."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from rollcall.config import Settings
+
+# Photos for enrollment: a handful of phone pictures fit easily; anything larger is refused early.
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, **config: Any) -> Flask:
+    """The portal for `settings` (default: from the environment); `config` overrides Flask's."""
+    from rollcall.web import (
+        api,
+        auth,
+        courses,
+        dashboard,
+        errors,
+        people,
+        reports,
+        security,
+        sessions,
+        unknowns,
+    )
+    from rollcall.web.context import Portal
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=security.load_secret_key(settings),
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,  # also Secure whenever the request came over HTTPS
+        SESSION_COOKIE_NAME="rollcall_session",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        LOGIN_ATTEMPTS=5,  # per client address and per user name ...
+        LOGIN_WINDOW_S=60,  # ... in this many seconds
+    )
+    app.config.update(config)
+    Portal.init_app(app, settings)
+    security.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    for module in (auth, dashboard, sessions, people, unknowns, courses, reports, api):
+        app.register_blueprint(module.bp)
+    return app

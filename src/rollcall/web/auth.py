@@ -1,0 +1,116 @@
+"""Logging in and out; every page but /login (and the token-checked API) needs a user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+
+from rollcall.storage.accounts import authenticate
+from rollcall.storage.staff import User
+from rollcall.web.context import db_session
+from rollcall.web.throttle import LoginThrottle
+
+bp = Blueprint("auth", __name__)
+csrf = CSRFProtect()
+login_manager = LoginManager()
+# Endpoints reachable without a logged-in user; the API checks its own bearer tokens.
+PUBLIC = {"auth.login", "static"}
+
+
+@dataclass(frozen=True)
+class StaffUser(UserMixin):
+    """The logged-in user as the views see it: a detached copy, safe across threads."""
+
+    id: int
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @classmethod
+    def of(cls, user: User) -> StaffUser:
+        return cls(user.id, user.name, user.role)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> StaffUser | None:
+    with db_session() as s:
+        user = s.get(User, int(user_id)) if user_id.isdigit() else None
+        return StaffUser.of(user) if user is not None and user.active else None
+
+
+def _require_login():  # noqa: ANN202
+    if request.endpoint in PUBLIC or (request.blueprint == "api"):
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    app.extensions["rollcall.throttle"] = LoginThrottle(
+        app.config["LOGIN_ATTEMPTS"], app.config["LOGIN_WINDOW_S"]
+    )
+    app.before_request(_require_login)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a fresh login to another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("dashboard.index")
+    parts = urlsplit(target)
+    return url_for("dashboard.index") if parts.scheme or parts.netloc else target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # noqa: ANN201
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    if request.method == "GET":
+        return render_template("login.html", next=request.args.get("next", ""))
+    name = request.form.get("name", "").strip()[:80]
+    password = request.form.get("password", "")[:1024]
+    throttle: LoginThrottle = current_app.extensions["rollcall.throttle"]
+    keys = (f"addr:{request.remote_addr}", f"name:{name.lower()}")
+    wait = throttle.retry_after(*keys)
+    if wait:
+        abort(429, description=f"Too many login attempts. Try again in {wait} seconds.")
+    throttle.hit(*keys)
+    with db_session() as s:
+        user = authenticate(s, name, password)
+        staff = StaffUser.of(user) if user else None
+    if staff is None:
+        flash("Unknown user name or wrong password.", "error")
+        return render_template("login.html", next=request.form.get("next", ""), name=name), 401
+    throttle.reset(keys[1])
+    session.clear()  # a fresh session on login: no fixation
+    login_user(staff)
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout():  # noqa: ANN201
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,133 @@
+"""Courses: roster and schedule (admins and the course's instructors); instructors (admins)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from rollcall.errors import RollcallError
+from rollcall.storage import accounts
+from rollcall.storage.audit import CourseChanged, record
+from rollcall.storage.models import Course, CourseMember, Person
+from rollcall.storage.sessions import course_people, upsert_course
+from rollcall.storage.staff import User
+from rollcall.web.access import admin_required, course_or_abort, me
+from rollcall.web.context import db_session
+
+bp = Blueprint("courses", __name__, url_prefix="/courses")
+
+
+def _schedule(course: Course) -> str:
+    if not course.start_time:
+        return "no schedule"
+    return f"{course.start_time}–{course.end_time} (grace {course.grace_minutes} min)"
+
+
+@bp.get("/")
+def index():  # noqa: ANN201
+    with db_session() as s:
+        courses = [(c, len(course_people(s, c))) for c in accounts.visible_courses(s, me(s))]
+        return render_template("courses/index.html", courses=courses)
+
+
+@bp.post("/")
+@admin_required
+def create():  # noqa: ANN201
+    name = " ".join(request.form.get("name", "").split())
+    if not name or len(name) > 200:
+        flash("Give the course a name (1 to 200 characters).", "error")
+        return redirect(url_for("courses.index"))
+    with db_session() as s:
+        if s.scalar(select(Course).where(Course.name == name)) is not None:
+            flash(f"A course named {name} already exists.", "error")
+            return redirect(url_for("courses.index"))
+        upsert_course(s, name, [])
+        record(s, me(s).name, CourseChanged(name, "created", "", name))
+    return redirect(url_for("courses.detail", name=name))
+
+
+@bp.get("/<name>")
+def detail(name: str):  # noqa: ANN201
+    with db_session() as s:
+        user = me(s)
+        course = course_or_abort(s, name, user)
+        roster = course_people(s, course)
+        on_roster = {p.id for p in roster}
+        others = [
+            p for p in s.scalars(select(Person).order_by(Person.name)) if p.id not in on_roster
+        ]
+        instructors = accounts.course_instructors(s, course)
+        staff = s.scalars(select(User).where(User.role == "instructor").order_by(User.name)).all()
+        return render_template(
+            "courses/detail.html",
+            course=course,
+            roster=roster,
+            others=others if user.role == "admin" else [],
+            instructors=instructors,
+            staff=staff,
+        )
+
+
+@bp.post("/<name>/roster")
+def roster(name: str):  # noqa: ANN201
+    """Add or remove one person; instructors may only remove (adding is an admin's call)."""
+    with db_session() as s:
+        user = me(s)
+        course = course_or_abort(s, name, user)
+        person = s.scalar(select(Person).where(Person.name == request.form.get("person", "")))
+        action = request.form.get("action")
+        if person is None or action not in ("add", "remove"):
+            abort(400, description="Choose a person and whether to add or remove them.")
+        if action == "add" and user.role != "admin":
+            abort(403)
+        member = s.get(CourseMember, (course.id, person.id))
+        if action == "add" and member is None:
+            s.add(CourseMember(course_id=course.id, person_id=person.id))
+        elif action == "remove" and member is not None:
+            s.delete(member)
+        record(s, user.name, CourseChanged(course.name, "roster", "", f"{action} {person.name}"))
+    flash(f"{person.name} {'added to' if action == 'add' else 'removed from'} {name}.", "success")
+    return redirect(url_for("courses.detail", name=name))
+
+
+@bp.post("/<name>/schedule")
+def schedule(name: str):  # noqa: ANN201
+    with db_session() as s:
+        user = me(s)
+        course = course_or_abort(s, name, user)
+        before = _schedule(course)
+        starts = request.form.get("start_time", "").strip() or None
+        ends = request.form.get("end_time", "").strip() or None
+        try:
+            grace = int(request.form.get("grace_minutes", "5"))
+            if not 0 <= grace <= 240:
+                raise ValueError
+        except ValueError:
+            abort(400, description="Grace must be a whole number of minutes from 0 to 240.")
+        if (starts is None) != (ends is None):
+            abort(400, description="Give both a start and an end time, or neither.")
+        try:
+            upsert_course(s, course.name, [], starts, ends, grace)
+        except RollcallError as exc:
+            abort(400, description=str(exc))
+        if starts is None:
+            course.start_time = course.end_time = None
+        record(s, user.name, CourseChanged(course.name, "schedule", before, _schedule(course)))
+    flash(f"Schedule of {name} saved.", "success")
+    return redirect(url_for("courses.detail", name=name))
+
+
+@bp.post("/<name>/instructors")
+@admin_required
+def instructors(name: str):  # noqa: ANN201
+    with db_session() as s:
+        course = course_or_abort(s, name)
+        user = s.scalar(select(User).where(User.name == request.form.get("user", "")))
+        action = request.form.get("action")
+        if user is None or user.role != "instructor" or action not in ("add", "remove"):
+            abort(400, description="Choose an instructor and whether to add or remove them.")
+        accounts.set_instructor(s, course, user, action == "add")
+        record(
+            s, me(s).name, CourseChanged(course.name, "instructors", "", f"{action} {user.name}")
+        )
+    return redirect(url_for("courses.detail", name=name))

@@ -1,0 +1,137 @@
+"""People (admins only): enroll from uploads, see templates, delete with all biometric data."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import delete, select
+from werkzeug.utils import secure_filename
+
+from rollcall.enrollment import enroll_photos
+from rollcall.errors import RollcallError
+from rollcall.storage.audit import PersonDeleted, PersonEnrolled, record
+from rollcall.storage.models import AttendanceRecord, Course, CourseMember, Template, UnknownFace
+from rollcall.storage.people import get_person, list_people, remove_person
+from rollcall.vision.imageio import IMAGE_SUFFIXES
+from rollcall.web.access import admin_required, me
+from rollcall.web.context import db_session, portal
+from rollcall.web.evidence import delete_files
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+MAX_PHOTOS = 20
+
+
+@bp.before_request
+@admin_required
+def _admins_only() -> None:
+    """Biometric data: only administrators enroll, inspect or delete people."""
+
+
+@bp.get("/")
+def index():  # noqa: ANN201
+    with db_session() as s:
+        return render_template("people/index.html", people=list_people(s))
+
+
+def uploaded_photos() -> list[tuple[str, bytes]]:
+    """The uploaded files as (safe label, bytes); refuses what is plainly not a photo."""
+    files = [f for f in request.files.getlist("photos") if f and f.filename]
+    if not files:
+        raise RollcallError("Choose at least one photo.")
+    if len(files) > MAX_PHOTOS:
+        raise RollcallError(f"Send at most {MAX_PHOTOS} photos at a time.")
+    out = []
+    for i, f in enumerate(files, 1):
+        # The client's file name is only a label for messages; nothing is stored under it.
+        label = secure_filename(f.filename or "")[:80] or f"photo-{i}"
+        suffix = "." + label.rsplit(".", 1)[-1].lower() if "." in label else ""
+        if suffix not in IMAGE_SUFFIXES:
+            raise RollcallError(f"{label}: not an image file (use JPEG, PNG, WebP, …).")
+        out.append((label, f.read()))
+    return out
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def enroll():  # noqa: ANN201
+    if request.method == "GET":
+        return render_template("people/enroll.html", name=request.args.get("name", ""))
+    name = " ".join(request.form.get("name", "").split())
+    try:
+        if not name or len(name) > 200:
+            raise RollcallError("Give the person's name (1 to 200 characters).")
+        photos = uploaded_photos()
+    except RollcallError as exc:
+        flash(str(exc), "error")
+        return render_template("people/enroll.html", name=name), 400
+    p = portal()
+    result = enroll_photos(p.db, p.engine, name, photos)
+    for label, reason in result.refused:
+        flash(f"{label}: refused: {reason}", "error")
+    if not (result.accepted or result.duplicates):
+        return render_template("people/enroll.html", name=name), 400
+    with db_session() as s:
+        record(s, me(s).name, PersonEnrolled(name, len(result.accepted), len(result.refused)))
+    flash(
+        f"{name}: {len(result.accepted)} template(s) added"
+        + (f", {len(result.duplicates)} already enrolled" if result.duplicates else ""),
+        "success",
+    )
+    return redirect(url_for("people.detail", name=name))
+
+
+@bp.get("/<name>")
+def detail(name: str):  # noqa: ANN201
+    with db_session() as s:
+        person = get_person(s, name)
+        if person is None:
+            abort(404, description=f"No one named {name!r} is enrolled.")
+        templates = s.scalars(
+            select(Template).where(Template.person_id == person.id).order_by(Template.id)
+        ).all()
+        courses = s.scalars(
+            select(Course.name)
+            .join(CourseMember, CourseMember.course_id == Course.id)
+            .where(CourseMember.person_id == person.id)
+            .order_by(Course.name)
+        ).all()
+        return render_template(
+            "people/detail.html", person=person, templates=templates, courses=courses
+        )
+
+
+@bp.post("/<name>/delete")
+def remove(name: str):  # noqa: ANN201
+    """Delete the person, their templates (cascade), marks, and every crop or evidence file."""
+    if request.form.get("confirm", "").strip() != name:
+        flash("Type the person's name exactly to confirm the deletion.", "error")
+        return redirect(url_for("people.detail", name=name))
+    settings = portal().settings
+    with db_session() as s:
+        person = get_person(s, name)
+        if person is None:
+            abort(404)
+        files = [
+            p
+            for p in s.scalars(
+                select(AttendanceRecord.evidence_path).where(
+                    AttendanceRecord.person_id == person.id
+                )
+            )
+            if p
+        ]
+        files += list(
+            s.scalars(select(UnknownFace.crop_path).where(UnknownFace.assigned_id == person.id))
+        )
+        # Faces assigned to this person are their biometric data too.
+        s.execute(delete(UnknownFace).where(UnknownFace.assigned_id == person.id))
+        # Every evidence crop the recorder wrote for them, not only the latest one per session.
+        evidence = settings.evidence_dir
+        if evidence.is_dir():
+            files += [
+                str(f.relative_to(settings.home))
+                for f in evidence.glob(f"session-*/{person.id}-*.jpg")
+            ]
+        templates = remove_person(s, name)
+        record(s, me(s).name, PersonDeleted(name, templates, len(set(files))))
+    removed = delete_files(settings, files)
+    flash(f"Deleted {name}: {templates} template(s) and {removed} image file(s).", "success")
+    return redirect(url_for("people.index"))

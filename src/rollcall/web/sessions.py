@@ -1,0 +1,147 @@
+"""Sessions: the list, the attendance sheet with evidence and chart, mark edits, exports."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from rollcall.attendance.export import EXPORTERS
+from rollcall.attendance.report import as_utc, build_report
+from rollcall.storage import accounts
+from rollcall.storage.audit import MarkEdited, entries_for_session, record
+from rollcall.storage.models import AttendanceRecord, Person
+from rollcall.storage.sessions import unknown_faces
+from rollcall.web.access import me, session_or_abort
+from rollcall.web.chart import clock, head_count_svg
+from rollcall.web.context import db_session, portal
+from rollcall.web.evidence import send_evidence
+
+bp = Blueprint("sessions", __name__, url_prefix="/sessions")
+
+STATUSES = ("present", "late", "left_early", "absent")
+MIMETYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@bp.app_template_filter("clock")
+def _clock(seconds: float | None) -> str:
+    return "" if seconds is None else clock(seconds)
+
+
+@bp.app_template_filter("utc")
+def _utc(value) -> str:  # noqa: ANN001
+    return "" if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@bp.app_template_filter("utc_seconds")
+def _utc_seconds(value) -> str:  # noqa: ANN001
+    return "" if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@bp.get("/")
+def index():  # noqa: ANN201
+    with db_session() as s:
+        rows = accounts.visible_sessions(s, me(s))
+        items = [(r, r.course.name if r.course else None) for r in rows]
+        return render_template("sessions/index.html", items=items)
+
+
+def _record(s, session_id: int, person: str) -> AttendanceRecord:  # noqa: ANN001
+    rec = s.scalar(
+        select(AttendanceRecord)
+        .join(Person, Person.id == AttendanceRecord.person_id)
+        .where(AttendanceRecord.session_id == session_id, Person.name == person)
+    )
+    if rec is None:
+        abort(404, description=f"{person!r} is not expected in this session.")
+    return rec
+
+
+@bp.get("/<name>")
+def sheet(name: str):  # noqa: ANN201
+    with db_session() as s:
+        row = session_or_abort(s, name)
+        report = build_report(s, row)
+        return render_template(
+            "sessions/sheet.html",
+            row=row,
+            report=report,
+            chart=head_count_svg(report.head_counts, row.duration or row.processed_until),
+            unknowns=unknown_faces(s, row.id),
+            audit=entries_for_session(s, row.name),
+            statuses=STATUSES,
+        )
+
+
+@bp.route("/<name>/marks/<person>", methods=["GET", "POST"])
+def mark(name: str, person: str):  # noqa: ANN201
+    """The evidence for one mark, and the form that changes it with a reason."""
+    with db_session() as s:
+        user = me(s)
+        row = session_or_abort(s, name, user)
+        rec = _record(s, row.id, person)
+        entry = next(a for a in build_report(s, row).attendance if a.person == person)
+        if request.method == "GET":
+            return render_template(
+                "sessions/mark.html", row=row, entry=entry, rec=rec, statuses=STATUSES
+            )
+        status = request.form.get("status", "")
+        reason = " ".join(request.form.get("reason", "").split())[:500]
+        problems = []
+        if status not in STATUSES:
+            problems.append("Choose one of the statuses.")
+        if len(reason) < 3:
+            problems.append("Give a reason for the change (at least 3 characters).")
+        if status == entry.status:
+            problems.append(f"The mark is already {status}.")
+        if problems:
+            for p in problems:
+                flash(p, "error")
+            return render_template(
+                "sessions/mark.html",
+                row=row,
+                entry=entry,
+                rec=rec,
+                statuses=STATUSES,
+                reason=reason,
+            ), 400
+        rec.status = status
+        rec.edited = True
+        record(s, user.name, MarkEdited(row.name, person, entry.status, status, reason))
+    flash(f"{person}: {entry.status} → {status}. The change is in the audit trail.", "success")
+    return redirect(url_for("sessions.sheet", name=name, _anchor="audit"))
+
+
+@bp.get("/<name>/evidence/<person>")
+def evidence(name: str, person: str):  # noqa: ANN201
+    with db_session() as s:
+        row = session_or_abort(s, name)
+        stored = _record(s, row.id, person).evidence_path
+    return send_evidence(portal().settings, stored)
+
+
+@bp.get("/<name>/export.<fmt>")
+def export(name: str, fmt: str):  # noqa: ANN201
+    if fmt not in EXPORTERS:
+        abort(404)
+    with db_session() as s:
+        report = build_report(s, session_or_abort(s, name))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"attendance.{fmt}"
+        EXPORTERS[fmt](report, path)
+        data = path.read_bytes()
+    return download(data, f"{name}-attendance.{fmt}", fmt)
+
+
+def download(data: bytes, filename: str, fmt: str):  # noqa: ANN201
+    import io
+
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)
+    return send_file(
+        io.BytesIO(data), mimetype=MIMETYPES[fmt], as_attachment=True, download_name=safe
+    )

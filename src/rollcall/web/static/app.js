@@ -1,0 +1,79 @@
+// rollcall portal: sortable and filterable tables, and the dashboard's live head counts.
+"use strict";
+
+function cellValue(row, index) {
+  const cell = row.cells[index];
+  if (!cell) return "";
+  const raw = cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.trim();
+  const num = Number(raw);
+  return raw !== "" && !Number.isNaN(num) ? num : raw.toLowerCase();
+}
+
+function makeSortable(table) {
+  const headers = table.tHead ? Array.from(table.tHead.rows[0].cells) : [];
+  headers.forEach((th, index) => {
+    th.tabIndex = 0;
+    const sort = () => {
+      const ascending = th.getAttribute("aria-sort") !== "ascending";
+      headers.forEach((h) => h.removeAttribute("aria-sort"));
+      th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+      const body = table.tBodies[0];
+      const rows = Array.from(body.rows).filter((r) => r.cells.length === headers.length);
+      rows.sort((a, b) => {
+        const x = cellValue(a, index), y = cellValue(b, index);
+        return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1);
+      });
+      rows.forEach((r) => body.appendChild(r));
+    };
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
+  });
+}
+
+function makeFilter(input) {
+  const table = document.getElementById(input.dataset.filterFor);
+  if (!table) return;
+  input.addEventListener("input", () => {
+    const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    Array.from(table.tBodies[0].rows).forEach((row) => {
+      const text = row.textContent.toLowerCase();
+      row.hidden = !words.every((w) => text.includes(w));
+    });
+  });
+}
+
+function formatClock(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  const s = Math.round(seconds), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${pad(m)}:${pad(r)}` : `${m}:${pad(r)}`;
+}
+
+function pollLive(box) {
+  const update = async () => {
+    try {
+      const response = await fetch(box.dataset.liveUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const data = await response.json();
+      const known = new Set();
+      data.sessions.forEach((s) => {
+        known.add(s.session);
+        const card = Array.from(box.querySelectorAll("[data-session]")).find((c) => c.dataset.session === s.session);
+        if (!card) { window.location.reload(); return; }  // a new session started: redraw the page
+        const set = (field, value) => { const el = card.querySelector(`[data-field=${field}]`); if (el) el.textContent = value; };
+        set("head_count", s.head_count ?? "–");
+        set("recognized", s.recognized ?? "–");
+        set("samples", s.samples);
+        set("t", formatClock(s.t));
+      });
+      box.querySelectorAll("[data-session]").forEach((card) => { if (!known.has(card.dataset.session)) card.classList.add("ended"); });
+    } catch (err) { /* offline for a moment: try again on the next tick */ }
+  };
+  setInterval(update, 5000);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("table[data-sortable]").forEach(makeSortable);
+  document.querySelectorAll("input[data-filter-for]").forEach(makeFilter);
+  document.querySelectorAll("[data-live-url]").forEach(pollLive);
+});

@@ -1,0 +1,131 @@
+"""What the session recorder writes, and how a session closes, on every back end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from rollcall.attendance.monitor import (
+    Event,
+    IntervalChange,
+    Mark,
+    SampleOutcome,
+    Sighting,
+    UnknownSighting,
+)
+from rollcall.attendance.recorder import SessionRecorder
+from rollcall.attendance.report import build_report
+from rollcall.storage.models import AttendanceRecord, AttendanceSession, PresenceInterval
+from rollcall.storage.people import get_or_create_person
+from rollcall.storage.sessions import (
+    SessionSettings,
+    attendance_rows,
+    create_session,
+    head_counts,
+    last_seq,
+    open_intervals,
+    session_events,
+    unknown_faces,
+)
+
+CROP = np.full((20, 20, 3), 128, np.uint8)
+
+
+def start(db, names=("ann", "ben")) -> int:
+    with db.session() as session:
+        people = [get_or_create_person(session, n) for n in names]
+        row = create_session(
+            session, "s1", SessionSettings("rec.mp4", 1, 20, 90, 300, 180), people, None
+        )
+        return row.id
+
+
+def sample(seq: int, t: float, **parts) -> SampleOutcome:
+    return SampleOutcome(
+        seq, t, count=2, recognized=1, unknown=1, verified=True, embedded=2, **parts
+    )
+
+
+def test_a_sample_is_recorded_whole(db, settings):
+    session_id = start(db)
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    recorder.record(
+        sample(
+            0,
+            12.5,
+            marks=[Mark("ann", 12.5, 0.81, 12.5, (0, 0, 20, 20), CROP)],
+            seen=[Sighting("ann", 12.5, 0.81, (0, 0, 20, 20))],
+            intervals=[IntervalChange("ann", 12.5, 12.5, None)],
+            unknowns=[UnknownSighting(12.5, (30, 0, 20, 20), CROP, 0.2, "ben")],
+            events=[Event(12.5, "joined", "ann")],
+        )
+    )
+    with db.session() as session:
+        rows = {name: rec for rec, name in attendance_rows(session, session_id)}
+        assert rows["ann"].status == "present" and rows["ann"].first_seen == 12.5
+        assert rows["ben"].status == "absent"
+        assert (Path(settings.home) / rows["ann"].evidence_path).is_file()
+        assert [(h.seq, h.count, h.verified) for h in head_counts(session, session_id)] == [
+            (0, 2, True)
+        ]
+        assert [name for _, name in open_intervals(session, session_id)] == ["ann"]
+        assert [u.best_similarity for u in unknown_faces(session, session_id)] == [0.2]
+        assert [e.kind for e in session_events(session, session_id)] == ["joined"]
+        assert last_seq(session, session_id) == 0
+        assert session.get(AttendanceSession, session_id).processed_until == 12.5
+
+
+def test_a_staff_edit_wins_over_later_marks(db, settings):
+    session_id = start(db)
+    with db.session() as session:
+        rec = session.scalar(
+            select(AttendanceRecord).where(AttendanceRecord.person_id.is_not(None))
+        )
+        rec.edited = True
+        rec.status = "excused"
+        edited_person = rec.person_id
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    recorder.record(
+        sample(0, 5.0, marks=[Mark(n, 5.0, 0.9, 5.0, (0, 0, 20, 20), CROP) for n in ("ann", "ben")])
+    )
+    with db.session() as session:
+        for rec, _name in attendance_rows(session, session_id):
+            expected = "excused" if rec.person_id == edited_person else "present"
+            assert rec.status == expected
+
+
+def test_closing_ends_intervals_and_stores_final_statuses(db, settings):
+    session_id = start(db)
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    recorder.record(
+        sample(
+            0,
+            10.0,
+            marks=[Mark("ann", 10.0, 0.9, 10.0, (0, 0, 20, 20), CROP)],
+            seen=[Sighting("ann", 10.0, 0.9, (0, 0, 20, 20))],
+            intervals=[IntervalChange("ann", 10.0, 10.0, None)],
+        )
+    )
+    recorder.record(sample(1, 70.0, intervals=[IntervalChange("ann", 10.0, 70.0, None)]))
+    recorder.close([IntervalChange("ann", 10.0, 70.0, 70.0)], 100.0)
+    with db.session() as session:
+        row = session.get(AttendanceSession, session_id)
+        assert row.state == "closed" and row.duration == 100.0 and row.ended_at is not None
+        intervals = session.scalars(select(PresenceInterval)).all()
+        assert [(i.start_t, i.last_seen, i.end_t) for i in intervals] == [(10.0, 70.0, 70.0)]
+        report = build_report(session, row)
+        statuses = {a.person: a.status for a in report.attendance}
+        assert statuses["ben"] == "absent" and statuses["ann"] != "absent"
+        stored = {name: rec.status for rec, name in attendance_rows(session, session_id)}
+        assert stored == statuses
+
+
+def test_a_replayed_sample_is_not_counted_twice(db, settings):
+    session_id = start(db)
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    recorder.record(sample(0, 1.0))
+    recorder.record(sample(0, 1.0))  # e.g. the commit's acknowledgement was lost
+    with db.session() as session:
+        assert len(head_counts(session, session_id)) == 1

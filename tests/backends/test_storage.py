@@ -1,0 +1,149 @@
+"""Migrations and repositories behave the same on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from rollcall.storage.db import current_revision, head_revision, make_engine, upgrade
+from rollcall.storage.models import AttendanceRecord, Template
+from rollcall.storage.people import (
+    add_template,
+    get_or_create_person,
+    list_people,
+    load_templates,
+    remove_person,
+)
+from rollcall.storage.sessions import (
+    SessionSettings,
+    attendance_rows,
+    course_people,
+    create_session,
+    upsert_course,
+)
+
+SETTINGS = SessionSettings("rec.mp4", 7, 20.0, 90.0, 300.0, 180.0)
+
+
+def test_upgrade_creates_every_table_at_head(database_url: str):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    upgrade(engine)  # a second run is a no-op
+    assert current_revision(engine) == head_revision()
+    tables = set(inspect(engine).get_table_names())
+    assert {"people", "templates", "sessions", "attendance", "head_counts"} <= tables
+    engine.dispose()
+
+
+def test_concurrent_first_starts_migrate_once(database_url: str):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def start(_: int) -> str | None:
+        engine = make_engine(database_url)
+        try:
+            upgrade(engine)
+            return current_revision(engine)
+        finally:
+            engine.dispose()
+
+    with ThreadPoolExecutor(4) as pool:
+        assert set(pool.map(start, range(4))) == {head_revision()}
+
+
+def test_templates_round_trip_exactly(db):
+    rng = np.random.default_rng(1)
+    vector = rng.normal(size=128).astype(np.float32)
+    with db.session() as session:
+        ada = get_or_create_person(session, "Ada Lovelace — ü")
+        add_template(
+            session,
+            ada,
+            cipher=db.cipher,
+            embedder="sface",
+            vector=vector,
+            source_name="ada.jpg",
+            source_sha256="a" * 64,
+            face_px=88.5,
+            sharpness=123.25,
+        )
+    with db.session() as session:
+        names, index, matrix = load_templates(session, "sface", db.cipher)
+        assert names == ["Ada Lovelace — ü"]
+        assert np.array_equal(matrix[0], vector)
+        assert [(p.name, p.templates) for p in list_people(session)] == [("Ada Lovelace — ü", 1)]
+        assert session.scalar(select(Template.face_px)) == 88.5
+
+
+def test_duplicate_template_is_refused_by_the_database(db):
+    with db.session() as session:
+        person = get_or_create_person(session, "Bob")
+        kwargs = dict(
+            cipher=db.cipher,
+            embedder="sface",
+            vector=np.ones(4, np.float32),
+            source_name="b.jpg",
+            source_sha256="b" * 64,
+            face_px=50.0,
+            sharpness=10.0,
+        )
+        add_template(session, person, **kwargs)
+        with pytest.raises(IntegrityError):
+            add_template(session, person, **kwargs)
+        session.rollback()
+
+
+def test_removing_a_person_cascades_to_templates(db):
+    with db.session() as session:
+        person = get_or_create_person(session, "Cy")
+        for i in range(3):
+            add_template(
+                session,
+                person,
+                cipher=db.cipher,
+                embedder="sface",
+                vector=np.full(4, i, np.float32),
+                source_name=f"{i}.jpg",
+                source_sha256=f"{i}" * 64,
+                face_px=50.0,
+                sharpness=10.0,
+            )
+    with db.session() as session:
+        assert remove_person(session, "Cy") == 3
+    with db.session() as session:
+        assert session.scalars(select(Template)).all() == []
+
+
+def test_session_has_one_record_per_expected_person(db):
+    with db.session() as session:
+        people = [get_or_create_person(session, n) for n in ("ann", "ben", "cat")]
+        course = upsert_course(session, "Maths", ["ann", "ben", "cat"], "09:00", "10:30", 5)
+        assert [p.name for p in course_people(session, course)] == ["ann", "ben", "cat"]
+        row = create_session(session, "maths-1", SETTINGS, people, course)
+        session_id = row.id
+    with db.session() as session:
+        rows = attendance_rows(session, session_id)
+        assert [(name, rec.status) for rec, name in rows] == [
+            ("ann", "absent"),
+            ("ben", "absent"),
+            ("cat", "absent"),
+        ]
+        # The (session, person) uniqueness is the database's, not just the code's.
+        session.add(AttendanceRecord(session_id=session_id, person_id=rows[0][0].person_id))
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()
+
+
+def test_times_keep_their_precision(db):
+    from rollcall.storage.models import AttendanceSession
+
+    with db.session() as session:
+        person = get_or_create_person(session, "dee")
+        row = create_session(session, "precise", SETTINGS, [person], None)
+        row.processed_until = 12345.678901
+        session_id = row.id
+    with db.session() as session:
+        row = session.get(AttendanceSession, session_id)
+        assert row.processed_until == 12345.678901  # MySQL's FLOAT would give 12345.7

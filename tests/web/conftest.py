@@ -1,0 +1,176 @@
+"""Portal fixtures: a fresh ROLLCALL_HOME and app per test, seeded staff, people and sessions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from rollcall.config import Settings
+from rollcall.web import create_app
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at its production cost takes ~0.3 s a hash; tests need no such protection."""
+    from argon2 import PasswordHasher
+
+    from rollcall.storage import accounts
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Flask:
+    app = create_app(settings, TESTING=True)
+    seed(app)
+    return app
+
+
+def _jpeg(path: Path, shade: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.full((48, 48, 3), shade, np.uint8))
+
+
+def seed(app: Flask) -> None:
+    """Admin ada; instructor ivy owns Algebra; instructor otto owns History (no sessions)."""
+    from rollcall.storage.accounts import create_user, set_instructor
+    from rollcall.storage.models import (
+        AttendanceRecord,
+        AttendanceSession,
+        HeadCount,
+        Person,
+        UnknownFace,
+    )
+    from rollcall.storage.sessions import upsert_course
+
+    portal = app.extensions["rollcall"]
+    home = portal.settings.home
+    with portal.db.session() as s:
+        ada = create_user(s, "ada", PASSWORD, "admin")
+        ivy = create_user(s, "ivy", PASSWORD, "instructor")
+        otto = create_user(s, "otto", PASSWORD, "instructor")
+        assert ada.id
+        alice, bob = Person(name="Alice"), Person(name="Bob")
+        s.add_all([alice, bob])
+        s.flush()
+        algebra = upsert_course(s, "Algebra", ["Alice", "Bob"])
+        history = upsert_course(s, "History", ["Bob"])
+        set_instructor(s, algebra, ivy, True)
+        set_instructor(s, history, otto, True)
+
+        def session(name: str, course_id: int | None) -> AttendanceSession:
+            row = AttendanceSession(
+                name=name,
+                course_id=course_id,
+                source="lecture.mp4",
+                started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+                state="closed",
+                seed=1,
+                min_interval=20,
+                max_interval=90,
+                verify_every=300,
+                leave_after=180,
+                processed_until=600,
+                duration=600,
+            )
+            s.add(row)
+            s.flush()
+            return row
+
+        lecture = session("algebra-1", algebra.id)
+        staff = session("staff-meeting", None)
+        evidence = f"evidence/session-{lecture.id}/{alice.id}-1.jpg"
+        _jpeg(home / evidence, 120)
+        s.add_all(
+            [
+                AttendanceRecord(
+                    session_id=lecture.id,
+                    person_id=alice.id,
+                    status="present",
+                    first_seen=30.0,
+                    last_seen=590.0,
+                    confidence=0.71,
+                    evidence_path=evidence,
+                    evidence_t=30.0,
+                ),
+                AttendanceRecord(session_id=lecture.id, person_id=bob.id, status="absent"),
+                AttendanceRecord(session_id=staff.id, person_id=bob.id, status="absent"),
+            ]
+        )
+        for seq, (t, n, verified) in enumerate([(30, 1, True), (90, 2, True), (200, 2, False)]):
+            s.add(
+                HeadCount(
+                    session_id=lecture.id,
+                    seq=seq,
+                    t=t,
+                    count=n,
+                    recognized=1,
+                    unknown=n - 1,
+                    verified=verified,
+                )
+            )
+        crop = f"evidence/session-{lecture.id}/unknown-1-0.jpg"
+        _jpeg(home / crop, 60)
+        s.add(
+            UnknownFace(
+                session_id=lecture.id, t=90.0, crop_path=crop, best_similarity=0.2, review="pending"
+            )
+        )
+
+
+@dataclass
+class Browser:
+    """A test client that logs in and sends the CSRF token with its forms, like a browser would."""
+
+    client: FlaskClient
+    token: str = ""
+
+    def login(self, name: str, password: str = PASSWORD):  # noqa: ANN201
+        page = self.client.get("/login").get_data(as_text=True)
+        token = _CSRF.search(page).group(1)
+        response = self.client.post(
+            "/login", data={"name": name, "password": password, "csrf_token": token}
+        )
+        if response.status_code == 302:
+            self.token = _CSRF.search(self.client.get("/").get_data(as_text=True)).group(1)
+        return response
+
+    def get(self, url: str, **kwargs):  # noqa: ANN003, ANN201
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, data: dict | None = None, **kwargs):  # noqa: ANN003, ANN201
+        return self.client.post(url, data={"csrf_token": self.token, **(data or {})}, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def browser(app: Flask):  # noqa: ANN201
+    """Returns a function: browser("ivy") is a client logged in as ivy."""
+
+    def make(name: str | None = None) -> Browser:
+        b = Browser(app.test_client())
+        if name:
+            assert b.login(name).status_code == 302
+        return b
+
+    return make

@@ -1,0 +1,150 @@
+"""Logging in: every page needs a user, CSRF on every form, throttled logins, safe cookies."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from rollcall.web.security import load_secret_key
+
+PAGES = [
+    "/",
+    "/live.json",
+    "/sessions/",
+    "/sessions/algebra-1",
+    "/sessions/algebra-1/marks/Alice",
+    "/sessions/algebra-1/evidence/Alice",
+    "/sessions/algebra-1/export.csv",
+    "/people/",
+    "/people/new",
+    "/people/Alice",
+    "/unknowns/",
+    "/unknowns/1/crop",
+    "/courses/",
+    "/courses/Algebra",
+    "/reports/",
+    "/reports/Algebra",
+    "/reports/Algebra/export.xlsx",
+]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_anonymous_is_sent_to_login(client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/sessions/algebra-1/marks/Alice",
+        "/people/Alice/delete",
+        "/unknowns/1/dismiss",
+        "/courses/",
+        "/courses/Algebra/roster",
+    ],
+)
+def test_anonymous_posts_are_sent_to_login(client, url: str) -> None:
+    assert client.post(url).status_code in (302, 400)
+
+
+def test_login_and_logout(browser) -> None:
+    b = browser()
+    assert b.login("ada").status_code == 302
+    page = b.get("/").get_data(as_text=True)
+    assert "Dashboard" in page and "ada" in page
+    assert b.post("/logout").status_code == 302
+    assert b.get("/").status_code == 302
+
+
+def test_wrong_password_is_refused(browser) -> None:
+    b = browser()
+    response = b.login("ada", "not the password")
+    assert response.status_code == 401
+    assert "wrong password" in response.get_data(as_text=True)
+    assert b.login("nobody").status_code == 401
+
+
+def test_login_redirects_only_to_local_pages(browser) -> None:
+    b = browser()
+    page = b.get("/login").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    for target, expected in [
+        ("/courses/", "/courses/"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+    ]:
+        b.client.post("/logout", data={"csrf_token": b.token})
+        page = b.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        response = b.client.post(
+            "/login",
+            data={
+                "name": "ada",
+                "password": "correct horse battery",
+                "csrf_token": token,
+                "next": target,
+            },
+        )
+        assert response.headers["Location"] == expected
+        b.token = re.search(
+            r'name="csrf_token" value="([^"]+)"', b.get("/").get_data(as_text=True)
+        ).group(1)
+
+
+def test_post_without_csrf_token_is_refused(browser) -> None:
+    b = browser("ada")
+    response = b.client.post(
+        "/sessions/algebra-1/marks/Bob", data={"status": "present", "reason": "was there"}
+    )
+    assert response.status_code == 400
+    assert "reload the page" in response.get_data(as_text=True)
+    # The login form needs one too.
+    assert browser().client.post("/login", data={"name": "ada", "password": "x"}).status_code == 400
+
+
+def test_logins_are_throttled(browser) -> None:
+    b = browser()
+    codes = [b.login("ada", "wrong password").status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    assert b.login("ada").status_code == 429  # even the right password waits
+
+
+def test_session_cookie_is_httponly_and_samesite(browser) -> None:
+    b = browser()
+    page = b.get("/login").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = b.client.post(
+        "/login", data={"name": "ada", "password": "correct horse battery", "csrf_token": token}
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    secure = b.client.get("/", base_url="https://portal.example")
+    assert "Secure" in secure.headers.get("Set-Cookie", "Secure")
+    assert "Strict-Transport-Security" in secure.headers
+
+
+def test_security_headers(client) -> None:
+    response = client.get("/login")
+    h = response.headers
+    assert "default-src 'self'" in h["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in h["Content-Security-Policy"]
+    assert h["X-Content-Type-Options"] == "nosniff"
+    assert h["X-Frame-Options"] == "DENY"
+    assert h["Cache-Control"] == "no-store"
+
+
+def test_secret_key_is_generated_once_with_mode_0600(settings) -> None:
+    first = load_secret_key(settings, env={})
+    assert first == load_secret_key(settings, env={})
+    path = settings.home / "secret_key"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    key = "k" * 40
+    assert load_secret_key(settings, env={"ROLLCALL_SECRET_KEY": key}) == key

@@ -1,0 +1,139 @@
+"""The session sheet, evidence, mark edits with their audit entries, exports; role checks."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import text
+
+from rollcall.storage.staff import AuditEntry, ImmutableAuditEntry
+
+
+def test_sheet_shows_attendance_chart_unknowns(browser) -> None:
+    page = browser("ivy").get("/sessions/algebra-1").get_data(as_text=True)
+    assert "Alice" in page and "Bob" in page
+    assert "status-present" in page and "status-absent" in page
+    assert "<svg" in page and "dot-verified" in page
+    assert "/sessions/algebra-1/evidence/Alice" in page
+    assert "/unknowns/1/crop" in page
+
+
+@pytest.mark.parametrize(("user", "code"), [("ada", 200), ("ivy", 200), ("otto", 403)])
+def test_sheet_is_for_its_course_instructors_and_admins(browser, user: str, code: int) -> None:
+    b = browser(user)
+    assert b.get("/sessions/algebra-1").status_code == code
+    assert b.get("/sessions/algebra-1/evidence/Alice").status_code == code
+    assert b.get("/sessions/algebra-1/export.csv").status_code == code
+    assert b.get("/sessions/algebra-1/marks/Alice").status_code == code
+    assert b.post(
+        "/sessions/algebra-1/marks/Bob", {"status": "present", "reason": "seen"}
+    ).status_code == (302 if code == 200 else 403)
+
+
+def test_session_without_course_is_admin_only(browser) -> None:
+    assert browser("ada").get("/sessions/staff-meeting").status_code == 200
+    assert browser("ivy").get("/sessions/staff-meeting").status_code == 403
+
+
+def test_session_list_shows_only_visible_sessions(browser) -> None:
+    assert "staff-meeting" in browser("ada").get("/sessions/").get_data(as_text=True)
+    ivy = browser("ivy").get("/sessions/").get_data(as_text=True)
+    assert "algebra-1" in ivy and "staff-meeting" not in ivy
+    assert "algebra-1" not in browser("otto").get("/sessions/").get_data(as_text=True)
+
+
+def test_unknown_session_is_404(browser) -> None:
+    assert browser("ada").get("/sessions/nope").status_code == 404
+
+
+def test_evidence_is_the_recorded_jpeg(browser) -> None:
+    response = browser("ivy").get("/sessions/algebra-1/evidence/Alice")
+    assert response.status_code == 200
+    assert response.mimetype == "image/jpeg"
+    assert response.data[:2] == b"\xff\xd8"
+    assert "no-store" in response.headers["Cache-Control"]
+    assert browser("ivy").get("/sessions/algebra-1/evidence/Bob").status_code == 404
+
+
+def test_evidence_outside_the_evidence_folder_is_never_served(app, browser, settings) -> None:
+    (settings.home / "secret.jpg").write_bytes(b"\xff\xd8 not for you")
+    with app.extensions["rollcall"].db.session() as s:
+        s.execute(text("UPDATE attendance SET evidence_path='evidence/../secret.jpg'"))
+    assert browser("ada").get("/sessions/algebra-1/evidence/Alice").status_code == 404
+    with app.extensions["rollcall"].db.session() as s:
+        s.execute(text(f"UPDATE attendance SET evidence_path='{settings.home / 'secret.jpg'}'"))
+    assert browser("ada").get("/sessions/algebra-1/evidence/Alice").status_code == 404
+    assert (
+        browser("ada").get("/sessions/algebra-1/evidence/..%2F..%2Fsecret.jpg").status_code == 404
+    )
+
+
+def test_editing_a_mark_writes_an_audit_entry(app, browser) -> None:
+    b = browser("ivy")
+    response = b.post(
+        "/sessions/algebra-1/marks/Bob", {"status": "late", "reason": "Came at 9:20, camera off"}
+    )
+    assert response.status_code == 302
+    page = b.get("/sessions/algebra-1").get_data(as_text=True)
+    assert "Came at 9:20, camera off" in page
+    assert "absent → late" in page
+    assert "edited" in page
+    with app.extensions["rollcall"].db.session() as s:
+        entry = s.query(AuditEntry).one()
+        assert (entry.actor, entry.action, entry.subject) == ("ivy", "mark.edited", "Bob")
+        assert (entry.before, entry.after, entry.session_name) == ("absent", "late", "algebra-1")
+    report = browser("ada").get("/sessions/algebra-1/export.csv").get_data(as_text=True)
+    rows = {r["person"]: r for r in csv.DictReader(io.StringIO(report))}
+    assert rows["Bob"]["status"] == "late" and rows["Bob"]["edited"] == "yes"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"status": "late", "reason": ""},
+        {"status": "sleeping", "reason": "no such status"},
+        {"status": "absent", "reason": "already absent"},
+    ],
+)
+def test_invalid_edits_are_refused_without_audit(app, browser, form) -> None:
+    assert browser("ada").post("/sessions/algebra-1/marks/Bob", form).status_code == 400
+    with app.extensions["rollcall"].db.session() as s:
+        assert s.query(AuditEntry).count() == 0
+
+
+def test_audit_entries_cannot_be_changed_or_deleted(app, browser) -> None:
+    browser("ada").post("/sessions/algebra-1/marks/Bob", {"status": "present", "reason": "seen"})
+    db = app.extensions["rollcall"].db
+    with pytest.raises(ImmutableAuditEntry), db.session() as s:
+        s.query(AuditEntry).one().reason = "rewritten"
+    with pytest.raises(ImmutableAuditEntry), db.session() as s:
+        s.delete(s.query(AuditEntry).one())
+    for statement in ("UPDATE audit_entries SET reason='x'", "DELETE FROM audit_entries"):
+        with pytest.raises(Exception, match="immutable"), db.engine.begin() as conn:
+            conn.execute(text(statement))
+
+
+def test_exports(browser) -> None:
+    b = browser("ada")
+    csv_response = b.get("/sessions/algebra-1/export.csv")
+    assert csv_response.mimetype == "text/csv"
+    assert "attachment" in csv_response.headers["Content-Disposition"]
+    assert csv_response.get_data(as_text=True).startswith("person,status")
+    xlsx = b.get("/sessions/algebra-1/export.xlsx")
+    assert xlsx.data[:2] == b"PK"
+    assert b.get("/sessions/algebra-1/export.pdf").status_code == 404
+
+
+def test_dashboard_and_live_counts(app, browser) -> None:
+    from rollcall.storage.models import AttendanceSession
+
+    with app.extensions["rollcall"].db.session() as s:
+        s.query(AttendanceSession).filter_by(name="algebra-1").one().state = "running"
+    b = browser("ivy")
+    assert "algebra-1" in b.get("/").get_data(as_text=True)
+    live = b.get("/live.json").get_json()
+    assert live["sessions"][0]["session"] == "algebra-1"
+    assert live["sessions"][0]["head_count"] == 2
+    assert browser("otto").get("/live.json").get_json() == {"sessions": []}

@@ -1,0 +1,116 @@
+"""Unknown-face review, course roster and schedule, course reports and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+
+from rollcall.storage.models import Course, UnknownFace
+from rollcall.storage.staff import AuditEntry
+
+
+def test_queue_lists_faces_of_visible_sessions(browser) -> None:
+    assert "/unknowns/1/crop" in browser("ivy").get("/unknowns/").get_data(as_text=True)
+    assert "/unknowns/1/crop" not in browser("otto").get("/unknowns/").get_data(as_text=True)
+    assert browser("ivy").get("/unknowns/1/crop").mimetype == "image/jpeg"
+    assert browser("otto").get("/unknowns/1/crop").status_code == 403
+    assert browser("ada").get("/unknowns/99/crop").status_code == 404
+
+
+def test_assign_and_dismiss(app, browser) -> None:
+    ivy = browser("ivy")
+    assert ivy.post("/unknowns/1/assign", {"person": "Bob"}).status_code == 302
+    db = app.extensions["rollcall"].db
+    with db.session() as s:
+        face = s.get(UnknownFace, 1)
+        assert face.review == "assigned" and face.assigned_id is not None
+        assert s.scalar(select(AuditEntry.action)) == "unknown.assigned"
+    assert "#1" in ivy.get("/unknowns/?show=assigned").get_data(as_text=True)
+    assert browser("otto").post("/unknowns/1/dismiss").status_code == 403
+    assert ivy.post("/unknowns/1/dismiss").status_code == 302
+    with db.session() as s:
+        assert s.get(UnknownFace, 1).review == "dismissed"
+
+
+def test_instructor_assigns_only_people_of_the_session(app, browser) -> None:
+    from rollcall.storage.models import Person
+
+    with app.extensions["rollcall"].db.session() as s:
+        s.add(Person(name="Stranger"))
+    browser("ivy").post("/unknowns/1/assign", {"person": "Stranger"})
+    with app.extensions["rollcall"].db.session() as s:
+        assert s.get(UnknownFace, 1).review == "pending"
+
+
+def test_courses_visible_to_their_instructors(browser) -> None:
+    ivy = browser("ivy").get("/courses/").get_data(as_text=True)
+    assert "Algebra" in ivy and "History" not in ivy
+    assert browser("ivy").get("/courses/History").status_code == 403
+    assert browser("ada").get("/courses/History").status_code == 200
+
+
+def test_admin_creates_course_and_assigns_instructor(app, browser) -> None:
+    ada = browser("ada")
+    assert ada.post("/courses/", {"name": "Physics"}).status_code == 302
+    assert browser("ivy").post("/courses/", {"name": "Chemistry"}).status_code == 403
+    assert browser("ivy").get("/courses/Physics").status_code == 403
+    ada.post("/courses/Physics/instructors", {"user": "ivy", "action": "add"})
+    assert browser("ivy").get("/courses/Physics").status_code == 200
+    assert (
+        browser("ivy")
+        .post("/courses/Physics/instructors", {"user": "otto", "action": "add"})
+        .status_code
+        == 403
+    )
+
+
+def test_roster_and_schedule(app, browser) -> None:
+    ada, ivy = browser("ada"), browser("ivy")
+    assert (
+        ivy.post("/courses/Algebra/roster", {"person": "Alice", "action": "remove"}).status_code
+        == 302
+    )
+    assert (
+        ivy.post("/courses/Algebra/roster", {"person": "Alice", "action": "add"}).status_code == 403
+    )
+    assert (
+        ada.post("/courses/Algebra/roster", {"person": "Alice", "action": "add"}).status_code == 302
+    )
+    assert (
+        browser("otto")
+        .post("/courses/Algebra/roster", {"person": "Alice", "action": "remove"})
+        .status_code
+        == 403
+    )
+    response = ivy.post(
+        "/courses/Algebra/schedule",
+        {"start_time": "09:00", "end_time": "10:30", "grace_minutes": "10"},
+    )
+    assert response.status_code == 302
+    assert (
+        ivy.post(
+            "/courses/Algebra/schedule", {"start_time": "25:00", "end_time": "10:00"}
+        ).status_code
+        == 400
+    )
+    with app.extensions["rollcall"].db.session() as s:
+        course = s.scalar(select(Course).where(Course.name == "Algebra"))
+        assert (course.start_time, course.end_time, course.grace_minutes) == ("09:00", "10:30", 10)
+        actions = s.scalars(select(AuditEntry.reason).where(AuditEntry.action == "course.changed"))
+        assert set(actions) == {"roster", "schedule"}
+
+
+def test_course_report_and_exports(browser) -> None:
+    b = browser("ivy")
+    page = b.get("/reports/Algebra").get_data(as_text=True)
+    assert "Alice" in page and "100%" in page and "0%" in page
+    rows = list(
+        csv.reader(io.StringIO(b.get("/reports/Algebra/export.csv").get_data(as_text=True)))
+    )
+    assert rows[0][:6] == ["person", "sessions", "attended", "late", "left_early", "rate"]
+    assert rows[1][:3] == ["Alice", "1", "1"] and rows[1][-1] == "present"
+    assert b.get("/reports/Algebra/export.xlsx").data[:2] == b"PK"
+    assert browser("otto").get("/reports/Algebra").status_code == 403
+    assert browser("otto").get("/reports/Algebra/export.csv").status_code == 403
