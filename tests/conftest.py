@@ -21,7 +21,8 @@ def faces() -> Path:
     root = faces_root()
     if not (root / "identities" / "photos").is_dir():
         pytest.skip(
-            f"real face data not found at {root}: set ROLLCALL_FACES to the shared/data/faces folder"
+            f"real face data not found at {root}: "
+            "set ROLLCALL_FACES to the shared/data/faces folder"
         )
     return root
 
