@@ -140,8 +140,13 @@ _LENIENT: dict[int, FaceDetector] = {}
 
 
 def _tile_counts(total: int) -> tuple[int, ...]:
-    """Gallery sizes a photo is checked at: alone (the biggest tile), half full and full."""
-    return tuple(sorted({1, max(1, (total + 1) // 2), max(1, min(total, 49))}))
+    """Gallery sizes a photo is checked at: two tiles, half full and full.
+
+    Not alone: a small photo blown up to a whole 1080p frame gives faint false detections that
+    no meeting of several people would show, and it rejected usable photos.
+    """
+    low = min(2, total)
+    return tuple(sorted({max(1, low), max(1, (total + 1) // 2), max(1, min(total, 49))}))
 
 
 def _digest(path: Path) -> str:
