@@ -92,10 +92,18 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate to `revision`; safe when several processes start on a fresh database at once."""
     cfg = alembic_config()
-    with engine.begin() as conn:
-        with migration_lock(conn):
+    if engine.dialect.name == "sqlite":
+        # BEGIN IMMEDIATE (see make_engine) already makes the migration transaction exclusive.
+        with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+        return
+    # The lock lives on its own connection and is released only after the migration has
+    # committed: released any earlier, the next process could read the old alembic_version
+    # (MySQL commits DDL as it goes but the version row only at the end) and migrate twice.
+    with engine.connect() as lock_conn, migration_lock(lock_conn), engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
 
 
 @contextmanager
@@ -103,22 +111,27 @@ def migration_lock(conn: Connection) -> Iterator[None]:
     """Serialise migrations between processes (a portal and runners starting together).
 
     Alembic reads the current revision after the lock is taken, so the second process finds
-    the schema already migrated. SQLite's BEGIN IMMEDIATE (see make_engine) is the lock there.
+    the schema already migrated. The lock is held by `conn` for the session, not a transaction.
     """
     backend = conn.dialect.name
     if backend == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
-        yield
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_ID})")
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})")
+            conn.commit()
     elif backend in ("mysql", "mariadb"):
-        # MySQL DDL commits implicitly, so the lock must outlive transactions: a named lock
-        # held by this connection until released.
         got = conn.exec_driver_sql("SELECT GET_LOCK('rollcall_migrations', 300)").scalar()
+        conn.commit()
         if got != 1:
             raise RollcallError("timed out waiting for another process to finish migrating")
         try:
             yield
         finally:
             conn.exec_driver_sql("SELECT RELEASE_LOCK('rollcall_migrations')")
+            conn.commit()
     else:
         yield
 
