@@ -3,6 +3,9 @@
 #
 #   eval "$(scripts/ci-databases.sh start)"   # installs (Debian packages), starts, prints exports
 #   scripts/ci-databases.sh stop              # stops both servers
+#   scripts/ci-databases.sh restart [postgres|mariadb|all] [SECONDS]
+#                                             # stops, stays down SECONDS (default 0), starts
+#                                             # again: the fault tests' server restart
 #
 # Each server gets its own data folder under $ROLLCALL_DB_DIR (default /tmp/rollcall-ci-db) and a
 # non-default port, so a system cluster on 5432/3306 is never touched. No systemd: pg_ctl and
@@ -111,20 +114,51 @@ start_mariadb() {
   echo "export ROLLCALL_TEST_MYSQL_URL=mysql+pymysql://rollcall:$PASSWORD@127.0.0.1:$MY_PORT/rollcall"
 }
 
-stop_all() {
+stop_postgres() {
   local bin owner=postgres
   [ "$(id -u)" = 0 ] || owner=$(id -un)
   bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1)
   if [ -n "$bin" ] && [ -f "$PG_DIR/postmaster.pid" ]; then
     as_user "$owner" "$bin/pg_ctl" -D "$PG_DIR" -m fast -w stop >/dev/null 2>&1 || true
   fi
+}
+
+stop_mariadb() {
   if [ -f "$MY_DIR/mysqld.pid" ]; then
     local pid
     pid=$(cat "$MY_DIR/mysqld.pid")
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
   fi
+}
+
+stop_all() {
+  stop_postgres
+  stop_mariadb
   log "stopped"
+}
+
+# Only a server this script started (its data folder exists) is restarted: never a system one.
+restart() {
+  local which=${1:-all} down=${2:-0}
+  case "$which" in postgres | mariadb | all) ;; *)
+    log "restart what? postgres, mariadb or all"
+    return 2 ;;
+  esac
+  if [ "$which" != mariadb ] && [ ! -f "$PG_DIR/PG_VERSION" ]; then
+    log "no PostgreSQL of ours in $PG_DIR to restart"
+    return 3
+  fi
+  if [ "$which" != postgres ] && [ ! -d "$MY_DIR/mysql" ]; then
+    log "no MariaDB of ours in $MY_DIR to restart"
+    return 3
+  fi
+  [ "$which" = mariadb ] || stop_postgres
+  [ "$which" = postgres ] || stop_mariadb
+  log "down for $down s"
+  sleep "$down"
+  [ "$which" = mariadb ] || start_postgres
+  [ "$which" = postgres ] || start_mariadb
 }
 
 case "${1:-start}" in
@@ -136,7 +170,9 @@ case "${1:-start}" in
     start_mariadb ;;
   stop)
     stop_all ;;
+  restart)
+    restart "${2:-all}" "${3:-0}" ;;
   *)
-    echo "usage: scripts/ci-databases.sh [start|stop]" >&2
+    echo "usage: scripts/ci-databases.sh [start|stop|restart [postgres|mariadb|all] [SECONDS]]" >&2
     exit 2 ;;
 esac

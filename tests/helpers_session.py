@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 
 from rollcall.cli import cli
 from rollcall.config import Settings
-from rollcall.enrollment import enroll_photos
+from rollcall.enrollment import Consent, enroll_photos
 from rollcall.storage.db import Database
 from rollcall.synth import AttendanceScript, Recording, load_people, read_photo, render_recording
 from rollcall.vision.engine import FaceEngine
@@ -38,6 +38,7 @@ ROSTER = [
     "Jacques_Chirac",
 ]
 STRANGER = "John_Salley"
+CONSENT = Consent("signed form", "test suite")
 ENROLL_PHOTOS = 3
 
 # Roles in the meeting (the script below is written by hand so each behaviour is certain).
@@ -132,7 +133,7 @@ def enroll_home(home: Path, cast: Cast, engine: FaceEngine) -> None:
     """A ROLLCALL_HOME whose database holds the roster's templates (not the stranger's)."""
     db = Database(Settings(home=home))
     for name, photos in cast.enroll.items():
-        result = enroll_photos(db, engine, name, photos)
+        result = enroll_photos(db, engine, name, photos, consent=CONSENT)
         assert len(result.accepted) == ENROLL_PHOTOS, (name, result.refused)
     db.engine.dispose()  # checkpoints the WAL so the folder can be copied as it is
 
@@ -255,3 +256,23 @@ def query(home: Path, sql: str, *params: object) -> list[tuple]:
 def utc(year: int, month: int, day: int, hh: int, mm: int) -> datetime:
     """A local wall-clock time as an aware UTC datetime (what rollcall stores)."""
     return datetime(year, month, day, hh, mm).astimezone().astimezone(UTC)
+
+
+def rollcall_command() -> list[str]:
+    """The installed console script beside this interpreter, for runs as real processes."""
+    import sys
+
+    script = Path(sys.executable).with_name("rollcall")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from rollcall.cli import main; main()"]
+
+
+# What must not depend on how a run was interrupted, read with plain SQL on any back end.
+OUTCOME_SQL = {
+    "attendance": "SELECT p.name, a.status, a.first_seen FROM attendance a "
+    "JOIN people p ON p.id = a.person_id ORDER BY p.name",
+    "head_counts": "SELECT seq, t, count, recognized, unknown FROM head_counts ORDER BY seq",
+    "intervals": "SELECT p.name, i.start_t, i.last_seen, i.end_t FROM presence_intervals i "
+    "JOIN people p ON p.id = i.person_id ORDER BY p.name, i.start_t",
+}

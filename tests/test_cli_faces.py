@@ -26,7 +26,7 @@ def group_truth(faces: Path) -> dict[str, dict[str, str]]:
 
 def enroll_misc_people(cli, faces: Path) -> None:
     for name in ("Barack_Obama", "Joe_Biden", "Kit_Harington", "Rose_Leslie"):
-        result = cli("enroll", name, *photos(faces, name))
+        result = cli("enroll", name, *photos(faces, name), "--consent", "signed form")
         assert result.exit_code == 0, result.output
 
 
@@ -43,7 +43,18 @@ def test_enroll_refuses_bad_photos_and_keeps_good_ones(cli, faces: Path, tmp_pat
     blurry = tmp_path / "blurry.png"
     cv2.imwrite(str(blurry), cv2.GaussianBlur(face, (0, 0), 3.5))
 
-    result = cli("enroll", "Tony Blair", *good, blank, not_image, group, tiny, blurry)
+    result = cli(
+        "enroll",
+        "Tony Blair",
+        *good,
+        blank,
+        not_image,
+        group,
+        tiny,
+        blurry,
+        "--consent",
+        "signed form",
+    )
 
     assert result.exit_code == 1
     out = result.output
@@ -54,12 +65,14 @@ def test_enroll_refuses_bad_photos_and_keeps_good_ones(cli, faces: Path, tmp_pat
     assert f"{tiny}: refused: face too small" in out
     assert f"{blurry}: refused: face too blurry" in out
     listing = cli("people", "--json")
-    assert json.loads(listing.output) == [{"name": "Tony Blair", "templates": 3}]
+    [listed] = json.loads(listing.output)
+    assert (listed["name"], listed["templates"]) == ("Tony Blair", 3)
+    assert listed["consent"]["method"] == "signed form"
 
 
 def test_enroll_same_photo_twice_adds_no_duplicate(cli, faces: Path):
     files = photos(faces, "Colin_Powell")[:2]
-    assert cli("enroll", "Colin_Powell", *files).exit_code == 0
+    assert cli("enroll", "Colin_Powell", *files, "--consent", "signed form").exit_code == 0
     again = cli("enroll", "Colin_Powell", *files)
     assert again.exit_code == 0, again.output
     assert "2 already enrolled" in again.output
@@ -75,7 +88,7 @@ def test_enroll_from_dir_round_trips_names(cli, faces: Path, tmp_path: Path):
             shutil.copy(p, root / folder / p.name)
     (root / "empty").mkdir()
 
-    result = cli("enroll", "--from-dir", root)
+    result = cli("enroll", "--from-dir", root, "--consent", "signed form")
 
     assert result.exit_code == 1  # the empty folder is reported
     assert "empty: no photos found" in result.output
@@ -88,7 +101,16 @@ def test_people_remove_deletes_every_template(cli, faces: Path):
     from rollcall.storage.db import Database
     from rollcall.storage.models import Template
 
-    assert cli("enroll", "Jacques_Chirac", *photos(faces, "Jacques_Chirac")[:3]).exit_code == 0
+    assert (
+        cli(
+            "enroll",
+            "Jacques_Chirac",
+            *photos(faces, "Jacques_Chirac")[:3],
+            "--consent",
+            "signed form",
+        ).exit_code
+        == 0
+    )
     result = cli("people", "remove", "Jacques_Chirac", "--yes")
     assert result.exit_code == 0, result.output
     assert "3 template(s)" in result.output
@@ -121,7 +143,12 @@ def test_identify_names_known_people_in_group_photos(cli, faces: Path):
 
 def test_people_never_enrolled_stay_unknown(cli, faces: Path):
     # Only Obama is enrolled: Kit Harington and Rose Leslie must not be given his name.
-    assert cli("enroll", "Barack_Obama", *photos(faces, "Barack_Obama")).exit_code == 0
+    assert (
+        cli(
+            "enroll", "Barack_Obama", *photos(faces, "Barack_Obama"), "--consent", "signed form"
+        ).exit_code
+        == 0
+    )
     image = faces / "groups" / "misc" / "fr__kit_with_rose.jpg"
     report = json.loads(cli("identify", "--json", image).output)[0]
     assert report["head_count"] == 2

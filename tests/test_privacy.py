@@ -38,7 +38,7 @@ def session_home(cli, faces: Path, home: Path, tmp_path: Path) -> Path:
     video = tmp_path / "meeting.mp4"
     render_recording(script, {n: p[:1] for n, p in photos.items()}, video, size=(960, 540), fps=2)
     for name in PEOPLE:
-        assert cli("enroll", name, *photos[name][1:4]).exit_code == 0
+        assert cli("enroll", name, *photos[name][1:4], "--consent", "signed form").exit_code == 0
     result = cli(
         "run",
         "--session",
@@ -102,6 +102,7 @@ def test_people_export_gives_a_person_their_data(cli, session_home: Path, tmp_pa
         data = json.loads(zf.read("person.json"))
         names = zf.namelist()
     assert data["person"] == "Vladimir_Putin"
+    assert data["consent"]["method"] == "signed form"
     assert len(data["templates"]) == 3 and len(data["templates"][0]["vector"]) == 128
     assert [a["session"] for a in data["attendance"]] == ["week1"]
     assert data["attendance"][0]["status"] == "present"

@@ -69,7 +69,7 @@ def test_database_file_holds_no_template_in_the_clear(cli, faces: Path, home: Pa
     from rollcall.storage.db import Database
 
     photos = sorted((faces / "identities" / "photos" / "Tony_Blair").iterdir())[1:4]
-    assert cli("enroll", "Tony_Blair", *photos).exit_code == 0
+    assert cli("enroll", "Tony_Blair", *photos, "--consent", "signed form").exit_code == 0
     db = Database(Settings.from_env())
     gallery = load_gallery(db, db.settings, "sface")
     assert gallery.templates.shape == (3, 128)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -13,6 +16,9 @@ from rich.table import Table
 
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
+
+if TYPE_CHECKING:
+    from rollcall.enrollment import Consent
 
 err_console = Console(stderr=True)
 out_console = Console()
@@ -98,6 +104,71 @@ def finish(app: App) -> None:
 # -- people -------------------------------------------------------------------------------
 
 
+def consent_options(command: Callable) -> Callable:
+    """--consent, --consent-by and --consent-note, for every command that enrolls people."""
+    command = click.option(
+        "--consent-note",
+        "consent_note",
+        default="",
+        metavar="TEXT",
+        help="Where the consent can be found: a form number, the email's date, …",
+    )(command)
+    command = click.option(
+        "--consent-by",
+        "consent_by",
+        metavar="WHO",
+        help="Who recorded the consent (default: your user name on this computer).",
+    )(command)
+    return click.option(
+        "--consent",
+        "consent_method",
+        metavar="METHOD",
+        help='How the person agreed to have their face templates kept: "signed form", '
+        '"online form", "email", "verbal", … Needed for anyone without consent on record; '
+        "asked for at a terminal. Withdrawn consent: `rollcall people remove`.",
+    )(command)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password-database entry
+        return "unknown"
+
+
+def ask_consent(
+    app: App, names: list[str], method: str | None, by: str | None, note: str
+) -> Consent | None:
+    """The consent statement for enrolling `names`, checked before anyone is enrolled.
+
+    None when everyone already has consent on record. Without --consent, asks at a terminal and
+    refuses otherwise, so a script never enrolls someone without consent.
+    """
+    from rollcall.enrollment import Consent, needs_consent
+
+    if method is None:
+        missing = [n for n in names if needs_consent(app.db, n)]
+        if not missing:
+            return None
+        who = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        if not interactive():
+            raise click.ClickException(
+                f"consent is required: {who} ha{'s' if len(missing) == 1 else 've'} no consent "
+                "on record; nothing was enrolled. Say how they agreed to have their face "
+                'templates kept, e.g. --consent "signed form" (or "online form", "email", '
+                '"verbal"), optionally with --consent-note and --consent-by.'
+            )
+        method = click.prompt(
+            f"How did {who} consent to having their face templates kept "
+            "(signed form, online form, email, verbal, …)?"
+        )
+    return Consent(method, by or os_user(), note)
+
+
 @cli.command()
 @click.argument("name", required=False)
 @click.argument("photos", nargs=-1, type=click.Path(path_type=Path))
@@ -107,9 +178,22 @@ def finish(app: App) -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Enroll every sub-folder of DIR as one person (the folder name is the person's name).",
 )
+@consent_options
 @pass_app
-def enroll(app: App, name: str | None, photos: tuple[Path, ...], from_dir: Path | None) -> None:
-    """Enroll NAME from one or more PHOTOS (several templates per person are kept)."""
+def enroll(
+    app: App,
+    name: str | None,
+    photos: tuple[Path, ...],
+    from_dir: Path | None,
+    consent_method: str | None,
+    consent_by: str | None,
+    consent_note: str,
+) -> None:
+    """Enroll NAME from one or more PHOTOS (several templates per person are kept).
+
+    A new person is enrolled only with their consent on record (--consent); with --from-dir,
+    one consent statement covers everyone in DIR.
+    """
     from rollcall.enrollment import enroll_photos, photos_in
 
     if from_dir is not None:
@@ -122,11 +206,12 @@ def enroll(app: App, name: str | None, photos: tuple[Path, ...], from_dir: Path 
         if not name or not photos:
             raise click.UsageError("give NAME and at least one PHOTO, or --from-dir DIR")
         jobs = [(name, list(photos))]
+    consent = ask_consent(app, [p for p, f in jobs if f], consent_method, consent_by, consent_note)
     for person, files in jobs:
         if not files:
             app.fail(f"{person}: no photos found")
             continue
-        result = enroll_photos(app.db, app.engine, person, files)
+        result = enroll_photos(app.db, app.engine, person, files, consent=consent)
         for label, reason in result.refused:
             app.fail(f"{label}: refused: {reason}")
         parts = [f"{len(result.accepted)} template(s) added"]
@@ -152,14 +237,32 @@ def people(ctx: click.Context, as_json: bool) -> None:
     with app.db.session() as session:
         rows = list_people(session)
     if as_json:
-        click.echo(json.dumps([{"name": r.name, "templates": r.templates} for r in rows]))
+        listing = [
+            {
+                "name": r.name,
+                "templates": r.templates,
+                "consent": r.consent.to_json() if r.consent else None,
+            }
+            for r in rows
+        ]
+        click.echo(json.dumps(listing))
         return
     if not rows:
-        out_console.print("No one is enrolled yet. Try: rollcall enroll NAME PHOTO...")
+        out_console.print(
+            "No one is enrolled yet. Try: rollcall enroll NAME PHOTO... --consent HOW"
+        )
         return
-    table = Table("person", "templates", "enrolled")
+    table = Table("person", "templates", "enrolled", "consent (how, by, when)")
     for r in rows:
-        table.add_row(r.name, str(r.templates), f"{r.created_at:%Y-%m-%d %H:%M}")
+        c = r.consent
+        table.add_row(
+            r.name,
+            str(r.templates),
+            f"{r.created_at:%Y-%m-%d %H:%M}",
+            f"{c.method}, by {c.recorded_by}, {c.recorded_at:%Y-%m-%d %H:%M}"
+            if c
+            else "[yellow]none on record[/yellow]",
+        )
     out_console.print(table)
 
 
@@ -168,7 +271,10 @@ def people(ctx: click.Context, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 def people_remove(app: App, name: str, yes: bool) -> None:
-    """Delete NAME with every template, attendance record and evidence crop of theirs."""
+    """Delete NAME with every template, attendance record, evidence crop and their consent.
+
+    This is also how consent is withdrawn: nothing of theirs is kept.
+    """
     from rollcall.privacy import erase_person
 
     if not yes and sys.stdin.isatty():

@@ -20,7 +20,7 @@ from pathlib import Path
 from rollcall.attendance.report import SessionReport, build_report
 from rollcall.attendance.runner import Progress, RunOptions, RunStats, run_session
 from rollcall.config import Settings
-from rollcall.enrollment import enroll_photos
+from rollcall.enrollment import Consent, enroll_photos
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
 from rollcall.storage.people import get_person, list_people
@@ -185,6 +185,11 @@ def _pick_video_photo(
     return None, order
 
 
+# The demo's people are public photos (Labeled Faces in the Wild), not people who signed a form:
+# their consent record says so, and `rollcall people` shows it.
+DEMO_CONSENT = Consent("demo: public photos from shared/data/faces", "rollcall demo")
+
+
 def _enroll(
     db: Database,
     engine: FaceEngine,
@@ -204,7 +209,7 @@ def _enroll(
     while todo and len(usable) < config.enroll_per_person:
         batch = todo[: config.enroll_per_person - len(usable)]
         todo = todo[len(batch) :]
-        result = enroll_photos(db, engine, name, batch, policy)
+        result = enroll_photos(db, engine, name, batch, policy, consent=DEMO_CONSENT)
         usable.extend(Path(p).name for p in (*result.accepted, *result.duplicates))
         refused.extend(result.refused)
     return tuple(usable), refused
@@ -224,7 +229,7 @@ def choose_cast(
     so running the demo again in the same ROLLCALL_HOME keeps strangers strangers.
     """
     policy = policy or EnrollmentPolicy()
-    rng = random.Random(config.seed)
+    rng = random.Random(config.seed)  # nosec B311 - seeded for reproducible synthetic data, not security
     check = (config.size, _tile_counts(config.people + config.strangers))
     with db.session() as session:
         known = {p.name for p in list_people(session, engine.embedder.name) if p.templates}
@@ -240,7 +245,7 @@ def choose_cast(
             break
         tried.add(name)
         avoid = _enrolled_digests(db, name, engine.embedder.name)
-        prng = random.Random(f"{config.seed}:{name}")
+        prng = random.Random(f"{config.seed}:{name}")  # nosec B311 - seeded for reproducible synthetic data, not security
         video, others = _pick_video_photo(engine, people[name], avoid, policy, prng, *check)
         if video is None:
             note(f"{name}: left out, no photo with exactly one clear face for the video")
@@ -257,7 +262,7 @@ def choose_cast(
     for name in [n for n in names if n not in tried and n not in known]:
         if len(strangers) == config.strangers:
             break
-        prng = random.Random(f"{config.seed}:{name}")
+        prng = random.Random(f"{config.seed}:{name}")  # nosec B311 - seeded for reproducible synthetic data, not security
         video, _ = _pick_video_photo(engine, people[name], set(), policy, prng, *check)
         if video is not None:
             strangers.append(Participant(name, video))

@@ -8,10 +8,58 @@ from pathlib import Path
 
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
-from rollcall.storage.people import add_template, get_or_create_person, has_template
+from rollcall.storage.people import (
+    add_template,
+    get_or_create_person,
+    get_person,
+    has_template,
+    record_consent,
+)
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.imageio import IMAGE_SUFFIXES, decode_image, read_file_bytes
 from rollcall.vision.quality import EnrollmentPolicy
+
+# What the portal offers; the CLI takes any short description.
+CONSENT_METHODS = ("signed form", "online form", "email", "verbal")
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A statement that the person agreed to have their face templates kept, and how."""
+
+    method: str  # "signed form", "online form", "email", "verbal", …
+    recorded_by: str  # the staff account, or the OS user at the command line
+    note: str = ""  # a form number, the email's date, …
+
+    def __post_init__(self) -> None:
+        method, by = " ".join(self.method.split()), " ".join(self.recorded_by.split())
+        note = " ".join(self.note.split())
+        if not 1 <= len(method) <= 64:
+            raise RollcallError(
+                'the consent method must be 1 to 64 characters, e.g. "signed form" or "email"'
+            )
+        if not 1 <= len(by) <= 80:
+            raise RollcallError("who recorded the consent must be 1 to 80 characters")
+        if len(note) > 500:
+            raise RollcallError("the consent note must be at most 500 characters")
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "recorded_by", by)
+        object.__setattr__(self, "note", note)
+
+
+def consent_required(name: str) -> RollcallError:
+    return RollcallError(
+        f"consent is required: {name!r} has no consent on record to keep their face templates; "
+        "record how they gave it when enrolling them (`rollcall enroll --consent METHOD` or "
+        "the portal's enroll form)"
+    )
+
+
+def needs_consent(db: Database, name: str) -> bool:
+    """True unless `name` is enrolled with consent on record (then adding photos needs none)."""
+    with db.session() as session:
+        person = get_person(session, name.strip())
+        return person is None or person.consent is None
 
 
 @dataclass
@@ -20,6 +68,7 @@ class EnrollmentResult:
     accepted: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    consent_recorded: bool = False  # this call wrote the person's consent
 
 
 def enroll_photos(
@@ -28,16 +77,23 @@ def enroll_photos(
     name: str,
     photos: list[Path] | list[tuple[str, bytes]],
     policy: EnrollmentPolicy | None = None,
+    *,
+    consent: Consent | None,
 ) -> EnrollmentResult:
     """Add one template per acceptable photo; refused photos are reported, never fatal.
 
     photos are paths (the CLI) or (label, bytes) pairs (portal uploads).
-    The person is created only if at least one photo is accepted.
+    The person is created only if at least one photo is accepted, and only with `consent`,
+    written in the same transaction. Someone with consent on record needs none to add photos
+    (a consent given for them anyway leaves the first one on record); someone enrolled before
+    consents were kept needs it now. Without the consent that is needed: RollcallError.
     """
     policy = policy or EnrollmentPolicy()
     name = name.strip()
     if not name:
         raise RollcallError("a person's name cannot be empty")
+    if consent is None and needs_consent(db, name):
+        raise consent_required(name)  # before any photo is read
     result = EnrollmentResult(name)
     faces = []
     for photo in photos:
@@ -56,6 +112,17 @@ def enroll_photos(
         return result
     with db.session() as session:
         person = get_or_create_person(session, name)
+        if person.consent is None:
+            if consent is None:  # erased and re-created since the check above
+                raise consent_required(name)
+            record_consent(
+                session,
+                person,
+                method=consent.method,
+                recorded_by=consent.recorded_by,
+                note=consent.note,
+            )
+            result.consent_recorded = True
         for label, digest, face in faces:
             if has_template(session, person, engine.embedder.name, digest):
                 result.duplicates.append(label)

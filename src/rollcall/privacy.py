@@ -20,7 +20,7 @@ from rollcall.storage.models import (
     Template,
     UnknownFace,
 )
-from rollcall.storage.people import require_person
+from rollcall.storage.people import consent_of, require_person
 
 
 def _inside_home(settings: Settings, relative: str | None) -> Path | None:
@@ -49,7 +49,8 @@ class Erasure:
 
 
 def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
-    """Delete a person, every template, attendance record, evidence crop and reviewed face."""
+    """Delete a person, every template, attendance record, evidence crop and reviewed face,
+    and their consent record: this is also how consent is withdrawn."""
     with db.session() as session:
         person = require_person(session, name)
         records = session.scalars(
@@ -70,7 +71,7 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
             session.scalars(select(Template.id).where(Template.person_id == person.id)).all()
         )
         n_records = len(records)
-        session.delete(person)  # templates, records, intervals and events cascade
+        session.delete(person)  # templates, consent, records, intervals and events cascade
     # Files go after the commit: a failed transaction must not have destroyed evidence.
     return Erasure(n_templates, n_records, _unlink(files))
 
@@ -88,9 +89,11 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             .where(AttendanceRecord.person_id == person.id)
             .order_by(AttendanceSession.started_at)
         ).all()
+        consent = consent_of(session, person)
         summary = {
             "person": person.name,
             "enrolled_at": as_utc(person.created_at).isoformat(),
+            "consent": consent.to_json() if consent else None,
             "templates": [
                 {
                     "embedder": t.embedder,

@@ -17,7 +17,13 @@ from rollcall.errors import RollcallError
 from rollcall.storage.backup import backup, read_header, restore
 from rollcall.storage.db import Database, current_revision, head_revision, make_engine
 from rollcall.storage.models import AttendanceRecord, AttendanceSession, HeadCount, Person
-from rollcall.storage.people import add_template, get_or_create_person, load_templates
+from rollcall.storage.people import (
+    add_template,
+    consent_of,
+    get_or_create_person,
+    load_templates,
+    record_consent,
+)
 from rollcall.storage.sessions import SessionSettings, create_session
 
 VECTOR = np.linspace(-1, 1, 128).astype(np.float32)
@@ -27,6 +33,7 @@ def fill(db: Database, settings: Settings) -> int:
     with db.session() as session:
         ada = get_or_create_person(session, "Ada — ü")
         bob = get_or_create_person(session, "Bob")
+        record_consent(session, ada, method="signed form", recorded_by="Jo — ü", note="#17")
         add_template(
             session,
             ada,
@@ -69,6 +76,10 @@ def snapshot(db: Database) -> dict:
             "session": (row.name, row.seed, row.processed_until, row.state),
             "started": row.started_at.replace(tzinfo=None).isoformat(timespec="seconds"),
             "counts": session.scalars(select(HeadCount.t)).all(),
+            "consents": [
+                consent_of(session, p).to_json() if consent_of(session, p) else None
+                for p in session.scalars(select(Person).order_by(Person.name))
+            ],
         }
 
 

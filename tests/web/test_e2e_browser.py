@@ -60,6 +60,8 @@ def recorded_session(cli, home: Path, faces: Path, tmp_path: Path) -> Settings:
             "Algebra",
             "--from-dir",
             enroll_dir,
+            "--consent",
+            "signed form",
             "--starts",
             "09:00",
             "--ends",

@@ -35,7 +35,12 @@ def test_upload_that_is_not_an_image_is_refused(browser) -> None:
     assert "not an image file" in response.get_data(as_text=True)
     response = b.post(
         "/people/new",
-        {"name": "Eve", "photos": (io.BytesIO(b"not really a jpeg"), "../../x.jpg")},
+        {
+            "name": "Eve",
+            "photos": (io.BytesIO(b"not really a jpeg"), "../../x.jpg"),
+            "consent_method": "signed form",
+            "consent_confirmed": "on",
+        },
         content_type="multipart/form-data",
     )
     assert response.status_code == 400
@@ -59,7 +64,12 @@ def test_enroll_by_upload_with_real_photos(app, browser, faces: Path) -> None:
     b = browser("ada")
     response = b.post(
         "/people/new",
-        {"name": "New Student", "photos": [(io.BytesIO(p.read_bytes()), p.name) for p in photos]},
+        {
+            "name": "New Student",
+            "photos": [(io.BytesIO(p.read_bytes()), p.name) for p in photos],
+            "consent_method": "signed form",
+            "consent_confirmed": "on",
+        },
         content_type="multipart/form-data",
     )
     assert response.status_code == 302, response.get_data(as_text=True)

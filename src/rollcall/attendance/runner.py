@@ -31,7 +31,7 @@ from rollcall.storage.sessions import (
 )
 from rollcall.vision.embed import embed
 from rollcall.vision.engine import FaceEngine
-from rollcall.vision.sources import open_source
+from rollcall.vision.sources import FrameSource, open_source
 from rollcall.vision.types import Faces
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class RunOptions:
     resume: bool = False
     folder_step: float = 60.0
     started_at: datetime | None = None
+    reconnect_timeout: float = 30.0  # a camera/stream silent this long ends the session
 
 
 @dataclass
@@ -145,7 +146,11 @@ def run_session(
     source = None
     if not options.resume:
         # Open the source first: a mistyped --source must not leave a session behind.
-        source = open_source(options.source or "", folder_step=options.folder_step)
+        source = open_source(
+            options.source or "",
+            folder_step=options.folder_step,
+            reconnect_timeout=options.reconnect_timeout,
+        )
     try:
         session_id, conf, expected = prepare_session(db, options)
     except BaseException:
@@ -170,11 +175,17 @@ def run_session(
     started = time.perf_counter()
     last_t = resume_from or 0.0
     if source is None:
-        source = open_source(conf.source, folder_step=options.folder_step)
+        source = open_source(
+            conf.source,
+            folder_step=options.folder_step,
+            reconnect_timeout=options.reconnect_timeout,
+        )
     # A live source restarts its clock at 0 when reopened: continue the session's timeline.
     offset = (resume_from or 0.0) if source.live else 0.0
     gaps_seen = 0
     try:
+        if done_seq is not None and resume_from is not None and not source.live:
+            _see_again(source, engine, monitor, done_seq, resume_from)
         for seq, t in samples:
             if options.duration is not None and t > options.duration:
                 stats.stopped_by = "duration"
@@ -223,6 +234,28 @@ def run_session(
     stats.wall = time.perf_counter() - started
     stats.source_seconds = end_t - (resume_from or 0.0)
     return stats
+
+
+def _see_again(
+    source: FrameSource, engine: FaceEngine, monitor: AttendanceMonitor, seq: int, t: float
+) -> None:
+    """Show a resumed monitor the last committed sample again, without recording it.
+
+    A restored monitor has no face tracks, so every face on screen would be a new one: a
+    stranger already kept as an unknown face was kept again after each restart (the fault
+    tests found one extra crop per kill). A recording can show that sample's frame again, and
+    its outcome was committed before the interruption, so it is dropped here. A live source
+    cannot go back in time: there, faces are tracked anew after a restart.
+    """
+    frame = source.read(not_before=t)
+    if frame is None:
+        return
+    faces = engine.detect(frame.image)
+
+    def embed_faces(subset: Faces, image: np.ndarray = frame.image) -> np.ndarray:
+        return embed(engine.embedder, image, subset)
+
+    monitor.observe(seq, frame.t, frame.image, faces, embed_faces)
 
 
 def _record_gaps(source: object, recorder: SessionRecorder, offset: float, seen: int) -> None:

@@ -10,7 +10,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rollcall.cli import App, cli, err_console, out_console, pass_app
+from rollcall.cli import App, ask_consent, cli, consent_options, err_console, out_console, pass_app
 
 
 @cli.group()
@@ -30,6 +30,7 @@ def course() -> None:
 @click.option("--starts", help="Scheduled start, local time HH:MM.")
 @click.option("--ends", help="Scheduled end, local time HH:MM.")
 @click.option("--grace", type=click.IntRange(0, 240), help="Minutes of slack (default 5).")
+@consent_options
 @pass_app
 def course_add(
     app: App,
@@ -39,15 +40,26 @@ def course_add(
     starts: str | None,
     ends: str | None,
     grace: int | None,
+    consent_method: str | None,
+    consent_by: str | None,
+    consent_note: str,
 ) -> None:
-    """Create course NAME (or add people to it)."""
+    """Create course NAME (or add people to it).
+
+    Enrolling with --from-dir needs the people's consent (--consent), one statement for all.
+    """
     from rollcall.enrollment import enroll_photos, photos_in
     from rollcall.storage.sessions import course_people, upsert_course
 
     names = list(people)
     if from_dir is not None:
-        for folder in sorted(d for d in from_dir.iterdir() if d.is_dir()):
-            result = enroll_photos(app.db, app.engine, folder.name, photos_in(folder))
+        folders = sorted(d for d in from_dir.iterdir() if d.is_dir())
+        with_photos = [d.name for d in folders if photos_in(d)]
+        consent = ask_consent(app, with_photos, consent_method, consent_by, consent_note)
+        for folder in folders:
+            result = enroll_photos(
+                app.db, app.engine, folder.name, photos_in(folder), consent=consent
+            )
             for label, reason in result.refused:
                 app.fail(f"{label}: refused: {reason}")
             if result.accepted or result.duplicates:
@@ -104,6 +116,14 @@ def course_list(app: App) -> None:
     show_default=True,
     help="Seconds between snapshots when the source is a folder.",
 )
+@click.option(
+    "--reconnect-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds to keep reconnecting a camera or stream that stopped before the session "
+    "ends with the source lost.",
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted session.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON at the end.")
 @pass_app
@@ -119,6 +139,7 @@ def run(
     seed: int | None,
     duration: float | None,
     folder_step: float,
+    reconnect_timeout: float,
     resume: bool,
     as_json: bool,
 ) -> None:
@@ -137,6 +158,7 @@ def run(
         duration=duration,
         resume=resume,
         folder_step=folder_step,
+        reconnect_timeout=reconnect_timeout,
     )
     stop = {"requested": False}
 

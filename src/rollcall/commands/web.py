@@ -14,11 +14,20 @@ from rollcall.cli import App, cli, err_console, out_console, pass_app
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.option(
+    "--connection-limit",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(10, 10000),
+    help="Open connections served at once (browsers keep theirs open between pages).",
+)
+@click.option(
     "--trusted-proxy",
     help="Address of a reverse proxy terminating HTTPS; its X-Forwarded-* headers are believed.",
 )
 @pass_app
-def serve(app: App, host: str, port: int, threads: int, trusted_proxy: str | None) -> None:
+def serve(
+    app: App, host: str, port: int, threads: int, connection_limit: int, trusted_proxy: str | None
+) -> None:
     """Serve the staff portal with waitress, a production WSGI server."""
     from waitress import serve as waitress_serve
 
@@ -37,7 +46,18 @@ def serve(app: App, host: str, port: int, threads: int, trusted_proxy: str | Non
         "create an account first with `rollcall user add NAME --role admin`.",
         highlight=False,
     )
-    waitress_serve(portal, host=host, port=port, threads=threads, ident="rollcall", **proxy)
+    # waitress serves only 100 connections by default: the load test's 200 staff left half of
+    # them waiting, unserved, in the listen backlog. poll() lifts select()'s 1024-descriptor cap.
+    waitress_serve(
+        portal,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=connection_limit,
+        asyncore_use_poll=True,
+        ident="rollcall",
+        **proxy,
+    )
 
 
 @cli.group()

@@ -54,13 +54,23 @@ class MarkEdited(AuditEvent):
 
 @dataclass(frozen=True)
 class PersonEnrolled(AuditEvent):
+    """Photos added for a person; `consent_method` is set when this enrollment recorded consent."""
+
     name: ClassVar[str] = "person.enrolled"
     person: str
     accepted: int
     refused: int
+    consent_method: str | None = None
+    consent_note: str = ""
 
     def subject(self) -> str:
         return self.person
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        if self.consent_method is None:
+            return None, None, ""
+        note = f" ({self.consent_note})" if self.consent_note else ""
+        return None, None, f"consent: {self.consent_method}{note}"
 
 
 @dataclass(frozen=True)

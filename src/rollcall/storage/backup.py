@@ -201,7 +201,8 @@ def restore(engine: Engine, source: Path) -> BackupSummary:
                     table, columns = tables[item["table"]], item["columns"]
                     counts[table.name] = 0
                     continue
-                assert table is not None
+                if table is None:  # a real check, not an assert: the file comes from outside
+                    raise RollcallError(f"{source}: not a rollcall backup (rows before a table)")
                 batch.append(
                     {
                         name: _decode(value, table.columns[name].type)
@@ -236,10 +237,9 @@ def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
                 text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name}
             )
             if sequence:
+                # The names come from our own table metadata, never from the backup's input.
+                top = f'SELECT MAX("{column.name}") FROM "{table.name}"'  # nosec B608 - see above
                 conn.execute(
-                    text(
-                        f'SELECT setval(:s, COALESCE((SELECT MAX("{column.name}") '
-                        f'FROM "{table.name}"), 0) + 1, false)'
-                    ),
+                    text(f"SELECT setval(:s, COALESCE(({top}), 0) + 1, false)"),
                     {"s": sequence},
                 )

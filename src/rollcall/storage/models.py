@@ -46,6 +46,28 @@ class Person(Base):
     templates: Mapped[list[Template]] = relationship(
         back_populates="person", cascade="all, delete-orphan", passive_deletes=True
     )
+    consent: Mapped[ConsentRecord | None] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ConsentRecord(Base):
+    """The person's consent to keep their face templates: how it was given, who recorded it, when.
+
+    One per person, written when they are first enrolled; withdrawing consent means erasing the
+    person (`rollcall people remove`), which deletes this row with everything else of theirs.
+    """
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), unique=True)
+    method: Mapped[str] = mapped_column(String(64))  # signed form | online form | email | verbal …
+    recorded_by: Mapped[str] = mapped_column(String(80))  # a staff account or the OS user
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str | None] = mapped_column(String(500))  # a form number, an email's date …
+
+    person: Mapped[Person] = relationship(back_populates="consent")
 
 
 class Template(Base):

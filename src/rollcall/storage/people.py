@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rollcall.errors import NotFound
-from rollcall.storage.models import Person, Template
+from rollcall.storage.models import ConsentRecord, Person, Template
 from rollcall.storage.templates import TemplateCipher
+
+
+@dataclass(frozen=True)
+class ConsentOnRecord:
+    """How a person's consent to enrollment was given, who recorded it and when."""
+
+    method: str
+    recorded_by: str
+    recorded_at: datetime
+    note: str | None
+
+    @classmethod
+    def of(cls, row: ConsentRecord) -> ConsentOnRecord:
+        return cls(row.method, row.recorded_by, row.recorded_at, row.note)
+
+    def to_json(self) -> dict[str, object]:
+        at = self.recorded_at
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        return {
+            "method": self.method,
+            "recorded_by": self.recorded_by,
+            "recorded_at": at.isoformat(),
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -18,6 +43,7 @@ class PersonSummary:
     name: str
     templates: int
     created_at: object
+    consent: ConsentOnRecord | None = None
 
 
 def get_person(session: Session, name: str) -> Person | None:
@@ -38,6 +64,23 @@ def get_or_create_person(session: Session, name: str) -> Person:
         session.add(person)
         session.flush()
     return person
+
+
+def consent_of(session: Session, person: Person) -> ConsentOnRecord | None:
+    row = session.scalar(select(ConsentRecord).where(ConsentRecord.person_id == person.id))
+    return None if row is None else ConsentOnRecord.of(row)
+
+
+def record_consent(
+    session: Session, person: Person, *, method: str, recorded_by: str, note: str | None = None
+) -> ConsentRecord:
+    """Write the person's consent; the database refuses a second one (one per person)."""
+    row = ConsentRecord(
+        person_id=person.id, method=method, recorded_by=recorded_by, note=note or None
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def has_template(session: Session, person: Person, embedder: str, source_sha256: str) -> bool:
@@ -86,12 +129,19 @@ def list_people(session: Session, embedder: str | None = None) -> list[PersonSum
     if embedder is not None:
         join_on = join_on & (Template.embedder == embedder)
     rows = session.execute(
-        select(Person.name, count, Person.created_at)
+        select(Person.id, Person.name, count, Person.created_at)
         .outerjoin(Template, join_on)
         .group_by(Person.id)
         .order_by(Person.name)
     )
-    return [PersonSummary(name, n, created) for name, n, created in rows]
+    consents = {
+        person_id: ConsentOnRecord.of(row)
+        for person_id, row in session.execute(select(ConsentRecord.person_id, ConsentRecord))
+    }
+    return [
+        PersonSummary(name, n, created, consents.get(person_id))
+        for person_id, name, n, created in rows
+    ]
 
 
 def remove_person(session: Session, name: str) -> int:

@@ -64,7 +64,7 @@ class GalleryLayout:
             key = (int(min(fit_w, fit_h * aspect)), -(candidate * rows - count))
             if best_key is None or key > best_key:
                 best_key, cols = key, candidate
-        assert best_key is not None
+        assert best_key is not None  # nosec B101 - type narrowing of an invariant, not input validation
         rows = math.ceil(count / cols)
         tile_w = max(2, best_key[0])
         tile_h = max(2, int(tile_w / aspect))
@@ -167,7 +167,7 @@ def gallery_frame(
 def _webcam_view(tile: Tile, size: Size) -> np.ndarray:
     if isinstance(tile.photo, np.ndarray):
         return frame_photo(tile.photo, size, tile.face_fraction)
-    assert tile.photo is not None
+    assert tile.photo is not None  # nosec B101 - type narrowing of an invariant, not input validation
     return framed_photo(Path(tile.photo), size, tile.face_fraction)
 
 

@@ -229,7 +229,7 @@ def make_script(
     """
     if duration_s <= 0:
         raise ValueError("duration_s must be positive")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 - seeded for reproducible synthetic data, not security
     d = float(duration_s)
     window = join_window_s if join_window_s is not None else min(180.0, 0.1 * d)
     roster = list(people)

@@ -59,7 +59,7 @@ def frame_times(duration_s: float, fps: float, vfr: bool = False, seed: int = 0)
     if not vfr:
         count = int(np.ceil(duration_s * fps - 1e-9))
         return [float(i / fps) for i in range(count)]
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 - seeded for reproducible synthetic data, not security
     times, t = [], 0.0
     while t < duration_s:
         times.append(t)
@@ -78,7 +78,7 @@ def choose_photos(
         if not options:
             raise ValueError(f"no photo for {name}; pass at least one per participant")
         # Seed per name so adding a participant does not change everyone else's photo.
-        rng = random.Random(f"{seed}:{name}")
+        rng = random.Random(f"{seed}:{name}")  # nosec B311 - seeded for reproducible synthetic data, not security
         chosen[name] = rng.choice(options)
     return chosen
 

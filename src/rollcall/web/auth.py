@@ -20,7 +20,7 @@ from flask import (
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from rollcall.storage.accounts import authenticate
+from rollcall.storage.accounts import authenticate, end_sessions
 from rollcall.storage.staff import User
 from rollcall.web.context import db_session
 from rollcall.web.throttle import LoginThrottle
@@ -30,6 +30,8 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 # Endpoints reachable without a logged-in user; the API checks its own bearer tokens.
 PUBLIC = {"auth.login", "static"}
+# The session key holding the user's session_version at login (see User.session_version).
+VERSION_KEY = "_rollcall_version"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,13 @@ class StaffUser(UserMixin):
 def _load_user(user_id: str) -> StaffUser | None:
     with db_session() as s:
         user = s.get(User, int(user_id)) if user_id.isdigit() else None
-        return StaffUser.of(user) if user is not None and user.active else None
+        if user is None or not user.active:
+            return None
+        # Flask's session lives in a signed cookie that logging out cannot take back, so a copy
+        # of it is refused once the user's version has moved on (logout, new password).
+        if session.get(VERSION_KEY) != user.session_version:
+            return None
+        return StaffUser.of(user)
 
 
 def _require_login():  # noqa: ANN202
@@ -95,21 +103,31 @@ def login():  # noqa: ANN201
     wait = throttle.retry_after(*keys)
     if wait:
         abort(429, description=f"Too many login attempts. Try again in {wait} seconds.")
-    throttle.hit(*keys)
     with db_session() as s:
         user = authenticate(s, name, password)
         staff = StaffUser.of(user) if user else None
+        version = user.session_version if user else None
     if staff is None:
+        # Only failures count: staff behind one NAT or proxy share an address, and counting
+        # their successful logins locked everyone out after the fifth login in a minute.
+        throttle.hit(*keys)
         flash("Unknown user name or wrong password.", "error")
         return render_template("login.html", next=request.form.get("next", ""), name=name), 401
     throttle.reset(keys[1])
     session.clear()  # a fresh session on login: no fixation
+    session[VERSION_KEY] = version
     login_user(staff)
     return redirect(safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
 def logout():  # noqa: ANN201
+    if current_user.is_authenticated:
+        # Ends this user's sessions everywhere, including any copy of this cookie.
+        with db_session() as s:
+            user = s.get(User, current_user.id)
+            if user is not None:
+                end_sessions(user)
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

@@ -21,8 +21,11 @@ _HEAD_COUNT = {
         "verified": {"type": "boolean", "description": "identities were verified at this sample"},
     },
 }
+# Every object lists the keys the API always sends as required, so that schemathesis's
+# conformance check (tests/web/test_schemathesis.py) notices a key going missing.
 _ENTRY = {
     "type": "object",
+    "required": ["person", "status", "first_seen", "last_seen", "minutes_present", "confidence"],
     "properties": {
         "person": {"type": "string"},
         "status": {"type": "string", "enum": ["present", "late", "left_early", "absent"]},
@@ -73,6 +76,7 @@ def document(server: str) -> dict:
                 "A session's head-count timeline",
                 {
                     "type": "object",
+                    "required": ["session", "head_counts"],
                     "properties": {
                         "session": {"type": "string"},
                         "head_counts": {"type": "array", "items": _HEAD_COUNT},
@@ -104,10 +108,12 @@ def document(server: str) -> dict:
             "schemas": {
                 "Error": {
                     "type": "object",
+                    "required": ["error", "status"],
                     "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
                 },
                 "SessionSummary": {
                     "type": "object",
+                    "required": ["session", "course", "started_at", "state", "duration"],
                     "properties": {
                         "session": {"type": "string"},
                         "course": {"type": ["string", "null"]},
@@ -130,6 +136,7 @@ def document(server: str) -> dict:
                 },
                 "Person": {
                     "type": "object",
+                    "required": ["name", "templates", "created_at"],
                     "properties": {
                         "name": {"type": "string"},
                         "templates": {"type": "integer"},

@@ -6,11 +6,17 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import delete, select
 from werkzeug.utils import secure_filename
 
-from rollcall.enrollment import enroll_photos
+from rollcall.enrollment import CONSENT_METHODS, Consent, enroll_photos
 from rollcall.errors import RollcallError
 from rollcall.storage.audit import PersonDeleted, PersonEnrolled, record
 from rollcall.storage.models import AttendanceRecord, Course, CourseMember, Template, UnknownFace
-from rollcall.storage.people import get_person, list_people, remove_person
+from rollcall.storage.people import (
+    ConsentOnRecord,
+    consent_of,
+    get_person,
+    list_people,
+    remove_person,
+)
 from rollcall.vision.imageio import IMAGE_SUFFIXES
 from rollcall.web.access import admin_required, me
 from rollcall.web.context import db_session, portal
@@ -50,29 +56,90 @@ def uploaded_photos() -> list[tuple[str, bytes]]:
     return out
 
 
+def _consent_on_record(name: str) -> ConsentOnRecord | None:
+    """The consent already on record for `name`, if they are enrolled with one."""
+    if not name:
+        return None
+    with db_session() as s:
+        person = get_person(s, name)
+        return None if person is None else consent_of(s, person)
+
+
+def consent_from_form(staff: str) -> Consent:
+    """The consent statement the form records; refuses a form that does not give one."""
+    if request.form.get("consent_confirmed") != "on":
+        raise RollcallError(
+            "Consent is required: tick the box to confirm you have the person's consent "
+            "to store their face templates."
+        )
+    method = request.form.get("consent_method", "")
+    if method not in CONSENT_METHODS:
+        raise RollcallError("Consent is required: choose how the person gave their consent.")
+    return Consent(method, staff, request.form.get("consent_note", ""))
+
+
+def _form(name: str, status: int = 200):  # noqa: ANN202
+    return render_template(
+        "people/enroll.html",
+        name=name,
+        methods=CONSENT_METHODS,
+        method=request.form.get("consent_method", ""),
+        note=request.form.get("consent_note", ""),
+        on_record=_consent_on_record(name),
+    ), status
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def enroll():  # noqa: ANN201
     if request.method == "GET":
-        return render_template("people/enroll.html", name=request.args.get("name", ""))
+        return _form(" ".join(request.args.get("name", "").split()))
     name = " ".join(request.form.get("name", "").split())
+    with db_session() as s:
+        staff = me(s).name
+    errors, photos, consent = [], [], None
+    if not name or len(name) > 200:
+        errors.append("Give the person's name (1 to 200 characters).")
     try:
-        if not name or len(name) > 200:
-            raise RollcallError("Give the person's name (1 to 200 characters).")
         photos = uploaded_photos()
     except RollcallError as exc:
-        flash(str(exc), "error")
-        return render_template("people/enroll.html", name=name), 400
+        errors.append(str(exc))
+    # Someone with consent on record can be given more photos without a new statement.
+    if _consent_on_record(name) is None:
+        try:
+            consent = consent_from_form(staff)
+        except RollcallError as exc:
+            errors.append(str(exc))
+    if errors:
+        for message in errors:
+            flash(message, "error")
+        return _form(name, 400)
     p = portal()
-    result = enroll_photos(p.db, p.engine, name, photos)
+    try:
+        result = enroll_photos(p.db, p.engine, name, photos, consent=consent)
+    except RollcallError as exc:  # e.g. consent withdrawn (person erased) meanwhile
+        flash(str(exc), "error")
+        return _form(name, 400)
     for label, reason in result.refused:
         flash(f"{label}: refused: {reason}", "error")
     if not (result.accepted or result.duplicates):
-        return render_template("people/enroll.html", name=name), 400
+        return _form(name, 400)
+    recorded = consent if result.consent_recorded else None
     with db_session() as s:
-        record(s, me(s).name, PersonEnrolled(name, len(result.accepted), len(result.refused)))
+        record(
+            s,
+            staff,
+            PersonEnrolled(
+                name,
+                len(result.accepted),
+                len(result.refused),
+                consent_method=recorded.method if recorded else None,
+                consent_note=recorded.note if recorded else "",
+            ),
+        )
     flash(
         f"{name}: {len(result.accepted)} template(s) added"
-        + (f", {len(result.duplicates)} already enrolled" if result.duplicates else ""),
+        + (f", {len(result.duplicates)} already enrolled" if result.duplicates else "")
+        + (f"; consent recorded ({recorded.method})" if recorded else ""),
         "success",
     )
     return redirect(url_for("people.detail", name=name))
@@ -94,7 +161,11 @@ def detail(name: str):  # noqa: ANN201
             .order_by(Course.name)
         ).all()
         return render_template(
-            "people/detail.html", person=person, templates=templates, courses=courses
+            "people/detail.html",
+            person=person,
+            templates=templates,
+            courses=courses,
+            consent=consent_of(s, person),
         )
 
 

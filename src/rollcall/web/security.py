@@ -11,7 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
 
-SECRET_FILE = "secret_key"
+SECRET_FILE = "secret_key"  # nosec B105 - the file name, not the key
 
 CSP = "; ".join(
     [

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 
 from rollcall.enrollment import enroll_photos
+from rollcall.errors import RollcallError
 from rollcall.storage import accounts
 from rollcall.storage.audit import UnknownAssigned, UnknownDismissed, record
 from rollcall.storage.models import AttendanceSession, Person, UnknownFace
@@ -88,12 +89,17 @@ def assign(face_id: int):  # noqa: ANN201
         if path is None:
             flash("The face image is missing, so it cannot become a template.", "error")
         else:
-            result = enroll_photos(
-                p.db, p.engine, person_name, [(f"unknown-{face_id}.jpg", path.read_bytes())]
-            )
-            added = bool(result.accepted)
-            for _, reason in result.refused:
-                flash(f"Not added as a template: {reason}", "error")
+            photo = (f"unknown-{face_id}.jpg", path.read_bytes())
+            try:
+                # Only someone with consent on record gains a template here: this form asks
+                # for none, so a person enrolled before consents were kept is refused.
+                result = enroll_photos(p.db, p.engine, person_name, [photo], consent=None)
+            except RollcallError as exc:
+                flash(f"Not added as a template: {exc}", "error")
+            else:
+                added = bool(result.accepted)
+                for _, reason in result.refused:
+                    flash(f"Not added as a template: {reason}", "error")
     with db_session() as s:
         face = s.get(UnknownFace, face_id)
         face.review = "assigned"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -87,8 +88,12 @@ class ScreenSource(SourceBase):
     def _grab(self) -> np.ndarray:
         try:
             shot = self._shooter().grab(self._box)
-        except mss.exception.ScreenShotError as exc:
-            raise SourceError(f"{self.name} stopped delivering frames: {exc}") from exc
+        # mss's XCB backend fails an `assert` (not ScreenShotError) once the X server is gone;
+        # whatever the failure, the session must see a lost source, not a crash.
+        except Exception as exc:
+            raise SourceError(
+                f"{self.name} stopped delivering frames: {str(exc) or type(exc).__name__}"
+            ) from exc
         # mss gives BGRA; dropping alpha leaves the BGR layout the rest of rollcall expects.
         return np.ascontiguousarray(np.asarray(shot)[:, :, :3])
 
@@ -109,4 +114,7 @@ class ScreenSource(SourceBase):
         with self._lock:
             shooters, self._open = self._open, []
         for shooter in shooters:
-            shooter.close()
+            # Closing a connection to an X server that has died raises; there is nothing left
+            # to release, and the session still has to be closed after this.
+            with contextlib.suppress(Exception):
+                shooter.close()

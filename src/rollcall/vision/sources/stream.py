@@ -120,7 +120,7 @@ class StreamSource(LiveSource):
         self.timeout = timeout
         self._current: StreamDevice | None = None
         super().__init__(reconnect_timeout=reconnect_timeout)
-        assert self._current is not None
+        assert self._current is not None  # nosec B101 - type narrowing of an invariant, not input validation
         self.duration = self._current.duration
 
     def _connect(self) -> StreamDevice:
