@@ -7,20 +7,17 @@ server that is killed. Nothing is mocked.
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -45,6 +42,7 @@ from helpers_session import (
     reencode,
     rollcall_command,
 )
+from xdisplay import virtual_display
 
 pytestmark = pytest.mark.faces
 
@@ -407,44 +405,9 @@ def test_a_stream_that_never_comes_back_closes_the_session(
 # ---------------------------------------------------------------- the display server dies
 
 
-@contextlib.contextmanager
-def virtual_display(clip: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Xvfb showing ``clip`` full-screen in mpv; yields (DISPLAY, the Xvfb process)."""
-    for tool in ("Xvfb", "mpv"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (Debian packages xvfb and mpv)")
-    read_fd, write_fd = os.pipe()
-    w, h = SIZE
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{w}x{h}x24", "-nolisten", "tcp",
-         "-br"],
-        pass_fds=(write_fd,),
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    os.close(write_fd)
-    player = None
-    try:
-        with os.fdopen(read_fd) as pipe:
-            display = f":{pipe.readline().strip()}"
-        player = subprocess.Popen(
-            ["mpv", "--no-config", "--vo=x11", "--hwdec=no", "--no-audio", "--no-border",
-             f"--geometry={w}x{h}+0+0", "--keep-open=yes", "--osc=no", "--osd-level=0",
-             "--no-input-default-bindings", "--really-quiet", str(clip)],
-            env={**os.environ, "DISPLAY": display},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        yield display, xvfb
-    finally:
-        for process in (player, xvfb):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
-
-
 def test_a_dead_display_closes_the_session(shared: Meeting, clip: Path, tmp_path: Path) -> None:
     home = clone_home(shared.home, tmp_path / "home")
-    with virtual_display(clip) as (display, xvfb):
+    with virtual_display(clip, SIZE) as (display, xvfb):
         time.sleep(1.0)  # mpv draws its first frame
         run = start_run(
             home, "X", "--source", "screen", "--min-interval", 1, "--max-interval", 2,

@@ -10,9 +10,6 @@ import csv
 import functools
 import http.server
 import json
-import os
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -48,6 +45,7 @@ from helpers_session import (
     write_png,
 )
 from rollcall.synth import AttendanceScript, score_attendance
+from xdisplay import virtual_display
 
 pytestmark = pytest.mark.faces
 
@@ -392,33 +390,12 @@ def screen_playing(
 ) -> Iterator[float]:
     """Plays script time 95-120 s full-screen on a virtual display; yields the script time the
     clip starts at, once the player is seen drawing it."""
-    for tool in ("Xvfb", "mpv"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (Debian packages xvfb and mpv)")
     from rollcall.vision.sources import open_source
 
     start = 95.0
     clip = reencode(shared.recording.path, tmp_path / "screen.mp4", start=start, end=120.0)
-    read_fd, write_fd = os.pipe()
-    w, h = SIZE
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{w}x{h}x24", "-nolisten", "tcp",
-         "-br"],
-        pass_fds=(write_fd,),
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    os.close(write_fd)
-    player = None
-    try:
-        with os.fdopen(read_fd) as pipe:
-            monkeypatch.setenv("DISPLAY", f":{pipe.readline().strip()}")
-        player = subprocess.Popen(
-            ["mpv", "--no-config", "--vo=x11", "--hwdec=no", "--no-audio", "--no-border",
-             f"--geometry={w}x{h}+0+0", "--keep-open=yes", "--osc=no", "--osd-level=0",
-             "--no-input-default-bindings", "--really-quiet", str(clip)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+    with virtual_display(clip, SIZE) as (display, _xvfb):
+        monkeypatch.setenv("DISPLAY", display)
         deadline = time.monotonic() + 15
         with open_source("screen") as screen:
             # The root window is black (-br); the gallery's background is (26, 26, 26).
@@ -427,14 +404,6 @@ def screen_playing(
                     pytest.fail("mpv did not show the recording on Xvfb within 15 s")
                 time.sleep(0.05)
         yield start
-    finally:
-        for process in (player, xvfb):
-            if process is not None:
-                process.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(5)
-                if process.poll() is None:
-                    process.kill()
 
 
 def test_screen_marks_the_people_on_screen(

@@ -7,8 +7,6 @@ import functools
 import http.server
 import logging
 import os
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +29,7 @@ from rollcall.vision.sources import (
     open_source,
 )
 from rollcall.vision.types import Frame
+from xdisplay import virtual_display
 
 SIZE = (160, 96)  # width, height of the generated test videos
 BITS = 10  # frames carry their number as 10 black/white stripes: robust to H.264 loss
@@ -396,48 +395,21 @@ def screen_pattern() -> np.ndarray:
 @pytest.fixture(scope="module")
 def x_screen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[np.ndarray]:
     """A virtual X display showing screen_pattern() full-screen through mpv."""
-    for tool in ("Xvfb", "mpv"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (Debian packages xvfb and mpv)")
-    read_fd, write_fd = os.pipe()
-    w, h = SCREEN
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{w}x{h}x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    player = None
+    picture = tmp_path_factory.mktemp("screen") / "pattern.png"
+    pattern = screen_pattern()
+    cv2.imwrite(str(picture), pattern)
     saved = os.environ.get("DISPLAY")
     try:
-        with os.fdopen(read_fd) as pipe:
-            display = f":{pipe.readline().strip()}"
-        os.environ["DISPLAY"] = display
-        picture = tmp_path_factory.mktemp("screen") / "pattern.png"
-        pattern = screen_pattern()
-        cv2.imwrite(str(picture), pattern)
-        player = subprocess.Popen(
-            ["mpv", "--no-config", "--vo=x11", "--hwdec=no", "--no-audio", "--no-border",
-             f"--geometry={w}x{h}+0+0", "--image-display-duration=inf", "--osc=no",
-             "--osd-level=0", "--no-input-default-bindings", "--really-quiet", str(picture)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 15
-        with ScreenSourceProbe() as probe:
-            while not np.array_equal(probe.corner(), pattern[100, 100]):
-                if time.monotonic() > deadline:
-                    pytest.fail("mpv did not show the test pattern on Xvfb within 15 s")
-                time.sleep(0.1)
-        yield pattern
+        with virtual_display(picture, SCREEN, still=True, black=False) as (display, _xvfb):
+            os.environ["DISPLAY"] = display
+            deadline = time.monotonic() + 15
+            with ScreenSourceProbe() as probe:
+                while not np.array_equal(probe.corner(), pattern[100, 100]):
+                    if time.monotonic() > deadline:
+                        pytest.fail("mpv did not show the test pattern on Xvfb within 15 s")
+                    time.sleep(0.1)
+            yield pattern
     finally:
-        for process in (player, xvfb):
-            if process is not None:
-                process.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(5)
-                if process.poll() is None:
-                    process.kill()
         if saved is None:
             os.environ.pop("DISPLAY", None)
         else:

@@ -167,19 +167,8 @@ def run(
 
     # SIGTERM (systemd, docker stop) closes the session cleanly like Ctrl-C does.
     previous = signal.signal(signal.SIGTERM, on_term)
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-        TimeElapsedColumn(),
-    ]
     try:
-        with Progress(
-            *columns,
-            console=err_console,
-            transient=True,
-            disable=as_json or not err_console.is_terminal,
-        ) as bar:
+        with session_progress(quiet=as_json) as bar:
             task = bar.add_task(session_name, total=None)
 
             def progress(t: float, total: float | None) -> None:
@@ -202,6 +191,19 @@ def run(
         highlight=False,
     )
     _print_report(app, session_name, as_json)
+
+
+def session_progress(quiet: bool) -> Progress:
+    """The progress bar of a session on the source's timeline (seconds done / total)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet or not err_console.is_terminal,
+    )
 
 
 def _print_report(app: App, session_name: str, as_json: bool) -> None:

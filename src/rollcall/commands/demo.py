@@ -7,11 +7,10 @@ import tempfile
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rollcall.cli import App, cli, err_console, out_console, pass_app
-from rollcall.commands.attendance import _print_report
+from rollcall.commands.attendance import _print_report, session_progress
 
 
 def _size(value: str) -> tuple[int, int]:
@@ -105,19 +104,8 @@ def demo(
     home = app.settings.ensure_home()
     scratch = None if keep_video else tempfile.TemporaryDirectory(prefix="rollcall-demo-")
     video_dir = home / "demo" if scratch is None else Path(scratch.name)
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-        TimeElapsedColumn(),
-    ]
     try:
-        with Progress(
-            *columns,
-            console=err_console,
-            transient=True,
-            disable=as_json or not err_console.is_terminal,
-        ) as bar:
+        with session_progress(quiet=as_json) as bar:
             task = bar.add_task("attendance", total=config.minutes * 60, visible=False)
 
             def progress(t: float, total: float | None) -> None:
