@@ -38,7 +38,14 @@ from rollcall.vision.types import Faces
 SIZES = [(640, 480), (1280, 720), (1920, 1080)]
 TILES = [4, 25, 49]
 # YuNet upscale policies to compare: (upscale_below, max_upscale); (0, 1) never upscales.
-POLICIES = {"off": (0, 1.0), "720/2x": (720, 2.0), "1080/2x": (1080, 2.0), "1440/2x": (1440, 2.0)}
+# name: (upscale frames whose shorter side is below, to this many px, at most this factor)
+POLICIES = {
+    "off": (0, 0, 1.0),
+    "720/2x": (720, 720, 2.0),
+    "<720→1080": (720, 1080, 2.0),
+    "1080/2x": (1080, 1080, 2.0),
+    "1440/2x": (1440, 1440, 2.0),
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,9 @@ class Mode:
 MODES = {
     "full": Mode(4, 5, 10, 3, 2, (1, 2), tuple(SIZES), tuple(TILES), tuple(POLICIES), True, True),
     "quick": Mode(2, 3, 5, 2, 1, (1,), tuple(SIZES), tuple(TILES), tuple(POLICIES), True, True),
-    "smoke": Mode(1, 2, 2, 1, 1, (1,), ((1280, 720),), (25,), ("720/2x",), False, False, 8, (25,)),
+    "smoke": Mode(
+        1, 2, 2, 1, 1, (1,), ((1280, 720),), (25,), ("<720→1080",), False, False, 8, (25,)
+    ),
 }
 
 
@@ -102,7 +111,9 @@ def make_frames(
 def detection(photos: list[Photo], mode: Mode) -> list[dict[str, object]]:
     detectors: dict[str, FaceDetector] = {
         f"yunet {name}": YuNetDetector(
-            upscale_below=POLICIES[name][0], max_upscale=POLICIES[name][1]
+            upscale_below=POLICIES[name][0],
+            upscale_to=POLICIES[name][1],
+            max_upscale=POLICIES[name][2],
         )
         for name in mode.policies
     }

@@ -117,7 +117,7 @@ class FeatureExtractor:
         parts = [
             self.engine.options.embedder,
             repr(asdict(self.policy)),
-            repr((det.score_threshold, det.upscale_below, det.max_upscale)),
+            repr((det.score_threshold, det.upscale_below, det.upscale_to, det.max_upscale)),
             repr(sizes),
         ]
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]

@@ -233,3 +233,17 @@ def test_status_from_schedule(first, last, over, expected):
 def test_status_without_schedule_and_minutes():
     assert status_of(900.0, 1000.0, None, True) == "present"
     assert minutes_present([(0.0, 600.0), (900.0, 1200.0)]) == pytest.approx(15.0)
+
+
+def test_a_stranger_is_queued_for_review_once_even_when_tiles_reflow():
+    monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada", 1: "stranger"})
+    first = step(monitor, scene, 0, 0.0)
+    assert len(first.unknowns) == 1
+    scene.seating = {0: "ada", 4: "stranger"}  # the stranger's tile moved: a new track
+    moved = step(monitor, scene, 1, 30.0)
+    assert moved.embedded == 1 and moved.unknown == 1
+    assert moved.unknowns == []
+    VECTORS["stranger2"] = unit(RNG.normal(size=DIM))
+    TEXTURES["stranger2"] = RNG.integers(0, 255, (60, 60), dtype=np.uint8)
+    scene.seating[5] = "stranger2"  # a different stranger is queued
+    assert len(step(monitor, scene, 2, 60.0).unknowns) == 1

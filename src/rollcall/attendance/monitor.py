@@ -28,6 +28,9 @@ class MonitorConfig:
     # ...or at once by a single match this strong (cosine; SFace's same-person pairs of good
     # photos sit around 0.6-0.9, different people rarely above 0.4).
     strong_similarity: float = 0.55
+    # Two unknown faces this alike are taken for the same stranger (one review entry, not one
+    # per track); well above where different people's faces sit.
+    same_stranger: float = 0.55
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ class AttendanceMonitor:
         self.marked: dict[str, float] = {}  # person -> first_seen
         self.open: dict[str, OpenInterval] = {}
         self.visitors: set[str] = set()
+        self.queued_unknowns: list[np.ndarray] = []
         self.last_count: int | None = None
         self.last_verified: float | None = None
         self.last_full: float | None = None
@@ -304,6 +308,21 @@ class AttendanceMonitor:
                 )
                 out.events.append(Event(t, "left", name, f"unseen since {interval.last_seen:.0f}s"))
 
+    def _already_queued(self, embedding: np.ndarray | None) -> bool:
+        """Whether this stranger's face is already in the review queue for this session.
+
+        Tiles reflow when people join or leave, so one stranger's face can start several
+        tracks; comparing with the faces already queued keeps the queue to one entry each.
+        """
+        if embedding is None:
+            return False
+        if self.queued_unknowns and max(float(embedding @ q) for q in self.queued_unknowns) >= (
+            self.config.same_stranger
+        ):
+            return True
+        self.queued_unknowns.append(embedding)
+        return False
+
     def _report_unknowns(
         self,
         t: float,
@@ -324,6 +343,8 @@ class AttendanceMonitor:
                 continue
             p, sim, _, _ = tr.votes[-1]
             tr.reported_unknown = True
+            if self._already_queued(tr.embedding):
+                continue
             out.unknowns.append(
                 UnknownSighting(
                     t, _box(tr.box), crop_with_context(image, tr.box), sim, self.gallery.name_of(p)
