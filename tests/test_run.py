@@ -426,6 +426,20 @@ def test_screen_marks_the_people_on_screen(
 # ---------------------------------------------------------------- bad inputs
 
 
+def test_realtime_replays_a_recording_at_its_own_pace(shared: Meeting, tmp_path: Path) -> None:
+    home = clone_home(shared.home, tmp_path / "home")
+    args = ["--min-interval", "1", "--max-interval", "2", "--seed", "3", "--duration", "6"]
+    started = time.monotonic()
+    result = invoke(home, "run", "--session", "R", "--source", shared.recording.path,
+                    "--realtime", *args, "--json")  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    times = [h["t"] for h in json.loads(result.stdout)["head_counts"]]
+    assert times and max(times) >= 4.0
+    # Paced: the last sample cannot be taken before its time on the recording has passed.
+    assert elapsed >= max(times)
+
+
 def one_line_error(result, *words: str) -> None:  # noqa: ANN001
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output

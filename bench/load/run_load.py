@@ -47,6 +47,10 @@ MAX_ROUNDS = 30  # per worker: bounds the loop whatever happens
 
 
 RUNNER_THREADS = {"value": 0}  # ROLLCALL_THREADS for the workers (0: OpenCV's default)
+# Sessions under load are taken as live ones are: each recording plays at its own pace
+# (`rollcall run --realtime`). --fast-sessions processes them flat out instead, a far heavier
+# load than any live session gives (one recognition sample every few seconds).
+LIVE = {"value": True}
 
 
 def _env(home: Path, runner: bool = False) -> dict[str, str]:
@@ -178,9 +182,11 @@ def prepare() -> None:
     (OUT / "prepared.json").write_text(json.dumps({"baseline": baseline}, indent=1))
 
 
-def _run_args(k: int, seed: int, session: str) -> list[str]:
+def _run_args(k: int, seed: int, session: str, live: bool = False) -> list[str]:
     source = str(OUT / f"meeting-{seed}.mp4")
-    return ["run", "--session", session, "--source", source, "--course", f"Live-{k}", *RUN_ARGS]
+    pace = ["--realtime"] if live else []
+    args = ["run", "--session", session, "--source", source, "--course", f"Live-{k}"]
+    return [*args, *RUN_ARGS, *pace]
 
 
 # -- 2.-3. the load -----------------------------------------------------------------------------
@@ -213,7 +219,7 @@ class Worker(threading.Thread):
                 return
             name = f"live-{self.k}-{r}"
             started = time.monotonic()
-            result = rollcall(self.home, *_run_args(self.k, self.seed, name))
+            result = rollcall(self.home, *_run_args(self.k, self.seed, name, LIVE["value"]))
             self.done.append((name, result.returncode, round(time.monotonic() - started, 1)))
             if result.returncode != 0:
                 (OUT / f"{name}.stderr").write_text(result.stderr)
@@ -354,14 +360,20 @@ def main() -> None:
     ap.add_argument(
         "--runner-threads", type=int, default=0, help="ROLLCALL_THREADS of the three runs"
     )
+    ap.add_argument(
+        "--fast-sessions",
+        action="store_true",
+        help="process the recordings flat out instead of at their own (live) pace",
+    )
     ap.add_argument("--label", default="", help="a name for this run in the summary file")
     args = ap.parse_args()
     args.duration = max(30, min(300, args.duration))
     RUNNER_THREADS["value"] = args.runner_threads
+    LIVE["value"] = not args.fast_sessions
     prepare()
     summary = summarise(load(args.users, args.duration, args.threads, args.ramp), args.ramp)
     summary |= {"users": args.users, "threads": args.threads, "duration": args.duration}
-    summary |= {"runner_threads": args.runner_threads}
+    summary |= {"runner_threads": args.runner_threads, "live_sessions": LIVE["value"]}
     name = f"load-summary{'-' + args.label if args.label else ''}.json"
     (OUT / name).write_text(json.dumps(summary, indent=1))
     g = summary["groups"]

@@ -52,6 +52,7 @@ class RunOptions:
     folder_step: float = 60.0
     started_at: datetime | None = None
     reconnect_timeout: float = 30.0  # a camera/stream silent this long ends the session
+    realtime: bool = False  # play a recording at its own pace, as if it were live
 
 
 @dataclass
@@ -183,6 +184,9 @@ def run_session(
     # A live source restarts its clock at 0 when reopened: continue the session's timeline.
     offset = (resume_from or 0.0) if source.live else 0.0
     gaps_seen = 0
+    # With --realtime, sample t of a recording is taken no earlier than t seconds after the
+    # start (of this run, when resuming): a replay behaves and loads the machine like a live one.
+    paced_from = time.monotonic() - (resume_from or 0.0)
     try:
         if done_seq is not None and resume_from is not None and not source.live:
             _see_again(source, engine, monitor, done_seq, resume_from)
@@ -193,6 +197,8 @@ def run_session(
             if should_stop():
                 stats.stopped_by = "stopped"
                 break
+            if options.realtime and not source.live:
+                time.sleep(max(0.0, paced_from + t - time.monotonic()))
             frame = source.read(not_before=max(0.0, t - offset))
             if frame is None:
                 break

@@ -124,6 +124,11 @@ def course_list(app: App) -> None:
     help="Seconds to keep reconnecting a camera or stream that stopped before the session "
     "ends with the source lost.",
 )
+@click.option(
+    "--realtime",
+    is_flag=True,
+    help="Play a recording at its own pace, as if live (replays, rehearsals, load tests).",
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted session.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON at the end.")
 @pass_app
@@ -140,6 +145,7 @@ def run(
     duration: float | None,
     folder_step: float,
     reconnect_timeout: float,
+    realtime: bool,
     resume: bool,
     as_json: bool,
 ) -> None:
@@ -159,6 +165,7 @@ def run(
         resume=resume,
         folder_step=folder_step,
         reconnect_timeout=reconnect_timeout,
+        realtime=realtime,
     )
     stop = {"requested": False}
 
