@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rollcall.attendance.export import spreadsheet_safe
 from rollcall.attendance.report import SessionReport, as_utc, build_report
 from rollcall.storage.models import AttendanceSession, Course
 
@@ -61,13 +62,6 @@ def build_course_report(session: Session, course: Course) -> CourseReport:
     return CourseReport(course.name, reports, people)
 
 
-def _cell(value: object) -> object:
-    """Spreadsheet-safe: a name starting with = + - @ would otherwise run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _table(report: CourseReport) -> list[list[object]]:
     header = ["person", "sessions", "attended", "late", "left_early", "rate"]
     header += [s.session for s in report.sessions]
@@ -77,7 +71,7 @@ def _table(report: CourseReport) -> list[list[object]]:
             [p.person, p.expected, p.attended, p.late, p.left_early, round(p.rate, 3)]
             + [p.statuses.get(s.session, "") for s in report.sessions]
         )
-    return [[_cell(v) for v in row] for row in rows]
+    return [[spreadsheet_safe(v) for v in row] for row in rows]
 
 
 def course_csv(report: CourseReport) -> bytes:
@@ -101,7 +95,7 @@ def course_xlsx(report: CourseReport) -> bytes:
     sessions.append(["session", "started (UTC)", "state"])
     for s in report.sessions:
         sessions.append(
-            [_cell(s.session), as_utc(s.started_at).strftime("%Y-%m-%d %H:%M"), s.state]
+            [spreadsheet_safe(s.session), as_utc(s.started_at).strftime("%Y-%m-%d %H:%M"), s.state]
         )
     out = io.BytesIO()
     book.save(out)

@@ -18,10 +18,17 @@ COLUMNS = [
 ]
 
 
+def spreadsheet_safe(value: object) -> object:
+    """A text cell starting with = + - @ (or a tab / CR) would run as a formula when opened."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _rows(report: SessionReport) -> list[list[object]]:
     return [
         [
-            a.person,
+            spreadsheet_safe(a.person),
             a.status,
             "" if a.first_seen is None else round(a.first_seen, 1),
             "" if a.last_seen is None else round(a.last_seen, 1),
@@ -47,9 +54,9 @@ def export_xlsx(report: SessionReport, path: Path) -> None:
     book = Workbook()
     sheet = book.active
     sheet.title = "Attendance"
-    sheet.append(["Session", report.session])
+    sheet.append(["Session", spreadsheet_safe(report.session)])
     sheet.append(["Started (UTC)", as_utc(report.started_at).strftime("%Y-%m-%d %H:%M:%S")])
-    sheet.append(["Course", report.course or ""])
+    sheet.append(["Course", spreadsheet_safe(report.course or "")])
     sheet.append([])
     sheet.append(COLUMNS)
     for cell in sheet[5]:

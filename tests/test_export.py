@@ -1,0 +1,25 @@
+"""Session exports: one row per person, and no cell that a spreadsheet would run as a formula."""
+
+import csv
+from datetime import UTC, datetime
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from rollcall.attendance.export import export_csv, export_xlsx
+from rollcall.attendance.report import AttendanceEntry, SessionReport
+
+
+def test_exports_neutralise_spreadsheet_formulas(tmp_path: Path) -> None:
+    evil = AttendanceEntry('=HYPERLINK("x")', "present", 1.0, 2.0, 0.1, 0.9, None, False)
+    plain = AttendanceEntry("Ada", "absent", None, None, 0.0, 0.0, None, False)
+    report = SessionReport(
+        "@s", datetime.now(UTC), "closed", "x.mp4", "+c", 10.0, [], [evil, plain]
+    )
+    export_csv(report, tmp_path / "a.csv")
+    export_xlsx(report, tmp_path / "a.xlsx")
+    rows = list(csv.reader((tmp_path / "a.csv").open()))
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("x")', "Ada"]
+    sheet = load_workbook(tmp_path / "a.xlsx")["Attendance"]
+    assert sheet["B1"].value == "'@s" and sheet["B3"].value == "'+c"
+    assert sheet["A6"].value == '\'=HYPERLINK("x")' and sheet["A7"].value == "Ada"
