@@ -49,3 +49,17 @@ def test_other_errors_are_not_retried():
     with pytest.raises(IntegrityError):
         retry_while_unreachable(dup, retry_for=60)
     assert work.calls == 1 and dup.calls == 1
+
+
+def test_returns_what_the_work_returns(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda _s: None)
+    calls = []
+
+    def load() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise lost()
+        return "gallery"
+
+    assert retry_while_unreachable(load, retry_for=60) == "gallery"
+    assert len(calls) == 3

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -35,6 +36,7 @@ from rollcall.storage.sessions import person_ids
 
 JPEG_QUALITY = 90
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class SessionRecorder:
@@ -233,7 +235,7 @@ class SessionRecorder:
         retry_while_unreachable(write, self.retry_for)
 
 
-def retry_while_unreachable(work: Callable[[], None], retry_for: float) -> None:
+def retry_while_unreachable(work: Callable[[], T], retry_for: float) -> T:
     """Run work (one whole transaction); if the database connection is lost, wait and retry.
 
     Only disconnections are retried: every other error is a bug or bad data and is raised.
@@ -242,8 +244,7 @@ def retry_while_unreachable(work: Callable[[], None], retry_for: float) -> None:
     delay = 0.5
     while True:
         try:
-            work()
-            return
+            return work()
         except (OperationalError, InterfaceError) as exc:
             if time.monotonic() >= deadline or not _is_disconnect(exc):
                 raise

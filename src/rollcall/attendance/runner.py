@@ -11,7 +11,7 @@ from datetime import datetime
 import numpy as np
 
 from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, OpenInterval
-from rollcall.attendance.recorder import SessionRecorder
+from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
 from rollcall.attendance.schedule import SamplingSchedule
 from rollcall.config import Settings
 from rollcall.errors import RollcallError, SourceError
@@ -35,6 +35,7 @@ from rollcall.vision.sources import FrameSource, open_source
 from rollcall.vision.types import Faces
 
 log = logging.getLogger(__name__)
+START_RETRY = 120.0  # seconds a run waits at start-up for an unreachable database
 
 
 @dataclass(frozen=True)
@@ -153,12 +154,17 @@ def run_session(
             reconnect_timeout=options.reconnect_timeout,
         )
     try:
-        session_id, conf, expected = prepare_session(db, options)
+        # Start-up reads and the session's creation also ride out a database restart.
+        session_id, conf, expected = retry_while_unreachable(
+            lambda: prepare_session(db, options), START_RETRY
+        )
     except BaseException:
         if source is not None:
             source.close()
         raise
-    gallery = load_gallery(db, settings, engine.embedder.name)
+    gallery = retry_while_unreachable(
+        lambda: load_gallery(db, settings, engine.embedder.name), START_RETRY
+    )
     missing = sorted(set(expected) - set(gallery.names))
     if missing:
         log.warning("no %s templates for: %s", engine.embedder.name, ", ".join(missing))
@@ -168,7 +174,11 @@ def run_session(
         MonitorConfig(verify_every=conf.verify_every, leave_after=conf.leave_after),
     )
     recorder = SessionRecorder(db, session_id, settings.evidence_dir)
-    resume_from, done_seq = _restore(db, session_id, monitor) if options.resume else (None, None)
+    resume_from, done_seq = (
+        retry_while_unreachable(lambda: _restore(db, session_id, monitor), START_RETRY)
+        if options.resume
+        else (None, None)
+    )
     schedule = SamplingSchedule(conf.min_interval, conf.max_interval, conf.seed)
     # The seeded schedule replays identically; samples already committed are skipped by number.
     samples = (s for s in schedule if done_seq is None or s[0] > done_seq)
