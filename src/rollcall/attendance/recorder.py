@@ -48,15 +48,6 @@ class SessionRecorder:
         self.folder = evidence_root / f"session-{session_id}"
         self.retry_for = retry_for
 
-    def _already_recorded(self, seq: int) -> bool:
-        with self.db.session() as session:
-            found = session.scalar(
-                select(HeadCount.id).where(
-                    HeadCount.session_id == self.session_id, HeadCount.seq == seq
-                )
-            )
-        return found is not None
-
     def _write_crop(self, name: str, crop: np.ndarray) -> str:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.folder / name
@@ -72,16 +63,16 @@ class SessionRecorder:
         retry_while_unreachable(lambda: self._record(out), self.retry_for)
 
     def _record(self, out: SampleOutcome) -> None:
-        if self._already_recorded(out.seq):
-            # The previous attempt committed but its acknowledgement was lost with the
-            # connection: recording it again would fail on (session, seq) anyway.
-            return
         names = {m.person for m in out.marks}
         names |= {c.person for c in out.intervals} | {s.person for s in out.seen}
         names |= {e.person for e in out.events if e.person}
         names |= {u.candidate for u in out.unknowns if u.candidate}
         with self.db.session() as session:
             self._lock_session(session)
+            if self._already_recorded(session, out.seq):
+                # The previous attempt committed but its acknowledgement was lost with the
+                # connection: recording it again would fail on (session, seq) anyway.
+                return
             ids = person_ids(session, sorted(names))
             evidence = {
                 m.person: self._write_crop(f"{ids[m.person]}-{out.seq}.jpg", m.evidence_crop)
@@ -164,6 +155,16 @@ class SessionRecorder:
                 )
                 .values(processed_until=out.t)
             )
+
+    def _already_recorded(self, session: Session, seq: int) -> bool:
+        """Checked inside the sample's own transaction, after the session lock, so the check
+        costs no extra round trip and no other writer can slip in between."""
+        found = session.scalar(
+            select(HeadCount.id).where(
+                HeadCount.session_id == self.session_id, HeadCount.seq == seq
+            )
+        )
+        return found is not None
 
     def _lock_session(self, session: Session) -> None:
         """Queue behind any other writer of this session before touching its rows.

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from sqlalchemy import select
 
 from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, OpenInterval
 from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
@@ -18,7 +19,6 @@ from rollcall.errors import RollcallError, SourceError
 from rollcall.recognition import load_gallery
 from rollcall.storage.db import Database
 from rollcall.storage.models import Person
-from rollcall.storage.people import list_people
 from rollcall.storage.sessions import (
     SessionSettings,
     attendance_rows,
@@ -81,13 +81,10 @@ def _expected_people(db: Database, options: RunOptions) -> tuple[list[Person], o
             if not people:
                 raise RollcallError(f"course {options.course!r} has no one on its roster")
             return people, course
-        names = [p.name for p in list_people(session)]
-        if not names:
+        people = list(session.scalars(select(Person).order_by(Person.name)))
+        if not people:
             raise RollcallError("no one is enrolled yet: enroll people first (rollcall enroll)")
-        from sqlalchemy import select
-
-        people = list(session.scalars(select(Person).where(Person.name.in_(names))))
-        return sorted(people, key=lambda p: p.name), None
+        return people, None
 
 
 def prepare_session(db: Database, options: RunOptions) -> tuple[int, SessionSettings, list[str]]:
