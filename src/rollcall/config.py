@@ -26,7 +26,7 @@ class Settings:
     home: Path = field(default_factory=default_home)
     database_url: str | None = None
     detector: str = "yunet"
-    embedder: str = "sface"
+    embedder: str = "sface+dlib"
     threads: int = 0
     match_threshold: float | None = None  # None: the calibrated default for the embedder
     match_margin: float | None = None

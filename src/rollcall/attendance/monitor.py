@@ -25,11 +25,11 @@ class MonitorConfig:
     leave_after: float = 180.0
     # A name is confirmed by this many agreeing samples of the same face...
     confirm_votes: int = 2
-    # ...or at once by a single match this strong (cosine; SFace's same-person pairs of good
-    # photos sit around 0.6-0.9, different people rarely above 0.4).
+    # ...or at once by a single match this strong (cosine, on the embedder's own scale: the
+    # runner passes gallery.STRONG_SIMILARITY; 0.55 is SFace's).
     strong_similarity: float = 0.55
     # Two unknown faces this alike are taken for the same stranger (one review entry, not one
-    # per track); well above where different people's faces sit.
+    # per track); above where different people's faces sit.
     same_stranger: float = 0.55
 
 

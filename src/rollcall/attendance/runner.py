@@ -31,6 +31,7 @@ from rollcall.storage.sessions import (
 )
 from rollcall.vision.embed import embed
 from rollcall.vision.engine import FaceEngine
+from rollcall.vision.gallery import STRONG_SIMILARITY
 from rollcall.vision.sources import FrameSource, open_source
 from rollcall.vision.types import Faces
 
@@ -168,7 +169,12 @@ def run_session(
     monitor = AttendanceMonitor(
         gallery,
         expected,
-        MonitorConfig(verify_every=conf.verify_every, leave_after=conf.leave_after),
+        MonitorConfig(
+            verify_every=conf.verify_every,
+            leave_after=conf.leave_after,
+            strong_similarity=STRONG_SIMILARITY.get(engine.embedder.name, 0.55),
+            same_stranger=STRONG_SIMILARITY.get(engine.embedder.name, 0.55),
+        ),
     )
     recorder = SessionRecorder(db, session_id, settings.evidence_dir)
     resume_from, done_seq = (

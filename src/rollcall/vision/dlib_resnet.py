@@ -253,14 +253,9 @@ class DlibResnet:
     """Batched dlib face descriptors: chips (150x150 RGB uint8, dlib's alignment) -> (N, 128)."""
 
     def __init__(self, path: Path, threads: int = 0) -> None:
-        import onnxruntime as ort
+        from rollcall.vision.onnx_runtime import session
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            _model_bytes(path), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = session(_model_bytes(path), threads)
 
     def descriptors(self, chips_rgb: np.ndarray) -> np.ndarray:
         batch = np.asarray(chips_rgb, np.float32).reshape(-1, CHIP_SIZE, CHIP_SIZE, 3)

@@ -17,7 +17,7 @@ from rollcall.vision.types import Faces
 @dataclass(frozen=True)
 class EngineOptions:
     detector: str = "yunet"
-    embedder: str = "sface"
+    embedder: str = "sface+dlib"
     threads: int = 0  # 0: OpenCV's own choice (all cores)
 
 
@@ -51,7 +51,7 @@ class FaceEngine:
     def embedder(self) -> Embedder:
         # Loaded on first use: `rollcall count` never needs the 10 MB recognition model.
         if self._embedder is None:
-            self._embedder = create_embedder(self.options.embedder)
+            self._embedder = create_embedder(self.options.embedder, threads=self.options.threads)
         return self._embedder
 
     def detect(self, image: np.ndarray, pad_retry: bool = False) -> Faces:
@@ -83,5 +83,5 @@ class FaceEngine:
         one = faces[[i]]
         chip = self.embedder.align(image, one)[0]
         sharp = check_sharpness(chip, policy)
-        vector = self.embedder.embed_chips([chip])[0]
+        vector = self.embedder.embed(image, one)[0]
         return EnrollmentFace(vector, chip, float(one.min_side[0]), sharp, float(one.scores[0]))

@@ -7,15 +7,21 @@ from dataclasses import dataclass
 import numpy as np
 
 # Calibrated by bench/calibrate.py on 973 real photos of 52 people (20 seeded splits: 2 enrolled
-# photos per person, a quarter of the people never enrolled, probes at full size, 32 and 24 px).
-# sface 0.40/0.12: rank-1 90.9% full / 85.4% at 32 px / 69.3% at 24 px with false
-# identifications 0.18% / 0.20% / 0.08% (worst split 0.67%). The best rank-1 under 1% FIR in
-# every split was 0.38/0.12 (91.6%, FIR 0.31%, worst 0.89%); 0.40 gives up 0.7 points of rank-1
-# to halve false identifications, because a false "present" is the worst error rollcall can make.
-# dlib's normalised descriptors crowd near 1, so it needs a much higher threshold: at 0.935/0.015
-# rank-1 84.8% / 75.5%, FIR 0.27% / 0.22% (its usual 0.90 named 13% of never-enrolled people).
-DEFAULT_THRESHOLD = {"sface": 0.40, "dlib": 0.935}
-DEFAULT_MARGIN = {"sface": 0.12, "dlib": 0.015}
+# photos per person, a quarter of the people never enrolled, probes at full size, 32 and 24 px),
+# each point the best rank-1 with false identifications <= 1% in every split at every size:
+# sface+dlib 0.785/0.035: rank-1 93.3% full / 88.7% at 32 px / 73.3% at 24 px, false
+#   identifications 0.26% / 0.19% / 0.18% (worst split 0.89%).
+# sface 0.40/0.12: rank-1 91.8% / 86.5% / 71.4%, FIR 0.26% / 0.20% / 0.08%. (0.38 gained 0.7
+#   points of rank-1 for twice the false identifications; a false "present" is the worst error.)
+# dlib 0.935/0.02: rank-1 83.5% / 73.5% / 50.1%, FIR 0.19% / 0.13% / 0.17%. Its normalised
+#   descriptors crowd near 1 (its usual 0.90 named 13% of never-enrolled people).
+DEFAULT_THRESHOLD = {"sface+dlib": 0.785, "sface": 0.40, "dlib": 0.935}
+DEFAULT_MARGIN = {"sface+dlib": 0.035, "sface": 0.12, "dlib": 0.02}
+# A single match this strong names a face at once (otherwise two agreeing samples are needed),
+# and two unknown faces this alike are taken for one stranger. Just above the most similar pair
+# of different people among the 973 photos (~470,000 pairs): sface 0.518, dlib 0.960,
+# sface+dlib 0.833; about half of same-person pairs clear them (bench/calibrate.py prints both).
+STRONG_SIMILARITY = {"sface+dlib": 0.85, "sface": 0.55, "dlib": 0.97}
 
 
 @dataclass(frozen=True, slots=True)
