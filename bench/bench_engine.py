@@ -31,7 +31,7 @@ from common import (
 from rollcall.synth import TileTruth, gallery_frame, read_photo
 from rollcall.vision.detect import FaceDetector, HaarDetector, YuNetDetector
 from rollcall.vision.embed import create_embedder
-from rollcall.vision.engine import FaceEngine
+from rollcall.vision.engine import EngineOptions, FaceEngine
 from rollcall.vision.gallery import DEFAULT_MARGIN, DEFAULT_THRESHOLD, Gallery
 from rollcall.vision.types import Faces
 
@@ -158,8 +158,11 @@ def detection(photos: list[Photo], mode: Mode) -> list[dict[str, object]]:
     return rows
 
 
+EMBEDDER_NAMES = ("sface+dlib", "sface", "dlib")
+
+
 def embedding_cost(photos: list[Photo], mode: Mode) -> dict[str, float]:
-    log("\n## Embedding (median ms per face, chips from 8 real photos)")
+    log("\n## Embedding (median ms per face: alignment + network)")
     engine = FaceEngine()
     images, faces = [], []
     for p in photos[:: max(1, len(photos) // 8)][:8]:
@@ -168,25 +171,26 @@ def embedding_cost(photos: list[Photo], mode: Mode) -> dict[str, float]:
         if len(found):
             images.append(image)
             faces.append(found[[0]])
+    # A frame's faces are embedded together (one batch): a 1280x720 frame of 25 real faces.
+    rng = np.random.default_rng(25)
+    pick = rng.choice(len(photos), min(25, len(photos)), replace=False)
+    frame, _ = gallery_frame([photos[i].path for i in pick], (1280, 720))
+    frame_faces = engine.detect(frame)
     out = {}
-    names = ["sface", "dlib"] if mode.dlib else ["sface"]
-    for name in names:
-        try:
-            emb = create_embedder(name)
-        except Exception as exc:  # noqa: BLE001 - the optional backend may be missing
-            log(f"  {name}: unavailable ({exc})")
-            continue
-        chips = [emb.align(im, f)[0] for im, f in zip(images, faces, strict=True)]
-        align_ms = median_ms(
-            lambda e=emb: [e.align(im, f) for im, f in zip(images, faces, strict=True)],
+    for name in EMBEDDER_NAMES:
+        emb = create_embedder(name, threads=2)
+        one_ms = median_ms(
+            lambda e=emb: [e.embed(im, f) for im, f in zip(images, faces, strict=True)],
             mode.repeats,
-        ) / len(chips)
-        one_ms = median_ms(lambda e=emb, cs=chips: [e.embed_chips([c]) for c in cs], mode.repeats)
-        batch_ms = median_ms(lambda e=emb, cs=chips: e.embed_chips(cs), mode.repeats)
-        out[name] = one_ms / len(chips) + align_ms
+        ) / len(images)
+        frame_ms = median_ms(lambda e=emb: e.embed(frame, frame_faces), mode.repeats) / max(
+            1, len(frame_faces)
+        )
+        out[name] = frame_ms
+        out[f"{name} one face"] = one_ms
         log(
-            f"  {name:>6}: align {align_ms:6.2f} ms + network {one_ms / len(chips):6.2f} ms one "
-            f"at a time ({batch_ms / len(chips):6.2f} ms batched)"
+            f"  {name:>10}: {one_ms:6.2f} ms for a photo's one face, {frame_ms:6.2f} ms per face "
+            f"for a frame's {len(frame_faces)} faces"
         )
     return out
 
@@ -194,13 +198,8 @@ def embedding_cost(photos: list[Photo], mode: Mode) -> dict[str, float]:
 def identification(photos: list[Photo], mode: Mode) -> dict[str, object]:
     log("\n## Identification on the identity photos (enroll 2 per person; 1/4 never enrolled)")
     out: dict[str, object] = {}
-    names = ["sface", "dlib"] if mode.dlib else ["sface"]
-    for name in names:
-        try:
-            feats = extract_all(photos, name, (FULL, 32, 24), log=log)
-        except Exception as exc:  # noqa: BLE001 - the optional backend may be missing
-            log(f"  {name}: unavailable ({exc})")
-            continue
+    for name in EMBEDDER_NAMES:
+        feats = extract_all(photos, name, (FULL, 32, 24), log=log)
         t, m = DEFAULT_THRESHOLD[name], DEFAULT_MARGIN[name]
         log(f"  {name} at threshold {t:.3f}, margin {m:.3f}, {mode.splits} splits:")
         for size in (FULL, 32, 24):
@@ -222,20 +221,25 @@ def versus_face_recognition(photos: list[Photo], mode: Mode) -> list[dict[str, o
         log("\nface_recognition not installed; skipping the comparison")
         return []
     log("\n## rollcall vs face_recognition on 1280x720 gallery frames of enrolled people")
-    feats = extract_all(photos, "sface", (FULL, 32, 24), log=log)
-    split = make_split(photos, feats, seed=0)
+    default = EngineOptions().embedder
+    feats = {
+        name: extract_all(photos, name, (FULL, 32, 24), log=log) for name in ("sface", default)
+    }
+    split = make_split(photos, feats[default], seed=0)
     by_key = {p.key: p for p in photos}
     # rollcall: the split's two accepted enrollment photos per person, default threshold/margin.
     index = [i for i, keys in enumerate(split.template_keys) for _ in keys]
-    templates = np.stack([feats[k].enroll for keys in split.template_keys for k in keys])
-    gallery = Gallery(
-        split.names,
-        np.asarray(index),
-        templates,
-        DEFAULT_THRESHOLD["sface"],
-        DEFAULT_MARGIN["sface"],
-    )
-    engine = FaceEngine()
+    engines, galleries = {}, {}
+    for name in (default, "sface"):
+        templates = np.stack([feats[name][k].enroll for keys in split.template_keys for k in keys])
+        galleries[name] = Gallery(
+            split.names,
+            np.asarray(index),
+            templates,
+            DEFAULT_THRESHOLD[name],
+            DEFAULT_MARGIN[name],
+        )
+        engines[name] = FaceEngine(EngineOptions(embedder=name, threads=2))
     # face_recognition: the same photos through its own usual steps.
     known, known_name, no_face = [], [], 0
     for i, keys in enumerate(split.template_keys):
@@ -249,7 +253,7 @@ def versus_face_recognition(photos: list[Photo], mode: Mode) -> list[dict[str, o
             known.append(fr.face_encodings(rgb, [big])[0])
             known_name.append(i)
     known_arr, known_idx = np.array(known), np.array(known_name)
-    log(f"  face_recognition enrolled {len(known)} of {len(templates)} photos ({no_face} no face)")
+    log(f"  face_recognition enrolled {len(known)} of {len(index)} photos ({no_face} no face)")
     enrolled_probes = [
         k for k, o in zip(split.probe_keys, split.probe_person, strict=True) if o >= 0
     ]
@@ -281,8 +285,9 @@ def versus_face_recognition(photos: list[Photo], mode: Mode) -> list[dict[str, o
                     wrong += bool(got - {t.name})
             return right, wrong, present
 
-        def rollcall_run(image: np.ndarray) -> tuple[Faces, list[str | None]]:
-            res = engine.identify(image, gallery)
+        def rollcall_run(image: np.ndarray, name: str) -> tuple[Faces, list[str | None]]:
+            gallery = galleries[name]
+            res = engines[name].identify(image, gallery)
             return res.faces, [gallery.name_of(int(p)) for p in res.matches.person]
 
         def fr_run(image: np.ndarray, up: int) -> tuple[Faces, list[str | None]]:
@@ -298,7 +303,10 @@ def versus_face_recognition(photos: list[Photo], mode: Mode) -> list[dict[str, o
             n = len(boxes)
             return Faces(np.array(boxes).reshape(-1, 4), np.ones(n), np.zeros((n, 5, 2))), names
 
-        runs = {"rollcall (yunet+sface)": rollcall_run}
+        runs = {
+            f"rollcall (yunet, {default})": lambda im: rollcall_run(im, default),
+            "rollcall (yunet, sface)": lambda im: rollcall_run(im, "sface"),
+        }
         for up in mode.fr_upsample:
             runs[f"face_recognition hog up={up}"] = lambda im, u=up: fr_run(im, u)
         base_ms = None

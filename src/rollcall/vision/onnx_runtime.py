@@ -18,6 +18,9 @@ def session(model: bytes, threads: int = 0):  # noqa: ANN201 - onnxruntime has n
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(0, threads)  # 0: onnxruntime's own choice (all cores)
     options.log_severity_level = 3  # its warnings are about model files we do not control
+    # By default idle worker threads spin for a while after each run, burning the CPU that the
+    # other network, the detector, the decoder or another session's runner needs next.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
