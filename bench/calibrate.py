@@ -88,8 +88,8 @@ def best_at_each_size(
     return out
 
 
-def calibrate(embedder: str, splits: int) -> dict[str, object]:
-    photos = load_photos(faces_root())
+def calibrate(embedder: str, splits: int, keep_mislabeled: bool = False) -> dict[str, object]:
+    photos = load_photos(faces_root(), keep_mislabeled=keep_mislabeled)
     feats = extract_all(photos, embedder, SIZES)
     refused: dict[str, int] = {}
     for f in feats.values():
@@ -173,10 +173,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedder", choices=[*GRIDS, "all"], default="all")
     parser.add_argument("--splits", type=int, default=20)
+    parser.add_argument(
+        "--keep-mislabeled", action="store_true", help="also use the photos in common.MISLABELED"
+    )
     args = parser.parse_args()
     setup_threads(2)
     embedders = list(GRIDS) if args.embedder == "all" else [args.embedder]
-    report = {name: calibrate(name, args.splits) for name in embedders}
+    report = {name: calibrate(name, args.splits, args.keep_mislabeled) for name in embedders}
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "calibration.json"
     previous = json.loads(path.read_text()) if path.is_file() else {}

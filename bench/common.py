@@ -26,6 +26,16 @@ FACES_DEFAULT = Path("/work/shared/data/faces")
 OUT = Path(__file__).resolve().parent / "out"
 # web_noisy is left out: its labels are only search queries and some photos show other people.
 SOURCES = ("photos", "aligned112", "gray_yale")
+# Photos whose folder names the wrong person, found by looking at every photo of the collection
+# (the codebasics crops were scraped from image search). They stay in shared/data; the
+# benchmarks leave them out, because a photo of Novak Djokovic filed as Maria Sharapova can only
+# count as an error whichever model is measured. Pass keep_mislabeled=True to load_photos to
+# measure with them.
+MISLABELED = {
+    "photos/Maria_Sharapova/cbcrop__maria_sharapova12.png": "a man (Novak Djokovic)",
+    "photos/Serena_Williams/cbcrop__serena_williams11.png": "a different woman",
+    "photos/Serena_Williams/cbcrop__serena_williams18.png": "a different woman",
+}
 FULL = 0  # the "size" key of full-size probes; other keys are the face's shorter side in px
 BACKGROUND = (26, 26, 26)  # the meeting apps' near-black canvas behind a tile
 
@@ -52,14 +62,19 @@ class Photo:
     path: Path
 
 
-def load_photos(root: Path, sources: Iterable[str] = SOURCES) -> list[Photo]:
+def load_photos(
+    root: Path, sources: Iterable[str] = SOURCES, keep_mislabeled: bool = False
+) -> list[Photo]:
     base = root / "identities"
     photos = []
     for source in sources:
         for folder in sorted(p for p in (base / source).iterdir() if p.is_dir()):
             for path in sorted(folder.iterdir()):
+                key = str(path.relative_to(base))
+                if key in MISLABELED and not keep_mislabeled:
+                    continue
                 if path.is_file() and path.suffix.lower() in {".jpg", ".jpeg", ".png", ".gif"}:
-                    photos.append(Photo(str(path.relative_to(base)), folder.name, path))
+                    photos.append(Photo(key, folder.name, path))
     return photos
 
 

@@ -47,3 +47,15 @@ def test_single_person_gallery_uses_threshold_only() -> None:
     g = Gallery(["solo"], np.array([0]), _unit(1, 0)[None], 0.5, 0.2)
     m = g.match(np.stack([_unit(1, 0.1), _unit(0, 1)]))
     assert list(m.person) == [0, -1]
+
+
+def test_a_persons_mean_direction_counts_as_a_template() -> None:
+    # Two photos of ada that differ a lot; a new photo halfway between matches neither well
+    # but matches her mean direction. bob's single template gets no extra row.
+    templates = np.stack([_unit(1, 0, 0), _unit(0, 1, 0), _unit(0, 0, 1)])
+    g = Gallery(["ada", "bob"], np.array([0, 0, 1]), templates, threshold=0.9, margin=0.1)
+    m = g.match(np.stack([_unit(1, 1, 0), _unit(0.2, 0, 1)]))
+    assert g.name_of(int(m.person[0])) == "ada" and m.similarity[0] > 0.99
+    assert g.name_of(int(m.person[1])) == "bob"
+    assert m.similarity[1] == np.float32(_unit(0.2, 0, 1) @ _unit(0, 0, 1))
+    assert g.templates.shape == (3, 3)  # the enrolled templates themselves are unchanged

@@ -6,17 +6,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Calibrated by bench/calibrate.py on 973 real photos of 52 people (20 seeded splits: 2 enrolled
+# Calibrated by bench/calibrate.py on 970 real photos of 52 people (20 seeded splits: 2 enrolled
 # photos per person, a quarter of the people never enrolled, probes at full size, 32 and 24 px),
 # each point the best rank-1 with false identifications <= 1% in every split at every size:
-# sface+dlib 0.785/0.035: rank-1 93.3% full / 88.7% at 32 px / 73.3% at 24 px, false
-#   identifications 0.26% / 0.19% / 0.18% (worst split 0.89%).
-# sface 0.40/0.12: rank-1 91.8% / 86.5% / 71.4%, FIR 0.26% / 0.20% / 0.08%. (0.38 gained 0.7
-#   points of rank-1 for twice the false identifications; a false "present" is the worst error.)
-# dlib 0.935/0.02: rank-1 83.5% / 73.5% / 50.1%, FIR 0.19% / 0.13% / 0.17%. Its normalised
+# sface+dlib 0.80/0.035: rank-1 94.5% full / 90.6% at 32 px / 75.8% at 24 px, false
+#   identifications 0.21% / 0.17% / 0.11% (worst split 0.89%).
+# sface 0.40/0.12: rank-1 92.3% / 87.7% / 71.7%, FIR 0.20% / 0.23% / 0.13% (worst 0.78%).
+# dlib 0.94/0.015: rank-1 87.2% / 78.7% / 55.0%, FIR 0.23% / 0.18% / 0.23%. Its normalised
 #   descriptors crowd near 1 (its usual 0.90 named 13% of never-enrolled people).
-DEFAULT_THRESHOLD = {"sface+dlib": 0.785, "sface": 0.40, "dlib": 0.935}
-DEFAULT_MARGIN = {"sface+dlib": 0.035, "sface": 0.12, "dlib": 0.02}
+DEFAULT_THRESHOLD = {"sface+dlib": 0.80, "sface": 0.40, "dlib": 0.94}
+DEFAULT_MARGIN = {"sface+dlib": 0.035, "sface": 0.12, "dlib": 0.015}
 # A single match this strong names a face at once (otherwise two agreeing samples are needed),
 # and two unknown faces this alike are taken for one stranger. Just above the most similar pair
 # of different people among the 973 photos (~470,000 pairs): sface 0.518, dlib 0.960,
@@ -41,7 +40,10 @@ class Gallery:
     """Every template of every enrolled person, matched by cosine similarity.
 
     A person's score is their best template's score, so several templates per person
-    (different light, angle, glasses) all help. A probe is named only when that score clears
+    (different light, angle, glasses) all help. A person with two or more templates also gets
+    their mean direction as one more: it sits nearer their unseen photos than any single
+    enrollment photo does (calibration: rank-1 +1.2 points full size, +1.9 at 32 px, +5.3 at
+    24 px at the same false-identification rate). A probe is named only when the score clears
     ``threshold`` and beats every other person by ``margin``; otherwise it stays unknown,
     because a false "present" is worse than a missed one.
     """
@@ -63,6 +65,7 @@ class Gallery:
             raise ValueError("a template points at a person that is not in names")
         self.threshold = threshold
         self.margin = margin
+        self._matrix, self._owner = _with_centroids(self.templates, self.person_index)
 
     @classmethod
     def empty(cls, threshold: float = 0.4, margin: float = 0.05) -> Gallery:
@@ -75,11 +78,11 @@ class Gallery:
         """(N, P) best-template cosine similarity of each probe to each person."""
         probes = np.asarray(embeddings, np.float32).reshape(-1, self.templates.shape[1])
         scores = np.full((len(probes), len(self.names)), -1.0, np.float32)
-        if not len(self.person_index) or not len(probes):
+        if not len(self._owner) or not len(probes):
             return scores
-        sims = probes @ self.templates.T  # (N, T)
+        sims = probes @ self._matrix.T  # (N, T)
         # Max over each person's templates without a Python loop over people.
-        np.maximum.at(scores.T, self.person_index, sims.T)
+        np.maximum.at(scores.T, self._owner, sims.T)
         return scores
 
     def match(self, embeddings: np.ndarray) -> Matches:
@@ -103,3 +106,18 @@ class Gallery:
 
     def name_of(self, index: int) -> str | None:
         return None if index < 0 else self.names[index]
+
+
+def _with_centroids(templates: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The templates plus, for each person with two or more, their normalised mean."""
+    people, counts = np.unique(owner, return_counts=True)
+    several = people[counts >= 2]
+    if not len(several):
+        return templates, owner
+    sums = np.zeros((len(several), templates.shape[1]), np.float64)
+    rows = np.searchsorted(several, owner)
+    mine = np.isin(owner, several)
+    np.add.at(sums, rows[mine], templates[mine])
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    centroids = (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+    return np.vstack([templates, centroids]), np.concatenate([owner, several])
