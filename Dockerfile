@@ -27,9 +27,10 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/rollcall --cre
 COPY --from=build /opt/rollcall /opt/rollcall
 USER rollcall
 WORKDIR /var/lib/rollcall
-# The face models ship inside the installed packages: check their sha256 now, so a bad image
-# fails to build instead of failing at the first session.
-RUN python -c "from rollcall.vision import models; models.model_path(models.YUNET); models.model_path(models.SFACE)" \
+# The face models ship inside the installed packages: load the default engine now (every model's
+# sha256 checked, both networks built under onnxruntime), so a bad image fails to build instead
+# of failing at the first session.
+RUN python -c "from rollcall.vision.engine import FaceEngine; FaceEngine().embedder" \
     && rollcall --help >/dev/null
 VOLUME ["/var/lib/rollcall"]
 EXPOSE 8000
