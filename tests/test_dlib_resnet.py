@@ -139,3 +139,19 @@ def test_each_embedder_separates_real_people(faces: Path) -> None:
         different = sims[:3, 3:].ravel()
         assert min(same) > max(different), (name, same, different)
         assert v.shape[1] == engine.embedder.dim
+
+
+def test_sface_under_onnxruntime_matches_opencv() -> None:
+    # The float graph made from the int8bq file must give OpenCV's own features.
+    path = models.model_path(models.SFACE)
+    opencv = cv2.FaceRecognizerSF.create(str(path), "")
+    embedder = create_embedder("sface", threads=1)
+    rng = np.random.default_rng(9)
+    chips = [
+        cv2.GaussianBlur(rng.integers(0, 256, (112, 112, 3), dtype=np.uint8), (0, 0), 2)
+        for _ in range(5)
+    ]
+    ours = embedder.embed_chips(chips)
+    theirs = normalise(np.vstack([opencv.feature(c) for c in chips]))
+    assert ours.shape == (5, 128)
+    assert (ours * theirs).sum(axis=1).min() > 0.9999
