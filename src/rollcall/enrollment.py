@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
+from rollcall.storage.names import check_name
 from rollcall.storage.people import (
     add_template,
     get_or_create_person,
@@ -89,9 +90,7 @@ def enroll_photos(
     consents were kept needs it now. Without the consent that is needed: RollcallError.
     """
     policy = policy or EnrollmentPolicy()
-    name = name.strip()
-    if not name:
-        raise RollcallError("a person's name cannot be empty")
+    name = check_name("person", name)
     if consent is None and needs_consent(db, name):
         raise consent_required(name)  # before any photo is read
     result = EnrollmentResult(name)

@@ -66,6 +66,15 @@ def test_admin_creates_course_and_assigns_instructor(app, browser) -> None:
     )
 
 
+def test_a_course_name_with_a_slash_is_refused_with_a_message(browser) -> None:
+    ada = browser("ada")
+    response = ada.post("/courses/", {"name": "CS101/2026"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/courses/")
+    page = ada.get("/courses/").get_data(as_text=True)
+    assert "cannot contain &#39;/&#39;" in page and "CS101/2026" in page  # the flashed reason
+    assert ada.get("/courses/CS101").status_code == 404
+
+
 def test_roster_and_schedule(app, browser) -> None:
     ada, ivy = browser("ada"), browser("ivy")
     assert (

@@ -21,6 +21,7 @@ from rollcall.storage.models import (
     UnknownFace,
     utcnow,
 )
+from rollcall.storage.names import check_exact_name
 from rollcall.storage.people import require_person
 
 # -- courses -------------------------------------------------------------------------------
@@ -49,7 +50,7 @@ def upsert_course(
     """Create a course or add people to it; every name must be enrolled."""
     course = session.scalar(select(Course).where(Course.name == name))
     if course is None:
-        course = Course(name=name)
+        course = Course(name=check_exact_name("course", name))
         session.add(course)
     if start_time is not None:
         course.start_time = _check_hhmm(start_time, "--starts")
@@ -128,6 +129,7 @@ def create_session(
     started_at: datetime | None = None,
 ) -> AttendanceSession:
     """A new session with one 'absent' record per expected person, all in one transaction."""
+    check_exact_name("session", name)
     if get_session(session, name) is not None:
         raise RollcallError(
             f"a session named {name!r} already exists; continue it with --resume or pick a new name"

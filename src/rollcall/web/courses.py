@@ -9,6 +9,7 @@ from rollcall.errors import RollcallError
 from rollcall.storage import accounts
 from rollcall.storage.audit import CourseChanged, record
 from rollcall.storage.models import Course, CourseMember, Person
+from rollcall.storage.names import check_exact_name
 from rollcall.storage.sessions import course_people, upsert_course
 from rollcall.storage.staff import User
 from rollcall.web.access import admin_required, course_or_abort, me
@@ -36,6 +37,11 @@ def create():  # noqa: ANN201
     name = " ".join(request.form.get("name", "").split())
     if not name or len(name) > 200:
         flash("Give the course a name (1 to 200 characters).", "error")
+        return redirect(url_for("courses.index"))
+    try:
+        check_exact_name("course", name)
+    except RollcallError as exc:
+        flash(str(exc), "error")
         return redirect(url_for("courses.index"))
     with db_session() as s:
         if s.scalar(select(Course).where(Course.name == name)) is not None:

@@ -1,0 +1,45 @@
+"""Names that would break the portal's addresses are refused where they are first given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rollcall.config import Settings
+from rollcall.errors import RollcallError
+from rollcall.storage.db import Database
+from rollcall.storage.names import check_exact_name, check_name
+from rollcall.storage.sessions import SessionSettings, create_session
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "CS101/2026", "a\tb", "line\nbreak"])
+def test_unusable_names_are_refused(bad: str) -> None:
+    with pytest.raises(RollcallError, match="session name"):
+        check_name("session", bad)
+
+
+def test_usable_names_pass_and_are_trimmed_only_when_asked() -> None:
+    assert check_name("person", "  Zoë O'Brien-Ng ") == "Zoë O'Brien-Ng"
+    assert check_exact_name("course", "CS 101 (autumn)") == "CS 101 (autumn)"
+    with pytest.raises(RollcallError, match="start or end with spaces"):
+        check_exact_name("course", " CS101")
+
+
+def test_cli_refuses_a_slash_in_person_and_course_names(cli, tmp_path: Path) -> None:
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"not read: the name is checked first")
+    result = cli("enroll", "Ada/Lovelace", photo, "--consent", "signed form")
+    assert result.exit_code != 0 and "cannot contain '/'" in result.output
+    result = cli("course", "add", "CS101/2026", "--people", "nobody")
+    assert result.exit_code != 0 and "cannot contain '/'" in result.output
+    assert "Ada/Lovelace" not in cli("people").output
+
+
+def test_sessions_with_a_slash_are_not_created(home: Path) -> None:
+    db = Database(Settings.from_env())
+    try:
+        with pytest.raises(RollcallError, match="cannot contain '/'"), db.session() as s:
+            create_session(s, "CS101/2026-11-24", SessionSettings("x", 1, 20.0, 90.0, 300.0, 180.0), [], None)
+    finally:
+        db.close()
