@@ -40,6 +40,7 @@ def test_sessions_with_a_slash_are_not_created(home: Path) -> None:
     db = Database(Settings.from_env())
     try:
         with pytest.raises(RollcallError, match="cannot contain '/'"), db.session() as s:
-            create_session(s, "CS101/2026-11-24", SessionSettings("x", 1, 20.0, 90.0, 300.0, 180.0), [], None)
+            settings = SessionSettings("x", 1, 20.0, 90.0, 300.0, 180.0)
+            create_session(s, "CS101/2026-11-24", settings, [], None)
     finally:
         db.close()

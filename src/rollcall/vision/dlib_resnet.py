@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from rollcall.errors import ModelError
+from rollcall.vision.onnx_runtime import run_batched
 
 CHIP_SIZE = 150
 # (width, downsample) of each residual block, input side first.
@@ -253,17 +254,19 @@ class DlibResnet:
     """Batched dlib face descriptors: chips (150x150 RGB uint8, dlib's alignment) -> (N, 128)."""
 
     def __init__(self, path: Path, threads: int = 0) -> None:
-        from rollcall.vision.onnx_runtime import session
-
-        self._session = session(_model_bytes(path), threads)
+        self._session = _session(path, threads)
 
     def descriptors(self, chips_rgb: np.ndarray) -> np.ndarray:
         batch = np.asarray(chips_rgb, np.float32).reshape(-1, CHIP_SIZE, CHIP_SIZE, 3)
         if not len(batch):
             return np.zeros((0, 128), np.float32)
-        return self._session.run(["descriptor"], {"rgb": batch})[0]
+        return run_batched(self._session, "rgb", batch)
 
 
 @cache
-def _model_bytes(path: Path) -> bytes:
-    return build_onnx(read_weights(path))
+def _session(path: Path, threads: int):  # noqa: ANN202 - onnxruntime has no type stubs
+    """One session per process and thread count (safe to share between threads); the graph
+    bytes are dropped once onnxruntime holds the weights."""
+    from rollcall.vision.onnx_runtime import session
+
+    return session(build_onnx(read_weights(path)), threads)
