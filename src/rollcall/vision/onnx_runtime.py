@@ -22,9 +22,8 @@ def session(model: bytes, threads: int = 0):  # noqa: ANN201 - onnxruntime has n
     # other network, the detector, the decoder or another session's runner needs next.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # onnxruntime's arena keeps the largest batch's activations for the life of the process: a
-    # runner embedding 30-face frames in one batch grew to 860 MB. Without the arena and with
-    # batches of BATCH faces it stays near 410 MB, for ~1 ms more per face (bench_engine.py).
-    options.enable_cpu_mem_arena = False
+    # process embedding 30-face frames in one batch grew to 860 MB. Batches of BATCH faces bound
+    # it (510 MB); turning the arena off saves 100 MB more but costs ~1 ms per face.
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
@@ -89,7 +88,7 @@ def sface_float_graph(path: Path) -> bytes:
 
 
 # Faces per network run: activation memory grows with the batch while the time per face barely
-# moves past 8 (sface+dlib 14.2 ms per face in batches of 8, 14.1 in batches of 32), so a
+# moves past 8 (sface+dlib 13.1 ms per face in batches of 8, 12.6 in batches of 32), so a
 # 49-face frame runs as 7 batches.
 BATCH = 8
 
