@@ -1,0 +1,28 @@
+"""ruff over the project: the style rules in pyproject.toml hold for every file we ship or run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess  # nosec B404 - runs ruff, a fixed command with no shell
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = [str(ROOT / name) for name in ("src", "tests", "bench")]
+
+
+def _ruff() -> str:
+    exe = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if exe is None:
+        pytest.skip("ruff is not installed (pip install -e '.[dev]')")
+    return exe
+
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
+def test_ruff_is_clean(command: list[str]) -> None:
+    run = subprocess.run(  # nosec B603 - fixed arguments, no shell
+        [_ruff(), *command, *FOLDERS], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
