@@ -12,30 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FACES_DEFAULT = Path("/work/shared/data/faces")
-OUT = Path(__file__).resolve().parent / "out"
+# The face data and output folder are found as in the other benchmarks.
+from common import OUT, faces_root
+
 # aligned112 are 112x112 aligned crops and gray_yale grayscale lab photos: used only when
 # identities/photos (26 people) cannot fill a meeting.
 EXTRA_SOURCES = ("aligned112", "gray_yale")
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
-
-
-def faces_root() -> Path:
-    root = Path(os.environ.get("ROLLCALL_FACES", FACES_DEFAULT))
-    if not (root / "identities" / "photos").is_dir():
-        sys.exit(
-            f"face data not found at {root} (no identities/photos inside): "
-            "set ROLLCALL_FACES to the shared/data/faces folder"
-        )
-    return root
 
 
 def load_pool(root: Path, extra: bool) -> dict[str, list[Path]]:
