@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,17 @@ def cli(home: Path):
         return runner.invoke(group, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def dev_tool() -> Callable[[str], str]:
+    """The path of a dev-extra command (bandit, ruff): the venv's own first; skip when absent."""
+
+    def find(name: str) -> str:
+        here = str(Path(sys.executable).parent)
+        exe = shutil.which(name, path=here) or shutil.which(name)
+        if exe is None:
+            pytest.skip(f"{name} is not installed (pip install -e '.[dev]')")
+        return exe
+
+    return find

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess  # nosec B404 - runs bandit, a fixed command with no shell
-import sys
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 # A suppression must name the check and say why: `# nosec B311 - seeded synthetic data`.
 EXPLAINED = re.compile(r"#\s*nosec\s+B\d{3}(?:\s*,\s*B\d{3})*\s+-\s+\S.{8,}")
 
 
-def _bandit() -> list[str]:
-    exe = shutil.which("bandit", path=str(Path(sys.executable).parent)) or shutil.which("bandit")
-    if exe is None:
-        pytest.skip("bandit is not installed (pip install -e '.[dev]')")
-    return [exe]
-
-
-def test_bandit_finds_nothing_unexplained() -> None:
+def test_bandit_finds_nothing_unexplained(dev_tool: Callable[[str], str]) -> None:
     run = subprocess.run(  # nosec B603 - fixed arguments, no shell
-        [*_bandit(), "-r", str(SRC), "-f", "json", "-q"],
+        [dev_tool("bandit"), "-r", str(SRC), "-f", "json", "-q"],
         capture_output=True,
         text=True,
         timeout=120,

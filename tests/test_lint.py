@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess  # nosec B404 - runs ruff, a fixed command with no shell
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = [str(ROOT / name) for name in ("src", "tests", "bench")]
 
 
-def _ruff() -> str:
-    exe = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    if exe is None:
-        pytest.skip("ruff is not installed (pip install -e '.[dev]')")
-    return exe
-
-
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
-def test_ruff_is_clean(command: list[str]) -> None:
+def test_ruff_is_clean(command: list[str], dev_tool: Callable[[str], str]) -> None:
     run = subprocess.run(  # nosec B603 - fixed arguments, no shell
-        [_ruff(), *command, *FOLDERS], capture_output=True, text=True, cwd=ROOT, check=False
+        [dev_tool("ruff"), *command, *FOLDERS],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
