@@ -166,14 +166,16 @@ def run_session(
     missing = sorted(set(expected) - set(gallery.names))
     if missing:
         log.warning("no %s templates for: %s", engine.embedder.name, ", ".join(missing))
+    # Both cut-offs sit just above the most similar different people on this embedder's scale.
+    strong = STRONG_SIMILARITY.get(engine.embedder.name, 0.55)
     monitor = AttendanceMonitor(
         gallery,
         expected,
         MonitorConfig(
             verify_every=conf.verify_every,
             leave_after=conf.leave_after,
-            strong_similarity=STRONG_SIMILARITY.get(engine.embedder.name, 0.55),
-            same_stranger=STRONG_SIMILARITY.get(engine.embedder.name, 0.55),
+            strong_similarity=strong,
+            same_stranger=strong,
         ),
     )
     recorder = SessionRecorder(db, session_id, settings.evidence_dir)

@@ -21,13 +21,12 @@ what is missing as zeros, aligned at the top-left corner; the graph reproduces t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from rollcall.errors import ModelError
-from rollcall.vision.onnx_runtime import run_batched
+from rollcall.vision.onnx_runtime import cached_session, run_batched
 
 CHIP_SIZE = 150
 # (width, downsample) of each residual block, input side first.
@@ -57,12 +56,6 @@ class _Reader:
         mantissa = self.int()
         exponent = self.int()
         return float(mantissa) * 2.0**exponent
-
-    def string(self) -> str:
-        size = self.int()
-        text = self.data[self.pos : self.pos + size]
-        self.pos += size
-        return text.decode("ascii", "replace")
 
     def tensor(self) -> np.ndarray:
         version = self.int()
@@ -94,27 +87,29 @@ class DlibResnetWeights:
     projection: np.ndarray = field(default_factory=lambda: np.zeros((256, 128), np.float32))
 
 
+def _layout() -> list[str]:
+    """The names of the layers that carry details, input side first, as BLOCKS lays them out."""
+    names = ["input_rgb_image_sized", "con_4", "affine_", "relu_", "max_pool_2"]
+    for _width, down in BLOCKS:
+        names += ["con_4", "affine_", "relu_", "con_4", "affine_"]
+        names += ["avg_pool_2", "add_prev_", "relu_"] if down else ["add_prev_", "relu_"]
+    return [*names, "avg_pool_2", "fc_2"]
+
+
+LAYOUT = _layout()
+
+
 def _layers(data: bytes) -> list[tuple[str, int]]:
-    """(layer name, offset just after the name) of every named layer, input side first.
+    """(layer name, offset just after the name) of every layer named in LAYOUT, in file order.
 
     dlib writes each layer's details after its whole subnetwork, so the details appear in file
     order from the input layer up; each starts with its name as a length-prefixed string."""
-    known = (
-        b"input_rgb_image_sized",
-        b"con_4",
-        b"affine_",
-        b"relu_",
-        b"max_pool_2",
-        b"avg_pool_2",
-        b"add_prev_",
-        b"fc_2",
-    )
     found = []
-    for name in known:
-        marker = bytes([0x01, len(name)]) + name
+    for name in set(LAYOUT):
+        marker = bytes([0x01, len(name)]) + name.encode()
         start = 0
         while (at := data.find(marker, start)) >= 0:
-            found.append((at, name.decode(), at + len(marker)))
+            found.append((at, name, at + len(marker)))
             start = at + 1
     found.sort()
     return [(name, end) for _, name, end in found]
@@ -124,13 +119,7 @@ def read_weights(path: Path) -> DlibResnetWeights:
     """Parse the (sha256-verified) dlib weight file into arrays for the ONNX graph."""
     data = path.read_bytes()
     layers = _layers(data)
-    names = [n for n, _ in layers]
-    expected = ["input_rgb_image_sized", "con_4", "affine_", "relu_", "max_pool_2"]
-    for _width, down in BLOCKS:
-        expected += ["con_4", "affine_", "relu_", "con_4", "affine_"]
-        expected += ["avg_pool_2", "add_prev_", "relu_"] if down else ["add_prev_", "relu_"]
-    expected += ["avg_pool_2", "fc_2"]
-    if names != expected:
+    if [n for n, _ in layers] != LAYOUT:
         raise ModelError(f"{path.name}: not the dlib ResNet layout this reader knows")
 
     reader = _Reader(data, layers[0][1])
@@ -255,7 +244,7 @@ class DlibResnet:
     """Batched dlib face descriptors: chips (150x150 RGB uint8, dlib's alignment) -> (N, 128)."""
 
     def __init__(self, path: Path, threads: int = 0) -> None:
-        self._session = _session(path, threads)
+        self._session = cached_session(onnx_graph, path, threads)
 
     def descriptors(self, chips_rgb: np.ndarray) -> np.ndarray:
         batch = np.asarray(chips_rgb, np.float32).reshape(-1, CHIP_SIZE, CHIP_SIZE, 3)
@@ -264,10 +253,6 @@ class DlibResnet:
         return run_batched(self._session, "rgb", batch)
 
 
-@cache
-def _session(path: Path, threads: int):  # noqa: ANN202 - onnxruntime has no type stubs
-    """One session per process and thread count (safe to share between threads); the graph
-    bytes are dropped once onnxruntime holds the weights."""
-    from rollcall.vision.onnx_runtime import session
-
-    return session(build_onnx(read_weights(path)), threads)
+def onnx_graph(path: Path) -> bytes:
+    """The weight file (already sha256-verified) as a serialized ONNX model."""
+    return build_onnx(read_weights(path))

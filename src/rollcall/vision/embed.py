@@ -135,9 +135,9 @@ class SFaceEmbedder:
     dim = 128
 
     def __init__(self, threads: int = 0) -> None:
-        from rollcall.vision.onnx_runtime import sface_session
+        from rollcall.vision.onnx_runtime import cached_session, sface_float_graph
 
-        self._session = sface_session(models.model_path(models.SFACE), threads)
+        self._session = cached_session(sface_float_graph, models.model_path(models.SFACE), threads)
 
     def align(self, image: np.ndarray, faces: Faces) -> list[np.ndarray]:
         return [

@@ -6,6 +6,7 @@ one batch and fuses layers, ~30% faster per face on the same 2 cores (bench/benc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -28,10 +29,11 @@ def session(model: bytes, threads: int = 0):  # noqa: ANN201 - onnxruntime has n
 
 
 @cache
-def sface_session(path: Path, threads: int = 0):  # noqa: ANN201 - onnxruntime has no type stubs
-    """One SFace session per process and thread count: sessions are safe to share between
-    threads, and the graph bytes are not kept once the session holds the weights."""
-    return session(sface_float_graph(path), threads)
+def cached_session(graph: Callable[[Path], bytes], path: Path, threads: int = 0):  # noqa: ANN201
+    """One session per network, weight file and thread count in a process: sessions are safe to
+    share between threads, and the graph bytes are not kept once the session holds the weights.
+    graph turns the (sha256-verified) weight file into a serialized ONNX model."""
+    return session(graph(path), threads)
 
 
 def sface_float_graph(path: Path) -> bytes:
@@ -94,6 +96,6 @@ BATCH = 8
 
 
 def run_batched(sess, name: str, batch: np.ndarray) -> np.ndarray:  # noqa: ANN001
-    """The session's first output for the batch, computed BATCH rows at a time."""
+    """The session's first output for a non-empty batch, computed BATCH rows at a time."""
     parts = [sess.run(None, {name: batch[i : i + BATCH]})[0] for i in range(0, len(batch), BATCH)]
-    return np.concatenate(parts) if parts else np.zeros((0, 128), np.float32)
+    return np.concatenate(parts)
