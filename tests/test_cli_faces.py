@@ -79,6 +79,29 @@ def test_enroll_same_photo_twice_adds_no_duplicate(cli, faces: Path):
     assert json.loads(cli("people", "--json").output)[0]["templates"] == 2
 
 
+def test_head_shots_that_fill_the_photo_are_found(cli, faces: Path):
+    # Tight crops of one face, 340-960 px, where part of the head lies outside the picture:
+    # YuNet found none of them when the photo was enlarged before detection.
+    folder = faces / "identities" / "photos"
+    federer = [folder / "Roger_Federer" / f"cbcrop__roger_federer{n}.png" for n in (8, 17, 23)]
+    others = [
+        folder / "Serena_Williams" / "cbcrop__serena_williams3.png",
+        folder / "Maria_Sharapova" / "cbcrop__maria_sharapova8.png",
+        folder / "Lionel_Messi" / "cbcrop__lionel_messi33.png",
+    ]
+    result = cli("enroll", "Roger Federer", *federer, "--consent", "signed form")
+    assert result.exit_code == 0, result.output
+    assert json.loads(cli("people", "--json").output)[0]["templates"] == 3
+
+    report = json.loads(cli("identify", *others, "--json").output)
+    assert [r["head_count"] for r in report] == [1, 1, 1]
+    for entry, path in zip(report, others, strict=True):
+        x, y, w, h = entry["faces"][0]["box"]
+        height, width = cv2.imread(str(path)).shape[:2]
+        assert min(w, h) > 0.5 * min(width, height)  # the face that fills the photo
+        assert entry["faces"][0]["person"] is None  # only Federer is enrolled
+
+
 def test_enroll_from_dir_round_trips_names(cli, faces: Path, tmp_path: Path):
     root = tmp_path / "class"
     names = {"Vladimir_Putin": "Vladimir_Putin", "Hugo Chávez": "Hugo_Chavez"}

@@ -16,8 +16,9 @@ from rollcall.vision.types import Faces
 class FaceDetector(Protocol):
     name: str
 
-    def detect(self, image: np.ndarray) -> Faces:
-        """Every face in a BGR image, boxes and landmarks in that image's pixels."""
+    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
+        """Every face in a BGR image, boxes and landmarks in that image's pixels. enlarge=False
+        turns off a detector's own enlarging of small frames (for an image already sized)."""
         ...
 
 
@@ -88,10 +89,10 @@ class YuNetDetector:
             return 1.0
         return min(self.max_upscale, self.upscale_to / short)
 
-    def detect(self, image: np.ndarray) -> Faces:
+    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
         image = _as_bgr(image)
         h, w = image.shape[:2]
-        scale = self.scale_for(w, h)
+        scale = self.scale_for(w, h) if enlarge else 1.0
         if scale != 1.0:
             image = cv2.resize(
                 image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_LINEAR
@@ -132,7 +133,7 @@ class HaarDetector:
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
 
-    def detect(self, image: np.ndarray) -> Faces:
+    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
         gray = image if image.ndim == 2 else cv2.cvtColor(_as_bgr(image), cv2.COLOR_BGR2GRAY)
         gray = cv2.equalizeHist(gray)
         boxes, _, weights = self._cascade.detectMultiScale3(
@@ -166,9 +167,9 @@ class DlibHogDetector:
         self._dlib = dlib
         self.upsample = upsample
 
-    def detect(self, image: np.ndarray) -> Faces:
+    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
         rgb = cv2.cvtColor(_as_bgr(image), cv2.COLOR_BGR2RGB)
-        rects, scores, _ = self._detector.run(rgb, self.upsample, 0.0)
+        rects, scores, _ = self._detector.run(rgb, self.upsample if enlarge else 0, 0.0)
         if not rects:
             return Faces.empty()
         boxes, marks, shapes = [], [], []

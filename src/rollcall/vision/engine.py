@@ -13,6 +13,12 @@ from rollcall.vision.gallery import Gallery, Matches
 from rollcall.vision.quality import EnrollmentPolicy, check_sharpness, choose_enrollment_face
 from rollcall.vision.types import Faces
 
+# A face that fills a whole photo (a tight head-shot crop) is missed twice over: part of it lies
+# outside the picture, and once the detector enlarges a small photo the face is larger than any
+# YuNet finds. Measured on 13 such crops of 298-960 px that were missed: padded by a quarter
+# on each side, all 13 were found once shrunk to 320 px without enlarging (none when enlarged).
+RETRY_SIDE = 320
+
 
 @dataclass(frozen=True)
 class EngineOptions:
@@ -55,15 +61,21 @@ class FaceEngine:
         return self._embedder
 
     def detect(self, image: np.ndarray, pad_retry: bool = False) -> Faces:
-        """Faces in an image. With pad_retry, a photo where none is found is tried again with a
-        border: detectors miss a face that fills the whole picture (a tight head-shot crop)."""
+        """Faces in an image. With pad_retry, a photo where none is found is tried again, padded
+        and shrunk: see RETRY_SIDE."""
         faces = self.detector.detect(image)
         if len(faces) or not pad_retry:
             return faces
         h, w = image.shape[:2]
         pad = max(h, w) // 4
         padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-        faces = self.detector.detect(padded)
+        scale = min(1.0, RETRY_SIDE / max(padded.shape[:2]))
+        if scale < 1.0:
+            size = (max(1, round(padded.shape[1] * scale)), max(1, round(padded.shape[0] * scale)))
+            padded = cv2.resize(padded, size, interpolation=cv2.INTER_AREA)
+        faces = self.detector.detect(padded, enlarge=False)
+        faces.boxes[:] /= scale
+        faces.landmarks[:] /= scale
         faces.boxes[:, :2] -= pad
         faces.landmarks -= pad
         return clip_faces(faces, w, h)
