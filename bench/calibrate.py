@@ -25,7 +25,7 @@ from common import (
     rank1_by_source,
     setup_threads,
 )
-from rollcall.vision.gallery import DEFAULT_MARGIN, DEFAULT_THRESHOLD
+from rollcall.vision.gallery import DEFAULT_MARGIN, DEFAULT_THRESHOLD, STRONG_SIMILARITY
 
 SIZES = (FULL, 32, 24)
 GRIDS = {
@@ -47,12 +47,22 @@ def choose(
     results: dict[int, dict[str, np.ndarray]], thresholds: np.ndarray, margins: np.ndarray
 ) -> tuple[int, int, list[int]]:
     """The grid point with the best rank-1 on small (32 px) and full-size probes while the
-    false-identification rate stays <= 1% in every split, at every size it can be held at.
+    false-identification rate, at every size it can be held at, stays at half the 1% allowance
+    on average over the splits and under twice it in the worst split.
 
-    Every split rather than the mean: a false "present" costs more than a late one, and the
-    mean over splits hides splits where a look-alike happens to be left out of the gallery."""
+    Half on average: a class unlike these photos will not score exactly as they do. The worst
+    split bounded too: the mean hides splits where a look-alike happens to be left out of the
+    gallery (Hugh Jackman's photos named as Daniel Radcliffe when only Radcliffe is enrolled).
+    Holding every split to 1% instead costs a point of rank-1 (96.6% vs 97.6% full size) for a
+    mean of 0.30% vs 0.44%; the attendance monitor also wants two agreeing samples."""
     for constrained in ([FULL, 32, 24], [FULL, 32], [FULL]):
-        ok = np.all([results[s]["fir_max"] <= MAX_FIR for s in constrained], axis=0)
+        ok = np.all(
+            [
+                (results[s]["fir"] <= MAX_FIR / 2) & (results[s]["fir_max"] <= 2 * MAX_FIR)
+                for s in constrained
+            ],
+            axis=0,
+        )
         if ok.any():
             break
     gain = results[32]["rank1"] + results[FULL]["rank1"] + 0.5 * results[24]["rank1"]
@@ -72,12 +82,16 @@ def row(results: dict[str, np.ndarray], ti: int, mi: int) -> str:
 
 
 def best_at_each_size(
-    results: dict[int, dict[str, np.ndarray]], thresholds: np.ndarray, margins: np.ndarray
+    results: dict[int, dict[str, np.ndarray]],
+    thresholds: np.ndarray,
+    margins: np.ndarray,
+    rate: str,
 ) -> dict[str, dict[str, float]]:
-    """The best rank-1 reachable at <= 1% FIR when each size could have its own setting."""
+    """The best rank-1 reachable with the FIR (rate "fir": mean over splits, "fir_max": worst
+    split) <= 1% when each size could have its own setting."""
     out = {}
     for size, res in results.items():
-        gain = np.where(res["fir_max"] <= MAX_FIR, res["rank1"], -np.inf)
+        gain = np.where(res[rate] <= MAX_FIR, res["rank1"], -np.inf)
         ti, mi = np.unravel_index(int(np.argmax(gain)), gain.shape)
         out[size_name(size)] = {
             "threshold": float(thresholds[ti]),
@@ -86,6 +100,27 @@ def best_at_each_size(
             "fir": float(res["fir"][ti, mi]),
         }
     return out
+
+
+def strong_match_check(photos: list, feats: dict, embedder: str) -> dict[str, float]:
+    """Pairs of full-size photos: the most similar pair of different people (the monitor's
+    strong-match and same-stranger cut-off must sit above it) and how many same-person pairs
+    clear the current cut-off."""
+    rows = [(p.person, feats[p.key].probe.get(FULL)) for p in photos]
+    rows = [(person, e) for person, e in rows if e is not None]
+    person = np.array([r[0] for r in rows])
+    emb = np.stack([r[1] for r in rows])
+    sim = emb @ emb.T
+    upper = np.triu_indices(len(emb), 1)
+    same = (person[:, None] == person[None, :])[upper]
+    pairs = sim[upper]
+    strong = STRONG_SIMILARITY.get(embedder, float("nan"))
+    return {
+        "different_people_max": float(pairs[~same].max()),
+        "strong_similarity": strong,
+        "same_person_above_strong": float((pairs[same] >= strong).mean()),
+        "pairs": int(len(pairs)),
+    }
 
 
 def calibrate(embedder: str, splits: int, keep_mislabeled: bool = False) -> dict[str, object]:
@@ -102,7 +137,10 @@ def calibrate(embedder: str, splits: int, keep_mislabeled: bool = False) -> dict
     ti, mi, constrained = choose(results, thresholds, margins)
     t, m = float(thresholds[ti]), float(margins[mi])
     print(f"\n=== {embedder}: {len(photos)} photos, {splits} splits, enrollment refusals {refused}")
-    print(f"chosen threshold {t:.3f}, margin {m:.3f} (FIR <= 1% in every split at {constrained})")
+    print(
+        f"chosen threshold {t:.3f}, margin {m:.3f} (mean FIR <= 0.5%, every split <= 2% at "
+        f"{[size_name(s) for s in constrained]})"
+    )
     for s in SIZES:
         print(f"  {size_name(s):>5}: {row(results[s], ti, mi)}")
     cur_t, cur_m = DEFAULT_THRESHOLD.get(embedder), DEFAULT_MARGIN.get(embedder)
@@ -141,13 +179,21 @@ def calibrate(embedder: str, splits: int, keep_mislabeled: bool = False) -> dict
             for k, v in sorted(by_source[size_name(s)].items())
         )
         print(f"  {size_name(s):>5}: {cells}")
-    per_size = best_at_each_size(results, thresholds, margins)
-    print("best rank-1 at <= 1% FIR in every split if each size had its own setting:")
-    for name, v in per_size.items():
-        print(
-            f"  {name:>5}: threshold {v['threshold']:.3f} margin {v['margin']:.3f} "
-            f"rank1 {v['rank1'] * 100:.2f} FIR {v['fir'] * 100:.2f}"
-        )
+    strong = strong_match_check(photos, feats, embedder)
+    print(
+        f"strong match: most similar different people {strong['different_people_max']:.3f} "
+        f"over {strong['pairs']} pairs; {strong['same_person_above_strong'] * 100:.0f}% of "
+        f"same-person pairs >= the cut-off {strong['strong_similarity']:.2f}"
+    )
+    per_size = {}
+    for rate, label in (("fir", "on average"), ("fir_max", "in every split")):
+        per_size[rate] = best_at_each_size(results, thresholds, margins, rate)
+        print(f"best rank-1 at FIR <= 1% {label} if each size had its own setting:")
+        for name, v in per_size[rate].items():
+            print(
+                f"  {name:>5}: threshold {v['threshold']:.3f} margin {v['margin']:.3f} "
+                f"rank1 {v['rank1'] * 100:.2f} FIR {v['fir'] * 100:.2f}"
+            )
     return {
         "photos": len(photos),
         "splits": splits,
@@ -157,6 +203,7 @@ def calibrate(embedder: str, splits: int, keep_mislabeled: bool = False) -> dict
             size_name(s): {k: float(v[ti, mi]) for k, v in results[s].items()} for s in SIZES
         },
         "best_per_size": per_size,
+        "strong_match": strong,
         "by_source": by_source,
         "grid": {
             "thresholds": thresholds.tolist(),
@@ -179,7 +226,10 @@ def main() -> None:
     args = parser.parse_args()
     setup_threads(2)
     embedders = list(GRIDS) if args.embedder == "all" else [args.embedder]
-    report = {name: calibrate(name, args.splits, args.keep_mislabeled) for name in embedders}
+    suffix = " (folder labels)" if args.keep_mislabeled else ""
+    report = {
+        name + suffix: calibrate(name, args.splits, args.keep_mislabeled) for name in embedders
+    }
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "calibration.json"
     previous = json.loads(path.read_text()) if path.is_file() else {}
