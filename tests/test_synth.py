@@ -359,3 +359,25 @@ def test_real_recording_keeps_enrollment_photos_apart(
         assert photo in video_photos[name]
         if len(real_people[name]) > 1:
             assert photo != real_people[name][0]
+
+
+@pytest.mark.parametrize(
+    "photo",
+    [
+        "photos/John_Salley/dlibjohns__000197_02159525.jpg",  # Haar: a box on one eye
+        "photos/Ariel_Sharon/lfw__Ariel_Sharon_0004.jpg",  # Haar: a bystander's face
+        "photos/Vladimir_Putin/lfw__Vladimir_Putin_0004.jpg",  # Haar: a box twice the face
+    ],
+)
+def test_tiles_are_framed_on_the_main_face(faces: Path, photo: str) -> None:
+    from rollcall.synth.people import locate_face
+    from rollcall.vision.engine import FaceEngine
+
+    image = read_photo(faces / "identities" / photo)
+    found = FaceEngine().detect(image, pad_retry=True)
+    x, y, w, h = found.boxes[int(np.argmax(found.boxes[:, 2] * found.boxes[:, 3]))]
+    fx, fy, fw, fh = locate_face(image)
+    # The framing box is centred on the face and about its size (Haar's square convention).
+    assert abs((fx + fw / 2) - (x + w / 2)) < 0.25 * h
+    assert abs((fy + fh / 2) - (y + h / 2)) < 0.25 * h
+    assert 0.7 * h < fh < 1.2 * h
