@@ -6,6 +6,8 @@ one batch and fuses layers, ~30% faster per face on the same 2 cores (bench/benc
 
 from __future__ import annotations
 
+import ctypes
+import gc
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -33,7 +35,23 @@ def cached_session(graph: Callable[[Path], bytes], path: Path, threads: int = 0)
     """One session per network, weight file and thread count in a process: sessions are safe to
     share between threads, and the graph bytes are not kept once the session holds the weights.
     graph turns the (sha256-verified) weight file into a serialized ONNX model."""
-    return session(graph(path), threads)
+    built = session(graph(path), threads)
+    release_freed_memory()
+    return built
+
+
+def release_freed_memory() -> None:
+    """Hand memory that is already freed back to the operating system.
+
+    Building a graph (reading weights, folding SFace's dequantize nodes, serializing) frees tens
+    of MB that glibc keeps in its heap; trimming after the networks are loaded shrank a
+    process's RSS from 392 to 318 MB. Elsewhere than glibc this does nothing."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return
+    gc.collect()
+    trim(0)
 
 
 def sface_float_graph(path: Path) -> bytes:
