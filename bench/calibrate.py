@@ -221,7 +221,9 @@ def main() -> None:
     parser.add_argument("--embedder", choices=[*GRIDS, "all"], default="all")
     parser.add_argument("--splits", type=int, default=20)
     parser.add_argument(
-        "--keep-mislabeled", action="store_true", help="also use the photos in common.MISLABELED"
+        "--keep-mislabeled",
+        action="store_true",
+        help="measure with the folders' own labels (common.MISLABELED, common.OTHER_PERSON)",
     )
     args = parser.parse_args()
     setup_threads(2)

@@ -21,6 +21,7 @@ from rollcall.vision.embed import embed
 from rollcall.vision.engine import RETRY_SIDE, EngineOptions, FaceEngine
 from rollcall.vision.gallery import Gallery
 from rollcall.vision.quality import EnrollmentPolicy
+from rollcall.vision.track import iou_matrix
 
 FACES_DEFAULT = Path("/work/shared/data/faces")
 OUT = Path(__file__).resolve().parent / "out"
@@ -117,16 +118,6 @@ def shrink_into_canvas(
     return canvas, expected
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of boxes a (N, 4) with one box b (4,), all [x, y, w, h]."""
-    x0 = np.maximum(a[:, 0], b[0])
-    y0 = np.maximum(a[:, 1], b[1])
-    x1 = np.minimum(a[:, 0] + a[:, 2], b[0] + b[2])
-    y1 = np.minimum(a[:, 1] + a[:, 3], b[1] + b[3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    return inter / (a[:, 2] * a[:, 3] + b[2] * b[3] - inter)
-
-
 class FeatureExtractor:
     """Enrollment through FaceEngine.enrollment_face (the real quality checks), probes at full
     size and shrunk to gallery-tile sizes, detected again on the small image."""
@@ -169,7 +160,7 @@ class FeatureExtractor:
                 continue
             canvas, expected = shrink_into_canvas(image, main.boxes[0], size)
             small = self.small_detector.detect(canvas)
-            overlap = iou(small.boxes, expected) if len(small) else np.zeros(0)
+            overlap = iou_matrix(small.boxes, expected[None])[:, 0]
             if not len(small) or overlap.max() < 0.3:
                 out.probe[size] = None  # the face was not found at this size
                 continue

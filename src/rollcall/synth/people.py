@@ -56,45 +56,50 @@ def _face_cascade() -> cv2.CascadeClassifier | None:
 
 
 HAAR_PER_YUNET_HEIGHT = 0.94
+# YuNet looks at the photo padded by a quarter all round and shrunk to this: the same 400 px
+# across as the copy Haar looks at, plus the padding.
+FRAMING_SIDE = 600
 
 
 @lru_cache(maxsize=1)
 def _framing_detector():  # noqa: ANN202 - a YuNetDetector, imported late (synth loads first)
     from rollcall.vision.detect import YuNetDetector
 
-    return YuNetDetector(upscale_below=0)
+    return YuNetDetector()
 
 
 def locate_face(image: np.ndarray) -> tuple[float, float, float, float]:
     """Rough (x, y, w, h) of the main (largest) face, only to frame the photo; never used as truth.
 
     The Haar cascade's largest box, on a copy at most 400 px across padded so a tight crop's
-    face lies inside it, checked against YuNet's largest face there: Haar framed 5 of the 970
+    face lies inside it, checked against YuNet's largest face: Haar framed 5 of the 970
     identity photos on the wrong spot (a bystander, an eye, a box off to one side: a tile showing
     half a face), so where the two disagree (overlap under 0.4; the other 928 photos where both
     found a face overlap more) YuNet's box is taken, in the Haar box's terms. When
     Haar finds no face, the centre of the photo (right for the crops in the data set)."""
+    from rollcall.vision.track import iou_matrix
+
     h, w = image.shape[:2]
-    scale = min(1.0, 400.0 / max(h, w))
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    pad = int(0.25 * max(small.shape[:2]))
-    box = _haar_face(small, pad)
+    box = _haar_face(image)
     if box is not None:
-        yunet = _yunet_face(small, pad)
-        if yunet is not None and _overlap(box, yunet) < 0.4:
+        yunet = _yunet_face(image)
+        if yunet is not None and iou_matrix(np.array([box]), np.array([yunet]))[0, 0] < 0.4:
             box = yunet
     if box is None:
         side = 0.75 * min(h, w)
         return ((w - side) / 2, (h - side) / 2, side, side)
-    x, y, fw, fh = box
-    return ((x - pad) / scale, (y - pad) / scale, fw / scale, fh / scale)
+    return box
 
 
-def _haar_face(small: np.ndarray, pad: int) -> tuple[float, float, float, float] | None:
+def _haar_face(image: np.ndarray) -> tuple[float, float, float, float] | None:
     cascade = _face_cascade()
     if cascade is None:
         return None
+    h, w = image.shape[:2]
+    scale = min(1.0, 400.0 / max(h, w))
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    pad = int(0.25 * max(gray.shape))
     gray = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=128)
     side = min(small.shape[:2])
     found = cascade.detectMultiScale(
@@ -103,12 +108,13 @@ def _haar_face(small: np.ndarray, pad: int) -> tuple[float, float, float, float]
     if not len(found):
         return None
     x, y, fw, fh = max(found, key=lambda b: b[2] * b[3])
-    return (float(x), float(y), float(fw), float(fh))
+    return ((x - pad) / scale, (y - pad) / scale, fw / scale, fh / scale)
 
 
-def _yunet_face(small: np.ndarray, pad: int) -> tuple[float, float, float, float] | None:
-    padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-    faces = _framing_detector().detect(padded, enlarge=False)
+def _yunet_face(image: np.ndarray) -> tuple[float, float, float, float] | None:
+    from rollcall.vision.detect import detect_padded
+
+    faces = detect_padded(_framing_detector(), image, FRAMING_SIDE)
     if not len(faces):
         return None
     x, y, fw, fh = faces.boxes[int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))]
@@ -117,14 +123,6 @@ def _yunet_face(small: np.ndarray, pad: int) -> tuple[float, float, float, float
     side = HAAR_PER_YUNET_HEIGHT * float(fh)
     cx, cy = float(x + fw / 2), float(y + fh / 2)
     return (cx - side / 2, cy - side / 2, side, side)
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def frame_photo(

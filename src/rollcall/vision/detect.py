@@ -211,6 +211,26 @@ def import_dlib():  # noqa: ANN201 - dlib has no type stubs
     return dlib
 
 
+def detect_padded(detector: FaceDetector, image: np.ndarray, max_side: int) -> Faces:
+    """Faces in image padded by a quarter of its longer side all round (black) and shrunk so the
+    longer side is at most max_side, without the detector's own enlarging; boxes and landmarks
+    in image's pixels, not clipped to it. For a face that fills the picture: the padding puts
+    all of it inside, the shrinking brings it down to sizes the detector finds."""
+    h, w = image.shape[:2]
+    pad = max(h, w) // 4
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    scale = min(1.0, max_side / max(padded.shape[:2]))
+    if scale < 1.0:
+        size = (max(1, round(padded.shape[1] * scale)), max(1, round(padded.shape[0] * scale)))
+        padded = cv2.resize(padded, size, interpolation=cv2.INTER_AREA)
+    faces = detector.detect(padded, enlarge=False)
+    faces.boxes[:] /= scale
+    faces.landmarks[:] /= scale
+    faces.boxes[:, :2] -= pad
+    faces.landmarks -= pad
+    return faces
+
+
 def clip_faces(faces: Faces, width: int, height: int) -> Faces:
     """Keep boxes inside the image and drop degenerate ones (they break crops later)."""
     if not len(faces):

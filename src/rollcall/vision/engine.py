@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from rollcall.vision.detect import FaceDetector, clip_faces, create_detector
+from rollcall.vision.detect import FaceDetector, clip_faces, create_detector, detect_padded
 from rollcall.vision.embed import Embedder, create_embedder, embed
 from rollcall.vision.gallery import Gallery, Matches
 from rollcall.vision.quality import EnrollmentPolicy, check_sharpness, choose_enrollment_face
@@ -67,17 +67,7 @@ class FaceEngine:
         if len(faces) or not pad_retry:
             return faces
         h, w = image.shape[:2]
-        pad = max(h, w) // 4
-        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-        scale = min(1.0, RETRY_SIDE / max(padded.shape[:2]))
-        if scale < 1.0:
-            size = (max(1, round(padded.shape[1] * scale)), max(1, round(padded.shape[0] * scale)))
-            padded = cv2.resize(padded, size, interpolation=cv2.INTER_AREA)
-        faces = self.detector.detect(padded, enlarge=False)
-        faces.boxes[:] /= scale
-        faces.landmarks[:] /= scale
-        faces.boxes[:, :2] -= pad
-        faces.landmarks -= pad
+        faces = detect_padded(self.detector, image, RETRY_SIDE)
         return clip_faces(faces, w, h)
 
     def embed(self, image: np.ndarray, faces: Faces) -> Faces:

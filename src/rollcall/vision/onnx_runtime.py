@@ -26,7 +26,8 @@ def session(model: bytes, threads: int = 0):  # noqa: ANN201 - onnxruntime has n
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # onnxruntime's arena keeps the largest batch's activations for the life of the process: a
     # process embedding 30-face frames in one batch grew to 860 MB. Batches of BATCH faces bound
-    # it (510 MB); turning the arena off saves 100 MB more but costs ~1 ms per face.
+    # it (488 MB after three 30-face frames); turning the arena off saved 66 MB more but cost
+    # 1.1 ms per face (bench/bench_memory.py).
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
@@ -44,8 +45,9 @@ def release_freed_memory() -> None:
     """Hand memory that is already freed back to the operating system.
 
     Building a graph (reading weights, folding SFace's dequantize nodes, serializing) frees tens
-    of MB that glibc keeps in its heap; trimming after the networks are loaded shrank a
-    process's RSS from 392 to 318 MB. Elsewhere than glibc this does nothing."""
+    of MB that glibc keeps in its heap; trimming after the networks are loaded shrank a fresh
+    process's RSS from 382 to 311 MB (bench/bench_memory.py). Elsewhere than glibc this does
+    nothing."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
     except (AttributeError, OSError):
