@@ -24,18 +24,31 @@ from rollcall.enrollment import Consent, enroll_photos
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
 from rollcall.storage.people import get_person, list_people
-from rollcall.storage.sessions import get_session, head_counts, require_session, upsert_course
+from rollcall.storage.sessions import (
+    get_session,
+    head_counts,
+    intervals_by_person,
+    person_ids,
+    require_session,
+    sightings,
+    upsert_course,
+)
 from rollcall.synth import (
     AttendanceScore,
     AttendanceScript,
+    NamedFace,
     Recording,
+    SampleRecord,
+    SampleScore,
     Tile,
     compose_gallery,
     make_script,
     read_photo,
     render_recording,
     score_attendance,
+    score_samples,
 )
+from rollcall.synth.scenarios import describe, hard_meeting
 from rollcall.vision.detect import FaceDetector, create_detector
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.quality import EnrollmentPolicy, check_sharpness, choose_enrollment_face
@@ -60,6 +73,11 @@ class DemoConfig:
     verify_every: float = 300.0
     leave_after: float = 180.0
     crf: int = 28  # visible compression, like a meeting recording
+    # The hard situations of synth.scenarios to script in (none: a plain make_script meeting);
+    # ``extras`` more unenrolled people are cast to sit in at cameras or hang on walls.
+    scenarios: tuple[str, ...] = ()
+    extras: int = 0
+    page_size: int = 49
 
 
 @dataclass(frozen=True)
@@ -76,10 +94,12 @@ class Cast:
     roster: list[Participant]
     strangers: list[Participant]
     notes: list[str] = field(default_factory=list)
+    extras: list[Participant] = field(default_factory=list)  # never join; sit in, or posters
 
     @property
     def video_photos(self) -> dict[str, list[Path]]:
-        return {p.name: [p.video_photo] for p in [*self.roster, *self.strangers]}
+        everyone = [*self.roster, *self.strangers, *self.extras]
+        return {p.name: [p.video_photo] for p in everyone}
 
 
 # -- choosing photos and people ---------------------------------------------------------------
@@ -259,13 +279,18 @@ def choose_cast(
             continue
         roster.append(Participant(name, video, usable or ("earlier templates",)))
     strangers: list[Participant] = []
+    extras: list[Participant] = []
     for name in [n for n in names if n not in tried and n not in known]:
-        if len(strangers) == config.strangers:
+        if len(strangers) == config.strangers and len(extras) == config.extras:
             break
         prng = random.Random(f"{config.seed}:{name}")  # nosec B311 - seeded for reproducible synthetic data, not security
         video, _ = _pick_video_photo(engine, people[name], set(), policy, prng, *check)
-        if video is not None:
+        if video is None:
+            continue
+        if len(strangers) < config.strangers:
             strangers.append(Participant(name, video))
+        else:
+            extras.append(Participant(name, video))
     if len(roster) < config.people or len(roster) < 2:
         raise RollcallError(
             f"only {len(roster)} of the {len(people)} people in the photo folder can be used "
@@ -278,7 +303,7 @@ def choose_cast(
             f"only {len(strangers)} of {config.strangers} strangers: everyone else in the folder "
             "is on the roster, already enrolled here or has no usable photo"
         )
-    return Cast(roster, strangers)
+    return Cast(roster, strangers, extras=extras)
 
 
 # -- the meeting ----------------------------------------------------------------------------
@@ -288,19 +313,30 @@ def record_meeting(
     cast: Cast, config: DemoConfig, path: Path
 ) -> tuple[AttendanceScript, Recording]:
     """A seeded script for the cast and its gallery recording at ``path``."""
-    script = make_script(
-        [p.name for p in cast.roster],
-        config.minutes * 60.0,
-        config.seed,
-        [p.name for p in cast.strangers],
-    )
+    roster, strangers = [p.name for p in cast.roster], [p.name for p in cast.strangers]
+    if config.scenarios:
+        script = hard_meeting(
+            roster,
+            config.minutes * 60.0,
+            config.seed,
+            strangers,
+            extras=[p.name for p in cast.extras],
+            scenarios=config.scenarios,
+            page_size=config.page_size,
+        )
+    else:
+        script = make_script(
+            roster, config.minutes * 60.0, config.seed, strangers, page_size=config.page_size
+        )
     recording = render_recording(
         script, cast.video_photos, path, config.size, config.fps, crf=config.crf, seed=config.seed
     )
     truth = {
         "script": script.to_dict(),
+        "situations": describe(script),
         "video_photos": {n: str(p) for n, p in recording.photos.items()},
         "enrolled_from": {p.name: list(p.enrolled_from) for p in cast.roster},
+        "screens": recording.screens_json(),
     }
     path.with_suffix(".json").write_text(json.dumps(truth, indent=2))
     return script, recording
@@ -337,6 +373,7 @@ class DemoScore:
     min_visible_s: float
     speed: float  # seconds of recording per second of wall time
     median_interval: float | None  # between consecutive head counts, seconds
+    samples: SampleScore = field(default_factory=SampleScore)
 
     @property
     def head_counts_right(self) -> int:
@@ -371,6 +408,22 @@ class DemoScore:
             ],
             "median_interval": _r(self.median_interval),
             "speed_x_realtime": _r(self.speed, 1),
+            "named_faces": self.samples.named_faces,
+            "wrong_names": [
+                {"t": round(w.t, 2), "named": w.person, "shown": w.shown}
+                for w in self.samples.wrong_names
+            ],
+            "wrong_names_per_1000": round(self.samples.wrong_per_1000, 2),
+            "credited_seconds_while_absent": round(self.samples.credited_absent_s, 1),
+            "credited_while_absent": {
+                n: round(v, 1) for n, v in self.samples.credited_absent.items()
+            },
+            "join_error_median_gaps": _r(
+                self.samples.median_error_in_gaps(self.samples.join_errors)
+            ),
+            "leave_error_median_gaps": _r(
+                self.samples.median_error_in_gaps(self.samples.leave_errors)
+            ),
         }
 
 
@@ -384,24 +437,44 @@ def score_session(
     script: AttendanceScript,
     stats: RunStats,
     min_visible_s: float,
+    recording: Recording | None = None,
 ) -> tuple[SessionReport, DemoScore]:
-    """The stored report and its score: marks vs who was visible, counts vs faces on screen."""
+    """The stored report and its score: marks vs who was visible, counts vs faces on screen,
+    and (given the recording's truth) every named face of every sample."""
     with db.session() as session:
         row = require_session(session, session_name)
         report = build_report(session, row)
         # Exact sample times (the report rounds them) so a count near a change is judged right.
-        checks = [
-            HeadCountCheck(h.t, h.count, len(script.visible_at(h.t)))
-            for h in head_counts(session, row.id)
-        ]
+        counts = head_counts(session, row.id)
+        checks = [HeadCountCheck(h.t, h.count, len(script.visible_at(h.t))) for h in counts]
+        named: dict[int, list[NamedFace]] = {}
+        for s, name in sightings(session, row.id):
+            if name is not None:
+                named.setdefault(s.seq, []).append(NamedFace(name, (s.x, s.y, s.w, s.h)))
+        records = [SampleRecord(h.t, h.count, tuple(named.get(h.seq, ()))) for h in counts]
+        names = [a.person for a in report.attendance]
+        ids = person_ids(session, names)
+        by_id = intervals_by_person(session, row.id)
+        spans = {
+            name: [
+                (iv.start_t, iv.end_t if iv.end_t is not None else iv.last_seen)
+                for iv in by_id.get(ids[name], [])
+            ]
+            for name in names
+        }
+        end_t = row.duration if row.duration is not None else script.duration_s
     observed = {a.person: a.first_seen for a in report.attendance}
     attendance = score_attendance(script, observed, observed, min_visible_s=min_visible_s)
     wrong = [n for n in script.absent if observed.get(n) is not None]
     gaps = [b.t - a.t for a, b in zip(checks, checks[1:], strict=False)]
     speed = stats.source_seconds / stats.wall if stats.wall > 0 else 0.0
     median_gap = statistics.median(gaps) if gaps else None
+    per_sample = SampleScore()
+    if recording is not None:
+        first_last = {a.person: (a.first_seen, a.last_seen) for a in report.attendance}
+        per_sample = score_samples(recording.tiles_at, records, spans, first_last, script, end_t)
     return report, DemoScore(
-        attendance, script.absent, wrong, checks, min_visible_s, speed, median_gap
+        attendance, script.absent, wrong, checks, min_visible_s, speed, median_gap, per_sample
     )
 
 
@@ -453,7 +526,9 @@ def run_demo(
     )
     stats = run_session(db, settings, engine, options, progress)
     # Someone on screen for a whole longest gap is certain to be in at least one sample.
-    report, score = score_session(db, name, script, stats, min_visible_s=config.max_interval)
+    report, score = score_session(
+        db, name, script, stats, min_visible_s=config.max_interval, recording=recording
+    )
     return DemoRun(name, cast, script, recording, stats, report, score)
 
 

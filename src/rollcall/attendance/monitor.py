@@ -54,6 +54,17 @@ class Sighting:
 
 
 @dataclass(frozen=True)
+class FaceSighting:
+    """One face of a sample as the monitor judged it (kept per sample as evidence)."""
+
+    box: tuple[int, int, int, int]
+    person: str | None
+    similarity: float | None  # of the embedding behind the name; None if never embedded
+    fresh: bool  # embedded in this very sample
+    tile: int = -1  # the gallery tile it sat in; -1 when no tile grid was found
+
+
+@dataclass(frozen=True)
 class UnknownSighting:
     t: float
     box: tuple[int, int, int, int]
@@ -92,6 +103,7 @@ class SampleOutcome:
     intervals: list[IntervalChange] = field(default_factory=list)
     unknowns: list[UnknownSighting] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    faces: list[FaceSighting] = field(default_factory=list)
 
 
 @dataclass
@@ -182,6 +194,16 @@ class AttendanceMonitor:
         identities = self._identities(tracks, t, out)
         self._mark_and_track_presence(t, image, tracks, identities, out)
         self._report_unknowns(t, image, tracks, identities, out, fresh=verify)
+        for tr, name in zip(tracks, identities, strict=True):
+            last = tr.votes[-1] if tr.votes else None
+            out.faces.append(
+                FaceSighting(
+                    _box(tr.box),
+                    name,
+                    None if last is None else last[1],
+                    last is not None and last[3] == t,
+                )
+            )
         out.recognized = sum(1 for p in identities if p is not None)
         out.unknown = count - out.recognized
         self.last_count = count

@@ -29,6 +29,7 @@ from rollcall.storage.models import (
     HeadCount,
     PresenceInterval,
     SessionEvent,
+    Sighting,
     UnknownFace,
     utcnow,
 )
@@ -67,6 +68,7 @@ class SessionRecorder:
         names |= {c.person for c in out.intervals} | {s.person for s in out.seen}
         names |= {e.person for e in out.events if e.person}
         names |= {u.candidate for u in out.unknowns if u.candidate}
+        names |= {f.person for f in out.faces if f.person}
         with self.db.session() as session:
             self._lock_session(session)
             if self._already_recorded(session, out.seq):
@@ -127,6 +129,23 @@ class SessionRecorder:
                         )
                         .values(last_seen=seen.t)
                     )
+            for face in out.faces:
+                x, y, w, h = face.box
+                session.add(
+                    Sighting(
+                        session_id=self.session_id,
+                        seq=out.seq,
+                        t=out.t,
+                        person_id=ids[face.person] if face.person else None,
+                        x=x,
+                        y=y,
+                        w=w,
+                        h=h,
+                        similarity=face.similarity,
+                        fresh=face.fresh,
+                        tile=face.tile,
+                    )
+                )
             for i, unknown in enumerate(out.unknowns):
                 session.add(
                     UnknownFace(

@@ -208,6 +208,35 @@ class PresenceInterval(Base):
     end_t: Mapped[float | None] = mapped_column(Float)
 
 
+class Sighting(Base):
+    """One face in one sample: where it was, who it was taken for, and on what evidence.
+
+    The per-sample record behind every mark and presence interval, so staff (and the scorer of
+    generated meetings) can check that each named face in each sample really was that person.
+    ``fresh`` says the name came from this sample's own embedding, not carried over from an
+    earlier sample of an unchanged face; ``tile`` is the gallery tile it sat in (-1: none found).
+    """
+
+    __tablename__ = "sightings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    t: Mapped[float] = mapped_column(Float)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    w: Mapped[int] = mapped_column(Integer)
+    h: Mapped[int] = mapped_column(Integer)
+    similarity: Mapped[float | None] = mapped_column(Float)
+    fresh: Mapped[bool] = mapped_column(default=False)
+    tile: Mapped[int] = mapped_column(Integer, default=-1)
+
+
 class UnknownFace(Base):
     """A face seen in a session that matched no one: kept with its crop for review."""
 

@@ -18,6 +18,7 @@ from rollcall.storage.models import (
     Person,
     PresenceInterval,
     SessionEvent,
+    Sighting,
     UnknownFace,
     utcnow,
 )
@@ -204,6 +205,17 @@ def head_counts(session: Session, session_id: int) -> list[HeadCount]:
 def last_seq(session: Session, session_id: int) -> int | None:
     rows = head_counts(session, session_id)
     return rows[-1].seq if rows else None
+
+
+def sightings(session: Session, session_id: int) -> list[tuple[Sighting, str | None]]:
+    """Every face of every sample with the name it was given (None: unknown), in order."""
+    rows = session.execute(
+        select(Sighting, Person.name)
+        .outerjoin(Person, Person.id == Sighting.person_id)
+        .where(Sighting.session_id == session_id)
+        .order_by(Sighting.seq, Sighting.id)
+    )
+    return [(s, name) for s, name in rows.all()]
 
 
 def unknown_faces(session: Session, session_id: int) -> list[UnknownFace]:

@@ -9,7 +9,15 @@ from rollcall.synth.gallery import (
     gallery_frame,
 )
 from rollcall.synth.people import frame_photo, load_people, read_photo
-from rollcall.synth.scoring import AttendanceScore, score_attendance
+from rollcall.synth.scoring import (
+    AttendanceScore,
+    NamedFace,
+    SampleRecord,
+    SampleScore,
+    WrongName,
+    score_attendance,
+    score_samples,
+)
 from rollcall.synth.script import AttendanceScript, ScriptTile, make_script
 from rollcall.synth.video import (
     Recording,
@@ -21,6 +29,11 @@ from rollcall.synth.video import (
 
 __all__ = [
     "AttendanceScore",
+    "NamedFace",
+    "SampleRecord",
+    "SampleScore",
+    "WrongName",
+    "score_samples",
     "AttendanceScript",
     "GalleryLayout",
     "Recording",

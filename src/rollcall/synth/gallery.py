@@ -88,13 +88,20 @@ class GalleryLayout:
 
 @dataclass(frozen=True, slots=True)
 class Tile:
-    """What one participant's tile shows: their photo as a webcam, or their name (camera off)."""
+    """What one participant's tile shows: a photo as their webcam, or their name (camera off).
+
+    ``photo`` is normally the owner's; while someone else sits at the owner's camera it is the
+    sitter's (``face`` names them). ``poster`` is a photo hung on the wall behind the owner.
+    """
 
     name: str
     photo: Path | np.ndarray | None = None
     label: str | None = None
     camera_off: bool = False
     face_fraction: float = DEFAULT_FACE_FRACTION
+    face: str | None = None  # whose face the photo shows; default: the owner's
+    poster: Path | None = None
+    poster_name: str | None = None
 
     @property
     def kind(self) -> TileKind:
@@ -104,19 +111,76 @@ class Tile:
     def text(self) -> str:
         return self.label if self.label is not None else display_name(self.name)
 
+    @property
+    def face_name(self) -> str | None:
+        if self.kind != "face":
+            return None
+        return self.face if self.face is not None else self.name
+
 
 @dataclass(frozen=True, slots=True)
 class TileTruth:
-    """Who was drawn where: name None and kind 'empty' for an unused slot."""
+    """Who was drawn where: name None and kind 'empty' for an unused slot.
+
+    ``name`` owns the tile (its label); ``face`` is whose face is shown in it (None with the
+    camera off); ``poster`` and ``poster_rect`` say whose picture hangs behind them, where.
+    """
 
     name: str | None
     kind: TileKind
     rect: Rect
     label: str = ""
+    face: str | None = None
+    poster: str | None = None
+    poster_rect: Rect | None = None
 
     @property
     def has_face(self) -> bool:
         return self.kind == "face"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "rect": list(self.rect),
+            "label": self.label,
+            "face": self.face,
+            "poster": self.poster,
+            "poster_rect": None if self.poster_rect is None else list(self.poster_rect),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TileTruth:
+        poster_rect = data.get("poster_rect")
+        return cls(
+            data["name"],
+            data["kind"],
+            tuple(data["rect"]),
+            data.get("label", ""),
+            data.get("face"),
+            data.get("poster"),
+            None if poster_rect is None else tuple(poster_rect),
+        )
+
+
+def speaker_rects(count: int, size: Size, aspect: float = 16 / 9) -> list[Rect]:
+    """Speaker view like Zoom's: the speaker's big tile, then a strip of ``count - 1`` small
+    tiles centred along the top. The big tile fills the rest of the canvas at ``aspect``."""
+    width, height = size
+    gap = max(2, round(min(width, height) * 0.006))
+    strip_w = max(16, width // 8)
+    strip_h = int(strip_w / aspect)
+    others = max(0, count - 1)
+    strip_top = gap
+    row_w = others * strip_w + max(0, others - 1) * gap
+    left = (width - row_w) // 2
+    strip = [(left + i * (strip_w + gap), strip_top, strip_w, strip_h) for i in range(others)]
+    top = strip_top + strip_h + gap if others else gap
+    room_w, room_h = width - 2 * gap, height - top - gap
+    big_w = int(min(room_w, room_h * aspect))
+    big_h = int(big_w / aspect)
+    big = ((width - big_w) // 2, top + (room_h - big_h) // 2, big_w, big_h)
+    return [big, *strip]
 
 
 def compose_gallery(
@@ -125,25 +189,46 @@ def compose_gallery(
     *,
     aspect: float = 16 / 9,
     layout: GalleryLayout | None = None,
+    rects: Sequence[Rect] | None = None,
 ) -> tuple[np.ndarray, list[TileTruth]]:
-    """Draw a gallery view of ``tiles`` (None = empty slot) on a ``size`` (w, h) BGR canvas."""
+    """Draw a gallery view of ``tiles`` (None = empty slot) on a ``size`` (w, h) BGR canvas.
+
+    ``rects`` places the tiles explicitly (speaker view: ``speaker_rects``); by default they
+    follow the gallery grid for their count.
+    """
     width, height = size
-    layout = layout or GalleryLayout.for_count(len(tiles), size, aspect)
+    if rects is None:
+        layout = layout or GalleryLayout.for_count(len(tiles), size, aspect)
+        rects = layout.rects()
     canvas = np.empty((height, width, 3), dtype=np.uint8)
     canvas[:] = BACKGROUND
     truths: list[TileTruth] = []
-    for tile, rect in zip(tiles, layout.rects(), strict=True):
+    for tile, rect in zip(tiles, rects, strict=True):
         if tile is None:
             truths.append(TileTruth(None, "empty", rect))
             continue
         x, y, w, h = rect
         view = canvas[y : y + h, x : x + w]
+        poster_rect = None
         if tile.kind == "face":
             view[:] = _webcam_view(tile, (w, h))
+            if tile.poster is not None:
+                px, py, pw, ph = _hang_poster(view, tile)
+                poster_rect = (x + px, y + py, pw, ph)
         else:
             _draw_camera_off(view, tile)
         _draw_label(view, tile.text)
-        truths.append(TileTruth(tile.name, tile.kind, rect, tile.text))
+        truths.append(
+            TileTruth(
+                tile.name,
+                tile.kind,
+                rect,
+                tile.text,
+                tile.face_name,
+                tile.poster_name if poster_rect else None,
+                poster_rect,
+            )
+        )
     return canvas, truths
 
 
@@ -169,6 +254,32 @@ def _webcam_view(tile: Tile, size: Size) -> np.ndarray:
         return frame_photo(tile.photo, size, tile.face_fraction)
     assert tile.photo is not None  # nosec B101 - type narrowing of an invariant, not input validation
     return framed_photo(Path(tile.photo), size, tile.face_fraction)
+
+
+# A poster on the wall behind a participant: this share of the tile's height, in the upper
+# corner away from the face. Its face is then about a third of the participant's (0.55 of the
+# tile) and never overlaps it in a 16:9 tile.
+POSTER_HEIGHT = 0.42
+POSTER_FACE_FRACTION = 0.5
+
+
+def _hang_poster(view: np.ndarray, tile: Tile) -> Rect:
+    """Draw ``tile.poster`` as a framed portrait in an upper corner of ``view``; its rect."""
+    assert tile.poster is not None  # nosec B101 - type narrowing of an invariant, not input validation
+    h, w = view.shape[:2]
+    ph = max(8, int(h * POSTER_HEIGHT))
+    pw = max(6, int(ph * 0.75))
+    border = max(1, ph // 25)
+    inner = framed_photo(
+        Path(tile.poster), (pw - 2 * border, ph - 2 * border), POSTER_FACE_FRACTION
+    )
+    margin = max(1, h // 25)
+    left = zlib.crc32(f"{tile.name}:{tile.poster_name}".encode()) % 2 == 0
+    x = margin if left else w - pw - margin
+    y = margin
+    view[y : y + ph, x : x + pw] = (235, 235, 230)  # the print's white border
+    view[y + border : y + ph - border, x + border : x + pw - border] = inner
+    return x, y, pw, ph
 
 
 def _text_scale(tile_h: int, share: float, lo: float, hi: float) -> float:

@@ -4,22 +4,53 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import random
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 Interval = tuple[float, float]  # [start, end) in seconds from the start of the recording
+SitIn = tuple[float, float, str]  # [start, end) while someone else sits at a tile's camera
+Swap = tuple[float, str, str]  # from t on, two participants' tiles trade places
+PageView = tuple[float, float, int]  # [start, end) while the viewer shows page n (0 = first)
 
-SCRIPT_VERSION = 1
+SCRIPT_VERSION = 2
+# The active speaker changes this often (seconds); speaker view shows them in the big tile.
+SPEAKER_TURN_S = 6.0
+GALLERY, SPEAKER = "gallery", "speaker"
 
 
 @dataclass(frozen=True, slots=True)
 class ScriptTile:
-    """One participant's tile at some moment: whether their face can be seen, and if enrolled."""
+    """One participant's tile at some moment: whose face the camera shows, and what hangs behind.
+
+    ``name`` owns the tile (its label); ``face`` is whose face the camera shows: the owner's
+    own, someone else's while they sit at the owner's camera, or None with the camera off.
+    ``poster`` is a picture of a face on the wall behind the owner (never a participant).
+    """
 
     name: str
     camera_on: bool
     stranger: bool = False
+    face: str | None = None
+    poster: str | None = None
+    face_is_stranger: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.camera_on:
+            object.__setattr__(self, "face", None)
+        elif self.face is None:
+            object.__setattr__(self, "face", self.name)
+            object.__setattr__(self, "face_is_stranger", self.stranger)
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """What the viewer shows: a page of the gallery, or the speaker big above a strip."""
+
+    view: str  # GALLERY | SPEAKER
+    tiles: tuple[ScriptTile, ...]  # drawing order; in speaker view the first is the speaker
 
 
 @dataclass
@@ -30,7 +61,14 @@ class AttendanceScript:
     but are not enrolled. ``presence`` holds every participant's [join, leave) intervals (an empty
     list means absent) and ``camera_off`` the stretches inside them with no face to see. Tiles
     follow join order like meeting apps: a (re)joiner goes to the end, and tiles reflow when
-    someone leaves; only the first ``page_size`` tiles are on screen.
+    someone leaves; only the first ``page_size`` tiles are on screen, or page n of them while
+    ``pages`` says the viewer turned to it.
+
+    The hard cases of real meetings are scripted too: ``sit_ins`` (someone else at a
+    participant's camera, the tile's label unchanged), ``swaps`` (two tiles trade places, as when
+    the host reorders the gallery), ``posters`` (a picture of a face behind a participant) and
+    ``speaker_view`` stretches (the active speaker in one big tile, ``strip_size`` others in a
+    strip above). A sitter or a poster's subject must be a listed person with a photo.
     """
 
     duration_s: float
@@ -40,8 +78,14 @@ class AttendanceScript:
     presence: dict[str, list[Interval]] = field(default_factory=dict)
     camera_off: dict[str, list[Interval]] = field(default_factory=dict)
     page_size: int = 49
+    sit_ins: dict[str, list[SitIn]] = field(default_factory=dict)
+    swaps: list[Swap] = field(default_factory=list)
+    posters: dict[str, str] = field(default_factory=dict)
+    speaker_view: list[Interval] = field(default_factory=list)
+    pages: list[PageView] = field(default_factory=list)
+    strip_size: int = 5
     _starts: list[float] = field(init=False, repr=False, compare=False)
-    _tiles: list[tuple[ScriptTile, ...]] = field(init=False, repr=False, compare=False)
+    _screens: list[Screen] = field(init=False, repr=False, compare=False)
     _seen: dict[str, list[Interval]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -61,7 +105,34 @@ class AttendanceScript:
             for a, b in intervals:
                 if not any(pa <= a and b <= pb for pa, pb in self.presence[name]):
                     raise ValueError(f"{name} has the camera off while not in the meeting")
+        self._check_events(set(names))
         self._build_timeline()
+
+    def _check_events(self, names: set[str]) -> None:
+        self.sit_ins = {
+            owner: sorted((float(a), float(b), who) for a, b, who in spans)
+            for owner, spans in self.sit_ins.items()
+            if spans
+        }
+        for owner, spans in self.sit_ins.items():
+            _clean([(a, b) for a, b, _ in spans], owner)
+            for a, b, who in spans:
+                if owner not in names or who not in names or who == owner:
+                    raise ValueError(f"sit-in at {owner}'s camera by {who}: unknown people")
+                if not any(pa <= a and b <= pb for pa, pb in self.presence[owner]):
+                    raise ValueError(f"{who} sits at {owner}'s camera while {owner} is not in")
+                if any(pa < b and a < pb for pa, pb in self.presence[who]):
+                    raise ValueError(f"{who} sits at {owner}'s camera while in the meeting too")
+        self.swaps = sorted((float(t), a, b) for t, a, b in self.swaps)
+        for _, a, b in self.swaps:
+            if a not in names or b not in names or a == b:
+                raise ValueError(f"swap of {a} and {b}: unknown people")
+        for owner, subject in self.posters.items():
+            if owner not in names or subject not in names or owner == subject:
+                raise ValueError(f"poster of {subject} behind {owner}: unknown people")
+        self.speaker_view = _clean(self.speaker_view, "speaker view")
+        self.pages = sorted((float(a), float(b), int(n)) for a, b, n in self.pages)
+        _clean([(a, b) for a, b, _ in self.pages], "pages")
 
     # -- ground truth -------------------------------------------------------------------------
 
@@ -75,33 +146,42 @@ class AttendanceScript:
         return [n for n in self.people if not self.presence[n]]
 
     def change_times(self) -> list[float]:
-        """Times at which the tiles on screen change (the first is 0)."""
+        """Times at which the screen changes (the first is 0)."""
         return list(self._starts)
 
-    def tiles_at(self, t: float) -> tuple[ScriptTile, ...]:
-        """The tiles on screen at ``t``, in gallery order."""
+    def screen_at(self, t: float) -> Screen:
+        """What is on screen at ``t``: the view and its tiles in drawing order."""
         if t < 0 or t >= self.duration_s:
-            return ()
-        return self._tiles[bisect.bisect_right(self._starts, t) - 1]
+            return Screen(GALLERY, ())
+        return self._screens[bisect.bisect_right(self._starts, t) - 1]
+
+    def tiles_at(self, t: float) -> tuple[ScriptTile, ...]:
+        """The tiles on screen at ``t``, in drawing order."""
+        return self.screen_at(t).tiles
 
     def present_at(self, t: float) -> list[str]:
-        """Everyone in the meeting at ``t`` on screen, camera on or off."""
+        """The participants whose tile is on screen at ``t``, camera on or off."""
         return [tile.name for tile in self.tiles_at(t)]
 
     def visible_at(self, t: float, include_strangers: bool = True) -> list[str]:
-        """Names whose face is on screen at ``t``, in tile order."""
+        """Whose faces are on screen at ``t`` as participants (never posters), in tile order."""
         return [
-            tile.name
+            tile.face
             for tile in self.tiles_at(t)
-            if tile.camera_on and (include_strangers or not tile.stranger)
+            if tile.face is not None and (include_strangers or not tile.face_is_stranger)
         ]
+
+    def posters_at(self, t: float) -> list[str]:
+        """Whose pictures hang behind participants on screen at ``t``."""
+        return [tile.poster for tile in self.tiles_at(t) if tile.poster and tile.face]
 
     def present_intervals(self, name: str) -> list[Interval]:
         """When ``name`` was in the meeting (camera on or off)."""
         return list(self.presence[name])
 
     def seen_intervals(self, name: str) -> list[Interval]:
-        """When ``name``'s face was on screen: present, camera on, on the first page."""
+        """When ``name``'s face was on screen as a participant: in a tile on screen with the
+        camera on, their own or someone else's (a sit-in)."""
         return list(self._seen.get(name, ()))
 
     def seen_duration(self, name: str) -> float:
@@ -116,6 +196,18 @@ class AttendanceScript:
         seen = self._seen.get(name)
         return seen[-1][1] if seen else None
 
+    def speaker_at(self, t: float) -> str | None:
+        """The active speaker at ``t``: one participant with the camera on, per turn."""
+        on = [
+            n
+            for n in self._order_at(t)
+            if not _inside(self.camera_off.get(n, ()), t) and self._sitter(n, t) is None
+        ]
+        if not on:
+            return None
+        turn = int(t // SPEAKER_TURN_S)
+        return on[zlib.crc32(f"{self.seed}:{turn}".encode()) % len(on)]
+
     # -- serialisation ------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
@@ -128,11 +220,17 @@ class AttendanceScript:
             "strangers": self.strangers,
             "presence": {n: [list(iv) for iv in v] for n, v in self.presence.items()},
             "camera_off": {n: [list(iv) for iv in v] for n, v in self.camera_off.items()},
+            "sit_ins": {n: [list(s) for s in v] for n, v in self.sit_ins.items()},
+            "swaps": [list(s) for s in self.swaps],
+            "posters": dict(self.posters),
+            "speaker_view": [list(iv) for iv in self.speaker_view],
+            "pages": [list(p) for p in self.pages],
+            "strip_size": self.strip_size,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> AttendanceScript:
-        if data.get("version") != SCRIPT_VERSION:
+        if data.get("version") not in (1, SCRIPT_VERSION):
             raise ValueError(f"unsupported script version {data.get('version')!r}")
         return cls(
             duration_s=float(data["duration_s"]),
@@ -142,6 +240,12 @@ class AttendanceScript:
             presence={n: [tuple(iv) for iv in v] for n, v in data["presence"].items()},
             camera_off={n: [tuple(iv) for iv in v] for n, v in data.get("camera_off", {}).items()},
             page_size=int(data.get("page_size", 49)),
+            sit_ins={n: [tuple(s) for s in v] for n, v in data.get("sit_ins", {}).items()},
+            swaps=[tuple(s) for s in data.get("swaps", [])],
+            posters=dict(data.get("posters", {})),
+            speaker_view=[tuple(iv) for iv in data.get("speaker_view", [])],
+            pages=[tuple(p) for p in data.get("pages", [])],
+            strip_size=int(data.get("strip_size", 5)),
         )
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -153,38 +257,82 @@ class AttendanceScript:
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _order_at(self, t: float) -> list[str]:
+        """Everyone in the meeting at ``t`` in gallery order: by the join time of their current
+        stay, then as listed; swaps made before ``t`` trade two participants' places."""
+        rank = {n: i for i, n in enumerate(self.participants)}
+        keys: dict[str, tuple[float, int]] = {}
+        for name, intervals in self.presence.items():
+            joined = next((ja for ja, jb in intervals if ja <= t < jb), None)
+            if joined is not None:
+                keys[name] = (joined, rank[name])
+        for when, a, b in self.swaps:
+            if when <= t and a in keys and b in keys:
+                keys[a], keys[b] = keys[b], keys[a]
+        return sorted(keys, key=keys.__getitem__)
+
+    def _sitter(self, owner: str, t: float) -> str | None:
+        return next((who for a, b, who in self.sit_ins.get(owner, ()) if a <= t < b), None)
+
+    def _screen(self, t: float) -> Screen:
+        strangers = set(self.strangers)
+
+        def tile(name: str) -> ScriptTile:
+            camera = not _inside(self.camera_off.get(name, ()), t)
+            sitter = self._sitter(name, t) if camera else None
+            return ScriptTile(
+                name,
+                camera,
+                name in strangers,
+                face=sitter,
+                poster=self.posters.get(name),
+                face_is_stranger=(sitter or name) in strangers,
+            )
+
+        order = self._order_at(t)
+        if _inside(self.speaker_view, t):
+            speaker = self.speaker_at(t)
+            if speaker is not None:
+                rest = [n for n in order if n != speaker][: self.strip_size]
+                return Screen(SPEAKER, tuple(tile(n) for n in [speaker, *rest]))
+        page = next((n for a, b, n in self.pages if a <= t < b), 0)
+        # Asked for a page past the last, a viewer shows the last one.
+        page = min(page, max(0, math.ceil(len(order) / self.page_size) - 1))
+        first = page * self.page_size
+        return Screen(GALLERY, tuple(tile(n) for n in order[first : first + self.page_size]))
+
     def _build_timeline(self) -> None:
-        """Precompute the tiles of every stretch between two events; everything else reads it."""
+        """Precompute the screen of every stretch between two events; everything else reads it."""
         bounds = {0.0, float(self.duration_s)}
         for intervals in (*self.presence.values(), *self.camera_off.values()):
             for a, b in intervals:
                 bounds.update((a, b))
+        for spans in self.sit_ins.values():
+            for a, b, _ in spans:
+                bounds.update((a, b))
+        bounds.update(t for t, _, _ in self.swaps)
+        for a, b, _ in self.pages:
+            bounds.update((a, b))
+        for a, b in self.speaker_view:
+            bounds.update((a, b))
+            turn = math.floor(a / SPEAKER_TURN_S) + 1
+            while turn * SPEAKER_TURN_S < b:
+                bounds.add(turn * SPEAKER_TURN_S)
+                turn += 1
         edges = sorted(b for b in bounds if 0 <= b <= self.duration_s)
-        strangers = set(self.strangers)
-        rank = {n: i for i, n in enumerate(self.participants)}
-        self._starts, self._tiles, self._seen = [], [], {}
-        for a, b in zip(edges, edges[1:], strict=False):
-            mid = (a + b) / 2
-            here = []
-            for name, intervals in self.presence.items():
-                joined = next((ja for ja, jb in intervals if ja <= mid < jb), None)
-                if joined is not None:
-                    here.append((joined, rank[name], name))
-            here.sort()
-            tiles = tuple(
-                ScriptTile(n, not _inside(self.camera_off.get(n, ()), mid), n in strangers)
-                for _, _, n in here[: self.page_size]
-            )
-            if self._tiles and self._tiles[-1] == tiles:
+        self._starts, self._screens, self._seen = [], [], {}
+        for a in edges[:-1]:
+            screen = self._screen(a)
+            if self._screens and self._screens[-1] == screen:
                 continue
             self._starts.append(a)
-            self._tiles.append(tiles)
-        for i, tiles in enumerate(self._tiles):
+            self._screens.append(screen)
+        for i, screen in enumerate(self._screens):
             start = self._starts[i]
             end = self._starts[i + 1] if i + 1 < len(self._starts) else float(self.duration_s)
-            for tile in tiles:
-                if tile.camera_on:
-                    seen = self._seen.setdefault(tile.name, [])
+            for t in screen.tiles:
+                if t.face is not None:
+                    seen = self._seen.setdefault(t.face, [])
                     if seen and seen[-1][1] == start:
                         seen[-1] = (seen[-1][0], end)
                     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import random
 import zlib
 from collections.abc import Mapping, Sequence
@@ -13,17 +14,27 @@ import av
 import cv2
 import numpy as np
 
-from rollcall.synth.gallery import GalleryLayout, Size, Tile, compose_gallery
-from rollcall.synth.script import AttendanceScript, ScriptTile
+from rollcall.synth.gallery import (
+    GalleryLayout,
+    Size,
+    Tile,
+    TileTruth,
+    compose_gallery,
+    speaker_rects,
+)
+from rollcall.synth.people import DEFAULT_FACE_FRACTION
+from rollcall.synth.script import SPEAKER, SPEAKER_TURN_S, AttendanceScript, Screen
 
 VFR_TIME_BASE = Fraction(1, 1000)
 SPEAKER_COLOUR = (80, 200, 60)  # BGR green, the active-speaker frame of Zoom's gallery
-SPEAKER_TURN_S = 6.0
+# The speaker's big tile shows them sitting a little further back than a gallery tile does.
+SPEAKER_FACE_FRACTION = 0.45
 
 
 @dataclass(frozen=True, slots=True)
 class Recording:
-    """What was written: the file, its encoder, every frame's time and each person's photo."""
+    """What was written: the file, its encoder, every frame's time, each person's photo, and
+    every screen drawn (from the time of the first frame that showed it) with its tiles."""
 
     path: Path
     size: Size
@@ -31,10 +42,23 @@ class Recording:
     vfr: bool
     frame_times: list[float]
     photos: dict[str, Path]
+    screens: list[tuple[float, list[TileTruth]]]
 
     @property
     def frame_count(self) -> int:
         return len(self.frame_times)
+
+    def tiles_at(self, t: float) -> list[TileTruth]:
+        """The tiles of the frame shown at ``t`` (a sample reads the frame at its time)."""
+        starts = [start for start, _ in self.screens]
+        i = bisect.bisect_right(starts, t + 1e-6) - 1
+        return self.screens[i][1] if i >= 0 else []
+
+    def screens_json(self) -> list[dict[str, object]]:
+        return [
+            {"t": start, "tiles": [tile.to_dict() for tile in tiles]}
+            for start, tiles in self.screens
+        ]
 
 
 def pick_encoder() -> str:
@@ -112,7 +136,10 @@ def render_recording(
         raise ValueError(f"size {size} must be even for yuv420p video")
     seed = script.seed if seed is None else seed
     codec = codec or pick_encoder()
-    chosen = choose_photos([n for n in script.participants if script.presence[n]], photos, seed)
+    shown = [n for n in script.participants if script.presence[n]]
+    shown += [who for spans in script.sit_ins.values() for _, _, who in spans]
+    shown += list(script.posters.values())
+    chosen = choose_photos(list(dict.fromkeys(shown)), photos, seed)
     times = frame_times(script.duration_s, fps, vfr, seed)
     rng = np.random.default_rng(seed)
     path = Path(path)
@@ -120,15 +147,19 @@ def render_recording(
     with av.open(str(path), "w") as container:
         stream = _open_stream(container, codec, size, fps, vfr, crf, bitrate, preset)
         time_base = stream.codec_context.time_base
-        last_tiles: tuple[ScriptTile, ...] | None = None
+        last_screen: Screen | None = None
         canvas = np.zeros((height, width, 3), np.uint8)  # replaced by the first composition
         layout_rects: list[tuple[int, int, int, int]] = []
+        screens: list[tuple[float, list[TileTruth]]] = []
         for index, t in enumerate(times):
-            tiles = script.tiles_at(t)
-            if tiles != last_tiles:
-                canvas, truths = _compose(tiles, chosen, size)
+            screen = script.screen_at(t)
+            if screen != last_screen:
+                canvas, truths = _compose(screen, chosen, size)
                 layout_rects = [tr.rect for tr in truths if tr.kind == "face"]
-                last_tiles = tiles
+                if screen.view == SPEAKER and layout_rects:
+                    layout_rects = layout_rects[:1]  # the big tile is the one talking
+                last_screen = screen
+                screens.append((t, truths))
             image = _frame_image(canvas, layout_rects, t, rng, jitter, speaker, seed)
             # OpenCV's I420 is limited-range BT.601 like FFmpeg's, and 4x faster than reformat.
             yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
@@ -142,7 +173,10 @@ def render_recording(
     recorded = (
         [round(t, 3) for t in times] if vfr else [i * float(time_base) for i in range(len(times))]
     )
-    return Recording(path, size, codec, vfr, recorded, chosen)
+    # Screens keyed by the times the file really carries (CFR rounds to the time base).
+    by_index = {round(t, 9): i for i, t in enumerate(times)}
+    screens = [(recorded[by_index[round(t, 9)]], truths) for t, truths in screens]
+    return Recording(path, size, codec, vfr, recorded, chosen, screens)
 
 
 def _open_stream(
@@ -177,13 +211,28 @@ def _open_stream(
 
 
 def _compose(
-    tiles: tuple[ScriptTile, ...], photos: Mapping[str, Path], size: Size
-) -> tuple[np.ndarray, list]:
-    if not tiles:
+    screen: Screen, photos: Mapping[str, Path], size: Size
+) -> tuple[np.ndarray, list[TileTruth]]:
+    if not screen.tiles:
         layout = GalleryLayout.for_count(0, size)
         return compose_gallery([], size, layout=layout)
-    drawn = [Tile(t.name, photos.get(t.name), camera_off=not t.camera_on) for t in tiles]
-    return compose_gallery(drawn, size)
+    drawn = []
+    for i, t in enumerate(screen.tiles):
+        big = screen.view == SPEAKER and i == 0
+        face = t.face if t.face is not None else t.name
+        drawn.append(
+            Tile(
+                t.name,
+                photos.get(face),
+                camera_off=not t.camera_on,
+                face=t.face,
+                poster=photos.get(t.poster) if t.poster else None,
+                poster_name=t.poster,
+                face_fraction=SPEAKER_FACE_FRACTION if big else DEFAULT_FACE_FRACTION,
+            )
+        )
+    rects = speaker_rects(len(drawn), size) if screen.view == SPEAKER else None
+    return compose_gallery(drawn, size, rects=rects)
 
 
 def _frame_image(
