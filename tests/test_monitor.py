@@ -109,13 +109,63 @@ def test_unchanged_count_is_not_reverified():
     assert out.recognized == 2 and {s.person for s in out.seen} == {"ada", "bob"}
 
 
-def test_count_change_embeds_only_the_new_face():
+def test_count_change_embeds_every_face():
     monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada", 1: "bob"})
     step(monitor, scene, 0, 0.0)
     scene.seating[2] = "cy"
     out = step(monitor, scene, 1, 30.0)
-    assert out.verified and out.embedded == 1
+    assert out.verified and out.embedded == 3
     assert [m.person for m in out.marks] == ["cy"]
+    assert all(f.fresh for f in out.faces)
+
+
+def test_a_stranger_sliding_into_a_departed_persons_tile_does_not_inherit_the_name():
+    """The issue-11 case: bob leaves, the tiles reflow, and the stranger who came after him
+    moves into his old tile looking (to the tracker) just like him. The count changed, so the
+    face is embedded again and the name goes."""
+    monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada", 1: "bob", 2: "sam"})
+    VECTORS["sam"] = unit(RNG.normal(size=DIM))
+    TEXTURES["sam"] = TEXTURES["bob"]  # the tracker cannot tell them apart
+    scene.seating = {0: "ada", 1: "bob"}
+    step(monitor, scene, 0, 0.0)
+    step(monitor, scene, 1, 20.0)
+    scene.seating = {0: "ada", 1: "sam"}
+    out = step(monitor, scene, 2, 40.0)  # same count: only the look could tell
+    scene.seating = {0: "ada", 1: "sam", 2: "cy"}
+    out = step(monitor, scene, 3, 60.0)  # someone joined: everyone is embedded again
+    assert out.verified and {s.person for s in out.seen} == {"ada", "cy"}
+    assert any(e.kind == "identity_lost" and e.person == "bob" for e in out.events)
+    closed = [c for c in out.intervals if c.person == "bob" and c.end is not None]
+    assert [(c.start, c.end) for c in closed] == [(0.0, 40.0)]
+
+
+def test_a_name_lost_closes_the_interval_at_the_last_real_match():
+    monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada", 1: "bob"})
+    step(monitor, scene, 0, 0.0)
+    step(monitor, scene, 1, 30.0)
+    scene.seating[1] = "stranger"  # someone else at bob's camera, a new look: re-verified
+    out = step(monitor, scene, 2, 60.0)
+    assert {s.person for s in out.seen} == {"ada"}
+    assert [(c.person, c.start, c.end) for c in out.intervals if c.end is not None] == [
+        ("bob", 0.0, 30.0)
+    ]
+
+
+def test_time_between_samples_is_credited_only_when_both_saw_the_person():
+    cfg = MonitorConfig(verify_every=1000, leave_after=600)
+    monitor, scene = make(cfg), Scene({0: "ada", 1: "bob"})
+    step(monitor, scene, 0, 0.0)
+    step(monitor, scene, 1, 30.0)
+    del scene.seating[1]
+    out = step(monitor, scene, 2, 60.0)
+    assert [(c.person, c.start, c.end) for c in out.intervals if c.end is not None] == [
+        ("bob", 0.0, 30.0)
+    ]
+    assert not any(e.kind == "left" for e in out.events)  # not yet gone for leave_after
+    scene.seating[1] = "bob"
+    out = step(monitor, scene, 3, 90.0)
+    assert [(c.start, c.end) for c in out.intervals if c.person == "bob"] == [(90.0, None)]
+    assert not any(e.kind == "joined" for e in out.events)  # a short gap, not a rejoin
 
 
 def test_periodic_verification_re_embeds_everyone():
@@ -131,7 +181,7 @@ def test_someone_taking_over_a_tile_is_not_given_the_old_name():
     step(monitor, scene, 0, 0.0)
     scene.seating[1] = "stranger"  # same count, same place, different face
     out = step(monitor, scene, 1, 30.0)
-    assert out.verified and out.embedded == 1
+    assert out.verified and out.embedded == 2
     assert {s.person for s in out.seen} == {"ada"} and out.unknown == 1
 
 
@@ -142,16 +192,17 @@ def test_leaving_closes_the_interval_and_returning_opens_a_new_one():
     step(monitor, scene, 1, 30.0)
     del scene.seating[1]
     out = step(monitor, scene, 2, 60.0)
-    assert not [c for c in out.intervals if c.end is not None]  # 30 s unseen: still open
-    out = step(monitor, scene, 3, 95.0)
     closed = [c for c in out.intervals if c.end is not None]
     assert [(c.person, c.start, c.end) for c in closed] == [("bob", 0.0, 30.0)]
+    assert not any(e.kind == "left" for e in out.events)  # 30 s unseen: not gone yet
+    out = step(monitor, scene, 3, 95.0)
     assert any(e.kind == "left" and e.person == "bob" for e in out.events)
     scene.seating[1] = "bob"
     out = step(monitor, scene, 4, 130.0)
     assert out.marks == []  # already marked; not marked twice
     opened = [c for c in out.intervals if c.person == "bob"]
     assert opened[0].start == 130.0 and opened[0].end is None
+    assert any(e.kind == "joined" and e.person == "bob" for e in out.events)
     final = monitor.finish()
     assert {(c.person, c.start, c.end) for c in final} == {
         ("ada", 0.0, 130.0),
@@ -241,7 +292,7 @@ def test_a_stranger_is_queued_for_review_once_even_when_tiles_reflow():
     assert len(first.unknowns) == 1
     scene.seating = {0: "ada", 4: "stranger"}  # the stranger's tile moved: a new track
     moved = step(monitor, scene, 1, 30.0)
-    assert moved.embedded == 1 and moved.unknown == 1
+    assert moved.embedded == 2 and moved.unknown == 1
     assert moved.unknowns == []
     VECTORS["stranger2"] = unit(RNG.normal(size=DIM))
     TEXTURES["stranger2"] = RNG.integers(0, 255, (60, 60), dtype=np.uint8)

@@ -1,8 +1,22 @@
 """The attendance monitor: head count -> verify when it changes -> marks and presence intervals.
 
-Pure logic: it is handed each sample's time, image and detected faces plus a function that
-embeds faces, and returns what happened. Storage, sources and the clock live elsewhere, so the
-whole behaviour can be tested with generated frames and a fake clock.
+Pure logic: it is handed each sample's time, image and participant faces (vision.screen has
+already set pictures on walls aside) plus a function that embeds faces, and returns what
+happened. Storage, sources and the clock live elsewhere, so the whole behaviour can be tested
+with generated frames and a fake clock.
+
+A person is credited only for samples in which their own face was named, on evidence:
+
+- **Verification embeds every face.** When the head count changes, a face is new (it moved,
+  or looks different), a name is pending, or the periodic check is due, every face on screen is
+  embedded and judged on that sample's embedding plus its track's history. A track whose new
+  embedding no longer matches its name loses it at once.
+- **Between verifications** a face keeps its name only while its track carries over: same
+  place, same tile, and the same look by a check a different person never passes
+  (vision.track.SAME_LOOK, measured in bench/bench_track.py).
+- **Presence intervals** run from sample to sample while the person is named in each; a sample
+  without them closes the interval at the last sample they were seen in, and a later sighting
+  opens a new one. Time between two samples is credited only when both saw the person.
 """
 
 from __future__ import annotations
@@ -13,7 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rollcall.vision.gallery import Gallery
-from rollcall.vision.track import FaceTracker, Track
+from rollcall.vision.screen import ScreenReading
+from rollcall.vision.track import FaceTracker, Track, Vote
 from rollcall.vision.types import Faces
 
 Embed = Callable[[Faces], np.ndarray]
@@ -84,7 +99,7 @@ class IntervalChange:
 @dataclass(frozen=True)
 class Event:
     t: float
-    kind: str  # joined | left | visitor | disputed | duplicate
+    kind: str  # joined | left | visitor | disputed | duplicate | identity_lost | shared_camera
     person: str | None
     detail: str = ""
 
@@ -140,12 +155,16 @@ class AttendanceMonitor:
         self.config = config or MonitorConfig()
         self.tracker = tracker or FaceTracker()
         self.marked: dict[str, float] = {}  # person -> first_seen
+        # Only people named in the latest sample have an open interval.
         self.open: dict[str, OpenInterval] = {}
+        self.last_seen: dict[str, float] = {}
+        self.gone: set[str] = set()  # announced as having left
         self.visitors: set[str] = set()
         self.queued_unknowns: list[np.ndarray] = []
         self.last_count: int | None = None
         self.last_verified: float | None = None
         self.last_full: float | None = None
+        self.last_shared = 0
 
     # -- resuming ----------------------------------------------------------------------------
 
@@ -153,16 +172,27 @@ class AttendanceMonitor:
         """Continue a session from what was committed; the next sample verifies everyone."""
         self.marked = dict(marked)
         self.open = {p: OpenInterval(iv.start, iv.last_seen) for p, iv in open_intervals.items()}
+        self.last_seen = {p: iv.last_seen for p, iv in self.open.items()}
         self.tracker.reset()
         self.last_count = self.last_verified = self.last_full = None
 
     # -- one sample --------------------------------------------------------------------------
 
     def observe(
-        self, seq: int, t: float, image: np.ndarray, faces: Faces, embed: Embed
+        self,
+        seq: int,
+        t: float,
+        image: np.ndarray,
+        faces: Faces | ScreenReading,
+        embed: Embed,
     ) -> SampleOutcome:
+        """Judge one sample. ``faces`` are the participants' faces, or a ScreenReading of the
+        frame (participants, their tiles, tiles with two people at one camera)."""
         cfg = self.config
-        tracks, carried = self.tracker.update(t, image, faces)
+        reading = faces if isinstance(faces, ScreenReading) else None
+        faces = reading.faces if reading is not None else faces
+        tiles = reading.tile_rects() if reading is not None else None
+        tracks, carried = self.tracker.update(t, image, faces, tiles)
         count = len(faces)
         full = self.last_full is None or t - self.last_full >= cfg.verify_every
         verify = (
@@ -171,40 +201,41 @@ class AttendanceMonitor:
             or not carried.all()
             or any(self._pending(tr) for tr in tracks)
         )
-        embedded = 0
+        out = SampleOutcome(seq, t, count, 0, 0, bool(verify), 0)
+        fresh = np.zeros(count, bool)
         if verify and count:
-            # Reuse a face's embedding only when it was tracked in place, looks the same and
-            # its identity is settled; a periodic full verification re-embeds everyone.
-            todo = [
-                i
-                for i, tr in enumerate(tracks)
-                if full or not carried[i] or tr.embedding is None or self._pending(tr)
-            ]
-            if todo:
-                vectors = embed(faces[np.asarray(todo)])
-                matches = self.gallery.match(vectors)
-                for k, i in enumerate(todo):
-                    tr = tracks[i]
-                    tr.embedding = vectors[k]
-                    p = int(matches.candidate[k]) if len(self.gallery) else -1
-                    accepted = bool(matches.person[k] >= 0)
-                    tr.votes.append((p, float(matches.similarity[k]), accepted, t))
-                embedded = len(todo)
-        out = SampleOutcome(seq, t, count, 0, 0, bool(verify), embedded)
-        identities = self._identities(tracks, t, out)
-        self._mark_and_track_presence(t, image, tracks, identities, out)
-        self._report_unknowns(t, image, tracks, identities, out, fresh=verify)
-        for tr, name in zip(tracks, identities, strict=True):
+            # Every face, not only the new ones: a face that kept its place can still be
+            # someone else's now, and only its own embedding can say so.
+            vectors = embed(faces)
+            matches = self.gallery.match(vectors, face_px=faces.min_side)
+            for i, tr in enumerate(tracks):
+                tr.embedding = vectors[i]
+                p = int(matches.candidate[i]) if len(self.gallery) else -1
+                vote = Vote(p, float(matches.similarity[i]), bool(matches.person[i] >= 0), t)
+                self._judge(tr, vote, t, out)
+            fresh[:] = True
+            out.embedded = count
+        names = self._names(tracks, t, out)
+        self._mark_and_track_presence(t, image, tracks, names, out)
+        self._report_unknowns(t, image, tracks, names, out, fresh=verify)
+        tile_of = reading.tile_of if reading is not None else np.full(count, -1)
+        for i, (tr, name) in enumerate(zip(tracks, names, strict=True)):
             last = tr.votes[-1] if tr.votes else None
             out.faces.append(
                 FaceSighting(
                     _box(tr.box),
                     name,
-                    None if last is None else last[1],
-                    last is not None and last[3] == t,
+                    None if last is None else last.similarity,
+                    bool(fresh[i]),
+                    int(tile_of[i]),
                 )
             )
-        out.recognized = sum(1 for p in identities if p is not None)
+        if reading is not None and len(reading.shared) > self.last_shared:
+            out.events.append(
+                Event(t, "shared_camera", None, f"{len(reading.shared)} tile(s) show two people")
+            )
+        self.last_shared = len(reading.shared) if reading is not None else 0
+        out.recognized = sum(1 for p in names if p is not None)
         out.unknown = count - out.recognized
         self.last_count = count
         if verify:
@@ -223,57 +254,63 @@ class AttendanceMonitor:
 
     # -- decisions ---------------------------------------------------------------------------
 
-    def _votes_for(self, track: Track) -> tuple[set[int], list[tuple[int, float, bool, float]]]:
-        accepted = [v for v in track.votes if v[2]]
-        return {v[0] for v in accepted}, accepted
-
-    def _pending(self, track: Track) -> bool:
-        """A face that matched someone, but not yet convincingly enough to name them."""
-        people, accepted = self._votes_for(track)
-        if len(people) != 1:
-            return False
-        return self._decide(track) is None
-
-    def _decide(self, track: Track) -> str | None:
-        people, accepted = self._votes_for(track)
-        if len(people) != 1:
-            return None  # never matched anyone, or matched different people: not trusted
-        name = self.gallery.names[next(iter(people))]
-        # The latest look must agree too: a face that stopped matching is not named.
-        if not track.votes[-1][2]:
-            return None
-        best = max(v[1] for v in accepted)
+    def _judge(self, track: Track, vote: Vote, t: float, out: SampleOutcome) -> None:
+        """Update a track's identity with one fresh embedding's verdict."""
+        if track.identity is not None:
+            if vote.accepted and vote.person == track.identity:
+                track.votes = [*track.votes[-3:], vote]
+                return
+            # The face no longer matches its name: it loses it now, and what it matches from
+            # here on is judged afresh.
+            lost = self.gallery.names[track.identity]
+            track.identity = None
+            track.votes = [vote]
+            detail = "no longer matches" if not vote.accepted else "now matches someone else"
+            out.events.append(Event(t, "identity_lost", lost, f"a face named {lost} {detail}"))
+            if vote.accepted:
+                # An unchanged-looking face that switches between two people is not trusted.
+                track.disputed = True
+            return
+        track.votes.append(vote)
+        people = {v.person for v in track.accepted}
+        if len(people) > 1 and not track.disputed:
+            track.disputed = True
+            who = ", ".join(sorted(self.gallery.names[p] for p in people))
+            out.events.append(Event(t, "disputed", None, f"one face matched {who}"))
+        if track.disputed or not vote.accepted:
+            return
+        name = self.gallery.names[vote.person]
+        best = max(v.similarity for v in track.accepted)
         if (
-            len(accepted) >= self.config.confirm_votes
+            len(track.accepted) >= self.config.confirm_votes
             or best >= self.config.strong_similarity
             or name in self.marked
         ):
-            return name
-        return None
+            track.identity = vote.person
 
-    def _identities(self, tracks: list[Track], t: float, out: SampleOutcome) -> list[str | None]:
-        names = [self._decide(tr) for tr in tracks]
-        for tr in tracks:
-            people, _ = self._votes_for(tr)
-            if len(people) > 1 and not tr.reported_unknown:
-                who = ", ".join(sorted(self.gallery.names[p] for p in people))
-                out.events.append(Event(t, "disputed", None, f"one face matched {who}"))
-                tr.reported_unknown = True
-        # One person cannot sit in two tiles: keep the stronger face, leave the other unnamed.
+    def _pending(self, track: Track) -> bool:
+        """A face that matched someone, but not yet convincingly enough to name them."""
+        return track.identity is None and not track.disputed and bool(track.accepted)
+
+    def _names(self, tracks: list[Track], t: float, out: SampleOutcome) -> list[str | None]:
+        names = [None if tr.identity is None else self.gallery.names[tr.identity] for tr in tracks]
+        # One person cannot sit in two tiles: keep the stronger face; the other loses the name.
         best: dict[str, int] = {}
         for i, name in enumerate(names):
             if name is None:
                 continue
-            strength = max(v[1] for v in tracks[i].votes if v[2])
             j = best.get(name)
             if j is None:
                 best[name] = i
                 continue
-            other = max(v[1] for v in tracks[j].votes if v[2])
+            strength = tracks[i].votes[-1].similarity
+            other = tracks[j].votes[-1].similarity
             loser = i if strength <= other else j
             if loser == j:
                 best[name] = i
             names[loser] = None
+            tracks[loser].identity = None
+            tracks[loser].votes = []
             out.events.append(Event(t, "duplicate", name, "the same person in two places"))
         return names
 
@@ -289,7 +326,7 @@ class AttendanceMonitor:
         for tr, name in zip(tracks, names, strict=True):
             if name is None:
                 continue
-            sims = [v[1] for v in tr.votes if v[2]]
+            sims = [v.similarity for v in tr.accepted] or [tr.votes[-1].similarity]
             out.seen.append(Sighting(name, t, max(sims), _box(tr.box)))
             if name not in self.expected:
                 if name not in self.visitors:
@@ -297,8 +334,10 @@ class AttendanceMonitor:
                     out.events.append(Event(t, "visitor", name, "enrolled but not expected"))
                 continue
             seen.add(name)
-            if name not in self.marked:
-                first = min(v[3] for v in tr.votes if v[2])
+            self.last_seen[name] = t
+            new_mark = name not in self.marked
+            if new_mark:
+                first = min((v.t for v in tr.accepted), default=t)
                 self.marked[name] = first
                 out.marks.append(
                     Mark(
@@ -312,23 +351,28 @@ class AttendanceMonitor:
                 )
             interval = self.open.get(name)
             if interval is None:
-                # A newly confirmed person was there since their first matching sample.
-                start = self.marked[name] if name in {m.person for m in out.marks} else t
+                # A newly confirmed person was there since their first matching sample; anyone
+                # else since now.
+                start = self.marked[name] if new_mark else t
                 self.open[name] = OpenInterval(start, t)
                 out.intervals.append(IntervalChange(name, start, t, None))
-                out.events.append(Event(start, "joined", name))
+                if new_mark or name in self.gone:
+                    self.gone.discard(name)
+                    out.events.append(Event(start, "joined", name))
             else:
                 interval.last_seen = t
                 out.intervals.append(IntervalChange(name, interval.start, t, None))
         for name, interval in list(self.open.items()):
-            if name in seen:
-                continue
-            if t - interval.last_seen >= self.config.leave_after:
+            if name not in seen:
+                # Not in this sample: their time ends at the last sample that saw them.
                 del self.open[name]
                 out.intervals.append(
                     IntervalChange(name, interval.start, interval.last_seen, interval.last_seen)
                 )
-                out.events.append(Event(t, "left", name, f"unseen since {interval.last_seen:.0f}s"))
+        for name, last in self.last_seen.items():
+            if name not in seen and name not in self.gone and t - last >= self.config.leave_after:
+                self.gone.add(name)
+                out.events.append(Event(t, "left", name, f"unseen since {last:.0f}s"))
 
     def _already_queued(self, embedding: np.ndarray | None) -> bool:
         """Whether this stranger's face is already in the review queue for this session.
@@ -360,15 +404,18 @@ class AttendanceMonitor:
         for tr, name in zip(tracks, names, strict=True):
             if name is not None or tr.reported_unknown or not tr.votes:
                 continue
-            people, _ = self._votes_for(tr)
-            if people:  # pending or disputed, not a stranger
+            if tr.accepted or tr.disputed:  # pending or disputed, not a stranger
                 continue
-            p, sim, _, _ = tr.votes[-1]
+            last = tr.votes[-1]
             tr.reported_unknown = True
             if self._already_queued(tr.embedding):
                 continue
             out.unknowns.append(
                 UnknownSighting(
-                    t, _box(tr.box), crop_with_context(image, tr.box), sim, self.gallery.name_of(p)
+                    t,
+                    _box(tr.box),
+                    crop_with_context(image, tr.box),
+                    last.similarity,
+                    self.gallery.name_of(last.person),
                 )
             )

@@ -32,8 +32,9 @@ from rollcall.storage.sessions import (
 from rollcall.vision.embed import embed
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.gallery import STRONG_SIMILARITY
+from rollcall.vision.screen import read_screen
 from rollcall.vision.sources import FrameSource, open_source
-from rollcall.vision.types import Faces
+from rollcall.vision.types import Faces, Frame
 
 log = logging.getLogger(__name__)
 START_RETRY = 120.0  # seconds a run waits at start-up for an unreachable database
@@ -221,13 +222,9 @@ def run_session(
             _record_gaps(source, recorder, offset, gaps_seen)
             gaps_seen = len(getattr(source, "gaps", ()))
             cpu0 = time.process_time()
-            faces = engine.detect(frame.image)
+            reading = read_screen(frame.image, engine.detect(frame.image))
             cpu1 = time.process_time()
-
-            def embed_faces(subset: Faces, image: np.ndarray = frame.image) -> np.ndarray:
-                return embed(engine.embedder, image, subset)
-
-            outcome = monitor.observe(seq, ft, frame.image, faces, embed_faces)
+            outcome = monitor.observe(seq, ft, frame.image, reading, _embedder(engine, frame))
             cpu2 = time.process_time()
             recorder.record(outcome)
             stats.samples += 1
@@ -271,12 +268,17 @@ def _see_again(
     frame = source.read(not_before=t)
     if frame is None:
         return
-    faces = engine.detect(frame.image)
+    reading = read_screen(frame.image, engine.detect(frame.image))
+    monitor.observe(seq, frame.t, frame.image, reading, _embedder(engine, frame))
 
-    def embed_faces(subset: Faces, image: np.ndarray = frame.image) -> np.ndarray:
-        return embed(engine.embedder, image, subset)
 
-    monitor.observe(seq, frame.t, frame.image, faces, embed_faces)
+def _embedder(engine: FaceEngine, frame: Frame) -> Callable[[Faces], np.ndarray]:
+    """The monitor's way to embed some of a frame's faces, when it decides to."""
+
+    def embed_faces(subset: Faces) -> np.ndarray:
+        return embed(engine.embedder, frame.image, subset)
+
+    return embed_faces
 
 
 def _record_gaps(source: object, recorder: SessionRecorder, offset: float, seen: int) -> None:

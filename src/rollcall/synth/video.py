@@ -257,8 +257,18 @@ def _frame_image(
         other = face_rects[int(rng.integers(len(face_rects)))]
         _nudge(image, canvas, other, 0, 0, int(rng.integers(-2, 3)))
     if speaker:
+        # Drawn inside the tile, as the apps do: a line straddling the tile's edge would spill
+        # into the gutter between tiles.
         x, y, w, h = talking
-        cv2.rectangle(image, (x, y), (x + w - 1, y + h - 1), SPEAKER_COLOUR, max(2, h // 60))
+        thick = max(2, h // 60)
+        inset = thick // 2
+        cv2.rectangle(
+            image,
+            (x + inset, y + inset),
+            (x + w - 1 - inset, y + h - 1 - inset),
+            SPEAKER_COLOUR,
+            thick,
+        )
     return image
 
 

@@ -87,7 +87,9 @@ class Gallery:
         np.maximum.at(scores.T, self._owner, sims.T)
         return scores
 
-    def match(self, embeddings: np.ndarray) -> Matches:
+    def match(self, embeddings: np.ndarray, face_px: np.ndarray | None = None) -> Matches:
+        """Each probe's decision; ``face_px`` (each face's shorter side) is accepted for callers
+        that know it (faces too small to name are refused once the naming size is measured)."""
         scores = self.person_scores(embeddings)
         n = len(scores)
         if n == 0 or not self.names:

@@ -1,9 +1,12 @@
-"""Following faces from one head-count sample to the next, so unchanged faces keep their identity.
+"""Following faces from one head-count sample to the next, so an unchanged face keeps its name.
 
 Samples are tens of seconds apart, so motion models do not help; what does is that gallery tiles
-and seated people mostly stay put. A face is the same track as before when its box overlaps the
-old box and a small thumbnail of it still looks alike; the thumbnail check is what stops a new
-person who takes over a reflowed tile from inheriting the previous occupant's name.
+and seated people mostly stay put. A face continues a track only when it is in the same place
+(its box overlaps the old one, inside the same tile) and looks the same: its grey chip, aligned
+on its five landmarks and high-passed, correlates with the last one at SAME_LOOK or more. A
+different person at that camera (a sit-in, a reflow, a swap) never passes that (bench_track.py),
+so a carried track's name can be reused without embedding the face again; anything else starts
+a new track, and new tracks are always embedded.
 """
 
 from __future__ import annotations
@@ -13,13 +16,23 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from rollcall.vision.embed import SFACE_CHIP_POINTS, similarity_transform, warp_chip
 from rollcall.vision.types import Faces
 
 THUMB = 24
+LOOK_SIDE = 32
+# Correlation of two aligned, high-passed 32 px chips at or above which a face "looks the same"
+# (bench/bench_track.py, 6 gallery layouts from 640x480 to 1080p, compressed like recordings):
+# different people in the same tile reached at most 0.69 (calibration half of the people) and
+# 0.70 (the other half, ~800 pairs each); 0.80 leaves a margin of 0.10 above both. The same
+# still picture nudged, re-lit and re-compressed passes 76% of the time, real webcam video 1 s
+# apart 38% (the rest is embedded again: slower, never wrong).
+SAME_LOOK = 0.80
 
 
 def thumbnails(image: np.ndarray, faces: Faces) -> np.ndarray:
-    """(N, THUMB*THUMB) zero-mean, unit-norm grey thumbnails of each face box."""
+    """(N, THUMB*THUMB) zero-mean, unit-norm grey thumbnails of each face box (the check the
+    tracker used before issue 11; bench_track.py compares it with `looks`)."""
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     out = np.zeros((len(faces), THUMB * THUMB), np.float32)
     for i, (x, y, w, h) in enumerate(np.rint(faces.boxes).astype(int)):
@@ -28,6 +41,35 @@ def thumbnails(image: np.ndarray, faces: Faces) -> np.ndarray:
             continue
         v = cv2.resize(patch, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float32)
         v = v.reshape(-1) - v.mean()
+        out[i] = v / max(float(np.linalg.norm(v)), 1e-6)
+    return out
+
+
+def looks(
+    image: np.ndarray, faces: Faces, side: int = LOOK_SIDE, highpass: bool = True
+) -> np.ndarray:
+    """(N, side*side) zero-mean, unit-norm grey chips of each face, aligned on its landmarks.
+
+    Aligned, a face is compared feature to feature wherever it sits; high-passed (the chip minus
+    its blur), brightness and shading drop out and what is left is the face's own detail. A face
+    without usable landmarks is cut from its box instead.
+    """
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    points = SFACE_CHIP_POINTS * (side / 112.0)
+    out = np.zeros((len(faces), side * side), np.float32)
+    for i, (marks, box) in enumerate(zip(faces.landmarks, faces.boxes, strict=True)):
+        if np.ptp(marks[:, 0]) < 1.0:
+            # No landmarks: the box stands in for them, mapped onto the chip's whole width.
+            x, y, w, h = box
+            src = np.array([[x, y], [x + w, y], [x, y + h]], np.float32)
+            dst = np.array([[0, 0], [side, 0], [0, side]], np.float32)
+            matrix = cv2.getAffineTransform(src, dst).astype(np.float64)
+        else:
+            matrix = similarity_transform(marks, points)
+        chip = warp_chip(gray, matrix, side).astype(np.float32)
+        if highpass:
+            chip -= cv2.GaussianBlur(chip, (0, 0), side / 16)
+        v = chip.reshape(-1) - chip.mean()
         out[i] = v / max(float(np.linalg.norm(v)), 1e-6)
     return out
 
@@ -47,28 +89,45 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (inter / np.maximum(union, 1e-6)).astype(np.float32)
 
 
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """What one embedding of a track's face said."""
+
+    person: int  # the gallery's best candidate (index into Gallery.names), -1 if none
+    similarity: float
+    accepted: bool  # the gallery named the face (threshold, margin and naming size passed)
+    t: float
+
+
 @dataclass
 class Track:
-    """One face followed across samples, with every identity vote it has collected."""
+    """One face followed across samples while it looks unchanged, with its identity."""
 
     id: int
     box: np.ndarray
-    thumb: np.ndarray
+    look: np.ndarray
+    tile: np.ndarray  # the tile rectangle it sits in (zeros: no tile grid)
     first_t: float
     last_t: float
     embedding: np.ndarray | None = None
-    # (person index, similarity, accepted, t) for each time this face was embedded.
-    votes: list[tuple[int, float, bool, float]] = field(default_factory=list)
+    # Votes since the track's identity was last settled or lost (oldest first).
+    votes: list[Vote] = field(default_factory=list)
+    identity: int | None = None  # a confirmed person index
+    disputed: bool = False  # matched different people: never named
     missed: int = 0
     reported_unknown: bool = False
+
+    @property
+    def accepted(self) -> list[Vote]:
+        return [v for v in self.votes if v.accepted]
 
 
 class FaceTracker:
     def __init__(
-        self, min_iou: float = 0.4, min_appearance: float = 0.6, max_missed: int = 1
+        self, min_iou: float = 0.5, same_look: float = SAME_LOOK, max_missed: int = 1
     ) -> None:
         self.min_iou = min_iou
-        self.min_appearance = min_appearance
+        self.same_look = same_look
         # A face missed by the detector in one sample keeps its track for the next one.
         self.max_missed = max_missed
         self.tracks: dict[int, Track] = {}
@@ -77,18 +136,29 @@ class FaceTracker:
     def reset(self) -> None:
         self.tracks.clear()
 
-    def update(self, t: float, image: np.ndarray, faces: Faces) -> tuple[list[Track], np.ndarray]:
-        """Assign each face to a track; returns (tracks per face, whether each was carried over)."""
-        thumbs = thumbnails(image, faces)
+    def update(
+        self, t: float, image: np.ndarray, faces: Faces, tiles: np.ndarray | None = None
+    ) -> tuple[list[Track], np.ndarray]:
+        """Assign each face to a track; returns (tracks per face, whether each was carried over).
+
+        ``tiles`` (N, 4) gives each face's tile rectangle (zeros: none): a face whose tile
+        changed size or place (the gallery reflowed) starts a new track.
+        """
+        tiles = np.zeros((len(faces), 4), np.float32) if tiles is None else tiles
+        looks_now = looks(image, faces)
         old = list(self.tracks.values())
         assigned: list[Track | None] = [None] * len(faces)
         carried = np.zeros(len(faces), bool)
         if old and len(faces):
             iou = iou_matrix(faces.boxes, np.stack([tr.box for tr in old]))
-            looks = thumbs @ np.stack([tr.thumb for tr in old]).T
-            ok = (iou >= self.min_iou) & (looks >= self.min_appearance)
-            # Greedy on overlap: boxes in a gallery barely move, so the best overlap wins.
-            score = np.where(ok, iou + looks, -np.inf)
+            same = looks_now @ np.stack([tr.look for tr in old]).T
+            old_tiles = np.stack([tr.tile for tr in old])
+            tile_iou = iou_matrix(tiles, old_tiles)
+            no_tiles = (tiles[:, 2:3] == 0) & (old_tiles[None, :, 2] == 0)
+            same_tile = no_tiles | (tile_iou >= 0.9)
+            ok = (iou >= self.min_iou) & (same >= self.same_look) & same_tile
+            # Greedy on overlap plus likeness: boxes in a gallery barely move.
+            score = np.where(ok, iou + same, -np.inf)
             used_old: set[int] = set()
             for flat in np.argsort(-score, axis=None):
                 i, j = np.unravel_index(flat, score.shape)
@@ -102,11 +172,12 @@ class FaceTracker:
         for i in range(len(faces)):
             track = assigned[i]
             if track is None:
-                track = Track(self._next_id, faces.boxes[i], thumbs[i], t, t)
+                track = Track(self._next_id, faces.boxes[i], looks_now[i], tiles[i], t, t)
                 self._next_id += 1
                 assigned[i] = track
             track.box = faces.boxes[i]
-            track.thumb = thumbs[i]
+            track.look = looks_now[i]
+            track.tile = tiles[i]
             track.last_t = t
             track.missed = 0
         live = {tr.id for tr in assigned if tr is not None}
