@@ -51,6 +51,13 @@ def _size(value: str) -> tuple[int, int]:
     show_default=True,
     help="Keep the recording (and its script) in ROLLCALL_HOME/demo/ to watch later.",
 )
+@click.option(
+    "--hard",
+    is_flag=True,
+    help="Script in the hard situations: tiles reflowing as people leave, a stranger sliding "
+    "into a departed person's tile, someone else at an enrolled person's camera, two tiles "
+    "swapping, a poster of a face behind a participant, speaker view.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report and the score as JSON.")
 @pass_app
 def demo(
@@ -65,6 +72,7 @@ def demo(
     min_interval: float,
     max_interval: float,
     keep_video: bool,
+    hard: bool,
     as_json: bool,
 ) -> None:
     """Take attendance of a generated meeting made from PHOTOS and score it against the truth.
@@ -75,6 +83,7 @@ def demo(
     """
     from rollcall.demo import DemoConfig, run_demo, template_count
     from rollcall.synth import load_people
+    from rollcall.synth.scenarios import SCENARIOS, describe
 
     if not 0 < min_interval <= max_interval:
         raise click.BadParameter("need 0 < --min-interval <= --max-interval")
@@ -87,6 +96,8 @@ def demo(
         seed=seed,
         min_interval=min_interval,
         max_interval=max_interval,
+        scenarios=SCENARIOS if hard else (),
+        extras=1 if hard else 0,
     )
     folder = load_people(photos_dir)
     if len(folder) < people + 1:
@@ -131,6 +142,7 @@ def demo(
             "score": run.score.to_json(),
             "roster": [p.name for p in run.cast.roster],
             "strangers": [p.name for p in run.cast.strangers],
+            "situations": describe(run.script),
             "video": str(run.recording.path) if keep_video else None,
             "notes": notes,
         }
@@ -144,6 +156,8 @@ def demo(
         f"{', '.join(p.name for p in run.cast.strangers) or 'none'}; scripted absentees: "
         f"{', '.join(run.script.absent) or 'none'}."
     )
+    for situation in describe(run.script):
+        say(f"Scripted: {situation}.")
     say(
         f"Session {run.session}: {stats.samples} head counts, {stats.verifications} "
         f"verifications, {stats.source_seconds:.0f} s of video in {stats.wall:.1f} s."
@@ -198,5 +212,15 @@ def _print_scorecard(run) -> None:  # noqa: ANN001
         ">= 98%",
         accuracy is None or accuracy >= 0.98,
     )
+    samples = score.samples
+    wrong = samples.wrong_names
+    row(
+        "faces named wrongly, sample by sample",
+        f"{len(wrong)} of {samples.named_faces}",
+        "0",
+        not wrong,
+    )
+    credited = samples.credited_absent_s
+    row("seconds credited while not on screen", f"{credited:.0f} s", "0", credited == 0)
     row("speed", f"{score.speed:.0f}x real time", "> 1x", score.speed > 1)
     out_console.print(table)

@@ -21,7 +21,7 @@ from rollcall.vision.types import Faces
 # the main face's. Posters drawn at 0.3-0.4 of the participant's face in the generated
 # meetings, and people sharing one camera sit at 0.7-1.0 of each other.
 SECOND_FACE_RATIO = 0.6
-# How far (per channel, 0-255) a pixel may be from the background colour and still be gutter:
+# How far (in brightness, 0-255) a pixel may be from the background and still be gutter:
 # above the noise video compression puts on a flat canvas, below the 14 levels that separate
 # Zoom's camera-off tiles from its background.
 GUTTER_TOLERANCE = 10
@@ -67,11 +67,20 @@ def background_colour(image: np.ndarray) -> np.ndarray | None:
     return colour if near.mean() >= 0.4 else None
 
 
+# A row or column across a region is gutter when this share of it is background-coloured:
+# video compression bleeds colour from bright tile edges into thin gutters in places (a clean
+# connected-component split merged neighbouring tiles at 960x540), but never along most of them.
+GUTTER_SHARE = 0.8
+# Gutters are thin; a wider run of background-coloured rows is a margin (trimmed) or content.
+MAX_GUTTER = 0.04  # of the frame's shorter side
+
+
 def find_tiles(image: np.ndarray) -> np.ndarray:
     """(K, 4) tile rectangles of a gallery or speaker view, in reading order; empty if none.
 
-    Everything not of the background colour falls into connected regions; a tile is a region
-    that fills most of its bounding rectangle and is not a sliver.
+    An XY-cut, as for page layouts: the frame is trimmed of its background margins, split at
+    rows that are gutter across the whole region (bands of tiles), each band split at its
+    gutter columns, and so on until a region has no gutter left: that region is a tile.
     """
     if image.ndim != 3 or min(image.shape[:2]) < 32:
         return np.zeros((0, 4), np.float32)
@@ -82,26 +91,129 @@ def find_tiles(image: np.ndarray) -> np.ndarray:
     scale = min(1.0, WORK_SIDE / min(h, w))
     small = image
     if scale < 1.0:
-        small = cv2.resize(
-            image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
-        )
-    diff = cv2.absdiff(small, np.full_like(small, np.round(colour).astype(np.uint8)))
-    b, g, r = cv2.split(diff)
-    _, content = cv2.threshold(cv2.max(cv2.max(b, g), r), GUTTER_TOLERANCE, 1, cv2.THRESH_BINARY)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(content, connectivity=4)
-    area = small.shape[0] * small.shape[1]
-    tiles = []
-    for x, y, bw, bh, pixels in stats[1:n]:
-        if bw * bh < 0.002 * area or min(bw, bh) < 12:
-            continue
-        if pixels < 0.6 * bw * bh or not 0.3 <= bw / bh <= 4.0:
-            continue
-        tiles.append((x, y, bw, bh))
+        size = (round(w * scale), round(h * scale))
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    # Brightness only: video and JPEG keep colour at half resolution, so a saturated tile
+    # edge tints a thin gutter beside it, while its brightness stays the background's.
+    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    level = cv2.cvtColor(np.round(colour).astype(np.uint8).reshape(1, 1, 3), cv2.COLOR_BGR2GRAY)
+    diff = cv2.absdiff(grey, np.full_like(grey, int(level[0, 0])))
+    gutter = (diff <= GUTTER_TOLERANCE).astype(np.float32)
+    sh, sw = gutter.shape
+    max_gutter = max(2, round(MAX_GUTTER * min(sh, sw)))
+    min_side = max(12, round(0.03 * min(sh, sw)))
+    tiles: list[tuple[int, int, int, int]] = []
+    _xy_cut(gutter, 0, 0, sw, sh, True, max_gutter, min_side, tiles, 0)
+    tiles = _mend_slivers(tiles, max_gutter)
     if not tiles:
         return np.zeros((0, 4), np.float32)
     rects = np.asarray(tiles, np.float32) / scale
     order = np.lexsort((rects[:, 0], np.round(rects[:, 1] / 8)))
     return rects[order]
+
+
+def _mend_slivers(
+    tiles: list[tuple[int, int, int, int]], max_gutter: int
+) -> list[tuple[int, int, int, int]]:
+    """Join back the pieces that a dark stripe inside a picture cut off its tile.
+
+    The tiles of a row of a gallery (or of the speaker view's strip) are all alike in width,
+    and those of a column alike in height; a piece much narrower (shorter) than its row's
+    (column's) typical tile joins its neighbour across the thin gap, the one that brings the
+    joined width nearest the typical one.
+    """
+    tiles = list(tiles)
+    for across in (True, False):  # widths within rows, then heights within columns
+        changed = True
+        while changed:
+            changed = False
+            for i, (x, y, w, h) in enumerate(tiles):
+                pos, size, other_pos, other_size = (x, w, y, h) if across else (y, h, x, w)
+                line = [
+                    j
+                    for j, t in enumerate(tiles)
+                    if abs((t[1] if across else t[0]) - other_pos) <= 3
+                    and abs((t[3] if across else t[2]) - other_size) <= 3
+                ]
+                typical = float(np.median([tiles[j][2 if across else 3] for j in line]))
+                if size >= 0.6 * typical:
+                    continue
+                best = None
+                for j in line:
+                    if j == i:
+                        continue
+                    p2, s2 = (tiles[j][0], tiles[j][2]) if across else (tiles[j][1], tiles[j][3])
+                    gap = min(abs(pos + size - p2), abs(p2 + s2 - pos))
+                    if gap > max_gutter:
+                        continue
+                    joined = max(pos + size, p2 + s2) - min(pos, p2)
+                    if best is None or abs(joined - typical) < best[0]:
+                        best = (abs(joined - typical), j)
+                if best is None:
+                    continue
+                j = best[1]
+                x2, y2, w2, h2 = tiles[j]
+                x0, y0 = min(x, x2), min(y, y2)
+                x1, y1 = max(x + w, x2 + w2), max(y + h, y2 + h2)
+                tiles[j] = (x0, y0, x1 - x0, y1 - y0)
+                del tiles[i]
+                changed = True
+                break
+    return [t for t in tiles if 0.25 <= t[2] / t[3] <= 4.0]
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    padded = np.concatenate([[False], flags, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _xy_cut(
+    gutter: np.ndarray,
+    x0: int,
+    y0: int,
+    x1: int,
+    y1: int,
+    rows_first: bool,
+    max_gutter: int,
+    min_side: int,
+    out: list[tuple[int, int, int, int]],
+    depth: int,
+) -> None:
+    region = gutter[y0:y1, x0:x1]
+    if region.size == 0:
+        return
+    rows = region.mean(axis=1) >= GUTTER_SHARE
+    cols = region.mean(axis=0) >= GUTTER_SHARE
+    # Trim background margins around the region.
+    keep_r, keep_c = np.flatnonzero(~rows), np.flatnonzero(~cols)
+    if not len(keep_r) or not len(keep_c):
+        return
+    ty0, ty1 = y0 + int(keep_r[0]), y0 + int(keep_r[-1]) + 1
+    tx0, tx1 = x0 + int(keep_c[0]), x0 + int(keep_c[-1]) + 1
+    if min(tx1 - tx0, ty1 - ty0) < min_side:
+        return
+    if (ty0, ty1, tx0, tx1) != (y0, y1, x0, x1):
+        _xy_cut(gutter, tx0, ty0, tx1, ty1, rows_first, max_gutter, min_side, out, depth)
+        return
+    for axis_rows in (rows_first, not rows_first):
+        flags = rows if axis_rows else cols
+        cuts = [(a, b) for a, b in _runs(flags) if b - a <= max_gutter]
+        if not cuts or depth > 8:
+            continue
+        start = 0
+        length = len(flags)
+        for a, b in [*cuts, (length, length)]:
+            if a - start >= min_side:
+                if axis_rows:
+                    args = (x0, y0 + start, x1, y0 + a)
+                else:
+                    args = (x0 + start, y0, x0 + a, y1)
+                _xy_cut(gutter, *args, not axis_rows, max_gutter, min_side, out, depth + 1)
+            start = b
+        return
+    out.append((x0, y0, x1 - x0, y1 - y0))
 
 
 def read_screen(image: np.ndarray, faces: Faces) -> ScreenReading:

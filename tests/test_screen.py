@@ -1,0 +1,95 @@
+"""Reading a meeting screen: tiles found through compression, pictures on walls set aside."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from rollcall.synth.gallery import Tile, compose_gallery, speaker_rects
+from rollcall.vision.screen import find_tiles, read_screen
+from rollcall.vision.track import iou_matrix
+from rollcall.vision.types import Faces
+
+
+def noise_photo(seed: int) -> np.ndarray:
+    """A busy picture: smooth blobs of colour, some of them dark like hair or a dim room."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)
+    return cv2.resize(small, (320, 240), interpolation=cv2.INTER_CUBIC)
+
+
+def compressed(image: np.ndarray, quality: int = 45) -> np.ndarray:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def assert_found(found: np.ndarray, truth: list) -> None:
+    assert len(found) == len(truth), (found, truth)
+    overlap = iou_matrix(np.asarray(truth, np.float32), found)
+    assert overlap.max(axis=1).min() >= 0.9, overlap.max(axis=1)
+
+
+@pytest.mark.parametrize("size", [(640, 480), (960, 540), (1280, 720), (1920, 1080)])
+@pytest.mark.parametrize("count", [1, 4, 7, 12, 25, 49])
+def test_gallery_tiles_are_found_through_compression(size: tuple[int, int], count: int) -> None:
+    tiles = [Tile(f"p{i}", noise_photo(i)) for i in range(count)]
+    if count > 3:
+        tiles[2] = Tile("off", None, camera_off=True)
+    image, truths = compose_gallery(tiles, size)
+    found = find_tiles(compressed(image))
+    # A camera-off tile may or may not be told from the background: both are fine.
+    faces_truth = [t.rect for t in truths if t.kind == "face"]
+    assert len(found) in (len(faces_truth), len(truths))
+    overlap = iou_matrix(np.asarray(faces_truth, np.float32), found)
+    assert overlap.max(axis=1).min() >= 0.9
+
+
+@pytest.mark.parametrize("size", [(960, 540), (1280, 720)])
+def test_speaker_view_gives_the_big_tile_and_the_strip(size: tuple[int, int]) -> None:
+    rects = speaker_rects(5, size)
+    tiles = [Tile(f"p{i}", noise_photo(10 + i)) for i in range(5)]
+    image, _ = compose_gallery(tiles, size, rects=rects)
+    # The active speaker's green frame, as bright as it gets against the gutter.
+    x, y, w, h = rects[0]
+    cv2.rectangle(image, (x + 2, y + 2), (x + w - 3, y + h - 3), (80, 200, 60), 4)
+    assert_found(find_tiles(compressed(image)), rects)
+
+
+def test_a_camera_picture_has_no_tiles() -> None:
+    assert len(find_tiles(compressed(noise_photo(3)))) == 0
+
+
+def faces_at(boxes: list[tuple[int, int, int, int]]) -> Faces:
+    n = len(boxes)
+    return Faces(np.asarray(boxes, np.float32), np.ones(n), np.zeros((n, 5, 2)))
+
+
+def test_a_small_face_behind_a_participant_is_not_a_participant() -> None:
+    size = (1280, 720)
+    image, truths = compose_gallery([Tile(f"p{i}", noise_photo(i)) for i in range(4)], size)
+    (x0, y0, w0, _), (x1, y1, _, _) = truths[0].rect, truths[1].rect
+    main = (x0 + w0 // 2 - 90, y0 + 60, 180, 200)
+    poster = (x0 + 20, y0 + 20, 60, 70)  # a third of the main face
+    pair = [(x1 + 40, y1 + 60, 160, 180), (x1 + 280, y1 + 70, 150, 170)]  # two at one camera
+    reading = read_screen(compressed(image), faces_at([main, poster, *pair]))
+    assert reading.grid and len(reading.tiles) == 4
+    assert reading.faces.boxes.tolist() == np.asarray([main, *pair], np.float32).tolist()
+    assert reading.background.boxes.tolist() == [list(map(float, poster))]
+    assert len(reading.shared) == 1
+    assert reading.tile_of.tolist() == [0, 1, 1]
+
+
+def test_without_a_grid_every_face_counts() -> None:
+    faces = faces_at([(10, 10, 100, 120), (150, 20, 30, 35)])
+    reading = read_screen(compressed(noise_photo(5)), faces)
+    assert not reading.grid and len(reading.faces) == 2 and len(reading.background) == 0
+
+
+def test_a_dark_stripe_in_a_picture_does_not_split_its_tile() -> None:
+    photo = noise_photo(9)
+    photo[:, 30:38] = 26  # a black bar as dark as the gutters, from top to bottom
+    tiles = [Tile(f"p{i}", noise_photo(i)) for i in range(6)] + [Tile("bar", photo)]
+    image, truths = compose_gallery(tiles, (960, 540))
+    assert_found(find_tiles(compressed(image)), [t.rect for t in truths])
