@@ -106,7 +106,8 @@ def course_list(app: App) -> None:
     "--leave-after",
     default=180.0,
     show_default=True,
-    help="Unseen this long (seconds) closes a presence interval.",
+    help="Unseen this long (seconds) is reported as having left (presence itself ends at "
+    "the last sample that saw them).",
 )
 @click.option("--seed", type=int, help="Seed for the random sampling times (reproducible).")
 @click.option("--duration", type=float, help="Stop after this many seconds.")
