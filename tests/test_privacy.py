@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 
 from rollcall.config import Settings
 from rollcall.storage.db import Database
-from rollcall.storage.models import AttendanceRecord, Person, PresenceInterval, Template
+from rollcall.storage.models import (
+    AttendanceRecord,
+    Person,
+    PresenceInterval,
+    Sighting,
+    Template,
+)
 from rollcall.vision.embed import EMBEDDERS
 
 PEOPLE = ["George_W_Bush", "Hugo_Chavez", "Vladimir_Putin"]
@@ -65,6 +71,7 @@ def counts(db: Database, name: str) -> dict[str, int]:
             "templates": q(Template),
             "records": q(AttendanceRecord),
             "intervals": q(PresenceInterval),
+            "sightings": q(Sighting),
         }
 
 
@@ -82,12 +89,18 @@ def test_removing_a_person_deletes_templates_records_and_evidence(cli, session_h
     assert all(rows.values()), rows  # everyone was marked with evidence
     before = evidence_files(session_home)
     assert counts(db, "Hugo_Chavez")["templates"] == 3
+    assert counts(db, "Hugo_Chavez")["sightings"] >= 1
 
     result = cli("people", "remove", "Hugo_Chavez", "--yes")
 
     assert result.exit_code == 0, result.output
     assert "3 template(s)" in result.output and "1 evidence file(s)" in result.output
-    assert counts(db, "Hugo_Chavez") == {"templates": 0, "records": 0, "intervals": 0}
+    assert counts(db, "Hugo_Chavez") == {
+        "templates": 0,
+        "records": 0,
+        "intervals": 0,
+        "sightings": 0,
+    }
     assert not (session_home / rows["Hugo_Chavez"]).exists()
     after = evidence_files(session_home)
     assert len(after) == len(before) - 1
@@ -109,6 +122,8 @@ def test_people_export_gives_a_person_their_data(cli, session_home: Path, tmp_pa
     assert len(template["vector"]) == EMBEDDERS[template["embedder"]].dim
     assert [a["session"] for a in data["attendance"]] == ["week1"]
     assert data["attendance"][0]["status"] == "present"
+    assert data["sightings"] and {s["session"] for s in data["sightings"]} == {"week1"}
+    assert all(len(s["box"]) == 4 for s in data["sightings"])
     assert any(n.startswith("evidence/") for n in names)
     assert (out.stat().st_mode & 0o777) == 0o600
 

@@ -17,6 +17,7 @@ from rollcall.storage.db import Database
 from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
+    Sighting,
     Template,
     UnknownFace,
 )
@@ -90,6 +91,12 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             .order_by(AttendanceSession.started_at)
         ).all()
         consent = consent_of(session, person)
+        seen = session.execute(
+            select(Sighting, AttendanceSession.name)
+            .join(AttendanceSession, AttendanceSession.id == Sighting.session_id)
+            .where(Sighting.person_id == person.id)
+            .order_by(AttendanceSession.started_at, Sighting.seq)
+        ).all()
         summary = {
             "person": person.name,
             "enrolled_at": as_utc(person.created_at).isoformat(),
@@ -115,6 +122,16 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                     "evidence_file": Path(r.evidence_path).name if r.evidence_path else None,
                 }
                 for r, session_name in rows
+            ],
+            # Every sample in which a face was taken for them: where, and how alike it was.
+            "sightings": [
+                {
+                    "session": session_name,
+                    "t_s": sg.t,
+                    "box": [sg.x, sg.y, sg.w, sg.h],
+                    "similarity": sg.similarity,
+                }
+                for sg, session_name in seen
             ],
         }
         evidence = [_inside_home(settings, r.evidence_path) for r, _ in rows]
