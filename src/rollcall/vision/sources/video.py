@@ -22,6 +22,11 @@ SEEK_THRESHOLD = 2.0
 # A few broken packets are tolerable (the decoder conceals them); a run of them means the rest
 # of the file is garbage and the recording should end rather than spin.
 MAX_BAD_PACKETS = 25
+# FFmpeg renders text files as "video": its tty demuxer plays any .txt (and .nfo, .asc, ...)
+# as ANSI art, and the binary-text formats likewise. Lecture notes passed as --source opened as
+# a 640x400 recording without faces and everyone was marked absent. These decoders never carry
+# camera or screen pictures.
+TEXT_DECODERS = frozenset({"ansi", "bintext", "xbin", "idf"})
 
 
 class VideoFileSource(SourceBase):
@@ -43,6 +48,12 @@ class VideoFileSource(SourceBase):
             if not self._container.streams.video:
                 raise SourceError(f"{self.name} has no video stream")
             self._stream = self._container.streams.video[0]
+            if self._stream.codec_context.name in TEXT_DECODERS:
+                raise SourceError(
+                    f"{self.name} is a text file, not a video (FFmpeg would draw its text "
+                    "as pictures); give a recording, a folder of snapshots, screen, camera:N "
+                    "or a URL"
+                )
             # Frame-level threads decode several frames at once; a big win for H.264 skipping.
             self._stream.thread_type = "AUTO"
             self._time_base: Fraction = self._stream.time_base or Fraction(1, 90000)
