@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -91,3 +92,74 @@ def test_an_empty_or_corrupt_video_is_refused_and_leaves_no_session(
     video.write_bytes(content)
     one_line_error(cli("run", "--session", "W1", "--source", video), "lecture.mp4")
     assert sessions_in(home) == []
+
+
+# ---------------------------------------------------------------- files written by commands
+
+
+def a_session(home: Path, name: str = "W1", **columns: object) -> int:
+    """A session made straight in the database (no run): head counts and marks to report."""
+    from datetime import UTC, datetime
+
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.models import AttendanceRecord, AttendanceSession, HeadCount, Person
+    from rollcall.storage.sessions import SessionSettings, create_session
+
+    db = Database(Settings.from_env())
+    with db.session() as session:
+        people = session.query(Person).order_by(Person.name).all()
+        started = columns.pop("started_at", datetime(2024, 5, 6, 7, 0, tzinfo=UTC))
+        row = create_session(
+            session, name, SessionSettings("x.mp4", 1, 5, 15, 300, 60), people, None, started
+        )
+        for key, value in columns.items():
+            setattr(row, key, value)
+        session.add(HeadCount(session_id=row.id, seq=0, t=0.0, count=1, recognized=1, unknown=0))
+        record = session.query(AttendanceRecord).filter_by(person_id=people[0].id).one()
+        record.status, record.first_seen, record.last_seen, record.confidence = (
+            "present", 65.0, 130.0, 0.9,
+        )  # fmt: skip
+        session_id = row.id
+        assert isinstance(row, AttendanceSession)
+    db.engine.dispose()
+    return session_id
+
+
+def test_export_into_a_missing_folder_is_a_one_line_error(
+    cli, home: Path, roster: list[str], tmp_path: Path
+) -> None:
+    a_session(home)
+    target = tmp_path / "no-such-folder" / "w1.csv"
+    for fmt in ("csv", "xlsx"):
+        line = one_line_error(
+            cli("export", "--session", "W1", "--format", fmt, "--output", target),
+            str(target.parent),
+            "does not exist",
+        )
+        assert "create it first" in line
+    assert not target.parent.exists()
+    (tmp_path / "exports").mkdir()
+    done = cli(
+        "export", "--session", "W1", "--format", "csv", "--output", tmp_path / "exports/w1.csv"
+    )
+    assert done.exit_code == 0, done.output
+
+
+def test_files_that_cannot_be_written_are_one_line_errors(
+    cli, home: Path, roster: list[str], tmp_path: Path
+) -> None:
+    a_session(home)
+    in_the_way = tmp_path / "notes.txt"  # a file where a folder should be
+    in_the_way.write_text("not a folder")
+    one_line_error(
+        cli("export", "--session", "W1", "--format", "csv", "--output", in_the_way / "w1.csv"),
+        "is not a folder",
+    )
+    one_line_error(
+        cli("people", "export", ROSTER[0], "--output", in_the_way / "ada.zip"), "ada.zip"
+    )
+    one_line_error(cli("db", "backup", in_the_way / "backup.jsonl.gz"), "backup.jsonl.gz")
+    picture = tmp_path / "wall.png"
+    cv2.imwrite(str(picture), np.full((64, 64, 3), 200, np.uint8))
+    one_line_error(cli("identify", picture, "--annotate", in_the_way / "out"), "out")

@@ -10,7 +10,17 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rollcall.cli import App, ask_consent, cli, consent_options, err_console, out_console, pass_app
+from rollcall.cli import (
+    App,
+    ask_consent,
+    cannot_write,
+    cli,
+    consent_options,
+    err_console,
+    out_console,
+    output_folder_exists,
+    pass_app,
+)
 
 
 @cli.group()
@@ -270,9 +280,13 @@ def export(app: App, session_name: str, fmt: str, output: Path) -> None:
     from rollcall.attendance.report import build_report
     from rollcall.storage.sessions import require_session
 
+    output_folder_exists(output)
     with app.db.session() as session:
         report_ = build_report(session, require_session(session, session_name))
-    EXPORTERS[fmt](report_, output)
+    try:
+        EXPORTERS[fmt](report_, output)
+    except OSError as exc:
+        raise cannot_write(output, exc) from None
     out_console.print(f"Wrote {output} ({len(report_.attendance)} people).", highlight=False)
 
 
