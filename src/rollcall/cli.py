@@ -469,4 +469,5 @@ def main() -> None:
 from rollcall.commands import attendance as _attendance  # noqa: E402, F401
 from rollcall.commands import db as _db  # noqa: E402, F401
 from rollcall.commands import demo as _demo  # noqa: E402, F401
+from rollcall.commands import sessions as _sessions  # noqa: E402, F401
 from rollcall.commands import web as _web  # noqa: E402, F401

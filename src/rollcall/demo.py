@@ -388,7 +388,7 @@ def score_session(
     """The stored report and its score: marks vs who was visible, counts vs faces on screen."""
     with db.session() as session:
         row = require_session(session, session_name)
-        report = build_report(session, row)
+        report = build_report(session, row, db.settings.timezone)
         # Exact sample times (the report rounds them) so a count near a change is judged right.
         checks = [
             HeadCountCheck(h.t, h.count, len(script.visible_at(h.t)))
