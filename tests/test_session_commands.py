@@ -367,7 +367,12 @@ def test_ctrl_c_leaves_the_session_interrupted_and_resume_finishes_it(
     assert dict(sessions_in(home))["W1"] == "interrupted"
     assert "interrupted" in cli("sessions").stdout
     assert report_json(cli, "W1")["state"] == "interrupted"
-    # Continued where it stopped: every sample once, as in the run never stopped.
+    # Continued where it stopped (and from the start it had): every sample once, as in the
+    # run never stopped.
+    one_line_error(
+        cli("run", "--session", "W1", "--resume", "--started-at", "2024-05-06T09:00Z"),
+        "a resumed session keeps the start it was given",
+    )
     done = cli("run", "--session", "W1", "--resume")
     assert done.exit_code == 0, done.output
     counts = "SELECT h.seq, h.t FROM head_counts h JOIN sessions s ON s.id = h.session_id " \
