@@ -11,14 +11,14 @@ import os
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from rollcall.errors import RollcallError
 
 LOCALTIME = Path("/etc/localtime")
 
 
-def check_zone(name: str, label: str = "time zone") -> str:
+def check_zone(name: str, where: str = "") -> str:
     """The IANA zone name, or RollcallError saying what a valid one looks like."""
     name = name.strip()
     try:
@@ -27,10 +27,16 @@ def check_zone(name: str, label: str = "time zone") -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise RollcallError(
-            f"{label} {name!r} is not a known time zone; use an IANA name such as "
-            "Europe/Paris, America/New_York or UTC"
+            f"unknown time zone {name!r}{f' in {where}' if where else ''}; use an IANA name "
+            "such as Europe/Paris, America/New_York or UTC"
         ) from None
     return name
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> tuple[str, ...]:
+    """Every IANA zone name this machine knows, for pickers (reading them scans the disk)."""
+    return tuple(sorted(available_timezones()))
 
 
 def zone_info(name: str | None) -> tzinfo:

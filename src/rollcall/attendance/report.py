@@ -12,8 +12,6 @@ from rollcall.storage.models import AttendanceSession, Course
 from rollcall.storage.sessions import attendance_rows, head_counts, intervals_by_person
 from rollcall.wallclock import as_utc, clock_at, in_zone, zone_info, zone_name
 
-__all__ = ["as_utc", "build_report", "session_zone"]
-
 
 @dataclass(frozen=True)
 class AttendanceEntry:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -14,7 +12,7 @@ from rollcall.storage.models import Course, CourseMember, Person
 from rollcall.storage.names import check_exact_name
 from rollcall.storage.sessions import course_people, upsert_course
 from rollcall.storage.staff import User
-from rollcall.wallclock import zone_info, zone_name
+from rollcall.wallclock import zone_info, zone_name, zone_names
 from rollcall.web.access import admin_required, course_or_abort, me
 from rollcall.web.context import db_session, portal
 
@@ -77,7 +75,7 @@ def detail(name: str):  # noqa: ANN201
             instructors=instructors,
             staff=staff,
             default_zone=default_zone,
-            zones=sorted(available_timezones()),
+            zones=zone_names(),
         )
 
 
