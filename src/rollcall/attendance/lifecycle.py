@@ -30,6 +30,9 @@ from rollcall.storage.models import (
 from rollcall.storage.sessions import person_ids, require_session
 
 RUNNING, INTERRUPTED, CLOSED = "running", "interrupted", "closed"
+# Why a run stopped when its session was ended from elsewhere (RunStats.stopped_by).
+CLOSED_MEANWHILE = "session closed while it was running"
+DELETED_MEANWHILE = "session deleted while it was running"
 
 
 class SessionEnded(RollcallError):

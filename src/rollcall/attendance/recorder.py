@@ -22,7 +22,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from rollcall.attendance import lifecycle
-from rollcall.attendance.lifecycle import CLOSED, SessionEnded
+from rollcall.attendance.lifecycle import (
+    CLOSED,
+    CLOSED_MEANWHILE,
+    DELETED_MEANWHILE,
+    SessionEnded,
+)
 from rollcall.attendance.monitor import IntervalChange, SampleOutcome
 from rollcall.storage.db import Database
 from rollcall.storage.models import (
@@ -73,9 +78,7 @@ class SessionRecorder:
             state = self._lock_session(session)
             if state is None or state == CLOSED:
                 # Closed or deleted by `rollcall sessions close|delete` while this run went on.
-                raise SessionEnded(
-                    f"session {'deleted' if state is None else 'closed'} while it was running"
-                )
+                raise SessionEnded(DELETED_MEANWHILE if state is None else CLOSED_MEANWHILE)
             if self._already_recorded(session, out.seq):
                 # The previous attempt committed but its acknowledgement was lost with the
                 # connection: recording it again would fail on (session, seq) anyway.

@@ -264,6 +264,7 @@ def _take_attendance(
     # With --realtime, sample t of a recording is taken no earlier than t seconds after the
     # start (of this run, when resuming): a replay behaves and loads the machine like a live one.
     paced_from = time.monotonic() - (resume_from or 0.0)
+    ended: SessionEnded | None = None
     try:
         if done_seq is not None and resume_from is not None and not source.live:
             _see_again(source, engine, monitor, done_seq, resume_from)
@@ -305,6 +306,7 @@ def _take_attendance(
         stats.stopped_by = "interrupted"
     except SessionEnded as exc:
         stats.stopped_by = str(exc)
+        ended = exc
     except SourceError as exc:
         recorder.add_event(last_t, "source_lost", str(exc))
         stats.stopped_by = f"source lost: {exc}"
@@ -315,7 +317,7 @@ def _take_attendance(
         recorder.interrupt()
         stats.source_seconds = last_t - (resume_from or 0.0)
         return
-    if stats.stopped_by.startswith("session "):  # closed or deleted elsewhere
+    if isinstance(ended, SessionEnded):  # closed or deleted from elsewhere: nothing to add
         stats.source_seconds = last_t - (resume_from or 0.0)
         return
     end_t = last_t

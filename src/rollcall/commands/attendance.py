@@ -38,8 +38,8 @@ def course() -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Enroll every sub-folder of DIR as a person and add them all to the course.",
 )
-@click.option("--starts", help="Scheduled start, local time HH:MM.")
-@click.option("--ends", help="Scheduled end, local time HH:MM.")
+@click.option("--starts", help="Scheduled start, HH:MM on the course's clock (--timezone).")
+@click.option("--ends", help="Scheduled end, HH:MM on the course's clock (--timezone).")
 @click.option("--grace", type=click.IntRange(0, 240), help="Minutes of slack (default 5).")
 @click.option(
     "--timezone",
@@ -193,6 +193,7 @@ def run(
     --resume, or end it with `rollcall sessions close`. The end of a recording, --duration
     or a source lost for good closes it.
     """
+    from rollcall.attendance.lifecycle import DELETED_MEANWHILE
     from rollcall.attendance.runner import RunOptions, run_session
     from rollcall.wallclock import parse_started_at
 
@@ -235,6 +236,9 @@ def run(
             )
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if stats.stopped_by == DELETED_MEANWHILE:
+        err_console.print(f"Session {session_name} was deleted; nothing more was recorded.")
+        return
     if stats.started_at is not None:
         err_console.print(
             f"Session {session_name} started at {_when(app, session_name)} "

@@ -51,7 +51,8 @@ class VideoFileSource(SourceBase):
             if not self._container.streams.video:
                 raise SourceError(f"{self.name} has no video stream")
             self._stream = self._container.streams.video[0]
-            if self._stream.codec_context.name in TEXT_DECODERS:
+            codec = self._stream.codec_context  # None for a codec FFmpeg does not know
+            if codec is not None and codec.name in TEXT_DECODERS:
                 raise SourceError(
                     f"{self.name} is a text file, not a video (FFmpeg would draw its text "
                     "as pictures); give a recording, a folder of snapshots, screen, camera:N "
