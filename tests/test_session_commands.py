@@ -383,6 +383,20 @@ def test_ctrl_c_leaves_the_session_interrupted_and_resume_finishes_it(
     one_line_error(cli("run", "--session", "W1", "--resume"), "already closed")
 
 
+def test_a_resume_that_cannot_reopen_its_source_leaves_the_session_interrupted(
+    cli, home: Path, roster: list[str], tmp_path: Path
+) -> None:
+    video = blank_video(tmp_path / "lecture.mp4", seconds=6.0)
+    run_in_process(home, "W1", source=str(video), min_interval=1.0, max_interval=2.0, stop_after=2)
+    video.rename(tmp_path / "moved.mp4")
+    one_line_error(cli("run", "--session", "W1", "--resume"), "lecture.mp4")
+    # Not "running" with no run attached (the portal would show it live): still resumable.
+    assert sessions_in(home) == [("W1", "interrupted")]
+    done = cli("run", "--session", "W1", "--resume", "--source", tmp_path / "moved.mp4")
+    assert done.exit_code == 0, done.output
+    assert sessions_in(home) == [("W1", "closed")]
+
+
 def test_a_stopped_run_suspends_presence_and_resume_reopens_it(home: Path, roster: list[str]):
     from rollcall.attendance.lifecycle import CLOSED, INTERRUPTED, RUNNING
     from rollcall.attendance.monitor import IntervalChange, SampleOutcome

@@ -138,9 +138,7 @@ def test_a_course_time_zone_is_set_on_its_form_and_session_times_follow_it(app, 
     with app.extensions["rollcall"].db.session() as s:
         course = s.scalar(select(Course).where(Course.name == "Algebra"))
         assert course.timezone == "Asia/Tokyo"
-        [after] = s.scalars(
-            select(AuditEntry.after).where(AuditEntry.reason == "schedule")
-        ).all()
+        [after] = s.scalars(select(AuditEntry.after).where(AuditEntry.reason == "schedule")).all()
         assert "Asia/Tokyo" in after
     # 09:00 UTC is 18:00 in Tokyo: on the course's clock Alice came on time.
     sheet = ivy.get("/sessions/algebra-1").get_data(as_text=True)

@@ -194,6 +194,11 @@ def run_session(
         # second Ctrl-C cut the first one's write short: either way, leave it resumable.
         stats.stopped_by = "interrupted"
         recorder.interrupt()
+    except RollcallError:
+        # E.g. a resumed recording that was moved away: no run is attaching to the session,
+        # so it must not stay "running" (shown live, intervals open). It stays resumable.
+        recorder.interrupt()
+        raise
     finally:
         if source is not None:
             source.close()  # sources close idempotently; sampling closed it already
