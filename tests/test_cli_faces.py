@@ -70,6 +70,20 @@ def test_enroll_refuses_bad_photos_and_keeps_good_ones(cli, faces: Path, tmp_pat
     assert listed["consent"]["method"] == "signed form"
 
 
+def test_identify_with_nobody_enrolled_counts_every_face_as_unknown(cli, faces: Path):
+    # The empty gallery's templates were 128-D while sface+dlib gives 256-D vectors: the first
+    # face found crashed identify with a traceback.
+    group = faces / "groups" / "misc" / "fr__two_people.jpg"
+    result = cli("identify", "--json", group)
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    assert report["head_count"] == 2
+    assert [f["person"] for f in report["faces"]] == [None, None]
+    text = cli("identify", group)
+    assert text.exit_code == 0 and "2 face(s)" in text.stdout and "unknown" in text.stdout
+    assert "no one is enrolled" in text.stderr
+
+
 def test_enroll_same_photo_twice_adds_no_duplicate(cli, faces: Path):
     files = photos(faces, "Colin_Powell")[:2]
     assert cli("enroll", "Colin_Powell", *files, "--consent", "signed form").exit_code == 0

@@ -1,6 +1,7 @@
 """Open-set matching: a name only when the best person clears the threshold and the margin."""
 
 import numpy as np
+import pytest
 
 from rollcall.vision.gallery import Gallery
 
@@ -41,6 +42,22 @@ def test_empty_gallery_and_empty_probes() -> None:
     m = empty.match(np.zeros((2, 128), np.float32))
     assert list(m.person) == [-1, -1]
     assert len(make_gallery().match(np.zeros((0, 3), np.float32))) == 0
+
+
+@pytest.mark.parametrize("stored_width", [0, 128])
+def test_a_gallery_without_templates_takes_probes_of_any_width(stored_width: int) -> None:
+    # Nobody enrolled for this embedder: the store hands back a (0, 128) matrix whatever the
+    # embedder's width; sface+dlib probes are 256-D. Every face is unknown, one row per face.
+    empty = Gallery([], np.zeros(0, np.int64), np.zeros((0, stored_width), np.float32), 0.5, 0.1)
+    for width in (128, 256):
+        m = empty.match(np.ones((3, width), np.float32) / np.sqrt(width))
+        assert len(m) == 3 and list(m.person) == [-1, -1, -1]
+    assert empty.person_scores(np.ones((3, 256), np.float32)).shape == (3, 0)
+
+
+def test_probes_of_another_width_than_the_templates_are_refused() -> None:
+    with pytest.raises(ValueError, match="4-D but the gallery's templates are 3-D"):
+        make_gallery().match(np.ones((2, 4), np.float32))
 
 
 def test_single_person_gallery_uses_threshold_only() -> None:

@@ -175,3 +175,46 @@ def test_one_attendance_record_per_session_and_person(home: Path) -> None:
         assert session.query(AttendanceRecord).count() == 1
         assert session.query(HeadCount).count() == 1
     db.engine.dispose()
+
+
+def stop_after(process: subprocess.Popen, home: Path, samples: int, how: signal.Signals) -> str:
+    """Send ``how`` once ``samples`` head counts are committed; the run must end by itself,
+    exit 0 and say how to go on. Returns its stderr."""
+    deadline = time.monotonic() + 60
+    while committed(home) < samples:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.02)
+    process.send_signal(how)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and f"--session {SESSION} --resume" in err, err
+    return err
+
+
+@pytest.mark.faces
+def test_ctrl_c_and_sigterm_leave_the_session_resumable_and_it_ends_the_same(
+    shared: Meeting, uninterrupted: dict[str, object], tmp_path: Path
+) -> None:
+    # Ctrl-C, then SIGTERM on the resumed run (systemd, docker stop), then a run to the end:
+    # the session was closed for good by the first stop before, and --resume refused it.
+    total = len(uninterrupted["head_counts"])
+    home = clone_home(shared.home, tmp_path / "home")
+    open_now = "SELECT count(*) FROM presence_intervals WHERE end_t IS NULL"
+    suspended = "SELECT count(*) FROM presence_intervals WHERE suspended"
+    for point, how, args in (
+        (total // 3, signal.SIGINT, ("--source", shared.keyframed, *RUN_ARGS)),
+        (2 * total // 3, signal.SIGTERM, ("--resume",)),
+    ):
+        stop_after(start(home, *args), home, point, how)
+        assert query(home, "SELECT state FROM sessions") == [("interrupted",)]
+        # Nobody is credited past their last sighting while no run is watching...
+        assert query(home, open_now) == [(0,)]
+        assert query(home, suspended)[0][0] >= 1  # ...and who was there is reopened on resume
+        assert outcome(home)["state"] == "interrupted"
+    finish = start(home, "--resume")
+    assert finish.wait(120) == 0, finish.stderr.read() if finish.stderr else ""
+    assert outcome(home) == uninterrupted  # nothing lost, nothing counted twice, no split
+    assert query(home, suspended) == [(0,)]
+    seqs = [row[0] for row in query(home, "SELECT seq FROM head_counts ORDER BY seq")]
+    assert seqs == list(range(total))

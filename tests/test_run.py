@@ -290,6 +290,36 @@ def test_course_schedule_gives_late_and_left_early(shared: Meeting, tmp_path: Pa
     assert stored == statuses  # the final status is written when the session closes
 
 
+def test_a_recording_processed_later_is_judged_at_its_real_start(
+    shared: Meeting, tmp_path: Path
+) -> None:
+    # A 09:00-09:10 lecture in New York, processed whenever the tests run: judged against the
+    # time the run happened, everyone seen was "late". --started-at gives the real start, and
+    # the schedule is read on the course's clock whatever this machine's zone.
+    home = clone_home(shared.home, tmp_path / "home")
+    people = [arg for name in ROSTER for arg in ("--people", name)]
+    added = invoke(home, "course", "add", "NY", *people, "--starts", "09:00", "--ends", "09:10",
+                   "--timezone", "America/New_York")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    report = run_json(
+        home, "--session", "NY-1", "--course", "NY", "--source", shared.keyframed,
+        "--started-at", "2024-05-06T09:00:00-04:00", *RUN_ARGS,
+    )  # fmt: skip
+    statuses = {a["person"]: a["status"] for a in report["attendance"]}
+    # Everyone seen came within the 5 minutes' grace (the latecomer at 95 s); the recording
+    # ends before 09:10, so no one can have left early.
+    assert statuses == {name: "present" for name in ROSTER if name != ABSENT} | {ABSENT: "absent"}
+    assert report["timezone"] == "America/New_York"
+    assert report["started_at_local"] == "2024-05-06T09:00:00-04:00"
+    assert datetime.fromisoformat(report["started_at"]) == datetime.fromisoformat(
+        "2024-05-06T13:00:00+00:00"
+    )
+    table = invoke(home, "report", "--session", "NY-1")
+    first = next(a["first_seen"] for a in report["attendance"] if a["person"] == LATE)
+    m, s = divmod(round(first), 60)
+    assert f"09:{m:02d}:{s:02d}" in table.stdout  # clock times on the course's clock
+
+
 # ---------------------------------------------------------------- variable frame rate
 
 

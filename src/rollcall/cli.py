@@ -101,6 +101,21 @@ def finish(app: App) -> None:
         sys.exit(1)
 
 
+def output_folder_exists(path: Path) -> Path:
+    """Refuse, before any work, a file to be written into a folder that is not there."""
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise click.ClickException(f"cannot write {path}: {folder} {what}; create it first")
+    return path
+
+
+def cannot_write(path: Path, exc: OSError) -> click.ClickException:
+    """A file a command could not write (no permission, a file in the way, disk full): one
+    line naming the file and the reason, never a traceback."""
+    return click.ClickException(f"cannot write {path}: {exc.strerror or exc}")
+
+
 # -- people -------------------------------------------------------------------------------
 
 
@@ -300,7 +315,10 @@ def people_export(app: App, name: str, output: Path) -> None:
     """Give NAME their data: templates, attendance and evidence (subject access request)."""
     from rollcall.privacy import export_person
 
-    export_person(app.db, app.settings, name, output)
+    try:
+        export_person(app.db, app.settings, name, output)
+    except OSError as exc:
+        raise cannot_write(output, exc) from None
     out_console.print(f"Wrote {output}.", highlight=False)
 
 
@@ -401,14 +419,17 @@ def _run_images(app, images, as_json, annotate, *, identify, draw, analyse, gall
 
     from rollcall.vision.imageio import read_image
 
+    if annotate is not None:
+        try:
+            annotate.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise cannot_write(annotate, exc) from None
     gallery = gallery_loader()
     if identify and gallery is not None and not len(gallery):
         err_console.print(
             "[yellow]note:[/yellow] no one is enrolled for this embedder; every face is unknown"
         )
     run = analyse(gallery)
-    if annotate is not None:
-        annotate.mkdir(parents=True, exist_ok=True)
     reports = []
     used: set[Path] = set()
     for path in _expand_images(images):
@@ -448,4 +469,5 @@ def main() -> None:
 from rollcall.commands import attendance as _attendance  # noqa: E402, F401
 from rollcall.commands import db as _db  # noqa: E402, F401
 from rollcall.commands import demo as _demo  # noqa: E402, F401
+from rollcall.commands import sessions as _sessions  # noqa: E402, F401
 from rollcall.commands import web as _web  # noqa: E402, F401

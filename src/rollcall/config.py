@@ -32,6 +32,8 @@ class Settings:
     match_margin: float | None = None
     # Evidence crops are deleted this many days after their session ends (rollcall purge).
     retention_days: int = 90
+    # IANA zone for clock times and schedules of courses without their own; None: the machine's.
+    timezone: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -55,6 +57,10 @@ class Settings:
                 except ValueError:
                     message = f"{key}={env[key]!r} is not a valid {kind.__name__}"
                     raise RollcallError(message) from None
+        if env.get("ROLLCALL_TIMEZONE"):
+            from rollcall.wallclock import check_zone
+
+            values["timezone"] = check_zone(env["ROLLCALL_TIMEZONE"], "ROLLCALL_TIMEZONE")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -443,7 +443,7 @@ def score_session(
     and (given the recording's truth) every named face of every sample."""
     with db.session() as session:
         row = require_session(session, session_name)
-        report = build_report(session, row)
+        report = build_report(session, row, db.settings.timezone)
         # Exact sample times (the report rounds them) so a count near a change is judged right.
         counts = head_counts(session, row.id)
         checks = [HeadCountCheck(h.t, h.count, len(script.visible_at(h.t))) for h in counts]

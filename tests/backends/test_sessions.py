@@ -129,3 +129,80 @@ def test_a_replayed_sample_is_not_counted_twice(db, settings):
     recorder.record(sample(0, 1.0))  # e.g. the commit's acknowledgement was lost
     with db.session() as session:
         assert len(head_counts(session, session_id)) == 1
+
+
+def test_a_stop_suspends_presence_resume_reopens_it_and_close_ends_it(db, settings):
+    from rollcall.attendance import lifecycle
+
+    session_id = start(db)
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    for seq, (name, t) in enumerate([("ann", 10.0), ("ben", 40.0)]):
+        recorder.record(
+            sample(
+                seq,
+                t,
+                marks=[Mark(name, t, 0.9, t, (0, 0, 20, 20), CROP)],
+                seen=[Sighting(name, t, 0.9, (0, 0, 20, 20))],
+                intervals=[IntervalChange(name, t, t, None)],
+            )
+        )
+
+    def intervals() -> list[tuple]:
+        with db.session() as session:
+            rows = session.scalars(select(PresenceInterval).order_by(PresenceInterval.start_t))
+            return [(i.start_t, i.last_seen, i.end_t, i.suspended) for i in rows]
+
+    def state() -> str:
+        with db.session() as session:
+            return session.get(AttendanceSession, session_id).state
+
+    recorder.interrupt()
+    assert state() == "interrupted"
+    assert intervals() == [(10.0, 10.0, 10.0, True), (40.0, 40.0, 40.0, True)]
+    with db.session() as session:
+        lifecycle.resume(session, session.get(AttendanceSession, session_id))
+    assert state() == "running"
+    assert intervals() == [(10.0, 10.0, None, False), (40.0, 40.0, None, False)]
+    recorder.interrupt()
+    statuses = lifecycle.close_session(db, "s1", "tester")
+    assert state() == "closed" and statuses == {"ann": "present", "ben": "present"}
+    assert intervals() == [(10.0, 10.0, 10.0, False), (40.0, 40.0, 40.0, False)]
+    try:  # a run still recording it stops instead of writing into a closed session
+        recorder.record(sample(2, 50.0))
+        raise AssertionError("recorded into a closed session")
+    except lifecycle.SessionEnded:
+        pass
+
+
+def test_deleting_a_session_takes_everything_it_recorded(db, settings):
+    from sqlalchemy import func
+
+    from rollcall.attendance import lifecycle
+    from rollcall.storage.models import HeadCount, SessionEvent, UnknownFace
+    from rollcall.storage.staff import AuditEntry
+
+    session_id = start(db)
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    recorder.record(
+        sample(
+            0,
+            5.0,
+            marks=[Mark("ann", 5.0, 0.9, 5.0, (0, 0, 20, 20), CROP)],
+            intervals=[IntervalChange("ann", 5.0, 5.0, None)],
+            unknowns=[UnknownSighting(5.0, (30, 0, 20, 20), CROP, 0.2, "ben")],
+            events=[Event(5.0, "joined", "ann")],
+        )
+    )
+    folder = settings.evidence_dir / f"session-{session_id}"
+    assert len(list(folder.iterdir())) == 2
+    gone = lifecycle.delete_session(db, settings, "s1", "tester")
+    assert (gone.head_counts, gone.marks, gone.unknown_faces, gone.files) == (1, 1, 1, 2)
+    assert not folder.exists()
+    with db.session() as session:
+        for model in (
+            AttendanceSession, HeadCount, AttendanceRecord, PresenceInterval, UnknownFace,
+            SessionEvent,
+        ):  # fmt: skip
+            assert session.scalar(select(func.count()).select_from(model)) == 0, model
+        [entry] = session.scalars(select(AuditEntry)).all()
+        assert (entry.action, entry.session_name) == ("session.deleted", "s1")

@@ -137,3 +137,15 @@ def test_dashboard_and_live_counts(app, browser) -> None:
     assert live["sessions"][0]["session"] == "algebra-1"
     assert live["sessions"][0]["head_count"] == 2
     assert browser("otto").get("/live.json").get_json() == {"sessions": []}
+
+
+def test_an_interrupted_session_is_not_shown_as_running(app, browser) -> None:
+    from rollcall.storage.models import AttendanceSession
+
+    with app.extensions["rollcall"].db.session() as s:
+        s.query(AttendanceSession).filter_by(name="algebra-1").one().state = "interrupted"
+    b = browser("ivy")
+    assert b.get("/live.json").get_json() == {"sessions": []}
+    assert "No session is running." in b.get("/").get_data(as_text=True)
+    assert "interrupted" in b.get("/sessions/").get_data(as_text=True)
+    assert "· interrupted" in b.get("/sessions/algebra-1").get_data(as_text=True)

@@ -123,3 +123,30 @@ def test_course_report_and_exports(browser) -> None:
     assert b.get("/reports/Algebra/export.xlsx").data[:2] == b"PK"
     assert browser("otto").get("/reports/Algebra").status_code == 403
     assert browser("otto").get("/reports/Algebra/export.csv").status_code == 403
+
+
+def test_a_course_time_zone_is_set_on_its_form_and_session_times_follow_it(app, browser) -> None:
+    # algebra-1 started at 09:00 UTC; Alice was first seen 30 s in.
+    ivy = browser("ivy")
+    page = ivy.get("/courses/Algebra").get_data(as_text=True)
+    assert 'name="timezone"' in page and '<option value="Asia/Tokyo">' in page
+    form = {"start_time": "18:00", "end_time": "19:00", "grace_minutes": "5"}
+    bad = ivy.post("/courses/Algebra/schedule", form | {"timezone": "Mars/Olympus"})
+    assert bad.status_code == 400 and "Mars/Olympus" in bad.get_data(as_text=True)
+    saved = ivy.post("/courses/Algebra/schedule", form | {"timezone": "Asia/Tokyo"})
+    assert saved.status_code == 302
+    with app.extensions["rollcall"].db.session() as s:
+        course = s.scalar(select(Course).where(Course.name == "Algebra"))
+        assert course.timezone == "Asia/Tokyo"
+        [after] = s.scalars(select(AuditEntry.after).where(AuditEntry.reason == "schedule")).all()
+        assert "Asia/Tokyo" in after
+    # 09:00 UTC is 18:00 in Tokyo: on the course's clock Alice came on time.
+    sheet = ivy.get("/sessions/algebra-1").get_data(as_text=True)
+    assert "started 2026-03-02 18:00 JST (Asia/Tokyo)" in sheet
+    assert "18:00:30" in sheet and "✓ present" in sheet
+    assert "2026-03-02 18:00 JST" in ivy.get("/sessions/").get_data(as_text=True)
+    assert "2026-03-02 18:00 JST" in ivy.get("/").get_data(as_text=True)
+    # Emptied, the zone is the portal's (ROLLCALL_TIMEZONE, else the server's).
+    assert ivy.post("/courses/Algebra/schedule", form | {"timezone": ""}).status_code == 302
+    with app.extensions["rollcall"].db.session() as s:
+        assert s.scalar(select(Course.timezone).where(Course.name == "Algebra")) is None

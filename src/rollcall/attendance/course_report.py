@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.export import spreadsheet_safe
-from rollcall.attendance.report import SessionReport, as_utc, build_report
+from rollcall.attendance.report import SessionReport, build_report
 from rollcall.storage.models import AttendanceSession, Course
 
 ATTENDED = {"present", "late", "left_early"}
@@ -37,13 +37,15 @@ class CourseReport:
     people: list[PersonRate]
 
 
-def build_course_report(session: Session, course: Course) -> CourseReport:
+def build_course_report(
+    session: Session, course: Course, default_zone: str | None = None
+) -> CourseReport:
     rows = session.scalars(
         select(AttendanceSession)
         .where(AttendanceSession.course_id == course.id)
         .order_by(AttendanceSession.started_at)
     )
-    reports = [build_report(session, row) for row in rows]
+    reports = [build_report(session, row, default_zone) for row in rows]
     per_person: dict[str, dict[str, str]] = {}
     for report in reports:
         for entry in report.attendance:
@@ -92,11 +94,10 @@ def course_xlsx(report: CourseReport) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sessions = book.create_sheet("Sessions")
-    sessions.append(["session", "started (UTC)", "state"])
+    sessions.append(["session", "started", "time zone", "state"])
     for s in report.sessions:
-        sessions.append(
-            [spreadsheet_safe(s.session), as_utc(s.started_at).strftime("%Y-%m-%d %H:%M"), s.state]
-        )
+        started = s.started_local.strftime("%Y-%m-%d %H:%M")
+        sessions.append([spreadsheet_safe(s.session), started, s.timezone, s.state])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

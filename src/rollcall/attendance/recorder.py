@@ -21,6 +21,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from rollcall.attendance import lifecycle
+from rollcall.attendance.lifecycle import (
+    CLOSED,
+    CLOSED_MEANWHILE,
+    DELETED_MEANWHILE,
+    SessionEnded,
+)
 from rollcall.attendance.monitor import IntervalChange, SampleOutcome
 from rollcall.storage.db import Database
 from rollcall.storage.models import (
@@ -70,7 +77,10 @@ class SessionRecorder:
         names |= {u.candidate for u in out.unknowns if u.candidate}
         names |= {f.person for f in out.faces if f.person}
         with self.db.session() as session:
-            self._lock_session(session)
+            state = self._lock_session(session)
+            if state is None or state == CLOSED:
+                # Closed or deleted by `rollcall sessions close|delete` while this run went on.
+                raise SessionEnded(DELETED_MEANWHILE if state is None else CLOSED_MEANWHILE)
             if self._already_recorded(session, out.seq):
                 # The previous attempt committed but its acknowledgement was lost with the
                 # connection: recording it again would fail on (session, seq) anyway.
@@ -185,15 +195,16 @@ class SessionRecorder:
         )
         return found is not None
 
-    def _lock_session(self, session: Session) -> None:
-        """Queue behind any other writer of this session before touching its rows.
+    def _lock_session(self, session: Session) -> str | None:
+        """Queue behind any other writer of this session before touching its rows; returns the
+        session's state (None once it is deleted).
 
         With every write transaction taking the session's row lock first, two processes
         recording the same session can never each hold a row the other needs next (PostgreSQL
         and MySQL found deadlocks otherwise); SQLite's BEGIN IMMEDIATE already serialises them.
         """
-        session.execute(
-            select(AttendanceSession.id)
+        return session.scalar(
+            select(AttendanceSession.state)
             .where(AttendanceSession.id == self.session_id)
             .with_for_update(key_share=True)
         )
@@ -219,31 +230,29 @@ class SessionRecorder:
         retry_while_unreachable(lambda: self._close(closing, end_t), self.retry_for)
 
     def _close(self, closing: list[IntervalChange], end_t: float) -> None:
-        from rollcall.attendance.report import build_report
-
         with self.db.session() as session:
-            self._lock_session(session)
+            if self._lock_session(session) in (None, CLOSED):
+                return  # closed or deleted meanwhile: nothing of this run's to add
             ids = person_ids(session, sorted({c.person for c in closing}))
             for change in closing:
                 self._apply_interval(session, ids[change.person], change)
             row = session.get(AttendanceSession, self.session_id)
-            row.state = "closed"
-            row.ended_at = utcnow()
-            row.duration = max(end_t, row.processed_until or 0.0)
-            session.flush()
-            report = build_report(session, row)
-            statuses = {a.person: a.status for a in report.attendance if not a.edited}
-            ids = person_ids(session, sorted(statuses))
-            for name, status in statuses.items():
-                session.execute(
-                    update(AttendanceRecord)
-                    .where(
-                        AttendanceRecord.session_id == self.session_id,
-                        AttendanceRecord.person_id == ids[name],
-                        AttendanceRecord.edited.is_(False),
-                    )
-                    .values(status=status)
-                )
+            lifecycle.close(session, row, end_t, self.db.settings.timezone)
+
+    def interrupt(self) -> None:
+        """The run stopped (Ctrl-C, SIGTERM): the session stays resumable, and open intervals
+        end at their last sighting until --resume opens them again.
+
+        Only what was committed counts: a sample cut short by the interruption was rolled back,
+        and the monitor may already have counted it.
+        """
+        retry_while_unreachable(self._interrupt, self.retry_for)
+
+    def _interrupt(self) -> None:
+        with self.db.session() as session:
+            if self._lock_session(session) is None:
+                return
+            lifecycle.interrupt(session, session.get(AttendanceSession, self.session_id))
 
     def add_event(self, t: float, kind: str, detail: str) -> None:
         def write() -> None:

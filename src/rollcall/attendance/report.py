@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.status import ScheduleWindow, minutes_present, status_of, window_for
 from rollcall.storage.models import AttendanceSession, Course
 from rollcall.storage.sessions import attendance_rows, head_counts, intervals_by_person
+from rollcall.wallclock import as_utc, clock_at, in_zone, zone_info, zone_name
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,28 @@ class SessionReport:
     duration: float | None
     head_counts: list[HeadCountEntry]
     attendance: list[AttendanceEntry]
+    # Where clock times are read: the course's zone, ROLLCALL_TIMEZONE's or the machine's.
+    zone: tzinfo = UTC
+
+    @property
+    def timezone(self) -> str:
+        return zone_name(self.zone)
+
+    @property
+    def started_local(self) -> datetime:
+        return in_zone(self.started_at, self.zone)
+
+    def clock(self, seconds: float | None) -> datetime | None:
+        """The clock time, in the session's zone, `seconds` after the start."""
+        return clock_at(self.started_at, seconds, self.zone)
 
     def to_json(self) -> dict[str, object]:
         """The documented JSON contract (extra keys are additive)."""
         return {
             "session": self.session,
             "started_at": as_utc(self.started_at).isoformat(),
+            "timezone": self.timezone,
+            "started_at_local": self.started_local.isoformat(),
             "state": self.state,
             "course": self.course,
             "head_counts": [asdict(h) for h in self.head_counts],
@@ -66,24 +83,33 @@ class SessionReport:
         }
 
 
-def as_utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything rollcall stores is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def schedule_window(row: AttendanceSession, course: Course | None) -> ScheduleWindow | None:
+def session_zone(course: Course | None, default_zone: str | None) -> tzinfo:
+    """The course's zone, else `default_zone` (ROLLCALL_TIMEZONE), else the machine's."""
+    return zone_info(course.timezone if course is not None and course.timezone else default_zone)
+
+
+def schedule_window(
+    row: AttendanceSession, course: Course | None, zone: tzinfo
+) -> ScheduleWindow | None:
     if course is None:
         return None
-    return window_for(row.started_at, course.start_time, course.end_time, course.grace_minutes)
+    return window_for(
+        row.started_at, course.start_time, course.end_time, course.grace_minutes, zone
+    )
 
 
-def build_report(session: Session, row: AttendanceSession) -> SessionReport:
+def build_report(
+    session: Session, row: AttendanceSession, default_zone: str | None = None
+) -> SessionReport:
+    """The session's report; schedules and clock times are read in the course's zone, else
+    in `default_zone` (pass Settings.timezone), else in the machine's."""
     course = row.course
-    window = schedule_window(row, course)
+    zone = session_zone(course, default_zone)
+    window = schedule_window(row, course, zone)
     intervals = intervals_by_person(session, row.id)
     over = row.state == "closed" and (
         window is None or (row.duration is not None and row.duration >= window.end)
@@ -123,4 +149,5 @@ def build_report(session: Session, row: AttendanceSession) -> SessionReport:
         duration=row.duration,
         head_counts=counts,
         attendance=entries,
+        zone=zone,
     )

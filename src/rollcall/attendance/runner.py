@@ -6,11 +6,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import select
 
+from rollcall.attendance import lifecycle
+from rollcall.attendance.lifecycle import CLOSED, SessionEnded
 from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, OpenInterval
 from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
 from rollcall.attendance.schedule import SamplingSchedule
@@ -70,6 +72,8 @@ class RunStats:
     wall: float = 0.0
     source_seconds: float = 0.0
     stopped_by: str = "end of source"
+    started_at: datetime | None = None  # the session's wall-clock start (t = 0)
+    started_from: str = ""  # where that start came from, for the closing summary
 
 
 Progress = Callable[[float, float | None], None]
@@ -89,15 +93,26 @@ def _expected_people(db: Database, options: RunOptions) -> tuple[list[Person], o
         return people, None
 
 
-def prepare_session(db: Database, options: RunOptions) -> tuple[int, SessionSettings, list[str]]:
-    """Create the session (or find it, to resume); returns (id, its settings, expected names)."""
+def prepare_session(
+    db: Database, options: RunOptions, started_at: datetime | None = None
+) -> tuple[int, SessionSettings, list[str]]:
+    """Create the session (or find it, to resume); returns (id, its settings, expected names).
+
+    A new session starts at `started_at` (else options.started_at, else now).
+    """
     with db.session() as session:
         row = get_session(session, options.session)
         if options.resume:
             if row is None:
                 raise RollcallError(f"no session named {options.session!r} to resume")
-            if row.state == "closed":
+            if row.state == CLOSED:
                 raise RollcallError(f"session {options.session!r} is already closed")
+            if options.started_at is not None:
+                raise RollcallError(
+                    "--started-at sets when a new session started; a resumed session keeps "
+                    "the start it was given"
+                )
+            lifecycle.resume(session, row)
             expected = [name for _, name in attendance_rows(session, row.id)]
             settings = SessionSettings(
                 options.source or row.source,
@@ -131,7 +146,7 @@ def prepare_session(db: Database, options: RunOptions) -> tuple[int, SessionSett
         course_row = require_course(session, options.course) if options.course else None
         fresh = [session.merge(p) for p in people]
         row = create_session(
-            session, options.session, settings, fresh, course_row, options.started_at
+            session, options.session, settings, fresh, course_row, started_at or options.started_at
         )
         return row.id, settings, [p.name for p in people]
 
@@ -144,6 +159,13 @@ def run_session(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> RunStats:
+    """Take attendance until the source ends, --duration passes, or the run is stopped.
+
+    A stop (KeyboardInterrupt, which the CLI also raises on SIGTERM, or should_stop) leaves
+    the session interrupted and resumable; the end of a recording, --duration and a source lost
+    for good close it.
+    """
+    stats = RunStats()
     source = None
     if not options.resume:
         # Open the source first: a mistyped --source must not leave a session behind.
@@ -152,15 +174,61 @@ def run_session(
             folder_step=options.folder_step,
             reconnect_timeout=options.reconnect_timeout,
         )
+        stats.started_at, stats.started_from = _start_of(options, source)
     try:
         # Start-up reads and the session's creation also ride out a database restart.
         session_id, conf, expected = retry_while_unreachable(
-            lambda: prepare_session(db, options), START_RETRY
+            lambda: prepare_session(db, options, stats.started_at), START_RETRY
         )
     except BaseException:
         if source is not None:
             source.close()
         raise
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    try:
+        _take_attendance(
+            db, settings, engine, options, progress, should_stop, stats, recorder, source,
+            conf, expected,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        # Stopped before sampling began (loading the gallery, reopening the source), or a
+        # second Ctrl-C cut the first one's write short: either way, leave it resumable.
+        stats.stopped_by = "interrupted"
+        recorder.interrupt()
+    except RollcallError:
+        # E.g. a resumed recording that was moved away: no run is attaching to the session,
+        # so it must not stay "running" (shown live, intervals open). It stays resumable.
+        recorder.interrupt()
+        raise
+    finally:
+        if source is not None:
+            source.close()  # sources close idempotently; sampling closed it already
+    return stats
+
+
+def _start_of(options: RunOptions, source: FrameSource) -> tuple[datetime, str]:
+    """When t = 0 of the source happened on the wall clock, and how that is known."""
+    if options.started_at is not None:
+        return options.started_at, "--started-at"
+    recorded_at = getattr(source, "recorded_at", None)
+    if recorded_at is not None:
+        return recorded_at, getattr(source, "recorded_at_from", "the recording")
+    return datetime.now(UTC), "the clock when the run started"
+
+
+def _take_attendance(
+    db: Database,
+    settings: Settings,
+    engine: FaceEngine,
+    options: RunOptions,
+    progress: Progress | None,
+    should_stop: Callable[[], bool],
+    stats: RunStats,
+    recorder: SessionRecorder,
+    source: FrameSource | None,
+    conf: SessionSettings,
+    expected: list[str],
+) -> None:
     gallery = retry_while_unreachable(
         lambda: load_gallery(db, settings, engine.embedder.name), START_RETRY
     )
@@ -179,7 +247,7 @@ def run_session(
             same_stranger=strong,
         ),
     )
-    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    session_id = recorder.session_id
     resume_from, done_seq = (
         retry_while_unreachable(lambda: _restore(db, session_id, monitor), START_RETRY)
         if options.resume
@@ -188,7 +256,6 @@ def run_session(
     schedule = SamplingSchedule(conf.min_interval, conf.max_interval, conf.seed)
     # The seeded schedule replays identically; samples already committed are skipped by number.
     samples = (s for s in schedule if done_seq is None or s[0] > done_seq)
-    stats = RunStats()
     started = time.perf_counter()
     last_t = resume_from or 0.0
     if source is None:
@@ -203,6 +270,7 @@ def run_session(
     # With --realtime, sample t of a recording is taken no earlier than t seconds after the
     # start (of this run, when resuming): a replay behaves and loads the machine like a live one.
     paced_from = time.monotonic() - (resume_from or 0.0)
+    ended: SessionEnded | None = None
     try:
         if done_seq is not None and resume_from is not None and not source.live:
             _see_again(source, engine, monitor, done_seq, resume_from)
@@ -238,11 +306,22 @@ def run_session(
                 progress(ft, source.duration)
     except KeyboardInterrupt:
         stats.stopped_by = "interrupted"
+    except SessionEnded as exc:
+        stats.stopped_by = str(exc)
+        ended = exc
     except SourceError as exc:
         recorder.add_event(last_t, "source_lost", str(exc))
         stats.stopped_by = f"source lost: {exc}"
     finally:
         source.close()
+    stats.wall = time.perf_counter() - started
+    if stats.stopped_by in ("interrupted", "stopped"):
+        recorder.interrupt()
+        stats.source_seconds = last_t - (resume_from or 0.0)
+        return
+    if isinstance(ended, SessionEnded):  # closed or deleted from elsewhere: nothing to add
+        stats.source_seconds = last_t - (resume_from or 0.0)
+        return
     end_t = last_t
     if stats.stopped_by == "end of source" and source.duration is not None:
         end_t = max(last_t, source.duration)
@@ -251,7 +330,6 @@ def run_session(
     recorder.close(monitor.finish(), end_t)
     stats.wall = time.perf_counter() - started
     stats.source_seconds = end_t - (resume_from or 0.0)
-    return stats
 
 
 def _see_again(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta, tzinfo
+
+from rollcall.wallclock import in_zone, seconds_between, wall_time
 
 
 @dataclass(frozen=True)
@@ -16,23 +18,21 @@ class ScheduleWindow:
 
 
 def window_for(
-    started_at: datetime, start_time: str | None, end_time: str | None, grace_minutes: int
+    started_at: datetime,
+    start_time: str | None,
+    end_time: str | None,
+    grace_minutes: int,
+    zone: tzinfo,
 ) -> ScheduleWindow | None:
-    """Map a course's wall-clock "HH:MM" times onto a session that started at started_at."""
+    """Map a course's wall-clock "HH:MM" times, read in the course's zone, onto a session that
+    really started at started_at (stored in UTC)."""
     if not start_time or not end_time:
         return None
-    if started_at.tzinfo is None:  # SQLite hands back naive datetimes; rollcall stores UTC
-        started_at = started_at.replace(tzinfo=UTC)
-    local = started_at.astimezone()
-
-    def offset(hhmm: str) -> float:
-        hh, mm = (int(x) for x in hhmm.split(":"))
-        when = datetime.combine(local.date(), time(hh, mm), tzinfo=local.tzinfo)
-        return (when - local).total_seconds()
-
-    start, end = offset(start_time), offset(end_time)
-    if end <= start:
-        end += timedelta(days=1).total_seconds()
+    day = in_zone(started_at, zone).date()
+    start = seconds_between(started_at, wall_time(day, start_time, zone))
+    end = seconds_between(started_at, wall_time(day, end_time, zone))
+    if end <= start:  # ends after midnight
+        end = seconds_between(started_at, wall_time(day + timedelta(days=1), end_time, zone))
     return ScheduleWindow(start, end, grace_minutes * 60.0)
 
 

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import json
 import signal
+from datetime import datetime
 from pathlib import Path
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rollcall.cli import App, ask_consent, cli, consent_options, err_console, out_console, pass_app
+from rollcall.cli import (
+    App,
+    ask_consent,
+    cannot_write,
+    cli,
+    consent_options,
+    err_console,
+    out_console,
+    output_folder_exists,
+    pass_app,
+)
 
 
 @cli.group()
@@ -27,9 +38,15 @@ def course() -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Enroll every sub-folder of DIR as a person and add them all to the course.",
 )
-@click.option("--starts", help="Scheduled start, local time HH:MM.")
-@click.option("--ends", help="Scheduled end, local time HH:MM.")
+@click.option("--starts", help="Scheduled start, HH:MM on the course's clock (--timezone).")
+@click.option("--ends", help="Scheduled end, HH:MM on the course's clock (--timezone).")
 @click.option("--grace", type=click.IntRange(0, 240), help="Minutes of slack (default 5).")
+@click.option(
+    "--timezone",
+    metavar="ZONE",
+    help="IANA time zone of the schedule, e.g. Europe/Paris (default: ROLLCALL_TIMEZONE, "
+    "else this machine's).",
+)
 @consent_options
 @pass_app
 def course_add(
@@ -40,6 +57,7 @@ def course_add(
     starts: str | None,
     ends: str | None,
     grace: int | None,
+    timezone: str | None,
     consent_method: str | None,
     consent_by: str | None,
     consent_note: str,
@@ -52,6 +70,10 @@ def course_add(
     from rollcall.storage.sessions import course_people, upsert_course
 
     names = list(people)
+    if timezone is not None:
+        from rollcall.wallclock import check_zone
+
+        check_zone(timezone, "--timezone")  # before anyone is enrolled
     if from_dir is not None:
         folders = sorted(d for d in from_dir.iterdir() if d.is_dir())
         with_photos = [d.name for d in folders if photos_in(d)]
@@ -65,7 +87,7 @@ def course_add(
             if result.accepted or result.duplicates:
                 names.append(folder.name)
     with app.db.session() as session:
-        row = upsert_course(session, name, names, starts, ends, grace)
+        row = upsert_course(session, name, names, starts, ends, grace, timezone)
         roster = [p.name for p in course_people(session, row)]
     out_console.print(f"Course {name}: {len(roster)} on the roster.", highlight=False)
     if app.failures:
@@ -77,12 +99,19 @@ def course_add(
 def course_list(app: App) -> None:
     """List courses with roster sizes and schedules."""
     from rollcall.storage.sessions import list_courses
+    from rollcall.wallclock import zone_info, zone_name
 
-    table = Table("course", "people", "starts", "ends", "grace (min)")
+    default = zone_name(zone_info(app.settings.timezone))
+    table = Table("course", "people", "starts", "ends", "grace (min)", "time zone")
     with app.db.session() as session:
         for c, n in list_courses(session):
             table.add_row(
-                c.name, str(n), c.start_time or "", c.end_time or "", str(c.grace_minutes)
+                c.name,
+                str(n),
+                c.start_time or "",
+                c.end_time or "",
+                str(c.grace_minutes),
+                c.timezone or f"[dim]{default}[/dim]",
             )
     out_console.print(table)
 
@@ -130,6 +159,14 @@ def course_list(app: App) -> None:
     is_flag=True,
     help="Play a recording at its own pace, as if live (replays, rehearsals, load tests).",
 )
+@click.option(
+    "--started-at",
+    "started_at",
+    metavar="TIME",
+    help="When the session really began, ISO 8601 with its zone (2024-05-06T09:00+02:00). "
+    "Default: a recording's creation time, else its file's modification time less its "
+    "duration; now for live sources.",
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted session.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON at the end.")
 @pass_app
@@ -147,13 +184,22 @@ def run(
     folder_step: float,
     reconnect_timeout: float,
     realtime: bool,
+    started_at: str | None,
     resume: bool,
     as_json: bool,
 ) -> None:
-    """Take attendance for a session from a recording, the screen, a camera or a stream."""
+    """Take attendance for a session from a recording, the screen, a camera or a stream.
+
+    Ctrl-C or SIGTERM stops the run and leaves the session interrupted: continue it with
+    --resume, or end it with `rollcall sessions close`. The end of a recording, --duration
+    or a source lost for good closes it.
+    """
+    from rollcall.attendance.lifecycle import DELETED_MEANWHILE
     from rollcall.attendance.runner import RunOptions, run_session
+    from rollcall.wallclock import parse_started_at
 
     options = RunOptions(
+        started_at=parse_started_at(started_at) if started_at else None,
         session=session_name,
         source=source,
         course=course_name,
@@ -168,12 +214,12 @@ def run(
         reconnect_timeout=reconnect_timeout,
         realtime=realtime,
     )
-    stop = {"requested": False}
 
     def on_term(_sig: int, _frame: object) -> None:
-        stop["requested"] = True
+        raise KeyboardInterrupt
 
-    # SIGTERM (systemd, docker stop) closes the session cleanly like Ctrl-C does.
+    # SIGTERM (systemd, docker stop) stops the run at once, like Ctrl-C: waiting for the next
+    # sample of a live source could outlast the grace period before SIGKILL.
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         with session_progress(quiet=as_json) as bar:
@@ -188,17 +234,45 @@ def run(
                 app.engine,
                 options,
                 progress,
-                should_stop=lambda: stop["requested"],
             )
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if stats.stopped_by == DELETED_MEANWHILE:
+        err_console.print(f"Session {session_name} was deleted; nothing more was recorded.")
+        return
+    if stats.started_at is not None:
+        err_console.print(
+            f"Session {session_name} started at {_when(app, session_name)} "
+            f"(from {stats.started_from}).",
+            highlight=False,
+            soft_wrap=True,
+        )
     err_console.print(
         f"Session {session_name}: {stats.samples} head counts, {stats.verifications} "
         f"verifications, {stats.source_seconds:.0f} s of source in {stats.wall:.1f} s "
         f"({stats.stopped_by}).",
         highlight=False,
+        soft_wrap=True,
     )
+    if stats.stopped_by in ("interrupted", "stopped"):
+        err_console.print(
+            f"Interrupted: continue with `rollcall run --session {session_name} --resume`, "
+            f"or end it with `rollcall sessions close {session_name}`.",
+            highlight=False,
+            soft_wrap=True,
+        )
     _print_report(app, session_name, as_json)
+
+
+def _when(app: App, session_name: str) -> str:
+    from rollcall.attendance.report import session_zone
+    from rollcall.storage.sessions import require_session
+    from rollcall.wallclock import in_zone
+
+    with app.db.session() as session:
+        row = require_session(session, session_name)
+        zone = session_zone(row.course, app.settings.timezone)
+        return in_zone(row.started_at, zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def session_progress(quiet: bool) -> Progress:
@@ -219,36 +293,40 @@ def _print_report(app: App, session_name: str, as_json: bool) -> None:
     from rollcall.storage.sessions import require_session
 
     with app.db.session() as session:
-        report = build_report(session, require_session(session, session_name))
+        row = require_session(session, session_name)
+        report = build_report(session, row, app.settings.timezone)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
         return
     counts = report.head_counts
     out_console.print(
-        f"[bold]{report.session}[/bold] ({report.state}) — {len(counts)} head counts, "
-        f"max {max((h.count for h in counts), default=0)}",
+        f"[bold]{report.session}[/bold] ({report.state}) — started "
+        f"{report.started_local:%Y-%m-%d %H:%M:%S %Z} ({report.timezone}), {len(counts)} head "
+        f"counts, max {max((h.count for h in counts), default=0)}",
         highlight=False,
     )
     table = Table("person", "status", "first seen", "last seen", "minutes", "confidence")
-    colours = {"present": "green", "late": "yellow", "left_early": "yellow", "absent": "red"}
+    colours = {
+        "present": "green",
+        "late": "yellow",
+        "left_early": "yellow",
+        "absent": "red",
+    }
     for a in report.attendance:
         table.add_row(
             a.person,
             f"[{colours.get(a.status, 'white')}]{a.status}[/]",
-            _clock(a.first_seen),
-            _clock(a.last_seen),
+            _clock(report.clock(a.first_seen)),
+            _clock(report.clock(a.last_seen)),
             f"{a.minutes_present:.1f}",
             f"{a.confidence:.2f}" if a.first_seen is not None else "",
         )
     out_console.print(table)
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}"
+def _clock(when: datetime | None) -> str:
+    """A clock time in the session's zone; the date is in the report's heading."""
+    return "" if when is None else f"{when:%H:%M:%S}"
 
 
 @cli.command()
@@ -271,23 +349,12 @@ def export(app: App, session_name: str, fmt: str, output: Path) -> None:
     from rollcall.attendance.report import build_report
     from rollcall.storage.sessions import require_session
 
+    output_folder_exists(output)
     with app.db.session() as session:
-        report_ = build_report(session, require_session(session, session_name))
-    EXPORTERS[fmt](report_, output)
+        row = require_session(session, session_name)
+        report_ = build_report(session, row, app.settings.timezone)
+    try:
+        EXPORTERS[fmt](report_, output)
+    except OSError as exc:
+        raise cannot_write(output, exc) from None
     out_console.print(f"Wrote {output} ({len(report_.attendance)} people).", highlight=False)
-
-
-@cli.command()
-@pass_app
-def sessions(app: App) -> None:
-    """List sessions, newest first."""
-    from rollcall.attendance.report import as_utc
-    from rollcall.storage.sessions import list_sessions
-
-    table = Table("session", "state", "started (UTC)", "source")
-    with app.db.session() as session:
-        for row in list_sessions(session):
-            table.add_row(
-                row.name, row.state, as_utc(row.started_at).strftime("%Y-%m-%d %H:%M"), row.source
-            )
-    out_console.print(table)

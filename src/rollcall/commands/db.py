@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rollcall.cli import App, cli, out_console, pass_app
+from rollcall.cli import App, cannot_write, cli, out_console, pass_app
 from rollcall.errors import RollcallError
 
 
@@ -65,8 +65,11 @@ def db_backup(app: App, target: Path) -> None:
     """
     from rollcall.storage.backup import backup
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    summary = backup(_engine(app), target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        summary = backup(_engine(app), target)
+    except OSError as exc:
+        raise cannot_write(target, exc) from None
     out_console.print(
         f"Backed up {summary.rows} rows from {len(summary.tables)} tables "
         f"(revision {summary.revision}) to {target}.",

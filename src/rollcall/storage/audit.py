@@ -130,6 +130,44 @@ class CourseChanged(AuditEvent):
 
 
 @dataclass(frozen=True)
+class SessionClosed(AuditEvent):
+    """A session closed by hand (`rollcall sessions close`), not by its source or --duration."""
+
+    name: ClassVar[str] = "session.closed"
+    session: str
+    state_before: str  # interrupted | running
+
+    def session_name(self) -> str | None:
+        return self.session
+
+    def subject(self) -> str:
+        return self.session
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        return self.state_before, "closed", ""
+
+
+@dataclass(frozen=True)
+class SessionDeleted(AuditEvent):
+    """A session deleted with everything it recorded and its evidence crops."""
+
+    name: ClassVar[str] = "session.deleted"
+    session: str
+    head_counts: int
+    marks: int
+    files: int
+
+    def session_name(self) -> str | None:
+        return self.session
+
+    def subject(self) -> str:
+        return self.session
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        return None, None, f"{self.head_counts} head counts, {self.marks} marks, {self.files} files"
+
+
+@dataclass(frozen=True)
 class AccountChanged(AuditEvent):
     name: ClassVar[str] = "account.changed"
     user: str

@@ -13,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -99,10 +100,13 @@ class Course(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    # Local wall-clock times "HH:MM"; with them a session's marks can be late or left early.
+    # Wall-clock times "HH:MM" in `timezone`; with them a session's marks can be late or
+    # left early.
     start_time: Mapped[str | None] = mapped_column(String(5))
     end_time: Mapped[str | None] = mapped_column(String(5))
     grace_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    # IANA zone the times are read in; None: ROLLCALL_TIMEZONE's, else the machine's.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     members: Mapped[list[CourseMember]] = relationship(
@@ -138,7 +142,9 @@ class AttendanceSession(Base):
     # Wall-clock time of t = 0 on the source's timeline; every other time is seconds from it.
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    state: Mapped[str] = mapped_column(String(16), default="running")  # running | closed
+    # running | interrupted (stopped, resumable) | closed (by the source's end, --duration or
+    # `rollcall sessions close`). A run killed outright leaves "running" behind.
+    state: Mapped[str] = mapped_column(String(16), default="running")
     seed: Mapped[int] = mapped_column(Integer)
     min_interval: Mapped[float] = mapped_column(Float)
     max_interval: Mapped[float] = mapped_column(Float)
@@ -206,6 +212,9 @@ class PresenceInterval(Base):
     start_t: Mapped[float] = mapped_column(Float)
     last_seen: Mapped[float] = mapped_column(Float)
     end_t: Mapped[float | None] = mapped_column(Float)
+    # Closed at last_seen because the run stopped, not because the person left: a resumed run
+    # opens it again, so an interruption does not split anyone's presence.
+    suspended: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Sighting(Base):

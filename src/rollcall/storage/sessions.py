@@ -24,6 +24,7 @@ from rollcall.storage.models import (
 )
 from rollcall.storage.names import check_exact_name
 from rollcall.storage.people import require_person
+from rollcall.wallclock import check_zone
 
 # -- courses -------------------------------------------------------------------------------
 
@@ -47,12 +48,17 @@ def upsert_course(
     start_time: str | None = None,
     end_time: str | None = None,
     grace_minutes: int | None = None,
+    timezone: str | None = None,
 ) -> Course:
-    """Create a course or add people to it; every name must be enrolled."""
+    """Create a course or add people to it; every name must be enrolled. Schedule fields left
+    None are kept as they are."""
+    zone = check_zone(timezone) if timezone is not None else None
     course = session.scalar(select(Course).where(Course.name == name))
     if course is None:
         course = Course(name=check_exact_name("course", name))
         session.add(course)
+    if zone is not None:
+        course.timezone = zone
     if start_time is not None:
         course.start_time = _check_hhmm(start_time, "--starts")
     if end_time is not None:

@@ -71,14 +71,28 @@ class Gallery:
 
     @classmethod
     def empty(cls, threshold: float = 0.4, margin: float = 0.05) -> Gallery:
-        return cls([], np.zeros(0, np.int64), np.zeros((0, 128), np.float32), threshold, margin)
+        return cls([], np.zeros(0, np.int64), np.zeros((0, 0), np.float32), threshold, margin)
 
     def __len__(self) -> int:
         return len(self.names)
 
+    def _probes(self, embeddings: np.ndarray) -> np.ndarray:
+        """Probe rows, one per face. A gallery without templates takes any embedding width
+        (nobody enrolled for this embedder yet: every face is unknown); otherwise the width
+        must be the templates'."""
+        probes = np.asarray(embeddings, np.float32)
+        if probes.ndim == 1:
+            probes = probes[None] if probes.size else probes.reshape(0, 0)
+        if len(self.templates) and len(probes) and probes.shape[1] != self.templates.shape[1]:
+            raise ValueError(
+                f"probe embeddings are {probes.shape[1]}-D but the gallery's templates are "
+                f"{self.templates.shape[1]}-D (made by another embedder?)"
+            )
+        return probes
+
     def person_scores(self, embeddings: np.ndarray) -> np.ndarray:
         """(N, P) best-template cosine similarity of each probe to each person."""
-        probes = np.asarray(embeddings, np.float32).reshape(-1, self.templates.shape[1])
+        probes = self._probes(embeddings)
         scores = np.full((len(probes), len(self.names)), -1.0, np.float32)
         if not len(self._owner) or not len(probes):
             return scores

@@ -11,7 +11,7 @@ from rollcall.storage.models import CourseMember, Person
 from rollcall.storage.people import list_people
 from rollcall.storage.sessions import get_session
 from rollcall.web.auth import csrf
-from rollcall.web.context import db_session
+from rollcall.web.context import db_session, portal
 from rollcall.web.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -79,13 +79,15 @@ def sessions():  # noqa: ANN201
 @bp.get("/sessions/<name>/attendance")
 def attendance(name: str):  # noqa: ANN201
     with db_session() as s:
-        return jsonify(build_report(s, _session_or_abort(s, name)).to_json())
+        return jsonify(
+            build_report(s, _session_or_abort(s, name), portal().settings.timezone).to_json()
+        )
 
 
 @bp.get("/sessions/<name>/head-counts")
 def head_counts(name: str):  # noqa: ANN201
     with db_session() as s:
-        report = build_report(s, _session_or_abort(s, name))
+        report = build_report(s, _session_or_abort(s, name), portal().settings.timezone)
         return jsonify(session=report.session, head_counts=report.to_json()["head_counts"])
 
 

@@ -12,16 +12,18 @@ from rollcall.storage.models import Course, CourseMember, Person
 from rollcall.storage.names import check_exact_name
 from rollcall.storage.sessions import course_people, upsert_course
 from rollcall.storage.staff import User
+from rollcall.wallclock import zone_info, zone_name, zone_names
 from rollcall.web.access import admin_required, course_or_abort, me
-from rollcall.web.context import db_session
+from rollcall.web.context import db_session, portal
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
 
 
 def _schedule(course: Course) -> str:
+    zone = f", {course.timezone}" if course.timezone else ""
     if not course.start_time:
-        return "no schedule"
-    return f"{course.start_time}–{course.end_time} (grace {course.grace_minutes} min)"
+        return f"no schedule{zone}"
+    return f"{course.start_time}–{course.end_time} (grace {course.grace_minutes} min{zone})"
 
 
 @bp.get("/")
@@ -63,6 +65,7 @@ def detail(name: str):  # noqa: ANN201
             p for p in s.scalars(select(Person).order_by(Person.name)) if p.id not in on_roster
         ]
         instructors = accounts.course_instructors(s, course)
+        default_zone = zone_name(zone_info(portal().settings.timezone))
         staff = s.scalars(select(User).where(User.role == "instructor").order_by(User.name)).all()
         return render_template(
             "courses/detail.html",
@@ -71,6 +74,8 @@ def detail(name: str):  # noqa: ANN201
             others=others if user.role == "admin" else [],
             instructors=instructors,
             staff=staff,
+            default_zone=default_zone,
+            zones=zone_names(),
         )
 
 
@@ -104,6 +109,7 @@ def schedule(name: str):  # noqa: ANN201
         before = _schedule(course)
         starts = request.form.get("start_time", "").strip() or None
         ends = request.form.get("end_time", "").strip() or None
+        zone = request.form.get("timezone", "").strip() or None
         try:
             grace = int(request.form.get("grace_minutes", "5"))
             if not 0 <= grace <= 240:
@@ -113,11 +119,13 @@ def schedule(name: str):  # noqa: ANN201
         if (starts is None) != (ends is None):
             abort(400, description="Give both a start and an end time, or neither.")
         try:
-            upsert_course(s, course.name, [], starts, ends, grace)
+            upsert_course(s, course.name, [], starts, ends, grace, zone)
         except RollcallError as exc:
             abort(400, description=str(exc))
         if starts is None:
             course.start_time = course.end_time = None
+        if zone is None:
+            course.timezone = None
         record(s, user.name, CourseChanged(course.name, "schedule", before, _schedule(course)))
     flash(f"Schedule of {name} saved.", "success")
     return redirect(url_for("courses.detail", name=name))

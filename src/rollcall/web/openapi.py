@@ -118,7 +118,10 @@ def document(server: str) -> dict:
                         "session": {"type": "string"},
                         "course": {"type": ["string", "null"]},
                         "started_at": {"type": "string", "format": "date-time"},
-                        "state": {"type": "string", "enum": ["running", "closed"]},
+                        "state": {
+                            "type": "string",
+                            "enum": ["running", "interrupted", "closed"],
+                        },
                         "duration": {"type": ["number", "null"]},
                     },
                 },
@@ -128,6 +131,8 @@ def document(server: str) -> dict:
                     "properties": {
                         "session": {"type": "string"},
                         "started_at": {"type": "string", "format": "date-time"},
+                        "timezone": {"type": "string"},
+                        "started_at_local": {"type": "string", "format": "date-time"},
                         "state": {"type": "string"},
                         "course": {"type": ["string", "null"]},
                         "head_counts": {"type": "array", "items": _HEAD_COUNT},

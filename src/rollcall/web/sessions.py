@@ -9,11 +9,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from sqlalchemy import select
 
 from rollcall.attendance.export import EXPORTERS
-from rollcall.attendance.report import as_utc, build_report
+from rollcall.attendance.report import as_utc, build_report, session_zone
 from rollcall.storage import accounts
 from rollcall.storage.audit import MarkEdited, entries_for_session, record
 from rollcall.storage.models import AttendanceRecord, Person
 from rollcall.storage.sessions import unknown_faces
+from rollcall.wallclock import in_zone
 from rollcall.web.access import me, session_or_abort
 from rollcall.web.chart import clock, head_count_svg
 from rollcall.web.context import db_session, portal
@@ -43,6 +44,23 @@ def _utc_seconds(value) -> str:  # noqa: ANN001
     return "" if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
+@bp.app_template_filter("hms")
+def _hms(value) -> str:  # noqa: ANN001
+    """A clock time of the session's own zone (from SessionReport.clock)."""
+    return "" if value is None else value.strftime("%H:%M:%S")
+
+
+@bp.app_template_filter("session_start")
+def _session_start(row) -> str:  # noqa: ANN001
+    """When a session started, on the clock of its course's zone (else the portal's)."""
+    zone = session_zone(row.course, portal().settings.timezone)
+    return in_zone(row.started_at, zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def report_of(s, row):  # noqa: ANN001, ANN201
+    return build_report(s, row, portal().settings.timezone)
+
+
 @bp.get("/")
 def index():  # noqa: ANN201
     with db_session() as s:
@@ -66,7 +84,7 @@ def _record(s, session_id: int, person: str) -> AttendanceRecord:  # noqa: ANN00
 def sheet(name: str):  # noqa: ANN201
     with db_session() as s:
         row = session_or_abort(s, name)
-        report = build_report(s, row)
+        report = report_of(s, row)
         return render_template(
             "sessions/sheet.html",
             row=row,
@@ -85,10 +103,16 @@ def mark(name: str, person: str):  # noqa: ANN201
         user = me(s)
         row = session_or_abort(s, name, user)
         rec = _record(s, row.id, person)
-        entry = next(a for a in build_report(s, row).attendance if a.person == person)
+        report = report_of(s, row)
+        entry = next(a for a in report.attendance if a.person == person)
         if request.method == "GET":
             return render_template(
-                "sessions/mark.html", row=row, entry=entry, rec=rec, statuses=STATUSES
+                "sessions/mark.html",
+                row=row,
+                report=report,
+                entry=entry,
+                rec=rec,
+                statuses=STATUSES,
             )
         status = request.form.get("status", "")
         reason = " ".join(request.form.get("reason", "").split())[:500]
@@ -105,6 +129,7 @@ def mark(name: str, person: str):  # noqa: ANN201
             return render_template(
                 "sessions/mark.html",
                 row=row,
+                report=report,
                 entry=entry,
                 rec=rec,
                 statuses=STATUSES,
@@ -130,7 +155,7 @@ def export(name: str, fmt: str):  # noqa: ANN201
     if fmt not in EXPORTERS:
         abort(404)
     with db_session() as s:
-        report = build_report(s, session_or_abort(s, name))
+        report = report_of(s, session_or_abort(s, name))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"attendance.{fmt}"
         EXPORTERS[fmt](report, path)

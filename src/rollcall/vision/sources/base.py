@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
@@ -15,6 +16,8 @@ class FrameSource(Protocol):
     name: str  # human-readable, for messages
     live: bool  # real time (screen/camera/stream) rather than processed as fast as possible
     duration: float | None  # seconds, when known (recordings, folders)
+    # The wall-clock time of t = 0 when the source knows it (a recording), else None (now).
+    recorded_at: datetime | None
 
     def read(self, not_before: float = 0.0) -> Frame | None:
         """The first frame with t >= not_before, skipping cheaply; None when the source ended."""
@@ -38,6 +41,8 @@ class SourceBase:
     name: str = "source"
     live: bool = False
     duration: float | None = None
+    recorded_at: datetime | None = None
+    recorded_at_from: str = ""
 
     def read(self, not_before: float = 0.0) -> Frame | None:
         raise NotImplementedError

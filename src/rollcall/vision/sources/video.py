@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,6 +23,13 @@ SEEK_THRESHOLD = 2.0
 # A few broken packets are tolerable (the decoder conceals them); a run of them means the rest
 # of the file is garbage and the recording should end rather than spin.
 MAX_BAD_PACKETS = 25
+# FFmpeg renders text files as "video": its tty demuxer plays any .txt (and .nfo, .asc, ...)
+# as ANSI art, and the binary-text formats likewise. Lecture notes passed as --source opened as
+# a 640x400 recording without faces and everyone was marked absent. These decoders never carry
+# camera or screen pictures.
+TEXT_DECODERS = frozenset({"ansi", "bintext", "xbin", "idf"})
+# A creation_time before this is an unset clock, not a recording's start (see _creation_time).
+EARLIEST_CREATION = datetime(2001, 1, 1, tzinfo=UTC)
 
 
 class VideoFileSource(SourceBase):
@@ -43,12 +51,20 @@ class VideoFileSource(SourceBase):
             if not self._container.streams.video:
                 raise SourceError(f"{self.name} has no video stream")
             self._stream = self._container.streams.video[0]
+            codec = self._stream.codec_context  # None for a codec FFmpeg does not know
+            if codec is not None and codec.name in TEXT_DECODERS:
+                raise SourceError(
+                    f"{self.name} is a text file, not a video (FFmpeg would draw its text "
+                    "as pictures); give a recording, a folder of snapshots, screen, camera:N "
+                    "or a URL"
+                )
             # Frame-level threads decode several frames at once; a big win for H.264 skipping.
             self._stream.thread_type = "AUTO"
             self._time_base: Fraction = self._stream.time_base or Fraction(1, 90000)
             rate = self._stream.average_rate or self._stream.guessed_rate
             self._frame_step = float(1 / rate) if rate else 1 / 25
             self.duration = self._find_duration()
+            self.recorded_at, self.recorded_at_from = self._find_recorded_at()
             self._frames = self._decoded()
             # Decode one frame now so a file that is not really a video fails here, not later.
             first = self._next_frame()
@@ -72,6 +88,28 @@ class VideoFileSource(SourceBase):
         if self._container.duration is not None:
             return self._container.duration / av.time_base
         return None
+
+    def _find_recorded_at(self) -> tuple[datetime | None, str]:
+        """When the recording began on the wall clock, and how that is known.
+
+        The container's creation time when it has a plausible one (screen recorders, cameras
+        and FFmpeg write it when recording starts), else the file's modification time minus
+        the duration (a recorder writes until the end), else unknown.
+        """
+        for metadata in (self._container.metadata, self._stream.metadata):
+            created = _creation_time(metadata.get("creation_time"))
+            if created is not None:
+                return created, "the recording's creation time"
+        if self.duration is None:
+            return None, ""
+        try:
+            modified = datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
+        except OSError:
+            return None, ""
+        return (
+            modified - timedelta(seconds=self.duration),
+            "the file's modification time less its duration",
+        )
 
     def _decoded(self) -> Iterator[av.VideoFrame]:
         """Decoded frames in presentation order; logs and stops on a broken file."""
@@ -158,3 +196,22 @@ class VideoFileSource(SourceBase):
     def close(self) -> None:
         self._ended = True
         self._container.close()
+
+
+def _creation_time(text: str | None) -> datetime | None:
+    """A container's creation_time (FFmpeg writes UTC, e.g. 2024-05-06T07:00:00.000000Z).
+
+    Unset MP4 times read as 1904 or 1970, and a camera whose clock was never set says 1980 or
+    2000: times before 2001 or in the future are not believed.
+    """
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not EARLIEST_CREATION <= value <= datetime.now(UTC) + timedelta(days=1):
+        return None
+    return value.astimezone(UTC)
