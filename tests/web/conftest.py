@@ -55,6 +55,7 @@ def seed(app: Flask) -> None:
         AttendanceSession,
         HeadCount,
         Person,
+        Sighting,
         UnknownFace,
     )
     from rollcall.storage.sessions import upsert_course
@@ -123,6 +124,21 @@ def seed(app: Flask) -> None:
                     recognized=1,
                     unknown=n - 1,
                     verified=verified,
+                )
+            )
+            # Alice's face was named in each sample.
+            s.add(
+                Sighting(
+                    session_id=lecture.id,
+                    seq=seq,
+                    t=t,
+                    person_id=alice.id,
+                    x=10,
+                    y=10,
+                    w=40,
+                    h=40,
+                    similarity=0.7,
+                    fresh=verified,
                 )
             )
         crop = f"evidence/session-{lecture.id}/unknown-1-0.jpg"

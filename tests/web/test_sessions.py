@@ -18,6 +18,7 @@ def test_sheet_shows_attendance_chart_unknowns(browser) -> None:
     assert "<svg" in page and "dot-verified" in page
     assert "/sessions/algebra-1/evidence/Alice" in page
     assert "/unknowns/1/crop" in page
+    assert "3 of 3 samples" in page and "0 of 3 samples" in page  # Alice named in each, Bob not
 
 
 @pytest.mark.parametrize(("user", "code"), [("ada", 200), ("ivy", 200), ("otto", 403)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rollcall.errors import NotFound, RollcallError
@@ -222,6 +222,17 @@ def sightings(session: Session, session_id: int) -> list[tuple[Sighting, str | N
         .order_by(Sighting.seq, Sighting.id)
     )
     return [(s, name) for s, name in rows.all()]
+
+
+def samples_named(session: Session, session_id: int) -> dict[str, int]:
+    """In how many samples each person's face was named: the evidence behind their minutes."""
+    rows = session.execute(
+        select(Person.name, func.count(func.distinct(Sighting.seq)))
+        .join(Person, Person.id == Sighting.person_id)
+        .where(Sighting.session_id == session_id)
+        .group_by(Person.name)
+    )
+    return {name: int(n) for name, n in rows.all()}
 
 
 def unknown_faces(session: Session, session_id: int) -> list[UnknownFace]:

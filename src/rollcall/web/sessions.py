@@ -13,7 +13,7 @@ from rollcall.attendance.report import as_utc, build_report, session_zone
 from rollcall.storage import accounts
 from rollcall.storage.audit import MarkEdited, entries_for_session, record
 from rollcall.storage.models import AttendanceRecord, Person
-from rollcall.storage.sessions import unknown_faces
+from rollcall.storage.sessions import samples_named, unknown_faces
 from rollcall.wallclock import in_zone
 from rollcall.web.access import me, session_or_abort
 from rollcall.web.chart import clock, head_count_svg
@@ -93,6 +93,8 @@ def sheet(name: str):  # noqa: ANN201
             unknowns=unknown_faces(s, row.id),
             audit=entries_for_session(s, row.name),
             statuses=STATUSES,
+            named_in=samples_named(s, row.id),
+            samples=len(report.head_counts),
         )
 
 
