@@ -130,7 +130,7 @@ class RawFeatures:
 
 FUSED = "sface+dlib"
 # Bumped when what a RawFeatures holds changes, so old caches are not read.
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 
 
 def shrink_into_canvas(
@@ -167,10 +167,13 @@ class FeatureExtractor:
     size and shrunk to gallery-tile sizes, detected again on the small image. Runs the fused
     embedder once; every embedder's features are read from it (see RawFeatures)."""
 
-    def __init__(self, policy: EnrollmentPolicy | None = None, grey: bool = False) -> None:
+    def __init__(
+        self, policy: EnrollmentPolicy | None = None, grey: bool = False, flip: bool = False
+    ) -> None:
         self.engine = FaceEngine(EngineOptions(embedder=FUSED))
         self.policy = policy or EnrollmentPolicy()
         self.grey = grey
+        self.flip = flip
         # Small probes are detected at their own size: a 1280x720 gallery is not upscaled, so a
         # 32 px face there reaches YuNet as 32 px. Upscaling here would flatter the small sizes.
         self.small_detector = YuNetDetector(
@@ -183,6 +186,9 @@ class FeatureExtractor:
             f"v{FEATURES_VERSION}",
             FUSED,
             "grey" if self.grey else "colour",
+            *(["mirrored"] if self.flip else []),
+            # Each face embedded with its mirror image averaged in (embed.mirror_mean).
+            f"mirror-averaged {getattr(self.engine.embedder, 'mirror', False)}",
             repr(asdict(self.policy)),
             repr((det.score_threshold, det.upscale_below, det.upscale_to, det.max_upscale)),
             f"retry {RETRY_SIDE}",
@@ -262,12 +268,15 @@ def extract_all(
     cache: bool = True,
     log: Callable[[str], None] = print,
     grey: bool = False,
+    flip: bool = False,
 ) -> dict[str, Features]:
     """Features of every photo for one embedder, cached in bench/out/ (keyed by the settings
     that shape them); sizes missing from the cache are added, nothing is computed twice.
-    grey=True: every photo converted to grey first (enrollment photos and probes alike)."""
-    extractor = FeatureExtractor(grey=grey)
-    path = OUT / f"features_{'grey' if grey else 'colour'}_{extractor.signature()}.pkl"
+    grey=True: every photo converted to grey first (enrollment photos and probes alike);
+    flip=True: every photo mirrored left to right."""
+    extractor = FeatureExtractor(grey=grey, flip=flip)
+    variant = ("grey" if grey else "colour") + ("_mirrored" if flip else "")
+    path = OUT / f"features_{variant}_{extractor.signature()}.pkl"
     known: dict[str, RawFeatures] = {}
     if cache and path.is_file():
         known = pickle.loads(path.read_bytes())
@@ -279,6 +288,8 @@ def extract_all(
             image = read_photo(photo.path)
             if grey:
                 image = to_grey(image)
+            if flip:
+                image = np.ascontiguousarray(image[:, ::-1])
             raw = known.get(photo.key) or extractor.enrollment(image)
             extractor.add_probes(raw, image, [s for s in sizes if s not in raw.probe])
             known[photo.key] = raw
