@@ -20,6 +20,7 @@ from rollcall.vision.detect import YuNetDetector
 from rollcall.vision.embed import (
     DLIB_CHIP_POINTS,
     SFACE_CHIP_POINTS,
+    create_embedder,
     embed,
     similarity_transform,
     warp_chip,
@@ -168,12 +169,13 @@ class FeatureExtractor:
     embedder once; every embedder's features are read from it (see RawFeatures)."""
 
     def __init__(
-        self, policy: EnrollmentPolicy | None = None, grey: bool = False, flip: bool = False
+        self, policy: EnrollmentPolicy | None = None, grey: bool = False, mirror: bool = True
     ) -> None:
         self.engine = FaceEngine(EngineOptions(embedder=FUSED))
+        if not mirror:  # each face embedded alone, without its mirror image (embed.mirror_mean)
+            self.engine._embedder = create_embedder(FUSED, mirror=False)
         self.policy = policy or EnrollmentPolicy()
         self.grey = grey
-        self.flip = flip
         # Small probes are detected at their own size: a 1280x720 gallery is not upscaled, so a
         # 32 px face there reaches YuNet as 32 px. Upscaling here would flatter the small sizes.
         self.small_detector = YuNetDetector(
@@ -186,7 +188,6 @@ class FeatureExtractor:
             f"v{FEATURES_VERSION}",
             FUSED,
             "grey" if self.grey else "colour",
-            *(["mirrored"] if self.flip else []),
             # Each face embedded with its mirror image averaged in (embed.mirror_mean).
             f"mirror-averaged {getattr(self.engine.embedder, 'mirror', False)}",
             repr(asdict(self.policy)),
@@ -268,14 +269,14 @@ def extract_all(
     cache: bool = True,
     log: Callable[[str], None] = print,
     grey: bool = False,
-    flip: bool = False,
+    mirror: bool = True,
 ) -> dict[str, Features]:
     """Features of every photo for one embedder, cached in bench/out/ (keyed by the settings
     that shape them); sizes missing from the cache are added, nothing is computed twice.
     grey=True: every photo converted to grey first (enrollment photos and probes alike);
-    flip=True: every photo mirrored left to right."""
-    extractor = FeatureExtractor(grey=grey, flip=flip)
-    variant = ("grey" if grey else "colour") + ("_mirrored" if flip else "")
+    mirror=False: faces embedded without their mirror image (as before embed.mirror_mean)."""
+    extractor = FeatureExtractor(grey=grey, mirror=mirror)
+    variant = ("grey" if grey else "colour") + ("" if mirror else "_unmirrored")
     path = OUT / f"features_{variant}_{extractor.signature()}.pkl"
     known: dict[str, RawFeatures] = {}
     if cache and path.is_file():
@@ -288,8 +289,6 @@ def extract_all(
             image = read_photo(photo.path)
             if grey:
                 image = to_grey(image)
-            if flip:
-                image = np.ascontiguousarray(image[:, ::-1])
             raw = known.get(photo.key) or extractor.enrollment(image)
             extractor.add_probes(raw, image, [s for s in sizes if s not in raw.probe])
             known[photo.key] = raw

@@ -12,12 +12,11 @@ photos can be enrolled, and everyone else tries to pass as them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from common import FULL, FUSED, Features, Photo, component, source_of
-from rollcall.vision.embed import fuse
+from common import FULL, Features, Photo, source_of
 from rollcall.vision.gallery import Gallery
 
 MAX_FIR = 0.01
@@ -124,14 +123,8 @@ def score_top2(probes, templates, owner, people):
     return out
 
 
-def score_gallery(probes, templates, owner, people):
-    """The shipped Gallery.person_scores."""
-    g = Gallery([str(i) for i in range(people)], owner, templates, 0.0, 0.0)
-    return g.person_scores(probes)
-
-
 def max_minus_log(c: float) -> Scorer:
-    """Today's rule with a count-aware threshold: score - c * ln(n / 2)."""
+    """The rule before this change with a count-aware threshold: score - c * ln(n / 2)."""
 
     def score(probes, templates, owner, people):
         counts = np.bincount(owner, minlength=people)
@@ -143,11 +136,11 @@ def max_minus_log(c: float) -> Scorer:
 
 SCORERS: dict[str, Scorer] = {
     "max": score_max,
-    "max+centroid (today)": score_current,
+    "max+centroid (before)": score_current,
+    "max+centroid - 0.02 ln(n/2)": max_minus_log(0.02),
     "centroid": score_centroid,
-    "mean": score_mean,
     "top-2 mean": score_top2,
-    "gallery": score_gallery,
+    "mean": score_mean,
 }
 
 
@@ -184,7 +177,7 @@ def score_split(
     split: Split,
     feats: dict[str, Features],
     size: int,
-    scorer: Scorer = score_gallery,
+    scorer: Scorer = score_current,
     probe_feats: dict[str, Features] | None = None,
 ) -> Scored:
     """probe_feats: where the probes' embeddings come from when not feats (e.g. grey probes
@@ -270,7 +263,7 @@ def run(
     margins: np.ndarray,
     seeds: Iterable[int],
     n_templates: int = 2,
-    scorer: Scorer = score_gallery,
+    scorer: Scorer = score_current,
     probe_filter: Callable[[str], bool] | None = None,
     probe_feats: dict[str, Features] | None = None,
     split_photos: list[Photo] | None = None,
@@ -295,26 +288,8 @@ def size_name(size: int) -> str:
     return "full" if size == FULL else f"{size}px"
 
 
-def score_mean_at2(probes, templates, owner, people):
-    """Mean similarity rescaled to the scale of a 2-template centroid: divided by
-    sqrt((1 + rho) / 2), rho the mean cosine between the person's templates; for two templates
-    this is exactly the cosine to their normalised mean. One template: its cosine."""
-    sums, n = _sums(templates, owner, people)
-    sq = np.einsum("ij,ij->i", sums, sums)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = np.where(n >= 2, (sq - n) / (n * (n - 1)), 1.0)
-    scale = np.sqrt((1 + np.clip(rho, -1, 1)) / 2)
-    mean = sums / np.maximum(n, 1)[:, None]
-    return (probes @ (mean / np.maximum(scale, 1e-6)[:, None]).T).astype(np.float32)
-
-
-SCORERS["mean@2"] = score_mean_at2
-for _c in (0.01, 0.02, 0.03):
-    SCORERS[f"today-{_c}ln(n/2)"] = max_minus_log(_c)
-
-
 def gallery_scorer(**options: object) -> Scorer:
-    """The shipped Gallery's person_scores with the given options (same_person_cosine, ...)."""
+    """The shipped Gallery's person_scores with the given options (single_template_cosine, ...)."""
 
     def score(probes, templates, owner, people):
         g = Gallery([str(i) for i in range(people)], owner, templates, 0.0, 0.0, **options)
@@ -323,18 +298,59 @@ def gallery_scorer(**options: object) -> Scorer:
     return score
 
 
-def same_person_cosine(photos: list[Photo], feats: dict[str, Features]) -> float:
-    """Median cosine between two enrollable photos of the same person."""
-    by: dict[str, list[np.ndarray]] = {}
-    for p in photos:
-        if feats[p.key].enroll is not None:
-            by.setdefault(p.person, []).append(feats[p.key].enroll)
-    cosines = []
-    for vectors in by.values():
-        v = np.stack(vectors)
-        upper = np.triu_indices(len(v), 1)
-        cosines.append((v @ v.T)[upper])
-    return float(np.median(np.concatenate(cosines)))
+def quality_weighted(
+    feats: dict[str, Features], quality: Callable[[Features], float], **options: object
+) -> Scorer:
+    """The shipped rule with each template weighted by its photo's quality in the person's
+    mean (and in their templates' mean cosine)."""
+    weight = {f.enroll.tobytes(): quality(f) for f in feats.values() if f.enroll is not None}
+    single = options.get("single_template_cosine")
+    single = 1.0 if single is None else float(single)
+
+    def score(probes, templates, owner, people):
+        w = np.array([weight[t.tobytes()] for t in templates])
+        sums = np.zeros((people, templates.shape[1]))
+        np.add.at(sums, owner, templates * w[:, None])
+        sw = np.bincount(owner, w, minlength=people)
+        sw2 = np.bincount(owner, w * w, minlength=people)
+        n = np.bincount(owner, minlength=people)
+        # Weighted mean cosine between the person's templates.
+        pair_weight = (sw**2 - sw2) / 2
+        pair_sum = (np.einsum("ij,ij->i", sums, sums) - sw2) / 2
+        mean_cos = np.where(pair_weight > 0, pair_sum / np.maximum(pair_weight, 1e-12), 0.0)
+        rho = np.clip(np.where(n >= 2, mean_cos, single), -1, 1)
+        vectors = sums / np.maximum(sw, 1e-12)[:, None] / np.sqrt((1 + rho) / 2)[:, None]
+        return (probes @ vectors.T).astype(np.float32)
+
+    return score
+
+
+def one_template_cosine(
+    photos: list[Photo],
+    feats: dict[str, Features],
+    seeds: Iterable[int] = range(10),
+    quantile: float = 0.999,
+) -> float:
+    """The Gallery's single_template_cosine: the rho that makes strangers score as high against
+    one template as against two, at the `quantile` of stranger-person pairs. (The median cosine
+    between photos of one person would put one template on the 2-template scale on average,
+    but one template varies more, so its strangers' tail is heavier: it is scaled up less.)"""
+    seeds = list(seeds)
+
+    def tail(n: int, scorer: Scorer) -> float:
+        pairs = [
+            s.stranger_scores[~np.isnan(s.stranger_scores)]
+            for s in (
+                score_split(make_split(photos, feats, seed, n), feats, FULL, scorer)
+                for seed in seeds
+            )
+        ]
+        return float(np.quantile(np.concatenate(pairs), quantile))
+
+    one = tail(1, gallery_scorer())  # raw cosines
+    two = tail(2, gallery_scorer())
+    scale = two / one  # = 1 / sqrt((1 + rho) / 2)
+    return float(np.clip(2 / scale**2 - 1, -1, 1))
 
 
 # -- calibration: choosing threshold and margin, and leave-one-collection-out ------------------
@@ -356,19 +372,21 @@ class Criterion:
     counts: tuple[int, ...] = TEMPLATE_COUNTS
     sizes: tuple[int, ...] = (FULL, 32, 24)
 
-    def choose(self, results: dict[tuple[int, int], dict[str, np.ndarray]]) -> tuple[int, int]:
-        """results[(n, size)]: pooled rates on the grid; returns (threshold index, margin index)."""
+    def choose(self, results: dict[tuple[str, int, int], dict[str, np.ndarray]]) -> tuple[int, int]:
+        """results[(variant, n, size)]: pooled rates on the grid, the rank-1 to gain read from
+        the "colour" variant, the limits held in every variant; returns (threshold index,
+        margin index)."""
         ok = np.all(
             [
                 (r["pair_fmr"] <= self.pair_fmr) & (r["fir_max"] <= self.worst_fir)
-                for (n, size), r in results.items()
+                for (_, n, size), r in results.items()
                 if n in self.counts and size in self.sizes
             ],
             axis=0,
         )
-        gain = results[(2, FULL)]["rank1"] + results[(2, 32)]["rank1"]
-        if (2, 24) in results:
-            gain = gain + 0.5 * results[(2, 24)]["rank1"]
+        gain = results[("colour", 2, FULL)]["rank1"] + results[("colour", 2, 32)]["rank1"]
+        if ("colour", 2, 24) in results:
+            gain = gain + 0.5 * results[("colour", 2, 24)]["rank1"]
         shape = gain.shape
         # Among near-equal points prefer the stricter: a false "present" costs more than a miss.
         tie = 1e-4 * (np.arange(shape[0])[:, None] + np.arange(shape[1])[None, :] / shape[1])
@@ -395,80 +413,56 @@ def at(runs: Runs, ti: int, mi: int) -> Runs:
     return Runs([{k: v[ti : ti + 1, mi : mi + 1] for k, v in r.items()} for r in runs.per_split])
 
 
-def averaged(a: np.ndarray | None, b: np.ndarray | None, embedder: str) -> np.ndarray | None:
-    """The mean of two embeddings of one face (e.g. the photo and its mirror image), each
-    network's half averaged and normalised on its own, as embed.fuse would build it."""
-    if a is None or b is None:
-        return a if b is None else b
-    if embedder != FUSED:
-        v = a + b
-        return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
-    s = component(a, "sface") + component(b, "sface")
-    d = component(a, "dlib") + component(b, "dlib")
-    return fuse(s[None], d[None])[0]
-
-
-def mirror_averaged(
-    feats: dict[str, Features],
-    mirrored: dict[str, Features],
-    embedder: str,
-    templates: bool = True,
-    probes: bool = True,
-) -> dict[str, Features]:
-    """Features whose templates and/or probes are the mean of the photo's and its mirror's."""
-    out = {}
-    for key, f in feats.items():
-        m = mirrored[key]
-        out[key] = replace(
-            f,
-            enroll=averaged(f.enroll, m.enroll, embedder)
-            if templates and f.enroll is not None
-            else f.enroll,
-            probe={
-                s: averaged(v, m.probe.get(s), embedder) if probes and v is not None else v
-                for s, v in f.probe.items()
-            },
-        )
-    return out
-
-
 @dataclass
 class Held:
     """One collection left out: the rates on the grid of the calibration photos (every other
     collection), and the held-out collection's own counts on the grid, per evaluation variant."""
 
     collection: str
-    same_person_cosine: float
-    calibration: dict[tuple[int, int], dict[str, np.ndarray]]
+    single_template_cosine: float
+    calibration: dict[tuple[str, int, int], dict[str, np.ndarray]]  # (variant, n, size)
     held_out: dict[str, dict[tuple[int, int], Runs]]
 
 
 def leave_one_out(
     photos: list[Photo],
     variants: dict[str, tuple[dict[str, Features], dict[str, Features]]],
-    make_scorer: Callable[[float], Scorer],
+    make_scorer: Callable[[float], Scorer],  # from the single-template cosine
     thresholds: np.ndarray,
     margins: np.ndarray,
     seeds: Iterable[int],
     cal_sizes: tuple[int, ...] = (FULL, 32, 24),
     eval_sizes: tuple[int, ...] = (FULL, 32),
     counts: tuple[int, ...] = TEMPLATE_COUNTS,
+    cal_variants: tuple[str, ...] = ("colour",),
     log: Callable[[str], None] = print,
 ) -> list[Held]:
-    """For each collection: calibrate on the others (variants["colour"]: enrollment and probe
-    features), then score that collection's probes in every variant (e.g. the same photos in
-    grey). The splits always draw from every photo, so the held-out collection's people are
-    enrolled and attacked by everyone, as in a real class; only its probes are counted.
-    The last entry, "(none)", calibrates on every collection and counts each one in-sample."""
+    """For each collection: calibrate on the others (the rank-1 of variants["colour"], the
+    limits in every one of cal_variants; a variant is (enrollment, probe) features), then score
+    that collection's probes in every variant (e.g. the same photos in grey). The splits always
+    draw from every photo, so the held-out collection's people are enrolled and attacked by
+    everyone, as in a real class; only its probes are counted. The last entry, "(none)",
+    calibrates on every collection (and scores no held-out probes)."""
     seeds = list(seeds)
     base, _ = variants["colour"]
     out = []
     for held in [*collections(photos), "(none)"]:
         cal = [p for p in photos if source_of(p.key) != held]
-        rho = same_person_cosine(cal, base)
+        rho = one_template_cosine(cal, base)
         scorer = make_scorer(rho)
         calibration = {
-            (n, s): run(cal, base, s, thresholds, margins, seeds, n, scorer).pooled()
+            (v, n, s): run(
+                cal,
+                variants[v][0],
+                s,
+                thresholds,
+                margins,
+                seeds,
+                n,
+                scorer,
+                probe_feats=variants[v][1],
+            ).pooled()
+            for v in cal_variants
             for n in counts
             for s in cal_sizes
         }

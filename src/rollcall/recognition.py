@@ -15,7 +15,7 @@ from rollcall.vision.gallery import (
     DEFAULT_MARGIN,
     DEFAULT_THRESHOLD,
     MIN_NAMING_PX,
-    SAME_PERSON_COSINE,
+    SINGLE_TEMPLATE_COSINE,
     Gallery,
 )
 from rollcall.vision.types import Faces
@@ -36,7 +36,7 @@ def load_gallery(
         threshold=DEFAULT_THRESHOLD.get(embedder, 0.4) if threshold is None else threshold,
         margin=DEFAULT_MARGIN.get(embedder, 0.05) if margin is None else margin,
         min_naming_px=MIN_NAMING_PX.get(embedder, 0.0),
-        same_person_cosine=SAME_PERSON_COSINE.get(embedder),
+        single_template_cosine=SINGLE_TEMPLATE_COSINE.get(embedder),
     )
 
 
