@@ -94,9 +94,11 @@ def scorer_for(rho: float):  # noqa: ANN201
 
 
 def cell(rates: dict[str, np.ndarray]) -> str:
+    """rank-1 / FIR; "-" for rank-1 where nobody of the collection could enroll that many."""
     if not rates["probes"][0, 0]:
         return f"{'-':>13}"
-    return f"{rates['rank1'][0, 0] * 100:5.1f}/{rates['fir'][0, 0] * 100:4.2f}"[:13].rjust(13)
+    rank1 = f"{rates['rank1'][0, 0] * 100:5.1f}" if rates["enrolled"][0, 0] else f"{'-':>5}"
+    return f"{rank1}/{rates['fir'][0, 0] * 100:4.2f}".rjust(13)
 
 
 def print_loco(held: list[Held], thresholds: np.ndarray, margins: np.ndarray) -> dict:
@@ -155,9 +157,10 @@ def print_loco(held: list[Held], thresholds: np.ndarray, margins: np.ndarray) ->
 
 def strong_check(photos: list, feats: dict, embedder: str, rho: float, splits: int) -> dict:
     """Strangers' highest person score at each template count, and the highest cosine between
-    two photos of different people (the monitor's same-stranger rule compares two faces)."""
+    two photos of different people (the monitor's same-stranger rule compares two faces); the
+    cut-off must sit above both."""
     scorer = scorer_for(rho)
-    highest = {}
+    highest: dict[int, float] = {}
     for n in TEMPLATE_COUNTS:
         top = -1.0
         for seed in range(splits):
@@ -179,7 +182,9 @@ def strong_check(photos: list, feats: dict, embedder: str, rho: float, splits: i
     same = (person[:, None] == person[None, :])[upper]
     pairs = (emb @ emb.T)[upper]
     strong = STRONG_SIMILARITY.get(embedder, float("nan"))
+    top = max(max(highest.values()), float(pairs[~same].max()))
     return {
+        "suggested": float(np.floor(top * 100) + 1) / 100,
         "stranger_score_max": highest,
         "different_people_cosine_max": float(pairs[~same].max()),
         "same_person_above_strong": float((pairs[same] >= strong).mean()),
@@ -227,15 +232,18 @@ def calibrate(
             f"{r['fpir'][ti, mi] * 100:4.2f}"
         )
     report["chosen"] = {"threshold": t, "margin": m, "single_template_cosine": rho}
-    strong = strong_check(photos, colour, embedder, rho, splits)
-    print(
-        "  strong match: strangers' highest score by template count "
-        + ", ".join(f"{n}: {v:.3f}" for n, v in strong["stranger_score_max"].items())
-        + f"; most similar photos of different people {strong['different_people_cosine_max']:.3f} "
-        f"over {strong['pairs']} pairs; STRONG_SIMILARITY {strong['strong_similarity']:.3f}, "
-        f"{strong['same_person_above_strong'] * 100:.0f}% of same-person pairs above it"
-    )
-    report["strong_match"] = strong
+    for variant, feats in (("colour", colour), ("grey", grey)):
+        strong = strong_check(photos, feats, embedder, rho, splits)
+        print(
+            f"  strong match, {variant}: strangers' highest score by template count "
+            + ", ".join(f"{n}: {v:.3f}" for n, v in strong["stranger_score_max"].items())
+            + "; most similar photos of different people "
+            f"{strong['different_people_cosine_max']:.3f} over {strong['pairs']} pairs; "
+            f"suggested {strong['suggested']:.2f}, STRONG_SIMILARITY "
+            f"{strong['strong_similarity']:.3f} ({strong['same_person_above_strong'] * 100:.0f}%"
+            " of same-person pairs above it)"
+        )
+        report[f"strong_match {variant}"] = strong
     return report
 
 

@@ -252,6 +252,7 @@ class Runs:
         out = rates_of(total)
         out["fir_max"] = np.max([rates_of(r)["fir"] for r in self.per_split], axis=0)
         out["probes"] = total["probes"]
+        out["enrolled"] = total["enrolled"]
         return out
 
 
