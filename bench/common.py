@@ -169,11 +169,11 @@ class FeatureExtractor:
     embedder once; every embedder's features are read from it (see RawFeatures)."""
 
     def __init__(
-        self, policy: EnrollmentPolicy | None = None, grey: bool = False, mirror: bool = True
+        self, policy: EnrollmentPolicy | None = None, grey: bool = False, mirror: bool = False
     ) -> None:
         self.engine = FaceEngine(EngineOptions(embedder=FUSED))
-        if not mirror:  # each face embedded alone, without its mirror image (embed.mirror_mean)
-            self.engine._embedder = create_embedder(FUSED, mirror=False)
+        if mirror:  # each face embedded with its mirror image averaged in (embed.mirror_mean)
+            self.engine._embedder = create_embedder(FUSED, mirror=True)
         self.policy = policy or EnrollmentPolicy()
         self.grey = grey
         # Small probes are detected at their own size: a 1280x720 gallery is not upscaled, so a
@@ -269,14 +269,14 @@ def extract_all(
     cache: bool = True,
     log: Callable[[str], None] = print,
     grey: bool = False,
-    mirror: bool = True,
+    mirror: bool = False,
 ) -> dict[str, Features]:
     """Features of every photo for one embedder, cached in bench/out/ (keyed by the settings
     that shape them); sizes missing from the cache are added, nothing is computed twice.
     grey=True: every photo converted to grey first (enrollment photos and probes alike);
-    mirror=False: faces embedded without their mirror image (as before embed.mirror_mean)."""
+    mirror=True: each face embedded with its mirror image averaged in (embed.mirror_mean)."""
     extractor = FeatureExtractor(grey=grey, mirror=mirror)
-    variant = ("grey" if grey else "colour") + ("" if mirror else "_unmirrored")
+    variant = ("grey" if grey else "colour") + ("_mirror" if mirror else "")
     path = OUT / f"features_{variant}_{extractor.signature()}.pkl"
     known: dict[str, RawFeatures] = {}
     if cache and path.is_file():
