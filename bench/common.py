@@ -413,34 +413,6 @@ def source_of(key: str) -> str:
     return f"photos/{parts[2].split('__')[0]}" if parts[0] == "photos" else parts[0]
 
 
-def rank1_by_source(
-    photos: list[Photo],
-    feats: dict[str, Features],
-    size: int,
-    t: float,
-    m: float,
-    seeds: Iterable[int],
-) -> dict[str, dict[str, float]]:
-    """Enrolled probes per source collection: closed-set rank-1 and open-set rank-1 at (t, m)."""
-    counts: dict[str, list[int]] = {}
-    for seed in seeds:
-        split = make_split(photos, feats, seed)
-        s = score_split(split, feats, size)
-        named = (s.best >= t) & (s.best - s.second >= m)
-        found = ~np.isnan(s.best)
-        rows = zip(split.probe_keys, s.best_person, found, named, s.truth, strict=True)
-        for k, bp, seen, ok, truth in rows:
-            if truth < 0:
-                continue
-            c = counts.setdefault(source_of(k), [0, 0, 0])
-            c[0] += 1
-            c[1] += int(bp == truth and seen)
-            c[2] += int(bp == truth and ok)
-    return {
-        k: {"probes": n, "closed_rank1": a / n, "rank1": b / n} for k, (n, a, b) in counts.items()
-    }
-
-
 def evaluate(
     photos: list[Photo],
     feats: dict[str, Features],
