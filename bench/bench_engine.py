@@ -32,7 +32,7 @@ from rollcall.synth import TileTruth, gallery_frame, read_photo
 from rollcall.vision.detect import FaceDetector, HaarDetector, YuNetDetector
 from rollcall.vision.embed import create_embedder
 from rollcall.vision.engine import EngineOptions, FaceEngine
-from rollcall.vision.gallery import DEFAULT_MARGIN, DEFAULT_THRESHOLD, Gallery
+from rollcall.vision.gallery import DEFAULT_MARGIN, DEFAULT_THRESHOLD, MIN_NAMING_PX, Gallery
 from rollcall.vision.types import Faces
 
 SIZES = [(640, 480), (1280, 720), (1920, 1080)]
@@ -177,8 +177,11 @@ def embedding_cost(photos: list[Photo], mode: Mode) -> dict[str, float]:
     frame, _ = gallery_frame([photos[i].path for i in pick], (1280, 720))
     frame_faces = engine.detect(frame)
     out = {}
-    for name in EMBEDDER_NAMES:
-        emb = create_embedder(name, threads=2)
+    # Also with each face's mirror image averaged in (embed.mirror_mean, off by default).
+    runs = [(name, False) for name in EMBEDDER_NAMES] + [(name, True) for name in EMBEDDER_NAMES]
+    for name, mirror in runs:
+        emb = create_embedder(name, threads=2, mirror=mirror)
+        label = f"{name} +mirror" if mirror else name
         one_ms = median_ms(
             lambda e=emb: [e.embed(im, f) for im, f in zip(images, faces, strict=True)],
             mode.repeats,
@@ -186,11 +189,11 @@ def embedding_cost(photos: list[Photo], mode: Mode) -> dict[str, float]:
         frame_ms = median_ms(lambda e=emb: e.embed(frame, frame_faces), mode.repeats) / max(
             1, len(frame_faces)
         )
-        out[name] = frame_ms
-        out[f"{name} one face"] = one_ms
+        out[label] = frame_ms
+        out[f"{label} one face"] = one_ms
         log(
-            f"  {name:>10}: {one_ms:6.2f} ms for a photo's one face, {frame_ms:6.2f} ms per face "
-            f"for a frame's {len(frame_faces)} faces"
+            f"  {label:>16}: {one_ms:6.2f} ms for a photo's one face, {frame_ms:6.2f} ms per "
+            f"face for a frame's {len(frame_faces)} faces"
         )
     return out
 
@@ -238,6 +241,7 @@ def versus_face_recognition(photos: list[Photo], mode: Mode) -> list[dict[str, o
             templates,
             DEFAULT_THRESHOLD[name],
             DEFAULT_MARGIN[name],
+            min_naming_px=MIN_NAMING_PX[name],
         )
         engines[name] = FaceEngine(EngineOptions(embedder=name, threads=2))
     # face_recognition: the same photos through its own usual steps.

@@ -17,11 +17,19 @@ import numpy as np
 from rollcall.errors import RollcallError
 from rollcall.synth import read_photo
 from rollcall.vision.detect import YuNetDetector
-from rollcall.vision.embed import embed
+from rollcall.vision.embed import (
+    DLIB_CHIP_POINTS,
+    SFACE_CHIP_POINTS,
+    create_embedder,
+    embed,
+    similarity_transform,
+    warp_chip,
+)
 from rollcall.vision.engine import RETRY_SIDE, EngineOptions, FaceEngine
 from rollcall.vision.gallery import Gallery
-from rollcall.vision.quality import EnrollmentPolicy
+from rollcall.vision.quality import EnrollmentPolicy, choose_enrollment_face, sharpness
 from rollcall.vision.track import iou_matrix
+from rollcall.vision.types import Faces
 
 FACES_DEFAULT = Path("/work/shared/data/faces")
 OUT = Path(__file__).resolve().parent / "out"
@@ -94,12 +102,36 @@ def load_photos(
 
 @dataclass
 class Features:
-    """What one photo gives: an enrollment template (or why not) and a probe embedding per size."""
+    """What one photo gives one embedder: an enrollment template (or why not), the enrollment
+    face's quality, and a probe embedding and detected face size per probe size."""
 
     enroll: np.ndarray | None
     refused: str
     face_px: float
     probe: dict[int, np.ndarray | None] = field(default_factory=dict)
+    probe_px: dict[int, float] = field(default_factory=dict)  # shorter side found; 0: not found
+    sharpness: float = float("nan")  # of the enrollment chip
+    det_score: float = float("nan")  # the detector's confidence in the enrollment face
+
+
+@dataclass
+class RawFeatures:
+    """One photo through the fused embedder, from which each embedder's Features are read:
+    the fused vector is both networks' normalised vectors side by side (embed.fuse), and the
+    enrollment quality check is kept per embedder (each checks its own chip's sharpness)."""
+
+    face: np.ndarray | None  # fused embedding of the enrollment face (before the sharpness check)
+    refused: str  # why no face could be chosen for enrollment ("" when one was)
+    face_px: float
+    det_score: float
+    sharpness: dict[str, float]  # per embedder's chip
+    probe: dict[int, np.ndarray | None] = field(default_factory=dict)
+    probe_px: dict[int, float] = field(default_factory=dict)
+
+
+FUSED = "sface+dlib"
+# Bumped when what a RawFeatures holds changes, so old caches are not read.
+FEATURES_VERSION = 3
 
 
 def shrink_into_canvas(
@@ -118,82 +150,162 @@ def shrink_into_canvas(
     return canvas, expected
 
 
-class FeatureExtractor:
-    """Enrollment through FaceEngine.enrollment_face (the real quality checks), probes at full
-    size and shrunk to gallery-tile sizes, detected again on the small image."""
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """The photo as a grey-scale camera would give it, still 3 channels."""
+    return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
 
-    def __init__(self, embedder: str = "sface", policy: EnrollmentPolicy | None = None) -> None:
-        self.engine = FaceEngine(EngineOptions(embedder=embedder))
+
+def _chips(image: np.ndarray, faces: Faces) -> dict[str, np.ndarray]:
+    """Each embedder's aligned chip of one face as its align() cuts it (sface+dlib's is SFace's)."""
+    marks = faces.landmarks[0]
+    sface = cv2.warpAffine(image, similarity_transform(marks, SFACE_CHIP_POINTS), (112, 112))
+    dlib = warp_chip(image, similarity_transform(marks, DLIB_CHIP_POINTS), 150)
+    return {"sface": sface, "dlib": dlib, FUSED: sface}
+
+
+class FeatureExtractor:
+    """Enrollment as FaceEngine.enrollment_face does it (the real quality checks), probes at full
+    size and shrunk to gallery-tile sizes, detected again on the small image. Runs the fused
+    embedder once; every embedder's features are read from it (see RawFeatures)."""
+
+    def __init__(
+        self, policy: EnrollmentPolicy | None = None, grey: bool = False, mirror: bool = False
+    ) -> None:
+        self.engine = FaceEngine(EngineOptions(embedder=FUSED))
+        if mirror:  # each face embedded with its mirror image averaged in (embed.mirror_mean)
+            self.engine._embedder = create_embedder(FUSED, mirror=True)
         self.policy = policy or EnrollmentPolicy()
+        self.grey = grey
         # Small probes are detected at their own size: a 1280x720 gallery is not upscaled, so a
         # 32 px face there reaches YuNet as 32 px. Upscaling here would flatter the small sizes.
         self.small_detector = YuNetDetector(
             score_threshold=self.engine.detector.score_threshold, upscale_below=0
         )
 
-    def signature(self, sizes: tuple[int, ...]) -> str:
+    def signature(self) -> str:
         det = self.engine.detector
         parts = [
-            self.engine.options.embedder,
+            f"v{FEATURES_VERSION}",
+            FUSED,
+            "grey" if self.grey else "colour",
+            # Each face embedded with its mirror image averaged in (embed.mirror_mean).
+            f"mirror-averaged {getattr(self.engine.embedder, 'mirror', False)}",
             repr(asdict(self.policy)),
             repr((det.score_threshold, det.upscale_below, det.upscale_to, det.max_upscale)),
             f"retry {RETRY_SIDE}",
-            repr(sizes),
         ]
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
 
-    def features(self, image: np.ndarray, sizes: tuple[int, ...]) -> Features:
+    def enrollment(self, image: np.ndarray) -> RawFeatures:
+        """FaceEngine.enrollment_face's steps, keeping every embedder's chip sharpness."""
         engine = self.engine
-        try:
-            face = engine.enrollment_face(image, self.policy)
-            enroll, refused = face.embedding, ""
-        except RollcallError as exc:
-            enroll, refused = None, str(exc)
         faces = engine.detect(image, pad_retry=True)
+        try:
+            one = faces[[choose_enrollment_face(faces, self.policy)]]
+        except RollcallError as exc:
+            return RawFeatures(None, str(exc), 0.0, float("nan"), {})
+        sharp = {name: sharpness(chip) for name, chip in _chips(image, one).items()}
+        vector = embed(engine.embedder, image, one)[0]
+        return RawFeatures(vector, "", float(one.min_side[0]), float(one.scores[0]), sharp)
+
+    def add_probes(self, raw: RawFeatures, image: np.ndarray, sizes: Iterable[int]) -> None:
+        """The photo's largest face embedded at each size (None where it is not found)."""
+        sizes = list(sizes)
+        for size in sizes:
+            raw.probe[size], raw.probe_px[size] = None, 0.0
+        faces = self.engine.detect(image, pad_retry=True)
         if not len(faces):
-            return Features(enroll, refused, 0.0, {s: None for s in sizes})
+            return
         main = faces[[int(np.argmax(faces.min_side))]]
-        out = Features(enroll, refused, float(main.min_side[0]))
         for size in sizes:
             if size == FULL:
-                out.probe[size] = embed(engine.embedder, image, main)[0]
+                raw.probe[size] = embed(self.engine.embedder, image, main)[0]
+                raw.probe_px[size] = float(main.min_side[0])
                 continue
             canvas, expected = shrink_into_canvas(image, main.boxes[0], size)
             small = self.small_detector.detect(canvas)
             overlap = iou_matrix(small.boxes, expected[None])[:, 0]
             if not len(small) or overlap.max() < 0.3:
-                out.probe[size] = None  # the face was not found at this size
-                continue
+                continue  # the face was not found at this size
             one = small[[int(np.argmax(overlap))]]
-            out.probe[size] = embed(engine.embedder, canvas, one)[0]
-        return out
+            raw.probe[size] = embed(self.engine.embedder, canvas, one)[0]
+            raw.probe_px[size] = float(one.min_side[0])
+
+
+def component(vector: np.ndarray | None, embedder: str) -> np.ndarray | None:
+    """One embedder's normalised vector read from a fused one (embed.fuse in reverse)."""
+    if vector is None or embedder == FUSED:
+        return vector
+    half = vector[:128] if embedder == "sface" else vector[128:]
+    return (half / max(float(np.linalg.norm(half)), 1e-12)).astype(np.float32)
+
+
+def view(raw: RawFeatures, embedder: str, policy: EnrollmentPolicy) -> Features:
+    """What one embedder would have made of the photo."""
+    enroll, refused = None, raw.refused
+    sharp = raw.sharpness.get(embedder, float("nan"))
+    if raw.face is not None:
+        if sharp >= policy.min_sharpness:
+            enroll = component(raw.face, embedder)
+        else:
+            refused = (
+                f"face too blurry (sharpness {sharp:.0f}, need at least {policy.min_sharpness:.0f})"
+            )
+    return Features(
+        enroll,
+        refused,
+        raw.face_px,
+        {s: component(v, embedder) for s, v in raw.probe.items()},
+        dict(raw.probe_px),
+        sharp,
+        raw.det_score,
+    )
 
 
 def extract_all(
     photos: list[Photo],
-    embedder: str = "sface",
+    embedder: str = FUSED,
     sizes: tuple[int, ...] = (FULL, 32, 24),
     cache: bool = True,
     log: Callable[[str], None] = print,
+    grey: bool = False,
+    mirror: bool = False,
 ) -> dict[str, Features]:
-    """Features of every photo, cached in bench/out/ (keyed by the settings that shape them)."""
-    extractor = FeatureExtractor(embedder)
-    path = OUT / f"features_{embedder}_{extractor.signature(sizes)}.pkl"
-    known: dict[str, Features] = {}
+    """Features of every photo for one embedder, cached in bench/out/ (keyed by the settings
+    that shape them); sizes missing from the cache are added, nothing is computed twice.
+    grey=True: every photo converted to grey first (enrollment photos and probes alike);
+    mirror=True: each face embedded with its mirror image averaged in (embed.mirror_mean)."""
+    extractor = FeatureExtractor(grey=grey, mirror=mirror)
+    variant = ("grey" if grey else "colour") + ("_mirror" if mirror else "")
+    path = OUT / f"features_{variant}_{extractor.signature()}.pkl"
+    known: dict[str, RawFeatures] = {}
     if cache and path.is_file():
         known = pickle.loads(path.read_bytes())
-    todo = [p for p in photos if p.key not in known]
+    todo = [p for p in photos if p.key not in known or set(sizes) - set(known[p.key].probe)]
     if todo:
-        log(f"extracting {embedder} features of {len(todo)} photos (cache: {path.name})")
+        log(f"extracting features of {len(todo)} photos at {sizes} (cache: {path.name})")
         start = time.perf_counter()
         for i, photo in enumerate(todo, 1):
-            known[photo.key] = extractor.features(read_photo(photo.path), sizes)
+            image = read_photo(photo.path)
+            if grey:
+                image = to_grey(image)
+            raw = known.get(photo.key) or extractor.enrollment(image)
+            extractor.add_probes(raw, image, [s for s in sizes if s not in raw.probe])
+            known[photo.key] = raw
             if i % 200 == 0:
                 log(f"  {i}/{len(todo)}  {time.perf_counter() - start:.0f} s")
+                if cache:
+                    _save(path, known)
         if cache:
-            OUT.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(pickle.dumps(known))
-    return {p.key: known[p.key] for p in photos}
+            _save(path, known)
+    return {p.key: view(known[p.key], embedder, extractor.policy) for p in photos}
+
+
+def _save(path: Path, known: dict[str, RawFeatures]) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(known))
+    tmp.replace(path)
 
 
 @dataclass
@@ -299,34 +411,6 @@ def source_of(key: str) -> str:
     """The collection a photo comes from: aligned112, gray_yale, or photos/<file prefix>."""
     parts = key.split("/")
     return f"photos/{parts[2].split('__')[0]}" if parts[0] == "photos" else parts[0]
-
-
-def rank1_by_source(
-    photos: list[Photo],
-    feats: dict[str, Features],
-    size: int,
-    t: float,
-    m: float,
-    seeds: Iterable[int],
-) -> dict[str, dict[str, float]]:
-    """Enrolled probes per source collection: closed-set rank-1 and open-set rank-1 at (t, m)."""
-    counts: dict[str, list[int]] = {}
-    for seed in seeds:
-        split = make_split(photos, feats, seed)
-        s = score_split(split, feats, size)
-        named = (s.best >= t) & (s.best - s.second >= m)
-        found = ~np.isnan(s.best)
-        rows = zip(split.probe_keys, s.best_person, found, named, s.truth, strict=True)
-        for k, bp, seen, ok, truth in rows:
-            if truth < 0:
-                continue
-            c = counts.setdefault(source_of(k), [0, 0, 0])
-            c[0] += 1
-            c[1] += int(bp == truth and seen)
-            c[2] += int(bp == truth and ok)
-    return {
-        k: {"probes": n, "closed_rank1": a / n, "rank1": b / n} for k, (n, a, b) in counts.items()
-    }
 
 
 def evaluate(

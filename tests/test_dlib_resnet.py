@@ -1,4 +1,5 @@
-"""dlib's ResNet read from its weight file and run under onnxruntime, and the fused embedder."""
+"""dlib's ResNet read from its weight file and run under onnxruntime, the fused embedder, and
+faces embedded with their mirror image."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from rollcall.vision import models
 from rollcall.vision.dlib_resnet import BLOCKS, CHIP_SIZE, DlibResnet, read_weights
 from rollcall.vision.embed import (
     DLIB_CHIP_POINTS,
+    SFACE_CHIP_POINTS,
     FusedEmbedder,
     create_embedder,
     fuse,
+    mirror_mean,
+    mirror_transform,
     normalise,
     similarity_transform,
     warp_chip,
@@ -155,3 +159,33 @@ def test_sface_under_onnxruntime_matches_opencv() -> None:
     theirs = normalise(np.vstack([opencv.feature(c) for c in chips]))
     assert ours.shape == (5, 128)
     assert (ours * theirs).sum(axis=1).min() > 0.9999
+
+
+def test_mirror_chip_is_the_chip_of_the_flipped_photo() -> None:
+    # The mirror image's chip is cut from the photo itself; it must be the chip the flipped
+    # photo would give (its landmarks mirrored, left and right trading places).
+    rng = np.random.default_rng(4)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), (0, 0), 3)
+    marks = np.array([[130, 100], [190, 104], [162, 135], [138, 165], [185, 168]], np.float64)
+    width = image.shape[1]
+    flipped_marks = marks[[1, 0, 2, 4, 3]].copy()
+    flipped_marks[:, 0] = width - 1 - flipped_marks[:, 0]
+    flipped = np.ascontiguousarray(image[:, ::-1])
+
+    def sface_cut(img: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+        return cv2.warpAffine(img, matrix, (size, size))  # as SFaceEmbedder cuts its chips
+
+    for cut, points, size in (
+        (sface_cut, SFACE_CHIP_POINTS, 112),
+        (warp_chip, DLIB_CHIP_POINTS, CHIP_SIZE),
+    ):
+        ours = cut(image, mirror_transform(marks, points, width), size)
+        theirs = cut(flipped, similarity_transform(flipped_marks, points), size)
+        assert np.abs(ours.astype(float) - theirs).mean() < 0.5
+
+
+def test_mirror_mean_averages_each_face_with_its_mirror() -> None:
+    rng = np.random.default_rng(5)
+    faces, mirrors = normalise(rng.normal(size=(3, 8))), normalise(rng.normal(size=(3, 8)))
+    mean = mirror_mean(np.vstack([faces * 2.0, mirrors]))  # unnormalised rows are fine
+    assert np.allclose(mean, normalise(faces + mirrors), atol=1e-6)

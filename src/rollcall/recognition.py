@@ -11,7 +11,13 @@ from rollcall.config import Settings
 from rollcall.storage.db import Database
 from rollcall.storage.people import load_templates
 from rollcall.vision.engine import FaceEngine
-from rollcall.vision.gallery import DEFAULT_MARGIN, DEFAULT_THRESHOLD, Gallery
+from rollcall.vision.gallery import (
+    DEFAULT_MARGIN,
+    DEFAULT_THRESHOLD,
+    MIN_NAMING_PX,
+    SINGLE_TEMPLATE_COSINE,
+    Gallery,
+)
 from rollcall.vision.types import Faces
 
 
@@ -29,6 +35,8 @@ def load_gallery(
         templates,
         threshold=DEFAULT_THRESHOLD.get(embedder, 0.4) if threshold is None else threshold,
         margin=DEFAULT_MARGIN.get(embedder, 0.05) if margin is None else margin,
+        min_naming_px=MIN_NAMING_PX.get(embedder, 0.0),
+        single_template_cosine=SINGLE_TEMPLATE_COSINE.get(embedder),
     )
 
 
@@ -71,6 +79,8 @@ def _boxes(faces: Faces) -> list[list[int]]:
 def identify_image(
     engine: FaceEngine, gallery: Gallery, image: np.ndarray, label: str
 ) -> ImageReport:
+    # FaceEngine.identify hands the gallery each face's size, so faces under the embedder's
+    # naming size are reported (counted) but never named.
     result = engine.identify(image, gallery, pad_retry=True)
     faces, matches = result.faces, result.matches
     reports = [

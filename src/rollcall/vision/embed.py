@@ -73,6 +73,33 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.array([[a, -b, tx], [b, a, ty]])
 
 
+# YuNet's five points run from the image's left to its right (right eye, left eye, nose tip,
+# right mouth corner, left mouth corner); in a mirror image the pairs trade places.
+_MIRROR_ORDER = [1, 0, 2, 4, 3]
+
+
+def mirror_transform(marks: np.ndarray, points: np.ndarray, width: int) -> np.ndarray:
+    """The 2x3 matrix that cuts, from the image itself, the chip its left-right mirror image
+    would give: the face aligned as if the photo had been flipped (no flipped copy is made)."""
+    flipped = np.asarray(marks, np.float64).reshape(5, 2)[_MIRROR_ORDER].copy()
+    flipped[:, 0] = (width - 1) - flipped[:, 0]
+    flip = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    return similarity_transform(flipped, points) @ flip
+
+
+def mirror_mean(features: np.ndarray) -> np.ndarray:
+    """Rows [a_1..a_n, b_1..b_n] (each face, then each face's mirror) -> n normalised means.
+
+    An embedder made with mirror=True embeds each face together with its mirror image and
+    averages the two. Off by default: calibrated leave-one-collection-out, it gained 0.3 points
+    of rank-1 at the same false-identification rate (97.3% vs 97.0% with 2 templates, worst
+    held-out collection 0.73% either way) for twice the network work per face, and named more
+    grey strangers (bench/calibrate.py --mirror)."""
+    unit = normalise(features)
+    n = len(unit) // 2
+    return normalise(unit[:n] + unit[n:])
+
+
 def warp_chip(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """The size x size chip that matrix maps image into, shrinking large faces by area first.
 
@@ -134,14 +161,22 @@ class SFaceEmbedder:
     name = "sface"
     dim = 128
 
-    def __init__(self, threads: int = 0) -> None:
+    def __init__(self, threads: int = 0, mirror: bool = False) -> None:
         from rollcall.vision.onnx_runtime import cached_session, sface_float_graph
 
         self._session = cached_session(sface_float_graph, models.model_path(models.SFACE), threads)
+        self.mirror = mirror
 
     def align(self, image: np.ndarray, faces: Faces) -> list[np.ndarray]:
         return [
             cv2.warpAffine(image, similarity_transform(marks, SFACE_CHIP_POINTS), (112, 112))
+            for marks in faces.landmarks
+        ]
+
+    def mirrored(self, image: np.ndarray, faces: Faces) -> list[np.ndarray]:
+        width = image.shape[1]
+        return [
+            cv2.warpAffine(image, mirror_transform(marks, SFACE_CHIP_POINTS, width), (112, 112))
             for marks in faces.landmarks
         ]
 
@@ -153,7 +188,10 @@ class SFaceEmbedder:
         return normalise(run_batched(self._session, "data", blob.astype(np.float32)))
 
     def embed(self, image: np.ndarray, faces: Faces) -> np.ndarray:
-        return self.embed_chips(self.align(image, faces))
+        chips = self.align(image, faces)
+        if not self.mirror or not chips:
+            return self.embed_chips(chips)
+        return mirror_mean(self.embed_chips(chips + self.mirrored(image, faces)))
 
 
 # Where YuNet's five points (eyes, nose tip, mouth corners) sit in dlib's 150 px face chip
@@ -174,15 +212,23 @@ class DlibEmbedder:
     name = "dlib"
     dim = 128
 
-    def __init__(self, threads: int = 0) -> None:
+    def __init__(self, threads: int = 0, mirror: bool = False) -> None:
         from rollcall.vision.dlib_resnet import CHIP_SIZE, DlibResnet
 
         self.size = CHIP_SIZE
         self._net = DlibResnet(models.model_path(models.DLIB_RESNET), threads)
+        self.mirror = mirror
 
     def align(self, image: np.ndarray, faces: Faces) -> list[np.ndarray]:
         return [
             warp_chip(image, similarity_transform(marks, DLIB_CHIP_POINTS), self.size)
+            for marks in faces.landmarks
+        ]
+
+    def mirrored(self, image: np.ndarray, faces: Faces) -> list[np.ndarray]:
+        width = image.shape[1]
+        return [
+            warp_chip(image, mirror_transform(marks, DLIB_CHIP_POINTS, width), self.size)
             for marks in faces.landmarks
         ]
 
@@ -195,7 +241,10 @@ class DlibEmbedder:
         return normalise(self._net.descriptors(rgb))
 
     def embed(self, image: np.ndarray, faces: Faces) -> np.ndarray:
-        return self.embed_chips(self.align(image, faces))
+        chips = self.align(image, faces)
+        if not self.mirror or not chips:
+            return self.embed_chips(chips)
+        return mirror_mean(self.embed_chips(chips + self.mirrored(image, faces)))
 
 
 @register("sface+dlib")
@@ -213,9 +262,10 @@ class FusedEmbedder:
     SFACE_WEIGHT = 1.0
     DLIB_WEIGHT = 3.0
 
-    def __init__(self, threads: int = 0) -> None:
-        self._sface = SFaceEmbedder(threads)
-        self._dlib = DlibEmbedder(threads)
+    def __init__(self, threads: int = 0, mirror: bool = False) -> None:
+        self._sface = SFaceEmbedder(threads, mirror)
+        self._dlib = DlibEmbedder(threads, mirror)
+        self.mirror = mirror
 
     def align(self, image: np.ndarray, faces: Faces) -> list[np.ndarray]:
         return self._sface.align(image, faces)

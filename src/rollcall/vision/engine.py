@@ -76,7 +76,8 @@ class FaceEngine:
 
     def identify(self, image: np.ndarray, gallery: Gallery, pad_retry: bool = False) -> Identified:
         faces = self.embed(image, self.detect(image, pad_retry))
-        return Identified(faces, gallery.match(faces.embeddings))
+        # Each face's size goes along: faces under the gallery's naming size are never named.
+        return Identified(faces, gallery.match(faces.embeddings, faces.min_side))
 
     def enrollment_face(self, image: np.ndarray, policy: EnrollmentPolicy) -> EnrollmentFace:
         """The template a photo gives, or EnrollmentRefused with the reason."""
