@@ -16,9 +16,10 @@ from rollcall.vision.types import Faces
 class FaceDetector(Protocol):
     name: str
 
-    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
+    def detect(self, image: np.ndarray, enlarge: bool = True, still: bool = False) -> Faces:
         """Every face in a BGR image, boxes and landmarks in that image's pixels. enlarge=False
-        turns off a detector's own enlarging of small frames (for an image already sized)."""
+        turns off a detector's own resizing (for an image already sized); still=True is a
+        photo (enroll, identify, count) rather than a video frame, worth a slower search."""
         ...
 
 
@@ -53,14 +54,28 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
 
 @register("yunet")
 class YuNetDetector:
-    """OpenCV Zoo's YuNet: fast, five landmarks per face, good down to ~20 px faces.
+    """OpenCV Zoo's YuNet: fast, five landmarks per face, good for faces of ~20 to ~400 px.
 
-    Gallery tiles in a screen capture give faces of 20-40 px, below where YuNet is at its best,
-    so frames whose shorter side is under ``upscale_below`` are enlarged until it reaches
-    ``upscale_to`` (at most ``max_upscale``); boxes are mapped back to the original pixels.
-    Measured (bench/bench_engine.py): a 640x480 7x7 gallery went from 89% of faces found
-    unscaled, 92% enlarged to 720 px, to 96% enlarged 2x (39 ms a frame); 720p and larger
-    frames found nothing more when enlarged, at 2-6x the cost, so they are left alone.
+    An image is searched at a working resolution, then at coarser levels of a pyramid; boxes
+    and landmarks are mapped back to the original pixels and merged.
+
+    The working level. Gallery tiles in a screen capture give faces of 20-40 px, below where
+    YuNet is at its best, so frames whose shorter side is under ``upscale_below`` are enlarged
+    until it reaches ``upscale_to`` (at most ``max_upscale``). Measured (bench/bench_engine.py):
+    a 640x480 7x7 gallery went from 89% of faces found unscaled, 92% enlarged to 720 px, to 96%
+    enlarged 2x (39 ms a frame); 720p and larger frames found nothing more when enlarged, at
+    2-6x the cost, so they are left alone. Images of more than ``max_pixels`` (1920x1080) are
+    shrunk to that many: a 12 MP phone photo took 1.5-4 s at full size, and faces of 40 px
+    there are still 17 px at the working level.
+
+    Coarser levels, each ``coarse_factor`` times smaller, until the shorter side is at most
+    ``largest_face``. Measured on 46 portraits rescaled so the face is N px wide
+    (bench/bench_portraits.py notes): YuNet scores a face 0.94 at 160-240 px, 0.90 at 400,
+    0.82 at 500, 0.70 at 640 (10 of 46 missed) and finds none from 800 px, where it may put a
+    box on the chin instead. A face as tall as the image therefore needs a level where the
+    shorter side is about 400 px. Still photos (``still=True``) always search every level; a
+    video frame searches the coarser ones only when the working level found no face or a face
+    of ``big_face`` px or more, so gallery frames full of small faces pay nothing for them.
     """
 
     name = "yunet"
@@ -72,43 +87,103 @@ class YuNetDetector:
         upscale_below: int = 720,
         max_upscale: float = 2.0,
         upscale_to: int | None = 1080,
+        max_pixels: int = 1920 * 1080,
+        coarse_factor: float = 4.0,
+        largest_face: int = 400,
+        big_face: int = 200,
     ) -> None:
         path = models.model_path(models.YUNET)
         self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
         self.upscale_below = upscale_below
         self.max_upscale = max_upscale
         self.upscale_to = upscale_to or upscale_below
+        self.max_pixels = max_pixels
+        self.coarse_factor = coarse_factor
+        self.largest_face = largest_face
+        self.big_face = big_face
         self._net = cv2.FaceDetectorYN.create(
             str(path), "", (320, 320), score_threshold, nms_threshold, 5000
         )
         self._size: tuple[int, int] | None = None
 
     def scale_for(self, width: int, height: int) -> float:
+        """The working level's scale: small frames enlarged, large images shrunk."""
+        if self.max_pixels and width * height > self.max_pixels:
+            return (self.max_pixels / (width * height)) ** 0.5
         short = min(width, height)
         if self.upscale_below <= 0 or short >= self.upscale_below:
             return 1.0
         return min(self.max_upscale, self.upscale_to / short)
 
-    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
+    def levels(self, width: int, height: int, enlarge: bool = True) -> list[float]:
+        """The scales searched, working level first, then each coarser one."""
+        scales = [self.scale_for(width, height) if enlarge else 1.0]
+        short = min(width, height) * scales[0]
+        while self.coarse_factor > 1 and short > self.largest_face:
+            short /= self.coarse_factor
+            scales.append(scales[-1] / self.coarse_factor)
+        return scales
+
+    def detect(self, image: np.ndarray, enlarge: bool = True, still: bool = False) -> Faces:
         image = _as_bgr(image)
         h, w = image.shape[:2]
-        scale = self.scale_for(w, h) if enlarge else 1.0
-        if scale != 1.0:
-            image = cv2.resize(
-                image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_LINEAR
-            )
-        ih, iw = image.shape[:2]
+        scales = self.levels(w, h, enlarge)
+        level = _resized(image, scales[0])
+        found = [self._detect_level(level, level.shape[1] / w)]
+        first = found[0]
+        if still or not len(first) or first.min_side.max() * scales[0] >= self.big_face:
+            for _ in scales[1:]:
+                level = _resized(level, 1 / self.coarse_factor)
+                found.append(self._detect_level(level, level.shape[1] / w))
+        if len(found) == 1:
+            return clip_faces(drop_contained(first), w, h)
+        # Each level answers for the faces in its range: a coarser level for those of big_face
+        # px or more at the finer one (smaller ones are a few px there, where hands and
+        # blurs look like faces), a finer level for those up to largest_face px.
+        for k in range(len(found)):
+            side = found[k].min_side
+            keep = np.ones(len(side), bool)
+            if k > 0:
+                keep &= side * scales[k - 1] >= self.big_face
+            if k < len(found) - 1:
+                keep &= side * scales[k] <= self.largest_face
+            found[k] = found[k][keep]
+        faces = merge_levels(found, self.nms_threshold)
+        return clip_faces(drop_contained(faces), w, h)
+
+    def _detect_level(self, level: np.ndarray, scale: float) -> Faces:
+        ih, iw = level.shape[:2]
         if self._size != (iw, ih):
             self._net.setInputSize((iw, ih))
             self._size = (iw, ih)
-        _, rows = self._net.detect(image)
+        _, rows = self._net.detect(level)
         if rows is None or len(rows) == 0:
             return Faces.empty()
         rows = rows.astype(np.float32) / np.float32(scale)
         rows[:, 14] *= scale  # the score is not a coordinate
-        return clip_faces(
-            Faces(boxes=rows[:, :4], scores=rows[:, 14], landmarks=rows[:, 4:14]), w, h
-        )
+        return Faces(boxes=rows[:, :4], scores=rows[:, 14], landmarks=rows[:, 4:14])
+
+
+def _resized(image: np.ndarray, scale: float) -> np.ndarray:
+    if scale == 1.0:
+        return image
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interpolation = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
+    return cv2.resize(image, size, interpolation=interpolation)
+
+
+def merge_levels(levels: list[Faces], nms_threshold: float) -> Faces:
+    """One face per object seen at several pyramid levels: the best-scored box (and its
+    landmarks), as YuNet's own non-maximum suppression does within a level."""
+    faces = Faces.concat(levels)
+    if len(faces) < 2:
+        return faces
+    keep = cv2.dnn.NMSBoxes(
+        faces.boxes.tolist(), faces.scores.tolist(), 0.0, nms_threshold
+    )
+    return faces[np.sort(np.asarray(keep, int).reshape(-1))]
 
 
 @register("haar")
@@ -133,7 +208,7 @@ class HaarDetector:
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
 
-    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
+    def detect(self, image: np.ndarray, enlarge: bool = True, still: bool = False) -> Faces:
         gray = image if image.ndim == 2 else cv2.cvtColor(_as_bgr(image), cv2.COLOR_BGR2GRAY)
         gray = cv2.equalizeHist(gray)
         boxes, _, weights = self._cascade.detectMultiScale3(
@@ -167,7 +242,7 @@ class DlibHogDetector:
         self._dlib = dlib
         self.upsample = upsample
 
-    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
+    def detect(self, image: np.ndarray, enlarge: bool = True, still: bool = False) -> Faces:
         rgb = cv2.cvtColor(_as_bgr(image), cv2.COLOR_BGR2RGB)
         rects, scores, _ = self._detector.run(rgb, self.upsample if enlarge else 0, 0.0)
         if not rects:
@@ -229,6 +304,30 @@ def detect_padded(detector: FaceDetector, image: np.ndarray, max_side: int) -> F
     faces.boxes[:, :2] -= pad
     faces.landmarks -= pad
     return faces
+
+
+def drop_contained(faces: Faces, inside: float = 0.7, larger: float = 2.0) -> Faces:
+    """Without the boxes lying mostly (``inside`` of their area) within a box at least
+    ``larger`` times their area that scores at least as well: a part of a face (a box on the
+    chin of a face too large for the working level) is not another face."""
+    n = len(faces)
+    if n < 2:
+        return faces
+    b = faces.boxes
+    area = b[:, 2] * b[:, 3]
+    x0 = np.maximum(b[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(b[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(b[:, None, 0] + b[:, None, 2], b[None, :, 0] + b[None, :, 2])
+    y1 = np.minimum(b[:, None, 1] + b[:, None, 3], b[None, :, 1] + b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    # contained[i, j]: box i lies within box j, which is larger and scores no worse
+    contained = (
+        (inter >= inside * area[:, None])
+        & (area[None, :] >= larger * area[:, None])
+        & (faces.scores[None, :] >= faces.scores[:, None])
+    )
+    np.fill_diagonal(contained, False)
+    return faces[~contained.any(axis=1)]
 
 
 def clip_faces(faces: Faces, width: int, height: int) -> Faces:

@@ -36,6 +36,7 @@ class EnrollmentFace:
     face_px: float
     sharpness: float
     score: float
+    box: np.ndarray | None = None  # [x, y, w, h] of the face in the photo's pixels
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,10 @@ class FaceEngine:
         return self._embedder
 
     def detect(self, image: np.ndarray, pad_retry: bool = False) -> Faces:
-        """Faces in an image. With pad_retry, a photo where none is found is tried again, padded
-        and shrunk: see RETRY_SIDE."""
-        faces = self.detector.detect(image)
+        """Faces in an image. pad_retry marks a still photo (enroll, identify, count) rather
+        than a video frame: every level of the detector's pyramid is searched, and a photo
+        where no face is found is tried again, padded and shrunk (see RETRY_SIDE)."""
+        faces = self.detector.detect(image, still=pad_retry)
         if len(faces) or not pad_retry:
             return faces
         h, w = image.shape[:2]
@@ -86,4 +88,6 @@ class FaceEngine:
         chip = self.embedder.align(image, one)[0]
         sharp = check_sharpness(chip, policy)
         vector = self.embedder.embed(image, one)[0]
-        return EnrollmentFace(vector, chip, float(one.min_side[0]), sharp, float(one.scores[0]))
+        return EnrollmentFace(
+            vector, chip, float(one.min_side[0]), sharp, float(one.scores[0]), one.boxes[0]
+        )
