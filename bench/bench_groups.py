@@ -4,6 +4,8 @@ the head count is exact, per collection (and per WIDER event), and the time per 
 
     .venv/bin/python bench/bench_groups.py                 # every group photo with ground truth
     .venv/bin/python bench/bench_groups.py --scale 4032    # rescaled: long side 4032 px
+    .venv/bin/python bench/bench_groups.py --mosaic        # 12 MP photos of WIDER mosaics
+    .venv/bin/python bench/bench_groups.py --mosaic --still-max-pixels 2073600  # 2 MP cap
     .venv/bin/python bench/bench_groups.py --events 20--Family_Group --label family
 
 Detection is what `rollcall count` does: `FaceEngine.detect(image, pad_retry=True)`, default
@@ -15,6 +17,10 @@ detector. Ground truth:
 - voc_dlib: dlib's boxes (training.xml, testing.xml). They cover frontal foreground faces only,
   so a background face found counts as a false detection here: precision is a lower bound.
 - misc: counts by eye (counts.csv), no boxes: only the count is scored.
+
+--mosaic: 12 MP group photos with small faces in real detail (a WIDER photo rescaled to 4032 px
+has no more detail than at 1024 px): every 12 WIDER photos in file order, each shrunk to fit a
+1008x1008 cell, tiled 4x3 into a 4032x3024 image, with their official boxes.
 
 A detection matches a truth box when their IoU is at least 0.4 (dlib's square boxes are tighter
 than YuNet's), one to one, best score first. "exact" is the share of photos whose head count
@@ -106,6 +112,38 @@ def all_truth(root: Path) -> list[Truth]:
     return wider_truth(root) + voc_truth(root) + misc_truth(root)
 
 
+MOSAIC_CELL, MOSAIC_GRID = 1008, (4, 3)
+
+
+def mosaics(root: Path, truths: list[Truth]) -> list[tuple[Truth, np.ndarray]]:
+    """4032x3024 mosaics of 12 WIDER photos each (see --mosaic), with their truth."""
+    wider = [t for t in truths if t.key.startswith("wider_train/")]
+    cols, rows = MOSAIC_GRID
+    per = cols * rows
+    out = []
+    for m in range(len(wider) // per):
+        canvas = np.zeros((rows * MOSAIC_CELL, cols * MOSAIC_CELL, 3), np.uint8)
+        boxes, expected = [], []
+        for j, t in enumerate(wider[m * per : (m + 1) * per]):
+            image = decode_image((root / t.key).read_bytes(), t.key)
+            h, w = image.shape[:2]
+            scale = min(1.0, MOSAIC_CELL / max(h, w))
+            image = cv2.resize(
+                image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
+            )
+            ox, oy = (j % cols) * MOSAIC_CELL, (j // cols) * MOSAIC_CELL
+            canvas[oy : oy + image.shape[0], ox : ox + image.shape[1]] = image
+            b = t.boxes * scale
+            b[:, 0] += ox
+            b[:, 1] += oy
+            boxes.append(b)
+            expected.append(t.expected)
+        exp = np.concatenate(expected)
+        truth = Truth(f"mosaic {m + 1}", "WIDER mosaics", np.concatenate(boxes), exp, int(exp.sum()))
+        out.append((truth, canvas))
+    return out
+
+
 def match(boxes: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """For each truth box, the index of the detection matched to it, or -1."""
     matched = np.full(len(truth), -1)
@@ -169,6 +207,10 @@ def main() -> None:
     parser.add_argument("--scale", type=int, help="rescale so the long side is this many px")
     parser.add_argument("--events", nargs="*", help="only these collections / WIDER events")
     parser.add_argument("--limit", type=int, help="at most this many photos per collection")
+    parser.add_argument("--mosaic", action="store_true", help="12 MP mosaics of WIDER photos")
+    parser.add_argument(
+        "--still-max-pixels", type=int, help="YuNet's working-level cap for stills (pixels)"
+    )
     parser.add_argument("--label", default="", help="suffix of the JSON file in bench/out/")
     args = parser.parse_args()
     setup_threads(2)
@@ -182,14 +224,22 @@ def main() -> None:
             by[t.collection].append(t)
         truths = [t for ts in by.values() for t in ts[:: max(1, len(ts) // args.limit)][: args.limit]]
     engine = FaceEngine()
+    if args.still_max_pixels is not None:
+        engine.detector.still_max_pixels = args.still_max_pixels
+    start = time.perf_counter()
+    if args.mosaic:
+        photos = mosaics(root, truths)
+    else:
+        photos = [(t, None) for t in truths]
     log(
-        f"group benchmark: {len(truths)} photos, "
-        f"{'native size' if not args.scale else f'long side {args.scale} px'}, "
+        f"group benchmark: {len(photos)} photos, "
+        f"{'4032x3024 mosaics' if args.mosaic else 'native size' if not args.scale else f'long side {args.scale} px'}, "
         f"OpenCV {cv2.__version__}, 2 threads"
     )
-    rows, start = [], time.perf_counter()
-    for truth in truths:
-        image = decode_image((root / truth.key).read_bytes(), truth.key)
+    rows = []
+    for truth, image in photos:
+        if image is None:
+            image = decode_image((root / truth.key).read_bytes(), truth.key)
         image, scale = rescale(image, args.scale)
         t0 = time.perf_counter()
         faces = engine.detect(image, pad_retry=True)

@@ -118,6 +118,8 @@ def main() -> None:
             except RollcallError as exc:
                 face, ok, reason = None, False, str(exc)
             ms = (time.perf_counter() - t0) * 1000
+            # What the detector saw, native pixels: the scores and sizes behind a refusal.
+            seen = engine.detect(image, pad_retry=True) if not ok else None
             # The box that was enrolled, in native pixels, to compare sizes with each other.
             box = None
             if face is not None and getattr(face, "box", None) is not None:
@@ -135,6 +137,12 @@ def main() -> None:
                     "face_px": None if face is None else face.face_px,
                     "box": None if box is None else box.round(1).tolist(),
                     "ms": ms,
+                    "seen": None
+                    if seen is None
+                    else [
+                        [round(float(sc), 3), round(float(sd) * native.shape[1] / image.shape[1])]
+                        for sc, sd in zip(seen.scores, seen.min_side, strict=True)
+                    ],
                 }
             )
         if "native" in found_at:

@@ -16,10 +16,17 @@ from rollcall.vision.types import Faces
 class FaceDetector(Protocol):
     name: str
 
-    def detect(self, image: np.ndarray, enlarge: bool = True, still: bool = False) -> Faces:
+    def detect(
+        self,
+        image: np.ndarray,
+        enlarge: bool = True,
+        still: bool = False,
+        small_faces: bool = True,
+    ) -> Faces:
         """Every face in a BGR image, boxes and landmarks in that image's pixels. enlarge=False
         turns off a detector's own resizing (for an image already sized); still=True is a
-        photo (enroll, identify, count) rather than a video frame, worth a slower search."""
+        photo (enroll, identify, count) rather than a video frame, worth a slower search;
+        small_faces=False says faces much smaller than the main one do not matter (enroll)."""
         ...
 
 
@@ -91,6 +98,7 @@ class YuNetDetector:
         coarse_factor: float = 4.0,
         largest_face: int = 400,
         big_face: int = 200,
+        still_max_pixels: int = 4032 * 3024,
     ) -> None:
         path = models.model_path(models.YUNET)
         self.score_threshold = score_threshold
@@ -102,54 +110,60 @@ class YuNetDetector:
         self.coarse_factor = coarse_factor
         self.largest_face = largest_face
         self.big_face = big_face
+        self.still_max_pixels = still_max_pixels
         self._net = cv2.FaceDetectorYN.create(
             str(path), "", (320, 320), score_threshold, nms_threshold, 5000
         )
         self._size: tuple[int, int] | None = None
 
-    def scale_for(self, width: int, height: int) -> float:
+    def scale_for(self, width: int, height: int, max_pixels: int | None = None) -> float:
         """The working level's scale: small frames enlarged, large images shrunk."""
-        if self.max_pixels and width * height > self.max_pixels:
-            return (self.max_pixels / (width * height)) ** 0.5
+        max_pixels = self.max_pixels if max_pixels is None else max_pixels
+        if max_pixels and width * height > max_pixels:
+            return (max_pixels / (width * height)) ** 0.5
         short = min(width, height)
         if self.upscale_below <= 0 or short >= self.upscale_below:
             return 1.0
         return min(self.max_upscale, self.upscale_to / short)
 
-    def levels(self, width: int, height: int, enlarge: bool = True) -> list[float]:
+    def levels(
+        self, width: int, height: int, enlarge: bool = True, max_pixels: int | None = None
+    ) -> list[float]:
         """The scales searched, working level first, then each coarser one."""
-        scales = [self.scale_for(width, height) if enlarge else 1.0]
+        scales = [self.scale_for(width, height, max_pixels) if enlarge else 1.0]
         short = min(width, height) * scales[0]
         while self.coarse_factor > 1 and short > self.largest_face:
             short /= self.coarse_factor
             scales.append(scales[-1] / self.coarse_factor)
         return scales
 
-    def detect(self, image: np.ndarray, enlarge: bool = True, still: bool = False) -> Faces:
+    def detect(
+        self,
+        image: np.ndarray,
+        enlarge: bool = True,
+        still: bool = False,
+        small_faces: bool = True,
+    ) -> Faces:
         image = _as_bgr(image)
         h, w = image.shape[:2]
-        scales = self.levels(w, h, enlarge)
+        cap = self.still_max_pixels if still and small_faces else self.max_pixels
+        scales = self.levels(w, h, enlarge, cap)
         level = _resized(image, scales[0])
-        found = [self._detect_level(level, level.shape[1] / w)]
-        first = found[0]
-        if still or not len(first) or first.min_side.max() * scales[0] >= self.big_face:
-            for _ in scales[1:]:
-                level = _resized(level, 1 / self.coarse_factor)
-                found.append(self._detect_level(level, level.shape[1] / w))
-        if len(found) == 1:
+        first = self._detect_level(level, level.shape[1] / w)
+        if not (still or not len(first) or first.min_side.max() * scales[0] >= self.big_face):
             return clip_faces(drop_contained(first), w, h)
-        # Each level answers for the faces in its range: a coarser level for those of big_face
-        # px or more at the finer one (smaller ones are a few px there, where hands and
-        # blurs look like faces), a finer level for those up to largest_face px.
-        for k in range(len(found)):
-            side = found[k].min_side
-            keep = np.ones(len(side), bool)
-            if k > 0:
-                keep &= side * scales[k - 1] >= self.big_face
-            if k < len(found) - 1:
-                keep &= side * scales[k] <= self.largest_face
-            found[k] = found[k][keep]
-        faces = merge_levels(found, self.nms_threshold)
+        # Each level answers for the faces in its range (shorter side, original pixels): a
+        # coarser level for those of big_face px or more at the finer one (smaller ones are a
+        # few px there, where hands and blurs look like faces), a finer one for those up to
+        # largest_face px.
+        found = [(first, 0.0, np.inf)]
+        for k in range(1, len(scales)):
+            level = _resized(level, 1 / self.coarse_factor)
+            found[-1] = (found[-1][0], found[-1][1], self.largest_face / scales[k - 1])
+            faces = self._detect_level(level, level.shape[1] / w)
+            found.append((faces, self.big_face / scales[k - 1], np.inf))
+        kept = [f[(f.min_side >= lo) & (f.min_side <= hi)] for f, lo, hi in found]
+        faces = merge_levels(kept, self.nms_threshold)
         return clip_faces(drop_contained(faces), w, h)
 
     def _detect_level(self, level: np.ndarray, scale: float) -> Faces:
@@ -208,7 +222,13 @@ class HaarDetector:
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
 
-    def detect(self, image: np.ndarray, enlarge: bool = True, still: bool = False) -> Faces:
+    def detect(
+        self,
+        image: np.ndarray,
+        enlarge: bool = True,
+        still: bool = False,
+        small_faces: bool = True,
+    ) -> Faces:
         gray = image if image.ndim == 2 else cv2.cvtColor(_as_bgr(image), cv2.COLOR_BGR2GRAY)
         gray = cv2.equalizeHist(gray)
         boxes, _, weights = self._cascade.detectMultiScale3(
@@ -242,7 +262,13 @@ class DlibHogDetector:
         self._dlib = dlib
         self.upsample = upsample
 
-    def detect(self, image: np.ndarray, enlarge: bool = True, still: bool = False) -> Faces:
+    def detect(
+        self,
+        image: np.ndarray,
+        enlarge: bool = True,
+        still: bool = False,
+        small_faces: bool = True,
+    ) -> Faces:
         rgb = cv2.cvtColor(_as_bgr(image), cv2.COLOR_BGR2RGB)
         rects, scores, _ = self._detector.run(rgb, self.upsample if enlarge else 0, 0.0)
         if not rects:

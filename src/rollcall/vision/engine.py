@@ -61,11 +61,14 @@ class FaceEngine:
             self._embedder = create_embedder(self.options.embedder, threads=self.options.threads)
         return self._embedder
 
-    def detect(self, image: np.ndarray, pad_retry: bool = False) -> Faces:
+    def detect(
+        self, image: np.ndarray, pad_retry: bool = False, small_faces: bool = True
+    ) -> Faces:
         """Faces in an image. pad_retry marks a still photo (enroll, identify, count) rather
-        than a video frame: every level of the detector's pyramid is searched, and a photo
-        where no face is found is tried again, padded and shrunk (see RETRY_SIDE)."""
-        faces = self.detector.detect(image, still=pad_retry)
+        than a video frame: every level of the detector's pyramid is searched (a large photo
+        at full resolution unless small_faces is False), and a photo where no face is found
+        is tried again, padded and shrunk (see RETRY_SIDE)."""
+        faces = self.detector.detect(image, still=pad_retry, small_faces=small_faces)
         if len(faces) or not pad_retry:
             return faces
         h, w = image.shape[:2]
@@ -82,7 +85,9 @@ class FaceEngine:
 
     def enrollment_face(self, image: np.ndarray, policy: EnrollmentPolicy) -> EnrollmentFace:
         """The template a photo gives, or EnrollmentRefused with the reason."""
-        faces = self.detect(image, pad_retry=True)
+        # Faces under half the main one's size never decide anything here, so a phone photo
+        # is searched at the working resolution only (0.4 s instead of 2.6 s at 12 MP).
+        faces = self.detect(image, pad_retry=True, small_faces=False)
         i = choose_enrollment_face(faces, policy)
         one = faces[[i]]
         chip = self.embedder.align(image, one)[0]

@@ -31,22 +31,35 @@ def sharpness(chip: np.ndarray) -> float:
 
 def choose_enrollment_face(faces: Faces, policy: EnrollmentPolicy) -> int:
     """Index of the one face to enroll from a photo, or EnrollmentRefused saying why."""
-    confident = faces[faces.scores >= policy.min_score] if len(faces) else faces
-    if not len(confident):
+    if not len(faces):
         raise EnrollmentRefused("no face found")
-    sides = confident.min_side
+    confident = faces.scores >= policy.min_score
+    if not confident.any():
+        # A face was found, only not clearly enough: say so, and what to do about it.
+        largest = int(np.argmax(faces.min_side))
+        side, score = float(faces.min_side[largest]), float(faces.scores[largest])
+        if side < policy.min_face_px:
+            raise EnrollmentRefused(
+                f"face too small ({side:.0f} px, need at least {policy.min_face_px} px)"
+            )
+        raise EnrollmentRefused(
+            f"face found but not clearly (detector confidence {score:.2f}, need "
+            f"{policy.min_score:.2f}); use a photo of the whole face, turned to the camera "
+            "and not covered"
+        )
+    kept = np.flatnonzero(confident)
+    sides = faces.min_side[kept]
     order = np.argsort(-sides)
     if len(order) > 1 and sides[order[1]] >= policy.second_face_ratio * sides[order[0]]:
         raise EnrollmentRefused(
-            f"{len(confident)} faces found; use a photo showing only the person to enroll"
+            f"{len(kept)} faces found; use a photo showing only the person to enroll"
         )
     main = order[0]
     if sides[main] < policy.min_face_px:
         raise EnrollmentRefused(
             f"face too small ({sides[main]:.0f} px, need at least {policy.min_face_px} px)"
         )
-    # Map back to the index in the unfiltered batch.
-    return int(np.flatnonzero(faces.scores >= policy.min_score)[main])
+    return int(kept[main])
 
 
 def check_sharpness(chip: np.ndarray, policy: EnrollmentPolicy) -> float:
