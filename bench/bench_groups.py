@@ -139,7 +139,9 @@ def mosaics(root: Path, truths: list[Truth]) -> list[tuple[Truth, np.ndarray]]:
             boxes.append(b)
             expected.append(t.expected)
         exp = np.concatenate(expected)
-        truth = Truth(f"mosaic {m + 1}", "WIDER mosaics", np.concatenate(boxes), exp, int(exp.sum()))
+        truth = Truth(
+            f"mosaic {m + 1}", "WIDER mosaics", np.concatenate(boxes), exp, int(exp.sum())
+        )
         out.append((truth, canvas))
     return out
 
@@ -222,7 +224,9 @@ def main() -> None:
         by: dict[str, list[Truth]] = defaultdict(list)
         for t in truths:
             by[t.collection].append(t)
-        truths = [t for ts in by.values() for t in ts[:: max(1, len(ts) // args.limit)][: args.limit]]
+        truths = [
+            t for ts in by.values() for t in ts[:: max(1, len(ts) // args.limit)][: args.limit]
+        ]
     engine = FaceEngine()
     if args.still_max_pixels is not None:
         engine.detector.still_max_pixels = args.still_max_pixels
@@ -231,10 +235,10 @@ def main() -> None:
         photos = mosaics(root, truths)
     else:
         photos = [(t, None) for t in truths]
+    size = f"long side {args.scale} px" if args.scale else "native size"
     log(
         f"group benchmark: {len(photos)} photos, "
-        f"{'4032x3024 mosaics' if args.mosaic else 'native size' if not args.scale else f'long side {args.scale} px'}, "
-        f"OpenCV {cv2.__version__}, 2 threads"
+        f"{'4032x3024 mosaics' if args.mosaic else size}, OpenCV {cv2.__version__}, 2 threads"
     )
     rows = []
     for truth, image in photos:

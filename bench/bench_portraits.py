@@ -105,8 +105,16 @@ def main() -> None:
             native = decode_image(path.read_bytes(), str(path))
         except RollcallError as exc:
             for size in args.sizes:
-                rows.append({"key": key, "collection": collection, "size": size,
-                             "ok": False, "reason": str(exc), "ms": 0.0})
+                rows.append(
+                    {
+                        "key": key,
+                        "collection": collection,
+                        "size": size,
+                        "ok": False,
+                        "reason": str(exc),
+                        "ms": 0.0,
+                    }
+                )
             continue
         found_at: dict[str, np.ndarray] = {}
         for size in args.sizes:
@@ -148,9 +156,9 @@ def main() -> None:
         if "native" in found_at:
             for row in rows[-len(args.sizes) :]:
                 if row["box"] is not None and row["size"] != "native":
-                    iou = iou_matrix(
-                        np.array([row["box"]], np.float32), found_at["native"][None]
-                    )[0, 0]
+                    iou = iou_matrix(np.array([row["box"]], np.float32), found_at["native"][None])[
+                        0, 0
+                    ]
                     row["iou_native"] = float(iou)
         if n % 100 == 0:
             log(f"  {n}/{len(files)} photos, {time.perf_counter() - start:.0f} s")
@@ -185,26 +193,34 @@ def report(rows: list[dict], sizes: list[str]) -> None:
     native = {r["key"]: r for r in rows if r["size"] == "native"}
     misses = []
     for r in rows:
-        if r["ok"] and r.get("iou_native", 1.0) >= 0.5:
+        if not not_as_native(r):
             continue
         base = native.get(r["key"])
-        allowed = (
-            ACCEPTED_AT_NATIVE_NOISY if r["collection"] == "web_noisy" else ACCEPTED_AT_NATIVE
-        )
+        allowed = ACCEPTED_AT_NATIVE_NOISY if r["collection"] == "web_noisy" else ACCEPTED_AT_NATIVE
         excused = base is not None and not base["ok"] and reason_key(base["reason"]) in allowed
         if not excused:
             misses.append(r)
     log("\n## Every refusal (and every enrolment from another box than at native size)")
     for size in sizes:
-        listed = [r for r in rows if r["size"] == size and (not r["ok"] or r.get("iou_native", 1) < 0.5)]
+        listed = [r for r in rows if r["size"] == size and not_as_native(r)]
         log(f"  {size}: {len(listed)}")
         for r in listed:
-            what = r["reason"] if not r["ok"] else f"enrolled another box (IoU {r['iou_native']:.2f})"
-            log(f"    {r['key']}: {what}")
+            log(f"    {r['key']}: {what_happened(r)}")
     log(f"\n## Against the target: {len(misses)} photo-sizes miss it")
     for r in misses:
-        what = r["reason"] if not r["ok"] else f"enrolled another box (IoU {r['iou_native']:.2f})"
-        log(f"    {r['size']:>6} {r['key']}: {what}")
+        log(f"    {r['size']:>6} {r['key']}: {what_happened(r)}")
+
+
+def not_as_native(row: dict) -> bool:
+    """Refused, or enrolled from another box than at native size."""
+    return not row["ok"] or row.get("iou_native", 1.0) < 0.5
+
+
+def what_happened(row: dict) -> str:
+    if row["ok"]:
+        return f"enrolled another box (IoU {row['iou_native']:.2f})"
+    seen = row.get("seen")
+    return row["reason"] + (f"  [detections (score, px): {seen}]" if seen else "")
 
 
 if __name__ == "__main__":

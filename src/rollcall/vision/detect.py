@@ -194,9 +194,7 @@ def merge_levels(levels: list[Faces], nms_threshold: float) -> Faces:
     faces = Faces.concat(levels)
     if len(faces) < 2:
         return faces
-    keep = cv2.dnn.NMSBoxes(
-        faces.boxes.tolist(), faces.scores.tolist(), 0.0, nms_threshold
-    )
+    keep = cv2.dnn.NMSBoxes(faces.boxes.tolist(), faces.scores.tolist(), 0.0, nms_threshold)
     return faces[np.sort(np.asarray(keep, int).reshape(-1))]
 
 

@@ -61,9 +61,7 @@ class FaceEngine:
             self._embedder = create_embedder(self.options.embedder, threads=self.options.threads)
         return self._embedder
 
-    def detect(
-        self, image: np.ndarray, pad_retry: bool = False, small_faces: bool = True
-    ) -> Faces:
+    def detect(self, image: np.ndarray, pad_retry: bool = False, small_faces: bool = True) -> Faces:
         """Faces in an image. pad_retry marks a still photo (enroll, identify, count) rather
         than a video frame: every level of the detector's pyramid is searched (a large photo
         at full resolution unless small_faces is False), and a photo where no face is found
