@@ -6,6 +6,7 @@ size (not a box on the chin), and the time per photo.
     .venv/bin/python bench/bench_portraits.py                      # all collections, all sizes
     .venv/bin/python bench/bench_portraits.py --sizes native 4032  # leave the 1900 px size out
     .venv/bin/python bench/bench_portraits.py --collections photos --limit 20
+    .venv/bin/python bench/bench_portraits.py --size-response      # YuNet's score by face size
 
 Sizes: "native" is the file as it is; "4032" rescales it so the long side is 4032 px (a 12 MP
 phone photo; cubic when enlarging, area when shrinking); "1900" likewise to 1900 px (a portrait
@@ -16,6 +17,13 @@ Target: every photo enrolls at every size unless it is refused at native size as
 too blurry. Photos refused at native size because they show other people of similar size
 (several faces: bystanders, which enrollment must keep refusing) are listed apart, with the
 detections behind each refusal; everything else is listed as missing the target.
+
+--size-response: 46 portraits (34 LFW photos, 12 aligned112 crops) rescaled so the face's
+shorter side is N px. First YuNet alone, one level at the image's own size (what decides the
+pyramid's ranges); then the detector as a video frame sees it (not a still), the photo pasted
+on a 1280x720 canvas, centred on the face (a speaker view or a webcam close-up). A face is
+found when a box overlaps its expected box by IoU >= 0.4; "other boxes" counts the rest (LFW
+photos often show other people too).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import numpy as np
 
 from common import OUT, faces_root, setup_threads
 from rollcall.errors import RollcallError
+from rollcall.vision.detect import YuNetDetector
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.imageio import decode_image
 from rollcall.vision.quality import EnrollmentPolicy
@@ -83,15 +92,107 @@ def photo_files(root: Path, collections: list[str], limit: int | None) -> list[t
     return out
 
 
+RESPONSE_PX = (24, 48, 96, 160, 240, 320, 400, 500, 640, 800, 1000, 1400)
+FRAME_PX = (100, 200, 300, 400, 500, 640, 800, 1000)
+
+
+def size_response(root: Path) -> None:
+    """YuNet's score by face size, alone at one level and in a 1280x720 frame (see --help)."""
+    base = root / "identities"
+    files = sorted((base / "photos").glob("*/lfw__*"))[::3][:34]
+    files += sorted((base / "aligned112").glob("*/*"))[::40][:12]
+    try:
+        single = YuNetDetector(coarse_factor=1)  # one level, no pyramid
+    except TypeError:  # a checkout from before the pyramid (for a before/after comparison)
+        single = YuNetDetector()
+    detector = YuNetDetector()
+    alone: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    framed: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    for path in files:
+        image = decode_image(path.read_bytes(), str(path))
+        box = reference_box(image)
+        side = min(box[2], box[3])
+        for px in RESPONSE_PX:
+            scale = px / side
+            alone[px].append(
+                best_match(single.detect(rescale_by(image, scale), enlarge=False), box * scale)
+            )
+        for px in FRAME_PX:
+            frame, expected = in_frame(image, box, px / side)
+            framed[px].append(best_match(detector.detect(frame), expected))
+    for title, table in (
+        ("YuNet alone, one level at the image's size", alone),
+        ("the detector on a 1280x720 video frame", framed),
+    ):
+        log(f"\n## {title}: faces found, median score, scores >= 0.8, other boxes")
+        for px, results in table.items():
+            scores = np.array([sc for sc, _ in results if sc > 0])
+            med = float(np.median(scores)) if len(scores) else 0.0
+            log(
+                f"  {px:5d} px: found {len(scores):>2}/{len(results)}  median {med:.3f}  "
+                f">= 0.8: {int((scores >= 0.8).sum()):>2}  other boxes {sum(o for _, o in results)}"
+            )
+
+
+def rescale_by(image: np.ndarray, scale: float) -> np.ndarray:
+    interp = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=interp)
+
+
+def reference_box(image: np.ndarray) -> np.ndarray:
+    """The face's box: the photo padded all round and shrunk to 400 px, where it fits."""
+    detector = YuNetDetector(score_threshold=0.3)
+    h, w = image.shape[:2]
+    pad = max(h, w) // 2
+    big = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    scale = 400 / max(big.shape[:2])
+    faces = detector.detect(rescale_by(big, scale), enlarge=False)
+    box = faces.boxes[int(np.argmax(faces.scores))] / scale
+    box[:2] -= pad
+    return box
+
+
+def in_frame(image: np.ndarray, box: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The photo scaled and pasted on a 1280x720 canvas centred on the face, and the face's
+    box in the frame (the part of it inside the frame)."""
+    big = rescale_by(image, scale)
+    fw, fh = 1280, 720
+    cx, cy = (box[:2] + box[2:] / 2) * scale
+    x0, y0 = round(cx - fw / 2), round(cy - fh / 2)
+    frame = np.full((fh, fw, 3), 26, np.uint8)
+    src = big[max(0, y0) : y0 + fh, max(0, x0) : x0 + fw]
+    dy, dx = max(0, -y0), max(0, -x0)
+    frame[dy : dy + src.shape[0], dx : dx + src.shape[1]] = src[: fh - dy, : fw - dx]
+    ex0, ey0 = box[0] * scale - x0, box[1] * scale - y0
+    ex1, ey1 = ex0 + box[2] * scale, ey0 + box[3] * scale
+    x_0, y_0, x_1, y_1 = max(ex0, 0), max(ey0, 0), min(ex1, fw), min(ey1, fh)
+    return frame, np.array([x_0, y_0, x_1 - x_0, y_1 - y_0], np.float32)
+
+
+def best_match(faces: object, expected: np.ndarray) -> tuple[float, int]:
+    """(score of the box matching the expected face or 0, number of other boxes)."""
+    if not len(faces):
+        return 0.0, 0
+    overlap = iou_matrix(faces.boxes, np.asarray(expected, np.float32)[None])[:, 0]
+    j = int(np.argmax(overlap))
+    if overlap[j] < 0.4:
+        return 0.0, len(faces)
+    return float(faces.scores[j]), len(faces) - 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="enrollment of every identity photo by size")
     parser.add_argument("--collections", nargs="*", default=list(COLLECTIONS))
     parser.add_argument("--sizes", nargs="*", default=list(SIZES), choices=SIZES)
     parser.add_argument("--limit", type=int, help="at most this many photos per collection")
     parser.add_argument("--label", default="", help="suffix of the JSON file in bench/out/")
+    parser.add_argument("--size-response", action="store_true", help="score by face size only")
     args = parser.parse_args()
     setup_threads(2)
     root = faces_root()
+    if args.size_response:
+        size_response(root)
+        return
     files = photo_files(root, args.collections, args.limit)
     engine = FaceEngine()
     policy = EnrollmentPolicy()

@@ -68,26 +68,32 @@ MAX_NETS = 4
 class YuNetDetector:
     """OpenCV Zoo's YuNet: fast, five landmarks per face, good for faces of ~20 to ~400 px.
 
-    An image is searched at a working resolution, then at coarser levels of a pyramid; boxes
-    and landmarks are mapped back to the original pixels and merged.
+    An image is searched at a working level, then at coarser levels of a pyramid; boxes and
+    landmarks are mapped back to the original pixels and merged.
 
     The working level. Gallery tiles in a screen capture give faces of 20-40 px, below where
     YuNet is at its best, so frames whose shorter side is under ``upscale_below`` are enlarged
     until it reaches ``upscale_to`` (at most ``max_upscale``). Measured (bench/bench_engine.py):
     a 640x480 7x7 gallery went from 89% of faces found unscaled, 92% enlarged to 720 px, to 96%
     enlarged 2x (39 ms a frame); 720p and larger frames found nothing more when enlarged, at
-    2-6x the cost, so they are left alone. Images of more than ``max_pixels`` (1920x1080) are
-    shrunk to that many: a 12 MP phone photo took 1.5-4 s at full size, and faces of 40 px
-    there are still 17 px at the working level.
+    2-6x the cost, so they are left alone. Frames of more than ``max_pixels`` (1920x1080) are
+    shrunk to that many. Still photos may keep up to ``still_max_pixels`` (12 MP), because a
+    big photo can hold small faces: on 4032x3024 mosaics of WIDER photos
+    (bench/bench_groups.py --mosaic) a 2 MP working level found 79.8% of the faces of 20 px or
+    more, 12 MP 93.9%, at about 5x the time (0.3 s against 1.3-1.8 s a photo on 2 loaded
+    cores). Enrollment needs only the main face and asks for ``small_faces=False``: 2 MP.
 
     Coarser levels, each ``coarse_factor`` times smaller, until the shorter side is at most
-    ``largest_face``. Measured on 46 portraits rescaled so the face is N px wide
-    (bench/bench_portraits.py notes): YuNet scores a face 0.94 at 160-240 px, 0.90 at 400,
-    0.82 at 500, 0.70 at 640 (10 of 46 missed) and finds none from 800 px, where it may put a
-    box on the chin instead. A face as tall as the image therefore needs a level where the
-    shorter side is about 400 px. Still photos (``still=True``) always search every level; a
-    video frame searches the coarser ones only when the working level found no face or a face
-    of ``big_face`` px or more, so gallery frames full of small faces pay nothing for them.
+    ``largest_face``. Measured on 46 portraits rescaled so the face is N px
+    (bench/bench_portraits.py --size-response): YuNet alone scores a face 0.94 at 160-240 px,
+    0.90 at 400, 0.82 at 500, finds 27 of 46 at 640 px (median 0.72) and none from 800 px,
+    where it may put a box on the chin instead; so a face as large as the image needs a level
+    whose shorter side is about 400 px. Each level answers for the faces in its range (see
+    detect). Still photos always search every level; a video frame searches the coarser ones
+    only when the working level found no face or a face of ``big_face`` px or more, so gallery
+    frames full of small faces pay nothing for them (a 1280x720 frame with big faces pays
+    ~4 ms more), and a face of 500-1000 px in a 1280x720 frame is found at 0.93-0.94 where
+    it was found at 0.82, 25 of 46 times at 640 px, and never from 800 px.
     """
 
     name = "yunet"
