@@ -192,6 +192,19 @@ class FeatureExtractor:
             f"mirror-averaged {getattr(self.engine.embedder, 'mirror', False)}",
             repr(asdict(self.policy)),
             repr((det.score_threshold, det.upscale_below, det.upscale_to, det.max_upscale)),
+            # the pyramid (issue 11): features cached before it do not match it
+            repr(
+                tuple(
+                    getattr(det, k, None)
+                    for k in (
+                        "max_pixels",
+                        "still_max_pixels",
+                        "coarse_factor",
+                        "largest_face",
+                        "big_face",
+                    )
+                )
+            ),
             f"retry {RETRY_SIDE}",
         ]
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]

@@ -16,9 +16,17 @@ from rollcall.vision.types import Faces
 class FaceDetector(Protocol):
     name: str
 
-    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
+    def detect(
+        self,
+        image: np.ndarray,
+        enlarge: bool = True,
+        still: bool = False,
+        small_faces: bool = True,
+    ) -> Faces:
         """Every face in a BGR image, boxes and landmarks in that image's pixels. enlarge=False
-        turns off a detector's own enlarging of small frames (for an image already sized)."""
+        turns off a detector's own resizing (for an image already sized); still=True is a
+        photo (enroll, identify, count) rather than a video frame, worth a slower search;
+        small_faces=False says faces much smaller than the main one do not matter (enroll)."""
         ...
 
 
@@ -51,16 +59,41 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     return image
 
 
+# Networks kept per YuNet detector, one per input size: a video source needs two (working and
+# coarse level), stills of other sizes replace the least recently used.
+MAX_NETS = 4
+
+
 @register("yunet")
 class YuNetDetector:
-    """OpenCV Zoo's YuNet: fast, five landmarks per face, good down to ~20 px faces.
+    """OpenCV Zoo's YuNet: fast, five landmarks per face, good for faces of ~20 to ~400 px.
 
-    Gallery tiles in a screen capture give faces of 20-40 px, below where YuNet is at its best,
-    so frames whose shorter side is under ``upscale_below`` are enlarged until it reaches
-    ``upscale_to`` (at most ``max_upscale``); boxes are mapped back to the original pixels.
-    Measured (bench/bench_engine.py): a 640x480 7x7 gallery went from 89% of faces found
-    unscaled, 92% enlarged to 720 px, to 96% enlarged 2x (39 ms a frame); 720p and larger
-    frames found nothing more when enlarged, at 2-6x the cost, so they are left alone.
+    An image is searched at a working level, then at coarser levels of a pyramid; boxes and
+    landmarks are mapped back to the original pixels and merged.
+
+    The working level. Gallery tiles in a screen capture give faces of 20-40 px, below where
+    YuNet is at its best, so frames whose shorter side is under ``upscale_below`` are enlarged
+    until it reaches ``upscale_to`` (at most ``max_upscale``). Measured (bench/bench_engine.py):
+    a 640x480 7x7 gallery went from 89% of faces found unscaled, 92% enlarged to 720 px, to 96%
+    enlarged 2x (39 ms a frame); 720p and larger frames found nothing more when enlarged, at
+    2-6x the cost, so they are left alone. Frames of more than ``max_pixels`` (1920x1080) are
+    shrunk to that many. Still photos may keep up to ``still_max_pixels`` (12 MP), because a
+    big photo can hold small faces: on 4032x3024 mosaics of WIDER photos
+    (bench/bench_groups.py --mosaic) a 2 MP working level found 79.8% of the faces of 20 px or
+    more, 12 MP 93.9%, at about 5x the time (0.3 s against 1.3-1.8 s a photo on 2 loaded
+    cores). Enrollment needs only the main face and asks for ``small_faces=False``: 2 MP.
+
+    Coarser levels, each ``coarse_factor`` times smaller, until the shorter side is at most
+    ``largest_face``. Measured on 46 portraits rescaled so the face is N px
+    (bench/bench_portraits.py --size-response): YuNet alone scores a face 0.94 at 160-240 px,
+    0.90 at 400, 0.82 at 500, finds 27 of 46 at 640 px (median 0.72) and none from 800 px,
+    where it may put a box on the chin instead; so a face as large as the image needs a level
+    whose shorter side is about 400 px. Each level answers for the faces in its range (see
+    detect). Still photos always search every level; a video frame searches the coarser ones
+    only when the working level found no face or a face of ``big_face`` px or more, so gallery
+    frames full of small faces pay nothing for them (a 1280x720 frame with big faces pays
+    ~4 ms more), and a face of 500-1000 px in a 1280x720 frame is found at 0.93-0.94 where
+    it was found at 0.82, 25 of 46 times at 640 px, and never from 800 px.
     """
 
     name = "yunet"
@@ -72,43 +105,114 @@ class YuNetDetector:
         upscale_below: int = 720,
         max_upscale: float = 2.0,
         upscale_to: int | None = 1080,
+        max_pixels: int = 1920 * 1080,
+        coarse_factor: float = 4.0,
+        largest_face: int = 400,
+        big_face: int = 200,
+        still_max_pixels: int = 4032 * 3024,
     ) -> None:
         path = models.model_path(models.YUNET)
         self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
         self.upscale_below = upscale_below
         self.max_upscale = max_upscale
         self.upscale_to = upscale_to or upscale_below
-        self._net = cv2.FaceDetectorYN.create(
-            str(path), "", (320, 320), score_threshold, nms_threshold, 5000
-        )
-        self._size: tuple[int, int] | None = None
+        self.max_pixels = max_pixels
+        self.coarse_factor = coarse_factor
+        self.largest_face = largest_face
+        self.big_face = big_face
+        self.still_max_pixels = still_max_pixels
+        self._path = str(path)
+        # One network per input size: OpenCV re-plans a network whenever its input size
+        # changes, which made a 320x240 coarse level after a 1280x960 working level cost as
+        # much as the working level (measured: 61 ms a frame alone, 106-117 ms alternating).
+        self._nets: dict[tuple[int, int], cv2.FaceDetectorYN] = {}
 
-    def scale_for(self, width: int, height: int) -> float:
+    def scale_for(self, width: int, height: int, max_pixels: int | None = None) -> float:
+        """The working level's scale: small frames enlarged, large images shrunk."""
+        max_pixels = self.max_pixels if max_pixels is None else max_pixels
+        if max_pixels and width * height > max_pixels:
+            return (max_pixels / (width * height)) ** 0.5
         short = min(width, height)
         if self.upscale_below <= 0 or short >= self.upscale_below:
             return 1.0
         return min(self.max_upscale, self.upscale_to / short)
 
-    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
+    def levels(
+        self, width: int, height: int, enlarge: bool = True, max_pixels: int | None = None
+    ) -> list[float]:
+        """The scales searched, working level first, then each coarser one."""
+        scales = [self.scale_for(width, height, max_pixels) if enlarge else 1.0]
+        short = min(width, height) * scales[0]
+        while self.coarse_factor > 1 and short > self.largest_face:
+            short /= self.coarse_factor
+            scales.append(scales[-1] / self.coarse_factor)
+        return scales
+
+    def detect(
+        self,
+        image: np.ndarray,
+        enlarge: bool = True,
+        still: bool = False,
+        small_faces: bool = True,
+    ) -> Faces:
         image = _as_bgr(image)
         h, w = image.shape[:2]
-        scale = self.scale_for(w, h) if enlarge else 1.0
-        if scale != 1.0:
-            image = cv2.resize(
-                image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_LINEAR
+        cap = self.still_max_pixels if still and small_faces else self.max_pixels
+        scales = self.levels(w, h, enlarge, cap)
+        level = _resized(image, scales[0])
+        first = self._detect_level(level, level.shape[1] / w)
+        if not (still or not len(first) or first.min_side.max() * scales[0] >= self.big_face):
+            return clip_faces(drop_contained(first), w, h)
+        # Each level answers for the faces in its range (shorter side, original pixels): a
+        # coarser level for those of big_face px or more at the finer one (smaller ones are a
+        # few px there, where hands and blurs look like faces), a finer one for those up to
+        # largest_face px.
+        found = [(first, 0.0, np.inf)]
+        for k in range(1, len(scales)):
+            level = _resized(level, 1 / self.coarse_factor)
+            found[-1] = (found[-1][0], found[-1][1], self.largest_face / scales[k - 1])
+            faces = self._detect_level(level, level.shape[1] / w)
+            found.append((faces, self.big_face / scales[k - 1], np.inf))
+        kept = [f[(f.min_side >= lo) & (f.min_side <= hi)] for f, lo, hi in found]
+        faces = merge_levels(kept, self.nms_threshold)
+        return clip_faces(drop_contained(faces), w, h)
+
+    def _detect_level(self, level: np.ndarray, scale: float) -> Faces:
+        ih, iw = level.shape[:2]
+        net = self._nets.pop((iw, ih), None)
+        if net is None:
+            net = cv2.FaceDetectorYN.create(
+                self._path, "", (iw, ih), self.score_threshold, self.nms_threshold, 5000
             )
-        ih, iw = image.shape[:2]
-        if self._size != (iw, ih):
-            self._net.setInputSize((iw, ih))
-            self._size = (iw, ih)
-        _, rows = self._net.detect(image)
+        self._nets[(iw, ih)] = net  # most recently used last
+        while len(self._nets) > MAX_NETS:
+            del self._nets[next(iter(self._nets))]
+        _, rows = net.detect(level)
         if rows is None or len(rows) == 0:
             return Faces.empty()
         rows = rows.astype(np.float32) / np.float32(scale)
         rows[:, 14] *= scale  # the score is not a coordinate
-        return clip_faces(
-            Faces(boxes=rows[:, :4], scores=rows[:, 14], landmarks=rows[:, 4:14]), w, h
-        )
+        return Faces(boxes=rows[:, :4], scores=rows[:, 14], landmarks=rows[:, 4:14])
+
+
+def _resized(image: np.ndarray, scale: float) -> np.ndarray:
+    if scale == 1.0:
+        return image
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interpolation = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
+    return cv2.resize(image, size, interpolation=interpolation)
+
+
+def merge_levels(levels: list[Faces], nms_threshold: float) -> Faces:
+    """One face per object seen at several pyramid levels: the best-scored box (and its
+    landmarks), as YuNet's own non-maximum suppression does within a level."""
+    faces = Faces.concat(levels)
+    if len(faces) < 2:
+        return faces
+    keep = cv2.dnn.NMSBoxes(faces.boxes.tolist(), faces.scores.tolist(), 0.0, nms_threshold)
+    return faces[np.sort(np.asarray(keep, int).reshape(-1))]
 
 
 @register("haar")
@@ -133,7 +237,13 @@ class HaarDetector:
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
 
-    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
+    def detect(
+        self,
+        image: np.ndarray,
+        enlarge: bool = True,
+        still: bool = False,
+        small_faces: bool = True,
+    ) -> Faces:
         gray = image if image.ndim == 2 else cv2.cvtColor(_as_bgr(image), cv2.COLOR_BGR2GRAY)
         gray = cv2.equalizeHist(gray)
         boxes, _, weights = self._cascade.detectMultiScale3(
@@ -167,7 +277,13 @@ class DlibHogDetector:
         self._dlib = dlib
         self.upsample = upsample
 
-    def detect(self, image: np.ndarray, enlarge: bool = True) -> Faces:
+    def detect(
+        self,
+        image: np.ndarray,
+        enlarge: bool = True,
+        still: bool = False,
+        small_faces: bool = True,
+    ) -> Faces:
         rgb = cv2.cvtColor(_as_bgr(image), cv2.COLOR_BGR2RGB)
         rects, scores, _ = self._detector.run(rgb, self.upsample if enlarge else 0, 0.0)
         if not rects:
@@ -229,6 +345,30 @@ def detect_padded(detector: FaceDetector, image: np.ndarray, max_side: int) -> F
     faces.boxes[:, :2] -= pad
     faces.landmarks -= pad
     return faces
+
+
+def drop_contained(faces: Faces, inside: float = 0.7, larger: float = 2.0) -> Faces:
+    """Without the boxes lying mostly (``inside`` of their area) within a box at least
+    ``larger`` times their area that scores at least as well: a part of a face (a box on the
+    chin of a face too large for the working level) is not another face."""
+    n = len(faces)
+    if n < 2:
+        return faces
+    b = faces.boxes
+    area = b[:, 2] * b[:, 3]
+    x0 = np.maximum(b[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(b[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(b[:, None, 0] + b[:, None, 2], b[None, :, 0] + b[None, :, 2])
+    y1 = np.minimum(b[:, None, 1] + b[:, None, 3], b[None, :, 1] + b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    # contained[i, j]: box i lies within box j, which is larger and scores no worse
+    contained = (
+        (inter >= inside * area[:, None])
+        & (area[None, :] >= larger * area[:, None])
+        & (faces.scores[None, :] >= faces.scores[:, None])
+    )
+    np.fill_diagonal(contained, False)
+    return faces[~contained.any(axis=1)]
 
 
 def clip_faces(faces: Faces, width: int, height: int) -> Faces:

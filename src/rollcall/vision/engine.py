@@ -36,6 +36,7 @@ class EnrollmentFace:
     face_px: float
     sharpness: float
     score: float
+    box: np.ndarray | None = None  # [x, y, w, h] of the face in the photo's pixels
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,12 @@ class FaceEngine:
             self._embedder = create_embedder(self.options.embedder, threads=self.options.threads)
         return self._embedder
 
-    def detect(self, image: np.ndarray, pad_retry: bool = False) -> Faces:
-        """Faces in an image. With pad_retry, a photo where none is found is tried again, padded
-        and shrunk: see RETRY_SIDE."""
-        faces = self.detector.detect(image)
+    def detect(self, image: np.ndarray, pad_retry: bool = False, small_faces: bool = True) -> Faces:
+        """Faces in an image. pad_retry marks a still photo (enroll, identify, count) rather
+        than a video frame: every level of the detector's pyramid is searched (a large photo
+        at full resolution unless small_faces is False), and a photo where no face is found
+        is tried again, padded and shrunk (see RETRY_SIDE)."""
+        faces = self.detector.detect(image, still=pad_retry, small_faces=small_faces)
         if len(faces) or not pad_retry:
             return faces
         h, w = image.shape[:2]
@@ -81,10 +84,14 @@ class FaceEngine:
 
     def enrollment_face(self, image: np.ndarray, policy: EnrollmentPolicy) -> EnrollmentFace:
         """The template a photo gives, or EnrollmentRefused with the reason."""
-        faces = self.detect(image, pad_retry=True)
+        # Faces under half the main one's size never decide anything here, so a phone photo
+        # is searched at the working resolution only (0.4 s instead of 2.6 s at 12 MP).
+        faces = self.detect(image, pad_retry=True, small_faces=False)
         i = choose_enrollment_face(faces, policy)
         one = faces[[i]]
         chip = self.embedder.align(image, one)[0]
         sharp = check_sharpness(chip, policy)
         vector = self.embedder.embed(image, one)[0]
-        return EnrollmentFace(vector, chip, float(one.min_side[0]), sharp, float(one.scores[0]))
+        return EnrollmentFace(
+            vector, chip, float(one.min_side[0]), sharp, float(one.scores[0]), one.boxes[0]
+        )
