@@ -89,11 +89,12 @@ class YuNetDetector:
     0.90 at 400, 0.82 at 500, finds 27 of 46 at 640 px (median 0.72) and none from 800 px,
     where it may put a box on the chin instead; so a face as large as the image needs a level
     whose shorter side is about 400 px. Each level answers for the faces in its range (see
-    detect). Still photos always search every level; a video frame searches the coarser ones
-    only when the working level found no face or a face of ``big_face`` px or more, so gallery
-    frames full of small faces pay nothing for them (a 1280x720 frame with big faces pays
-    ~4 ms more), and a face of 500-1000 px in a 1280x720 frame is found at 0.93-0.94 where
-    it was found at 0.82, 25 of 46 times at 640 px, and never from 800 px.
+    detect). Every image searches every level, video frames included: a speaker view shows one
+    face filling its big tile beside small ones in the strip (and maybe a poster behind the
+    speaker), so "the working level found small faces" says nothing about a big one; a
+    1280x720 frame pays ~4 ms for its 320x180 coarse level. A face of 500-1000 px in a
+    1280x720 frame is found at 0.93-0.94 where it was found at 0.82, 25 of 46 times at 640 px,
+    and never from 800 px.
     """
 
     name = "yunet"
@@ -162,7 +163,7 @@ class YuNetDetector:
         scales = self.levels(w, h, enlarge, cap)
         level = _resized(image, scales[0])
         first = self._detect_level(level, level.shape[1] / w)
-        if not (still or not len(first) or first.min_side.max() * scales[0] >= self.big_face):
+        if len(scales) == 1:
             return clip_faces(drop_contained(first), w, h)
         # Each level answers for the faces in its range (shorter side, original pixels): a
         # coarser level for those of big_face px or more at the finer one (smaller ones are a
