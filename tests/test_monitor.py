@@ -298,3 +298,38 @@ def test_a_stranger_is_queued_for_review_once_even_when_tiles_reflow():
     TEXTURES["stranger2"] = RNG.integers(0, 255, (60, 60), dtype=np.uint8)
     scene.seating[5] = "stranger2"  # a different stranger is queued
     assert len(step(monitor, scene, 2, 60.0).unknowns) == 1
+
+
+def test_a_monitor_restored_from_its_snapshot_decides_exactly_as_the_original():
+    """Any worker may take a session's next sample: the state it loads must behave the same."""
+    from rollcall.analysis.state import restore, snapshot
+
+    cfg = MonitorConfig(verify_every=1000, leave_after=60)
+    scenes = [
+        {0: "ada", 1: "bob", 2: "stranger"},
+        {0: "ada", 1: "bob", 2: "stranger"},
+        {0: "ada", 2: "stranger"},
+        {0: "ada", 2: "stranger", 3: "cy"},
+        {0: "ada", 2: "stranger", 3: "cy", 4: "bob"},
+        {0: "ada", 3: "cy", 4: "bob"},
+    ]
+    original = make(cfg)
+    scene = Scene(scenes[0], weak={"cy"})
+    for seq in range(3):
+        scene.seating = scenes[seq]
+        step(original, scene, seq, seq * 30.0)
+    copy = make(cfg)
+    restore(copy, snapshot(original))
+    for seq in range(3, len(scenes)):
+        scene.seating = scenes[seq]
+        a = step(original, scene, seq, seq * 30.0)
+        b = step(copy, scene, seq, seq * 30.0)
+        for field in ("count", "recognized", "unknown", "verified", "embedded"):
+            assert getattr(a, field) == getattr(b, field), (seq, field)
+        assert [(m.person, m.first_seen) for m in a.marks] == [
+            (m.person, m.first_seen) for m in b.marks
+        ]
+        assert a.intervals == b.intervals and a.faces == b.faces
+        assert [(e.kind, e.person) for e in a.events] == [(e.kind, e.person) for e in b.events]
+        assert len(a.unknowns) == len(b.unknowns)
+    assert snapshot(original) == snapshot(copy)

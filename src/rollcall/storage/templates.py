@@ -70,6 +70,26 @@ class TemplateCipher:
         nonce = os.urandom(_NONCE)
         return _VERSION + nonce + self._aead.encrypt(nonce, raw, _context(person_id, embedder))
 
+    def seal_bytes(self, raw: bytes, context: str) -> bytes:
+        """Any other biometric blob (a session's monitor state with its face embeddings),
+        bound to ``context`` so it cannot be moved to another row."""
+        nonce = os.urandom(_NONCE)
+        return _VERSION + nonce + self._aead.encrypt(nonce, raw, f"rollcall:{context}".encode())
+
+    def open_bytes(self, blob: bytes, context: str) -> bytes:
+        if not blob.startswith(_VERSION) or len(blob) < 1 + _NONCE + 16:
+            raise TemplateKeyError("a stored blob is not in the sealed format")
+        try:
+            return self._aead.decrypt(
+                blob[1 : 1 + _NONCE], blob[1 + _NONCE :], f"rollcall:{context}".encode()
+            )
+        except InvalidTag:
+            raise TemplateKeyError(
+                f"a sealed {context.split(':')[0]} cannot be opened: the template key differs "
+                f"from the one it was sealed with (set {KEY_ENV} or restore "
+                f"ROLLCALL_HOME/{KEY_FILE}), or the row was tampered with"
+            ) from None
+
     def open(self, blob: bytes, dim: int, person_id: int, embedder: str) -> np.ndarray:
         if not blob.startswith(_VERSION) or len(blob) < 1 + _NONCE + 16:
             raise TemplateKeyError("a stored template is not in the sealed format")

@@ -131,7 +131,7 @@ class FaceTracker:
         # A face missed by the detector in one sample keeps its track for the next one.
         self.max_missed = max_missed
         self.tracks: dict[int, Track] = {}
-        self._next_id = 1
+        self.next_id = 1
 
     def reset(self) -> None:
         self.tracks.clear()
@@ -172,8 +172,8 @@ class FaceTracker:
         for i in range(len(faces)):
             track = assigned[i]
             if track is None:
-                track = Track(self._next_id, faces.boxes[i], looks_now[i], tiles[i], t, t)
-                self._next_id += 1
+                track = Track(self.next_id, faces.boxes[i], looks_now[i], tiles[i], t, t)
+                self.next_id += 1
                 assigned[i] = track
             track.box = faces.boxes[i]
             track.look = looks_now[i]

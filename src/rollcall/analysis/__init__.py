@@ -1,0 +1,1 @@
+"""Analysis: one sample's frame -> faces, participants, identities -> the session's outcome."""

@@ -1,0 +1,127 @@
+"""A monitor's memory between samples, as bytes: what lets any process take the next sample.
+
+Everything the monitor remembers (its face tracks with their looks, votes and names, who is
+marked, open presence intervals, the strangers already queued for review, the last head count)
+is turned into a compact document and back. Names, not gallery indices, are stored: people
+enrolled or removed between two samples shift the indices. Looks and embeddings are kept as
+float16 (their cosines move by under 1e-3). The document holds face embeddings, so it is
+biometric data: the caller seals it (storage.templates.TemplateCipher.seal_bytes) before
+storing it. No pickle: a document read from a database must never be able to run code.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from typing import Any
+
+import numpy as np
+
+from rollcall.attendance.monitor import AttendanceMonitor, OpenInterval
+from rollcall.vision.track import FaceTracker, Track, Vote
+
+FORMAT = 1
+
+
+def _pack(array: np.ndarray | None, dtype: str = "<f2") -> str | None:
+    if array is None:
+        return None
+    return base64.b64encode(np.asarray(array, dtype=dtype).tobytes()).decode()
+
+
+def _unpack(text: str | None, dtype: str = "<f2") -> np.ndarray | None:
+    if text is None:
+        return None
+    return np.frombuffer(base64.b64decode(text), dtype=dtype).astype(np.float32)
+
+
+def snapshot(monitor: AttendanceMonitor) -> bytes:
+    """The monitor's state as compressed JSON (seal it before storing)."""
+    names = monitor.gallery.names
+
+    def name(index: int | None) -> str | None:
+        return None if index is None or index < 0 or index >= len(names) else names[index]
+
+    tracks = [
+        {
+            "id": tr.id,
+            "box": _pack(tr.box, "<f4"),
+            "look": _pack(tr.look),
+            "tile": _pack(tr.tile, "<f4"),
+            "first_t": tr.first_t,
+            "last_t": tr.last_t,
+            "embedding": _pack(tr.embedding),
+            "votes": [[name(v.person), v.similarity, v.accepted, v.t] for v in tr.votes],
+            "identity": name(tr.identity),
+            "disputed": tr.disputed,
+            "missed": tr.missed,
+            "reported_unknown": tr.reported_unknown,
+        }
+        for tr in monitor.tracker.tracks.values()
+    ]
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "marked": monitor.marked,
+        "open": {p: [iv.start, iv.last_seen] for p, iv in monitor.open.items()},
+        "last_seen": monitor.last_seen,
+        "gone": sorted(monitor.gone),
+        "visitors": sorted(monitor.visitors),
+        "queued_unknowns": [_pack(q) for q in monitor.queued_unknowns],
+        "last_count": monitor.last_count,
+        "last_verified": monitor.last_verified,
+        "last_full": monitor.last_full,
+        "last_shared": monitor.last_shared,
+        "next_track": monitor.tracker.next_id,
+        "tracks": tracks,
+    }
+    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
+
+
+def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
+    """Put a snapshot's state into a fresh monitor built with the session's gallery and config."""
+    doc = json.loads(zlib.decompress(blob))
+    if doc.get("format") != FORMAT:
+        raise ValueError(f"unknown monitor state format {doc.get('format')!r}")
+    index = {n: i for i, n in enumerate(monitor.gallery.names)}
+
+    def person(name: str | None) -> int | None:
+        return None if name is None else index.get(name)
+
+    monitor.marked = {p: float(t) for p, t in doc["marked"].items()}
+    monitor.open = {p: OpenInterval(float(a), float(b)) for p, (a, b) in doc["open"].items()}
+    monitor.last_seen = {p: float(t) for p, t in doc["last_seen"].items()}
+    monitor.gone = set(doc["gone"])
+    monitor.visitors = set(doc["visitors"])
+    monitor.queued_unknowns = [_unpack(q) for q in doc["queued_unknowns"]]
+    monitor.last_count = doc["last_count"]
+    monitor.last_verified = doc["last_verified"]
+    monitor.last_full = doc["last_full"]
+    monitor.last_shared = doc["last_shared"]
+    tracker: FaceTracker = monitor.tracker
+    tracker.tracks = {}
+    for row in doc["tracks"]:
+        votes = []
+        for who, sim, accepted, t in row["votes"]:
+            p = person(who)
+            # A vote for someone no longer enrolled can no longer name anyone.
+            votes.append(
+                Vote(-1 if p is None else p, float(sim), bool(accepted and p is not None), t)
+            )
+        identity = person(row["identity"])
+        track = Track(
+            id=row["id"],
+            box=_unpack(row["box"], "<f4"),
+            look=_unpack(row["look"]),
+            tile=_unpack(row["tile"], "<f4"),
+            first_t=row["first_t"],
+            last_t=row["last_t"],
+            embedding=_unpack(row["embedding"]),
+            votes=votes,
+            identity=identity,
+            disputed=row["disputed"],
+            missed=row["missed"],
+            reported_unknown=row["reported_unknown"],
+        )
+        tracker.tracks[track.id] = track
+    tracker.next_id = doc["next_track"]
