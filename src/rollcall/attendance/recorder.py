@@ -71,119 +71,127 @@ class SessionRecorder:
         retry_while_unreachable(lambda: self._record(out), self.retry_for)
 
     def _record(self, out: SampleOutcome) -> None:
+        with self.db.session() as session:
+            if self.begin(session, out.seq):
+                self.write(session, out)
+
+    def begin(self, session: Session, seq: int) -> bool:
+        """Start writing sample ``seq`` in ``session``'s transaction: take the session's lock;
+        False when the sample is already recorded (SessionEnded once the session is closed)."""
+        state = self._lock_session(session)
+        if state is None or state == CLOSED:
+            # Closed or deleted by `rollcall sessions close|delete` while this run went on.
+            raise SessionEnded(DELETED_MEANWHILE if state is None else CLOSED_MEANWHILE)
+        # A previous attempt may have committed with its acknowledgement lost with the
+        # connection, or a worker may have been handed the same sample twice.
+        return not self._already_recorded(session, seq)
+
+    def write(self, session: Session, out: SampleOutcome) -> None:
+        """Everything one sample decided, in the caller's transaction (after ``begin``)."""
         names = {m.person for m in out.marks}
         names |= {c.person for c in out.intervals} | {s.person for s in out.seen}
         names |= {e.person for e in out.events if e.person}
         names |= {u.candidate for u in out.unknowns if u.candidate}
         names |= {f.person for f in out.faces if f.person}
-        with self.db.session() as session:
-            state = self._lock_session(session)
-            if state is None or state == CLOSED:
-                # Closed or deleted by `rollcall sessions close|delete` while this run went on.
-                raise SessionEnded(DELETED_MEANWHILE if state is None else CLOSED_MEANWHILE)
-            if self._already_recorded(session, out.seq):
-                # The previous attempt committed but its acknowledgement was lost with the
-                # connection: recording it again would fail on (session, seq) anyway.
-                return
-            ids = person_ids(session, sorted(names))
-            evidence = {
-                m.person: self._write_crop(f"{ids[m.person]}-{out.seq}.jpg", m.evidence_crop)
-                for m in out.marks
-            }
-            session.add(
-                HeadCount(
-                    session_id=self.session_id,
-                    seq=out.seq,
-                    t=out.t,
-                    count=out.count,
-                    recognized=out.recognized,
-                    unknown=out.unknown,
-                    verified=out.verified,
+        ids = person_ids(session, sorted(names))
+        evidence = {
+            m.person: self._write_crop(f"{ids[m.person]}-{out.seq}.jpg", m.evidence_crop)
+            for m in out.marks
+        }
+        session.add(
+            HeadCount(
+                session_id=self.session_id,
+                seq=out.seq,
+                t=out.t,
+                count=out.count,
+                recognized=out.recognized,
+                unknown=out.unknown,
+                verified=out.verified,
+            )
+        )
+        for mark in out.marks:
+            session.execute(
+                update(AttendanceRecord)
+                .where(
+                    AttendanceRecord.session_id == self.session_id,
+                    AttendanceRecord.person_id == ids[mark.person],
+                    AttendanceRecord.edited.is_(False),
+                    # Another writer on this session may have marked them earlier: keep it.
+                    or_(
+                        AttendanceRecord.first_seen.is_(None),
+                        AttendanceRecord.first_seen > mark.first_seen,
+                    ),
+                )
+                .values(
+                    status="present",
+                    first_seen=mark.first_seen,
+                    confidence=mark.confidence,
+                    evidence_path=evidence[mark.person] or None,
+                    evidence_t=mark.evidence_t,
+                    marked_at=utcnow(),
                 )
             )
-            for mark in out.marks:
+        for change in out.intervals:
+            self._apply_interval(session, ids[change.person], change)
+        for seen in out.seen:
+            if seen.person in ids:
                 session.execute(
                     update(AttendanceRecord)
                     .where(
                         AttendanceRecord.session_id == self.session_id,
-                        AttendanceRecord.person_id == ids[mark.person],
-                        AttendanceRecord.edited.is_(False),
-                        # Another writer on this session may have marked them earlier: keep it.
+                        AttendanceRecord.person_id == ids[seen.person],
                         or_(
-                            AttendanceRecord.first_seen.is_(None),
-                            AttendanceRecord.first_seen > mark.first_seen,
+                            AttendanceRecord.last_seen.is_(None),
+                            AttendanceRecord.last_seen < seen.t,
                         ),
                     )
-                    .values(
-                        status="present",
-                        first_seen=mark.first_seen,
-                        confidence=mark.confidence,
-                        evidence_path=evidence[mark.person] or None,
-                        evidence_t=mark.evidence_t,
-                        marked_at=utcnow(),
-                    )
+                    .values(last_seen=seen.t)
                 )
-            for change in out.intervals:
-                self._apply_interval(session, ids[change.person], change)
-            for seen in out.seen:
-                if seen.person in ids:
-                    session.execute(
-                        update(AttendanceRecord)
-                        .where(
-                            AttendanceRecord.session_id == self.session_id,
-                            AttendanceRecord.person_id == ids[seen.person],
-                            or_(
-                                AttendanceRecord.last_seen.is_(None),
-                                AttendanceRecord.last_seen < seen.t,
-                            ),
-                        )
-                        .values(last_seen=seen.t)
-                    )
-            for face in out.faces:
-                x, y, w, h = face.box
-                session.add(
-                    Sighting(
-                        session_id=self.session_id,
-                        seq=out.seq,
-                        t=out.t,
-                        person_id=ids[face.person] if face.person else None,
-                        x=x,
-                        y=y,
-                        w=w,
-                        h=h,
-                        similarity=face.similarity,
-                        fresh=face.fresh,
-                        tile=face.tile,
-                    )
+        for face in out.faces:
+            x, y, w, h = face.box
+            session.add(
+                Sighting(
+                    session_id=self.session_id,
+                    seq=out.seq,
+                    t=out.t,
+                    person_id=ids[face.person] if face.person else None,
+                    x=x,
+                    y=y,
+                    w=w,
+                    h=h,
+                    similarity=face.similarity,
+                    fresh=face.fresh,
+                    tile=face.tile,
                 )
-            for i, unknown in enumerate(out.unknowns):
-                session.add(
-                    UnknownFace(
-                        session_id=self.session_id,
-                        t=unknown.t,
-                        crop_path=self._write_crop(f"unknown-{out.seq}-{i}.jpg", unknown.crop),
-                        best_similarity=unknown.best_similarity,
-                        candidate_id=ids.get(unknown.candidate) if unknown.candidate else None,
-                    )
-                )
-            for event in out.events:
-                session.add(
-                    SessionEvent(
-                        session_id=self.session_id,
-                        t=event.t,
-                        kind=event.kind,
-                        person_id=ids.get(event.person) if event.person else None,
-                        detail=event.detail[:500],
-                    )
-                )
-            session.execute(
-                update(AttendanceSession)
-                .where(
-                    AttendanceSession.id == self.session_id,
-                    AttendanceSession.processed_until < out.t,
-                )
-                .values(processed_until=out.t)
             )
+        for i, unknown in enumerate(out.unknowns):
+            session.add(
+                UnknownFace(
+                    session_id=self.session_id,
+                    t=unknown.t,
+                    crop_path=self._write_crop(f"unknown-{out.seq}-{i}.jpg", unknown.crop),
+                    best_similarity=unknown.best_similarity,
+                    candidate_id=ids.get(unknown.candidate) if unknown.candidate else None,
+                )
+            )
+        for event in out.events:
+            session.add(
+                SessionEvent(
+                    session_id=self.session_id,
+                    t=event.t,
+                    kind=event.kind,
+                    person_id=ids.get(event.person) if event.person else None,
+                    detail=event.detail[:500],
+                )
+            )
+        session.execute(
+            update(AttendanceSession)
+            .where(
+                AttendanceSession.id == self.session_id,
+                AttendanceSession.processed_until < out.t,
+            )
+            .values(processed_until=out.t)
+        )
 
     def _already_recorded(self, session: Session, seq: int) -> bool:
         """Checked inside the sample's own transaction, after the session lock, so the check

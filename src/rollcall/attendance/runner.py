@@ -11,14 +11,13 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import select
 
+from rollcall.analysis.sample import Analyzer
 from rollcall.attendance import lifecycle
 from rollcall.attendance.lifecycle import CLOSED, SessionEnded
-from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, OpenInterval
 from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
 from rollcall.attendance.schedule import SamplingSchedule
 from rollcall.config import Settings
 from rollcall.errors import RollcallError, SourceError
-from rollcall.recognition import load_gallery
 from rollcall.storage.db import Database
 from rollcall.storage.models import Person
 from rollcall.storage.sessions import (
@@ -28,15 +27,10 @@ from rollcall.storage.sessions import (
     create_session,
     get_session,
     last_seq,
-    open_intervals,
     require_course,
 )
-from rollcall.vision.embed import embed
 from rollcall.vision.engine import FaceEngine
-from rollcall.vision.gallery import STRONG_SIMILARITY
-from rollcall.vision.screen import read_screen
 from rollcall.vision.sources import FrameSource, open_source
-from rollcall.vision.types import Faces, Frame
 
 log = logging.getLogger(__name__)
 START_RETRY = 120.0  # seconds a run waits at start-up for an unreachable database
@@ -229,27 +223,14 @@ def _take_attendance(
     conf: SessionSettings,
     expected: list[str],
 ) -> None:
-    gallery = retry_while_unreachable(
-        lambda: load_gallery(db, settings, engine.embedder.name), START_RETRY
-    )
+    analyzer = Analyzer(db, settings, engine)
+    session_id = recorder.session_id
+    gallery = retry_while_unreachable(analyzer.gallery, START_RETRY)
     missing = sorted(set(expected) - set(gallery.names))
     if missing:
         log.warning("no %s templates for: %s", engine.embedder.name, ", ".join(missing))
-    # Both cut-offs sit just above the most similar different people on this embedder's scale.
-    strong = STRONG_SIMILARITY.get(engine.embedder.name, 0.55)
-    monitor = AttendanceMonitor(
-        gallery,
-        expected,
-        MonitorConfig(
-            verify_every=conf.verify_every,
-            leave_after=conf.leave_after,
-            strong_similarity=strong,
-            same_stranger=strong,
-        ),
-    )
-    session_id = recorder.session_id
     resume_from, done_seq = (
-        retry_while_unreachable(lambda: _restore(db, session_id, monitor), START_RETRY)
+        retry_while_unreachable(lambda: _progress(db, session_id), START_RETRY)
         if options.resume
         else (None, None)
     )
@@ -272,8 +253,6 @@ def _take_attendance(
     paced_from = time.monotonic() - (resume_from or 0.0)
     ended: SessionEnded | None = None
     try:
-        if done_seq is not None and resume_from is not None and not source.live:
-            _see_again(source, engine, monitor, done_seq, resume_from)
         for seq, t in samples:
             if options.duration is not None and t > options.duration:
                 stats.stopped_by = "duration"
@@ -289,18 +268,14 @@ def _take_attendance(
             ft = frame.t + offset
             _record_gaps(source, recorder, offset, gaps_seen)
             gaps_seen = len(getattr(source, "gaps", ()))
-            cpu0 = time.process_time()
-            reading = read_screen(frame.image, engine.detect(frame.image))
-            cpu1 = time.process_time()
-            outcome = monitor.observe(seq, ft, frame.image, reading, _embedder(engine, frame))
-            cpu2 = time.process_time()
-            recorder.record(outcome)
+            analyzed = analyzer.analyze(session_id, seq, ft, frame.image)
+            outcome = analyzed.outcome
             stats.samples += 1
-            stats.count_cpu.append(cpu1 - cpu0)
-            if outcome.verified:
+            stats.count_cpu.append(analyzed.count_cpu)
+            if outcome is not None and outcome.verified:
                 stats.verifications += 1
-                stats.verify_cpu.append(cpu2 - cpu1)
-            stats.faces_embedded += outcome.embedded
+                stats.verify_cpu.append(analyzed.verify_cpu)
+            stats.faces_embedded += outcome.embedded if outcome is not None else 0
             last_t = ft
             if progress:
                 progress(ft, source.duration)
@@ -327,36 +302,10 @@ def _take_attendance(
         end_t = max(last_t, source.duration)
     if stats.stopped_by == "duration" and options.duration is not None:
         end_t = options.duration
+    monitor = retry_while_unreachable(lambda: analyzer.monitor_of(session_id), START_RETRY)
     recorder.close(monitor.finish(), end_t)
     stats.wall = time.perf_counter() - started
     stats.source_seconds = end_t - (resume_from or 0.0)
-
-
-def _see_again(
-    source: FrameSource, engine: FaceEngine, monitor: AttendanceMonitor, seq: int, t: float
-) -> None:
-    """Show a resumed monitor the last committed sample again, without recording it.
-
-    A restored monitor has no face tracks, so every face on screen would be a new one: a
-    stranger already kept as an unknown face was kept again after each restart (the fault
-    tests found one extra crop per kill). A recording can show that sample's frame again, and
-    its outcome was committed before the interruption, so it is dropped here. A live source
-    cannot go back in time: there, faces are tracked anew after a restart.
-    """
-    frame = source.read(not_before=t)
-    if frame is None:
-        return
-    reading = read_screen(frame.image, engine.detect(frame.image))
-    monitor.observe(seq, frame.t, frame.image, reading, _embedder(engine, frame))
-
-
-def _embedder(engine: FaceEngine, frame: Frame) -> Callable[[Faces], np.ndarray]:
-    """The monitor's way to embed some of a frame's faces, when it decides to."""
-
-    def embed_faces(subset: Faces) -> np.ndarray:
-        return embed(engine.embedder, frame.image, subset)
-
-    return embed_faces
 
 
 def _record_gaps(source: object, recorder: SessionRecorder, offset: float, seen: int) -> None:
@@ -367,28 +316,13 @@ def _record_gaps(source: object, recorder: SessionRecorder, offset: float, seen:
         )
 
 
-def _restore(
-    db: Database, session_id: int, monitor: AttendanceMonitor
-) -> tuple[float | None, int | None]:
-    """Load what was committed before the interruption into a fresh monitor.
-
-    Returns how far the session got on its timeline and the last committed sample number.
-    """
+def _progress(db: Database, session_id: int) -> tuple[float | None, int | None]:
+    """How far along its timeline a session got, and its last committed sample number."""
     from rollcall.storage.models import AttendanceSession
 
     with db.session() as session:
-        row = session.get(AttendanceSession, session_id)
-        marked = {
-            name: rec.first_seen
-            for rec, name in attendance_rows(session, session_id)
-            if rec.first_seen is not None
-        }
-        intervals = {
-            name: OpenInterval(iv.start_t, iv.last_seen)
-            for iv, name in open_intervals(session, session_id)
-        }
-        monitor.restore(marked, intervals)
         done = last_seq(session, session_id)
         if done is None:
             return None, None
+        row = session.get(AttendanceSession, session_id)
         return float(row.processed_until or 0.0), done

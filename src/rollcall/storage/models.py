@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Named constraints so Alembic migrations can alter them on every back end.
@@ -153,8 +154,68 @@ class AttendanceSession(Base):
     # How far along the source's timeline the session has been processed (for --resume).
     processed_until: Mapped[float] = mapped_column(Float, default=0.0)
     duration: Mapped[float | None] = mapped_column(Float)
+    # The capture agent recording it (server-side sessions): who, when last heard from, how
+    # many frames it said were waiting on its disk, and how late its last frame arrived.
+    agent_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agent_tokens.id", ondelete="SET NULL")
+    )
+    agent_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    agent_backlog: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    agent_lag: Mapped[float | None] = mapped_column(Float)
 
     course: Mapped[Course | None] = relationship()
+
+
+# Frames and monitor states outgrow MySQL's 64 KB BLOB.
+BIG_BLOB = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
+
+class AgentToken(Base):
+    """A capture agent's credential, per room or per instructor: it may create and record the
+    sessions its owner may see (of one course only, when ``course_id`` is set). Only the
+    token's sha256 is kept; a revoked token is refused at once."""
+
+    __tablename__ = "agent_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SessionState(Base):
+    """The monitor's memory after a session's last analyzed sample, so any process can take
+    the next one. Sealed (analysis.state): it holds face embeddings."""
+
+    __tablename__ = "session_states"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    state: Mapped[bytes] = mapped_column(BIG_BLOB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Frame(Base):
+    """A sample's picture from a capture agent (JPEG), kept only until it is analyzed."""
+
+    __tablename__ = "frames"
+    __table_args__ = (UniqueConstraint("session_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    t: Mapped[float] = mapped_column(Float)
+    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    image: Mapped[bytes] = mapped_column(BIG_BLOB)
 
 
 class HeadCount(Base):

@@ -1,0 +1,215 @@
+"""Analyze sample *seq* of session *S* given its frame: the one step `rollcall run` and the
+workers share.
+
+The frame is read (faces, then participants per tile) outside any transaction; then, in the
+sample's own transaction, the session's row is locked, the monitor's stored state is loaded (a
+process that analyzed the previous sample keeps it in memory and skips the load), the monitor
+judges the sample, and its outcome and new state are written together. Whichever process takes
+a session's next sample, it continues from exactly where the previous one left off; a sample
+delivered twice is recorded once, and one older than the stored state is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rollcall.analysis import state as monitor_state
+from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, SampleOutcome
+from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
+from rollcall.config import Settings
+from rollcall.errors import RollcallError
+from rollcall.recognition import gallery_in
+from rollcall.storage.db import Database
+from rollcall.storage.models import AttendanceSession, SessionState, Template, utcnow
+from rollcall.storage.sessions import attendance_rows
+from rollcall.vision.embed import embed
+from rollcall.vision.engine import FaceEngine
+from rollcall.vision.gallery import STRONG_SIMILARITY, Gallery
+from rollcall.vision.screen import ScreenReading, read_screen
+from rollcall.vision.types import Faces
+
+log = logging.getLogger(__name__)
+# Sessions whose monitor a process keeps in memory (a worker serves many sessions in turn).
+CACHED_SESSIONS = 64
+RETRY_FOR = 120.0  # seconds a sample waits out an unreachable database (a server restart)
+
+
+@dataclass
+class Analyzed:
+    """One sample's outcome (None: recorded already, or older than the stored state) and cost."""
+
+    outcome: SampleOutcome | None
+    count_cpu: float  # CPU seconds to find the faces and participants
+    verify_cpu: float  # CPU seconds of the monitor's judgement (embedding included)
+
+
+@dataclass
+class _Session:
+    """What analyzing one session needs, kept between its samples."""
+
+    expected: list[str]
+    config: MonitorConfig
+    recorder: SessionRecorder
+    monitor: AttendanceMonitor | None = None
+    seq: int | None = None  # the sample the cached monitor has seen last
+
+
+def state_context(session_id: int) -> str:
+    return f"session-state:{session_id}"
+
+
+class Analyzer:
+    """Analyzes samples of any session, one transaction each (see the module docstring)."""
+
+    def __init__(self, db: Database, settings: Settings, engine: FaceEngine) -> None:
+        self.db = db
+        self.settings = settings
+        self.engine = engine
+        self._sessions: OrderedDict[int, _Session] = OrderedDict()
+        self._gallery: Gallery | None = None
+        self._gallery_key: tuple | None = None
+
+    # -- one sample ----------------------------------------------------------------------
+
+    def read(self, image: np.ndarray) -> ScreenReading:
+        """The participants of a frame (the part of the work that needs no database)."""
+        return read_screen(image, self.engine.detect(image))
+
+    def analyze(self, session_id: int, seq: int, t: float, image: np.ndarray) -> Analyzed:
+        cpu0 = time.process_time()
+        reading = self.read(image)
+        cpu1 = time.process_time()
+
+        def embed_faces(subset: Faces) -> np.ndarray:
+            return embed(self.engine.embedder, image, subset)
+
+        def work() -> SampleOutcome | None:
+            try:
+                with self.db.session() as s:
+                    return self._judge(s, session_id, seq, t, image, reading, embed_faces)
+            except BaseException:
+                # The transaction did not commit: the monitor in memory may have moved on.
+                self._forget_monitor(session_id)
+                raise
+
+        outcome = retry_while_unreachable(work, RETRY_FOR)
+        return Analyzed(outcome, cpu1 - cpu0, time.process_time() - cpu1)
+
+    def _judge(
+        self,
+        s: Session,
+        session_id: int,
+        seq: int,
+        t: float,
+        image: np.ndarray,
+        reading: ScreenReading,
+        embed_faces: Callable[[Faces], np.ndarray],
+    ) -> SampleOutcome | None:
+        ctx = self._context(s, session_id)
+        if not ctx.recorder.begin(s, seq):
+            return None  # recorded already: a redelivery or a retried commit
+        stored = s.get(SessionState, session_id)
+        if stored is not None and stored.seq >= seq:
+            log.warning("session %s: sample %s came after %s; dropped", session_id, seq, stored.seq)
+            return None
+        monitor = ctx.monitor
+        if monitor is None or ctx.seq != (stored.seq if stored is not None else None):
+            monitor = self._new_monitor(ctx)
+            if stored is not None:
+                blob = self.db.cipher.open_bytes(stored.state, state_context(session_id))
+                monitor_state.restore(monitor, blob)
+        out = monitor.observe(seq, t, image, reading, embed_faces)
+        ctx.recorder.write(s, out)
+        sealed = self.db.cipher.seal_bytes(
+            monitor_state.snapshot(monitor), state_context(session_id)
+        )
+        if stored is None:
+            s.add(SessionState(session_id=session_id, seq=seq, state=sealed, updated_at=utcnow()))
+        else:
+            stored.seq, stored.state, stored.updated_at = seq, sealed, utcnow()
+        ctx.monitor, ctx.seq = monitor, seq
+        return out
+
+    def gallery(self) -> Gallery:
+        """The gallery samples are judged against now."""
+        with self.db.session() as s:
+            return self._current_gallery(s)
+
+    # -- ending ---------------------------------------------------------------------------
+
+    def monitor_of(self, session_id: int) -> AttendanceMonitor:
+        """The session's monitor as stored (for closing it: monitor.finish())."""
+        with self.db.session() as s:
+            ctx = self._context(s, session_id)
+            stored = s.get(SessionState, session_id)
+            if ctx.monitor is not None and ctx.seq == (stored.seq if stored else None):
+                return ctx.monitor
+            monitor = self._new_monitor(ctx)
+            if stored is not None:
+                blob = self.db.cipher.open_bytes(stored.state, state_context(session_id))
+                monitor_state.restore(monitor, blob)
+            return monitor
+
+    def recorder_of(self, session_id: int) -> SessionRecorder:
+        with self.db.session() as s:
+            return self._context(s, session_id).recorder
+
+    def forget(self, session_id: int) -> None:
+        self._sessions.pop(session_id, None)
+
+    # -- what a session needs ----------------------------------------------------------------
+
+    def _forget_monitor(self, session_id: int) -> None:
+        ctx = self._sessions.get(session_id)
+        if ctx is not None:
+            ctx.monitor, ctx.seq = None, None
+
+    def _context(self, s: Session, session_id: int) -> _Session:
+        ctx = self._sessions.get(session_id)
+        if ctx is None:
+            row = s.get(AttendanceSession, session_id)
+            if row is None:
+                raise RollcallError(f"no session with id {session_id}")
+            strong = STRONG_SIMILARITY.get(self.engine.embedder.name, 0.55)
+            ctx = _Session(
+                expected=[name for _, name in attendance_rows(s, session_id)],
+                config=MonitorConfig(
+                    verify_every=row.verify_every,
+                    leave_after=row.leave_after,
+                    strong_similarity=strong,
+                    same_stranger=strong,
+                ),
+                recorder=SessionRecorder(self.db, session_id, self.settings.evidence_dir),
+            )
+            self._sessions[session_id] = ctx
+            while len(self._sessions) > CACHED_SESSIONS:
+                self._sessions.popitem(last=False)
+        self._sessions.move_to_end(session_id)
+        gallery = self._current_gallery(s)
+        if ctx.monitor is not None and ctx.monitor.gallery is not gallery:
+            ctx.monitor, ctx.seq = None, None  # enrollments changed: rebuild from the state
+        return ctx
+
+    def _new_monitor(self, ctx: _Session) -> AttendanceMonitor:
+        assert self._gallery is not None  # nosec B101 - _context loaded it
+        return AttendanceMonitor(self._gallery, ctx.expected, ctx.config)
+
+    def _current_gallery(self, s: Session) -> Gallery:
+        """Everyone's templates for this embedder, reloaded only when they changed."""
+        name = self.engine.embedder.name
+        key = s.execute(
+            select(func.count(Template.id), func.max(Template.id)).where(Template.embedder == name)
+        ).one()
+        key = (name, *key)
+        if self._gallery is None or key != self._gallery_key:
+            self._gallery = gallery_in(s, self.db.cipher, self.settings, name)
+            self._gallery_key = key
+        return self._gallery
