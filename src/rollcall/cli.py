@@ -467,6 +467,7 @@ def main() -> None:
 
 # Command groups defined in their own modules register themselves on `cli` when imported.
 from rollcall.commands import attendance as _attendance  # noqa: E402, F401
+from rollcall.commands import cluster as _cluster  # noqa: E402, F401
 from rollcall.commands import db as _db  # noqa: E402, F401
 from rollcall.commands import demo as _demo  # noqa: E402, F401
 from rollcall.commands import sessions as _sessions  # noqa: E402, F401

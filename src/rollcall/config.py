@@ -34,6 +34,9 @@ class Settings:
     retention_days: int = 90
     # IANA zone for clock times and schedules of courses without their own; None: the machine's.
     timezone: str | None = None
+    # Celery's broker (redis://host:6379/0): the server hands frames to `rollcall worker`
+    # processes; unset, it analyzes them itself. `rollcall run` never needs one.
+    broker_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -43,6 +46,8 @@ class Settings:
             values["home"] = Path(env["ROLLCALL_HOME"]).expanduser()
         if env.get("ROLLCALL_DATABASE_URL"):
             values["database_url"] = env["ROLLCALL_DATABASE_URL"]
+        if env.get("ROLLCALL_BROKER_URL"):
+            values["broker_url"] = env["ROLLCALL_BROKER_URL"]
         for key, name, kind in (
             ("ROLLCALL_DETECTOR", "detector", str),
             ("ROLLCALL_EMBEDDER", "embedder", str),

@@ -97,10 +97,25 @@ class Analyzer:
                     return self._judge(s, session_id, seq, t, image, reading, embed_faces)
             except BaseException:
                 # The transaction did not commit: the monitor in memory may have moved on.
-                self._forget_monitor(session_id)
+                self.forget_monitor(session_id)
                 raise
 
         outcome = retry_while_unreachable(work, RETRY_FOR)
+        return Analyzed(outcome, cpu1 - cpu0, time.process_time() - cpu1)
+
+    def analyze_in(
+        self, s: Session, session_id: int, seq: int, t: float, image: np.ndarray
+    ) -> Analyzed:
+        """analyze() inside a transaction the caller holds (and commits). If it does not
+        commit, the caller must call forget_monitor(session_id)."""
+        cpu0 = time.process_time()
+        reading = self.read(image)
+        cpu1 = time.process_time()
+
+        def embed_faces(subset: Faces) -> np.ndarray:
+            return embed(self.engine.embedder, image, subset)
+
+        outcome = self._judge(s, session_id, seq, t, image, reading, embed_faces)
         return Analyzed(outcome, cpu1 - cpu0, time.process_time() - cpu1)
 
     def _judge(
@@ -167,7 +182,7 @@ class Analyzer:
 
     # -- what a session needs ----------------------------------------------------------------
 
-    def _forget_monitor(self, session_id: int) -> None:
+    def forget_monitor(self, session_id: int) -> None:
         ctx = self._sessions.get(session_id)
         if ctx is not None:
             ctx.monitor, ctx.seq = None, None

@@ -105,13 +105,32 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
+@click.option(
+    "--agent",
+    "agent_name",
+    help="Make a capture agent's token instead, named for its room or instructor: it may "
+    "create and record the sessions user NAME may see.",
+)
+@click.option("--course", help="With --agent: only this course's sessions.")
 @pass_app
-def token_create(app: App, name: str) -> None:
+def token_create(app: App, name: str, agent_name: str | None, course: str | None) -> None:
     """Print a new API token for user NAME (shown once: only its digest is stored)."""
     from rollcall.storage.accounts import create_token, require_user
     from rollcall.storage.audit import AccountChanged, record
 
+    if course and not agent_name:
+        raise click.UsageError("--course goes with --agent")
     with app.db.session() as session:
-        value = create_token(session, require_user(session, name))
-        record(session, "cli", AccountChanged(name, "token created"))
+        user = require_user(session, name)
+        if agent_name:
+            from rollcall.storage.agents import create_agent_token
+            from rollcall.storage.sessions import require_course
+
+            row, value = create_agent_token(
+                session, user, agent_name, require_course(session, course) if course else None
+            )
+            record(session, "cli", AccountChanged(name, f"agent token #{row.id} created"))
+        else:
+            value = create_token(session, user)
+            record(session, "cli", AccountChanged(name, "token created"))
     click.echo(value)

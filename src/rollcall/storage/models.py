@@ -162,6 +162,9 @@ class AttendanceSession(Base):
     agent_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     agent_backlog: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     agent_lag: Mapped[float | None] = mapped_column(Float)
+    # Set when the agent says its source ended: the session closes at this time on its
+    # timeline once every frame uploaded before it is analyzed.
+    close_at: Mapped[float | None] = mapped_column(Float)
 
     course: Mapped[Course | None] = relationship()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -20,6 +20,7 @@ class Portal:
     db: Database
     _engine: object | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _dispatch: Callable[[int], None] | None = None
 
     @classmethod
     def init_app(cls, app: Flask, settings: Settings) -> Portal:
@@ -37,6 +38,16 @@ class Portal:
                 s = self.settings
                 self._engine = FaceEngine(EngineOptions(s.detector, s.embedder, s.threads))
             return self._engine
+
+    def dispatch(self, session_id: int) -> None:
+        """Have a session's uploaded frames analyzed: by the workers (ROLLCALL_BROKER_URL) or,
+        without a broker, by this process."""
+        with self._lock:
+            if self._dispatch is None:
+                from rollcall.workers.dispatch import make_dispatch
+
+                self._dispatch = make_dispatch(self.db, self.settings, lambda: self.engine)
+        self._dispatch(session_id)
 
 
 def portal() -> Portal:

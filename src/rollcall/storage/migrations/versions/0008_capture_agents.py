@@ -52,6 +52,7 @@ def upgrade() -> None:
             sa.Column("agent_backlog", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.add_column(sa.Column("agent_lag", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("close_at", sa.Float(), nullable=True))
         batch_op.create_foreign_key(
             "fk_sessions_agent_token_id_agent_tokens",
             "agent_tokens",
@@ -100,6 +101,7 @@ def downgrade() -> None:
     op.drop_table("session_states")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_constraint("fk_sessions_agent_token_id_agent_tokens", type_="foreignkey")
+        batch_op.drop_column("close_at")
         batch_op.drop_column("agent_lag")
         batch_op.drop_column("agent_backlog")
         batch_op.drop_column("agent_seen_at")

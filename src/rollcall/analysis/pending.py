@@ -1,0 +1,165 @@
+"""Frames uploaded by capture agents, waiting to be analyzed, and the step that drains them.
+
+A frame is stored in the database (not on one host's disk), so a worker on any host can take
+it; it is deleted in the very transaction that records its sample, so it is kept no longer than
+that, and a worker killed halfway leaves it waiting for the next one. A session's frames are
+analyzed in order by one process at a time: ``drain`` holds the session's row (FOR UPDATE
+SKIP LOCKED on PostgreSQL and MariaDB; SQLite serialises its writers anyway) for each frame it
+analyzes, and says "busy" when another process holds it, so the caller can try again shortly.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+import cv2
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rollcall.analysis.sample import Analyzer
+from rollcall.attendance import lifecycle
+from rollcall.attendance.lifecycle import CLOSED
+from rollcall.attendance.recorder import retry_while_unreachable
+from rollcall.storage.db import Database
+from rollcall.storage.models import AttendanceSession, Frame, HeadCount, SessionState, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Drained(Enum):
+    DONE = "done"  # nothing left to analyze for now
+    BUSY = "busy"  # another process is analyzing this session: try again shortly
+    GONE = "gone"  # closed or deleted
+
+
+class Stored(Enum):
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"  # this sample was uploaded (or recorded) already
+    LATE = "late"  # older than what the session has analyzed: dropped
+
+
+@dataclass(frozen=True)
+class Upload:
+    seq: int
+    t: float
+    captured_at: datetime
+    image: bytes  # JPEG or PNG as the agent sent it (validated by the caller)
+
+
+def store_frame(session: Session, row: AttendanceSession, upload: Upload) -> Stored:
+    """Keep an uploaded frame until it is analyzed; a second upload of a sample is a no-op."""
+    done = session.scalar(select(func.max(HeadCount.seq)).where(HeadCount.session_id == row.id))
+    state = session.get(SessionState, row.id)
+    last = max(x for x in (done, state.seq if state else None, -1) if x is not None)
+    if upload.seq <= last:
+        recorded = session.scalar(
+            select(HeadCount.id).where(HeadCount.session_id == row.id, HeadCount.seq == upload.seq)
+        )
+        return Stored.DUPLICATE if recorded is not None else Stored.LATE
+    exists = session.scalar(
+        select(Frame.id).where(Frame.session_id == row.id, Frame.seq == upload.seq)
+    )
+    if exists is not None:
+        return Stored.DUPLICATE
+    try:
+        with session.begin_nested():
+            session.add(
+                Frame(
+                    session_id=row.id,
+                    seq=upload.seq,
+                    t=upload.t,
+                    captured_at=upload.captured_at,
+                    received_at=utcnow(),
+                    image=upload.image,
+                )
+            )
+    except IntegrityError:
+        return Stored.DUPLICATE  # the same frame, uploaded twice at once
+    return Stored.QUEUED
+
+
+def waiting_frames(session: Session, session_id: int | None = None) -> int:
+    query = select(func.count(Frame.id))
+    if session_id is not None:
+        query = query.where(Frame.session_id == session_id)
+    return int(session.scalar(query) or 0)
+
+
+def sessions_waiting(session: Session, older_than: datetime | None = None) -> list[int]:
+    """Sessions with frames waiting (received before ``older_than``), or asked to close."""
+    query = select(Frame.session_id).distinct()
+    if older_than is not None:
+        query = query.where(Frame.received_at < older_than)
+    ids = set(session.scalars(query))
+    closing = session.scalars(
+        select(AttendanceSession.id).where(
+            AttendanceSession.close_at.is_not(None), AttendanceSession.state != CLOSED
+        )
+    )
+    return sorted(ids | set(closing))
+
+
+def decode(image: bytes) -> np.ndarray | None:
+    return cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
+
+
+def drain(db: Database, analyzer: Analyzer, session_id: int, limit: int = 1000) -> Drained:
+    """Analyze a session's waiting frames in order, one transaction each; then close it if its
+    agent said the source ended and nothing is left."""
+    for _ in range(limit):
+        try:
+            result = retry_while_unreachable(lambda: _step(db, analyzer, session_id), 120.0)
+        except BaseException:
+            analyzer.forget_monitor(session_id)
+            raise
+        if result is not None:
+            return result
+    return Drained.DONE
+
+
+def _step(db: Database, analyzer: Analyzer, session_id: int) -> Drained | None:
+    """One frame (or the closing); None when there may be more to do."""
+    try:
+        with db.session() as s:
+            row = s.scalar(
+                select(AttendanceSession)
+                .where(AttendanceSession.id == session_id)
+                .with_for_update(skip_locked=True)
+            )
+            if row is None:
+                exists = s.scalar(
+                    select(AttendanceSession.id).where(AttendanceSession.id == session_id)
+                )
+                return Drained.BUSY if exists is not None else Drained.GONE
+            if row.state == CLOSED:
+                _discard(s, session_id)
+                return Drained.GONE
+            frame = s.scalar(
+                select(Frame).where(Frame.session_id == session_id).order_by(Frame.seq).limit(1)
+            )
+            if frame is None:
+                if row.close_at is not None:
+                    lifecycle.close(s, row, row.close_at, db.settings.timezone)
+                    return Drained.GONE
+                return Drained.DONE
+            image = decode(frame.image)
+            if image is None:
+                # Validated at upload; a frame that still cannot be read must not stall the rest.
+                log.warning("session %s: frame %s is unreadable; skipped", session_id, frame.seq)
+            else:
+                analyzer.analyze_in(s, session_id, frame.seq, frame.t, image)
+            s.delete(frame)
+            return None
+    except BaseException:
+        analyzer.forget_monitor(session_id)
+        raise
+
+
+def _discard(s: Session, session_id: int) -> None:
+    for frame in s.scalars(select(Frame).where(Frame.session_id == session_id)):
+        s.delete(frame)

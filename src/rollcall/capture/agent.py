@@ -1,0 +1,295 @@
+"""The capture agent: where the video is, it takes the session's samples and uploads them.
+
+It creates (or joins) the session on the server, learns from the server when samples are due,
+grabs a frame at each time (live sources) or reads the frame at that time (a recording, as fast
+as the server takes them), and uploads it as a JPEG with its time. Every frame goes to a spool
+folder first and leaves it only once the server has acknowledged it, so a server that is away
+or restarting loses nothing: the agent keeps capturing on the times it already knows and sends
+the backlog, oldest first, when the server is back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import requests
+
+from rollcall.errors import RollcallError, SourceError
+from rollcall.vision.sources import FrameSource
+
+log = logging.getLogger(__name__)
+JPEG_QUALITY = 85
+TIMEOUT = 30.0  # seconds for one request
+MAX_BACKOFF = 30.0
+
+
+class AgentRefused(RollcallError):
+    """The server refused for good (bad token, no right to this session, session closed)."""
+
+
+@dataclass(frozen=True)
+class AgentOptions:
+    server: str
+    token: str
+    session: str
+    source: str
+    course: str | None = None
+    seed: int | None = None
+    min_interval: float | None = None
+    max_interval: float | None = None
+    started_at: datetime | None = None
+    duration: float | None = None
+    spool: Path | None = None  # default: ROLLCALL_HOME/agent-spool/<session>
+    max_spooled: int = 2000  # frames kept on disk while the server is away (~1 day at 45 s)
+
+
+@dataclass
+class AgentStatus:
+    connected: bool = False
+    last_upload_seq: int | None = None
+    last_upload_at: datetime | None = None
+    queued: int = 0
+    sent: int = 0
+    duplicates: int = 0
+    dropped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def line(self, session: str) -> str:
+        state = "connected" if self.connected else "server unreachable"
+        last = "nothing sent yet"
+        if self.last_upload_at is not None:
+            last = f"sample {self.last_upload_seq} sent {self.last_upload_at:%H:%M:%S}"
+        return f"{session}: {state} · {last} · {self.queued} queued"
+
+
+class Spool:
+    """Frames waiting for the server's acknowledgement, one JPEG and one JSON file each."""
+
+    def __init__(self, folder: Path, limit: int) -> None:
+        self.folder = folder
+        self.limit = limit
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def add(self, seq: int, t: float, captured_at: datetime, jpeg: bytes) -> bool:
+        """Keep a frame; False (and nothing kept) once ``limit`` frames are waiting."""
+        if len(self) >= self.limit:
+            return False
+        stem = self.folder / f"{seq:09d}"
+        tmp = stem.with_suffix(".jpg.tmp")
+        tmp.write_bytes(jpeg)
+        tmp.replace(stem.with_suffix(".jpg"))
+        meta = {"seq": seq, "t": t, "captured_at": captured_at.isoformat()}
+        stem.with_suffix(".json").write_text(json.dumps(meta))
+        return True
+
+    def waiting(self) -> list[dict]:
+        out = []
+        for meta_path in sorted(self.folder.glob("*.json")):
+            image = meta_path.with_suffix(".jpg")
+            if image.is_file():
+                out.append({**json.loads(meta_path.read_text()), "path": image})
+        return out
+
+    def remove(self, seq: int) -> None:
+        stem = self.folder / f"{seq:09d}"
+        stem.with_suffix(".json").unlink(missing_ok=True)
+        stem.with_suffix(".jpg").unlink(missing_ok=True)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.folder.glob("*.json"))
+
+
+class ServerClient:
+    def __init__(self, server: str, token: str) -> None:
+        self.base = server.rstrip("/") + "/api/v1/agent"
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def _check(self, response: requests.Response) -> dict:
+        if response.status_code in (401, 403, 404, 409, 400):
+            try:
+                message = response.json().get("error") or response.text
+            except ValueError:
+                message = response.text
+            raise AgentRefused(f"the server refused ({response.status_code}): {message}")
+        response.raise_for_status()
+        return response.json()
+
+    def open(self, options: AgentOptions) -> dict:
+        body: dict[str, object] = {"session": options.session, "source": options.source}
+        for key in ("course", "seed", "min_interval", "max_interval"):
+            value = getattr(options, key)
+            if value is not None:
+                body[key] = value
+        if options.started_at is not None:
+            body["started_at"] = options.started_at.isoformat()
+        return self._check(self.http.post(f"{self.base}/sessions", json=body, timeout=TIMEOUT))
+
+    def status(self, session: str, count: int = 100) -> dict:
+        url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}"
+        return self._check(self.http.get(url, params={"count": count}, timeout=TIMEOUT))
+
+    def upload(self, session: str, frame: dict, backlog: int) -> str:
+        """'queued', 'duplicate' or 'late'; raises on a network error or a 5xx/429."""
+        url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}/frames"
+        data = {
+            "seq": str(frame["seq"]),
+            "t": repr(float(frame["t"])),
+            "captured_at": frame["captured_at"],
+            "backlog": str(backlog),
+        }
+        with open(frame["path"], "rb") as image:
+            files = {"image": ("frame.jpg", image, "image/jpeg")}
+            response = self.http.post(url, data=data, files=files, timeout=TIMEOUT)
+        if response.status_code == 422:
+            return "refused"  # e.g. not due yet: this frame can never be accepted
+        return self._check(response)["status"]
+
+    def finish(self, session: str, end_t: float) -> None:
+        url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}/finish"
+        self._check(self.http.post(url, json={"end_t": end_t}, timeout=TIMEOUT))
+
+
+def encode(image: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise SourceError("a frame could not be encoded as JPEG")
+    return data.tobytes()
+
+
+class Agent:
+    def __init__(
+        self,
+        options: AgentOptions,
+        source: FrameSource,
+        spool: Spool,
+        client: ServerClient | None = None,
+        report: Callable[[AgentStatus], None] = lambda _s: None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.options = options
+        self.source = source
+        self.spool = spool
+        self.client = client or ServerClient(options.server, options.token)
+        self.report = report
+        self.should_stop = should_stop
+        self.status = AgentStatus(queued=len(spool))
+        self._backoff = 1.0
+        self._retry_at = 0.0
+
+    def run(self) -> AgentStatus:
+        info = self._connect_until_done(lambda: self.client.open(self.options))
+        started = datetime.fromisoformat(info["started_at"])
+        # A live source's clock starts at 0 now; the session's started at `started`.
+        offset = 0.0
+        if self.source.live:
+            offset = max(0.0, (datetime.now(UTC) - started).total_seconds())
+        upcoming = [(n["seq"], n["t"]) for n in info["next"]]
+        end_t = 0.0
+        ended = False
+        while not ended and not self.should_stop():
+            if not upcoming:
+                upcoming = self._more_times()
+                if not upcoming:
+                    self._flush()
+                    time.sleep(1.0)
+                    continue
+            seq, t = upcoming.pop(0)
+            if self.options.duration is not None and t > self.options.duration:
+                end_t = self.options.duration
+                break
+            frame = self.source.read(not_before=max(0.0, t - offset))
+            if frame is None:
+                ended = True
+                break
+            ft = frame.t + offset
+            end_t = max(end_t, ft)
+            captured_at = datetime.now(UTC)  # when the agent took it, for the server's lag
+            if not self.spool.add(seq, ft, captured_at, encode(frame.image)):
+                self.status.dropped += 1
+                self.status.notes.append(f"spool full: sample {seq} not kept")
+            self.status.queued = len(self.spool)
+            self._flush()
+            self.report(self.status)
+        if self.should_stop():
+            # Interrupted: frames on disk stay for the next start of the agent.
+            self._flush()
+            return self.status
+        if self.source.duration is not None:
+            end_t = max(end_t, self.source.duration)
+        # The source ended: every frame must be acknowledged before the session may close.
+        while len(self.spool) and not self.should_stop():
+            self._flush(wait=True)
+        self._connect_until_done(lambda: self.client.finish(self.options.session, end_t))
+        self.report(self.status)
+        return self.status
+
+    def _more_times(self) -> list[tuple[int, float]]:
+        try:
+            info = self.client.status(self.options.session)
+        except (requests.RequestException, OSError):
+            self.status.connected = False
+            return []
+        self.status.connected = True
+        sent = {f["seq"] for f in self.spool.waiting()}
+        return [(n["seq"], n["t"]) for n in info["next"] if n["seq"] not in sent]
+
+    def _flush(self, wait: bool = False) -> None:
+        """Send waiting frames, oldest first, until one fails (then wait a growing while)."""
+        if not wait and time.monotonic() < self._retry_at:
+            return
+        if wait:
+            time.sleep(max(0.0, self._retry_at - time.monotonic()))
+        waiting = self.spool.waiting()
+        for i, frame in enumerate(waiting):
+            try:
+                result = self.client.upload(self.options.session, frame, len(waiting) - i - 1)
+            except AgentRefused:
+                raise
+            except (requests.RequestException, OSError):
+                self.status.connected = False
+                self._retry_at = time.monotonic() + self._backoff
+                self._backoff = min(MAX_BACKOFF, self._backoff * 2)
+                self.report(self.status)
+                return
+            self.status.connected = True
+            self._backoff = 1.0
+            if result == "refused":
+                self.status.notes.append(f"sample {frame['seq']} refused by the server")
+                self.status.dropped += 1
+            elif result == "duplicate":
+                self.status.duplicates += 1
+            else:
+                self.status.sent += 1
+                self.status.last_upload_seq = frame["seq"]
+                self.status.last_upload_at = datetime.now()
+            self.spool.remove(frame["seq"])
+            self.status.queued = len(self.spool)
+            self.report(self.status)
+
+    def _connect_until_done(self, call: Callable[[], dict | None]) -> dict:
+        while True:
+            try:
+                result = call()
+            except AgentRefused:
+                raise
+            except (requests.RequestException, OSError) as exc:
+                self.status.connected = False
+                self.report(self.status)
+                log.warning("server unreachable (%s); retrying in %.0f s", exc, self._backoff)
+                if self.should_stop():
+                    raise RollcallError("stopped before the server could be reached") from None
+                time.sleep(self._backoff)
+                self._backoff = min(MAX_BACKOFF, self._backoff * 2)
+                continue
+            self.status.connected = True
+            self._backoff = 1.0
+            return result or {}

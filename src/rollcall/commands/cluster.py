@@ -1,0 +1,194 @@
+"""CLI commands of the server side: capture agents, Celery workers, agent tokens."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from rollcall.cli import App, cli, err_console, out_console, pass_app
+from rollcall.commands.web import token
+
+
+@cli.command()
+@click.option("--server", required=True, help="The rollcall server's address, https://host.")
+@click.option(
+    "--token",
+    "token_value",
+    envvar="ROLLCALL_AGENT_TOKEN",
+    required=True,
+    help="An agent token (rollcall token create --agent); or set ROLLCALL_AGENT_TOKEN.",
+)
+@click.option("--session", "session_name", required=True, help="The session to record.")
+@click.option(
+    "--source",
+    required=True,
+    help="screen, screen:N, camera:N, rtsp://... or a recording (uploaded as fast as the "
+    "server takes it).",
+)
+@click.option("--course", "course_name", help="When creating the session: its course.")
+@click.option("--seed", type=int, help="When creating: seed of the random sampling times.")
+@click.option("--min-interval", type=float, help="When creating: shortest gap (s, default 20).")
+@click.option("--max-interval", type=float, help="When creating: longest gap (s, default 90).")
+@click.option("--started-at", help="When creating: the lecture's start, ISO 8601 with its zone.")
+@click.option("--duration", type=float, help="Stop after this many seconds of source time.")
+@click.option(
+    "--spool",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for frames the server has not acknowledged (default under ROLLCALL_HOME).",
+)
+@click.option("--reconnect-timeout", default=30.0, show_default=True, type=float)
+@pass_app
+def agent(
+    app: App,
+    server: str,
+    token_value: str,
+    session_name: str,
+    source: str,
+    course_name: str | None,
+    seed: int | None,
+    min_interval: float | None,
+    max_interval: float | None,
+    started_at: str | None,
+    duration: float | None,
+    spool: Path | None,
+    reconnect_timeout: float,
+) -> None:
+    """Capture a session's samples where the video is and upload them to the server.
+
+    The server says when samples are due; frames wait in a spool folder until the server has
+    them, so a dropped connection loses nothing. With a recording as the source, its frames
+    are sent on its own timeline as fast as the server takes them, and the agent exits once
+    every frame is acknowledged.
+    """
+    from rollcall.capture.agent import Agent, AgentOptions, Spool
+    from rollcall.vision.sources import open_source
+    from rollcall.wallclock import parse_started_at
+
+    begun = parse_started_at(started_at) if started_at else None
+    options = AgentOptions(
+        server=server,
+        token=token_value,
+        session=session_name,
+        source=source,
+        course=course_name,
+        seed=seed,
+        min_interval=min_interval,
+        max_interval=max_interval,
+        started_at=begun,
+        duration=duration,
+    )
+    frames = open_source(source, reconnect_timeout=reconnect_timeout)
+    if begun is None and not frames.live and frames.recorded_at is not None:
+        options = AgentOptions(**{**options.__dict__, "started_at": frames.recorded_at})
+    folder = spool or app.settings.home / "agent-spool" / session_name.replace("/", "_")
+    stop = {"requested": False}
+
+    def on_signal(_sig: int, _frame: object) -> None:
+        stop["requested"] = True
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    live = err_console.is_terminal
+
+    def report(status) -> None:  # noqa: ANN001
+        if live:
+            err_console.print(status.line(session_name), end="\r", highlight=False)
+
+    try:
+        runner = Agent(
+            options,
+            frames,
+            Spool(folder, options.max_spooled),
+            report=report,
+            should_stop=lambda: stop["requested"],
+        )
+        try:
+            status = runner.run()
+        except KeyboardInterrupt:
+            status = runner.status
+            stop["requested"] = True
+    finally:
+        frames.close()
+        signal.signal(signal.SIGTERM, previous)
+    if live:
+        err_console.print()
+    for note in status.notes:
+        err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    ended = "stopped" if stop["requested"] else "source ended"
+    out_console.print(
+        f"Session {session_name}: {status.sent} frame(s) sent, {status.duplicates} already "
+        f"there, {status.queued} waiting in {folder} ({ended}).",
+        highlight=False,
+    )
+
+
+@cli.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Pool processes, each with its own copy of the face networks (~0.5 GB).",
+)
+@click.option("--loglevel", default="info", show_default=True)
+@pass_app
+def worker(app: App, concurrency: int, loglevel: str) -> None:
+    """A Celery worker analyzing uploaded frames (needs ROLLCALL_BROKER_URL, e.g. redis://)."""
+    if not app.settings.broker_url:
+        raise click.ClickException("set ROLLCALL_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
+    app.db  # noqa: B018 - migrate (and fail on a bad database URL) before forking
+    from rollcall.workers.celery_app import QUEUE
+    from rollcall.workers.celery_app import app as celery
+
+    celery.conf.broker_url = app.settings.broker_url
+    argv = [
+        "worker",
+        f"--concurrency={concurrency}",
+        f"--loglevel={loglevel}",
+        "--pool=prefork",
+        "-O",
+        "fair",
+        f"--queues={QUEUE}",
+        f"--hostname=rollcall-{datetime.now():%H%M%S}@%h",
+    ]
+    sys.exit(celery.worker_main(argv))
+
+
+@token.command("agents")
+@pass_app
+def token_agents(app: App) -> None:
+    """List capture agents' tokens (never the tokens themselves)."""
+    from rich.table import Table
+
+    from rollcall.storage.agents import list_agent_tokens
+
+    table = Table("id", "name", "user", "course", "created (UTC)", "last used", "revoked")
+    with app.db.session() as session:
+        for row, user, course in list_agent_tokens(session):
+            table.add_row(
+                str(row.id),
+                row.name,
+                user,
+                course or "any it may see",
+                f"{row.created_at:%Y-%m-%d %H:%M}",
+                f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "",
+                f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
+            )
+    out_console.print(table)
+
+
+@token.command("revoke-agent")
+@click.argument("token_id", type=int)
+@pass_app
+def token_revoke_agent(app: App, token_id: int) -> None:
+    """Revoke agent token TOKEN_ID at once (see `rollcall token agents`)."""
+    from rollcall.storage.agents import revoke
+    from rollcall.storage.audit import AccountChanged, record
+
+    with app.db.session() as session:
+        row = revoke(session, token_id)
+        record(session, "cli", AccountChanged(row.name, f"agent token #{row.id} revoked"))
+    out_console.print(f"Agent token #{token_id} ({row.name}) revoked.", highlight=False)

@@ -1,0 +1,267 @@
+"""The capture agents' API under /api/v1/agent: sessions, sampling times, frame uploads.
+
+An agent authenticates with its own token (`rollcall token create --agent`, or the portal),
+creates or joins a session, asks when the next samples are due, and uploads each sample's frame
+(JPEG, with its time on the session's timeline and the wall-clock time it was captured). The
+server keeps the frame until a worker (or, without a broker, this process) has analyzed it.
+Uploads are validated like the portal's (size, type, decoded in memory) and rate-limited per
+token; a sample uploaded twice is stored once.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from datetime import UTC, datetime
+from itertools import islice
+
+from flask import Blueprint, abort, g, jsonify, request
+from sqlalchemy import func, select
+
+from rollcall.analysis.pending import Stored, Upload, decode, store_frame, waiting_frames
+from rollcall.attendance.lifecycle import CLOSED
+from rollcall.attendance.runner import RunOptions, prepare_session
+from rollcall.attendance.schedule import SamplingSchedule
+from rollcall.errors import RollcallError
+from rollcall.storage import agents
+from rollcall.storage.models import AttendanceSession, Frame, HeadCount, SessionState, utcnow
+from rollcall.storage.sessions import get_session
+from rollcall.wallclock import parse_started_at
+from rollcall.web.auth import csrf
+from rollcall.web.context import db_session, portal
+
+bp = Blueprint("agent_api", __name__, url_prefix="/api/v1/agent")
+csrf.exempt(bp)  # bearer tokens, no cookies
+
+MAX_FRAME_BYTES = 8 * 1024 * 1024
+MAX_SIDE = 4096
+# Uploads per second per token, with a burst: a backfill of a recording goes as fast as this.
+RATE, BURST = 20.0, 60.0
+# An agent may capture late (a busy machine), never much before the sample is due.
+EARLY_TOLERANCE = 1.0
+
+
+class _Bucket:
+    def __init__(self) -> None:
+        self.tokens, self.at = BURST, time.monotonic()
+
+
+_buckets: dict[int, _Bucket] = {}
+_buckets_lock = threading.Lock()
+
+
+def _rate_limited(token_id: int) -> bool:
+    with _buckets_lock:
+        bucket = _buckets.setdefault(token_id, _Bucket())
+        now = time.monotonic()
+        bucket.tokens = min(BURST, bucket.tokens + (now - bucket.at) * RATE)
+        bucket.at = now
+        if bucket.tokens < 1.0:
+            return True
+        bucket.tokens -= 1.0
+        return False
+
+
+@bp.before_request
+def _authenticate() -> None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        abort(
+            401,
+            description="Send an agent token: Authorization: Bearer TOKEN "
+            "(create one with `rollcall token create --agent USER`).",
+        )
+    with db_session() as s:
+        agent = agents.agent_for_token(s, token.strip())
+        if agent is None:
+            abort(401, description="The agent token is not valid (unknown or revoked).")
+        g.agent_id = agent.id
+
+
+def _agent(s):  # noqa: ANN001, ANN202
+    from rollcall.storage.models import AgentToken
+
+    return s.get(AgentToken, g.agent_id)
+
+
+def _session_or_abort(s, name: str) -> AttendanceSession:  # noqa: ANN001
+    row = get_session(s, name)
+    if row is None:
+        abort(404, description=f"no session named {name!r}")
+    if not agents.may_record(s, _agent(s), row):
+        abort(403, description="this agent token may not record that session")
+    return row
+
+
+def _received_through(s, row: AttendanceSession) -> int:  # noqa: ANN001
+    """The last sample number the server has: recorded, analyzed, or waiting."""
+    values = [
+        s.scalar(select(func.max(HeadCount.seq)).where(HeadCount.session_id == row.id)),
+        s.scalar(select(func.max(Frame.seq)).where(Frame.session_id == row.id)),
+    ]
+    state = s.get(SessionState, row.id)
+    if state is not None:
+        values.append(state.seq)
+    return max((v for v in values if v is not None), default=-1)
+
+
+def _schedule(row: AttendanceSession) -> SamplingSchedule:
+    return SamplingSchedule(row.min_interval, row.max_interval, row.seed)
+
+
+def _describe(s, row: AttendanceSession, count: int = 10) -> dict[str, object]:  # noqa: ANN001
+    through = _received_through(s, row)
+    upcoming = [
+        {"seq": seq, "t": round(t, 3)}
+        for seq, t in islice((x for x in _schedule(row) if x[0] > through), count)
+    ]
+    started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+    return {
+        "session": row.name,
+        "state": row.state,
+        "started_at": started.isoformat(),
+        "received_through": through,
+        "waiting": waiting_frames(s, row.id),
+        "next": upcoming,
+    }
+
+
+def _number(name: str, value: object, kind: type, low: float | None = None) -> float:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        abort(400, description=f"{name} must be a {kind.__name__}")
+    if isinstance(number, float) and not math.isfinite(number):
+        abort(400, description=f"{name} must be finite")
+    if low is not None and number < low:
+        abort(400, description=f"{name} must be at least {low:g}")
+    return number
+
+
+@bp.post("/sessions")
+def open_session():  # noqa: ANN201
+    """Create a session for this agent, or join one the portal (or an earlier run) created."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("session"), str):
+        abort(400, description='send JSON with at least {"session": NAME}')
+    name = body["session"]
+    with db_session() as s:
+        agent = _agent(s)
+        row = get_session(s, name)
+        if row is not None:
+            if not agents.may_record(s, agent, row):
+                abort(403, description="this agent token may not record that session")
+            if row.state == CLOSED:
+                abort(409, description=f"session {name!r} is closed")
+            row.agent_token_id, row.agent_seen_at = agent.id, utcnow()
+            return jsonify(_describe(s, row, 20)), 200
+        course_name = body.get("course") or None
+        if course_name is None and agent.course_id is not None:
+            from rollcall.storage.models import Course
+
+            course_name = s.get(Course, agent.course_id).name
+        course = None
+        if course_name is not None:
+            from rollcall.storage.sessions import require_course
+
+            try:
+                course = require_course(s, course_name)
+            except RollcallError as exc:
+                abort(404, description=str(exc))
+        if not agents.may_create_for(s, agent, course):
+            abort(403, description="this agent token may not create sessions for that course")
+        agent_id = agent.id
+    started_at = None
+    if body.get("started_at"):
+        try:
+            started_at = parse_started_at(str(body["started_at"]))
+        except RollcallError as exc:
+            abort(400, description=str(exc))
+    options = RunOptions(
+        session=name,
+        source=str(body.get("source") or "agent")[:1000],
+        course=course_name,
+        min_interval=_number("min_interval", body.get("min_interval", 20.0), float, 1.0),
+        max_interval=_number("max_interval", body.get("max_interval", 90.0), float, 1.0),
+        verify_every=_number("verify_every", body.get("verify_every", 300.0), float, 1.0),
+        leave_after=_number("leave_after", body.get("leave_after", 180.0), float, 1.0),
+        seed=int(_number("seed", body["seed"], int)) if body.get("seed") is not None else None,
+        started_at=started_at,
+    )
+    try:
+        prepare_session(portal().db, options, started_at or datetime.now(UTC))
+    except RollcallError as exc:
+        abort(409 if "already exists" in str(exc) else 400, description=str(exc))
+    with db_session() as s:
+        row = get_session(s, name)
+        row.agent_token_id, row.agent_seen_at = agent_id, utcnow()
+        return jsonify(_describe(s, row, 20)), 201
+
+
+@bp.get("/sessions/<name>")
+def session_status(name: str):  # noqa: ANN201
+    count = int(_number("count", request.args.get("count", 10), int, 1))
+    with db_session() as s:
+        row = _session_or_abort(s, name)
+        row.agent_seen_at = utcnow()
+        return jsonify(_describe(s, row, min(count, 100)))
+
+
+@bp.post("/sessions/<name>/frames")
+def upload_frame(name: str):  # noqa: ANN201
+    if _rate_limited(g.agent_id):
+        response = jsonify(error="too many uploads; slow down")
+        response.status_code, response.headers["Retry-After"] = 429, "1"
+        return response
+    seq = int(_number("seq", request.form.get("seq"), int, 0))
+    t = _number("t", request.form.get("t"), float, 0.0)
+    backlog = int(_number("backlog", request.form.get("backlog", 0), int, 0))
+    captured_at = utcnow()
+    if request.form.get("captured_at"):
+        try:
+            captured_at = datetime.fromisoformat(request.form["captured_at"])
+        except ValueError:
+            abort(400, description="captured_at must be ISO 8601 with a zone")
+        if captured_at.tzinfo is None:
+            abort(400, description="captured_at must be ISO 8601 with a zone")
+    upload = request.files.get("image")
+    if upload is None:
+        abort(400, description="send the frame as the multipart file 'image' (JPEG)")
+    data = upload.read(MAX_FRAME_BYTES + 1)
+    if len(data) > MAX_FRAME_BYTES:
+        abort(413, description=f"a frame may be at most {MAX_FRAME_BYTES // 2**20} MB")
+    if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")):
+        abort(415, description="the frame must be a JPEG (or PNG) image")
+    image = decode(data)
+    if image is None or min(image.shape[:2]) < 32 or max(image.shape[:2]) > MAX_SIDE:
+        abort(422, description=f"the frame cannot be decoded, or is not 32-{MAX_SIDE} px")
+    with db_session() as s:
+        row = _session_or_abort(s, name)
+        if row.state == CLOSED:
+            abort(409, description=f"session {name!r} is closed")
+        due = next((ts for n, ts in _schedule(row) if n == seq), None)
+        if due is None or t < due - EARLY_TOLERANCE:
+            abort(422, description=f"sample {seq} is due at {due:.3f} s, not before")
+        result = store_frame(s, row, Upload(seq, t, captured_at, data))
+        row.agent_token_id, row.agent_seen_at, row.agent_backlog = g.agent_id, utcnow(), backlog
+        if result is Stored.QUEUED:
+            row.agent_lag = max(0.0, (utcnow() - captured_at).total_seconds())
+        session_id = row.id
+    if result is Stored.QUEUED:
+        portal().dispatch(session_id)
+    return jsonify(status=result.value, seq=seq), 202 if result is Stored.QUEUED else 200
+
+
+@bp.post("/sessions/<name>/finish")
+def finish(name: str):  # noqa: ANN201
+    """The source ended at ``end_t``: close the session once its waiting frames are analyzed."""
+    body = request.get_json(silent=True) or {}
+    end_t = _number("end_t", body.get("end_t"), float, 0.0)
+    with db_session() as s:
+        row = _session_or_abort(s, name)
+        if row.state != CLOSED:
+            row.close_at = max(end_t, row.processed_until or 0.0)
+        session_id = row.id
+    portal().dispatch(session_id)
+    return jsonify(status="closing"), 202

@@ -1,0 +1,123 @@
+"""The Celery application of `rollcall worker`: one task, "analyze this session's frames".
+
+Decisions, each against a known Celery + Redis pitfall:
+
+- Only immediate tasks. Sampling times live in the database and agents capture at them; an ETA
+  task would sit in a worker's memory and, past Redis's visibility timeout, run again.
+- The frames themselves are in the database, so the broker carries only session ids and losing
+  a message (a Redis restart without persistence) loses nothing: each worker sweeps for frames
+  nobody took (`sweep`) and queues them again.
+- ``acks_late`` and ``reject_on_worker_lost``: a task whose worker dies is delivered again; it
+  is idempotent anyway (one transaction per sample, unique (session, seq)).
+- Prefetch 1 and the fair scheduler: a long verification never holds other sessions' frames.
+- Time limits well under the visibility timeout, so a task is never redelivered while alive.
+- The face networks are loaded once per pool process, in ``worker_process_init``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from datetime import timedelta
+
+from celery import Celery, signals
+
+log = logging.getLogger(__name__)
+
+TASK = "rollcall.analyze_session"
+QUEUE = "rollcall"
+TIME_LIMIT = 300  # seconds; a 49-face sample takes ~1-2 s, a backlog of a session many
+VISIBILITY_TIMEOUT = 3 * TIME_LIMIT
+SWEEP_EVERY = 10.0  # seconds between looks for frames no task was queued for
+SWEEP_AGE = 5.0  # a frame waiting this long without a task is queued again
+
+
+def make_celery(broker_url: str) -> Celery:
+    app = Celery("rollcall", broker=broker_url)
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_time_limit=TIME_LIMIT,
+        task_soft_time_limit=TIME_LIMIT - 30,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        # A pool process above ~1.5 GB is replaced (onnxruntime arenas can creep).
+        worker_max_memory_per_child=1_500_000,
+    )
+    return app
+
+
+app = make_celery(os.environ.get("ROLLCALL_BROKER_URL") or "redis://127.0.0.1:6379/0")
+
+# The pool process's own database and analyzer (models loaded once, at process start).
+_process: dict[str, object] = {}
+
+
+@signals.worker_process_init.connect
+def _load_models(**_kwargs: object) -> None:
+    _process.update(_start())
+
+
+def _start() -> dict[str, object]:
+    from rollcall.analysis.sample import Analyzer
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.vision.engine import EngineOptions, FaceEngine
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    threads = settings.threads or 1  # several pool processes share the cores
+    engine = FaceEngine(EngineOptions(settings.detector, settings.embedder, threads))
+    engine.embedder  # noqa: B018 - load the recognition networks now, not on the first task
+    return {"db": db, "analyzer": Analyzer(db, settings, engine)}
+
+
+@app.task(bind=True, name=TASK, max_retries=None)
+def analyze_session(self, session_id: int) -> str:  # noqa: ANN001
+    from rollcall.analysis.pending import Drained, drain
+
+    if not _process:  # a solo pool, or tests running the task in this process
+        _process.update(_start())
+    result = drain(_process["db"], _process["analyzer"], int(session_id))
+    if result is Drained.BUSY:
+        # Another worker holds the session; it may finish before seeing the newest frame.
+        raise self.retry(countdown=1)
+    return result.value
+
+
+@signals.worker_ready.connect
+def _start_sweeper(**_kwargs: object) -> None:
+    threading.Thread(target=_sweep_forever, name="rollcall-sweeper", daemon=True).start()
+
+
+def _sweep_forever() -> None:
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+
+    db = Database(Settings.from_env(), migrate=False)
+    while True:
+        time.sleep(SWEEP_EVERY)
+        try:
+            sweep(db)
+        except Exception:  # noqa: BLE001 - a database or broker restart: try again later
+            log.warning("sweep failed; retrying in %.0f s", SWEEP_EVERY, exc_info=True)
+
+
+def sweep(db: object) -> int:
+    """Queue a task for every session with frames nobody took (lost messages, killed workers)."""
+    from rollcall.analysis.pending import sessions_waiting
+    from rollcall.storage.models import utcnow
+
+    with db.session() as s:  # type: ignore[attr-defined]
+        ids = sessions_waiting(s, older_than=utcnow() - timedelta(seconds=SWEEP_AGE))
+    for session_id in ids:
+        analyze_session.delay(session_id)
+    return len(ids)

@@ -1,0 +1,87 @@
+"""How `rollcall serve` hands an uploaded frame on: to the Celery workers, or to itself.
+
+With ROLLCALL_BROKER_URL set, a task naming the session goes to the broker (the frame is in the
+database already; if the broker is down the workers' sweep finds it later). Without one, small
+installs analyze in the server process: one background thread drains sessions in turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+from rollcall.config import Settings
+from rollcall.storage.db import Database
+
+log = logging.getLogger(__name__)
+SWEEP_EVERY = 10.0  # seconds without work after which waiting frames are looked for
+
+
+class BrokerDispatch:
+    def __init__(self, broker_url: str) -> None:
+        from rollcall.workers.celery_app import TASK, make_celery
+
+        self._app = make_celery(broker_url)
+        self._task = TASK
+
+    def __call__(self, session_id: int) -> None:
+        try:
+            self._app.send_task(self._task, args=[session_id], retry=False)
+        except Exception:  # noqa: BLE001 - the broker is down: the frame waits in the database
+            log.warning("broker unreachable; session %s waits for the sweep", session_id)
+
+
+class LocalDispatch:
+    """One thread in this process analyzes every session's frames, in the order they come."""
+
+    def __init__(self, db: Database, settings: Settings, engine: Callable[[], object]) -> None:
+        self._db = db
+        self._settings = settings
+        self._engine = engine
+        self._queue: queue.Queue[int] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, session_id: int) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="rollcall-analysis", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(session_id)
+
+    def _run(self) -> None:
+        from rollcall.analysis.pending import Drained, drain, sessions_waiting
+        from rollcall.analysis.sample import Analyzer
+
+        analyzer = Analyzer(self._db, self._settings, self._engine())  # type: ignore[arg-type]
+        while True:
+            try:
+                session_id = self._queue.get(timeout=SWEEP_EVERY)
+            except queue.Empty:
+                # Frames left from before a restart, or sessions whose agent asked to close.
+                try:
+                    with self._db.session() as s:
+                        for waiting in sessions_waiting(s):
+                            self._queue.put(waiting)
+                except Exception:  # noqa: BLE001 - the database is restarting: later
+                    log.warning("sweep failed; retrying", exc_info=True)
+                continue
+            try:
+                if drain(self._db, analyzer, session_id) is Drained.BUSY:
+                    time.sleep(1.0)
+                    self._queue.put(session_id)
+            except Exception:  # noqa: BLE001 - keep serving the other sessions
+                log.exception("analysis of session %s failed; its frames wait", session_id)
+
+
+def make_dispatch(
+    db: Database, settings: Settings, engine: Callable[[], object]
+) -> Callable[[int], None]:
+    if settings.broker_url:
+        return BrokerDispatch(settings.broker_url)
+    return LocalDispatch(db, settings, engine)
