@@ -184,7 +184,7 @@ def run_session(
         if source is not None:
             source.close()
         raise
-    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir, embedder=engine.embedder.name)
     try:
         _take_attendance(
             db, settings, engine, options, progress, should_stop, stats, recorder, source,

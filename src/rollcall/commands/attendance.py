@@ -345,7 +345,7 @@ def report(app: App, session_name: str, as_json: bool) -> None:
 @pass_app
 def export(app: App, session_name: str, fmt: str, output: Path) -> None:
     """Export a session's attendance as CSV or XLSX."""
-    from rollcall.attendance.export import EXPORTERS
+    from rollcall.attendance.export import EXPORTERS, export_details
     from rollcall.attendance.report import build_report
     from rollcall.storage.sessions import require_session
 
@@ -353,8 +353,9 @@ def export(app: App, session_name: str, fmt: str, output: Path) -> None:
     with app.db.session() as session:
         row = require_session(session, session_name)
         report_ = build_report(session, row, app.settings.timezone)
+        details = export_details(session, report_)
     try:
-        EXPORTERS[fmt](report_, output)
+        EXPORTERS[fmt](report_, output, details)
     except OSError as exc:
         raise cannot_write(output, exc) from None
     out_console.print(f"Wrote {output} ({len(report_.attendance)} people).", highlight=False)

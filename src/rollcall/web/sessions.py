@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
-from rollcall.attendance.export import EXPORTERS
+from rollcall.attendance.export import EXPORTERS, export_details
 from rollcall.attendance.report import as_utc, build_report, session_zone
 from rollcall.storage import accounts
 from rollcall.storage.audit import MarkEdited, entries_for_session, record
@@ -158,9 +158,10 @@ def export(name: str, fmt: str):  # noqa: ANN201
         abort(404)
     with db_session() as s:
         report = report_of(s, session_or_abort(s, name))
+        details = export_details(s, report)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"attendance.{fmt}"
-        EXPORTERS[fmt](report, path)
+        EXPORTERS[fmt](report, path, details)
         data = path.read_bytes()
     return download(data, f"{name}-attendance.{fmt}", fmt)
 
