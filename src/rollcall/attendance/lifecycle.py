@@ -105,6 +105,10 @@ def close(
             )
             .values(status=status)
         )
+    from rollcall.alerts.compose import queue_after_close
+
+    # In this transaction: the alerts exist exactly when the session is closed.
+    queue_after_close(session, row, default_zone)
     return {a.person: a.status for a in report.attendance}
 
 

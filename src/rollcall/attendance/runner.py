@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import select
 
+from rollcall.alerts.outbox import deliver_quietly
 from rollcall.attendance import lifecycle
 from rollcall.attendance.lifecycle import CLOSED, SessionEnded
 from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, OpenInterval
@@ -328,6 +329,8 @@ def _take_attendance(
     if stats.stopped_by == "duration" and options.duration is not None:
         end_t = options.duration
     recorder.close(monitor.finish(), end_t)
+    # The close queued the course's alerts in the outbox; send them now if SMTP is set up.
+    deliver_quietly(db, settings.mailer)
     stats.wall = time.perf_counter() - started
     stats.source_seconds = end_t - (resume_from or 0.0)
 

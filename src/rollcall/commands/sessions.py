@@ -56,13 +56,18 @@ def sessions_close(app: App, name: str) -> None:
     For a session that was interrupted (Ctrl-C, SIGTERM) or whose run was killed; a run still
     recording it stops at its next sample.
     """
+    from rollcall.alerts.outbox import deliver_quietly
     from rollcall.attendance.lifecycle import close_session
 
     statuses = close_session(app.db, name, _actor())
+    delivery = deliver_quietly(app.db, app.settings.mailer)
     tally = Counter(statuses.values())
     summary = ", ".join(f"{n} {status}" for status, n in sorted(tally.items()))
     out_console.print(
-        f"Closed session {name}: {summary or 'no one expected'}.", highlight=False, soft_wrap=True
+        f"Closed session {name}: {summary or 'no one expected'}."
+        + (f" Alerts: {delivery}." if delivery and (delivery.sent or delivery.failed) else ""),
+        highlight=False,
+        soft_wrap=True,
     )
 
 

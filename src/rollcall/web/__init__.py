@@ -15,6 +15,7 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     """The portal for `settings` (default: from the environment); `config` overrides Flask's."""
     from rollcall.web import (
+        alerts,
         api,
         auth,
         courses,
@@ -47,6 +48,6 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     security.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for module in (auth, dashboard, sessions, people, unknowns, courses, reports, api):
+    for module in (auth, dashboard, sessions, people, unknowns, courses, reports, alerts, api):
         app.register_blueprint(module.bp)
     return app
