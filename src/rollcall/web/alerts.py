@@ -1,4 +1,4 @@
-"""Alerts: the outbox (each message and its state, retry), and a course's settings with a preview."""
+"""Alerts: the outbox (each message, its state, retry) and a course's settings with a preview."""
 
 from __future__ import annotations
 
