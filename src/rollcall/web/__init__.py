@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
         courses,
         dashboard,
         errors,
+        history,
         people,
         reports,
         security,
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     security.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for module in (auth, dashboard, sessions, people, unknowns, courses, reports, alerts, api):
+    blueprints = (auth, dashboard, sessions, people, history, unknowns, courses, reports, alerts)
+    for module in (*blueprints, api):
         app.register_blueprint(module.bp)
     return app
