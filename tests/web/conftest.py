@@ -54,6 +54,7 @@ def seed(app: Flask) -> None:
         AttendanceRecord,
         AttendanceSession,
         HeadCount,
+        OutboxMessage,
         Person,
         Sighting,
         UnknownFace,
@@ -146,6 +147,21 @@ def seed(app: Flask) -> None:
         s.add(
             UnknownFace(
                 session_id=lecture.id, t=90.0, crop_path=crop, best_similarity=0.2, review="pending"
+            )
+        )
+        # An alert about Algebra that could not be sent (outbox message 1).
+        s.add(
+            OutboxMessage(
+                kind="session",
+                dedupe=f"session:{lecture.id}:ivy@school.example",
+                course_name="Algebra",
+                session_name="algebra-1",
+                recipient="ivy@school.example",
+                subject="[rollcall] Algebra 2026-03-02 09:00: 1 absent, 0 late",
+                body="Absent: Bob\n",
+                state="failed",
+                attempts=1,
+                last_error="ConnectionRefusedError: [Errno 111] Connection refused",
             )
         )
 

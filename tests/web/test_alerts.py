@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from rollcall.alerts.mailer import Mailer
 from rollcall.alerts.outbox import deliver
@@ -45,6 +45,7 @@ def _running_session(app, name: str, day: int) -> None:  # noqa: ANN001
 
 def _alerts_on(app, **rules) -> None:  # noqa: ANN001, ANN003
     with app.extensions["rollcall"].db.session() as s:
+        s.execute(delete(OutboxMessage))  # the seeded one (conftest) would be sent too
         course = s.scalar(select(Course).where(Course.name == "Algebra"))
         s.add(CourseAlerts(course_id=course.id, cc="", **rules))
         s.scalar(select(User).where(User.name == "ivy")).email = "ivy@school.example"

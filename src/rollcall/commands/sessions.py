@@ -8,13 +8,9 @@ from collections import Counter
 import click
 from rich.table import Table
 
-from rollcall.cli import App, cli, os_user, out_console, pass_app
+from rollcall.cli import App, cli, cli_actor, out_console, pass_app
 
-
-def _actor() -> str:
-    """Who did it, for the audit trail: the user of this computer, marked as not a portal login
-    (the portal's entries name staff accounts)."""
-    return f"{os_user()} (command line)"[:80]
+_actor = cli_actor
 
 
 @cli.group(invoke_without_command=True)

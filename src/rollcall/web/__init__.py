@@ -15,6 +15,7 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     """The portal for `settings` (default: from the environment); `config` overrides Flask's."""
     from rollcall.web import (
+        admin,
         alerts,
         api,
         auth,
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     security.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    blueprints = (auth, dashboard, sessions, people, history, unknowns, courses, reports, alerts)
-    for module in (*blueprints, api):
+    pages = (auth, dashboard, sessions, people, history, unknowns, courses, reports, alerts, admin)
+    for module in (*pages, api):
         app.register_blueprint(module.bp)
     return app

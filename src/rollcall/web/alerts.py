@@ -50,10 +50,6 @@ def index():  # noqa: ANN201
 @bp.post("/send")
 def send():  # noqa: ANN201
     """Retry the messages ticked (even those that gave up); an admin may send all that is due."""
-    mailer = portal().settings.mailer
-    if mailer is None:
-        flash("Set ROLLCALL_SMTP_URL to send email; messages wait in the outbox.", "error")
-        return redirect(url_for("alerts.index"))
     ids = [int(i) for i in request.form.getlist("message") if i.isdigit()]
     with db_session() as s:
         user = me(s)
@@ -61,6 +57,10 @@ def send():  # noqa: ANN201
         admin = user.role == "admin"
     if (ids and not set(ids) <= visible) or (not ids and not admin):
         abort(403)
+    mailer = portal().settings.mailer
+    if mailer is None:
+        flash("Set ROLLCALL_SMTP_URL to send email; messages wait in the outbox.", "error")
+        return redirect(url_for("alerts.index"))
     done = deliver(portal().db, mailer, ids=ids or None)
     flash(f"Outbox: {done}.", "success" if not done.failed else "error")
     return redirect(url_for("alerts.index"))
@@ -69,9 +69,11 @@ def send():  # noqa: ANN201
 @bp.get("/<int:message_id>")
 def message(message_id: int):  # noqa: ANN201
     with db_session() as s:
+        if s.get(OutboxMessage, message_id) is None:
+            abort(404)
         row = s.scalar(_visible(s, me(s)).where(OutboxMessage.id == message_id))
         if row is None:
-            abort(404)
+            abort(403)  # about a course that is not theirs
         return render_template("alerts/message.html", m=row)
 
 

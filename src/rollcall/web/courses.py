@@ -22,20 +22,13 @@ from rollcall.storage import accounts
 from rollcall.storage.audit import CourseChanged, record
 from rollcall.storage.models import Course, CourseHoliday, CourseMember, Person
 from rollcall.storage.names import check_exact_name
-from rollcall.storage.sessions import course_people, upsert_course
+from rollcall.storage.sessions import course_people, schedule_text, upsert_course
 from rollcall.storage.staff import User
 from rollcall.wallclock import zone_info, zone_name, zone_names
 from rollcall.web.access import admin_required, course_or_abort, me
 from rollcall.web.context import db_session, portal
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
-
-
-def _schedule(course: Course) -> str:
-    zone = f", {course.timezone}" if course.timezone else ""
-    if not course.start_time:
-        return f"no schedule{zone}"
-    return f"{course.start_time}–{course.end_time} (grace {course.grace_minutes} min{zone})"
 
 
 @bp.get("/")
@@ -191,7 +184,7 @@ def schedule(name: str):  # noqa: ANN201
     with db_session() as s:
         user = me(s)
         course = course_or_abort(s, name, user)
-        before = _schedule(course)
+        before = schedule_text(course)
         starts = request.form.get("start_time", "").strip() or None
         ends = request.form.get("end_time", "").strip() or None
         zone = request.form.get("timezone", "").strip() or None
@@ -211,7 +204,7 @@ def schedule(name: str):  # noqa: ANN201
             course.start_time = course.end_time = None
         if zone is None:
             course.timezone = None
-        record(s, user.name, CourseChanged(course.name, "schedule", before, _schedule(course)))
+        record(s, user.name, CourseChanged(course.name, "schedule", before, schedule_text(course)))
     flash(f"Schedule of {name} saved.", "success")
     return redirect(url_for("courses.detail", name=name))
 

@@ -132,6 +132,8 @@ def bulk_edit(name: str):  # noqa: ANN201
         problems.append("Choose one of the statuses.")
     if len(reason) < 3:
         problems.append("Give a reason for the change (at least 3 characters).")
+    with db_session() as s:
+        session_or_abort(s, name)  # not theirs: 403 before anything else is said
     if problems:
         for p in problems:
             flash(p, "error")
