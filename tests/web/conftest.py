@@ -180,7 +180,8 @@ class Browser:
             "/login", data={"name": name, "password": password, "csrf_token": token}
         )
         if response.status_code == 302:
-            self.token = _CSRF.search(self.client.get("/").get_data(as_text=True)).group(1)
+            page = self.client.get("/", follow_redirects=True)  # maybe to choose a password
+            self.token = _CSRF.search(page.get_data(as_text=True)).group(1)
         return response
 
     def get(self, url: str, **kwargs):  # noqa: ANN003, ANN201
