@@ -28,8 +28,8 @@ def test_meeting_dates_skip_holidays_and_missed_dates_show() -> None:
         "2026-03-11": "upcoming",  # today, not yet held
         "2026-03-13": "upcoming",
     }
-    assert [d.day.day for d in match_sessions(term, sessions, date(2026, 3, 11),
-                                              date(2026, 3, 4), date(2026, 3, 7))] == [4, 6, 7]  # fmt: skip
+    week = match_sessions(term, sessions, date(2026, 3, 11), date(2026, 3, 4), date(2026, 3, 7))
+    assert [d.day.day for d in week] == [4, 6, 7]
     [(month, weeks)] = month_grids(days)
     assert month == date(2026, 3, 1) and weeks[0][0][0] == date(2026, 2, 23)  # Monday first
 
@@ -46,7 +46,8 @@ def test_strangers_are_grouped_by_embedding_across_sessions() -> None:
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=256), rng.normal(size=256)
     near = lambda v: v + rng.normal(scale=0.1, size=256)  # noqa: E731
-    vectors = {1: ("sface+dlib", near(a)), 2: ("sface+dlib", near(b)), 3: None,
-               4: ("sface+dlib", near(a)), 5: ("sface", near(a)), 6: ("sface+dlib", near(b))}  # fmt: skip
+    fused = "sface+dlib"
+    vectors = {1: (fused, near(a)), 2: (fused, near(b)), 3: None,
+               4: (fused, near(a)), 5: ("sface", near(a)), 6: (fused, near(b))}  # fmt: skip
     # Same stranger only within one embedder; a face without an embedding stays alone.
     assert group_faces(vectors) == [[1, 4], [2, 6], [3], [5]]
