@@ -101,7 +101,7 @@ def head_count_svg(counts: Sequence[HeadCountEntry], duration: float | None = No
     return Markup("".join(parts))  # nosec B704 - built from numbers and escaped labels
 
 
-TREND_W, TREND_H = 600, 200
+TREND_W, TREND_H = 480, 220  # small, so its text stays legible scaled down to a phone
 MARKS = {"present": "✓", "late": "◷", "left_early": "↦", "absent": "✗"}
 
 

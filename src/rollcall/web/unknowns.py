@@ -171,8 +171,11 @@ def _dismiss(s, group) -> None:  # noqa: ANN001
 
 @bp.post("/dismiss")
 def dismiss_many():  # noqa: ANN201
-    """Bulk: every face of every group ticked."""
-    ids = [int(i) for i in request.form.getlist("face") if i.isdigit()]
+    """Bulk: every face of every group ticked (a group's box holds its faces' ids, "3,7,9")."""
+    values = request.form.getlist("face") + [
+        i for group in request.form.getlist("faces") for i in group.split(",")
+    ]
+    ids = [int(i) for i in values if i.strip().isdigit()]
     if not ids:
         flash("Tick the faces to dismiss.", "error")
         return redirect(url_for("unknowns.index"))
