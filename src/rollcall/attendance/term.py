@@ -67,9 +67,8 @@ class Term:
 
     def meeting_dates(self) -> list[date]:
         """Every date the course meets (holidays left out); none without a whole term."""
-        if not self.defined:
+        if not self.start or not self.end or not self.weekdays:
             return []
-        assert self.start is not None and self.end is not None
         out, day = [], self.start
         while day <= self.end:
             if day.weekday() in self.weekdays and day not in self.holidays:

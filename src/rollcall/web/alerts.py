@@ -13,6 +13,7 @@ from rollcall.storage.audit import CourseChanged, record
 from rollcall.storage.models import AttendanceSession, Course, CourseAlerts, OutboxMessage
 from rollcall.web.access import course_or_abort, me
 from rollcall.web.context import db_session, portal
+from rollcall.web.unknowns import form_ids
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 PAGE = 200
@@ -50,7 +51,7 @@ def index():  # noqa: ANN201
 @bp.post("/send")
 def send():  # noqa: ANN201
     """Retry the messages ticked (even those that gave up); an admin may send all that is due."""
-    ids = [int(i) for i in request.form.getlist("message") if i.isdigit()]
+    ids = form_ids(request.form.getlist("message"))
     with db_session() as s:
         user = me(s)
         visible = set(s.scalars(_visible(s, user).with_only_columns(OutboxMessage.id)))

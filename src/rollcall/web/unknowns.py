@@ -24,6 +24,11 @@ SHOWN = 500  # faces read for one page; groups are made from these
 REVIEWS = ("pending", "assigned", "dismissed")
 
 
+def form_ids(values: list[str]) -> list[int]:
+    """Row ids from form fields; anything else (text, a 400-digit number) is ignored."""
+    return [int(v) for v in values if v.strip().isdigit() and len(v.strip()) <= 9]
+
+
 def _face_or_abort(s, face_id: int):  # noqa: ANN001, ANN202
     face = s.get(UnknownFace, face_id)
     if face is None:
@@ -36,7 +41,7 @@ def _face_or_abort(s, face_id: int):  # noqa: ANN001, ANN202
 
 def _group_or_abort(s, face_id: int) -> list[tuple[UnknownFace, AttendanceSession]]:  # noqa: ANN001
     """The face in the URL and the other faces of its group the form names (all visible)."""
-    ids = [face_id] + [int(i) for i in request.form.getlist("face") if i.isdigit()]
+    ids = [face_id] + form_ids(request.form.getlist("face"))
     return [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
 
 
@@ -175,7 +180,7 @@ def dismiss_many():  # noqa: ANN201
     values = request.form.getlist("face") + [
         i for group in request.form.getlist("faces") for i in group.split(",")
     ]
-    ids = [int(i) for i in values if i.strip().isdigit()]
+    ids = form_ids(values)
     if not ids:
         flash("Tick the faces to dismiss.", "error")
         return redirect(url_for("unknowns.index"))
@@ -193,7 +198,7 @@ def enroll(face_id: int):  # noqa: ANN201
     the faces are then assigned to them."""
     from rollcall.web.people import consent_from_form
 
-    ids = [face_id] + [int(i) for i in request.values.getlist("face") if i.isdigit()]
+    ids = [face_id] + form_ids(request.values.getlist("face"))
     with db_session() as s:
         group = [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
         staff = me(s).name
