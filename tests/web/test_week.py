@@ -14,6 +14,7 @@ from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
     Course,
+    HeadCount,
     Person,
     SessionEvent,
     UnknownFace,
@@ -141,11 +142,19 @@ def test_sheet_shows_visitors_duplicates_and_not_yet_seen(app, browser) -> None:
     assert "visitor (enrolled, not on the roster)" in page and "Carol" in page
     assert "the same face in two places" in page
     assert "not yet seen" in page and "✗ absent" not in page
-    dash = browser("ivy").get("/").get_data(as_text=True)
-    # No head count yet, so nobody is "here" now.
-    assert "expected here" in dash and "missing: <span" in dash and "Bob" in dash
     live = browser("ivy").get("/live.json").get_json()["sessions"][0]
+    # No head count yet, so nobody is "here" now.
     assert (live["here"], live["expected"], live["missing"]) == (0, 2, ["Alice", "Bob"])
+    with app.extensions["rollcall"].db.session() as s:
+        s.add(HeadCount(session_id=sid, seq=0, t=700.0, count=1, recognized=1, unknown=0))
+    # Alice was last seen at 580 s, within the session's 180 s leave-after of 700 s.
+    dash = browser("ivy").get("/").get_data(as_text=True)
+    assert '<span data-field="here">1</span> of <span data-field="expected">2</span>' in dash
+    assert '<span data-field="missing">Bob</span>' in dash
+    with app.extensions["rollcall"].db.session() as s:
+        s.add(HeadCount(session_id=sid, seq=1, t=800.0, count=0, recognized=0, unknown=0))
+    live = browser("ivy").get("/live.json").get_json()["sessions"][0]
+    assert (live["here"], live["missing"]) == (0, ["Alice", "Bob"])
 
 
 def _unknown(app, session_id: int, vector, t: float) -> int:  # noqa: ANN001
