@@ -64,3 +64,16 @@ def dev_tool() -> Callable[[str], str]:
         return exe
 
     return find
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path):  # noqa: ANN201
+    """A real local SMTP server (aiosmtpd, STARTTLS + AUTH); .received holds the messages."""
+    pytest.importorskip("aiosmtpd", reason="pip install -e '.[dev]' (aiosmtpd)")
+    from tests.smtp_server import start
+
+    server, controller = start(tmp_path)
+    try:
+        yield server
+    finally:
+        controller.stop()

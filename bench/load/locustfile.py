@@ -1,4 +1,5 @@
-"""Staff browsing the portal under load: admins and instructors, pages, evidence, API, mark edits.
+"""Staff browsing the portal under load: admins and instructors, pages, evidence, API, mark edits,
+and the week's pages: course calendars and matrices, people's histories, unknown faces, outbox.
 
 Driven by bench/load/run_load.py, which prepares the accounts (bench/load/out/staff.json) and
 starts the server; run alone only against a portal on 127.0.0.1. Every request is named by its
@@ -106,6 +107,23 @@ class Staff(HttpUser):
         self.client.get("/api/v1/sessions", headers=self.api, name="api")
         name = random.choice(self.sessions + self.live)
         self.client.get(f"/api/v1/sessions/{name}/attendance", headers=self.api, name="api")
+
+    @task(2)
+    def course(self) -> None:
+        """The course page: term calendar and the people x dates matrix."""
+        name = random.choice(self.me["courses"])
+        _page(self.client, f"/courses/{name}", "course")
+
+    @task(2)
+    def history(self) -> None:
+        _page(self.client, f"/history/{random.choice(self.me['people'])}", "history")
+
+    @task(1)
+    def review(self) -> None:
+        _page(self.client, "/unknowns/", "unknowns")
+        _page(self.client, "/alerts/", "outbox")
+        if self.me["role"] == "admin":
+            _page(self.client, "/admin/users", "admin")
 
     @task(1)
     def edit_mark(self) -> None:

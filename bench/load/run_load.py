@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,9 @@ ADMINS, INSTRUCTORS, STATIC = 40, 160, 20
 MAX_ROUNDS = 30  # per worker: bounds the loop whatever happens
 
 
+# locust's command: the venv's (pip install -e ".[load]"), or --locust PATH (its own venv, when
+# locust's dependencies should not enter the project's).
+LOCUST = {"path": str(BIN / "locust")}
 RUNNER_THREADS = {"value": 0}  # ROLLCALL_THREADS for the workers (0: OpenCV's default)
 # Sessions under load are taken as live ones are: each recording plays at its own pace
 # (`rollcall run --realtime`). --fast-sessions processes them flat out instead, a far heavier
@@ -99,7 +103,7 @@ def prepare() -> None:
     from rollcall.config import Settings
     from rollcall.storage import accounts
     from rollcall.storage.db import Database
-    from rollcall.storage.models import AttendanceRecord, AttendanceSession, Person
+    from rollcall.storage.models import AttendanceRecord, AttendanceSession, CourseAlerts, Person
     from rollcall.storage.sessions import upsert_course
     from rollcall.vision.engine import FaceEngine
 
@@ -119,12 +123,22 @@ def prepare() -> None:
         people = list(s.query(Person).filter(Person.name.in_(ROSTER)))
         live = [upsert_course(s, f"Live-{k}", ROSTER) for k in range(1, 4)]
         static = []
+        # The static sessions fill a term of Monday/Wednesday/Friday meetings, so the course
+        # pages draw a calendar and a people x dates matrix, and histories have a trend.
+        term_start = date(2026, 1, 5)
+        meetings = [term_start + timedelta(days=d) for d in range(120) if d % 7 in (0, 2, 4)]
+        for course in live:
+            s.add(CourseAlerts(course_id=course.id, after_session=True, absences=2, cc=""))
         for i in range(1, STATIC + 1):
             course = upsert_course(s, f"Static-{i}", ROSTER)
+            course.meeting_days, course.term_start = "mon,wed,fri", term_start
+            course.term_end = meetings[-1]
             row = AttendanceSession(
                 name=f"static-{i}",
                 course_id=course.id,
                 source="lecture.mp4",
+                started_at=datetime.combine(meetings[i * 2], datetime.min.time(), tzinfo=UTC)
+                + timedelta(hours=9),
                 state="closed",
                 seed=1,
                 min_interval=20,
@@ -149,11 +163,13 @@ def prepare() -> None:
             user = accounts.create_user(s, name, PASSWORD, "admin" if admin else "instructor")
             if admin:
                 sessions, mine = [f"static-{j}" for j in range(1, STATIC + 1)], live_names
+                courses = [c.name for c in static + live]
             else:
                 k, j = i % 3, i % STATIC
                 accounts.set_instructor(s, static[j], user, True)
                 accounts.set_instructor(s, live[k], user, True)
                 sessions, mine = [f"static-{j + 1}"], [live_names[k]]
+                courses = [static[j].name, live[k].name]
             staff.append(
                 {
                     "name": name,
@@ -162,6 +178,7 @@ def prepare() -> None:
                     "token": accounts.create_token(s, user),
                     "sessions": sessions,
                     "live": mine,
+                    "courses": courses,
                     "people": list(ROSTER),
                 }
             )
@@ -249,7 +266,7 @@ def load(users: int, duration: int, threads: int, ramp: float) -> dict:
         ):
             time.sleep(0.5)
         locust = subprocess.run(  # nosec B603 - locust against our loopback server
-            [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless"]
+            [LOCUST["path"], "-f", str(HERE / "locustfile.py"), "--headless"]
             + ["-u", str(users), "-r", str(users / ramp), "-t", f"{duration}s"]
             + ["--host", f"http://{HOST}:{PORT}", "--only-summary", "--stop-timeout", "10"],
             env=_env(home),
@@ -366,7 +383,9 @@ def main() -> None:
         help="process the recordings flat out instead of at their own (live) pace",
     )
     ap.add_argument("--label", default="", help="a name for this run in the summary file")
+    ap.add_argument("--locust", default=LOCUST["path"], help="the locust command to run")
     args = ap.parse_args()
+    LOCUST["path"] = args.locust
     args.duration = max(30, min(300, args.duration))
     RUNNER_THREADS["value"] = args.runner_threads
     LIVE["value"] = not args.fast_sessions

@@ -155,6 +155,21 @@ def os_user() -> str:
         return "unknown"
 
 
+def cli_actor() -> str:
+    """Who did it, for the audit trail: the user of this computer, marked as not a portal login
+    (the portal's entries name staff accounts)."""
+    return f"{os_user()} (command line)"[:80]
+
+
+def confirm_or_refuse(yes: bool, question: str, refusal: str) -> None:
+    """Ask at a terminal; in a script (stdin not a terminal) refuse unless --yes was given."""
+    if yes:
+        return
+    if not interactive():
+        raise click.ClickException(f"{refusal}: add --yes (stdin is not a terminal)")
+    click.confirm(question, abort=True)
+
+
 def ask_consent(
     app: App, names: list[str], method: str | None, by: str | None, note: str
 ) -> Consent | None:
@@ -182,6 +197,27 @@ def ask_consent(
             "(signed form, online form, email, verbal, …)?"
         )
     return Consent(method, by or os_user(), note)
+
+
+def audit_enrollment(app: App, result: object, consent: Consent | None) -> None:
+    """An enrollment from the command line is in the audit trail, as one from the portal is."""
+    from rollcall.storage.audit import PersonEnrolled, record
+
+    if not (result.accepted or result.consent_recorded):  # type: ignore[attr-defined]
+        return
+    recorded = consent if result.consent_recorded else None  # type: ignore[attr-defined]
+    with app.db.session() as session:
+        record(
+            session,
+            cli_actor(),
+            PersonEnrolled(
+                result.name,  # type: ignore[attr-defined]
+                len(result.accepted),  # type: ignore[attr-defined]
+                len(result.refused),  # type: ignore[attr-defined]
+                consent_method=recorded.method if recorded else None,
+                consent_note=recorded.note if recorded else "",
+            ),
+        )
 
 
 @cli.command()
@@ -227,6 +263,7 @@ def enroll(
             app.fail(f"{person}: no photos found")
             continue
         result = enroll_photos(app.db, app.engine, person, files, consent=consent)
+        audit_enrollment(app, result, consent)
         for label, reason in result.refused:
             app.fail(f"{label}: refused: {reason}")
         parts = [f"{len(result.accepted)} template(s) added"]
@@ -283,7 +320,7 @@ def people(ctx: click.Context, as_json: bool) -> None:
 
 @people.command("remove")
 @click.argument("name")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed in scripts).")
 @pass_app
 def people_remove(app: App, name: str, yes: bool) -> None:
     """Delete NAME with every template, attendance record, evidence crop and their consent.
@@ -291,15 +328,56 @@ def people_remove(app: App, name: str, yes: bool) -> None:
     This is also how consent is withdrawn: nothing of theirs is kept.
     """
     from rollcall.privacy import erase_person
+    from rollcall.storage.audit import PersonDeleted, record
+    from rollcall.storage.people import require_person
 
-    if not yes and sys.stdin.isatty():
-        click.confirm(f"Delete {name} and all their face templates and evidence?", abort=True)
+    with app.db.session() as session:
+        require_person(session, name)  # a typo is reported before any question
+    confirm_or_refuse(
+        yes,
+        f"Delete {name} and all their face templates and evidence?",
+        f"refusing to delete {name!r} without confirmation",
+    )
     gone = erase_person(app.db, app.settings, name)
+    with app.db.session() as session:
+        record(session, cli_actor(), PersonDeleted(name, gone.templates, gone.files))
     out_console.print(
         f"Removed {name}: {gone.templates} template(s), {gone.attendance_records} attendance "
         f"record(s), {gone.files} evidence file(s).",
         highlight=False,
     )
+
+
+@people.command("set")
+@click.argument("name")
+@click.option("--student-id", help="The school's id for them (empty: none).")
+@click.option("--email", help="Their email address, for alerts (empty: none).")
+@click.option("--guardian-email", help="A parent's or guardian's email (empty: none).")
+@pass_app
+def people_set(
+    app: App,
+    name: str,
+    student_id: str | None,
+    email: str | None,
+    guardian_email: str | None,
+) -> None:
+    """Set NAME's student id and email addresses (exports and alerts use them)."""
+    from rollcall.storage.accounts import check_email
+    from rollcall.storage.audit import PersonDetailsChanged, record
+    from rollcall.storage.people import details_text, require_person
+
+    with app.db.session() as session:
+        person = require_person(session, name)
+        before = details_text(person)
+        if student_id is not None:
+            person.student_id = " ".join(student_id.split())[:64] or None
+        if email is not None:
+            person.email = check_email(email)
+        if guardian_email is not None:
+            person.guardian_email = check_email(guardian_email)
+        after = details_text(person)
+        record(session, cli_actor(), PersonDetailsChanged(name, before, after))
+    out_console.print(f"{name}: {after}.", highlight=False)
 
 
 @people.command("export")
@@ -466,6 +544,7 @@ def main() -> None:
 
 
 # Command groups defined in their own modules register themselves on `cli` when imported.
+from rollcall.commands import alerts as _alerts  # noqa: E402, F401
 from rollcall.commands import attendance as _attendance  # noqa: E402, F401
 from rollcall.commands import cluster as _cluster  # noqa: E402, F401
 from rollcall.commands import db as _db  # noqa: E402, F401

@@ -37,6 +37,9 @@ class Settings:
     # Celery's broker (redis://host:6379/0): the server hands frames to `rollcall worker`
     # processes; unset, it analyzes them itself. `rollcall run` never needs one.
     broker_url: str | None = None
+    # Where alert emails go (ROLLCALL_SMTP_URL, see alerts/mailer.py); None: they wait in the
+    # outbox until it is set.
+    smtp_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -66,6 +69,11 @@ class Settings:
             from rollcall.wallclock import check_zone
 
             values["timezone"] = check_zone(env["ROLLCALL_TIMEZONE"], "ROLLCALL_TIMEZONE")
+        if env.get("ROLLCALL_SMTP_URL", "").strip():
+            from rollcall.alerts.mailer import Mailer
+
+            Mailer.from_url(env["ROLLCALL_SMTP_URL"])  # a bad URL is refused at start-up
+            values["smtp_url"] = env["ROLLCALL_SMTP_URL"].strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -75,6 +83,13 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'rollcall.db'}"
+
+    @property
+    def mailer(self):  # noqa: ANN201
+        """The SMTP mailer (alerts.mailer.Mailer), or None when ROLLCALL_SMTP_URL is not set."""
+        from rollcall.alerts.mailer import Mailer
+
+        return Mailer.from_url(self.smtp_url) if self.smtp_url else None
 
     @property
     def evidence_dir(self) -> Path:

@@ -184,8 +184,11 @@ def purge_evidence(
             .where(AttendanceRecord.session_id.in_(ids))
             .values(evidence_path=None)
         )
+        # The faces' sealed embeddings are biometric data too: they go with the crops.
         session.execute(
-            update(UnknownFace).where(UnknownFace.session_id.in_(ids)).values(crop_path="")
+            update(UnknownFace)
+            .where(UnknownFace.session_id.in_(ids))
+            .values(crop_path="", embedding=None, embedder=None, dim=None)
         )
     removed = _unlink(files)
     for sid in ids:

@@ -54,6 +54,7 @@ def seed(app: Flask) -> None:
         AttendanceRecord,
         AttendanceSession,
         HeadCount,
+        OutboxMessage,
         Person,
         Sighting,
         UnknownFace,
@@ -148,6 +149,21 @@ def seed(app: Flask) -> None:
                 session_id=lecture.id, t=90.0, crop_path=crop, best_similarity=0.2, review="pending"
             )
         )
+        # An alert about Algebra that could not be sent (outbox message 1).
+        s.add(
+            OutboxMessage(
+                kind="session",
+                dedupe=f"session:{lecture.id}:ivy@school.example",
+                course_name="Algebra",
+                session_name="algebra-1",
+                recipient="ivy@school.example",
+                subject="[rollcall] Algebra 2026-03-02 09:00: 1 absent, 0 late",
+                body="Absent: Bob\n",
+                state="failed",
+                attempts=1,
+                last_error="ConnectionRefusedError: [Errno 111] Connection refused",
+            )
+        )
 
 
 @dataclass
@@ -164,7 +180,8 @@ class Browser:
             "/login", data={"name": name, "password": password, "csrf_token": token}
         )
         if response.status_code == 302:
-            self.token = _CSRF.search(self.client.get("/").get_data(as_text=True)).group(1)
+            page = self.client.get("/", follow_redirects=True)  # maybe to choose a password
+            self.token = _CSRF.search(page.get_data(as_text=True)).group(1)
         return response
 
     def get(self, url: str, **kwargs):  # noqa: ANN003, ANN201

@@ -291,7 +291,8 @@ FORM_TEXT = st.one_of(
 
 
 def test_other_forms_fuzz(ada: Browser, fuzz_app, home: Path) -> None:  # noqa: ANN001
-    """Every other form, fed hostile text: course, roster, schedule, mark, unknowns, deletion."""
+    """Every other form, fed hostile text: course, roster, schedule, term, alerts, marks (one
+    and several), unknowns, people's details, accounts, deletion."""
     guard = Guard(home)
     outcomes: Counter = Counter()
     forms = [
@@ -302,6 +303,13 @@ def test_other_forms_fuzz(ada: Browser, fuzz_app, home: Path) -> None:  # noqa: 
         ("/sessions/algebra-1/marks/Bob", ["status", "reason"]),
         ("/unknowns/1/assign", ["person", "as_template"]),
         ("/people/Bob/delete", ["confirm"]),
+        ("/courses/History/term", ["term_start", "term_end", "holidays"]),
+        ("/alerts/course/History", ["absences", "rate_below", "cc"]),
+        ("/sessions/algebra-1/marks", ["person", "status", "reason"]),
+        ("/people/Bob/details", ["student_id", "email", "guardian_email"]),
+        ("/admin/users/otto/email", ["email"]),
+        ("/unknowns/dismiss", ["face", "faces"]),
+        ("/unknowns/1/enroll", ["name", "consent_method", "consent_confirmed"]),
     ]
 
     @FUZZ

@@ -30,7 +30,9 @@ class Route:
 
     kind: "public" (no login), "page" (login redirect) or "api" (bearer token, else 401).
     scope: "public"; "any" (every staff user; listings are filtered); "own" (only admins and
-    the course's instructors: 403 for another course's); "admin" (403 for instructors).
+    the course's instructors: 403 for another course's); "admin" (403 for instructors);
+    "self" (every staff user, on their own account or on what they may see, named in the form:
+    an empty form is refused or ignored, never a 403).
     hidden: for "any" listings, text of another course that an instructor must not see.
     """
 
@@ -77,6 +79,27 @@ ROUTES: dict[str, Route] = {
     "reports.index": _r("page", "any", "GET", hidden="Algebra"),
     "reports.course": _r("page", "own", "GET", name="Algebra"),
     "reports.export": _r("page", "own", "GET", name="Algebra", fmt="xlsx"),
+    # The instructor's week: history, calendar, bulk work, alerts, admin tasks.
+    "auth.password": _r("page", "self", "GET POST"),
+    "history.person": _r("page", "own", "GET", name="Alice"),
+    "sessions.bulk_edit": _r("page", "own", "POST", **ALGEBRA_1),
+    "courses.term": _r("page", "own", "POST", name="Algebra"),
+    "courses.remove": _r("page", "admin", "POST", name="Algebra"),
+    "unknowns.dismiss_many": _r("page", "self", "POST"),
+    "unknowns.enroll": _r("page", "admin", "GET POST", face_id=1),
+    "alerts.index": _r("page", "any", "GET", hidden="algebra-1"),
+    "alerts.message": _r("page", "own", "GET", message_id=1),
+    "alerts.send": _r("page", "own", "POST"),
+    "alerts.course": _r("page", "own", "GET POST", name="Algebra"),
+    "people.details": _r("page", "admin", "POST", name="Alice"),
+    "admin.users": _r("page", "admin", "GET"),
+    "admin.create": _r("page", "admin", "POST"),
+    "admin.active": _r("page", "admin", "POST", name="ivy"),
+    "admin.email": _r("page", "admin", "POST", name="ivy"),
+    "admin.reset": _r("page", "admin", "POST", name="ivy"),
+    "admin.remove": _r("page", "admin", "POST", name="ivy"),
+    "admin.tokens": _r("page", "admin", "GET"),
+    "admin.revoke": _r("page", "admin", "POST", token_id=1),
     # The API (bearer tokens only).
     "api.sessions": _r("api", "any", "GET", hidden="algebra-1"),
     "api.attendance": _r("api", "own", "GET", **ALGEBRA_1),
@@ -178,6 +201,8 @@ def test_instructor_is_forbidden_other_courses_and_admin_routes(app: Flask) -> N
         if route.scope in ("own", "admin"):
             assert response.status_code == 403, (where, response.status_code)
             forbidden += 1
+        elif route.scope == "self":
+            assert response.status_code in (200, 302, 400), (where, response.status_code)
         else:
             assert response.status_code == 200, where
             assert route.hidden not in response.get_data(as_text=True), where

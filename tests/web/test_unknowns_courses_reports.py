@@ -118,8 +118,23 @@ def test_course_report_and_exports(browser) -> None:
     rows = list(
         csv.reader(io.StringIO(b.get("/reports/Algebra/export.csv").get_data(as_text=True)))
     )
-    assert rows[0][:6] == ["person", "sessions", "attended", "late", "left_early", "rate"]
-    assert rows[1][:3] == ["Alice", "1", "1"] and rows[1][-1] == "present"
+    assert rows[0][:9] == [
+        "person",
+        "student_id",
+        "email",
+        "sessions",
+        "attended",
+        "late",
+        "left_early",
+        "absent",
+        "rate",
+    ]
+    # Each session: its status and minutes, headed by its date and time on the course's clock.
+    assert rows[0][-2].endswith(" algebra-1 status") and rows[0][-1].endswith("algebra-1 minutes")
+    assert rows[0][-2][:10] == "2026-03-02"
+    alice = dict(zip(rows[0], rows[1], strict=True))
+    assert alice["person"] == "Alice" and alice["attended"] == "1"
+    assert rows[1][-2:] == ["present", "0.0"]
     assert b.get("/reports/Algebra/export.xlsx").data[:2] == b"PK"
     assert browser("otto").get("/reports/Algebra").status_code == 403
     assert browser("otto").get("/reports/Algebra/export.csv").status_code == 403

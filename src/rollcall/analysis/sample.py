@@ -202,7 +202,12 @@ class Analyzer:
                     strong_similarity=strong,
                     same_stranger=strong,
                 ),
-                recorder=SessionRecorder(self.db, session_id, self.settings.evidence_dir),
+                recorder=SessionRecorder(
+                    self.db,
+                    session_id,
+                    self.settings.evidence_dir,
+                    embedder=self.engine.embedder.name,
+                ),
             )
             self._sessions[session_id] = ctx
             while len(self._sessions) > CACHED_SESSIONS:

@@ -1,12 +1,19 @@
-"""Session reports as CSV and XLSX files."""
+"""Session reports as CSV and XLSX files, with contacts and the reasons for staff edits."""
 
 from __future__ import annotations
 
 import csv
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from rollcall.attendance.report import SessionReport
+from rollcall.storage.models import Person
+from rollcall.storage.staff import AuditEntry
 
 COLUMNS = [
     "person",
@@ -20,7 +27,60 @@ COLUMNS = [
     # sees the lecture's own clock and a program still gets an unambiguous instant.
     "first_seen_at",
     "last_seen_at",
+    # Added later: who the person is to the school, and why staff changed the mark.
+    "student_id",
+    "email",
+    "edit_reason",
 ]
+CLOCK_COLUMNS = ("first_seen_at", "last_seen_at")
+
+
+@dataclass(frozen=True)
+class Contact:
+    student_id: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class ExportDetails:
+    """What a report alone does not hold: people's contacts and why marks were edited."""
+
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)  # person -> edits, oldest first
+
+
+def contacts_of(session: Session, names: list[str]) -> dict[str, Contact]:
+    if not names:
+        return {}
+    rows = session.execute(
+        select(Person.name, Person.student_id, Person.email).where(Person.name.in_(names))
+    )
+    return {name: Contact(sid or "", email or "") for name, sid, email in rows}
+
+
+def edit_reasons(session: Session, session_names: list[str]) -> dict[tuple[str, str], str]:
+    """(session, person) -> "absent → present: reason (by ada)"; several edits joined by "; "."""
+    if not session_names:
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    for entry in session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "mark.edited", AuditEntry.session_name.in_(session_names))
+        .order_by(AuditEntry.id)
+    ):
+        person = json.loads(entry.details or "{}").get("person", entry.subject)
+        text = f"{entry.before} → {entry.after}: {entry.reason} (by {entry.actor})"
+        key = (entry.session_name or "", person)
+        out[key] = f"{out[key]}; {text}" if key in out else text
+    return out
+
+
+def export_details(session: Session, report: SessionReport) -> ExportDetails:
+    reasons = edit_reasons(session, [report.session])
+    return ExportDetails(
+        contacts_of(session, [a.person for a in report.attendance]),
+        {person: text for (_, person), text in reasons.items()},
+    )
 
 
 def spreadsheet_safe(value: object) -> object:
@@ -34,7 +94,7 @@ def _iso(value: datetime | None) -> str:
     return "" if value is None else value.isoformat(timespec="seconds")
 
 
-def _rows(report: SessionReport) -> list[list[object]]:
+def _rows(report: SessionReport, details: ExportDetails) -> list[list[object]]:
     return [
         [
             spreadsheet_safe(a.person),
@@ -46,19 +106,29 @@ def _rows(report: SessionReport) -> list[list[object]]:
             "yes" if a.edited else "",
             _iso(report.clock(a.first_seen)),
             _iso(report.clock(a.last_seen)),
+            spreadsheet_safe(details.contacts.get(a.person, Contact()).student_id),
+            spreadsheet_safe(details.contacts.get(a.person, Contact()).email),
+            spreadsheet_safe(details.reasons.get(a.person, "")),
         ]
         for a in report.attendance
     ]
 
 
-def export_csv(report: SessionReport, path: Path) -> None:
+def export_csv(report: SessionReport, path: Path, details: ExportDetails | None = None) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
-        writer.writerows(_rows(report))
+        writer.writerows(_rows(report, details or ExportDetails()))
 
 
-def export_xlsx(report: SessionReport, path: Path) -> None:
+def autosize(ws) -> None:  # noqa: ANN001
+    """Column widths from their longest value, within reason."""
+    for column in ws.columns:
+        width = max(len(str(c.value if c.value is not None else "")) for c in column)
+        ws.column_dimensions[column[0].column_letter].width = min(48, max(8, width + 2))
+
+
+def export_xlsx(report: SessionReport, path: Path, details: ExportDetails | None = None) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -72,19 +142,26 @@ def export_xlsx(report: SessionReport, path: Path) -> None:
     sheet.append(["Course", spreadsheet_safe(report.course or "")])
     sheet.append([])
     # Spreadsheets have no time zones: the clock columns hold the session zone's wall time.
-    header = [*COLUMNS[:-2], f"first seen ({report.timezone})", f"last seen ({report.timezone})"]
+    first_clock = COLUMNS.index("first_seen_at")
+    header = list(COLUMNS)
+    header[first_clock : first_clock + 2] = [
+        f"first seen ({report.timezone})",
+        f"last seen ({report.timezone})",
+    ]
     sheet.append(header)
     for cell in sheet[5]:
         cell.font = Font(bold=True)
-    for row, entry in zip(_rows(report), report.attendance, strict=True):
+    rows = _rows(report, details or ExportDetails())
+    for row, entry in zip(rows, report.attendance, strict=True):
         first, last = report.clock(entry.first_seen), report.clock(entry.last_seen)
-        sheet.append(
-            row[:-2]
-            + [None if t is None else t.replace(tzinfo=None, microsecond=0) for t in (first, last)]
-        )
-    for line in sheet.iter_rows(min_row=6, min_col=len(COLUMNS) - 1):
+        row[first_clock : first_clock + 2] = [
+            None if t is None else t.replace(tzinfo=None, microsecond=0) for t in (first, last)
+        ]
+        sheet.append(row)
+    for line in sheet.iter_rows(min_row=6, min_col=first_clock + 1, max_col=first_clock + 2):
         for cell in line:
             cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    sheet.freeze_panes = "B6"  # the header row and the names stay in view
     counts = book.create_sheet("Head counts")
     counts.append(
         ["t_s", "count", "recognized", "unknown", "verified", f"time ({report.timezone})"]
@@ -101,10 +178,21 @@ def export_xlsx(report: SessionReport, path: Path) -> None:
                 at.strftime("%H:%M:%S") if at else "",
             ]
         )
-    for ws in (sheet, counts):
-        for column in ws.columns:
-            width = max(len(str(c.value or "")) for c in column)
-            ws.column_dimensions[column[0].column_letter].width = min(40, width + 2)
+    counts.freeze_panes = "A2"
+    summary = book.create_sheet("Summary", 0)
+    summary.append(["Session", spreadsheet_safe(report.session)])
+    summary.append(["Course", spreadsheet_safe(report.course or "")])
+    summary.append([f"Date ({report.timezone})", report.started_local.strftime("%Y-%m-%d")])
+    summary.append(["Started", report.started_local.strftime("%H:%M:%S %Z")])
+    summary.append(["State", report.state])
+    summary.append(["Expected", len(report.attendance)])
+    for status in ("present", "late", "left_early", "absent"):
+        summary.append([status, sum(a.status == status for a in report.attendance)])
+    summary.append(["Edited by staff", sum(a.edited for a in report.attendance)])
+    for cell in summary["A"]:
+        cell.font = Font(bold=True)
+    for ws in (summary, sheet, counts):
+        autosize(ws)
     book.save(path)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
-from rollcall.storage.audit import SessionClosed, SessionDeleted, record
+from rollcall.storage.audit import CourseDeleted, SessionClosed, SessionDeleted, record
 from rollcall.storage.db import Database
 from rollcall.storage.models import (
     AttendanceRecord,
@@ -27,7 +27,7 @@ from rollcall.storage.models import (
     UnknownFace,
     utcnow,
 )
-from rollcall.storage.sessions import person_ids, require_session
+from rollcall.storage.sessions import person_ids, require_course, require_session
 
 RUNNING, INTERRUPTED, CLOSED = "running", "interrupted", "closed"
 # Why a run stopped when its session was ended from elsewhere (RunStats.stopped_by).
@@ -105,6 +105,10 @@ def close(
             )
             .values(status=status)
         )
+    from rollcall.alerts.compose import queue_after_close
+
+    # In this transaction: the alerts exist exactly when the session is closed.
+    queue_after_close(session, row, default_zone)
     return {a.person: a.status for a in report.attendance}
 
 
@@ -183,3 +187,27 @@ def _evidence_files(settings: Settings, folder: Path, stored: list[str]) -> list
             if path.is_relative_to(home) and path.is_file():
                 found.add(path)
     return sorted(found)
+
+
+def delete_course(
+    db: Database, settings: Settings, name: str, actor: str, with_sessions: bool
+) -> tuple[int, int]:
+    """Delete a course with its roster, instructors, term and alert settings (the database
+    cascades). Its sessions go too with `with_sessions` (each as `delete_session` does, in the
+    audit trail); otherwise they are kept without a course. Returns (deleted, kept)."""
+    with db.session() as session:
+        course = require_course(session, name)
+        names = list(
+            session.scalars(
+                select(AttendanceSession.name).where(AttendanceSession.course_id == course.id)
+            )
+        )
+    if with_sessions:
+        for session_name in names:
+            delete_session(db, settings, session_name, actor)
+    with db.session() as session:
+        course = require_course(session, name)
+        session.delete(course)
+        deleted = len(names) if with_sessions else 0
+        record(session, actor, CourseDeleted(name, deleted, len(names) - deleted))
+    return deleted, len(names) - deleted

@@ -86,6 +86,8 @@ class UnknownSighting:
     crop: np.ndarray
     best_similarity: float
     candidate: str | None
+    # The face's embedding: stored sealed, so one stranger is grouped across sessions.
+    embedding: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -417,5 +419,6 @@ class AttendanceMonitor:
                     crop_with_context(image, tr.box),
                     last.similarity,
                     self.gallery.name_of(last.person),
+                    tr.embedding,
                 )
             )

@@ -49,12 +49,19 @@ T = TypeVar("T")
 
 class SessionRecorder:
     def __init__(
-        self, db: Database, session_id: int, evidence_root: Path, retry_for: float = 120.0
+        self,
+        db: Database,
+        session_id: int,
+        evidence_root: Path,
+        retry_for: float = 120.0,
+        embedder: str | None = None,
     ) -> None:
         self.db = db
         self.session_id = session_id
         self.folder = evidence_root / f"session-{session_id}"
         self.retry_for = retry_for
+        # Names the embeddings of unknown faces (None: they are not kept).
+        self.embedder = embedder
 
     def _write_crop(self, name: str, crop: np.ndarray) -> str:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -165,15 +172,19 @@ class SessionRecorder:
                 )
             )
         for i, unknown in enumerate(out.unknowns):
-            session.add(
-                UnknownFace(
-                    session_id=self.session_id,
-                    t=unknown.t,
-                    crop_path=self._write_crop(f"unknown-{out.seq}-{i}.jpg", unknown.crop),
-                    best_similarity=unknown.best_similarity,
-                    candidate_id=ids.get(unknown.candidate) if unknown.candidate else None,
-                )
+            face = UnknownFace(
+                session_id=self.session_id,
+                t=unknown.t,
+                crop_path=self._write_crop(f"unknown-{out.seq}-{i}.jpg", unknown.crop),
+                best_similarity=unknown.best_similarity,
+                candidate_id=ids.get(unknown.candidate) if unknown.candidate else None,
             )
+            if unknown.embedding is not None and self.embedder:
+                face.embedding = self.db.cipher.seal_unknown(
+                    unknown.embedding, self.session_id, self.embedder
+                )
+                face.embedder, face.dim = self.embedder, int(unknown.embedding.size)
+            session.add(face)
         for event in out.events:
             session.add(
                 SessionEvent(

@@ -8,7 +8,12 @@ from datetime import UTC, datetime, tzinfo
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.status import ScheduleWindow, minutes_present, status_of, window_for
-from rollcall.storage.models import AttendanceSession, Course
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    Course,
+    PresenceInterval,
+)
 from rollcall.storage.sessions import attendance_rows, head_counts, intervals_by_person
 from rollcall.wallclock import as_utc, clock_at, in_zone, zone_info, zone_name
 
@@ -102,6 +107,38 @@ def schedule_window(
     )
 
 
+def session_over(row: AttendanceSession, window: ScheduleWindow | None) -> bool:
+    """Whether final statuses such as "left early" can be given yet."""
+    return row.state == "closed" and (
+        window is None or (row.duration is not None and row.duration >= window.end)
+    )
+
+
+def attendance_entry(
+    record: AttendanceRecord,
+    name: str,
+    intervals: list[PresenceInterval],
+    window: ScheduleWindow | None,
+    over: bool,
+) -> AttendanceEntry:
+    """One person's entry in a session's report (also used by their history across sessions)."""
+    spans = [(iv.start_t, iv.end_t if iv.end_t is not None else iv.last_seen) for iv in intervals]
+    if record.edited:
+        status = record.status
+    else:
+        status = status_of(record.first_seen, record.last_seen, window, session_over=over)
+    return AttendanceEntry(
+        person=name,
+        status=status,
+        first_seen=record.first_seen,
+        last_seen=record.last_seen,
+        minutes_present=minutes_present(spans),
+        confidence=record.confidence,
+        evidence=record.evidence_path,
+        edited=record.edited,
+    )
+
+
 def build_report(
     session: Session, row: AttendanceSession, default_zone: str | None = None
 ) -> SessionReport:
@@ -111,31 +148,11 @@ def build_report(
     zone = session_zone(course, default_zone)
     window = schedule_window(row, course, zone)
     intervals = intervals_by_person(session, row.id)
-    over = row.state == "closed" and (
-        window is None or (row.duration is not None and row.duration >= window.end)
-    )
-    entries = []
-    for record, name in attendance_rows(session, row.id):
-        spans = [
-            (iv.start_t, iv.end_t if iv.end_t is not None else iv.last_seen)
-            for iv in intervals.get(record.person_id, [])
-        ]
-        if record.edited:
-            status = record.status
-        else:
-            status = status_of(record.first_seen, record.last_seen, window, session_over=over)
-        entries.append(
-            AttendanceEntry(
-                person=name,
-                status=status,
-                first_seen=record.first_seen,
-                last_seen=record.last_seen,
-                minutes_present=minutes_present(spans),
-                confidence=record.confidence,
-                evidence=record.evidence_path,
-                edited=record.edited,
-            )
-        )
+    over = session_over(row, window)
+    entries = [
+        attendance_entry(record, name, intervals.get(record.person_id, []), window, over)
+        for record, name in attendance_rows(session, row.id)
+    ]
     counts = [
         HeadCountEntry(round(h.t, 2), h.count, h.recognized, h.unknown, h.verified)
         for h in head_counts(session, row.id)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import select
 
+from rollcall.alerts.outbox import deliver_quietly
 from rollcall.analysis.sample import Analyzer
 from rollcall.attendance import lifecycle
 from rollcall.attendance.lifecycle import CLOSED, SessionEnded
@@ -178,7 +179,7 @@ def run_session(
         if source is not None:
             source.close()
         raise
-    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir, embedder=engine.embedder.name)
     try:
         _take_attendance(
             db, settings, engine, options, progress, should_stop, stats, recorder, source,
@@ -304,6 +305,8 @@ def _take_attendance(
         end_t = options.duration
     monitor = retry_while_unreachable(lambda: analyzer.monitor_of(session_id), START_RETRY)
     recorder.close(monitor.finish(), end_t)
+    # The close queued the course's alerts in the outbox; send them now if SMTP is set up.
+    deliver_quietly(db, settings.mailer)
     stats.wall = time.perf_counter() - started
     stats.source_seconds = end_t - (resume_from or 0.0)
 

@@ -14,8 +14,11 @@ from rich.table import Table
 from rollcall.cli import (
     App,
     ask_consent,
+    audit_enrollment,
     cannot_write,
     cli,
+    cli_actor,
+    confirm_or_refuse,
     consent_options,
     err_console,
     out_console,
@@ -82,16 +85,64 @@ def course_add(
             result = enroll_photos(
                 app.db, app.engine, folder.name, photos_in(folder), consent=consent
             )
+            audit_enrollment(app, result, consent)
             for label, reason in result.refused:
                 app.fail(f"{label}: refused: {reason}")
             if result.accepted or result.duplicates:
                 names.append(folder.name)
+    from sqlalchemy import select
+
+    from rollcall.storage.audit import CourseChanged, record
+    from rollcall.storage.models import Course
+    from rollcall.storage.sessions import schedule_text
+
     with app.db.session() as session:
+        existing = session.scalar(select(Course).where(Course.name == name))
+        before_roster = {p.name for p in course_people(session, existing)} if existing else set()
+        before = schedule_text(existing) if existing else ""
         row = upsert_course(session, name, names, starts, ends, grace, timezone)
         roster = [p.name for p in course_people(session, row)]
+        # The same audit entries as the portal's course forms.
+        actor = cli_actor()
+        if existing is None:
+            record(session, actor, CourseChanged(name, "created", "", name))
+        added = [p for p in roster if p not in before_roster]
+        if added:
+            record(session, actor, CourseChanged(name, "roster", "", f"add {', '.join(added)}"))
+        if existing is not None and schedule_text(row) != before:
+            record(session, actor, CourseChanged(name, "schedule", before, schedule_text(row)))
     out_console.print(f"Course {name}: {len(roster)} on the roster.", highlight=False)
     if app.failures:
         raise SystemExit(1)
+
+
+@course.command("delete")
+@click.argument("name")
+@click.option(
+    "--with-sessions",
+    is_flag=True,
+    help="Also delete its sessions with their marks and evidence (default: keep them).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed in scripts).")
+@pass_app
+def course_delete(app: App, name: str, with_sessions: bool, yes: bool) -> None:
+    """Delete course NAME with its roster, instructors, term and alert settings."""
+    from rollcall.attendance.lifecycle import delete_course
+    from rollcall.storage.sessions import require_course
+
+    with app.db.session() as session:
+        require_course(session, name)
+    what = " and all its sessions" if with_sessions else ""
+    confirm_or_refuse(
+        yes,
+        f"Delete course {name}{what}?",
+        f"refusing to delete course {name!r} without confirmation",
+    )
+    deleted, kept = delete_course(app.db, app.settings, name, cli_actor(), with_sessions)
+    out_console.print(
+        f"Deleted course {name}: {deleted} session(s) deleted, {kept} kept without a course.",
+        highlight=False,
+    )
 
 
 @course.command("list")
@@ -345,7 +396,7 @@ def report(app: App, session_name: str, as_json: bool) -> None:
 @pass_app
 def export(app: App, session_name: str, fmt: str, output: Path) -> None:
     """Export a session's attendance as CSV or XLSX."""
-    from rollcall.attendance.export import EXPORTERS
+    from rollcall.attendance.export import EXPORTERS, export_details
     from rollcall.attendance.report import build_report
     from rollcall.storage.sessions import require_session
 
@@ -353,8 +404,9 @@ def export(app: App, session_name: str, fmt: str, output: Path) -> None:
     with app.db.session() as session:
         row = require_session(session, session_name)
         report_ = build_report(session, row, app.settings.timezone)
+        details = export_details(session, report_)
     try:
-        EXPORTERS[fmt](report_, output)
+        EXPORTERS[fmt](report_, output, details)
     except OSError as exc:
         raise cannot_write(output, exc) from None
     out_console.print(f"Wrote {output} ({len(report_.attendance)} people).", highlight=False)

@@ -8,13 +8,9 @@ from collections import Counter
 import click
 from rich.table import Table
 
-from rollcall.cli import App, cli, os_user, out_console, pass_app
+from rollcall.cli import App, cli, cli_actor, out_console, pass_app
 
-
-def _actor() -> str:
-    """Who did it, for the audit trail: the user of this computer, marked as not a portal login
-    (the portal's entries name staff accounts)."""
-    return f"{os_user()} (command line)"[:80]
+_actor = cli_actor
 
 
 @cli.group(invoke_without_command=True)
@@ -56,13 +52,18 @@ def sessions_close(app: App, name: str) -> None:
     For a session that was interrupted (Ctrl-C, SIGTERM) or whose run was killed; a run still
     recording it stops at its next sample.
     """
+    from rollcall.alerts.outbox import deliver_quietly
     from rollcall.attendance.lifecycle import close_session
 
     statuses = close_session(app.db, name, _actor())
+    delivery = deliver_quietly(app.db, app.settings.mailer)
     tally = Counter(statuses.values())
     summary = ", ".join(f"{n} {status}" for status, n in sorted(tally.items()))
     out_console.print(
-        f"Closed session {name}: {summary or 'no one expected'}.", highlight=False, soft_wrap=True
+        f"Closed session {name}: {summary or 'no one expected'}."
+        + (f" Alerts: {delivery}." if delivery and (delivery.sent or delivery.failed) else ""),
+        highlight=False,
+        soft_wrap=True,
     )
 
 

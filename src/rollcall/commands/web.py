@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from rollcall.cli import App, cli, err_console, out_console, pass_app
+from rollcall.cli import App, cli, cli_actor, confirm_or_refuse, err_console, out_console, pass_app
 
 
 @cli.command()
@@ -81,7 +81,7 @@ def user_add(app: App, name: str, role: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with app.db.session() as session:
         create_user(session, name, password, role)
-        record(session, "cli", AccountChanged(name, f"created ({role})"))
+        record(session, cli_actor(), AccountChanged(name, f"created ({role})"))
     out_console.print(f"Created {role} {name}.", highlight=False)
 
 
@@ -95,7 +95,91 @@ def user_list(app: App) -> None:
 
     with app.db.session() as session:
         for u in session.scalars(select(User).order_by(User.name)):
-            click.echo(f"{u.name}\t{u.role}\t{'active' if u.active else 'disabled'}")
+            state = "active" if u.active else "disabled"
+            if u.must_change_password:
+                state += ", must choose a new password"
+            click.echo(f"{u.name}\t{u.role}\t{state}\t{u.email or ''}")
+
+
+def _account_change(app: App, name: str, what: str, change) -> object:  # noqa: ANN001
+    """Apply change(session, user) to account NAME and write the audit entry."""
+    from rollcall.storage.accounts import require_user
+    from rollcall.storage.audit import AccountChanged, record
+
+    with app.db.session() as session:
+        user = require_user(session, name)
+        result = change(session, user)
+        record(session, cli_actor(), AccountChanged(name, what))
+    return result
+
+
+@user.command("disable")
+@click.argument("name")
+@pass_app
+def user_disable(app: App, name: str) -> None:
+    """Disable account NAME: its portal sessions and API tokens stop working at once."""
+    from rollcall.storage.accounts import set_active
+
+    _account_change(app, name, "disabled", lambda s, u: set_active(s, u, False))
+    out_console.print(f"Disabled {name}.", highlight=False)
+
+
+@user.command("enable")
+@click.argument("name")
+@pass_app
+def user_enable(app: App, name: str) -> None:
+    """Enable account NAME again."""
+    from rollcall.storage.accounts import set_active
+
+    _account_change(app, name, "enabled", lambda s, u: set_active(s, u, True))
+    out_console.print(f"Enabled {name}.", highlight=False)
+
+
+@user.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed in scripts).")
+@pass_app
+def user_remove(app: App, name: str, yes: bool) -> None:
+    """Delete account NAME with its API tokens (audit entries keep its name)."""
+    from rollcall.storage.accounts import remove_user, require_user
+
+    with app.db.session() as session:
+        require_user(session, name)
+    refusal = f"refusing to remove account {name!r} without confirmation"
+    confirm_or_refuse(yes, f"Remove the account {name} and its API tokens?", refusal)
+    _account_change(app, name, "removed", remove_user)
+    out_console.print(f"Removed {name}.", highlight=False)
+
+
+@user.command("reset-password")
+@click.argument("name")
+@pass_app
+def user_reset_password(app: App, name: str) -> None:
+    """Print a one-time password for NAME; they must choose their own at next login."""
+    from rollcall.storage.accounts import reset_password
+
+    temporary = _account_change(app, name, "password reset", reset_password)
+    err_console.print(
+        f"One-time password for {name} (they choose a new one at next login):", highlight=False
+    )
+    click.echo(temporary)
+
+
+@user.command("email")
+@click.argument("name")
+@click.argument("address")
+@pass_app
+def user_email(app: App, name: str, address: str) -> None:
+    """Set NAME's email address for alerts ("" removes it)."""
+    from rollcall.storage.accounts import check_email
+
+    checked = check_email(address)
+
+    def change(_session, user) -> None:  # noqa: ANN001
+        user.email = checked
+
+    _account_change(app, name, f"email {checked or 'removed'}", change)
+    out_console.print(f"{name}: email {checked or 'removed'}.", highlight=False)
 
 
 @cli.group()
@@ -129,8 +213,38 @@ def token_create(app: App, name: str, agent_name: str | None, course: str | None
             row, value = create_agent_token(
                 session, user, agent_name, require_course(session, course) if course else None
             )
-            record(session, "cli", AccountChanged(name, f"agent token #{row.id} created"))
+            record(session, cli_actor(), AccountChanged(name, f"agent token #{row.id} created"))
         else:
             value = create_token(session, user)
-            record(session, "cli", AccountChanged(name, "token created"))
+            record(session, cli_actor(), AccountChanged(name, "token created"))
     click.echo(value)
+
+
+@token.command("list")
+@pass_app
+def token_list(app: App) -> None:
+    """List API tokens: number, user, created, last used (the tokens themselves are not kept)."""
+    from rich.table import Table
+
+    from rollcall.storage.accounts import list_tokens
+
+    table = Table("#", "user", "created (UTC)", "last used (UTC)")
+    with app.db.session() as session:
+        for t in list_tokens(session):
+            used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+            table.add_row(str(t.id), t.user.name, f"{t.created_at:%Y-%m-%d %H:%M}", used)
+    out_console.print(table)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@pass_app
+def token_revoke(app: App, token_id: int) -> None:
+    """Revoke API token number TOKEN_ID (see `rollcall token list`)."""
+    from rollcall.storage.accounts import revoke_token
+    from rollcall.storage.audit import AccountChanged, record
+
+    with app.db.session() as session:
+        row = revoke_token(session, token_id)
+        record(session, cli_actor(), AccountChanged(row.user.name, f"token {token_id} revoked"))
+    out_console.print(f"Revoked API token #{token_id}.", highlight=False)

@@ -55,6 +55,7 @@ def require_user(session: Session, name: str) -> User:
 def set_password(session: Session, user: User, password: str) -> None:
     """A new password for `user`; it also ends every portal session they had open."""
     user.password_hash = hash_password(password)
+    user.must_change_password = False
     end_sessions(user)
 
 
@@ -158,3 +159,78 @@ def visible_courses(session: Session, user: User) -> list[Course]:
     if user.role != "admin":
         query = query.where(Course.id.in_(owned_course_ids(session, user.id)))
     return list(session.scalars(query))
+
+
+# -- administration ---------------------------------------------------------------------------
+
+
+def check_email(email: str | None) -> str | None:
+    """A plausible address or None (empty); RollcallError otherwise."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    local, at, domain = email.rpartition("@")
+    if not at or not local or "." not in domain or " " in email or len(email) > 254:
+        raise RollcallError(f"{email!r} is not an email address")
+    return email
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    return len(
+        session.scalars(
+            select(User.id).where(User.role == "admin", User.active.is_(True), User.id != user.id)
+        ).all()
+    )
+
+
+def _keep_an_admin(session: Session, user: User, what: str) -> None:
+    if user.role == "admin" and user.active and not _other_active_admins(session, user):
+        raise RollcallError(f"cannot {what} {user.name}: they are the last active admin")
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Disable (every session and API token stops working at once) or enable an account."""
+    if not active:
+        _keep_an_admin(session, user, "disable")
+    user.active = active
+    end_sessions(user)
+
+
+def remove_user(session: Session, user: User) -> None:
+    """Delete the account with its API tokens and course ownerships (the audit trail keeps
+    its name in the entries it wrote)."""
+    _keep_an_admin(session, user, "remove")
+    session.delete(user)
+    session.flush()
+
+
+def reset_password(session: Session, user: User) -> str:
+    """A one-time password for `user` (shown once); at their next login they must choose a new
+    one before anything else. Their sessions end now."""
+    temporary = secrets.token_urlsafe(12)
+    user.password_hash = hash_password(temporary)
+    user.must_change_password = True
+    end_sessions(user)
+    return temporary
+
+
+def change_password(user: User, password: str) -> None:
+    """The user's own new password: clears a reset."""
+    user.password_hash = hash_password(password)
+    user.must_change_password = False
+    end_sessions(user)
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    return list(
+        session.scalars(select(ApiToken).options(selectinload(ApiToken.user)).order_by(ApiToken.id))
+    )
+
+
+def revoke_token(session: Session, token_id: int) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no API token #{token_id} (see `rollcall token list`)")
+    session.delete(row)
+    session.flush()
+    return row

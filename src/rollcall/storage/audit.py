@@ -91,6 +91,7 @@ class UnknownAssigned(AuditEvent):
     unknown_id: int
     person: str
     added_template: bool
+    attendance: str = ""  # how their mark changed, when they were expected in the session
 
     def session_name(self) -> str | None:
         return self.session
@@ -168,10 +169,46 @@ class SessionDeleted(AuditEvent):
 
 
 @dataclass(frozen=True)
+class CourseDeleted(AuditEvent):
+    """A course deleted with its roster, instructors, term and alerts (and maybe sessions)."""
+
+    name: ClassVar[str] = "course.deleted"
+    course: str
+    sessions_deleted: int
+    sessions_kept: int
+
+    def subject(self) -> str:
+        return self.course
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        return (
+            None,
+            None,
+            f"{self.sessions_deleted} session(s) deleted, {self.sessions_kept} kept",
+        )
+
+
+@dataclass(frozen=True)
+class PersonDetailsChanged(AuditEvent):
+    """A person's student id or email addresses changed."""
+
+    name: ClassVar[str] = "person.details"
+    person: str
+    before: str
+    after: str
+
+    def subject(self) -> str:
+        return self.person
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        return self.before[:200], self.after[:200], ""
+
+
+@dataclass(frozen=True)
 class AccountChanged(AuditEvent):
     name: ClassVar[str] = "account.changed"
     user: str
-    what: str  # created | token created
+    what: str  # created | token created | token N revoked | disabled | enabled | removed | …
 
     def subject(self) -> str:
         return self.user

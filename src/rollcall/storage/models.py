@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -44,6 +46,10 @@ class Person(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # For exports and alerts (migration 0008): the school's own id, and where to write.
+    student_id: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    guardian_email: Mapped[str | None] = mapped_column(String(254))
 
     templates: Mapped[list[Template]] = relationship(
         back_populates="person", cascade="all, delete-orphan", passive_deletes=True
@@ -109,10 +115,74 @@ class Course(Base):
     # IANA zone the times are read in; None: ROLLCALL_TIMEZONE's, else the machine's.
     timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The term's calendar (migration 0008): meetings on these weekdays ("mon,wed"), from
+    # term_start to term_end, except the course's holidays; sessions are matched to it by date.
+    meeting_days: Mapped[str | None] = mapped_column(String(40))
+    term_start: Mapped[date | None] = mapped_column(Date)
+    term_end: Mapped[date | None] = mapped_column(Date)
 
     members: Mapped[list[CourseMember]] = relationship(
         back_populates="course", cascade="all, delete-orphan", passive_deletes=True
     )
+    holidays: Mapped[list[CourseHoliday]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="CourseHoliday.day"
+    )
+
+
+class CourseHoliday(Base):
+    """A day in the term with no meeting (a holiday, a trip): not a missed meeting."""
+
+    __tablename__ = "course_holidays"
+
+    course_id: Mapped[int] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CourseAlerts(Base):
+    """Who a course's alerts go to, and when (migration 0008); no row: no alerts."""
+
+    __tablename__ = "course_alerts"
+
+    course_id: Mapped[int] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    )
+    # After each closed session, the course's instructors get who was absent or late.
+    after_session: Mapped[bool] = mapped_column(default=True)
+    # Someone crossing a threshold: this many absences, or a rate below this percentage.
+    absences: Mapped[int | None] = mapped_column(Integer)
+    rate_below: Mapped[int | None] = mapped_column(Integer)
+    to_student: Mapped[bool] = mapped_column(default=False)
+    to_guardian: Mapped[bool] = mapped_column(default=False)
+    to_staff: Mapped[bool] = mapped_column(default=True)
+    # More addresses for threshold alerts (a head of year, an office), comma-separated.
+    cc: Mapped[str] = mapped_column(String(500), default="")
+
+
+class OutboxMessage(Base):
+    """An email waiting to go, sent, or failing: written in the transaction that caused it, so
+    no alert is lost to a crash or an SMTP outage; each send attempt is recorded here."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))  # session | absences | rate
+    # One message per cause and recipient: closing a session twice sends nothing twice.
+    dedupe: Mapped[str] = mapped_column(String(400), unique=True)
+    course_name: Mapped[str | None] = mapped_column(String(200))
+    session_name: Mapped[str | None] = mapped_column(String(200))
+    person_name: Mapped[str | None] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CourseMember(Base):
@@ -325,6 +395,11 @@ class UnknownFace(Base):
     candidate_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     review: Mapped[str] = mapped_column(String(16), default="pending")  # pending|assigned|dismissed
     assigned_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # The face's embedding, sealed like a template (biometric data; migration 0008), so the
+    # same stranger is grouped across sessions. None for faces kept before it was stored.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedder: Mapped[str | None] = mapped_column(String(32))
+    dim: Mapped[int | None] = mapped_column(Integer)
 
 
 class SessionEvent(Base):

@@ -46,6 +46,14 @@ class PersonSummary:
     consent: ConsentOnRecord | None = None
 
 
+def details_text(person: Person) -> str:
+    """Student id and email addresses, for the audit trail."""
+    return (
+        f"student id {person.student_id or '-'}, email {person.email or '-'}, "
+        f"guardian {person.guardian_email or '-'}"
+    )
+
+
 def get_person(session: Session, name: str) -> Person | None:
     return session.scalar(select(Person).where(Person.name == name))
 

@@ -80,6 +80,13 @@ def upsert_course(
     return course
 
 
+def schedule_text(course: Course) -> str:
+    zone = f", {course.timezone}" if course.timezone else ""
+    if not course.start_time:
+        return f"no schedule{zone}"
+    return f"{course.start_time}–{course.end_time} (grace {course.grace_minutes} min{zone})"
+
+
 def require_course(session: Session, name: str) -> Course:
     course = session.scalar(select(Course).where(Course.name == name))
     if course is None:

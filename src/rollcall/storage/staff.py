@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, event
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rollcall.storage.models import Base, utcnow
@@ -26,6 +26,10 @@ class User(Base):
     # Copied into the session cookie at login and compared on every request: bumping it (logout,
     # password change) ends every session of this user, even a copied cookie (migration 0005).
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Where alerts reach them, and (migration 0008) whether an admin's password reset asks
+    # them to choose a new password before anything else.
+    email: Mapped[str | None] = mapped_column(String(254))
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(

@@ -35,6 +35,11 @@ def _context(person_id: int, embedder: str) -> bytes:
     return f"rollcall-template:v1:{person_id}:{embedder}".encode()
 
 
+def _unknown_context(session_id: int, embedder: str) -> bytes:
+    # A distinct context: an unknown face's blob can never be opened as someone's template.
+    return f"rollcall-unknown:v1:{session_id}:{embedder}".encode()
+
+
 class TemplateCipher:
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
@@ -66,9 +71,7 @@ class TemplateCipher:
         return cls(_decode_key(path.read_text().strip(), str(path)))
 
     def seal(self, vector: np.ndarray, person_id: int, embedder: str) -> bytes:
-        raw = np.asarray(vector, dtype=_DTYPE).reshape(-1).tobytes()
-        nonce = os.urandom(_NONCE)
-        return _VERSION + nonce + self._aead.encrypt(nonce, raw, _context(person_id, embedder))
+        return self._seal(vector, _context(person_id, embedder))
 
     def seal_bytes(self, raw: bytes, context: str) -> bytes:
         """Any other biometric blob (a session's monitor state with its face embeddings),
@@ -91,11 +94,26 @@ class TemplateCipher:
             ) from None
 
     def open(self, blob: bytes, dim: int, person_id: int, embedder: str) -> np.ndarray:
+        return self._open(blob, dim, _context(person_id, embedder))
+
+    def seal_unknown(self, vector: np.ndarray, session_id: int, embedder: str) -> bytes:
+        """An unknown face's embedding, sealed like a template and bound to its session."""
+        return self._seal(vector, _unknown_context(session_id, embedder))
+
+    def open_unknown(self, blob: bytes, dim: int, session_id: int, embedder: str) -> np.ndarray:
+        return self._open(blob, dim, _unknown_context(session_id, embedder))
+
+    def _seal(self, vector: np.ndarray, context: bytes) -> bytes:
+        raw = np.asarray(vector, dtype=_DTYPE).reshape(-1).tobytes()
+        nonce = os.urandom(_NONCE)
+        return _VERSION + nonce + self._aead.encrypt(nonce, raw, context)
+
+    def _open(self, blob: bytes, dim: int, context: bytes) -> np.ndarray:
         if not blob.startswith(_VERSION) or len(blob) < 1 + _NONCE + 16:
             raise TemplateKeyError("a stored template is not in the sealed format")
         nonce, sealed = blob[1 : 1 + _NONCE], blob[1 + _NONCE :]
         try:
-            raw = self._aead.decrypt(nonce, sealed, _context(person_id, embedder))
+            raw = self._aead.decrypt(nonce, sealed, context)
         except InvalidTag:
             raise TemplateKeyError(
                 "a face template cannot be opened: the template key differs from the one it was "

@@ -15,12 +15,15 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     """The portal for `settings` (default: from the environment); `config` overrides Flask's."""
     from rollcall.web import (
+        admin,
         agent_api,
+        alerts,
         api,
         auth,
         courses,
         dashboard,
         errors,
+        history,
         people,
         reports,
         security,
@@ -48,6 +51,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     security.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for module in (auth, dashboard, sessions, people, unknowns, courses, reports, api, agent_api):
+    pages = (auth, dashboard, sessions, people, history, unknowns, courses, reports, alerts, admin)
+    for module in (*pages, api, agent_api):
         app.register_blueprint(module.bp)
     return app

@@ -20,7 +20,8 @@ from flask import (
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from rollcall.storage.accounts import authenticate, end_sessions
+from rollcall.errors import RollcallError
+from rollcall.storage.accounts import authenticate, change_password, end_sessions
 from rollcall.storage.staff import User
 from rollcall.web.context import db_session
 from rollcall.web.throttle import LoginThrottle
@@ -30,6 +31,8 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 # Endpoints reachable without a logged-in user; the API checks its own bearer tokens.
 PUBLIC = {"auth.login", "static"}
+# All a user whose password was reset may do until they choose a new one.
+CHANGING_PASSWORD = {"auth.password", "auth.logout", "static"}
 # The session key holding the user's session_version at login (see User.session_version).
 VERSION_KEY = "_rollcall_version"
 
@@ -41,6 +44,7 @@ class StaffUser(UserMixin):
     id: int
     name: str
     role: str
+    must_change: bool = False  # an admin reset the password: choose a new one first
 
     @property
     def is_admin(self) -> bool:
@@ -48,7 +52,7 @@ class StaffUser(UserMixin):
 
     @classmethod
     def of(cls, user: User) -> StaffUser:
-        return cls(user.id, user.name, user.role)
+        return cls(user.id, user.name, user.role, bool(user.must_change_password))
 
 
 @login_manager.user_loader
@@ -69,6 +73,8 @@ def _require_login():  # noqa: ANN202
         return None
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if current_user.must_change and request.endpoint not in CHANGING_PASSWORD:
+        return redirect(url_for("auth.password"))
     return None
 
 
@@ -117,7 +123,43 @@ def login():  # noqa: ANN201
     session.clear()  # a fresh session on login: no fixation
     session[VERSION_KEY] = version
     login_user(staff)
+    if staff.must_change:
+        flash("Your password was reset: choose a new one to continue.", "info")
+        return redirect(url_for("auth.password"))
     return redirect(safe_next(request.form.get("next")))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def password():  # noqa: ANN201
+    """Choose a new password (required after an admin's reset); other sessions end."""
+    if request.method == "GET":
+        return render_template("password.html")
+    current = request.form.get("current", "")[:1024]
+    new = request.form.get("new", "")[:1024]
+    problem = None
+    if new != request.form.get("confirm", "")[:1024]:
+        problem = "The new password and its confirmation differ."
+    with db_session() as s:
+        user = s.get(User, current_user.id)
+        if problem is None and authenticate(s, user.name, current) is None:
+            problem = "The current password is wrong."
+        if problem is None and new == current:
+            problem = "Choose a password different from the current one."
+        if problem is None:
+            try:
+                change_password(user, new)
+            except RollcallError as exc:
+                problem = str(exc).capitalize() + "."
+        version = user.session_version
+        staff = StaffUser.of(user)
+    if problem:
+        flash(problem, "error")
+        return render_template("password.html"), 400
+    # This browser stays logged in with the new version; every other session has ended.
+    session[VERSION_KEY] = version
+    login_user(staff)
+    flash("Password changed. Any other session of yours has been logged out.", "success")
+    return redirect(url_for("dashboard.index"))
 
 
 @bp.post("/logout")

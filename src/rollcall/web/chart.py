@@ -99,3 +99,56 @@ def head_count_svg(counts: Sequence[HeadCountEntry], duration: float | None = No
     )
     # Safe markup: every value above is a number we format or text passed through escape().
     return Markup("".join(parts))  # nosec B704 - built from numbers and escaped labels
+
+
+TREND_W, TREND_H = 480, 220  # small, so its text stays legible scaled down to a phone
+MARKS = {"present": "✓", "late": "◷", "left_early": "↦", "absent": "✗"}
+
+
+def rate_trend_svg(points: Sequence[tuple[str, float, str]]) -> Markup:
+    """A person's attendance rate so far after each session (line), with each session's own
+    status as a symbol under it: readable at phone width, and not by colour alone."""
+    if not points:
+        return Markup('<p class="muted">No finished sessions yet.</p>')
+    left, right, top, bottom = 40, 12, 12, 44
+    plot_w, plot_h = TREND_W - left - right, TREND_H - top - bottom
+    n = len(points)
+
+    def x(i: int) -> float:
+        return left + (plot_w * (i + 0.5) / n)
+
+    def y(rate: float) -> float:
+        return top + plot_h * (1 - rate)
+
+    parts = [
+        f'<svg class="chart trend" viewBox="0 0 {TREND_W} {TREND_H}" role="img" '
+        'aria-labelledby="trend-title trend-desc" xmlns="http://www.w3.org/2000/svg">',
+        '<title id="trend-title">Attendance rate over the term</title>',
+        f'<desc id="trend-desc">{n} sessions; the rate after the last one is '
+        f"{100 * points[-1][1]:.0f}%.</desc>",
+    ]
+    for pct in (0, 50, 80, 100):
+        parts.append(
+            f'<line class="grid{" goal" if pct == 80 else ""}" x1="{left}" x2="{TREND_W - right}" '
+            f'y1="{y(pct / 100):.1f}" y2="{y(pct / 100):.1f}"/>'
+            f'<text class="tick" x="{left - 6}" y="{y(pct / 100) + 4:.1f}" '
+            f'text-anchor="end">{pct}%</text>'
+        )
+    line = " ".join(f"{x(i):.1f},{y(rate):.1f}" for i, (_, rate, _) in enumerate(points))
+    parts.append(f'<polyline class="line-count" points="{line}"/>')
+    every = max(1, n // 8)  # at most ~8 date labels, whatever the term's length
+    for i, (label, rate, status) in enumerate(points):
+        tip = escape(f"{label}: {status.replace('_', ' ')}, {100 * rate:.0f}% so far")
+        parts.append(
+            f'<circle class="dot-{"sample" if status != "absent" else "verified"}" '
+            f'cx="{x(i):.1f}" cy="{y(rate):.1f}" r="4"><title>{tip}</title></circle>'
+            f'<text class="mark status-{escape(status)}" x="{x(i):.1f}" '
+            f'y="{TREND_H - bottom + 16}" text-anchor="middle">{MARKS.get(status, "?")}</text>'
+        )
+        if i % every == 0:
+            parts.append(
+                f'<text class="tick" x="{x(i):.1f}" y="{TREND_H - 8}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # nosec B704 - numbers and escaped labels only

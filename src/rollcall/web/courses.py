@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from rollcall.attendance.course_report import build_course_report
+from rollcall.attendance.report import session_zone
+from rollcall.attendance.term import (
+    WEEKDAYS,
+    Term,
+    format_meeting_days,
+    month_grids,
+    parse_day,
+    parse_meeting_days,
+)
 from rollcall.errors import RollcallError
 from rollcall.storage import accounts
 from rollcall.storage.audit import CourseChanged, record
-from rollcall.storage.models import Course, CourseMember, Person
+from rollcall.storage.models import Course, CourseHoliday, CourseMember, Person
 from rollcall.storage.names import check_exact_name
-from rollcall.storage.sessions import course_people, upsert_course
+from rollcall.storage.sessions import course_people, schedule_text, upsert_course
 from rollcall.storage.staff import User
 from rollcall.wallclock import zone_info, zone_name, zone_names
 from rollcall.web.access import admin_required, course_or_abort, me
 from rollcall.web.context import db_session, portal
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
-
-
-def _schedule(course: Course) -> str:
-    zone = f", {course.timezone}" if course.timezone else ""
-    if not course.start_time:
-        return f"no schedule{zone}"
-    return f"{course.start_time}–{course.end_time} (grace {course.grace_minutes} min{zone})"
 
 
 @bp.get("/")
@@ -54,11 +59,24 @@ def create():  # noqa: ANN201
     return redirect(url_for("courses.detail", name=name))
 
 
+def _term_text(course: Course) -> str:
+    if not course.term_start:
+        return "no term"
+    days = course.meeting_days or "no meeting days"
+    return f"{course.term_start} to {course.term_end}, {days}, {len(course.holidays)} holiday(s)"
+
+
 @bp.get("/<name>")
 def detail(name: str):  # noqa: ANN201
+    from rollcall.web.reports import date_range
+
+    first, last = date_range()
     with db_session() as s:
         user = me(s)
         course = course_or_abort(s, name, user)
+        zone = session_zone(course, portal().settings.timezone)
+        report = build_course_report(s, course, portal().settings.timezone, first, last)
+        days = report.calendar(datetime.now(zone).date())
         roster = course_people(s, course)
         on_roster = {p.id for p in roster}
         others = [
@@ -76,7 +94,67 @@ def detail(name: str):  # noqa: ANN201
             staff=staff,
             default_zone=default_zone,
             zones=zone_names(),
+            report=report,
+            days=days,
+            matrix_days=[d for d in days if d.kind in ("held", "missed", "extra")],
+            months=month_grids(days),
+            weekdays=WEEKDAYS,
+            meeting=set(parse_meeting_days(course.meeting_days)),
+            holidays="\n".join(f"{h.day} {h.label}".strip() for h in course.holidays),
+            first=first,
+            last=last,
         )
+
+
+def _holidays(text: str) -> dict:
+    """One per line: "2026-03-10 Spring break" or a range "2026-04-06..2026-04-10 Easter"."""
+    from datetime import timedelta
+
+    out = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        when, _, label = line.strip().partition(" ")
+        start_text, _, end_text = when.partition("..")
+        start = parse_day(start_text, "a holiday")
+        end = parse_day(end_text, "a holiday") if end_text else start
+        if end < start or (end - start).days > 120:
+            raise RollcallError(f"holiday range {when!r} must run forwards, at most 120 days")
+        day = start
+        while day <= end:
+            out[day] = label.strip()[:100]
+            day += timedelta(days=1)
+    return out
+
+
+@bp.post("/<name>/term")
+def term(name: str):  # noqa: ANN201
+    """Meeting days, first and last day of the term, holidays."""
+    with db_session() as s:
+        user = me(s)
+        course = course_or_abort(s, name, user)
+        before = _term_text(course)
+        form = request.form
+        try:
+            days = parse_meeting_days(form.getlist("meeting_days"))
+            start_text, end_text = form.get("term_start", ""), form.get("term_end", "")
+            start = parse_day(start_text, "the first day") if start_text.strip() else None
+            end = parse_day(end_text, "the last day") if end_text.strip() else None
+            if (start is None) != (end is None):
+                raise RollcallError("Give both the first and the last day of the term, or neither.")
+            holidays = _holidays(form.get("holidays", ""))
+            Term(start, end, days, holidays)  # checks the term's length and order
+        except RollcallError as exc:
+            abort(400, description=str(exc))
+        course.meeting_days = format_meeting_days(days) or None
+        course.term_start, course.term_end = start, end
+        course.holidays = [
+            CourseHoliday(course_id=course.id, day=d, label=label) for d, label in holidays.items()
+        ]
+        s.flush()
+        record(s, user.name, CourseChanged(course.name, "term", before, _term_text(course)))
+    flash(f"Term of {name} saved.", "success")
+    return redirect(url_for("courses.detail", name=name))
 
 
 @bp.post("/<name>/roster")
@@ -106,7 +184,7 @@ def schedule(name: str):  # noqa: ANN201
     with db_session() as s:
         user = me(s)
         course = course_or_abort(s, name, user)
-        before = _schedule(course)
+        before = schedule_text(course)
         starts = request.form.get("start_time", "").strip() or None
         ends = request.form.get("end_time", "").strip() or None
         zone = request.form.get("timezone", "").strip() or None
@@ -126,7 +204,7 @@ def schedule(name: str):  # noqa: ANN201
             course.start_time = course.end_time = None
         if zone is None:
             course.timezone = None
-        record(s, user.name, CourseChanged(course.name, "schedule", before, _schedule(course)))
+        record(s, user.name, CourseChanged(course.name, "schedule", before, schedule_text(course)))
     flash(f"Schedule of {name} saved.", "success")
     return redirect(url_for("courses.detail", name=name))
 
@@ -145,3 +223,22 @@ def instructors(name: str):  # noqa: ANN201
             s, me(s).name, CourseChanged(course.name, "instructors", "", f"{action} {user.name}")
         )
     return redirect(url_for("courses.detail", name=name))
+
+
+@bp.post("/<name>/delete")
+@admin_required
+def remove(name: str):  # noqa: ANN201
+    from rollcall.attendance.lifecycle import delete_course
+
+    if request.form.get("confirm", "").strip() != name:
+        flash("Type the course's name exactly to confirm the deletion.", "error")
+        return redirect(url_for("courses.detail", name=name))
+    with db_session() as s:
+        course_or_abort(s, name)
+        actor = me(s).name
+    p = portal()
+    deleted, kept = delete_course(
+        p.db, p.settings, name, actor, request.form.get("with_sessions") == "on"
+    )
+    flash(f"Deleted course {name}: {deleted} session(s) deleted, {kept} kept.", "success")
+    return redirect(url_for("courses.index"))

@@ -8,11 +8,13 @@ from werkzeug.utils import secure_filename
 
 from rollcall.enrollment import CONSENT_METHODS, Consent, enroll_photos
 from rollcall.errors import RollcallError
-from rollcall.storage.audit import PersonDeleted, PersonEnrolled, record
+from rollcall.storage.accounts import check_email
+from rollcall.storage.audit import PersonDeleted, PersonDetailsChanged, PersonEnrolled, record
 from rollcall.storage.models import AttendanceRecord, Course, CourseMember, Template, UnknownFace
 from rollcall.storage.people import (
     ConsentOnRecord,
     consent_of,
+    details_text,
     get_person,
     list_people,
     remove_person,
@@ -206,3 +208,24 @@ def remove(name: str):  # noqa: ANN201
     removed = delete_files(settings, files)
     flash(f"Deleted {name}: {templates} template(s) and {removed} image file(s).", "success")
     return redirect(url_for("people.index"))
+
+
+@bp.post("/<name>/details")
+def details(name: str):  # noqa: ANN201
+    """Student id and email addresses (for exports and alerts)."""
+    with db_session() as s:
+        person = get_person(s, name)
+        if person is None:
+            abort(404)
+        before = details_text(person)
+        try:
+            email = check_email(request.form.get("email"))
+            guardian = check_email(request.form.get("guardian_email"))
+        except RollcallError as exc:
+            flash(str(exc).capitalize() + ".", "error")
+            return redirect(url_for("people.detail", name=name))
+        person.student_id = " ".join(request.form.get("student_id", "").split())[:64] or None
+        person.email, person.guardian_email = email, guardian
+        record(s, me(s).name, PersonDetailsChanged(name, before, details_text(person)))
+    flash(f"Details of {name} saved.", "success")
+    return redirect(url_for("people.detail", name=name))

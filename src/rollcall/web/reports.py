@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from datetime import date
+
+from flask import Blueprint, abort, render_template, request
 
 from rollcall.attendance.course_report import COURSE_EXPORTERS, build_course_report
+from rollcall.attendance.term import parse_day
+from rollcall.errors import RollcallError
 from rollcall.storage import accounts
 from rollcall.web.access import course_or_abort, me
 from rollcall.web.context import db_session, portal
@@ -19,10 +23,24 @@ def index():  # noqa: ANN201
         return render_template("reports/index.html", courses=accounts.visible_courses(s, me(s)))
 
 
+def date_range() -> tuple[date | None, date | None]:
+    """?from=YYYY-MM-DD&to=YYYY-MM-DD (either may be left out); a bad date is a 400."""
+    out = []
+    for key in ("from", "to"):
+        text = request.args.get(key, "").strip()
+        try:
+            out.append(parse_day(text, key) if text else None)
+        except RollcallError as exc:
+            abort(400, description=str(exc))
+    return out[0], out[1]
+
+
 @bp.get("/<name>")
 def course(name: str):  # noqa: ANN201
+    first, last = date_range()
     with db_session() as s:
-        report = build_course_report(s, course_or_abort(s, name), portal().settings.timezone)
+        course = course_or_abort(s, name)
+        report = build_course_report(s, course, portal().settings.timezone, first, last)
         return render_template("reports/course.html", report=report)
 
 
@@ -30,6 +48,9 @@ def course(name: str):  # noqa: ANN201
 def export(name: str, fmt: str):  # noqa: ANN201
     if fmt not in COURSE_EXPORTERS:
         abort(404)
+    first, last = date_range()
     with db_session() as s:
-        report = build_course_report(s, course_or_abort(s, name), portal().settings.timezone)
+        report = build_course_report(
+            s, course_or_abort(s, name), portal().settings.timezone, first, last, details=True
+        )
     return download(COURSE_EXPORTERS[fmt](report), f"{name}-course.{fmt}", fmt)

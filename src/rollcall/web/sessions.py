@@ -8,12 +8,12 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
-from rollcall.attendance.export import EXPORTERS
+from rollcall.attendance.export import EXPORTERS, export_details
 from rollcall.attendance.report import as_utc, build_report, session_zone
 from rollcall.storage import accounts
 from rollcall.storage.audit import MarkEdited, entries_for_session, record
 from rollcall.storage.models import AttendanceRecord, Person
-from rollcall.storage.sessions import samples_named, unknown_faces
+from rollcall.storage.sessions import samples_named, session_events, unknown_faces
 from rollcall.wallclock import in_zone
 from rollcall.web.access import me, session_or_abort
 from rollcall.web.chart import clock, head_count_svg
@@ -95,7 +95,67 @@ def sheet(name: str):  # noqa: ANN201
             statuses=STATUSES,
             named_in=samples_named(s, row.id),
             samples=len(report.head_counts),
+            notices=_notices(s, row.id),
+            running=row.state == "running",
         )
+
+
+# Events the instructor must see on the sheet: who was there without being expected, one face
+# shown twice, faces that matched two people or lost their name, two people at one camera.
+NOTICE_KINDS = {
+    "visitor": "visitor (enrolled, not on the roster)",
+    "duplicate": "the same face in two places",
+    "disputed": "one face matched two people",
+    "identity_lost": "a face lost its name",
+    "shared_camera": "two people at one camera",
+}
+
+
+def _notices(s, session_id: int) -> list[tuple[object, str, str | None, str]]:  # noqa: ANN001
+    """(event, label, person name, detail) for the events worth the instructor's attention."""
+    events = [e for e in session_events(s, session_id) if e.kind in NOTICE_KINDS]
+    ids = {e.person_id for e in events if e.person_id is not None}
+    names = dict(s.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).all())
+    return [(e, NOTICE_KINDS[e.kind], names.get(e.person_id), e.detail) for e in events]
+
+
+@bp.post("/<name>/marks")
+def bulk_edit(name: str):  # noqa: ANN201
+    """Several marks changed at once with one reason; each change is its own audit entry."""
+    people = request.form.getlist("person")
+    status = request.form.get("status", "")
+    reason = " ".join(request.form.get("reason", "").split())[:500]
+    problems = []
+    if not people:
+        problems.append("Tick the people whose mark should change.")
+    if status not in STATUSES:
+        problems.append("Choose one of the statuses.")
+    if len(reason) < 3:
+        problems.append("Give a reason for the change (at least 3 characters).")
+    with db_session() as s:
+        session_or_abort(s, name)  # not theirs: 403 before anything else is said
+    if problems:
+        for p in problems:
+            flash(p, "error")
+        return redirect(url_for("sessions.sheet", name=name, _anchor="attendance"))
+    changed, unchanged = [], []
+    with db_session() as s:
+        user = me(s)
+        row = session_or_abort(s, name, user)
+        current = {a.person: a.status for a in report_of(s, row).attendance}
+        for person in dict.fromkeys(people):
+            rec = _record(s, row.id, person)
+            if current[person] == status:
+                unchanged.append(person)
+                continue
+            rec.status, rec.edited = status, True
+            record(s, user.name, MarkEdited(row.name, person, current[person], status, reason))
+            changed.append(person)
+    message = f"{len(changed)} mark(s) set to {status}: {', '.join(changed) or 'none'}."
+    if unchanged:
+        message += f" Already {status}: {', '.join(unchanged)}."
+    flash(message + " Each change is in the audit trail.", "success")
+    return redirect(url_for("sessions.sheet", name=name, _anchor="audit"))
 
 
 @bp.route("/<name>/marks/<person>", methods=["GET", "POST"])
@@ -158,9 +218,10 @@ def export(name: str, fmt: str):  # noqa: ANN201
         abort(404)
     with db_session() as s:
         report = report_of(s, session_or_abort(s, name))
+        details = export_details(s, report)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"attendance.{fmt}"
-        EXPORTERS[fmt](report, path)
+        EXPORTERS[fmt](report, path, details)
         data = path.read_bytes()
     return download(data, f"{name}-attendance.{fmt}", fmt)
 

@@ -1,22 +1,32 @@
-"""Review queue of faces that matched no one: assign to a person (maybe as a template), dismiss."""
+"""Review of faces that matched no one, grouped by stranger across sessions: assign a group to a
+person (their marks follow), add it as templates, enroll it as a new person, or dismiss it."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from rollcall.enrollment import enroll_photos
+from rollcall.attendance.strangers import group_faces
+from rollcall.enrollment import CONSENT_METHODS, enroll_photos
 from rollcall.errors import RollcallError
 from rollcall.storage import accounts
-from rollcall.storage.audit import UnknownAssigned, UnknownDismissed, record
+from rollcall.storage.audit import PersonEnrolled, UnknownAssigned, UnknownDismissed, record
 from rollcall.storage.models import AttendanceSession, Person, UnknownFace
 from rollcall.storage.people import get_person
 from rollcall.storage.sessions import attendance_rows
-from rollcall.web.access import me
+from rollcall.storage.unknowns import assign_face, face_vectors
+from rollcall.web.access import admin_required, me
 from rollcall.web.context import db_session, portal
 from rollcall.web.evidence import resolve, send_evidence
 
 bp = Blueprint("unknowns", __name__, url_prefix="/unknowns")
+SHOWN = 500  # faces read for one page; groups are made from these
+REVIEWS = ("pending", "assigned", "dismissed")
+
+
+def form_ids(values: list[str]) -> list[int]:
+    """Row ids from form fields; anything else (text, a 400-digit number) is ignored."""
+    return [int(v) for v in values if v.strip().isdigit() and len(v.strip()) <= 9]
 
 
 def _face_or_abort(s, face_id: int):  # noqa: ANN001, ANN202
@@ -29,17 +39,28 @@ def _face_or_abort(s, face_id: int):  # noqa: ANN001, ANN202
     return face, row
 
 
-def _candidates(s, user, row) -> list[str]:  # noqa: ANN001
-    """Admins may assign anyone; instructors only someone expected in that session."""
+def _group_or_abort(s, face_id: int) -> list[tuple[UnknownFace, AttendanceSession]]:  # noqa: ANN001
+    """The face in the URL and the other faces of its group the form names (all visible)."""
+    ids = [face_id] + form_ids(request.form.getlist("face"))
+    return [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
+
+
+def _candidates(s, user, rows) -> list[str]:  # noqa: ANN001
+    """Admins may assign anyone; instructors someone expected in one of the sessions."""
     if user.role == "admin":
         return list(s.scalars(select(Person.name).order_by(Person.name)))
-    return [name for _, name in attendance_rows(s, row.id)]
+    names = {name for row in rows for _, name in attendance_rows(s, row.id)}
+    return sorted(names)
+
+
+def _face_label(face: UnknownFace, row: AttendanceSession) -> str:
+    return f"#{face.id} ({row.name})"
 
 
 @bp.get("/")
 def index():  # noqa: ANN201
     show = request.args.get("show", "pending")
-    if show not in ("pending", "assigned", "dismissed"):
+    if show not in REVIEWS:
         show = "pending"
     with db_session() as s:
         user = me(s)
@@ -48,16 +69,28 @@ def index():  # noqa: ANN201
             select(UnknownFace)
             .where(UnknownFace.session_id.in_(rows), UnknownFace.review == show)
             .order_by(UnknownFace.session_id.desc(), UnknownFace.t)
-            .limit(300)
+            .limit(SHOWN)
         ).all()
-        names = {p.id: p.name for p in s.scalars(select(Person))}
-        choices = {sid: _candidates(s, user, rows[sid]) for sid in {f.session_id for f in faces}}
+        by_id = {f.id: f for f in faces}
+        groups = [
+            [by_id[i] for i in group]
+            for group in group_faces(face_vectors(portal().db.cipher, list(faces)))
+        ]
+        groups.sort(key=lambda g: (-len({f.session_id for f in g}), -len(g), g[0].id))
+        names = dict(s.execute(select(Person.id, Person.name)).all())
+        everyone = _candidates(s, user, []) if user.role == "admin" else None
+        choices = [
+            everyone
+            if everyone is not None
+            else _candidates(s, user, [rows[sid] for sid in {f.session_id for f in g}])
+            for g in groups
+        ]
         return render_template(
             "unknowns/index.html",
+            groups=list(zip(groups, choices, strict=True)),
             faces=faces,
             sessions=rows,
             names=names,
-            choices=choices,
             show=show,
         )
 
@@ -70,44 +103,56 @@ def crop(face_id: int):  # noqa: ANN201
     return send_evidence(portal().settings, stored)
 
 
+def _add_templates(person_name: str, stored: list[tuple[int, str]], consent=None) -> int:  # noqa: ANN001
+    """Each face's crop as a template photo (quality checks as for any photo); returns how
+    many were accepted, flashing why the others were not."""
+    p = portal()
+    photos = []
+    for face_id, path in stored:
+        found = resolve(p.settings, path)
+        if found is not None:
+            photos.append((f"unknown-{face_id}.jpg", found.read_bytes()))
+    if not photos:
+        flash("The face images are missing, so they cannot become templates.", "error")
+        return 0
+    try:
+        result = enroll_photos(p.db, p.engine, person_name, photos, consent=consent)
+    except RollcallError as exc:
+        flash(f"Not added as templates: {exc}", "error")
+        return 0
+    for label, reason in result.refused:
+        flash(f"{label}: not added as a template: {reason}", "error")
+    return len(result.accepted)
+
+
 @bp.post("/<int:face_id>/assign")
 def assign(face_id: int):  # noqa: ANN201
+    """The face (and the rest of its group) is this person: their marks follow."""
     person_name = request.form.get("person", "")
     as_template = request.form.get("as_template") == "on"
     with db_session() as s:
         user = me(s)
-        face, row = _face_or_abort(s, face_id)
+        group = _group_or_abort(s, face_id)
         person = get_person(s, person_name)
-        if person is None or person_name not in _candidates(s, user, row):
+        if person is None or person_name not in _candidates(s, user, [r for _, r in group]):
             flash("Choose a person from the list.", "error")
             return redirect(url_for("unknowns.index"))
-        stored, session_name = face.crop_path, row.name
-    added = False
-    if as_template:
-        p = portal()
-        path = resolve(p.settings, stored)
-        if path is None:
-            flash("The face image is missing, so it cannot become a template.", "error")
-        else:
-            photo = (f"unknown-{face_id}.jpg", path.read_bytes())
-            try:
-                # Only someone with consent on record gains a template here: this form asks
-                # for none, so a person enrolled before consents were kept is refused.
-                result = enroll_photos(p.db, p.engine, person_name, [photo], consent=None)
-            except RollcallError as exc:
-                flash(f"Not added as a template: {exc}", "error")
-            else:
-                added = bool(result.accepted)
-                for _, reason in result.refused:
-                    flash(f"Not added as a template: {reason}", "error")
+        stored = [(f.id, f.crop_path) for f, _ in group]
+    added = _add_templates(person_name, stored) if as_template else 0
+    marked = []
     with db_session() as s:
-        face = s.get(UnknownFace, face_id)
-        face.review = "assigned"
-        face.assigned_id = get_person(s, person_name).id
-        record(s, me(s).name, UnknownAssigned(session_name, face_id, person_name, added))
+        actor = me(s).name
+        person = get_person(s, person_name)
+        for face, row in _group_or_abort(s, face_id):
+            change = assign_face(s, face, person)
+            if change:
+                marked.append(row.name)
+            record(s, actor, UnknownAssigned(row.name, face.id, person_name, added > 0, change))
     flash(
-        f"Face #{face_id} assigned to {person_name}"
-        + (" and added as a template." if added else "."),
+        f"{len(stored)} face(s) assigned to {person_name}"
+        + (f"; {added} added as template(s)" if added else "")
+        + (f"; attendance updated in {', '.join(sorted(set(marked)))}" if marked else "")
+        + ".",
         "success",
     )
     return redirect(url_for("unknowns.index"))
@@ -116,8 +161,90 @@ def assign(face_id: int):  # noqa: ANN201
 @bp.post("/<int:face_id>/dismiss")
 def dismiss(face_id: int):  # noqa: ANN201
     with db_session() as s:
-        face, row = _face_or_abort(s, face_id)
-        face.review = "dismissed"
-        record(s, me(s).name, UnknownDismissed(row.name, face_id))
-    flash(f"Face #{face_id} dismissed.", "success")
+        group = _group_or_abort(s, face_id)
+        _dismiss(s, group)
+    flash(f"{len(group)} face(s) dismissed.", "success")
     return redirect(url_for("unknowns.index"))
+
+
+def _dismiss(s, group) -> None:  # noqa: ANN001
+    actor = me(s).name
+    for face, row in group:
+        face.review = "dismissed"
+        record(s, actor, UnknownDismissed(row.name, face.id))
+
+
+@bp.post("/dismiss")
+def dismiss_many():  # noqa: ANN201
+    """Bulk: every face of every group ticked (a group's box holds its faces' ids, "3,7,9")."""
+    values = request.form.getlist("face") + [
+        i for group in request.form.getlist("faces") for i in group.split(",")
+    ]
+    ids = form_ids(values)
+    if not ids:
+        flash("Tick the faces to dismiss.", "error")
+        return redirect(url_for("unknowns.index"))
+    with db_session() as s:
+        group = [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
+        _dismiss(s, group)
+    flash(f"{len(group)} face(s) dismissed.", "success")
+    return redirect(url_for("unknowns.index"))
+
+
+@bp.route("/<int:face_id>/enroll", methods=["GET", "POST"])
+@admin_required
+def enroll(face_id: int):  # noqa: ANN201
+    """Enroll this stranger as a new person from their faces' crops, with consent on record;
+    the faces are then assigned to them."""
+    from rollcall.web.people import consent_from_form
+
+    ids = [face_id] + form_ids(request.values.getlist("face"))
+    with db_session() as s:
+        group = [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
+        staff = me(s).name
+        stored = [(f.id, f.crop_path) for f, _ in group]
+        labels = [_face_label(f, r) for f, r in group]
+    name = " ".join(request.form.get("name", "").split())
+    if request.method == "GET":
+        return _enroll_form(face_id, ids, labels, name)
+    problems = []
+    if not name or len(name) > 200:
+        problems.append("Give the person's name (1 to 200 characters).")
+    with db_session() as s:
+        if name and get_person(s, name) is not None:
+            problems.append(f"{name} is already enrolled: assign the faces to them instead.")
+    try:
+        consent = consent_from_form(staff)
+    except RollcallError as exc:
+        problems.append(str(exc))
+    if problems:
+        for message in problems:
+            flash(message, "error")
+        return _enroll_form(face_id, ids, labels, name, 400)
+    added = _add_templates(name, stored, consent)
+    if not added:
+        flash(f"{name} was not enrolled: no face was good enough for a template.", "error")
+        return _enroll_form(face_id, ids, labels, name, 400)
+    with db_session() as s:
+        person = get_person(s, name)
+        record(
+            s, staff, PersonEnrolled(name, added, len(stored) - added, consent.method, consent.note)
+        )
+        for face, row in [_face_or_abort(s, i) for i in dict.fromkeys(ids)]:
+            change = assign_face(s, face, person)
+            record(s, staff, UnknownAssigned(row.name, face.id, name, True, change))
+    flash(f"Enrolled {name} from {added} face(s), consent recorded ({consent.method}).", "success")
+    return redirect(url_for("people.detail", name=name))
+
+
+def _enroll_form(face_id: int, ids: list[int], labels: list[str], name: str, status: int = 200):  # noqa: ANN202
+    return render_template(
+        "unknowns/enroll.html",
+        face_id=face_id,
+        ids=ids,
+        labels=labels,
+        name=name,
+        methods=CONSENT_METHODS,
+        method=request.form.get("consent_method", ""),
+        note=request.form.get("consent_note", ""),
+    ), status

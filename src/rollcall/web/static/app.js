@@ -65,6 +65,9 @@ function pollLive(box) {
         set("recognized", s.recognized ?? "–");
         set("samples", s.samples);
         set("t", formatClock(s.t));
+        set("here", s.here);
+        set("expected", s.expected);
+        set("missing", s.missing.length ? s.missing.join(", ") : "no one");
       });
       box.querySelectorAll("[data-session]").forEach((card) => { if (!known.has(card.dataset.session)) card.classList.add("ended"); });
     } catch (err) { /* offline for a moment: try again on the next tick */ }

@@ -1,0 +1,95 @@
+"""Admin tasks on the command line: accounts, tokens, courses, people; each in the audit trail."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from rollcall.config import Settings
+from rollcall.storage.db import Database
+from rollcall.storage.models import Person
+from rollcall.storage.staff import AuditEntry
+
+PASSWORD = "a long test password"
+
+
+def _audit(actions: str | None = None) -> list[tuple[str, str, str, str]]:
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        query = select(AuditEntry).order_by(AuditEntry.id)
+        return [(e.actor, e.action, e.subject, e.reason) for e in s.scalars(query)]
+
+
+def test_accounts_and_tokens(cli) -> None:  # noqa: ANN001
+    for name, role in (("ada", "admin"), ("ivy", "instructor")):
+        assert cli("user", "add", name, "--role", role, "--password-stdin",
+                   input=PASSWORD + "\n").exit_code == 0  # fmt: skip
+    token = cli("token", "create", "ivy").output.strip()
+    assert token.startswith("rc_")
+    listing = cli("token", "list")
+    assert "ivy" in listing.output and "never" in listing.output
+    assert cli("token", "revoke", "1").exit_code == 0
+    assert "no API token #1" in cli("token", "revoke", "1").output
+    assert cli("user", "disable", "ivy").exit_code == 0
+    assert "disabled" in cli("user", "list").output
+    assert "last active admin" in cli("user", "disable", "ada").output
+    reset = cli("user", "reset-password", "ivy")
+    assert reset.exit_code == 0 and len(reset.output.strip().splitlines()[-1]) >= 16
+    assert "must choose a new password" in cli("user", "list").output
+    assert cli("user", "email", "ivy", "ivy@school.example").exit_code == 0
+    assert "not an email address" in cli("user", "email", "ivy", "ivy-at-school").output
+    # In a script, removing needs --yes.
+    refused = cli("user", "remove", "ivy")
+    assert refused.exit_code == 1 and "add --yes" in refused.output
+    assert cli("user", "remove", "ivy", "--yes").exit_code == 0
+    entries = _audit()
+    assert all(actor.endswith("(command line)") for actor, *_ in entries)
+    assert [reason for _, _, _, reason in entries] == [
+        "created (admin)", "created (instructor)", "token created", "token 1 revoked",
+        "disabled", "password reset", "email ivy@school.example", "removed",
+    ]  # fmt: skip
+
+
+def test_people_remove_in_a_script_needs_yes(cli) -> None:  # noqa: ANN001
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        s.add(Person(name="Ada Lovelace"))
+    refused = cli("people", "remove", "Ada Lovelace")
+    assert refused.exit_code == 1 and "add --yes" in refused.output
+    with db.session() as s:
+        assert s.scalar(select(Person).where(Person.name == "Ada Lovelace")) is not None
+    assert "no enrolled person" in cli("people", "remove", "Nobody", "--yes").output
+    assert cli("people", "remove", "Ada Lovelace", "--yes").exit_code == 0
+    assert _audit()[-1][1:3] == ("person.deleted", "Ada Lovelace")
+
+
+def test_course_changes_and_deletion_are_audited(cli) -> None:  # noqa: ANN001
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        s.add_all([Person(name="Alice"), Person(name="Bob")])
+    assert cli("course", "add", "Algebra", "--people", "Alice").exit_code == 0
+    assert cli("course", "add", "Algebra", "--people", "Bob", "--starts", "09:00",
+               "--ends", "10:00").exit_code == 0  # fmt: skip
+    assert cli("people", "set", "Bob", "--student-id", "S-042",
+               "--email", "bob@school.example").exit_code == 0  # fmt: skip
+    assert "refusing" in cli("course", "delete", "Algebra").output
+    deleted = cli("course", "delete", "Algebra", "--yes")
+    assert deleted.exit_code == 0 and "0 session(s) deleted" in deleted.output
+    assert [(a, s, r) for _, a, s, r in _audit()] == [
+        ("course.changed", "Algebra", "created"),
+        ("course.changed", "Algebra", "roster"),
+        ("course.changed", "Algebra", "roster"),
+        ("course.changed", "Algebra", "schedule"),
+        ("person.details", "Bob", ""),
+        ("course.deleted", "Algebra", "0 session(s) deleted, 0 kept"),
+    ]
+
+
+def test_alerts_send_without_smtp_says_how_to_set_it(cli, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("ROLLCALL_SMTP_URL", raising=False)
+    result = cli("alerts", "send")
+    assert result.exit_code == 1 and "ROLLCALL_SMTP_URL is not set" in result.output
+    monkeypatch.setenv("ROLLCALL_SMTP_URL", "smtp://u:p@mail.example.org?starttls=0")
+    result = cli("alerts", "list")
+    assert (
+        result.exit_code == 1 and "in clear" in result.output and "Traceback" not in result.output
+    )

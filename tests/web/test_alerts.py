@@ -1,0 +1,139 @@
+"""Alerts: a summary after each session and threshold notes, through the outbox, over real SMTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from rollcall.alerts.mailer import Mailer
+from rollcall.alerts.outbox import deliver
+from rollcall.errors import RollcallError
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    Course,
+    CourseAlerts,
+    OutboxMessage,
+    Person,
+)
+from rollcall.storage.staff import User
+
+
+def _running_session(app, name: str, day: int) -> None:  # noqa: ANN001
+    """A running Algebra session on 2026-03-<day> in which nobody has been seen yet."""
+    with app.extensions["rollcall"].db.session() as s:
+        course = s.scalar(select(Course).where(Course.name == "Algebra"))
+        row = AttendanceSession(
+            name=name,
+            course_id=course.id,
+            source="camera:0",
+            started_at=datetime(2026, 3, day, 9, 0, tzinfo=UTC),
+            state="running",
+            seed=1,
+            min_interval=20,
+            max_interval=90,
+            verify_every=300,
+            leave_after=180,
+            processed_until=600,
+        )
+        s.add(row)
+        s.flush()
+        for person in s.scalars(select(Person)):
+            s.add(AttendanceRecord(session_id=row.id, person_id=person.id, status="absent"))
+
+
+def _alerts_on(app, **rules) -> None:  # noqa: ANN001, ANN003
+    with app.extensions["rollcall"].db.session() as s:
+        s.execute(delete(OutboxMessage))  # the seeded one (conftest) would be sent too
+        course = s.scalar(select(Course).where(Course.name == "Algebra"))
+        s.add(CourseAlerts(course_id=course.id, cc="", **rules))
+        s.scalar(select(User).where(User.name == "ivy")).email = "ivy@school.example"
+        bob = s.scalar(select(Person).where(Person.name == "Bob"))
+        bob.email, bob.guardian_email = "bob@school.example", "bobs.parent@home.example"
+
+
+def test_closing_a_session_emails_its_instructor_over_starttls_and_auth(
+    app, cli, smtp_server, monkeypatch
+) -> None:  # noqa: ANN001
+    _alerts_on(app, after_session=True, to_staff=True)
+    _running_session(app, "algebra-2", 4)
+    monkeypatch.setenv("ROLLCALL_SMTP_URL", smtp_server.url)
+    result = cli("sessions", "close", "algebra-2")
+    assert result.exit_code == 0, result.output
+    assert "Alerts: 1 sent" in result.output
+    [mail] = smtp_server.received
+    assert mail["To"] == "ivy@school.example" and mail["From"] == "rollcall@school.example"
+    assert mail["Subject"].startswith("[rollcall] Algebra 2026-03-04")
+    body = mail.get_payload(decode=True).decode()
+    assert "Absent: Alice, Bob" in body and "1 unknown face" not in body
+    assert smtp_server.logins == ["alerts"] and smtp_server.tls_used == [True]
+    with app.extensions["rollcall"].db.session() as s:
+        row = s.scalar(select(OutboxMessage))
+        assert (row.state, row.attempts, row.sent_at is not None) == ("sent", 1, True)
+    # Closing again is refused, and nothing is sent twice.
+    assert cli("sessions", "close", "algebra-2").exit_code != 0
+    assert len(smtp_server.received) == 1
+
+
+def test_a_failed_send_is_kept_retried_and_shown(app, browser, smtp_server) -> None:  # noqa: ANN001
+    from rollcall.attendance.lifecycle import close_session
+
+    db = app.extensions["rollcall"].db
+    _alerts_on(app, after_session=True, to_staff=True)
+    _running_session(app, "algebra-2", 4)
+    close_session(db, "algebra-2", "test")
+    down = Mailer.from_url(smtp_server.url.replace(str(smtp_server.port), "9", 1))
+    assert str(deliver(db, down)) == "0 sent, 1 failed"
+    with db.session() as s:
+        row = s.scalar(select(OutboxMessage))
+        assert row.state == "failed" and row.attempts == 1 and row.last_error
+        retry_at = row.next_attempt_at
+    page = browser("ada").get("/alerts/").get_data(as_text=True)
+    assert "failed" in page and "ivy@school.example" in page
+    # Not due yet: nothing is tried; once due, the working server gets it.
+    mailer = Mailer.from_url(smtp_server.url)
+    assert str(deliver(db, mailer)) == "0 sent, 0 failed"
+    later = retry_at.replace(tzinfo=UTC) + timedelta(seconds=1)
+    assert str(deliver(db, mailer, now=later)) == "1 sent, 0 failed"
+    assert len(smtp_server.received) == 1
+    with db.session() as s:
+        assert s.scalar(select(OutboxMessage)).attempts == 2
+
+
+def test_thresholds_alert_student_guardian_and_staff_once(app, smtp_server) -> None:  # noqa: ANN001
+    from rollcall.attendance.lifecycle import close_session
+
+    db = app.extensions["rollcall"].db
+    _alerts_on(
+        app, after_session=False, absences=2, to_staff=True, to_student=True, to_guardian=True
+    )
+    mailer = Mailer.from_url(smtp_server.url)
+    for name, day in [("algebra-2", 4), ("algebra-3", 6)]:
+        _running_session(app, name, day)
+        close_session(db, name, "test")
+        deliver(db, mailer)
+    # Bob missed algebra-1, -2 and -3: he crossed 2 absences at algebra-2, once. Alice (present
+    # at algebra-1) crossed it at algebra-3.
+    to = sorted((m["To"], m["Subject"]) for m in smtp_server.received)
+    assert to == [
+        ("bob@school.example", "[rollcall] Bob: 2 absences in Algebra"),
+        ("bobs.parent@home.example", "[rollcall] Bob: 2 absences in Algebra"),
+        ("ivy@school.example", "[rollcall] Alice: 2 absences in Algebra"),
+        ("ivy@school.example", "[rollcall] Bob: 2 absences in Algebra"),
+    ]
+
+
+def test_bad_smtp_urls_are_refused_with_the_fix() -> None:
+    for url, words in [
+        ("http://mail.example.org", "smtp:// or smtps://"),
+        ("smtp://u:p@mail.example.org?starttls=0", "in clear"),
+        ("smtp://mail.example.org?tls=1", "unknown option"),
+    ]:
+        try:
+            Mailer.from_url(url)
+        except RollcallError as exc:
+            assert words in str(exc)
+        else:
+            raise AssertionError(url)
+    assert Mailer.from_url("smtps://a%40b:p%40ss@mx.example.org?from=x@y.org").password == "p@ss"
