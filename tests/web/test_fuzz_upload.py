@@ -37,6 +37,7 @@ FUZZ = settings(
     max_examples=250,
     deadline=None,
     derandomize=True,
+    database=None,  # derandomized: nothing to replay, and no .hypothesis folder in the checkout
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 

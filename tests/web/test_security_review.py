@@ -28,7 +28,8 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 class Route:
     """How one endpoint must behave.
 
-    kind: "public" (no login), "page" (login redirect) or "api" (bearer token, else 401).
+    kind: "public" (no login), "page" (login redirect), "api" (staff bearer token, else 401) or
+    "agent" (a capture agent's token only: staff tokens and login cookies get 401).
     scope: "public"; "any" (every staff user; listings are filtered); "own" (only admins and
     the course's instructors: 403 for another course's); "admin" (403 for instructors);
     "self" (every staff user, on their own account or on what they may see, named in the form:
@@ -105,7 +106,13 @@ ROUTES: dict[str, Route] = {
     "api.attendance": _r("api", "own", "GET", **ALGEBRA_1),
     "api.head_counts": _r("api", "own", "GET", **ALGEBRA_1),
     "api.people": _r("api", "any", "GET", hidden="Alice"),
+    # The capture agents' API (agent tokens only; their scope is tested in test_agent_api).
+    "agent_api.open_session": _r("agent", "agent", "POST"),
+    "agent_api.session_status": _r("agent", "agent", "GET", **ALGEBRA_1),
+    "agent_api.upload_frame": _r("agent", "agent", "POST", **ALGEBRA_1),
+    "agent_api.finish": _r("agent", "agent", "POST", **ALGEBRA_1),
 }
+BEARER_KINDS = {"api", "agent"}
 
 
 def _methods(rule) -> frozenset[str]:  # noqa: ANN001
@@ -171,8 +178,14 @@ def test_anonymous_is_sent_to_login_or_refused(app: Flask) -> None:
     ada = app.test_client()
     _login(ada, "ada")
     for endpoint, method, url in _cases(app):
-        if ROUTES[endpoint].kind == "api" and ROUTES[endpoint].scope != "public":
+        if ROUTES[endpoint].kind in BEARER_KINDS and ROUTES[endpoint].scope != "public":
             assert _request(ada, method, url).status_code == 401, url
+            checked += 1
+    # A staff API token is not an agent's credential, not even an admin's.
+    bearer = {"Authorization": f"Bearer {_token(app, 'ada')}"}
+    for endpoint, method, url in _cases(app):
+        if ROUTES[endpoint].kind == "agent":
+            assert _request(app.test_client(), method, url, headers=bearer).status_code == 401, url
             checked += 1
     print(f"\nanonymous checks: {checked}")
 
@@ -192,7 +205,7 @@ def test_instructor_is_forbidden_other_courses_and_admin_routes(app: Flask) -> N
     forbidden = filtered = 0
     for endpoint, method, url in _cases(app):
         route = ROUTES[endpoint]
-        if route.scope == "public" or endpoint == "auth.logout":
+        if route.scope in ("public", "agent") or endpoint == "auth.logout":
             continue
         headers = bearer if route.kind == "api" else {}
         data = {"csrf_token": csrf} if method in STATE_CHANGING else None
@@ -221,7 +234,7 @@ def test_owner_and_admin_may_read_what_others_may_not(app: Flask, name: str) -> 
     bearer = {"Authorization": f"Bearer {_token(app, name)}"}
     for endpoint, method, url in _cases(app):
         route = ROUTES[endpoint]
-        if method != "GET" or route.scope == "public":
+        if method != "GET" or route.scope in ("public", "agent"):
             continue
         expected = 403 if (route.scope == "admin" and name != "ada") else 200
         headers = bearer if route.kind == "api" else {}
@@ -237,7 +250,7 @@ def test_every_state_changing_route_needs_a_csrf_token(app: Flask) -> None:
         if method not in STATE_CHANGING:
             continue
         route = ROUTES[endpoint]
-        if route.kind == "api":
+        if route.kind in BEARER_KINDS:
             # Exempt from CSRF because cookies are not credentials there (see above).
             assert _request(ada, method, url).status_code == 401, url
             checked += 1
