@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Throw-away PostgreSQL and MariaDB servers on loopback for the back-end tests (CI and developers).
+# Throw-away PostgreSQL, MariaDB and Redis servers on loopback for the back-end and worker tests
+# (CI and developers).
 #
 #   eval "$(scripts/ci-databases.sh start)"   # installs (Debian packages), starts, prints exports
-#   scripts/ci-databases.sh stop              # stops both servers
-#   scripts/ci-databases.sh restart [postgres|mariadb|all] [SECONDS]
+#   scripts/ci-databases.sh stop              # stops the servers
+#   scripts/ci-databases.sh restart [postgres|mariadb|redis|all] [SECONDS]
 #                                             # stops, stays down SECONDS (default 0), starts
 #                                             # again: the fault tests' server restart
 #
@@ -17,8 +18,10 @@ set -euo pipefail
 DIR=${ROLLCALL_DB_DIR:-/tmp/rollcall-ci-db}
 PG_PORT=${ROLLCALL_PG_PORT:-55432}
 MY_PORT=${ROLLCALL_MY_PORT:-53306}
+REDIS_PORT=${ROLLCALL_REDIS_PORT:-56379}
 PG_DIR=$DIR/postgres
 MY_DIR=$DIR/mariadb
+REDIS_DIR=$DIR/redis
 PASSWORD=rollcall
 
 log() { echo "ci-databases: $*" >&2; }
@@ -27,6 +30,7 @@ install_packages() {
   local missing=()
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   command -v mariadbd >/dev/null || command -v mysqld >/dev/null || missing+=(mariadb-server)
+  command -v redis-server >/dev/null || missing+=(redis-server)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     log "missing ${missing[*]} and not root: install them with apt-get"
@@ -114,6 +118,31 @@ start_mariadb() {
   echo "export ROLLCALL_TEST_MYSQL_URL=mysql+pymysql://rollcall:$PASSWORD@127.0.0.1:$MY_PORT/rollcall"
 }
 
+# Redis, the Celery broker of the worker tests: no persistence (a restart empties it, the
+# harshest case for the workers), loopback only, its own port and folder.
+start_redis() {
+  mkdir -p "$REDIS_DIR"
+  if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    log "starting Redis on 127.0.0.1:$REDIS_PORT"
+    setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" \
+      --save "" --appendonly no --daemonize no --pidfile "$REDIS_DIR/redis.pid" \
+      --logfile "$REDIS_DIR/redis.log" </dev/null >/dev/null 2>&1 &
+    local i
+    for i in $(seq 1 30); do
+      redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+      [ "$i" = 30 ] && { log "Redis did not start; see $REDIS_DIR/redis.log"; return 1; }
+      sleep 0.5
+    done
+  fi
+  echo "export ROLLCALL_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+}
+
+stop_redis() {
+  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  fi
+}
+
 stop_postgres() {
   local bin owner=postgres
   [ "$(id -u)" = 0 ] || owner=$(id -un)
@@ -135,16 +164,24 @@ stop_mariadb() {
 stop_all() {
   stop_postgres
   stop_mariadb
+  stop_redis
   log "stopped"
 }
 
 # Only a server this script started (its data folder exists) is restarted: never a system one.
 restart() {
   local which=${1:-all} down=${2:-0}
-  case "$which" in postgres | mariadb | all) ;; *)
-    log "restart what? postgres, mariadb or all"
+  case "$which" in postgres | mariadb | redis | all) ;; *)
+    log "restart what? postgres, mariadb, redis or all"
     return 2 ;;
   esac
+  if [ "$which" = redis ]; then
+    stop_redis
+    log "down for $down s"
+    sleep "$down"
+    start_redis
+    return
+  fi
   if [ "$which" != mariadb ] && [ ! -f "$PG_DIR/PG_VERSION" ]; then
     log "no PostgreSQL of ours in $PG_DIR to restart"
     return 3
@@ -155,10 +192,12 @@ restart() {
   fi
   [ "$which" = mariadb ] || stop_postgres
   [ "$which" = postgres ] || stop_mariadb
+  [ "$which" != all ] || stop_redis
   log "down for $down s"
   sleep "$down"
   [ "$which" = mariadb ] || start_postgres
   [ "$which" = postgres ] || start_mariadb
+  [ "$which" != all ] || start_redis
 }
 
 case "${1:-start}" in
@@ -167,12 +206,13 @@ case "${1:-start}" in
     mkdir -p "$DIR"
     chmod 755 "$DIR"
     start_postgres
-    start_mariadb ;;
+    start_mariadb
+    start_redis ;;
   stop)
     stop_all ;;
   restart)
     restart "${2:-all}" "${3:-0}" ;;
   *)
-    echo "usage: scripts/ci-databases.sh [start|stop|restart [postgres|mariadb|all] [SECONDS]]" >&2
+    echo "usage: scripts/ci-databases.sh [start|stop|restart [postgres|mariadb|redis|all] [SECONDS]]" >&2
     exit 2 ;;
 esac

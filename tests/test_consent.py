@@ -238,7 +238,7 @@ def test_cli_consent_by_defaults_to_the_os_user(cli, faces: Path):
 
 @pytest.mark.faces
 def test_cli_asks_for_consent_at_a_terminal(cli, faces: Path, monkeypatch):
-    monkeypatch.setattr("rollcall.cli.interactive", lambda: True)
+    monkeypatch.setattr("rollcall.commands.base.interactive", lambda: True)
     result = cli("enroll", "Tony_Blair", *photos_of(faces, "Tony_Blair"), input="signed form\n")
     assert result.exit_code == 0, result.output
     assert "How did Tony_Blair consent" in result.output

@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from rollcall.cli import App, cli, out_console, pass_app
+from rollcall.commands.base import App, out_console, pass_app
 
 
-@cli.group()
+@click.group()
 def alerts() -> None:
     """Alert emails: the outbox and sending it (ROLLCALL_SMTP_URL)."""
 
@@ -55,3 +55,6 @@ def alerts_list(app: App, state: str | None, limit: int) -> None:
                 str(m.attempts), m.last_error,
             )  # fmt: skip
     out_console.print(table)
+
+
+COMMANDS = [alerts]

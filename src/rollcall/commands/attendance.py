@@ -11,12 +11,11 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rollcall.cli import (
+from rollcall.commands.base import (
     App,
     ask_consent,
     audit_enrollment,
     cannot_write,
-    cli,
     cli_actor,
     confirm_or_refuse,
     consent_options,
@@ -27,7 +26,7 @@ from rollcall.cli import (
 )
 
 
-@cli.group()
+@click.group()
 def course() -> None:
     """Courses: who is expected, and the schedule used for late / left early."""
 
@@ -167,7 +166,7 @@ def course_list(app: App) -> None:
     out_console.print(table)
 
 
-@cli.command()
+@click.command()
 @click.option("--session", "session_name", required=True, help="Session name (unique).")
 @click.option(
     "--source",
@@ -380,7 +379,7 @@ def _clock(when: datetime | None) -> str:
     return "" if when is None else f"{when:%H:%M:%S}"
 
 
-@cli.command()
+@click.command()
 @click.option("--session", "session_name", required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app
@@ -389,7 +388,7 @@ def report(app: App, session_name: str, as_json: bool) -> None:
     _print_report(app, session_name, as_json)
 
 
-@cli.command()
+@click.command()
 @click.option("--session", "session_name", required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), required=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -410,3 +409,6 @@ def export(app: App, session_name: str, fmt: str, output: Path) -> None:
     except OSError as exc:
         raise cannot_write(output, exc) from None
     out_console.print(f"Wrote {output} ({len(report_.attendance)} people).", highlight=False)
+
+
+COMMANDS = [course, run, report, export]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from rollcall.cli import App, cli, err_console, out_console, pass_app
+from rollcall.commands.base import App, err_console, out_console, pass_app
 from rollcall.commands.web import token
 
 
-@cli.command()
+@click.command()
 @click.option("--server", required=True, help="The rollcall server's address, https://host.")
 @click.option(
     "--token",
@@ -125,7 +125,7 @@ def agent(
     )
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
@@ -192,3 +192,6 @@ def token_revoke_agent(app: App, token_id: int) -> None:
         row = revoke(session, token_id)
         record(session, "cli", AccountChanged(row.name, f"agent token #{row.id} revoked"))
     out_console.print(f"Agent token #{token_id} ({row.name}) revoked.", highlight=False)
+
+
+COMMANDS = [agent, worker]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rollcall.cli import App, cannot_write, cli, out_console, pass_app
+from rollcall.commands.base import App, cannot_write, out_console, pass_app
 from rollcall.errors import RollcallError
 
 
@@ -26,7 +26,7 @@ def _engine(app: App):  # noqa: ANN202
     return engine
 
 
-@cli.group()
+@click.group()
 def db() -> None:
     """Database administration: migrations, backups and restores."""
 
@@ -93,3 +93,6 @@ def db_restore(app: App, source: Path) -> None:
         f"Restored {summary.rows} rows into {len(summary.tables)} tables from {source}.",
         highlight=False,
     )
+
+
+COMMANDS = [db]

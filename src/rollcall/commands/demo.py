@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from rollcall.cli import App, cli, err_console, out_console, pass_app
 from rollcall.commands.attendance import _print_report, session_progress
+from rollcall.commands.base import App, err_console, out_console, pass_app
 
 
 def _size(value: str) -> tuple[int, int]:
@@ -23,7 +23,7 @@ def _size(value: str) -> tuple[int, int]:
     return w, h
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--photos",
     "photos_dir",
@@ -224,3 +224,6 @@ def _print_scorecard(run) -> None:  # noqa: ANN001
     row("seconds credited while not on screen", f"{credited:.0f} s", "0", credited == 0)
     row("speed", f"{score.speed:.0f}x real time", "> 1x", score.speed > 1)
     out_console.print(table)
+
+
+COMMANDS = [demo]

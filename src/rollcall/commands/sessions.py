@@ -8,12 +8,12 @@ from collections import Counter
 import click
 from rich.table import Table
 
-from rollcall.cli import App, cli, cli_actor, out_console, pass_app
+from rollcall.commands.base import App, cli_actor, out_console, pass_app
 
 _actor = cli_actor
 
 
-@cli.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @click.pass_context
 def sessions(ctx: click.Context) -> None:
     """List sessions, newest first (also `sessions list`); close or delete one."""
@@ -96,3 +96,6 @@ def sessions_delete(app: App, name: str, yes: bool) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+COMMANDS = [sessions]

@@ -6,10 +6,17 @@ import sys
 
 import click
 
-from rollcall.cli import App, cli, cli_actor, confirm_or_refuse, err_console, out_console, pass_app
+from rollcall.commands.base import (
+    App,
+    cli_actor,
+    confirm_or_refuse,
+    err_console,
+    out_console,
+    pass_app,
+)
 
 
-@cli.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
@@ -60,7 +67,7 @@ def serve(
     )
 
 
-@cli.group()
+@click.group()
 def user() -> None:
     """Portal accounts."""
 
@@ -182,7 +189,7 @@ def user_email(app: App, name: str, address: str) -> None:
     out_console.print(f"{name}: email {checked or 'removed'}.", highlight=False)
 
 
-@cli.group()
+@click.group()
 def token() -> None:
     """API tokens for /api/v1."""
 
@@ -248,3 +255,6 @@ def token_revoke(app: App, token_id: int) -> None:
         row = revoke_token(session, token_id)
         record(session, cli_actor(), AccountChanged(row.user.name, f"token {token_id} revoked"))
     out_console.print(f"Revoked API token #{token_id}.", highlight=False)
+
+
+COMMANDS = [serve, user, token]

@@ -357,7 +357,8 @@ class Sighting(Base):
     The per-sample record behind every mark and presence interval, so staff (and the scorer of
     generated meetings) can check that each named face in each sample really was that person.
     ``fresh`` says the name came from this sample's own embedding, not carried over from an
-    earlier sample of an unchanged face; ``tile`` is the gallery tile it sat in (-1: none found).
+    earlier sample of an unchanged face; ``tile`` is the gallery tile it sat in (-1: none found);
+    ``label`` is the participant name the meeting drew on that tile, as read (None: not read).
     """
 
     __tablename__ = "sightings"
@@ -378,6 +379,7 @@ class Sighting(Base):
     similarity: Mapped[float | None] = mapped_column(Float)
     fresh: Mapped[bool] = mapped_column(default=False)
     tile: Mapped[int] = mapped_column(Integer, default=-1)
+    label: Mapped[str | None] = mapped_column(String(200))
 
 
 class UnknownFace(Base):

@@ -1,0 +1,346 @@
+"""Enroll people and look at photos: enroll, people, purge, identify, count."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from rollcall.commands.base import (
+    App,
+    ask_consent,
+    audit_enrollment,
+    cannot_write,
+    cli_actor,
+    confirm_or_refuse,
+    consent_options,
+    err_console,
+    finish,
+    out_console,
+    pass_app,
+)
+from rollcall.errors import RollcallError
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.argument("photos", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--from-dir",
+    "from_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Enroll every sub-folder of DIR as one person (the folder name is the person's name).",
+)
+@consent_options
+@pass_app
+def enroll(
+    app: App,
+    name: str | None,
+    photos: tuple[Path, ...],
+    from_dir: Path | None,
+    consent_method: str | None,
+    consent_by: str | None,
+    consent_note: str,
+) -> None:
+    """Enroll NAME from one or more PHOTOS (several templates per person are kept).
+
+    A new person is enrolled only with their consent on record (--consent); with --from-dir,
+    one consent statement covers everyone in DIR.
+    """
+    from rollcall.enrollment import enroll_photos, photos_in
+
+    if from_dir is not None:
+        if name or photos:
+            raise click.UsageError("give either NAME PHOTO... or --from-dir DIR, not both")
+        jobs = [(d.name, photos_in(d)) for d in sorted(from_dir.iterdir()) if d.is_dir()]
+        if not jobs:
+            raise click.ClickException(f"{from_dir} has no sub-folders (one per person)")
+    else:
+        if not name or not photos:
+            raise click.UsageError("give NAME and at least one PHOTO, or --from-dir DIR")
+        jobs = [(name, list(photos))]
+    consent = ask_consent(app, [p for p, f in jobs if f], consent_method, consent_by, consent_note)
+    for person, files in jobs:
+        if not files:
+            app.fail(f"{person}: no photos found")
+            continue
+        result = enroll_photos(app.db, app.engine, person, files, consent=consent)
+        audit_enrollment(app, result, consent)
+        for label, reason in result.refused:
+            app.fail(f"{label}: refused: {reason}")
+        parts = [f"{len(result.accepted)} template(s) added"]
+        if result.duplicates:
+            parts.append(f"{len(result.duplicates)} already enrolled")
+        if result.refused:
+            parts.append(f"{len(result.refused)} photo(s) refused")
+        mark = "[green]✓[/green]" if result.accepted or result.duplicates else "[red]✗[/red]"
+        out_console.print(f"{mark} {person}: " + ", ".join(parts), highlight=False)
+    finish(app)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def people(ctx: click.Context, as_json: bool) -> None:
+    """List enrolled people with their template counts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rollcall.storage.people import list_people
+
+    app: App = ctx.obj
+    with app.db.session() as session:
+        rows = list_people(session)
+    if as_json:
+        listing = [
+            {
+                "name": r.name,
+                "templates": r.templates,
+                "consent": r.consent.to_json() if r.consent else None,
+            }
+            for r in rows
+        ]
+        click.echo(json.dumps(listing))
+        return
+    if not rows:
+        out_console.print(
+            "No one is enrolled yet. Try: rollcall enroll NAME PHOTO... --consent HOW"
+        )
+        return
+    table = Table("person", "templates", "enrolled", "consent (how, by, when)")
+    for r in rows:
+        c = r.consent
+        table.add_row(
+            r.name,
+            str(r.templates),
+            f"{r.created_at:%Y-%m-%d %H:%M}",
+            f"{c.method}, by {c.recorded_by}, {c.recorded_at:%Y-%m-%d %H:%M}"
+            if c
+            else "[yellow]none on record[/yellow]",
+        )
+    out_console.print(table)
+
+
+@people.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed in scripts).")
+@pass_app
+def people_remove(app: App, name: str, yes: bool) -> None:
+    """Delete NAME with every template, attendance record, evidence crop and their consent.
+
+    This is also how consent is withdrawn: nothing of theirs is kept.
+    """
+    from rollcall.privacy import erase_person
+    from rollcall.storage.audit import PersonDeleted, record
+    from rollcall.storage.people import require_person
+
+    with app.db.session() as session:
+        require_person(session, name)  # a typo is reported before any question
+    confirm_or_refuse(
+        yes,
+        f"Delete {name} and all their face templates and evidence?",
+        f"refusing to delete {name!r} without confirmation",
+    )
+    gone = erase_person(app.db, app.settings, name)
+    with app.db.session() as session:
+        record(session, cli_actor(), PersonDeleted(name, gone.templates, gone.files))
+    out_console.print(
+        f"Removed {name}: {gone.templates} template(s), {gone.attendance_records} attendance "
+        f"record(s), {gone.files} evidence file(s).",
+        highlight=False,
+    )
+
+
+@people.command("set")
+@click.argument("name")
+@click.option("--student-id", help="The school's id for them (empty: none).")
+@click.option("--email", help="Their email address, for alerts (empty: none).")
+@click.option("--guardian-email", help="A parent's or guardian's email (empty: none).")
+@pass_app
+def people_set(
+    app: App,
+    name: str,
+    student_id: str | None,
+    email: str | None,
+    guardian_email: str | None,
+) -> None:
+    """Set NAME's student id and email addresses (exports and alerts use them)."""
+    from rollcall.storage.accounts import check_email
+    from rollcall.storage.audit import PersonDetailsChanged, record
+    from rollcall.storage.people import details_text, require_person
+
+    with app.db.session() as session:
+        person = require_person(session, name)
+        before = details_text(person)
+        if student_id is not None:
+            person.student_id = " ".join(student_id.split())[:64] or None
+        if email is not None:
+            person.email = check_email(email)
+        if guardian_email is not None:
+            person.guardian_email = check_email(guardian_email)
+        after = details_text(person)
+        record(session, cli_actor(), PersonDetailsChanged(name, before, after))
+    out_console.print(f"{name}: {after}.", highlight=False)
+
+
+@people.command("export")
+@click.argument("name")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Zip file to write (person.json and evidence crops).",
+)
+@pass_app
+def people_export(app: App, name: str, output: Path) -> None:
+    """Give NAME their data: templates, attendance and evidence (subject access request)."""
+    from rollcall.privacy import export_person
+
+    try:
+        export_person(app.db, app.settings, name, output)
+    except OSError as exc:
+        raise cannot_write(output, exc) from None
+    out_console.print(f"Wrote {output}.", highlight=False)
+
+
+@click.command()
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(0, None),
+    help="Days to keep evidence (default: ROLLCALL_RETENTION_DAYS, else 90).",
+)
+@pass_app
+def purge(app: App, days: int | None) -> None:
+    """Delete evidence crops of sessions that ended before the retention period."""
+    from rollcall.privacy import purge_evidence
+
+    keep = app.settings.retention_days if days is None else days
+    done = purge_evidence(app.db, app.settings, keep)
+    out_console.print(
+        f"Purged {done.files} evidence file(s) from {done.sessions} session(s) "
+        f"older than {keep} day(s); attendance records are kept.",
+        highlight=False,
+    )
+
+
+# -- images -------------------------------------------------------------------------------
+
+
+def _expand_images(paths: tuple[Path, ...]) -> list[Path]:
+    from rollcall.enrollment import photos_in
+
+    out: list[Path] = []
+    for p in paths:
+        out.extend(photos_in(p) if p.is_dir() else [p])
+    return out
+
+
+def _annotated_path(folder: Path, source: Path, used: set[Path]) -> Path:
+    stem, suffix = source.stem, source.suffix.lower()
+    if suffix not in {".jpg", ".jpeg", ".png", ".bmp", ".webp"}:
+        suffix = ".png"
+    target = folder / f"{stem}{suffix}"
+    n = 1
+    while target in used:
+        target = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    used.add(target)
+    return target
+
+
+@click.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per image.")
+@click.option(
+    "--annotate",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a copy of each image with boxes and names into this folder.",
+)
+@pass_app
+def identify(app: App, images: tuple[Path, ...], as_json: bool, annotate: Path | None) -> None:
+    """Head count and identities of the faces in each IMAGE."""
+    from rollcall.recognition import annotate as draw
+    from rollcall.recognition import identify_image, load_gallery
+
+    _run_images(
+        app,
+        images,
+        as_json,
+        annotate,
+        identify=True,
+        draw=draw,
+        analyse=lambda gallery: lambda im, label: identify_image(app.engine, gallery, im, label),
+        gallery_loader=lambda: load_gallery(app.db, app.settings, app.engine.embedder.name),
+    )
+
+
+@click.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per image.")
+@pass_app
+def count(app: App, images: tuple[Path, ...], as_json: bool) -> None:
+    """Head counts only (face detection, no recognition)."""
+    from rollcall.recognition import count_image
+
+    _run_images(
+        app,
+        images,
+        as_json,
+        None,
+        identify=False,
+        draw=None,
+        analyse=lambda _g: lambda im, label: count_image(app.engine, im, label),
+        gallery_loader=lambda: None,
+    )
+
+
+def _run_images(app, images, as_json, annotate, *, identify, draw, analyse, gallery_loader):  # noqa: ANN001
+    import cv2
+
+    from rollcall.vision.imageio import read_image
+
+    if annotate is not None:
+        try:
+            annotate.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise cannot_write(annotate, exc) from None
+    gallery = gallery_loader()
+    if identify and gallery is not None and not len(gallery):
+        err_console.print(
+            "[yellow]note:[/yellow] no one is enrolled for this embedder; every face is unknown"
+        )
+    run = analyse(gallery)
+    reports = []
+    used: set[Path] = set()
+    for path in _expand_images(images):
+        try:
+            image = read_image(path)
+        except RollcallError as exc:
+            app.fail(str(exc))
+            continue
+        report = run(image, str(path))
+        reports.append(report)
+        if annotate is not None and draw is not None:
+            target = _annotated_path(annotate, path, used)
+            if not cv2.imwrite(str(target), draw(image, report)):
+                app.fail(f"{target}: could not write the annotated image")
+        if not as_json:
+            _print_report(report, identify)
+    if as_json:
+        click.echo(json.dumps([r.to_json(with_identity=identify) for r in reports], indent=2))
+    finish(app)
+
+
+def _print_report(report, identify: bool) -> None:  # noqa: ANN001
+    out_console.print(f"[bold]{report.image}[/bold]: {report.head_count} face(s)", highlight=False)
+    if not identify:
+        return
+    for face in report.faces:
+        who = face.person or "[dim]unknown[/dim]"
+        sim = "" if face.similarity is None else f"  similarity {face.similarity:.2f}"
+        out_console.print(f"  {who}  box {face.box}  score {face.score:.2f}{sim}", highlight=False)
+
+
+COMMANDS = [enroll, people, purge, identify, count]
