@@ -142,6 +142,10 @@ def seed(app: Flask) -> None:
                     fresh=verified,
                 )
             )
+        # Ivy's capture agent in Algebra's room (agent token 1).
+        from rollcall.storage.agents import create_agent_token
+
+        create_agent_token(s, ivy, "Room A-101", algebra)
         crop = f"evidence/session-{lecture.id}/unknown-1-0.jpg"
         _jpeg(home / crop, 60)
         s.add(

@@ -101,6 +101,9 @@ ROUTES: dict[str, Route] = {
     "admin.remove": _r("page", "admin", "POST", name="ivy"),
     "admin.tokens": _r("page", "admin", "GET"),
     "admin.revoke": _r("page", "admin", "POST", token_id=1),
+    "agents.index": _r("page", "any", "GET", hidden="Room A-101"),
+    "agents.create": _r("page", "self", "POST"),
+    "agents.revoke": _r("page", "own", "POST", token_id=1),
     # The API (bearer tokens only).
     "api.sessions": _r("api", "any", "GET", hidden="algebra-1"),
     "api.attendance": _r("api", "own", "GET", **ALGEBRA_1),

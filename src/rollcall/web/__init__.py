@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     from rollcall.web import (
         admin,
         agent_api,
+        agents,
         alerts,
         api,
         auth,
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     security.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    pages = (auth, dashboard, sessions, people, history, unknowns, courses, reports, alerts, admin)
+    pages = (auth, dashboard, sessions, people, history, unknowns, courses, reports, alerts, agents)
+    pages = (*pages, admin)
     for module in (*pages, api, agent_api):
         app.register_blueprint(module.bp)
     return app

@@ -38,6 +38,8 @@ MAX_FRAME_BYTES = 8 * 1024 * 1024
 MAX_SIDE = 4096
 # Uploads per second per token, with a burst: a backfill of a recording goes as fast as this.
 RATE, BURST = 20.0, 60.0
+# Sample numbers an agent may be ahead of the server (it is handed at most 100 at a time).
+MAX_AHEAD = 1000
 # An agent may capture late (a busy machine), never much before the sample is due.
 EARLY_TOLERANCE = 1.0
 
@@ -108,6 +110,14 @@ def _received_through(s, row: AttendanceSession) -> int:  # noqa: ANN001
 
 def _schedule(row: AttendanceSession) -> SamplingSchedule:
     return SamplingSchedule(row.min_interval, row.max_interval, row.seed)
+
+
+def _due(row: AttendanceSession, seq: int) -> float:
+    """When sample ``seq`` is due on the session's timeline (the schedule is endless)."""
+    for n, t in _schedule(row):
+        if n == seq:
+            return t
+    raise AssertionError("unreachable: the schedule counts up from 0")
 
 
 def _describe(s, row: AttendanceSession, count: int = 10) -> dict[str, object]:  # noqa: ANN001
@@ -240,8 +250,10 @@ def upload_frame(name: str):  # noqa: ANN201
         row = _session_or_abort(s, name)
         if row.state == CLOSED:
             abort(409, description=f"session {name!r} is closed")
-        due = next((ts for n, ts in _schedule(row) if n == seq), None)
-        if due is None or t < due - EARLY_TOLERANCE:
+        if seq > _received_through(s, row) + MAX_AHEAD:
+            abort(422, description=f"sample {seq} is too far ahead of what the server has")
+        due = _due(row, seq)
+        if t < due - EARLY_TOLERANCE:
             abort(422, description=f"sample {seq} is due at {due:.3f} s, not before")
         result = store_frame(s, row, Upload(seq, t, captured_at, data))
         row.agent_token_id, row.agent_seen_at, row.agent_backlog = g.agent_id, utcnow(), backlog

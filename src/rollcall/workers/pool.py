@@ -1,0 +1,125 @@
+"""What the portal shows of the server side: each live session's agent, and the worker pool.
+
+Every figure is read when the page is asked for, with short timeouts: a broker that is down
+shows as "unreachable", never as a page that hangs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rollcall.attendance.lifecycle import CLOSED
+from rollcall.storage.models import AgentToken, AttendanceSession, Frame, HeadCount
+
+CONNECTED_WITHIN = timedelta(seconds=60)  # an agent asks or uploads at least this often
+RATE_WINDOW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class AgentLine:
+    session: str
+    agent: str | None
+    connected: bool
+    seen_at: datetime | None
+    lag_s: float | None
+    waiting: int  # frames on the server, not analyzed yet
+    backlog: int  # frames the agent still holds (what it said with its last upload)
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    broker: str  # "in-process" (no broker), "connected" or "unreachable"
+    workers: int | None
+    queued_tasks: int | None
+    waiting_frames: int
+    samples_per_minute: float
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine]:
+    """The running sessions (of those given) that an agent records."""
+    now = datetime.now(UTC)
+    live = [r for r in sessions if r.state != CLOSED and r.agent_token_id is not None]
+    if not live:
+        return []
+    ids = [r.id for r in live]
+    waiting = dict(
+        s.execute(
+            select(Frame.session_id, func.count()).where(Frame.session_id.in_(ids))
+            .group_by(Frame.session_id)
+        ).all()
+    )  # fmt: skip
+    names = dict(
+        s.execute(
+            select(AgentToken.id, AgentToken.name).where(
+                AgentToken.id.in_({r.agent_token_id for r in live})
+            )
+        ).all()
+    )
+    lines = []
+    for row in live:
+        seen = _aware(row.agent_seen_at)
+        lines.append(
+            AgentLine(
+                session=row.name,
+                agent=names.get(row.agent_token_id),
+                connected=seen is not None and now - seen <= CONNECTED_WITHIN,
+                seen_at=seen,
+                lag_s=row.agent_lag,
+                waiting=waiting.get(row.id, 0),
+                backlog=row.agent_backlog or 0,
+            )
+        )
+    return lines
+
+
+def samples_per_minute(s: Session) -> float:
+    """Samples recorded for the last RATE_WINDOW of live sessions' time, per minute.
+
+    Head counts carry their time on the session's timeline; for a session running now, its
+    start plus that time is when the sample was taken.
+    """
+    since = datetime.now(UTC) - RATE_WINDOW
+    rows = s.execute(
+        select(AttendanceSession.started_at, HeadCount.t)
+        .join(HeadCount, HeadCount.session_id == AttendanceSession.id)
+        .where(AttendanceSession.started_at >= since - timedelta(days=1))
+    ).all()
+    recent = sum(1 for started, t in rows if _aware(started) + timedelta(seconds=t) >= since)
+    return recent / (RATE_WINDOW.total_seconds() / 60)
+
+
+def pool_status(s: Session, broker_url: str | None) -> PoolStatus:
+    waiting = s.scalar(select(func.count(Frame.id))) or 0
+    rate = samples_per_minute(s)
+    if not broker_url:
+        return PoolStatus("in-process", None, None, waiting, rate)
+    try:
+        workers, queued = _ask_broker(broker_url)
+    except Exception:  # noqa: BLE001 - whatever the broker's client raises, the page still shows
+        return PoolStatus("unreachable", None, None, waiting, rate)
+    return PoolStatus("connected", workers, queued, waiting, rate)
+
+
+def _ask_broker(broker_url: str) -> tuple[int, int | None]:
+    from rollcall.workers.celery_app import QUEUE, make_celery
+
+    app = make_celery(broker_url)
+    app.conf.broker_connection_timeout = 1.0
+    app.conf.broker_connection_retry = False
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=1.0)
+        replies = app.control.ping(timeout=0.5, connection=conn) or []
+        queued = None
+        if broker_url.startswith(("redis://", "rediss://")):
+            queued = conn.default_channel.client.llen(QUEUE)
+    return len(replies), queued

@@ -1,0 +1,198 @@
+"""The capture agents' API: token scope, upload validation, duplicates, closing.
+
+The portal's analysis hand-off (``Portal.dispatch``) is replaced by a list, so these tests see
+what reaches the database and what would be analyzed, without loading the face networks; the
+analysis itself runs for real in tests/workers.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import cv2
+import numpy as np
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from rollcall.storage import agents
+from rollcall.storage.accounts import get_user
+from rollcall.storage.models import AttendanceSession, Frame, HeadCount
+from rollcall.storage.sessions import get_session, require_course
+
+
+@pytest.fixture
+def dispatched(app: Flask) -> list[int]:
+    calls: list[int] = []
+    app.extensions["rollcall"]._dispatch = calls.append
+    return calls
+
+
+def _agent_token(app: Flask, user: str, course: str | None = None) -> str:
+    with app.extensions["rollcall"].db.session() as s:
+        _row, value = agents.create_agent_token(
+            s, get_user(s, user), f"{user}'s room", require_course(s, course) if course else None
+        )
+    return value
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _jpeg(width: int = 320, height: int = 180) -> bytes:
+    image = np.full((height, width, 3), 90, np.uint8)
+    cv2.circle(image, (width // 2, height // 2), height // 4, (200, 180, 160), -1)
+    ok, data = cv2.imencode(".jpg", image)
+    assert ok
+    return data.tobytes()
+
+
+def _upload(client: FlaskClient, token: str, session: str, seq: int, t: float, data: bytes):  # noqa: ANN202
+    return client.post(
+        f"/api/v1/agent/sessions/{session}/frames",
+        data={
+            "seq": str(seq),
+            "t": str(t),
+            "captured_at": datetime.now(UTC).isoformat(),
+            "image": (io.BytesIO(data), "frame.jpg"),
+        },
+        headers=_bearer(token),
+        content_type="multipart/form-data",
+    )
+
+
+def _open(client: FlaskClient, token: str, **body: object):  # noqa: ANN202
+    return client.post("/api/v1/agent/sessions", json=body, headers=_bearer(token))
+
+
+def _frames(app: Flask) -> int:
+    with app.extensions["rollcall"].db.session() as s:
+        return s.scalar(select(func.count(Frame.id)))
+
+
+def _head_counts(app: Flask) -> int:
+    with app.extensions["rollcall"].db.session() as s:
+        return s.scalar(select(func.count(HeadCount.id)))
+
+
+def test_an_agent_creates_a_session_and_is_told_when_samples_are_due(
+    app: Flask, client: FlaskClient, dispatched: list[int]
+) -> None:
+    token = _agent_token(app, "ivy", "Algebra")
+    response = _open(client, token, session="algebra-2", seed=7, min_interval=5, max_interval=9)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    times = [n["t"] for n in body["next"]]
+    assert [n["seq"] for n in body["next"]] == list(range(len(times)))
+    assert times[0] == 0 and all(5 <= b - a <= 9 for a, b in zip(times, times[1:], strict=False))
+    # The course came from the token; joining again gives the same schedule.
+    with app.extensions["rollcall"].db.session() as s:
+        assert get_session(s, "algebra-2").course.name == "Algebra"
+    again = _open(client, token, session="algebra-2")
+    assert again.status_code == 200 and again.get_json()["next"] == body["next"]
+
+
+def test_a_sample_uploaded_twice_is_stored_once(
+    app: Flask, client: FlaskClient, dispatched: list[int]
+) -> None:
+    token = _agent_token(app, "ivy", "Algebra")
+    due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
+    first = _upload(client, token, "algebra-2", 0, due[0]["t"], _jpeg())
+    second = _upload(client, token, "algebra-2", 0, due[0]["t"], _jpeg())
+    assert first.status_code == 202 and second.status_code == 200, second.get_json()
+    assert _frames(app) == 1 and len(dispatched) == 1
+    # Early samples are refused: the random times are the server's, not the agent's.
+    early = _upload(client, token, "algebra-2", 2, due[2]["t"] - 5, _jpeg())
+    assert early.status_code == 422 and "due at" in early.get_json()["error"]
+    far = _upload(client, token, "algebra-2", 10**9, 1e12, _jpeg())
+    assert far.status_code == 422
+    assert _frames(app) == 1
+
+
+def test_a_token_for_one_course_cannot_touch_another(
+    app: Flask, client: FlaskClient, dispatched: list[int]
+) -> None:
+    ivy = _agent_token(app, "ivy", "Algebra")
+    otto = _agent_token(app, "otto")  # otto sees History only
+    assert _open(client, ivy, session="algebra-2", seed=1).status_code == 201
+    t0 = client.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(ivy)).get_json()
+    assert _upload(client, otto, "algebra-2", 0, t0["next"][0]["t"], _jpeg()).status_code == 403
+    assert client.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(otto)).status_code == 403
+    assert _open(client, otto, session="algebra-2").status_code == 403
+    assert _open(client, otto, session="new", course="Algebra").status_code == 403
+    # A course token cannot make sessions outside its course, nor ones with no course.
+    assert _open(client, ivy, session="elsewhere", course="History").status_code == 403
+    assert _frames(app) == 0 and dispatched == []
+    # A revoked token is refused at once.
+    with app.extensions["rollcall"].db.session() as s:
+        row = agents.agent_for_token(s, ivy)
+        agents.revoke(s, row.id)
+    assert client.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(ivy)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"", 415),
+        (b"GIF89a" + b"\0" * 100, 415),
+        (b"\xff\xd8\xff\xe0" + b"\x13" * 5000, 422),  # a JPEG header and garbage
+        (_jpeg()[: len(_jpeg()) // 3], 422),  # a truncated JPEG
+        (_jpeg(20, 20), 422),  # too small to hold a face
+        (b"\xff\xd8\xff" + b"\0" * (8 * 1024 * 1024 + 10), 413),
+    ],
+    ids=["empty", "gif", "garbage", "truncated", "tiny", "huge"],
+)
+def test_a_corrupt_upload_gets_a_4xx_and_nothing_is_recorded(
+    app: Flask, client: FlaskClient, dispatched: list[int], data: bytes, status: int
+) -> None:
+    token = _agent_token(app, "ivy", "Algebra")
+    due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
+    counts_before = _head_counts(app)
+    response = _upload(client, token, "algebra-2", 0, due[0]["t"], data)
+    assert response.status_code == status, response.get_json()
+    assert "error" in response.get_json()
+    assert _frames(app) == 0 and dispatched == []
+    assert _head_counts(app) == counts_before
+
+
+def test_bad_fields_are_refused_with_a_reason(
+    app: Flask, client: FlaskClient, dispatched: list[int]
+) -> None:
+    token = _agent_token(app, "ivy", "Algebra")
+    assert _open(client, token, session="algebra-2", seed=3).status_code == 201
+    url = "/api/v1/agent/sessions/algebra-2/frames"
+    for form in (
+        {"t": "1"},
+        {"seq": "x", "t": "1"},
+        {"seq": "0", "t": "nan"},
+        {"seq": "-1", "t": "0"},
+        {"seq": "0", "t": "0", "captured_at": "yesterday"},
+        {"seq": "0", "t": "0", "captured_at": "2026-12-04T09:00:00"},  # no zone
+        {"seq": "0", "t": "0"},  # no image
+    ):
+        response = client.post(url, data=form, headers=_bearer(token))
+        assert response.status_code == 400, (form, response.get_json())
+    assert _open(client, token, session="x", min_interval="soon").status_code == 400
+    assert _open(client, token, name="no session key").status_code == 400
+    assert _frames(app) == 0
+
+
+def test_a_closed_session_takes_no_frames_and_finish_asks_for_closing(
+    app: Flask, client: FlaskClient, dispatched: list[int]
+) -> None:
+    token = _agent_token(app, "ivy", "Algebra")
+    assert _upload(client, token, "algebra-1", 0, 0.0, _jpeg()).status_code == 409
+    assert _open(client, token, session="algebra-1").status_code == 409
+    due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
+    assert _upload(client, token, "algebra-2", 0, due[0]["t"], _jpeg()).status_code == 202
+    response = client.post(
+        "/api/v1/agent/sessions/algebra-2/finish", json={"end_t": 12.5}, headers=_bearer(token)
+    )
+    assert response.status_code == 202
+    with app.extensions["rollcall"].db.session() as s:
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-2"))
+        assert row.close_at == 12.5
+    assert dispatched.count(row.id) == 2

@@ -1,0 +1,74 @@
+"""The portal's page of capture agents: tokens made and revoked there, live sessions, the pool."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+from tests.web.conftest import Browser
+from tests.web.test_agent_api import _bearer, _jpeg, _open, _upload
+
+from rollcall.web import create_app
+
+TOKEN = re.compile(r'id="agent-token">(rca_[^<]+)<')
+
+
+@pytest.fixture
+def dispatched(app: Flask) -> list[int]:
+    calls: list[int] = []
+    app.extensions["rollcall"]._dispatch = calls.append
+    return calls
+
+
+def test_a_token_made_on_the_page_works_once_shown_and_dies_when_revoked(
+    app: Flask, browser, dispatched: list[int]
+) -> None:  # noqa: ANN001
+    ivy = browser("ivy")
+    page = ivy.post("/agents/tokens", {"name": "Room B-204", "course": "Algebra"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    token = TOKEN.search(html).group(1)
+    # Shown once: the listing afterwards has the name, never the token.
+    listing = ivy.get("/agents/").get_data(as_text=True)
+    assert "Room B-204" in listing and token not in listing
+    api = app.test_client()
+    assert _open(api, token, session="algebra-2", seed=2).status_code == 201
+    # The live session shows its agent, connected, with the frame waiting on the server.
+    due = api.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(token)).get_json()
+    assert _upload(api, token, "algebra-2", 0, due["next"][0]["t"], _jpeg()).status_code == 202
+    row = re.search(
+        r"algebra-2</a></td>(.*?)</tr>", ivy.get("/agents/").get_data(as_text=True), re.S
+    )
+    assert row and "Room B-204" in row.group(1) and "Connected\">yes " in row.group(1)
+    assert "1 frame<" in row.group(1)
+    token_id = int(re.search(r"/agents/tokens/(\d+)/revoke", html.split("Room B-204")[-1]).group(1))
+    assert ivy.post(f"/agents/tokens/{token_id}/revoke").status_code == 302
+    assert api.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(token)).status_code == 401
+
+
+def test_an_instructor_may_not_make_a_token_for_another_course(app: Flask, browser) -> None:  # noqa: ANN001
+    otto = browser("otto")
+    assert otto.post("/agents/tokens", {"name": "sneaky", "course": "Algebra"}).status_code == 400
+    assert "sneaky" not in browser("ada").get("/agents/").get_data(as_text=True)
+
+
+def test_the_pool_says_where_analysis_runs(app: Flask, browser) -> None:  # noqa: ANN001
+    html = browser("ada").get("/agents/").get_data(as_text=True)
+    assert "in this server (no ROLLCALL_BROKER_URL)" in html
+
+
+def test_the_pool_with_a_real_broker_and_one_that_is_down(app: Flask) -> None:
+    url = os.environ.get("ROLLCALL_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("ROLLCALL_TEST_REDIS_URL is not set (scripts/ci-databases.sh start)")
+    settings = app.extensions["rollcall"].settings
+    for broker, expected in ((url, "Celery workers"), ("redis://127.0.0.1:9/0", "unreachable")):
+        # The same database (already seeded), another broker setting.
+        other = create_app(replace(settings, broker_url=broker), TESTING=True)
+        ada = Browser(other.test_client())
+        assert ada.login("ada").status_code == 302
+        html = ada.get("/agents/").get_data(as_text=True)
+        assert expected in html, html[html.find('id="pool"') :][:600]

@@ -1,0 +1,278 @@
+"""The server side for real: `rollcall serve`, `rollcall worker` (Celery) on a real Redis, and
+`rollcall agent` uploading a generated meeting's recording, all as separate processes.
+
+What must hold: the session recorded through agent → server → workers is the session
+`rollcall run` records from the same recording with the same seed; and it stays so when the
+worker is SIGKILLed mid-task, the server is down for a while (the agent's backlog), and Redis
+restarts empty. Each test starts its own redis-server on a free loopback port, so it may kill and
+restart it; without the redis-server program the tests skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from tests.helpers_session import (
+    OUTCOME_SQL,
+    Meeting,
+    clone_home,
+    invoke,
+    meeting,
+    query,
+    rollcall_command,
+)
+
+from rollcall.config import Settings
+from rollcall.storage import agents
+from rollcall.storage.accounts import create_user
+from rollcall.storage.db import Database
+
+pytestmark = [
+    pytest.mark.faces,
+    pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server (apt)"),
+    pytest.mark.timeout(900),
+]
+
+SEED, MIN_GAP, MAX_GAP = 5, 6.0, 14.0
+STARTED_AT = "2026-03-02T09:00:00+00:00"
+SESSION = "via-agent"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(what: str, ready: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+class Redis:
+    """A private redis-server: no persistence, so a restart empties it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = _free_port()
+        self.folder = folder
+        self.proc: subprocess.Popen | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def pong() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as c:
+                    c.sendall(b"PING\r\n")
+                    return c.recv(16).startswith(b"+PONG")
+            except OSError:
+                return False
+
+        _wait("redis", pong, 30)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+class Cluster:
+    """serve + worker + agent processes against one ROLLCALL_HOME (SQLite, shared by all)."""
+
+    def __init__(self, home: Path, redis: Redis, logs: Path) -> None:
+        self.home, self.redis, self.logs = home, redis, logs
+        self.port = _free_port()
+        self.server: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
+        self.env = {k: v for k, v in os.environ.items() if k != "ROLLCALL_DATABASE_URL"}
+        self.env |= {"ROLLCALL_HOME": str(home), "ROLLCALL_BROKER_URL": redis.url}
+        self.env["ROLLCALL_THREADS"] = "1"
+        logs.mkdir(parents=True, exist_ok=True)
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        return subprocess.Popen(
+            [*rollcall_command(), *args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill the pool with the worker
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start_server(self) -> None:
+        self.server = self._spawn("serve", "serve", "--host", "127.0.0.1", "--port", str(self.port))
+
+        def up() -> bool:
+            try:
+                return requests.get(f"{self.url}/login", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        _wait("rollcall serve", up, 60)
+
+    def stop_server(self) -> None:
+        if self.server is not None:
+            self.server.terminate()
+            self.server.wait(30)
+            self.server = None
+
+    def start_worker(self) -> subprocess.Popen:
+        worker = self._spawn(f"worker{len(self.workers)}", "worker", "--concurrency", "1")
+        self.workers.append(worker)
+        return worker
+
+    def kill_workers(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(30)
+
+    def agent(self, token: str, source: Path) -> subprocess.Popen:
+        return self._spawn(
+            "agent",
+            "agent",
+            "--server", self.url,
+            "--token", token,
+            "--session", SESSION,
+            "--source", str(source),
+            "--seed", str(SEED),
+            "--min-interval", str(MIN_GAP),
+            "--max-interval", str(MAX_GAP),
+            "--started-at", STARTED_AT,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.kill()
+        self.kill_workers()
+
+    def session_closed(self) -> bool:
+        rows = query(self.home, "SELECT state FROM sessions WHERE name = ?", SESSION)
+        return bool(rows) and rows[0][0] == "closed"
+
+    def recorded(self) -> int:
+        return query(self.home, "SELECT count(*) FROM head_counts")[0][0]
+
+
+def _outcome(home: Path) -> dict[str, list[tuple]]:
+    return {key: query(home, sql) for key, sql in OUTCOME_SQL.items()}
+
+
+def _agent_token(home: Path) -> str:
+    db = Database(Settings(home=home))
+    with db.session() as s:
+        user = create_user(s, "ada", "a long enough password", "admin")
+        _row, token = agents.create_agent_token(s, user, "room 101")
+    db.engine.dispose()
+    return token
+
+
+@pytest.fixture(scope="module")
+def shared(faces: Path, tmp_path_factory: pytest.TempPathFactory) -> Meeting:
+    return meeting(faces, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def reference(shared: Meeting, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The same recording through `rollcall run`, in one process."""
+    home = clone_home(shared.home, tmp_path_factory.mktemp("reference") / "home")
+    result = invoke(
+        home, "run", "--session", "reference", "--source", shared.keyframed,
+        "--seed", SEED, "--min-interval", MIN_GAP, "--max-interval", MAX_GAP,
+        "--started-at", STARTED_AT,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + result.stderr
+    outcome = _outcome(home)
+    assert len(outcome["head_counts"]) >= 10 and outcome["attendance"]
+    return outcome
+
+
+@pytest.fixture
+def cluster(shared: Meeting, tmp_path: Path) -> Iterator[Cluster]:
+    redis = Redis(tmp_path / "redis")
+    redis.start()
+    c = Cluster(clone_home(shared.home, tmp_path / "home"), redis, tmp_path / "logs")
+    try:
+        yield c
+    finally:
+        c.close()
+        redis.stop()
+
+
+def _finish(cluster: Cluster, agent: subprocess.Popen) -> None:
+    assert agent.wait(600) == 0, (cluster.logs / "agent.log").read_text()
+    _wait("the session to close", cluster.session_closed, 300)
+    assert query(cluster.home, "SELECT count(*) FROM frames")[0][0] == 0, "frames kept"
+
+
+def test_agent_server_worker_round_trip_records_what_run_records(
+    cluster: Cluster, shared: Meeting, reference: dict
+) -> None:
+    token = _agent_token(cluster.home)
+    cluster.start_server()
+    cluster.start_worker()
+    _finish(cluster, cluster.agent(token, shared.keyframed))
+    assert _outcome(cluster.home) == reference
+
+
+def test_a_killed_worker_a_server_outage_and_a_redis_restart_lose_nothing(
+    cluster: Cluster, shared: Meeting, reference: dict
+) -> None:
+    token = _agent_token(cluster.home)
+    cluster.start_server()
+    cluster.start_worker()
+    agent = cluster.agent(token, shared.keyframed)
+    # The server goes away as soon as the agent has opened the session: the frames it captures
+    # meanwhile wait in its spool.
+    _wait("the session", lambda: bool(query(cluster.home, "SELECT id FROM sessions")), 120)
+    cluster.stop_server()
+    spool = cluster.home / "agent-spool" / SESSION
+    _wait("a backlog in the agent's spool", lambda: len(list(spool.glob("*.jpg"))) >= 3, 120)
+    cluster.start_server()
+    # The worker dies in the middle of the backlog, and Redis restarts empty.
+    _wait("the first samples", lambda: cluster.recorded() >= 2, 300)
+    cluster.kill_workers()
+    cluster.redis.stop()
+    cluster.redis.start()
+    time.sleep(2)  # uploads go on with no worker alive: they wait in the database
+    cluster.start_worker()
+    _finish(cluster, agent)
+    outcome = _outcome(cluster.home)
+    seqs = [row[0] for row in outcome["head_counts"]]
+    assert seqs == list(range(len(seqs))), "a sample was lost or recorded twice"
+    assert outcome == reference
