@@ -42,7 +42,7 @@ def test_a_token_made_on_the_page_works_once_shown_and_dies_when_revoked(
     row = re.search(
         r"algebra-2</a></td>(.*?)</tr>", ivy.get("/agents/").get_data(as_text=True), re.S
     )
-    assert row and "Room B-204" in row.group(1) and "Connected\">yes " in row.group(1)
+    assert row and "Room B-204" in row.group(1) and 'Connected">yes ' in row.group(1)
     assert "1 frame<" in row.group(1)
     token_id = int(re.search(r"/agents/tokens/(\d+)/revoke", html.split("Room B-204")[-1]).group(1))
     assert ivy.post(f"/agents/tokens/{token_id}/revoke").status_code == 302
