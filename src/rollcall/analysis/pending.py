@@ -152,7 +152,20 @@ def _step(db: Database, analyzer: Analyzer, session_id: int) -> Drained | None:
                 # Validated at upload; a frame that still cannot be read must not stall the rest.
                 log.warning("session %s: frame %s is unreadable; skipped", session_id, frame.seq)
             else:
-                analyzer.analyze_in(s, session_id, frame.seq, frame.t, image)
+                done = analyzer.analyze_in(s, session_id, frame.seq, frame.t, image)
+                if done.outcome is not None:
+                    # One line per sample: what operators (and bench/bench_scale.py) read.
+                    log.info(
+                        "sample session=%s seq=%s faces=%s verified=%s embedded=%s "
+                        "count_ms=%.0f verify_ms=%.0f",
+                        session_id,
+                        frame.seq,
+                        done.outcome.count,
+                        int(done.outcome.verified),
+                        done.outcome.embedded,
+                        done.count_cpu * 1000,
+                        done.verify_cpu * 1000,
+                    )
             s.delete(frame)
             return None
     except BaseException:
