@@ -51,7 +51,6 @@ from rollcall.storage import agents
 from rollcall.storage.accounts import create_user
 from rollcall.storage.db import Database
 from rollcall.storage.staff import User
-from rollcall.synth import load_people
 from rollcall.synth.gallery import gallery_frame
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.types import Frame
@@ -104,11 +103,14 @@ def make_meetings(
     for _ in range(count):
         size = rng.choices(CAST_SIZES, CAST_WEIGHTS)[0]
         cast = rng.sample(enrolled, min(size, len(enrolled)))
-        pick = {name: rng.choice(photos[name][1:] or photos[name]) for name in cast}
+        others = rng.sample(strangers, len(strangers))
+        while len(cast) < size and len(others) > 1:  # big meetings: a few unknown guests
+            cast.append(others.pop())
+        pick = {name: rng.choice(photos[name][2:] or photos[name]) for name in cast}
         variants = [cast]
         away = rng.sample(cast, max(1, len(cast) // 8))
         variants.append([n for n in cast if n not in away])  # a few left
-        stranger = rng.choice(strangers)
+        stranger = others.pop()
         pick[stranger] = rng.choice(photos[stranger])
         variants.append([*variants[1], stranger])  # and someone unknown joined
         jpegs, faces = [], []
@@ -531,7 +533,7 @@ def main() -> None:
     parser.add_argument("--max-interval", type=float, default=90.0)
     parser.add_argument("--faults", action="store_true")
     parser.add_argument("--meetings", type=int, default=40)
-    parser.add_argument("--people", type=int, default=80)
+    parser.add_argument("--strangers", type=int, default=10, help="people never enrolled")
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--database-url", default=os.environ.get("ROLLCALL_TEST_POSTGRES_URL"))
     parser.add_argument(
@@ -540,9 +542,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.database_url:
         raise SystemExit("set ROLLCALL_TEST_POSTGRES_URL (scripts/ci-databases.sh start)")
-    photos_root = args.faces / "identities" / "photos"
-    if not photos_root.is_dir():
-        raise SystemExit(f"no face data in {photos_root}")
+    if not (args.faces / "identities").is_dir():
+        raise SystemExit(f"no face data in {args.faces / 'identities'}")
 
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     home = work / "home"
@@ -550,10 +551,12 @@ def main() -> None:
     settings = Settings(home=home, database_url=args.database_url)
     db = Database(settings)
     rng = random.Random(1)
-    people = {n: p for n, p in load_people(photos_root).items() if len(p) >= 3}
+    from bench_attendance import load_pool  # photos, aligned112 and gray_yale, cleaned
+
+    people = {n: p for n, p in load_pool(args.faces, extra=True).items() if len(p) >= 3}
     names = sorted(people)
     rng.shuffle(names)
-    enrolled, strangers = names[: args.people], names[args.people : args.people + 20]
+    enrolled, strangers = names[: len(names) - args.strangers], names[len(names) - args.strangers :]
     engine = FaceEngine()
     started = time.time()
     consent = Consent("signed form", "bench")
