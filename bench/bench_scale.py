@@ -464,13 +464,15 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
         (max(seqs) + 1 - len(set(seqs))) for seqs in per_session.values() if seqs
     )  # a sample missing in the middle of a session
     duplicated = len(rows) - len(set(rows))
-    latencies = []
+    latencies, later = [], []  # later: every sample but the session's first (a verification)
     for name, source in played.items():
         sid = ids.get(name)
         for seq, captured in enumerate(source.captured):
             done = recorded.get((sid, seq))
             if done is not None:
                 latencies.append(done - captured)
+                if seq:
+                    later.append(done - captured)
     samples = len(rows)
     # Per-sample CPU from the workers' log lines of this level's sessions.
     wanted = set(ids.values())
@@ -495,6 +497,7 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
         "latency_p50_s": round(statistics.median(latencies), 2) if latencies else None,
         "latency_p95_s": round(q(latencies, n=20)[18], 2) if len(latencies) > 20 else None,
         "latency_max_s": round(max(latencies), 1) if latencies else None,
+        "latency_p95_after_first_s": round(q(later, n=20)[18], 2) if len(later) > 20 else None,
         "rss_mb_max": round(max(rss), 0) if rss else None,
         "rss_mb_median": round(statistics.median(rss), 0) if rss else None,
         "uploaded": sent,
