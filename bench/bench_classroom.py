@@ -1,8 +1,8 @@
 """Classroom head counts (issue 13): sliced detection against today's detector, in one run.
 
-    .venv/bin/python bench/bench_classroom.py            # report: WIDER's odd half + class_photos
-    .venv/bin/python bench/bench_classroom.py --tune     # choose the slicing rule: WIDER's even half
-    .venv/bin/python bench/bench_classroom.py --half all # every WIDER photo (tuned on half of them)
+    .venv/bin/python bench/bench_classroom.py            # WIDER's odd half + class_photos
+    .venv/bin/python bench/bench_classroom.py --tune     # the rule's grid: WIDER's even half
+    .venv/bin/python bench/bench_classroom.py --half all # every WIDER photo
 
 Both detectors are what `rollcall count` does (`FaceEngine.detect(image, pad_retry=True)`):
 BEFORE with slicing off, AFTER with the shipped automatic rule (vision/slicing.py). WIDER's
@@ -28,8 +28,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from bench_groups import Truth, match, wider_truth
 
+from bench_groups import Truth, match, wider_truth
 from common import OUT, faces_root, setup_threads
 from rollcall.vision.engine import EngineOptions, FaceEngine
 from rollcall.vision.imageio import decode_image
