@@ -55,6 +55,7 @@ def live_lines(
     start = as_utc(row.started_at)
     cutoff = now - timedelta(seconds=window_s)
     cutoff_t = (cutoff - start).total_seconds()  # the same moment on the session's timeline
+    now_t = (now - start).total_seconds()
 
     def clock(t: float) -> datetime:
         return start + timedelta(seconds=t)
@@ -84,7 +85,8 @@ def live_lines(
     for record, name in marks:
         first = clock(record.first_seen)
         last_t = max(record.last_seen or -1.0, seen.get(record.person_id, -1.0))
-        if last_t >= cutoff_t and last_t - record.first_seen >= REPEAT_AFTER_S:
+        recent = cutoff_t <= last_t <= now_t + 5.0  # (times after now: not a live session)
+        if recent and last_t - record.first_seen >= REPEAT_AFTER_S:
             lines.append(_line("again", record.id, name, first, clock(last_t), zone))
             continue
         marked = as_utc(record.marked_at) if record.marked_at is not None else first
