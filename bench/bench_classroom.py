@@ -181,7 +181,7 @@ def tune(args: argparse.Namespace, root: Path) -> None:
     print(header())
     b = [score(t, valid[t.key], first[t.key][0]) | {"ms": first[t.key][1] * 1000} for t in truths]
     print(line("no slicing", summary(b)))
-    for max_scale, thr in itertools.product((1.5, 2.0, 2.5), (0.7, 0.8, 0.9)):
+    for max_scale, thr in itertools.product(args.scales, args.thresholds):
         policy = SlicePolicy(scale=max_scale, score_threshold=thr)
         engine = FaceEngine(EngineOptions(sliced=True, slice_policy=policy))
         forced = {}
@@ -205,6 +205,8 @@ def main() -> None:
     parser.add_argument("--tune", action="store_true", help="grid on WIDER's even half")
     parser.add_argument("--half", choices=("odd", "even", "all"), default="odd")
     parser.add_argument("--limit", type=int, help="at most this many WIDER photos")
+    parser.add_argument("--scales", type=float, nargs="*", default=[1.5, 2.0, 2.5])
+    parser.add_argument("--thresholds", type=float, nargs="*", default=[0.6, 0.7])
     args = parser.parse_args()
     setup_threads(2)
     root = faces_root() / "groups"
