@@ -161,8 +161,37 @@ def report(args: argparse.Namespace, root: Path) -> None:
         )
     for name, ts in times.items():
         print(f"  {name}: median {np.median(ts):.0f} ms, mean {np.mean(ts):.0f} ms")
+    meetings(engines, root.parent)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench_classroom.json").write_text(json.dumps(rows, indent=0, default=str))
+
+
+def meetings(engines: dict[str, FaceEngine], faces: Path, repeats: int = 5) -> None:
+    """Meeting frames as `rollcall run` sees them: the automatic rule must leave them alone."""
+    from rollcall.synth.gallery import gallery_frame
+
+    photos = sorted((faces / "identities" / "photos").glob("*/lfw__*.jpg"))
+    print("\nmeeting galleries (video frames): faces found, sliced?, median ms before -> after")
+    for n, size in ((25, (1280, 720)), (49, (1280, 720)), (49, (640, 480))):
+        frame, _ = gallery_frame(photos[:n], size)
+        out = []
+        for engine in engines.values():
+            ms = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                found = engine.detect(frame)
+                ms.append((time.perf_counter() - t0) * 1000)
+            out.append((len(found), float(np.median(ms))))
+        sliced = should_slice(
+            engines["BEFORE (no slicing)"].detect(frame),
+            engines["BEFORE (no slicing)"]._working_scale(frame, False),
+            SlicePolicy(),
+        )
+        (b, bms), (a, ams) = out
+        print(
+            f"  {n} faces at {size[0]}x{size[1]}: {b} -> {a} found, "
+            f"{'sliced' if sliced else 'not sliced'}, {bms:.0f} -> {ams:.0f} ms"
+        )
 
 
 def tune(args: argparse.Namespace, root: Path) -> None:

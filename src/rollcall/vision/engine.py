@@ -99,7 +99,8 @@ class FaceEngine:
         if self._tile_detector is None:
             if isinstance(self.detector, YuNetDetector):
                 threshold = self.options.slice_policy.score_threshold
-                self._tile_detector = YuNetDetector(score_threshold=threshold)
+                # A tile is searched at one level: its faces are small by construction.
+                self._tile_detector = YuNetDetector(score_threshold=threshold, coarse_factor=1.0)
             else:
                 self._tile_detector = self.detector
         return self._tile_detector

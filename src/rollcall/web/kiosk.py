@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from flask import (
     Blueprint,
@@ -37,6 +37,7 @@ from rollcall.storage import kiosks
 from rollcall.storage.kiosk_feed import live_lines, shown_crop
 from rollcall.storage.models import AttendanceSession, KioskToken, utcnow
 from rollcall.storage.sessions import get_session
+from rollcall.wallclock import as_utc
 from rollcall.web.context import Portal, db_session, portal
 from rollcall.web.evidence import send_evidence
 
@@ -79,7 +80,7 @@ def _authenticate():  # noqa: ANN202
             abort(404, description=f"There is no session named {name!r}.")
         if not kiosks.may_show(kiosk, row):
             abort(403, description="This kiosk link is for another session.")
-        if kiosk.last_used_at is None or utcnow() - _utc(kiosk.last_used_at) > TOUCH_EVERY:
+        if kiosk.last_used_at is None or utcnow() - as_utc(kiosk.last_used_at) > TOUCH_EVERY:
             kiosk.last_used_at = utcnow()
         g.kiosk_id, g.kiosk_session_id = kiosk.id, row.id
         g.kiosk_zone = session_zone(row.course, portal().settings.timezone)
@@ -99,10 +100,6 @@ def _authenticate():  # noqa: ANN202
     return None
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 @bp.get("/<name>")
 def page(name: str):  # noqa: ANN201
     with db_session() as s:
@@ -116,13 +113,16 @@ def stream(name: str) -> Response:
     app_portal = portal()
     limit = float(current_app.config["KIOSK_STREAM_SECONDS"])
     slots: threading.BoundedSemaphore = current_app.extensions["rollcall.kiosk_streams"]
-    events = _events(app_portal, g.kiosk_id, g.kiosk_session_id, g.kiosk_zone, name, limit, slots)
+    crops = url_for("kiosk.page", name=name) + "/crop/"  # (the name quoted for a URL)
+    events = _events(app_portal, g.kiosk_id, g.kiosk_session_id, g.kiosk_zone, crops, limit, slots)
     response = Response(events, mimetype="text/event-stream")
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
 
 
-def _snapshot(app_portal: Portal, kiosk_id: int, session_id: int, zone, name: str) -> str | None:  # noqa: ANN001
+def _snapshot(
+    app_portal: Portal, kiosk_id: int, session_id: int, zone: tzinfo, crops: str
+) -> str | None:
     """The screen's lines as JSON, or None when the kiosk token stopped being valid."""
     with app_portal.db.session() as s:
         kiosk = s.get(KioskToken, kiosk_id)
@@ -130,22 +130,21 @@ def _snapshot(app_portal: Portal, kiosk_id: int, session_id: int, zone, name: st
         if kiosk is None or row is None or kiosks.kiosk_still_valid(s, kiosk) is False:
             return None
         lines = live_lines(s, row, zone, datetime.now(UTC))
-    base = f"/kiosk/{name}/crop/"
-    return json.dumps([line.to_json() | {"crop": base + line.crop} for line in lines])
+    return json.dumps([line.to_json() | {"crop": crops + line.crop} for line in lines])
 
 
-def _events(  # noqa: PLR0913
+def _events(
     app_portal: Portal,
     kiosk_id: int,
     session_id: int,
-    zone,  # noqa: ANN001
-    name: str,
+    zone: tzinfo,
+    crops: str,
     limit_s: float,
     slots: threading.BoundedSemaphore,
 ) -> Iterator[str]:
     if not slots.acquire(blocking=False):
         # Every slot is busy: the current lines, and come back in a few seconds.
-        lines = _snapshot(app_portal, kiosk_id, session_id, zone, name)
+        lines = _snapshot(app_portal, kiosk_id, session_id, zone, crops)
         yield f"retry: {BUSY_RETRY_MS}\n\n"
         yield "event: revoked\ndata: {}\n\n" if lines is None else f"data: {lines}\n\n"
         return
@@ -154,7 +153,7 @@ def _events(  # noqa: PLR0913
         deadline = time.monotonic() + limit_s
         sent, sent_at = None, time.monotonic()
         while True:
-            lines = _snapshot(app_portal, kiosk_id, session_id, zone, name)
+            lines = _snapshot(app_portal, kiosk_id, session_id, zone, crops)
             if lines is None:
                 yield "event: revoked\ndata: {}\n\n"
                 return
