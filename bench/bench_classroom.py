@@ -161,9 +161,31 @@ def report(args: argparse.Namespace, root: Path) -> None:
         )
     for name, ts in times.items():
         print(f"  {name}: median {np.median(ts):.0f} ms, mean {np.mean(ts):.0f} ms")
+    generated(engines, root.parent)
     meetings(engines, root.parent)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench_classroom.json").write_text(json.dumps(rows, indent=0, default=str))
+
+
+def generated(engines: dict[str, FaceEngine], faces: Path) -> None:
+    """Generated 1280x720 classroom frames (synth/classroom.py): 72 faces of a given size."""
+    from rollcall.synth.classroom import classroom_frame, seated_people
+    from rollcall.vision.track import iou_matrix
+
+    photos = sorted((faces / "identities" / "photos").glob("*/lfw__*.jpg"))[1::2][:40]
+    people = seated_people(photos, engines["BEFORE (no slicing)"].detector)
+    print("\ngenerated classrooms (72 faces, video frames): found/false, ms before -> after")
+    for lo, hi in ((8, 12), (10, 14), (14, 20), (20, 28)):
+        frame, truth = classroom_frame(people, (lo, hi), seed=11)
+        out = []
+        for engine in engines.values():
+            t0 = time.perf_counter()
+            found = engine.detect(frame)
+            ms = (time.perf_counter() - t0) * 1000
+            iou = iou_matrix(found.boxes, truth) if len(found) else np.zeros((1, len(truth)))
+            hit, false = (iou.max(axis=0) >= 0.4).sum(), (iou.max(axis=1) < 0.4).sum()
+            out.append(f"{hit:>2}/{false}, {ms:5.0f} ms")
+        print(f"  faces {lo}-{hi} px: {out[0]}  ->  {out[1]}")
 
 
 def meetings(engines: dict[str, FaceEngine], faces: Path, repeats: int = 5) -> None:

@@ -10,52 +10,21 @@ import cv2
 import numpy as np
 import pytest
 
+from rollcall.synth.classroom import classroom_frame, seated_people
 from rollcall.synth.gallery import gallery_frame
 from rollcall.vision.engine import FaceEngine
-from rollcall.vision.imageio import read_image
 from rollcall.vision.track import iou_matrix
 from rollcall.vision.types import Faces
 
 PHOTOS = Path("identities") / "photos"
 
 
-def classroom(faces: Path, lo: float, hi: float, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """A 1280x720 camera frame of 6 rows of 12 faces, each face lo-hi px (shorter side), cut
-    with their hair and shoulders from real LFW photos, on a dull noisy wall; slightly blurred
-    and saved as JPEG like a camera's frame. Returns the frame and the faces' boxes."""
-    engine = FaceEngine()
-    people = []
-    for path in sorted((faces / PHOTOS).glob("*/lfw__*.jpg"))[::2][:40]:
-        image = read_image(path)
-        found = engine.detect(image)
-        if len(found) != 1:
-            continue
-        x, y, w, h = found.boxes[0]
-        cx, cy, side = x + w / 2, y + h / 2, max(w, h) * 1.8
-        x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
-        x1, y1 = int(min(image.shape[1], cx + side / 2)), int(min(image.shape[0], cy + side / 2))
-        people.append((image[y0:y1, x0:x1], np.array([x - x0, y - y0, w, h], np.float32)))
+def classroom(faces: Path, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """72 seated people (6 rows of 12) whose faces are lo-hi px, from real LFW photos."""
+    photos = sorted((faces / PHOTOS).glob("*/lfw__*.jpg"))[::2][:40]
+    people = seated_people(photos, FaceEngine().detector)
     assert len(people) >= 20, "too few LFW photos with one face"
-    rng = np.random.default_rng(seed)
-    width, height, rows, cols = 1280, 720, 6, 12
-    frame = np.clip(rng.normal(110, 12, (height, width, 3)), 0, 255).astype(np.uint8)
-    frame = cv2.GaussianBlur(frame, (0, 0), 3)
-    truth = []
-    for k in range(rows * cols):
-        crop, box = people[k % len(people)]
-        scale = rng.uniform(lo, hi) / min(box[2], box[3])
-        small = cv2.resize(
-            crop,
-            (round(crop.shape[1] * scale), round(crop.shape[0] * scale)),
-            interpolation=cv2.INTER_AREA,
-        )
-        ox = int(40 + (k % cols) * (width - 80) / cols + rng.uniform(0, 20))
-        oy = int(60 + (k // cols) * (height - 120) / rows + rng.uniform(0, 20))
-        frame[oy : oy + small.shape[0], ox : ox + small.shape[1]] = small
-        truth.append([ox + box[0] * scale, oy + box[1] * scale, box[2] * scale, box[3] * scale])
-    frame = cv2.GaussianBlur(frame, (0, 0), 0.5)
-    _, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR), np.array(truth, np.float32)
+    return classroom_frame(people, (lo, hi))
 
 
 def found_and_false(faces: Faces, truth: np.ndarray) -> tuple[int, int]:
