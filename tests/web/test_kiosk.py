@@ -245,3 +245,16 @@ def test_cli_kiosk_tokens(app: Flask, cli) -> None:  # noqa: ANN001
     result = cli("token", "revoke-kiosk", str(newest_id))
     assert result.exit_code == 0, result.output
     assert app.test_client().get(f"{KIOSK}?token={token}").status_code == 401
+
+
+def test_serve_keeps_half_its_threads_for_staff(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import waitress
+
+    served = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **kw: served.update(app=app, **kw))
+    result = cli("serve", "--threads", "6")
+    assert result.exit_code == 0, result.output
+    assert served["threads"] == 6
+    assert served["app"].config["KIOSK_MAX_STREAMS"] == 3
+    slots = served["app"].extensions["rollcall.kiosk_streams"]
+    assert [slots.acquire(blocking=False) for _ in range(4)] == [True, True, True, False]
