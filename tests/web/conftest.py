@@ -153,6 +153,10 @@ def seed(app: Flask) -> None:
                 session_id=lecture.id, t=90.0, crop_path=crop, best_similarity=0.2, review="pending"
             )
         )
+        # A kiosk screen for algebra-1, made by ivy (kiosk token 1).
+        from rollcall.storage.kiosks import KioskTarget, create_kiosk_token
+
+        _, app.config["SEED_KIOSK_TOKEN"] = create_kiosk_token(s, ivy, KioskTarget(session=lecture))
         # An alert about Algebra that could not be sent (outbox message 1).
         s.add(
             OutboxMessage(

@@ -28,8 +28,9 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 class Route:
     """How one endpoint must behave.
 
-    kind: "public" (no login), "page" (login redirect), "api" (staff bearer token, else 401) or
-    "agent" (a capture agent's token only: staff tokens and login cookies get 401).
+    kind: "public" (no login), "page" (login redirect), "api" (staff bearer token, else 401),
+    "agent" (a capture agent's token only: staff tokens and login cookies get 401) or "kiosk"
+    (a kiosk screen's token only, from ?token= or its cookie: anything else gets 401).
     scope: "public"; "any" (every staff user; listings are filtered); "own" (only admins and
     the course's instructors: 403 for another course's); "admin" (403 for instructors);
     "self" (every staff user, on their own account or on what they may see, named in the form:
@@ -114,8 +115,16 @@ ROUTES: dict[str, Route] = {
     "agent_api.session_status": _r("agent", "agent", "GET", **ALGEBRA_1),
     "agent_api.upload_frame": _r("agent", "agent", "POST", **ALGEBRA_1),
     "agent_api.finish": _r("agent", "agent", "POST", **ALGEBRA_1),
+    # Kiosk tokens, made by staff; the kiosk screens (kiosk tokens only; see test_kiosk).
+    "kiosk_tokens.for_session": _r("page", "own", "GET POST", **ALGEBRA_1),
+    "kiosk_tokens.for_course": _r("page", "own", "GET POST", name="Algebra"),
+    "kiosk_tokens.revoke": _r("page", "own", "POST", token_id=1),
+    "kiosk.page": _r("kiosk", "kiosk", "GET", **ALGEBRA_1),
+    "kiosk.stream": _r("kiosk", "kiosk", "GET", **ALGEBRA_1),
+    "kiosk.crop": _r("kiosk", "kiosk", "GET", what="mark", item_id=1, **ALGEBRA_1),
 }
 BEARER_KINDS = {"api", "agent"}
+TOKEN_KINDS = {*BEARER_KINDS, "kiosk"}  # their own credentials: a login cookie is not one
 
 
 def _methods(rule) -> frozenset[str]:  # noqa: ANN001
@@ -173,6 +182,8 @@ def test_anonymous_is_sent_to_login_or_refused(app: Flask) -> None:
         elif route.kind == "page":
             assert response.status_code == 302, where
             assert response.headers["Location"].startswith("/login?next="), where
+        elif route.kind == "kiosk":
+            assert response.status_code == 401, where
         else:
             assert response.status_code == 401, where
             assert response.get_json()["status"] == 401, where
@@ -181,16 +192,39 @@ def test_anonymous_is_sent_to_login_or_refused(app: Flask) -> None:
     ada = app.test_client()
     _login(ada, "ada")
     for endpoint, method, url in _cases(app):
-        if ROUTES[endpoint].kind in BEARER_KINDS and ROUTES[endpoint].scope != "public":
+        if ROUTES[endpoint].kind in TOKEN_KINDS and ROUTES[endpoint].scope != "public":
             assert _request(ada, method, url).status_code == 401, url
             checked += 1
-    # A staff API token is not an agent's credential, not even an admin's.
+    # A staff API token is not an agent's or a kiosk's credential, not even an admin's.
     bearer = {"Authorization": f"Bearer {_token(app, 'ada')}"}
     for endpoint, method, url in _cases(app):
-        if ROUTES[endpoint].kind == "agent":
+        if ROUTES[endpoint].kind in ("agent", "kiosk"):
             assert _request(app.test_client(), method, url, headers=bearer).status_code == 401, url
             checked += 1
     print(f"\nanonymous checks: {checked}")
+
+
+def test_a_kiosk_token_opens_its_kiosk_and_nothing_else(app: Flask) -> None:
+    kiosk = app.config["SEED_KIOSK_TOKEN"]
+    app.config["KIOSK_STREAM_SECONDS"] = 0  # one look at the session, then the stream ends
+    checked = 0
+    for endpoint, method, url in _cases(app):
+        route = ROUTES[endpoint]
+        client = app.test_client()
+        where = f"kiosk token {method} {url} ({endpoint})"
+        if route.kind == "kiosk":
+            client.get(f"{url}?token={kiosk}")  # the token moves into the kiosk's cookie
+            expected = 404 if endpoint == "kiosk.crop" else 200  # that crop is not on screen
+            assert _request(client, method, url).status_code == expected, where
+        elif route.kind == "page" and method == "GET":  # (a POST stops at its CSRF check)
+            response = _request(client, method, f"{url}?token={kiosk}")
+            assert response.status_code == 302, where
+            assert response.headers["Location"].startswith("/login"), where
+        elif route.kind in BEARER_KINDS:
+            bearer = {"Authorization": f"Bearer {kiosk}"}
+            assert _request(client, method, url, headers=bearer).status_code == 401, where
+        checked += 1
+    print(f"\nkiosk token checks: {checked}")
 
 
 def _login(client, name: str) -> str:  # noqa: ANN001
@@ -208,7 +242,7 @@ def test_instructor_is_forbidden_other_courses_and_admin_routes(app: Flask) -> N
     forbidden = filtered = 0
     for endpoint, method, url in _cases(app):
         route = ROUTES[endpoint]
-        if route.scope in ("public", "agent") or endpoint == "auth.logout":
+        if route.scope in ("public", "agent", "kiosk") or endpoint == "auth.logout":
             continue
         headers = bearer if route.kind == "api" else {}
         data = {"csrf_token": csrf} if method in STATE_CHANGING else None
@@ -237,7 +271,7 @@ def test_owner_and_admin_may_read_what_others_may_not(app: Flask, name: str) -> 
     bearer = {"Authorization": f"Bearer {_token(app, name)}"}
     for endpoint, method, url in _cases(app):
         route = ROUTES[endpoint]
-        if method != "GET" or route.scope in ("public", "agent"):
+        if method != "GET" or route.scope in ("public", "agent", "kiosk"):
             continue
         expected = 403 if (route.scope == "admin" and name != "ada") else 200
         headers = bearer if route.kind == "api" else {}

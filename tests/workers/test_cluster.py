@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -188,6 +189,10 @@ class Cluster:
     def recorded(self) -> int:
         return query(self.home, "SELECT count(*) FROM head_counts")[0][0]
 
+    def received(self) -> int:
+        """Samples the server has: recorded, or waiting for a worker."""
+        return self.recorded() + query(self.home, "SELECT count(*) FROM frames")[0][0]
+
 
 def _outcome(home: Path) -> dict[str, list[tuple]]:
     return {key: query(home, sql) for key, sql in OUTCOME_SQL.items()}
@@ -250,28 +255,75 @@ def test_agent_server_worker_round_trip_records_what_run_records(
     assert _outcome(cluster.home) == reference
 
 
+class _Paced:
+    """The recording read at a few frames a second, as a camera would deliver them, so that
+    the agent is still capturing while the server is away (read at full speed, it would have
+    sent everything before the test could stop the server)."""
+
+    def __init__(self, source, pause: float) -> None:  # noqa: ANN001
+        self.source, self.pause = source, pause
+        self.live, self.duration = source.live, source.duration
+        self.recorded_at, self.name = source.recorded_at, source.name
+
+    def read(self, not_before: float = 0.0):  # noqa: ANN201
+        time.sleep(self.pause)
+        return self.source.read(not_before)
+
+    def close(self) -> None:
+        self.source.close()
+
+
 def test_a_killed_worker_a_server_outage_and_a_redis_restart_lose_nothing(
     cluster: Cluster, shared: Meeting, reference: dict
 ) -> None:
+    from datetime import datetime
+
+    from rollcall.capture.agent import Agent, AgentOptions, Spool
+    from rollcall.vision.sources import open_source
+
     token = _agent_token(cluster.home)
     cluster.start_server()
     cluster.start_worker()
-    agent = cluster.agent(token, shared.keyframed)
-    # The server goes away as soon as the agent has opened the session: the frames it captures
-    # meanwhile wait in its spool.
-    _wait("the session", lambda: bool(query(cluster.home, "SELECT id FROM sessions")), 120)
-    cluster.stop_server()
+    # The real agent, in a thread of this process, on the recording read at 2 frames a second.
+    options = AgentOptions(
+        server=cluster.url,
+        token=token,
+        session=SESSION,
+        source=str(shared.keyframed),
+        seed=SEED,
+        min_interval=MIN_GAP,
+        max_interval=MAX_GAP,
+        started_at=datetime.fromisoformat(STARTED_AT),
+    )
     spool = cluster.home / "agent-spool" / SESSION
+    source = _Paced(open_source(str(shared.keyframed)), 0.5)
+    agent = Agent(options, source, Spool(spool, 100))
+    result: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: result.update(status=agent.run()), daemon=True)
+    thread.start()
+    # The server goes away once samples flow: the frames captured meanwhile wait in the spool.
+    _wait("the first upload", lambda: cluster.received() >= 1, 300)
+    cluster.stop_server()
     _wait("a backlog in the agent's spool", lambda: len(list(spool.glob("*.jpg"))) >= 3, 120)
-    cluster.start_server()
-    # The worker dies in the middle of the backlog, and Redis restarts empty.
-    _wait("the first samples", lambda: cluster.recorded() >= 2, 300)
-    cluster.kill_workers()
+    # Redis restarts empty while the server is away.
     cluster.redis.stop()
     cluster.redis.start()
+    cluster.start_server()
+    # The backlog arrives; the worker dies in the middle of it and another takes over.
+    _wait(
+        "the worker to be in the middle of the backlog",
+        lambda: cluster.recorded() >= 2 and cluster.received() > cluster.recorded() + 1,
+        300,
+    )
+    cluster.kill_workers()
     time.sleep(2)  # uploads go on with no worker alive: they wait in the database
     cluster.start_worker()
-    _finish(cluster, agent)
+    thread.join(600)
+    source.close()
+    assert not thread.is_alive() and "status" in result, "the agent did not finish"
+    _wait("the session to close", cluster.session_closed, 300)
+    assert query(cluster.home, "SELECT count(*) FROM frames")[0][0] == 0, "frames kept"
+    assert not list(spool.glob("*.jpg")), "the agent kept frames it should have sent"
     outcome = _outcome(cluster.home)
     seqs = [row[0] for row in outcome["head_counts"]]
     assert seqs == list(range(len(seqs))), "a sample was lost or recorded twice"

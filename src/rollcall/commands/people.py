@@ -279,10 +279,22 @@ def identify(app: App, images: tuple[Path, ...], as_json: bool, annotate: Path |
 @click.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per image.")
+@click.option(
+    "--sliced/--no-sliced",
+    default=None,
+    help="Search every photo again in enlarged, overlapping tiles (--sliced), or never "
+    "(--no-sliced). Default: only photos whose first search shows many small faces, such as "
+    "a full classroom seen from the front.",
+)
 @pass_app
-def count(app: App, images: tuple[Path, ...], as_json: bool) -> None:
+def count(app: App, images: tuple[Path, ...], as_json: bool, sliced: bool | None) -> None:
     """Head counts only (face detection, no recognition)."""
+    from dataclasses import replace
+
     from rollcall.recognition import count_image
+
+    if sliced is not None:
+        app.engine.options = replace(app.engine.options, sliced=sliced)
 
     _run_images(
         app,

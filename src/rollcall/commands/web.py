@@ -40,7 +40,8 @@ def serve(
 
     from rollcall.web import create_app
 
-    portal = create_app(app.settings)
+    # Kiosk screens hold a thread each while their event stream runs: half the threads at most.
+    portal = create_app(app.settings, KIOSK_MAX_STREAMS=max(1, threads // 2))
     proxy = {}
     if trusted_proxy:
         proxy = {
@@ -203,17 +204,42 @@ def token() -> None:
     "create and record the sessions user NAME may see.",
 )
 @click.option("--course", help="With --agent: only this course's sessions.")
+@click.option(
+    "--kiosk",
+    "kiosk_target",
+    metavar="SESSION_OR_COURSE",
+    help="Make a kiosk screen's token instead: it shows the live marks of this session (or of "
+    "any session of this course) at /kiosk/SESSION; write session:NAME or course:NAME when a "
+    "session and a course share the name.",
+)
 @pass_app
-def token_create(app: App, name: str, agent_name: str | None, course: str | None) -> None:
+def token_create(
+    app: App, name: str, agent_name: str | None, course: str | None, kiosk_target: str | None
+) -> None:
     """Print a new API token for user NAME (shown once: only its digest is stored)."""
     from rollcall.storage.accounts import create_token, require_user
     from rollcall.storage.audit import AccountChanged, record
 
     if course and not agent_name:
         raise click.UsageError("--course goes with --agent")
+    if kiosk_target and agent_name:
+        raise click.UsageError("a token is for an agent or for a kiosk, not both")
     with app.db.session() as session:
         user = require_user(session, name)
-        if agent_name:
+        if kiosk_target:
+            from rollcall.storage import kiosks
+
+            target = kiosks.find_target(session, kiosk_target)
+            row, value = kiosks.create_kiosk_token(session, user, target)
+            record(session, cli_actor(), AccountChanged(name, f"kiosk token #{row.id} created"))
+            shown = target.session.name if target.session else "SESSION"
+            err_console.print(
+                f"Kiosk token #{row.id} for {target.label}: open "
+                f"/kiosk/{shown}?token=TOKEN on the kiosk's screen (once; it moves into a "
+                "cookie).",
+                highlight=False,
+            )
+        elif agent_name:
             from rollcall.storage.agents import create_agent_token
             from rollcall.storage.sessions import require_course
 
@@ -255,6 +281,43 @@ def token_revoke(app: App, token_id: int) -> None:
         row = revoke_token(session, token_id)
         record(session, cli_actor(), AccountChanged(row.user.name, f"token {token_id} revoked"))
     out_console.print(f"Revoked API token #{token_id}.", highlight=False)
+
+
+@token.command("kiosks")
+@pass_app
+def token_kiosks(app: App) -> None:
+    """List kiosk screens' tokens (never the tokens themselves)."""
+    from rich.table import Table
+
+    from rollcall.storage.kiosks import list_kiosk_tokens
+
+    table = Table("id", "name", "shows", "made by", "created (UTC)", "last used", "revoked")
+    with app.db.session() as session:
+        for row, user, shows in list_kiosk_tokens(session):
+            table.add_row(
+                str(row.id),
+                row.name,
+                shows,
+                user,
+                f"{row.created_at:%Y-%m-%d %H:%M}",
+                f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "",
+                f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
+            )
+    out_console.print(table)
+
+
+@token.command("revoke-kiosk")
+@click.argument("token_id", type=int)
+@pass_app
+def token_revoke_kiosk(app: App, token_id: int) -> None:
+    """Revoke kiosk token TOKEN_ID: its screen stops at its next update (see `token kiosks`)."""
+    from rollcall.storage.audit import AccountChanged, record
+    from rollcall.storage.kiosks import revoke
+
+    with app.db.session() as session:
+        row = revoke(session, token_id)
+        record(session, cli_actor(), AccountChanged(row.name, f"kiosk token #{row.id} revoked"))
+    out_console.print(f"Kiosk token #{token_id} ({row.name}) revoked.", highlight=False)
 
 
 COMMANDS = [serve, user, token]

@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
         dashboard,
         errors,
         history,
+        kiosk,
+        kiosk_tokens,
         people,
         reports,
         security,
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     errors.init_app(app)
     pages = (auth, dashboard, sessions, people, history, unknowns, courses, reports, alerts, agents)
     pages = (*pages, admin)
-    for module in (*pages, api, agent_api):
+    for module in (*pages, kiosk_tokens, api, agent_api):
         app.register_blueprint(module.bp)
+    kiosk.init_app(app)  # the screens at the door: kiosk tokens, no staff login
     return app

@@ -29,7 +29,8 @@ from rollcall.web.throttle import LoginThrottle
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# Endpoints reachable without a logged-in user; the API checks its own bearer tokens.
+# Endpoints reachable without a logged-in user; the API checks its own bearer tokens, and the
+# kiosk screens their kiosk tokens.
 PUBLIC = {"auth.login", "static"}
 # All a user whose password was reset may do until they choose a new one.
 CHANGING_PASSWORD = {"auth.password", "auth.logout", "static"}
@@ -69,7 +70,7 @@ def _load_user(user_id: str) -> StaffUser | None:
 
 
 def _require_login():  # noqa: ANN202
-    if request.endpoint in PUBLIC or request.blueprint in ("api", "agent_api"):
+    if request.endpoint in PUBLIC or request.blueprint in ("api", "agent_api", "kiosk"):
         return None
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

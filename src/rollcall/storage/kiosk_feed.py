@@ -1,0 +1,138 @@
+"""What a kiosk screen shows: the last minute at the door, read from the session's records.
+
+Three kinds of line, newest first: a person just marked ("marked at 08:03"), a person marked
+earlier and seen again ("already marked at 08:03"), and a face that matched no one ("not
+recognised, please see staff"). Nothing else about anyone: no scores, no statuses, no roster.
+
+"Seen again" is a sighting (or a last-seen update of the mark) at least ``REPEAT_AFTER_S`` after
+the person was first seen: closer than that it is the same pass in front of the camera, whose
+mark is already on the screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    Person,
+    Sighting,
+    UnknownFace,
+)
+from rollcall.wallclock import as_utc
+
+WINDOW_S = 60.0  # a line stays on the screen this long
+REPEAT_AFTER_S = 30.0
+MAX_LINES = 12  # what fits on the screen, readable from two metres
+
+
+@dataclass(frozen=True)
+class KioskLine:
+    key: str  # stable while the line is on screen (the page animates new keys only)
+    kind: str  # marked | again | unknown
+    name: str  # the person's name; "" for an unknown face
+    at: str  # HH:MM in the session's zone: when they were first seen (marked, again) or seen
+    crop: str  # "mark/<record id>" or "unknown/<face id>": the crop route's arguments
+    when: float  # seconds since the epoch, for the order on screen
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def live_lines(
+    session: Session,
+    row: AttendanceSession,
+    zone: tzinfo,
+    now: datetime,
+    window_s: float = WINDOW_S,
+) -> list[KioskLine]:
+    """The lines on a kiosk's screen for session ``row`` at ``now`` (UTC)."""
+    start = as_utc(row.started_at)
+    cutoff = now - timedelta(seconds=window_s)
+    cutoff_t = (cutoff - start).total_seconds()  # the same moment on the session's timeline
+    now_t = (now - start).total_seconds()
+
+    def clock(t: float) -> datetime:
+        return start + timedelta(seconds=t)
+
+    marks = session.execute(
+        select(AttendanceRecord, Person.name)
+        .join(Person, Person.id == AttendanceRecord.person_id)
+        .where(
+            AttendanceRecord.session_id == row.id,
+            AttendanceRecord.first_seen.is_not(None),
+            AttendanceRecord.status != "absent",
+        )
+    ).all()
+    # The latest sighting of each person in the window: seen again after their mark?
+    seen = dict(
+        session.execute(
+            select(Sighting.person_id, func.max(Sighting.t))
+            .where(
+                Sighting.session_id == row.id,
+                Sighting.person_id.is_not(None),
+                Sighting.t >= cutoff_t,
+            )
+            .group_by(Sighting.person_id)
+        ).all()
+    )
+    lines = []
+    for record, name in marks:
+        first = clock(record.first_seen)
+        last_t = max(record.last_seen or -1.0, seen.get(record.person_id, -1.0))
+        recent = cutoff_t <= last_t <= now_t + 5.0  # (times after now: not a live session)
+        if recent and last_t - record.first_seen >= REPEAT_AFTER_S:
+            lines.append(_line("again", record.id, name, first, clock(last_t), zone))
+            continue
+        marked = as_utc(record.marked_at) if record.marked_at is not None else first
+        if marked >= cutoff:
+            lines.append(_line("marked", record.id, name, first, marked, zone))
+    unknowns = session.scalars(
+        select(UnknownFace).where(UnknownFace.session_id == row.id, UnknownFace.t >= cutoff_t)
+    ).all()
+    for face in unknowns:
+        at = clock(face.t)
+        lines.append(
+            KioskLine(
+                f"u{face.id}", "unknown", "", _hhmm(at, zone), f"unknown/{face.id}", at.timestamp()
+            )
+        )
+    lines.sort(key=lambda line: line.when, reverse=True)
+    return lines[:MAX_LINES]
+
+
+def _line(
+    kind: str, record_id: int, name: str, first: datetime, when: datetime, zone: tzinfo
+) -> KioskLine:
+    return KioskLine(
+        f"{kind[0]}{record_id}",
+        kind,
+        name,
+        _hhmm(first, zone),
+        f"mark/{record_id}",
+        when.timestamp(),
+    )
+
+
+def _hhmm(moment: datetime, zone: tzinfo) -> str:
+    return moment.astimezone(zone).strftime("%H:%M")
+
+
+def shown_crop(
+    session: Session, row: AttendanceSession, zone: tzinfo, now: datetime, kind: str, item: int
+) -> str | None:
+    """The stored crop path of a line on this kiosk's screen (or just gone), else None: a kiosk
+    may fetch the crops it shows, never the session's other evidence."""
+    lines = live_lines(session, row, zone, now, WINDOW_S * 2)
+    if f"{kind}/{item}" not in {line.crop for line in lines}:
+        return None
+    if kind == "mark":
+        record = session.get(AttendanceRecord, item)
+        return record.evidence_path if record is not None else None
+    face = session.get(UnknownFace, item)
+    return face.crop_path if face is not None else None
