@@ -117,7 +117,9 @@ class MeetingReview(Base):
     without an account): the case stays listed with the decision, nothing is decided for them."""
 
     __tablename__ = "meeting_reviews"
-    __table_args__ = (UniqueConstraint("session_id", "case_key", name="uq_meeting_reviews_session_id"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "case_key", name="uq_meeting_reviews_session_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(

@@ -11,7 +11,7 @@ PLATFORMS = ("zoom", "teams", "meet")
 
 
 def detect(lines: list[str]) -> str | None:
-    """"teams", "meet" or "zoom" from the headers of the first lines; None: none of them."""
+    """ "teams", "meet" or "zoom" from the headers of the first lines; None: none of them."""
     if teams.looks_like(lines):
         return "teams"
     for line in lines[:80]:

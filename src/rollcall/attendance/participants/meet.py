@@ -31,14 +31,16 @@ def header_columns(row: list[str]) -> dict[str, int] | None:
 
 def parse(lines: list[str], filename: str) -> ParsedReport:
     report = ParsedReport("meet", filename)
+    found = None
     for i, line in enumerate(lines):
         delimiter = delimiter_of(line)
         where = header_columns(cells(line, delimiter))
         if where is not None:
+            found = i
             break
-    else:
+    if found is None or where is None:
         raise ReportError(f"{filename}: no Meet attendance table")
-    for j in range(i + 1, len(lines)):
+    for j in range(found + 1, len(lines)):
         row = cells(lines[j], delimiter)
         if blank(row):
             continue

@@ -89,9 +89,7 @@ def candidates(s: Session) -> list[Candidate]:
     for p in s.scalars(select(Person).order_by(Person.id)):
         own = [email_key(p.email)] if p.email else []
         out.append(
-            Candidate(
-                p.id, p.name, tuple(own + emails.get(p.id, [])), tuple(aliases.get(p.id, []))
-            )
+            Candidate(p.id, p.name, tuple(own + emails.get(p.id, [])), tuple(aliases.get(p.id, [])))
         )
     return out
 
@@ -100,9 +98,7 @@ def matcher_for(s: Session, row: AttendanceSession) -> Matcher:
     roster: list[int] = []
     if row.course_id is not None:
         roster = list(
-            s.scalars(
-                select(CourseMember.person_id).where(CourseMember.course_id == row.course_id)
-            )
+            s.scalars(select(CourseMember.person_id).where(CourseMember.course_id == row.course_id))
         )
     return Matcher(candidates(s), roster)
 

@@ -83,7 +83,7 @@ def header_columns(row: list[str]) -> dict[str, int] | None:
 
 
 def split_name(text: str, renamed_column: bool) -> tuple[str, str | None]:
-    """"Ada L (Ada Lovelace)" is Ada Lovelace's account shown as "Ada L" in the meeting."""
+    """ "Ada L (Ada Lovelace)" is Ada Lovelace's account shown as "Ada L" in the meeting."""
     m = _RENAMED.match(text) if renamed_column else None
     if m is None:
         return text, None

@@ -59,9 +59,7 @@ def upgrade() -> None:
         _fk("meeting_participants", "person_id", "people", "SET NULL"),
         _fk("meeting_participants", "proposed_id", "people", "SET NULL"),
     )
-    op.create_index(
-        "ix_meeting_participants_session_id", "meeting_participants", ["session_id"]
-    )
+    op.create_index("ix_meeting_participants_session_id", "meeting_participants", ["session_id"])
     op.create_table(
         "participant_stays",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -72,9 +70,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_participant_stays"),
         _fk("participant_stays", "participant_id", "meeting_participants", "CASCADE"),
     )
-    op.create_index(
-        "ix_participant_stays_participant_id", "participant_stays", ["participant_id"]
-    )
+    op.create_index("ix_participant_stays_participant_id", "participant_stays", ["participant_id"])
     op.create_table(
         "meeting_hooks",
         sa.Column("id", sa.Integer(), nullable=False),
