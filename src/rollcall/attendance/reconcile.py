@@ -286,6 +286,18 @@ def reconcile(
                 n = len({s.seq for s in two_tiles[person]})
                 detail = f"{person}'s face was in two tiles at once in {n} sample(s)"
                 evidence = two_tiles[person]
+        elif person is None and any(
+            s.person in two_tiles for rows in in_tile[i].values() for s in rows
+        ):
+            doubled = sorted(
+                {s.person for rows in in_tile[i].values() for s in rows} & set(two_tiles)
+            )
+            status = "two_accounts"
+            detail = (
+                f"not matched to an enrolled person, but its tile showed {', '.join(doubled)}, "
+                "who was in another tile at the same time"
+            )
+            evidence = [s for rows in in_tile[i].values() for s in rows if s.person in doubled]
         elif mine:
             status = "verified"
             detail = f"{person}'s face seen in {len({s.seq for s in mine})} sample(s) while joined"
@@ -295,7 +307,9 @@ def reconcile(
             if person is None:
                 detail = "not matched to an enrolled person"
                 if in_tile[i]:
-                    detail += f"; its tile showed {_who(None)} in {len(in_tile[i])} sample(s)"
+                    faces = Counter(s.person for rows in in_tile[i].values() for s in rows)
+                    shown = ", ".join(f"{_who(p)} ({n})" for p, n in faces.most_common())
+                    detail += f"; its tile showed {shown} in {len(in_tile[i])} sample(s)"
                     evidence = [s for rows in in_tile[i].values() for s in rows]
                 else:
                     evidence = []

@@ -69,6 +69,7 @@ def participants_import(
         f"{len(result.proposed)} proposed (confirm with `rollcall participants confirm`), "
         f"{len(result.unmatched)} unmatched.",
         highlight=False,
+        soft_wrap=True,
     )
     for name in sorted(result.unmatched):
         out_console.print(f"  unmatched: {name}", highlight=False)

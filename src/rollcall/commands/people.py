@@ -208,6 +208,8 @@ def people_set(
             v for v in email if v.strip() and add_alias(session, person, "email", v, cli_actor())
         ]
         added += [v for v in alias if add_alias(session, person, "alias", v, cli_actor())]
+        # The first --email is audited with the details above; the rest is audited here.
+        added = [v for v in added if not (email and v == email[0])]
         if added or forget:
             what = f"meeting accounts: added {', '.join(added) or 'none'}"
             what += f"; removed {', '.join(forget)}" if forget else ""
