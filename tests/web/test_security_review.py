@@ -28,8 +28,9 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 class Route:
     """How one endpoint must behave.
 
-    kind: "public" (no login), "page" (login redirect), "api" (staff bearer token, else 401) or
-    "agent" (a capture agent's token only: staff tokens and login cookies get 401).
+    kind: "public" (no login), "page" (login redirect), "api" (staff bearer token, else 401),
+    "agent" (a capture agent's token only: staff tokens and login cookies get 401) or "hook"
+    (a webhook's URL token and the platform's signature: staff tokens and cookies get 401).
     scope: "public"; "any" (every staff user; listings are filtered); "own" (only admins and
     the course's instructors: 403 for another course's); "admin" (403 for instructors);
     "self" (every staff user, on their own account or on what they may see, named in the form:
@@ -111,8 +112,19 @@ ROUTES: dict[str, Route] = {
     "agent_api.session_status": _r("agent", "agent", "GET", **ALGEBRA_1),
     "agent_api.upload_frame": _r("agent", "agent", "POST", **ALGEBRA_1),
     "agent_api.finish": _r("agent", "agent", "POST", **ALGEBRA_1),
+    # Online meetings: reports, proposals, the review list, people's meeting accounts.
+    "meetings.upload": _r("page", "own", "POST", **ALGEBRA_1),
+    "meetings.confirm_match": _r("page", "own", "POST", participant_id=1, **ALGEBRA_1),
+    "meetings.review": _r("page", "own", "POST", **ALGEBRA_1),
+    "meetings.review_list": _r("page", "any", "GET", hidden="algebra-1"),
+    "meetings.person_accounts": _r("page", "admin", "POST", name="Alice"),
+    "meetings.accounts_csv": _r("page", "admin", "POST"),
+    # Platforms' live participant events (a hook's URL token and signature only; tested in
+    # test_meeting_hooks).
+    "hooks.zoom": _r("hook", "hook", "POST", token="rch_not-a-token"),
+    "hooks.generic": _r("hook", "hook", "POST", token="rch_not-a-token"),
 }
-BEARER_KINDS = {"api", "agent"}
+BEARER_KINDS = {"api", "agent", "hook"}
 
 
 def _methods(rule) -> frozenset[str]:  # noqa: ANN001
@@ -181,10 +193,10 @@ def test_anonymous_is_sent_to_login_or_refused(app: Flask) -> None:
         if ROUTES[endpoint].kind in BEARER_KINDS and ROUTES[endpoint].scope != "public":
             assert _request(ada, method, url).status_code == 401, url
             checked += 1
-    # A staff API token is not an agent's credential, not even an admin's.
+    # A staff API token is not an agent's or a hook's credential, not even an admin's.
     bearer = {"Authorization": f"Bearer {_token(app, 'ada')}"}
     for endpoint, method, url in _cases(app):
-        if ROUTES[endpoint].kind == "agent":
+        if ROUTES[endpoint].kind in ("agent", "hook"):
             assert _request(app.test_client(), method, url, headers=bearer).status_code == 401, url
             checked += 1
     print(f"\nanonymous checks: {checked}")
@@ -205,7 +217,7 @@ def test_instructor_is_forbidden_other_courses_and_admin_routes(app: Flask) -> N
     forbidden = filtered = 0
     for endpoint, method, url in _cases(app):
         route = ROUTES[endpoint]
-        if route.scope in ("public", "agent") or endpoint == "auth.logout":
+        if route.scope in ("public", "agent", "hook") or endpoint == "auth.logout":
             continue
         headers = bearer if route.kind == "api" else {}
         data = {"csrf_token": csrf} if method in STATE_CHANGING else None
@@ -234,7 +246,7 @@ def test_owner_and_admin_may_read_what_others_may_not(app: Flask, name: str) -> 
     bearer = {"Authorization": f"Bearer {_token(app, name)}"}
     for endpoint, method, url in _cases(app):
         route = ROUTES[endpoint]
-        if method != "GET" or route.scope in ("public", "agent"):
+        if method != "GET" or route.scope in ("public", "agent", "hook"):
             continue
         expected = 403 if (route.scope == "admin" and name != "ada") else 200
         headers = bearer if route.kind == "api" else {}

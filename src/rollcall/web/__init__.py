@@ -24,6 +24,8 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
         dashboard,
         errors,
         history,
+        hooks,
+        meetings,
         people,
         reports,
         security,
@@ -52,6 +54,6 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     pages = (auth, dashboard, sessions, people, history, unknowns, courses, reports, alerts, admin)
-    for module in (*pages, api, agent_api):
+    for module in (*pages, meetings, api, agent_api, hooks):
         app.register_blueprint(module.bp)
     return app
