@@ -233,6 +233,9 @@ def record_event(
     else:
         t = float(at)
     p = participant_for(s, row, platform, name, email, None, matcher_for(s, row))
+    # Platforms retry deliveries: an event already recorded changes nothing.
+    if any(abs((st.join_t if event == "joined" else st.leave_t or -1e9) - t) < 1 for st in p.stays):
+        return p
     if event == "joined":
         if not any(st.leave_t is None for st in p.stays):
             add_stay(s, p, t, None, "webhook")
