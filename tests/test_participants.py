@@ -3,6 +3,7 @@ accounts to people, and the reconciliation with the faces seen (attendance.recon
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,14 @@ from rollcall.attendance.reconcile import Account, Seen, reconcile
 from rollcall.config import Settings
 from rollcall.storage.db import Database
 from rollcall.storage.meetings import MeetingParticipant, ParticipantStay, PersonAlias
-from rollcall.storage.models import AttendanceSession, Course, CourseMember, Person, Sighting
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    Course,
+    CourseMember,
+    Person,
+    Sighting,
+)
 from rollcall.synth.reports import Attendee, meet_report, teams_report, zoom_report
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -243,6 +251,7 @@ def _meeting_db() -> Database:
         s.add(row)
         s.flush()
         ada, bob, cy = people
+        s.add_all(AttendanceRecord(session_id=row.id, person_id=p.id) for p in people)
         for seq in range(5):
             t = 300.0 + seq * 500
             s.add(
@@ -298,6 +307,19 @@ def test_import_reconcile_and_report_json(cli, tmp_path: Path) -> None:  # noqa:
     assert len(out["meeting_counts"]) == 0  # no head counts in this constructed session
     with db.session() as s:
         assert s.scalar(select(func.count(ParticipantStay.id))) == 3
+    # Exports carry each person's case; the workbook has the whole reconciliation.
+    assert cli("export", "--session", "algebra-1", "--format", "csv",
+               "--output", str(tmp_path / "a.csv")).exit_code == 0  # fmt: skip
+    rows = {r["person"]: r for r in csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8"))}
+    assert rows["Ada Lovelace"]["meeting_status"] == "proxy_suspected"
+    assert rows["Bob Smith"]["meeting_status"] == "verified"
+    assert cli("export", "--session", "algebra-1", "--format", "xlsx",
+               "--output", str(tmp_path / "a.xlsx")).exit_code == 0  # fmt: skip
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(tmp_path / "a.xlsx")["Meeting"]
+    statuses = sorted(r[4] for r in sheet.iter_rows(min_row=2, values_only=True))
+    assert statuses == ["proxy_suspected", "seen_not_joined", "verified"]
 
 
 def test_a_broken_report_imports_nothing(cli, tmp_path: Path) -> None:  # noqa: ANN001
