@@ -214,6 +214,20 @@ def test_one_person_in_two_tiles_or_two_accounts() -> None:
     assert statuses == {"Ada Lovelace": "two_accounts", "ada@laptop": "two_accounts"}
 
 
+def test_two_accounts_as_the_monitor_records_them() -> None:
+    """The monitor names one person in one tile only; the other face is unnamed and a
+    "duplicate" event says so: still two accounts, not a stranger in the second tile."""
+    accounts = [_acc("Ada Lovelace", "Ada"), _acc("Ada phone", "Ada")]
+    seen = [Seen(i, 50.0 + i * 100, who, tile, lab) for i in range(3)
+            for who, tile, lab in (("Ada", 0, "Ada Lovelace"), (None, 1, "Ada phone"))]  # fmt: skip
+    duplicates = [(50.0 + i * 100, "Ada") for i in range(3)]
+    without = {e.name: e.status for e in reconcile(accounts, seen, _samples(), 600).entries}
+    assert without["Ada phone"] == "proxy_suspected"  # what the events prevent
+    result = reconcile(accounts, seen, _samples(), 600, duplicates)
+    statuses = {e.name: e.status for e in result.entries}
+    assert statuses == {"Ada Lovelace": "two_accounts", "Ada phone": "two_accounts"}
+
+
 def test_head_count_against_accounts_in_the_meeting() -> None:
     accounts = [_acc("A", "A", ((0, 250),)), _acc("B", "B", ((0, None),))]
     result = reconcile(accounts, [], [(0, 100.0, 1), (1, 300.0, 3)], 600)

@@ -5,7 +5,8 @@ An account is *verified* when its person's face is seen during its stays. A *pro
 suspected* when the tile labelled with account A (Sighting.label, read from the gallery) shows
 someone else (B, or a stranger) and not A, in at least PROXY_SAMPLES samples and in more
 samples than it shows A (one misrecognised face is not a proxy), or in any sample when A's face
-is never seen at all. *Two accounts*: one person's face in two tiles of one sample (twice), or
+is never seen at all. *Two accounts*: one person's face in two tiles of one sample (in at
+least TWO_TILE_SAMPLES samples and TWO_TILE_SHARE of those they are seen in), or
 one person matched by two accounts whose stays overlap. Suspected cases are proposals for staff
 (MeetingReview): nothing here changes a mark.
 """
@@ -22,12 +23,15 @@ from sqlalchemy.orm import Session
 from rollcall.attendance.participants.match import name_key, similarity
 from rollcall.storage.meetings import MeetingParticipant, MeetingReview
 from rollcall.storage.models import AttendanceSession, Person
-from rollcall.storage.sessions import head_counts, sightings
+from rollcall.storage.sessions import head_counts, session_events, sightings
 
 STATUSES = ("verified", "joined_not_seen", "seen_not_joined", "proxy_suspected", "two_accounts")
 REVIEW = ("proxy_suspected", "two_accounts", "seen_not_joined")
 PROXY_SAMPLES = 2
-TWO_TILE_SAMPLES = 2
+# One face in two tiles must recur (a misrecognised face puts someone in two tiles now and
+# then): in this many samples, and in this share of the samples the person is seen in.
+TWO_TILE_SAMPLES = 3
+TWO_TILE_SHARE = 0.2
 LABEL_SNAP = 0.8  # a label read with a letter wrong still names its account
 
 Span = tuple[float, float]
@@ -190,14 +194,49 @@ def _who(person: str | None) -> str:
     return person or "an unknown face"
 
 
+def attribute_duplicates(
+    seen: list[Seen],
+    duplicates: Iterable[tuple[float, str]],
+    tile_of: dict[str, int | None],
+    accounts: list[Account],
+) -> list[Seen]:
+    """The monitor never names one person in two tiles of a sample: it keeps the stronger face
+    and records a "duplicate" event, leaving the other face unnamed. Give that face back its
+    person when the sample has exactly one unnamed face in a tile of another account of theirs,
+    else exactly one in any labelled tile, so one person on two accounts is seen as such (and
+    their second tile is not taken for a stranger)."""
+    out = list(seen)
+    for t, person in duplicates:
+        at = [i for i, s in enumerate(out) if abs(s.t - t) < 0.01]
+        if not any(out[i].person == person for i in at):
+            continue
+        unnamed = [
+            i for i in at if out[i].person is None and tile_of.get(out[i].label or "") is not None
+        ]
+        # Best: the unnamed face in a tile of another account of theirs.
+        theirs = [i for i in unnamed if accounts[tile_of[out[i].label or ""]].person == person]
+        if len(theirs) == 1:
+            unnamed = theirs
+        if len(unnamed) == 1:
+            s = out[unnamed[0]]
+            out[unnamed[0]] = Seen(s.seq, s.t, person, s.tile, s.label)
+    return out
+
+
 def reconcile(
-    accounts: list[Account], seen: list[Seen], samples: list[tuple[int, float, int]], end: float
+    accounts: list[Account],
+    seen: list[Seen],
+    samples: list[tuple[int, float, int]],
+    end: float,
+    duplicates: Iterable[tuple[float, str]] = (),
 ) -> Reconciliation:
     """The reconciliation of a session (see the module's docstring); `samples` are
-    (seq, t, head count); `end` closes the stays still open."""
+    (seq, t, head count); `end` closes the stays still open; `duplicates` are the monitor's
+    (t, person) "duplicate" events (one face left unnamed because its person was elsewhere)."""
     end = max([end, *(s.t for s in seen), *(t for _, t, _ in samples)])
     spans = [merge(a.stays, end) for a in accounts]
     tile_of = {lab: snap_label(lab, accounts) for lab in {s.label for s in seen if s.label}}
+    seen = attribute_duplicates(seen, duplicates, tile_of, accounts)
     # The faces in each account's tile, sample by sample.
     in_tile: dict[int, dict[int, list[Seen]]] = defaultdict(lambda: defaultdict(list))
     for s in seen:
@@ -230,7 +269,8 @@ def reconcile(
             if s.tile >= 0:
                 tiles_by_seq[s.seq].add(s.tile)
         doubled = [s for s in rows if len(tiles_by_seq[s.seq]) > 1]
-        if len({s.seq for s in doubled}) >= TWO_TILE_SAMPLES:
+        n_doubled, n_seen = len({s.seq for s in doubled}), len({s.seq for s in rows})
+        if n_doubled >= TWO_TILE_SAMPLES and n_doubled >= TWO_TILE_SHARE * n_seen:
             two_tiles[person] = doubled
     # One person matched by two accounts in the meeting at the same time.
     accounts_of: dict[str, list[int]] = defaultdict(list)
@@ -401,7 +441,13 @@ def reconcile_session(s: Session, row: AttendanceSession) -> Reconciliation | No
     seen = [Seen(sg.seq, sg.t, name, sg.tile, sg.label) for sg, name in sightings(s, row.id)]
     samples = [(h.seq, h.t, h.count) for h in head_counts(s, row.id)]
     end = row.duration or row.processed_until or 0.0
-    result = reconcile(accounts, seen, samples, end)
+    names = dict(s.execute(select(Person.id, Person.name)).all())
+    duplicates = [
+        (e.t, names[e.person_id])
+        for e in session_events(s, row.id)
+        if e.kind == "duplicate" and e.person_id in names
+    ]
+    result = reconcile(accounts, seen, samples, end, duplicates)
     reviews = {
         r.case_key: r
         for r in s.scalars(select(MeetingReview).where(MeetingReview.session_id == row.id))
