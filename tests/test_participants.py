@@ -412,3 +412,22 @@ def test_people_accounts_and_a_confirmed_proposal_is_remembered(cli, tmp_path: P
     with db.session() as s:
         alias = s.scalar(select(PersonAlias).where(PersonAlias.value == "Ada L"))
         assert alias is not None and alias.kind == "alias"
+
+
+def test_export_and_erasure_cover_meeting_accounts(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    import zipfile
+
+    db = _meeting_db()
+    cli("people", "set", "Ada Lovelace", "--alias", "Countess")
+    report = tmp_path / "participants.csv"
+    report.write_bytes(zoom_report(PEOPLE[:1], START, PARIS))
+    assert cli("participants", "import", "--session", "algebra-1", str(report)).exit_code == 0
+    out = tmp_path / "ada.zip"
+    assert cli("people", "export", "Ada Lovelace", "--output", str(out)).exit_code == 0
+    data = json.loads(zipfile.ZipFile(out).read("person.json"))
+    assert data["meeting_accounts"] == [{"kind": "alias", "value": "Countess"}]
+    assert data["meetings"][0]["email"] == "ada@school.example"
+    assert cli("people", "remove", "Ada Lovelace", "--yes").exit_code == 0
+    with db.session() as s:
+        assert s.scalar(select(func.count(MeetingParticipant.id))) == 0
+        assert s.scalar(select(func.count(PersonAlias.id))) == 0
