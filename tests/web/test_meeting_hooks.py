@@ -175,3 +175,24 @@ def test_a_signed_json_hook_needs_its_signature(app: Flask) -> None:
     with app.extensions["rollcall"].db.session() as s:
         assert get_session(s, "algebra-1") is not None
         assert s.scalar(select(func.count(ParticipantStay.id))) == 1
+
+
+def test_an_instructor_makes_and_revokes_a_course_webhook(app: Flask, browser) -> None:  # noqa: ANN001
+    import re
+
+    ivy = browser("ivy")
+    made = ivy.post("/courses/Algebra/hooks",
+                    data={"label": "Room 12", "platform": "zoom", "secret": SECRET},
+                    follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    url = re.search(r"http://localhost(/api/v1/hooks/zoom/rch_[\w-]+)", made).group(1)
+    assert SECRET not in made  # the secret is never shown back
+    body = json.dumps(VALIDATION).encode()
+    assert app.test_client().post(url, data=body, headers=_signed(body)).status_code == 200
+    page = ivy.get("/courses/Algebra").get_data(as_text=True)
+    assert "Room 12" in page and url.rsplit("/", 1)[1] not in page  # the token is not kept
+    hook_id = re.search(r"/courses/Algebra/hooks/(\d+)/revoke", page).group(1)
+    assert ivy.post(f"/courses/Algebra/hooks/{hook_id}/revoke").status_code == 302
+    assert app.test_client().post(url, data=body, headers=_signed(body)).status_code == 401
+    missing = ivy.post("/courses/Algebra/hooks", data={"label": "x", "platform": "zoom"},
+                       follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert "needs the app&#39;s Secret Token" in missing or "Secret Token" in missing

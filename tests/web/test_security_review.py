@@ -119,6 +119,8 @@ ROUTES: dict[str, Route] = {
     "meetings.review_list": _r("page", "any", "GET", hidden="algebra-1"),
     "meetings.person_accounts": _r("page", "admin", "POST", name="Alice"),
     "meetings.accounts_csv": _r("page", "admin", "POST"),
+    "meetings.create_course_hook": _r("page", "own", "POST", name="Algebra"),
+    "meetings.revoke_course_hook": _r("page", "own", "POST", name="Algebra", hook_id=1),
     # Platforms' live participant events (a hook's URL token and signature only; tested in
     # test_meeting_hooks).
     "hooks.zoom": _r("hook", "hook", "POST", token="rch_not-a-token"),

@@ -267,3 +267,66 @@ def meeting_view(s, row, report) -> dict[str, object]:  # noqa: ANN001
         "waiting": [(p, names.get(p.proposed_id)) for p in waiting],
         "people_names": people_names(s),
     }
+
+
+# -- webhooks for a course's live participant events ------------------------------------------
+
+
+def course_hooks(s, course) -> list:  # noqa: ANN001
+    from rollcall.storage.meetings import MeetingHook
+
+    return list(
+        s.scalars(
+            select(MeetingHook).where(MeetingHook.course_id == course.id).order_by(MeetingHook.id)
+        )
+    )
+
+
+@bp.post("/courses/<name>/hooks")
+def create_course_hook(name: str):  # noqa: ANN201
+    """A webhook for the course's live participant events; its address is shown only now."""
+    from rollcall.storage.hooks import create_hook
+    from rollcall.web.access import course_or_abort
+
+    with db_session() as s:
+        user = me(s)
+        course = course_or_abort(s, name, user)
+        try:
+            row, token = create_hook(
+                s,
+                portal().db.cipher,
+                request.form.get("label", ""),
+                request.form.get("platform", ""),
+                user.name,
+                course=course,
+                secret=request.form.get("secret") or None,
+            )
+        except RollcallError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("courses.detail", name=name, _anchor="hooks"))
+        record(s, user.name, MeetingChanged(None, f"webhook {row.id} made for {name}", row.name))
+        path = url_for(f"hooks.{'zoom' if row.platform == 'zoom' else 'generic'}", token=token)
+    flash(
+        f"Webhook {row.id} made. Give the platform this address (shown only now): "
+        f"{request.host_url.rstrip('/')}{path}",
+        "success",
+    )
+    return redirect(url_for("courses.detail", name=name, _anchor="hooks"))
+
+
+@bp.post("/courses/<name>/hooks/<int:hook_id>/revoke")
+def revoke_course_hook(name: str, hook_id: int):  # noqa: ANN201
+    from rollcall.storage.hooks import revoke
+    from rollcall.storage.meetings import MeetingHook
+    from rollcall.web.access import course_or_abort
+
+    with db_session() as s:
+        user = me(s)
+        course = course_or_abort(s, name, user)
+        hook = s.get(MeetingHook, hook_id)
+        if hook is None or hook.course_id != course.id:
+            abort(404, description="No such webhook for this course.")
+        revoke(s, hook_id)
+        record(s, user.name, MeetingChanged(None, f"webhook {hook_id} revoked", hook.name))
+    flash(f"Webhook {hook_id} revoked: its address no longer works.", "success")
+    return redirect(url_for("courses.detail", name=name, _anchor="hooks"))
