@@ -308,6 +308,8 @@ def test_import_reconcile_and_report_json(cli, tmp_path: Path) -> None:  # noqa:
     assert "2 account(s)" in done.output and "2 matched" in done.output
     again = cli("participants", "import", "--session", "algebra-1", str(report))
     assert "0 new stay(s)" in again.output  # a re-import adds nothing
+    text = cli("report", "--session", "algebra-1").output
+    assert "proxy_suspected" in text and "2 case(s) for staff to review" in text
     out = json.loads(cli("report", "--session", "algebra-1", "--json").output)
     by = {(p["name"], p["person"]): p for p in out["participants"]}
     ada = by[("Ada Lovelace", "Ada Lovelace")]
@@ -431,3 +433,24 @@ def test_export_and_erasure_cover_meeting_accounts(cli, tmp_path: Path) -> None:
     with db.session() as s:
         assert s.scalar(select(func.count(MeetingParticipant.id))) == 0
         assert s.scalar(select(func.count(PersonAlias.id))) == 0
+
+
+def test_teams_older_download_of_joins_and_leaves() -> None:
+    text = (
+        "Full Name\tUser Action\tTimestamp\n"
+        "Ada Lovelace\tJoined before\t5/6/2024, 9:00:05 AM\n"
+        "Bob Smith\tJoined\t5/6/2024, 9:00:00 AM\n"
+        "Ada Lovelace\tLeft\t5/6/2024, 9:20:00 AM\n"
+        "Ada Lovelace\tJoined\t5/6/2024, 9:21:40 AM\n"
+        "Bob Smith\tLeft\t5/6/2024, 9:51:40 AM\n"
+    )
+    data = text.encode("utf-16")
+    assert parse_report(data, "meetingAttendanceList.csv").platform == "teams"
+    assert _read(data, "t.csv") == [
+        ("Ada Lovelace", None, 5.0, 1200.0),
+        ("Bob Smith", None, 0.0, 3100.0),
+        ("Ada Lovelace", None, 1300.0, None),  # still in the meeting when it was downloaded
+    ]
+    with pytest.raises(ReportError, match=r"t.csv, line 2: 'Cy' left without joining"):
+        parse_report("Full Name\tUser Action\tTimestamp\nCy\tLeft\t5/6/2024, 9:00 AM\n".encode(
+            "utf-16"), "t.csv")  # fmt: skip

@@ -47,6 +47,8 @@ def looks_like(lines: list[str]) -> bool:
         keys = {header_key(c) for c in cells(line, delimiter_of(line))}
         if {"first join", "last leave"} <= keys or "in meeting duration" in keys:
             return True
+        if {"user action", "timestamp"} <= keys:
+            return True
         if "role" in keys and keys & {"join time", "first join"}:
             return True
     return False
@@ -98,8 +100,47 @@ def _table(lines: list[str], start: int, filename: str) -> list[ReportRow]:
     return rows
 
 
+ACTIONS = {"name": ("full name", "name"), "action": ("user action",), "at": ("timestamp",)}
+
+
+def _actions(lines: list[str], start: int, filename: str) -> list[ReportRow]:
+    """The 2020-2021 download: ``Full Name, User Action, Timestamp`` with one row per
+    "Joined" / "Joined before" / "Left"; each join is paired with the person's next leave."""
+    delimiter = delimiter_of(lines[start])
+    where = columns(cells(lines[start], delimiter), ACTIONS)
+    rows: list[ReportRow] = []
+    open_: dict[str, tuple[int, str]] = {}
+    for j in range(start + 1, len(lines)):
+        row = cells(lines[j], delimiter)
+        if blank(row):
+            continue
+        need_columns(row, where, ("name", "action", "at"), filename, j + 1)
+        name, action, at = (
+            take(row, where["name"]),
+            header_key(row[where["action"]]),
+            row[where["at"]],
+        )
+        if action.startswith("joined"):
+            if name not in open_:
+                open_[name] = (j + 1, at)
+        elif action.startswith("left"):
+            line, joined = open_.pop(name, (j + 1, ""))
+            if not joined:
+                raise ReportError(f"{filename}, line {j + 1}: {name!r} left without joining")
+            rows.append(ReportRow(line, name, None, joined, at))
+        else:
+            raise ReportError(f"{filename}, line {j + 1}: unknown action {row[where['action']]!r}")
+    rows += [ReportRow(line, name, None, joined, "") for name, (line, joined) in open_.items()]
+    return sorted(rows, key=lambda r: r.line)
+
+
 def parse(lines: list[str], filename: str) -> ParsedReport:
     report = ParsedReport("teams", filename)
+    for i, line in enumerate(lines[:5]):
+        keys = {header_key(c) for c in cells(line, delimiter_of(line))}
+        if {"user action", "timestamp"} <= keys:
+            report.rows = _actions(lines, i, filename)
+            return report
     sections = _sections(lines)
     if "in meeting activities" in sections:
         report.rows = _table(lines, sections["in meeting activities"] + 1, filename)
