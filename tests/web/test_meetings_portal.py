@@ -93,10 +93,16 @@ def test_confirming_a_proposal_remembers_the_alias(app: Flask, browser) -> None:
     _upload(ivy, report_bytes())
     page = ivy.get("/sessions/algebra-1").get_data(as_text=True)
     action = re.search(r'action="(/sessions/algebra-1/participants/\d+/confirm)"', page).group(1)
+    with app.extensions["rollcall"].db.session() as s:
+        s.add(Person(name="Zed Other"))  # enrolled, not on Algebra's roster
+    assert "Zed Other" not in page
+    ivy.post(action, data={"person": "Zed Other"})  # not hers to choose
     assert ivy.post(action, data={"person": "Bob"}).status_code == 302
     with app.extensions["rollcall"].db.session() as s:
         alias = s.scalar(select(PersonAlias).where(PersonAlias.value == "Bobby T"))
         assert alias is not None and alias.added_by == "ivy"
+        zed = s.scalar(select(Person).where(Person.name == "Zed Other"))
+        assert s.scalar(select(PersonAlias).where(PersonAlias.person_id == zed.id)) is None
 
 
 def test_person_accounts_and_bulk_csv_for_admins(app: Flask, browser) -> None:  # noqa: ANN001

@@ -87,7 +87,8 @@ def confirm_match(name: str, participant_id: int):  # noqa: ANN201
         p = s.get(MeetingParticipant, participant_id)
         if p is None or p.session_id != row.id:
             abort(404, description="No such account in this session.")
-        person = get_person(s, request.form.get("person", "").strip())
+        chosen = request.form.get("person", "").strip()
+        person = get_person(s, chosen) if chosen in people_names(s, row) else None
         if person is None:
             flash("Choose an enrolled person.", "error")
             return _sheet(name)
@@ -214,8 +215,17 @@ def accounts_csv():  # noqa: ANN201
     return redirect(url_for("people.index"))
 
 
-def people_names(s) -> list[str]:  # noqa: ANN001
-    return list(s.scalars(select(Person.name).order_by(Person.name)))
+def people_names(s, row) -> list[str]:  # noqa: ANN001
+    """Whom an account may be confirmed as: anyone for admins; the course's roster for its
+    instructors (they do not see the other courses' people)."""
+    from rollcall.storage.models import CourseMember
+
+    query = select(Person.name).order_by(Person.name)
+    if me(s).role != "admin":
+        query = query.join(CourseMember, CourseMember.person_id == Person.id).where(
+            CourseMember.course_id == row.course_id
+        )
+    return list(s.scalars(query))
 
 
 def meeting_view(s, row, report) -> dict[str, object]:  # noqa: ANN001
@@ -265,7 +275,7 @@ def meeting_view(s, row, report) -> dict[str, object]:  # noqa: ANN001
         "meeting": result,
         "evidence": evidence,
         "waiting": [(p, names.get(p.proposed_id)) for p in waiting],
-        "people_names": people_names(s),
+        "people_names": people_names(s, row),
     }
 
 
