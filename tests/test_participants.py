@@ -126,6 +126,8 @@ ROSTER = [
         ("Bob Smith", None, None, None, 3),  # a nickname: only proposed
         ("G. Hopper", None, 4, None, None),  # initials: proposed (checked below)
         ("Zed Unknown", None, None, None, None),
+        ("Grace Hopper (Host)", None, 4, "name", None),  # the platform's role is no name
+        ("José Núñez (he/him)", None, 2, "name", None),
     ],
 )
 def test_matching_order_and_proposals(name, email, person, by, proposed) -> None:  # noqa: ANN001

@@ -86,6 +86,15 @@ def test_a_broken_upload_imports_nothing_and_says_the_line(app: Flask, browser) 
     page = ivy.get("/sessions/algebra-1").get_data(as_text=True)
     assert "Nothing was imported" in page and re.search(r"line \d+: cannot read the time", page)
     assert "No participant list yet" in page
+    # The report's zone can be named: a Tokyo account's export read as Tokyo time.
+    tokyo = ZoneInfo("Asia/Tokyo")
+    data = zoom_report([Attendee("Alice", None, ((60, 600),))], START, tokyo)
+    import io
+
+    ivy.post("/sessions/algebra-1/participants",
+             data={"report": (io.BytesIO(data), "z.csv"), "timezone": "Asia/Tokyo"},
+             content_type="multipart/form-data")  # fmt: skip
+    assert "09:01:00–09:10:00" in ivy.get("/sessions/algebra-1").get_data(as_text=True)
 
 
 def test_confirming_a_proposal_remembers_the_alias(app: Flask, browser) -> None:  # noqa: ANN001

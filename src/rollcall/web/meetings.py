@@ -25,6 +25,7 @@ from rollcall.storage.audit import MeetingChanged, record
 from rollcall.storage.meetings import MeetingParticipant, MeetingReview
 from rollcall.storage.models import Person, utcnow
 from rollcall.storage.people import get_person
+from rollcall.wallclock import check_zone, zone_info
 from rollcall.web.access import admin_required, me, session_or_abort
 from rollcall.web.context import db_session, portal
 
@@ -60,7 +61,12 @@ def upload(name: str):  # noqa: ANN201
         with db_session() as s:
             user = me(s)
             row = session_or_abort(s, name, user)
-            zone = session_zone(row.course, portal().settings.timezone)
+            given = request.form.get("timezone", "").strip()
+            zone = (
+                zone_info(check_zone(given, "the report's time zone"))
+                if given
+                else session_zone(row.course, portal().settings.timezone)
+            )
             result = import_report(s, row, report, zone)
             what = (
                 f"imported {result.platform} report {label}: {len(result.accounts)} account(s), "

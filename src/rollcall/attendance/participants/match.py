@@ -61,14 +61,31 @@ NICKNAMES = {
 }
 
 
+# What platforms add to a display name: "Ada Lovelace (Host)", "Bob (Guest)", "Cy (he/him)".
+_SUFFIX = re.compile(
+    r"\s*[(\[](?:host|co-?host|guest|me|you|presenter|organi[sz]er|attendee|external|"
+    r"unverified|invit[ée]|gast|extern|[a-z]+/[a-z]+)[)\]]\s*$",
+    re.IGNORECASE,
+)
+
+
+def display_name(text: str) -> str:
+    """A display name without the role or pronouns the platform or the person appended."""
+    previous = None
+    while previous != text:
+        previous, text = text, _SUFFIX.sub("", text)
+    return text.strip()
+
+
 def _plain(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).casefold()
 
 
 def name_key(text: str) -> str:
-    """Names equal ignoring case, accents, underscores and spacing: "José_Núñez" = "jose nunez"."""
-    return re.sub(r"[\s_]+", "", _plain(text))
+    """Names equal ignoring case, accents, underscores and spacing: "José_Núñez" = "jose nunez"
+    (and a platform's "(Host)" or "(Guest)" after them)."""
+    return re.sub(r"[\s_]+", "", _plain(display_name(text)))
 
 
 def email_key(text: str) -> str:
@@ -76,7 +93,7 @@ def email_key(text: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+", _plain(text))
+    return re.findall(r"[^\W_]+", _plain(display_name(text)))
 
 
 def _first_names(word: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from rollcall.attendance.participants.match import display_name
 from rollcall.attendance.participants.rows import (
     ParsedReport,
     ReportRow,
@@ -85,7 +86,7 @@ def header_columns(row: list[str]) -> dict[str, int] | None:
 def split_name(text: str, renamed_column: bool) -> tuple[str, str | None]:
     """ "Ada L (Ada Lovelace)" is Ada Lovelace's account shown as "Ada L" in the meeting."""
     m = _RENAMED.match(text) if renamed_column else None
-    if m is None:
+    if m is None or display_name(text) != text:  # "Bob (Guest)", "Cy (he/him)": not a rename
         return text, None
     return m["shown"].strip(), m["original"].strip()
 
