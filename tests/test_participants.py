@@ -456,3 +456,19 @@ def test_teams_older_download_of_joins_and_leaves() -> None:
     with pytest.raises(ReportError, match=r"t.csv, line 2: 'Cy' left without joining"):
         parse_report("Full Name\tUser Action\tTimestamp\nCy\tLeft\t5/6/2024, 9:00 AM\n".encode(
             "utf-16"), "t.csv")  # fmt: skip
+
+
+def test_hook_from_the_command_line_prints_its_address_once(cli, monkeypatch) -> None:  # noqa: ANN001
+    _meeting_db()
+    monkeypatch.setenv("ZOOM_SECRET", "a-test-secret")
+    made = cli("participants", "hook", "Room 12", "--platform", "zoom", "--course", "Algebra",
+               "--secret-env", "ZOOM_SECRET")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert "/api/v1/hooks/zoom/rch_" in made.output and "a-test-secret" not in made.output
+    listing = cli("participants", "hooks")
+    assert "Room 12" in listing.output and "rch_" not in listing.output
+    assert cli("participants", "hooks", "--revoke", "1").exit_code == 0
+    monkeypatch.delenv("ZOOM_SECRET")
+    refused = cli("participants", "hook", "x", "--platform", "zoom", "--course", "Algebra",
+                  "--secret-env", "ZOOM_SECRET")  # fmt: skip
+    assert refused.exit_code == 1 and "ZOOM_SECRET is not set" in refused.output

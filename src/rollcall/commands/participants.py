@@ -197,7 +197,8 @@ def participants_hook(
         )
         record(session, cli_actor(), MeetingChanged(session_name, f"webhook {row.id} made", name))
     out_console.print(
-        f"Webhook {row.id} ({platform}): POST to https://YOUR-PORTAL/hooks/{platform}/{token}\n"
+        f"Webhook {row.id} ({platform}): POST to https://YOUR-PORTAL/api/v1/hooks/{platform}/"
+        f"{token}\n"
         "The token is shown only now.",
         highlight=False,
         soft_wrap=True,
