@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from rollcall.commands import alerts, attendance, cluster, db, demo, people, sessions, web
+from rollcall.commands import (
+    alerts,
+    attendance,
+    cluster,
+    db,
+    demo,
+    participants,
+    people,
+    sessions,
+    web,
+)
 from rollcall.commands.base import App, RollcallGroup
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
@@ -37,7 +47,7 @@ def cli(ctx: click.Context, detector: str | None, embedder: str | None, threads:
     ctx.obj = App(settings)
 
 
-for module in (people, attendance, sessions, alerts, cluster, db, demo, web):
+for module in (people, attendance, participants, sessions, alerts, cluster, db, demo, web):
     for command in module.COMMANDS:
         cli.add_command(command)
 

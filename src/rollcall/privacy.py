@@ -72,9 +72,53 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
             session.scalars(select(Template.id).where(Template.person_id == person.id)).all()
         )
         n_records = len(records)
+        _erase_meeting_accounts(session, person)
         session.delete(person)  # templates, consent, records, intervals and events cascade
     # Files go after the commit: a failed transaction must not have destroyed evidence.
     return Erasure(n_templates, n_records, _unlink(files))
+
+
+def _erase_meeting_accounts(session, person) -> None:  # noqa: ANN001
+    """Their accounts in past meetings (names, emails, stays) and the staff reviews about them
+    go too; their aliases cascade with them."""
+    from rollcall.storage.meetings import MeetingParticipant, MeetingReview
+
+    accounts = session.scalars(
+        select(MeetingParticipant).where(MeetingParticipant.person_id == person.id)
+    ).all()
+    keys = {(a.session_id, a.account_key) for a in accounts}
+    for review in session.scalars(select(MeetingReview)):
+        _, _, subject = review.case_key.partition(":")
+        if (review.session_id, subject) in keys or subject == f"person:{person.name}":
+            session.delete(review)
+    for account in accounts:
+        session.delete(account)
+    session.flush()
+
+
+def _meeting_json(session, person) -> dict[str, object]:  # noqa: ANN001
+    from rollcall.storage.meetings import MeetingParticipant, PersonAlias
+
+    aliases = session.scalars(select(PersonAlias).where(PersonAlias.person_id == person.id))
+    accounts = session.execute(
+        select(MeetingParticipant, AttendanceSession.name)
+        .join(AttendanceSession, AttendanceSession.id == MeetingParticipant.session_id)
+        .where(MeetingParticipant.person_id == person.id)
+        .order_by(AttendanceSession.started_at)
+    ).all()
+    return {
+        "meeting_accounts": [{"kind": a.kind, "value": a.value} for a in aliases],
+        "meetings": [
+            {
+                "session": session_name,
+                "account": p.name,
+                "email": p.email,
+                "platform": p.platform,
+                "stays_s": [[st.join_t, st.leave_t] for st in p.stays],
+            }
+            for p, session_name in accounts
+        ],
+    }
 
 
 def export_person(db: Database, settings: Settings, name: str, output: Path) -> Path:
@@ -133,6 +177,7 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                 }
                 for sg, session_name in seen
             ],
+            **_meeting_json(session, person),
         }
         evidence = [_inside_home(settings, r.evidence_path) for r, _ in rows]
     output.parent.mkdir(parents=True, exist_ok=True)

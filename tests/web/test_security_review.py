@@ -29,8 +29,9 @@ class Route:
     """How one endpoint must behave.
 
     kind: "public" (no login), "page" (login redirect), "api" (staff bearer token, else 401),
-    "agent" (a capture agent's token only: staff tokens and login cookies get 401) or "kiosk"
-    (a kiosk screen's token only, from ?token= or its cookie: anything else gets 401).
+    "agent" (a capture agent's token only: staff tokens and login cookies get 401), "kiosk"
+    (a kiosk screen's token only, from ?token= or its cookie: anything else gets 401) or "hook"
+    (a webhook's URL token and the platform's signature: staff tokens and cookies get 401).
     scope: "public"; "any" (every staff user; listings are filtered); "own" (only admins and
     the course's instructors: 403 for another course's); "admin" (403 for instructors);
     "self" (every staff user, on their own account or on what they may see, named in the form:
@@ -122,8 +123,21 @@ ROUTES: dict[str, Route] = {
     "kiosk.page": _r("kiosk", "kiosk", "GET", **ALGEBRA_1),
     "kiosk.stream": _r("kiosk", "kiosk", "GET", **ALGEBRA_1),
     "kiosk.crop": _r("kiosk", "kiosk", "GET", what="mark", item_id=1, **ALGEBRA_1),
+    # Online meetings: reports, proposals, the review list, people's meeting accounts.
+    "meetings.upload": _r("page", "own", "POST", **ALGEBRA_1),
+    "meetings.confirm_match": _r("page", "own", "POST", participant_id=1, **ALGEBRA_1),
+    "meetings.review": _r("page", "own", "POST", **ALGEBRA_1),
+    "meetings.review_list": _r("page", "any", "GET", hidden="algebra-1"),
+    "meetings.person_accounts": _r("page", "admin", "POST", name="Alice"),
+    "meetings.accounts_csv": _r("page", "admin", "POST"),
+    "meetings.create_course_hook": _r("page", "own", "POST", name="Algebra"),
+    "meetings.revoke_course_hook": _r("page", "own", "POST", name="Algebra", hook_id=1),
+    # Platforms' live participant events (a hook's URL token and signature only; tested in
+    # test_meeting_hooks).
+    "hooks.zoom": _r("hook", "hook", "POST", token="rch_not-a-token"),
+    "hooks.generic": _r("hook", "hook", "POST", token="rch_not-a-token"),
 }
-BEARER_KINDS = {"api", "agent"}
+BEARER_KINDS = {"api", "agent", "hook"}
 TOKEN_KINDS = {*BEARER_KINDS, "kiosk"}  # their own credentials: a login cookie is not one
 
 
@@ -195,10 +209,10 @@ def test_anonymous_is_sent_to_login_or_refused(app: Flask) -> None:
         if ROUTES[endpoint].kind in TOKEN_KINDS and ROUTES[endpoint].scope != "public":
             assert _request(ada, method, url).status_code == 401, url
             checked += 1
-    # A staff API token is not an agent's or a kiosk's credential, not even an admin's.
+    # A staff API token is not an agent's, a kiosk's or a hook's credential, not even an admin's.
     bearer = {"Authorization": f"Bearer {_token(app, 'ada')}"}
     for endpoint, method, url in _cases(app):
-        if ROUTES[endpoint].kind in ("agent", "kiosk"):
+        if ROUTES[endpoint].kind in ("agent", "kiosk", "hook"):
             assert _request(app.test_client(), method, url, headers=bearer).status_code == 401, url
             checked += 1
     print(f"\nanonymous checks: {checked}")
@@ -242,7 +256,7 @@ def test_instructor_is_forbidden_other_courses_and_admin_routes(app: Flask) -> N
     forbidden = filtered = 0
     for endpoint, method, url in _cases(app):
         route = ROUTES[endpoint]
-        if route.scope in ("public", "agent", "kiosk") or endpoint == "auth.logout":
+        if route.scope in ("public", "agent", "kiosk", "hook") or endpoint == "auth.logout":
             continue
         headers = bearer if route.kind == "api" else {}
         data = {"csrf_token": csrf} if method in STATE_CHANGING else None
@@ -271,7 +285,7 @@ def test_owner_and_admin_may_read_what_others_may_not(app: Flask, name: str) -> 
     bearer = {"Authorization": f"Bearer {_token(app, name)}"}
     for endpoint, method, url in _cases(app):
         route = ROUTES[endpoint]
-        if method != "GET" or route.scope in ("public", "agent", "kiosk"):
+        if method != "GET" or route.scope in ("public", "agent", "kiosk", "hook"):
             continue
         expected = 403 if (route.scope == "admin" and name != "ada") else 200
         headers = bearer if route.kind == "api" else {}

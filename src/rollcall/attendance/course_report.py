@@ -97,7 +97,7 @@ def build_course_report(
         if (first is None or in_zone(row.started_at, zone).date() >= first)
         and (last is None or in_zone(row.started_at, zone).date() <= last)
     ]
-    reports = [build_report(session, row, default_zone) for row in rows]
+    reports = [build_report(session, row, default_zone, meeting=False) for row in rows]
     per_person: dict[str, dict[str, str]] = {}
     minutes: dict[str, dict[str, float]] = {}
     judged: dict[str, list[str]] = {}

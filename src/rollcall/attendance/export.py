@@ -31,6 +31,10 @@ COLUMNS = [
     "student_id",
     "email",
     "edit_reason",
+    # Added with online meetings: the person's case in the meeting's reconciliation
+    # (verified, joined_not_seen, proxy_suspected, …; empty without a participant list).
+    "meeting_status",
+    "meeting_detail",
 ]
 CLOCK_COLUMNS = ("first_seen_at", "last_seen_at")
 
@@ -95,6 +99,7 @@ def _iso(value: datetime | None) -> str:
 
 
 def _rows(report: SessionReport, details: ExportDetails) -> list[list[object]]:
+    cases = report.meeting.by_person() if report.meeting else {}
     return [
         [
             spreadsheet_safe(a.person),
@@ -109,6 +114,8 @@ def _rows(report: SessionReport, details: ExportDetails) -> list[list[object]]:
             spreadsheet_safe(details.contacts.get(a.person, Contact()).student_id),
             spreadsheet_safe(details.contacts.get(a.person, Contact()).email),
             spreadsheet_safe(details.reasons.get(a.person, "")),
+            cases[a.person].status if a.person in cases else "",
+            spreadsheet_safe(cases[a.person].detail) if a.person in cases else "",
         ]
         for a in report.attendance
     ]
@@ -179,6 +186,8 @@ def export_xlsx(report: SessionReport, path: Path, details: ExportDetails | None
             ]
         )
     counts.freeze_panes = "A2"
+    if report.meeting is not None:
+        _meeting_sheet(book.create_sheet("Meeting"), report)
     summary = book.create_sheet("Summary", 0)
     summary.append(["Session", spreadsheet_safe(report.session)])
     summary.append(["Course", spreadsheet_safe(report.course or "")])
@@ -194,6 +203,26 @@ def export_xlsx(report: SessionReport, path: Path, details: ExportDetails | None
     for ws in (summary, sheet, counts):
         autosize(ws)
     book.save(path)
+
+
+def _meeting_sheet(ws, report: SessionReport) -> None:  # noqa: ANN001
+    """Every meeting account and every face without one, with its case and the reason."""
+    from openpyxl.styles import Font
+
+    ws.append(["account", "email", "person", "joined", "status", "detail", "reviewed"])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for e in report.meeting.entries if report.meeting else []:
+        joined = ", ".join(
+            f"{report.clock(a):%H:%M:%S}–{report.clock(b):%H:%M:%S}" for a, b in e.joined
+        )
+        reviewed = f"{e.review.decision} by {e.review.decided_by}" if e.review else ""
+        ws.append(
+            [spreadsheet_safe(v) for v in (e.name or "", e.email or "", e.person or "", joined)]
+            + [e.status, spreadsheet_safe(e.detail), reviewed]
+        )
+    ws.freeze_panes = "A2"
+    autosize(ws)
 
 
 EXPORTERS = {"csv": export_csv, "xlsx": export_xlsx}

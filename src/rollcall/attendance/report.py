@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,9 @@ from rollcall.storage.models import (
 )
 from rollcall.storage.sessions import attendance_rows, head_counts, intervals_by_person
 from rollcall.wallclock import as_utc, clock_at, in_zone, zone_info, zone_name
+
+if TYPE_CHECKING:
+    from rollcall.attendance.reconcile import Reconciliation
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class SessionReport:
     attendance: list[AttendanceEntry]
     # Where clock times are read: the course's zone, ROLLCALL_TIMEZONE's or the machine's.
     zone: tzinfo = UTC
+    # The meeting's participant list against the faces (attendance.reconcile); None: no list.
+    meeting: Reconciliation | None = None
 
     @property
     def timezone(self) -> str:
@@ -85,6 +91,10 @@ class SessionReport:
                 }
                 for a in self.attendance
             ],
+            # One entry per meeting account, and one ("name": null) per person seen without
+            # an account; empty when no participant list was imported or received.
+            "participants": [e.to_json() for e in self.meeting.entries] if self.meeting else [],
+            "meeting_counts": [c.to_json() for c in self.meeting.samples] if self.meeting else [],
         }
 
 
@@ -140,10 +150,17 @@ def attendance_entry(
 
 
 def build_report(
-    session: Session, row: AttendanceSession, default_zone: str | None = None
+    session: Session,
+    row: AttendanceSession,
+    default_zone: str | None = None,
+    *,
+    meeting: bool = True,
 ) -> SessionReport:
     """The session's report; schedules and clock times are read in the course's zone, else
-    in `default_zone` (pass Settings.timezone), else in the machine's."""
+    in `default_zone` (pass Settings.timezone), else in the machine's. With `meeting`, the
+    reconciliation of its participant list, if it has one."""
+    from rollcall.attendance.reconcile import reconcile_session
+
     course = row.course
     zone = session_zone(course, default_zone)
     window = schedule_window(row, course, zone)
@@ -167,4 +184,5 @@ def build_report(
         head_counts=counts,
         attendance=entries,
         zone=zone,
+        meeting=reconcile_session(session, row) if meeting else None,
     )

@@ -372,6 +372,23 @@ def _print_report(app: App, session_name: str, as_json: bool) -> None:
             f"{a.confidence:.2f}" if a.first_seen is not None else "",
         )
     out_console.print(table)
+    if report.meeting is not None:
+        meeting = Table("account", "person", "meeting", "why")
+        for e in report.meeting.entries:
+            flag = "[red]" if e.needs_review else ""
+            meeting.add_row(
+                e.name or "—",
+                e.person or "—",
+                f"{flag}{e.status}" + ("[/]" if flag else ""),
+                e.detail,
+            )
+        out_console.print(meeting)
+        if report.meeting.to_review:
+            out_console.print(
+                f"{len(report.meeting.to_review)} case(s) for staff to review (portal: Meeting "
+                "review); no mark was changed.",
+                highlight=False,
+            )
 
 
 def _clock(when: datetime | None) -> str:

@@ -155,19 +155,38 @@ def people_remove(app: App, name: str, yes: bool) -> None:
 @people.command("set")
 @click.argument("name")
 @click.option("--student-id", help="The school's id for them (empty: none).")
-@click.option("--email", help="Their email address, for alerts (empty: none).")
+@click.option(
+    "--email",
+    multiple=True,
+    help="Their email address (repeatable): the first is for alerts (empty: none); every one "
+    "is also an account of theirs in online meetings.",
+)
 @click.option("--guardian-email", help="A parent's or guardian's email (empty: none).")
+@click.option(
+    "--alias",
+    multiple=True,
+    help="A display name they use in online meetings (repeatable), e.g. a nickname.",
+)
+@click.option(
+    "--forget",
+    multiple=True,
+    help="Remove one of their meeting emails or aliases (repeatable).",
+)
 @pass_app
 def people_set(
     app: App,
     name: str,
     student_id: str | None,
-    email: str | None,
+    email: tuple[str, ...],
     guardian_email: str | None,
+    alias: tuple[str, ...],
+    forget: tuple[str, ...],
 ) -> None:
-    """Set NAME's student id and email addresses (exports and alerts use them)."""
+    """Set NAME's student id, email addresses and meeting aliases (exports, alerts and the
+    matching of meeting participants use them)."""
+    from rollcall.attendance.participants.store import add_alias, aliases_of, remove_alias
     from rollcall.storage.accounts import check_email
-    from rollcall.storage.audit import PersonDetailsChanged, record
+    from rollcall.storage.audit import MeetingChanged, PersonDetailsChanged, record
     from rollcall.storage.people import details_text, require_person
 
     with app.db.session() as session:
@@ -175,13 +194,82 @@ def people_set(
         before = details_text(person)
         if student_id is not None:
             person.student_id = " ".join(student_id.split())[:64] or None
-        if email is not None:
-            person.email = check_email(email)
+        if email:
+            person.email = check_email(email[0])
         if guardian_email is not None:
             person.guardian_email = check_email(guardian_email)
         after = details_text(person)
-        record(session, cli_actor(), PersonDetailsChanged(name, before, after))
+        if after != before or not (email or alias or forget):
+            record(session, cli_actor(), PersonDetailsChanged(name, before, after))
+        for value in forget:
+            if not remove_alias(session, person, value):
+                raise click.ClickException(f"{name} has no meeting email or alias {value!r}")
+        added = [
+            v for v in email if v.strip() and add_alias(session, person, "email", v, cli_actor())
+        ]
+        added += [v for v in alias if add_alias(session, person, "alias", v, cli_actor())]
+        # The first --email is audited with the details above; the rest is audited here.
+        added = [v for v in added if not (email and v == email[0])]
+        if added or forget:
+            what = f"meeting accounts: added {', '.join(added) or 'none'}"
+            what += f"; removed {', '.join(forget)}" if forget else ""
+            record(session, cli_actor(), MeetingChanged(None, what, name))
+        accounts = [f"{a.kind} {a.value}" for a in aliases_of(session, person)]
     out_console.print(f"{name}: {after}.", highlight=False)
+    if accounts:
+        out_console.print(f"  meeting accounts: {'; '.join(accounts)}", highlight=False)
+
+
+@people.command("accounts")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_app
+def people_accounts(app: App, file: Path) -> None:
+    """Add meeting emails and aliases from a CSV FILE with columns person,email,alias.
+
+    One row per account (either column may be empty); all rows or none: a row naming someone
+    not enrolled, or an email already another person's, stops it with the line number.
+    """
+    import csv
+    import io
+
+    from rollcall.attendance.participants.store import add_alias
+    from rollcall.attendance.participants.text import decode
+    from rollcall.storage.audit import MeetingChanged, record
+    from rollcall.storage.people import get_person
+
+    try:
+        text = decode(file.read_bytes(), file.name)
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    header = [h.strip().casefold() for h in (rows[0] if rows else [])]
+    if "person" not in header or not ({"email", "alias"} & set(header)):
+        raise click.ClickException(
+            f"{file.name}, line 1: expected the columns person and email and/or alias"
+        )
+    col = {h: i for i, h in enumerate(header)}
+    added = 0
+    with app.db.session() as session:
+        for line, row in enumerate(rows[1:], start=2):
+            if not any(c.strip() for c in row):
+                continue
+            value = {h: row[i].strip() if i < len(row) else "" for h, i in col.items()}
+            person = get_person(session, value["person"])
+            if person is None:
+                raise click.ClickException(
+                    f"{file.name}, line {line}: no enrolled person named {value['person']!r}; "
+                    "nothing was imported"
+                )
+            try:
+                for kind in ("email", "alias"):
+                    if value.get(kind):
+                        added += add_alias(session, person, kind, value[kind], cli_actor())
+            except RollcallError as exc:
+                raise click.ClickException(
+                    f"{file.name}, line {line}: {exc}; nothing was imported"
+                ) from None
+        record(session, cli_actor(), MeetingChanged(None, f"{added} account(s) from {file.name}"))
+    out_console.print(f"Added {added} meeting account(s) from {file.name}.", highlight=False)
 
 
 @people.command("export")

@@ -217,6 +217,26 @@ class AccountChanged(AuditEvent):
         return None, None, self.what
 
 
+@dataclass(frozen=True)
+class MeetingChanged(AuditEvent):
+    """A session's meeting: a participant report imported, an account confirmed as a person,
+    a suspected case reviewed, a webhook made or revoked; or a person's meeting accounts."""
+
+    name: ClassVar[str] = "meeting.changed"
+    session: str | None
+    what: str  # "imported zoom report x.csv: 12 accounts" | "confirmed 'Bobby' as Bob" | …
+    subject_: str = ""
+
+    def session_name(self) -> str | None:
+        return self.session
+
+    def subject(self) -> str:
+        return self.subject_
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        return None, None, self.what
+
+
 def record(session: Session, actor: str, event: AuditEvent) -> AuditEntry:
     before, after, reason = event.change()
     entry = AuditEntry(

@@ -443,4 +443,5 @@ class SessionEvent(Base):
 
 
 # Staff tables share this metadata so Alembic sees them (they live in their own module).
+from rollcall.storage import meetings as _meetings  # noqa: E402, F401
 from rollcall.storage import staff as _staff  # noqa: E402, F401

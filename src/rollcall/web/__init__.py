@@ -25,8 +25,10 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
         dashboard,
         errors,
         history,
+        hooks,
         kiosk,
         kiosk_tokens,
+        meetings,
         people,
         reports,
         security,
@@ -56,7 +58,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     errors.init_app(app)
     pages = (auth, dashboard, sessions, people, history, unknowns, courses, reports, alerts, agents)
     pages = (*pages, admin)
-    for module in (*pages, kiosk_tokens, api, agent_api):
+    for module in (*pages, meetings, kiosk_tokens, api, agent_api, hooks):
         app.register_blueprint(module.bp)
     kiosk.init_app(app)  # the screens at the door: kiosk tokens, no staff login
     return app

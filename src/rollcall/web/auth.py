@@ -70,7 +70,7 @@ def _load_user(user_id: str) -> StaffUser | None:
 
 
 def _require_login():  # noqa: ANN202
-    if request.endpoint in PUBLIC or request.blueprint in ("api", "agent_api", "kiosk"):
+    if request.endpoint in PUBLIC or request.blueprint in ("api", "agent_api", "kiosk", "hooks"):
         return None
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -27,6 +27,7 @@ from rollcall.storage.staff import User
 from rollcall.wallclock import zone_info, zone_name, zone_names
 from rollcall.web.access import admin_required, course_or_abort, me
 from rollcall.web.context import db_session, portal
+from rollcall.web.meetings import course_hooks
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
 
@@ -103,6 +104,7 @@ def detail(name: str):  # noqa: ANN201
             holidays="\n".join(f"{h.day} {h.label}".strip() for h in course.holidays),
             first=first,
             last=last,
+            hooks=course_hooks(s, course),
         )
 
 

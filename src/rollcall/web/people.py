@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import delete, select
 from werkzeug.utils import secure_filename
 
+from rollcall.attendance.participants.store import aliases_of
 from rollcall.enrollment import CONSENT_METHODS, Consent, enroll_photos
 from rollcall.errors import RollcallError
 from rollcall.storage.accounts import check_email
@@ -168,6 +169,7 @@ def detail(name: str):  # noqa: ANN201
             templates=templates,
             courses=courses,
             consent=consent_of(s, person),
+            meeting_accounts=aliases_of(s, person),
         )
 
 

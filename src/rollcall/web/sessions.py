@@ -19,6 +19,7 @@ from rollcall.web.access import me, session_or_abort
 from rollcall.web.chart import clock, head_count_svg
 from rollcall.web.context import db_session, portal
 from rollcall.web.evidence import send_evidence
+from rollcall.web.meetings import meeting_view
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
@@ -97,6 +98,7 @@ def sheet(name: str):  # noqa: ANN201
             samples=len(report.head_counts),
             notices=_notices(s, row.id),
             running=row.state == "running",
+            **meeting_view(s, row, report),
         )
 
 

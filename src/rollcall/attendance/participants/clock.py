@@ -1,0 +1,115 @@
+"""Report times to seconds from the session's start.
+
+Reports write wall-clock times in the zone of whoever exported them, in their locale's order
+(05/06/2024 is May 6 in the US, June 5 elsewhere) and Meet writes times of day only. A time
+with an offset is taken as written; any other is read in the session's zone, and of the
+readings a format allows, the one nearest the session's start is taken (a meeting's report
+is about that meeting).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+from rollcall.attendance.participants.rows import ParsedReport
+from rollcall.attendance.participants.text import ReportError
+from rollcall.wallclock import as_utc
+
+# How far from the session's start a report's time may be before the report is refused as
+# being another meeting's.
+MAX_DISTANCE = timedelta(hours=18)
+
+_DATE = re.compile(r"(?P<a>\d{1,4})[./-](?P<b>\d{1,2})[./-](?P<c>\d{1,4})")
+_TIME = re.compile(
+    r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,]\d+)?)?\s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?"
+)
+_ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class Stay:
+    line: int
+    name: str
+    email: str | None
+    original_name: str | None
+    join_t: float
+    leave_t: float | None
+
+
+def _days(text: str) -> list[date]:
+    m = _DATE.search(text)
+    if m is None:
+        return []
+    a, b, c = m["a"], m["b"], m["c"]
+    out = []
+    if len(a) == 4:  # ISO order
+        orders = [(int(a), int(b), int(c))]
+    else:
+        year = int(c) + (2000 if len(c) <= 2 else 0)
+        orders = [(year, int(a), int(b)), (year, int(b), int(a))]  # M/D/Y, D/M/Y
+    for y, mo, d in orders:
+        try:
+            out.append(date(y, mo, d))
+        except ValueError:
+            continue
+    return out
+
+
+def _clock(text: str) -> tuple[int, int, int] | None:
+    rest = _DATE.sub(" ", text)
+    m = _TIME.search(rest)
+    if m is None:
+        return None
+    h, mi, s = int(m["h"]), int(m["m"]), int(m["s"] or 0)
+    if m["ampm"]:
+        pm = m["ampm"].lower().startswith("p")
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if pm else 0)
+    if h > 23 or mi > 59 or s > 59:
+        return None
+    return h, mi, s
+
+
+def read_time(text: str, start: datetime, zone: tzinfo, where: str) -> datetime:
+    """The instant `text` names (see the module's docstring); `where` prefixes errors."""
+    text = text.strip()
+    start = as_utc(start)
+    if _ZONE.search(text) and _DATE.search(text):
+        try:
+            return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1)))
+        except ValueError:
+            pass
+    hms = _clock(text)
+    if hms is None:
+        raise ReportError(f"{where}: cannot read the time {text!r}")
+    local_start = start.astimezone(zone).date()
+    days = _days(text) or [local_start + timedelta(days=k) for k in (-1, 0, 1)]
+    candidates = [as_utc(datetime(d.year, d.month, d.day, *hms, tzinfo=zone)) for d in days]
+    best = min(candidates, key=lambda c: abs(c - start))
+    if abs(best - start) > MAX_DISTANCE:
+        raise ReportError(
+            f"{where}: the time {text!r} is {abs(best - start).total_seconds() / 3600:.0f} hours "
+            f"from the session's start ({start:%Y-%m-%d %H:%M} UTC); is this the right session?"
+        )
+    return best
+
+
+def stays_of(report: ParsedReport, start: datetime, zone: tzinfo) -> list[Stay]:
+    """Each row's join and leave in seconds from `start` (a leave before its join is refused)."""
+    out = []
+    for row in report.rows:
+        where = f"{report.filename}, line {row.line}"
+        joined = read_time(row.joined, start, zone, where)
+        left = read_time(row.left, start, zone, where) if row.left.strip() else None
+        join_t = (joined - as_utc(start)).total_seconds()
+        leave_t = None if left is None else (left - as_utc(start)).total_seconds()
+        if leave_t is not None and leave_t < join_t:
+            if report.platform == "meet" and leave_t + 86400 >= join_t:
+                leave_t += 86400  # a Meet meeting across midnight: times of day only
+            else:
+                raise ReportError(f"{where}: the leave time is before the join time")
+        out.append(Stay(row.line, row.name, row.email, row.original_name, join_t, leave_t))
+    return out

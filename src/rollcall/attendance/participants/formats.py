@@ -1,0 +1,43 @@
+"""Which platform wrote a report, and its rows."""
+
+from __future__ import annotations
+
+from rollcall.attendance.participants import meet, teams, zoom
+from rollcall.attendance.participants.rows import ParsedReport, ReportRow
+from rollcall.attendance.participants.text import ReportError, cells, decode, delimiter_of
+
+__all__ = ["ParsedReport", "ReportError", "ReportRow", "detect", "parse_report"]
+PLATFORMS = ("zoom", "teams", "meet")
+
+
+def detect(lines: list[str]) -> str | None:
+    """ "teams", "meet" or "zoom" from the headers of the first lines; None: none of them."""
+    if teams.looks_like(lines):
+        return "teams"
+    for line in lines[:80]:
+        row = cells(line, delimiter_of(line))
+        if meet.header_columns(row) is not None:
+            return "meet"
+        if zoom.header_columns(row) is not None:
+            return "zoom"
+    return None
+
+
+def parse_report(data: bytes, filename: str, platform: str | None = None) -> ParsedReport:
+    """A report's rows; `platform` forces the format instead of detecting it."""
+    if not data.strip():
+        raise ReportError(f"{filename}: the file is empty")
+    lines = decode(data, filename).splitlines()
+    found = platform or detect(lines)
+    if found is None:
+        first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+        raise ReportError(
+            f"{filename}, line {first + 1}: not a participant report rollcall knows (Zoom's "
+            "participants CSV, Teams' attendance report or Meet's attendance CSV); the first "
+            f"line reads {lines[first][:80]!r}"
+        )
+    parser = {"zoom": zoom.parse, "teams": teams.parse, "meet": meet.parse}[found]
+    report = parser(lines, filename)
+    if not report.rows:
+        raise ReportError(f"{filename}: a {found} report with no participants in it")
+    return report

@@ -1,0 +1,188 @@
+"""Which enrolled person a meeting account is.
+
+In order: the account's email (a person's own email or one of their meeting emails), then one
+of their display-name aliases, then their name, all compared with name_key (case, accents,
+underscores and spacing ignored). Anything looser (a nickname, initials, the name in an email
+address, a typo) is only *proposed*: staff confirm it once and it becomes an alias.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+# A proposal needs this score, and to beat the next candidate by the margin.
+PROPOSE_AT = 0.8
+MARGIN = 0.05
+
+# Common English and Spanish short forms of first names, for proposals only.
+NICKNAMES = {
+    "al": "albert",
+    "alex": "alexander",
+    "andy": "andrew",
+    "ben": "benjamin",
+    "beth": "elizabeth",
+    "bill": "william",
+    "billy": "william",
+    "bob": "robert",
+    "bobby": "robert",
+    "chris": "christopher",
+    "dan": "daniel",
+    "danny": "daniel",
+    "dave": "david",
+    "ed": "edward",
+    "jack": "john",
+    "jim": "james",
+    "jimmy": "james",
+    "joe": "joseph",
+    "johnny": "john",
+    "kate": "katherine",
+    "katie": "katherine",
+    "liz": "elizabeth",
+    "lupe": "guadalupe",
+    "maggie": "margaret",
+    "matt": "matthew",
+    "meg": "margaret",
+    "mike": "michael",
+    "nacho": "ignacio",
+    "nick": "nicholas",
+    "paco": "francisco",
+    "pepe": "jose",
+    "rob": "robert",
+    "sam": "samuel",
+    "steve": "steven",
+    "ted": "edward",
+    "tom": "thomas",
+    "tony": "anthony",
+    "will": "william",
+}
+
+
+# What platforms add to a display name: "Ada Lovelace (Host)", "Bob (Guest)", "Cy (he/him)".
+_SUFFIX = re.compile(
+    r"\s*[(\[](?:host|co-?host|guest|me|you|presenter|organi[sz]er|attendee|external|"
+    r"unverified|invit[ée]|gast|extern|[a-z]+/[a-z]+)[)\]]\s*$",
+    re.IGNORECASE,
+)
+
+
+def display_name(text: str) -> str:
+    """A display name without the role or pronouns the platform or the person appended."""
+    previous = None
+    while previous != text:
+        previous, text = text, _SUFFIX.sub("", text)
+    return text.strip()
+
+
+def _plain(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
+
+
+def name_key(text: str) -> str:
+    """Names equal ignoring case, accents, underscores and spacing: "José_Núñez" = "jose nunez"
+    (and a platform's "(Host)" or "(Guest)" after them)."""
+    return re.sub(r"[\s_]+", "", _plain(display_name(text)))
+
+
+def email_key(text: str) -> str:
+    return text.strip().casefold()
+
+
+def tokens(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", _plain(display_name(text)))
+
+
+def _first_names(word: str) -> str:
+    return NICKNAMES.get(word, word)
+
+
+def similarity(a: str, b: str) -> float:
+    """0..1 how alike two names look: spelling, word order, a nickname, an initial."""
+    ta, tb = tokens(a), tokens(b)
+    if not ta or not tb:
+        return 0.0
+    ka, kb = "".join(ta), "".join(tb)
+    best = SequenceMatcher(None, ka, kb).ratio()
+    best = max(best, SequenceMatcher(None, "".join(sorted(ta)), "".join(sorted(tb))).ratio())
+    na, nb = [_first_names(t) for t in ta], [_first_names(t) for t in tb]
+    if sorted(na) == sorted(nb):
+        best = max(best, 0.92)
+    # "A. Lovelace" / "Ada L": every word of one is a word or the initial of the other's.
+    short, long_ = (na, nb) if len(na) <= len(nb) else (nb, na)
+    if len(short) >= 2 and all(
+        any(s == w or (len(s) == 1 and w.startswith(s)) for w in long_) for s in short
+    ):
+        best = max(best, 0.85)
+    return best
+
+
+def email_name(email: str) -> str:
+    """The name an address suggests: "ada.lovelace@x" -> "ada lovelace"."""
+    local = email.split("@", 1)[0]
+    return " ".join(re.split(r"[._\-+]+", local))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    person_id: int
+    name: str
+    emails: tuple[str, ...] = ()  # email_key'd
+    aliases: tuple[str, ...] = ()  # name_key'd
+
+
+@dataclass(frozen=True)
+class Match:
+    person_id: int | None
+    by: str | None  # email | alias | name
+    proposed_id: int | None = None
+    score: float | None = None
+    note: str = ""
+
+
+class Matcher:
+    """Matches accounts against people; `preferred` (a course's roster) wins ties in proposals."""
+
+    def __init__(self, people: Iterable[Candidate], preferred: Iterable[int] = ()) -> None:
+        self.people = list(people)
+        self.preferred = set(preferred)
+        self.by_email: dict[str, set[int]] = {}
+        self.by_alias: dict[str, set[int]] = {}
+        self.by_name: dict[str, set[int]] = {}
+        for c in self.people:
+            for e in c.emails:
+                self.by_email.setdefault(e, set()).add(c.person_id)
+            for a in c.aliases:
+                self.by_alias.setdefault(a, set()).add(c.person_id)
+            self.by_name.setdefault(name_key(c.name), set()).add(c.person_id)
+
+    def match(self, name: str, email: str | None, original_name: str | None = None) -> Match:
+        names = [n for n in (name, original_name) if n]
+        if email:
+            found = self.by_email.get(email_key(email), set())
+            if len(found) == 1:
+                return Match(next(iter(found)), "email")
+        for table, by in ((self.by_alias, "alias"), (self.by_name, "name")):
+            found = set().union(*(table.get(name_key(n), set()) for n in names)) if names else set()
+            if len(found) == 1:
+                return Match(next(iter(found)), by)
+            if len(found) > 1:
+                return Match(None, None, note=f"{len(found)} people share the {by} {names[0]!r}")
+        return self.propose(names + ([email_name(email)] if email else []))
+
+    def propose(self, names: list[str]) -> Match:
+        if not names:
+            return Match(None, None)
+        scored = []
+        for c in self.people:
+            score = max(similarity(n, c.name) for n in names)
+            scored.append((score + (0.001 if c.person_id in self.preferred else 0.0), c))
+        scored.sort(key=lambda x: -x[0])
+        if not scored or scored[0][0] < PROPOSE_AT:
+            return Match(None, None)
+        if len(scored) > 1 and scored[0][0] - scored[1][0] < MARGIN:
+            return Match(None, None, note=f"close to {scored[0][1].name} and {scored[1][1].name}")
+        return Match(None, None, scored[0][1].person_id, round(min(scored[0][0], 1.0), 3))

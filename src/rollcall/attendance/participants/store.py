@@ -1,0 +1,272 @@
+"""Meeting accounts and participants in the database: aliases, imports, live events, proposals.
+
+An import is one transaction: a report that fails on its last line leaves nothing behind.
+Importing the same report again adds nothing (accounts are keyed by email, else by name, and
+an identical stay is not stored twice), so a late or corrected report can simply be re-imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rollcall.attendance.participants.clock import Stay, stays_of
+from rollcall.attendance.participants.match import (
+    Candidate,
+    Match,
+    Matcher,
+    email_key,
+    name_key,
+)
+from rollcall.attendance.participants.rows import ParsedReport
+from rollcall.errors import RollcallError
+from rollcall.storage.accounts import check_email
+from rollcall.storage.meetings import MeetingParticipant, ParticipantStay, PersonAlias
+from rollcall.storage.models import AttendanceSession, CourseMember, Person
+
+KINDS = ("email", "alias")
+
+
+# -- a person's meeting accounts -------------------------------------------------------------
+
+
+def aliases_of(s: Session, person: Person) -> list[PersonAlias]:
+    return list(
+        s.scalars(
+            select(PersonAlias)
+            .where(PersonAlias.person_id == person.id)
+            .order_by(PersonAlias.kind, PersonAlias.value)
+        )
+    )
+
+
+def add_alias(s: Session, person: Person, kind: str, value: str, added_by: str) -> bool:
+    """Give `person` an email or display name; False if they had it already. One person per
+    email or alias: another person's is refused (RollcallError)."""
+    if kind not in KINDS:
+        raise RollcallError(f"an account is an email or an alias, not {kind!r}")
+    value = " ".join(value.split())[:254]
+    if kind == "email":
+        value = check_email(value) or ""
+    if not value:
+        raise RollcallError(f"an empty {kind} cannot be added")
+    norm = email_key(value) if kind == "email" else name_key(value)
+    if not norm:
+        raise RollcallError(f"{value!r} has no letters or digits to match on")
+    held = s.scalar(select(PersonAlias).where(PersonAlias.kind == kind, PersonAlias.norm == norm))
+    if held is not None:
+        if held.person_id == person.id:
+            return False
+        other = s.get(Person, held.person_id)
+        raise RollcallError(f"the {kind} {value!r} is already {other.name if other else '?'}'s")
+    if kind == "email":
+        for p in s.scalars(select(Person).where(Person.id != person.id, Person.email.is_not(None))):
+            if email_key(p.email or "") == norm:
+                raise RollcallError(f"the email {value!r} is already {p.name}'s")
+    s.add(PersonAlias(person_id=person.id, kind=kind, value=value, norm=norm, added_by=added_by))
+    s.flush()
+    return True
+
+
+def remove_alias(s: Session, person: Person, value: str) -> bool:
+    for row in aliases_of(s, person):
+        if row.norm in (email_key(value), name_key(value)):
+            s.delete(row)
+            s.flush()
+            return True
+    return False
+
+
+def candidates(s: Session) -> list[Candidate]:
+    emails: dict[int, list[str]] = {}
+    aliases: dict[int, list[str]] = {}
+    for a in s.scalars(select(PersonAlias)):
+        (emails if a.kind == "email" else aliases).setdefault(a.person_id, []).append(a.norm)
+    out = []
+    for p in s.scalars(select(Person).order_by(Person.id)):
+        own = [email_key(p.email)] if p.email else []
+        out.append(
+            Candidate(p.id, p.name, tuple(own + emails.get(p.id, [])), tuple(aliases.get(p.id, [])))
+        )
+    return out
+
+
+def matcher_for(s: Session, row: AttendanceSession) -> Matcher:
+    roster: list[int] = []
+    if row.course_id is not None:
+        roster = list(
+            s.scalars(select(CourseMember.person_id).where(CourseMember.course_id == row.course_id))
+        )
+    return Matcher(candidates(s), roster)
+
+
+# -- a session's participants ----------------------------------------------------------------
+
+
+def account_key(name: str, email: str | None) -> str:
+    return f"email:{email_key(email)}" if email else f"name:{name_key(name)}"
+
+
+def participants_of(s: Session, session_id: int) -> list[MeetingParticipant]:
+    return list(
+        s.scalars(
+            select(MeetingParticipant)
+            .where(MeetingParticipant.session_id == session_id)
+            .order_by(MeetingParticipant.name, MeetingParticipant.id)
+        )
+    )
+
+
+def apply_match(p: MeetingParticipant, m: Match) -> None:
+    if p.matched_by == "staff":
+        return  # a staff decision stands
+    p.person_id, p.matched_by = m.person_id, m.by
+    p.proposed_id = m.proposed_id if m.person_id is None else None
+    p.proposal_score = m.score if m.person_id is None else None
+
+
+def participant_for(
+    s: Session,
+    row: AttendanceSession,
+    platform: str,
+    name: str,
+    email: str | None,
+    original_name: str | None,
+    matcher: Matcher,
+) -> MeetingParticipant:
+    key = account_key(name, email)[:300]
+    p = s.scalar(
+        select(MeetingParticipant).where(
+            MeetingParticipant.session_id == row.id, MeetingParticipant.account_key == key
+        )
+    )
+    if p is None:
+        p = MeetingParticipant(
+            session_id=row.id,
+            account_key=key,
+            name=name[:200],
+            email=email[:254] if email else None,
+            original_name=original_name[:200] if original_name else None,
+            platform=platform,
+        )
+        s.add(p)
+    else:
+        p.name = p.name or name[:200]
+        p.original_name = p.original_name or (original_name[:200] if original_name else None)
+    apply_match(p, matcher.match(p.name, p.email, p.original_name))
+    s.flush()
+    return p
+
+
+def add_stay(s: Session, p: MeetingParticipant, join_t: float, leave_t: float | None, source: str):  # noqa: ANN201
+    for old in p.stays:
+        same_leave = (old.leave_t is None and leave_t is None) or (
+            old.leave_t is not None and leave_t is not None and abs(old.leave_t - leave_t) < 1
+        )
+        if abs(old.join_t - join_t) < 1 and same_leave:
+            return None
+    stay = ParticipantStay(participant=p, join_t=join_t, leave_t=leave_t, source=source)
+    s.add(stay)
+    return stay
+
+
+@dataclass
+class ImportResult:
+    platform: str
+    rows: int = 0
+    stays_added: int = 0
+    accounts: set[str] = field(default_factory=set)
+    matched: set[str] = field(default_factory=set)
+    proposed: set[str] = field(default_factory=set)
+    unmatched: set[str] = field(default_factory=set)
+
+
+def import_report(
+    s: Session, row: AttendanceSession, report: ParsedReport, zone: tzinfo
+) -> ImportResult:
+    """Every row of `report` into the session (call inside one transaction)."""
+    stays: list[Stay] = stays_of(report, row.started_at, zone)
+    matcher = matcher_for(s, row)
+    result = ImportResult(report.platform, rows=len(stays))
+    for stay in stays:
+        p = participant_for(
+            s, row, report.platform, stay.name, stay.email, stay.original_name, matcher
+        )
+        if add_stay(s, p, stay.join_t, stay.leave_t, "report") is not None:
+            result.stays_added += 1
+        s.flush()
+        result.accounts.add(p.account_key)
+    for p in participants_of(s, row.id):
+        if p.account_key not in result.accounts:
+            continue
+        label = p.name or p.email or p.account_key
+        if p.person_id is not None:
+            result.matched.add(label)
+        elif p.proposed_id is not None:
+            result.proposed.add(label)
+        else:
+            result.unmatched.add(label)
+    return result
+
+
+def record_event(
+    s: Session,
+    row: AttendanceSession,
+    platform: str,
+    event: str,
+    name: str,
+    email: str | None,
+    at: datetime | float,
+) -> MeetingParticipant:
+    """A live "joined" or "left" of an account, at a wall-clock instant or seconds from the
+    start. A leave closes the account's open stay (or, if its join was missed, records the
+    stay as from the start of the session)."""
+    if event not in ("joined", "left"):
+        raise RollcallError(f"an event is 'joined' or 'left', not {event!r}")
+    if isinstance(at, datetime):
+        from rollcall.wallclock import as_utc
+
+        t = (as_utc(at) - as_utc(row.started_at)).total_seconds()
+    else:
+        t = float(at)
+    p = participant_for(s, row, platform, name, email, None, matcher_for(s, row))
+    # Platforms retry deliveries: an event already recorded changes nothing.
+    if any(abs((st.join_t if event == "joined" else st.leave_t or -1e9) - t) < 1 for st in p.stays):
+        return p
+    if event == "joined":
+        if not any(st.leave_t is None for st in p.stays):
+            add_stay(s, p, t, None, "webhook")
+    else:
+        open_ = [st for st in p.stays if st.leave_t is None and st.join_t <= t + 1]
+        if open_:
+            open_[-1].leave_t = max(t, open_[-1].join_t)
+        else:
+            add_stay(s, p, min(0.0, t), t, "webhook")
+    s.flush()
+    return p
+
+
+def confirm(s: Session, p: MeetingParticipant, person: Person, by: str) -> None:
+    """Staff say account `p` is `person`: remembered as their alias (and email), so the next
+    meeting matches at once; the session's other unmatched accounts are matched again."""
+    if p.name:
+        try:
+            add_alias(s, person, "alias", p.name, by)
+        except RollcallError:
+            pass  # another person's alias: keep this decision for this meeting only
+    if p.email:
+        try:
+            add_alias(s, person, "email", p.email, by)
+        except RollcallError:
+            pass
+    p.person_id, p.matched_by, p.proposed_id, p.proposal_score = person.id, "staff", None, None
+    s.flush()
+    row = s.get(AttendanceSession, p.session_id)
+    matcher = matcher_for(s, row)
+    for other in participants_of(s, p.session_id):
+        if other.person_id is None:
+            apply_match(other, matcher.match(other.name, other.email, other.original_name))
+    s.flush()

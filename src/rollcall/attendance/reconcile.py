@@ -1,0 +1,457 @@
+"""A meeting's participant list against the faces rollcall saw: who is verified, who joined
+but was never seen, who was seen without joining, and what looks like a proxy.
+
+An account is *verified* when its person's face is seen during its stays. A *proxy is
+suspected* when the tile labelled with account A (Sighting.label, read from the gallery) shows
+someone else (B, or a stranger) and not A, in at least PROXY_SAMPLES samples and in more
+samples than it shows A (one misrecognised face is not a proxy), or in any sample when A's face
+is never seen at all. *Two accounts*: one person's face in two tiles of one sample (in at
+least TWO_TILE_SAMPLES samples and TWO_TILE_SHARE of those they are seen in), or
+one person matched by two accounts whose stays overlap. Suspected cases are proposals for staff
+(MeetingReview): nothing here changes a mark.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rollcall.attendance.participants.match import name_key, similarity
+from rollcall.storage.meetings import MeetingParticipant, MeetingReview
+from rollcall.storage.models import AttendanceSession, Person
+from rollcall.storage.sessions import head_counts, session_events, sightings
+
+STATUSES = ("verified", "joined_not_seen", "seen_not_joined", "proxy_suspected", "two_accounts")
+REVIEW = ("proxy_suspected", "two_accounts", "seen_not_joined")
+PROXY_SAMPLES = 2
+# One face in two tiles must recur (a misrecognised face puts someone in two tiles now and
+# then): in this many samples, and in this share of the samples the person is seen in.
+TWO_TILE_SAMPLES = 3
+TWO_TILE_SHARE = 0.2
+LABEL_SNAP = 0.8  # a label read with a letter wrong still names its account
+
+Span = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One face in one sample: who it was taken for (None: unknown), its tile and its label."""
+
+    seq: int
+    t: float
+    person: str | None
+    tile: int = -1
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    key: str
+    name: str
+    email: str | None
+    person: str | None
+    stays: tuple[tuple[float, float | None], ...]
+    original_name: str | None = None
+    proposed: str | None = None
+
+
+@dataclass
+class Entry:
+    """One line of the reconciliation; `evidence` holds the samples behind it."""
+
+    name: str | None
+    email: str | None
+    person: str | None
+    joined: list[Span]
+    status: str
+    detail: str
+    case: str
+    evidence: list[Seen] = field(default_factory=list)
+    proposed: str | None = None
+    review: MeetingReview | None = None
+
+    @property
+    def needs_review(self) -> bool:
+        return self.status in REVIEW
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "email": self.email,
+            "person": self.person,
+            "joined": [[round(a, 1), round(b, 1)] for a, b in self.joined],
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class SampleCheck:
+    """A sample's head count against the accounts in the meeting at that moment."""
+
+    seq: int
+    t: float
+    faces: int
+    participants: int
+
+    @property
+    def note(self) -> str:
+        if self.faces < self.participants:
+            return "fewer faces than accounts (cameras off, or someone away)"
+        if self.faces > self.participants:
+            return "more faces than accounts (people sharing a camera, or a visitor)"
+        return ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "t": round(self.t, 2),
+            "faces": self.faces,
+            "participants": self.participants,
+            "note": self.note,
+        }
+
+
+@dataclass
+class Reconciliation:
+    entries: list[Entry]
+    samples: list[SampleCheck]
+
+    @property
+    def to_review(self) -> list[Entry]:
+        return [e for e in self.entries if e.needs_review]
+
+    def by_person(self) -> dict[str, Entry]:
+        """Each person's most telling entry (for exports next to their mark)."""
+        rank = {s: i for i, s in enumerate(REVIEW + ("joined_not_seen", "verified"))}
+        out: dict[str, Entry] = {}
+        for e in self.entries:
+            if e.person and (e.person not in out or rank[e.status] < rank[out[e.person].status]):
+                out[e.person] = e
+        return out
+
+
+def merge(stays: Iterable[tuple[float, float | None]], end: float) -> list[Span]:
+    """Stays as sorted, non-overlapping spans; an open stay lasts to `end`."""
+    spans = sorted((a, max(a, end if b is None else b)) for a, b in stays)
+    out: list[Span] = []
+    for a, b in spans:
+        if out and a <= out[-1][1] + 1.0:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _inside(t: float, spans: list[Span]) -> bool:
+    return any(a - 1.0 <= t <= b + 1.0 for a, b in spans)
+
+
+def _overlap(x: list[Span], y: list[Span]) -> float:
+    return sum(max(0.0, min(b, d) - max(a, c)) for a, b in x for c, d in y)
+
+
+def snap_label(label: str | None, accounts: list[Account]) -> int | None:
+    """The account a tile's label names: its name or original name ignoring case, accents and
+    spacing; a prefix when the platform cut the label with "…"; else a near spelling."""
+    if not label or not label.strip():
+        return None
+    text = label.strip()
+    cut = text.endswith(("…", "...")) and len(text.rstrip("….")) >= 3
+    key = name_key(text.rstrip("….") if cut else text)
+    names = [[n for n in (a.name, a.original_name) if n] for a in accounts]
+    exact = [i for i, ns in enumerate(names) if any(name_key(n) == key for n in ns)]
+    if len(exact) == 1:
+        return exact[0]
+    if cut:
+        pre = [i for i, ns in enumerate(names) if any(name_key(n).startswith(key) for n in ns)]
+        if len(pre) == 1:
+            return pre[0]
+    scored = sorted(
+        ((max(similarity(text, n) for n in ns), i) for i, ns in enumerate(names) if ns),
+        reverse=True,
+    )
+    if scored and scored[0][0] >= LABEL_SNAP and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return scored[0][1]
+    return None
+
+
+def _spans_text(spans: list[Span]) -> str:
+    return ", ".join(f"{_mmss(a)}–{_mmss(b)}" for a, b in spans) or "never"
+
+
+def _mmss(t: float) -> str:
+    t = max(0, int(round(t)))
+    return (
+        f"{t // 3600}:{t % 3600 // 60:02d}:{t % 60:02d}" if t >= 3600 else f"{t // 60}:{t % 60:02d}"
+    )
+
+
+def _who(person: str | None) -> str:
+    return person or "an unknown face"
+
+
+def attribute_duplicates(
+    seen: list[Seen],
+    duplicates: Iterable[tuple[float, str]],
+    tile_of: dict[str, int | None],
+    accounts: list[Account],
+) -> list[Seen]:
+    """The monitor never names one person in two tiles of a sample: it keeps the stronger face
+    and records a "duplicate" event, leaving the other face unnamed. Give that face back its
+    person when the sample has exactly one unnamed face in a tile of another account of theirs,
+    else exactly one in any labelled tile, so one person on two accounts is seen as such (and
+    their second tile is not taken for a stranger)."""
+    out = list(seen)
+    for t, person in duplicates:
+        at = [i for i, s in enumerate(out) if abs(s.t - t) < 0.01]
+        if not any(out[i].person == person for i in at):
+            continue
+        unnamed = [
+            i for i in at if out[i].person is None and tile_of.get(out[i].label or "") is not None
+        ]
+        # Best: the unnamed face in a tile of another account of theirs.
+        theirs = [i for i in unnamed if accounts[tile_of[out[i].label or ""]].person == person]
+        if len(theirs) == 1:
+            unnamed = theirs
+        if len(unnamed) == 1:
+            s = out[unnamed[0]]
+            out[unnamed[0]] = Seen(s.seq, s.t, person, s.tile, s.label)
+    return out
+
+
+def reconcile(
+    accounts: list[Account],
+    seen: list[Seen],
+    samples: list[tuple[int, float, int]],
+    end: float,
+    duplicates: Iterable[tuple[float, str]] = (),
+) -> Reconciliation:
+    """The reconciliation of a session (see the module's docstring); `samples` are
+    (seq, t, head count); `end` closes the stays still open; `duplicates` are the monitor's
+    (t, person) "duplicate" events (one face left unnamed because its person was elsewhere)."""
+    end = max([end, *(s.t for s in seen), *(t for _, t, _ in samples)])
+    spans = [merge(a.stays, end) for a in accounts]
+    tile_of = {lab: snap_label(lab, accounts) for lab in {s.label for s in seen if s.label}}
+    seen = attribute_duplicates(seen, duplicates, tile_of, accounts)
+    # The faces in each account's tile, sample by sample.
+    in_tile: dict[int, dict[int, list[Seen]]] = defaultdict(lambda: defaultdict(list))
+    for s in seen:
+        i = tile_of.get(s.label) if s.label else None
+        if i is not None:
+            in_tile[i][s.seq].append(s)
+    by_person: dict[str, list[Seen]] = defaultdict(list)
+    for s in seen:
+        if s.person:
+            by_person[s.person].append(s)
+
+    # Accounts nobody matched, whose tile showed one enrolled person with no account of their
+    # own: that person under another name (a nickname). In their favour, so it is used, and
+    # proposed to staff to remember.
+    own = {a.person for a in accounts if a.person}
+    inferred: dict[int, str] = {}
+    for i, a in enumerate(accounts):
+        if a.person is None and in_tile[i]:
+            faces = Counter(s.person for seq in in_tile[i].values() for s in seq)
+            top, n = faces.most_common(1)[0]
+            if top and top not in own and n > sum(faces.values()) / 2:
+                inferred[i] = top
+    owners = {**{i: a.person for i, a in enumerate(accounts) if a.person}, **inferred}
+
+    # One person's face in two tiles of the same sample.
+    two_tiles: dict[str, list[Seen]] = defaultdict(list)
+    for person, rows in by_person.items():
+        tiles_by_seq: dict[int, set[int]] = defaultdict(set)
+        for s in rows:
+            if s.tile >= 0:
+                tiles_by_seq[s.seq].add(s.tile)
+        doubled = [s for s in rows if len(tiles_by_seq[s.seq]) > 1]
+        n_doubled, n_seen = len({s.seq for s in doubled}), len({s.seq for s in rows})
+        if n_doubled >= TWO_TILE_SAMPLES and n_doubled >= TWO_TILE_SHARE * n_seen:
+            two_tiles[person] = doubled
+    # One person matched by two accounts in the meeting at the same time.
+    accounts_of: dict[str, list[int]] = defaultdict(list)
+    for i, person in owners.items():
+        accounts_of[person].append(i)
+    twice = {
+        p
+        for p, idx in accounts_of.items()
+        if any(_overlap(spans[i], spans[j]) > 0 for i in idx for j in idx if i < j)
+    }
+
+    entries: list[Entry] = []
+    for i, a in enumerate(accounts):
+        person = owners.get(i)
+        label = a.name or a.email or a.key
+        mine = [s for s in by_person.get(person, []) if _inside(s.t, spans[i])] if person else []
+        ok = bad = 0
+        intruders: Counter[str | None] = Counter()
+        bad_rows: list[Seen] = []
+        for rows in in_tile[i].values():
+            if person and any(s.person == person for s in rows):
+                ok += 1
+            else:
+                bad += 1
+                intruders.update(s.person for s in rows)
+                bad_rows += rows
+        never = person is not None and not by_person.get(person)
+        notes = []
+        if i in inferred:
+            notes.append(
+                f"matched by the face in its tile: {person} in {ok} sample(s); confirm to "
+                f"remember {a.name!r} as their alias"
+            )
+        elif a.proposed and not a.person:
+            notes.append(f"perhaps {a.proposed} (a proposal for staff to confirm)")
+        if person and bad and ((bad >= PROXY_SAMPLES and bad > ok) or (never and bad >= 1)):
+            who = ", ".join(f"{_who(p)} ({n} sample(s))" for p, n in intruders.most_common())
+            status = "proxy_suspected"
+            detail = (
+                f"the tile labelled {label!r} showed {who} and {person} in {ok} sample(s); "
+                + (f"{person}'s face was never seen" if never else f"{person} seen elsewhere")
+            )
+            evidence = bad_rows
+        elif person and (person in twice or person in two_tiles):
+            status = "two_accounts"
+            if person in twice:
+                others = [
+                    accounts[j].name or accounts[j].key for j in accounts_of[person] if j != i
+                ]
+                detail = f"{person} is also in the meeting as {', '.join(map(repr, others))}"
+                evidence = mine
+            else:
+                n = len({s.seq for s in two_tiles[person]})
+                detail = f"{person}'s face was in two tiles at once in {n} sample(s)"
+                evidence = two_tiles[person]
+        elif person is None and any(
+            s.person in two_tiles for rows in in_tile[i].values() for s in rows
+        ):
+            doubled = sorted(
+                {s.person for rows in in_tile[i].values() for s in rows} & set(two_tiles)
+            )
+            status = "two_accounts"
+            detail = (
+                f"not matched to an enrolled person, but its tile showed {', '.join(doubled)}, "
+                "who was in another tile at the same time"
+            )
+            evidence = [s for rows in in_tile[i].values() for s in rows if s.person in doubled]
+        elif mine:
+            status = "verified"
+            detail = f"{person}'s face seen in {len({s.seq for s in mine})} sample(s) while joined"
+            evidence = mine[:1] + mine[-1:] if len(mine) > 1 else mine
+        else:
+            status = "joined_not_seen"
+            if person is None:
+                detail = "not matched to an enrolled person"
+                if in_tile[i]:
+                    faces = Counter(s.person for rows in in_tile[i].values() for s in rows)
+                    shown = ", ".join(f"{_who(p)} ({n})" for p, n in faces.most_common())
+                    detail += f"; its tile showed {shown} in {len(in_tile[i])} sample(s)"
+                    evidence = [s for rows in in_tile[i].values() for s in rows]
+                else:
+                    evidence = []
+            else:
+                outside = by_person.get(person, [])
+                detail = (
+                    f"{person}'s face was seen only outside this account's stays"
+                    if outside
+                    else f"{person}'s face was not seen (camera off, away, or not in view)"
+                )
+                evidence = outside[:3]
+        if notes:
+            detail = f"{detail}; {'; '.join(notes)}"
+        entries.append(
+            Entry(
+                a.name or None,
+                a.email,
+                person,
+                spans[i],
+                status,
+                detail,
+                f"{status}:{a.key}",
+                evidence,
+                proposed=a.proposed or (person if i in inferred else None),
+            )
+        )
+
+    for person, rows in sorted(by_person.items()):
+        if person in accounts_of:
+            continue
+        labels = sorted({s.label for s in rows if s.label})
+        where = f" in the tile(s) labelled {', '.join(map(repr, labels))}" if labels else ""
+        status = "two_accounts" if person in two_tiles else "seen_not_joined"
+        detail = (
+            f"{person}'s face was in two tiles at once, with no account of their own"
+            if status == "two_accounts"
+            else f"{person}'s face seen in {len({s.seq for s in rows})} sample(s), "
+            f"{_mmss(rows[0].t)}–{_mmss(rows[-1].t)}{where}, with no account in the meeting"
+        )
+        entries.append(
+            Entry(
+                None,
+                None,
+                person,
+                [],
+                status,
+                detail,
+                f"{status}:person:{person}",
+                rows[:1] + rows[-1:],
+            )
+        )
+
+    checks = [
+        SampleCheck(seq, t, count, sum(_inside(t, sp) for sp in spans)) for seq, t, count in samples
+    ]
+    return Reconciliation(entries, checks)
+
+
+# -- from the database -------------------------------------------------------------------------
+
+
+def accounts_of_session(s: Session, session_id: int) -> list[Account]:
+    names = dict(s.execute(select(Person.id, Person.name)).all())
+    out = []
+    for p in s.scalars(
+        select(MeetingParticipant)
+        .where(MeetingParticipant.session_id == session_id)
+        .order_by(MeetingParticipant.name, MeetingParticipant.id)
+    ):
+        out.append(
+            Account(
+                p.account_key,
+                p.name,
+                p.email,
+                names.get(p.person_id) if p.person_id else None,
+                tuple((st.join_t, st.leave_t) for st in p.stays),
+                p.original_name,
+                names.get(p.proposed_id) if p.proposed_id else None,
+            )
+        )
+    return out
+
+
+def reconcile_session(s: Session, row: AttendanceSession) -> Reconciliation | None:
+    """The session's reconciliation, with staff reviews attached; None without participants."""
+    accounts = accounts_of_session(s, row.id)
+    if not accounts:
+        return None
+    seen = [Seen(sg.seq, sg.t, name, sg.tile, sg.label) for sg, name in sightings(s, row.id)]
+    samples = [(h.seq, h.t, h.count) for h in head_counts(s, row.id)]
+    end = row.duration or row.processed_until or 0.0
+    names = dict(s.execute(select(Person.id, Person.name)).all())
+    duplicates = [
+        (e.t, names[e.person_id])
+        for e in session_events(s, row.id)
+        if e.kind == "duplicate" and e.person_id in names
+    ]
+    result = reconcile(accounts, seen, samples, end, duplicates)
+    reviews = {
+        r.case_key: r
+        for r in s.scalars(select(MeetingReview).where(MeetingReview.session_id == row.id))
+    }
+    for e in result.entries:
+        e.review = reviews.get(e.case)
+    return result

@@ -1,0 +1,115 @@
+"""Webhooks for live participant events: per course (events go to its session running at the
+time) or per session. The URL carries a random token, of which only the sha256 is kept; a
+platform's signing secret is sealed with the template key (it must be read back to check
+signatures, so a digest would not do)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rollcall.errors import RollcallError
+from rollcall.storage.meetings import MeetingHook
+from rollcall.storage.models import AttendanceSession, Course, utcnow
+from rollcall.storage.templates import TemplateCipher
+from rollcall.wallclock import as_utc
+
+PREFIX = "rch_"
+PLATFORMS = ("zoom", "json")
+# A course's hook delivers to its session that started at most this long before the event.
+SESSION_REACH = timedelta(hours=6)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _context(hook_id: int) -> str:
+    return f"hook-secret:{hook_id}"
+
+
+def create_hook(
+    s: Session,
+    cipher: TemplateCipher,
+    name: str,
+    platform: str,
+    created_by: str,
+    *,
+    course: Course | None = None,
+    session: AttendanceSession | None = None,
+    secret: str | None = None,
+) -> tuple[MeetingHook, str]:
+    """A new hook and its URL token (shown once)."""
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 200:
+        raise RollcallError("a webhook needs a name of 1 to 200 characters")
+    if platform not in PLATFORMS:
+        raise RollcallError(f"a webhook is for {' or '.join(PLATFORMS)}, not {platform!r}")
+    if (course is None) == (session is None):
+        raise RollcallError("a webhook is for one course or one session")
+    if platform == "zoom" and not (secret or "").strip():
+        raise RollcallError("a Zoom webhook needs the app's Secret Token to check signatures")
+    token = PREFIX + secrets.token_urlsafe(32)
+    row = MeetingHook(
+        name=name,
+        platform=platform,
+        token_sha256=_digest(token),
+        course_id=course.id if course else None,
+        session_id=session.id if session else None,
+        created_by=created_by[:80],
+    )
+    s.add(row)
+    s.flush()
+    if secret:
+        row.secret = cipher.seal_bytes(secret.strip().encode(), _context(row.id))
+    s.flush()
+    return row, token
+
+
+def hook_for_token(s: Session, platform: str, token: str) -> MeetingHook | None:
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    row = s.scalar(select(MeetingHook).where(MeetingHook.token_sha256 == _digest(token)))
+    if row is None or row.revoked_at is not None or row.platform != platform:
+        return None
+    return row
+
+
+def secret_of(hook: MeetingHook, cipher: TemplateCipher) -> bytes | None:
+    return None if hook.secret is None else cipher.open_bytes(hook.secret, _context(hook.id))
+
+
+def session_for(s: Session, hook: MeetingHook, at: datetime) -> AttendanceSession | None:
+    """Where an event at `at` goes: the hook's session, or its course's latest session that
+    started before the event (within SESSION_REACH; 15 minutes early is allowed)."""
+    if hook.session_id is not None:
+        return s.get(AttendanceSession, hook.session_id)
+    rows = s.scalars(
+        select(AttendanceSession)
+        .where(AttendanceSession.course_id == hook.course_id)
+        .order_by(AttendanceSession.started_at.desc())
+        .limit(20)
+    )
+    at = as_utc(at)
+    for row in rows:
+        started = as_utc(row.started_at)
+        if started - timedelta(minutes=15) <= at <= started + SESSION_REACH:
+            return row
+    return None
+
+
+def list_hooks(s: Session) -> list[MeetingHook]:
+    return list(s.scalars(select(MeetingHook).order_by(MeetingHook.id)))
+
+
+def revoke(s: Session, hook_id: int) -> MeetingHook:
+    row = s.get(MeetingHook, hook_id)
+    if row is None:
+        raise RollcallError(f"no webhook number {hook_id} (see `rollcall participants hooks`)")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row

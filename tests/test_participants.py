@@ -1,0 +1,474 @@
+"""Meeting participants: platform reports (Zoom, Teams, Meet) with their quirks, matching
+accounts to people, and the reconciliation with the faces seen (attendance.reconcile)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from rollcall.attendance.participants import parse_report
+from rollcall.attendance.participants.clock import stays_of
+from rollcall.attendance.participants.match import Candidate, Matcher, name_key
+from rollcall.attendance.participants.text import ReportError
+from rollcall.attendance.reconcile import Account, Seen, reconcile
+from rollcall.config import Settings
+from rollcall.storage.db import Database
+from rollcall.storage.meetings import MeetingParticipant, ParticipantStay, PersonAlias
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    Course,
+    CourseMember,
+    Person,
+    Sighting,
+)
+from rollcall.synth.reports import Attendee, meet_report, teams_report, zoom_report
+
+PARIS = ZoneInfo("Europe/Paris")
+START = datetime(2024, 5, 6, 7, 0, tzinfo=UTC)  # 09:00 in Paris
+PEOPLE = [
+    Attendee("Ada Lovelace", "ada@school.example", ((5, 1200), (1300, 3000))),  # rejoined
+    Attendee("Pepe", None, ((60, 2900),), original_name="José Núñez"),  # renamed, a guest
+    Attendee("Bob Smith", "bob@school.example", ((0, 3100),)),
+]
+
+
+def _truth(per_stay: bool) -> list[tuple[str, str | None, float, float]]:
+    out = []
+    for p in PEOPLE:
+        spans = p.stays if per_stay else ((p.stays[0][0], p.stays[-1][1]),)
+        out += [(p.name, p.email, a, b) for a, b in spans]
+    return out
+
+
+def _read(data: bytes, name: str, zone=PARIS) -> list[tuple[str, str | None, float, float]]:  # noqa: ANN001
+    return [
+        (s.name, s.email, s.join_t, s.leave_t)
+        for s in stays_of(parse_report(data, name), START, zone)
+    ]
+
+
+def test_zoom_report_with_meeting_block_bom_rejoins_and_renames() -> None:
+    data = zoom_report(PEOPLE, START, PARIS)
+    assert data.startswith(b"\xef\xbb\xbf") and b"Meeting ID" in data
+    report = parse_report(data, "participants_81234567890.csv")
+    assert report.platform == "zoom"
+    assert _read(data, "z.csv") == _truth(per_stay=True)
+    assert [r.original_name for r in report.rows] == [None, None, "José Núñez", None]
+
+
+def test_zoom_report_in_german_without_meeting_block() -> None:
+    data = zoom_report(PEOPLE, START, PARIS, language="de", preamble=False, bom=False)
+    assert b"Beitrittszeit" in data
+    assert _read(data, "z.csv") == _truth(per_stay=True)
+
+
+def test_zoom_times_in_another_zone_are_read_in_the_given_zone() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    assert _read(zoom_report(PEOPLE, START, tokyo), "z.csv", tokyo) == _truth(per_stay=True)
+
+
+def test_teams_report_utf16_sections_with_and_without_activities() -> None:
+    data = teams_report(PEOPLE, START, PARIS)
+    assert data.startswith(b"\xff\xfe")  # UTF-16 with its BOM
+    assert parse_report(data, "Attendance.csv").platform == "teams"
+    assert _read(data, "t.csv") == _truth(per_stay=True)  # every join from the activities
+    only = teams_report(PEOPLE, START, PARIS, activities=False)
+    assert _read(only, "t.csv") == _truth(per_stay=False)  # first join to last leave
+
+
+def test_meet_report_with_times_of_day_only() -> None:
+    data = meet_report(PEOPLE, START, PARIS)
+    assert parse_report(data, "2024-05-06 09:00 Algebra - Attendance Report.csv").platform == "meet"
+    assert _read(data, "m.csv") == _truth(per_stay=False)
+
+
+def test_unknown_and_broken_files_name_the_line() -> None:
+    with pytest.raises(ReportError, match=r"notes.csv, line 2: not a participant report"):
+        parse_report(b"\nname,score\nAda,3\n", "notes.csv")
+    with pytest.raises(ReportError, match="empty"):
+        parse_report(b"  \n", "empty.csv")
+    broken = zoom_report(PEOPLE, START, PARIS).decode("utf-8-sig").splitlines()
+    broken[5] = broken[5].split(",")[0]  # a row cut after its name
+    with pytest.raises(ReportError, match=r"z.csv, line 6: 1 column\(s\)"):
+        stays_of(parse_report("\n".join(broken).encode(), "z.csv"), START, PARIS)
+    bad_time = zoom_report(PEOPLE, START, PARIS).decode("utf-8-sig").replace("09:20:00 AM", "9h20")
+    with pytest.raises(ReportError, match=r"z.csv, line 5: cannot read the time '05/06/2024 9h20'"):
+        stays_of(parse_report(bad_time.encode(), "z.csv"), START, PARIS)
+    other_day = datetime(2024, 6, 6, 7, 0, tzinfo=UTC)
+    with pytest.raises(ReportError, match="right session"):
+        stays_of(parse_report(zoom_report(PEOPLE, START, PARIS), "z.csv"), other_day, PARIS)
+
+
+# -- matching ----------------------------------------------------------------------------------
+
+ROSTER = [
+    Candidate(1, "Ada Lovelace", emails=("ada@school.example",)),
+    Candidate(2, "José Núñez", aliases=(name_key("Pepito"),)),
+    Candidate(3, "Robert Smith"),
+    Candidate(4, "Grace Hopper"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "person", "by", "proposed"),
+    [
+        ("Whatever", "ADA@school.example", 1, "email", None),  # email first, any display name
+        ("pepito", None, 2, "alias", None),
+        ("jose_NUNEZ", None, 2, "name", None),  # case, accents, underscores, spacing
+        ("Grace  Hopper", "grace@home.example", 4, "name", None),
+        ("Bob Smith", None, None, None, 3),  # a nickname: only proposed
+        ("G. Hopper", None, 4, None, None),  # initials: proposed (checked below)
+        ("Zed Unknown", None, None, None, None),
+        ("Grace Hopper (Host)", None, 4, "name", None),  # the platform's role is no name
+        ("José Núñez (he/him)", None, 2, "name", None),
+    ],
+)
+def test_matching_order_and_proposals(name, email, person, by, proposed) -> None:  # noqa: ANN001
+    m = Matcher(ROSTER).match(name, email)
+    if name == "G. Hopper":
+        assert m.person_id is None and m.proposed_id == 4
+        return
+    assert (m.person_id, m.by, m.proposed_id) == (person, by, proposed)
+
+
+# -- reconciliation (pure) -----------------------------------------------------------------------
+
+
+def _acc(name: str, person: str | None, stays=((0, 600),), **kw) -> Account:  # noqa: ANN001, ANN003
+    return Account(f"name:{name_key(name)}", name, None, person, tuple(stays), **kw)
+
+
+def _samples(n: int = 6) -> list[tuple[int, float, int]]:
+    return [(i, 50.0 + i * 100, 2) for i in range(n)]
+
+
+def _by_name(result):  # noqa: ANN001, ANN202
+    return {(e.name, e.person): e for e in result.entries}
+
+
+def test_verified_joined_not_seen_and_seen_not_joined() -> None:
+    accounts = [_acc("Ada Lovelace", "Ada"), _acc("Bob", "Bob")]
+    seen = [Seen(i, 50.0 + i * 100, "Ada", 0, "Ada Lovelace") for i in range(6)]
+    seen += [Seen(i, 50.0 + i * 100, "Cy", 1, None) for i in range(2, 4)]
+    result = reconcile(accounts, seen, _samples(), 600)
+    got = {(e.name, e.person): e.status for e in result.entries}
+    assert got == {
+        ("Ada Lovelace", "Ada"): "verified",
+        ("Bob", "Bob"): "joined_not_seen",
+        (None, "Cy"): "seen_not_joined",
+    }
+    assert [c.participants for c in result.samples] == [2] * 6
+    assert all(
+        e.to_json().keys() == {"name", "email", "person", "joined", "status", "detail"}
+        for e in result.entries
+    )
+
+
+def test_a_friend_in_the_absent_students_tile_is_a_suspected_proxy() -> None:
+    accounts = [_acc("Ada Lovelace", "Ada"), _acc("Bob", "Bob")]
+    seen = [Seen(i, 50.0 + i * 100, "Cy", 0, "Ada Lovelace") for i in range(4)]
+    seen += [Seen(i, 50.0 + i * 100, "Bob", 1, "Bob") for i in range(4)]
+    entries = _by_name(reconcile(accounts, seen, _samples(), 600))
+    ada = entries[("Ada Lovelace", "Ada")]
+    assert ada.status == "proxy_suspected" and "Cy (4 sample(s))" in ada.detail
+    assert {s.person for s in ada.evidence} == {"Cy"} and len(ada.evidence) == 4
+    assert entries[(None, "Cy")].status == "seen_not_joined"  # also on the review list
+    assert entries[("Bob", "Bob")].status == "verified"
+
+
+def test_a_stranger_in_a_tile_while_its_owner_is_never_seen_is_a_suspected_proxy() -> None:
+    accounts = [_acc("Ada Lovelace", "Ada")]
+    seen = [Seen(3, 350.0, None, 0, "Ada Lovel…")]  # one sample, label cut by the platform
+    (ada,) = reconcile(accounts, seen, _samples(), 600).entries
+    assert ada.status == "proxy_suspected" and "an unknown face" in ada.detail
+
+
+def test_one_misrecognised_face_and_a_nickname_are_not_proxies() -> None:
+    accounts = [_acc("Ada Lovelace", "Ada"), _acc("Bobby", None)]
+    seen = [Seen(i, 50.0 + i * 100, "Ada", 0, "Ada Lovelace") for i in range(6)]
+    seen.append(Seen(6, 650.0, "Cy", 0, "Ada Lovelace"))  # a single wrong name
+    seen += [Seen(i, 50.0 + i * 100, "Robert", 1, "Bobby") for i in range(6)]
+    entries = _by_name(reconcile(accounts, seen, _samples(), 700))
+    assert entries[("Ada Lovelace", "Ada")].status == "verified"
+    bobby = entries[("Bobby", "Robert")]
+    assert bobby.status == "verified" and "confirm" in bobby.detail and bobby.proposed == "Robert"
+    assert not [e for e in entries.values() if e.status == "proxy_suspected"]
+
+
+def test_one_person_in_two_tiles_or_two_accounts() -> None:
+    accounts = [_acc("Ada Lovelace", "Ada"), _acc("Ada phone", None)]
+    seen = [
+        Seen(i, 50.0 + i * 100, "Ada", t, lab)
+        for i in range(3)
+        for t, lab in ((0, "Ada Lovelace"), (1, "Ada phone"))
+    ]
+    statuses = {e.name: e.status for e in reconcile(accounts, seen, _samples(), 600).entries}
+    assert statuses == {"Ada Lovelace": "two_accounts", "Ada phone": "two_accounts"}
+    both = [_acc("Ada Lovelace", "Ada", ((0, 400),)), _acc("ada@laptop", "Ada", ((300, 600),))]
+    statuses = {e.name: e.status for e in reconcile(both, [], _samples(), 600).entries}
+    assert statuses == {"Ada Lovelace": "two_accounts", "ada@laptop": "two_accounts"}
+
+
+def test_two_accounts_as_the_monitor_records_them() -> None:
+    """The monitor names one person in one tile only; the other face is unnamed and a
+    "duplicate" event says so: still two accounts, not a stranger in the second tile."""
+    accounts = [_acc("Ada Lovelace", "Ada"), _acc("Ada phone", "Ada")]
+    seen = [Seen(i, 50.0 + i * 100, who, tile, lab) for i in range(3)
+            for who, tile, lab in (("Ada", 0, "Ada Lovelace"), (None, 1, "Ada phone"))]  # fmt: skip
+    duplicates = [(50.0 + i * 100, "Ada") for i in range(3)]
+    without = {e.name: e.status for e in reconcile(accounts, seen, _samples(), 600).entries}
+    assert without["Ada phone"] == "proxy_suspected"  # what the events prevent
+    result = reconcile(accounts, seen, _samples(), 600, duplicates)
+    statuses = {e.name: e.status for e in result.entries}
+    assert statuses == {"Ada Lovelace": "two_accounts", "Ada phone": "two_accounts"}
+
+
+def test_head_count_against_accounts_in_the_meeting() -> None:
+    accounts = [_acc("A", "A", ((0, 250),)), _acc("B", "B", ((0, None),))]
+    result = reconcile(accounts, [], [(0, 100.0, 1), (1, 300.0, 3)], 600)
+    assert [(c.faces, c.participants) for c in result.samples] == [(1, 2), (3, 1)]
+    assert "cameras off" in result.samples[0].note and "sharing" in result.samples[1].note
+
+
+# -- through the database and the command line -----------------------------------------------
+
+
+def _meeting_db() -> Database:
+    """Algebra with Ada, Bob and Cy; session algebra-1 at START, sightings of a sit-in: Cy's face
+    in the tile labelled with Ada's name (Ada absent), Bob in his own tile."""
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        course = Course(name="Algebra", timezone="Europe/Paris")
+        people = [Person(name=n) for n in ("Ada Lovelace", "Bob Smith", "Cy Young")]
+        s.add_all([course, *people])
+        s.flush()
+        s.add_all(CourseMember(course_id=course.id, person_id=p.id) for p in people)
+        row = AttendanceSession(
+            name="algebra-1",
+            course_id=course.id,
+            source="zoom.mp4",
+            started_at=START,
+            state="closed",
+            seed=1,
+            min_interval=60,
+            max_interval=120,
+            verify_every=60,
+            leave_after=300,
+            duration=3100.0,
+            processed_until=3100.0,
+        )
+        s.add(row)
+        s.flush()
+        ada, bob, cy = people
+        s.add_all(AttendanceRecord(session_id=row.id, person_id=p.id) for p in people)
+        for seq in range(5):
+            t = 300.0 + seq * 500
+            s.add(
+                Sighting(
+                    session_id=row.id,
+                    seq=seq,
+                    t=t,
+                    person_id=cy.id,
+                    x=0,
+                    y=0,
+                    w=40,
+                    h=40,
+                    tile=0,
+                    label="Ada Lovelace",
+                )
+            )
+            s.add(
+                Sighting(
+                    session_id=row.id,
+                    seq=seq,
+                    t=t,
+                    person_id=bob.id,
+                    x=400,
+                    y=0,
+                    w=40,
+                    h=40,
+                    tile=1,
+                    label="Bob Smith",
+                )
+            )
+    return db
+
+
+def test_import_reconcile_and_report_json(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    db = _meeting_db()
+    report = tmp_path / "participants.csv"
+    report.write_bytes(zoom_report(PEOPLE[:1] + PEOPLE[2:], START, PARIS))
+    done = cli("participants", "import", "--session", "algebra-1", str(report))
+    assert done.exit_code == 0, done.output
+    assert "2 account(s)" in done.output and "2 matched" in done.output
+    again = cli("participants", "import", "--session", "algebra-1", str(report))
+    assert "0 new stay(s)" in again.output  # a re-import adds nothing
+    text = cli("report", "--session", "algebra-1").output
+    assert "proxy_suspected" in text and "2 case(s) for staff to review" in text
+    out = json.loads(cli("report", "--session", "algebra-1", "--json").output)
+    by = {(p["name"], p["person"]): p for p in out["participants"]}
+    ada = by[("Ada Lovelace", "Ada Lovelace")]
+    assert ada["status"] == "proxy_suspected" and "Cy Young" in ada["detail"]
+    assert ada["email"] == "ada@school.example" and ada["joined"] == [
+        [5.0, 1200.0],
+        [1300.0, 3000.0],
+    ]
+    assert by[("Bob Smith", "Bob Smith")]["status"] == "verified"
+    assert by[(None, "Cy Young")]["status"] == "seen_not_joined"
+    assert len(out["meeting_counts"]) == 0  # no head counts in this constructed session
+    with db.session() as s:
+        assert s.scalar(select(func.count(ParticipantStay.id))) == 3
+    # Exports carry each person's case; the workbook has the whole reconciliation.
+    assert cli("export", "--session", "algebra-1", "--format", "csv",
+               "--output", str(tmp_path / "a.csv")).exit_code == 0  # fmt: skip
+    rows = {r["person"]: r for r in csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8"))}
+    assert rows["Ada Lovelace"]["meeting_status"] == "proxy_suspected"
+    assert rows["Bob Smith"]["meeting_status"] == "verified"
+    assert cli("export", "--session", "algebra-1", "--format", "xlsx",
+               "--output", str(tmp_path / "a.xlsx")).exit_code == 0  # fmt: skip
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(tmp_path / "a.xlsx")["Meeting"]
+    statuses = sorted(r[4] for r in sheet.iter_rows(min_row=2, values_only=True))
+    assert statuses == ["proxy_suspected", "seen_not_joined", "verified"]
+
+
+def test_a_broken_report_imports_nothing(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    db = _meeting_db()
+    lines = zoom_report(PEOPLE, START, PARIS).decode("utf-8-sig").splitlines()
+    lines[-1] = lines[-1].replace("PM", "XM").replace("AM", "XM").split(",")[0] + ",,13:99,"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines), encoding="utf-8")
+    result = cli("participants", "import", "--session", "algebra-1", str(bad))
+    assert result.exit_code == 1 and f"bad.csv, line {len(lines)}" in result.output
+    assert "Traceback" not in result.output
+    with db.session() as s:
+        assert s.scalar(select(func.count(MeetingParticipant.id))) == 0
+    unknown = tmp_path / "notes.txt"
+    unknown.write_text("hello\n")
+    result = cli("participants", "import", "--session", "algebra-1", str(unknown))
+    assert result.exit_code == 1 and "notes.txt, line 1: not a participant report" in result.output
+
+
+def test_people_accounts_and_a_confirmed_proposal_is_remembered(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    db = _meeting_db()
+    done = cli(
+        "people",
+        "set",
+        "Bob Smith",
+        "--email",
+        "bob@school.example",
+        "--email",
+        "bob@home.example",
+        "--alias",
+        "Bobby",
+        "--alias",
+        "B. Smith",
+    )
+    assert done.exit_code == 0, done.output
+    assert "alias Bobby" in done.output and "email bob@home.example" in done.output
+    taken = cli("people", "set", "Cy Young", "--alias", "bobby")
+    assert taken.exit_code == 1 and "already Bob Smith's" in taken.output
+    sheet = tmp_path / "accounts.csv"
+    sheet.write_text(
+        "person,email,alias\nCy Young,cy@school.example,Cyclone\nNobody,x@y.example,\n",
+        encoding="utf-8",
+    )
+    refused = cli("people", "accounts", str(sheet))
+    assert refused.exit_code == 1 and "accounts.csv, line 3" in refused.output
+    with db.session() as s:  # nothing of the file was kept
+        assert (
+            s.scalar(select(func.count(PersonAlias.id)).where(PersonAlias.value == "Cyclone")) == 0
+        )
+    sheet.write_text("person,email,alias\nCy Young,cy@school.example,Cyclone\n", encoding="utf-8")
+    assert cli("people", "accounts", str(sheet)).exit_code == 0
+    meet = tmp_path / "meet.csv"
+    meet.write_bytes(
+        meet_report(
+            [
+                Attendee("Ada L", None, ((0, 3000),)),
+                Attendee("Cyclone", None, ((0, 3000),)),
+                Attendee("Bobby", "bob@home.example", ((0, 3000),)),
+            ],
+            START,
+            PARIS,
+        )
+    )
+    assert cli("participants", "import", "--session", "algebra-1", str(meet)).exit_code == 0
+    listing = json.loads(cli("participants", "list", "--session", "algebra-1", "--json").output)
+    got = {r["name"]: (r["person"], r["matched_by"], r["proposed"]) for r in listing}
+    assert got == {
+        "Ada L": (None, None, "Ada Lovelace"),
+        "Cyclone": ("Cy Young", "alias", None),
+        "Bobby": ("Bob Smith", "email", None),
+    }
+    assert (
+        cli("participants", "confirm", "--session", "algebra-1", "Ada L", "Ada Lovelace").exit_code
+        == 0
+    )
+    with db.session() as s:
+        alias = s.scalar(select(PersonAlias).where(PersonAlias.value == "Ada L"))
+        assert alias is not None and alias.kind == "alias"
+
+
+def test_export_and_erasure_cover_meeting_accounts(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    import zipfile
+
+    db = _meeting_db()
+    cli("people", "set", "Ada Lovelace", "--alias", "Countess")
+    report = tmp_path / "participants.csv"
+    report.write_bytes(zoom_report(PEOPLE[:1], START, PARIS))
+    assert cli("participants", "import", "--session", "algebra-1", str(report)).exit_code == 0
+    out = tmp_path / "ada.zip"
+    assert cli("people", "export", "Ada Lovelace", "--output", str(out)).exit_code == 0
+    data = json.loads(zipfile.ZipFile(out).read("person.json"))
+    assert data["meeting_accounts"] == [{"kind": "alias", "value": "Countess"}]
+    assert data["meetings"][0]["email"] == "ada@school.example"
+    assert cli("people", "remove", "Ada Lovelace", "--yes").exit_code == 0
+    with db.session() as s:
+        assert s.scalar(select(func.count(MeetingParticipant.id))) == 0
+        assert s.scalar(select(func.count(PersonAlias.id))) == 0
+
+
+def test_teams_older_download_of_joins_and_leaves() -> None:
+    text = (
+        "Full Name\tUser Action\tTimestamp\n"
+        "Ada Lovelace\tJoined before\t5/6/2024, 9:00:05 AM\n"
+        "Bob Smith\tJoined\t5/6/2024, 9:00:00 AM\n"
+        "Ada Lovelace\tLeft\t5/6/2024, 9:20:00 AM\n"
+        "Ada Lovelace\tJoined\t5/6/2024, 9:21:40 AM\n"
+        "Bob Smith\tLeft\t5/6/2024, 9:51:40 AM\n"
+    )
+    data = text.encode("utf-16")
+    assert parse_report(data, "meetingAttendanceList.csv").platform == "teams"
+    assert _read(data, "t.csv") == [
+        ("Ada Lovelace", None, 5.0, 1200.0),
+        ("Bob Smith", None, 0.0, 3100.0),
+        ("Ada Lovelace", None, 1300.0, None),  # still in the meeting when it was downloaded
+    ]
+    with pytest.raises(ReportError, match=r"t.csv, line 2: 'Cy' left without joining"):
+        parse_report("Full Name\tUser Action\tTimestamp\nCy\tLeft\t5/6/2024, 9:00 AM\n".encode(
+            "utf-16"), "t.csv")  # fmt: skip
+
+
+def test_hook_from_the_command_line_prints_its_address_once(cli, monkeypatch) -> None:  # noqa: ANN001
+    _meeting_db()
+    monkeypatch.setenv("ZOOM_SECRET", "a-test-secret")
+    made = cli("participants", "hook", "Room 12", "--platform", "zoom", "--course", "Algebra",
+               "--secret-env", "ZOOM_SECRET")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert "/api/v1/hooks/zoom/rch_" in made.output and "a-test-secret" not in made.output
+    listing = cli("participants", "hooks")
+    assert "Room 12" in listing.output and "rch_" not in listing.output
+    assert cli("participants", "hooks", "--revoke", "1").exit_code == 0
+    monkeypatch.delenv("ZOOM_SECRET")
+    refused = cli("participants", "hook", "x", "--platform", "zoom", "--course", "Algebra",
+                  "--secret-env", "ZOOM_SECRET")  # fmt: skip
+    assert refused.exit_code == 1 and "ZOOM_SECRET is not set" in refused.output

@@ -1,0 +1,198 @@
+"""Live participant events: Zoom's signed webhooks (URL validation, joins and leaves, wrong
+signatures and stale timestamps refused) and the generic JSON form, by a hook's URL token."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from rollcall.storage.hooks import create_hook
+from rollcall.storage.meetings import MeetingParticipant, ParticipantStay
+from rollcall.storage.models import Course, Person
+from rollcall.storage.sessions import get_session
+
+SECRET = "test-secret-not-a-real-one"  # a test value: real secrets come from the platform
+
+# Recorded from Zoom's documentation samples (ids and names changed): what Zoom POSTs.
+VALIDATION = {
+    "payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"},
+    "event_ts": 1654503849680,
+    "event": "endpoint.url_validation",
+}
+JOINED = {
+    "event": "meeting.participant_joined",
+    "event_ts": 1772442310000,
+    "payload": {
+        "account_id": "AAAAAAAAAAAAAAAAAAAAAA",
+        "object": {
+            "uuid": "4444AAAiAAAAAiAiAiiAii==",
+            "id": "81234567890",
+            "host_id": "z8yAAAAA8bbbQ",
+            "topic": "Algebra",
+            "type": 2,
+            "start_time": "2026-03-02T09:00:00Z",
+            "timezone": "Europe/Paris",
+            "duration": 60,
+            "participant": {
+                "user_id": "16778240",
+                "user_name": "alice_",
+                "id": "iFxeBPYun6SAiWUzBcEkX",
+                "participant_uuid": "55555AAAiAAAAAiAiAiiAii",
+                "join_time": "2026-03-02T09:01:10Z",
+                "email": "alice@school.example",
+                "registrant_id": "",
+                "participant_user_id": "iFxeBPYun6SAiWUzBcEkX",
+                "customer_key": "",
+                "phone_number": "",
+            },
+        },
+    },
+}
+
+
+def _left(at: str) -> dict:
+    event = json.loads(json.dumps(JOINED))
+    event["event"] = "meeting.participant_left"
+    who = event["payload"]["object"]["participant"]
+    del who["join_time"]
+    who["leave_time"] = at
+    who["leave_reason"] = "left the meeting"
+    return event
+
+
+def _hook(app: Flask, platform: str = "zoom", secret: str | None = SECRET) -> str:
+    portal = app.extensions["rollcall"]
+    with portal.db.session() as s:
+        course = s.scalar(select(Course).where(Course.name == "Algebra"))
+        _, token = create_hook(s, portal.db.cipher, "Algebra room", platform, "ada",
+                               course=course, secret=secret)  # fmt: skip
+    return token
+
+
+def _signed(body: bytes, secret: str = SECRET, stamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if stamp is None else stamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {
+        "x-zm-request-timestamp": ts,
+        "x-zm-signature": f"v0={digest}",
+        "Content-Type": "application/json",
+    }
+
+
+def _stays(app: Flask) -> list[tuple[str, str | None, float, float | None]]:
+    with app.extensions["rollcall"].db.session() as s:
+        rows = s.execute(
+            select(MeetingParticipant.name, Person.name, ParticipantStay.join_t,
+                   ParticipantStay.leave_t)
+            .join(ParticipantStay, ParticipantStay.participant_id == MeetingParticipant.id)
+            .outerjoin(Person, Person.id == MeetingParticipant.person_id)
+        )  # fmt: skip
+        return [tuple(r) for r in rows]
+
+
+def test_zoom_url_validation_and_signed_join_and_leave(app: Flask) -> None:
+    client = app.test_client()
+    url = f"/api/v1/hooks/zoom/{_hook(app)}"
+    body = json.dumps(VALIDATION).encode()
+    answer = client.post(url, data=body, headers=_signed(body))
+    assert answer.status_code == 200
+    expected = hmac.new(SECRET.encode(), b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest()
+    assert answer.get_json() == {"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": expected}
+    body = json.dumps(JOINED).encode()
+    joined = client.post(url, data=body, headers=_signed(body))
+    assert joined.status_code == 200 and joined.get_json()["session"] == "algebra-1"
+    assert _stays(app) == [("alice_", "Alice", 70.0, None)]  # "alice_" is Alice by name
+    body = json.dumps(_left("2026-03-02T09:09:30Z")).encode()
+    assert client.post(url, data=body, headers=_signed(body)).status_code == 200
+    assert _stays(app) == [("alice_", "Alice", 70.0, 570.0)]
+    again = client.post(url, data=body, headers=_signed(body))  # a retried delivery
+    assert again.status_code == 200 and _stays(app) == [("alice_", "Alice", 70.0, 570.0)]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["wrong secret", "changed body", "stale timestamp", "no signature", "unknown token"],
+)
+def test_zoom_refuses_what_is_not_signed_by_the_secret(app: Flask, tamper: str) -> None:
+    client = app.test_client()
+    token = _hook(app)
+    body = json.dumps(JOINED).encode()
+    headers = _signed(body)
+    url = f"/api/v1/hooks/zoom/{token}"
+    if tamper == "wrong secret":
+        headers = _signed(body, secret="another-secret")
+    elif tamper == "changed body":
+        body = body.replace(b"alice_", b"mallory")
+    elif tamper == "stale timestamp":
+        headers = _signed(body, stamp=int(time.time()) - 3600)
+    elif tamper == "no signature":
+        del headers["x-zm-signature"]
+    else:
+        url = "/api/v1/hooks/zoom/rch_" + "x" * 43
+    response = client.post(url, data=body, headers=headers)
+    assert response.status_code == 401 and response.get_json()["status"] == 401
+    assert _stays(app) == []
+    validation = json.dumps(VALIDATION).encode()
+    refused = client.post(url, data=validation, headers=_signed(validation, secret="guess"))
+    assert refused.status_code == 401  # no handshake answered for a wrong secret either
+
+
+def test_generic_json_events_one_transaction(app: Flask) -> None:
+    client = app.test_client()
+    url = f"/api/v1/hooks/json/{_hook(app, 'json', secret=None)}"
+    events = {"events": [
+        {"event": "joined", "name": "Bob", "time": "2026-03-02T10:00:30+01:00"},
+        {"event": "joined", "name": "Guest 7", "session": "algebra-1", "t": 100},
+        {"event": "left", "name": "Bob", "time": "2026-03-02T09:05:00Z"},
+    ]}  # fmt: skip
+    response = client.post(url, json=events)
+    assert response.status_code == 200, response.get_json()
+    assert sorted(_stays(app)) == [("Bob", "Bob", 30.0, 300.0), ("Guest 7", None, 100.0, None)]
+    broken = {"events": [{"event": "joined", "name": "Carol", "t": 5, "session": "algebra-1"},
+                         {"event": "joined", "name": "Dan", "time": "09:00"}]}  # fmt: skip
+    refused = client.post(url, json=broken)
+    assert refused.status_code == 400 and "event 1" in refused.get_json()["error"]
+    with app.extensions["rollcall"].db.session() as s:  # Carol's event went with it
+        assert s.scalar(select(func.count(MeetingParticipant.id))) == 2
+    other = client.post(url, json={"event": "joined", "name": "Eve", "t": 1,
+                                   "session": "staff-meeting"})  # fmt: skip
+    assert other.status_code == 400 and "may not write" in other.get_json()["error"]
+
+
+def test_a_signed_json_hook_needs_its_signature(app: Flask) -> None:
+    client = app.test_client()
+    url = f"/api/v1/hooks/json/{_hook(app, 'json', secret=SECRET)}"
+    body = json.dumps({"event": "joined", "name": "Bob", "t": 3, "session": "algebra-1"}).encode()
+    assert client.post(url, data=body).status_code == 401
+    good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert client.post(url, data=body, headers={"X-Rollcall-Signature": good}).status_code == 200
+    with app.extensions["rollcall"].db.session() as s:
+        assert get_session(s, "algebra-1") is not None
+        assert s.scalar(select(func.count(ParticipantStay.id))) == 1
+
+
+def test_an_instructor_makes_and_revokes_a_course_webhook(app: Flask, browser) -> None:  # noqa: ANN001
+    import re
+
+    ivy = browser("ivy")
+    made = ivy.post("/courses/Algebra/hooks",
+                    data={"label": "Room 12", "platform": "zoom", "secret": SECRET},
+                    follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    url = re.search(r"http://localhost(/api/v1/hooks/zoom/rch_[\w-]+)", made).group(1)
+    assert SECRET not in made  # the secret is never shown back
+    body = json.dumps(VALIDATION).encode()
+    assert app.test_client().post(url, data=body, headers=_signed(body)).status_code == 200
+    page = ivy.get("/courses/Algebra").get_data(as_text=True)
+    assert "Room 12" in page and url.rsplit("/", 1)[1] not in page  # the token is not kept
+    hook_id = re.search(r"/courses/Algebra/hooks/(\d+)/revoke", page).group(1)
+    assert ivy.post(f"/courses/Algebra/hooks/{hook_id}/revoke").status_code == 302
+    assert app.test_client().post(url, data=body, headers=_signed(body)).status_code == 401
+    missing = ivy.post("/courses/Algebra/hooks", data={"label": "x", "platform": "zoom"},
+                       follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert "needs the app&#39;s Secret Token" in missing or "Secret Token" in missing

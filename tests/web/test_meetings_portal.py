@@ -1,0 +1,204 @@
+"""Online meetings in the portal: a participant report uploaded to a session, the sit-in it
+reveals shown with its evidence, proposals confirmed, suspected cases reviewed; and, in real
+headless Chromium, the same from a browser."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from rollcall.storage.meetings import MeetingReview, PersonAlias
+from rollcall.storage.models import AttendanceRecord, Person, Sighting
+from rollcall.synth.reports import Attendee, teams_report, zoom_report
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # algebra-1 in the seeded portal
+
+
+def sit_in(app: Flask) -> None:
+    """Alice in her own tile; an unknown face in the tile labelled Bob (Bob never seen)."""
+    with app.extensions["rollcall"].db.session() as s:
+        for sg in s.scalars(select(Sighting)):
+            sg.tile, sg.label = 0, "Alice"
+            s.add(Sighting(session_id=sg.session_id, seq=sg.seq, t=sg.t, person_id=None, x=300,
+                           y=10, w=40, h=40, tile=1, label="Bob"))  # fmt: skip
+
+
+def report_bytes() -> bytes:
+    people = [
+        Attendee("Alice", "alice@school.example", ((0, 600),)),
+        Attendee("Bob", "bob@school.example", ((10, 590),)),
+        Attendee("Bobby T", None, ((20, 300),)),
+    ]
+    return zoom_report(people, START, ZoneInfo("UTC"))
+
+
+def _upload(b, data: bytes, name: str = "participants.csv"):  # noqa: ANN001, ANN202
+    import io
+
+    return b.post("/sessions/algebra-1/participants",
+                  data={"report": (io.BytesIO(data), name)},
+                  content_type="multipart/form-data")  # fmt: skip
+
+
+def test_upload_shows_the_sit_in_with_evidence_and_review(app: Flask, browser) -> None:  # noqa: ANN001
+    sit_in(app)
+    ivy = browser("ivy")
+    assert _upload(ivy, report_bytes()).status_code == 302
+    page = ivy.get("/sessions/algebra-1").get_data(as_text=True)
+    assert "3 account(s)" in page
+    bob_row = re.search(r'<tr class="case-proxy_suspected".*?</tr>', page, re.S)
+    assert bob_row and "an unknown face" in bob_row.group(0)
+    assert "/unknowns/1/crop" in bob_row.group(0)  # the crop of the face seen in Bob's tile
+    assert 'class="case-verified"' in page
+    # The nickname is only proposed; ivy confirms another person for it.
+    assert "Bobby T" in page and 'id="waiting"' in page
+    case = re.search(r'name="case" value="([^"]+)"', bob_row.group(0)).group(1)
+    assert ivy.post("/sessions/algebra-1/review",
+                    data={"case": case, "decision": "dismissed",
+                          "note": "camera was broken"}).status_code == 302  # fmt: skip
+    with app.extensions["rollcall"].db.session() as s:
+        review = s.scalar(select(MeetingReview))
+        assert (review.decision, review.decided_by) == ("dismissed", "ivy")
+        # Nothing was decided against Bob: his mark is as it was.
+        bob = s.scalar(select(Person).where(Person.name == "Bob"))
+        mark = s.scalar(select(AttendanceRecord).where(AttendanceRecord.person_id == bob.id))
+        assert mark.status == "absent" and not mark.edited
+    listing = ivy.get("/meetings/review").get_data(as_text=True)
+    assert "camera was broken" in listing and "algebra-1" in listing
+    assert "algebra-1" not in browser("otto").get("/meetings/review").get_data(as_text=True)
+
+
+def test_a_broken_upload_imports_nothing_and_says_the_line(app: Flask, browser) -> None:  # noqa: ANN001
+    ivy = browser("ivy")
+    lines = teams_report([Attendee("Alice", None, ((0, 60),))], START, ZoneInfo("UTC"))
+    # The activities section's row (the one imported) gets a time no one can read.
+    text = "Alice\tlunchtime".join(lines.decode("utf-16").rsplit("Alice\t3/2/26, 9:00:00 AM", 1))
+    response = _upload(ivy, text.encode("utf-16"), "Attendance report.csv")
+    assert response.status_code == 302
+    page = ivy.get("/sessions/algebra-1").get_data(as_text=True)
+    assert "Nothing was imported" in page and re.search(r"line \d+: cannot read the time", page)
+    assert "No participant list yet" in page
+    # The report's zone can be named: a Tokyo account's export read as Tokyo time.
+    tokyo = ZoneInfo("Asia/Tokyo")
+    data = zoom_report([Attendee("Alice", None, ((60, 600),))], START, tokyo)
+    import io
+
+    ivy.post("/sessions/algebra-1/participants",
+             data={"report": (io.BytesIO(data), "z.csv"), "timezone": "Asia/Tokyo"},
+             content_type="multipart/form-data")  # fmt: skip
+    assert "09:01:00–09:10:00" in ivy.get("/sessions/algebra-1").get_data(as_text=True)
+
+
+def test_confirming_a_proposal_remembers_the_alias(app: Flask, browser) -> None:  # noqa: ANN001
+    ivy = browser("ivy")
+    _upload(ivy, report_bytes())
+    page = ivy.get("/sessions/algebra-1").get_data(as_text=True)
+    action = re.search(r'action="(/sessions/algebra-1/participants/\d+/confirm)"', page).group(1)
+    with app.extensions["rollcall"].db.session() as s:
+        s.add(Person(name="Zed Other"))  # enrolled, not on Algebra's roster
+    assert "Zed Other" not in page
+    ivy.post(action, data={"person": "Zed Other"})  # not hers to choose
+    assert ivy.post(action, data={"person": "Bob"}).status_code == 302
+    with app.extensions["rollcall"].db.session() as s:
+        alias = s.scalar(select(PersonAlias).where(PersonAlias.value == "Bobby T"))
+        assert alias is not None and alias.added_by == "ivy"
+        zed = s.scalar(select(Person).where(Person.name == "Zed Other"))
+        assert s.scalar(select(PersonAlias).where(PersonAlias.person_id == zed.id)) is None
+
+
+def test_person_accounts_and_bulk_csv_for_admins(app: Flask, browser) -> None:  # noqa: ANN001
+    import io
+
+    ada = browser("ada")
+    assert ada.post("/people/Alice/accounts",
+                    data={"kind": "alias", "value": "Ali"}).status_code == 302  # fmt: skip
+    assert "Ali" in ada.get("/people/Alice").get_data(as_text=True)
+    sheet = b"person,email,alias\nBob,bob@home.example,Bobby\nNobody,,x\n"
+    ada.post("/people/accounts", data={"accounts": (io.BytesIO(sheet), "a.csv")},
+             content_type="multipart/form-data")  # fmt: skip
+    assert "line 3" in ada.get("/people/").get_data(as_text=True)
+    with app.extensions["rollcall"].db.session() as s:
+        assert s.scalar(select(PersonAlias).where(PersonAlias.value == "Bobby")) is None
+
+
+# -- real headless Chromium ------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    from werkzeug.serving import make_server
+
+    sit_in(app)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture
+def page(tmp_path: Path):  # noqa: ANN201
+    from tests.web.test_e2e_browser import CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS, headless=True, viewport={"width": 1280, "height": 900},
+        )  # fmt: skip
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+@pytest.mark.timeout(300)
+def test_the_reconciliation_in_a_real_browser(server: str, page, tmp_path: Path) -> None:  # noqa: ANN001
+    from tests.web.conftest import PASSWORD
+    from tests.web.test_e2e_browser import shot
+
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{server}/sessions/algebra-1")
+    page.fill("input[name=name]", "ivy")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/sessions/algebra-1")
+    report = tmp_path / "participants_81234567890.csv"
+    report.write_bytes(report_bytes())
+    page.set_input_files("input[name=report]", str(report))
+    page.click("text=Import participant report")
+    page.wait_for_url("**/sessions/algebra-1#meeting")
+    table = page.locator("#participants-table")
+    assert "3 account(s)" in page.locator(".flash").inner_text()
+    proxy = table.locator("tr[data-status=proxy_suspected]")
+    assert proxy.count() == 1 and "Bob" in proxy.inner_text()
+    assert "an unknown face" in proxy.inner_text()
+    crop = proxy.locator("img.thumb").first
+    assert crop.evaluate("img => img.complete && img.naturalWidth > 0")  # the evidence loads
+    assert table.locator("tr[data-status=verified]").count() == 1
+    shot(page, "20-meeting-reconciliation")
+    proxy.locator("input[name=note]").fill("asked Bob: camera broken")
+    proxy.locator("button[value=dismissed]").click()
+    page.wait_for_url("**/sessions/algebra-1#meeting")
+    assert "dismissed by ivy" in page.locator("tr[data-status=proxy_suspected]").inner_text()
+    page.click("text=Meeting review")
+    page.wait_for_url("**/meetings/review")
+    assert "asked Bob: camera broken" in page.locator("#review-table").inner_text()
+    shot(page, "21-meeting-review")
+    assert not errors, errors
