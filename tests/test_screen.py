@@ -155,3 +155,22 @@ def test_a_picture_as_dark_as_the_gutter_beside_it_keeps_its_tile(size: tuple[in
     # The dim half of the first picture may be trimmed off its tile, like any dark margin.
     assert_found(reading.tiles[1:], rects[1:])
     assert reading.background.boxes.tolist() == [list(map(float, poster))]
+
+
+def test_a_piece_of_a_tile_trimmed_of_its_dim_top_joins_the_rest_of_its_tile() -> None:
+    """A dark stripe in a picture cuts its tile in two; when the piece it cut off also has a
+    dim top, that piece is trimmed shorter than its row's tiles. It still belongs with the rest
+    of its tile, or the poster in it is read as a participant."""
+    photo = cv2.resize(noise_photo(4), (320, 180))  # the tile's shape: drawn without a border
+    rng = np.random.default_rng(4)
+    dim = np.clip(rng.normal(29, 3, (180, 320)), 0, 255).astype(np.uint8)[:, :, None]
+    photo[:, 96:104] = dim[:, 96:104]  # a dark stripe from top to bottom
+    photo[:30, :96] = dim[:30, :96]  # the dim top of the piece left of it
+    tiles = [Tile(f"p{i}", noise_photo(i)) for i in range(3)] + [Tile("striped", photo)]
+    image, truths = compose_gallery(tiles, (1920, 1080))
+    rect = truths[3].rect
+    main = face_in(rect, 0.6, 0.5, 0.2)
+    poster = face_in(rect, 0.2, 0.05, 0.3)  # in the piece left of the stripe
+    reading = read_screen(compressed(image), faces_at([main, poster]))
+    assert_found(reading.tiles, [t.rect for t in truths])
+    assert reading.background.boxes.tolist() == [list(map(float, poster))]

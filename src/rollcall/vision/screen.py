@@ -153,6 +153,12 @@ def _clean_gap(masks: _Masks, a: tuple[int, ...], b: tuple[int, ...], across: bo
     return bool((share >= CLEAN_SHARE).any())
 
 
+def _overlap(a: tuple[int, ...], b: tuple[int, ...], across: bool) -> int:
+    """How far pieces a and b overlap along x (``across``) or y."""
+    k = 0 if across else 1
+    return max(0, min(a[k] + a[k + 2], b[k] + b[k + 2]) - max(a[k], b[k]))
+
+
 def _mend_slivers(
     tiles: list[tuple[int, int, int, int]], masks: _Masks
 ) -> list[tuple[int, int, int, int]]:
@@ -173,11 +179,13 @@ def _mend_slivers(
             changed = False
             for i, (x, y, w, h) in enumerate(tiles):
                 pos, size, other_pos, other_size = (x, w, y, h) if across else (y, h, x, w)
+                # Its row (column): the pieces level with it, give or take a dark top or
+                # bottom trimmed off a dim picture (not the strip above a speaker's tile).
                 line = [
                     j
                     for j, t in enumerate(tiles)
-                    if abs((t[1] if across else t[0]) - other_pos) <= 3
-                    and abs((t[3] if across else t[2]) - other_size) <= 3
+                    if _overlap(t, tiles[i], not across)
+                    >= 0.8 * max(t[3] if across else t[2], other_size)
                 ]
                 typical = float(np.median([tiles[j][2 if across else 3] for j in line]))
                 if size >= 0.6 * typical:
