@@ -333,3 +333,19 @@ def test_a_monitor_restored_from_its_snapshot_decides_exactly_as_the_original():
         assert [(e.kind, e.person) for e in a.events] == [(e.kind, e.person) for e in b.events]
         assert len(a.unknowns) == len(b.unknowns)
     assert snapshot(original) == snapshot(copy)
+
+
+def test_a_match_before_a_sample_without_the_face_is_not_joined_to_the_next_one():
+    """The gallery shows page two for one sample, then page one again: a face matched weakly
+    before that sample and confirmed after it was not on screen in between, so the interval
+    its confirmation back-dates must not span that sample (issue 11, pagination)."""
+    monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada"}, weak={"ada"})
+    assert step(monitor, scene, 0, 10.0).marks == []  # one weak match: not yet named
+    scene.seating = {0: "bob", 1: "cy"}  # another page: other faces in the same places
+    step(monitor, scene, 1, 40.0)
+    scene.seating = {0: "ada"}
+    out = step(monitor, scene, 2, 70.0)  # her track carried over the missed sample
+    assert [(m.person, m.first_seen) for m in out.marks] == [("ada", 10.0)]
+    spans = [(c.start, c.end) for c in out.intervals if c.person == "ada"]
+    assert spans == [(10.0, 10.0), (70.0, None)]
+    assert [(e.kind, e.t) for e in out.events if e.person == "ada"] == [("joined", 10.0)]

@@ -93,3 +93,84 @@ def test_a_dark_stripe_in_a_picture_does_not_split_its_tile() -> None:
     tiles = [Tile(f"p{i}", noise_photo(i)) for i in range(6)] + [Tile("bar", photo)]
     image, truths = compose_gallery(tiles, (960, 540))
     assert_found(find_tiles(compressed(image)), [t.rect for t in truths])
+
+
+# -- tiles far narrower than the frame, and pictures as dark as the gutters (issue 11) ----------
+
+
+def face_in(rect: tuple[int, int, int, int], share: float, left: float, top: float) -> tuple:
+    """A face box of ``share`` of the tile's height at (left, top) fractions of the tile."""
+    x, y, w, h = rect
+    side = int(h * share)
+    return (x + int(w * left), y + int(h * top), int(side * 0.8), side)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_a_poster_in_the_speaker_views_strip_of_one_is_not_a_participant(
+    size: tuple[int, int],
+) -> None:
+    """Speaker view with one other participant: their tile alone in the strip covers an eighth
+    of the frame's width, so every row of it is mostly background. The strip's tile must still
+    be found, or the poster behind that participant is read as a participant of its own."""
+    rects = speaker_rects(2, size)
+    image, _ = compose_gallery(
+        [Tile("speaker", noise_photo(1)), Tile("p", noise_photo(2))], size, rects=rects
+    )
+    speaker = face_in(rects[0], 0.6, 0.35, 0.15)
+    strip_face = face_in(rects[1], 0.7, 0.3, 0.15)
+    poster = face_in(rects[1], 0.3, 0.8, 0.05)  # a picture on the wall behind them
+    reading = read_screen(compressed(image), faces_at([speaker, strip_face, poster]))
+    assert_found(reading.tiles, rects)
+    assert reading.background.boxes.tolist() == [list(map(float, poster))]
+    assert len(reading.faces) == 2
+
+
+def test_a_lone_tile_in_the_last_row_is_found() -> None:
+    # 43 people on 1280x720: 7 rows of 7, the last holding one tile a seventh of the width.
+    tiles = [Tile(f"p{i}", noise_photo(i)) for i in range(43)]
+    image, truths = compose_gallery(tiles, (1280, 720))
+    assert_found(find_tiles(compressed(image)), [t.rect for t in truths])
+
+
+def dark_edge_photo(seed: int) -> np.ndarray:
+    """A picture whose right half is a dim room, within a few levels of the app's canvas."""
+    photo = noise_photo(seed)
+    rng = np.random.default_rng(seed)
+    dim = np.clip(rng.normal(29, 3, (240, 160)), 0, 255).astype(np.uint8)
+    photo[:, 160:] = cv2.GaussianBlur(dim, (0, 0), 1.5)[:, :, None]
+    return photo
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_a_picture_as_dark_as_the_gutter_beside_it_keeps_its_tile(size: tuple[int, int]) -> None:
+    """The gutter beside a dim picture is one wide run of near-background columns, too wide to
+    be a gutter; only the flat canvas in it is one. Cut anywhere else, the poster behind the
+    next participant ends up in a tile without them and counts as a participant."""
+    tiles = [Tile("dim", dark_edge_photo(3)), *(Tile(f"p{i}", noise_photo(i)) for i in range(3))]
+    image, truths = compose_gallery(tiles, size)
+    rects = [t.rect for t in truths]
+    main = face_in(rects[1], 0.6, 0.45, 0.15)
+    poster = face_in(rects[1], 0.25, 0.04, 0.05)
+    reading = read_screen(compressed(image), faces_at([main, poster]))
+    # The dim half of the first picture may be trimmed off its tile, like any dark margin.
+    assert_found(reading.tiles[1:], rects[1:])
+    assert reading.background.boxes.tolist() == [list(map(float, poster))]
+
+
+def test_a_piece_of_a_tile_trimmed_of_its_dim_top_joins_the_rest_of_its_tile() -> None:
+    """A dark stripe in a picture cuts its tile in two; when the piece it cut off also has a
+    dim top, that piece is trimmed shorter than its row's tiles. It still belongs with the rest
+    of its tile, or the poster in it is read as a participant."""
+    photo = cv2.resize(noise_photo(4), (320, 180))  # the tile's shape: drawn without a border
+    rng = np.random.default_rng(4)
+    dim = np.clip(rng.normal(29, 3, (180, 320)), 0, 255).astype(np.uint8)[:, :, None]
+    photo[:, 96:104] = dim[:, 96:104]  # a dark stripe from top to bottom
+    photo[:30, :96] = dim[:30, :96]  # the dim top of the piece left of it
+    tiles = [Tile(f"p{i}", noise_photo(i)) for i in range(3)] + [Tile("striped", photo)]
+    image, truths = compose_gallery(tiles, (1920, 1080))
+    rect = truths[3].rect
+    main = face_in(rect, 0.6, 0.5, 0.2)
+    poster = face_in(rect, 0.2, 0.05, 0.3)  # in the piece left of the stripe
+    reading = read_screen(compressed(image), faces_at([main, poster]))
+    assert_found(reading.tiles, [t.rect for t in truths])
+    assert reading.background.boxes.tolist() == [list(map(float, poster))]

@@ -51,6 +51,7 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
             "tile": _pack(tr.tile, "<f4"),
             "first_t": tr.first_t,
             "last_t": tr.last_t,
+            "seen_since": tr.seen_since,
             "embedding": _pack(tr.embedding),
             "votes": [[name(v.person), v.similarity, v.accepted, v.t] for v in tr.votes],
             "identity": name(tr.identity),
@@ -116,6 +117,8 @@ def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
             tile=_unpack(row["tile"], "<f4"),
             first_t=row["first_t"],
             last_t=row["last_t"],
+            # Snapshots from before seen_since was kept: the track's start is its best guess.
+            seen_since=row.get("seen_since", row["first_t"]),
             embedding=_unpack(row["embedding"]),
             votes=votes,
             identity=identity,

@@ -353,14 +353,21 @@ class AttendanceMonitor:
                 )
             interval = self.open.get(name)
             if interval is None:
-                # A newly confirmed person was there since their first matching sample; anyone
-                # else since now.
-                start = self.marked[name] if new_mark else t
+                # A newly confirmed person was there since their first matching sample, if
+                # every sample since then saw their face; anyone else since now. A sample the
+                # face was missing from (another page of the gallery, a missed detection)
+                # splits the time: the first match stands alone, the interval starts after.
+                joined = start = t
+                if new_mark:
+                    joined = self.marked[name]
+                    start = max(joined, tr.seen_since)
+                    if joined < start:
+                        out.intervals.append(IntervalChange(name, joined, joined, joined))
                 self.open[name] = OpenInterval(start, t)
                 out.intervals.append(IntervalChange(name, start, t, None))
                 if new_mark or name in self.gone:
                     self.gone.discard(name)
-                    out.events.append(Event(start, "joined", name))
+                    out.events.append(Event(joined, "joined", name))
             else:
                 interval.last_seen = t
                 out.intervals.append(IntervalChange(name, interval.start, t, None))

@@ -109,6 +109,9 @@ class Track:
     tile: np.ndarray  # the tile rectangle it sits in (zeros: no tile grid)
     first_t: float
     last_t: float
+    # The first of the samples, up to the latest, in every one of which this face was found: a
+    # track survives a sample without its face (max_missed), but that sample saw nobody there.
+    seen_since: float = 0.0
     embedding: np.ndarray | None = None
     # Votes since the track's identity was last settled or lost (oldest first).
     votes: list[Vote] = field(default_factory=list)
@@ -172,9 +175,11 @@ class FaceTracker:
         for i in range(len(faces)):
             track = assigned[i]
             if track is None:
-                track = Track(self.next_id, faces.boxes[i], looks_now[i], tiles[i], t, t)
+                track = Track(self.next_id, faces.boxes[i], looks_now[i], tiles[i], t, t, t)
                 self.next_id += 1
                 assigned[i] = track
+            elif track.missed:
+                track.seen_since = t
             track.box = faces.boxes[i]
             track.look = looks_now[i]
             track.tile = tiles[i]
