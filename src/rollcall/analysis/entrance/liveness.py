@@ -33,7 +33,8 @@ import numpy as np
 # Frames apart for the landmark homography: one frame of a head turning at walking pace moves
 # the nose by less than YuNet's own jitter.
 MIN_SPAN = 2
-FLOW_SPAN = 4  # frames a set of flow points is followed before it is measured and re-seeded
+FLOW_SPAN = 3  # frames a set of flow points is followed before it is measured and re-seeded
+LANDMARK_WINDOW = 16  # frames (2 s at 8 fps) the landmark cue looks back over
 MIN_FACE_MOTION = 2.0  # px of face motion below which the context says nothing
 
 
@@ -42,8 +43,9 @@ class LivenessProbe:
     """Collects the cues of one track frame by frame."""
 
     landmarks: list[np.ndarray] = field(default_factory=list)
-    flow: list[float] = field(default_factory=list)
-    context: list[float] = field(default_factory=list)
+    # (frames seen when measured, value): so the cues can be read as they stood at any frame.
+    flow: list[tuple[int, float]] = field(default_factory=list)
+    context: list[tuple[int, float]] = field(default_factory=list)
     _points0: np.ndarray | None = None
     _points: np.ndarray | None = None
     _ring: np.ndarray | None = None
@@ -102,20 +104,21 @@ class LivenessProbe:
             return
         moved = cv2.perspectiveTransform(self._points0[:, None], h)[:, 0]
         residual = np.linalg.norm(moved - self._points, axis=1)
-        self.flow.append(float(np.median(residual)) / self._size)
+        self.flow.append((len(self.landmarks), float(np.median(residual)) / self._size))
         motion = float(np.median(np.linalg.norm(self._points - self._points0, axis=1)))
         if self._ring is None or len(self._ring) < 6 or motion < MIN_FACE_MOTION:
             return
         ring_moved = cv2.perspectiveTransform(self._ring0[:, None], h)[:, 0]
         follows = np.linalg.norm(ring_moved - self._ring, axis=1) < max(1.0, 0.25 * motion)
-        self.context.append(float(np.mean(follows)))
+        self.context.append((len(self.landmarks), float(np.mean(follows))))
 
     def finish(self) -> None:
         self._measure()
 
-    def landmark_parallax(self) -> list[float]:
-        """Nose-tip residuals (in inter-ocular distances) over frame pairs MIN_SPAN+ apart."""
-        marks = self.landmarks
+    def landmark_parallax(self, upto: int | None = None) -> list[float]:
+        """Nose-tip residuals (in inter-ocular distances) over frame pairs MIN_SPAN+ apart,
+        among the last LANDMARK_WINDOW frames up to frame ``upto``."""
+        marks = self.landmarks[:upto][-LANDMARK_WINDOW:]
         out = []
         for i in range(len(marks)):
             for j in range(i + MIN_SPAN, len(marks)):
@@ -131,13 +134,17 @@ class LivenessProbe:
                     out.append(float(np.linalg.norm(nose - marks[j][2])) / iod)
         return out
 
-    def features(self) -> LivenessFeatures:
-        pairs = self.landmark_parallax()
+    def features(self, upto: int | None = None) -> LivenessFeatures:
+        """The cues as they stood after ``upto`` frames of the track (None: now)."""
+        n = len(self.landmarks) if upto is None else min(upto, len(self.landmarks))
+        pairs = self.landmark_parallax(n)
+        flow = [v for k, v in self.flow if k <= n]
+        context = [v for k, v in self.context if k <= n]
         return LivenessFeatures(
-            frames=len(self.landmarks),
+            frames=n,
             landmark_parallax=float(np.percentile(pairs, 75)) if pairs else 0.0,
-            flow_parallax=float(np.median(self.flow)) if self.flow else 0.0,
-            context_follows=float(np.mean(self.context)) if self.context else -1.0,
+            flow_parallax=float(np.median(flow)) if flow else 0.0,
+            context_follows=float(np.mean(context)) if context else -1.0,
         )
 
 
