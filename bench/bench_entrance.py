@@ -90,8 +90,15 @@ def run_clip(monitor: EntranceMonitor, clip: EntranceClip) -> tuple[list, list, 
     return marks, events, cpu
 
 
-def passer(name: str, photo: Path, kind: str, rng: np.random.Generator, t0: float = 0.2,
-           duration: float | None = None, size=(40.0, 220.0)) -> Passer:  # noqa: ANN001
+def passer(
+    name: str,
+    photo: Path,
+    kind: str,
+    rng: np.random.Generator,
+    t0: float = 0.2,
+    duration: float | None = None,
+    size=(40.0, 220.0),
+) -> Passer:  # noqa: ANN001
     x0 = rng.uniform(0.15, 0.85)
     return Passer(
         name,
@@ -160,8 +167,18 @@ def calibrate(tracks) -> LivenessRule:  # noqa: ANN001
     return best[1]
 
 
-def stream_clip(people, enrolled, strangers, names, size, fps, per_minute, minutes, rng,  # noqa: ANN001
-                attacks: bool):  # noqa: ANN201
+def stream_clip(
+    people,
+    enrolled,
+    strangers,
+    names,
+    size,
+    fps,
+    per_minute,
+    minutes,
+    rng,  # noqa: ANN001
+    attacks: bool,
+):  # noqa: ANN201
     """A stream of passers, 1-4 in view at a time, strangers and attacks among them."""
     gap = 60.0 / per_minute
     passers = []
@@ -247,7 +264,8 @@ def real_videos(rig, gallery, rule, fps, root: Path) -> list[str]:  # noqa: ANN0
         h, w = frame.image.shape[:2]
         lines.append(
             f"  {path.name} ({w}x{h}, {n} frames): tracks >= {rule.min_frames} frames "
-            f"{len(tracks)}, judged live {len(live)} ({100 * len(live) / max(1, len(tracks)):.0f}%);"
+            f"{len(tracks)}, judged live {len(live)} "
+            f"({100 * len(live) / max(1, len(tracks)):.0f}%);"
             f" marks {[m.person for m in marks]}; {n / max(cpu - emb, 1e-9):.1f} fps without "
             f"recognition ({n / max(det, 1e-9):.1f} detection only), {n / max(cpu, 1e-9):.1f} "
             "with it"
@@ -278,8 +296,10 @@ def main() -> None:
     gallery = gallery_from_photos(engine, {n: people[n][:2] for n in enrolled})
     rig = Rig(engine)
     fps = args.fps
-    print(f"people: {len(names)} ({len(calib)} calibration, {len(held)} report); "
-          f"{len(strangers)} never enrolled; fps {fps}")
+    print(
+        f"people: {len(names)} ({len(calib)} calibration, {len(held)} report); "
+        f"{len(strangers)} never enrolled; fps {fps}"
+    )
 
     t0 = time.time()
     cal_tracks = liveness_tracks(rig, gallery, people, calib, KINDS_ALL, fps, rng, (1280, 720))
@@ -288,39 +308,62 @@ def main() -> None:
     print(f"liveness rule calibrated on {nl} live / {na} attack tracks: {rule}")
     print(f"  calibration half: APCER {100 * apcer:.1f}% BPCER {100 * bpcer:.1f}%")
     held_tracks = liveness_tracks(rig, gallery, people, held, KINDS_ALL, fps, rng, (1280, 720))
-    for kinds, label in ((("person", "print"), "print"), (("person", "phone"), "phone"),
-                         (KINDS_ALL, "all")):
+    for kinds, label in (
+        (("person", "print"), "print"),
+        (("person", "phone"), "phone"),
+        (KINDS_ALL, "all"),
+    ):
         subset = [x for x in held_tracks if x[0] in kinds]
         apcer, bpcer, na, nl = error_rates(rule, subset)
-        print(f"  report half, {label:5s}: APCER {100 * apcer:.1f}% ({na} attacks) at BPCER "
-              f"{100 * bpcer:.1f}% ({nl} live passers)")
+        print(
+            f"  report half, {label:5s}: APCER {100 * apcer:.1f}% ({na} attacks) at BPCER "
+            f"{100 * bpcer:.1f}% ({nl} live passers)"
+        )
     print(f"  ({time.time() - t0:.0f} s)")
 
     held_enrolled = [n for n in held if n not in strangers]
-    marked, total, delays = short_visit(rig, gallery, people, held_enrolled, rule, fps, rng,
-                                        (1280, 720))
-    print(f"visible 0.5 s at 60-90 px: {marked}/{total} marked; seconds from appearing to the "
-          f"mark: median {np.median(delays) if delays else float('nan'):.2f}, max "
-          f"{max(delays) if delays else float('nan'):.2f}")
+    marked, total, delays = short_visit(
+        rig, gallery, people, held_enrolled, rule, fps, rng, (1280, 720)
+    )
+    print(
+        f"visible 0.5 s at 60-90 px: {marked}/{total} marked; seconds from appearing to the "
+        f"mark: median {np.median(delays) if delays else float('nan'):.2f}, max "
+        f"{max(delays) if delays else float('nan'):.2f}"
+    )
 
     for size in ((1280, 720), (1920, 1080)):
         rig.timed = Timed()
-        clip = stream_clip(people, enrolled, strangers, held, size, fps, 30,
-                           0.5 if args.quick else 2.0, rng, attacks=True)
+        clip = stream_clip(
+            people,
+            enrolled,
+            strangers,
+            held,
+            size,
+            fps,
+            30,
+            0.5 if args.quick else 2.0,
+            rng,
+            attacks=True,
+        )
         monitor = monitor_for(rig, gallery, rule, fps)
         marks, events, cpu = run_clip(monitor, clip)
         figures = score_stream(clip, marks, set(enrolled))
         attacks = sum(1 for p in clip.passers if p.kind != "person")
         flagged = sum(1 for e in events if e.kind == "presentation_attack")
         n = rig.timed.frames
-        print(f"stream {size[0]}x{size[1]}, 30 people/min ({len(clip.passers)} passers, "
-              f"{attacks} attacks, {clip.duration:.0f} s): "
-              + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
-                          for k, v in figures.items())
-              + f"; attack events {flagged}")
-        print(f"  one core: {n / max(cpu - rig.timed.embed, 1e-9):.1f} fps detection+tracking+"
-              f"liveness ({n / max(rig.timed.detect, 1e-9):.1f} detection alone), "
-              f"{n / max(cpu, 1e-9):.1f} fps with recognition; real time needs {fps:.0f}")
+        print(
+            f"stream {size[0]}x{size[1]}, 30 people/min ({len(clip.passers)} passers, "
+            f"{attacks} attacks, {clip.duration:.0f} s): "
+            + ", ".join(
+                f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()
+            )
+            + f"; attack events {flagged}"
+        )
+        print(
+            f"  one core: {n / max(cpu - rig.timed.embed, 1e-9):.1f} fps detection+tracking+"
+            f"liveness ({n / max(rig.timed.detect, 1e-9):.1f} detection alone), "
+            f"{n / max(cpu, 1e-9):.1f} fps with recognition; real time needs {fps:.0f}"
+        )
 
     print("real videos (unenrolled people except Lin-Manuel Miranda, enrolled here):")
     lmm = people.get("Lin-Manuel_Miranda")

@@ -70,11 +70,15 @@ def run_entrance(
     from rollcall.vision.sources import open_source
 
     stats = RunStats()
-    source = open_source(
-        options.source or "",
-        folder_step=options.folder_step,
-        reconnect_timeout=options.reconnect_timeout,
-    ) if options.source else None
+    source = (
+        open_source(
+            options.source or "",
+            folder_step=options.folder_step,
+            reconnect_timeout=options.reconnect_timeout,
+        )
+        if options.source
+        else None
+    )
     if source is not None and not options.resume:
         stats.started_at, stats.started_from = _start_of(options, source)
     try:
@@ -228,7 +232,9 @@ def _head_count(
     return out
 
 
-def _already_marked(db: Database, session_id: int) -> tuple[dict[str, float], float | None, int | None]:
+def _already_marked(
+    db: Database, session_id: int
+) -> tuple[dict[str, float], float | None, int | None]:
     """Who this session has marked (a resumed run must not mark them again), how far it got,
     and its last head count's number."""
     from rollcall.attendance.runner import _progress

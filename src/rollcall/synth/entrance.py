@@ -213,9 +213,13 @@ def _attack_picture(
         card[border : border + h, border : border + w] = photo * 0.9 + 12  # ink on paper
         fibre = cv2.GaussianBlur(rng.normal(0, 10, card.shape[:2]).astype(np.float32), (0, 0), 1)
         card += fibre[..., None]
-        return np.clip(card, 0, 255).astype(np.uint8), np.ones(card.shape[:2], np.float32), (
-            border,
-            border,
+        return (
+            np.clip(card, 0, 255).astype(np.uint8),
+            np.ones(card.shape[:2], np.float32),
+            (
+                border,
+                border,
+            ),
         )
     # A phone: the screen's narrower colour range, a moire beat, a glare, a black bezel.
     grey = photo.mean(axis=2, keepdims=True)
@@ -229,9 +233,13 @@ def _attack_picture(
     side, top = int(0.05 * w), int(0.12 * h)
     phone = np.full((h + 2 * top, w + 2 * side, 3), 15.0, np.float32)
     phone[top : top + h, side : side + w] = screen
-    return np.clip(phone, 0, 255).astype(np.uint8), np.ones(phone.shape[:2], np.float32), (
-        side,
-        top,
+    return (
+        np.clip(phone, 0, 255).astype(np.uint8),
+        np.ones(phone.shape[:2], np.float32),
+        (
+            side,
+            top,
+        ),
     )
 
 

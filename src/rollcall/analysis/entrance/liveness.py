@@ -69,9 +69,13 @@ class LivenessProbe:
             self._seed(gray, box)
             return
         pts, ok = _follow(prev_gray, gray, self._points)
-        ring, ring_ok = _follow(prev_gray, gray, self._ring) if self._ring is not None else (
-            None,
-            None,
+        ring, ring_ok = (
+            _follow(prev_gray, gray, self._ring)
+            if self._ring is not None
+            else (
+                None,
+                None,
+            )
         )
         keep = ok
         self._points0, self._points = self._points0[keep], pts[keep]

@@ -203,9 +203,7 @@ class EntranceMonitor:
         else:
             file.state = "marked"
             self.marked[person] = file.first_t
-            step.marks.append(
-                Mark(person, file.first_t, similarity, best.t, best.box, best.crop)
-            )
+            step.marks.append(Mark(person, file.first_t, similarity, best.t, best.box, best.crop))
         step.seen.append(Sighting(person, t, similarity, best.box))
         self._last_seen[person] = t
 

@@ -72,9 +72,6 @@ class ByteTracker:
         free = list(range(len(self.tracks)))
         free = self._associate(boxes, high, free, MATCH_IOU, ids)
         free = self._associate(boxes, low, free, LOW_MATCH_IOU, ids)
-        matched = {self.tracks[k].track_id for k in range(len(self.tracks))} - {
-            self.tracks[k].track_id for k in free
-        }
         for k in free:
             self.tracks[k].lost += 1
         for i in np.flatnonzero(ids < 0):
@@ -84,7 +81,6 @@ class ByteTracker:
             self._next_id += 1
             self.tracks.append(track)
             ids[i] = track.track_id
-            matched.add(track.track_id)
         self.ended = [t.track_id for t in self.tracks if t.lost > self.max_lost]
         self.tracks = [t for t in self.tracks if t.lost <= self.max_lost]
         return ids

@@ -79,7 +79,7 @@ class TrackVote:
             out.disputed = True
             return out
         if people:
-            (p, votes), = people.items()
+            ((p, votes),) = people.items()
             top = max((r for r in named if r[0] == p), key=lambda r: r[1])
             if votes >= self.rules.confirm_votes or top[1] >= self.rules.strong_similarity:
                 out.person, out.similarity, out.shot = gallery.name_of(p), top[1], top[2]
