@@ -22,6 +22,9 @@ from rollcall.vision.types import Faces
 HIGH_SCORE = 0.85  # YuNet scores a clear face 0.9+; 0.7-0.85 is half hidden or turned away
 MATCH_IOU = 0.2
 LOW_MATCH_IOU = 0.4
+NEAR_CENTRES = -1.0  # marks the third stage: centre distance instead of IoU
+MAX_JUMP = 1.5  # face widths a face may move between two processed frames
+SIZE_RATIO = 1.5
 
 
 @dataclass
@@ -53,6 +56,19 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)
 
 
+def nearness(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) closeness of xyxy boxes of a similar size: 1 - centre distance in
+    MAX_JUMP face widths, 0 when farther or when the sizes differ by more than SIZE_RATIO."""
+    ca = (a[:, None, :2] + a[:, None, 2:]) / 2
+    cb = (b[None, :, :2] + b[None, :, 2:]) / 2
+    wa = (a[:, 2] - a[:, 0])[:, None]
+    wb = (b[:, 2] - b[:, 0])[None, :]
+    width = np.maximum(np.maximum(wa, wb), 1e-6)
+    close = 1.0 - np.linalg.norm(ca - cb, axis=2) / (MAX_JUMP * width)
+    alike = np.maximum(wa, wb) / np.maximum(np.minimum(wa, wb), 1e-6) <= SIZE_RATIO
+    return np.where(alike, np.clip(close, 0.0, 1.0), 0.0).astype(np.float32)
+
+
 class ByteTracker:
     """Track ids for each frame's faces (see the module docstring)."""
 
@@ -72,6 +88,10 @@ class ByteTracker:
         free = list(range(len(self.tracks)))
         free = self._associate(boxes, high, free, MATCH_IOU, ids)
         free = self._associate(boxes, low, free, LOW_MATCH_IOU, ids)
+        # A face crossing the view quickly can move more than its own width between two
+        # processed frames (a walker at 8 fps): no IoU left, so what is still unmatched is
+        # matched by the distance of centres, in face widths, to the predicted boxes.
+        free = self._associate(boxes, np.flatnonzero(ids < 0), free, NEAR_CENTRES, ids)
         for k in free:
             self.tracks[k].lost += 1
         for i in np.flatnonzero(ids < 0):
@@ -91,7 +111,11 @@ class ByteTracker:
         if not len(rows) or not free:
             return free
         predicted = np.stack([self.tracks[k].predicted() for k in free])
-        overlap = iou(boxes[rows], predicted)
+        if min_iou == NEAR_CENTRES:
+            overlap = nearness(boxes[rows], predicted)
+            min_iou = 1e-6
+        else:
+            overlap = iou(boxes[rows], predicted)
         r, c = linear_sum_assignment(-overlap)
         taken = set()
         for i, j in zip(r, c, strict=True):
