@@ -20,7 +20,8 @@ attacks and people, one half of the identities, and reported on the other half
 (bench/bench_entrance.py). RGB liveness is a deterrent, not a guarantee: a 3D mask, a
 video replayed on a large screen held close enough to hide the bezel, or a photo cut along the
 head's outline and bent defeat some or all of these cues. A mesh-based blink check
-(mediapipe's face mesh) was not possible here; see docs in README's Entrance section.
+(mediapipe's face mesh) was not possible: mediapipe 0.10.14 needs protobuf<5 where onnx 1.23
+needs >=6.31.1, and under protobuf 7 its FaceMesh fails on start (README, Entrance).
 """
 
 from __future__ import annotations
