@@ -104,6 +104,7 @@ class Event:
     kind: str  # joined | left | visitor | disputed | duplicate | identity_lost | shared_camera
     person: str | None
     detail: str = ""
+    crop: np.ndarray | None = None  # evidence to review (an entrance's presentation attack)
 
 
 @dataclass

@@ -95,16 +95,6 @@ class SessionRecorder:
 
     def write(self, session: Session, out: SampleOutcome) -> None:
         """Everything one sample decided, in the caller's transaction (after ``begin``)."""
-        names = {m.person for m in out.marks}
-        names |= {c.person for c in out.intervals} | {s.person for s in out.seen}
-        names |= {e.person for e in out.events if e.person}
-        names |= {u.candidate for u in out.unknowns if u.candidate}
-        names |= {f.person for f in out.faces if f.person}
-        ids = person_ids(session, sorted(names))
-        evidence = {
-            m.person: self._write_crop(f"{ids[m.person]}-{out.seq}.jpg", m.evidence_crop)
-            for m in out.marks
-        }
         session.add(
             HeadCount(
                 session_id=self.session_id,
@@ -116,6 +106,33 @@ class SessionRecorder:
                 verified=out.verified,
             )
         )
+        self.write_findings(session, out, str(out.seq))
+
+    def record_findings(self, out: SampleOutcome, tag: str) -> None:
+        """Commit marks, sightings, strangers and events found between samples (the entrance
+        mode decides on every frame): no head count; ``tag`` names the crop files."""
+
+        def work() -> None:
+            with self.db.session() as session:
+                state = self._lock_session(session)
+                if state is None or state == CLOSED:
+                    raise SessionEnded(DELETED_MEANWHILE if state is None else CLOSED_MEANWHILE)
+                self.write_findings(session, out, tag)
+
+        retry_while_unreachable(work, self.retry_for)
+
+    def write_findings(self, session: Session, out: SampleOutcome, tag: str) -> None:
+        """Everything but the head count (see write)."""
+        names = {m.person for m in out.marks}
+        names |= {c.person for c in out.intervals} | {s.person for s in out.seen}
+        names |= {e.person for e in out.events if e.person}
+        names |= {u.candidate for u in out.unknowns if u.candidate}
+        names |= {f.person for f in out.faces if f.person}
+        ids = person_ids(session, sorted(names))
+        evidence = {
+            m.person: self._write_crop(f"{ids[m.person]}-{tag}.jpg", m.evidence_crop)
+            for m in out.marks
+        }
         for mark in out.marks:
             session.execute(
                 update(AttendanceRecord)
@@ -175,7 +192,7 @@ class SessionRecorder:
             face = UnknownFace(
                 session_id=self.session_id,
                 t=unknown.t,
-                crop_path=self._write_crop(f"unknown-{out.seq}-{i}.jpg", unknown.crop),
+                crop_path=self._write_crop(f"unknown-{tag}-{i}.jpg", unknown.crop),
                 best_similarity=unknown.best_similarity,
                 candidate_id=ids.get(unknown.candidate) if unknown.candidate else None,
             )
@@ -185,7 +202,10 @@ class SessionRecorder:
                 )
                 face.embedder, face.dim = self.embedder, int(unknown.embedding.size)
             session.add(face)
-        for event in out.events:
+        for i, event in enumerate(out.events):
+            crop = None
+            if event.crop is not None:
+                crop = self._write_crop(f"event-{tag}-{i}.jpg", event.crop) or None
             session.add(
                 SessionEvent(
                     session_id=self.session_id,
@@ -193,6 +213,7 @@ class SessionRecorder:
                     kind=event.kind,
                     person_id=ids.get(event.person) if event.person else None,
                     detail=event.detail[:500],
+                    crop_path=crop,
                 )
             )
         session.execute(

@@ -218,6 +218,27 @@ def course_list(app: App) -> None:
     "duration; now for live sources.",
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted session.")
+@click.option(
+    "--mode",
+    type=click.Choice(["meeting", "entrance"]),
+    default="meeting",
+    show_default=True,
+    help="meeting: a frame at each random sampling time (gallery views, rooms); entrance: "
+    "every frame at --fps, people tracked and marked as they walk past.",
+)
+@click.option(
+    "--fps",
+    type=click.FloatRange(min=1, max=30),
+    default=8.0,
+    show_default=True,
+    help="Frames analysed a second in entrance mode.",
+)
+@click.option(
+    "--line",
+    metavar="X1,Y1,X2,Y2",
+    help="Entrance mode: count people crossing this line (pixels); crossing to its right-hand "
+    "side, walking from (X1,Y1) to (X2,Y2), is in. Head counts are then the people inside.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON at the end.")
 @pass_app
 def run(
@@ -236,6 +257,9 @@ def run(
     realtime: bool,
     started_at: str | None,
     resume: bool,
+    mode: str,
+    fps: float,
+    line: str | None,
     as_json: bool,
 ) -> None:
     """Take attendance for a session from a recording, the screen, a camera or a stream.
@@ -248,6 +272,13 @@ def run(
     from rollcall.attendance.runner import RunOptions, run_session
     from rollcall.wallclock import parse_started_at
 
+    if mode == "meeting" and line:
+        raise click.UsageError("--line counts people at an entrance: add --mode entrance")
+    parsed_line = None
+    if line:
+        from rollcall.analysis.entrance.occupancy import parse_line
+
+        parsed_line = parse_line(line)
     options = RunOptions(
         started_at=parse_started_at(started_at) if started_at else None,
         session=session_name,
@@ -278,13 +309,19 @@ def run(
             def progress(t: float, total: float | None) -> None:
                 bar.update(task, completed=t, total=total or duration)
 
-            stats = run_session(
-                app.db,
-                app.settings,
-                app.engine,
-                options,
-                progress,
-            )
+            if mode == "entrance":
+                from rollcall.attendance.entrance import EntranceOptions, run_entrance
+
+                stats = run_entrance(
+                    app.db,
+                    app.settings,
+                    app.engine,
+                    options,
+                    EntranceOptions(fps=fps, line=parsed_line),
+                    progress,
+                )
+            else:
+                stats = run_session(app.db, app.settings, app.engine, options, progress)
     finally:
         signal.signal(signal.SIGTERM, previous)
     if stats.stopped_by == DELETED_MEANWHILE:

@@ -440,6 +440,8 @@ class SessionEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     detail: Mapped[str] = mapped_column(String(500), default="")
+    # Evidence to review, under ROLLCALL_HOME/evidence/ (an entrance's presentation attack).
+    crop_path: Mapped[str | None] = mapped_column(String(500))
 
 
 # Staff tables share this metadata so Alembic sees them (they live in their own module).

@@ -1,0 +1,263 @@
+"""The entrance: every frame's faces -> tracks -> best shots -> a vote and a liveness check ->
+one mark per person per session, at the time the person first appeared.
+
+Pure logic, like attendance.monitor: it is handed each frame with its time and returns what
+happened (marks, sightings, strangers, presentation attacks); storage and sources live
+elsewhere, so a whole entrance can be tested on generated frames with any timestamps.
+
+- A track is named by its best shots (vote.py) and only once its movement says it is a live
+  head (liveness.py); until then it is watched, never marked.
+- A person already marked in this session (by this run or an earlier one) is never marked
+  again: seeing them again only updates their last sighting.
+- A track that ends (or stays in view too long) with a name or a face but without passing the
+  liveness check is recorded as a presentation attack, with its best shot for review, and
+  names no one. A live track that no one matched is a stranger (kept with a crop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from rollcall.analysis.entrance.best_shots import BestShots, Shot, make_shot
+from rollcall.analysis.entrance.liveness import LivenessProbe, LivenessRule
+from rollcall.analysis.entrance.occupancy import Occupancy
+from rollcall.analysis.entrance.tracker import ByteTracker
+from rollcall.analysis.entrance.vote import EmbedCrop, TrackVote, VoteRules
+from rollcall.attendance.monitor import Event, Mark, Sighting, UnknownSighting
+from rollcall.vision.gallery import Gallery
+from rollcall.vision.types import Faces
+
+Detect = Callable[[np.ndarray], Faces]
+ATTACK = "presentation_attack"
+REPEAT = "already_marked"
+MAX_EMBEDDINGS = 6  # per track: the best 3-5 shots, and a spare when a better one arrives
+SEEN_EVERY = 1.0  # seconds between last-seen updates of one person
+ATTACK_AFTER = 4.0  # seconds in view without passing the liveness check: report it
+
+
+@dataclass(frozen=True)
+class EntranceConfig:
+    fps: float = 8.0
+    best_shots: int = 5
+    vote: VoteRules = field(default_factory=VoteRules)
+    liveness: LivenessRule = field(default_factory=LivenessRule)
+    # Frames a track may go unseen (a person hidden by another) before it ends.
+    max_lost_seconds: float = 1.0
+
+
+@dataclass
+class TrackFile:
+    """What the monitor knows about one track."""
+
+    track_id: int
+    first_t: float
+    last_t: float
+    last_frame: int
+    shots: BestShots
+    vote: TrackVote
+    probe: LivenessProbe = field(default_factory=LivenessProbe)
+    state: str = "watching"  # watching | marked | repeat | attack | stranger
+    person: str | None = None
+    live: bool | None = None
+
+
+@dataclass
+class EntranceStep:
+    """One frame's outcome."""
+
+    t: float
+    visible: int  # faces in view now
+    inside: int | None  # people inside (with a line), else None
+    marks: list[Mark] = field(default_factory=list)
+    seen: list[Sighting] = field(default_factory=list)
+    unknowns: list[UnknownSighting] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    named_visible: int = 0  # visible tracks with a name (marked or repeat)
+
+
+class EntranceMonitor:
+    def __init__(
+        self,
+        gallery: Gallery,
+        detect: Detect,
+        embed_crop: EmbedCrop,
+        config: EntranceConfig | None = None,
+        marked: dict[str, float] | None = None,
+        line: tuple[float, float, float, float] | None = None,
+    ) -> None:
+        self.gallery = gallery
+        self.detect = detect
+        self.embed_crop = embed_crop
+        self.config = config or EntranceConfig()
+        # Everyone marked in this session so far: name -> the time they first appeared.
+        self.marked: dict[str, float] = dict(marked or {})
+        max_lost = max(1, round(self.config.max_lost_seconds * self.config.fps))
+        self.tracker = ByteTracker(max_lost=max_lost)
+        self.occupancy = Occupancy(line) if line else None
+        self.tracks: dict[int, TrackFile] = {}
+        self.frame_index = -1
+        self._prev_gray: np.ndarray | None = None
+        self._last_seen: dict[str, float] = {}
+        self.finished: list[TrackFile] = []  # ended tracks (for scoring)
+
+    def observe(self, t: float, image: np.ndarray) -> EntranceStep:
+        self.frame_index += 1
+        faces = self.detect(image)
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        ids = self.tracker.update(faces)
+        step = EntranceStep(t, len(faces), None)
+        if self.occupancy is not None:
+            self.occupancy.update(faces.boxes, ids)
+            step.inside = self.occupancy.inside
+        for i, track_id in enumerate(ids):
+            self._follow(int(track_id), faces, i, t, image, gray, step)
+        for track_id in self.tracker.ended:
+            self._end(self.tracks.pop(track_id), step)
+        step.named_visible = sum(
+            1
+            for f in self.tracks.values()
+            if f.last_frame == self.frame_index and f.state in ("marked", "repeat")
+        )
+        self._prev_gray = gray
+        return step
+
+    def finish(self, t: float) -> EntranceStep:
+        """The source ended: every track still open ends now."""
+        step = EntranceStep(t, 0, self.occupancy.inside if self.occupancy else None)
+        self.tracker.close()
+        for track_id in list(self.tracks):
+            self._end(self.tracks.pop(track_id), step)
+        return step
+
+    # -- one track ---------------------------------------------------------------------------
+
+    def _follow(
+        self,
+        track_id: int,
+        faces: Faces,
+        i: int,
+        t: float,
+        image: np.ndarray,
+        gray: np.ndarray,
+        step: EntranceStep,
+    ) -> None:
+        file = self.tracks.get(track_id)
+        contiguous = file is not None and file.last_frame == self.frame_index - 1
+        if file is None:
+            file = TrackFile(
+                track_id,
+                t,
+                t,
+                self.frame_index,
+                BestShots(self.config.best_shots),
+                TrackVote(self.config.vote),
+            )
+            self.tracks[track_id] = file
+        file.last_t, file.last_frame = t, self.frame_index
+        file.probe.update(self._prev_gray, gray, faces.boxes[i], faces.landmarks[i], contiguous)
+        if file.state in ("marked", "repeat"):
+            self._seen(file, t, faces.boxes[i], step)
+            return
+        if file.state != "watching":
+            return
+        shot = make_shot(image, faces, i, t)
+        if shot.face_px >= self.gallery.min_naming_px and file.shots.add(shot):
+            if file.vote.embedded < MAX_EMBEDDINGS:
+                file.vote.add(shot, self.gallery, self.embed_crop)
+        self._decide(file, t, step)
+
+    def _decide(self, file: TrackFile, t: float, step: EntranceStep) -> None:
+        verdict = file.vote.verdict(self.gallery)
+        if verdict.person is None:
+            if t - file.first_t >= ATTACK_AFTER and file.vote.embedded:
+                self._judge_unnamed(file, step)
+            return
+        features = file.probe.features()
+        file.live = self.config.liveness.is_live(features)
+        if file.live:
+            self._name(file, verdict.person, verdict.similarity, verdict.shot, t, step)
+        elif t - file.first_t >= ATTACK_AFTER and file.live is False:
+            self._attack(file, step, verdict.person)
+
+    def _name(
+        self,
+        file: TrackFile,
+        person: str,
+        similarity: float,
+        shot: Shot | None,
+        t: float,
+        step: EntranceStep,
+    ) -> None:
+        file.person = person
+        best = shot or file.shots.best
+        assert best is not None  # nosec B101 - a name comes from a shot
+        if person in self.marked:
+            file.state = "repeat"
+            step.events.append(
+                Event(t, REPEAT, person, f"already marked at t={self.marked[person]:.1f} s")
+            )
+        else:
+            file.state = "marked"
+            self.marked[person] = file.first_t
+            step.marks.append(Mark(person, file.first_t, similarity, best.t, best.box, best.crop))
+        step.seen.append(Sighting(person, t, similarity, best.box))
+        self._last_seen[person] = t
+
+    def _seen(self, file: TrackFile, t: float, box: np.ndarray, step: EntranceStep) -> None:
+        person = file.person
+        if person is None or t - self._last_seen.get(person, -np.inf) < SEEN_EVERY:
+            return
+        self._last_seen[person] = t
+        x, y, w, h = (int(round(v)) for v in box)
+        step.seen.append(Sighting(person, t, 0.0, (x, y, w, h)))
+
+    def _end(self, file: TrackFile, step: EntranceStep) -> None:
+        file.probe.finish()
+        if file.state == "watching" and file.vote.embedded:
+            verdict = file.vote.verdict(self.gallery)
+            features = file.probe.features()
+            file.live = self.config.liveness.is_live(features)
+            if verdict.person is not None and file.live is False:
+                self._attack(file, step, verdict.person)
+            elif verdict.person is None:
+                self._judge_unnamed(file, step)
+        self.finished.append(file)
+
+    def _judge_unnamed(self, file: TrackFile, step: EntranceStep) -> None:
+        """A track no one was matched to: a stranger if it moved like a head, else an attack."""
+        verdict = file.vote.verdict(self.gallery)
+        file.live = self.config.liveness.is_live(file.probe.features())
+        if file.live is False:
+            self._attack(file, step, verdict.best_candidate)
+            return
+        if not verdict.stranger or file.live is None:
+            return  # too little seen to say anything
+        best = file.shots.best
+        assert best is not None  # nosec B101 - the vote embedded a shot
+        file.state = "stranger"
+        step.unknowns.append(
+            UnknownSighting(
+                file.first_t,
+                best.box,
+                best.crop,
+                verdict.best_similarity,
+                verdict.best_candidate,
+                verdict.embedding,
+            )
+        )
+
+    def _attack(self, file: TrackFile, step: EntranceStep, candidate: str | None) -> None:
+        file.state = "attack"
+        best = file.shots.best
+        f = file.probe.features()
+        detail = (
+            f"track {file.track_id} moved like a flat picture; looked like "
+            f"{candidate or 'no one enrolled'}; {f.as_dict()}"
+        )
+        step.events.append(
+            Event(file.first_t, ATTACK, None, detail, None if best is None else best.crop)
+        )

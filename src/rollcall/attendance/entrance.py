@@ -1,0 +1,252 @@
+"""Runs an entrance session: every frame at --fps -> EntranceMonitor -> marks written at once;
+head counts at the session's random sampling times.
+
+Marks, sightings, strangers and presentation attacks are committed as soon as a frame decides
+them (a person walking past must appear on the kiosk and in the report within a second, not at
+the next sampling time). The sampling schedule still decides when head counts are recorded:
+the number of people inside (with --line) or faces in view; when it changes, the count is
+verified against the people marked, as in a meeting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from rollcall.analysis.entrance.monitor import EntranceConfig, EntranceMonitor, EntranceStep
+from rollcall.analysis.sample import Analyzer
+from rollcall.attendance.lifecycle import SessionEnded
+from rollcall.attendance.monitor import Event, SampleOutcome
+from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
+from rollcall.attendance.runner import (
+    START_RETRY,
+    Progress,
+    RunOptions,
+    RunStats,
+    _start_of,
+    prepare_session,
+)
+from rollcall.attendance.schedule import SamplingSchedule
+from rollcall.capture.stream import frames_at
+from rollcall.config import Settings
+from rollcall.errors import SourceError
+from rollcall.storage.db import Database
+from rollcall.storage.models import AttendanceRecord, Person
+from rollcall.vision.detect import YuNetDetector
+from rollcall.vision.embed import embed
+from rollcall.vision.engine import FaceEngine
+
+log = logging.getLogger(__name__)
+# The entrance searches each frame at this many pixels (960x540): a 720p frame in 39 ms on one
+# core instead of 67, a 1080p one in 36 instead of 159, still finding every face of 40 px and
+# up in generated entrances (bench/bench_entrance.py); 640x360 lost 40 px faces at 1080p.
+WORK_PIXELS = 960 * 540
+
+
+@dataclass(frozen=True)
+class EntranceOptions:
+    fps: float = 8.0
+    line: tuple[float, float, float, float] | None = None
+
+
+def entrance_detector() -> YuNetDetector:
+    return YuNetDetector(upscale_below=0, max_pixels=WORK_PIXELS)
+
+
+def run_entrance(
+    db: Database,
+    settings: Settings,
+    engine: FaceEngine,
+    options: RunOptions,
+    entrance: EntranceOptions,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> RunStats:
+    """Watch an entrance until the source ends, --duration passes, or the run is stopped."""
+    from rollcall.vision.sources import open_source
+
+    stats = RunStats()
+    source = (
+        open_source(
+            options.source or "",
+            folder_step=options.folder_step,
+            reconnect_timeout=options.reconnect_timeout,
+        )
+        if options.source
+        else None
+    )
+    if source is not None and not options.resume:
+        stats.started_at, stats.started_from = _start_of(options, source)
+    try:
+        session_id, conf, expected = retry_while_unreachable(
+            lambda: prepare_session(db, options, stats.started_at), START_RETRY
+        )
+        if source is None:
+            source = open_source(
+                conf.source,
+                folder_step=options.folder_step,
+                reconnect_timeout=options.reconnect_timeout,
+            )
+    except BaseException:
+        if source is not None:
+            source.close()
+        raise
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir, embedder=engine.embedder.name)
+    gallery = retry_while_unreachable(Analyzer(db, settings, engine).gallery, START_RETRY)
+    marked, resume_from, done_seq = retry_while_unreachable(
+        lambda: _already_marked(db, session_id), START_RETRY
+    )
+    detector = entrance_detector()
+    monitor = EntranceMonitor(
+        gallery,
+        lambda image: detector.detect(image),
+        lambda crop, faces: embed(engine.embedder, crop, faces),
+        EntranceConfig(fps=entrance.fps),
+        marked=marked,
+        line=entrance.line,
+    )
+    expected_set = set(expected)
+    schedule = iter(
+        s
+        for s in SamplingSchedule(conf.min_interval, conf.max_interval, conf.seed)
+        if done_seq is None or s[0] > done_seq
+    )
+    next_sample = next(schedule)
+    offset = (resume_from or 0.0) if source.live else 0.0
+    last_count: int | None = None
+    last_t = resume_from or 0.0
+    started = time.perf_counter()
+    ended = False
+    try:
+        for frame in frames_at(source, entrance.fps, realtime=options.realtime):
+            ft = frame.t + offset
+            if options.duration is not None and ft > options.duration:
+                stats.stopped_by = "duration"
+                break
+            if should_stop():
+                stats.stopped_by = "stopped"
+                break
+            step = monitor.observe(ft, frame.image)
+            _write_step(recorder, step, expected_set, f"f{frame.index}-{ft:.3f}")
+            while ft >= next_sample[1]:
+                count = step.inside if step.inside is not None else step.visible
+                out = _head_count(next_sample[0], ft, count, last_count, step, monitor)
+                recorder.record(out)
+                stats.samples += 1
+                stats.verifications += int(out.verified)
+                last_count = count
+                next_sample = next(schedule)
+            last_t = ft
+            if progress:
+                progress(ft, source.duration)
+    except KeyboardInterrupt:
+        stats.stopped_by = "interrupted"
+    except SessionEnded as exc:
+        stats.stopped_by = str(exc)
+        ended = True
+    except SourceError as exc:
+        recorder.add_event(last_t, "source_lost", str(exc))
+        stats.stopped_by = f"source lost: {exc}"
+    finally:
+        source.close()
+    stats.wall = time.perf_counter() - started
+    stats.source_seconds = last_t - (resume_from or 0.0)
+    if ended:
+        return stats
+    if stats.stopped_by in ("interrupted", "stopped"):
+        recorder.interrupt()
+        return stats
+    _write_step(recorder, monitor.finish(last_t), expected_set, "end")
+    end_t = last_t
+    if stats.stopped_by == "end of source" and source.duration is not None:
+        end_t = max(last_t, source.duration)
+    recorder.close([], end_t)
+    stats.wall = time.perf_counter() - started
+    return stats
+
+
+def _write_step(
+    recorder: SessionRecorder, step: EntranceStep, expected: set[str], tag: str
+) -> None:
+    """Commit what a frame decided, if anything."""
+    if not (step.marks or step.seen or step.unknowns or step.events):
+        return
+    marks = [m for m in step.marks if m.person in expected]
+    events = list(step.events)
+    # Someone enrolled but not on this session's roster is seen, not marked (as in meetings).
+    events += [
+        Event(m.first_seen, "visitor", m.person, "enrolled but not expected")
+        for m in step.marks
+        if m.person not in expected
+    ]
+    out = SampleOutcome(
+        seq=-1,
+        t=step.t,
+        count=step.visible,
+        recognized=step.named_visible,
+        unknown=max(0, step.visible - step.named_visible),
+        verified=True,
+        embedded=0,
+        marks=marks,
+        seen=step.seen,
+        unknowns=step.unknowns,
+        events=events,
+    )
+    recorder.record_findings(out, tag)
+
+
+def _head_count(
+    seq: int,
+    t: float,
+    count: int,
+    last_count: int | None,
+    step: EntranceStep,
+    monitor: EntranceMonitor,
+) -> SampleOutcome:
+    """The head count of one sampling time; when it changed, checked against the marks."""
+    changed = last_count is None or count != last_count
+    recognized = min(count, step.named_visible)
+    out = SampleOutcome(
+        seq=seq,
+        t=t,
+        count=count,
+        recognized=recognized,
+        unknown=count - recognized,
+        verified=changed,
+        embedded=0,
+    )
+    if changed and step.inside is not None and step.inside > len(monitor.marked):
+        # More people went in than were marked: someone walked in unrecognised (or tailgated).
+        out.events.append(
+            Event(
+                t,
+                "count_mismatch",
+                None,
+                f"{step.inside} inside by the line, {len(monitor.marked)} marked",
+            )
+        )
+    return out
+
+
+def _already_marked(
+    db: Database, session_id: int
+) -> tuple[dict[str, float], float | None, int | None]:
+    """Who this session has marked (a resumed run must not mark them again), how far it got,
+    and its last head count's number."""
+    from rollcall.attendance.runner import _progress
+
+    with db.session() as session:
+        rows = session.execute(
+            select(Person.name, AttendanceRecord.first_seen)
+            .join(Person, Person.id == AttendanceRecord.person_id)
+            .where(
+                AttendanceRecord.session_id == session_id,
+                AttendanceRecord.first_seen.is_not(None),
+            )
+        ).all()
+    resume_from, done = _progress(db, session_id)
+    return {name: float(t) for name, t in rows}, resume_from, done

@@ -1,0 +1,185 @@
+"""Entrance mode on short generated clips made from real photos (see synth/entrance.py).
+
+Each person is enrolled from two photos and walks past rendered from a third. Clips are
+640x360 at 8 fps, a few seconds long, so the whole file runs in well under a minute.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rollcall.analysis.entrance.monitor import ATTACK, REPEAT, EntranceConfig, EntranceMonitor
+from rollcall.attendance.entrance import entrance_detector
+from rollcall.synth.entrance import EntranceClip, Passer, gallery_from_photos, write_clip
+from rollcall.synth.people import load_people
+from rollcall.vision.embed import embed
+from rollcall.vision.engine import EngineOptions, FaceEngine
+from rollcall.vision.gallery import STRONG_SIMILARITY
+
+SIZE = (640, 360)
+FPS = 8.0
+ANN, BOB, STRANGER = "Colin_Powell", "George_W_Bush", "John_Salley"
+
+
+@pytest.fixture(scope="module")
+def people(faces: Path) -> dict[str, list[Path]]:
+    return load_people(faces / "identities" / "photos")
+
+
+@pytest.fixture(scope="module")
+def engine() -> FaceEngine:
+    return FaceEngine(EngineOptions(threads=1))
+
+
+@pytest.fixture(scope="module")
+def gallery(engine: FaceEngine, people: dict[str, list[Path]]):  # noqa: ANN201
+    return gallery_from_photos(engine, {n: people[n][:2] for n in (ANN, BOB)})
+
+
+def make_monitor(engine: FaceEngine, gallery, line=None) -> EntranceMonitor:  # noqa: ANN001
+    from dataclasses import replace
+
+    detector = entrance_detector()
+    config = EntranceConfig(fps=FPS)
+    config = replace(
+        config, vote=replace(config.vote, strong_similarity=STRONG_SIMILARITY["sface+dlib"])
+    )
+    return EntranceMonitor(
+        gallery,
+        detector.detect,
+        lambda crop, faces: embed(engine.embedder, crop, faces),
+        config,
+        line=line,
+    )
+
+
+def walker(name: str, photo: Path, t0: float, **kw) -> Passer:  # noqa: ANN003
+    defaults = dict(duration=2.5, start=(0.3, 0.35), end=(0.5, 0.45), yaw_amp=22.0,
+                    yaw_period=1.5, size=(40.0, 160.0), seed=3)  # fmt: skip
+    defaults.update(kw)
+    return Passer(name, photo, t0, **defaults)
+
+
+def play(monitor: EntranceMonitor, clip: EntranceClip, offset: float = 0.0):  # noqa: ANN201
+    marks, events, steps = [], [], []
+    for t, image in clip.frames():
+        step = monitor.observe(t + offset, image)
+        marks += step.marks
+        events += step.events
+        steps.append(step)
+    last = monitor.finish(clip.duration + offset)
+    return marks + last.marks, events + last.events, steps
+
+
+def test_a_passer_is_marked_once_at_the_time_they_appeared(engine, gallery, people) -> None:  # noqa: ANN001
+    p = walker(ANN, people[ANN][3], t0=0.75)
+    clip = EntranceClip(SIZE, FPS, 4.0, [p], seed=1)
+    marks, _, _ = play(make_monitor(engine, gallery), clip)
+    assert [m.person for m in marks] == [ANN]
+    # The first frame at or after 0.75 s is at 0.75 s (8 fps): the time they first appeared,
+    # not the time the vote and the liveness check were done.
+    assert marks[0].first_seen == pytest.approx(0.75, abs=1 / FPS + 1e-6)
+    assert marks[0].evidence_crop.size > 0
+
+
+def test_two_people_crossing_are_not_swapped(engine, gallery, people) -> None:  # noqa: ANN001
+    # Walking fast across the view in opposite directions at nearly the same height: between
+    # two processed frames each face moves most of its width, and at the crossing the boxes
+    # overlap, so only each track's predicted motion tells who is who.
+    a = walker(ANN, people[ANN][3], 0.2, duration=1.0, start=(0.1, 0.4), end=(0.9, 0.4),
+               size=(80.0, 90.0), yaw_amp=10.0, seed=5)  # fmt: skip
+    b = walker(BOB, people[BOB][3], 0.2, duration=1.0, start=(0.9, 0.52), end=(0.1, 0.52),
+               size=(80.0, 90.0), yaw_amp=10.0, seed=6)  # fmt: skip
+    clip = EntranceClip(SIZE, FPS, 1.4, [a, b], seed=2)
+    monitor = make_monitor(engine, gallery)
+    owners: dict[int, set[str]] = {}
+    for t, image in clip.frames():
+        monitor.observe(t, image)
+        # Which walker each live track's box is on, by the truth boxes of this frame.
+        truth = {p.name: clip.face_box(p, t) for p in (a, b)}
+        for track in monitor.tracker.tracks:
+            if track.lost:
+                continue
+            cx, cy = (track.box[:2] + track.box[2:]) / 2
+            near = min(
+                (n for n, box in truth.items() if box is not None),
+                key=lambda n: np.hypot(truth[n][0] + truth[n][2] / 2 - cx,
+                                       truth[n][1] + truth[n][3] / 2 - cy),
+            )  # fmt: skip
+            owners.setdefault(track.track_id, set()).add(near)
+    monitor.finish(clip.duration)
+    assert owners, "no track at all"
+    assert all(len(names) == 1 for names in owners.values()), owners
+    named = {f.person for f in monitor.finished if f.person}
+    assert named <= {ANN, BOB}
+    for f in monitor.finished:
+        if f.person:
+            assert owners[f.track_id] == {f.person}
+
+
+def test_a_printed_photo_marks_nobody(engine, gallery, people) -> None:  # noqa: ANN001
+    card = walker(ANN, people[ANN][3], 0.2, kind="print", yaw_amp=20.0, seed=7)
+    clip = EntranceClip(SIZE, FPS, 3.2, [card], seed=3)
+    marks, events, _ = play(make_monitor(engine, gallery), clip)
+    assert marks == []
+    attacks = [e for e in events if e.kind == ATTACK]
+    assert len(attacks) == 1
+    assert attacks[0].person is None and attacks[0].crop is not None
+
+
+def test_seen_again_an_hour_later_is_not_marked_again(engine, gallery, people) -> None:  # noqa: ANN001
+    monitor = make_monitor(engine, gallery)
+    clip = EntranceClip(SIZE, FPS, 3.2, [walker(ANN, people[ANN][3], 0.25)], seed=4)
+    first, _, _ = play(monitor, clip)
+    again = EntranceClip(SIZE, FPS, 3.2, [walker(ANN, people[ANN][4], 0.25, seed=9)], seed=5)
+    second, events, steps = play(monitor, again, offset=3600.0)
+    assert [m.person for m in first] == [ANN]
+    assert second == []
+    assert any(e.kind == REPEAT and e.person == ANN for e in events)
+    seen = [s.t for step in steps for s in step.seen if s.person == ANN]
+    assert seen and min(seen) > 3600.0  # last-seen moves on; the mark stays at first_seen
+    assert monitor.marked[ANN] == pytest.approx(first[0].first_seen)
+
+
+def test_line_counts_people_in_and_out(engine, gallery, people) -> None:  # noqa: ANN001
+    # A horizontal line across the middle; walking down the picture is "in": two go in, one
+    # comes out (three, so that in and out swapped would show).
+    walkers = [
+        walker(ANN, people[ANN][3], 0.2, start=(0.2, 0.2), end=(0.25, 0.8), size=(60.0, 90.0),
+               seed=11),
+        walker(BOB, people[BOB][3], 0.3, start=(0.5, 0.2), end=(0.5, 0.8), size=(60.0, 90.0),
+               seed=13),
+        walker(STRANGER, people[STRANGER][3], 0.2, start=(0.8, 0.8), end=(0.75, 0.2),
+               size=(60.0, 90.0), seed=12),
+    ]  # fmt: skip
+    clip = EntranceClip(SIZE, FPS, 3.2, walkers, seed=6)
+    monitor = make_monitor(engine, gallery, line=(0.0, 180.0, 640.0, 180.0))
+    play(monitor, clip)
+    assert monitor.occupancy is not None
+    assert (monitor.occupancy.entered, monitor.occupancy.left) == (2, 1)
+    assert monitor.occupancy.inside == 1
+
+
+def test_run_entrance_mode_from_the_command_line(cli, people, tmp_path: Path) -> None:  # noqa: ANN001
+    for name in (ANN, BOB):
+        folder = tmp_path / "photos" / name
+        folder.mkdir(parents=True)
+        for photo in people[name][:2]:
+            (folder / photo.name).write_bytes(photo.read_bytes())
+    assert cli("enroll", "--from-dir", tmp_path / "photos", "--consent", "form").exit_code == 0
+    clip = EntranceClip(SIZE, 25.0, 3.5, [walker(ANN, people[ANN][3], 0.5)], seed=8)
+    video = write_clip(clip, tmp_path / "door.mp4")
+    bad = cli("run", "--session", "d0", "--source", video, "--mode", "entrance", "--line", "1,2")
+    assert bad.exit_code != 0 and "--line" in bad.output and "Traceback" not in bad.output
+    result = cli("run", "--session", "door", "--source", video, "--mode", "entrance", "--json")
+    assert result.exit_code == 0, result.output
+    import json
+
+    report = json.loads(result.output[result.output.index("{") :])
+    status = {a["person"]: a for a in report["attendance"]}
+    assert status[ANN]["status"] == "present"
+    assert status[ANN]["first_seen"] == pytest.approx(0.5, abs=0.2)
+    assert status[BOB]["status"] == "absent"
