@@ -1,0 +1,192 @@
+"""Reading the name label of each gallery tile: find the strip, recognise only that strip.
+
+Zoom, Teams and Meet write the participant's display name at the bottom left of the tile in
+near-white letters, on a dark translucent box (Zoom, Teams) or a dark scrim (Meet). The strip is
+found from the letters themselves: small near-white, colourless blobs in the tile's bottom band
+that line up on one baseline with dark pixels around them. Icons beside the name (a red muted
+microphone, a yellow raised hand) are coloured, so they are left out of the strip rather than
+read as letters. A tile whose strip looks as it did in the previous sample keeps its text: the
+label only changes when the tile does, and recognition is the costly step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from rollcall.vision.ocr import ReadText, TextLineReader
+
+# The label sits in this bottom share of the tile (at least BAND_MIN_PX), left of RIGHT_SHARE.
+BAND_SHARE = 0.3
+BAND_MIN_PX = 40
+RIGHT_SHARE = 0.95
+# Letters are near white and colourless; the box around them is dark.
+LETTER_GREY = 150
+LETTER_CHROMA = 60
+DARK_GREY = 120
+STROKE_CONTRAST = 40
+_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
+# Letters are 4-40 px tall (8-20 px fonts, capitals about 0.73 of the size, descenders more).
+MIN_LETTER_H, MAX_LETTER_H = 3, 40
+# A strip is kept when at least this share of the pixels around its letters is dark.
+MIN_DARK_SHARE = 0.6
+# A cached strip is read again when its pixels moved on average more than this (0-255): more
+# than video noise and a speaker's one-pixel nudge, less than any change of name.
+SAME_STRIP = 14.0
+
+
+@dataclass(frozen=True)
+class LabelStrip:
+    """Where a tile's name label is, in frame coordinates (x, y, w, h), and its letter height."""
+
+    rect: tuple[int, int, int, int]
+    letter_h: int
+
+
+def find_label_strip(tile: np.ndarray) -> LabelStrip | None:
+    """The name label strip of one BGR tile image, or None when it has none."""
+    h, w = tile.shape[:2]
+    if h < 16 or w < 24:
+        return None
+    band_h = min(h, max(BAND_MIN_PX, round(h * BAND_SHARE)))
+    y_off = h - band_h
+    band = tile[y_off:, : max(8, round(w * RIGHT_SHARE))]
+    grey = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
+    chroma = band.max(axis=2).astype(np.int16) - band.min(axis=2)
+    # Strokes are thin and brighter than what is right around them; a bright shirt or wall is
+    # wide and smooth, and an opening keeps it while erasing the letters.
+    strokes = cv2.subtract(grey, cv2.morphologyEx(grey, cv2.MORPH_OPEN, _KERNEL))
+    letters = (grey >= LETTER_GREY) & (chroma <= LETTER_CHROMA) & (strokes >= STROKE_CONTRAST)
+    letters = letters.astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(letters, connectivity=8)
+    blobs = [
+        (int(x), int(y), int(bw), int(bh))
+        for x, y, bw, bh, area in stats[1:count]
+        if MIN_LETTER_H <= bh <= MAX_LETTER_H and bw <= 12 * bh and area >= 2
+    ]
+    best: tuple[float, LabelStrip] | None = None
+    for line in _lines(blobs):
+        x0 = min(b[0] for b in line)
+        x1 = max(b[0] + b[2] for b in line)
+        y0 = min(b[1] for b in line)
+        y1 = max(b[1] + b[3] for b in line)
+        letter_h = int(np.median([b[3] for b in line]))
+        pad = max(2, round(letter_h * 0.45))
+        rx0, ry0 = max(0, x0 - pad), max(0, y0 - pad)
+        rx1, ry1 = min(band.shape[1], x1 + pad), min(band_h, y1 + pad)
+        ring = np.ones((ry1 - ry0, rx1 - rx0), bool)
+        ring[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = False
+        around = grey[ry0:ry1, rx0:rx1]
+        dark_share = float((around[ring] <= DARK_GREY).mean()) if ring.any() else 0.0
+        inside = letters[y0:y1, x0:x1]
+        # Text covers 15-50% of its own box; a bright patch of shirt or wall covers most of it.
+        ink = float(inside.mean())
+        if dark_share < MIN_DARK_SHARE or not 0.08 <= ink <= 0.7 or x1 - x0 < 2 * letter_h:
+            continue
+        # The apps put the label at the bottom left: prefer the line nearest that corner.
+        score = dark_share - 0.5 * (band_h - y1) / band_h - 0.5 * x0 / band.shape[1]
+        if best is None or score > best[0]:
+            strip = LabelStrip((rx0, y_off + ry0, rx1 - rx0, ry1 - ry0), letter_h)
+            best = (score, strip)
+    return best[1] if best is not None else None
+
+
+def _lines(blobs: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int, int, int]]]:
+    """Group letter blobs into lines of text: alike in height, on one baseline, close together."""
+    out: list[list[tuple[int, int, int, int]]] = []
+    for blob in sorted(blobs, key=lambda b: b[0]):
+        x, y, bw, bh = blob
+        placed = False
+        for line in out:
+            lx = max(b[0] + b[2] for b in line)
+            ref = max(b[3] for b in line)
+            bottom = max(b[1] + b[3] for b in line)
+            top = min(b[1] for b in line)
+            # Overlapping vertically with the line, and no wider gap than about two letters.
+            if y < bottom and y + bh > top and x - lx <= 1.5 * max(ref, bh) and bh <= 2.5 * ref:
+                line.append(blob)
+                placed = True
+                break
+        if not placed:
+            out.append([blob])
+    return [line for line in out if len(line) >= 2]
+
+
+@dataclass
+class _Cached:
+    rect: tuple[int, int, int, int]
+    pixels: np.ndarray
+    read: ReadText
+
+
+@dataclass
+class TileLabels:
+    """The labels read in one frame: the text of each tile (None: no label found)."""
+
+    texts: list[str | None]
+    read: int = 0  # strips recognised in this frame (the others came from the cache)
+    cached: int = 0
+
+
+@dataclass
+class LabelReader:
+    """Reads tiles' name labels, remembering each tile's strip between samples of one meeting.
+
+    Keep one per meeting (session): the cache is keyed by tile position.
+    """
+
+    reader: TextLineReader
+    min_score: float = 0.5  # recognitions less sure than this are treated as unread
+    _cache: dict[tuple[int, int, int, int], _Cached] = field(default_factory=dict)
+
+    def read(
+        self, image: np.ndarray, tiles: np.ndarray, wanted: Sequence[int] | None = None
+    ) -> TileLabels:
+        """The label of each tile in ``tiles`` (K, 4), reading only those in ``wanted``."""
+        texts: list[str | None] = [None] * len(tiles)
+        todo: list[tuple[int, tuple[int, int, int, int], np.ndarray, tuple]] = []
+        result = TileLabels(texts)
+        keep: dict[tuple[int, int, int, int], _Cached] = {}
+        indices = range(len(tiles)) if wanted is None else sorted(set(wanted))
+        for k in indices:
+            x, y, w, h = (int(round(v)) for v in tiles[k])
+            tile = image[max(0, y) : y + h, max(0, x) : x + w]
+            strip = find_label_strip(tile)
+            if strip is None:
+                continue
+            sx, sy, sw, sh = strip.rect
+            rect = (x + sx, y + sy, sw, sh)
+            pixels = cv2.cvtColor(tile[sy : sy + sh, sx : sx + sw], cv2.COLOR_BGR2GRAY)
+            key = _tile_key(tiles[k])
+            hit = self._cache.get(key)
+            if hit is not None and _same_strip(hit, rect, pixels):
+                keep[key] = hit
+                texts[k] = hit.read.text if hit.read.score >= self.min_score else None
+                result.cached += 1
+                continue
+            todo.append((k, rect, pixels, key))
+        if todo:
+            crops = [image[r[1] : r[1] + r[3], r[0] : r[0] + r[2]] for _, r, _, _ in todo]
+            reads = self.reader.read(crops)
+            for (k, rect, pixels, key), got in zip(todo, reads, strict=True):
+                keep[key] = _Cached(rect, pixels, got)
+                texts[k] = got.text if got.score >= self.min_score and got.text else None
+            result.read = len(todo)
+        # Tiles not looked at this time keep their entry: they may be read next sample.
+        self._cache = {**{k: v for k, v in self._cache.items() if k not in keep}, **keep}
+        return result
+
+
+def _tile_key(rect: np.ndarray) -> tuple[int, int, int, int]:
+    # Tile rectangles found in compressed frames wobble by a pixel or two between samples.
+    return tuple(int(round(float(v) / 4)) for v in rect)  # type: ignore[return-value]
+
+
+def _same_strip(hit: _Cached, rect: tuple[int, int, int, int], pixels: np.ndarray) -> bool:
+    if abs(hit.rect[2] - rect[2]) > 3 or abs(hit.rect[3] - rect[3]) > 2:
+        return False
+    resized = cv2.resize(pixels, (hit.pixels.shape[1], hit.pixels.shape[0]))
+    return float(cv2.absdiff(resized, hit.pixels).mean()) <= SAME_STRIP
