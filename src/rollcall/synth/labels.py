@@ -119,7 +119,7 @@ def draw_name_label(view: np.ndarray, text: str, style: LabelStyle | None = None
     if style.platform == "meet":
         # Meet has no box: a scrim darkens the bottom of the video under white text.
         band = view[max(0, y0 - pad) : h]
-        ramp = np.linspace(0.85, 0.45, len(band), dtype=np.float32)[:, None, None]
+        ramp = np.linspace(0.85, 0.5, len(band), dtype=np.float32)[:, None, None]
         band[:] = (band * ramp).astype(np.uint8)
     else:
         box = view[y0:y1, x0:x1]

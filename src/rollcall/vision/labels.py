@@ -24,15 +24,17 @@ BAND_SHARE = 0.3
 BAND_MIN_PX = 40
 RIGHT_SHARE = 0.95
 # Letters are near white and colourless; the box around them is dark.
-LETTER_GREY = 150
+LETTER_GREY = 120
 LETTER_CHROMA = 60
-DARK_GREY = 120
-STROKE_CONTRAST = 40
+LABEL_CONTRAST = 50
+STROKE_CONTRAST = 30
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
 # Letters are 4-40 px tall (8-20 px fonts, capitals about 0.73 of the size, descenders more).
 MIN_LETTER_H, MAX_LETTER_H = 3, 40
 # A strip is kept when at least this share of the pixels around its letters is dark.
 MIN_DARK_SHARE = 0.6
+# How far left of a found tile (share of its width) its label may start.
+LEFT_REACH = 0.12
 # A cached strip is read again when its pixels moved on average more than this (0-255): more
 # than video noise and a speaker's one-pixel nudge, less than any change of name.
 SAME_STRIP = 14.0
@@ -69,19 +71,24 @@ def find_label_strip(tile: np.ndarray) -> LabelStrip | None:
     ]
     best: tuple[float, LabelStrip] | None = None
     for line in _lines(blobs):
-        x0 = min(b[0] for b in line)
-        x1 = max(b[0] + b[2] for b in line)
-        y0 = min(b[1] for b in line)
-        y1 = max(b[1] + b[3] for b in line)
-        letter_h = int(np.median([b[3] for b in line]))
+        x0, y0, x1, y1, letter_h = _extent(line)
+        # Small letters blur into pieces that group badly: take the whole run of letter
+        # pixels along the line's rows instead, left and right of the seed.
+        x0, x1 = _span(letters[y0:y1].any(axis=0), x0, x1, max(3, round(1.5 * letter_h)))
+        # Accents and descenders broken off their letters still belong to the line.
+        ny0, ny1 = _span(letters[:, x0:x1].sum(axis=1) >= 2, y0, y1, 1)
+        y0, y1 = max(ny0, y0 - letter_h // 2), min(ny1, y1 + letter_h // 2)
         pad = max(2, round(letter_h * 0.45))
         rx0, ry0 = max(0, x0 - pad), max(0, y0 - pad)
         rx1, ry1 = min(band.shape[1], x1 + pad), min(band_h, y1 + pad)
         ring = np.ones((ry1 - ry0, rx1 - rx0), bool)
         ring[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = False
         around = grey[ry0:ry1, rx0:rx1]
-        dark_share = float((around[ring] <= DARK_GREY).mean()) if ring.any() else 0.0
         inside = letters[y0:y1, x0:x1]
+        ink_level = float(np.median(grey[y0:y1, x0:x1][inside > 0])) if inside.any() else 0.0
+        # Labels are light on dark: a box (Zoom, Teams) or a scrim and a shadow (Meet).
+        darker = ink_level - LABEL_CONTRAST
+        dark_share = float((around[ring] <= darker).mean()) if ring.any() else 0.0
         # Text covers 15-50% of its own box; a bright patch of shirt or wall covers most of it.
         ink = float(inside.mean())
         if dark_share < MIN_DARK_SHARE or not 0.08 <= ink <= 0.7 or x1 - x0 < 2 * letter_h:
@@ -95,24 +102,54 @@ def find_label_strip(tile: np.ndarray) -> LabelStrip | None:
 
 
 def _lines(blobs: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int, int, int]]]:
-    """Group letter blobs into lines of text: alike in height, on one baseline, close together."""
-    out: list[list[tuple[int, int, int, int]]] = []
+    """Group letter blobs into lines of text: alike in height, centred on one line, and no
+    further apart than a word space or two."""
+    lines: list[list[tuple[int, int, int, int]]] = []
     for blob in sorted(blobs, key=lambda b: b[0]):
         x, y, bw, bh = blob
-        placed = False
-        for line in out:
-            lx = max(b[0] + b[2] for b in line)
-            ref = max(b[3] for b in line)
-            bottom = max(b[1] + b[3] for b in line)
-            top = min(b[1] for b in line)
-            # Overlapping vertically with the line, and no wider gap than about two letters.
-            if y < bottom and y + bh > top and x - lx <= 1.5 * max(ref, bh) and bh <= 2.5 * ref:
+        cy = y + bh / 2
+        for line in lines:
+            mh = float(np.median([b[3] for b in line]))
+            mcy = float(np.median([b[1] + b[3] / 2 for b in line]))
+            right = max(b[0] + b[2] for b in line)
+            if (
+                abs(cy - mcy) <= 0.5 * mh + 1
+                and x - right <= 2.0 * mh + 1
+                and 0.4 * mh - 1 <= bh <= 2.2 * mh + 1
+            ):
                 line.append(blob)
-                placed = True
                 break
-        if not placed:
-            out.append([blob])
-    return [line for line in out if len(line) >= 2]
+        else:
+            lines.append([blob])
+    return [line for line in lines if len(line) >= 2]
+
+
+def _span(columns: np.ndarray, x0: int, x1: int, max_gap: int) -> tuple[int, int]:
+    """Widen [x0, x1) over the columns holding letter pixels, across gaps up to max_gap."""
+    filled = np.flatnonzero(columns)
+    if not len(filled):
+        return x0, x1
+    left = filled[filled < x0][::-1]
+    for c in left:
+        if x0 - c > max_gap:
+            break
+        x0 = int(c)
+    for c in filled[filled >= x1]:
+        if c - (x1 - 1) > max_gap:
+            break
+        x1 = int(c) + 1
+    return x0, x1
+
+
+def _extent(line: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int, int]:
+    """x0, y0, x1, y1 of a line's letters (stray tall blobs left out) and its letter height."""
+    mh = float(np.median([b[3] for b in line]))
+    core = [b for b in line if b[3] <= 1.8 * mh + 1] or line
+    x0 = min(b[0] for b in line)
+    x1 = max(b[0] + b[2] for b in line)
+    y0 = min(b[1] for b in core)
+    y1 = max(b[1] + b[3] for b in core)
+    return x0, y0, x1, y1, round(mh)
 
 
 @dataclass
@@ -153,6 +190,10 @@ class LabelReader:
         indices = range(len(tiles)) if wanted is None else sorted(set(wanted))
         for k in indices:
             x, y, w, h = (int(round(v)) for v in tiles[k])
+            # A tile whose picture has a dark left edge is found narrower than it is (the
+            # edge looks like gutter), and the label starts in that edge: look a little left.
+            reach = min(x, round(LEFT_REACH * w))
+            x, w = x - reach, w + reach
             tile = image[max(0, y) : y + h, max(0, x) : x + w]
             strip = find_label_strip(tile)
             if strip is None:
