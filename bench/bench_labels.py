@@ -7,7 +7,8 @@ rollcall's own path: tiles found by the XY-cut, the label strip found in each, r
 
 Printed, per label font size (8-20 px):
 - exact: the text read equals the text drawn, character for character;
-- ms/tile: wall time per tile of strip finding plus recognition (no cache: every strip read);
+- ms/tile: wall time per tile of strip finding plus recognition (no cache: every strip read),
+  and cpu ms: the process's CPU time per tile (all threads), less sensitive to a loaded machine;
 - top-1: after snapping to the roster, the tile's own name.
 Targets (issue 14): exact >= 97% for labels >= 9 px, <= 60 ms per tile.
 
@@ -33,7 +34,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import FACES_DEFAULT, setup_threads  # noqa: E402
-
 from rollcall.analysis.labels import similarity, snap_label  # noqa: E402
 from rollcall.synth.gallery import Tile, compose_gallery  # noqa: E402
 from rollcall.synth.labels import PLATFORMS, LabelStyle  # noqa: E402
@@ -133,10 +133,11 @@ def main() -> None:
     print(f"pictures: {'real photos' if root else 'noise'}; JPEG q{JPEG_QUALITY}; "
           f"{len(NAMES)} names x {len(PLATFORMS)} platforms per size; {args.threads} threads")  # fmt: skip
     results: dict[int, list[tuple[str, str, str | None, float]]] = {}
-    print(f"{'px':>3} {'tiles':>5} {'found':>6} {'exact':>6} {'ms/tile':>8}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start")
+    print(f"{'px':>3} {'tiles':>5} {'found':>6} {'exact':>6} {'ms/tile':>8} {'cpu ms':>8}")
     for px in sizes:
         rows: list[tuple[str, str, str | None, float]] = []
-        seconds = 0.0
+        seconds = cpu = 0.0
         tiles_timed = 0
         for p_i, platform in enumerate(PLATFORMS):
             for start in range(0, len(names), 9):
@@ -144,9 +145,10 @@ def main() -> None:
                 frame, drawn = frame_for(group, pictures, px, platform, px * 100 + start + p_i)
                 tiles = find_tiles(frame)
                 labels = LabelReader(reader)  # a fresh cache: every strip is read
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 got = labels.read(frame, tiles)
                 seconds += time.perf_counter() - t0
+                cpu += time.process_time() - c0
                 tiles_timed += len(tiles)
                 if len(tiles) != len(group):
                     print(f"  {px} px {platform}: {len(tiles)} tiles found of {len(group)}")
@@ -158,7 +160,8 @@ def main() -> None:
         found = sum(r[2] is not None for r in rows) / len(rows)
         exact = sum(r[2] == r[1] for r in rows) / len(rows)
         ms = 1000 * seconds / max(1, tiles_timed)
-        print(f"{px:>3} {len(rows):>5} {found:>6.1%} {exact:>6.1%} {ms:>8.1f}")
+        cpu_ms = 1000 * cpu / max(1, tiles_timed)
+        print(f"{px:>3} {len(rows):>5} {found:>6.1%} {exact:>6.1%} {ms:>8.1f} {cpu_ms:>8.1f}")
     big = [r for px, rows in results.items() if px >= 9 for r in rows]
     if big:
         print(f"labels >= 9 px: exact {sum(r[2] == r[1] for r in big) / len(big):.1%} "

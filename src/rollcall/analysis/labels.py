@@ -83,7 +83,29 @@ def snap_label(
             runner_up = max(runner_up, score)
     if best is None or best[0] < min_similarity or best[0] - runner_up < 1e-9:
         return Snap(read, None, best[0] if best else 0.0)
+    if not _words_match(read, best[1]):
+        return Snap(read, None, best[0])
     return Snap(read, best[1], best[0])
+
+
+def _words_match(read: str, name: str) -> bool:
+    """Every word of the label resembles a word of the name. A misread letter or two keeps a
+    word alike; an added word does not ("Ana Lima's iPad", a second login, is not "Ana Lima",
+    and the difference is what tells the two tiles apart)."""
+    core, truncated = _cut(read)
+    words = normalize(core).replace("'", " ").split()
+    theirs = normalize(name).replace("'", " ").split()
+    for i, word in enumerate(words):
+        if len(word) < 3:
+            continue
+        last = truncated and i == len(words) - 1
+        alike = max(
+            SequenceMatcher(None, word, w[: len(word)] if last else w, autojunk=False).ratio()
+            for w in theirs
+        )
+        if alike < 0.6:
+            return False
+    return True
 
 
 def roster_names(names: Iterable[str], aliases: Iterable[str] = ()) -> list[str]:

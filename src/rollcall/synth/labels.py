@@ -218,5 +218,7 @@ def _draw_hershey(view: np.ndarray, text: str) -> str:
     y0 = max(0, h - text_h - base - 2 * pad)
     box = view[y0:h, 0 : text_w + 2 * pad]
     box[:] = (box * 0.4).astype(np.uint8)
-    cv2.putText(view, drawn, (pad, h - pad - base // 2), HERSHEY, scale, TEXT_COLOUR, 1, cv2.LINE_AA)
+    cv2.putText(
+        view, drawn, (pad, h - pad - base // 2), HERSHEY, scale, TEXT_COLOUR, 1, cv2.LINE_AA
+    )
     return drawn

@@ -202,7 +202,9 @@ def hard_meeting(
         rank[second] = len(rank)
         accounts[second] = student
         labels[second] = f"{display_name(student)}'s iPad"
-        presence[second] = [(round(rng.uniform(0.3, 0.4) * d, 3), round(rng.uniform(0.7, 0.8) * d, 3))]
+        presence[second] = [
+            (round(rng.uniform(0.3, 0.4) * d, 3), round(rng.uniform(0.7, 0.8) * d, 3))
+        ]
 
     if "nickname" in wanted and len(stayers) >= 2:
         student = stayers[1]

@@ -74,13 +74,20 @@ def find_label_strip(tile: np.ndarray) -> LabelStrip | None:
         x0, y0, x1, y1, letter_h = _extent(line)
         # Small letters blur into pieces that group badly: take the whole run of letter
         # pixels along the line's rows instead, left and right of the seed.
-        x0, x1 = _span(letters[y0:y1].any(axis=0), x0, x1, max(3, round(1.5 * letter_h)))
+        # A column bright above, through and below the line is a bar of video between the
+        # tile's edge and the box, or a window frame: no letter rises and descends both.
+        above = letters[max(0, y0 - letter_h) : y0].sum(axis=0) >= 2
+        below = letters[y1 : y1 + letter_h].sum(axis=0) >= 2
+        bar = above & below & (letters[y0:y1].mean(axis=0) >= 0.85)
+        columns = letters[y0:y1].any(axis=0) & ~bar
+        x0, x1 = _span(columns, x0, x1, max(3, round(1.5 * letter_h)))
         # Accents and descenders broken off their letters still belong to the line.
         ny0, ny1 = _span(letters[:, x0:x1].sum(axis=1) >= 2, y0, y1, 1)
         y0, y1 = max(ny0, y0 - letter_h // 2), min(ny1, y1 + letter_h // 2)
         pad = max(2, round(letter_h * 0.45))
-        rx0, ry0 = max(0, x0 - pad), max(0, y0 - pad)
-        rx1, ry1 = min(band.shape[1], x1 + pad), min(band_h, y1 + pad)
+        side = max(2, round(letter_h * 0.3))
+        rx0, ry0 = max(0, x0 - side), max(0, y0 - pad)
+        rx1, ry1 = min(band.shape[1], x1 + side), min(band_h, y1 + pad)
         ring = np.ones((ry1 - ry0, rx1 - rx0), bool)
         ring[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = False
         around = grey[ry0:ry1, rx0:rx1]
@@ -107,6 +114,8 @@ def _lines(blobs: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int, 
     lines: list[list[tuple[int, int, int, int]]] = []
     for blob in sorted(blobs, key=lambda b: b[0]):
         x, y, bw, bh = blob
+        if bh > 2 * bw + 4 and bh > 8:
+            continue  # a tall thin stroke: a tile edge, not a letter (an "l" is found by _span)
         cy = y + bh / 2
         for line in lines:
             mh = float(np.median([b[3] for b in line]))
@@ -210,15 +219,38 @@ class LabelReader:
                 continue
             todo.append((k, rect, pixels, key))
         if todo:
-            crops = [image[r[1] : r[1] + r[3], r[0] : r[0] + r[2]] for _, r, _, _ in todo]
+            crops = [_plain(image[r[1] : r[1] + r[3], r[0] : r[0] + r[2]]) for _, r, _, _ in todo]
             reads = self.reader.read(crops)
             for (k, rect, pixels, key), got in zip(todo, reads, strict=True):
+                # The recognizer has no "…": it reads the apps' ellipsis as three dots.
+                got = ReadText(_ellipsis(got.text), got.score)
                 keep[key] = _Cached(rect, pixels, got)
                 texts[k] = got.text if got.score >= self.min_score and got.text else None
             result.read = len(todo)
         # Tiles not looked at this time keep their entry: they may be read next sample.
         self._cache = {**{k: v for k, v in self._cache.items() if k not in keep}, **keep}
         return result
+
+
+def _plain(strip: np.ndarray) -> np.ndarray:
+    """The strip with coloured pixels (a red muted microphone, a yellow hand at the edge of the
+    strip) painted over with the box's dark: the recognizer would read them as letters."""
+    chroma = strip.max(axis=2).astype(np.int16) - strip.min(axis=2)
+    coloured = chroma > 2 * LETTER_CHROMA
+    if not coloured.any():
+        return strip
+    out = strip.copy()
+    grey = cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY)
+    out[coloured] = np.median(strip[grey < np.median(grey)], axis=0).astype(np.uint8)
+    return out
+
+
+def _ellipsis(text: str) -> str:
+    text = text.rstrip()
+    for dots in ("...", ".."):
+        if text.endswith(dots) and len(text) > len(dots):
+            return text[: -len(dots)].rstrip() + "…"
+    return text
 
 
 def _tile_key(rect: np.ndarray) -> tuple[int, int, int, int]:

@@ -123,7 +123,9 @@ class TextLineReader:
             return []
         with self._lock:
             out = self._recognizer(TextRecInput(img=strips))
-        return [ReadText(str(t).strip(), float(s)) for t, s in zip(out.txts, out.scores, strict=True)]
+        return [
+            ReadText(str(t).strip(), float(s)) for t, s in zip(out.txts, out.scores, strict=True)
+        ]
 
 
 @cache
