@@ -130,8 +130,11 @@ def main() -> None:
     half_a, half_b = names[: len(names) // 2], names[len(names) // 2 :]
     reader = TextLineReader(threads=args.threads)
     reader.read([np.full((20, 80, 3), 30, np.uint8)])  # warm up
-    print(f"pictures: {'real photos' if root else 'noise'}; JPEG q{JPEG_QUALITY}; "
-          f"{len(NAMES)} names x {len(PLATFORMS)} platforms per size; {args.threads} threads")  # fmt: skip
+    pictures_kind = "real photos" if root else "noise"
+    print(
+        f"pictures: {pictures_kind}; JPEG q{JPEG_QUALITY}; {len(NAMES)} names x "
+        f"{len(PLATFORMS)} platforms per size; {args.threads} threads"
+    )
     results: dict[int, list[tuple[str, str, str | None, float]]] = {}
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start")
     print(f"{'px':>3} {'tiles':>5} {'found':>6} {'exact':>6} {'ms/tile':>8} {'cpu ms':>8}")
