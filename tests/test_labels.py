@@ -161,3 +161,84 @@ def test_unchanged_strips_come_from_the_cache_and_a_new_name_is_read() -> None:
     third = reader.read(renamed, tiles)
     assert (third.read, third.cached) == (1, 5)
     assert third.texts[5] == "Ana Lima"
+
+
+# ------------------------------------------------------------------ a real run
+
+
+@pytest.mark.faces
+def test_sightings_carry_their_tile_label_through_a_real_run(
+    faces: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`rollcall run` on a generated meeting with the proxy cases: a friend's face (an enrolled
+    classmate who is not there himself) in an absent student's tile, a student under a
+    nickname, a student logged in twice. Each sighting keeps the label of its tile."""
+    import json
+
+    from helpers_session import (
+        ALWAYS,
+        EARLY,
+        LATE,
+        LEAVER,
+        REJOINER,
+        ROSTER,
+        STRANGER,
+        clone_home,
+        invoke,
+        meeting,
+        query,
+        render,
+    )
+    from rollcall.synth import AttendanceScript
+
+    shared = meeting(faces, tmp_path_factory)
+    second = f"{REJOINER} (2)"
+    script = AttendanceScript(
+        duration_s=50.0,
+        seed=5,
+        people=list(ROSTER),
+        strangers=[STRANGER, second],
+        presence={
+            ALWAYS: [(0, 50)],
+            EARLY: [(0, 50)],
+            LATE: [(0, 50)],
+            REJOINER: [(0, 50)],
+            STRANGER: [(0, 50)],
+            second: [(8, 42)],
+        },
+        labels={EARLY: "Don R.", second: "Gerhard Schroeder's iPad"},
+        accounts={LATE: LEAVER, second: REJOINER},
+    )
+    root = tmp_path_factory.mktemp("labels-run")
+    recording = render(script, shared.cast, root / "labels.mp4")
+    home = clone_home(shared.home, root / "home")
+    result = invoke(
+        home, "run", "--session", "L", "--source", recording.path, "--min-interval", 4,
+        "--max-interval", 8, "--seed", 2, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)
+    rows = query(
+        home,
+        "SELECT s.t, s.x, s.y, s.w, s.h, s.label, p.name FROM sightings s "
+        "LEFT JOIN people p ON p.id = s.person_id ORDER BY s.t",
+    )
+    assert rows
+    expected_labels = []
+    for t, x, y, w, h, label, person in rows:
+        cx, cy = x + w / 2, y + h / 2
+        tile = next(
+            tr
+            for tr in recording.tiles_at(t)
+            if tr.rect[0] <= cx < tr.rect[0] + tr.rect[2]
+            and tr.rect[1] <= cy < tr.rect[1] + tr.rect[3]
+        )
+        expected_labels.append((tile.label, label, tile.face, person))
+    right = sum(want == got for want, got, _, _ in expected_labels)
+    assert right >= 0.95 * len(rows), [e for e in expected_labels if e[0] != e[1]]
+    # The evidence each proxy case needs is in the sightings.
+    by_label = {(got, person) for _, got, _, person in expected_labels}
+    assert ("George W Bush", LEAVER) in by_label  # Hugo's face in George's tile
+    assert ("Don R.", EARLY) in by_label
+    assert any(got == "Gerhard Schroeder's iPad" for _, got, _, _ in expected_labels)
+    assert any(got == "Gerhard Schroeder" for _, got, _, _ in expected_labels)

@@ -236,9 +236,11 @@ def _plain(strip: np.ndarray) -> np.ndarray:
     """The strip with coloured pixels (a red muted microphone, a yellow hand at the edge of the
     strip) painted over with the box's dark: the recognizer would read them as letters."""
     chroma = strip.max(axis=2).astype(np.int16) - strip.min(axis=2)
-    coloured = chroma > 2 * LETTER_CHROMA
+    coloured = chroma > 1.5 * LETTER_CHROMA
     if not coloured.any():
         return strip
+    # Video compression blurs an icon's edge into paler pixels: take them too.
+    coloured = cv2.dilate(coloured.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     out = strip.copy()
     grey = cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY)
     out[coloured] = np.median(strip[grey < np.median(grey)], axis=0).astype(np.uint8)
@@ -246,7 +248,8 @@ def _plain(strip: np.ndarray) -> np.ndarray:
 
 
 def _ellipsis(text: str) -> str:
-    text = text.rstrip()
+    # A sliver of the tile's edge or an icon at either end reads as a bar or a bracket.
+    text = text.strip().strip("|[]").strip()
     for dots in ("...", ".."):
         if text.endswith(dots) and len(text) > len(dots):
             return text[: -len(dots)].rstrip() + "…"
