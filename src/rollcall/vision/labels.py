@@ -33,6 +33,8 @@ _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
 MIN_LETTER_H, MAX_LETTER_H = 3, 40
 # A strip is kept when at least this share of the pixels around its letters is dark.
 MIN_DARK_SHARE = 0.6
+# Margins around the letters in the strip handed to the recognizer (shares of letter height).
+PAD_Y, PAD_X = 0.45, 0.3
 # How far left of a found tile (share of its width) its label may start.
 LEFT_REACH = 0.12
 # A cached strip is read again when its pixels moved on average more than this (0-255): more
@@ -84,8 +86,8 @@ def find_label_strip(tile: np.ndarray) -> LabelStrip | None:
         # Accents and descenders broken off their letters still belong to the line.
         ny0, ny1 = _span(letters[:, x0:x1].sum(axis=1) >= 2, y0, y1, 1)
         y0, y1 = max(ny0, y0 - letter_h // 2), min(ny1, y1 + letter_h // 2)
-        pad = max(2, round(letter_h * 0.45))
-        side = max(2, round(letter_h * 0.3))
+        pad = max(2, round(letter_h * PAD_Y))
+        side = max(2, round(letter_h * PAD_X))
         rx0, ry0 = max(0, x0 - side), max(0, y0 - pad)
         rx1, ry1 = min(band.shape[1], x1 + side), min(band_h, y1 + pad)
         ring = np.ones((ry1 - ry0, rx1 - rx0), bool)
