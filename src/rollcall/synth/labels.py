@@ -59,7 +59,7 @@ def font_file() -> str | None:
         if Path(path).is_file():
             return path
     try:
-        found = subprocess.run(  # nosec B603 B607 - fixed arguments, no shell
+        found = subprocess.run(  # nosec B603, B607 - fc-match by name with fixed arguments, no shell
             ["fc-match", "-f", "%{file}", "DejaVu Sans"],
             capture_output=True,
             text=True,

@@ -81,7 +81,11 @@ def find_label_strip(tile: np.ndarray) -> LabelStrip | None:
         above = letters[max(0, y0 - letter_h) : y0].sum(axis=0) >= 2
         below = letters[y1 : y1 + letter_h].sum(axis=0) >= 2
         bar = above & below & (letters[y0:y1].mean(axis=0) >= 0.85)
-        columns = letters[y0:y1].any(axis=0) & ~bar
+        # A muted microphone or a raised hand beside the name ends the strip: its pale,
+        # blurred edge would otherwise pass for a letter.
+        icon = (chroma[y0:y1] > 1.5 * LETTER_CHROMA).any(axis=0)
+        icon = cv2.dilate(icon.astype(np.uint8)[None, :], np.ones((1, 5), np.uint8))[0] > 0
+        columns = letters[y0:y1].any(axis=0) & ~bar & ~icon
         x0, x1 = _span(columns, x0, x1, max(3, round(1.5 * letter_h)))
         # Accents and descenders broken off their letters still belong to the line.
         ny0, ny1 = _span(letters[:, x0:x1].sum(axis=1) >= 2, y0, y1, 1)
