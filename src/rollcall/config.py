@@ -30,6 +30,9 @@ class Settings:
     threads: int = 0
     match_threshold: float | None = None  # None: the calibrated default for the embedder
     match_margin: float | None = None
+    # Read each gallery tile's name label (OCR) and keep it with the faces sighted in that tile
+    # (ROLLCALL_READ_LABELS=0 turns it off).
+    read_labels: bool = True
     # Evidence crops are deleted this many days after their session ends (rollcall purge).
     retention_days: int = 90
     # IANA zone for clock times and schedules of courses without their own; None: the machine's.
@@ -65,6 +68,11 @@ class Settings:
                 except ValueError:
                     message = f"{key}={env[key]!r} is not a valid {kind.__name__}"
                     raise RollcallError(message) from None
+        if env.get("ROLLCALL_READ_LABELS", "").strip():
+            flag = env["ROLLCALL_READ_LABELS"].strip().lower()
+            if flag not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+                raise RollcallError(f"ROLLCALL_READ_LABELS={flag!r} is not 0 or 1")
+            values["read_labels"] = flag in ("1", "true", "yes", "on")
         if env.get("ROLLCALL_TIMEZONE"):
             from rollcall.wallclock import check_zone
 

@@ -11,17 +11,19 @@ delivered twice is recorded once, and one older than the stored state is dropped
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rollcall.analysis import state as monitor_state
+from rollcall.analysis.labels import roster_names, snap_label
 from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, SampleOutcome
 from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
 from rollcall.config import Settings
@@ -33,6 +35,7 @@ from rollcall.storage.sessions import attendance_rows
 from rollcall.vision.embed import embed
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.gallery import STRONG_SIMILARITY, Gallery
+from rollcall.vision.labels import LabelReader
 from rollcall.vision.screen import ScreenReading, read_screen
 from rollcall.vision.types import Faces
 
@@ -60,6 +63,7 @@ class _Session:
     recorder: SessionRecorder
     monitor: AttendanceMonitor | None = None
     seq: int | None = None  # the sample the cached monitor has seen last
+    label_names: list[str] = field(default_factory=list)  # what tile labels snap to
 
 
 def state_context(session_id: int) -> str:
@@ -76,16 +80,44 @@ class Analyzer:
         self._sessions: OrderedDict[int, _Session] = OrderedDict()
         self._gallery: Gallery | None = None
         self._gallery_key: tuple | None = None
+        # Each session's tile labels, kept between its samples (a label is read again only
+        # when its strip changed); as many sessions as monitors are kept.
+        self._labels: OrderedDict[int, LabelReader] = OrderedDict()
 
     # -- one sample ----------------------------------------------------------------------
 
-    def read(self, image: np.ndarray) -> ScreenReading:
-        """The participants of a frame (the part of the work that needs no database)."""
-        return read_screen(image, self.engine.detect(image))
+    def read(self, image: np.ndarray, session_id: int | None = None) -> ScreenReading:
+        """The participants of a frame and, in a gallery, the name label of each tile they
+        sit in (the part of the work that needs no database)."""
+        reading = read_screen(image, self.engine.detect(image))
+        if not self.settings.read_labels or not reading.grid or not len(reading.faces):
+            return reading
+        reader = self._label_reader(session_id)
+        wanted = sorted({int(k) for k in reading.tile_of if k >= 0})
+        found = reader.read(image, reading.tiles, wanted)
+        return dataclasses.replace(reading, labels=found.texts)
+
+    def _label_reader(self, session_id: int | None) -> LabelReader:
+        from rollcall.vision.ocr import shared_reader
+
+        key = -1 if session_id is None else session_id
+        reader = self._labels.get(key)
+        if reader is None:
+            reader = LabelReader(shared_reader(self.settings.threads))
+            self._labels[key] = reader
+            while len(self._labels) > CACHED_SESSIONS:
+                self._labels.popitem(last=False)
+        self._labels.move_to_end(key)
+        return reader
+
+    def label_names(self, s: Session, session_id: int, expected: list[str]) -> list[str]:
+        """The names a session's tile labels are snapped to: its expected people. (Aliases and
+        the meeting's participant names join them here once they are stored.)"""
+        return roster_names(expected)
 
     def analyze(self, session_id: int, seq: int, t: float, image: np.ndarray) -> Analyzed:
         cpu0 = time.process_time()
-        reading = self.read(image)
+        reading = self.read(image, session_id)
         cpu1 = time.process_time()
 
         def embed_faces(subset: Faces) -> np.ndarray:
@@ -109,7 +141,7 @@ class Analyzer:
         """analyze() inside a transaction the caller holds (and commits). If it does not
         commit, the caller must call forget_monitor(session_id)."""
         cpu0 = time.process_time()
-        reading = self.read(image)
+        reading = self.read(image, session_id)
         cpu1 = time.process_time()
 
         def embed_faces(subset: Faces) -> np.ndarray:
@@ -141,6 +173,12 @@ class Analyzer:
             if stored is not None:
                 blob = self.db.cipher.open_bytes(stored.state, state_context(session_id))
                 monitor_state.restore(monitor, blob)
+        if reading.labels:
+            snapped = [
+                None if text is None else snap_label(text, ctx.label_names).label
+                for text in reading.labels
+            ]
+            reading = dataclasses.replace(reading, labels=snapped)
         out = monitor.observe(seq, t, image, reading, embed_faces)
         ctx.recorder.write(s, out)
         sealed = self.db.cipher.seal_bytes(
@@ -179,6 +217,7 @@ class Analyzer:
 
     def forget(self, session_id: int) -> None:
         self._sessions.pop(session_id, None)
+        self._labels.pop(session_id, None)
 
     # -- what a session needs ----------------------------------------------------------------
 
@@ -209,6 +248,7 @@ class Analyzer:
                     embedder=self.engine.embedder.name,
                 ),
             )
+            ctx.label_names = self.label_names(s, session_id, ctx.expected)
             self._sessions[session_id] = ctx
             while len(self._sessions) > CACHED_SESSIONS:
                 self._sessions.popitem(last=False)

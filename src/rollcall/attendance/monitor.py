@@ -77,6 +77,7 @@ class FaceSighting:
     similarity: float | None  # of the embedding behind the name; None if never embedded
     fresh: bool  # embedded in this very sample
     tile: int = -1  # the gallery tile it sat in; -1 when no tile grid was found
+    label: str | None = None  # the name label of that tile, as read; None: not read
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,7 @@ class AttendanceMonitor:
                     None if last is None else last.similarity,
                     bool(fresh[i]),
                     int(tile_of[i]),
+                    reading.label_of(i) if reading is not None else None,
                 )
             )
         if reading is not None and len(reading.shared) > self.last_shared:

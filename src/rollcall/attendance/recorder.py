@@ -186,6 +186,7 @@ class SessionRecorder:
                     similarity=face.similarity,
                     fresh=face.fresh,
                     tile=face.tile,
+                    label=face.label[:200] if face.label else None,
                 )
             )
         for i, unknown in enumerate(out.unknowns):

@@ -12,6 +12,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from rollcall.synth.labels import LabelStyle, draw_name_label
 from rollcall.synth.people import DEFAULT_FACE_FRACTION, frame_photo, framed_photo
 
 Size = tuple[int, int]  # (width, height) in pixels
@@ -102,6 +103,7 @@ class Tile:
     face: str | None = None  # whose face the photo shows; default: the owner's
     poster: Path | None = None
     poster_name: str | None = None
+    style: LabelStyle | None = None  # how the name label is drawn (default: Zoom's)
 
     @property
     def kind(self) -> TileKind:
@@ -133,6 +135,7 @@ class TileTruth:
     face: str | None = None
     poster: str | None = None
     poster_rect: Rect | None = None
+    drawn: str = ""  # the label as drawn: cut short with "…" when it did not fit
 
     @property
     def has_face(self) -> bool:
@@ -147,6 +150,7 @@ class TileTruth:
             "face": self.face,
             "poster": self.poster,
             "poster_rect": None if self.poster_rect is None else list(self.poster_rect),
+            "drawn": self.drawn,
         }
 
     @classmethod
@@ -160,6 +164,7 @@ class TileTruth:
             data.get("face"),
             data.get("poster"),
             None if poster_rect is None else tuple(poster_rect),
+            data.get("drawn", ""),
         )
 
 
@@ -217,7 +222,7 @@ def compose_gallery(
                 poster_rect = (x + px, y + py, pw, ph)
         else:
             _draw_camera_off(view, tile)
-        _draw_label(view, tile.text)
+        drawn = draw_name_label(view, tile.text, tile.style)
         truths.append(
             TileTruth(
                 tile.name,
@@ -227,6 +232,7 @@ def compose_gallery(
                 tile.face_name,
                 tile.poster_name if poster_rect else None,
                 poster_rect,
+                drawn,
             )
         )
     return canvas, truths
@@ -286,35 +292,6 @@ def _text_scale(tile_h: int, share: float, lo: float, hi: float) -> float:
     """Font scale giving text about ``share`` of the tile height, within [lo, hi] pixels."""
     (_, ref_h), _ = cv2.getTextSize("Ag", FONT, 1.0, 1)
     return float(np.clip(tile_h * share, lo, hi)) / ref_h
-
-
-def _draw_label(view: np.ndarray, text: str) -> None:
-    """Name at the bottom left in a translucent dark box, cut short when it does not fit."""
-    h, w = view.shape[:2]
-    scale = _text_scale(h, 0.075, 5, 18)
-    (_, text_h), _ = cv2.getTextSize("Ag", FONT, scale, 1)
-    pad = max(1, text_h // 2)
-    margin = max(1, h // 40)
-    room = w - 2 * margin - 2 * pad
-    text = _fit_text(text, scale, room)
-    if not text:
-        return
-    (text_w, _), base = cv2.getTextSize(text, FONT, scale, 1)
-    x0, y1 = margin, h - margin
-    y0 = max(0, y1 - text_h - base - 2 * pad)
-    box = view[y0:y1, x0 : x0 + text_w + 2 * pad]
-    box[:] = (box * 0.4).astype(np.uint8)
-    cv2.putText(
-        view, text, (x0 + pad, y1 - pad - base // 2), FONT, scale, (240, 240, 240), 1, cv2.LINE_AA
-    )
-
-
-def _fit_text(text: str, scale: float, room: int) -> str:
-    if cv2.getTextSize(text, FONT, scale, 1)[0][0] <= room:
-        return text
-    while text and cv2.getTextSize(text + "..", FONT, scale, 1)[0][0] > room:
-        text = text[:-1]
-    return text.rstrip() + ".." if text else ""
 
 
 def _initials(text: str) -> str:

@@ -17,6 +17,14 @@ seeded, every situation real meetings produce and a naive tracker gets wrong:
 
 The people who only sit in or hang on a wall are listed as extra strangers (never joining) or
 are roster absentees, so the script can say whose face is where at every moment.
+
+The proxy cases of issue 14 are asked for by name (they are not in the default set):
+
+- ``proxy``: an absent student's account is in the meeting all along, its camera showing a
+  friend's face (an unenrolled extra, or another absentee), the tile labelled with the absent
+  student's name;
+- ``two_logins``: a student logged in twice, their face in two tiles under two labels;
+- ``nickname``: a student present under a nickname, not their roster name.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 
+from rollcall.synth.gallery import display_name
 from rollcall.synth.script import AttendanceScript, Interval, make_script
 
 SCENARIOS = (
@@ -36,6 +45,23 @@ SCENARIOS = (
     "camera_toggle",
     "poster",
 )
+PROXY_SCENARIOS = ("proxy", "two_logins", "nickname")
+# Short forms of first names, for the nickname case; others are cut to their first syllable.
+NICKNAMES = {
+    "Donald": "Don",
+    "George": "Dubya",
+    "Gerhard": "Gerd",
+    "Jacques": "Jack",
+    "Colin": "Col",
+    "Hugo": "Hugh",
+    "Robert": "Bob",
+    "William": "Bill",
+    "Alexander": "Sasha",
+    "Vladimir": "Vova",
+    "Joseph": "Joe",
+    "Lionel": "Leo",
+    "Roger": "Rog",
+}
 
 
 def hard_meeting(
@@ -55,7 +81,7 @@ def hard_meeting(
     says what it holds (`describe`).
     """
     wanted = set(scenarios)
-    unknown = wanted - set(SCENARIOS)
+    unknown = wanted - set(SCENARIOS) - set(PROXY_SCENARIOS)
     if unknown:
         raise ValueError(f"unknown scenarios: {', '.join(sorted(unknown))}")
     rng = random.Random(f"hard:{seed}")  # nosec B311 - seeded synthetic data, not security
@@ -105,6 +131,19 @@ def hard_meeting(
         presence[gone] = []
         camera_off.pop(gone, None)
         absentees.append(gone)
+    proxy_owner = proxy_friend = None
+    if "proxy" in wanted and len(attending) >= 3:
+        # A student who does not come, though their account will, with a friend's face: an
+        # unenrolled extra, else an enrolled classmate who skips the meeting.
+        proxy_owner = attending.pop()
+        camera_off.pop(proxy_owner, None)
+        presence[proxy_owner] = []
+        if extras:
+            proxy_friend = extras[-1]
+        elif len(attending) >= 3:
+            proxy_friend = attending.pop()
+            presence[proxy_friend] = []
+            camera_off.pop(proxy_friend, None)
     stayers = attending[: max(1, min(3, len(attending) - 1))]
     for name in stayers:
         stay_whole(name)
@@ -133,7 +172,7 @@ def hard_meeting(
     if "swap" in wanted and len(stayers) >= 2:
         swaps.append((round(rng.uniform(0.55, 0.6) * d, 3), stayers[0], stayers[-1]))
 
-    sitters = list(extras)
+    sitters = [e for e in extras if e != proxy_friend]
     if "sit_in" in wanted:
         visitors = [sitters.pop(0) if sitters else None, absentees[0] if absentees else None]
         slots = [(0.62, 0.72), (0.76, 0.86)]
@@ -148,6 +187,28 @@ def hard_meeting(
         subject = absentees[0] if absentees else (sitters[0] if sitters else None)
         if subject is not None:
             posters[stayers[-1]] = subject
+
+    labels: dict[str, str] = {}
+    accounts: dict[str, str] = {}
+    if proxy_owner is not None and proxy_friend is not None:
+        # The absent student's account joins early and stays; their friend's face is in it.
+        accounts[proxy_owner] = proxy_friend
+        presence[proxy_owner] = [(round(rng.uniform(0.01, 0.05) * d, 3), d)]
+
+    if "two_logins" in wanted and stayers:
+        student = stayers[0]
+        second = f"{student} (2)"
+        all_strangers.append(second)
+        rank[second] = len(rank)
+        accounts[second] = student
+        labels[second] = f"{display_name(student)}'s iPad"
+        presence[second] = [
+            (round(rng.uniform(0.3, 0.4) * d, 3), round(rng.uniform(0.7, 0.8) * d, 3))
+        ]
+
+    if "nickname" in wanted and len(stayers) >= 2:
+        student = stayers[1]
+        labels[student] = nickname(student)
 
     if "speaker_view" in wanted:
         speaker.append((round(0.9 * d, 3), round(0.97 * d, 3)))
@@ -168,7 +229,17 @@ def hard_meeting(
         posters=posters,
         speaker_view=speaker,
         pages=pages,
+        labels=labels,
+        accounts=accounts,
     )
+
+
+def nickname(name: str) -> str:
+    """What a student might call themselves in a meeting: 'Donald_Rumsfeld' -> 'Don R.'."""
+    parts = display_name(name).replace("-", " ").split()
+    first = parts[0] if parts else name
+    short = NICKNAMES.get(first, first[:3])
+    return f"{short} {parts[-1][0]}." if len(parts) > 1 else short
 
 
 def describe(script: AttendanceScript) -> list[str]:
@@ -181,6 +252,12 @@ def describe(script: AttendanceScript) -> list[str]:
         out.append(f"{a} and {b} swap tiles at {t:.0f} s")
     for owner, subject in script.posters.items():
         out.append(f"a poster of {subject} behind {owner}")
+    for account, face in script.accounts.items():
+        shown = script.labels.get(account, display_name(account))
+        out.append(f"{face}'s face in the tile of account {account} (labelled {shown!r})")
+    for owner, shown in script.labels.items():
+        if owner not in script.accounts:
+            out.append(f"{owner} joins as {shown!r}")
     for a, b in script.speaker_view:
         out.append(f"speaker view {a:.0f}-{b:.0f} s")
     for a, b, n in script.pages:

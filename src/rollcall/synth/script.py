@@ -36,6 +36,7 @@ class ScriptTile:
     face: str | None = None
     poster: str | None = None
     face_is_stranger: bool = False
+    label: str | None = None  # the display name on the tile; None: the owner's name
 
     def __post_init__(self) -> None:
         if not self.camera_on:
@@ -69,6 +70,11 @@ class AttendanceScript:
     the host reorders the gallery), ``posters`` (a picture of a face behind a participant) and
     ``speaker_view`` stretches (the active speaker in one big tile, ``strip_size`` others in a
     strip above). A sitter or a poster's subject must be a listed person with a photo.
+
+    Accounts are participants too: ``labels`` gives a participant's display name when it is not
+    their own name (a nickname), and ``accounts`` an account whose camera shows someone else's
+    face for its whole stay: a friend in an absent student's tile (the proxy case), or a student
+    logged in twice, whose second account shows their own face in a second tile.
     """
 
     duration_s: float
@@ -84,6 +90,8 @@ class AttendanceScript:
     speaker_view: list[Interval] = field(default_factory=list)
     pages: list[PageView] = field(default_factory=list)
     strip_size: int = 5
+    labels: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, str] = field(default_factory=dict)
     _starts: list[float] = field(init=False, repr=False, compare=False)
     _screens: list[Screen] = field(init=False, repr=False, compare=False)
     _seen: dict[str, list[Interval]] = field(init=False, repr=False, compare=False)
@@ -127,6 +135,12 @@ class AttendanceScript:
         for _, a, b in self.swaps:
             if a not in names or b not in names or a == b:
                 raise ValueError(f"swap of {a} and {b}: unknown people")
+        for account, face in self.accounts.items():
+            if account not in names or face not in names or account == face:
+                raise ValueError(f"account {account} showing {face}'s face: unknown people")
+        for owner in self.labels:
+            if owner not in names:
+                raise ValueError(f"label for {owner}, who is not a participant")
         for owner, subject in self.posters.items():
             if owner not in names or subject not in names or owner == subject:
                 raise ValueError(f"poster of {subject} behind {owner}: unknown people")
@@ -226,6 +240,8 @@ class AttendanceScript:
             "speaker_view": [list(iv) for iv in self.speaker_view],
             "pages": [list(p) for p in self.pages],
             "strip_size": self.strip_size,
+            "labels": dict(self.labels),
+            "accounts": dict(self.accounts),
         }
 
     @classmethod
@@ -246,6 +262,8 @@ class AttendanceScript:
             speaker_view=[tuple(iv) for iv in data.get("speaker_view", [])],
             pages=[tuple(p) for p in data.get("pages", [])],
             strip_size=int(data.get("strip_size", 5)),
+            labels=dict(data.get("labels", {})),
+            accounts=dict(data.get("accounts", {})),
         )
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -279,7 +297,7 @@ class AttendanceScript:
 
         def tile(name: str) -> ScriptTile:
             camera = not _inside(self.camera_off.get(name, ()), t)
-            sitter = self._sitter(name, t) if camera else None
+            sitter = (self._sitter(name, t) or self.accounts.get(name)) if camera else None
             return ScriptTile(
                 name,
                 camera,
@@ -287,6 +305,7 @@ class AttendanceScript:
                 face=sitter,
                 poster=self.posters.get(name),
                 face_is_stranger=(sitter or name) in strangers,
+                label=self.labels.get(name),
             )
 
         order = self._order_at(t)
@@ -333,6 +352,8 @@ class AttendanceScript:
             for t in screen.tiles:
                 if t.face is not None:
                     seen = self._seen.setdefault(t.face, [])
+                    if seen and seen[-1][0] <= start and seen[-1][1] >= end:
+                        continue  # in two tiles at once (logged in twice)
                     if seen and seen[-1][1] == start:
                         seen[-1] = (seen[-1][0], end)
                     else:

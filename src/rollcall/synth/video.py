@@ -22,6 +22,7 @@ from rollcall.synth.gallery import (
     compose_gallery,
     speaker_rects,
 )
+from rollcall.synth.labels import LabelStyle, Platform
 from rollcall.synth.people import DEFAULT_FACE_FRACTION
 from rollcall.synth.script import SPEAKER, SPEAKER_TURN_S, AttendanceScript, Screen
 
@@ -122,6 +123,7 @@ def render_recording(
     jitter: bool = True,
     speaker: bool = True,
     seed: int | None = None,
+    platform: Platform = "zoom",
 ) -> Recording:
     """Write ``script`` as an MP4 gallery recording at ``path`` and say what was written.
 
@@ -129,14 +131,16 @@ def render_recording(
     second take seconds. ``jitter`` nudges brightness and position by a pixel or two per frame so
     no two frames are identical; ``speaker`` moves a green active-speaker frame between tiles.
     The libx264 ``preset`` defaults to ultrafast: these files are throwaway test data, and it
-    encodes about twice as fast as veryfast at some three times the size.
+    encodes about twice as fast as veryfast at some three times the size. Name labels are
+    drawn as ``platform`` draws them; about a third of the participants are muted and one in
+    eight has a hand raised (seeded per name).
     """
     width, height = size
     if width % 2 or height % 2:
         raise ValueError(f"size {size} must be even for yuv420p video")
     seed = script.seed if seed is None else seed
     codec = codec or pick_encoder()
-    shown = [n for n in script.participants if script.presence[n]]
+    shown = [script.accounts.get(n, n) for n in script.participants if script.presence[n]]
     shown += [who for spans in script.sit_ins.values() for _, _, who in spans]
     shown += list(script.posters.values())
     chosen = choose_photos(list(dict.fromkeys(shown)), photos, seed)
@@ -154,7 +158,7 @@ def render_recording(
         for index, t in enumerate(times):
             screen = script.screen_at(t)
             if screen != last_screen:
-                canvas, truths = _compose(screen, chosen, size)
+                canvas, truths = _compose(screen, chosen, size, platform, seed)
                 layout_rects = [tr.rect for tr in truths if tr.kind == "face"]
                 if screen.view == SPEAKER and layout_rects:
                     layout_rects = layout_rects[:1]  # the big tile is the one talking
@@ -211,7 +215,11 @@ def _open_stream(
 
 
 def _compose(
-    screen: Screen, photos: Mapping[str, Path], size: Size
+    screen: Screen,
+    photos: Mapping[str, Path],
+    size: Size,
+    platform: Platform = "zoom",
+    seed: int = 0,
 ) -> tuple[np.ndarray, list[TileTruth]]:
     if not screen.tiles:
         layout = GalleryLayout.for_count(0, size)
@@ -220,10 +228,17 @@ def _compose(
     for i, t in enumerate(screen.tiles):
         big = screen.view == SPEAKER and i == 0
         face = t.face if t.face is not None else t.name
+        style = LabelStyle(
+            platform,
+            muted=zlib.crc32(f"{seed}:muted:{t.name}".encode()) % 3 == 0,
+            hand=zlib.crc32(f"{seed}:hand:{t.name}".encode()) % 8 == 0,
+        )
         drawn.append(
             Tile(
                 t.name,
                 photos.get(face),
+                label=t.label,
+                style=style,
                 camera_off=not t.camera_on,
                 face=t.face,
                 poster=photos.get(t.poster) if t.poster else None,

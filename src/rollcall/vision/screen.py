@@ -39,10 +39,17 @@ class ScreenReading:
     tiles: np.ndarray  # (K, 4) tile rectangles x, y, w, h; empty when no grid was found
     background: Faces  # faces that are pictures behind a participant: never counted or named
     shared: list[int] = field(default_factory=list)  # tiles showing two participants
+    # The name label of each tile, as read (or snapped to an expected name); empty: not read.
+    labels: list[str | None] = field(default_factory=list)
 
     @property
     def grid(self) -> bool:
         return len(self.tiles) > 0
+
+    def label_of(self, i: int) -> str | None:
+        """The label of the tile participant face ``i`` sat in (None: no tile, or unread)."""
+        k = int(self.tile_of[i])
+        return self.labels[k] if 0 <= k < len(self.labels) else None
 
     def tile_rects(self) -> np.ndarray:
         """(N, 4) the tile of each participant face (zeros where it has none)."""
