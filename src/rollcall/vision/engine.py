@@ -25,8 +25,11 @@ RETRY_SIDE = 320
 # 0.83 at another for the same half-hidden bystander), and the levels an image gets depend on
 # its pixel count: a 250 px LFW photo was searched at 2x and 0.5x, the same photo at 4032 px at
 # 5.8x and 1.4x (of the 250 px one), so bystanders and boxes on hands under 0.8 at one size
-# passed 0.8 at the other, and a box over the whole photo was found only at 4032.
-# The value is ENROLL_PIXELS_CHOICE (see bench/bench_portraits.py --view-pixels).
+# passed 0.8 at the other, and a box over the whole photo was found only at 4032. 1280x960
+# puts an LFW face (90 px of 250) at about 400 px, judged at the 277 px coarse level as a face
+# of ~100 px, where YuNet scores best; a phone photo's small faces stay above 20 px as long as
+# they are a twentieth of the photo. Enrollment costs ~0.4 s a photo at every size (before:
+# 0.05 s at 250 px, 0.3 s at 4032 px).
 ENROLL_PIXELS = 1280 * 960
 
 
@@ -92,6 +95,16 @@ class FaceEngine:
         # Each face's size goes along: faces under the gallery's naming size are never named.
         return Identified(faces, gallery.match(faces.embeddings, faces.min_side))
 
+    def enrollment_faces(self, image: np.ndarray) -> Faces:
+        """The faces enrollment decides on (see enrollment_face), in the photo's pixels."""
+        view, (sx, sy) = enrollment_view(image)
+        return to_photo(self._enrollment_detect(view), sx, sy)
+
+    def _enrollment_detect(self, view: np.ndarray) -> Faces:
+        # Faces under half the main one's size never decide anything here: the working level
+        # only, never the 12 MP search for small faces.
+        return self.detect(view, pad_retry=True, small_faces=False)
+
     def enrollment_face(self, image: np.ndarray, policy: EnrollmentPolicy) -> EnrollmentFace:
         """The template a photo gives, or EnrollmentRefused with the reason.
 
@@ -99,9 +112,7 @@ class FaceEngine:
         to ENROLL_PIXELS (the same answer at every photo size); the face's size is checked,
         and the template taken, in the photo's own pixels."""
         view, (sx, sy) = enrollment_view(image)
-        # Faces under half the main one's size never decide anything here: the working level
-        # only, never the 12 MP search for small faces.
-        seen = self.detect(view, pad_retry=True, small_faces=False)
+        seen = self._enrollment_detect(view)
         i = choose_enrollment_face(to_photo(seen, sx, sy), policy)
         seen_one = seen[[i]]
         # Sharpness on the chip aligned from the view: the chip of an upscaled copy is not
