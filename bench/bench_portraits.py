@@ -229,8 +229,8 @@ def main() -> None:
             except RollcallError as exc:
                 face, ok, reason = None, False, str(exc)
             ms = (time.perf_counter() - t0) * 1000
-            # What the detector saw, native pixels: the scores and sizes behind a refusal.
-            seen = engine.detect(image, pad_retry=True) if not ok else None
+            # What enrollment decided on: the scores and sizes behind a refusal.
+            seen = detections_behind(engine, image) if not ok else None
             # The box that was enrolled, in native pixels, to compare sizes with each other.
             box = None
             if face is not None and getattr(face, "box", None) is not None:
@@ -270,6 +270,14 @@ def main() -> None:
     out = OUT / f"bench_portraits{'_' + args.label if args.label else ''}.json"
     out.write_text(json.dumps(rows, indent=0))
     log(f"\ndone in {time.perf_counter() - start:.0f} s; rows in {out}")
+
+
+def detections_behind(engine: FaceEngine, image: np.ndarray) -> object:
+    """The faces enrollment decided on (a checkout from before FaceEngine.enrollment_faces:
+    the detector on the photo, as enrollment called it)."""
+    if hasattr(engine, "enrollment_faces"):
+        return engine.enrollment_faces(image)
+    return engine.detect(image, pad_retry=True, small_faces=False)
 
 
 def report(rows: list[dict], sizes: list[str]) -> None:

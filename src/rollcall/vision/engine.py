@@ -26,6 +26,19 @@ from rollcall.vision.types import Faces
 # on each side, all 13 were found once shrunk to 320 px without enlarging (none when enlarged).
 RETRY_SIDE = 320
 
+# Enrollment decides on the photo rescaled to this many pixels, whatever its own size, so that
+# the same photo at 250 px or 4032 px meets the detector's pyramid at the same scales and gets
+# the same answer. YuNet's scores move with the scale a face is seen at (0.75 at one level,
+# 0.83 at another for the same half-hidden bystander), and the levels an image gets depend on
+# its pixel count: a 250 px LFW photo was searched at 2x and 0.5x, the same photo at 4032 px at
+# 5.8x and 1.4x (of the 250 px one), so bystanders and boxes on hands under 0.8 at one size
+# passed 0.8 at the other, and a box over the whole photo was found only at 4032. 1280x960
+# puts an LFW face (90 px of 250) at about 400 px, judged at the 277 px coarse level as a face
+# of ~100 px, where YuNet scores best; a phone photo's small faces stay above 20 px as long as
+# they are a twentieth of the photo. Enrollment costs ~0.4 s a photo at every size (before:
+# 0.05 s at 250 px, 0.3 s at 4032 px).
+ENROLL_PIXELS = 1280 * 960
+
 
 @dataclass(frozen=True)
 class EngineOptions:
@@ -122,16 +135,60 @@ class FaceEngine:
         # Each face's size goes along: faces under the gallery's naming size are never named.
         return Identified(faces, gallery.match(faces.embeddings, faces.min_side))
 
+    def enrollment_faces(self, image: np.ndarray) -> Faces:
+        """The faces enrollment decides on (see enrollment_face), in the photo's pixels."""
+        view, (sx, sy) = enrollment_view(image)
+        return to_photo(self._enrollment_detect(view), sx, sy)
+
+    def _enrollment_detect(self, view: np.ndarray) -> Faces:
+        # Faces under half the main one's size never decide anything here: the working level
+        # only, never the 12 MP search for small faces.
+        return self.detect(view, pad_retry=True, small_faces=False)
+
     def enrollment_face(self, image: np.ndarray, policy: EnrollmentPolicy) -> EnrollmentFace:
-        """The template a photo gives, or EnrollmentRefused with the reason."""
-        # Faces under half the main one's size never decide anything here, so a phone photo
-        # is searched at the working resolution only (0.4 s instead of 2.6 s at 12 MP).
-        faces = self.detect(image, pad_retry=True, small_faces=False)
-        i = choose_enrollment_face(faces, policy)
-        one = faces[[i]]
+        """The template a photo gives, or EnrollmentRefused with the reason.
+
+        Which face, how many faces, how clear and how sharp are decided on the photo rescaled
+        to ENROLL_PIXELS (the same answer at every photo size); the face's size is checked,
+        and the template taken, in the photo's own pixels."""
+        view, (sx, sy) = enrollment_view(image)
+        seen = self._enrollment_detect(view)
+        i = choose_enrollment_face(to_photo(seen, sx, sy), policy)
+        seen_one = seen[[i]]
+        # Sharpness on the chip aligned from the view: the chip of an upscaled copy is not
+        # blurrier than the original's, nor a 112 px crop taken 1:1 sharper than its copy.
+        sharp = check_sharpness(self.embedder.align(view, seen_one)[0], policy)
+        one = to_photo(seen_one, sx, sy)
         chip = self.embedder.align(image, one)[0]
-        sharp = check_sharpness(chip, policy)
         vector = self.embedder.embed(image, one)[0]
         return EnrollmentFace(
             vector, chip, float(one.min_side[0]), sharp, float(one.scores[0]), one.boxes[0]
         )
+
+
+def enrollment_view(image: np.ndarray, pixels: int | None = None) -> tuple[np.ndarray, tuple]:
+    """The photo rescaled to `pixels` (ENROLL_PIXELS) keeping its shape, and the x and y scales
+    from the photo to it. Cubic when enlarging, so an enlarged photo and the original enlarged
+    here give about the same pixels; area when shrinking."""
+    pixels = ENROLL_PIXELS if pixels is None else pixels
+    h, w = image.shape[:2]
+    scale = (pixels / (w * h)) ** 0.5
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if size == (w, h):
+        return image, (1.0, 1.0)
+    interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+    view = cv2.resize(image, size, interpolation=interpolation)
+    return view, (size[0] / w, size[1] / h)
+
+
+def to_photo(faces: Faces, sx: float, sy: float) -> Faces:
+    """Faces found in the enrollment view, in the photo's pixels."""
+    if (sx, sy) == (1.0, 1.0):
+        return faces
+    scale = np.array([sx, sy], np.float32)
+    return Faces(
+        boxes=faces.boxes / np.tile(scale, 2),
+        scores=faces.scores.copy(),
+        landmarks=faces.landmarks / scale,
+        data=dict(faces.data),
+    )
