@@ -42,6 +42,11 @@ from rollcall.vision.types import Faces
 log = logging.getLogger(__name__)
 # Sessions whose monitor a process keeps in memory (a worker serves many sessions in turn).
 CACHED_SESSIONS = 64
+# Sessions whose tile labels a process remembers (~0.2 MB each for 49 tiles): more than the
+# monitors, since reading every label of a gallery again costs ~50 ms a tile
+# (bench/bench_scale.py with 400 sessions on 2 workers: count-only samples 100 -> 174 ms CPU
+# when the label cache held only 64 sessions).
+LABEL_SESSIONS = 256
 RETRY_FOR = 120.0  # seconds a sample waits out an unreachable database (a server restart)
 
 
@@ -105,7 +110,7 @@ class Analyzer:
         if reader is None:
             reader = LabelReader(shared_reader(self.settings.threads))
             self._labels[key] = reader
-            while len(self._labels) > CACHED_SESSIONS:
+            while len(self._labels) > LABEL_SESSIONS:
                 self._labels.popitem(last=False)
         self._labels.move_to_end(key)
         return reader
