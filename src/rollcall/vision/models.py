@@ -49,22 +49,36 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify(path: Path, expected_sha256: str, label: str) -> Path:
-    """Return path if its digest matches; otherwise refuse to let it be loaded."""
-    if not path.is_file():
-        raise ModelError(f"{label}: model file not found at {path}")
-    actual = sha256_of(path)
+def _check_digest(path: Path, actual: str, expected_sha256: str, label: str) -> None:
     if actual != expected_sha256:
         raise ModelError(
             f"{label}: {path} has sha256 {actual}, expected {expected_sha256}; "
             "refusing to load a model that differs from the published file (reinstall the package)"
         )
+
+
+def verify(path: Path, expected_sha256: str, label: str) -> Path:
+    """Return path if its digest matches; otherwise refuse to let it be loaded."""
+    if not path.is_file():
+        raise ModelError(f"{label}: model file not found at {path}")
+    _check_digest(path, sha256_of(path), expected_sha256, label)
     return path
 
 
-@cache
-def model_path(model: ModelFile) -> Path:
-    """Locate a packaged model file and verify it (once per process)."""
+def verified_bytes(path: Path, expected_sha256: str, label: str) -> bytes:
+    """The file's bytes when their sha256 is the pinned one; ModelError otherwise.
+
+    The bytes are hashed and loaded from memory in one read, so a file swapped between the
+    check and the load cannot slip in."""
+    if not path.is_file():
+        raise ModelError(f"{label}: model file not found at {path}")
+    data = path.read_bytes()
+    _check_digest(path, hashlib.sha256(data).hexdigest(), expected_sha256, label)
+    return data
+
+
+def package_file(model: ModelFile) -> Path:
+    """Where a model file sits inside its installed package (not yet verified)."""
     try:
         root = resources.files(model.package)
     except ModuleNotFoundError as exc:
@@ -72,8 +86,13 @@ def model_path(model: ModelFile) -> Path:
             f"{model.name}: package {model.package!r} is not installed "
             f"(pip install {model.package})"
         ) from exc
-    path = Path(str(root.joinpath(model.resource)))
-    return verify(path, model.sha256, model.name)
+    return Path(str(root.joinpath(model.resource)))
+
+
+@cache
+def model_path(model: ModelFile) -> Path:
+    """Locate a packaged model file and verify it (once per process)."""
+    return verify(package_file(model), model.sha256, model.name)
 
 
 # The seed project's detector. Unchanged across OpenCV 4.x releases; OpenCV 5 no longer ships it.

@@ -10,19 +10,16 @@ nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from rollcall.errors import ModelError
-from rollcall.vision.models import ModelFile
+from rollcall.vision.models import ModelFile, package_file, verified_bytes
 
 # rapidocr 3.10.0's multilingual recognizer (Latin scripts with accents, Greek, Cyrillic, CJK).
 PPOCR_REC = ModelFile(
@@ -50,35 +47,6 @@ class ReadText:
     score: float
 
 
-def package_file(model: ModelFile) -> Path:
-    """Where the model file sits inside its installed package (not yet verified)."""
-    try:
-        root = resources.files(model.package)
-    except ModuleNotFoundError as exc:
-        raise ModelError(
-            f"{model.name}: package {model.package!r} is not installed "
-            f"(pip install 'rapidocr>=3.10,<4' onnxruntime)"
-        ) from exc
-    return Path(str(root.joinpath(model.resource)))
-
-
-def verified_bytes(path: Path, model: ModelFile) -> bytes:
-    """The file's bytes when their sha256 is the pinned one; ModelError otherwise.
-
-    The bytes are hashed and loaded from memory in one read, so a file swapped between the
-    check and the load cannot slip in."""
-    if not path.is_file():
-        raise ModelError(f"{model.name}: model file not found at {path}")
-    data = path.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != model.sha256:
-        raise ModelError(
-            f"{model.name}: {path} has sha256 {actual}, expected {model.sha256}; "
-            "refusing to load a model that differs from the published file (reinstall rapidocr)"
-        )
-    return data
-
-
 class TextLineReader:
     """rapidocr's TextRecognizer over a verified, in-memory copy of its model.
 
@@ -94,7 +62,7 @@ class TextLineReader:
         # rapidocr logs every engine it builds at INFO; rollcall's own log says enough.
         rapid_log.setLevel(logging.WARNING)
         path = model_path if model_path is not None else package_file(PPOCR_REC)
-        data = verified_bytes(path, PPOCR_REC)
+        data = verified_bytes(path, PPOCR_REC.sha256, PPOCR_REC.name)
         options = ort.SessionOptions()
         options.log_severity_level = 4
         if threads:
