@@ -27,7 +27,7 @@ from rollcall.errors import RollcallError
 from rollcall.storage import agents
 from rollcall.storage.models import AttendanceSession, Frame, HeadCount, SessionState, utcnow
 from rollcall.storage.sessions import get_session
-from rollcall.wallclock import parse_started_at
+from rollcall.wallclock import as_utc, parse_started_at
 from rollcall.web.auth import csrf
 from rollcall.web.context import db_session, portal
 
@@ -126,11 +126,10 @@ def _describe(s, row: AttendanceSession, count: int = 10) -> dict[str, object]: 
         {"seq": seq, "t": round(t, 3)}
         for seq, t in islice((x for x in _schedule(row) if x[0] > through), count)
     ]
-    started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
     return {
         "session": row.name,
         "state": row.state,
-        "started_at": started.isoformat(),
+        "started_at": as_utc(row.started_at).isoformat(),
         "received_through": through,
         "waiting": waiting_frames(s, row.id),
         "next": upcoming,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.attendance.lifecycle import CLOSED
 from rollcall.storage.models import AgentToken, AttendanceSession, Frame, HeadCount
+from rollcall.wallclock import as_utc
 
 CONNECTED_WITHIN = timedelta(seconds=60)  # an agent asks or uploads at least this often
 RATE_WINDOW = timedelta(minutes=5)
@@ -39,12 +40,6 @@ class PoolStatus:
     samples_per_minute: float
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine]:
     """The running sessions (of those given) that an agent records."""
     now = datetime.now(UTC)
@@ -67,7 +62,7 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
     )
     lines = []
     for row in live:
-        seen = _aware(row.agent_seen_at)
+        seen = None if row.agent_seen_at is None else as_utc(row.agent_seen_at)
         lines.append(
             AgentLine(
                 session=row.name,
@@ -94,7 +89,7 @@ def samples_per_minute(s: Session) -> float:
         .join(HeadCount, HeadCount.session_id == AttendanceSession.id)
         .where(AttendanceSession.started_at >= since - timedelta(days=1))
     ).all()
-    recent = sum(1 for started, t in rows if _aware(started) + timedelta(seconds=t) >= since)
+    recent = sum(1 for started, t in rows if as_utc(started) + timedelta(seconds=t) >= since)
     return recent / (RATE_WINDOW.total_seconds() / 60)
 
 
