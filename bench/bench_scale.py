@@ -240,30 +240,11 @@ class Servers:
 
     def pids(self) -> list[int]:
         """Every rollcall process: the server, the workers and their pool processes."""
-        roots = [p.pid for p in [self.server, *self.workers] if p is not None]
-        found = set(roots)
-        for pid in os.listdir("/proc"):
-            if pid.isdigit():
-                try:
-                    stat = Path(f"/proc/{pid}/stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) in found:
-                    found.add(int(pid))
-        return sorted(found)
+        roots = {p.pid for p in [self.server, *self.workers] if p is not None}
+        return sorted(roots | set(children_of(roots)))
 
     def pool_children(self) -> list[int]:
-        children = []
-        for worker in self.workers:
-            for pid in os.listdir("/proc"):
-                if pid.isdigit():
-                    try:
-                        stat = Path(f"/proc/{pid}/stat").read_text()
-                    except OSError:
-                        continue
-                    if int(stat.rsplit(")", 1)[1].split()[1]) == worker.pid:
-                        children.append(int(pid))
-        return children
+        return children_of({w.pid for w in self.workers})
 
     def stop(self) -> None:
         for p in [self.server, *self.workers]:
@@ -276,6 +257,20 @@ class Servers:
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
         self.stop_redis()
+
+
+def children_of(parents: set[int]) -> list[int]:
+    """Processes whose parent is one of ``parents`` (read from /proc)."""
+    children = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) in parents:
+                children.append(int(pid))
+    return children
 
 
 def rss_mb(pids: list[int]) -> float:
