@@ -174,3 +174,37 @@ def test_a_piece_of_a_tile_trimmed_of_its_dim_top_joins_the_rest_of_its_tile() -
     reading = read_screen(compressed(image), faces_at([main, poster]))
     assert_found(reading.tiles, [t.rect for t in truths])
     assert reading.background.boxes.tolist() == [list(map(float, poster))]
+
+
+def test_a_sliver_cut_off_the_next_picture_does_not_hide_a_cut_tile() -> None:
+    """Whether a piece is a sliver of a cut tile is judged against its row's typical width. A
+    thin bright strip at the dim edge of one picture, cut off on its own, must not drag that
+    typical width down so far that the next tile's piece (cut off at a dark stripe, holding a
+    poster) passes for a tile of its own: the poster was named as a participant (issue 11,
+    a 2x2 gallery at 720p)."""
+    rng = np.random.default_rng(7)
+
+    def dim(width: int, spread: float) -> np.ndarray:
+        noise = np.clip(rng.normal(26, spread, (180, width)), 0, 255).astype(np.uint8)
+        return cv2.GaussianBlur(noise, (0, 0), 1.0)[:, :, None]
+
+    edged = cv2.resize(noise_photo(5), (320, 180))
+    # A dim room at the picture's right edge with a lamp-lit strip in it: the strip is cut off
+    # at the flat part of a dark run too wide to join it back to its picture.
+    edged[:, 270:280] = dim(10, 7)
+    edged[:, 280:290] = dim(10, 1)
+    edged[:, 302:] = dim(18, 7)
+    striped = cv2.resize(noise_photo(6), (320, 180))
+    striped[:, 100:110] = dim(10, 1)  # a dark stripe from top to bottom (hair, a door frame)
+    tiles = [
+        Tile("edged", edged),
+        Tile("striped", striped),
+        *(Tile(f"p{i}", noise_photo(i)) for i in range(2)),
+    ]
+    image, truths = compose_gallery(tiles, (1280, 720))
+    rect = truths[1].rect
+    main = face_in(rect, 0.6, 0.5, 0.1)
+    poster = face_in(rect, 0.2, 0.05, 0.1)  # in the piece left of the stripe
+    reading = read_screen(compressed(image), faces_at([main, poster]))
+    assert_found(reading.tiles[1:], [t.rect for t in truths][1:])
+    assert reading.background.boxes.tolist() == [list(map(float, poster))]

@@ -166,6 +166,16 @@ def _overlap(a: tuple[int, ...], b: tuple[int, ...], across: bool) -> int:
     return max(0, min(a[k] + a[k + 2], b[k] + b[k + 2]) - max(a[k], b[k]))
 
 
+def _typical(sizes: list[int]) -> float:
+    """The size of the piece in the middle of a row's (column's) length: a median weighted by
+    size. A plain median is dragged down by slivers (a lamp-lit strip cut off a dim picture
+    counts as much as a whole tile) until a piece cut off the next tile, a poster in it, passes
+    for a tile of its own."""
+    ordered = np.sort(np.asarray(sizes, np.float64))
+    reach = np.cumsum(ordered)
+    return float(ordered[int(np.searchsorted(reach, reach[-1] / 2))])
+
+
 def _mend_slivers(
     tiles: list[tuple[int, int, int, int]], masks: _Masks
 ) -> list[tuple[int, int, int, int]]:
@@ -194,7 +204,7 @@ def _mend_slivers(
                     if _overlap(t, tiles[i], not across)
                     >= 0.8 * max(t[3] if across else t[2], other_size)
                 ]
-                typical = float(np.median([tiles[j][2 if across else 3] for j in line]))
+                typical = _typical([tiles[j][2 if across else 3] for j in line])
                 if size >= 0.6 * typical:
                     continue
                 best = None
