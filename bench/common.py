@@ -25,7 +25,14 @@ from rollcall.vision.embed import (
     similarity_transform,
     warp_chip,
 )
-from rollcall.vision.engine import RETRY_SIDE, EngineOptions, FaceEngine
+from rollcall.vision.engine import (
+    ENROLL_PIXELS,
+    RETRY_SIDE,
+    EngineOptions,
+    FaceEngine,
+    enrollment_view,
+    to_photo,
+)
 from rollcall.vision.gallery import Gallery
 from rollcall.vision.quality import EnrollmentPolicy, choose_enrollment_face, sharpness
 from rollcall.vision.track import iou_matrix
@@ -206,18 +213,24 @@ class FeatureExtractor:
                 )
             ),
             f"retry {RETRY_SIDE}",
+            # enrollment decides on a fixed-size view of the photo (issue 11)
+            f"enroll view {ENROLL_PIXELS}",
         ]
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
 
     def enrollment(self, image: np.ndarray) -> RawFeatures:
         """FaceEngine.enrollment_face's steps, keeping every embedder's chip sharpness."""
         engine = self.engine
-        faces = engine.detect(image, pad_retry=True)
+        # Which face and how sharp are decided on the photo rescaled to ENROLL_PIXELS; the
+        # template is taken in the photo's own pixels.
+        view, (sx, sy) = enrollment_view(image)
+        seen = engine._enrollment_detect(view)
         try:
-            one = faces[[choose_enrollment_face(faces, self.policy)]]
+            i = choose_enrollment_face(to_photo(seen, sx, sy), self.policy)
         except RollcallError as exc:
             return RawFeatures(None, str(exc), 0.0, float("nan"), {})
-        sharp = {name: sharpness(chip) for name, chip in _chips(image, one).items()}
+        sharp = {name: sharpness(chip) for name, chip in _chips(view, seen[[i]]).items()}
+        one = to_photo(seen[[i]], sx, sy)
         vector = embed(engine.embedder, image, one)[0]
         return RawFeatures(vector, "", float(one.min_side[0]), float(one.scores[0]), sharp)
 

@@ -249,7 +249,8 @@ def _plain(strip: np.ndarray) -> np.ndarray:
     coloured = cv2.dilate(coloured.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     out = strip.copy()
     grey = cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY)
-    out[coloured] = np.median(strip[grey < np.median(grey)], axis=0).astype(np.uint8)
+    # The darker half (at least the median: a strip of one brightness has no pixel below it).
+    out[coloured] = np.median(strip[grey <= np.median(grey)], axis=0).astype(np.uint8)
     return out
 
 
