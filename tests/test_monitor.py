@@ -349,3 +349,62 @@ def test_a_match_before_a_sample_without_the_face_is_not_joined_to_the_next_one(
     spans = [(c.start, c.end) for c in out.intervals if c.person == "ada"]
     assert spans == [(10.0, 10.0), (70.0, None)]
     assert [(e.kind, e.t) for e in out.events if e.person == "ada"] == [("joined", 10.0)]
+
+
+# -- tile labels: read when faces are verified, carried by their tracks in between ------------
+
+
+class Labels:
+    """The name label under each tile slot, and which tiles the monitor asked to read."""
+
+    def __init__(self, shown: dict[int, str | None]) -> None:
+        self.shown = shown
+        self.asked: list[list[int]] = []
+
+    def reading(self, scene: Scene) -> tuple[np.ndarray, object]:
+        from rollcall.vision.screen import ScreenReading
+
+        image, faces = scene.render()
+        slots = sorted(scene.seating)
+        tiles = np.array([[(s % 3) * TILE, (s // 3) * TILE, TILE, TILE] for s in slots], float)
+        reading = ScreenReading(faces, np.arange(len(slots)), tiles, faces[np.zeros(0, int)])
+        return image, reading
+
+    def read(self, reading, wanted: list[int]) -> list[str | None]:  # noqa: ANN001
+        self.asked.append(list(wanted))
+        slots = [int(x // TILE + 3 * (y // TILE)) for x, y, _, _ in reading.tiles]
+        return [self.shown.get(slots[k]) if k in wanted else None for k in range(len(slots))]
+
+
+def labelled_step(monitor: AttendanceMonitor, scene: Scene, labels: Labels, seq: int, t: float):
+    image, reading = labels.reading(scene)
+    return monitor.observe(seq, t, image, reading, scene.embed, labels.read)
+
+
+def test_labels_are_read_on_verification_and_carried_by_tracks_in_between():
+    """OCR costs ~50 ms a tile: a count-only sample reads no label, yet every sighting keeps
+    its tile's label; a read that finds none (a frame caught mid-reflow) keeps the last one."""
+    from rollcall.analysis.state import restore, snapshot
+
+    monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada", 1: "bob"})
+    labels = Labels({0: "Ada L.", 1: "Bob"})
+    first = labelled_step(monitor, scene, labels, 0, 0.0)
+    assert labels.asked == [[0, 1]] and [f.label for f in first.faces] == ["Ada L.", "Bob"]
+    second = labelled_step(monitor, scene, labels, 1, 30.0)
+    assert not second.verified and labels.asked == [[0, 1]]  # nothing read
+    assert [f.label for f in second.faces] == ["Ada L.", "Bob"]
+    # Someone joins: every face verified, every tile read; Bob's label is not found this time.
+    scene.seating[2], labels.shown[1], labels.shown[2] = "cy", None, "cy"
+    third = labelled_step(monitor, scene, labels, 2, 60.0)
+    assert third.verified and labels.asked[-1] == [0, 1, 2]
+    assert [f.label for f in third.faces] == ["Ada L.", "Bob", "cy"]
+    # A stranger takes Bob's seat: a new track, whose label is read (it is unread) until found.
+    copy = make(MonitorConfig(verify_every=1000))
+    restore(copy, snapshot(monitor))
+    scene.seating[1], labels.shown[1] = "stranger", "Bob"
+    fourth = labelled_step(copy, scene, labels, 3, 90.0)
+    assert [f.label for f in fourth.faces] == ["Ada L.", "Bob", "cy"]
+    assert [f.person for f in fourth.faces] == ["ada", None, "cy"]
+    asked = len(labels.asked)
+    labelled_step(copy, scene, labels, 4, 120.0)
+    assert len(labels.asked) == asked  # everyone labelled, nothing changed: nothing read

@@ -11,7 +11,6 @@ delivered twice is recorded once, and one older than the stored state is dropped
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections import OrderedDict
@@ -56,7 +55,7 @@ class Analyzed:
 
     outcome: SampleOutcome | None
     count_cpu: float  # CPU seconds to find the faces and participants
-    verify_cpu: float  # CPU seconds of the monitor's judgement (embedding included)
+    verify_cpu: float  # CPU seconds of the monitor's judgement (embedding and tile labels)
 
 
 @dataclass
@@ -91,16 +90,26 @@ class Analyzer:
 
     # -- one sample ----------------------------------------------------------------------
 
-    def read(self, image: np.ndarray, session_id: int | None = None) -> ScreenReading:
-        """The participants of a frame and, in a gallery, the name label of each tile they
-        sit in (the part of the work that needs no database)."""
-        reading = read_screen(image, self.engine.detect(image))
-        if not self.settings.read_labels or not reading.grid or not len(reading.faces):
-            return reading
+    def read(self, image: np.ndarray) -> ScreenReading:
+        """The participants of a frame and the gallery tiles they sit in (the part of the
+        work that needs no database)."""
+        return read_screen(image, self.engine.detect(image))
+
+    def read_labels(
+        self,
+        image: np.ndarray,
+        reading: ScreenReading,
+        wanted: list[int],
+        session_id: int | None,
+        names: list[str],
+    ) -> list[str | None]:
+        """The name label of the tiles ``wanted`` (None for the others), snapped to ``names``
+        (the monitor says which tiles it needs: see AttendanceMonitor.observe)."""
+        if not self.settings.read_labels:
+            return []
         reader = self._label_reader(session_id)
-        wanted = sorted({int(k) for k in reading.tile_of if k >= 0})
         found = reader.read(image, reading.tiles, wanted)
-        return dataclasses.replace(reading, labels=found.texts)
+        return [None if text is None else snap_label(text, names).label for text in found.texts]
 
     def _label_reader(self, session_id: int | None) -> LabelReader:
         from rollcall.vision.ocr import shared_reader
@@ -122,7 +131,7 @@ class Analyzer:
 
     def analyze(self, session_id: int, seq: int, t: float, image: np.ndarray) -> Analyzed:
         cpu0 = time.process_time()
-        reading = self.read(image, session_id)
+        reading = self.read(image)
         cpu1 = time.process_time()
 
         def embed_faces(subset: Faces) -> np.ndarray:
@@ -146,7 +155,7 @@ class Analyzer:
         """analyze() inside a transaction the caller holds (and commits). If it does not
         commit, the caller must call forget_monitor(session_id)."""
         cpu0 = time.process_time()
-        reading = self.read(image, session_id)
+        reading = self.read(image)
         cpu1 = time.process_time()
 
         def embed_faces(subset: Faces) -> np.ndarray:
@@ -178,13 +187,11 @@ class Analyzer:
             if stored is not None:
                 blob = self.db.cipher.open_bytes(stored.state, state_context(session_id))
                 monitor_state.restore(monitor, blob)
-        if reading.labels:
-            snapped = [
-                None if text is None else snap_label(text, ctx.label_names).label
-                for text in reading.labels
-            ]
-            reading = dataclasses.replace(reading, labels=snapped)
-        out = monitor.observe(seq, t, image, reading, embed_faces)
+
+        def read_labels(shown: ScreenReading, wanted: list[int]) -> list[str | None]:
+            return self.read_labels(image, shown, wanted, session_id, ctx.label_names)
+
+        out = monitor.observe(seq, t, image, reading, embed_faces, read_labels)
         ctx.recorder.write(s, out)
         sealed = self.db.cipher.seal_bytes(
             monitor_state.snapshot(monitor), state_context(session_id)

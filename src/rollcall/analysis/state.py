@@ -58,6 +58,7 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
             "disputed": tr.disputed,
             "missed": tr.missed,
             "reported_unknown": tr.reported_unknown,
+            "label": tr.label,
         }
         for tr in monitor.tracker.tracks.values()
     ]
@@ -125,6 +126,7 @@ def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
             disputed=row["disputed"],
             missed=row["missed"],
             reported_unknown=row["reported_unknown"],
+            label=row.get("label"),  # snapshots from before labels were carried: unread
         )
         tracker.tracks[track.id] = track
     tracker.next_id = doc["next_track"]

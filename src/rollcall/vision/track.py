@@ -119,6 +119,9 @@ class Track:
     disputed: bool = False  # matched different people: never named
     missed: int = 0
     reported_unknown: bool = False
+    # The name label of its tile as last read (labels are read on verifying samples only: a
+    # face that kept its place and look between two samples keeps its tile's label).
+    label: str | None = None
 
     @property
     def accepted(self) -> list[Vote]:
