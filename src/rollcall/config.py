@@ -33,6 +33,9 @@ class Settings:
     # Read each gallery tile's name label (OCR) and keep it with the faces sighted in that tile
     # (ROLLCALL_READ_LABELS=0 turns it off).
     read_labels: bool = True
+    # The nice value `rollcall run` and the workers give themselves (0-19; 0: unchanged), so
+    # the portal and the meeting app keep the CPU they need (analysis/priority.py).
+    analysis_nice: int = 10
     # Evidence crops are deleted this many days after their session ends (rollcall purge).
     retention_days: int = 90
     # IANA zone for clock times and schedules of courses without their own; None: the machine's.
@@ -61,6 +64,7 @@ class Settings:
             ("ROLLCALL_MATCH_THRESHOLD", "match_threshold", float),
             ("ROLLCALL_MATCH_MARGIN", "match_margin", float),
             ("ROLLCALL_RETENTION_DAYS", "retention_days", int),
+            ("ROLLCALL_ANALYSIS_NICE", "analysis_nice", int),
         ):
             if env.get(key):
                 try:
@@ -68,6 +72,10 @@ class Settings:
                 except ValueError:
                     message = f"{key}={env[key]!r} is not a valid {kind.__name__}"
                     raise RollcallError(message) from None
+        if not 0 <= int(values.get("analysis_nice", 0)) <= 19:  # type: ignore[call-overload]
+            raise RollcallError(
+                f"ROLLCALL_ANALYSIS_NICE={env['ROLLCALL_ANALYSIS_NICE']!r} is not between 0 and 19"
+            )
         if env.get("ROLLCALL_READ_LABELS", "").strip():
             flag = env["ROLLCALL_READ_LABELS"].strip().lower()
             if flag not in ("0", "1", "true", "false", "yes", "no", "on", "off"):

@@ -268,6 +268,7 @@ def run(
     --resume, or end it with `rollcall sessions close`. The end of a recording, --duration
     or a source lost for good closes it.
     """
+    from rollcall.analysis.priority import yield_to_interactive
     from rollcall.attendance.lifecycle import DELETED_MEANWHILE
     from rollcall.attendance.runner import RunOptions, run_session
     from rollcall.wallclock import parse_started_at
@@ -302,6 +303,8 @@ def run(
     # SIGTERM (systemd, docker stop) stops the run at once, like Ctrl-C: waiting for the next
     # sample of a live source could outlast the grace period before SIGKILL.
     previous = signal.signal(signal.SIGTERM, on_term)
+    # Before app.engine first loads the networks: their threads inherit the priority.
+    yield_to_interactive(app.settings.analysis_nice)
     try:
         with session_progress(quiet=as_json) as bar:
             task = bar.add_task(session_name, total=None)

@@ -67,12 +67,14 @@ def _load_models(**_kwargs: object) -> None:
 
 
 def _start() -> dict[str, object]:
+    from rollcall.analysis.priority import yield_to_interactive
     from rollcall.analysis.sample import Analyzer
     from rollcall.config import Settings
     from rollcall.storage.db import Database
     from rollcall.vision.engine import EngineOptions, FaceEngine
 
     settings = Settings.from_env()
+    yield_to_interactive(settings.analysis_nice)  # before the networks start their threads
     db = Database(settings)
     threads = settings.threads or 1  # several pool processes share the cores
     engine = FaceEngine(EngineOptions(settings.detector, settings.embedder, threads))

@@ -56,8 +56,10 @@ class LocalDispatch:
 
     def _run(self) -> None:
         from rollcall.analysis.pending import Drained, drain, sessions_waiting
+        from rollcall.analysis.priority import yield_this_thread
         from rollcall.analysis.sample import Analyzer
 
+        yield_this_thread(self._settings.analysis_nice)  # the portal's requests come first
         analyzer = Analyzer(self._db, self._settings, self._engine())  # type: ignore[arg-type]
         while True:
             try:
