@@ -49,6 +49,19 @@ def test_accounts_and_tokens(cli) -> None:  # noqa: ANN001
     ]  # fmt: skip
 
 
+def test_agent_tokens_are_made_listed_and_revoked_in_the_audit_trail(cli) -> None:  # noqa: ANN001
+    assert cli("user", "add", "ivy", "--role", "instructor", "--password-stdin",
+               input=PASSWORD + "\n").exit_code == 0  # fmt: skip
+    made = cli("token", "create", "ivy", "--agent", "Room 101")
+    assert made.exit_code == 0, made.output
+    assert "Room 101" in cli("token", "agents").output
+    revoked = cli("token", "revoke-agent", "1")
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    entries = _audit()
+    assert all(actor.endswith("(command line)") for actor, *_ in entries), entries
+    assert entries[-1][3] == "agent token #1 revoked"
+
+
 def test_people_remove_in_a_script_needs_yes(cli) -> None:  # noqa: ANN001
     db = Database(Settings.from_env())
     with db.session() as s:

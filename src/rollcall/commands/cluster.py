@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from rollcall.commands.base import App, err_console, out_console, pass_app
+from rollcall.commands.base import App, cli_actor, err_console, out_console, pass_app
 from rollcall.commands.web import token
 
 
@@ -190,7 +190,7 @@ def token_revoke_agent(app: App, token_id: int) -> None:
 
     with app.db.session() as session:
         row = revoke(session, token_id)
-        record(session, "cli", AccountChanged(row.name, f"agent token #{row.id} revoked"))
+        record(session, cli_actor(), AccountChanged(row.name, f"agent token #{row.id} revoked"))
     out_console.print(f"Agent token #{token_id} ({row.name}) revoked.", highlight=False)
 
 
