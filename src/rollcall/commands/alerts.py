@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from rollcall.commands.base import App, out_console, pass_app
+from rollcall.commands.base import App, out_console, pass_app, utc_minute
 
 
 @click.group()
@@ -51,7 +51,7 @@ def alerts_list(app: App, state: str | None, limit: int) -> None:
     with app.db.session() as session:
         for m in session.scalars(query):
             table.add_row(
-                str(m.id), f"{m.created_at:%Y-%m-%d %H:%M}", m.recipient, m.subject, m.state,
+                str(m.id), utc_minute(m.created_at), m.recipient, m.subject, m.state,
                 str(m.attempts), m.last_error,
             )  # fmt: skip
     out_console.print(table)

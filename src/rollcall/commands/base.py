@@ -6,6 +6,7 @@ import getpass
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -189,3 +190,8 @@ def audit_enrollment(app: App, result: object, consent: Consent | None) -> None:
                 consent_note=recorded.note if recorded else "",
             ),
         )
+
+
+def utc_minute(when: datetime | None, never: str = "") -> str:
+    """A stored UTC time as the command line's tables show it (``never`` when unset)."""
+    return f"{when:%Y-%m-%d %H:%M}" if when is not None else never

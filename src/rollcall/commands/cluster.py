@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from rollcall.commands.base import App, cli_actor, err_console, out_console, pass_app
+from rollcall.commands.base import App, cli_actor, err_console, out_console, pass_app, utc_minute
 from rollcall.commands.web import token
 
 
@@ -173,9 +173,9 @@ def token_agents(app: App) -> None:
                 row.name,
                 user,
                 course or "any it may see",
-                f"{row.created_at:%Y-%m-%d %H:%M}",
-                f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "",
-                f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
+                utc_minute(row.created_at),
+                utc_minute(row.last_used_at),
+                utc_minute(row.revoked_at),
             )
     out_console.print(table)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from rollcall.commands.base import App, cli_actor, out_console, pass_app
+from rollcall.commands.base import App, cli_actor, out_console, pass_app, utc_minute
 
 
 @click.group()
@@ -223,7 +223,7 @@ def participants_hooks(app: App, revoke_id: int | None) -> None:
                 h.platform,
                 f"course {h.course_id}" if h.course_id else f"session {h.session_id}",
                 h.created_by,
-                f"{h.last_used_at:%Y-%m-%d %H:%M}" if h.last_used_at else "",
+                utc_minute(h.last_used_at),
                 "yes" if h.revoked_at else "",
             )
     out_console.print(table)

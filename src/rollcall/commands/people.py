@@ -20,6 +20,7 @@ from rollcall.commands.base import (
     finish,
     out_console,
     pass_app,
+    utc_minute,
 )
 from rollcall.errors import RollcallError
 
@@ -114,7 +115,7 @@ def people(ctx: click.Context, as_json: bool) -> None:
         table.add_row(
             r.name,
             str(r.templates),
-            f"{r.created_at:%Y-%m-%d %H:%M}",
+            utc_minute(r.created_at),
             f"{c.method}, by {c.recorded_by}, {c.recorded_at:%Y-%m-%d %H:%M}"
             if c
             else "[yellow]none on record[/yellow]",

@@ -13,6 +13,7 @@ from rollcall.commands.base import (
     err_console,
     out_console,
     pass_app,
+    utc_minute,
 )
 
 
@@ -264,8 +265,8 @@ def token_list(app: App) -> None:
     table = Table("#", "user", "created (UTC)", "last used (UTC)")
     with app.db.session() as session:
         for t in list_tokens(session):
-            used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
-            table.add_row(str(t.id), t.user.name, f"{t.created_at:%Y-%m-%d %H:%M}", used)
+            used = utc_minute(t.last_used_at, "never")
+            table.add_row(str(t.id), t.user.name, utc_minute(t.created_at), used)
     out_console.print(table)
 
 
@@ -299,9 +300,9 @@ def token_kiosks(app: App) -> None:
                 row.name,
                 shows,
                 user,
-                f"{row.created_at:%Y-%m-%d %H:%M}",
-                f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "",
-                f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
+                utc_minute(row.created_at),
+                utc_minute(row.last_used_at),
+                utc_minute(row.revoked_at),
             )
     out_console.print(table)
 
