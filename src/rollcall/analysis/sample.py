@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from sqlalchemy import func, select
@@ -23,7 +24,12 @@ from sqlalchemy.orm import Session
 
 from rollcall.analysis import state as monitor_state
 from rollcall.analysis.labels import roster_names, snap_label
-from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, SampleOutcome
+from rollcall.attendance.monitor import (
+    AttendanceMonitor,
+    MonitorConfig,
+    ReadLabels,
+    SampleOutcome,
+)
 from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
@@ -46,6 +52,8 @@ CACHED_SESSIONS = 64
 # (bench/bench_scale.py with 400 sessions on 2 workers: count-only samples 100 -> 174 ms CPU
 # when the label cache held only 64 sessions).
 LABEL_SESSIONS = 256
+# Times a sample is judged again when another process moved its session on meanwhile.
+MAX_REJUDGED = 3
 RETRY_FOR = 120.0  # seconds a sample waits out an unreachable database (a server restart)
 
 
@@ -68,6 +76,10 @@ class _Session:
     monitor: AttendanceMonitor | None = None
     seq: int | None = None  # the sample the cached monitor has seen last
     label_names: list[str] = field(default_factory=list)  # what tile labels snap to
+
+
+def _seq_of(stored: SessionState | None) -> int | None:
+    return None if stored is None else stored.seq
 
 
 def state_context(session_id: int) -> str:
@@ -130,6 +142,15 @@ class Analyzer:
         return roster_names(expected)
 
     def analyze(self, session_id: int, seq: int, t: float, image: np.ndarray) -> Analyzed:
+        """One sample in two short transactions, the judgement between them.
+
+        Recognising every face takes a second or more, and SQLite has one writer at a time:
+        judged inside the write transaction, a sample would hold the portal's logins and edits
+        back (past the busy timeout once the run is niced and the portal busy). So the state
+        is loaded in one transaction, the monitor judges outside any, and the outcome is
+        written in a second one, provided the session's state is still the one judged from;
+        if another process moved it on meanwhile, the sample is judged again from the new
+        state."""
         cpu0 = time.process_time()
         reading = self.read(image)
         cpu1 = time.process_time()
@@ -137,17 +158,61 @@ class Analyzer:
         def embed_faces(subset: Faces) -> np.ndarray:
             return embed(self.engine.embedder, image, subset)
 
-        def work() -> SampleOutcome | None:
+        def prepare() -> tuple[_Session, AttendanceMonitor, int | None] | None:
+            with self.db.session() as s:
+                ctx = self._context(s, session_id)
+                if not ctx.recorder.begin(s, seq):
+                    return None  # recorded already: a retried commit whose answer was lost
+                stored = s.get(SessionState, session_id)
+                if not self._in_order(session_id, seq, stored):
+                    return None
+                return ctx, self._monitor_for(ctx, stored, session_id), _seq_of(stored)
+
+        for _attempt in range(MAX_REJUDGED):
+            prepared = retry_while_unreachable(prepare, RETRY_FOR)
+            if prepared is None:
+                return Analyzed(None, cpu1 - cpu0, time.process_time() - cpu1)
+            ctx, monitor, base = prepared
             try:
-                with self.db.session() as s:
-                    return self._judge(s, session_id, seq, t, image, reading, embed_faces)
+                out = monitor.observe(
+                    seq, t, image, reading, embed_faces, self._labels_for(ctx, image, session_id)
+                )
+                commit = partial(self._commit, session_id, seq, ctx, monitor, base, out)
+                written = retry_while_unreachable(commit, RETRY_FOR)
             except BaseException:
-                # The transaction did not commit: the monitor in memory may have moved on.
+                # Nothing committed: the monitor in memory has moved on without the database.
                 self.forget_monitor(session_id)
                 raise
+            if written == "written":
+                ctx.monitor, ctx.seq = monitor, seq
+                return Analyzed(out, cpu1 - cpu0, time.process_time() - cpu1)
+            self.forget_monitor(session_id)
+            if written == "recorded":
+                return Analyzed(None, cpu1 - cpu0, time.process_time() - cpu1)
+        raise RollcallError(
+            f"session {session_id}: sample {seq} kept meeting newer state from another process"
+        )
 
-        outcome = retry_while_unreachable(work, RETRY_FOR)
-        return Analyzed(outcome, cpu1 - cpu0, time.process_time() - cpu1)
+    def _commit(
+        self,
+        session_id: int,
+        seq: int,
+        ctx: _Session,
+        monitor: AttendanceMonitor,
+        base: int | None,
+        out: SampleOutcome,
+    ) -> str:
+        """Write a judged sample: "written", "recorded" (someone else recorded it), or "moved"
+        (the state it was judged from is no longer the session's)."""
+        with self.db.session() as s:
+            if not ctx.recorder.begin(s, seq):
+                return "recorded"
+            stored = s.get(SessionState, session_id)
+            if _seq_of(stored) != base:
+                return "moved"
+            ctx.recorder.write(s, out)
+            self._store_state(s, session_id, seq, stored, monitor)
+        return "written"
 
     def analyze_in(
         self, s: Session, session_id: int, seq: int, t: float, image: np.ndarray
@@ -178,21 +243,51 @@ class Analyzer:
         if not ctx.recorder.begin(s, seq):
             return None  # recorded already: a redelivery or a retried commit
         stored = s.get(SessionState, session_id)
+        if not self._in_order(session_id, seq, stored):
+            return None
+        monitor = self._monitor_for(ctx, stored, session_id)
+        out = monitor.observe(
+            seq, t, image, reading, embed_faces, self._labels_for(ctx, image, session_id)
+        )
+        ctx.recorder.write(s, out)
+        self._store_state(s, session_id, seq, stored, monitor)
+        ctx.monitor, ctx.seq = monitor, seq
+        return out
+
+    @staticmethod
+    def _in_order(session_id: int, seq: int, stored: SessionState | None) -> bool:
         if stored is not None and stored.seq >= seq:
             log.warning("session %s: sample %s came after %s; dropped", session_id, seq, stored.seq)
-            return None
-        monitor = ctx.monitor
-        if monitor is None or ctx.seq != (stored.seq if stored is not None else None):
-            monitor = self._new_monitor(ctx)
-            if stored is not None:
-                blob = self.db.cipher.open_bytes(stored.state, state_context(session_id))
-                monitor_state.restore(monitor, blob)
+            return False
+        return True
 
+    def _monitor_for(
+        self, ctx: _Session, stored: SessionState | None, session_id: int
+    ) -> AttendanceMonitor:
+        """The monitor kept in memory when it has seen exactly the stored state, else one
+        rebuilt from that state."""
+        if ctx.monitor is not None and ctx.seq == _seq_of(stored):
+            return ctx.monitor
+        monitor = self._new_monitor(ctx)
+        if stored is not None:
+            blob = self.db.cipher.open_bytes(stored.state, state_context(session_id))
+            monitor_state.restore(monitor, blob)
+        return monitor
+
+    def _labels_for(self, ctx: _Session, image: np.ndarray, session_id: int) -> ReadLabels:
         def read_labels(shown: ScreenReading, wanted: list[int]) -> list[str | None]:
             return self.read_labels(image, shown, wanted, session_id, ctx.label_names)
 
-        out = monitor.observe(seq, t, image, reading, embed_faces, read_labels)
-        ctx.recorder.write(s, out)
+        return read_labels
+
+    def _store_state(
+        self,
+        s: Session,
+        session_id: int,
+        seq: int,
+        stored: SessionState | None,
+        monitor: AttendanceMonitor,
+    ) -> None:
         sealed = self.db.cipher.seal_bytes(
             monitor_state.snapshot(monitor), state_context(session_id)
         )
@@ -200,8 +295,6 @@ class Analyzer:
             s.add(SessionState(session_id=session_id, seq=seq, state=sealed, updated_at=utcnow()))
         else:
             stored.seq, stored.state, stored.updated_at = seq, sealed, utcnow()
-        ctx.monitor, ctx.seq = monitor, seq
-        return out
 
     def gallery(self) -> Gallery:
         """The gallery samples are judged against now."""

@@ -59,7 +59,10 @@ class LocalDispatch:
         from rollcall.analysis.priority import yield_this_thread
         from rollcall.analysis.sample import Analyzer
 
-        yield_this_thread(self._settings.analysis_nice)  # the portal's requests come first
+        if self._db.engine.dialect.name != "sqlite":
+            # The portal's requests come first. Not on SQLite: a drain holds its one write
+            # lock while it judges, and a niced holder would keep the portal's writes waiting.
+            yield_this_thread(self._settings.analysis_nice)
         analyzer = Analyzer(self._db, self._settings, self._engine())  # type: ignore[arg-type]
         while True:
             try:
