@@ -68,19 +68,18 @@ class Outcome:
     sightings: int = 0
     labels_exact: int = 0
     labels_none: int = 0
+    label_misses: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
 
 def _truth_label(tiles, box: tuple[int, int, int, int]) -> str | None:  # noqa: ANN001
     """The label drawn on the tile holding the face's centre (None: no tile there)."""
-    from rollcall.synth.gallery import display_name
-
     cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
     for tile in tiles:
         x, y, w, h = tile.rect
         if tile.name and x <= cx < x + w and y <= cy < y + h:
-            return tile.label or display_name(tile.name)
+            return tile.drawn or None
     return None
 
 
@@ -169,6 +168,12 @@ def run_meeting(m: int, args: argparse.Namespace, engine) -> Outcome:  # noqa: A
                 out.sightings += 1
                 out.labels_exact += sg.label == truth
                 out.labels_none += sg.label is None
+                if sg.label != truth and len(out.label_misses) < 5:
+                    box = (sg.x, sg.y, sg.w, sg.h)
+                    out.label_misses.append(
+                        f"t={sg.t:.1f}s face {box} tile {sg.tile} drawn {truth!r} stored "
+                        f"{sg.label!r}"
+                    )
     assert result is not None  # nosec B101 - the report was imported just above
 
     proxy_owners = {a for a, face in script.accounts.items() if a in script.people}
@@ -253,6 +258,9 @@ def main() -> None:
             print(f"      FALSE FLAG {line}")
         for line in o.sit_in_flags:
             print(f"      sit-in flag {line}")
+        if args.verbose:
+            for line in o.label_misses:
+                print(f"      label {line}")
         for line in o.notes:
             if args.verbose or not line.startswith("scripted:"):
                 print(f"      {line}")

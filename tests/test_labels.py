@@ -206,6 +206,19 @@ def test_snapping_rules() -> None:
     assert similarity("JOSE_NUNEZ", "José Núñez") == 1.0
 
 
+def test_a_guest_whose_name_is_loosely_like_a_classmates_is_not_snapped_to_them() -> None:
+    """Found by bench/bench_meetings.py: a guest labelled "Maria Sharapova" was stored as in
+    "Ariel Sharon"'s tile (every word loosely alike), which puts the guest's face in Ariel's
+    tile: a proxy suspected against Ariel."""
+    roster = ["Ariel Sharon", "Tony Blair", "Donald Rumsfeld"]
+    assert snap_label("Maria Sharapova", roster).name is None
+    assert snap_label("Maria Sharapova", roster).label == "Maria Sharapova"
+    # Misreads still snap: a letter or two wrong leaves a word nearly right.
+    assert snap_label("Ariel Sharom", roster).name == "Ariel Sharon"
+    assert snap_label("Arie1 Sharon", roster).name == "Ariel Sharon"
+    assert snap_label("Sofla Hemández", ["Sofía Hernández", *roster]).name == "Sofía Hernández"
+
+
 def test_unchanged_strips_come_from_the_cache_and_a_new_name_is_read() -> None:
     frame, drawn = gallery(NAMES[:6], 12, "zoom")
     tiles = find_tiles(frame)
