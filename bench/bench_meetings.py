@@ -203,6 +203,13 @@ def run_meeting(m: int, args: argparse.Namespace, engine) -> Outcome:  # noqa: A
             out.notes.append(f"nickname {e.name!r} is {e.status}: {e.detail}")
     # Both accounts of a student logged in twice may say so: one found per student is enough.
     out.two_logins_found = min(out.two_logins_found, out.two_logins)
+    if out.two_logins_found < out.two_logins:
+        for e in result.entries:
+            account = next((a for a, shown in shown_of.items() if shown == e.name), None)
+            if account in seconds or (e.person and e.person in seconds.values()):
+                out.notes.append(
+                    f"two logins missed: {e.name!r} ({e.person}) {e.status}: {e.detail}"
+                )
     out.notes += [f"scripted: {line}" for line in describe(script)]
     out.wall_s = time.perf_counter() - started
     return out
