@@ -186,6 +186,28 @@ def test_meet_labels_over_a_red_curtain_are_read_exactly(px: int) -> None:
     assert texts == [t.drawn for t in truths]
 
 
+def test_a_meet_label_over_a_white_wall_is_found() -> None:
+    """Meet's scrim begins at the label's top: over a white wall the video right above the
+    name is as bright as its letters, and the strip used to be refused for it (found by
+    bench/bench_meetings.py: a proxy's tile read as no label, so the proxy went unflagged)."""
+    import cv2
+
+    wall = np.full((174, 311, 3), 190, np.uint8)  # a pale wall ...
+    wall[:, 70:100] = 235  # ... lit brighter behind the name
+    wall[:, :18] = 25  # a dark bar at the picture's left edge
+    names = ["Hugo Chavez", "Colin Powell", "John Simm", "Rose Leslie"]
+    tiles = [Tile(f"p{i}", wall, label=n, style=LabelStyle("meet", 13)) for i, n in
+             enumerate(names)]  # fmt: skip
+    rects = [(6 + c * 317, 6 + r * 180, 311, 174) for r in range(2) for c in range(2)]
+    canvas, truths = compose_gallery(tiles, (640, 366), rects=rects)
+    ok, buf = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    frame = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    found = find_tiles(frame)
+    assert len(found) == len(names)
+    texts = LabelReader(shared_reader()).read(frame, found).texts
+    assert texts == [t.drawn for t in truths]
+
+
 def test_snapping_rules() -> None:
     roster = [
         "Gerhard Schroeder",

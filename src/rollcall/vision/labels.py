@@ -105,6 +105,11 @@ def find_label_strip(tile: np.ndarray) -> LabelStrip | None:
         # Labels are light on dark: a box (Zoom, Teams) or a scrim and a shadow (Meet).
         darker = ink_level - LABEL_CONTRAST
         dark_share = float((around[ring] <= darker).mean()) if ring.any() else 0.0
+        # Or dark below and beside the letters only: Meet's scrim begins at the label's top,
+        # and over a white wall the video right above the name is as bright as the letters.
+        ring[: y0 - ry0] = False
+        if ring.any():
+            dark_share = max(dark_share, float((around[ring] <= darker).mean()))
         # Text covers 15-50% of its own box; a bright patch of shirt or wall covers most of it.
         ink = float(inside.mean())
         if dark_share < MIN_DARK_SHARE or not 0.08 <= ink <= 0.7 or x1 - x0 < 2 * letter_h:
