@@ -216,6 +216,21 @@ def test_one_person_in_two_tiles_or_two_accounts() -> None:
     assert statuses == {"Ada Lovelace": "two_accounts", "ada@laptop": "two_accounts"}
 
 
+def test_one_account_in_the_meeting_twice_at_once_is_two_logins() -> None:
+    """A second device signed in with the same school account: the report has two rows of one
+    email whose times overlap, and the import keys accounts by email, so both logins are one
+    account with overlapping stays (found by bench/bench_meetings.py, where such a student was
+    "verified"). A rejoin, or a reconnect overlapping by seconds, is not two logins."""
+    seen = [Seen(i, 50.0 + i * 100, "Ada", 0, "Ada Lovelace") for i in range(6)]
+    two = _acc("Ada Lovelace", "Ada", ((0, 600), (200, 450)))
+    entry = _by_name(reconcile([two], seen, _samples(), 600))[("Ada Lovelace", "Ada")]
+    assert entry.status == "two_accounts" and "twice at once" in entry.detail, entry.detail
+    for stays in (((0, 300), (310, 600)), ((0, 300), (280, 600))):  # a rejoin; a reconnect
+        one = _acc("Ada Lovelace", "Ada", stays)
+        entry = _by_name(reconcile([one], seen, _samples(), 600))[("Ada Lovelace", "Ada")]
+        assert entry.status == "verified", (stays, entry.detail)
+
+
 def test_two_accounts_as_the_monitor_records_them() -> None:
     """The monitor names one person in one tile only; the other face is unnamed and a
     "duplicate" event says so: still two accounts, not a stranger in the second tile."""
@@ -338,6 +353,20 @@ def test_import_reconcile_and_report_json(cli, tmp_path: Path) -> None:  # noqa:
     sheet = load_workbook(tmp_path / "a.xlsx")["Meeting"]
     statuses = sorted(r[4] for r in sheet.iter_rows(min_row=2, values_only=True))
     assert statuses == ["proxy_suspected", "seen_not_joined", "verified"]
+
+
+def test_a_second_device_on_one_email_is_reported_as_two_logins(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    _meeting_db()
+    assert cli("people", "set", "Bob Smith", "--email", "bob@school.example").exit_code == 0
+    phone = Attendee("Bob's iPhone", "bob@school.example", ((900, 2000),))
+    report = tmp_path / "participants.csv"
+    report.write_bytes(zoom_report([PEOPLE[2], phone], START, PARIS))
+    done = cli("participants", "import", "--session", "algebra-1", str(report))
+    assert done.exit_code == 0, done.output
+    out = json.loads(cli("report", "--session", "algebra-1", "--json").output)
+    bob = [p for p in out["participants"] if p["person"] == "Bob Smith"]
+    assert len(bob) == 1 and bob[0]["status"] == "two_accounts", bob
+    assert bob[0]["joined"] == [[0.0, 3100.0]] and "twice at once" in bob[0]["detail"]
 
 
 def test_a_broken_report_imports_nothing(cli, tmp_path: Path) -> None:  # noqa: ANN001

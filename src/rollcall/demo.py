@@ -48,6 +48,7 @@ from rollcall.synth import (
     score_attendance,
     score_samples,
 )
+from rollcall.synth.labels import Platform
 from rollcall.synth.scenarios import describe, hard_meeting
 from rollcall.vision.detect import FaceDetector, create_detector
 from rollcall.vision.engine import FaceEngine
@@ -78,6 +79,7 @@ class DemoConfig:
     scenarios: tuple[str, ...] = ()
     extras: int = 0
     page_size: int = 49
+    platform: Platform = "zoom"  # whose name labels the gallery draws (zoom, teams, meet)
 
 
 @dataclass(frozen=True)
@@ -329,7 +331,14 @@ def record_meeting(
             roster, config.minutes * 60.0, config.seed, strangers, page_size=config.page_size
         )
     recording = render_recording(
-        script, cast.video_photos, path, config.size, config.fps, crf=config.crf, seed=config.seed
+        script,
+        cast.video_photos,
+        path,
+        config.size,
+        config.fps,
+        crf=config.crf,
+        seed=config.seed,
+        platform=config.platform,
     )
     truth = {
         "script": script.to_dict(),

@@ -7,8 +7,9 @@ someone else (B, or a stranger) and not A, in at least PROXY_SAMPLES samples and
 samples than it shows A (one misrecognised face is not a proxy), or in any sample when A's face
 is never seen at all. *Two accounts*: one person's face in two tiles of one sample (in at
 least TWO_TILE_SAMPLES samples and TWO_TILE_SHARE of those they are seen in), or
-one person matched by two accounts whose stays overlap. Suspected cases are proposals for staff
-(MeetingReview): nothing here changes a mark.
+one person matched by two accounts whose stays overlap, or one account in the meeting twice at
+once (two devices signed in with one school account: its stays overlap). Suspected cases are
+proposals for staff (MeetingReview): nothing here changes a mark.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ PROXY_SAMPLES = 2
 # then): in this many samples, and in this share of the samples the person is seen in.
 TWO_TILE_SAMPLES = 3
 TWO_TILE_SHARE = 0.2
+# An account's own stays overlapping by more than this (seconds) are two logins at once, not a
+# reconnect the report shows a few seconds early. Set by hand.
+TWO_LOGINS_OVERLAP = 60.0
 LABEL_SNAP = 0.8  # a label read with a letter wrong still names its account
 
 Span = tuple[float, float]
@@ -179,6 +183,16 @@ def snap_label(label: str | None, accounts: list[Account]) -> int | None:
     return None
 
 
+def _at_once(stays: Iterable[tuple[float, float | None]], end: float) -> tuple[Span, Span] | None:
+    """Two of an account's stays that overlap by more than TWO_LOGINS_OVERLAP, or None."""
+    spans = sorted((a, end if b is None else max(a, b)) for a, b in stays)
+    for k, (a, b) in enumerate(spans):
+        for c, d in spans[k + 1 :]:
+            if min(b, d) - max(a, c) > TWO_LOGINS_OVERLAP:
+                return (a, b), (c, d)
+    return None
+
+
 def _spans_text(spans: list[Span]) -> str:
     return ", ".join(f"{_mmss(a)}–{_mmss(b)}" for a, b in spans) or "never"
 
@@ -281,6 +295,11 @@ def reconcile(
         for p, idx in accounts_of.items()
         if any(_overlap(spans[i], spans[j]) > 0 for i in idx for j in idx if i < j)
     }
+    # One account in the meeting twice at once: a second device signed in with the same
+    # school account (the report has two rows of one email whose times overlap). Imports key
+    # accounts by email, so both logins are one account with overlapping stays.
+    at_once = {i: pair for i, a in enumerate(accounts) if (pair := _at_once(a.stays, end))}
+    twice |= {owners[i] for i in at_once if i in owners}
 
     entries: list[Entry] = []
     for i, a in enumerate(accounts):
@@ -320,7 +339,15 @@ def reconcile(
                 others = [
                     accounts[j].name or accounts[j].key for j in accounts_of[person] if j != i
                 ]
-                detail = f"{person} is also in the meeting as {', '.join(map(repr, others))}"
+                parts = [f"also in the meeting as {', '.join(map(repr, others))}"] if others else []
+                if i in at_once:
+                    parts.append(
+                        "in the meeting twice at once on this account (stays "
+                        f"{_spans_text(list(at_once[i]))})"
+                    )
+                elif not others:  # only another account of theirs was in twice
+                    parts.append("in the meeting twice at once on another account")
+                detail = f"{person} is {'; '.join(parts)}"
                 evidence = mine
             else:
                 n = len({s.seq for s in two_tiles[person]})

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from rollcall.vision.ocr import ReadText, TextLineReader
+from rollcall.vision.ocr import TEXT_HEIGHT, ReadText, TextLineReader
 
 # The label sits in this bottom share of the tile (at least BAND_MIN_PX), left of RIGHT_SHARE.
 BAND_SHARE = 0.3
@@ -37,6 +37,9 @@ MIN_DARK_SHARE = 0.6
 PAD_Y, PAD_X = 0.45, 0.3
 # How far left of a found tile (share of its width) its label may start.
 LEFT_REACH = 0.12
+# The strip's contrast is stretched from this percentile of its pixels (the ground) to that one
+# (the ink) before recognition.
+STRETCH_LOW, STRETCH_HIGH = 10, 97
 # A cached strip is read again when its pixels moved on average more than this (0-255): more
 # than video noise and a speaker's one-pixel nudge, less than any change of name.
 SAME_STRIP = 14.0
@@ -102,6 +105,11 @@ def find_label_strip(tile: np.ndarray) -> LabelStrip | None:
         # Labels are light on dark: a box (Zoom, Teams) or a scrim and a shadow (Meet).
         darker = ink_level - LABEL_CONTRAST
         dark_share = float((around[ring] <= darker).mean()) if ring.any() else 0.0
+        # Or dark below and beside the letters only: Meet's scrim begins at the label's top,
+        # and over a white wall the video right above the name is as bright as the letters.
+        ring[: y0 - ry0] = False
+        if ring.any():
+            dark_share = max(dark_share, float((around[ring] <= darker).mean()))
         # Text covers 15-50% of its own box; a bright patch of shirt or wall covers most of it.
         ink = float(inside.mean())
         if dark_share < MIN_DARK_SHARE or not 0.08 <= ink <= 0.7 or x1 - x0 < 2 * letter_h:
@@ -225,7 +233,10 @@ class LabelReader:
                 continue
             todo.append((k, rect, pixels, key))
         if todo:
-            crops = [_plain(image[r[1] : r[1] + r[3], r[0] : r[0] + r[2]]) for _, r, _, _ in todo]
+            crops = [
+                _for_recognizer(_plain(image[r[1] : r[1] + r[3], r[0] : r[0] + r[2]]))
+                for _, r, _, _ in todo
+            ]
             reads = self.reader.read(crops)
             for (k, rect, pixels, key), got in zip(todo, reads, strict=True):
                 # The recognizer has no "…": it reads the apps' ellipsis as three dots.
@@ -247,11 +258,36 @@ def _plain(strip: np.ndarray) -> np.ndarray:
         return strip
     # Video compression blurs an icon's edge into paler pixels: take them too.
     coloured = cv2.dilate(coloured.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    # ... but never a letter's own pixels: over a red curtain or a yellow wall (Meet draws on
+    # the video) a thin letter's anti-aliased edge is coloured too, and painting it over broke
+    # an "l" into an "i". White ink keeps every channel high; an icon has one channel low.
+    coloured &= strip.min(axis=2) < LETTER_GREY
     out = strip.copy()
     grey = cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY)
     # The darker half (at least the median: a strip of one brightness has no pixel below it).
     out[coloured] = np.median(strip[grey <= np.median(grey)], axis=0).astype(np.uint8)
     return out
+
+
+def _for_recognizer(strip: np.ndarray) -> np.ndarray:
+    """The strip as the recognizer reads best: grey, its ground black and its ink white, and
+    already at the recognizer's input height.
+
+    The recognizer stretches every strip to TEXT_HEIGHT with a bilinear filter; a 9 px label
+    enlarged five times that way blurs an accent or the dot of an "i" away, a cubic filter
+    keeps more of it. The stretch takes out the colour and the brightness of the video behind
+    a translucent box or Meet's scrim. (Percentiles chosen on half of the benchmark's names,
+    see bench/bench_labels.py.)"""
+    grey = cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY)
+    lo, hi = np.percentile(grey, (STRETCH_LOW, STRETCH_HIGH))
+    if hi - lo >= LABEL_CONTRAST / 2:
+        scaled = (grey.astype(np.float32) - float(lo)) * (255.0 / float(hi - lo))
+        grey = np.clip(scaled, 0, 255).astype(np.uint8)
+    if grey.shape[0] != TEXT_HEIGHT:
+        f = TEXT_HEIGHT / grey.shape[0]
+        size = (max(1, round(grey.shape[1] * f)), TEXT_HEIGHT)
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_CUBIC)
+    return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
 
 
 def _ellipsis(text: str) -> str:

@@ -39,6 +39,10 @@ PPOCR_DET = ModelFile(
 )
 
 
+# The recognizer's input height (rapidocr's rec_img_shape): strips are scaled to it.
+TEXT_HEIGHT = 48
+
+
 @dataclass(frozen=True)
 class ReadText:
     """One strip's text and the recognizer's confidence in it (0-1)."""
