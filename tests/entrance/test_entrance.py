@@ -183,3 +183,43 @@ def test_run_entrance_mode_from_the_command_line(cli, people, tmp_path: Path) ->
     assert status[ANN]["status"] == "present"
     assert status[ANN]["first_seen"] == pytest.approx(0.5, abs=0.2)
     assert status[BOB]["status"] == "absent"
+
+
+def test_a_resumed_entrance_session_keeps_its_mode(cli, people, tmp_path: Path) -> None:  # noqa: ANN001
+    """`run --resume` without --mode continues an entrance session as an entrance: Ann, who
+    walks past after the first run stopped, is marked at the time she appeared (a meeting-mode
+    resume would look at one frame per 20-90 s and miss her); a contradicting --mode is refused."""
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.models import AttendanceSession
+
+    for name in (ANN, BOB):
+        folder = tmp_path / "photos" / name
+        folder.mkdir(parents=True)
+        for photo in people[name][:2]:
+            (folder / photo.name).write_bytes(photo.read_bytes())
+    assert cli("enroll", "--from-dir", tmp_path / "photos", "--consent", "form").exit_code == 0
+    clip = EntranceClip(SIZE, 25.0, 5.0, [walker(ANN, people[ANN][3], 2.0)], seed=8)
+    video = write_clip(clip, tmp_path / "door.mp4")
+    first = cli("run", "--session", "door", "--source", video, "--mode", "entrance",
+                "--fps", "8", "--line", "320,0,320,360", "--duration", "1")  # fmt: skip
+    assert first.exit_code == 0, first.output
+    # As Ctrl-C would have left it: interrupted after the first second, nobody marked yet.
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        row = s.query(AttendanceSession).filter_by(name="door").one()
+        assert (row.mode, row.entrance_fps, row.entrance_line) == ("entrance", 8.0, "320,0,320,360")
+        row.state = "interrupted"
+    clash = cli("run", "--session", "door", "--resume", "--mode", "meeting")
+    assert clash.exit_code != 0 and "entrance mode" in clash.output
+    assert "Traceback" not in clash.output and len(clash.output.strip().splitlines()) == 1
+    other_line = cli("run", "--session", "door", "--resume", "--line", "0,180,640,180")
+    assert other_line.exit_code != 0 and "--line 320,0,320,360" in other_line.output
+    result = cli("run", "--session", "door", "--resume", "--json")
+    assert result.exit_code == 0, result.output
+    import json
+
+    report = json.loads(result.output[result.output.index("{") :])
+    status = {a["person"]: a for a in report["attendance"]}
+    assert status[ANN]["status"] == "present"
+    assert status[ANN]["first_seen"] == pytest.approx(2.0, abs=0.3)

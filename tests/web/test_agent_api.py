@@ -196,3 +196,19 @@ def test_a_closed_session_takes_no_frames_and_finish_asks_for_closing(
         row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-2"))
         assert row.close_at == 12.5
     assert dispatched.count(row.id) == 2
+
+
+def test_an_entrance_session_is_not_recorded_as_a_meeting_by_an_agent(
+    app: Flask, client: FlaskClient, dispatched: list[int]
+) -> None:
+    """The agent samples frames at random times, which would analyse an entrance (a session
+    started with `rollcall run --mode entrance`) as a meeting: it is refused, nothing stored."""
+    token = _agent_token(app, "ivy", "Algebra")
+    due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
+    with app.extensions["rollcall"].db.session() as s:
+        get_session(s, "algebra-2").mode = "entrance"
+    joined = _open(client, token, session="algebra-2")
+    assert joined.status_code == 409 and "entrance" in joined.get_json()["error"]
+    upload = _upload(client, token, "algebra-2", 0, due[0]["t"], _jpeg())
+    assert upload.status_code == 409 and "--resume" in upload.get_json()["error"]
+    assert _frames(app) == 0 and dispatched == []

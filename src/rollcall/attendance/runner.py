@@ -53,6 +53,10 @@ class RunOptions:
     started_at: datetime | None = None
     reconnect_timeout: float = 30.0  # a camera/stream silent this long ends the session
     realtime: bool = False  # play a recording at its own pace, as if it were live
+    # How a new session is watched; stored with it so that a resume continues the same way.
+    mode: str = "meeting"
+    entrance_fps: float | None = None
+    entrance_line: str | None = None
 
 
 @dataclass
@@ -88,6 +92,22 @@ def _expected_people(db: Database, options: RunOptions) -> tuple[list[Person], o
         return people, None
 
 
+@dataclass(frozen=True)
+class StoredMode:
+    mode: str
+    fps: float | None
+    line: str | None
+
+
+def stored_mode(db: Database, name: str) -> StoredMode | None:
+    """How an existing session is watched (None when there is no such session)."""
+    with db.session() as session:
+        row = get_session(session, name)
+        if row is None:
+            return None
+        return StoredMode(row.mode, row.entrance_fps, row.entrance_line)
+
+
 def prepare_session(
     db: Database, options: RunOptions, started_at: datetime | None = None
 ) -> tuple[int, SessionSettings, list[str]]:
@@ -116,6 +136,9 @@ def prepare_session(
                 row.max_interval,
                 row.verify_every,
                 row.leave_after,
+                row.mode,
+                row.entrance_fps,
+                row.entrance_line,
             )
             return row.id, settings, expected
         if row is not None:
@@ -136,6 +159,9 @@ def prepare_session(
         options.max_interval,
         options.verify_every,
         options.leave_after,
+        options.mode,
+        options.entrance_fps,
+        options.entrance_line,
     )
     with db.session() as session:
         course_row = require_course(session, options.course) if options.course else None

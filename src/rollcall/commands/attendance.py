@@ -221,17 +221,14 @@ def course_list(app: App) -> None:
 @click.option(
     "--mode",
     type=click.Choice(["meeting", "entrance"]),
-    default="meeting",
-    show_default=True,
-    help="meeting: a frame at each random sampling time (gallery views, rooms); entrance: "
-    "every frame at --fps, people tracked and marked as they walk past.",
+    help="meeting (default): a frame at each random sampling time (gallery views, rooms); "
+    "entrance: every frame at --fps, people tracked and marked as they walk past. A resumed "
+    "session keeps the mode it was started with.",
 )
 @click.option(
     "--fps",
     type=click.FloatRange(min=1, max=30),
-    default=8.0,
-    show_default=True,
-    help="Frames analysed a second in entrance mode.",
+    help="Frames analysed a second in entrance mode (default 8; a resumed session keeps its own).",
 )
 @click.option(
     "--line",
@@ -257,8 +254,8 @@ def run(
     realtime: bool,
     started_at: str | None,
     resume: bool,
-    mode: str,
-    fps: float,
+    mode: str | None,
+    fps: float | None,
     line: str | None,
     as_json: bool,
 ) -> None:
@@ -273,13 +270,7 @@ def run(
     from rollcall.attendance.runner import RunOptions, run_session
     from rollcall.wallclock import parse_started_at
 
-    if mode == "meeting" and line:
-        raise click.UsageError("--line counts people at an entrance: add --mode entrance")
-    parsed_line = None
-    if line:
-        from rollcall.analysis.entrance.occupancy import parse_line
-
-        parsed_line = parse_line(line)
+    mode, fps, parsed_line = _how_watched(app, session_name, resume, mode, fps, line)
     options = RunOptions(
         started_at=parse_started_at(started_at) if started_at else None,
         session=session_name,
@@ -295,6 +286,9 @@ def run(
         folder_step=folder_step,
         reconnect_timeout=reconnect_timeout,
         realtime=realtime,
+        mode=mode,
+        entrance_fps=fps if mode == "entrance" else None,
+        entrance_line=_line_text(parsed_line),
     )
 
     def on_term(_sig: int, _frame: object) -> None:
@@ -352,6 +346,41 @@ def run(
             soft_wrap=True,
         )
     _print_report(app, session_name, as_json)
+
+
+def _line_text(line: tuple[float, float, float, float] | None) -> str | None:
+    return ",".join(f"{v:g}" for v in line) if line else None
+
+
+def _how_watched(
+    app: App, session_name: str, resume: bool, mode: str | None, fps: float | None, line: str | None
+) -> tuple[str, float, tuple[float, float, float, float] | None]:
+    """The mode, fps and counting line of this run: a resumed session's own, which an explicit
+    --mode or --line may not contradict (a switch halfway would mark or count people twice)."""
+    from rollcall.analysis.entrance.occupancy import parse_line
+    from rollcall.attendance.runner import stored_mode
+
+    parsed = parse_line(line) if line else None
+    stored = stored_mode(app.db, session_name) if resume else None
+    if stored is not None:
+        if mode is not None and mode != stored.mode:
+            raise click.ClickException(
+                f"session {session_name!r} was started in {stored.mode} mode: resume it "
+                f"without --mode (or with --mode {stored.mode})"
+            )
+        mode = stored.mode
+        if parsed is not None and _line_text(parsed) != stored.line:
+            was = f"--line {stored.line}" if stored.line else "no --line"
+            raise click.ClickException(
+                f"session {session_name!r} was started with {was}: resume it without --line"
+            )
+        if stored.line:
+            parsed = parse_line(stored.line)
+        fps = fps or stored.fps
+    mode = mode or "meeting"
+    if mode == "meeting" and parsed is not None:
+        raise click.UsageError("--line counts people at an entrance: add --mode entrance")
+    return mode, fps or 8.0, parsed
 
 
 def _when(app: App, session_name: str) -> str:

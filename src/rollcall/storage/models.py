@@ -235,6 +235,12 @@ class AttendanceSession(Base):
     # Set when the agent says its source ended: the session closes at this time on its
     # timeline once every frame uploaded before it is analyzed.
     close_at: Mapped[float | None] = mapped_column(Float)
+    # How the source is watched (meeting | entrance) and, at an entrance, the frames analysed
+    # a second and the counting line "x1,y1,x2,y2": kept so that --resume (and the agent)
+    # continue the session the way it was started.
+    mode: Mapped[str] = mapped_column(String(16), default="meeting", server_default="meeting")
+    entrance_fps: Mapped[float | None] = mapped_column(Float)
+    entrance_line: Mapped[str | None] = mapped_column(String(100))
 
     course: Mapped[Course | None] = relationship()
 

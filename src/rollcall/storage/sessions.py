@@ -121,6 +121,9 @@ class SessionSettings:
     max_interval: float
     verify_every: float
     leave_after: float
+    mode: str = "meeting"
+    entrance_fps: float | None = None
+    entrance_line: str | None = None
 
 
 def get_session(session: Session, name: str) -> AttendanceSession | None:
@@ -159,6 +162,9 @@ def create_session(
         max_interval=settings.max_interval,
         verify_every=settings.verify_every,
         leave_after=settings.leave_after,
+        mode=settings.mode,
+        entrance_fps=settings.entrance_fps,
+        entrance_line=settings.entrance_line,
         state="running",
         processed_until=0.0,
     )

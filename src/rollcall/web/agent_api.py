@@ -96,6 +96,17 @@ def _session_or_abort(s, name: str) -> AttendanceSession:  # noqa: ANN001
     return row
 
 
+def _refuse_entrance(row: AttendanceSession) -> None:
+    """Frames at sampling times would be analysed as a meeting, but an entrance needs every
+    frame tracked, which the capture agent does not do yet (issue 13): refuse, losing nothing."""
+    if row.mode != "meeting":
+        abort(
+            409,
+            description=f"session {row.name!r} watches an entrance, which the capture agent "
+            "cannot record yet: continue it with `rollcall run --resume`",
+        )
+
+
 def _received_through(s, row: AttendanceSession) -> int:  # noqa: ANN001
     """The last sample number the server has: recorded, analyzed, or waiting."""
     values = [
@@ -163,6 +174,7 @@ def open_session():  # noqa: ANN201
                 abort(403, description="this agent token may not record that session")
             if row.state == CLOSED:
                 abort(409, description=f"session {name!r} is closed")
+            _refuse_entrance(row)
             row.agent_token_id, row.agent_seen_at = agent.id, utcnow()
             return jsonify(_describe(s, row, 20)), 200
         course_name = body.get("course") or None
@@ -249,6 +261,7 @@ def upload_frame(name: str):  # noqa: ANN201
         row = _session_or_abort(s, name)
         if row.state == CLOSED:
             abort(409, description=f"session {name!r} is closed")
+        _refuse_entrance(row)
         if seq > _received_through(s, row) + MAX_AHEAD:
             abort(422, description=f"sample {seq} is too far ahead of what the server has")
         due = _due(row, seq)
