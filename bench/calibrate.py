@@ -206,13 +206,19 @@ def strong_check(photos: list, feats: dict, embedder: str, rho: float, splits: i
 
 
 def calibrate(
-    embedder: str, splits: int, keep_mislabeled: bool, mirror: bool = False
+    embedder: str,
+    splits: int,
+    keep_mislabeled: bool,
+    mirror: bool = False,
+    plain_templates: bool = False,
 ) -> dict[str, object]:
     photos = load_photos(faces_root(), keep_mislabeled=keep_mislabeled)
-    colour = extract_all(photos, embedder, CAL_SIZES, mirror=mirror)
-    grey = extract_all(photos, embedder, CAL_SIZES, grey=True, mirror=mirror)
+    options = {"mirror": mirror, "plain_templates": plain_templates}
+    colour = extract_all(photos, embedder, CAL_SIZES, **options)
+    grey = extract_all(photos, embedder, CAL_SIZES, grey=True, **options)
     thresholds, margins = GRIDS[embedder]
     mirrored = ", faces averaged with their mirror image" if mirror else ""
+    mirrored += ", templates embedded once (no mirror image)" if plain_templates else ""
     print(f"\n=== {embedder}: {len(photos)} photos, {splits} splits{mirrored}")
     held = leave_one_out(
         photos,
@@ -281,14 +287,23 @@ def main() -> None:
         action="store_true",
         help="embed each face with its mirror image averaged in (embed.mirror_mean)",
     )
+    parser.add_argument(
+        "--plain-templates",
+        action="store_true",
+        help="embed templates once, without their mirror image (as before issue 11's end)",
+    )
     args = parser.parse_args()
     setup_threads(2)
     embedders = list(GRIDS) if args.embedder == "all" else [args.embedder]
-    suffix = (" (folder labels)" if args.keep_mislabeled else "") + (
-        " (mirror)" if args.mirror else ""
+    suffix = (
+        (" (folder labels)" if args.keep_mislabeled else "")
+        + (" (mirror)" if args.mirror else "")
+        + (" (plain templates)" if args.plain_templates else "")
     )
     report = {
-        name + suffix: calibrate(name, args.splits, args.keep_mislabeled, args.mirror)
+        name + suffix: calibrate(
+            name, args.splits, args.keep_mislabeled, args.mirror, args.plain_templates
+        )
         for name in embedders
     }
     OUT.mkdir(parents=True, exist_ok=True)

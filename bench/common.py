@@ -176,11 +176,20 @@ class FeatureExtractor:
     embedder once; every embedder's features are read from it (see RawFeatures)."""
 
     def __init__(
-        self, policy: EnrollmentPolicy | None = None, grey: bool = False, mirror: bool = False
+        self,
+        policy: EnrollmentPolicy | None = None,
+        grey: bool = False,
+        mirror: bool = False,
+        plain_templates: bool = False,
     ) -> None:
         self.engine = FaceEngine(EngineOptions(embedder=FUSED))
         if mirror:  # each face embedded with its mirror image averaged in (embed.mirror_mean)
             self.engine._embedder = create_embedder(FUSED, mirror=True)
+        # Templates are made as FaceEngine.enrollment_face makes them (mirror-averaged);
+        # plain_templates=True measures templates embedded once, as before issue 11's end.
+        self.template_embedder = (
+            self.engine.embedder if plain_templates else self.engine.template_embedder
+        )
         self.policy = policy or EnrollmentPolicy()
         self.grey = grey
         # Small probes are detected at their own size: a 1280x720 gallery is not upscaled, so a
@@ -197,6 +206,7 @@ class FeatureExtractor:
             "grey" if self.grey else "colour",
             # Each face embedded with its mirror image averaged in (embed.mirror_mean).
             f"mirror-averaged {getattr(self.engine.embedder, 'mirror', False)}",
+            f"templates mirror-averaged {getattr(self.template_embedder, 'mirror', False)}",
             repr(asdict(self.policy)),
             repr((det.score_threshold, det.upscale_below, det.upscale_to, det.max_upscale)),
             # the pyramid (issue 11): features cached before it do not match it
@@ -231,7 +241,7 @@ class FeatureExtractor:
             return RawFeatures(None, str(exc), 0.0, float("nan"), {})
         sharp = {name: sharpness(chip) for name, chip in _chips(view, seen[[i]]).items()}
         one = to_photo(seen[[i]], sx, sy)
-        vector = embed(engine.embedder, image, one)[0]
+        vector = embed(self.template_embedder, image, one)[0]
         return RawFeatures(vector, "", float(one.min_side[0]), float(one.scores[0]), sharp)
 
     def add_probes(self, raw: RawFeatures, image: np.ndarray, sizes: Iterable[int]) -> None:
@@ -296,13 +306,19 @@ def extract_all(
     log: Callable[[str], None] = print,
     grey: bool = False,
     mirror: bool = False,
+    plain_templates: bool = False,
 ) -> dict[str, Features]:
     """Features of every photo for one embedder, cached in bench/out/ (keyed by the settings
     that shape them); sizes missing from the cache are added, nothing is computed twice.
     grey=True: every photo converted to grey first (enrollment photos and probes alike);
-    mirror=True: each face embedded with its mirror image averaged in (embed.mirror_mean)."""
-    extractor = FeatureExtractor(grey=grey, mirror=mirror)
-    variant = ("grey" if grey else "colour") + ("_mirror" if mirror else "")
+    mirror=True: each face embedded with its mirror image averaged in (embed.mirror_mean);
+    plain_templates=True: templates embedded once, not with their mirror image."""
+    extractor = FeatureExtractor(grey=grey, mirror=mirror, plain_templates=plain_templates)
+    variant = (
+        ("grey" if grey else "colour")
+        + ("_mirror" if mirror else "")
+        + ("_plain_templates" if plain_templates else "")
+    )
     path = OUT / f"features_{variant}_{extractor.signature()}.pkl"
     known: dict[str, RawFeatures] = {}
     if cache and path.is_file():

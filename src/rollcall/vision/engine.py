@@ -78,6 +78,7 @@ class FaceEngine:
         self.detector: FaceDetector = create_detector(self.options.detector)
         self._tile_detector: FaceDetector | None = None
         self._embedder: Embedder | None = None
+        self._template_embedder: Embedder | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -85,6 +86,19 @@ class FaceEngine:
         if self._embedder is None:
             self._embedder = create_embedder(self.options.embedder, threads=self.options.threads)
         return self._embedder
+
+    @property
+    def template_embedder(self) -> Embedder:
+        """The embedder templates are made with: each enrollment face is embedded together
+        with its mirror image and the two averaged (embed.mirror_mean), a steadier estimate
+        of the person than one view, while faces in sessions are embedded once. Enrollment
+        is offline, so the second pass costs nothing while a session runs
+        (bench/calibrate.py --mirror-templates). Same networks, same sessions."""
+        if self._template_embedder is None:
+            self._template_embedder = create_embedder(
+                self.options.embedder, threads=self.options.threads, mirror=True
+            )
+        return self._template_embedder
 
     def detect(self, image: np.ndarray, pad_retry: bool = False, small_faces: bool = True) -> Faces:
         """Faces in an image. pad_retry marks a still photo (enroll, identify, count) rather
@@ -160,7 +174,7 @@ class FaceEngine:
         sharp = check_sharpness(self.embedder.align(view, seen_one)[0], policy)
         one = to_photo(seen_one, sx, sy)
         chip = self.embedder.align(image, one)[0]
-        vector = self.embedder.embed(image, one)[0]
+        vector = self.template_embedder.embed(image, one)[0]
         return EnrollmentFace(
             vector, chip, float(one.min_side[0]), sharp, float(one.scores[0]), one.boxes[0]
         )

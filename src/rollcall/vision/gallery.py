@@ -23,7 +23,7 @@ import numpy as np
 # sface 0.43/0.01: 94.6% / 90.1%, FIR 0.32% / 0.24%; worst collection 0.62% (grey 0.89%).
 # dlib 0.9575/0 (5e-5): 57.4% / 39.1%, FIR 0.12%; no limit kept Yale's grey faces with one
 #   template under 1% (1.42%): its descriptors crowd near 1 and it is the weakest embedder.
-DEFAULT_THRESHOLD = {"sface+dlib": 0.8075, "sface": 0.43, "dlib": 0.9575}
+DEFAULT_THRESHOLD = {"sface+dlib": 0.810, "sface": 0.43, "dlib": 0.9575}
 DEFAULT_MARGIN = {"sface+dlib": 0.0, "sface": 0.01, "dlib": 0.0}
 # A single match this strong names a face at once (otherwise two agreeing samples are needed),
 # and two unknown faces this alike are taken for one stranger: just above strangers' highest
@@ -36,7 +36,7 @@ STRONG_SIMILARITY = {"sface+dlib": 0.86, "sface": 0.57, "dlib": 0.97}
 # percentile of stranger-person pairs, bench/openset.one_template_cosine). The median cosine
 # between two photos of one person scaled one template up too far: strangers' tail against a
 # single template is heavier than against the mean of two.
-SINGLE_TEMPLATE_COSINE = {"sface+dlib": 0.889, "sface": 0.777, "dlib": 0.977}
+SINGLE_TEMPLATE_COSINE = {"sface+dlib": 0.897, "sface": 0.777, "dlib": 0.977}
 # A face smaller than this (shorter side, px) is counted but never named: below it the best
 # candidate of a found face is the right person less than 95% of the time with 1, 2 or 5
 # templates (bench/naming_size.py; sface+dlib at 24 px: 96.2% / 98.7% / 99.4%, at 20 px:
