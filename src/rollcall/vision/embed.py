@@ -91,10 +91,11 @@ def mirror_mean(features: np.ndarray) -> np.ndarray:
     """Rows [a_1..a_n, b_1..b_n] (each face, then each face's mirror) -> n normalised means.
 
     An embedder made with mirror=True embeds each face together with its mirror image and
-    averages the two. Off by default: calibrated leave-one-collection-out, it gained 0.3 points
-    of rank-1 at the same false-identification rate (97.3% vs 97.0% with 2 templates, worst
-    held-out collection 0.73% either way) for twice the network work per face, and named more
-    grey strangers (bench/calibrate.py --mirror)."""
+    averages the two. Templates are always made so (FaceEngine.template_embedder: enrollment is
+    offline). Faces in sessions are not: for every face it gained 0.3 points of held-out rank-1
+    at the same false-identification rate (97.3% vs 97.0% with 2 templates, before the
+    enrollment view) for twice the network work per face, and named more grey strangers
+    (bench/calibrate.py --mirror)."""
     unit = normalise(features)
     n = len(unit) // 2
     return normalise(unit[:n] + unit[n:])
