@@ -150,3 +150,58 @@ def test_an_interrupted_session_is_not_shown_as_running(app, browser) -> None:
     assert "No session is running." in b.get("/").get_data(as_text=True)
     assert "interrupted" in b.get("/sessions/").get_data(as_text=True)
     assert "· interrupted" in b.get("/sessions/algebra-1").get_data(as_text=True)
+
+
+def test_the_dashboard_asks_the_same_few_queries_however_many_sessions_run(app, browser) -> None:
+    """The dashboard polls /live.json every 5 s for every running session: one query per
+    session (each reading all its head counts) made 400 live sessions a heavy page."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event, select
+
+    from rollcall.storage.models import AttendanceRecord, AttendanceSession, HeadCount, Person
+
+    db = app.extensions["rollcall"].db
+
+    def add_running(first: int, count: int) -> None:
+        with db.session() as s:
+            alice = s.scalar(select(Person.id).where(Person.name == "Alice"))
+            for i in range(first, first + count):
+                row = AttendanceSession(
+                    name=f"live-{i}", course_id=None, source="screen",
+                    started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC), state="running", seed=i,
+                    min_interval=20, max_interval=90, verify_every=300, leave_after=180,
+                )  # fmt: skip
+                s.add(row)
+                s.flush()
+                s.add(AttendanceRecord(session_id=row.id, person_id=alice, status="present",
+                                       first_seen=5.0, last_seen=10.0 * i))  # fmt: skip
+                for seq in range(i + 1):
+                    s.add(HeadCount(session_id=row.id, seq=seq, t=10.0 * seq, count=seq,
+                                    recognized=1, unknown=seq - 1))  # fmt: skip
+
+    def queries_for_live() -> tuple[int, list[dict]]:
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            live = b.get("/live.json").get_json()["sessions"]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements), live
+
+    b = browser("ada")
+    add_running(1, 2)
+    few, live = queries_for_live()
+    add_running(3, 20)
+    many, live = queries_for_live()
+    assert many == few
+    by_name = {row["session"]: row for row in live}
+    assert len(by_name) == 22
+    # live-7: head counts 0..7, the latest at t=70 with 7 faces; Alice last seen at 70 s.
+    seven = by_name["live-7"]
+    assert (seven["samples"], seven["head_count"], seven["t"]) == (8, 7, 70.0)
+    assert (seven["here"], seven["expected"], seven["missing"]) == (1, 1, [])

@@ -141,16 +141,25 @@ def can_see_session(session: Session, user: User, row: AttendanceSession) -> boo
     return can_see_course(session, user, row.course_id)
 
 
-def visible_sessions(session: Session, user: User) -> list[AttendanceSession]:
+def visible_sessions(
+    session: Session, user: User, running: bool | None = None, limit: int | None = None
+) -> list[AttendanceSession]:
+    """The sessions ``user`` may see, newest first; only running ones (running=True) or only
+    the others (False), at most ``limit`` of them."""
     # Every caller shows the course's name: load the courses in one query, not one per row
     # (the load test found 28 queries for an admin's session list).
     query = (
         select(AttendanceSession)
         .options(selectinload(AttendanceSession.course))
-        .order_by(AttendanceSession.started_at.desc())
+        .order_by(AttendanceSession.started_at.desc(), AttendanceSession.id.desc())
     )
     if user.role != "admin":
         query = query.where(AttendanceSession.course_id.in_(owned_course_ids(session, user.id)))
+    if running is not None:
+        is_running = AttendanceSession.state == "running"
+        query = query.where(is_running if running else ~is_running)
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.scalars(query))
 
 

@@ -222,8 +222,50 @@ def head_counts(session: Session, session_id: int) -> list[HeadCount]:
 
 
 def last_seq(session: Session, session_id: int) -> int | None:
-    rows = head_counts(session, session_id)
-    return rows[-1].seq if rows else None
+    return session.scalar(select(func.max(HeadCount.seq)).where(HeadCount.session_id == session_id))
+
+
+@dataclass(frozen=True)
+class LiveSummary:
+    """What the dashboard shows of one running session."""
+
+    latest: HeadCount | None  # the latest head count
+    samples: int
+    marked: list[tuple[str, float | None]]  # (person, last seen) of everyone marked, by name
+
+
+def live_summaries(session: Session, session_ids: list[int]) -> dict[int, LiveSummary]:
+    """Each session's latest head count, number of samples and marked people, in two queries
+    however many sessions run and however long they have run: the dashboard asks every few
+    seconds for every running session (one query per session, each reading every head count,
+    grew with both)."""
+    if not session_ids:
+        return {}
+    per = (
+        select(
+            HeadCount.session_id,
+            func.max(HeadCount.seq).label("seq"),
+            func.count().label("samples"),
+        )
+        .where(HeadCount.session_id.in_(session_ids))
+        .group_by(HeadCount.session_id)
+        .subquery()
+    )
+    latest = session.execute(
+        select(HeadCount, per.c.samples).join(
+            per, (HeadCount.session_id == per.c.session_id) & (HeadCount.seq == per.c.seq)
+        )
+    )
+    counts = {hc.session_id: (hc, int(n)) for hc, n in latest.all()}
+    marked: dict[int, list[tuple[str, float | None]]] = {sid: [] for sid in session_ids}
+    for sid, name, last_seen in session.execute(
+        select(AttendanceRecord.session_id, Person.name, AttendanceRecord.last_seen)
+        .join(Person, Person.id == AttendanceRecord.person_id)
+        .where(AttendanceRecord.session_id.in_(session_ids))
+        .order_by(Person.name)
+    ):
+        marked[sid].append((name, last_seen))
+    return {sid: LiveSummary(*counts.get(sid, (None, 0)), marked[sid]) for sid in session_ids}
 
 
 def sightings(session: Session, session_id: int) -> list[tuple[Sighting, str | None]]:
