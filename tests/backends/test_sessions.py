@@ -206,3 +206,34 @@ def test_deleting_a_session_takes_everything_it_recorded(db, settings):
             assert session.scalar(select(func.count()).select_from(model)) == 0, model
         [entry] = session.scalars(select(AuditEntry)).all()
         assert (entry.action, entry.session_name) == ("session.deleted", "s1")
+
+
+def test_session_search_and_live_summaries_on_every_back_end(db) -> None:
+    """The session list's search (LIKE with escaped wildcards, case-insensitive) and the
+    dashboard's grouped latest head count run on SQLite, PostgreSQL and MariaDB alike."""
+    from rollcall.storage.accounts import count_visible_sessions, create_user, visible_sessions
+    from rollcall.storage.models import HeadCount
+    from rollcall.storage.sessions import live_summaries
+
+    with db.session() as session:
+        admin = create_user(session, "ada", "a long enough password", "admin")
+        ids = []
+        for name in ("Week_1", "week-2", "50%-off"):
+            people = [get_or_create_person(session, "ann")]
+            settings = SessionSettings("rec.mp4", 1, 20, 90, 300, 180)
+            ids.append(create_session(session, name, settings, people, None).id)
+        session.add_all(
+            HeadCount(session_id=ids[0], seq=k, t=10.0 * k, count=k, recognized=0, unknown=k)
+            for k in range(3)
+        )
+        session.flush()
+        assert count_visible_sessions(session, admin, "WEEK") == 2
+        assert [r.name for r in visible_sessions(session, admin, search="k_1")] == ["Week_1"]
+        assert count_visible_sessions(session, admin, "_") == 1  # a literal underscore
+        assert [r.name for r in visible_sessions(session, admin, search="50%")] == ["50%-off"]
+        assert len(visible_sessions(session, admin, limit=2, offset=2)) == 1
+        summaries = live_summaries(session, ids)
+        assert summaries[ids[0]].samples == 3 and summaries[ids[0]].latest.seq == 2
+        assert summaries[ids[1]].latest is None and summaries[ids[1]].samples == 0
+        assert [name for name, _ in summaries[ids[2]].marked] == ["ann"]
+        assert last_seq(session, ids[0]) == 2 and last_seq(session, ids[1]) is None

@@ -205,3 +205,51 @@ def test_the_dashboard_asks_the_same_few_queries_however_many_sessions_run(app, 
     seven = by_name["live-7"]
     assert (seven["samples"], seven["head_count"], seven["t"]) == (8, 7, 70.0)
     assert (seven["here"], seven["expected"], seven["missing"]) == (1, 1, [])
+
+
+def test_the_session_list_comes_in_pages_and_searches_every_page(app, browser) -> None:
+    """A school records hundreds of sessions a day: the list shows 100 a page, newest first,
+    and the search looks through all of them (session and course names), still only those
+    the user may see."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from rollcall.storage.models import AttendanceSession, Course
+    from rollcall.web.sessions import PAGE
+
+    db = app.extensions["rollcall"].db
+    with db.session() as s:
+        algebra = s.scalar(select(Course.id).where(Course.name == "Algebra"))
+        for i in range(PAGE + 30):
+            s.add(AttendanceSession(
+                name=f"algebra-week-{i:03d}", course_id=algebra, source="screen",
+                started_at=datetime(2026, 4, 1, 9, 0, tzinfo=UTC) + timedelta(days=i),
+                state="closed", seed=i, min_interval=20, max_interval=90, verify_every=300,
+                leave_after=180,
+            ))  # fmt: skip
+        s.add(AttendanceSession(
+            name="odd_50%_name", course_id=algebra, source="screen",
+            started_at=datetime(2026, 1, 1, 9, 0, tzinfo=UTC), state="closed", seed=1,
+            min_interval=20, max_interval=90, verify_every=300, leave_after=180,
+        ))  # fmt: skip
+    ivy = browser("ivy")
+    first = ivy.get("/sessions/").get_data(as_text=True)
+    total = PAGE + 30 + 2  # algebra-1 and odd_50%_name too
+    assert f"Sessions 1–{PAGE} of {total}" in first
+    assert f"algebra-week-{PAGE + 29:03d}" in first  # the newest
+    assert "algebra-week-000" not in first and "Older →" in first
+    second = ivy.get("/sessions/?page=2").get_data(as_text=True)
+    assert "algebra-week-000" in second and "algebra-1" in second and "← Newer" in second
+    assert f"algebra-week-{PAGE + 29:03d}" not in second
+    # The search finds an old session from the first page, and LIKE's wildcards are literal.
+    found = ivy.get("/sessions/?q=WEEK-005").get_data(as_text=True)
+    assert "algebra-week-005" in found and "of 1 matching" in found
+    assert "odd_50%_name" in ivy.get("/sessions/?q=_50%25").get_data(as_text=True)
+    assert "of 1 matching" in ivy.get("/sessions/?q=_50%25").get_data(as_text=True)
+    by_course = ivy.get("/sessions/?q=algebra").get_data(as_text=True)
+    assert f"of {total} matching" in by_course
+    # otto teaches History only: the search never shows him Algebra's sessions.
+    assert "algebra-week" not in browser("otto").get("/sessions/?q=week").get_data(as_text=True)
+    assert ivy.get("/sessions/?page=999").status_code == 200
+    assert ivy.get("/sessions/?page=x").status_code == 200

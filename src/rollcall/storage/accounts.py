@@ -7,7 +7,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from rollcall.errors import NotFound, RollcallError
@@ -141,26 +141,52 @@ def can_see_session(session: Session, user: User, row: AttendanceSession) -> boo
     return can_see_course(session, user, row.course_id)
 
 
+def _visible(session: Session, user: User, search: str | None) -> Select:
+    query = select(AttendanceSession)
+    if user.role != "admin":
+        query = query.where(AttendanceSession.course_id.in_(owned_course_ids(session, user.id)))
+    if search:
+        # Session or course names containing the text, in any case; LIKE's wildcards are
+        # escaped with "/" (a backslash is itself an escape in MySQL's string literals).
+        escaped = search.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        pattern = f"%{escaped}%"
+        in_course = select(Course.id).where(Course.name.ilike(pattern, escape="/"))
+        query = query.where(
+            AttendanceSession.name.ilike(pattern, escape="/")
+            | AttendanceSession.course_id.in_(in_course)
+        )
+    return query
+
+
 def visible_sessions(
-    session: Session, user: User, running: bool | None = None, limit: int | None = None
+    session: Session,
+    user: User,
+    running: bool | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    search: str | None = None,
 ) -> list[AttendanceSession]:
     """The sessions ``user`` may see, newest first; only running ones (running=True) or only
-    the others (False), at most ``limit`` of them."""
+    the others (False), whose session or course name contains ``search``, at most ``limit``
+    of them after skipping ``offset``."""
     # Every caller shows the course's name: load the courses in one query, not one per row
     # (the load test found 28 queries for an admin's session list).
     query = (
-        select(AttendanceSession)
+        _visible(session, user, search)
         .options(selectinload(AttendanceSession.course))
         .order_by(AttendanceSession.started_at.desc(), AttendanceSession.id.desc())
     )
-    if user.role != "admin":
-        query = query.where(AttendanceSession.course_id.in_(owned_course_ids(session, user.id)))
     if running is not None:
         is_running = AttendanceSession.state == "running"
         query = query.where(is_running if running else ~is_running)
     if limit is not None:
-        query = query.limit(limit)
+        query = query.limit(limit).offset(offset)
     return list(session.scalars(query))
+
+
+def count_visible_sessions(session: Session, user: User, search: str | None = None) -> int:
+    subquery = _visible(session, user, search).subquery()
+    return int(session.scalar(select(func.count()).select_from(subquery)) or 0)
 
 
 def visible_courses(session: Session, user: User) -> list[Course]:

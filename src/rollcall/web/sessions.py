@@ -62,12 +62,35 @@ def report_of(s, row):  # noqa: ANN001, ANN201
     return build_report(s, row, portal().settings.timezone)
 
 
+# Sessions a page: a school records hundreds a day, and the list once rendered every one.
+PAGE = 100
+
+
 @bp.get("/")
 def index():  # noqa: ANN201
+    search = " ".join(request.args.get("q", "").split())[:100] or None
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
     with db_session() as s:
-        rows = accounts.visible_sessions(s, me(s))
+        user = me(s)
+        total = accounts.count_visible_sessions(s, user, search)
+        pages = max(1, -(-total // PAGE))
+        page = min(page, pages)
+        rows = accounts.visible_sessions(
+            s, user, limit=PAGE, offset=(page - 1) * PAGE, search=search
+        )
         items = [(r, r.course.name if r.course else None) for r in rows]
-        return render_template("sessions/index.html", items=items)
+        return render_template(
+            "sessions/index.html",
+            items=items,
+            page=page,
+            pages=pages,
+            total=total,
+            first=(page - 1) * PAGE + 1,
+            search=search or "",
+        )
 
 
 def _record(s, session_id: int, person: str) -> AttendanceRecord:  # noqa: ANN001
