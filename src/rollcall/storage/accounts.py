@@ -165,10 +165,11 @@ def visible_sessions(
     limit: int | None = None,
     offset: int = 0,
     search: str | None = None,
+    open_only: bool = False,
 ) -> list[AttendanceSession]:
     """The sessions ``user`` may see, newest first; only running ones (running=True) or only
-    the others (False), whose session or course name contains ``search``, at most ``limit``
-    of them after skipping ``offset``."""
+    the others (False), only those not closed (open_only), whose session or course name
+    contains ``search``, at most ``limit`` of them after skipping ``offset``."""
     # Every caller shows the course's name: load the courses in one query, not one per row
     # (the load test found 28 queries for an admin's session list).
     query = (
@@ -179,6 +180,8 @@ def visible_sessions(
     if running is not None:
         is_running = AttendanceSession.state == "running"
         query = query.where(is_running if running else ~is_running)
+    if open_only:
+        query = query.where(AttendanceSession.state != "closed")
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return list(session.scalars(query))

@@ -29,7 +29,7 @@ def _page(s, user, new_token: str | None = None, new_name: str | None = None):  
     ]
     return render_template(
         "agents/index.html",
-        lines=agent_lines(s, accounts.visible_sessions(s, user)),
+        lines=agent_lines(s, accounts.visible_sessions(s, user, open_only=True)),
         pool=pool_status(s, portal().settings.broker_url),
         tokens=tokens,
         courses=accounts.visible_courses(s, user),
