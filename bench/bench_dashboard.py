@@ -139,7 +139,7 @@ def main() -> None:
         populate(db, level - done, args.samples, people, past, first=made)
         made += level - done + past
         done, past = level, 0
-        for url in ("/live.json", "/", "/sessions/", "/agents/"):
+        for url in ("/live.json", "/", "/sessions/", "/agents/", "/meetings/review"):
             times, statements = timed(client, url, args.repeat, db.engine)
             p90 = statistics.quantiles(times, n=10)[-1]
             print(

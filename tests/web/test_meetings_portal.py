@@ -76,6 +76,47 @@ def test_upload_shows_the_sit_in_with_evidence_and_review(app: Flask, browser) -
     assert "algebra-1" not in browser("otto").get("/meetings/review").get_data(as_text=True)
 
 
+def test_the_review_list_does_not_grow_with_sessions_without_a_report(app: Flask, browser) -> None:  # noqa: ANN001
+    """Only sessions with a participant report can have cases: the list used to reconcile
+    every session ever recorded, a few queries each."""
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from rollcall.storage.models import AttendanceSession, Course
+
+    sit_in(app)
+    ivy = browser("ivy")
+    assert _upload(ivy, report_bytes()).status_code == 302
+    db = app.extensions["rollcall"].db
+
+    def statements() -> tuple[int, str]:
+        sent: list[str] = []
+
+        def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+            sent.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            page = ivy.get("/meetings/review").get_data(as_text=True)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(sent), page
+
+    few, _ = statements()
+    with db.session() as s:
+        algebra = s.scalar(select(Course.id).where(Course.name == "Algebra"))
+        for i in range(20):
+            s.add(AttendanceSession(
+                name=f"old-{i}", course_id=algebra, source="screen",
+                started_at=START - timedelta(days=i + 1), state="closed", seed=i,
+                min_interval=20, max_interval=90, verify_every=300, leave_after=180,
+            ))  # fmt: skip
+    many, page = statements()
+    assert many == few
+    assert "algebra-1" in page
+
+
 def test_a_broken_upload_imports_nothing_and_says_the_line(app: Flask, browser) -> None:  # noqa: ANN001
     ivy = browser("ivy")
     lines = teams_report([Attendee("Alice", None, ((0, 60),))], START, ZoneInfo("UTC"))

@@ -146,7 +146,12 @@ def review_list():  # noqa: ANN201
     """Every suspected case of the sessions the user may see, undecided ones first."""
     items = []
     with db_session() as s:
+        # Only sessions with a participant report can have a case: reconciling every session
+        # ever recorded (a few queries each) made this page grow with the school's history.
+        reported = set(s.scalars(select(MeetingParticipant.session_id).distinct()))
         for row in accounts.visible_sessions(s, me(s)):
+            if row.id not in reported:
+                continue
             result = reconcile_session(s, row)
             if result is None:
                 continue
