@@ -130,6 +130,21 @@ def test_a_printed_photo_marks_nobody(engine, gallery, people) -> None:  # noqa:
     assert attacks[0].person is None and attacks[0].crop is not None
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 13: on this photo YuNet's landmarks move like a turning head's when the phone "
+    "is tilted, and the calibrated rule (APCER 12% on generated attacks) lets it through",
+)
+def test_a_phone_screen_held_up_marks_nobody(engine, gallery, people) -> None:  # noqa: ANN001
+    # Bob's photo on a phone (bezel, glare, moire), tilted and shaken as it is walked up to
+    # the camera: the face is recognisable, the rest moves as one plane.
+    phone = walker(BOB, people[BOB][3], 0.2, kind="phone", yaw_amp=15.0, seed=11)
+    clip = EntranceClip(SIZE, FPS, 3.2, [phone], seed=6)
+    marks, events, _ = play(make_monitor(engine, gallery), clip)
+    assert marks == []
+    assert [e.kind for e in events].count(ATTACK) == 1
+
+
 def test_seen_again_an_hour_later_is_not_marked_again(engine, gallery, people) -> None:  # noqa: ANN001
     monitor = make_monitor(engine, gallery)
     clip = EntranceClip(SIZE, FPS, 3.2, [walker(ANN, people[ANN][3], 0.25)], seed=4)
