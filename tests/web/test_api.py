@@ -89,3 +89,43 @@ def test_openapi_is_public_and_describes_every_endpoint(client) -> None:
         "/people",
     }
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_sessions_come_a_page_at_a_time(app, client) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from rollcall.storage.models import AttendanceSession
+
+    with app.extensions["rollcall"].db.session() as s:
+        for i in range(5):
+            s.add(
+                AttendanceSession(
+                    name=f"seminar-{i}",
+                    source="camera:0",
+                    started_at=datetime(2026, 4, 1, 9, tzinfo=UTC) + timedelta(days=i),
+                    state="closed",
+                    seed=1,
+                    min_interval=20,
+                    max_interval=90,
+                    verify_every=300,
+                    leave_after=180,
+                )
+            )
+    ada = {"Authorization": f"Bearer {token_for(app, 'ada')}"}
+    everything = client.get("/api/v1/sessions", headers=ada)
+    assert everything.headers["X-Total-Count"] == "7" and "Link" not in everything.headers
+    names, url = [], "/api/v1/sessions?limit=3"
+    while url:
+        page = client.get(url, headers=ada)
+        assert page.status_code == 200 and len(page.get_json()) <= 3
+        names += [row["session"] for row in page.get_json()]
+        link = page.headers.get("Link")
+        url = link[link.index("/api/") : link.index(">")] if link else None
+    assert names == [row["session"] for row in everything.get_json()]  # each once, in order
+    assert names[:5] == [f"seminar-{i}" for i in range(4, -1, -1)]  # newest first
+    found = client.get("/api/v1/sessions?q=seminar-3", headers=ada)
+    assert [r["session"] for r in found.get_json()] == ["seminar-3"]
+    assert found.headers["X-Total-Count"] == "1"
+    for bad in ("limit=0", "limit=5000", "limit=ten", "offset=-1"):
+        response = client.get(f"/api/v1/sessions?{bad}", headers=ada)
+        assert response.status_code == 400, bad

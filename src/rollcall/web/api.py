@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import select
 
@@ -58,11 +60,42 @@ def openapi():  # noqa: ANN201
     return jsonify(document(request.host_url.rstrip("/")))
 
 
+# Sessions a page of /sessions holds by default and at most: a school's years of sessions in
+# one response would take the server's memory and the client's patience.
+SESSIONS_PAGE, SESSIONS_PAGE_MAX = 500, 1000
+MAX_OFFSET = 1_000_000_000  # far past any real list, and within every database's integers
+
+
+def _page_arg(name: str, default: int, least: int, most: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        abort(400, description=f"{name} must be a whole number, not {raw!r}")
+    if value < least or (most is not None and value > most):
+        bounds = f"between {least} and {most}" if most is not None else f"at least {least}"
+        abort(400, description=f"{name} must be {bounds}")
+    return value
+
+
 @bp.get("/sessions")
 def sessions():  # noqa: ANN201
+    """Newest first, a page at a time (?limit=, ?offset=, ?q= over session and course names).
+    The body stays a plain list; X-Total-Count gives the number of matches, and a Link header
+    with rel="next" the next page while there is one."""
+    unknown = sorted(set(request.args) - {"limit", "offset", "q"})
+    if unknown:  # a misspelt "?limt=" would otherwise quietly return the first page
+        abort(400, description=f"unknown query parameter {unknown[0]!r} (limit, offset, q)")
+    limit = _page_arg("limit", SESSIONS_PAGE, 1, SESSIONS_PAGE_MAX)
+    offset = _page_arg("offset", 0, 0, MAX_OFFSET)
+    search = (request.args.get("q") or "").strip() or None
     with db_session() as s:
-        rows = accounts.visible_sessions(s, _user(s))
-        return jsonify(
+        user = _user(s)
+        rows = accounts.visible_sessions(s, user, limit=limit, offset=offset, search=search)
+        total = accounts.count_visible_sessions(s, user, search)
+        response = jsonify(
             [
                 {
                     "session": r.name,
@@ -74,6 +107,11 @@ def sessions():  # noqa: ANN201
                 for r in rows
             ]
         )
+    response.headers["X-Total-Count"] = str(total)
+    if offset + limit < total:
+        query = {"limit": limit, "offset": offset + limit, **({"q": search} if search else {})}
+        response.headers["Link"] = f'<{request.base_url}?{urlencode(query)}>; rel="next"'
+    return response
 
 
 @bp.get("/sessions/<name>/attendance")

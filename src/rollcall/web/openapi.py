@@ -37,6 +37,29 @@ _ENTRY = {
 }
 
 
+_PAGE = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500},
+    },
+    {
+        "name": "offset",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "default": 0},
+    },
+    {
+        "name": "q",
+        "in": "query",
+        "required": False,
+        "description": "Only sessions whose session or course name contains this",
+        "schema": {"type": "string"},
+    },
+]
+
+
 def _get(summary: str, schema: dict, params: list | None = None) -> dict:
     op = {
         "summary": summary,
@@ -47,6 +70,8 @@ def _get(summary: str, schema: dict, params: list | None = None) -> dict:
     }
     if params:
         op["parameters"] = params
+    if any(p["in"] == "query" for p in params or []):
+        op["responses"]["400"] = {"$ref": "#/components/responses/Error"}  # a bad query value
     return {"get": op}
 
 
@@ -64,8 +89,10 @@ def document(server: str) -> dict:
         "security": [{"bearer": []}],
         "paths": {
             "/sessions": _get(
-                "Sessions, newest first",
+                "Sessions, newest first, a page at a time: X-Total-Count gives the number of "
+                'matches and a Link header with rel="next" the next page while there is one',
                 {"type": "array", "items": {"$ref": "#/components/schemas/SessionSummary"}},
+                _PAGE,
             ),
             "/sessions/{name}/attendance": _get(
                 "A session's report: the same JSON as `rollcall report --json`",
