@@ -42,6 +42,17 @@ def app(settings: Settings) -> Flask:
     return app
 
 
+def closed_session(name: str, started_at: datetime, course_id: int | None = None, **more):  # noqa: ANN003, ANN201
+    """A finished session's row (not yet added) with the usual sampling settings."""
+    from rollcall.storage.models import AttendanceSession
+
+    settings = dict(source="screen", state="closed", seed=1, min_interval=20, max_interval=90,
+                    verify_every=300, leave_after=180)  # fmt: skip
+    return AttendanceSession(
+        name=name, course_id=course_id, started_at=started_at, **{**settings, **more}
+    )
+
+
 def _jpeg(path: Path, shade: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.full((48, 48, 3), shade, np.uint8))
@@ -77,17 +88,11 @@ def seed(app: Flask) -> None:
         set_instructor(s, history, otto, True)
 
         def session(name: str, course_id: int | None) -> AttendanceSession:
-            row = AttendanceSession(
-                name=name,
-                course_id=course_id,
+            row = closed_session(
+                name,
+                datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+                course_id,
                 source="lecture.mp4",
-                started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
-                state="closed",
-                seed=1,
-                min_interval=20,
-                max_interval=90,
-                verify_every=300,
-                leave_after=180,
                 processed_until=600,
                 duration=600,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.web.conftest import closed_session
 
 from rollcall.attendance.report import build_report
 from rollcall.storage.accounts import create_token, get_user
@@ -94,23 +95,10 @@ def test_openapi_is_public_and_describes_every_endpoint(client) -> None:
 def test_sessions_come_a_page_at_a_time(app, client) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from rollcall.storage.models import AttendanceSession
-
     with app.extensions["rollcall"].db.session() as s:
+        first = datetime(2026, 4, 1, 9, tzinfo=UTC)
         for i in range(5):
-            s.add(
-                AttendanceSession(
-                    name=f"seminar-{i}",
-                    source="camera:0",
-                    started_at=datetime(2026, 4, 1, 9, tzinfo=UTC) + timedelta(days=i),
-                    state="closed",
-                    seed=1,
-                    min_interval=20,
-                    max_interval=90,
-                    verify_every=300,
-                    leave_after=180,
-                )
-            )
+            s.add(closed_session(f"seminar-{i}", first + timedelta(days=i), source="camera:0"))
     ada = {"Authorization": f"Bearer {token_for(app, 'ada')}"}
     everything = client.get("/api/v1/sessions", headers=ada)
     assert everything.headers["X-Total-Count"] == "7" and "Link" not in everything.headers

@@ -7,6 +7,7 @@ import io
 
 import pytest
 from sqlalchemy import text
+from tests.web.conftest import closed_session
 
 from rollcall.storage.staff import AuditEntry, ImmutableAuditEntry
 
@@ -215,24 +216,16 @@ def test_the_session_list_comes_in_pages_and_searches_every_page(app, browser) -
 
     from sqlalchemy import select
 
-    from rollcall.storage.models import AttendanceSession, Course
+    from rollcall.storage.models import Course
     from rollcall.web.sessions import PAGE
 
     db = app.extensions["rollcall"].db
     with db.session() as s:
         algebra = s.scalar(select(Course.id).where(Course.name == "Algebra"))
         for i in range(PAGE + 30):
-            s.add(AttendanceSession(
-                name=f"algebra-week-{i:03d}", course_id=algebra, source="screen",
-                started_at=datetime(2026, 4, 1, 9, 0, tzinfo=UTC) + timedelta(days=i),
-                state="closed", seed=i, min_interval=20, max_interval=90, verify_every=300,
-                leave_after=180,
-            ))  # fmt: skip
-        s.add(AttendanceSession(
-            name="odd_50%_name", course_id=algebra, source="screen",
-            started_at=datetime(2026, 1, 1, 9, 0, tzinfo=UTC), state="closed", seed=1,
-            min_interval=20, max_interval=90, verify_every=300, leave_after=180,
-        ))  # fmt: skip
+            day = datetime(2026, 4, 1, 9, 0, tzinfo=UTC) + timedelta(days=i)
+            s.add(closed_session(f"algebra-week-{i:03d}", day, algebra, seed=i))
+        s.add(closed_session("odd_50%_name", datetime(2026, 1, 1, 9, 0, tzinfo=UTC), algebra))
     ivy = browser("ivy")
     first = ivy.get("/sessions/").get_data(as_text=True)
     total = PAGE + 30 + 2  # algebra-1 and odd_50%_name too

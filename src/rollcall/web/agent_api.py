@@ -10,7 +10,6 @@ token; a sample uploaded twice is stored once.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from rollcall.storage.sessions import get_session
 from rollcall.wallclock import as_utc, parse_started_at
 from rollcall.web.auth import csrf
 from rollcall.web.context import db_session, portal
+from rollcall.web.params import number
 
 bp = Blueprint("agent_api", __name__, url_prefix="/api/v1/agent")
 csrf.exempt(bp)  # bearer tokens, no cookies
@@ -147,18 +147,6 @@ def _describe(s, row: AttendanceSession, count: int = 10) -> dict[str, object]: 
     }
 
 
-def _number(name: str, value: object, kind: type, low: float | None = None) -> float:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        abort(400, description=f"{name} must be a {kind.__name__}")
-    if isinstance(number, float) and not math.isfinite(number):
-        abort(400, description=f"{name} must be finite")
-    if low is not None and number < low:
-        abort(400, description=f"{name} must be at least {low:g}")
-    return number
-
-
 @bp.post("/sessions")
 def open_session():  # noqa: ANN201
     """Create a session for this agent, or join one the portal (or an earlier run) created."""
@@ -203,11 +191,11 @@ def open_session():  # noqa: ANN201
         session=name,
         source=str(body.get("source") or "agent")[:1000],
         course=course_name,
-        min_interval=_number("min_interval", body.get("min_interval", 20.0), float, 1.0),
-        max_interval=_number("max_interval", body.get("max_interval", 90.0), float, 1.0),
-        verify_every=_number("verify_every", body.get("verify_every", 300.0), float, 1.0),
-        leave_after=_number("leave_after", body.get("leave_after", 180.0), float, 1.0),
-        seed=int(_number("seed", body["seed"], int)) if body.get("seed") is not None else None,
+        min_interval=number("min_interval", body.get("min_interval", 20.0), float, 1.0),
+        max_interval=number("max_interval", body.get("max_interval", 90.0), float, 1.0),
+        verify_every=number("verify_every", body.get("verify_every", 300.0), float, 1.0),
+        leave_after=number("leave_after", body.get("leave_after", 180.0), float, 1.0),
+        seed=int(number("seed", body["seed"], int)) if body.get("seed") is not None else None,
         started_at=started_at,
     )
     try:
@@ -222,7 +210,7 @@ def open_session():  # noqa: ANN201
 
 @bp.get("/sessions/<name>")
 def session_status(name: str):  # noqa: ANN201
-    count = int(_number("count", request.args.get("count", 10), int, 1))
+    count = int(number("count", request.args.get("count", 10), int, 1))
     with db_session() as s:
         row = _session_or_abort(s, name)
         row.agent_seen_at = utcnow()
@@ -235,9 +223,9 @@ def upload_frame(name: str):  # noqa: ANN201
         response = jsonify(error="too many uploads; slow down")
         response.status_code, response.headers["Retry-After"] = 429, "1"
         return response
-    seq = int(_number("seq", request.form.get("seq"), int, 0))
-    t = _number("t", request.form.get("t"), float, 0.0)
-    backlog = int(_number("backlog", request.form.get("backlog", 0), int, 0))
+    seq = int(number("seq", request.form.get("seq"), int, 0))
+    t = number("t", request.form.get("t"), float, 0.0)
+    backlog = int(number("backlog", request.form.get("backlog", 0), int, 0))
     captured_at = utcnow()
     if request.form.get("captured_at"):
         try:
@@ -281,7 +269,7 @@ def upload_frame(name: str):  # noqa: ANN201
 def finish(name: str):  # noqa: ANN201
     """The source ended at ``end_t``: close the session once its waiting frames are analyzed."""
     body = request.get_json(silent=True) or {}
-    end_t = _number("end_t", body.get("end_t"), float, 0.0)
+    end_t = number("end_t", body.get("end_t"), float, 0.0)
     with db_session() as s:
         row = _session_or_abort(s, name)
         if row.state != CLOSED:

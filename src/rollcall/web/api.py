@@ -14,7 +14,14 @@ from rollcall.storage.people import list_people
 from rollcall.storage.sessions import get_session
 from rollcall.web.auth import csrf
 from rollcall.web.context import db_session, portal
-from rollcall.web.openapi import document
+from rollcall.web.openapi import (
+    MAX_OFFSET,
+    SESSIONS_PAGE,
+    SESSIONS_PAGE_MAX,
+    SESSIONS_QUERY,
+    document,
+)
+from rollcall.web.params import number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # no cookies here: a bearer token cannot be sent by another site's form
@@ -60,37 +67,19 @@ def openapi():  # noqa: ANN201
     return jsonify(document(request.host_url.rstrip("/")))
 
 
-# Sessions a page of /sessions holds by default and at most: a school's years of sessions in
-# one response would take the server's memory and the client's patience.
-SESSIONS_PAGE, SESSIONS_PAGE_MAX = 500, 1000
-MAX_OFFSET = 1_000_000_000  # far past any real list, and within every database's integers
-
-
-def _page_arg(name: str, default: int, least: int, most: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        abort(400, description=f"{name} must be a whole number, not {raw!r}")
-    if value < least or (most is not None and value > most):
-        bounds = f"between {least} and {most}" if most is not None else f"at least {least}"
-        abort(400, description=f"{name} must be {bounds}")
-    return value
-
-
 @bp.get("/sessions")
 def sessions():  # noqa: ANN201
     """Newest first, a page at a time (?limit=, ?offset=, ?q= over session and course names).
     The body stays a plain list; X-Total-Count gives the number of matches, and a Link header
     with rel="next" the next page while there is one."""
-    unknown = sorted(set(request.args) - {"limit", "offset", "q"})
+    known = [p["name"] for p in SESSIONS_QUERY]
+    unknown = sorted(set(request.args) - set(known))
     if unknown:  # a misspelt "?limt=" would otherwise quietly return the first page
-        abort(400, description=f"unknown query parameter {unknown[0]!r} (limit, offset, q)")
-    limit = _page_arg("limit", SESSIONS_PAGE, 1, SESSIONS_PAGE_MAX)
-    offset = _page_arg("offset", 0, 0, MAX_OFFSET)
-    search = (request.args.get("q") or "").strip() or None
+        abort(400, description=f"unknown query parameter {unknown[0]!r} ({', '.join(known)})")
+    args = request.args
+    limit = int(number("limit", args.get("limit", SESSIONS_PAGE), int, 1, SESSIONS_PAGE_MAX))
+    offset = int(number("offset", args.get("offset", 0), int, 0, MAX_OFFSET))
+    search = (args.get("q") or "").strip() or None
     with db_session() as s:
         user = _user(s)
         rows = accounts.visible_sessions(s, user, limit=limit, offset=offset, search=search)

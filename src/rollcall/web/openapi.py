@@ -37,18 +37,28 @@ _ENTRY = {
 }
 
 
-_PAGE = [
+# Sessions a page of /sessions holds by default and at most: a school's years of sessions in
+# one response would take the server's memory and the client's patience. (Here, in the
+# contract, and read by the API that enforces it.)
+SESSIONS_PAGE, SESSIONS_PAGE_MAX = 500, 1000
+MAX_OFFSET = 1_000_000_000  # far past any real list, and within every database's integers
+SESSIONS_QUERY = [
     {
         "name": "limit",
         "in": "query",
         "required": False,
-        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500},
+        "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": SESSIONS_PAGE_MAX,
+            "default": SESSIONS_PAGE,
+        },
     },
     {
         "name": "offset",
         "in": "query",
         "required": False,
-        "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "default": 0},
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
     },
     {
         "name": "q",
@@ -92,7 +102,7 @@ def document(server: str) -> dict:
                 "Sessions, newest first, a page at a time: X-Total-Count gives the number of "
                 'matches and a Link header with rel="next" the next page while there is one',
                 {"type": "array", "items": {"$ref": "#/components/schemas/SessionSummary"}},
-                _PAGE,
+                SESSIONS_QUERY,
             ),
             "/sessions/{name}/attendance": _get(
                 "A session's report: the same JSON as `rollcall report --json`",

@@ -128,19 +128,20 @@ class LivenessProbe:
         """Nose-tip residuals (in inter-ocular distances) over frame pairs MIN_SPAN+ apart,
         among the last LANDMARK_WINDOW frames up to frame ``upto``."""
         marks = self.landmarks[:upto][-LANDMARK_WINDOW:]
+        iods = [float(np.linalg.norm(m[1] - m[0])) for m in marks]
         out = []
         for i in range(len(marks)):
+            if iods[i] < MIN_IOD:
+                continue
             for j in range(i + MIN_SPAN, len(marks)):
-                src = marks[i][[0, 1, 3, 4]]
-                dst = marks[j][[0, 1, 3, 4]]
+                if iods[j] < MIN_IOD:
+                    continue
                 try:
-                    h = cv2.getPerspectiveTransform(src, dst)
+                    h = cv2.getPerspectiveTransform(marks[i][[0, 1, 3, 4]], marks[j][[0, 1, 3, 4]])
                 except cv2.error:
                     continue
                 nose = cv2.perspectiveTransform(marks[i][None, [2]], h)[0, 0]
-                iod = float(np.linalg.norm(dst[1] - dst[0]))
-                if min(iod, float(np.linalg.norm(src[1] - src[0]))) >= MIN_IOD:
-                    out.append(float(np.linalg.norm(nose - marks[j][2])) / iod)
+                out.append(float(np.linalg.norm(nose - marks[j][2])) / iods[j])
         return out
 
     def features(self, upto: int | None = None) -> LivenessFeatures:

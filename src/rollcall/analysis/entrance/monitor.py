@@ -221,16 +221,16 @@ class EntranceMonitor:
             verdict = file.vote.verdict(self.gallery)
             features = file.probe.features()
             file.live = self.config.liveness.is_live(features)
-            if verdict.person is not None and file.live:
+            if verdict.person is None:
+                self._judge_unnamed(file, step)
+            elif file.live:
                 # The track's last flow span is measured only now: a short visit (half a
                 # second) can pass the check here and still be marked, at its first sight.
                 self._name(
                     file, verdict.person, verdict.similarity, verdict.shot, file.last_t, step
                 )
-            elif verdict.person is not None and file.live is False:
+            elif file.live is False:
                 self._attack(file, step, verdict.person)
-            elif verdict.person is None:
-                self._judge_unnamed(file, step)
         self.finished.append(file)
 
     def _judge_unnamed(self, file: TrackFile, step: EntranceStep) -> None:

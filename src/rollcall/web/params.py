@@ -1,0 +1,24 @@
+"""Numbers from a request (JSON body, form or query string), checked the same way everywhere."""
+
+from __future__ import annotations
+
+import math
+
+from flask import abort
+
+
+def number(
+    name: str, value: object, kind: type, low: float | None = None, high: float | None = None
+) -> float:
+    """``value`` as ``kind`` (int or float) within [low, high], or a 400 naming the field."""
+    try:
+        got = kind(value)
+    except (TypeError, ValueError):
+        abort(400, description=f"{name} must be a {kind.__name__}")
+    if isinstance(got, float) and not math.isfinite(got):
+        abort(400, description=f"{name} must be finite")
+    if low is not None and got < low:
+        abort(400, description=f"{name} must be at least {low:g}")
+    if high is not None and got > high:
+        abort(400, description=f"{name} must be at most {high:g}")
+    return got
