@@ -163,6 +163,12 @@ class Cluster:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait(30)
 
+    def signal_workers(self, signum: int) -> None:
+        """SIGSTOP freezes a worker pool (a busy or stalled host), SIGCONT lets it go on."""
+        for worker in self.workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signum)
+
     def agent(self, token: str, source: Path) -> subprocess.Popen:
         return self._spawn(
             "agent",
@@ -305,16 +311,17 @@ def test_a_killed_worker_a_server_outage_and_a_redis_restart_lose_nothing(
     _wait("the first upload", lambda: cluster.received() >= 1, 300)
     cluster.stop_server()
     _wait("a backlog in the agent's spool", lambda: len(list(spool.glob("*.jpg"))) >= 3, 120)
-    # Redis restarts empty while the server is away.
+    # Redis restarts empty while the server is away, and the worker stalls meanwhile, so that the
+    # backlog piles up in the database whatever the speed of this machine.
+    cluster.signal_workers(signal.SIGSTOP)
     cluster.redis.stop()
     cluster.redis.start()
     cluster.start_server()
-    # The backlog arrives; the worker dies in the middle of it and another takes over.
-    _wait(
-        "the worker to be in the middle of the backlog",
-        lambda: cluster.recorded() >= 2 and cluster.received() > cluster.recorded() + 1,
-        300,
-    )
+    _wait("the backlog to reach the server", lambda: cluster.received() >= cluster.recorded() + 3, 300)
+    # The worker wakes up to a broker that lost everything, and dies in the middle of the backlog.
+    before = cluster.recorded()
+    cluster.signal_workers(signal.SIGCONT)
+    _wait("the worker to record part of the backlog", lambda: cluster.recorded() > before, 300)
     cluster.kill_workers()
     time.sleep(2)  # uploads go on with no worker alive: they wait in the database
     cluster.start_worker()
