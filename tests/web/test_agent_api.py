@@ -198,17 +198,35 @@ def test_a_closed_session_takes_no_frames_and_finish_asks_for_closing(
     assert dispatched.count(row.id) == 2
 
 
-def test_an_entrance_session_is_not_recorded_as_a_meeting_by_an_agent(
+def test_an_entrance_session_takes_every_frame_from_its_agent(
     app: Flask, client: FlaskClient, dispatched: list[int]
 ) -> None:
-    """The agent samples frames at random times, which would analyse an entrance (a session
-    started with `rollcall run --mode entrance`) as a meeting: it is refused, nothing stored."""
+    """An entrance (created by an agent, or by `rollcall run --mode entrance`) gets frames
+    numbered by the agent at any time, not at sampling times; a meeting agent may not join it."""
     token = _agent_token(app, "ivy", "Algebra")
-    due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
+    counts_before = _head_counts(app)
+    bad_line = _open(client, token, session="door", mode="entrance", line="1,2")
+    assert bad_line.status_code == 400 and "--line" in bad_line.get_json()["error"]
+    too_fast = _open(client, token, session="door", mode="entrance", fps=120)
+    assert too_fast.status_code == 400 and "fps" in too_fast.get_json()["error"]
+    made = _open(client, token, session="door", mode="entrance", fps=6, line="0,100,320,100")
+    assert made.status_code == 201, made.get_json()
+    info = made.get_json()
+    assert (info["mode"], info["fps"], info["line"], info["next"]) == (
+        "entrance",
+        6.0,
+        "0,100,320,100",
+        [],
+    )
+    assert info["received_through"] == -1 and info["received_t"] is None
+    as_meeting = _open(client, token, session="door", mode="meeting")
+    assert as_meeting.status_code == 409 and "entrance" in as_meeting.get_json()["error"]
+    for seq in range(3):
+        assert _upload(client, token, "door", seq, seq / 6, _jpeg()).status_code == 202
+    assert _upload(client, token, "door", 1, 1 / 6, _jpeg()).get_json()["status"] == "duplicate"
+    joined = _open(client, token, session="door").get_json()
+    assert (joined["received_through"], joined["received_t"]) == (2, pytest.approx(2 / 6))
+    assert _frames(app) == 3 and _head_counts(app) == counts_before
     with app.extensions["rollcall"].db.session() as s:
-        get_session(s, "algebra-2").mode = "entrance"
-    joined = _open(client, token, session="algebra-2")
-    assert joined.status_code == 409 and "entrance" in joined.get_json()["error"]
-    upload = _upload(client, token, "algebra-2", 0, due[0]["t"], _jpeg())
-    assert upload.status_code == 409 and "--resume" in upload.get_json()["error"]
-    assert _frames(app) == 0 and dispatched == []
+        door = get_session(s, "door").id
+    assert dispatched == [door] * 3

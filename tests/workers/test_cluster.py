@@ -317,7 +317,8 @@ def test_a_killed_worker_a_server_outage_and_a_redis_restart_lose_nothing(
     cluster.redis.stop()
     cluster.redis.start()
     cluster.start_server()
-    _wait("the backlog to reach the server", lambda: cluster.received() >= cluster.recorded() + 3, 300)
+    backlog = lambda: cluster.received() >= cluster.recorded() + 3  # noqa: E731
+    _wait("the backlog to reach the server", backlog, 300)
     # The worker wakes up to a broker that lost everything, and dies in the middle of the backlog.
     before = cluster.recorded()
     cluster.signal_workers(signal.SIGCONT)
@@ -335,3 +336,133 @@ def test_a_killed_worker_a_server_outage_and_a_redis_restart_lose_nothing(
     seqs = [row[0] for row in outcome["head_counts"]]
     assert seqs == list(range(len(seqs))), "a sample was lost or recorded twice"
     assert outcome == reference
+
+
+# -- an entrance through the agent -------------------------------------------------------------
+
+DOOR = "front-door"
+ENTRANCE_FPS = 8.0
+
+
+def _walker(name: str, photo: Path, t0: float, seed: int) -> object:
+    from rollcall.synth.entrance import Passer
+
+    return Passer(name, photo, t0, 2.5, start=(0.3, 0.35), end=(0.5, 0.45), yaw_amp=22.0,
+                  yaw_period=1.5, size=(40.0, 160.0), seed=seed)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def door_clip(shared: Meeting, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ann walks in at 0.5 s, a stranger at 5 s, Bob at 9 s, and Ann again at 13 s; each
+    from a photo that was not enrolled."""
+    from rollcall.synth.entrance import EntranceClip, write_clip
+
+    ann, bob = "Colin_Powell", "George_W_Bush"
+    video = shared.cast.video
+    passers = [
+        _walker(ann, video[ann], 0.5, 1),
+        _walker("John_Salley", video["John_Salley"], 5.0, 2),
+        _walker(bob, video[bob], 9.0, 3),
+        _walker(ann, video[ann], 13.0, 4),
+    ]
+    clip = EntranceClip((640, 360), 25.0, 16.0, passers, seed=8)  # type: ignore[arg-type]
+    return write_clip(clip, tmp_path_factory.mktemp("door") / "door.mp4")
+
+
+def _marks(home: Path) -> dict[str, float]:
+    rows = query(
+        home,
+        "SELECT p.name, a.first_seen FROM attendance a JOIN people p ON p.id = a.person_id "
+        "JOIN sessions s ON s.id = a.session_id WHERE a.first_seen IS NOT NULL",
+    )
+    return dict(rows)
+
+
+def _door_closed(home: Path) -> bool:
+    rows = query(home, "SELECT state FROM sessions WHERE name = ?", DOOR)
+    return bool(rows) and rows[0][0] == "closed"
+
+
+@pytest.fixture(scope="module")
+def door_reference(shared: Meeting, door_clip: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """The clip through `rollcall run --mode entrance`, in one process."""
+    home = clone_home(shared.home, tmp_path_factory.mktemp("door-ref") / "home")
+    result = invoke(home, "run", "--session", DOOR, "--source", door_clip, "--mode", "entrance",
+                    "--fps", ENTRANCE_FPS, "--started-at", STARTED_AT)  # fmt: skip
+    assert result.exit_code == 0, result.output + result.stderr
+    marks = _marks(home)
+    assert set(marks) == {"Colin_Powell", "George_W_Bush"}, marks
+    return marks
+
+
+def _entrance_agent(cluster: Cluster, token: str, source: Path) -> subprocess.Popen:
+    return cluster._spawn(
+        "agent", "agent", "--server", cluster.url, "--token", token, "--session", DOOR,
+        "--source", str(source), "--mode", "entrance", "--fps", str(ENTRANCE_FPS),
+        "--started-at", STARTED_AT,
+    )  # fmt: skip
+
+
+def test_an_entrance_through_the_agent_is_marked_as_run_marks_it(
+    cluster: Cluster, door_clip: Path, door_reference: dict[str, float]
+) -> None:
+    """No broker: `rollcall serve` analyzes the entrance's frames itself, every one of them."""
+    del cluster.env["ROLLCALL_BROKER_URL"]
+    token = _agent_token(cluster.home)
+    cluster.start_server()
+    agent = _entrance_agent(cluster, token, door_clip)
+    assert agent.wait(600) == 0, (cluster.logs / "agent.log").read_text()
+    _wait("the entrance session to close", lambda: _door_closed(cluster.home), 120)
+    assert query(cluster.home, "SELECT count(*) FROM frames")[0][0] == 0, "frames kept"
+    marks = _marks(cluster.home)
+    assert set(marks) == set(door_reference), marks
+    for name, first_seen in door_reference.items():
+        assert marks[name] == pytest.approx(first_seen, abs=0.3), name
+    # The stranger is kept for review; Ann's second pass is a repeat, not a second mark.
+    assert query(cluster.home, "SELECT count(*) FROM unknown_faces")[0][0] >= 1
+    repeats = query(
+        cluster.home, "SELECT count(*) FROM session_events WHERE kind = 'already_marked' AND t > 12"
+    )
+    assert repeats[0][0] == 1
+    analyzed = query(cluster.home, "SELECT seq FROM session_states")[0][0]
+    assert analyzed == round(16.0 * ENTRANCE_FPS) - 1, "every frame analyzed, in order"
+
+
+def test_an_entrance_survives_its_worker_being_killed(
+    cluster: Cluster, door_clip: Path, door_reference: dict[str, float]
+) -> None:
+    """With Celery: the worker watching the entrance is SIGKILLed once Bob is marked; another
+    worker takes the session over (when the dead one's lease runs out) from the frame that was
+    being analyzed, knowing who is marked: Ann, back at 13 s, is "already marked" (what the
+    kiosk shows her), not marked again."""
+    from rollcall.capture.agent import Agent, AgentOptions, Spool
+    from rollcall.vision.sources import open_source
+
+    token = _agent_token(cluster.home)
+    cluster.start_server()
+    cluster.start_worker()
+    options = AgentOptions(server=cluster.url, token=token, session=DOOR, source=str(door_clip),
+                           mode="entrance", fps=ENTRANCE_FPS)  # fmt: skip
+    source = _Paced(open_source(str(door_clip)), 0.1)  # 12.8 s for the clip's 128 frames
+    agent = Agent(options, source, Spool(cluster.home / "door-spool", 1000))
+    result: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: result.update(status=agent.run()), daemon=True)
+    thread.start()
+    _wait("Bob to be marked", lambda: "George_W_Bush" in _marks(cluster.home), 300)
+    cluster.kill_workers()
+    cluster.start_worker()
+    thread.join(600)
+    source.close()
+    assert not thread.is_alive() and "status" in result, "the agent did not finish"
+    _wait("the entrance session to close", lambda: _door_closed(cluster.home), 300)
+    assert query(cluster.home, "SELECT count(*) FROM frames")[0][0] == 0, "frames kept"
+    marks = _marks(cluster.home)
+    assert set(marks) == set(door_reference), marks
+    for name, first_seen in door_reference.items():
+        assert marks[name] == pytest.approx(first_seen, abs=0.3), name
+    repeats = query(
+        cluster.home, "SELECT count(*) FROM session_events WHERE kind = 'already_marked' AND t > 12"
+    )
+    assert repeats[0][0] == 1, "Ann's return was not recognised as a repeat"
+    analyzed = query(cluster.home, "SELECT seq FROM session_states")[0][0]
+    assert analyzed == round(16.0 * ENTRANCE_FPS) - 1, "every frame analyzed, in order"

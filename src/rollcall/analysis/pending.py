@@ -35,6 +35,7 @@ class Drained(Enum):
     DONE = "done"  # nothing left to analyze for now
     BUSY = "busy"  # another process is analyzing this session: try again shortly
     GONE = "gone"  # closed or deleted
+    HELD = "held"  # an entrance another live process watches: it takes the frames
 
 
 class Stored(Enum):
@@ -53,8 +54,15 @@ class Upload:
 
 def store_frame(session: Session, row: AttendanceSession, upload: Upload) -> Stored:
     """Keep an uploaded frame until it is analyzed; a second upload of a sample is a no-op."""
-    done = session.scalar(select(func.max(HeadCount.seq)).where(HeadCount.session_id == row.id))
     state = session.get(SessionState, row.id)
+    if row.mode == "entrance":
+        # An entrance's frames are numbered on their own (not sampling times): the state
+        # holds the last one analyzed.
+        if state is not None and upload.seq <= state.seq:
+            return Stored.DUPLICATE
+        done = None
+    else:
+        done = session.scalar(select(func.max(HeadCount.seq)).where(HeadCount.session_id == row.id))
     last = max(x for x in (done, state.seq if state else None, -1) if x is not None)
     if upload.seq <= last:
         recorded = session.scalar(
@@ -139,6 +147,8 @@ def _step(db: Database, analyzer: Analyzer, session_id: int) -> Drained | None:
             if row.state == CLOSED:
                 _discard(s, session_id)
                 return Drained.GONE
+            if row.mode == "entrance":
+                return _entrance_step(s, db, analyzer, row)
             frame = s.scalar(
                 select(Frame).where(Frame.session_id == session_id).order_by(Frame.seq).limit(1)
             )
@@ -171,6 +181,30 @@ def _step(db: Database, analyzer: Analyzer, session_id: int) -> Drained | None:
     except BaseException:
         analyzer.forget_monitor(session_id)
         raise
+
+
+def _entrance_step(
+    s: Session, db: Database, analyzer: Analyzer, row: AttendanceSession
+) -> Drained | None:
+    """One frame of an entrance (analysis.entrance.uploads), or its closing."""
+    from rollcall.analysis.entrance.uploads import watched_elsewhere
+
+    frame = s.scalar(select(Frame).where(Frame.session_id == row.id).order_by(Frame.seq).limit(1))
+    if frame is None:
+        if row.close_at is None:
+            return Drained.DONE
+        if watched_elsewhere(s, row.id):
+            return Drained.HELD  # its watcher ends the open tracks and closes it
+        analyzer.entrance.finish_in(s, row)
+        lifecycle.close(s, row, row.close_at, db.settings.timezone)
+        return Drained.GONE
+    image = decode(frame.image)
+    if image is None:
+        log.warning("session %s: frame %s is unreadable; skipped", row.id, frame.seq)
+    if not analyzer.entrance.analyze_in(s, row, frame.seq, frame.t, image):
+        return Drained.HELD
+    s.delete(frame)
+    return None
 
 
 def _discard(s: Session, session_id: int) -> None:

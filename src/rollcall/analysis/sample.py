@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import func, select
@@ -43,6 +44,9 @@ from rollcall.vision.gallery import STRONG_SIMILARITY, Gallery
 from rollcall.vision.labels import LabelReader
 from rollcall.vision.screen import ScreenReading, read_screen
 from rollcall.vision.types import Faces
+
+if TYPE_CHECKING:
+    from rollcall.analysis.entrance.uploads import EntranceFrames
 
 log = logging.getLogger(__name__)
 # Sessions whose monitor a process keeps in memory (a worker serves many sessions in turn).
@@ -99,6 +103,16 @@ class Analyzer:
         # Each session's tile labels, kept between its samples (a label is read again only
         # when its strip changed); as many sessions as monitors are kept.
         self._labels: OrderedDict[int, LabelReader] = OrderedDict()
+        self._entrance: EntranceFrames | None = None
+
+    @property
+    def entrance(self) -> EntranceFrames:
+        """The entrance sessions this process watches (their frames are not samples)."""
+        if self._entrance is None:
+            from rollcall.analysis.entrance.uploads import EntranceFrames
+
+            self._entrance = EntranceFrames(self)
+        return self._entrance
 
     # -- one sample ----------------------------------------------------------------------
 
@@ -301,6 +315,10 @@ class Analyzer:
         with self.db.session() as s:
             return self._current_gallery(s)
 
+    def gallery_in(self, s: Session) -> Gallery:
+        """The gallery now, read in the caller's transaction."""
+        return self._current_gallery(s)
+
     # -- ending ---------------------------------------------------------------------------
 
     def monitor_of(self, session_id: int) -> AttendanceMonitor:
@@ -327,6 +345,8 @@ class Analyzer:
     # -- what a session needs ----------------------------------------------------------------
 
     def forget_monitor(self, session_id: int) -> None:
+        if self._entrance is not None:
+            self._entrance.forget(session_id)
         ctx = self._sessions.get(session_id)
         if ctx is not None:
             ctx.monitor, ctx.seq = None, None

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from rollcall.analysis.entrance.monitor import EntranceConfig, EntranceMonitor, EntranceStep
 from rollcall.analysis.sample import Analyzer
@@ -35,7 +36,7 @@ from rollcall.capture.stream import frames_at
 from rollcall.config import Settings
 from rollcall.errors import SourceError
 from rollcall.storage.db import Database
-from rollcall.storage.models import AttendanceRecord, Person
+from rollcall.storage.models import AttendanceRecord, HeadCount, Person
 from rollcall.vision.detect import YuNetDetector
 from rollcall.vision.embed import embed
 from rollcall.vision.engine import FaceEngine
@@ -100,6 +101,12 @@ def run_entrance(
     marked, resume_from, done_seq = retry_while_unreachable(
         lambda: _already_marked(db, session_id), START_RETRY
     )
+    inside = 0
+    if entrance.line is not None and done_seq is not None:
+        # Resumed: the people counted in are still inside (the last head count says how many).
+        with db.session() as s:
+            last = last_head_count(s, session_id)
+        inside = last.count if last is not None else 0
     detector = entrance_detector()
     monitor = EntranceMonitor(
         gallery,
@@ -108,6 +115,7 @@ def run_entrance(
         EntranceConfig(fps=entrance.fps),
         marked=marked,
         line=entrance.line,
+        inside=inside,
     )
     expected_set = set(expected)
     schedule = iter(
@@ -134,7 +142,7 @@ def run_entrance(
             _write_step(recorder, step, expected_set, f"f{frame.index}-{ft:.3f}")
             while ft >= next_sample[1]:
                 count = step.inside if step.inside is not None else step.visible
-                out = _head_count(next_sample[0], ft, count, last_count, step, monitor)
+                out = head_count(next_sample[0], ft, count, last_count, step, monitor)
                 recorder.record(out)
                 stats.samples += 1
                 stats.verifications += int(out.verified)
@@ -173,8 +181,15 @@ def _write_step(
     recorder: SessionRecorder, step: EntranceStep, expected: set[str], tag: str
 ) -> None:
     """Commit what a frame decided, if anything."""
+    out = findings(step, expected)
+    if out is not None:
+        recorder.record_findings(out, tag)
+
+
+def findings(step: EntranceStep, expected: set[str]) -> SampleOutcome | None:
+    """What a frame decided, as the recorder writes it (None: nothing to write)."""
     if not (step.marks or step.seen or step.unknowns or step.events):
-        return
+        return None
     marks = [m for m in step.marks if m.person in expected]
     events = list(step.events)
     # Someone enrolled but not on this session's roster is seen, not marked (as in meetings).
@@ -183,7 +198,7 @@ def _write_step(
         for m in step.marks
         if m.person not in expected
     ]
-    out = SampleOutcome(
+    return SampleOutcome(
         seq=-1,
         t=step.t,
         count=step.visible,
@@ -196,10 +211,9 @@ def _write_step(
         unknowns=step.unknowns,
         events=events,
     )
-    recorder.record_findings(out, tag)
 
 
-def _head_count(
+def head_count(
     seq: int,
     t: float,
     count: int,
@@ -240,13 +254,28 @@ def _already_marked(
     from rollcall.attendance.runner import _progress
 
     with db.session() as session:
-        rows = session.execute(
-            select(Person.name, AttendanceRecord.first_seen)
-            .join(Person, Person.id == AttendanceRecord.person_id)
-            .where(
-                AttendanceRecord.session_id == session_id,
-                AttendanceRecord.first_seen.is_not(None),
-            )
-        ).all()
+        marked = already_marked(session, session_id)
     resume_from, done = _progress(db, session_id)
-    return {name: float(t) for name, t in rows}, resume_from, done
+    return marked, resume_from, done
+
+
+def last_head_count(session: Session, session_id: int) -> HeadCount | None:
+    return session.scalar(
+        select(HeadCount)
+        .where(HeadCount.session_id == session_id)
+        .order_by(HeadCount.seq.desc())
+        .limit(1)
+    )
+
+
+def already_marked(session: Session, session_id: int) -> dict[str, float]:
+    """Everyone the session has marked: name -> the time they first appeared."""
+    rows = session.execute(
+        select(Person.name, AttendanceRecord.first_seen)
+        .join(Person, Person.id == AttendanceRecord.person_id)
+        .where(
+            AttendanceRecord.session_id == session_id,
+            AttendanceRecord.first_seen.is_not(None),
+        )
+    ).all()
+    return {name: float(t) for name, t in rows}

@@ -29,10 +29,19 @@ log = logging.getLogger(__name__)
 JPEG_QUALITY = 85
 TIMEOUT = 30.0  # seconds for one request
 MAX_BACKOFF = 30.0
+BACKFILL_AHEAD = 20  # frames of a recording read ahead of the server's acknowledgements
 
 
 class AgentRefused(RollcallError):
     """The server refused for good (bad token, no right to this session, session closed)."""
+
+
+class SlowDown(requests.RequestException):
+    """The server asked for fewer uploads a second (429): wait ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"the server asked to slow down for {retry_after:g} s")
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,11 @@ class AgentOptions:
     duration: float | None = None
     spool: Path | None = None  # default: ROLLCALL_HOME/agent-spool/<session>
     max_spooled: int = 2000  # frames kept on disk while the server is away (~1 day at 45 s)
+    # An entrance (every frame at ``fps``, people counted across ``line``), when creating the
+    # session; None: a meeting, or whatever the joined session is.
+    mode: str | None = None
+    fps: float | None = None
+    line: str | None = None
 
 
 @dataclass
@@ -114,6 +128,12 @@ class ServerClient:
         self.http.headers["Authorization"] = f"Bearer {token}"
 
     def _check(self, response: requests.Response) -> dict:
+        if response.status_code == 429:
+            try:
+                retry_after = float(response.headers.get("Retry-After", "1"))
+            except ValueError:
+                retry_after = 1.0
+            raise SlowDown(min(max(retry_after, 0.1), MAX_BACKOFF))
         if response.status_code in (401, 403, 404, 409, 400):
             try:
                 message = response.json().get("error") or response.text
@@ -125,7 +145,7 @@ class ServerClient:
 
     def open(self, options: AgentOptions) -> dict:
         body: dict[str, object] = {"session": options.session, "source": options.source}
-        for key in ("course", "seed", "min_interval", "max_interval"):
+        for key in ("course", "seed", "min_interval", "max_interval", "mode", "fps", "line"):
             value = getattr(options, key)
             if value is not None:
                 body[key] = value
@@ -192,6 +212,8 @@ class Agent:
         offset = 0.0
         if self.source.live:
             offset = max(0.0, (datetime.now(UTC) - started).total_seconds())
+        if info.get("mode") == "entrance":
+            return self._run_entrance(info, offset)
         upcoming = [(n["seq"], n["t"]) for n in info["next"]]
         end_t = 0.0
         ended = False
@@ -219,6 +241,9 @@ class Agent:
             self.status.queued = len(self.spool)
             self._flush()
             self.report(self.status)
+        return self._end(end_t)
+
+    def _end(self, end_t: float) -> AgentStatus:
         if self.should_stop():
             # Interrupted: frames on disk stay for the next start of the agent.
             self._flush()
@@ -231,6 +256,36 @@ class Agent:
         self._connect_until_done(lambda: self.client.finish(self.options.session, end_t))
         self.report(self.status)
         return self.status
+
+    def _run_entrance(self, info: dict, offset: float) -> AgentStatus:
+        """Every frame at the session's fps (the newest wins on a live source), numbered on
+        from what the server and the spool already have, so a restarted agent goes on."""
+        from rollcall.capture.stream import frames_at
+
+        fps = float(self.options.fps or info.get("fps") or 8.0)
+        spooled = [f["seq"] for f in self.spool.waiting()]
+        seq = max([int(info.get("received_through", -1)), *spooled]) + 1
+        # A recording sent again (an agent restarted on it) goes on after what the server has.
+        start = 0.0 if self.source.live else float(info.get("received_t") or -1.0) + 1e-6
+        end_t = 0.0
+        for frame in frames_at(self.source, fps, start=max(0.0, start)):
+            if self.should_stop():
+                break
+            ft = frame.t + offset
+            if self.options.duration is not None and ft > self.options.duration:
+                end_t = self.options.duration
+                break
+            end_t = max(end_t, ft)
+            if not self.spool.add(seq, ft, datetime.now(UTC), encode(frame.image)):
+                self.status.dropped += 1
+                self.status.notes.append(f"spool full: frame {seq} not kept")
+            seq += 1
+            self.status.queued = len(self.spool)
+            # A recording is read as fast as the server takes its frames; a live camera never
+            # waits for the server (its frames go to the spool).
+            self._flush(wait=not self.source.live and len(self.spool) >= BACKFILL_AHEAD)
+            self.report(self.status)
+        return self._end(end_t)
 
     def _more_times(self) -> list[tuple[int, float]]:
         try:
@@ -254,6 +309,10 @@ class Agent:
                 result = self.client.upload(self.options.session, frame, len(waiting) - i - 1)
             except AgentRefused:
                 raise
+            except SlowDown as slow:
+                # Reachable and busy: no growing backoff, just the pause it asked for.
+                self._retry_at = time.monotonic() + slow.retry_after
+                return
             except (requests.RequestException, OSError):
                 self.status.connected = False
                 self._retry_at = time.monotonic() + self._backoff

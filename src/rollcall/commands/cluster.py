@@ -41,6 +41,23 @@ from rollcall.commands.web import token
     help="Folder for frames the server has not acknowledged (default under ROLLCALL_HOME).",
 )
 @click.option("--reconnect-timeout", default=30.0, show_default=True, type=float)
+@click.option(
+    "--mode",
+    type=click.Choice(["meeting", "entrance"]),
+    help="When creating: meeting (default; a frame at each sampling time) or entrance (every "
+    "frame at --fps, analysed on the server as `rollcall run --mode entrance` does). Joining, "
+    "the session's own mode is used.",
+)
+@click.option(
+    "--fps",
+    type=click.FloatRange(min=1, max=30),
+    help="Entrance: frames sent a second (default: the session's, 8 when creating).",
+)
+@click.option(
+    "--line",
+    metavar="X1,Y1,X2,Y2",
+    help="Entrance, when creating: count people crossing this line (pixels), as with `run`.",
+)
 @pass_app
 def agent(
     app: App,
@@ -56,13 +73,16 @@ def agent(
     duration: float | None,
     spool: Path | None,
     reconnect_timeout: float,
+    mode: str | None,
+    fps: float | None,
+    line: str | None,
 ) -> None:
     """Capture a session's samples where the video is and upload them to the server.
 
     The server says when samples are due; frames wait in a spool folder until the server has
     them, so a dropped connection loses nothing. With a recording as the source, its frames
     are sent on its own timeline as fast as the server takes them, and the agent exits once
-    every frame is acknowledged.
+    every frame is acknowledged. An entrance session gets every frame at its fps instead.
     """
     from rollcall.capture.agent import Agent, AgentOptions, Spool
     from rollcall.vision.sources import open_source
@@ -80,7 +100,12 @@ def agent(
         max_interval=max_interval,
         started_at=begun,
         duration=duration,
+        mode=mode,
+        fps=fps,
+        line=line,
     )
+    if line and mode != "entrance":
+        raise click.UsageError("--line counts people at an entrance: add --mode entrance")
     frames = open_source(source, reconnect_timeout=reconnect_timeout)
     if begun is None and not frames.live and frames.recorded_at is not None:
         options = AgentOptions(**{**options.__dict__, "started_at": frames.recorded_at})

@@ -18,6 +18,8 @@ from itertools import islice
 from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import func, select
 
+from rollcall.analysis.entrance.occupancy import parse_line
+from rollcall.analysis.entrance.uploads import last_frame, watched_elsewhere
 from rollcall.analysis.pending import Stored, Upload, decode, store_frame, waiting_frames
 from rollcall.attendance.lifecycle import CLOSED
 from rollcall.attendance.runner import RunOptions, prepare_session
@@ -40,6 +42,7 @@ MAX_SIDE = 4096
 RATE, BURST = 20.0, 60.0
 # Sample numbers an agent may be ahead of the server (it is handed at most 100 at a time).
 MAX_AHEAD = 1000
+MAX_AHEAD_FRAMES = 10_000_000
 # An agent may capture late (a busy machine), never much before the sample is due.
 EARLY_TOLERANCE = 1.0
 
@@ -96,19 +99,11 @@ def _session_or_abort(s, name: str) -> AttendanceSession:  # noqa: ANN001
     return row
 
 
-def _refuse_entrance(row: AttendanceSession) -> None:
-    """Frames at sampling times would be analysed as a meeting, but an entrance needs every
-    frame tracked, which the capture agent does not do yet (issue 13): refuse, losing nothing."""
-    if row.mode != "meeting":
-        abort(
-            409,
-            description=f"session {row.name!r} watches an entrance, which the capture agent "
-            "cannot record yet: continue it with `rollcall run --resume`",
-        )
-
-
 def _received_through(s, row: AttendanceSession) -> int:  # noqa: ANN001
-    """The last sample number the server has: recorded, analyzed, or waiting."""
+    """The last sample number the server has: recorded, analyzed, or waiting (for an
+    entrance, the last frame number)."""
+    if row.mode == "entrance":
+        return last_frame(s, row.id)[0]
     values = [
         s.scalar(select(func.max(HeadCount.seq)).where(HeadCount.session_id == row.id)),
         s.scalar(select(func.max(Frame.seq)).where(Frame.session_id == row.id)),
@@ -137,8 +132,15 @@ def _describe(s, row: AttendanceSession, count: int = 10) -> dict[str, object]: 
         {"seq": seq, "t": round(t, 3)}
         for seq, t in islice((x for x in _schedule(row) if x[0] > through), count)
     ]
-    return {
+    extra: dict[str, object] = {}
+    if row.mode == "entrance":
+        upcoming = []  # an entrance agent sends every frame at the session's fps
+        extra["received_t"] = last_frame(s, row.id)[1]
+    return extra | {
         "session": row.name,
+        "mode": row.mode,
+        "fps": row.entrance_fps,
+        "line": row.entrance_line,
         "state": row.state,
         "started_at": as_utc(row.started_at).isoformat(),
         "received_through": through,
@@ -162,7 +164,12 @@ def open_session():  # noqa: ANN201
                 abort(403, description="this agent token may not record that session")
             if row.state == CLOSED:
                 abort(409, description=f"session {name!r} is closed")
-            _refuse_entrance(row)
+            if body.get("mode") not in (None, row.mode):
+                abort(
+                    409,
+                    description=f"session {name!r} is a{'n' if row.mode == 'entrance' else ''} "
+                    f"{row.mode} session, not {body['mode']!r}",
+                )
             row.agent_token_id, row.agent_seen_at = agent.id, utcnow()
             return jsonify(_describe(s, row, 20)), 200
         course_name = body.get("course") or None
@@ -187,8 +194,22 @@ def open_session():  # noqa: ANN201
             started_at = parse_started_at(str(body["started_at"]))
         except RollcallError as exc:
             abort(400, description=str(exc))
+    mode = body.get("mode") or "meeting"
+    if mode not in ("meeting", "entrance"):
+        abort(400, description='mode must be "meeting" or "entrance"')
+    line = None
+    if mode == "entrance" and body.get("line"):
+        try:
+            line = ",".join(f"{v:g}" for v in parse_line(str(body["line"])))
+        except RollcallError as exc:
+            abort(400, description=str(exc))
     options = RunOptions(
         session=name,
+        mode=mode,
+        entrance_fps=number("fps", body.get("fps") or 8.0, float, 1.0, 30.0)
+        if mode == "entrance"
+        else None,
+        entrance_line=line,
         source=str(body.get("source") or "agent")[:1000],
         course=course_name,
         min_interval=number("min_interval", body.get("min_interval", 20.0), float, 1.0),
@@ -249,20 +270,33 @@ def upload_frame(name: str):  # noqa: ANN201
         row = _session_or_abort(s, name)
         if row.state == CLOSED:
             abort(409, description=f"session {name!r} is closed")
-        _refuse_entrance(row)
-        if seq > _received_through(s, row) + MAX_AHEAD:
-            abort(422, description=f"sample {seq} is too far ahead of what the server has")
-        due = _due(row, seq)
-        if t < due - EARLY_TOLERANCE:
-            abort(422, description=f"sample {seq} is due at {due:.3f} s, not before")
+        entrance = row.mode == "entrance"
+        if entrance:
+            # Frames of an entrance are numbered by the agent; a day at 30 fps is 2.6 million.
+            if seq > _received_through(s, row) + MAX_AHEAD_FRAMES:
+                abort(422, description=f"frame {seq} is too far ahead of what the server has")
+        else:
+            if seq > _received_through(s, row) + MAX_AHEAD:
+                abort(422, description=f"sample {seq} is too far ahead of what the server has")
+            due = _due(row, seq)
+            if t < due - EARLY_TOLERANCE:
+                abort(422, description=f"sample {seq} is due at {due:.3f} s, not before")
         result = store_frame(s, row, Upload(seq, t, captured_at, data))
         row.agent_token_id, row.agent_seen_at, row.agent_backlog = g.agent_id, utcnow(), backlog
         if result is Stored.QUEUED:
             row.agent_lag = max(0.0, (utcnow() - captured_at).total_seconds())
         session_id = row.id
-    if result is Stored.QUEUED:
+    if result is Stored.QUEUED and not (entrance and _watched_elsewhere(session_id)):
         portal().dispatch(session_id)
     return jsonify(status=result.value, seq=seq), 202 if result is Stored.QUEUED else 200
+
+
+def _watched_elsewhere(session_id: int) -> bool:
+    """A worker is watching this entrance and will take the frame: no task per frame. Read
+    after the frame is committed, so a watcher letting go meanwhile has seen it (see
+    analysis.entrance.uploads.EntranceFrames.release_in)."""
+    with db_session() as s:
+        return watched_elsewhere(s, session_id)
 
 
 @bp.post("/sessions/<name>/finish")

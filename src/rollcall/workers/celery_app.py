@@ -32,6 +32,12 @@ TIME_LIMIT = 300  # seconds; a 49-face sample takes ~1-2 s, a backlog of a sessi
 VISIBILITY_TIMEOUT = 3 * TIME_LIMIT
 SWEEP_EVERY = 10.0  # seconds between looks for frames no task was queued for
 SWEEP_AGE = 5.0  # a frame waiting this long without a task is queued again
+# An entrance is watched by one task for up to WATCH_FOR seconds (under the time limit), which
+# looks for new frames every WATCH_POLL seconds and lets go after WATCH_IDLE without one
+# (longer than a track may go unseen, so letting go ends no track early).
+WATCH_FOR = TIME_LIMIT - 60
+WATCH_POLL = 0.05
+WATCH_IDLE = 5.0
 
 
 def make_celery(broker_url: str) -> Celery:
@@ -88,11 +94,40 @@ def analyze_session(self, session_id: int) -> str:  # noqa: ANN001
 
     if not _process:  # a solo pool, or tests running the task in this process
         _process.update(_start())
-    result = drain(_process["db"], _process["analyzer"], int(session_id))
+    db, analyzer = _process["db"], _process["analyzer"]
+    result = drain(db, analyzer, int(session_id))
+    if result is Drained.DONE and analyzer.entrance.holds(int(session_id)):  # type: ignore[attr-defined]
+        result = watch_entrance(db, analyzer, int(session_id))
     if result is Drained.BUSY:
         # Another worker holds the session; it may finish before seeing the newest frame.
         raise self.retry(countdown=1)
     return result.value
+
+
+def watch_entrance(db: object, analyzer: object, session_id: int) -> object:
+    """Stay with an entrance while its frames come (see analysis.entrance.uploads): take
+    each new frame as it arrives, let go after IDLE seconds without one (its open tracks
+    end then) or when this task's time is up (another task goes on from here)."""
+    from rollcall.analysis.entrance.uploads import release
+    from rollcall.analysis.pending import Drained, drain
+
+    started = idle_from = time.monotonic()
+    seen = analyzer.entrance.last_seen(session_id)  # type: ignore[attr-defined]
+    while True:
+        time.sleep(WATCH_POLL)
+        result = drain(db, analyzer, session_id)  # type: ignore[arg-type]
+        if result in (Drained.GONE, Drained.HELD):
+            return result
+        now = time.monotonic()
+        latest = analyzer.entrance.last_seen(session_id)  # type: ignore[attr-defined]
+        if latest != seen:
+            seen, idle_from = latest, now
+        if now - started > WATCH_FOR:
+            release(db, analyzer, session_id, idle=False)  # type: ignore[arg-type]
+            analyze_session.delay(session_id)  # frames keep coming: a next task goes on
+            return Drained.DONE
+        if now - idle_from > WATCH_IDLE and release(db, analyzer, session_id, idle=True):  # type: ignore[arg-type]
+            return Drained.DONE
 
 
 @signals.worker_ready.connect

@@ -77,9 +77,14 @@ class LocalDispatch:
                     log.warning("sweep failed; retrying", exc_info=True)
                 continue
             try:
-                if drain(self._db, analyzer, session_id) is Drained.BUSY:
+                result = drain(self._db, analyzer, session_id)
+                if result is Drained.BUSY:
                     time.sleep(1.0)
                     self._queue.put(session_id)
+                elif result is Drained.HELD:
+                    # An entrance another process watched (this server's previous life, or a
+                    # worker): look again once its lease may have run out.
+                    threading.Timer(1.0, self._queue.put, [session_id]).start()
             except Exception:  # noqa: BLE001 - keep serving the other sessions
                 log.exception("analysis of session %s failed; its frames wait", session_id)
 

@@ -88,6 +88,7 @@ class EntranceMonitor:
         config: EntranceConfig | None = None,
         marked: dict[str, float] | None = None,
         line: tuple[float, float, float, float] | None = None,
+        inside: int = 0,
     ) -> None:
         self.gallery = gallery
         self.detect = detect
@@ -97,7 +98,7 @@ class EntranceMonitor:
         self.marked: dict[str, float] = dict(marked or {})
         max_lost = max(1, round(self.config.max_lost_seconds * self.config.fps))
         self.tracker = ByteTracker(max_lost=max_lost)
-        self.occupancy = Occupancy(line) if line else None
+        self.occupancy = Occupancy(line, inside) if line else None
         self.tracks: dict[int, TrackFile] = {}
         self.frame_index = -1
         self._prev_gray: np.ndarray | None = None

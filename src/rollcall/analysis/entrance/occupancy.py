@@ -30,7 +30,10 @@ def parse_line(text: str) -> tuple[float, float, float, float]:
 
 
 class Occupancy:
-    def __init__(self, line: tuple[float, float, float, float]) -> None:
+    def __init__(self, line: tuple[float, float, float, float], inside: int = 0) -> None:
+        """``inside``: people already in when counting starts (a session taken over by
+        another process, or resumed, goes on from its last known count)."""
+        self.base = max(0, inside)
         x1, y1, x2, y2 = line
         self.zone = sv.LineZone(
             # LineZone counts "in" towards the line's other side than ours: give it reversed.
@@ -56,4 +59,4 @@ class Occupancy:
 
     @property
     def inside(self) -> int:
-        return max(0, self.entered - self.left)
+        return max(0, self.base + self.entered - self.left)

@@ -1,0 +1,265 @@
+"""Entrance frames sent by a capture agent (`rollcall agent --mode entrance`), analyzed on the
+server side: by `rollcall serve` itself without a broker, by a Celery worker with one.
+
+An entrance is followed frame by frame: tracks, best shots and liveness live in one process's
+memory (an EntranceMonitor), and cutting a passer's track in two at a handover can cost a mark.
+So one process at a time *watches* an entrance session: it holds a lease on it (renewed with
+every frame, in the frame's own transaction, and let go when frames stop coming), and every
+other process leaves the session's frames to it. A process that takes a session over (the
+watcher died or let go) starts a fresh monitor that knows who is marked already and how many
+people are inside, so nobody is marked twice and the count goes on.
+
+Per session, the database keeps (session_states, plain JSON: counts, no biometric data) the
+last frame analyzed, the next head count's number, the last count, and the lease. A frame is
+deleted in the transaction that records what it decided, as for meeting samples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rollcall.analysis.entrance.monitor import EntranceConfig, EntranceMonitor
+from rollcall.analysis.entrance.occupancy import parse_line
+from rollcall.attendance.recorder import SessionRecorder
+from rollcall.attendance.schedule import SamplingSchedule
+from rollcall.storage.models import AttendanceSession, SessionState, utcnow
+from rollcall.storage.sessions import attendance_rows
+from rollcall.vision.embed import embed
+
+if TYPE_CHECKING:
+    from rollcall.analysis.sample import Analyzer
+    from rollcall.storage.db import Database
+
+# Seconds a watcher's lease lasts without a frame; a watcher that died is replaced after this.
+LEASE = 10.0
+# The name of this process as a watcher.
+WATCHER = f"{socket.gethostname()}:{os.getpid()}"
+KIND = "entrance"
+
+
+@dataclass
+class _Doc:
+    """An entrance session's stored progress (session_states.state)."""
+
+    frame: int = -1  # the last frame analyzed
+    t: float = 0.0  # its time on the session's timeline
+    sample: int = 0  # the next head count's number
+    last_count: int | None = None
+    inside: int | None = None  # people inside by the line after that frame
+    watcher: str | None = None
+    lease_until: float = 0.0  # epoch seconds
+
+    def held_by_other(self, now: float) -> bool:
+        return self.watcher not in (None, WATCHER) and self.lease_until > now
+
+    def dump(self) -> bytes:
+        return json.dumps({"kind": KIND, **self.__dict__}).encode()
+
+    @classmethod
+    def load(cls, stored: SessionState | None) -> _Doc | None:
+        if stored is None:
+            return None
+        try:
+            data: dict[str, Any] = json.loads(stored.state)
+        except ValueError:
+            return None  # a meeting's sealed state: not an entrance
+        if not isinstance(data, dict) or data.pop("kind", None) != KIND:
+            return None
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def watched_elsewhere(s: Session, session_id: int) -> bool:
+    """Another live process watches this entrance (it will take the frames: no need to
+    queue a task for each one)."""
+    doc = _Doc.load(s.get(SessionState, session_id))
+    return doc is not None and doc.held_by_other(time.time())
+
+
+@dataclass
+class _Watch:
+    monitor: EntranceMonitor
+    expected: set[str]
+    recorder: SessionRecorder
+    schedule: Iterator[tuple[int, float]]
+    due: tuple[int, float]  # the next head count: (number, time)
+    frame: int  # the last frame this monitor saw
+    t: float
+
+
+class EntranceFrames:
+    """The entrance sessions this process watches (see the module docstring)."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        from rollcall.attendance.entrance import entrance_detector
+
+        self.analyzer = analyzer
+        self._detector = entrance_detector()
+        self._watches: dict[int, _Watch] = {}
+
+    def holds(self, session_id: int) -> bool:
+        return session_id in self._watches
+
+    def forget(self, session_id: int) -> None:
+        self._watches.pop(session_id, None)
+
+    def analyze_in(
+        self, s: Session, row: AttendanceSession, seq: int, t: float, image: np.ndarray | None
+    ) -> bool:
+        """One uploaded frame, in the caller's transaction (which holds the session's row and
+        deletes the frame). False: another process watches this session, leave the frame."""
+        from rollcall.attendance.entrance import findings, head_count
+
+        stored = s.get(SessionState, row.id)
+        doc = _Doc.load(stored) or _Doc()
+        now = time.time()
+        if doc.held_by_other(now):
+            return False
+        if seq <= doc.frame or image is None:
+            return True  # analyzed already (a redelivery), or unreadable: drop it
+        watch = self._watch(s, row, doc)
+        step = watch.monitor.observe(t, image)
+        out = findings(step, watch.expected)
+        if out is not None:
+            watch.recorder.write_findings(s, out, f"f{seq}-{t:.3f}")
+        while t >= watch.due[1]:
+            count = step.inside if step.inside is not None else step.visible
+            sample = head_count(watch.due[0], t, count, doc.last_count, step, watch.monitor)
+            watch.recorder.write(s, sample)
+            doc.last_count = count
+            watch.due = next(watch.schedule)
+        doc.frame, doc.t, doc.sample, doc.inside = seq, t, watch.due[0], step.inside
+        doc.watcher, doc.lease_until = WATCHER, now + LEASE
+        watch.frame, watch.t = seq, t
+        _store(s, row.id, stored, doc)
+        return True
+
+    def last_seen(self, session_id: int) -> int | None:
+        """The last frame this process analyzed of the session (None: not watching it)."""
+        watch = self._watches.get(session_id)
+        return None if watch is None else watch.frame
+
+    def finish_in(self, s: Session, row: AttendanceSession) -> None:
+        """The agent's source ended: tracks still open end at the last frame (a passer who
+        turned out live on the last frames is marked; an attack still in view is reported)."""
+        self.release_in(s, row, idle=True)
+
+    def release_in(self, s: Session, row: AttendanceSession, idle: bool) -> bool:
+        """Let go of the session. ``idle``: frames stopped coming, so open tracks end now
+        (False, and nothing changes, if a frame came meanwhile). Otherwise this watch's time
+        is up while frames flow: the tracks stay in this process's memory, in case the next
+        task for the session is this process's again."""
+        from rollcall.analysis.pending import waiting_frames
+        from rollcall.attendance.entrance import findings
+
+        stored = s.get(SessionState, row.id)
+        doc = _Doc.load(stored)
+        watch = self._watches.get(row.id)
+        if doc is None or doc.held_by_other(time.time()):
+            self.forget(row.id)
+            return True
+        if idle:
+            if waiting_frames(s, row.id):
+                return False
+            if watch is not None and watch.frame == doc.frame:
+                out = findings(watch.monitor.finish(watch.t), watch.expected)
+                if out is not None:
+                    watch.recorder.write_findings(s, out, "end")
+            self.forget(row.id)
+        doc.watcher, doc.lease_until = None, 0.0
+        _store(s, row.id, stored, doc)
+        return True
+
+    def _watch(self, s: Session, row: AttendanceSession, doc: _Doc) -> _Watch:
+        """This process's monitor of the session, continued if it saw the stored last frame;
+        otherwise a fresh one that knows who is marked and how many are inside."""
+        from rollcall.attendance.entrance import already_marked, last_head_count
+
+        watch = self._watches.get(row.id)
+        if watch is not None and watch.frame == doc.frame:
+            return watch
+        analyzer = self.analyzer
+        engine = analyzer.engine
+        detector = self._detector
+        fps = row.entrance_fps or EntranceConfig().fps
+        line = parse_line(row.entrance_line) if row.entrance_line else None
+        if doc.frame < 0:
+            # The first frame from an agent: the session may have head counts from an
+            # earlier `rollcall run` of it.
+            last = last_head_count(s, row.id)
+            if last is not None:
+                doc.sample, doc.last_count = last.seq + 1, last.count
+                doc.inside = last.count if line else None
+        monitor = EntranceMonitor(
+            analyzer.gallery_in(s),
+            lambda image: detector.detect(image),
+            lambda crop, faces: embed(engine.embedder, crop, faces),
+            EntranceConfig(fps=fps),
+            marked=already_marked(s, row.id),
+            line=line,
+            inside=doc.inside or 0,
+        )
+        schedule = iter(
+            x
+            for x in SamplingSchedule(row.min_interval, row.max_interval, row.seed)
+            if x[0] >= doc.sample
+        )
+        watch = _Watch(
+            monitor=monitor,
+            expected={name for _, name in attendance_rows(s, row.id)},
+            recorder=SessionRecorder(
+                analyzer.db, row.id, analyzer.settings.evidence_dir, embedder=engine.embedder.name
+            ),
+            schedule=schedule,
+            due=next(schedule),
+            frame=doc.frame,
+            t=doc.t,
+        )
+        self._watches[row.id] = watch
+        return watch
+
+
+def _store(s: Session, session_id: int, stored: SessionState | None, doc: _Doc) -> None:
+    if stored is None:
+        s.add(SessionState(session_id=session_id, seq=doc.frame, state=doc.dump()))
+    else:
+        stored.seq, stored.state, stored.updated_at = doc.frame, doc.dump(), utcnow()
+
+
+def release(db: Database, analyzer: Analyzer, session_id: int, idle: bool) -> bool:
+    """EntranceFrames.release_in in a transaction of its own, holding the session's row."""
+    with db.session() as s:
+        row = s.scalar(
+            select(AttendanceSession).where(AttendanceSession.id == session_id).with_for_update()
+        )
+        if row is None:
+            analyzer.entrance.forget(session_id)
+            return True
+        return analyzer.entrance.release_in(s, row, idle)
+
+
+def last_frame(s: Session, session_id: int) -> tuple[int, float | None]:
+    """The number and time of the last entrance frame the server has: analyzed, or waiting."""
+    from rollcall.storage.models import Frame
+
+    newest = s.execute(
+        select(Frame.seq, Frame.t)
+        .where(Frame.session_id == session_id)
+        .order_by(Frame.seq.desc())
+        .limit(1)
+    ).first()
+    doc = _Doc.load(s.get(SessionState, session_id))
+    if newest is not None and (doc is None or newest[0] > doc.frame):
+        return int(newest[0]), float(newest[1])
+    if doc is not None and doc.frame >= 0:
+        return doc.frame, doc.t
+    return -1, None
