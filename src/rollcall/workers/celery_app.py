@@ -21,8 +21,14 @@ import os
 import threading
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from celery import Celery, signals
+
+if TYPE_CHECKING:
+    from rollcall.analysis.pending import Drained
+    from rollcall.analysis.sample import Analyzer
+    from rollcall.storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +102,7 @@ def analyze_session(self, session_id: int) -> str:  # noqa: ANN001
         _process.update(_start())
     db, analyzer = _process["db"], _process["analyzer"]
     result = drain(db, analyzer, int(session_id))
-    if result is Drained.DONE and analyzer.entrance.holds(int(session_id)):  # type: ignore[attr-defined]
+    if result is Drained.DONE and analyzer.entrance.holds(int(session_id)):  # type: ignore[union-attr]
         result = watch_entrance(db, analyzer, int(session_id))
     if result is Drained.BUSY:
         # Another worker holds the session; it may finish before seeing the newest frame.
@@ -104,29 +110,36 @@ def analyze_session(self, session_id: int) -> str:  # noqa: ANN001
     return result.value
 
 
-def watch_entrance(db: object, analyzer: object, session_id: int) -> object:
+def watch_entrance(db: Database, analyzer: Analyzer, session_id: int) -> Drained:
     """Stay with an entrance while its frames come (see analysis.entrance.uploads): take
     each new frame as it arrives, let go after IDLE seconds without one (its open tracks
     end then) or when this task's time is up (another task goes on from here)."""
-    from rollcall.analysis.entrance.uploads import release
+    from rollcall.analysis.entrance.uploads import has_work, release
     from rollcall.analysis.pending import Drained, drain
 
+    def work_waiting() -> bool:
+        try:
+            return has_work(db, session_id)
+        except Exception:  # noqa: BLE001 - the database is restarting: drain() waits it out
+            return True
+
     started = idle_from = time.monotonic()
-    seen = analyzer.entrance.last_seen(session_id)  # type: ignore[attr-defined]
+    seen = analyzer.entrance.last_seen(session_id)
     while True:
         time.sleep(WATCH_POLL)
-        result = drain(db, analyzer, session_id)  # type: ignore[arg-type]
-        if result in (Drained.GONE, Drained.HELD):
-            return result
+        if work_waiting():
+            result = drain(db, analyzer, session_id)
+            if result in (Drained.GONE, Drained.HELD):
+                return result
         now = time.monotonic()
-        latest = analyzer.entrance.last_seen(session_id)  # type: ignore[attr-defined]
+        latest = analyzer.entrance.last_seen(session_id)
         if latest != seen:
             seen, idle_from = latest, now
         if now - started > WATCH_FOR:
-            release(db, analyzer, session_id, idle=False)  # type: ignore[arg-type]
+            release(db, analyzer, session_id, idle=False)
             analyze_session.delay(session_id)  # frames keep coming: a next task goes on
             return Drained.DONE
-        if now - idle_from > WATCH_IDLE and release(db, analyzer, session_id, idle=True):  # type: ignore[arg-type]
+        if now - idle_from > WATCH_IDLE and release(db, analyzer, session_id, idle=True):
             return Drained.DONE
 
 

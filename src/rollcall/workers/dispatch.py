@@ -64,6 +64,9 @@ class LocalDispatch:
             # lock while it judges, and a niced holder would keep the portal's writes waiting.
             yield_this_thread(self._settings.analysis_nice)
         analyzer = Analyzer(self._db, self._settings, self._engine())  # type: ignore[arg-type]
+        # Load the recognition networks now: loaded on the first face, inside a frame's write
+        # transaction, they held uploads (and the portal's writes, on SQLite) back ~1.5 s.
+        analyzer.engine.embedder  # noqa: B018
         while True:
             try:
                 session_id = self._queue.get(timeout=SWEEP_EVERY)

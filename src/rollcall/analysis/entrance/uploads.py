@@ -247,6 +247,23 @@ def release(db: Database, analyzer: Analyzer, session_id: int, idle: bool) -> bo
         return analyzer.entrance.release_in(s, row, idle)
 
 
+def has_work(db: Database, session_id: int) -> bool:
+    """Frames waiting, or the agent asked to close: a read that takes no write lock (a watcher
+    asks this many times a second, and SQLite has one writer at a time)."""
+    from rollcall.storage.models import Frame
+
+    with db.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        waiting = conn.execute(
+            select(Frame.id).where(Frame.session_id == session_id).limit(1)
+        ).first()
+        if waiting is not None:
+            return True
+        closing = conn.execute(
+            select(AttendanceSession.close_at).where(AttendanceSession.id == session_id)
+        ).first()
+        return closing is None or closing[0] is not None
+
+
 def last_frame(s: Session, session_id: int) -> tuple[int, float | None]:
     """The number and time of the last entrance frame the server has: analyzed, or waiting."""
     from rollcall.storage.models import Frame
