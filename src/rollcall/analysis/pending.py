@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rollcall.analysis.entrance.uploads import Claim
 from rollcall.analysis.sample import Analyzer
 from rollcall.attendance import lifecycle
 from rollcall.attendance.lifecycle import CLOSED
@@ -148,63 +149,78 @@ def _step(db: Database, analyzer: Analyzer, session_id: int) -> Drained | None:
                 _discard(s, session_id)
                 return Drained.GONE
             if row.mode == "entrance":
-                return _entrance_step(s, db, analyzer, row)
-            frame = s.scalar(
-                select(Frame).where(Frame.session_id == session_id).order_by(Frame.seq).limit(1)
-            )
-            if frame is None:
-                if row.close_at is not None:
+                claimed = analyzer.entrance.claim_in(s, row)
+                if claimed == "closing":
                     lifecycle.close(s, row, row.close_at, db.settings.timezone)
                     return Drained.GONE
-                return Drained.DONE
-            image = decode(frame.image)
-            if image is None:
-                # Validated at upload; a frame that still cannot be read must not stall the rest.
-                log.warning("session %s: frame %s is unreadable; skipped", session_id, frame.seq)
+                if isinstance(claimed, str):
+                    return _CLAIMED[claimed]
+                claim = claimed
             else:
-                done = analyzer.analyze_in(s, session_id, frame.seq, frame.t, image)
-                if done.outcome is not None:
-                    # One line per sample: what operators (and bench/bench_scale.py) read.
-                    log.info(
-                        "sample session=%s seq=%s faces=%s verified=%s embedded=%s "
-                        "count_ms=%.0f verify_ms=%.0f",
-                        session_id,
-                        frame.seq,
-                        done.outcome.count,
-                        int(done.outcome.verified),
-                        done.outcome.embedded,
-                        done.count_cpu * 1000,
-                        done.verify_cpu * 1000,
-                    )
-            s.delete(frame)
-            return None
+                return _sample(s, db, analyzer, row)
+        # The claimed entrance frame, analyzed with the transaction committed.
+        return _entrance_frame(db, analyzer, claim)
     except BaseException:
         analyzer.forget_monitor(session_id)
         raise
 
 
-def _entrance_step(
-    s: Session, db: Database, analyzer: Analyzer, row: AttendanceSession
-) -> Drained | None:
-    """One frame of an entrance (analysis.entrance.uploads), or its closing."""
-    from rollcall.analysis.entrance.uploads import watched_elsewhere
-
-    frame = s.scalar(select(Frame).where(Frame.session_id == row.id).order_by(Frame.seq).limit(1))
+def _sample(s: Session, db: Database, analyzer: Analyzer, row: AttendanceSession) -> Drained | None:
+    """A meeting's next sample, in the caller's transaction (which holds the session's row)."""
+    session_id = row.id
+    frame = s.scalar(
+        select(Frame).where(Frame.session_id == session_id).order_by(Frame.seq).limit(1)
+    )
     if frame is None:
-        if row.close_at is None:
-            return Drained.DONE
-        if watched_elsewhere(s, row.id):
-            return Drained.HELD  # its watcher ends the open tracks and closes it
-        analyzer.entrance.finish_in(s, row)
-        lifecycle.close(s, row, row.close_at, db.settings.timezone)
-        return Drained.GONE
+        if row.close_at is not None:
+            lifecycle.close(s, row, row.close_at, db.settings.timezone)
+            return Drained.GONE
+        return Drained.DONE
     image = decode(frame.image)
     if image is None:
-        log.warning("session %s: frame %s is unreadable; skipped", row.id, frame.seq)
-    if not analyzer.entrance.analyze_in(s, row, frame.seq, frame.t, image):
-        return Drained.HELD
+        # Validated at upload; a frame that still cannot be read must not stall the rest.
+        log.warning("session %s: frame %s is unreadable; skipped", session_id, frame.seq)
+    else:
+        done = analyzer.analyze_in(s, session_id, frame.seq, frame.t, image)
+        if done.outcome is not None:
+            # One line per sample: what operators (and bench/bench_scale.py) read.
+            log.info(
+                "sample session=%s seq=%s faces=%s verified=%s embedded=%s "
+                "count_ms=%.0f verify_ms=%.0f",
+                session_id,
+                frame.seq,
+                done.outcome.count,
+                int(done.outcome.verified),
+                done.outcome.embedded,
+                done.count_cpu * 1000,
+                done.verify_cpu * 1000,
+            )
     s.delete(frame)
     return None
+
+
+def _entrance_frame(db: Database, analyzer: Analyzer, claim: Claim) -> Drained | None:
+    """Analyze a claimed entrance frame outside any transaction, then record it in one."""
+    step = analyzer.entrance.observe(claim)
+
+    def commit() -> Drained | None:
+        with db.session() as s:
+            row = s.scalar(
+                select(AttendanceSession)
+                .where(AttendanceSession.id == claim.session_id)
+                .with_for_update()
+            )
+            if row is None or row.state == CLOSED:
+                analyzer.forget_monitor(claim.session_id)
+                return Drained.GONE
+            analyzer.entrance.commit_in(s, row, claim, step)
+            return None
+
+    return retry_while_unreachable(commit, 120.0)
+
+
+# What EntranceFrames.claim_in's answers mean to drain (None: go on with the next frame).
+_CLAIMED: dict[str, Drained | None] = {"held": Drained.HELD, "done": Drained.DONE, "again": None}
 
 
 def _discard(s: Session, session_id: int) -> None:

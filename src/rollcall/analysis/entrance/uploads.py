@@ -11,24 +11,27 @@ people are inside, so nobody is marked twice and the count goes on.
 
 Per session, the database keeps (session_states, plain JSON: counts, no biometric data) the
 last frame analyzed, the next head count's number, the last count, and the lease. A frame is
-deleted in the transaction that records what it decided, as for meeting samples.
+claimed in one short transaction, analyzed with none open (SQLite has one writer, and uploads
+and the portal's edits must not wait behind every frame), and recorded and deleted in a
+second one, which checks that the session did not move on meanwhile.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rollcall.analysis.entrance.monitor import EntranceConfig, EntranceMonitor
+from rollcall.analysis.entrance.monitor import EntranceConfig, EntranceMonitor, EntranceStep
 from rollcall.analysis.entrance.occupancy import parse_line
 from rollcall.attendance.recorder import SessionRecorder
 from rollcall.attendance.schedule import SamplingSchedule
@@ -40,11 +43,13 @@ if TYPE_CHECKING:
     from rollcall.analysis.sample import Analyzer
     from rollcall.storage.db import Database
 
+log = logging.getLogger(__name__)
 # Seconds a watcher's lease lasts without a frame; a watcher that died is replaced after this.
 LEASE = 10.0
 # The name of this process as a watcher.
 WATCHER = f"{socket.gethostname()}:{os.getpid()}"
 KIND = "entrance"
+WATCHES = 32  # entrance monitors one process keeps (each ~ a few MB of tracks and shots)
 
 
 @dataclass
@@ -85,6 +90,17 @@ def watched_elsewhere(s: Session, session_id: int) -> bool:
     return doc is not None and doc.held_by_other(time.time())
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A frame taken for analysis (EntranceFrames.claim_in)."""
+
+    session_id: int
+    seq: int
+    t: float
+    image: bytes
+    base: int  # the last frame analyzed before it
+
+
 @dataclass
 class _Watch:
     monitor: EntranceMonitor
@@ -104,7 +120,9 @@ class EntranceFrames:
 
         self.analyzer = analyzer
         self._detector = entrance_detector()
-        self._watches: dict[int, _Watch] = {}
+        # Least recently fed last: a process keeps at most WATCHES monitors (an agent that
+        # vanished without finishing leaves one behind).
+        self._watches: OrderedDict[int, _Watch] = OrderedDict()
 
     def holds(self, session_id: int) -> bool:
         return session_id in self._watches
@@ -112,35 +130,91 @@ class EntranceFrames:
     def forget(self, session_id: int) -> None:
         self._watches.pop(session_id, None)
 
-    def analyze_in(
-        self, s: Session, row: AttendanceSession, seq: int, t: float, image: np.ndarray | None
-    ) -> bool:
-        """One uploaded frame, in the caller's transaction (which holds the session's row and
-        deletes the frame). False: another process watches this session, leave the frame."""
-        from rollcall.attendance.entrance import findings, head_count
+    # A frame is taken in three steps, so that the write lock (SQLite's, or the session's row
+    # on a server database) is not held while it is analyzed: uploads and the portal's writes
+    # would wait behind every frame of a busy entrance.
+
+    def claim_in(self, s: Session, row: AttendanceSession) -> Claim | str:
+        """The session's next frame, under this process's renewed lease (in the caller's
+        transaction, which holds the session's row). Otherwise "held" (another process
+        watches it), "done" (no frame), "closing" (no frame, and the agent asked to close:
+        open tracks were ended, the caller closes the session) or "again" (a frame analyzed
+        already was dropped)."""
+        from rollcall.storage.models import Frame
 
         stored = s.get(SessionState, row.id)
         doc = _Doc.load(stored) or _Doc()
         now = time.time()
         if doc.held_by_other(now):
-            return False
-        if seq <= doc.frame or image is None:
-            return True  # analyzed already (a redelivery), or unreadable: drop it
-        watch = self._watch(s, row, doc)
-        step = watch.monitor.observe(t, image)
-        out = findings(step, watch.expected)
-        if out is not None:
-            watch.recorder.write_findings(s, out, f"f{seq}-{t:.3f}")
-        while t >= watch.due[1]:
-            count = step.inside if step.inside is not None else step.visible
-            sample = head_count(watch.due[0], t, count, doc.last_count, step, watch.monitor)
-            watch.recorder.write(s, sample)
-            doc.last_count = count
-            watch.due = next(watch.schedule)
-        doc.frame, doc.t, doc.sample, doc.inside = seq, t, watch.due[0], step.inside
+            return "held"
+        frame = s.scalar(
+            select(Frame).where(Frame.session_id == row.id).order_by(Frame.seq).limit(1)
+        )
+        if frame is None:
+            if row.close_at is None:
+                return "done"
+            self.release_in(s, row, idle=True)
+            return "closing"
+        if frame.seq <= doc.frame:
+            s.delete(frame)  # a redelivery of a frame analyzed already
+            return "again"
+        self._watch(s, row, doc)
         doc.watcher, doc.lease_until = WATCHER, now + LEASE
-        watch.frame, watch.t = seq, t
         _store(s, row.id, stored, doc)
+        return Claim(row.id, frame.seq, frame.t, frame.image, doc.frame)
+
+    def observe(self, claim: Claim) -> EntranceStep | None:
+        """The frame through the session's monitor, outside any transaction (None: the frame
+        cannot be decoded; it is dropped)."""
+        from rollcall.analysis.pending import decode
+
+        image = decode(claim.image)
+        if image is None:
+            return None
+        return self._watches[claim.session_id].monitor.observe(claim.t, image)
+
+    def commit_in(
+        self, s: Session, row: AttendanceSession, claim: Claim, step: EntranceStep | None
+    ) -> bool:
+        """Write what the frame decided and drop it (the caller's transaction holds the
+        session's row). False, and nothing written, if the session moved on without this
+        process meanwhile (its lease ran out and another took over): the frame is taken again."""
+        from rollcall.attendance.entrance import findings, head_count
+        from rollcall.storage.models import Frame
+
+        stored = s.get(SessionState, row.id)
+        doc = _Doc.load(stored)
+        watch = self._watches.get(row.id)
+        if (
+            doc is None
+            or watch is None
+            or doc.frame != claim.base
+            or doc.held_by_other(time.time())
+        ):
+            self.forget(row.id)
+            return False
+        if step is not None:
+            out = findings(step, watch.expected)
+            if out is not None:
+                watch.recorder.write_findings(s, out, f"f{claim.seq}-{claim.t:.3f}")
+            while claim.t >= watch.due[1]:
+                count = step.inside if step.inside is not None else step.visible
+                sample = head_count(
+                    watch.due[0], claim.t, count, doc.last_count, step, watch.monitor
+                )
+                watch.recorder.write(s, sample)
+                doc.last_count = count
+                watch.due = next(watch.schedule)
+            doc.t, doc.inside, watch.t = claim.t, step.inside, claim.t
+        else:
+            log.warning("session %s: frame %s is unreadable; skipped", row.id, claim.seq)
+        doc.frame, doc.sample = claim.seq, watch.due[0]
+        doc.watcher, doc.lease_until = WATCHER, time.time() + LEASE
+        watch.frame = claim.seq
+        _store(s, row.id, stored, doc)
+        frame = s.scalar(select(Frame).where(Frame.session_id == row.id, Frame.seq == claim.seq))
+        if frame is not None:
+            s.delete(frame)
         return True
 
     def last_seen(self, session_id: int) -> int | None:
@@ -186,6 +260,7 @@ class EntranceFrames:
 
         watch = self._watches.get(row.id)
         if watch is not None and watch.frame == doc.frame:
+            self._watches.move_to_end(row.id)
             return watch
         analyzer = self.analyzer
         engine = analyzer.engine
@@ -225,6 +300,8 @@ class EntranceFrames:
             t=doc.t,
         )
         self._watches[row.id] = watch
+        while len(self._watches) > WATCHES:
+            self._watches.popitem(last=False)
         return watch
 
 
