@@ -75,12 +75,13 @@ class AgentStatus:
     duplicates: int = 0
     dropped: int = 0
     notes: list[str] = field(default_factory=list)
+    unit: str = "sample"  # what is sent: a sample, or an entrance's every frame
 
     def line(self, session: str) -> str:
         state = "connected" if self.connected else "server unreachable"
         last = "nothing sent yet"
         if self.last_upload_at is not None:
-            last = f"sample {self.last_upload_seq} sent {self.last_upload_at:%H:%M:%S}"
+            last = f"{self.unit} {self.last_upload_seq} sent {self.last_upload_at:%H:%M:%S}"
         return f"{session}: {state} · {last} · {self.queued} queued"
 
 
@@ -262,7 +263,13 @@ class Agent:
         from what the server and the spool already have, so a restarted agent goes on."""
         from rollcall.capture.stream import frames_at
 
-        fps = float(self.options.fps or info.get("fps") or 8.0)
+        self.status.unit = "frame"
+        # The session's rate: its monitor counts in frames of it (how long a track may be lost).
+        fps = float(info.get("fps") or self.options.fps or 8.0)
+        if self.options.fps is not None and self.options.fps != fps:
+            self.status.notes.append(
+                f"session {self.options.session!r} watches at {fps:g} fps; --fps ignored"
+            )
         spooled = [f["seq"] for f in self.spool.waiting()]
         seq = max([int(info.get("received_through", -1)), *spooled]) + 1
         # A recording sent again (an agent restarted on it) goes on after what the server has.

@@ -51,7 +51,7 @@ from rollcall.commands.web import token
 @click.option(
     "--fps",
     type=click.FloatRange(min=1, max=30),
-    help="Entrance: frames sent a second (default: the session's, 8 when creating).",
+    help="Entrance, when creating: frames sent a second (default 8); joining, the session's.",
 )
 @click.option(
     "--line",
