@@ -224,6 +224,8 @@ def test_an_entrance_session_takes_every_frame_from_its_agent(
     for seq in range(3):
         assert _upload(client, token, "door", seq, seq / 6, _jpeg()).status_code == 202
     assert _upload(client, token, "door", 1, 1 / 6, _jpeg()).get_json()["status"] == "duplicate"
+    backwards = _upload(client, token, "door", 3, 0.1, _jpeg())
+    assert backwards.status_code == 422 and "not after" in backwards.get_json()["error"]
     joined = _open(client, token, session="door").get_json()
     assert (joined["received_through"], joined["received_t"]) == (2, pytest.approx(2 / 6))
     assert _frames(app) == 3 and _head_counts(app) == counts_before

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 from tests.helpers_session import (
@@ -466,3 +467,59 @@ def test_an_entrance_survives_its_worker_being_killed(
     assert repeats[0][0] == 1, "Ann's return was not recognised as a repeat"
     analyzed = query(cluster.home, "SELECT seq FROM session_states")[0][0]
     assert analyzed == round(16.0 * ENTRANCE_FPS) - 1, "every frame analyzed, in order"
+
+
+def test_an_entrance_agent_stopped_and_started_again_goes_on_where_it_was(
+    cluster: Cluster, door_clip: Path, door_reference: dict[str, float]
+) -> None:
+    """The agent is stopped (as by Ctrl-C) after 33 uploads with some frames still in its spool,
+    then started again on the same recording: it sends what its spool kept and goes on after
+    the last frame the server or the spool has, numbering on. Every frame the server took is
+    one step of the recording after the one before: none twice, no gap."""
+    from rollcall.capture.agent import Agent, AgentOptions, Spool
+    from rollcall.vision.sources import open_source
+
+    del cluster.env["ROLLCALL_BROKER_URL"]
+    token = _agent_token(cluster.home)
+    cluster.start_server()
+    options = AgentOptions(server=cluster.url, token=token, session=DOOR, source=str(door_clip),
+                           mode="entrance", fps=ENTRANCE_FPS)  # fmt: skip
+    spool = Spool(cluster.home / "door-spool", 1000)
+    tries: list[int] = []
+    taken: list[tuple[int, float]] = []
+
+    def watched(agent: Agent, network_drops_after: int | None) -> Agent:
+        upload = agent.client.upload
+
+        def counted(session: str, frame: dict, backlog: int) -> str:
+            tries.append(frame["seq"])
+            if network_drops_after is not None and len(tries) > network_drops_after:
+                raise requests.ConnectionError("the network drops")  # these stay spooled
+            result = upload(session, frame, backlog)
+            if result == "queued":
+                taken.append((frame["seq"], frame["t"]))
+            return result
+
+        agent.client.upload = counted  # type: ignore[method-assign]
+        return agent
+
+    first = Agent(options, open_source(str(door_clip)), spool, should_stop=lambda: len(tries) >= 33)
+    watched(first, network_drops_after=30).run()
+    first.source.close()
+    assert len(spool) > 0, "nothing was left in the spool to send on the second start"
+    second = watched(Agent(options, open_source(str(door_clip)), spool), None)
+    second.run()
+    second.source.close()
+    _wait("the entrance session to close", lambda: _door_closed(cluster.home), 120)
+    assert not len(spool) and query(cluster.home, "SELECT count(*) FROM frames")[0][0] == 0
+    seqs = [seq for seq, _ in taken]
+    assert seqs == list(range(len(seqs))), "frame numbers skipped or repeated"
+    steps = np.diff([t for _, t in taken])
+    assert steps.min() > 0 and steps.max() < 1 / ENTRANCE_FPS + 0.05, "a frame twice, or a gap"
+    assert taken[-1][1] > 15.5, "the recording was not sent to its end"
+    analyzed = query(cluster.home, "SELECT seq FROM session_states")[0][0]
+    assert analyzed == seqs[-1], "the server did not analyze every frame"
+    marks = _marks(cluster.home)
+    assert set(marks) == set(door_reference), marks
+    for name, first_seen in door_reference.items():
+        assert marks[name] == pytest.approx(first_seen, abs=0.3), name

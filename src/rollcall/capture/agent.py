@@ -270,10 +270,15 @@ class Agent:
             self.status.notes.append(
                 f"session {self.options.session!r} watches at {fps:g} fps; --fps ignored"
             )
-        spooled = [f["seq"] for f in self.spool.waiting()]
-        seq = max([int(info.get("received_through", -1)), *spooled]) + 1
-        # A recording sent again (an agent restarted on it) goes on after what the server has.
-        start = 0.0 if self.source.live else float(info.get("received_t") or -1.0) + 1e-6
+        spooled = self.spool.waiting()
+        seq = max([int(info.get("received_through", -1)), *(f["seq"] for f in spooled)]) + 1
+        # A recording read again (an agent restarted on it) goes on one step after the last
+        # frame the server or the spool has.
+        start = 0.0
+        if not self.source.live:
+            have = [info.get("received_t"), *(f["t"] for f in spooled)]
+            known = [float(t) for t in have if t is not None]
+            start = max(known) + 1.0 / fps if known else 0.0
         end_t = 0.0
         for frame in frames_at(self.source, fps, start=max(0.0, start)):
             if self.should_stop():

@@ -273,8 +273,12 @@ def upload_frame(name: str):  # noqa: ANN201
         entrance = row.mode == "entrance"
         if entrance:
             # Frames of an entrance are numbered by the agent; a day at 30 fps is 2.6 million.
-            if seq > _received_through(s, row) + MAX_AHEAD_FRAMES:
+            last_seq, last_t = last_frame(s, row.id)
+            if seq > last_seq + MAX_AHEAD_FRAMES:
                 abort(422, description=f"frame {seq} is too far ahead of what the server has")
+            if seq > last_seq and last_t is not None and t <= last_t:
+                # Tracks follow people forward in time: a later frame cannot be earlier.
+                abort(422, description=f"frame {seq} at {t:.3f} s is not after {last_t:.3f} s")
         else:
             if seq > _received_through(s, row) + MAX_AHEAD:
                 abort(422, description=f"sample {seq} is too far ahead of what the server has")
