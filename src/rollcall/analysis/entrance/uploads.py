@@ -46,8 +46,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # Seconds a watcher's lease lasts without a frame; a watcher that died is replaced after this.
 LEASE = 10.0
-# The name of this process as a watcher.
-WATCHER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def this_watcher() -> str:
+    """This process as a watcher. Asked each time, not kept at import: a worker's pool
+    processes are forked from one parent, and each must be a watcher of its own."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 KIND = "entrance"
 WATCHES = 32  # entrance monitors one process keeps (each ~ a few MB of tracks and shots)
 
@@ -65,7 +71,7 @@ class _Doc:
     lease_until: float = 0.0  # epoch seconds
 
     def held_by_other(self, now: float) -> bool:
-        return self.watcher not in (None, WATCHER) and self.lease_until > now
+        return self.watcher not in (None, this_watcher()) and self.lease_until > now
 
     def dump(self) -> bytes:
         return json.dumps({"kind": KIND, **self.__dict__}).encode()
@@ -159,7 +165,7 @@ class EntranceFrames:
             s.delete(frame)  # a redelivery of a frame analyzed already
             return "again"
         self._watch(s, row, doc)
-        doc.watcher, doc.lease_until = WATCHER, now + LEASE
+        doc.watcher, doc.lease_until = this_watcher(), now + LEASE
         _store(s, row.id, stored, doc)
         return Claim(row.id, frame.seq, frame.t, frame.image, doc.frame)
 
@@ -209,7 +215,7 @@ class EntranceFrames:
         else:
             log.warning("session %s: frame %s is unreadable; skipped", row.id, claim.seq)
         doc.frame, doc.sample = claim.seq, watch.due[0]
-        doc.watcher, doc.lease_until = WATCHER, time.time() + LEASE
+        doc.watcher, doc.lease_until = this_watcher(), time.time() + LEASE
         watch.frame = claim.seq
         _store(s, row.id, stored, doc)
         frame = s.scalar(select(Frame).where(Frame.session_id == row.id, Frame.seq == claim.seq))
