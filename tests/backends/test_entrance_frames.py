@@ -1,0 +1,103 @@
+"""An entrance's uploaded frames through the server-side step (analysis.pending.drain ->
+analysis.entrance.uploads), on every back end: every frame taken once and in order, head counts
+at the session's sampling times, another process's lease respected, the closing.
+
+The frames are empty corridors (no face, so no recognition network is needed): what is checked
+here is the bookkeeping of claims, leases and transactions, not the recognition."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from rollcall.analysis.entrance import uploads
+from rollcall.analysis.pending import Drained, Upload, drain, store_frame
+from rollcall.analysis.sample import Analyzer
+from rollcall.attendance.runner import RunOptions, prepare_session
+from rollcall.attendance.schedule import SamplingSchedule
+from rollcall.storage.models import AttendanceSession, Frame, HeadCount, SessionState
+from rollcall.storage.people import get_or_create_person
+from rollcall.vision.engine import EngineOptions, FaceEngine
+
+FPS = 8.0
+SEED, MIN_GAP, MAX_GAP = 4, 1.0, 2.0
+
+
+def _corridor() -> bytes:
+    import cv2
+
+    image = np.full((180, 320, 3), 70, np.uint8)
+    cv2.rectangle(image, (100, 40), (220, 180), (120, 110, 100), -1)  # a doorway
+    ok, data = cv2.imencode(".jpg", image)
+    assert ok
+    return data.tobytes()
+
+
+def _send(db, session_id: int, seqs: range) -> None:  # noqa: ANN001
+    image = _corridor()
+    with db.session() as s:
+        row = s.get(AttendanceSession, session_id)
+        for seq in seqs:
+            store_frame(s, row, Upload(seq, seq / FPS, datetime.now(UTC), image))
+
+
+def _waiting(db, session_id: int) -> int:  # noqa: ANN001
+    with db.session() as s:
+        return s.scalar(select(func.count(Frame.id)).where(Frame.session_id == session_id))
+
+
+def test_entrance_frames_are_taken_once_in_order_under_one_watcher(
+    db, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    with db.session() as s:
+        get_or_create_person(s, "ann")
+    options = RunOptions(session="door", source="agent", mode="entrance", entrance_fps=FPS,
+                         seed=SEED, min_interval=MIN_GAP, max_interval=MAX_GAP)  # fmt: skip
+    session_id, _conf, _expected = prepare_session(db, options)
+    analyzer = Analyzer(db, settings, FaceEngine(EngineOptions(threads=1)))
+    _send(db, session_id, range(40))
+    assert drain(db, analyzer, session_id) is Drained.DONE
+    assert _waiting(db, session_id) == 0
+    with db.session() as s:
+        assert s.get(SessionState, session_id).seq == 39
+        counts = s.execute(
+            select(HeadCount.seq, HeadCount.t, HeadCount.count)
+            .where(HeadCount.session_id == session_id)
+            .order_by(HeadCount.seq)
+        ).all()
+    due = [t for _n, t in _first(SamplingSchedule(MIN_GAP, MAX_GAP, SEED), 20) if t <= 39 / FPS]
+    assert [c[0] for c in counts] == list(range(len(due))), "one head count per sampling time"
+    for (_, t, count), wanted in zip(counts, due, strict=True):
+        assert wanted <= t < wanted + 1 / FPS + 1e-6 and count == 0
+    # Another process holds the lease now: this one leaves the new frames to it.
+    _send(db, session_id, range(40, 45))
+    mine = uploads.this_watcher()
+    with monkeypatch.context() as m:
+        m.setattr(uploads, "this_watcher", lambda: "elsewhere:1")
+        other = Analyzer(db, settings, analyzer.engine)
+        assert drain(db, other, session_id) is Drained.HELD
+        assert _waiting(db, session_id) == 5
+    assert uploads.this_watcher() == mine
+    assert drain(db, analyzer, session_id) is Drained.DONE
+    assert _waiting(db, session_id) == 0
+    # A frame sent again after it was analyzed is dropped, not analyzed twice.
+    _send(db, session_id, range(44, 45))
+    assert _waiting(db, session_id) == 0
+    with db.session() as s:
+        s.get(AttendanceSession, session_id).close_at = 44 / FPS
+    assert drain(db, analyzer, session_id) is Drained.GONE
+    with db.session() as s:
+        row = s.get(AttendanceSession, session_id)
+        assert row.state == "closed" and s.get(SessionState, session_id).seq == 44
+
+
+def _first(schedule, n: int) -> list[tuple[int, float]]:  # noqa: ANN001
+    out = []
+    for item in schedule:
+        out.append(item)
+        if len(out) == n:
+            break
+    return out
