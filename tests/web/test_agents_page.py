@@ -72,3 +72,38 @@ def test_the_pool_with_a_real_broker_and_one_that_is_down(app: Flask) -> None:
         assert ada.login("ada").status_code == 302
         html = ada.get("/agents/").get_data(as_text=True)
         assert expected in html, html[html.find('id="pool"') :][:600]
+
+
+def test_an_entrance_shows_which_process_watches_it(
+    app: Flask, browser, dispatched: list[int]
+) -> None:  # noqa: ANN001
+    """An entrance is followed by one process at a time: the page names it, and says so when
+    frames wait with nobody watching (a worker died and its lease has not run out yet)."""
+    import time
+
+    from rollcall.analysis.entrance.uploads import _Doc
+    from rollcall.storage.models import SessionState
+    from rollcall.storage.sessions import get_session
+
+    ada = browser("ada")
+    token = TOKEN.search(
+        ada.post("/agents/tokens", {"name": "Door A", "course": ""}).get_data(as_text=True)
+    ).group(1)
+    api = app.test_client()
+    assert _open(api, token, session="door", mode="entrance").status_code == 201
+    assert _upload(api, token, "door", 0, 0.0, _jpeg()).status_code == 202
+
+    def door_row() -> str:
+        html = ada.get("/agents/").get_data(as_text=True)
+        return re.search(r"door</a></td>(.*?)</tr>", html, re.S).group(1)
+
+    assert "entrance: no worker yet" in door_row()
+    with app.extensions["rollcall"].db.session() as s:
+        door = get_session(s, "door")
+        doc = _Doc(frame=0, watcher="worker-3:4242", lease_until=time.time() + 60)
+        s.add(SessionState(session_id=door.id, seq=0, state=doc.dump()))
+    assert "entrance watched by <code>worker-3:4242</code>" in door_row()
+    with app.extensions["rollcall"].db.session() as s:
+        state = s.get(SessionState, get_session(s, "door").id)
+        state.state = _Doc(frame=0, watcher="worker-3:4242", lease_until=time.time() - 1).dump()
+    assert "entrance: no worker yet" in door_row(), "a lease that ran out names nobody"

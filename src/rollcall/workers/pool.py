@@ -13,7 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.lifecycle import CLOSED
-from rollcall.storage.models import AgentToken, AttendanceSession, Frame, HeadCount
+from rollcall.storage.models import (
+    AgentToken,
+    AttendanceSession,
+    Frame,
+    HeadCount,
+    SessionState,
+)
 from rollcall.wallclock import as_utc
 
 CONNECTED_WITHIN = timedelta(seconds=60)  # an agent asks or uploads at least this often
@@ -29,6 +35,8 @@ class AgentLine:
     lag_s: float | None
     waiting: int  # frames on the server, not analyzed yet
     backlog: int  # frames the agent still holds (what it said with its last upload)
+    entrance: bool = False
+    watcher: str | None = None  # the process following an entrance now (host:pid)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,16 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
             )
         ).all()
     )
+    from rollcall.analysis.entrance.uploads import watcher_of
+
+    states = {
+        st.session_id: st
+        for st in s.scalars(
+            select(SessionState).where(
+                SessionState.session_id.in_([r.id for r in live if r.mode == "entrance"])
+            )
+        )
+    }
     lines = []
     for row in live:
         seen = None if row.agent_seen_at is None else as_utc(row.agent_seen_at)
@@ -72,6 +90,8 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
                 lag_s=row.agent_lag,
                 waiting=waiting.get(row.id, 0),
                 backlog=row.agent_backlog or 0,
+                entrance=row.mode == "entrance",
+                watcher=watcher_of(states.get(row.id)),
             )
         )
     return lines

@@ -89,6 +89,14 @@ class _Doc:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+def watcher_of(stored: SessionState | None, now: float | None = None) -> str | None:
+    """The process watching an entrance now (None: nobody; its frames wait for one)."""
+    doc = _Doc.load(stored)
+    if doc is None or doc.watcher is None:
+        return None
+    return doc.watcher if doc.lease_until > (time.time() if now is None else now) else None
+
+
 def watched_elsewhere(s: Session, session_id: int) -> bool:
     """Another live process watches this entrance (it will take the frames: no need to
     queue a task for each one)."""
