@@ -168,7 +168,8 @@ def run_entrance(
     if stats.stopped_by in ("interrupted", "stopped"):
         recorder.interrupt()
         return stats
-    _write_step(recorder, monitor.finish(last_t), expected_set, "end")
+    # The time in the tag: a resumed session ends again, and must not overwrite these crops.
+    _write_step(recorder, monitor.finish(last_t), expected_set, f"end-{last_t:.3f}")
     end_t = last_t
     if stats.stopped_by == "end of source" and source.duration is not None:
         end_t = max(last_t, source.duration)

@@ -261,7 +261,7 @@ class EntranceFrames:
             if watch is not None and watch.frame == doc.frame:
                 out = findings(watch.monitor.finish(watch.t), watch.expected)
                 if out is not None:
-                    watch.recorder.write_findings(s, out, "end")
+                    watch.recorder.write_findings(s, out, f"f{doc.frame}-end")
             self.forget(row.id)
         doc.watcher, doc.lease_until = None, 0.0
         _store(s, row.id, stored, doc)
