@@ -280,6 +280,7 @@ class Agent:
             known = [float(t) for t in have if t is not None]
             start = max(known) + 1.0 / fps if known else 0.0
         end_t = 0.0
+        dropping = False
         for frame in frames_at(self.source, fps, start=max(0.0, start)):
             if self.should_stop():
                 break
@@ -289,8 +290,13 @@ class Agent:
                 break
             end_t = max(end_t, ft)
             if not self.spool.add(seq, ft, datetime.now(UTC), encode(frame.image)):
+                # A camera offline for hours drops thousands: one note for each outage.
+                if not dropping:
+                    self.status.notes.append(f"spool full: frames from {seq} on not kept")
+                dropping = True
                 self.status.dropped += 1
-                self.status.notes.append(f"spool full: frame {seq} not kept")
+            else:
+                dropping = False
             seq += 1
             self.status.queued = len(self.spool)
             # A recording is read as fast as the server takes its frames; a live camera never
