@@ -101,3 +101,71 @@ def _first(schedule, n: int) -> list[tuple[int, float]]:  # noqa: ANN001
         if len(out) == n:
             break
     return out
+
+
+def _door(db, settings):  # noqa: ANN001, ANN202
+    with db.session() as s:
+        get_or_create_person(s, "ann")
+    options = RunOptions(session="door", source="agent", mode="entrance", entrance_fps=FPS,
+                         seed=SEED, min_interval=MIN_GAP, max_interval=MAX_GAP)  # fmt: skip
+    session_id, _conf, _expected = prepare_session(db, options)
+    return session_id, Analyzer(db, settings, FaceEngine(EngineOptions(threads=1)))
+
+
+def _head_count_seqs(db, session_id: int) -> list[int]:  # noqa: ANN001
+    with db.session() as s:
+        return list(
+            s.scalars(
+                select(HeadCount.seq)
+                .where(HeadCount.session_id == session_id)
+                .order_by(HeadCount.seq)
+            )
+        )
+
+
+def test_a_commit_lost_with_the_connection_skips_no_head_count(
+    db, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    """The connection drops as the frame that records the first head count commits: the frame
+    is taken again from the stored state, and head count 0 is still written (a retry from the
+    monitor in memory, which had moved on, skipped it)."""
+    from sqlalchemy.exc import OperationalError
+
+    session_id, analyzer = _door(db, settings)
+    _send(db, session_id, range(40))
+    commit_in = uploads.EntranceFrames.commit_in
+    dropped: list[int] = []
+
+    def connection_lost_once(self, s, row, claim, step):  # noqa: ANN001, ANN202
+        before = self._watches[row.id].due[0]
+        written = commit_in(self, s, row, claim, step)
+        if not dropped and self._watches[row.id].due[0] != before:
+            dropped.append(claim.seq)
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return written
+
+    monkeypatch.setattr(uploads.EntranceFrames, "commit_in", connection_lost_once)
+    assert drain(db, analyzer, session_id) is Drained.DONE
+    assert dropped, "the fault was never injected"
+    seqs = _head_count_seqs(db, session_id)
+    assert seqs and seqs == list(range(len(seqs))), seqs
+    assert _waiting(db, session_id) == 0
+
+
+def test_head_counts_of_a_run_between_two_agents_are_not_numbered_again(db, settings) -> None:  # noqa: ANN001
+    """An agent, then `rollcall run --resume` (head counts written behind the agent's state),
+    then an agent again, seen by a fresh process: its head counts go on after the run's."""
+    session_id, analyzer = _door(db, settings)
+    _send(db, session_id, range(40))
+    drain(db, analyzer, session_id)
+    top = _head_count_seqs(db, session_id)[-1]
+    with db.session() as s:
+        for k in range(1, 4):  # what the resumed run wrote
+            s.add(HeadCount(session_id=session_id, seq=top + k, t=5.0 + k, count=0,
+                            recognized=0, unknown=0, verified=False))  # fmt: skip
+    fresh = Analyzer(db, settings, analyzer.engine)  # a restarted server
+    _send(db, session_id, range(64, 200))
+    assert drain(db, fresh, session_id) is Drained.DONE
+    assert _waiting(db, session_id) == 0
+    seqs = _head_count_seqs(db, session_id)
+    assert seqs == list(range(len(seqs))) and len(seqs) > top + 4, seqs

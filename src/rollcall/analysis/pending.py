@@ -11,6 +11,7 @@ analyzes, and says "busy" when another process holds it, so the caller can try a
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -117,10 +118,19 @@ def decode(image: bytes) -> np.ndarray | None:
     return cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
 
 
-def drain(db: Database, analyzer: Analyzer, session_id: int, limit: int = 1000) -> Drained:
+def drain(
+    db: Database,
+    analyzer: Analyzer,
+    session_id: int,
+    limit: int = 1000,
+    until: float | None = None,
+) -> Drained:
     """Analyze a session's waiting frames in order, one transaction each; then close it if its
-    agent said the source ended and nothing is left."""
+    agent said the source ended and nothing is left. Past ``until`` (time.monotonic()) it
+    stops between two frames and says BUSY: try again shortly."""
     for _ in range(limit):
+        if until is not None and time.monotonic() > until:
+            return Drained.BUSY
         try:
             result = retry_while_unreachable(lambda: _step(db, analyzer, session_id), 120.0)
         except BaseException:
@@ -216,7 +226,10 @@ def _entrance_frame(db: Database, analyzer: Analyzer, claim: Claim) -> Drained |
             analyzer.entrance.commit_in(s, row, claim, step)
             return None
 
-    return retry_while_unreachable(commit, 120.0)
+    # Not retried here: the monitor in memory has moved on with this frame, and a second try
+    # would write from a state the database never had (a head count skipped). A failed commit
+    # forgets the monitor (in _step) and drain's retry claims the frame again from the start.
+    return commit()
 
 
 # What EntranceFrames.claim_in's answers mean to drain (None: go on with the next frame).

@@ -205,6 +205,7 @@ class Agent:
         self.status = AgentStatus(queued=len(spool))
         self._backoff = 1.0
         self._retry_at = 0.0
+        self._refusing = False
 
     def run(self) -> AgentStatus:
         info = self._connect_until_done(lambda: self.client.open(self.options))
@@ -340,11 +341,18 @@ class Agent:
             self.status.connected = True
             self._backoff = 1.0
             if result == "refused":
-                self.status.notes.append(f"sample {frame['seq']} refused by the server")
+                # One note for a run of refusals (an entrance sends 8 frames a second).
+                if not self._refusing:
+                    self.status.notes.append(
+                        f"{self.status.unit} {frame['seq']} refused by the server"
+                    )
+                self._refusing = True
                 self.status.dropped += 1
             elif result == "duplicate":
+                self._refusing = False
                 self.status.duplicates += 1
             else:
+                self._refusing = False
                 self.status.sent += 1
                 self.status.last_upload_seq = frame["seq"]
                 self.status.last_upload_at = datetime.now()

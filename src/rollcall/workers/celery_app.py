@@ -101,16 +101,20 @@ def analyze_session(self, session_id: int) -> str:  # noqa: ANN001
     if not _process:  # a solo pool, or tests running the task in this process
         _process.update(_start())
     db, analyzer = _process["db"], _process["analyzer"]
-    result = drain(db, analyzer, int(session_id))
-    if result is Drained.DONE and analyzer.entrance.holds(int(session_id)):  # type: ignore[union-attr]
-        result = watch_entrance(db, analyzer, int(session_id))
+    started = time.monotonic()
+    result = drain(db, analyzer, int(session_id), until=started + WATCH_FOR)
+    # BUSY too: an upload held the session's row a moment, and this process holds its lease.
+    if result in (Drained.DONE, Drained.BUSY) and analyzer.entrance.holds(int(session_id)):  # type: ignore[union-attr]
+        result = watch_entrance(db, analyzer, int(session_id), started)
     if result is Drained.BUSY:
         # Another worker holds the session; it may finish before seeing the newest frame.
         raise self.retry(countdown=1)
     return result.value
 
 
-def watch_entrance(db: Database, analyzer: Analyzer, session_id: int) -> Drained:
+def watch_entrance(
+    db: Database, analyzer: Analyzer, session_id: int, started: float | None = None
+) -> Drained:
     """Stay with an entrance while its frames come (see analysis.entrance.uploads): take
     each new frame as it arrives, let go after IDLE seconds without one (its open tracks
     end then) or when this task's time is up (another task goes on from here)."""
@@ -123,12 +127,13 @@ def watch_entrance(db: Database, analyzer: Analyzer, session_id: int) -> Drained
         except Exception:  # noqa: BLE001 - the database is restarting: drain() waits it out
             return True
 
-    started = idle_from = time.monotonic()
+    idle_from = time.monotonic()
+    started = idle_from if started is None else started  # the task's start: its time limit
     seen = analyzer.entrance.last_seen(session_id)
     while True:
         time.sleep(WATCH_POLL)
         if work_waiting():
-            result = drain(db, analyzer, session_id)
+            result = drain(db, analyzer, session_id, until=started + WATCH_FOR)
             if result in (Drained.GONE, Drained.HELD):
                 return result
         now = time.monotonic()

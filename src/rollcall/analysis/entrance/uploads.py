@@ -281,13 +281,12 @@ class EntranceFrames:
         detector = self._detector
         fps = row.entrance_fps or EntranceConfig().fps
         line = parse_line(row.entrance_line) if row.entrance_line else None
-        if doc.frame < 0:
-            # The first frame from an agent: the session may have head counts from an
-            # earlier `rollcall run` of it.
-            last = last_head_count(s, row.id)
-            if last is not None:
-                doc.sample, doc.last_count = last.seq + 1, last.count
-                doc.inside = last.count if line else None
+        # The session may have head counts this state does not know of: from `rollcall run`
+        # before the agent's first frame, or from a `run --resume` between two agents.
+        last = last_head_count(s, row.id)
+        if last is not None and last.seq + 1 > doc.sample:
+            doc.sample, doc.last_count = last.seq + 1, last.count
+            doc.inside = last.count if line else None
         monitor = EntranceMonitor(
             analyzer.gallery_in(s),
             lambda image: detector.detect(image),
@@ -370,4 +369,8 @@ def last_frame(s: Session, session_id: int) -> tuple[int, float | None]:
         return int(newest[0]), float(newest[1])
     if doc is not None and doc.frame >= 0:
         return doc.frame, doc.t
-    return -1, None
+    # No agent frame yet: a `rollcall run` may have taken the session this far.
+    done = s.scalar(
+        select(AttendanceSession.processed_until).where(AttendanceSession.id == session_id)
+    )
+    return -1, None if done is None else float(done)
