@@ -373,4 +373,4 @@ def last_frame(s: Session, session_id: int) -> tuple[int, float | None]:
     done = s.scalar(
         select(AttendanceSession.processed_until).where(AttendanceSession.id == session_id)
     )
-    return -1, None if done is None else float(done)
+    return -1, float(done) if done else None  # 0: a new session, nothing taken yet
