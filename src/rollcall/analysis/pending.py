@@ -175,12 +175,17 @@ def _step(db: Database, analyzer: Analyzer, session_id: int) -> Drained | None:
         raise
 
 
+def next_frame(s: Session, session_id: int) -> Frame | None:
+    """The session's oldest waiting frame (the next to analyze)."""
+    return s.scalar(
+        select(Frame).where(Frame.session_id == session_id).order_by(Frame.seq).limit(1)
+    )
+
+
 def _sample(s: Session, db: Database, analyzer: Analyzer, row: AttendanceSession) -> Drained | None:
     """A meeting's next sample, in the caller's transaction (which holds the session's row)."""
     session_id = row.id
-    frame = s.scalar(
-        select(Frame).where(Frame.session_id == session_id).order_by(Frame.seq).limit(1)
-    )
+    frame = next_frame(s, session_id)
     if frame is None:
         if row.close_at is not None:
             lifecycle.close(s, row, row.close_at, db.settings.timezone)

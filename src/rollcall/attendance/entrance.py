@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rollcall.analysis.entrance import DEFAULT_FPS
 from rollcall.analysis.entrance.monitor import EntranceConfig, EntranceMonitor, EntranceStep
 from rollcall.analysis.sample import Analyzer
 from rollcall.attendance.lifecycle import SessionEnded
@@ -50,7 +51,7 @@ WORK_PIXELS = 960 * 540
 
 @dataclass(frozen=True)
 class EntranceOptions:
-    fps: float = 8.0
+    fps: float = DEFAULT_FPS
     line: tuple[float, float, float, float] | None = None
 
 

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import requests
 
+from rollcall.analysis.entrance import DEFAULT_FPS
 from rollcall.errors import RollcallError, SourceError
 from rollcall.vision.sources import FrameSource
 
@@ -266,7 +267,7 @@ class Agent:
 
         self.status.unit = "frame"
         # The session's rate: its monitor counts in frames of it (how long a track may be lost).
-        fps = float(info.get("fps") or self.options.fps or 8.0)
+        fps = float(info.get("fps") or self.options.fps or DEFAULT_FPS)
         if self.options.fps is not None and self.options.fps != fps:
             self.status.notes.append(
                 f"session {self.options.session!r} watches at {fps:g} fps; --fps ignored"

@@ -11,6 +11,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rollcall.analysis.entrance import MAX_FPS, MIN_FPS
 from rollcall.commands.base import (
     App,
     ask_consent,
@@ -227,7 +228,7 @@ def course_list(app: App) -> None:
 )
 @click.option(
     "--fps",
-    type=click.FloatRange(min=1, max=30),
+    type=click.FloatRange(min=MIN_FPS, max=MAX_FPS),
     help="Frames analysed a second in entrance mode (default 8; a resumed session keeps its own).",
 )
 @click.option(

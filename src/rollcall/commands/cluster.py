@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from rollcall.analysis.entrance import MAX_FPS, MIN_FPS
 from rollcall.commands.base import App, cli_actor, err_console, out_console, pass_app, utc_minute
 from rollcall.commands.web import token
 
@@ -50,7 +51,7 @@ from rollcall.commands.web import token
 )
 @click.option(
     "--fps",
-    type=click.FloatRange(min=1, max=30),
+    type=click.FloatRange(min=MIN_FPS, max=MAX_FPS),
     help="Entrance, when creating: frames sent a second (default 8); joining, the session's.",
 )
 @click.option(

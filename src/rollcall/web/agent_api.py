@@ -18,6 +18,7 @@ from itertools import islice
 from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import func, select
 
+from rollcall.analysis.entrance import DEFAULT_FPS, MAX_FPS, MIN_FPS
 from rollcall.analysis.entrance.occupancy import parse_line
 from rollcall.analysis.entrance.uploads import last_frame, watched_elsewhere
 from rollcall.analysis.pending import Stored, Upload, decode, store_frame, waiting_frames
@@ -127,15 +128,18 @@ def _due(row: AttendanceSession, seq: int) -> float:
 
 
 def _describe(s, row: AttendanceSession, count: int = 10) -> dict[str, object]:  # noqa: ANN001
-    through = _received_through(s, row)
-    upcoming = [
-        {"seq": seq, "t": round(t, 3)}
-        for seq, t in islice((x for x in _schedule(row) if x[0] > through), count)
-    ]
     extra: dict[str, object] = {}
     if row.mode == "entrance":
-        upcoming = []  # an entrance agent sends every frame at the session's fps
-        extra["received_t"] = last_frame(s, row.id)[1]
+        # An entrance agent sends every frame at the session's fps: no sampling times (and
+        # its frame numbers are not sample numbers to look the schedule up by).
+        through, extra["received_t"] = last_frame(s, row.id)
+        upcoming = []
+    else:
+        through = _received_through(s, row)
+        upcoming = [
+            {"seq": seq, "t": round(t, 3)}
+            for seq, t in islice((x for x in _schedule(row) if x[0] > through), count)
+        ]
     return extra | {
         "session": row.name,
         "mode": row.mode,
@@ -206,7 +210,7 @@ def open_session():  # noqa: ANN201
     options = RunOptions(
         session=name,
         mode=mode,
-        entrance_fps=number("fps", body.get("fps") or 8.0, float, 1.0, 30.0)
+        entrance_fps=number("fps", body.get("fps") or DEFAULT_FPS, float, MIN_FPS, MAX_FPS)
         if mode == "entrance"
         else None,
         entrance_line=line,

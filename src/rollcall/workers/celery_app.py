@@ -112,12 +112,11 @@ def analyze_session(self, session_id: int) -> str:  # noqa: ANN001
     return result.value
 
 
-def watch_entrance(
-    db: Database, analyzer: Analyzer, session_id: int, started: float | None = None
-) -> Drained:
+def watch_entrance(db: Database, analyzer: Analyzer, session_id: int, started: float) -> Drained:
     """Stay with an entrance while its frames come (see analysis.entrance.uploads): take
     each new frame as it arrives, let go after IDLE seconds without one (its open tracks
-    end then) or when this task's time is up (another task goes on from here)."""
+    end then) or when this task's time, counted from ``started``, is up (another task goes
+    on from here)."""
     from rollcall.analysis.entrance.uploads import has_work, release
     from rollcall.analysis.pending import Drained, drain
 
@@ -128,7 +127,6 @@ def watch_entrance(
             return True
 
     idle_from = time.monotonic()
-    started = idle_from if started is None else started  # the task's start: its time limit
     seen = analyzer.entrance.last_seen(session_id)
     while True:
         time.sleep(WATCH_POLL)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from rollcall.analysis.entrance import DEFAULT_FPS
 from rollcall.analysis.entrance.best_shots import BestShots, Shot, make_shot
 from rollcall.analysis.entrance.liveness import LivenessProbe, LivenessRule
 from rollcall.analysis.entrance.occupancy import Occupancy
@@ -41,7 +42,7 @@ ATTACK_AFTER = 4.0  # seconds in view without passing the liveness check: report
 
 @dataclass(frozen=True)
 class EntranceConfig:
-    fps: float = 8.0
+    fps: float = DEFAULT_FPS
     best_shots: int = 5
     vote: VoteRules = field(default_factory=VoteRules)
     liveness: LivenessRule = field(default_factory=LivenessRule)

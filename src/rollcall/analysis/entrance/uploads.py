@@ -35,7 +35,7 @@ from rollcall.analysis.entrance.monitor import EntranceConfig, EntranceMonitor, 
 from rollcall.analysis.entrance.occupancy import parse_line
 from rollcall.attendance.recorder import SessionRecorder
 from rollcall.attendance.schedule import SamplingSchedule
-from rollcall.storage.models import AttendanceSession, SessionState, utcnow
+from rollcall.storage.models import AttendanceSession, Frame, SessionState, utcnow
 from rollcall.storage.sessions import attendance_rows
 from rollcall.vision.embed import embed
 
@@ -70,8 +70,12 @@ class _Doc:
     watcher: str | None = None
     lease_until: float = 0.0  # epoch seconds
 
+    def live_watcher(self, now: float) -> str | None:
+        """Who holds the lease now (None: nobody, or it ran out)."""
+        return self.watcher if self.lease_until > now else None
+
     def held_by_other(self, now: float) -> bool:
-        return self.watcher not in (None, this_watcher()) and self.lease_until > now
+        return self.live_watcher(now) not in (None, this_watcher())
 
     def dump(self) -> bytes:
         return json.dumps({"kind": KIND, **self.__dict__}).encode()
@@ -92,9 +96,7 @@ class _Doc:
 def watcher_of(stored: SessionState | None, now: float | None = None) -> str | None:
     """The process watching an entrance now (None: nobody; its frames wait for one)."""
     doc = _Doc.load(stored)
-    if doc is None or doc.watcher is None:
-        return None
-    return doc.watcher if doc.lease_until > (time.time() if now is None else now) else None
+    return None if doc is None else doc.live_watcher(time.time() if now is None else now)
 
 
 def watched_elsewhere(s: Session, session_id: int) -> bool:
@@ -154,16 +156,14 @@ class EntranceFrames:
         watches it), "done" (no frame), "closing" (no frame, and the agent asked to close:
         open tracks were ended, the caller closes the session) or "again" (a frame analyzed
         already was dropped)."""
-        from rollcall.storage.models import Frame
+        from rollcall.analysis.pending import next_frame
 
         stored = s.get(SessionState, row.id)
         doc = _Doc.load(stored) or _Doc()
         now = time.time()
         if doc.held_by_other(now):
             return "held"
-        frame = s.scalar(
-            select(Frame).where(Frame.session_id == row.id).order_by(Frame.seq).limit(1)
-        )
+        frame = next_frame(s, row.id)
         if frame is None:
             if row.close_at is None:
                 return "done"
@@ -194,7 +194,6 @@ class EntranceFrames:
         session's row). False, and nothing written, if the session moved on without this
         process meanwhile (its lease ran out and another took over): the frame is taken again."""
         from rollcall.attendance.entrance import findings, head_count
-        from rollcall.storage.models import Frame
 
         stored = s.get(SessionState, row.id)
         doc = _Doc.load(stored)
@@ -235,11 +234,6 @@ class EntranceFrames:
         """The last frame this process analyzed of the session (None: not watching it)."""
         watch = self._watches.get(session_id)
         return None if watch is None else watch.frame
-
-    def finish_in(self, s: Session, row: AttendanceSession) -> None:
-        """The agent's source ended: tracks still open end at the last frame (a passer who
-        turned out live on the last frames is marked; an attack still in view is reported)."""
-        self.release_in(s, row, idle=True)
 
     def release_in(self, s: Session, row: AttendanceSession, idle: bool) -> bool:
         """Let go of the session. ``idle``: frames stopped coming, so open tracks end now
@@ -340,8 +334,6 @@ def release(db: Database, analyzer: Analyzer, session_id: int, idle: bool) -> bo
 def has_work(db: Database, session_id: int) -> bool:
     """Frames waiting, or the agent asked to close: a read that takes no write lock (a watcher
     asks this many times a second, and SQLite has one writer at a time)."""
-    from rollcall.storage.models import Frame
-
     with db.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         waiting = conn.execute(
             select(Frame.id).where(Frame.session_id == session_id).limit(1)
@@ -356,8 +348,6 @@ def has_work(db: Database, session_id: int) -> bool:
 
 def last_frame(s: Session, session_id: int) -> tuple[int, float | None]:
     """The number and time of the last entrance frame the server has: analyzed, or waiting."""
-    from rollcall.storage.models import Frame
-
     newest = s.execute(
         select(Frame.seq, Frame.t)
         .where(Frame.session_id == session_id)
