@@ -60,7 +60,7 @@ CAST_SIZES = [4, 9, 16, 25, 49]
 CAST_WEIGHTS = [3, 4, 3, 2, 1]  # small classes are the common case
 PASSWORD = "bench password 123"
 SAMPLE_LINE = re.compile(
-    r"sample session=(\d+) seq=(\d+) faces=(\d+) verified=(\d) embedded=(\d+) "
+    r"sample session=(\d+) seq=(\d+) faces=(\d+) verified=(\d) embedded=(\d+)(?: rechecked=\d+)? "
     r"count_ms=(\d+) verify_ms=(\d+)"
 )
 

@@ -408,3 +408,69 @@ def test_labels_are_read_on_verification_and_carried_by_tracks_in_between():
     asked = len(labels.asked)
     labelled_step(copy, scene, labels, 4, 120.0)
     assert len(labels.asked) == asked  # everyone labelled, nothing changed: nothing read
+
+
+# -- the re-check: a named face keeps its name on the cheap half alone, anything else in full --
+
+CHEAP = {name: unit(RNG.normal(size=DIM)) for name in [*PEOPLE, "sam"]}
+
+
+def rechecking_monitor(threshold: float = 0.9) -> AttendanceMonitor:
+    monitor = make(MonitorConfig(verify_every=1000))
+    cheap = Gallery(PEOPLE, np.arange(len(PEOPLE)), np.stack([CHEAP[n] for n in PEOPLE]), 0.9, 0)
+    cheap.threshold = threshold
+    monitor.gallery.recheck = cheap
+    return monitor
+
+
+def recheck_step(monitor, scene, seq, t, rechecked: list[int], blur: dict[str, float] = {}):  # noqa: B006
+    image, faces = scene.render()
+
+    def recheck(subset: Faces) -> np.ndarray:
+        rechecked.append(len(subset))
+        rows = []
+        for x, y, _, _ in subset.boxes.astype(int):
+            name = scene.seating[(y // TILE) * 3 + (x // TILE)]
+            noise = blur.get(name, 0.0) * unit(np.roll(CHEAP[name], 1))
+            rows.append(unit(CHEAP[name] + noise))
+        return np.stack(rows)
+
+    return monitor.observe(seq, t, image, faces, scene.embed, recheck=recheck)
+
+
+def test_a_verification_keeps_named_faces_on_the_recheck_and_embeds_only_the_rest():
+    monitor, scene, rechecked = rechecking_monitor(), Scene({0: "ada", 1: "bob"}), []
+    first = recheck_step(monitor, scene, 0, 0.0, rechecked)
+    assert first.embedded == 2 and first.rechecked == 0 and rechecked == []  # nobody named yet
+    scene.seating[2] = "cy"
+    out = recheck_step(monitor, scene, 1, 30.0, rechecked)
+    assert out.verified and out.rechecked == 2 and out.embedded == 1 and rechecked == [2]
+    assert scene.faces_embedded == 3  # ada and bob once each, cy once
+    assert {s.person for s in out.seen} == {"ada", "bob", "cy"}
+    assert all(f.fresh for f in out.faces)
+    kept = {s.person: s.similarity for s in out.seen}
+    assert kept["ada"] == pytest.approx(first.seen[0].similarity)  # the full match behind it
+
+
+def test_a_lookalike_in_a_named_tile_fails_the_recheck_and_loses_the_name():
+    """The issue-11 case with the re-check on: the stranger looks like bob to the tracker, so
+    the track keeps bob's name, but the re-check scores the stranger's own face: not bob, so
+    the face is judged in full and the name goes."""
+    monitor, scene, rechecked = rechecking_monitor(), Scene({0: "ada", 1: "bob"}), []
+    VECTORS["sam"] = unit(RNG.normal(size=DIM))
+    TEXTURES["sam"] = TEXTURES["bob"]
+    recheck_step(monitor, scene, 0, 0.0, rechecked)
+    scene.seating = {0: "ada", 1: "sam", 2: "cy"}
+    out = recheck_step(monitor, scene, 1, 30.0, rechecked)
+    assert out.rechecked == 1 and out.embedded == 2  # ada kept; sam and cy in full
+    assert {s.person for s in out.seen} == {"ada", "cy"}
+    assert any(e.kind == "identity_lost" and e.person == "bob" for e in out.events)
+
+
+def test_a_named_face_below_the_recheck_threshold_is_judged_in_full():
+    monitor, scene, rechecked = rechecking_monitor(), Scene({0: "ada", 1: "bob"}), []
+    recheck_step(monitor, scene, 0, 0.0, rechecked)
+    scene.seating[2] = "cy"
+    out = recheck_step(monitor, scene, 1, 30.0, rechecked, blur={"bob": 0.8})  # cosine ~0.78
+    assert out.rechecked == 1 and out.embedded == 2  # bob and cy in full
+    assert {s.person for s in out.seen} == {"ada", "bob", "cy"}  # the full match still names bob

@@ -33,6 +33,10 @@ class Settings:
     # Read each gallery tile's name label (OCR) and keep it with the faces sighted in that tile
     # (ROLLCALL_READ_LABELS=0 turns it off).
     read_labels: bool = True
+    # Verifications keep a named face's name on dlib's half alone when it clears the re-check
+    # threshold (vision.gallery.RECHECK_THRESHOLD; sface+dlib only), embedding the rest in full
+    # (ROLLCALL_RECHECK=0: every face in full).
+    recheck: bool = True
     # The nice value `rollcall run` and the workers give themselves (0-19; 0: unchanged), so
     # the portal and the meeting app keep the CPU they need (analysis/priority.py).
     analysis_nice: int = 10
@@ -76,11 +80,12 @@ class Settings:
             raise RollcallError(
                 f"ROLLCALL_ANALYSIS_NICE={env['ROLLCALL_ANALYSIS_NICE']!r} is not between 0 and 19"
             )
-        if env.get("ROLLCALL_READ_LABELS", "").strip():
-            flag = env["ROLLCALL_READ_LABELS"].strip().lower()
-            if flag not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
-                raise RollcallError(f"ROLLCALL_READ_LABELS={flag!r} is not 0 or 1")
-            values["read_labels"] = flag in ("1", "true", "yes", "on")
+        for key, name in (("ROLLCALL_READ_LABELS", "read_labels"), ("ROLLCALL_RECHECK", "recheck")):
+            if env.get(key, "").strip():
+                flag = env[key].strip().lower()
+                if flag not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+                    raise RollcallError(f"{key}={flag!r} is not 0 or 1")
+                values[name] = flag in ("1", "true", "yes", "on")
         if env.get("ROLLCALL_TIMEZONE"):
             from rollcall.wallclock import check_zone
 

@@ -19,6 +19,7 @@ from rollcall.vision.gallery import (
     MIN_NAMING_PX,
     SINGLE_TEMPLATE_COSINE,
     Gallery,
+    recheck_gallery,
 )
 from rollcall.vision.types import Faces
 
@@ -42,7 +43,7 @@ def gallery_in(
     names, index, templates = load_templates(session, embedder, cipher, people)
     threshold = settings.match_threshold
     margin = settings.match_margin
-    return Gallery(
+    gallery = Gallery(
         names,
         index,
         templates,
@@ -51,6 +52,9 @@ def gallery_in(
         min_naming_px=MIN_NAMING_PX.get(embedder, 0.0),
         single_template_cosine=SINGLE_TEMPLATE_COSINE.get(embedder),
     )
+    if embedder == "sface+dlib" and settings.recheck:
+        gallery.recheck = recheck_gallery(gallery)
+    return gallery
 
 
 @dataclass(frozen=True)

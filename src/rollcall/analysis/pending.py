@@ -200,13 +200,14 @@ def _sample(s: Session, db: Database, analyzer: Analyzer, row: AttendanceSession
         if done.outcome is not None:
             # One line per sample: what operators (and bench/bench_scale.py) read.
             log.info(
-                "sample session=%s seq=%s faces=%s verified=%s embedded=%s "
+                "sample session=%s seq=%s faces=%s verified=%s embedded=%s rechecked=%s "
                 "count_ms=%.0f verify_ms=%.0f",
                 session_id,
                 frame.seq,
                 done.outcome.count,
                 int(done.outcome.verified),
                 done.outcome.embedded,
+                done.outcome.rechecked,
                 done.count_cpu * 1000,
                 done.verify_cpu * 1000,
             )

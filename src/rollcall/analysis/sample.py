@@ -169,8 +169,7 @@ class Analyzer:
         reading = self.read(image)
         cpu1 = time.process_time()
 
-        def embed_faces(subset: Faces) -> np.ndarray:
-            return embed(self.engine.embedder, image, subset)
+        embed_faces, recheck_faces = self._embedders(image)
 
         def prepare() -> tuple[_Session, AttendanceMonitor, int | None] | None:
             with self.db.session() as s:
@@ -189,7 +188,13 @@ class Analyzer:
             ctx, monitor, base = prepared
             try:
                 out = monitor.observe(
-                    seq, t, image, reading, embed_faces, self._labels_for(ctx, image, session_id)
+                    seq,
+                    t,
+                    image,
+                    reading,
+                    embed_faces,
+                    self._labels_for(ctx, image, session_id),
+                    recheck_faces,
                 )
                 commit = partial(self._commit, session_id, seq, ctx, monitor, base, out)
                 written = retry_while_unreachable(commit, RETRY_FOR)
@@ -237,10 +242,7 @@ class Analyzer:
         reading = self.read(image)
         cpu1 = time.process_time()
 
-        def embed_faces(subset: Faces) -> np.ndarray:
-            return embed(self.engine.embedder, image, subset)
-
-        outcome = self._judge(s, session_id, seq, t, image, reading, embed_faces)
+        outcome = self._judge(s, session_id, seq, t, image, reading, *self._embedders(image))
         return Analyzed(outcome, cpu1 - cpu0, time.process_time() - cpu1)
 
     def _judge(
@@ -252,6 +254,7 @@ class Analyzer:
         image: np.ndarray,
         reading: ScreenReading,
         embed_faces: Callable[[Faces], np.ndarray],
+        recheck_faces: Callable[[Faces], np.ndarray] | None,
     ) -> SampleOutcome | None:
         ctx = self._context(s, session_id)
         if not ctx.recorder.begin(s, seq):
@@ -260,9 +263,8 @@ class Analyzer:
         if not self._in_order(session_id, seq, stored):
             return None
         monitor = self._monitor_for(ctx, stored, session_id)
-        out = monitor.observe(
-            seq, t, image, reading, embed_faces, self._labels_for(ctx, image, session_id)
-        )
+        labels = self._labels_for(ctx, image, session_id)
+        out = monitor.observe(seq, t, image, reading, embed_faces, labels, recheck_faces)
         ctx.recorder.write(s, out)
         self._store_state(s, session_id, seq, stored, monitor)
         ctx.monitor, ctx.seq = monitor, seq
@@ -287,6 +289,25 @@ class Analyzer:
             blob = self.db.cipher.open_bytes(stored.state, state_context(session_id))
             monitor_state.restore(monitor, blob)
         return monitor
+
+    def _embedders(
+        self, image: np.ndarray
+    ) -> tuple[Callable[[Faces], np.ndarray], Callable[[Faces], np.ndarray] | None]:
+        """Embedding a subset of the frame's faces in full, and for the re-check (None when the
+        embedder has no cheap half)."""
+        embedder = self.engine.embedder
+
+        def embed_faces(subset: Faces) -> np.ndarray:
+            return embed(embedder, image, subset)
+
+        recheck = getattr(embedder, "recheck", None)
+        if recheck is None:
+            return embed_faces, None
+
+        def recheck_faces(subset: Faces) -> np.ndarray:
+            return recheck(image, subset)
+
+        return embed_faces, recheck_faces
 
     def _labels_for(self, ctx: _Session, image: np.ndarray, session_id: int) -> ReadLabels:
         def read_labels(shown: ScreenReading, wanted: list[int]) -> list[str | None]:

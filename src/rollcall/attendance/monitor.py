@@ -10,7 +10,10 @@ A person is credited only for samples in which their own face was named, on evid
 - **Verification embeds every face.** When the head count changes, a face is new (it moved,
   or looks different), a name is pending, or the periodic check is due, every face on screen is
   embedded and judged on that sample's embedding plus its track's history. A track whose new
-  embedding no longer matches its name loses it at once.
+  embedding no longer matches its name loses it at once. A named face is first re-checked
+  with the cheap half of the embedder (dlib's network, a fifth of the cost): it keeps its
+  name when that alone scores it for the same person far above where strangers reach
+  (vision.gallery.RECHECK_THRESHOLD); any other face is embedded and judged in full.
 - **Between verifications** a face keeps its name only while its track carries over: same
   place, same tile, and the same look by a check a different person never passes
   (vision.track.SAME_LOOK, measured in bench/bench_track.py).
@@ -120,7 +123,8 @@ class SampleOutcome:
     recognized: int
     unknown: int
     verified: bool
-    embedded: int
+    embedded: int  # faces embedded in full
+    rechecked: int = 0  # named faces that kept their name on the re-check alone
     marks: list[Mark] = field(default_factory=list)
     seen: list[Sighting] = field(default_factory=list)
     intervals: list[IntervalChange] = field(default_factory=list)
@@ -194,9 +198,12 @@ class AttendanceMonitor:
         faces: Faces | ScreenReading,
         embed: Embed,
         read_labels: ReadLabels | None = None,
+        recheck: Embed | None = None,
     ) -> SampleOutcome:
         """Judge one sample. ``faces`` are the participants' faces, or a ScreenReading of the
-        frame (participants, their tiles, tiles with two people at one camera).
+        frame (participants, their tiles, tiles with two people at one camera). ``recheck``
+        embeds faces for the gallery's re-check (None, or a gallery without one: every face
+        verified is embedded with ``embed``).
 
         ``read_labels`` reads the tiles' name labels (OCR, ~50 ms a tile), on verifying samples
         for every face; in between, every face is the same one in the same place as in the
@@ -221,15 +228,20 @@ class AttendanceMonitor:
         if verify and count:
             # Every face, not only the new ones: a face that kept its place can still be
             # someone else's now, and only its own embedding can say so.
-            vectors = embed(faces)
-            matches = self.gallery.match(vectors, face_px=faces.min_side)
-            for i, tr in enumerate(tracks):
-                tr.embedding = vectors[i]
-                p = int(matches.candidate[i]) if len(self.gallery) else -1
-                vote = Vote(p, float(matches.similarity[i]), bool(matches.person[i] >= 0), t)
-                self._judge(tr, vote, t, out)
+            kept = self._recheck(faces, tracks, recheck, t)
+            judged = np.flatnonzero(~kept)
+            if len(judged):
+                vectors = embed(faces[judged])
+                matches = self.gallery.match(vectors, face_px=faces.min_side[judged])
+                for k, i in enumerate(judged):
+                    tr = tracks[i]
+                    tr.embedding = vectors[k]
+                    p = int(matches.candidate[k]) if len(self.gallery) else -1
+                    vote = Vote(p, float(matches.similarity[k]), bool(matches.person[k] >= 0), t)
+                    self._judge(tr, vote, t, out)
             fresh[:] = True
-            out.embedded = count
+            out.embedded = len(judged)
+            out.rechecked = int(kept.sum())
         names = self._names(tracks, t, out)
         self._mark_and_track_presence(t, image, tracks, names, out)
         self._report_unknowns(t, image, tracks, names, out, fresh=verify)
@@ -277,6 +289,30 @@ class AttendanceMonitor:
         return closed
 
     # -- decisions ---------------------------------------------------------------------------
+
+    def _recheck(
+        self, faces: Faces, tracks: list[Track], recheck: Embed | None, t: float
+    ) -> np.ndarray:
+        """Which named faces keep their name on the re-check alone (the others, and every
+        face without a name, are embedded in full). A kept face's vote carries the similarity
+        of the full match behind its name: the re-check's own score is on another scale."""
+        kept = np.zeros(len(tracks), bool)
+        checker = self.gallery.recheck
+        named = np.flatnonzero([tr.identity is not None and not tr.disputed for tr in tracks])
+        if recheck is None or checker is None or not len(named):
+            return kept
+        subset = faces[named]
+        matches = checker.match(recheck(subset), face_px=subset.min_side)
+        for k, i in enumerate(named):
+            tr = tracks[i]
+            if int(matches.person[k]) != tr.identity:
+                continue
+            behind = [v.similarity for v in tr.accepted if v.person == tr.identity]
+            if not behind:
+                continue
+            tr.votes = [*tr.votes[-3:], Vote(tr.identity, max(behind), True, t)]
+            kept[i] = True
+        return kept
 
     def _judge(self, track: Track, vote: Vote, t: float, out: SampleOutcome) -> None:
         """Update a track's identity with one fresh embedding's verdict."""

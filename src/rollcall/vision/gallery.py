@@ -44,6 +44,19 @@ SINGLE_TEMPLATE_COSINE = {"sface+dlib": 0.900, "sface": 0.777, "dlib": 0.977}
 # templates (bench/naming_size.py; sface+dlib at 24 px: 96.2% / 98.7% / 99.4%, at 20 px:
 # 91.0% / 94.6% / 97.0%; sface at 28 px with one template 94.8%, dlib at 32 px 94.6%).
 MIN_NAMING_PX = {"sface+dlib": 24, "sface": 32, "dlib": 40}
+# sface+dlib vectors are SFace's 128 values, then dlib's (vision.embed.fuse).
+SFACE_DIM = 128
+# The re-check (bench/calibrate_recheck.py): a verification keeps a face's name when dlib's half
+# alone scores the face for that person at RECHECK_THRESHOLD or more, that person being dlib's
+# best candidate; otherwise the face is judged by the full matcher. The threshold is where at
+# most RECHECK_PAIR_LIMIT of stranger-person pairs score above it, a tenth of the full
+# matcher's limit, chosen on all six collections (0.960); chosen without each collection and
+# scored on it: 0.955-0.965, stranger-person pairs above it 4.0e-5 pooled (the full matcher
+# allows 2e-4), faces kept 50.8% at full size / 31.6% at 32 px with 2 templates (the others
+# are embedded in full), worst FIR 0.66% (Yale's grey faces, 1 template), 0.00-0.30% elsewhere.
+RECHECK_PAIR_LIMIT = 2e-5
+RECHECK_THRESHOLD = 0.960
+RECHECK_SINGLE_TEMPLATE_COSINE = 0.974
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +116,8 @@ class Gallery:
         self.people = person_vectors(
             self.templates, self.person_index, len(self.names), single_template_cosine
         )
+        # The re-check's gallery (recheck_gallery), when the embedder has one.
+        self.recheck: Gallery | None = None
 
     @classmethod
     def empty(cls, threshold: float = 0.4, margin: float = 0.05, dim: int = 0) -> Gallery:
@@ -182,3 +197,20 @@ def person_vectors(
     scale = np.sqrt((1.0 + rho) / 2.0)
     mean = sums / np.maximum(n, 1)[:, None]
     return (mean / np.maximum(scale, 1e-6)[:, None]).astype(np.float32)
+
+
+def recheck_gallery(gallery: Gallery) -> Gallery:
+    """dlib's half of an sface+dlib gallery's templates, matched at RECHECK_THRESHOLD: the
+    gallery of the re-check (see RECHECK_THRESHOLD). Only a face already named by the full
+    matcher is re-checked, so the margin is 0 and the naming size the full gallery's."""
+    dlib = gallery.templates[:, SFACE_DIM:]
+    norms = np.linalg.norm(dlib, axis=1, keepdims=True)
+    return Gallery(
+        gallery.names,
+        gallery.person_index,
+        dlib / np.maximum(norms, 1e-12),
+        threshold=RECHECK_THRESHOLD,
+        margin=0.0,
+        min_naming_px=gallery.min_naming_px,
+        single_template_cosine=RECHECK_SINGLE_TEMPLATE_COSINE,
+    )
