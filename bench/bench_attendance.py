@@ -178,7 +178,9 @@ def run_one(cell: Cell, root: Path, seed: int, args: argparse.Namespace) -> None
     )
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rollcall-bench-") as tmp:
-        settings = Settings(home=Path(tmp) / "home", threads=args.threads)
+        settings = Settings(
+            home=Path(tmp) / "home", threads=args.threads, recheck=not args.no_recheck
+        )
         settings.ensure_home()
         db = Database(settings)
         engine = FaceEngine(EngineOptions(settings.detector, settings.embedder, args.threads))
@@ -305,6 +307,11 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--fps", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--no-recheck",
+        action="store_true",
+        help="embed every verified face in full (ROLLCALL_RECHECK=0), for comparison",
+    )
     parser.add_argument(
         "--plain", action="store_true", help="plain make_script meetings (no hard situations)"
     )

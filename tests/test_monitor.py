@@ -383,30 +383,37 @@ def labelled_step(monitor: AttendanceMonitor, scene: Scene, labels: Labels, seq:
 
 def test_labels_are_read_on_verification_and_carried_by_tracks_in_between():
     """OCR costs ~50 ms a tile: a count-only sample reads no label, yet every sighting keeps
-    its tile's label; a read that finds none (a frame caught mid-reflow) keeps the last one."""
+    its tile's label; a verification reads only the tiles of faces new in their place (the
+    periodic full check reads them all); a read that finds none (a frame caught mid-reflow)
+    keeps the last one."""
     from rollcall.analysis.state import restore, snapshot
 
-    monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada", 1: "bob"})
+    monitor, scene = make(MonitorConfig(verify_every=100)), Scene({0: "ada", 1: "bob"})
     labels = Labels({0: "Ada L.", 1: "Bob"})
     first = labelled_step(monitor, scene, labels, 0, 0.0)
     assert labels.asked == [[0, 1]] and [f.label for f in first.faces] == ["Ada L.", "Bob"]
     second = labelled_step(monitor, scene, labels, 1, 30.0)
     assert not second.verified and labels.asked == [[0, 1]]  # nothing read
     assert [f.label for f in second.faces] == ["Ada L.", "Bob"]
-    # Someone joins: every face verified, every tile read; Bob's label is not found this time.
-    scene.seating[2], labels.shown[1], labels.shown[2] = "cy", None, "cy"
+    # Someone joins: every face verified, only the newcomer's tile read.
+    scene.seating[2], labels.shown[2] = "cy", "cy"
     third = labelled_step(monitor, scene, labels, 2, 60.0)
-    assert third.verified and labels.asked[-1] == [0, 1, 2]
+    assert third.verified and labels.asked[-1] == [2]
     assert [f.label for f in third.faces] == ["Ada L.", "Bob", "cy"]
+    # The periodic full check reads every tile; Bob's label is not found this time.
+    labels.shown[1] = None
+    full = labelled_step(monitor, scene, labels, 3, 110.0)
+    assert full.verified and labels.asked[-1] == [0, 1, 2]
+    assert [f.label for f in full.faces] == ["Ada L.", "Bob", "cy"]
     # A stranger takes Bob's seat: a new track, whose label is read (it is unread) until found.
     copy = make(MonitorConfig(verify_every=1000))
     restore(copy, snapshot(monitor))
     scene.seating[1], labels.shown[1] = "stranger", "Bob"
-    fourth = labelled_step(copy, scene, labels, 3, 90.0)
+    fourth = labelled_step(copy, scene, labels, 4, 140.0)
     assert [f.label for f in fourth.faces] == ["Ada L.", "Bob", "cy"]
     assert [f.person for f in fourth.faces] == ["ada", None, "cy"]
     asked = len(labels.asked)
-    labelled_step(copy, scene, labels, 4, 120.0)
+    labelled_step(copy, scene, labels, 5, 170.0)
     assert len(labels.asked) == asked  # everyone labelled, nothing changed: nothing read
 
 

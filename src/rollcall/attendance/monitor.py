@@ -205,11 +205,12 @@ class AttendanceMonitor:
         embeds faces for the gallery's re-check (None, or a gallery without one: every face
         verified is embedded with ``embed``).
 
-        ``read_labels`` reads the tiles' name labels (OCR, ~50 ms a tile), on verifying samples
-        for every face; in between, every face is the same one in the same place as in the
-        last sample and keeps the label its track was given, and only faces without one yet
-        have their tile read. A label moves with its participant's tile, so a track keeps
-        its label through a read that found none (a frame caught mid-reflow)."""
+        ``read_labels`` reads the tiles' name labels (finding a tile's strip ~5 ms, OCR ~50 ms
+        when it changed), at the periodic full check for every face, otherwise only for faces
+        that are new in their place or have no label yet: a face that carried over (same
+        place, same tile, same look) keeps the label its track was given, also when someone
+        else joined or left. A label moves with its participant's tile, so a track keeps its
+        label through a read that found none (a frame caught mid-reflow)."""
         cfg = self.config
         reading = faces if isinstance(faces, ScreenReading) else None
         faces = reading.faces if reading is not None else faces
@@ -247,7 +248,11 @@ class AttendanceMonitor:
         self._report_unknowns(t, image, tracks, names, out, fresh=verify)
         tile_of = reading.tile_of if reading is not None else np.full(count, -1)
         if read_labels is not None and reading is not None and reading.grid:
-            wanted = {int(tile_of[i]) for i, tr in enumerate(tracks) if verify or tr.label is None}
+            wanted = {
+                int(tile_of[i])
+                for i, tr in enumerate(tracks)
+                if full or not carried[i] or tr.label is None
+            }
             wanted.discard(-1)
             if wanted:
                 reading = dataclasses.replace(reading, labels=read_labels(reading, sorted(wanted)))
