@@ -160,3 +160,71 @@ def test_engine_passes_face_sizes_to_the_gallery(faces: Path) -> None:
         biggest = int(np.argmax(result.faces.min_side))
         assert result.matches.person[biggest] == expected
         assert result.matches.candidate[biggest] == 0
+
+
+def test_the_recheck_scores_dlib_s_half_of_the_very_templates_the_full_matcher_uses(
+    faces: Path,
+) -> None:
+    """The re-check must compare a face's dlib embedding with the dlib half of the same
+    enrolled templates (same order, same normalisation), and keep only names the full matcher
+    would give: on real photos, each enrolled person's other photos pass the re-check for
+    nobody but themselves, and strangers' photos pass for nobody."""
+    from rollcall.config import Settings
+    from rollcall.synth import read_photo
+    from rollcall.vision.embed import normalise
+    from rollcall.vision.engine import EngineOptions, FaceEngine
+    from rollcall.vision.gallery import (
+        DEFAULT_THRESHOLD,
+        SFACE_DIM,
+        SINGLE_TEMPLATE_COSINE,
+        recheck_gallery,
+    )
+    from rollcall.vision.quality import EnrollmentPolicy, EnrollmentRefused
+
+    assert Settings().recheck  # on by default
+    engine = FaceEngine(EngineOptions(threads=1))
+    root = faces / "identities" / "photos"
+    enrolled = ["Roger_Federer", "Serena_Williams", "Tony_Blair"]
+    names, owner, templates, probes = [], [], [], []
+    for i, name in enumerate(enrolled):
+        photos = sorted((root / name).iterdir())
+        names.append(name)
+        used = 0
+        while len(owner) < 2 * (i + 1):  # staff upload photos until two pass the checks
+            path = photos[used]
+            used += 1
+            try:
+                face = engine.enrollment_face(read_photo(path), EnrollmentPolicy())
+            except EnrollmentRefused:
+                continue
+            templates.append(face.embedding)
+            owner.append(i)
+        probes += [(i, path) for path in photos[used : used + 4]]
+    probes += [
+        (-1, path)
+        for name in ("Vladimir_Putin", "John_Simm")
+        for path in sorted((root / name).iterdir())[:4]
+    ]
+    full = Gallery(
+        names,
+        np.array(owner),
+        np.stack(templates),
+        DEFAULT_THRESHOLD["sface+dlib"],
+        0.0,
+        single_template_cosine=SINGLE_TEMPLATE_COSINE["sface+dlib"],
+    )
+    cheap = recheck_gallery(full)
+    embedder = engine.embedder
+    kept = 0
+    for truth, path in probes:
+        image = read_photo(path)
+        found = engine.detect(image)
+        face = found[[int(np.argmax(found.min_side))]]
+        fused = embedder.embed(image, face)
+        dlib = embedder.recheck(image, face)
+        # The re-check's vector is the fused vector's dlib half, renormalised.
+        assert float(normalise(fused[:, SFACE_DIM:])[0] @ dlib[0]) > 0.9999
+        passed = int(cheap.match(dlib).person[0])
+        assert passed in (-1, truth), f"{path.name} passed the re-check for {names[passed]}"
+        kept += passed == truth >= 0
+    assert kept >= 3  # the re-check does keep names (half of full-size faces, bench figures)
