@@ -169,3 +169,33 @@ def test_head_counts_of_a_run_between_two_agents_are_not_numbered_again(db, sett
     assert _waiting(db, session_id) == 0
     seqs = _head_count_seqs(db, session_id)
     assert seqs == list(range(len(seqs))) and len(seqs) > top + 4, seqs
+
+
+def test_a_worker_whose_clock_runs_ahead_leaves_a_live_lease_alone(
+    db, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    """Leases are written and read by the database server's clock: a worker on a host whose
+    clock runs an hour ahead still sees the watcher's lease as live (on its own clock, every
+    lease would have run out and it would take the entrance over, splitting passers' tracks)."""
+    import time
+
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite is a file on one host: its clock is that host's")
+    with db.session() as s:
+        get_or_create_person(s, "ann")
+    options = RunOptions(session="door", source="agent", mode="entrance", entrance_fps=FPS,
+                         seed=SEED, min_interval=MIN_GAP, max_interval=MAX_GAP)  # fmt: skip
+    session_id, _conf, _expected = prepare_session(db, options)
+    analyzer = Analyzer(db, settings, FaceEngine(EngineOptions(threads=1)))
+    _send(db, session_id, range(5))
+    assert drain(db, analyzer, session_id) is Drained.DONE
+    _send(db, session_id, range(5, 8))
+    real = time.time
+    with monkeypatch.context() as m:
+        m.setattr(uploads, "this_watcher", lambda: "fast-clock:1")
+        m.setattr(time, "time", lambda: real() + 3600.0)
+        other = Analyzer(db, settings, analyzer.engine)
+        assert drain(db, other, session_id) is Drained.HELD
+        assert _waiting(db, session_id) == 3
+    assert drain(db, analyzer, session_id) is Drained.DONE
+    assert _waiting(db, session_id) == 0

@@ -69,6 +69,7 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
         ).all()
     )
     from rollcall.analysis.entrance.uploads import watcher_of
+    from rollcall.storage.clock import database_epoch
 
     states = {
         st.session_id: st
@@ -79,6 +80,7 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
         )
     }
     lines = []
+    clock = database_epoch(s) if states else 0.0
     for row in live:
         seen = None if row.agent_seen_at is None else as_utc(row.agent_seen_at)
         lines.append(
@@ -91,7 +93,7 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
                 waiting=waiting.get(row.id, 0),
                 backlog=row.agent_backlog or 0,
                 entrance=row.mode == "entrance",
-                watcher=watcher_of(states.get(row.id)),
+                watcher=watcher_of(states.get(row.id), clock),
             )
         )
     return lines

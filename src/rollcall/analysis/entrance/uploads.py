@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import socket
-import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from rollcall.analysis.entrance.monitor import EntranceConfig, EntranceMonitor, 
 from rollcall.analysis.entrance.occupancy import parse_line
 from rollcall.attendance.recorder import SessionRecorder
 from rollcall.attendance.schedule import SamplingSchedule
+from rollcall.storage.clock import database_epoch
 from rollcall.storage.models import AttendanceSession, Frame, SessionState, utcnow
 from rollcall.storage.sessions import attendance_rows
 from rollcall.vision.embed import embed
@@ -68,7 +68,7 @@ class _Doc:
     last_count: int | None = None
     inside: int | None = None  # people inside by the line after that frame
     watcher: str | None = None
-    lease_until: float = 0.0  # epoch seconds
+    lease_until: float = 0.0  # epoch seconds by the database's clock (storage.clock)
 
     def live_watcher(self, now: float) -> str | None:
         """Who holds the lease now (None: nobody, or it ran out)."""
@@ -93,17 +93,18 @@ class _Doc:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-def watcher_of(stored: SessionState | None, now: float | None = None) -> str | None:
-    """The process watching an entrance now (None: nobody; its frames wait for one)."""
+def watcher_of(stored: SessionState | None, now: float) -> str | None:
+    """The process watching an entrance at ``now`` (database_epoch; None: nobody, its frames
+    wait for one)."""
     doc = _Doc.load(stored)
-    return None if doc is None else doc.live_watcher(time.time() if now is None else now)
+    return None if doc is None else doc.live_watcher(now)
 
 
 def watched_elsewhere(s: Session, session_id: int) -> bool:
     """Another live process watches this entrance (it will take the frames: no need to
     queue a task for each one)."""
     doc = _Doc.load(s.get(SessionState, session_id))
-    return doc is not None and doc.held_by_other(time.time())
+    return doc is not None and doc.held_by_other(database_epoch(s))
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ class EntranceFrames:
 
         stored = s.get(SessionState, row.id)
         doc = _Doc.load(stored) or _Doc()
-        now = time.time()
+        now = database_epoch(s)
         if doc.held_by_other(now):
             return "held"
         frame = next_frame(s, row.id)
@@ -202,7 +203,7 @@ class EntranceFrames:
             doc is None
             or watch is None
             or doc.frame != claim.base
-            or doc.held_by_other(time.time())
+            or doc.held_by_other(database_epoch(s))
         ):
             self.forget(row.id)
             return False
@@ -222,7 +223,7 @@ class EntranceFrames:
         else:
             log.warning("session %s: frame %s is unreadable; skipped", row.id, claim.seq)
         doc.frame, doc.sample = claim.seq, watch.due[0]
-        doc.watcher, doc.lease_until = this_watcher(), time.time() + LEASE
+        doc.watcher, doc.lease_until = this_watcher(), database_epoch(s) + LEASE
         watch.frame = claim.seq
         _store(s, row.id, stored, doc)
         frame = s.scalar(select(Frame).where(Frame.session_id == row.id, Frame.seq == claim.seq))
@@ -246,7 +247,7 @@ class EntranceFrames:
         stored = s.get(SessionState, row.id)
         doc = _Doc.load(stored)
         watch = self._watches.get(row.id)
-        if doc is None or doc.held_by_other(time.time()):
+        if doc is None or doc.held_by_other(database_epoch(s)):
             self.forget(row.id)
             return True
         if idle:
