@@ -155,22 +155,23 @@ class SessionRecorder:
                     marked_at=utcnow(),
                 )
             )
-        for change in out.intervals:
-            self._apply_interval(session, ids[change.person], change)
+        self._apply_intervals(session, ids, out.intervals)
+        # One statement per sighting time (a sample has one), not one per face: a 49-face
+        # gallery otherwise made 49 round trips of every sample's transaction.
+        last_seen: dict[float, set[int]] = {}
         for seen in out.seen:
             if seen.person in ids:
-                session.execute(
-                    update(AttendanceRecord)
-                    .where(
-                        AttendanceRecord.session_id == self.session_id,
-                        AttendanceRecord.person_id == ids[seen.person],
-                        or_(
-                            AttendanceRecord.last_seen.is_(None),
-                            AttendanceRecord.last_seen < seen.t,
-                        ),
-                    )
-                    .values(last_seen=seen.t)
+                last_seen.setdefault(seen.t, set()).add(ids[seen.person])
+        for t, people in sorted(last_seen.items()):
+            session.execute(
+                update(AttendanceRecord)
+                .where(
+                    AttendanceRecord.session_id == self.session_id,
+                    AttendanceRecord.person_id.in_(sorted(people)),
+                    or_(AttendanceRecord.last_seen.is_(None), AttendanceRecord.last_seen < t),
                 )
+                .values(last_seen=t)
+            )
         for face in out.faces:
             x, y, w, h = face.box
             session.add(
@@ -250,21 +251,36 @@ class SessionRecorder:
             .with_for_update(key_share=True)
         )
 
-    def _apply_interval(self, session: Session, person_id: int, change: IntervalChange) -> None:
-        row = session.scalar(
-            select(PresenceInterval).where(
-                PresenceInterval.session_id == self.session_id,
-                PresenceInterval.person_id == person_id,
-                PresenceInterval.end_t.is_(None),
+    def _apply_intervals(
+        self, session: Session, ids: dict[str, int], changes: list[IntervalChange]
+    ) -> None:
+        """Extend, close or open presence intervals, reading the open ones of everyone
+        concerned in one query (a change continues a person's open interval, or opens one)."""
+        if not changes:
+            return
+        people = sorted({ids[c.person] for c in changes})
+        open_rows = {
+            row.person_id: row
+            for row in session.scalars(
+                select(PresenceInterval).where(
+                    PresenceInterval.session_id == self.session_id,
+                    PresenceInterval.person_id.in_(people),
+                    PresenceInterval.end_t.is_(None),
+                )
             )
-        )
-        if row is None:
-            row = PresenceInterval(
-                session_id=self.session_id, person_id=person_id, start_t=change.start
-            )
-            session.add(row)
-        row.last_seen = change.last_seen
-        row.end_t = change.end
+        }
+        for change in changes:
+            person_id = ids[change.person]
+            row = open_rows.pop(person_id, None)
+            if row is None:
+                row = PresenceInterval(
+                    session_id=self.session_id, person_id=person_id, start_t=change.start
+                )
+                session.add(row)
+            row.last_seen = change.last_seen
+            row.end_t = change.end
+            if change.end is None:
+                open_rows[person_id] = row
 
     def close(self, closing: list[IntervalChange], end_t: float) -> None:
         """Close every open interval and the session; store each person's final status."""
@@ -275,8 +291,7 @@ class SessionRecorder:
             if self._lock_session(session) in (None, CLOSED):
                 return  # closed or deleted meanwhile: nothing of this run's to add
             ids = person_ids(session, sorted({c.person for c in closing}))
-            for change in closing:
-                self._apply_interval(session, ids[change.person], change)
+            self._apply_intervals(session, ids, closing)
             row = session.get(AttendanceSession, self.session_id)
             lifecycle.close(session, row, end_t, self.db.settings.timezone)
 
