@@ -60,7 +60,7 @@ CAST_SIZES = [4, 9, 16, 25, 49]
 CAST_WEIGHTS = [3, 4, 3, 2, 1]  # small classes are the common case
 PASSWORD = "bench password 123"
 SAMPLE_LINE = re.compile(
-    r"sample session=(\d+) seq=(\d+) faces=(\d+) verified=(\d) embedded=(\d+)(?: rechecked=\d+)? "
+    r"sample session=(\d+) seq=(\d+) faces=(\d+) verified=(\d) embedded=(\d+)(?: rechecked=(\d+))? "
     r"count_ms=(\d+) verify_ms=(\d+)"
 )
 
@@ -472,11 +472,14 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
     # Per-sample CPU from the workers' log lines of this level's sessions.
     wanted = set(ids.values())
     count_only, verifying = [], []
+    embedded = rechecked = 0
     for log in servers.logs.glob("worker*.log"):
         for m in SAMPLE_LINE.finditer(log.read_text(errors="replace")):
             if int(m.group(1)) in wanted:
-                ms = int(m.group(6)) + int(m.group(7))
+                ms = int(m.group(7)) + int(m.group(8))
                 (verifying if m.group(4) == "1" else count_only).append(ms)
+                embedded += int(m.group(5))
+                rechecked += int(m.group(6) or 0)
     q = statistics.quantiles
     return {
         "sessions": n,
@@ -489,6 +492,8 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
         "cpu_ms_count_only_median": statistics.median(count_only) if count_only else None,
         "cpu_ms_verifying_median": statistics.median(verifying) if verifying else None,
         "verifying_share": round(len(verifying) / max(1, len(verifying) + len(count_only)), 3),
+        # Of the faces verified, those kept on the re-check alone (dlib only, not SFace).
+        "rechecked_share": round(rechecked / max(1, rechecked + embedded), 3),
         "latency_p50_s": round(statistics.median(latencies), 2) if latencies else None,
         "latency_p95_s": round(q(latencies, n=20)[18], 2) if len(latencies) > 20 else None,
         "latency_max_s": round(max(latencies), 1) if latencies else None,
