@@ -199,3 +199,51 @@ def test_a_worker_whose_clock_runs_ahead_leaves_a_live_lease_alone(
         assert _waiting(db, session_id) == 3
     assert drain(db, analyzer, session_id) is Drained.DONE
     assert _waiting(db, session_id) == 0
+
+
+def test_a_passer_marked_as_the_watcher_lets_go_is_recorded_through_a_lost_commit(
+    db, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    """Letting go of an idle entrance ends its open tracks, which can mark a passer (a short
+    visit judged as it ends). If the connection drops as that is committed, the retry must
+    write the same mark: the monitor's tracks are gone once ended (it was lost)."""
+    from sqlalchemy.exc import OperationalError
+
+    from rollcall.analysis.entrance.monitor import EntranceStep
+    from rollcall.attendance.monitor import Mark
+    from rollcall.storage.models import AttendanceRecord
+
+    session_id, analyzer = _door(db, settings)
+    _send(db, session_id, range(5))
+    assert drain(db, analyzer, session_id) is Drained.DONE
+    watch = analyzer.entrance._watches[session_id]
+    crop = np.zeros((8, 8, 3), np.uint8)
+    ann = Mark("ann", first_seen=0.25, confidence=0.9, evidence_t=0.25,
+               evidence_box=(0, 0, 8, 8), evidence_crop=crop)  # fmt: skip
+    ended: list[float] = []
+
+    def finish(t: float) -> EntranceStep:  # the open track that ends here was Ann's
+        ended.append(t)
+        return EntranceStep(t, 0, None, marks=[ann] if len(ended) == 1 else [])
+
+    monkeypatch.setattr(watch.monitor, "finish", finish)
+    store = uploads._store
+    lost: list[int] = []
+
+    def connection_lost_once(s, session, stored, doc):  # noqa: ANN001, ANN202
+        store(s, session, stored, doc)
+        if not lost:
+            lost.append(session)
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(uploads, "_store", connection_lost_once)
+    assert uploads.release(db, analyzer, session_id, idle=True)
+    assert lost and ended == [4 / FPS], "the fault was never injected, or tracks ended twice"
+    with db.session() as s:
+        rows = s.scalars(
+            select(AttendanceRecord).where(AttendanceRecord.session_id == session_id)
+        ).all()
+        assert [(r.status, r.first_seen) for r in rows] == [("present", 0.25)]
+    # Released for good: letting go again writes nothing more.
+    assert uploads.release(db, analyzer, session_id, idle=True)
+    assert ended == [4 / FPS]

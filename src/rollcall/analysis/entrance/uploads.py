@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.analysis.entrance.monitor import EntranceConfig, EntranceMonitor, EntranceStep
 from rollcall.analysis.entrance.occupancy import parse_line
-from rollcall.attendance.recorder import SessionRecorder
+from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
 from rollcall.attendance.schedule import SamplingSchedule
 from rollcall.storage.clock import database_epoch
 from rollcall.storage.models import AttendanceSession, Frame, SessionState, utcnow
@@ -41,6 +41,7 @@ from rollcall.vision.embed import embed
 
 if TYPE_CHECKING:
     from rollcall.analysis.sample import Analyzer
+    from rollcall.attendance.monitor import SampleOutcome
     from rollcall.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def this_watcher() -> str:
 
 
 KIND = "entrance"
+RELEASE_RETRY_FOR = 120.0  # seconds a release waits out an unreachable database
 WATCHES = 32  # entrance monitors one process keeps (each ~ a few MB of tracks and shots)
 
 
@@ -69,6 +71,7 @@ class _Doc:
     inside: int | None = None  # people inside by the line after that frame
     watcher: str | None = None
     lease_until: float = 0.0  # epoch seconds by the database's clock (storage.clock)
+    ended: int = -1  # the frame after which the open tracks were last ended and recorded
 
     def live_watcher(self, now: float) -> str | None:
         """Who holds the lease now (None: nobody, or it ran out)."""
@@ -140,6 +143,10 @@ class EntranceFrames:
         # Least recently fed last: a process keeps at most WATCHES monitors (an agent that
         # vanished without finishing leaves one behind).
         self._watches: OrderedDict[int, _Watch] = OrderedDict()
+        # What ending a session's open tracks decided, kept until it is known written: the
+        # monitor's tracks are gone once ended, and a release whose transaction failed must
+        # write the same again (session -> (frame, findings, recorder)).
+        self._ended: dict[int, tuple[int, SampleOutcome | None, SessionRecorder]] = {}
 
     def holds(self, session_id: int) -> bool:
         return session_id in self._watches
@@ -242,7 +249,6 @@ class EntranceFrames:
         is up while frames flow: the tracks stay in this process's memory, in case the next
         task for the session is this process's again."""
         from rollcall.analysis.pending import waiting_frames
-        from rollcall.attendance.entrance import findings
 
         stored = s.get(SessionState, row.id)
         doc = _Doc.load(stored)
@@ -253,14 +259,36 @@ class EntranceFrames:
         if idle:
             if waiting_frames(s, row.id):
                 return False
-            if watch is not None and watch.frame == doc.frame:
-                out = findings(watch.monitor.finish(watch.t), watch.expected)
-                if out is not None:
-                    watch.recorder.write_findings(s, out, f"f{doc.frame}-end")
+            self._record_ending(s, row.id, watch, doc)
             self.forget(row.id)
         doc.watcher, doc.lease_until = None, 0.0
         _store(s, row.id, stored, doc)
         return True
+
+    def _record_ending(self, s: Session, session_id: int, watch: _Watch | None, doc: _Doc) -> None:
+        """End the open tracks and write what that decided (a passer marked as they left),
+        once: the first try computes it from the monitor and keeps it, a retry after a failed
+        transaction writes the kept findings, and nothing is written again once the stored
+        state says they were (``doc.ended``)."""
+        from rollcall.attendance.entrance import findings
+
+        if doc.ended == doc.frame:
+            self._ended.pop(session_id, None)
+            return
+        kept = self._ended.get(session_id)
+        if kept is None or kept[0] != doc.frame:
+            if watch is None or watch.frame != doc.frame:
+                return
+            out = findings(watch.monitor.finish(watch.t), watch.expected)
+            kept = self._ended[session_id] = (doc.frame, out, watch.recorder)
+        _frame, out, recorder = kept
+        if out is not None:
+            recorder.write_findings(s, out, f"f{doc.frame}-end")
+        doc.ended = doc.frame
+
+    def settled(self, session_id: int) -> None:
+        """The transaction that released the session committed: drop what it wrote."""
+        self._ended.pop(session_id, None)
 
     def _watch(self, s: Session, row: AttendanceSession, doc: _Doc) -> _Watch:
         """This process's monitor of the session, continued if it saw the stored last frame;
@@ -271,6 +299,8 @@ class EntranceFrames:
         if watch is not None and watch.frame == doc.frame:
             self._watches.move_to_end(row.id)
             return watch
+        # Tracks this process ended at a release whose transaction failed: written now.
+        self._record_ending(s, row.id, None, doc)
         analyzer = self.analyzer
         engine = analyzer.engine
         detector = self._detector
@@ -321,15 +351,24 @@ def _store(s: Session, session_id: int, stored: SessionState | None, doc: _Doc) 
 
 
 def release(db: Database, analyzer: Analyzer, session_id: int, idle: bool) -> bool:
-    """EntranceFrames.release_in in a transaction of its own, holding the session's row."""
-    with db.session() as s:
-        row = s.scalar(
-            select(AttendanceSession).where(AttendanceSession.id == session_id).with_for_update()
-        )
-        if row is None:
-            analyzer.entrance.forget(session_id)
-            return True
-        return analyzer.entrance.release_in(s, row, idle)
+    """EntranceFrames.release_in in a transaction of its own, holding the session's row;
+    retried while the database is unreachable (the tracks it ends are written all the same)."""
+
+    def work() -> bool:
+        with db.session() as s:
+            row = s.scalar(
+                select(AttendanceSession)
+                .where(AttendanceSession.id == session_id)
+                .with_for_update()
+            )
+            if row is None:
+                analyzer.entrance.forget(session_id)
+                return True
+            released = analyzer.entrance.release_in(s, row, idle)
+        analyzer.entrance.settled(session_id)
+        return released
+
+    return retry_while_unreachable(work, RELEASE_RETRY_FOR)
 
 
 def has_work(db: Database, session_id: int) -> bool:
