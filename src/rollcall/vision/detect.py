@@ -11,6 +11,7 @@ import numpy as np
 from rollcall.errors import RollcallError
 from rollcall.vision import models
 from rollcall.vision.types import Faces
+from rollcall.vision.yunet import YuNetNetwork
 
 
 class FaceDetector(Protocol):
@@ -57,11 +58,6 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     return image
-
-
-# Networks kept per YuNet detector, one per input size: a video source needs two (working and
-# coarse level), stills of other sizes replace the least recently used.
-MAX_NETS = 4
 
 
 @register("yunet")
@@ -112,7 +108,6 @@ class YuNetDetector:
         big_face: int = 200,
         still_max_pixels: int = 4032 * 3024,
     ) -> None:
-        path = models.model_path(models.YUNET)
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.upscale_below = upscale_below
@@ -123,11 +118,8 @@ class YuNetDetector:
         self.largest_face = largest_face
         self.big_face = big_face
         self.still_max_pixels = still_max_pixels
-        self._path = str(path)
-        # One network per input size: OpenCV re-plans a network whenever its input size
-        # changes, which made a 320x240 coarse level after a 1280x960 working level cost as
-        # much as the working level (measured: 61 ms a frame alone, 106-117 ms alternating).
-        self._nets: dict[tuple[int, int], cv2.FaceDetectorYN] = {}
+        # onnxruntime with as many threads as OpenCV was given (FaceEngine sets them first).
+        self._net = YuNetNetwork(score_threshold, nms_threshold, cv2.getNumThreads())
 
     def scale_for(self, width: int, height: int, max_pixels: int | None = None) -> float:
         """The working level's scale: small frames enlarged, large images shrunk."""
@@ -180,17 +172,8 @@ class YuNetDetector:
         return clip_faces(drop_contained(faces), w, h)
 
     def _detect_level(self, level: np.ndarray, scale: float) -> Faces:
-        ih, iw = level.shape[:2]
-        net = self._nets.pop((iw, ih), None)
-        if net is None:
-            net = cv2.FaceDetectorYN.create(
-                self._path, "", (iw, ih), self.score_threshold, self.nms_threshold, 5000
-            )
-        self._nets[(iw, ih)] = net  # most recently used last
-        while len(self._nets) > MAX_NETS:
-            del self._nets[next(iter(self._nets))]
-        _, rows = net.detect(level)
-        if rows is None or len(rows) == 0:
+        rows = self._net.detect(level)
+        if len(rows) == 0:
             return Faces.empty()
         rows = rows.astype(np.float32) / np.float32(scale)
         rows[:, 14] *= scale  # the score is not a coordinate

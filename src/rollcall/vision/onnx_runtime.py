@@ -109,6 +109,70 @@ def sface_float_graph(path: Path) -> bytes:
     return folded.SerializeToString()
 
 
+def yunet_float_graph(path: Path) -> bytes:
+    """OpenCV Zoo's YuNet int8bq file (already sha256-verified) as a float32 graph whose input
+    may be any (1, 3, H, W) with H and W multiples of 32.
+
+    Its weights are int8 with DequantizeLinear nodes per tensor, per channel or per block,
+    some of which onnxruntime refuses as written (a block size on a per-tensor scale); they are
+    evaluated here once, in numpy, and become plain float initializers."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load_from_string(path.read_bytes())
+    graph = model.graph
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant":
+            values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    live, folded = [], {}
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and all(i in values for i in node.input if i):
+            folded[node.output[0]] = values[node.output[0]] = _dequantize(node, values)
+        else:
+            live.append(node)
+    used = {i for n in live for i in n.input}
+    initializers = [t for t in graph.initializer if t.name in used and t.name not in folded]
+    initializers += [numpy_helper.from_array(v, k) for k, v in folded.items() if k in used]
+    inputs = [i for i in graph.input if i.name == "input"]
+    dims = inputs[0].type.tensor_type.shape.dim
+    dims[2].dim_param, dims[3].dim_param = "H", "W"
+    outputs = list(graph.output)
+    for output in outputs:
+        for d, name in zip(output.type.tensor_type.shape.dim, "BNC", strict=False):
+            d.dim_param = name
+    plain = helper.make_model(
+        helper.make_graph(live, "yunet", inputs, outputs, initializers),
+        opset_imports=model.opset_import,
+    )
+    plain.ir_version = model.ir_version
+    return plain.SerializeToString()
+
+
+def _dequantize(node, values: dict[str, np.ndarray]) -> np.ndarray:  # noqa: ANN001
+    """(x - zero_point) * scale of one DequantizeLinear with constant inputs: per tensor, per
+    channel along ``axis``, or per block of ``block_size`` along it."""
+    from onnx import helper
+
+    x = values[node.input[0]].astype(np.float32)
+    scale = values[node.input[1]].astype(np.float32)
+    has_zero = len(node.input) > 2 and node.input[2]
+    zero = values[node.input[2]].astype(np.float32) if has_zero else np.zeros_like(scale)
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    axis, block = int(attrs.get("axis", 1)), int(attrs.get("block_size", 0))
+    if scale.size == 1:
+        return ((x - zero.reshape(())) * scale.reshape(())).astype(np.float32)
+    if block:
+        cut = [slice(None)] * x.ndim
+        cut[axis] = slice(0, x.shape[axis])
+        scale = np.repeat(scale, block, axis=axis)[tuple(cut)]
+        zero = np.repeat(zero, block, axis=axis)[tuple(cut)]
+        return ((x - zero) * scale).astype(np.float32)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    return ((x - zero.reshape(shape)) * scale.reshape(shape)).astype(np.float32)
+
+
 # Faces per network run: activation memory grows with the batch while the time per face barely
 # moves past 8 (sface+dlib 13.1 ms per face in batches of 8, 12.6 in batches of 32), so a
 # 49-face frame runs as 7 batches.
