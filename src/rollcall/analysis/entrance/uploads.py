@@ -276,7 +276,10 @@ class EntranceFrames:
             self._ended.pop(session_id, None)
             return
         kept = self._ended.get(session_id)
-        if kept is None or kept[0] != doc.frame:
+        if kept is not None and kept[0] != doc.frame:
+            del self._ended[session_id]  # the session moved on since: someone else's now
+            kept = None
+        if kept is None:
             if watch is None or watch.frame != doc.frame:
                 return
             out = findings(watch.monitor.finish(watch.t), watch.expected)
