@@ -460,6 +460,10 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
     )  # a sample missing in the middle of a session
     duplicated = len(rows) - len(set(rows))
     latencies, later = [], []  # later: every sample but the session's first (a verification)
+    # Samples captured once every session has been running for 5 minutes: past the start-up,
+    # when each session's first samples verify everyone.
+    steady_from = t0 + args.stagger + 300.0
+    steady = []
     for name, source in played.items():
         sid = ids.get(name)
         for seq, captured in enumerate(source.captured):
@@ -468,6 +472,8 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
                 latencies.append(done - captured)
                 if seq:
                     later.append(done - captured)
+                if captured >= steady_from:
+                    steady.append(done - captured)
     samples = len(rows)
     # Per-sample CPU from the workers' log lines of this level's sessions.
     wanted = set(ids.values())
@@ -498,6 +504,9 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
         "latency_p95_s": round(q(latencies, n=20)[18], 2) if len(latencies) > 20 else None,
         "latency_max_s": round(max(latencies), 1) if latencies else None,
         "latency_p95_after_first_s": round(q(later, n=20)[18], 2) if len(later) > 20 else None,
+        "latency_p50_steady_s": round(statistics.median(steady), 2) if steady else None,
+        "latency_p95_steady_s": round(q(steady, n=20)[18], 2) if len(steady) > 20 else None,
+        "steady_samples": len(steady),
         "rss_mb_max": round(max(rss), 0) if rss else None,
         "rss_mb_median": round(statistics.median(rss), 0) if rss else None,
         "uploaded": sent,
