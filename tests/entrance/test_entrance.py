@@ -233,3 +233,14 @@ def test_a_resumed_entrance_session_keeps_its_mode(cli, people, tmp_path: Path) 
     status = {a["person"]: a for a in report["attendance"]}
     assert status[ANN]["status"] == "present"
     assert status[ANN]["first_seen"] == pytest.approx(2.0, abs=0.3)
+
+
+@pytest.mark.parametrize("command", ["run", "agent"])
+def test_a_counting_line_on_a_meeting_is_refused(cli, tmp_path, command: str) -> None:  # noqa: ANN001
+    clip = tmp_path / "door.mp4"
+    clip.write_bytes(b"")
+    extra = ["--server", "http://127.0.0.1:9", "--token", "t"] if command == "agent" else []
+    result = cli(command, "--session", "door", "--source", str(clip), *extra,
+                 "--line", "0,0.5,1,0.5")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--line counts people at an entrance: add --mode entrance" in result.output

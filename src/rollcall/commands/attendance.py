@@ -21,6 +21,7 @@ from rollcall.commands.base import (
     confirm_or_refuse,
     consent_options,
     err_console,
+    line_needs_entrance,
     out_console,
     output_folder_exists,
     pass_app,
@@ -379,8 +380,7 @@ def _how_watched(
             parsed = parse_line(stored.line)
         fps = fps or stored.fps
     mode = mode or "meeting"
-    if mode == "meeting" and parsed is not None:
-        raise click.UsageError("--line counts people at an entrance: add --mode entrance")
+    line_needs_entrance(mode, parsed is not None)
     return mode, fps or 8.0, parsed
 
 

@@ -73,6 +73,12 @@ def finish(app: App) -> None:
         sys.exit(1)
 
 
+def line_needs_entrance(mode: str | None, line: object) -> None:
+    """A counting line belongs to an entrance: refuse it on a meeting (run, agent)."""
+    if line and mode != "entrance":
+        raise click.UsageError("--line counts people at an entrance: add --mode entrance")
+
+
 def output_folder_exists(path: Path) -> Path:
     """Refuse, before any work, a file to be written into a folder that is not there."""
     folder = path.parent

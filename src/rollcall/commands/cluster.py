@@ -10,7 +10,15 @@ from pathlib import Path
 import click
 
 from rollcall.analysis.entrance import MAX_FPS, MIN_FPS
-from rollcall.commands.base import App, cli_actor, err_console, out_console, pass_app, utc_minute
+from rollcall.commands.base import (
+    App,
+    cli_actor,
+    err_console,
+    line_needs_entrance,
+    out_console,
+    pass_app,
+    utc_minute,
+)
 from rollcall.commands.web import token
 
 
@@ -105,8 +113,7 @@ def agent(
         fps=fps,
         line=line,
     )
-    if line and mode != "entrance":
-        raise click.UsageError("--line counts people at an entrance: add --mode entrance")
+    line_needs_entrance(mode, line)
     frames = open_source(source, reconnect_timeout=reconnect_timeout)
     if begun is None and not frames.live and frames.recorded_at is not None:
         options = AgentOptions(**{**options.__dict__, "started_at": frames.recorded_at})
