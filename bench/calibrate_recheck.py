@@ -32,21 +32,19 @@ import numpy as np
 from calibrate import CAL_SIZES, EVAL_SIZES, VARIANTS, print_loco, scorer_for
 from common import FULL, FUSED, OUT, Features, extract_all, faces_root, load_photos, setup_threads
 from openset import TEMPLATE_COUNTS, Criterion, at, leave_one_out, pool_runs, size_name
-from rollcall.vision.gallery import RECHECK_PAIR_LIMIT, RECHECK_THRESHOLD, SFACE_DIM
+from rollcall.vision.embed import dlib_half
+from rollcall.vision.gallery import RECHECK_PAIR_LIMIT, RECHECK_THRESHOLD
 
 THRESHOLDS = np.round(np.arange(0.93, 0.99501, 0.0025), 4)
 MARGINS = np.array([0.0])
 LEVELS = (1e-4, 5e-5, 2e-5, 1e-5, 5e-6)
 
 
-def dlib_half(feats: dict[str, Features]) -> dict[str, Features]:
-    """The dlib part of each fused vector, normalised: what the re-check scores."""
+def dlib_features(feats: dict[str, Features]) -> dict[str, Features]:
+    """Each photo's features as the re-check scores them (vision.embed.dlib_half)."""
 
     def part(v: np.ndarray | None) -> np.ndarray | None:
-        if v is None:
-            return None
-        d = np.asarray(v[SFACE_DIM:], np.float32)
-        return d / np.linalg.norm(d)
+        return None if v is None else dlib_half(v[None])[0]
 
     return {
         k: replace(f, enroll=part(f.enroll), probe={s: part(v) for s, v in f.probe.items()})
@@ -60,8 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     setup_threads(2)
     photos = load_photos(faces_root())
-    colour = dlib_half(extract_all(photos, FUSED, CAL_SIZES))
-    grey = dlib_half(extract_all(photos, FUSED, CAL_SIZES, grey=True))
+    colour = dlib_features(extract_all(photos, FUSED, CAL_SIZES))
+    grey = dlib_features(extract_all(photos, FUSED, CAL_SIZES, grey=True))
     print(f"=== re-check on dlib's half of {FUSED}: {len(photos)} photos, {args.splits} splits")
     held = leave_one_out(
         photos,

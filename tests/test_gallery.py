@@ -171,11 +171,10 @@ def test_the_recheck_scores_dlib_s_half_of_the_very_templates_the_full_matcher_u
     nobody but themselves, and strangers' photos pass for nobody."""
     from rollcall.config import Settings
     from rollcall.synth import read_photo
-    from rollcall.vision.embed import normalise
+    from rollcall.vision.embed import dlib_half
     from rollcall.vision.engine import EngineOptions, FaceEngine
     from rollcall.vision.gallery import (
         DEFAULT_THRESHOLD,
-        SFACE_DIM,
         SINGLE_TEMPLATE_COSINE,
         recheck_gallery,
     )
@@ -223,7 +222,7 @@ def test_the_recheck_scores_dlib_s_half_of_the_very_templates_the_full_matcher_u
         fused = embedder.embed(image, face)
         dlib = embedder.recheck(image, face)
         # The re-check's vector is the fused vector's dlib half, renormalised.
-        assert float(normalise(fused[:, SFACE_DIM:])[0] @ dlib[0]) > 0.9999
+        assert float(dlib_half(fused)[0] @ dlib[0]) > 0.9999
         passed = int(cheap.match(dlib).person[0])
         assert passed in (-1, truth), f"{path.name} passed the re-check for {names[passed]}"
         kept += passed == truth >= 0

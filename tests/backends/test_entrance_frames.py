@@ -52,12 +52,7 @@ def _waiting(db, session_id: int) -> int:  # noqa: ANN001
 def test_entrance_frames_are_taken_once_in_order_under_one_watcher(
     db, settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # noqa: ANN001
-    with db.session() as s:
-        get_or_create_person(s, "ann")
-    options = RunOptions(session="door", source="agent", mode="entrance", entrance_fps=FPS,
-                         seed=SEED, min_interval=MIN_GAP, max_interval=MAX_GAP)  # fmt: skip
-    session_id, _conf, _expected = prepare_session(db, options)
-    analyzer = Analyzer(db, settings, FaceEngine(EngineOptions(threads=1)))
+    session_id, analyzer = _door(db, settings)
     _send(db, session_id, range(40))
     assert drain(db, analyzer, session_id) is Drained.DONE
     assert _waiting(db, session_id) == 0
@@ -181,12 +176,7 @@ def test_a_worker_whose_clock_runs_ahead_leaves_a_live_lease_alone(
 
     if db.engine.dialect.name == "sqlite":
         pytest.skip("SQLite is a file on one host: its clock is that host's")
-    with db.session() as s:
-        get_or_create_person(s, "ann")
-    options = RunOptions(session="door", source="agent", mode="entrance", entrance_fps=FPS,
-                         seed=SEED, min_interval=MIN_GAP, max_interval=MAX_GAP)  # fmt: skip
-    session_id, _conf, _expected = prepare_session(db, options)
-    analyzer = Analyzer(db, settings, FaceEngine(EngineOptions(threads=1)))
+    session_id, analyzer = _door(db, settings)
     _send(db, session_id, range(5))
     assert drain(db, analyzer, session_id) is Drained.DONE
     _send(db, session_id, range(5, 8))

@@ -282,6 +282,15 @@ class FusedEmbedder:
         return self._dlib.embed(image, faces)
 
 
+# sface+dlib vectors are SFace's values, then dlib's (fuse).
+SFACE_DIM = SFaceEmbedder.dim
+
+
+def dlib_half(fused: np.ndarray) -> np.ndarray:
+    """The dlib part of sface+dlib vectors (N, 256), normalised: what the re-check scores."""
+    return normalise(np.asarray(fused)[:, SFACE_DIM:])
+
+
 def fuse(sface: np.ndarray, dlib: np.ndarray) -> np.ndarray:
     ws, wd = FusedEmbedder.SFACE_WEIGHT, FusedEmbedder.DLIB_WEIGHT
     both = np.hstack([np.sqrt(ws) * normalise(sface), np.sqrt(wd) * normalise(dlib)])

@@ -44,8 +44,6 @@ SINGLE_TEMPLATE_COSINE = {"sface+dlib": 0.900, "sface": 0.777, "dlib": 0.977}
 # templates (bench/naming_size.py; sface+dlib at 24 px: 96.2% / 98.7% / 99.4%, at 20 px:
 # 91.0% / 94.6% / 97.0%; sface at 28 px with one template 94.8%, dlib at 32 px 94.6%).
 MIN_NAMING_PX = {"sface+dlib": 24, "sface": 32, "dlib": 40}
-# sface+dlib vectors are SFace's 128 values, then dlib's (vision.embed.fuse).
-SFACE_DIM = 128
 # The re-check (bench/calibrate_recheck.py): a verification keeps a face's name when dlib's half
 # alone scores the face for that person at RECHECK_THRESHOLD or more, that person being dlib's
 # best candidate; otherwise the face is judged by the full matcher. The threshold is where at
@@ -203,12 +201,12 @@ def recheck_gallery(gallery: Gallery) -> Gallery:
     """dlib's half of an sface+dlib gallery's templates, matched at RECHECK_THRESHOLD: the
     gallery of the re-check (see RECHECK_THRESHOLD). Only a face already named by the full
     matcher is re-checked, so the margin is 0 and the naming size the full gallery's."""
-    dlib = gallery.templates[:, SFACE_DIM:]
-    norms = np.linalg.norm(dlib, axis=1, keepdims=True)
+    from rollcall.vision.embed import dlib_half
+
     return Gallery(
         gallery.names,
         gallery.person_index,
-        dlib / np.maximum(norms, 1e-12),
+        dlib_half(gallery.templates),
         threshold=RECHECK_THRESHOLD,
         margin=0.0,
         min_naming_px=gallery.min_naming_px,

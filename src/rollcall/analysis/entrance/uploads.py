@@ -206,12 +206,8 @@ class EntranceFrames:
         stored = s.get(SessionState, row.id)
         doc = _Doc.load(stored)
         watch = self._watches.get(row.id)
-        if (
-            doc is None
-            or watch is None
-            or doc.frame != claim.base
-            or doc.held_by_other(database_epoch(s))
-        ):
+        now = database_epoch(s)
+        if doc is None or watch is None or doc.frame != claim.base or doc.held_by_other(now):
             self.forget(row.id)
             return False
         if step is not None:
@@ -230,7 +226,7 @@ class EntranceFrames:
         else:
             log.warning("session %s: frame %s is unreadable; skipped", row.id, claim.seq)
         doc.frame, doc.sample = claim.seq, watch.due[0]
-        doc.watcher, doc.lease_until = this_watcher(), database_epoch(s) + LEASE
+        doc.watcher, doc.lease_until = this_watcher(), now + LEASE
         watch.frame = claim.seq
         _store(s, row.id, stored, doc)
         frame = s.scalar(select(Frame).where(Frame.session_id == row.id, Frame.seq == claim.seq))
