@@ -275,7 +275,7 @@ class FusedEmbedder:
         return fuse(self._sface.embed(image, faces), self._dlib.embed(image, faces))
 
     def recheck(self, image: np.ndarray, faces: Faces) -> np.ndarray:
-        """dlib's half alone, ~5 ms of one core a face against SFace's ~25: what a
+        """dlib's half alone, ~5 ms of one core a face against SFace's ~19: what a
         verification's re-check scores (vision.gallery.recheck_gallery)."""
         if not len(faces):
             return np.zeros((0, self._dlib.dim), np.float32)
