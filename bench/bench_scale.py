@@ -3,8 +3,9 @@ Agent class, spool and HTTP client) uploading 1280x720 gallery frames at its ser
 times, against `rollcall serve` + K `rollcall worker` processes + a private Redis + PostgreSQL,
 all on this machine.
 
-For each N it prints samples per second, worker CPU per sample (count-only and verifying, from
-the workers' per-sample log lines), p50/p95 time from capture to the sample being recorded,
+For each N it prints samples per second, CPU seconds per sample of every rollcall process and of
+the workers and the server apart, the workers' CPU per sample (count-only and verifying, from
+their per-sample log lines), p50/p95 time from capture to the sample being recorded,
 the total RSS of every rollcall process, lost and duplicated samples, and the portal's p95 while
 it runs. With --faults, one worker's pool process is SIGKILLed at 40% of the run and Redis is
 restarted (empty) at 70%.
@@ -243,6 +244,11 @@ class Servers:
         roots = {p.pid for p in [self.server, *self.workers] if p is not None}
         return sorted(roots | set(children_of(roots)))
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes and their pool processes (not the server)."""
+        roots = {w.pid for w in self.workers}
+        return sorted(roots | set(children_of(roots)))
+
     def pool_children(self) -> list[int]:
         return children_of({w.pid for w in self.workers})
 
@@ -342,6 +348,7 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
     names = [f"{tag}-s{i:04d}" for i in range(n)]
     rng_meeting = {name: meetings[rng.randrange(len(meetings))] for name in names}
     cpu0 = cpu_seconds(servers.pids())
+    worker_cpu0 = cpu_seconds(servers.worker_pids())
     t0 = time.time()
     for name, token in zip(names, tokens, strict=True):
         th = threading.Thread(
@@ -434,6 +441,7 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
     time.sleep(1.5)
     poll_more.clear()
     cpu1 = cpu_seconds(servers.pids())
+    worker_cpu1 = cpu_seconds(servers.worker_pids())
     wall = time.time() - t0
 
     with db.engine.connect() as c:
@@ -494,7 +502,14 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
         "wall_s": round(wall, 1),
         "samples": samples,
         "samples_per_s": round(samples / wall, 2),
-        "worker_cpu_s_per_sample": round((cpu1 - cpu0) / max(1, samples), 3),
+        # CPU seconds a sample of every rollcall process (server and workers), and of the
+        # workers alone (before 2026-12-05 the bench printed the first under the second's name).
+        # A pool process killed by --faults takes its CPU time with it: both are a little low.
+        "cpu_s_per_sample": round((cpu1 - cpu0) / max(1, samples), 3),
+        "worker_cpu_s_per_sample": round((worker_cpu1 - worker_cpu0) / max(1, samples), 3),
+        "server_cpu_s_per_sample": round(
+            ((cpu1 - cpu0) - (worker_cpu1 - worker_cpu0)) / max(1, samples), 3
+        ),
         "cpu_ms_count_only_median": statistics.median(count_only) if count_only else None,
         "cpu_ms_verifying_median": statistics.median(verifying) if verifying else None,
         "verifying_share": round(len(verifying) / max(1, len(verifying) + len(count_only)), 3),
@@ -593,14 +608,16 @@ def main() -> None:
 
     print()
     head = (
-        f"{'sessions':>8} {'samples/s':>9} {'cpu/sample':>10} {'count ms':>8} {'verify ms':>9} "
+        f"{'sessions':>8} {'samples/s':>9} {'cpu/sample':>10} {'workers':>7} {'server':>6} "
+        f"{'count ms':>8} {'verify ms':>9} "
         f"{'p50 s':>6} {'p95 s':>6} {'RSS MB':>7} {'lost':>5} {'dup':>4} {'portal p95':>10}"
     )
     print(head)
     print("-" * len(head))
     for r in results:
         print(
-            f"{r['sessions']:>8} {r['samples_per_s']:>9} {r['worker_cpu_s_per_sample']:>10} "
+            f"{r['sessions']:>8} {r['samples_per_s']:>9} {r['cpu_s_per_sample']:>10} "
+            f"{r['worker_cpu_s_per_sample']:>7} {r['server_cpu_s_per_sample']:>6} "
             f"{r['cpu_ms_count_only_median']!s:>8} {r['cpu_ms_verifying_median']!s:>9} "
             f"{r['latency_p50_s']!s:>6} {r['latency_p95_s']!s:>6} {r['rss_mb_max']!s:>7} "
             f"{r['lost']:>5} {r['duplicated']:>4} {r['portal_p95_ms']!s:>10}"
