@@ -335,3 +335,69 @@ def test_sightings_carry_their_tile_label_through_a_real_run(
     assert ("Don R.", EARLY) in by_label
     assert any(got == "Gerhard Schroeder's iPad" for _, got, _, _ in expected_labels)
     assert any(got == "Gerhard Schroeder" for _, got, _, _ in expected_labels)
+
+
+# ------------------------------------------------------------------ what labels snap to
+
+
+@pytest.mark.faces
+def test_labels_snap_to_aliases_and_to_meeting_accounts_that_arrive_mid_session(
+    faces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session's labels are snapped to its roster, its people's display-name aliases and the
+    accounts in its meeting; an account a webhook adds while the session runs is among them
+    from the next sample on."""
+    from rollcall.analysis.sample import Analyzer
+    from rollcall.attendance.participants.store import add_alias
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.meetings import MeetingParticipant
+    from rollcall.storage.models import Person
+    from rollcall.storage.sessions import SessionSettings, create_session
+    from rollcall.vision.engine import EngineOptions, FaceEngine
+
+    photos = sorted((faces / "identities" / "photos" / "Tony_Blair").glob("*.jpg"))[:3]
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_home()
+    db = Database(settings)
+    with db.session() as s:
+        ana = Person(name="Ana_Lima")
+        s.add(ana)
+        s.flush()
+        row = create_session(s, "L", SessionSettings("test", 1, 20, 90, 300, 180), [ana], None)
+        session_id = row.id
+    asked: list[list[str]] = []
+    real = Analyzer.read_labels
+
+    def read_labels(self, image, reading, wanted, session_id, names):  # noqa: ANN001, ANN202
+        asked.append(list(names))
+        return real(self, image, reading, wanted, session_id, names)
+
+    monkeypatch.setattr(Analyzer, "read_labels", read_labels)
+    analyzer = Analyzer(db, settings, FaceEngine(EngineOptions(threads=1)))
+
+    def frame(labels: list[str]) -> np.ndarray:
+        tiles = [
+            Tile(f"p{i}", photos[i], label=text, style=LabelStyle("zoom", 14))
+            for i, text in enumerate(labels)
+        ]
+        canvas, _ = compose_gallery(tiles, (1280, 720))
+        return canvas
+
+    analyzer.analyze(session_id, 0, 0.0, frame(["Ana Lima", "Sofía Hernández"]))
+    assert asked and asked[-1] == ["Ana Lima"]
+    with db.session() as s:
+        add_alias(s, s.get(Person, ana.id), "alias", "Annie Lima", "test")
+        s.add(
+            MeetingParticipant(
+                session_id=session_id,
+                account_key="sofia@example.org",
+                name="Sofía Hernández",
+                original_name="Sofia H",
+                email="sofia@example.org",
+                platform="zoom",
+            )
+        )
+    # A third tile: a new face, whose label is read.
+    analyzer.analyze(session_id, 1, 30.0, frame(["Ana Lima", "Sofía Hernández", "Tom Brown"]))
+    assert asked[-1] == ["Ana Lima", "Annie Lima", "Sofía Hernández", "Sofia H"]

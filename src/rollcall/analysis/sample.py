@@ -36,7 +36,8 @@ from rollcall.config import Settings
 from rollcall.errors import RollcallError
 from rollcall.recognition import gallery_in
 from rollcall.storage.db import Database
-from rollcall.storage.models import AttendanceSession, SessionState, Template, utcnow
+from rollcall.storage.meetings import MeetingParticipant, PersonAlias
+from rollcall.storage.models import AttendanceSession, Person, SessionState, Template, utcnow
 from rollcall.storage.sessions import attendance_rows
 from rollcall.vision.embed import embed
 from rollcall.vision.engine import FaceEngine
@@ -80,6 +81,7 @@ class _Session:
     monitor: AttendanceMonitor | None = None
     seq: int | None = None  # the sample the cached monitor has seen last
     label_names: list[str] = field(default_factory=list)  # what tile labels snap to
+    names_key: tuple = ()  # the aliases and meeting accounts label_names was made from
 
 
 def _seq_of(stored: SessionState | None) -> int | None:
@@ -151,9 +153,44 @@ class Analyzer:
         return reader
 
     def label_names(self, s: Session, session_id: int, expected: list[str]) -> list[str]:
-        """The names a session's tile labels are snapped to: its expected people. (Aliases and
-        the meeting's participant names join them here once they are stored.)"""
-        return roster_names(expected)
+        """The names a session's tile labels are snapped to: its expected people, their
+        display-name aliases, and the names of the accounts in its meeting (from a platform's
+        report or live events, each as shown and as first given). A label read with a letter
+        wrong is then stored as the participant's own name, which is what reconciliation
+        matches it against; a guest's label snaps to the guest's account, not to a classmate."""
+        aliases = (
+            s.scalars(
+                select(PersonAlias.value)
+                .join(Person, Person.id == PersonAlias.person_id)
+                .where(PersonAlias.kind == "alias", Person.name.in_(expected))
+                .order_by(PersonAlias.id)
+            ).all()
+            if expected
+            else []
+        )
+        accounts = s.execute(
+            select(MeetingParticipant.name, MeetingParticipant.original_name)
+            .where(MeetingParticipant.session_id == session_id)
+            .order_by(MeetingParticipant.id)
+        ).all()
+        shown = [name for row in accounts for name in row if name]
+        return roster_names(expected, [*aliases, *shown])
+
+    @staticmethod
+    def _names_key(s: Session, session_id: int) -> tuple:
+        """Changes when an alias or a meeting account is added: the session's label names are
+        made again (accounts arrive by webhook while the session runs)."""
+        in_meeting = MeetingParticipant.session_id == session_id
+        return tuple(
+            s.execute(
+                select(
+                    select(func.count(MeetingParticipant.id)).where(in_meeting).scalar_subquery(),
+                    select(func.max(MeetingParticipant.id)).where(in_meeting).scalar_subquery(),
+                    select(func.count(PersonAlias.id)).scalar_subquery(),
+                    select(func.max(PersonAlias.id)).scalar_subquery(),
+                )
+            ).one()
+        )
 
     def analyze(self, session_id: int, seq: int, t: float, image: np.ndarray) -> Analyzed:
         """One sample in two short transactions, the judgement between them.
@@ -394,11 +431,15 @@ class Analyzer:
                     embedder=self.engine.embedder.name,
                 ),
             )
-            ctx.label_names = self.label_names(s, session_id, ctx.expected)
             self._sessions[session_id] = ctx
             while len(self._sessions) > CACHED_SESSIONS:
                 self._sessions.popitem(last=False)
         self._sessions.move_to_end(session_id)
+        if self.settings.read_labels:
+            key = self._names_key(s, session_id)
+            if key != ctx.names_key:
+                ctx.label_names = self.label_names(s, session_id, ctx.expected)
+                ctx.names_key = key
         gallery = self._current_gallery(s)
         if ctx.monitor is not None and ctx.monitor.gallery is not gallery:
             ctx.monitor, ctx.seq = None, None  # enrollments changed: rebuild from the state
