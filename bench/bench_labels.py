@@ -215,6 +215,23 @@ def main() -> None:
         )
         print(f"{px:>3} {top1 / len(in_b):>17.1%} {false / len(in_b):>21.1%}")
 
+    # What rollcall stores when the meeting's accounts are known (a webhook's live events or a
+    # report imported before the labels are read): every label snapped with the product's own
+    # rule (analysis.labels.snap_label, MIN_SIMILARITY) against all the display names of the
+    # meeting (here every name of the benchmark, as accounts) — is it the tile's own account?
+    print("\nlabels snapped to the meeting's accounts (all names, product rule): own account")
+    stored = {}
+    for px, rows in results.items():
+        own = sum(r[2] is not None and snap_label(r[2], NAMES).name == r[0] for r in rows)
+        wrong = sum(
+            r[2] is not None and snap_label(r[2], NAMES).name not in (None, r[0]) for r in rows
+        )
+        stored[px] = (own, len(rows))
+        print(f"{px:>3} {own / len(rows):>7.1%} own, {wrong / len(rows):.1%} another's")
+    own = sum(v[0] for px, v in stored.items() if px >= 9)
+    total = sum(v[1] for px, v in stored.items() if px >= 9)
+    print(f"labels >= 9 px tied to their own account: {own / max(1, total):.1%} of {total}")
+
 
 if __name__ == "__main__":
     main()
