@@ -205,11 +205,11 @@ def _dequantize(node, values: dict[str, np.ndarray]) -> np.ndarray:  # noqa: ANN
 
 # Faces per network run: activation memory grows with the batch while the time per face barely
 # moves past 8 (sface+dlib 13.1 ms per face in batches of 8, 12.6 in batches of 32), so a
-# 49-face frame runs as 7 batches.
+# 49-face frame runs as 7 batches. SFace is faster in smaller ones (SFACE_BATCH).
 BATCH = 8
 
 
-def run_batched(sess, name: str, batch: np.ndarray) -> np.ndarray:  # noqa: ANN001
-    """The session's first output for a non-empty batch, computed BATCH rows at a time."""
-    parts = [sess.run(None, {name: batch[i : i + BATCH]})[0] for i in range(0, len(batch), BATCH)]
+def run_batched(sess, name: str, batch: np.ndarray, size: int = BATCH) -> np.ndarray:  # noqa: ANN001
+    """The session's first output for a non-empty batch, computed ``size`` rows at a time."""
+    parts = [sess.run(None, {name: batch[i : i + size]})[0] for i in range(0, len(batch), size)]
     return np.concatenate(parts)
