@@ -205,7 +205,7 @@ def _dequantize(node, values: dict[str, np.ndarray]) -> np.ndarray:  # noqa: ANN
 
 # Faces per network run: activation memory grows with the batch while the time per face barely
 # moves past 8 (sface+dlib 13.1 ms per face in batches of 8, 12.6 in batches of 32), so a
-# 49-face frame runs as 7 batches. SFace is faster in smaller ones (SFACE_BATCH).
+# 49-face frame runs as 7 batches. SFace runs faster in smaller ones (SFaceEmbedder._batch).
 BATCH = 8
 
 
