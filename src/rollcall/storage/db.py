@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +44,26 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, **options)
 
 
+# Turning a new database to WAL takes an exclusive lock, and SQLite answers "database is
+# locked" at once, without the busy timeout, while another connection holds the file: two
+# processes starting on a fresh home together (the portal and a run, or the migration test's
+# four threads) failed this way. The first to convert wins; the others try again shortly and
+# find WAL already set. (2 s in all.)
+WAL_ATTEMPTS = 40
+WAL_PAUSE = 0.05
+
+
+def _wal(cur) -> None:  # noqa: ANN001 - a sqlite3 cursor
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(WAL_PAUSE)
+
+
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -55,7 +77,7 @@ def _sqlite_engine(url: str) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA journal_mode=WAL")
+        _wal(cur)
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
