@@ -222,10 +222,9 @@ def main() -> None:
     print("\nlabels snapped to the meeting's accounts (all names, product rule): own account")
     stored = {}
     for px, rows in results.items():
-        own = sum(r[2] is not None and snap_label(r[2], NAMES).name == r[0] for r in rows)
-        wrong = sum(
-            r[2] is not None and snap_label(r[2], NAMES).name not in (None, r[0]) for r in rows
-        )
+        snapped = [(snap_label(r[2], NAMES).name if r[2] is not None else None, r[0]) for r in rows]
+        own = sum(name == owner for name, owner in snapped)
+        wrong = sum(name not in (None, owner) for name, owner in snapped)
         stored[px] = (own, len(rows))
         print(f"{px:>3} {own / len(rows):>7.1%} own, {wrong / len(rows):.1%} another's")
     own = sum(v[0] for px, v in stored.items() if px >= 9)

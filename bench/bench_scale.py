@@ -246,8 +246,7 @@ class Servers:
 
     def worker_pids(self) -> list[int]:
         """The worker processes and their pool processes (not the server)."""
-        roots = {w.pid for w in self.workers}
-        return sorted(roots | set(children_of(roots)))
+        return sorted({w.pid for w in self.workers} | set(self.pool_children()))
 
     def pool_children(self) -> list[int]:
         return children_of({w.pid for w in self.workers})

@@ -38,7 +38,7 @@ def test_split_prelu_gives_the_same_bits_for_every_slope() -> None:
     split.CopyFrom(model)
     del split.graph.node[:]
     split.graph.node.extend(nodes)
-    split.graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), zero))
+    split.graph.initializer.append(zero)
     x = np.random.default_rng(6).normal(0, 50, (4, 3, 16, 16)).astype(np.float32)
     want = session(model.SerializeToString(), 1).run(None, {"x": x})[0]
     got = session(split.SerializeToString(), 1).run(None, {"x": x})[0]
@@ -52,7 +52,8 @@ def test_sface_graph_has_no_prelu_and_the_same_features(monkeypatch) -> None:  #
     path = models.model_path(models.SFACE)
     fast = onnx.load_from_string(sface_float_graph(path))
     assert "PRelu" not in {n.op_type for n in fast.graph.node}
-    monkeypatch.setattr(runtime, "split_prelu", lambda nodes, zero="prelu_zero": (nodes, zero))
+    unused_zero = numpy_helper.from_array(np.zeros((), np.float32), "prelu_zero")
+    monkeypatch.setattr(runtime, "split_prelu", lambda nodes: (nodes, unused_zero))
     plain = sface_float_graph(path)
     assert "PRelu" in {n.op_type for n in onnx.load_from_string(plain).graph.node}
     x = np.random.default_rng(7).uniform(0, 255, (5, 3, 112, 112)).astype(np.float32)

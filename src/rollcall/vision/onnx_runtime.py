@@ -102,7 +102,7 @@ def sface_float_graph(path: Path) -> bytes:
     inputs[0].type.tensor_type.shape.dim[0].dim_param = "N"
     outputs[0].type.tensor_type.shape.dim[0].dim_param = "N"
     nodes, zero = split_prelu(live)
-    initializers.append(numpy_helper.from_array(np.zeros((), np.float32), zero))
+    initializers.append(zero)
     folded = helper.make_model(
         helper.make_graph(nodes, "sface", inputs, outputs, initializers),
         opset_imports=model.opset_import,
@@ -111,17 +111,19 @@ def sface_float_graph(path: Path) -> bytes:
     return folded.SerializeToString()
 
 
-def split_prelu(nodes: list, zero: str = "prelu_zero") -> tuple[list, str]:  # noqa: ANN001
-    """The nodes with every PRelu(x, slope) written as Relu(x) + slope * Min(x, 0).
+def split_prelu(nodes: list) -> tuple[list, object]:
+    """The nodes with every PRelu(x, slope) written as Relu(x) + slope * Min(x, 0), and the
+    scalar 0 initializer they need (the caller adds it to the graph).
 
     The same numbers, bit for bit (one of the two terms is exactly 0 for every element), in
     half the time: onnxruntime runs PRelu's per-channel slopes through a generic broadcasting
     kernel that cannot stay in its blocked (NCHWc) convolution layout, so SFace's 27 PRelus
     cost more than its 27 convolutions (15 vs 12 ms a face on one core); the four plain
     element-wise ops take ~6. SFace in a 25-face frame: 26 -> 19 ms a face on one core, 14.3
-    -> 11.5 ms on two threads (bench/bench_engine.py, embedding).
-    ``zero`` names the scalar 0 initializer the caller adds."""
-    from onnx import helper
+    -> 11.5 ms on two threads (bench/bench_engine.py, embedding)."""
+    from onnx import helper, numpy_helper
+
+    zero = "prelu_zero"
 
     out = []
     for node in nodes:
@@ -136,7 +138,7 @@ def split_prelu(nodes: list, zero: str = "prelu_zero") -> tuple[list, str]:  # n
             helper.make_node("Mul", [f"{tag}/neg", slope], [f"{tag}/scaled"]),
             helper.make_node("Add", [f"{tag}/pos", f"{tag}/scaled"], [node.output[0]]),
         ]
-    return out, zero
+    return out, numpy_helper.from_array(np.zeros((), np.float32), zero)
 
 
 def yunet_float_graph(path: Path) -> bytes:
