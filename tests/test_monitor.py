@@ -290,7 +290,7 @@ def test_a_stranger_is_queued_for_review_once_even_when_tiles_reflow():
     monitor, scene = make(MonitorConfig(verify_every=1000)), Scene({0: "ada", 1: "stranger"})
     first = step(monitor, scene, 0, 0.0)
     assert len(first.unknowns) == 1
-    scene.seating = {0: "ada", 4: "stranger"}  # the stranger's tile moved: a new track
+    scene.seating = {0: "ada", 4: "stranger"}  # the stranger's tile moved
     moved = step(monitor, scene, 1, 30.0)
     assert moved.embedded == 2 and moved.unknown == 1
     assert moved.unknowns == []
@@ -481,3 +481,76 @@ def test_a_named_face_below_the_recheck_threshold_is_judged_in_full():
     out = recheck_step(monitor, scene, 1, 30.0, rechecked, blur={"bob": 0.8})  # cosine ~0.78
     assert out.rechecked == 1 and out.embedded == 2  # bob and cy in full
     assert {s.person for s in out.seen} == {"ada", "bob", "cy"}  # the full match still names bob
+
+
+# -- reflows: a face that moved continues its track only as that track's one look-alike --
+
+
+def test_faces_moved_by_a_reflow_keep_their_names_on_the_recheck():
+    """Someone joins, every tile moves: ada and bob continue their tracks (their looks follow
+    them), so they are re-checked, not embedded in full; only the newcomer is."""
+    monitor, scene, rechecked = rechecking_monitor(), Scene({0: "ada", 1: "bob"}), []
+    recheck_step(monitor, scene, 0, 0.0, rechecked)
+    embedded = scene.faces_embedded
+    scene.seating = {3: "bob", 4: "ada", 5: "cy"}
+    out = recheck_step(monitor, scene, 1, 30.0, rechecked)
+    assert out.verified and out.rechecked == 2 and out.embedded == 1
+    assert scene.faces_embedded - embedded == 1
+    assert {s.person for s in out.seen} == {"ada", "bob", "cy"}
+    assert not [e for e in out.events if e.kind == "identity_lost"]
+    # Presence runs on: nobody's interval was closed by the move.
+    assert not [c for c in out.intervals if c.end is not None]
+
+
+def test_a_lookalike_moved_into_a_departed_persons_name_fails_the_recheck():
+    """bob leaves while the tiles reflow, and a stranger the tracker cannot tell from him
+    appears elsewhere: the stranger continues bob's track, but the re-check scores his own
+    face, so he is judged in full and bob's name goes."""
+    monitor, scene, rechecked = rechecking_monitor(), Scene({0: "ada", 1: "bob"}), []
+    VECTORS["sam"] = unit(RNG.normal(size=DIM))
+    TEXTURES["sam"] = TEXTURES["bob"]
+    recheck_step(monitor, scene, 0, 0.0, rechecked)
+    scene.seating = {3: "ada", 4: "sam", 5: "cy"}
+    out = recheck_step(monitor, scene, 1, 30.0, rechecked)
+    assert out.rechecked == 1 and out.embedded == 2  # ada kept; sam and cy in full
+    assert {s.person for s in out.seen} == {"ada", "cy"}
+    assert any(e.kind == "identity_lost" and e.person == "bob" for e in out.events)
+
+
+def test_two_look_alikes_after_a_reflow_start_new_tracks():
+    """Two faces that both look like one vanished track (or one like two): neither inherits
+    anything, both are embedded in full."""
+    monitor, scene, rechecked = rechecking_monitor(), Scene({0: "ada", 1: "bob"}), []
+    TEXTURES["bob's twin"], VECTORS["bob's twin"] = TEXTURES["bob"], VECTORS["bob"]
+    CHEAP["bob's twin"] = CHEAP["bob"]
+    recheck_step(monitor, scene, 0, 0.0, rechecked)
+    scene.seating = {3: "ada", 4: "bob", 5: "bob's twin"}
+    out = recheck_step(monitor, scene, 1, 30.0, rechecked)
+    assert out.rechecked == 1 and out.embedded == 2  # ada moved alone; bob and twin ambiguous
+
+
+def test_moved_pairs_takes_only_mutual_single_look_alikes():
+    from rollcall.vision.track import moved_pairs
+
+    same = np.array([[0.9, 0.1, 0.2], [0.85, 0.2, 0.1], [0.1, 0.3, 0.95]])
+    assert moved_pairs(same, 0.8) == [(2, 2)]  # column 0 has two look-alikes
+    assert moved_pairs(np.array([[0.9, 0.81]]), 0.8) == []
+    assert moved_pairs(np.array([[0.79]]), 0.8) == []
+    assert moved_pairs(np.zeros((0, 3)), 0.8) == []
+
+
+def test_a_pending_face_alone_is_embedded_again_when_nothing_else_changed():
+    """ada's weak first match needs a second one; bob is named at once. Next sample, same
+    count, same places: only ada is embedded (and named), bob is neither embedded nor
+    re-checked, and the sample is no re-verification."""
+    monitor, scene, rechecked = rechecking_monitor(), Scene({0: "ada", 1: "bob"}, {"ada"}), []
+    first = recheck_step(monitor, scene, 0, 0.0, rechecked)
+    assert [m.person for m in first.marks] == ["bob"]
+    embedded = scene.faces_embedded
+    out = recheck_step(monitor, scene, 1, 30.0, rechecked)
+    assert not out.verified and out.embedded == 1 and out.rechecked == 0 and rechecked == []
+    assert scene.faces_embedded - embedded == 1
+    assert [(m.person, m.first_seen) for m in out.marks] == [("ada", 0.0)]
+    assert [f.fresh for f in out.faces] == [True, False]
+    quiet = recheck_step(monitor, scene, 2, 60.0, rechecked)
+    assert not quiet.verified and quiet.embedded == 0  # nobody pending any more

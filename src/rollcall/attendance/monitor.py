@@ -218,18 +218,17 @@ class AttendanceMonitor:
         tracks, carried = self.tracker.update(t, image, faces, tiles)
         count = len(faces)
         full = self.last_full is None or t - self.last_full >= cfg.verify_every
-        verify = (
-            full
-            or count != self.last_count
-            or not carried.all()
-            or any(self._pending(tr) for tr in tracks)
-        )
+        verify = full or count != self.last_count or not carried.all()
+        # Faces that matched someone without being named yet are embedded again at every
+        # sample until they are (or are not). When nothing else changed, only they are: the
+        # others kept place and look, as in any sample that verifies nothing.
+        pending = np.array([self._pending(tr) for tr in tracks], bool)
         out = SampleOutcome(seq, t, count, 0, 0, bool(verify), 0)
         fresh = np.zeros(count, bool)
-        if verify and count:
-            # Every face, not only the new ones: a face that kept its place can still be
-            # someone else's now, and only its own embedding can say so.
-            kept = self._recheck(faces, tracks, recheck, t)
+        if (verify or pending.any()) and count:
+            # On a verification every face, not only the new ones: a face that kept its
+            # place can still be someone else's now, and only its own embedding can say so.
+            kept = self._recheck(faces, tracks, recheck, t) if verify else ~pending
             judged = np.flatnonzero(~kept)
             if len(judged):
                 vectors = embed(faces[judged])
@@ -240,12 +239,13 @@ class AttendanceMonitor:
                     p = int(matches.candidate[k]) if len(self.gallery) else -1
                     vote = Vote(p, float(matches.similarity[k]), bool(matches.person[k] >= 0), t)
                     self._judge(tr, vote, t, out)
-            fresh[:] = True
+            fresh[:] = verify
+            fresh[judged] = True
             out.embedded = len(judged)
-            out.rechecked = int(kept.sum())
+            out.rechecked = int(kept.sum()) if verify else 0
         names = self._names(tracks, t, out)
         self._mark_and_track_presence(t, image, tracks, names, out)
-        self._report_unknowns(t, image, tracks, names, out, fresh=verify)
+        self._report_unknowns(t, image, tracks, names, out, fresh=verify or pending.any())
         tile_of = reading.tile_of if reading is not None else np.full(count, -1)
         if read_labels is not None and reading is not None and reading.grid:
             wanted = {

@@ -5,8 +5,11 @@ and seated people mostly stay put. A face continues a track only when it is in t
 (its box overlaps the old one, inside the same tile) and looks the same: its grey chip, aligned
 on its five landmarks and high-passed, correlates with the last one at SAME_LOOK or more. A
 different person at that camera (a sit-in, a reflow, a swap) never passes that (bench_track.py),
-so a carried track's name can be reused without embedding the face again; anything else starts
-a new track, and new tracks are always embedded.
+so a carried track's name can be reused without embedding the face again. When the gallery
+reflows, a face that lost its place but is the only look-alike of a track that vanished from
+elsewhere continues that track; it is verified like any face that moved, and keeps the track's
+name only if the re-check of its own embedding agrees. Anything else starts a new track, and new
+tracks are always embedded.
 """
 
 from __future__ import annotations
@@ -28,6 +31,25 @@ LOOK_SIDE = 32
 # still picture nudged, re-lit and re-compressed passes 76% of the time, real webcam video 1 s
 # apart 38% (the rest is embedded again: slower, never wrong).
 SAME_LOOK = 0.80
+# Across a reflow a face is compared with every vanished one, not one: over ~47,000 such pairs
+# of different people the highest was 0.784 (calibration half; 0.737 the other half), so a
+# moved face continues a track at 0.82 or more (that maximum plus the same-tile check's
+# margin, 0.03). The same photo in its new tile passes ~40% of the time (bench_track.py).
+MOVED_LOOK = 0.82
+
+
+def moved_pairs(same: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """(new face, vanished track) pairs that are each other's only look-alike: the pair's
+    correlation reaches ``threshold`` and no other pair in its row or column does.
+
+    A reflow moves and resizes every tile; the aligned chip does not care where a face sits,
+    so a face that looks the same as a track that just left its place is that track's face.
+    An ambiguous face (two candidates above the threshold) starts a new track."""
+    above = same >= threshold
+    rows = np.flatnonzero(above.sum(axis=1) == 1)
+    return [
+        (int(i), int(j)) for i in rows for j in np.flatnonzero(above[i]) if above[:, j].sum() == 1
+    ]
 
 
 def thumbnails(image: np.ndarray, faces: Faces) -> np.ndarray:
@@ -130,10 +152,15 @@ class Track:
 
 class FaceTracker:
     def __init__(
-        self, min_iou: float = 0.5, same_look: float = SAME_LOOK, max_missed: int = 1
+        self,
+        min_iou: float = 0.5,
+        same_look: float = SAME_LOOK,
+        max_missed: int = 1,
+        moved_look: float = MOVED_LOOK,
     ) -> None:
         self.min_iou = min_iou
         self.same_look = same_look
+        self.moved_look = moved_look
         # A face missed by the detector in one sample keeps its track for the next one.
         self.max_missed = max_missed
         self.tracks: dict[int, Track] = {}
@@ -147,14 +174,17 @@ class FaceTracker:
     ) -> tuple[list[Track], np.ndarray]:
         """Assign each face to a track; returns (tracks per face, whether each was carried over).
 
-        ``tiles`` (N, 4) gives each face's tile rectangle (zeros: none): a face whose tile
-        changed size or place (the gallery reflowed) starts a new track.
+        ``tiles`` (N, 4) gives each face's tile rectangle (zeros: none). A face carried over
+        kept its place, tile and look. A face whose tile changed size or place (the gallery
+        reflowed) continues the track that vanished from elsewhere when it is that track's only
+        look-alike (``moved_pairs``); it is not carried over, so it is verified.
         """
         tiles = np.zeros((len(faces), 4), np.float32) if tiles is None else tiles
         looks_now = looks(image, faces)
         old = list(self.tracks.values())
         assigned: list[Track | None] = [None] * len(faces)
         carried = np.zeros(len(faces), bool)
+        moved = np.zeros(len(faces), bool)
         if old and len(faces):
             iou = iou_matrix(faces.boxes, np.stack([tr.box for tr in old]))
             same = looks_now @ np.stack([tr.look for tr in old]).T
@@ -175,6 +205,15 @@ class FaceTracker:
                 assigned[i] = old[j]
                 carried[i] = True
                 used_old.add(j)
+            # Then faces that moved (the gallery reflowed): matched on look alone, they keep
+            # their track's identity but are not "carried": the sample verifies them, and a
+            # named one keeps its name only if its own embedding agrees (the re-check).
+            free = [i for i in range(len(faces)) if assigned[i] is None]
+            gone = [j for j in range(len(old)) if j not in used_old]
+            if free and gone:
+                for a, b in moved_pairs(same[np.ix_(free, gone)], self.moved_look):
+                    assigned[free[a]] = old[gone[b]]
+                    moved[free[a]] = True
         for i in range(len(faces)):
             track = assigned[i]
             if track is None:
