@@ -5,8 +5,9 @@ all on this machine.
 
 For each N it prints samples per second, CPU seconds per sample of every rollcall process and of
 the workers and the server apart, the workers' CPU per sample (count-only and verifying, from
-their per-sample log lines), p50/p95 time from capture to the sample being recorded,
-the total RSS of every rollcall process, lost and duplicated samples, and the portal's p95 while
+their per-sample log lines), p50/p95 time from capture to the sample being recorded (all, and
+apart: running sessions' samples, each session's start-up samples, which the server sends at a
+lower priority, and samples after the first five minutes), the total RSS of every rollcall process, lost and duplicated samples, and the portal's p95 while
 it runs. With --faults, one worker's pool process is SIGKILLed at 40% of the run and Redis is
 restarted (empty) at 70%.
 
@@ -55,6 +56,7 @@ from rollcall.storage.staff import User
 from rollcall.synth.gallery import gallery_frame
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.types import Frame
+from rollcall.workers.dispatch import starting
 
 OUT = Path(__file__).with_name("out")
 CAST_SIZES = [4, 9, 16, 25, 49]
@@ -471,12 +473,15 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
     # when each session's first samples verify everyone.
     steady_from = t0 + args.stagger + 300.0
     steady = []
+    # A session's start-up samples (naming everyone; sent at a lower priority) and the rest.
+    starting_lat, running_lat = [], []
     for name, source in played.items():
         sid = ids.get(name)
         for seq, captured in enumerate(source.captured):
             done = recorded.get((sid, seq))
             if done is not None:
                 latencies.append(done - captured)
+                (starting_lat if starting(seq) else running_lat).append(done - captured)
                 if seq:
                     later.append(done - captured)
                 if captured >= steady_from:
@@ -521,6 +526,16 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
         "latency_p50_steady_s": round(statistics.median(steady), 2) if steady else None,
         "latency_p95_steady_s": round(q(steady, n=20)[18], 2) if len(steady) > 20 else None,
         "steady_samples": len(steady),
+        "latency_p50_running_s": round(statistics.median(running_lat), 2) if running_lat else None,
+        "latency_p95_running_s": (
+            round(q(running_lat, n=20)[18], 2) if len(running_lat) > 20 else None
+        ),
+        "latency_p50_starting_s": (
+            round(statistics.median(starting_lat), 2) if starting_lat else None
+        ),
+        "latency_p95_starting_s": (
+            round(q(starting_lat, n=20)[18], 2) if len(starting_lat) > 20 else None
+        ),
         "rss_mb_max": round(max(rss), 0) if rss else None,
         "rss_mb_median": round(statistics.median(rss), 0) if rss else None,
         "uploaded": sent,
@@ -620,6 +635,12 @@ def main() -> None:
             f"{r['cpu_ms_count_only_median']!s:>8} {r['cpu_ms_verifying_median']!s:>9} "
             f"{r['latency_p50_s']!s:>6} {r['latency_p95_s']!s:>6} {r['rss_mb_max']!s:>7} "
             f"{r['lost']:>5} {r['duplicated']:>4} {r['portal_p95_ms']!s:>10}"
+        )
+        print(
+            f"{'':>8} capture->recorded p50/p95 s: running sessions' samples "
+            f"{r['latency_p50_running_s']}/{r['latency_p95_running_s']}, start-up samples "
+            f"{r['latency_p50_starting_s']}/{r['latency_p95_starting_s']}, after 5 min "
+            f"{r['latency_p50_steady_s']}/{r['latency_p95_steady_s']}"
         )
         for fault in r["faults"]:
             print(f"{'':>8} fault: {fault}")

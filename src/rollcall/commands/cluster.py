@@ -173,7 +173,7 @@ def worker(app: App, concurrency: int, loglevel: str) -> None:
     if not app.settings.broker_url:
         raise click.ClickException("set ROLLCALL_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
     app.db  # noqa: B018 - migrate (and fail on a bad database URL) before forking
-    from rollcall.workers.celery_app import QUEUE
+    from rollcall.workers.broker import QUEUE
     from rollcall.workers.celery_app import app as celery
 
     celery.conf.broker_url = app.settings.broker_url

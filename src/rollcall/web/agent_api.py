@@ -33,6 +33,7 @@ from rollcall.wallclock import as_utc, parse_started_at
 from rollcall.web.auth import csrf
 from rollcall.web.context import db_session, portal
 from rollcall.web.params import number
+from rollcall.workers.dispatch import starting as is_starting
 
 bp = Blueprint("agent_api", __name__, url_prefix="/api/v1/agent")
 csrf.exempt(bp)  # bearer tokens, no cookies
@@ -295,7 +296,7 @@ def upload_frame(name: str):  # noqa: ANN201
             row.agent_lag = max(0.0, (utcnow() - captured_at).total_seconds())
         session_id = row.id
     if result is Stored.QUEUED and not (entrance and _watched_elsewhere(session_id)):
-        portal().dispatch(session_id)
+        portal().dispatch(session_id, starting=not entrance and is_starting(seq))
     return jsonify(status=result.value, seq=seq), 202 if result is Stored.QUEUED else 200
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from rollcall.config import Settings
 from rollcall.storage.db import Database
+
+if TYPE_CHECKING:
+    from rollcall.workers.dispatch import Dispatch
 
 
 @dataclass
@@ -20,7 +24,7 @@ class Portal:
     db: Database
     _engine: object | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _dispatch: Callable[[int], None] | None = None
+    _dispatch: Dispatch | None = None
 
     @classmethod
     def init_app(cls, app: Flask, settings: Settings) -> Portal:
@@ -39,15 +43,15 @@ class Portal:
                 self._engine = FaceEngine(EngineOptions(s.detector, s.embedder, s.threads))
             return self._engine
 
-    def dispatch(self, session_id: int) -> None:
+    def dispatch(self, session_id: int, starting: bool = False) -> None:
         """Have a session's uploaded frames analyzed: by the workers (ROLLCALL_BROKER_URL) or,
-        without a broker, by this process."""
+        without a broker, by this process; ``starting`` frames after running sessions'."""
         with self._lock:
             if self._dispatch is None:
                 from rollcall.workers.dispatch import make_dispatch
 
                 self._dispatch = make_dispatch(self.db, self.settings, lambda: self.engine)
-        self._dispatch(session_id)
+        self._dispatch(session_id, starting)
 
 
 def portal() -> Portal:

@@ -12,6 +12,10 @@ Decisions, each against a known Celery + Redis pitfall:
 - Prefetch 1 and the fair scheduler: a long verification never holds other sessions' frames.
 - Time limits well under the visibility timeout, so a task is never redelivered while alive.
 - The face networks are loaded once per pool process, in ``worker_process_init``.
+- A session's first samples go last (``START_PRIORITY``): they name everyone in the gallery,
+  about half a second of CPU for 25 faces, while a running session's sample is mostly a head
+  count. When hundreds of sessions start on the hour, running sessions' samples are not held
+  behind that burst; the new sessions' marks keep their capture times, only later.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from celery import Celery, signals
+from celery import signals
+
+from rollcall.workers.broker import TASK, TIME_LIMIT, make_celery
 
 if TYPE_CHECKING:
     from rollcall.analysis.pending import Drained
@@ -32,10 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TASK = "rollcall.analyze_session"
-QUEUE = "rollcall"
-TIME_LIMIT = 300  # seconds; a 49-face sample takes ~1-2 s, a backlog of a session many
-VISIBILITY_TIMEOUT = 3 * TIME_LIMIT
 SWEEP_EVERY = 10.0  # seconds between looks for frames no task was queued for
 SWEEP_AGE = 5.0  # a frame waiting this long without a task is queued again
 # An entrance is watched by one task for up to WATCH_FOR seconds (under the time limit), which
@@ -44,27 +46,6 @@ SWEEP_AGE = 5.0  # a frame waiting this long without a task is queued again
 WATCH_FOR = TIME_LIMIT - 60
 WATCH_POLL = 0.05
 WATCH_IDLE = 5.0
-
-
-def make_celery(broker_url: str) -> Celery:
-    app = Celery("rollcall", broker=broker_url)
-    app.conf.update(
-        task_default_queue=QUEUE,
-        task_serializer="json",
-        accept_content=["json"],
-        task_ignore_result=True,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        task_time_limit=TIME_LIMIT,
-        task_soft_time_limit=TIME_LIMIT - 30,
-        worker_prefetch_multiplier=1,
-        worker_hijack_root_logger=False,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
-        # A pool process above ~1.5 GB is replaced (onnxruntime arenas can creep).
-        worker_max_memory_per_child=1_500_000,
-    )
-    return app
 
 
 app = make_celery(os.environ.get("ROLLCALL_BROKER_URL") or "redis://127.0.0.1:6379/0")

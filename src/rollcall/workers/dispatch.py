@@ -3,56 +3,81 @@
 With ROLLCALL_BROKER_URL set, a task naming the session goes to the broker (the frame is in the
 database already; if the broker is down the workers' sweep finds it later). Without one, small
 installs analyze in the server process: one background thread drains sessions in turn.
+
+Either way a session's first samples (``starting``: they name everyone in the gallery, the
+costliest samples there are) wait behind the samples of sessions already running.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from rollcall.config import Settings
 from rollcall.storage.db import Database
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY = 10.0  # seconds without work after which waiting frames are looked for
+# A meeting's samples 0 and 1 identify everyone: the first names clear matches, the second
+# confirms the weak ones (MonitorConfig.confirm_votes).
+STARTING_SAMPLES = 2
+
+
+def starting(seq: int) -> bool:
+    """Whether a meeting's sample ``seq`` is one of its start-up samples."""
+    return seq < STARTING_SAMPLES
+
+
+class Dispatch(Protocol):
+    def __call__(self, session_id: int, starting: bool = False) -> None: ...
 
 
 class BrokerDispatch:
     def __init__(self, broker_url: str) -> None:
-        from rollcall.workers.celery_app import TASK, make_celery
+        from rollcall.workers.broker import START_PRIORITY, TASK, make_celery
 
         self._app = make_celery(broker_url)
         self._task = TASK
+        self._start_priority = START_PRIORITY
 
-    def __call__(self, session_id: int) -> None:
+    def __call__(self, session_id: int, starting: bool = False) -> None:
+        priority = self._start_priority if starting else None
         try:
-            self._app.send_task(self._task, args=[session_id], retry=False)
+            self._app.send_task(self._task, args=[session_id], retry=False, priority=priority)
         except Exception:  # noqa: BLE001 - the broker is down: the frame waits in the database
             log.warning("broker unreachable; session %s waits for the sweep", session_id)
 
 
 class LocalDispatch:
-    """One thread in this process analyzes every session's frames, in the order they come."""
+    """One thread in this process analyzes every session's frames, in the order they come
+    (running sessions' before starting ones')."""
 
     def __init__(self, db: Database, settings: Settings, engine: Callable[[], object]) -> None:
         self._db = db
         self._settings = settings
         self._engine = engine
-        self._queue: queue.Queue[int] = queue.Queue()
+        # (0 running / 1 starting, arrival, session id)
+        self._queue: queue.PriorityQueue[tuple[int, int, int]] = queue.PriorityQueue()
+        self._arrival = itertools.count()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, session_id: int) -> None:
+    def __call__(self, session_id: int, starting: bool = False) -> None:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="rollcall-analysis", daemon=True
                 )
                 self._thread.start()
-        self._queue.put(session_id)
+        self._put(session_id, starting)
+
+    def _put(self, session_id: int, starting: bool = False) -> None:
+        self._queue.put((int(starting), next(self._arrival), session_id))
 
     def _run(self) -> None:
         from rollcall.analysis.pending import Drained, drain, sessions_waiting
@@ -69,13 +94,13 @@ class LocalDispatch:
         analyzer.engine.embedder  # noqa: B018
         while True:
             try:
-                session_id = self._queue.get(timeout=SWEEP_EVERY)
+                _, _, session_id = self._queue.get(timeout=SWEEP_EVERY)
             except queue.Empty:
                 # Frames left from before a restart, or sessions whose agent asked to close.
                 try:
                     with self._db.session() as s:
                         for waiting in sessions_waiting(s):
-                            self._queue.put(waiting)
+                            self._put(waiting)
                 except Exception:  # noqa: BLE001 - the database is restarting: later
                     log.warning("sweep failed; retrying", exc_info=True)
                 continue
@@ -83,18 +108,16 @@ class LocalDispatch:
                 result = drain(self._db, analyzer, session_id)
                 if result is Drained.BUSY:
                     time.sleep(1.0)
-                    self._queue.put(session_id)
+                    self._put(session_id)
                 elif result is Drained.HELD:
                     # An entrance another process watched (this server's previous life, or a
                     # worker): look again once its lease may have run out.
-                    threading.Timer(1.0, self._queue.put, [session_id]).start()
+                    threading.Timer(1.0, self._put, [session_id]).start()
             except Exception:  # noqa: BLE001 - keep serving the other sessions
                 log.exception("analysis of session %s failed; its frames wait", session_id)
 
 
-def make_dispatch(
-    db: Database, settings: Settings, engine: Callable[[], object]
-) -> Callable[[int], None]:
+def make_dispatch(db: Database, settings: Settings, engine: Callable[[], object]) -> Dispatch:
     if settings.broker_url:
         return BrokerDispatch(settings.broker_url)
     return LocalDispatch(db, settings, engine)

@@ -128,7 +128,7 @@ def pool_status(s: Session, broker_url: str | None) -> PoolStatus:
 
 
 def _ask_broker(broker_url: str) -> tuple[int, int | None]:
-    from rollcall.workers.celery_app import QUEUE, make_celery
+    from rollcall.workers.broker import PRIORITY_SEP, PRIORITY_STEPS, QUEUE, make_celery
 
     app = make_celery(broker_url)
     app.conf.broker_connection_timeout = 1.0
@@ -138,5 +138,7 @@ def _ask_broker(broker_url: str) -> tuple[int, int | None]:
         replies = app.control.ping(timeout=0.5, connection=conn) or []
         queued = None
         if broker_url.startswith(("redis://", "rediss://")):
-            queued = conn.default_channel.client.llen(QUEUE)
+            client = conn.default_channel.client
+            keys = [QUEUE if p == 0 else f"{QUEUE}{PRIORITY_SEP}{p}" for p in PRIORITY_STEPS]
+            queued = sum(int(client.llen(k)) for k in keys)
     return len(replies), queued
