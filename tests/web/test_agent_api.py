@@ -23,10 +23,22 @@ from rollcall.storage.models import AttendanceSession, Frame, HeadCount
 from rollcall.storage.sessions import get_session, require_course
 
 
+class Dispatched(list):
+    """The session ids handed on for analysis, and beside them whether as start-up samples."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.starting: list[bool] = []
+
+    def __call__(self, session_id: int, starting: bool = False) -> None:
+        self.append(session_id)
+        self.starting.append(starting)
+
+
 @pytest.fixture
-def dispatched(app: Flask) -> list[int]:
-    calls: list[int] = []
-    app.extensions["rollcall"]._dispatch = calls.append
+def dispatched(app: Flask) -> Dispatched:
+    calls = Dispatched()
+    app.extensions["rollcall"]._dispatch = calls
     return calls
 
 
@@ -79,7 +91,7 @@ def _head_counts(app: Flask) -> int:
 
 
 def test_an_agent_creates_a_session_and_is_told_when_samples_are_due(
-    app: Flask, client: FlaskClient, dispatched: list[int]
+    app: Flask, client: FlaskClient, dispatched: Dispatched
 ) -> None:
     token = _agent_token(app, "ivy", "Algebra")
     response = _open(client, token, session="algebra-2", seed=7, min_interval=5, max_interval=9)
@@ -96,7 +108,7 @@ def test_an_agent_creates_a_session_and_is_told_when_samples_are_due(
 
 
 def test_a_sample_uploaded_twice_is_stored_once(
-    app: Flask, client: FlaskClient, dispatched: list[int]
+    app: Flask, client: FlaskClient, dispatched: Dispatched
 ) -> None:
     token = _agent_token(app, "ivy", "Algebra")
     due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
@@ -104,6 +116,7 @@ def test_a_sample_uploaded_twice_is_stored_once(
     second = _upload(client, token, "algebra-2", 0, due[0]["t"], _jpeg())
     assert first.status_code == 202 and second.status_code == 200, second.get_json()
     assert _frames(app) == 1 and len(dispatched) == 1
+    assert dispatched.starting == [True]  # a session's first sample names everyone
     # Early samples are refused: the random times are the server's, not the agent's.
     early = _upload(client, token, "algebra-2", 2, due[2]["t"] - 5, _jpeg())
     assert early.status_code == 422 and "due at" in early.get_json()["error"]
@@ -113,7 +126,7 @@ def test_a_sample_uploaded_twice_is_stored_once(
 
 
 def test_a_token_for_one_course_cannot_touch_another(
-    app: Flask, client: FlaskClient, dispatched: list[int]
+    app: Flask, client: FlaskClient, dispatched: Dispatched
 ) -> None:
     ivy = _agent_token(app, "ivy", "Algebra")
     otto = _agent_token(app, "otto")  # otto sees History only
@@ -146,7 +159,7 @@ def test_a_token_for_one_course_cannot_touch_another(
     ids=["empty", "gif", "garbage", "truncated", "tiny", "huge"],
 )
 def test_a_corrupt_upload_gets_a_4xx_and_nothing_is_recorded(
-    app: Flask, client: FlaskClient, dispatched: list[int], data: bytes, status: int
+    app: Flask, client: FlaskClient, dispatched: Dispatched, data: bytes, status: int
 ) -> None:
     token = _agent_token(app, "ivy", "Algebra")
     due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
@@ -159,7 +172,7 @@ def test_a_corrupt_upload_gets_a_4xx_and_nothing_is_recorded(
 
 
 def test_bad_fields_are_refused_with_a_reason(
-    app: Flask, client: FlaskClient, dispatched: list[int]
+    app: Flask, client: FlaskClient, dispatched: Dispatched
 ) -> None:
     token = _agent_token(app, "ivy", "Algebra")
     assert _open(client, token, session="algebra-2", seed=3).status_code == 201
@@ -181,7 +194,7 @@ def test_bad_fields_are_refused_with_a_reason(
 
 
 def test_a_closed_session_takes_no_frames_and_finish_asks_for_closing(
-    app: Flask, client: FlaskClient, dispatched: list[int]
+    app: Flask, client: FlaskClient, dispatched: Dispatched
 ) -> None:
     token = _agent_token(app, "ivy", "Algebra")
     assert _upload(client, token, "algebra-1", 0, 0.0, _jpeg()).status_code == 409
@@ -199,7 +212,7 @@ def test_a_closed_session_takes_no_frames_and_finish_asks_for_closing(
 
 
 def test_an_entrance_session_takes_every_frame_from_its_agent(
-    app: Flask, client: FlaskClient, dispatched: list[int]
+    app: Flask, client: FlaskClient, dispatched: Dispatched
 ) -> None:
     """An entrance (created by an agent, or by `rollcall run --mode entrance`) gets frames
     numbered by the agent at any time, not at sampling times; a meeting agent may not join it."""
@@ -232,3 +245,4 @@ def test_an_entrance_session_takes_every_frame_from_its_agent(
     with app.extensions["rollcall"].db.session() as s:
         door = get_session(s, "door").id
     assert dispatched == [door] * 3
+    assert dispatched.starting == [False] * 3  # an entrance's frames are all alike

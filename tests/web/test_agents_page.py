@@ -19,7 +19,9 @@ TOKEN = re.compile(r'id="agent-token">(rca_[^<]+)<')
 @pytest.fixture
 def dispatched(app: Flask) -> list[int]:
     calls: list[int] = []
-    app.extensions["rollcall"]._dispatch = calls.append
+    app.extensions["rollcall"]._dispatch = lambda session_id, starting=False: calls.append(
+        session_id
+    )
     return calls
 
 

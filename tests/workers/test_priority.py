@@ -18,6 +18,7 @@ import pytest
 from tests.workers.test_cluster import Redis
 
 from rollcall.workers.dispatch import STARTING_SAMPLES, BrokerDispatch, starting
+from rollcall.workers.pool import _ask_broker
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="needs redis-server (apt)"
@@ -37,6 +38,8 @@ def test_running_sessions_tasks_are_taken_before_starting_ones(tmp_path: Path) -
         sent = [(11, True), (21, False), (12, True), (13, True), (22, False), (23, False)]
         for session_id, first_samples in sent:
             dispatch(session_id, starting=first_samples)
+        # The portal's pool panel counts both kinds waiting.
+        assert _ask_broker(redis.url) == (0, len(sent))
         log = tmp_path / "order.log"
         root = Path(__file__).resolve().parents[2]
         env = {**os.environ, "ORDER_BROKER_URL": redis.url, "ORDER_LOG": str(log)}

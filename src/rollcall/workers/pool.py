@@ -138,7 +138,10 @@ def _ask_broker(broker_url: str) -> tuple[int, int | None]:
         replies = app.control.ping(timeout=0.5, connection=conn) or []
         queued = None
         if broker_url.startswith(("redis://", "rediss://")):
-            client = conn.default_channel.client
+            import redis
+
+            # One list per priority step (the start-up samples wait in the last).
             keys = [QUEUE if p == 0 else f"{QUEUE}{PRIORITY_SEP}{p}" for p in PRIORITY_STEPS]
-            queued = sum(int(client.llen(k)) for k in keys)
+            with redis.Redis.from_url(broker_url, socket_timeout=1.0) as client:
+                queued = sum(int(client.llen(k)) for k in keys)
     return len(replies), queued
