@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rollcall.analysis import state as monitor_state
-from rollcall.analysis.labels import roster_names, snap_label
+from rollcall.analysis.labels import roster_names, snapped_label
 from rollcall.attendance.monitor import (
     AttendanceMonitor,
     MonitorConfig,
@@ -137,7 +137,8 @@ class Analyzer:
             return []
         reader = self._label_reader(session_id)
         found = reader.read(image, reading.tiles, wanted)
-        return [None if text is None else snap_label(text, names).label for text in found.texts]
+        candidates = tuple(names)
+        return [None if text is None else snapped_label(text, candidates) for text in found.texts]
 
     def _label_reader(self, session_id: int | None) -> LabelReader:
         from rollcall.vision.ocr import shared_reader

@@ -34,7 +34,8 @@ SAME_LOOK = 0.80
 # Across a reflow a face is compared with every vanished one, not one: over ~47,000 such pairs
 # of different people the highest was 0.784 (calibration half; 0.737 the other half), so a
 # moved face continues a track at 0.82 or more (that maximum plus the same-tile check's
-# margin, 0.03). The same photo in its new tile passes ~40% of the time (bench_track.py).
+# margin, 0.03). The same photo in its new tile passes 35% of the time (bench_track.py); a
+# real face, which moves between samples, less often.
 MOVED_LOOK = 0.82
 
 
@@ -184,7 +185,6 @@ class FaceTracker:
         old = list(self.tracks.values())
         assigned: list[Track | None] = [None] * len(faces)
         carried = np.zeros(len(faces), bool)
-        moved = np.zeros(len(faces), bool)
         if old and len(faces):
             iou = iou_matrix(faces.boxes, np.stack([tr.box for tr in old]))
             same = looks_now @ np.stack([tr.look for tr in old]).T
@@ -213,7 +213,6 @@ class FaceTracker:
             if free and gone:
                 for a, b in moved_pairs(same[np.ix_(free, gone)], self.moved_look):
                     assigned[free[a]] = old[gone[b]]
-                    moved[free[a]] = True
         for i in range(len(faces)):
             track = assigned[i]
             if track is None:
