@@ -8,8 +8,8 @@ the workers and the server apart, the workers' CPU per sample (count-only and ve
 their per-sample log lines), p50/p95 time from capture to the sample being recorded (all, and
 apart: running sessions' samples, each session's start-up samples, which the server sends at a
 lower priority, and samples after the first five minutes), the total RSS of every rollcall
-process, lost and duplicated samples, and the portal's p95 while it runs. With --faults, one worker's pool process is SIGKILLed at 40% of the run and Redis is
-restarted (empty) at 70%.
+process, lost and duplicated samples, and the portal's p95 while it runs. With --faults, one
+worker's pool process is SIGKILLed at 40% of the run and Redis is restarted (empty) at 70%.
 
     eval "$(scripts/ci-databases.sh start)"      # PostgreSQL (and MariaDB, Redis) on loopback
     .venv/bin/python bench/bench_scale.py --sessions 50 200 400 --minutes 4 --faults
