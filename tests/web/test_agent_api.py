@@ -246,3 +246,31 @@ def test_an_entrance_session_takes_every_frame_from_its_agent(
         door = get_session(s, "door").id
     assert dispatched == [door] * 3
     assert dispatched.starting == [False] * 3  # an entrance's frames are all alike
+
+
+def test_the_agent_creates_its_session_with_runs_options_over_http(app: Flask) -> None:
+    """`rollcall agent --verify-every 600 --leave-after 240 ...`: the agent's own HTTP client,
+    against the portal served on a loopback port, creates the session with those settings."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from rollcall.capture.agent import AgentOptions, ServerClient
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        token = _agent_token(app, "ivy", "Algebra")
+        url = f"http://127.0.0.1:{server.server_port}"
+        options = AgentOptions(url, token, "algebra-3", "screen", seed=4, min_interval=5,
+                               max_interval=9, verify_every=600, leave_after=240)  # fmt: skip
+        info = ServerClient(url, token).open(options)
+        assert info["next"][0]["seq"] == 0
+    finally:
+        server.shutdown()
+        thread.join(10)
+    with app.extensions["rollcall"].db.session() as s:
+        row = get_session(s, "algebra-3")
+        assert (row.seed, row.min_interval, row.max_interval) == (4, 5, 9)
+        assert (row.verify_every, row.leave_after) == (600, 240)

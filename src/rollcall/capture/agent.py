@@ -55,6 +55,8 @@ class AgentOptions:
     seed: int | None = None
     min_interval: float | None = None
     max_interval: float | None = None
+    verify_every: float | None = None
+    leave_after: float | None = None
     started_at: datetime | None = None
     duration: float | None = None
     spool: Path | None = None  # default: ROLLCALL_HOME/agent-spool/<session>
@@ -147,7 +149,8 @@ class ServerClient:
 
     def open(self, options: AgentOptions) -> dict:
         body: dict[str, object] = {"session": options.session, "source": options.source}
-        for key in ("course", "seed", "min_interval", "max_interval", "mode", "fps", "line"):
+        keys = ("course", "seed", "min_interval", "max_interval", "verify_every", "leave_after")
+        for key in (*keys, "mode", "fps", "line"):
             value = getattr(options, key)
             if value is not None:
                 body[key] = value

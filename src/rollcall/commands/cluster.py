@@ -42,6 +42,17 @@ from rollcall.commands.web import token
 @click.option("--seed", type=int, help="When creating: seed of the random sampling times.")
 @click.option("--min-interval", type=float, help="When creating: shortest gap (s, default 20).")
 @click.option("--max-interval", type=float, help="When creating: longest gap (s, default 90).")
+@click.option(
+    "--verify-every",
+    type=float,
+    help="When creating: re-verify every identity at least this often (s, default 300; the "
+    "periodic check is most of a running session's cost on the workers).",
+)
+@click.option(
+    "--leave-after",
+    type=float,
+    help="When creating: unseen this long (s, default 180) is reported as having left.",
+)
 @click.option("--started-at", help="When creating: the lecture's start, ISO 8601 with its zone.")
 @click.option("--duration", type=float, help="Stop after this many seconds of source time.")
 @click.option(
@@ -78,6 +89,8 @@ def agent(
     seed: int | None,
     min_interval: float | None,
     max_interval: float | None,
+    verify_every: float | None,
+    leave_after: float | None,
     started_at: str | None,
     duration: float | None,
     spool: Path | None,
@@ -107,6 +120,8 @@ def agent(
         seed=seed,
         min_interval=min_interval,
         max_interval=max_interval,
+        verify_every=verify_every,
+        leave_after=leave_after,
         started_at=begun,
         duration=duration,
         mode=mode,
