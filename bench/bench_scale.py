@@ -499,6 +499,13 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
                 embedded += int(m.group(5))
                 rechecked += int(m.group(6) or 0)
     q = statistics.quantiles
+
+    def p50(seconds: list[float]) -> float | None:
+        return round(statistics.median(seconds), 2) if seconds else None
+
+    def p95(seconds: list[float]) -> float | None:
+        return round(q(seconds, n=20)[18], 2) if len(seconds) > 20 else None
+
     return {
         "sessions": n,
         "workers": args.workers,
@@ -519,23 +526,17 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
         "verifying_share": round(len(verifying) / max(1, len(verifying) + len(count_only)), 3),
         # Of the faces verified, those kept on the re-check alone (dlib only, not SFace).
         "rechecked_share": round(rechecked / max(1, rechecked + embedded), 3),
-        "latency_p50_s": round(statistics.median(latencies), 2) if latencies else None,
-        "latency_p95_s": round(q(latencies, n=20)[18], 2) if len(latencies) > 20 else None,
+        "latency_p50_s": p50(latencies),
+        "latency_p95_s": p95(latencies),
         "latency_max_s": round(max(latencies), 1) if latencies else None,
-        "latency_p95_after_first_s": round(q(later, n=20)[18], 2) if len(later) > 20 else None,
-        "latency_p50_steady_s": round(statistics.median(steady), 2) if steady else None,
-        "latency_p95_steady_s": round(q(steady, n=20)[18], 2) if len(steady) > 20 else None,
+        "latency_p95_after_first_s": p95(later),
+        "latency_p50_steady_s": p50(steady),
+        "latency_p95_steady_s": p95(steady),
         "steady_samples": len(steady),
-        "latency_p50_running_s": round(statistics.median(running_lat), 2) if running_lat else None,
-        "latency_p95_running_s": (
-            round(q(running_lat, n=20)[18], 2) if len(running_lat) > 20 else None
-        ),
-        "latency_p50_starting_s": (
-            round(statistics.median(starting_lat), 2) if starting_lat else None
-        ),
-        "latency_p95_starting_s": (
-            round(q(starting_lat, n=20)[18], 2) if len(starting_lat) > 20 else None
-        ),
+        "latency_p50_running_s": p50(running_lat),
+        "latency_p95_running_s": p95(running_lat),
+        "latency_p50_starting_s": p50(starting_lat),
+        "latency_p95_starting_s": p95(starting_lat),
         "rss_mb_max": round(max(rss), 0) if rss else None,
         "rss_mb_median": round(statistics.median(rss), 0) if rss else None,
         "uploaded": sent,

@@ -220,3 +220,22 @@ def browser(app: Flask):  # noqa: ANN201
         return b
 
     return make
+
+
+class Dispatched(list):
+    """The session ids handed on for analysis, and beside them whether as start-up samples."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.starting: list[bool] = []
+
+    def __call__(self, session_id: int, starting: bool = False) -> None:
+        self.append(session_id)
+        self.starting.append(starting)
+
+
+@pytest.fixture
+def dispatched(app: Flask) -> Dispatched:
+    calls = Dispatched()
+    app.extensions["rollcall"]._dispatch = calls
+    return calls

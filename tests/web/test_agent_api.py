@@ -16,30 +16,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from tests.web.conftest import Dispatched
 
 from rollcall.storage import agents
 from rollcall.storage.accounts import get_user
 from rollcall.storage.models import AttendanceSession, Frame, HeadCount
 from rollcall.storage.sessions import get_session, require_course
-
-
-class Dispatched(list):
-    """The session ids handed on for analysis, and beside them whether as start-up samples."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.starting: list[bool] = []
-
-    def __call__(self, session_id: int, starting: bool = False) -> None:
-        self.append(session_id)
-        self.starting.append(starting)
-
-
-@pytest.fixture
-def dispatched(app: Flask) -> Dispatched:
-    calls = Dispatched()
-    app.extensions["rollcall"]._dispatch = calls
-    return calls
 
 
 def _agent_token(app: Flask, user: str, course: str | None = None) -> str:

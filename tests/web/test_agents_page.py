@@ -16,15 +16,6 @@ from rollcall.web import create_app
 TOKEN = re.compile(r'id="agent-token">(rca_[^<]+)<')
 
 
-@pytest.fixture
-def dispatched(app: Flask) -> list[int]:
-    calls: list[int] = []
-    app.extensions["rollcall"]._dispatch = lambda session_id, starting=False: calls.append(
-        session_id
-    )
-    return calls
-
-
 def test_a_token_made_on_the_page_works_once_shown_and_dies_when_revoked(
     app: Flask, browser, dispatched: list[int]
 ) -> None:  # noqa: ANN001

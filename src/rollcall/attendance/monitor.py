@@ -223,9 +223,10 @@ class AttendanceMonitor:
         # sample until they are (or are not). When nothing else changed, only they are: the
         # others kept place and look, as in any sample that verifies nothing.
         pending = np.array([self._pending(tr) for tr in tracks], bool)
+        embeds = verify or bool(pending.any())
         out = SampleOutcome(seq, t, count, 0, 0, bool(verify), 0)
         fresh = np.zeros(count, bool)
-        if (verify or pending.any()) and count:
+        if embeds and count:
             # On a verification every face, not only the new ones: a face that kept its
             # place can still be someone else's now, and only its own embedding can say so.
             kept = self._recheck(faces, tracks, recheck, t) if verify else ~pending
@@ -245,7 +246,7 @@ class AttendanceMonitor:
             out.rechecked = int(kept.sum()) if verify else 0
         names = self._names(tracks, t, out)
         self._mark_and_track_presence(t, image, tracks, names, out)
-        self._report_unknowns(t, image, tracks, names, out, fresh=verify or pending.any())
+        self._report_unknowns(t, image, tracks, names, out, fresh=embeds)
         tile_of = reading.tile_of if reading is not None else np.full(count, -1)
         if read_labels is not None and reading is not None and reading.grid:
             wanted = {
