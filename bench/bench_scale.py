@@ -10,6 +10,8 @@ apart: running sessions' samples, each session's start-up samples, which the ser
 lower priority, and samples after the first five minutes), the total RSS of every rollcall
 process, lost and duplicated samples, and the portal's p95 while it runs. With --faults, one
 worker's pool process is SIGKILLed at 40% of the run and Redis is restarted (empty) at 70%.
+Afterwards --replay sessions (chosen at random) have their frames analyzed again in one process
+as `rollcall run` does, and what the server recorded is compared with it (scale_replay.py).
 
     eval "$(scripts/ci-databases.sh start)"      # PostgreSQL (and MariaDB, Redis) on loopback
     .venv/bin/python bench/bench_scale.py --sessions 50 200 400 --minutes 4 --faults
@@ -57,6 +59,7 @@ from rollcall.synth.gallery import gallery_frame
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.types import Frame
 from rollcall.workers.dispatch import starting
+from scale_replay import replay
 
 OUT = Path(__file__).with_name("out")
 CAST_SIZES = [4, 9, 16, 25, 49]
@@ -146,6 +149,7 @@ class PlayedMeeting:
             t += rng.uniform(60, 360)
             self.plan.append((t, rng.randrange(len(meeting.jpegs))))
         self.captured: list[float] = []  # wall time of each frame read, in order (= seq order)
+        self.reads: list[tuple[float, int]] = []  # (t, picture) of each frame read, seq order
 
     def read(self, not_before: float = 0.0) -> Frame | None:
         while time.monotonic() - self.start < not_before:
@@ -154,6 +158,7 @@ class PlayedMeeting:
         t = time.monotonic() - self.start
         picture = max(i for start, i in self.plan if start <= t) if t >= 0 else 0
         self.captured.append(time.time())
+        self.reads.append((t, picture))
         return Frame(self.meeting.image(picture), t)
 
     def close(self) -> None:
@@ -500,6 +505,14 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
                 rechecked += int(m.group(6) or 0)
     q = statistics.quantiles
 
+    replayed = None
+    if args.replay:
+        chosen = random.Random(n).sample(sorted(played), min(args.replay, len(played)))
+        print(f"  replaying {len(chosen)} sessions through rollcall run's analysis ...", flush=True)
+        replayed = replay(
+            db, db.settings, [(c, rng_meeting[c], played[c].reads) for c in chosen]
+        ).as_dict()
+
     def p50(seconds: list[float]) -> float | None:
         return round(statistics.median(seconds), 2) if seconds else None
 
@@ -547,6 +560,9 @@ def run_level(  # noqa: C901, PLR0915 - one load level, start to finish, read to
         "uploads_answered_duplicate": acked_dupes,
         "portal_p95_ms": round(q(portal_ms, n=20)[18], 0) if len(portal_ms) > 20 else None,
         "load_avg": os.getloadavg(),
+        # Sessions whose frames, analyzed again in one process as `rollcall run` does, give the
+        # same head counts, sightings and marks (scale_replay.py).
+        "replay": replayed,
     }
 
 
@@ -574,6 +590,13 @@ def main() -> None:
     parser.add_argument("--min-interval", type=float, default=20.0)
     parser.add_argument("--max-interval", type=float, default=90.0)
     parser.add_argument("--faults", action="store_true")
+    parser.add_argument(
+        "--replay",
+        type=int,
+        default=40,
+        help="sessions (chosen at random) whose frames are analyzed again as `rollcall run` "
+        "does and compared with what the server recorded; 0: none",
+    )
     parser.add_argument("--meetings", type=int, default=40)
     parser.add_argument("--strangers", type=int, default=10, help="people never enrolled")
     parser.add_argument("--drain-timeout", type=float, default=300.0)
@@ -645,6 +668,15 @@ def main() -> None:
         )
         for fault in r["faults"]:
             print(f"{'':>8} fault: {fault}")
+        if r["replay"]:
+            rp = r["replay"]
+            print(
+                f"{'':>8} as `rollcall run` records it: {rp['equal']} of {rp['sessions']} "
+                f"sessions equal ({rp['samples']} samples, {rp['sightings']} sightings, "
+                f"{rp['marks']} marks compared)"
+            )
+            for difference in rp["differences"]:
+                print(f"{'':>10} {difference}")
     OUT.mkdir(exist_ok=True)
     (OUT / "bench_scale.json").write_text(
         json.dumps({"at": datetime.now(UTC).isoformat(), "results": results}, indent=2)
