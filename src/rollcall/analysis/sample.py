@@ -146,7 +146,9 @@ class Analyzer:
         key = -1 if session_id is None else session_id
         reader = self._labels.get(key)
         if reader is None:
-            reader = LabelReader(shared_reader(self.settings.threads))
+            # As many threads as the face networks: one in a worker's pool process, where
+            # several processes share the cores (workers.celery_app).
+            reader = LabelReader(shared_reader(self.engine.options.threads))
             self._labels[key] = reader
             while len(self._labels) > LABEL_SESSIONS:
                 self._labels.popitem(last=False)

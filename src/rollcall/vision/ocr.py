@@ -69,6 +69,9 @@ class TextLineReader:
         data = verified_bytes(path, PPOCR_REC.sha256, PPOCR_REC.name)
         options = ort.SessionOptions()
         options.log_severity_level = 4
+        # As for the face networks (onnx_runtime.session): idle threads must not spin after a
+        # strip, on cores the detector or another pool process needs next.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
