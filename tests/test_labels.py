@@ -256,6 +256,19 @@ def test_unchanged_strips_come_from_the_cache_and_a_new_name_is_read() -> None:
     assert third.texts[5] == "Ana Lima"
 
 
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_label_reads_the_same_whichever_tiles_are_read_with_it(platform: str) -> None:
+    """Which tiles a sample reads depends on what changed and on the process's label cache
+    (in a pool of workers, on which process took the session's earlier samples): a label must
+    not depend on that. Read in batches, strips padded to the widest of their batch read
+    differently at 8 px ("Chlaé" alone, "Chloé" with the others)."""
+    frame, _ = gallery(NAMES, 8, platform)
+    tiles = find_tiles(frame)
+    together = LabelReader(shared_reader()).read(frame, tiles).texts
+    alone = [LabelReader(shared_reader()).read(frame, tiles, [k]).texts[k] for k in range(9)]
+    assert alone == together
+
+
 # ------------------------------------------------------------------ a real run
 
 

@@ -86,11 +86,19 @@ class TextLineReader:
         cfg.session = session
         cfg.font_path = None
         cfg.engine_cfg = None
+        # One strip per run. rapidocr pads every strip of a batch to the batch's widest, and
+        # the padding changes what the recognizer reads on marginal strips (3 of 27 8 px
+        # labels read alone differed from the same labels read with their gallery's others,
+        # "Chlaé" against "Chloé"), so a label depended on which other tiles were read with it:
+        # in a pool of workers, on which process's label cache held what (bench_scale's replay
+        # found 4 of 40 sessions whose labels differed from `rollcall run`'s). Read alone, the
+        # strips cost the same (bench_labels: 26-29 ms a tile either way).
+        cfg.rec_batch_num = 1
         self._recognizer = TextRecognizer(cfg)
         self._lock = threading.Lock()
 
     def read(self, strips: Sequence[np.ndarray]) -> list[ReadText]:
-        """The text of each BGR strip (one line each), recognised in batches."""
+        """The text of each BGR strip (one line each), each strip recognised on its own."""
         from rapidocr.ch_ppocr_rec.typings import TextRecInput
 
         strips = [s for s in strips]
