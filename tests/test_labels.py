@@ -256,6 +256,38 @@ def test_unchanged_strips_come_from_the_cache_and_a_new_name_is_read() -> None:
     assert third.texts[5] == "Ana Lima"
 
 
+def noisy(frame: np.ndarray, seed: int, sigma: float = 3.0) -> np.ndarray:
+    """The same gallery as the next video frame shows it: sensor noise, JPEG'd again."""
+    import cv2
+
+    grain = np.random.default_rng(seed).normal(0, sigma, frame.shape)
+    ok, buf = cv2.imencode(".jpg", np.clip(frame + grain, 0, 255).astype(np.uint8))
+    assert ok
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_name_one_letter_apart_is_read_again_and_noise_is_not(platform: str) -> None:
+    """A tile whose person changed to one whose name differs by a letter (a stranger taking
+    the place of "Li Wei") must not keep the previous name from the cache: the stale label
+    would put the wrong account on the face. The same labels under new video noise are not
+    read again."""
+    before = ["Li Wei", "Anna Smith", "yale subject01", *NAMES[3:9]]
+    after = ["Li Wen", "Anne Smith", "yale subject02", *NAMES[3:9]]
+    frame, _ = gallery(before, 12, platform)
+    tiles = find_tiles(frame)
+    reader = LabelReader(shared_reader())
+    first = reader.read(frame, tiles)
+    again = reader.read(noisy(frame, 1), tiles)
+    # (Teams' "Anna Smith" strip is found 7-9 px wider under noise, a new strip to the cache.)
+    assert again.cached >= 8
+    assert again.texts == first.texts
+    changed, _ = gallery(after, 12, platform)
+    third = reader.read(noisy(changed, 2), tiles)
+    assert third.read == 3
+    assert third.texts[:3] == after[:3]
+
+
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_a_label_reads_the_same_whichever_tiles_are_read_with_it(platform: str) -> None:
     """Which tiles a sample reads depends on what changed and on the process's label cache
