@@ -334,15 +334,20 @@ def _same_strip(hit: _Cached, rect: tuple[int, int, int, int], pixels: np.ndarra
         return False
     old, new = hit.pixels.astype(np.int16), pixels.astype(np.int16)
     window = max(2, min(old.shape[0], new.shape[0]) // 2)
-    for dy in range(-ALIGN_Y, ALIGN_Y + 1):
-        for dx in range(-ALIGN_X, ALIGN_X + 1):
-            a = old[max(0, dy) :, max(0, dx) :]
-            b = new[max(0, -dy) :, max(0, -dx) :]
-            h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
-            if w < window:
-                continue
-            changed = (np.abs(a[:h, :w] - b[:h, :w]) > INK_CHANGE).sum(axis=0)
-            stretches = np.convolve(changed, np.ones(window), mode="valid")
-            if stretches.max() <= CHANGED_SHARE * window * h:
-                return True
+    for dx, dy in _OFFSETS:  # nearest first: an unchanged strip usually matches at once
+        a = old[max(0, dy) :, max(0, dx) :]
+        b = new[max(0, -dy) :, max(0, -dx) :]
+        h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+        if w < window:
+            continue
+        changed = (np.abs(a[:h, :w] - b[:h, :w]) > INK_CHANGE).sum(axis=0)
+        stretches = np.convolve(changed, np.ones(window), mode="valid")
+        if stretches.max() <= CHANGED_SHARE * window * h:
+            return True
     return False
+
+
+_OFFSETS = sorted(
+    ((dx, dy) for dx in range(-ALIGN_X, ALIGN_X + 1) for dy in range(-ALIGN_Y, ALIGN_Y + 1)),
+    key=lambda o: abs(o[0]) + abs(o[1]),
+)
