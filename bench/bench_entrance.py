@@ -2,11 +2,12 @@
 duplicate and false marks, enrolled passers marked, processed fps on one core, and the
 presentation-attack error rates (ISO/IEC 30107-3: APCER at BPCER <= 5%).
 
-The people of identities/photos with at least four photos are split in two halves by a seeded
-shuffle. The liveness rule (analysis.entrance.liveness.LivenessRule) is calibrated on the first
-half's genuine passers and attacks (the threshold at which at most 5% of live passers fail,
-then the cue weights with the lowest APCER there) and every figure is reported on the second
-half. Each person is enrolled from two photos and walks past rendered from a third.
+The people with at least four photos (identities/photos, aligned112 and gray_yale; --pool
+photos for the first alone) are split in two halves by a seeded shuffle. The liveness rule
+(analysis.entrance.liveness.LivenessRule) is calibrated on the first half's genuine passers and
+attacks (the threshold at which at most 5% of live passers fail, then the cue weights with the
+lowest APCER there) and every figure is reported on the second half. Each person is enrolled
+from two photos and walks past rendered from a third.
 
     PYTHONPATH=src python bench/bench_entrance.py [--quick]
 """
@@ -288,10 +289,22 @@ def main() -> None:
     parser.add_argument(
         "--clips", type=int, default=3, help="liveness clips per person and kind (quick: 1)"
     )
+    parser.add_argument(
+        "--pool",
+        choices=("photos", "all"),
+        default="all",
+        help="people from identities/photos only (before 2026-12-06), or also from aligned112 "
+        "and gray_yale (bench_attendance's pool: more people, so each rate rests on more)",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)  # "on one core"
     root = faces_root()
-    people = load_people(root / "identities" / "photos")
+    if args.pool == "photos":
+        people = load_people(root / "identities" / "photos")
+    else:
+        from bench_attendance import load_pool
+
+        people = load_pool(root, extra=True)
     names = sorted(n for n, photos in people.items() if len(photos) >= 4)
     rng = np.random.default_rng(args.seed)
     order = list(rng.permutation(names))
