@@ -11,7 +11,7 @@ person, similarity, fresh, tile, label) and the attendance marks (who, first see
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select
 
@@ -36,14 +36,7 @@ class Replayed:
     differences: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {
-            "sessions": self.sessions,
-            "equal": self.equal,
-            "samples": self.samples,
-            "sightings": self.sightings,
-            "marks": self.marks,
-            "differences": self.differences[:10],
-        }
+        return {**asdict(self), "differences": self.differences[:10]}
 
 
 def recorded(db: Database, session_id: int, through_seq: int) -> dict[str, list[tuple]]:
