@@ -244,3 +244,26 @@ def test_a_counting_line_on_a_meeting_is_refused(cli, tmp_path, command: str) ->
                  "--line", "0,0.5,1,0.5")  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "--line counts people at an entrance: add --mode entrance" in result.output
+
+
+def test_a_running_track_waits_for_two_flow_spans_before_it_is_live() -> None:
+    from rollcall.analysis.entrance.liveness import LivenessFeatures, LivenessRule
+
+    rule = LivenessRule()
+    # Deep-looking cues from the first frame pair alone: a picture tilted in the hand can
+    # give these, so a running track is not judged on them yet; at its end it is.
+    early = LivenessFeatures(
+        frames=5, landmark_parallax=0.0, flow_parallax=0.02, context_follows=0.0, flow_spans=1
+    )
+    assert rule.score(early) >= rule.threshold
+    assert rule.is_live(early) is None
+    assert rule.is_live(early, final=True) is True
+    later = LivenessFeatures(
+        frames=8, landmark_parallax=0.0, flow_parallax=0.02, context_follows=0.0, flow_spans=2
+    )
+    assert rule.is_live(later) is True
+    flat = LivenessFeatures(
+        frames=8, landmark_parallax=0.0, flow_parallax=0.001, context_follows=0.8, flow_spans=2
+    )
+    assert rule.is_live(flat) is False and rule.is_live(flat, final=True) is False
+    assert rule.is_live(LivenessFeatures(3, 0.5, 0.05, 0.0, 1), final=True) is None

@@ -97,6 +97,19 @@ class EntranceClip:
         cx, cy, size, _ = state
         return cx * w - 0.4 * size, cy * h - 0.5 * size, 0.8 * size, size
 
+    def passer_at(self, t: float, x: float, y: float) -> Passer | None:
+        """Whose face is at (x, y) in the frame at t: the nearest (largest) face whose box
+        holds the point, None for none. Scores a mark by the face it was decided on."""
+        held = []
+        for p in self.passers:
+            box = self.face_box(p, t)
+            if box is None:
+                continue
+            bx, by, bw, bh = box
+            if bx <= x <= bx + bw and by <= y <= by + bh:
+                held.append((bh, p))
+        return max(held, key=lambda v: v[0])[1] if held else None
+
 
 def corridor(size: tuple[int, int], seed: int) -> np.ndarray:
     """A static, textured background: walls, a floor, a few doors and posters."""

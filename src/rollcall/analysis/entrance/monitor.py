@@ -222,9 +222,9 @@ class EntranceMonitor:
         if file.state == "watching" and file.vote.embedded:
             verdict = file.vote.verdict(self.gallery)
             features = file.probe.features()
-            file.live = self.config.liveness.is_live(features)
+            file.live = self.config.liveness.is_live(features, final=True)
             if verdict.person is None:
-                self._judge_unnamed(file, step)
+                self._judge_unnamed(file, step, final=True)
             elif file.live:
                 # The track's last flow span is measured only now: a short visit (half a
                 # second) can pass the check here and still be marked, at its first sight.
@@ -235,10 +235,10 @@ class EntranceMonitor:
                 self._attack(file, step, verdict.person)
         self.finished.append(file)
 
-    def _judge_unnamed(self, file: TrackFile, step: EntranceStep) -> None:
+    def _judge_unnamed(self, file: TrackFile, step: EntranceStep, final: bool = False) -> None:
         """A track no one was matched to: a stranger if it moved like a head, else an attack."""
         verdict = file.vote.verdict(self.gallery)
-        file.live = self.config.liveness.is_live(file.probe.features())
+        file.live = self.config.liveness.is_live(file.probe.features(), final)
         if file.live is False:
             self._attack(file, step, verdict.best_candidate)
             return
