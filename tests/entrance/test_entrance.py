@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -267,3 +268,36 @@ def test_a_running_track_waits_for_two_flow_spans_before_it_is_live() -> None:
     )
     assert rule.is_live(flat) is False and rule.is_live(flat, final=True) is False
     assert rule.is_live(LivenessFeatures(3, 0.5, 0.05, 0.0, 1), final=True) is None
+
+
+def test_half_a_second_in_view_is_marked_as_the_face_leaves(engine, gallery, people) -> None:  # noqa: ANN001
+    # 0.5 s at 60-90 px: four frames at 8 fps, one flow span. The track itself ends only a
+    # second after the face is gone (max_lost), so the mark is made as the face leaves.
+    quick = walker(BOB, people[BOB][3], 0.25, duration=0.5, size=(60.0, 90.0), seed=5)
+    clip = EntranceClip(SIZE, FPS, 3.0, [quick], seed=8)
+    monitor = make_monitor(engine, gallery)
+    marked_at = [s.t for t, image in clip.frames() for s in [monitor.observe(t, image)] if s.marks]
+    assert len(marked_at) == 1
+    assert marked_at[0] - quick.t0 <= 1.0
+
+
+def test_a_picture_swept_fast_across_the_view_shows_no_depth() -> None:
+    from rollcall.analysis.entrance.liveness import LivenessProbe, LivenessRule
+
+    # A flat textured card crossing a still wall at 60 px a frame: optical flow loses its
+    # points, and lost points scattered about must not read as a head's parallax.
+    rng = np.random.default_rng(2)
+    wall = cv2.GaussianBlur(rng.uniform(0, 255, (360, 640)).astype(np.uint8), (0, 0), 3)
+    card = cv2.GaussianBlur(rng.uniform(0, 255, (90, 72)).astype(np.uint8), (0, 0), 1.2)
+    probe, prev = LivenessProbe(), None
+    eyes = np.float32([[22, 35], [50, 35], [36, 52], [25, 68], [47, 68]])
+    for k in range(8):
+        x = 20 + 60 * k
+        frame = wall.copy()
+        frame[130:220, x : x + 72] = card
+        probe.update(prev, frame, np.float32([x, 130, 72, 90]), eyes + [x, 130], prev is not None)
+        prev = frame
+    probe.finish()
+    f = probe.features()
+    assert f.flow_parallax < 0.01, f
+    assert not LivenessRule().is_live(f, final=True)

@@ -41,6 +41,11 @@ MIN_FACE_MOTION = 2.0  # px of face motion below which the context says nothing
 # by about a pixel, which on a smaller face is as much as a real nose's parallax, so a small
 # printed face shaken in the hand looked as deep as a head.
 MIN_IOD = 12.0
+FB_ERROR = 1.0  # px a followed point may miss its start by when followed back
+# A flow span whose median residual is over this share of the face is a tracking failure,
+# not evidence: a head's parallax over three frames is about 1% of its size (generated
+# passers at the end of their tracks: 5th-95th percentile 0.6-1.7%).
+MAX_FLOW_RESIDUAL = 0.1
 
 
 @dataclass
@@ -112,8 +117,10 @@ class LivenessProbe:
         if h is None:
             return
         moved = cv2.perspectiveTransform(self._points0[:, None], h)[:, 0]
-        residual = np.linalg.norm(moved - self._points, axis=1)
-        self.flow.append((len(self.landmarks), float(np.median(residual)) / self._size))
+        residual = float(np.median(np.linalg.norm(moved - self._points, axis=1))) / self._size
+        if residual > MAX_FLOW_RESIDUAL:
+            return
+        self.flow.append((len(self.landmarks), residual))
         motion = float(np.median(np.linalg.norm(self._points - self._points0, axis=1)))
         if self._ring is None or len(self._ring) < 6 or motion < MIN_FACE_MOTION:
             return
@@ -122,7 +129,10 @@ class LivenessProbe:
         self.context.append((len(self.landmarks), float(np.mean(follows))))
 
     def finish(self) -> None:
+        """The face is gone (for now): measure the span in progress. If it comes back, its
+        flow starts afresh (the next update seeds new points)."""
         self._measure()
+        self._points0 = self._points = None
 
     def landmark_parallax(self, upto: int | None = None) -> list[float]:
         """Nose-tip residuals (in inter-ocular distances) over frame pairs MIN_SPAN+ apart,
@@ -231,10 +241,15 @@ def _corners(gray: np.ndarray, x: float, y: float, w: float, h: float, n: int) -
 def _follow(
     prev: np.ndarray, gray: np.ndarray, points: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Points followed from prev to gray, and which of them can be trusted: found both ways,
+    and followed back from gray they land within FB_ERROR px of where they started (the
+    forward-backward check). Without it a face crossing the frame fast (80 px a frame) lost
+    its points, and the lost points' scatter read as a head's parallax, 30 times a real one."""
     if points is None or not len(points):
         return np.zeros((0, 2), np.float32), np.zeros(0, bool)
-    nxt, status, _ = cv2.calcOpticalFlowPyrLK(
-        prev, gray, points[:, None], None, winSize=(15, 15), maxLevel=3
-    )
-    ok = status[:, 0] == 1
+    lk = dict(winSize=(15, 15), maxLevel=3)
+    nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, gray, points[:, None], None, **lk)
+    back, status_back, _ = cv2.calcOpticalFlowPyrLK(gray, prev, nxt, None, **lk)
+    round_trip = np.linalg.norm(back[:, 0] - points, axis=1)
+    ok = (status[:, 0] == 1) & (status_back[:, 0] == 1) & (round_trip < FB_ERROR)
     return nxt[:, 0], ok

@@ -64,6 +64,7 @@ class TrackFile:
     state: str = "watching"  # watching | marked | repeat | attack | stranger
     person: str | None = None
     live: bool | None = None
+    left_view: bool = False  # judged once already as it left the view (see _left_view)
 
 
 @dataclass
@@ -119,6 +120,9 @@ class EntranceMonitor:
             self._follow(int(track_id), faces, i, t, image, gray, step)
         for track_id in self.tracker.ended:
             self._end(self.tracks.pop(track_id), step)
+        for file in self.tracks.values():
+            if file.last_frame == self.frame_index - 1 and file.state == "watching":
+                self._left_view(file, step)
         step.named_visible = sum(
             1
             for f in self.tracks.values()
@@ -216,6 +220,23 @@ class EntranceMonitor:
         self._last_seen[person] = t
         x, y, w, h = (int(round(v)) for v in box)
         step.seen.append(Sighting(person, t, 0.0, (x, y, w, h)))
+
+    def _left_view(self, file: TrackFile, step: EntranceStep) -> None:
+        """A named face not found in this frame has left the view, or is hidden for a moment.
+        Its cues cannot grow while it is gone, so it is judged now on everything it gave (as
+        at the track's end, a second later): a half-second visit is marked as it leaves.
+        Once per track: hiding and showing a picture again must not buy more tries. A face
+        that fails here is not reported yet; it may come back and move like a head."""
+        file.probe.finish()
+        if file.left_view or not file.vote.embedded:
+            return
+        file.left_view = True
+        verdict = file.vote.verdict(self.gallery)
+        if verdict.person is None:
+            return
+        if self.config.liveness.is_live(file.probe.features(), final=True):
+            file.live = True
+            self._name(file, verdict.person, verdict.similarity, verdict.shot, file.last_t, step)
 
     def _end(self, file: TrackFile, step: EntranceStep) -> None:
         file.probe.finish()
