@@ -187,7 +187,7 @@ def calibrate(tracks) -> LivenessRule:  # noqa: ANN001
     # so on some photos the nose "stands out" of a flat picture.
     for ls, fs, w in itertools.product(
         (0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3, np.inf),
-        (0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.013),
+        (0.002, 0.0025, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01),
         (0.0, 0.5, 1.0, 2.0, 3.0, 4.0),
     ):
         rule = LivenessRule(landmark_scale=ls, flow_scale=fs, context_weight=w)
