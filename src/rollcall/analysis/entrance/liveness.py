@@ -26,6 +26,7 @@ needs >=6.31.1, and under protobuf 7 its FaceMesh fails on start (README, Entran
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -65,6 +66,7 @@ class LivenessProbe:
     _ring0: np.ndarray | None = None
     _age: int = 0
     _size: float = 1.0
+    _box: np.ndarray | None = None  # the face's box in the last frame
 
     def update(
         self,
@@ -78,17 +80,19 @@ class LivenessProbe:
         (optical flow needs two consecutive pictures of the face)."""
         self.landmarks.append(np.asarray(landmarks, np.float32).copy())
         self._size = float(max(box[2], box[3], 1.0))
-        if prev_gray is None or not contiguous or self._points is None:
+        box = np.asarray(box, np.float32)
+        prev_box, self._box = self._box, box
+        if prev_gray is None or not contiguous or self._points is None or prev_box is None:
             self._seed(gray, box)
             return
-        pts, ok = _follow(prev_gray, gray, self._points)
+        # The face's points are looked for where the detector's box says the face went (its
+        # shift and change of size): a face crossing the view fast moves further between two
+        # frames than optical flow can search, and the flow need only find what the box does
+        # not explain (the parallax). The points around the face are looked for where they
+        # were: the wall behind a head stays put.
+        pts, ok = _follow(prev_gray, gray, self._points, _box_motion(prev_box, box))
         ring, ring_ok = (
-            _follow(prev_gray, gray, self._ring)
-            if self._ring is not None
-            else (
-                None,
-                None,
-            )
+            _follow(prev_gray, gray, self._ring) if self._ring is not None else (None, None)
         )
         keep = ok
         self._points0, self._points = self._points0[keep], pts[keep]
@@ -241,8 +245,19 @@ def _corners(gray: np.ndarray, x: float, y: float, w: float, h: float, n: int) -
     return (found[:, 0] + np.float32([x0, y0])).astype(np.float32)
 
 
+def _box_motion(before: np.ndarray, after: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Where a point moving with a face box goes: the box's shift and change of size."""
+    c0 = before[:2] + before[2:] / 2
+    c1 = after[:2] + after[2:] / 2
+    scale = float(np.sqrt(after[2] * after[3] / max(before[2] * before[3], 1.0)))
+    return lambda points: ((points - c0) * scale + c1).astype(np.float32)
+
+
 def _follow(
-    prev: np.ndarray, gray: np.ndarray, points: np.ndarray | None
+    prev: np.ndarray,
+    gray: np.ndarray,
+    points: np.ndarray | None,
+    motion: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Points followed from prev to gray, and which of them can be trusted: found both ways,
     and followed back from gray they land within FB_ERROR px of where they started (the
@@ -250,9 +265,11 @@ def _follow(
     its points, and the lost points' scatter read as a head's parallax, 30 times a real one."""
     if points is None or not len(points):
         return np.zeros((0, 2), np.float32), np.zeros(0, bool)
-    lk = dict(winSize=(15, 15), maxLevel=3)
-    nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, gray, points[:, None], None, **lk)
-    back, status_back, _ = cv2.calcOpticalFlowPyrLK(gray, prev, nxt, None, **lk)
+    lk = dict(winSize=(15, 15), maxLevel=3, flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
+    start = np.ascontiguousarray(points.reshape(-1, 1, 2), np.float32)
+    guess = start.copy() if motion is None else motion(points).reshape(-1, 1, 2)
+    nxt, status, _ = cv2.calcOpticalFlowPyrLK(prev, gray, start, guess, **lk)
+    back, status_back, _ = cv2.calcOpticalFlowPyrLK(gray, prev, nxt, start.copy(), **lk)
     round_trip = np.linalg.norm(back[:, 0] - points, axis=1)
     ok = (status[:, 0] == 1) & (status_back[:, 0] == 1) & (round_trip < FB_ERROR)
     return nxt[:, 0], ok
