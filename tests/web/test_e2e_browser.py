@@ -154,7 +154,13 @@ def test_staff_verify_edit_and_export(server: str, page) -> None:  # noqa: ANN00
     assert page.locator("svg.chart circle.dot-verified").count() >= 1
     thumbs = page.locator("#attendance-table img.thumb")
     assert thumbs.count() >= 1
-    assert thumbs.first.evaluate("img => img.complete && img.naturalWidth > 0")
+    # Waited for, not read at once: on a loaded machine the thumbnail can still be on its way
+    # when the page's URL is reached. A broken image never gets a width and times out.
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0",
+        arg=thumbs.first.element_handle(),
+        timeout=20_000,
+    )
     shot(page, "02-session-sheet")
 
     # Open the evidence of the first recognised person.
