@@ -205,8 +205,8 @@ class LivenessRule:
     spans, flow without the box's guess or the forward-backward check, the threshold passing
     95% of the calibration's live passers) gave 4.9% at 9.7% held out: its threshold sat at
     the calibration's 5th percentile, and phones got through on the cues of their first
-    four frames. Only ratios matter (scaling both scales and the threshold by c and the
-    context weight by 1/c gives the same verdicts)."""
+    four frames. Only ratios matter: both scales times c, the threshold and the context
+    weight divided by c, give the same verdicts."""
 
     min_frames: int = 4
     min_flow_spans: int = 2
