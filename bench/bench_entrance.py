@@ -149,11 +149,17 @@ def track_score(rule: LivenessRule, features: list[LivenessFeatures]) -> float:
     return max((rule.score(f) for f in running + features[-1:]), default=-np.inf)
 
 
+def track_scores(rule: LivenessRule, tracks) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """Each track's track_score: the live passers', the attacks'."""
+    live = np.array([track_score(rule, t) for k, _, t in tracks if k == "person"])
+    attack = np.array([track_score(rule, t) for k, _, t in tracks if k != "person"])
+    return live, attack
+
+
 def error_rates(rule: LivenessRule, tracks) -> tuple[float, float, int, int]:  # noqa: ANN001
-    live = [track_score(rule, t) >= rule.threshold for k, _, t in tracks if k == "person"]
-    attack = [track_score(rule, t) >= rule.threshold for k, _, t in tracks if k != "person"]
-    bpcer = 1 - float(np.mean(live)) if live else float("nan")
-    apcer = float(np.mean(attack)) if attack else float("nan")
+    live, attack = track_scores(rule, tracks)
+    bpcer = float(np.mean(live < rule.threshold)) if len(live) else float("nan")
+    apcer = float(np.mean(attack >= rule.threshold)) if len(attack) else float("nan")
     return apcer, bpcer, len(attack), len(live)
 
 
@@ -191,9 +197,7 @@ def calibrate(tracks) -> LivenessRule:  # noqa: ANN001
         (0.0, 0.5, 1.0, 2.0, 3.0, 4.0),
     ):
         rule = LivenessRule(landmark_scale=ls, flow_scale=fs, context_weight=w)
-        live = np.array([track_score(rule, f) for k, _, f in tracks if k == "person"])
-        attack = np.array([track_score(rule, f) for k, _, f in tracks if k != "person"])
-        threshold, cost = balanced_threshold(live, attack)
+        threshold, cost = balanced_threshold(*track_scores(rule, tracks))
         if best is None or cost < best[0]:
             best = (cost, replace(rule, threshold=threshold))
     assert best is not None
@@ -257,12 +261,12 @@ def score_stream(clip: EntranceClip, marks, enrolled: set[str], tracks=()) -> di
     # finished ones): one of their passes judged a picture, or every pass just not named.
     missed = wanted - right
     judged_picture = set()
-    for f in tracks:
+    for f in (f for f in tracks if f.state == "attack"):
         nose = f.probe.landmarks[-1][2]
         face = clip.passer_at(f.last_t, float(nose[0]), float(nose[1]))
-        if face is not None and face.kind == "person" and face.name in missed:
-            if f.state == "attack":
-                judged_picture.add(face.name)
+        if face is not None and face.kind == "person":
+            judged_picture.add(face.name)
+    judged_picture &= missed
     return {
         "enrolled people": len(wanted),
         "marked %": 100.0 * len(wanted & right) / max(1, len(wanted)),
