@@ -16,6 +16,7 @@ from rollcall.storage.models import (
     AttendanceRecord,
     Person,
     PresenceInterval,
+    SessionEvent,
     Sighting,
     Template,
 )
@@ -132,6 +133,21 @@ def test_purge_deletes_only_expired_evidence_and_keeps_records(cli, session_home
     from rollcall.privacy import purge_evidence
 
     db = Database(Settings.from_env())
+    # An event carrying a crop (how an entrance's presentation attacks were kept before
+    # migration 0015): a face, so it expires with the rest.
+    with db.session() as s:
+        session_id = s.scalar(select(AttendanceRecord.session_id))
+        folder = session_home / "evidence" / f"session-{session_id}"
+        (folder / "event-9-0.jpg").write_bytes(next(folder.glob("*.jpg")).read_bytes())
+        s.add(
+            SessionEvent(
+                session_id=session_id,
+                t=3.0,
+                kind="presentation_attack",
+                detail="",
+                crop_path=f"evidence/session-{session_id}/event-9-0.jpg",
+            )
+        )
     files = evidence_files(session_home)
     assert files
     kept = purge_evidence(db, db.settings, older_than_days=30)
@@ -148,6 +164,7 @@ def test_purge_deletes_only_expired_evidence_and_keeps_records(cli, session_home
         assert (
             s.scalar(select(func.count()).where(AttendanceRecord.evidence_path.is_not(None))) == 0
         )
+        assert s.scalar(select(func.count()).where(SessionEvent.crop_path.is_not(None))) == 0
 
 
 def test_purge_command_uses_the_retention_setting(cli, session_home: Path, monkeypatch):

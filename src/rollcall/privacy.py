@@ -17,6 +17,7 @@ from rollcall.storage.db import Database
 from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
+    SessionEvent,
     Sighting,
     Template,
     UnknownFace,
@@ -222,8 +223,19 @@ def purge_evidence(
         faces = session.scalars(
             select(UnknownFace).where(UnknownFace.session_id.in_(ids), UnknownFace.crop_path != "")
         ).all()
+        # Crops on events (the recorder keeps one when an event carries it; until migration
+        # 0015 moved them to unknown faces, an entrance's presentation attacks did).
+        events = session.scalars(
+            select(SessionEvent.crop_path).where(
+                SessionEvent.session_id.in_(ids), SessionEvent.crop_path.is_not(None)
+            )
+        ).all()
         files = [_inside_home(settings, r.evidence_path) for r in records]
         files += [_inside_home(settings, f.crop_path) for f in faces]
+        files += [_inside_home(settings, path) for path in events]
+        session.execute(
+            update(SessionEvent).where(SessionEvent.session_id.in_(ids)).values(crop_path=None)
+        )
         session.execute(
             update(AttendanceRecord)
             .where(AttendanceRecord.session_id.in_(ids))

@@ -59,6 +59,40 @@ def test_migrations_build_the_schema_the_models_describe(database_url: str):
     assert significant == [], significant
 
 
+def test_attacks_kept_as_events_move_to_the_review_of_unknown_faces(database_url: str):
+    """Migration 0015: a presentation attack's crop on a session event (which no page showed)
+    becomes an unknown face judged a picture, pending review; the event stays, without it."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0014")
+    with Session(engine) as session, session.begin():
+        ann = get_or_create_person(session, "ann")
+        course = upsert_course(session, "Door", ["ann"], "09:00", "10:30", 5)
+        session_id = create_session(session, "door-1", SETTINGS, [ann], course).id
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO session_events (session_id, t, kind, detail, crop_path) VALUES "
+                "(:s, 12.5, 'presentation_attack', 'moved like a flat picture', :c), "
+                "(:s, 14.0, 'visitor', '', NULL)"
+            ),
+            {"s": session_id, "c": f"evidence/session-{session_id}/event-3-0.jpg"},
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        faces = conn.execute(
+            text("SELECT t, crop_path, review, reason FROM unknown_faces ORDER BY id")
+        ).all()
+        events = conn.execute(text("SELECT kind, crop_path FROM session_events ORDER BY t")).all()
+    engine.dispose()
+    assert [tuple(f) for f in faces] == [
+        (12.5, f"evidence/session-{session_id}/event-3-0.jpg", "pending", "picture")
+    ]
+    assert [tuple(e) for e in events] == [("presentation_attack", None), ("visitor", None)]
+
+
 def test_concurrent_first_starts_migrate_once(database_url: str):
     from concurrent.futures import ThreadPoolExecutor
 

@@ -14,6 +14,7 @@ import pytest
 
 from rollcall.analysis.entrance.monitor import ATTACK, REPEAT, EntranceConfig, EntranceMonitor
 from rollcall.attendance.entrance import entrance_detector
+from rollcall.attendance.monitor import PICTURE
 from rollcall.synth.entrance import EntranceClip, Passer, gallery_from_photos, write_clip
 from rollcall.synth.people import load_people
 from rollcall.vision.embed import embed
@@ -72,7 +73,7 @@ def play(monitor: EntranceMonitor, clip: EntranceClip, offset: float = 0.0):  # 
         events += step.events
         steps.append(step)
     last = monitor.finish(clip.duration + offset)
-    return marks + last.marks, events + last.events, steps
+    return marks + last.marks, events + last.events, [*steps, last]
 
 
 def test_a_passer_is_marked_once_at_the_time_they_appeared(engine, gallery, people) -> None:  # noqa: ANN001
@@ -124,11 +125,16 @@ def test_two_people_crossing_are_not_swapped(engine, gallery, people) -> None:  
 def test_a_printed_photo_marks_nobody(engine, gallery, people) -> None:  # noqa: ANN001
     card = walker(ANN, people[ANN][3], 0.2, kind="print", yaw_amp=20.0, seed=7)
     clip = EntranceClip(SIZE, FPS, 3.2, [card], seed=3)
-    marks, events, _ = play(make_monitor(engine, gallery), clip)
+    marks, events, steps = play(make_monitor(engine, gallery), clip)
     assert marks == []
     attacks = [e for e in events if e.kind == ATTACK]
     assert len(attacks) == 1
-    assert attacks[0].person is None and attacks[0].crop is not None
+    assert attacks[0].person is None
+    # The face goes to staff's review (and the kiosk's "please see staff"), marked as judged a
+    # picture: only staff can tell an attack from a real person the check got wrong.
+    faces = [u for step in steps for u in step.unknowns]
+    assert [(u.reason, u.t) for u in faces] == [(PICTURE, attacks[0].t)]
+    assert faces[0].crop.size > 0 and faces[0].embedding is not None
 
 
 def test_a_phone_screen_held_up_marks_nobody(engine, gallery, people) -> None:  # noqa: ANN001
@@ -234,6 +240,45 @@ def test_a_resumed_entrance_session_keeps_its_mode(cli, people, tmp_path: Path) 
     status = {a["person"]: a for a in report["attendance"]}
     assert status[ANN]["status"] == "present"
     assert status[ANN]["first_seen"] == pytest.approx(2.0, abs=0.3)
+
+
+def test_a_printed_photo_goes_to_review_and_the_kiosk_not_to_attendance(  # noqa: ANN201
+    cli, people, tmp_path: Path
+):
+    """Through `rollcall run`: the photo credits no one, its face waits in the review of
+    unknown faces marked as a picture (with its crop on disk), and the kiosk shows "please see
+    staff" for it, which is all a real person the check got wrong needs to be put right."""
+    import json
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.kiosk_feed import live_lines
+    from rollcall.storage.models import AttendanceSession, UnknownFace
+    from rollcall.wallclock import as_utc
+
+    for name in (ANN, BOB):
+        folder = tmp_path / "photos" / name
+        folder.mkdir(parents=True)
+        for photo in people[name][:2]:
+            (folder / photo.name).write_bytes(photo.read_bytes())
+    assert cli("enroll", "--from-dir", tmp_path / "photos", "--consent", "form").exit_code == 0
+    card = walker(ANN, people[ANN][3], 0.2, kind="print", yaw_amp=20.0, seed=7)
+    video = write_clip(EntranceClip(SIZE, 25.0, 3.2, [card], seed=3), tmp_path / "door.mp4")
+    result = cli("run", "--session", "door", "--source", video, "--mode", "entrance", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{") :])
+    assert {a["status"] for a in report["attendance"]} == {"absent"}
+    settings = Settings.from_env()
+    with Database(settings).session() as s:
+        faces = s.query(UnknownFace).all()
+        assert [(f.reason, f.review) for f in faces] == [(PICTURE, "pending")]
+        assert (settings.home / faces[0].crop_path).stat().st_size > 0
+        row = s.query(AttendanceSession).filter_by(name="door").one()
+        now = as_utc(row.started_at) + timedelta(seconds=faces[0].t + 5)
+        lines = live_lines(s, row, ZoneInfo("UTC"), now)
+    assert [(line.kind, line.crop) for line in lines] == [("unknown", f"unknown/{faces[0].id}")]
 
 
 @pytest.mark.parametrize("command", ["run", "agent"])

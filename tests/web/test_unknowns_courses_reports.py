@@ -34,6 +34,48 @@ def test_assign_and_dismiss(app, browser) -> None:
         assert s.get(UnknownFace, 1).review == "dismissed"
 
 
+def test_a_face_judged_a_picture_is_reviewed_but_never_becomes_a_template(app, browser) -> None:
+    """An entrance track that moved like a photo credits no one and waits for staff: assigned,
+    the person is marked (a real person the liveness check got wrong); its crop never becomes
+    a template (a photo of a photo would make the next one look like them)."""
+    from rollcall.storage.models import AttendanceRecord, Person, Template
+
+    db = app.extensions["rollcall"].db
+    with db.session() as s:
+        s.get(UnknownFace, 1).reason = "picture"
+    ivy, ada = browser("ivy"), browser("ada")
+    queue = ivy.get("/unknowns/").get_data(as_text=True)
+    assert "Judged a picture held up to the camera" in queue
+    assert "as_template" not in queue  # every face of the group is a picture
+    assert "Enroll as a new person" not in ada.get("/unknowns/").get_data(as_text=True)
+    assert "picture held up" in ivy.get("/sessions/algebra-1").get_data(as_text=True)
+
+    done = ivy.post("/unknowns/1/assign", {"person": "Bob", "as_template": "on"})
+    assert done.status_code == 302
+    page = ivy.get("/unknowns/?show=assigned").get_data(as_text=True)
+    assert "never added as templates" in page
+    with db.session() as s:
+        bob = s.scalar(select(Person).where(Person.name == "Bob"))
+        assert s.scalars(select(Template).where(Template.person_id == bob.id)).all() == []
+        mark = s.scalar(select(AttendanceRecord).where(AttendanceRecord.person_id == bob.id))
+        assert mark.first_seen == 90.0 and s.get(UnknownFace, 1).review == "assigned"
+    # Enrolling a new person from pictures alone is refused, whatever the form says.
+    with db.session() as s:
+        s.get(UnknownFace, 1).review = "pending"
+    form = {
+        "name": "Carol New",
+        "consent_method": "signed form",
+        "consent_note": "on file",
+        "consent_confirmed": "on",
+    }
+    refused = ada.post("/unknowns/1/enroll", form)
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert "never added as templates" in text and "Carol New was not enrolled" in text
+    with db.session() as s:
+        assert s.scalar(select(Person).where(Person.name == "Carol New")) is None
+
+
 def test_instructor_assigns_only_people_of_the_session(app, browser) -> None:
     from rollcall.storage.models import Person
 

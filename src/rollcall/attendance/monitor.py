@@ -87,6 +87,11 @@ class FaceSighting:
     label: str | None = None  # the name label of that tile, as read; None: not read
 
 
+# Why a face was credited to no one (UnknownSighting.reason, stored on UnknownFace).
+NO_MATCH = "no_match"  # like no one enrolled
+PICTURE = "picture"  # an entrance track that moved like a photo or a screen held up
+
+
 @dataclass(frozen=True)
 class UnknownSighting:
     t: float
@@ -96,6 +101,7 @@ class UnknownSighting:
     candidate: str | None
     # The face's embedding: stored sealed, so one stranger is grouped across sessions.
     embedding: np.ndarray | None = None
+    reason: str = NO_MATCH
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,7 @@ class SessionRecorder:
                 t=unknown.t,
                 crop_path=self._write_crop(f"unknown-{tag}-{i}.jpg", unknown.crop),
                 best_similarity=unknown.best_similarity,
+                reason=unknown.reason,
                 candidate_id=ids.get(unknown.candidate) if unknown.candidate else None,
             )
             if unknown.embedding is not None and self.embedder:

@@ -412,7 +412,8 @@ class Sighting(Base):
 
 
 class UnknownFace(Base):
-    """A face seen in a session that matched no one: kept with its crop for review."""
+    """A face seen in a session that matched no one, or that no one was credited for because it
+    moved like a picture: kept with its crop for review."""
 
     __tablename__ = "unknown_faces"
 
@@ -425,6 +426,10 @@ class UnknownFace(Base):
     best_similarity: Mapped[float] = mapped_column(Float)
     candidate_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     review: Mapped[str] = mapped_column(String(16), default="pending")  # pending|assigned|dismissed
+    # Why no one was credited (attendance.monitor): "no_match", a face like no one enrolled, or
+    # "picture", an entrance track that moved like a photo or a screen held up: an attack, or a
+    # real person the liveness check got wrong, which only staff can tell (migration 0015).
+    reason: Mapped[str] = mapped_column(String(16), default="no_match", server_default="no_match")
     assigned_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     # The face's embedding, sealed like a template (biometric data; migration 0008), so the
     # same stranger is grouped across sessions. None for faces kept before it was stored.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from rollcall.attendance.monitor import PICTURE
 from rollcall.attendance.strangers import group_faces
 from rollcall.enrollment import CONSENT_METHODS, enroll_photos
 from rollcall.errors import RollcallError
@@ -115,6 +116,20 @@ def crop(face_id: int):  # noqa: ANN201
     return send_evidence(portal().settings, stored)
 
 
+def _template_crops(group: list[tuple[UnknownFace, AttendanceSession]]) -> list[tuple[int, str]]:
+    """The crops that may become templates: not those of faces judged a picture held up to an
+    entrance camera. Assigned, such a face credits a person who was there after all; as a
+    template, a photo of a photo would make the next such photo look like them."""
+    pictures = [f.id for f, _ in group if f.reason == PICTURE]
+    if pictures:
+        flash(
+            f"{len(pictures)} face(s) judged a picture held up to the camera "
+            f"(#{', #'.join(map(str, pictures))}) are never added as templates.",
+            "error",
+        )
+    return [(f.id, f.crop_path) for f, _ in group if f.reason != PICTURE]
+
+
 def _add_templates(person_name: str, stored: list[tuple[int, str]], consent=None) -> int:  # noqa: ANN001
     """Each face's crop as a template photo (quality checks as for any photo); returns how
     many were accepted, flashing why the others were not."""
@@ -150,7 +165,8 @@ def assign(face_id: int):  # noqa: ANN201
             flash("Choose a person from the list.", "error")
             return redirect(url_for("unknowns.index"))
         stored = [(f.id, f.crop_path) for f, _ in group]
-    added = _add_templates(person_name, stored) if as_template else 0
+        crops = _template_crops(group) if as_template else []
+    added = _add_templates(person_name, crops) if crops else 0
     marked = []
     with db_session() as s:
         actor = me(s).name
@@ -214,7 +230,7 @@ def enroll(face_id: int):  # noqa: ANN201
     with db_session() as s:
         group = [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
         staff = me(s).name
-        stored = [(f.id, f.crop_path) for f, _ in group]
+        stored = _template_crops(group) if request.method == "POST" else []
         labels = [_face_label(f, r) for f, r in group]
     name = " ".join(request.form.get("name", "").split())
     if request.method == "GET":
@@ -233,7 +249,7 @@ def enroll(face_id: int):  # noqa: ANN201
         for message in problems:
             flash(message, "error")
         return _enroll_form(face_id, ids, labels, name, 400)
-    added = _add_templates(name, stored, consent)
+    added = _add_templates(name, stored, consent) if stored else 0
     if not added:
         flash(f"{name} was not enrolled: no face was good enough for a template.", "error")
         return _enroll_form(face_id, ids, labels, name, 400)

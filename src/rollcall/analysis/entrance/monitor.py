@@ -28,7 +28,7 @@ from rollcall.analysis.entrance.liveness import LivenessProbe, LivenessRule
 from rollcall.analysis.entrance.occupancy import Occupancy
 from rollcall.analysis.entrance.tracker import ByteTracker
 from rollcall.analysis.entrance.vote import EmbedCrop, TrackVote, VoteRules
-from rollcall.attendance.monitor import Event, Mark, Sighting, UnknownSighting
+from rollcall.attendance.monitor import PICTURE, Event, Mark, Sighting, UnknownSighting
 from rollcall.vision.gallery import Gallery
 from rollcall.vision.types import Faces
 
@@ -280,6 +280,9 @@ class EntranceMonitor:
         )
 
     def _attack(self, file: TrackFile, step: EntranceStep, candidate: str | None) -> None:
+        """No one is credited. The event goes on the timeline; the face goes to the review of
+        unknown faces (and the kiosk's "please see staff"), because a real person the liveness
+        check got wrong (a few in a hundred) looks exactly like this, and only staff can tell."""
         file.state = "attack"
         best = file.shots.best
         f = file.probe.features()
@@ -287,6 +290,18 @@ class EntranceMonitor:
             f"track {file.track_id} moved like a flat picture; looked like "
             f"{candidate or 'no one enrolled'}; {f.as_dict()}"
         )
-        step.events.append(
-            Event(file.first_t, ATTACK, None, detail, None if best is None else best.crop)
+        step.events.append(Event(file.first_t, ATTACK, None, detail))
+        if best is None:
+            return
+        verdict = file.vote.verdict(self.gallery)
+        step.unknowns.append(
+            UnknownSighting(
+                file.first_t,
+                best.box,
+                best.crop,
+                verdict.best_similarity,
+                candidate,
+                verdict.embedding,
+                reason=PICTURE,
+            )
         )
