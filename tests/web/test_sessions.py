@@ -22,6 +22,20 @@ def test_sheet_shows_attendance_chart_unknowns(browser) -> None:
     assert "3 of 3 samples" in page and "0 of 3 samples" in page  # Alice named in each, Bob not
 
 
+def test_an_entrance_sheet_says_how_it_was_watched_and_shows_held_up_pictures(app, browser):  # noqa: ANN001, ANN201
+    from rollcall.storage.models import AttendanceSession, SessionEvent
+
+    with app.extensions["rollcall"].db.session() as s:
+        row = s.query(AttendanceSession).filter_by(name="algebra-1").one()
+        row.mode, row.entrance_fps, row.entrance_line = "entrance", 8.0, "0,180,640,180"
+        detail = "track 3 moved like a flat picture; looked like Bob; {'frames': 19}"
+        s.add(SessionEvent(session_id=row.id, t=95.0, kind="presentation_attack", detail=detail))
+    page = browser("ivy").get("/sessions/algebra-1").get_data(as_text=True)
+    assert "entrance camera at 8 fps, counting line" in page
+    assert "People inside" in page
+    assert "a picture held up to the camera" in page and "looked like Bob" in page
+
+
 @pytest.mark.parametrize(("user", "code"), [("ada", 200), ("ivy", 200), ("otto", 403)])
 def test_sheet_is_for_its_course_instructors_and_admins(browser, user: str, code: int) -> None:
     b = browser(user)
