@@ -177,8 +177,9 @@ def main() -> None:
     if big:
         print(f"labels >= 9 px: exact {sum(r[2] == r[1] for r in big) / len(big):.1%} "
               f"of {len(big)} tiles (target >= 97%)")  # fmt: skip
-        # How much of the shortfall is accents alone (an "ø" read "o", an "ı" read "i"): the
-        # same letters once case, accents and spacing are ignored (analysis.labels.normalize).
+        # How much of the shortfall is accents alone (an "ō" read for "ö", an "ı" read "i"):
+        # the same letters once case, accents and spacing are ignored (analysis.labels.normalize,
+        # which also takes "ø", "ł" or "ı" for "o", "l", "i": rollcall.accents).
         loose = sum(r[2] is not None and normalize(r[2]) == normalize(r[1]) for r in big)
         print(f"labels >= 9 px: the same up to accents, case and spacing {loose / len(big):.1%}")
         big_b = [r for r in big if r[0] in half_b]

@@ -113,6 +113,9 @@ ROSTER = [
     Candidate(2, "José Núñez", aliases=(name_key("Pepito"),)),
     Candidate(3, "Robert Smith"),
     Candidate(4, "Grace Hopper"),
+    Candidate(5, "Łukasz Wróbel"),
+    Candidate(6, "Søren Kierkegaard"),
+    Candidate(7, "Yusuf Yılmaz"),
 ]
 
 
@@ -128,6 +131,10 @@ ROSTER = [
         ("Zed Unknown", None, None, None, None),
         ("Grace Hopper (Host)", None, 4, "name", None),  # the platform's role is no name
         ("José Núñez (he/him)", None, 2, "name", None),
+        # Letters Unicode does not decompose, typed on an English keyboard: still at once.
+        ("Lukasz Wrobel", None, 5, "name", None),
+        ("soren kierkegaard", None, 6, "name", None),
+        ("Yusuf Yilmaz", None, 7, "name", None),
     ],
 )
 def test_matching_order_and_proposals(name, email, person, by, proposed) -> None:  # noqa: ANN001

@@ -19,6 +19,7 @@ from rollcall.storage.models import (
     SessionEvent,
     Sighting,
     Template,
+    UnknownFace,
 )
 from rollcall.vision.embed import EMBEDDERS
 
@@ -108,6 +109,47 @@ def test_removing_a_person_deletes_templates_records_and_evidence(cli, session_h
     for other in ("George_W_Bush", "Vladimir_Putin"):  # nobody else lost anything
         assert (session_home / rows[other]).exists()
         assert counts(db, other)["records"] == 1
+
+
+def _picture_and_lookalike(db: Database, home: Path, name: str) -> tuple[Path, Path]:
+    """Two faces under review in week1 whose closest person is ``name``: a picture held up to
+    an entrance camera (theirs) and a stranger who resembled them (not theirs)."""
+    with db.session() as s:
+        person = s.scalar(select(Person).where(Person.name == name))
+        session_id = s.scalar(select(AttendanceRecord.session_id))
+        folder = home / "evidence" / f"session-{session_id}"
+        sample = next(folder.glob("*.jpg")).read_bytes()
+        paths = []
+        for i, reason in enumerate(("picture", "no_match")):
+            crop = folder / f"unknown-99-{i}.jpg"
+            crop.write_bytes(sample)
+            paths.append(crop)
+            s.add(
+                UnknownFace(
+                    session_id=session_id,
+                    t=20.0 + i,
+                    crop_path=str(crop.relative_to(home)),
+                    best_similarity=0.9,
+                    candidate_id=person.id,
+                    reason=reason,
+                )
+            )
+    return paths[0], paths[1]
+
+
+def test_erasing_a_person_takes_pictures_of_them_but_not_lookalikes(cli, session_home: Path):
+    db = Database(Settings.from_env())
+    picture, lookalike = _picture_and_lookalike(db, session_home, "Hugo_Chavez")
+    out = session_home / "hugo.zip"
+    assert cli("people", "export", "Hugo_Chavez", "--output", out).exit_code == 0
+    with zipfile.ZipFile(out) as zf:
+        faces = json.loads(zf.read("person.json"))["reviewed_faces"]
+        assert [(f["why_unknown"], f["session"]) for f in faces] == [("picture", "week1")]
+        assert faces[0]["file"] in zf.namelist()
+    assert cli("people", "remove", "Hugo_Chavez", "--yes").exit_code == 0
+    assert not picture.exists() and lookalike.exists()
+    with db.session() as s:
+        assert s.scalars(select(UnknownFace.reason)).all() == ["no_match"]
 
 
 def test_people_export_gives_a_person_their_data(cli, session_home: Path, tmp_path: Path):

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
 
+from rollcall.attendance.monitor import PICTURE
 from rollcall.attendance.report import as_utc
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
@@ -17,6 +19,7 @@ from rollcall.storage.db import Database
 from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
+    Person,
     SessionEvent,
     Sighting,
     Template,
@@ -50,6 +53,23 @@ class Erasure:
     files: int
 
 
+def faces_of(session: Session, person: Person) -> list[UnknownFace]:
+    """The reviewed faces that are this person's biometric data: those assigned to them, and
+    pictures held up to an entrance camera that looked like them (a photo of them, most
+    likely; an attack or a real pass, either way their face). A stranger who merely resembled
+    them is not theirs."""
+    return list(
+        session.scalars(
+            select(UnknownFace).where(
+                or_(
+                    UnknownFace.assigned_id == person.id,
+                    and_(UnknownFace.candidate_id == person.id, UnknownFace.reason == PICTURE),
+                )
+            )
+        )
+    )
+
+
 def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
     """Delete a person, every template, attendance record, evidence crop and reviewed face,
     and their consent record: this is also how consent is withdrawn."""
@@ -58,16 +78,10 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
         records = session.scalars(
             select(AttendanceRecord).where(AttendanceRecord.person_id == person.id)
         ).all()
-        faces = session.scalars(
-            select(UnknownFace).where(
-                or_(UnknownFace.assigned_id == person.id, UnknownFace.candidate_id == person.id)
-            )
-        ).all()
+        faces = faces_of(session, person)
         files = [_inside_home(settings, r.evidence_path) for r in records]
-        # A face assigned to this person is theirs; one that merely resembled them is not.
-        assigned = [f for f in faces if f.assigned_id == person.id]
-        files += [_inside_home(settings, f.crop_path) for f in assigned]
-        for face in assigned:
+        files += [_inside_home(settings, f.crop_path) for f in faces]
+        for face in faces:
             session.delete(face)
         n_templates = len(
             session.scalars(select(Template.id).where(Template.person_id == person.id)).all()
@@ -142,6 +156,14 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             .where(Sighting.person_id == person.id)
             .order_by(AttendanceSession.started_at, Sighting.seq)
         ).all()
+        faces = faces_of(session, person)
+        face_sessions = dict(
+            session.execute(
+                select(AttendanceSession.id, AttendanceSession.name).where(
+                    AttendanceSession.id.in_({f.session_id for f in faces})
+                )
+            ).all()
+        )
         summary = {
             "person": person.name,
             "enrolled_at": as_utc(person.created_at).isoformat(),
@@ -178,17 +200,39 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                 }
                 for sg, session_name in seen
             ],
+            # Faces staff assigned to them, and pictures of them held up to an entrance camera.
+            "reviewed_faces": [
+                {
+                    "session": face_sessions.get(f.session_id),
+                    "t_s": f.t,
+                    "why_unknown": f.reason,
+                    "review": f.review,
+                    "file": _face_entry(f.crop_path) if f.crop_path else None,
+                }
+                for f in faces
+            ],
             **_meeting_json(session, person),
         }
         evidence = [_inside_home(settings, r.evidence_path) for r, _ in rows]
+        face_files = [(_inside_home(settings, f.crop_path), f.crop_path) for f in faces]
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("person.json", json.dumps(summary, indent=2))
         for path in evidence:
             if path is not None and path.is_file():
                 zf.write(path, f"evidence/{path.name}")
+        for path, stored in face_files:
+            if path is not None and path.is_file():
+                zf.write(path, _face_entry(stored))
     output.chmod(0o600)
     return output
+
+
+def _face_entry(stored: str) -> str:
+    """A reviewed face's name in the export: its session folder and file (names repeat across
+    sessions)."""
+    relative = Path(stored)
+    return f"faces/{relative.parent.name}/{relative.name}"
 
 
 @dataclass(frozen=True)

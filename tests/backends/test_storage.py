@@ -86,11 +86,83 @@ def test_attacks_kept_as_events_move_to_the_review_of_unknown_faces(database_url
             text("SELECT t, crop_path, review, reason FROM unknown_faces ORDER BY id")
         ).all()
         events = conn.execute(text("SELECT kind, crop_path FROM session_events ORDER BY t")).all()
-    engine.dispose()
     assert [tuple(f) for f in faces] == [
         (12.5, f"evidence/session-{session_id}/event-3-0.jpg", "pending", "picture")
     ]
     assert [tuple(e) for e in events] == [("presentation_attack", None), ("visitor", None)]
+    # And back: the crop returns to its event, and no face is left for 0014's code to make a
+    # template of.
+    from alembic import command
+
+    from rollcall.storage.db import alembic_config
+
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0014")
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT COUNT(*) FROM unknown_faces")).scalar()
+        events = conn.execute(text("SELECT kind, crop_path FROM session_events ORDER BY t")).all()
+    engine.dispose()
+    assert left == 0
+    assert [tuple(e) for e in events] == [
+        ("presentation_attack", f"evidence/session-{session_id}/event-3-0.jpg"),
+        ("visitor", None),
+    ]
+
+
+def test_stored_name_keys_fold_letters_like_o_slash(database_url: str):
+    """Migration 0016: aliases and name-only accounts stored with "ø", "ł" ... are rewritten
+    as name_key now computes them, so "Soren" finds the alias "Søren"; a key that would
+    collide with another keeps its old value."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from rollcall.attendance.participants.match import name_key
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0015")
+    with Session(engine) as session, session.begin():
+        people = [get_or_create_person(session, n) for n in ("ann", "ben", "cat")]
+        course = upsert_course(session, "Door", ["ann"], "09:00", "10:30", 5)
+        session_id = create_session(session, "m-1", SETTINGS, people[:1], course).id
+        ids = [p.id for p in people]
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        for person_id, kind, value, norm in [
+            (ids[0], "alias", "Søren K", "sørenk"),
+            (ids[1], "alias", "Łukasz W", "łukaszw"),
+            (ids[2], "alias", "Lukasz W", "lukaszw"),  # already the folded key: kept
+            (ids[0], "email", "søren@x.example", "søren@x.example"),  # emails are not names
+        ]:
+            conn.execute(
+                text(
+                    "INSERT INTO person_aliases (person_id, kind, value, norm, added_by, "
+                    "created_at) VALUES (:p, :k, :v, :n, '', :at)"
+                ),
+                {"p": person_id, "k": kind, "v": value, "n": norm, "at": now},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO meeting_participants (session_id, account_key, name, platform) "
+                "VALUES (:s, 'name:yusufyılmaz', 'Yusuf Yılmaz', 'zoom')"
+            ),
+            {"s": session_id},
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        norms = dict(conn.execute(text("SELECT value, norm FROM person_aliases")).all())
+        key = conn.execute(text("SELECT account_key FROM meeting_participants")).scalar()
+    engine.dispose()
+    assert norms == {
+        "Søren K": name_key("Soren K"),
+        "Łukasz W": "łukaszw",  # "lukaszw" is already cat's alias: left as it was
+        "Lukasz W": "lukaszw",
+        "søren@x.example": "søren@x.example",
+    }
+    assert key == "name:" + name_key("Yusuf Yilmaz")
 
 
 def test_concurrent_first_starts_migrate_once(database_url: str):

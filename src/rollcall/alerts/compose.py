@@ -26,7 +26,14 @@ from rollcall.storage.models import (
     UnknownFace,
 )
 
-REVIEW_EVENTS = ("duplicate", "disputed", "identity_lost", "visitor", "shared_camera")
+REVIEW_EVENTS = (
+    "duplicate",
+    "disputed",
+    "identity_lost",
+    "visitor",
+    "shared_camera",
+    "presentation_attack",  # someone held up a picture at the entrance (of whom, when known)
+)
 MIN_SESSIONS_FOR_RATE = 3  # one missed first class is not "under 80%"
 LOW_CONFIDENCE = 0.5
 

@@ -10,11 +10,12 @@ underscores and spacing ignored.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
+
+from rollcall.accents import unaccented
 
 # Chosen by bench/bench_labels.py on one half of its names (0.598-0.625 over three runs) and
 # reported on the other half: from 9 px labels, >= 97% snapped to their own name and no label of
@@ -31,9 +32,7 @@ _SPACES = re.compile(r"\s+")
 
 def normalize(name: str) -> str:
     """Case, accents, underscores, dots and spacing ignored: 'José_Núñez ' -> 'jose nunez'."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.replace("_", " ").replace("·", " ").casefold()
+    text = unaccented(name).replace("_", " ").replace("·", " ").casefold()
     return _SPACES.sub(" ", text).strip()
 
 

@@ -118,7 +118,7 @@ class Event:
     kind: str  # joined | left | visitor | disputed | duplicate | identity_lost | shared_camera
     person: str | None
     detail: str = ""
-    crop: np.ndarray | None = None  # evidence to review (an entrance's presentation attack)
+    crop: np.ndarray | None = None  # an image to keep with it (stored as the event's crop)
 
 
 @dataclass

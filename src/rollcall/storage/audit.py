@@ -92,12 +92,20 @@ class UnknownAssigned(AuditEvent):
     person: str
     added_template: bool
     attendance: str = ""  # how their mark changed, when they were expected in the session
+    # The face was judged a picture held up to an entrance camera: this assignment overrules
+    # the liveness check (staff saw it was the person, in person).
+    picture: bool = False
 
     def session_name(self) -> str | None:
         return self.session
 
     def subject(self) -> str:
         return self.person
+
+    def change(self) -> tuple[str | None, str | None, str]:
+        if self.picture:
+            return None, None, "judged a picture held up to the camera; staff: them in person"
+        return None, None, ""
 
 
 @dataclass(frozen=True)

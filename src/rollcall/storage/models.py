@@ -451,7 +451,8 @@ class SessionEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     detail: Mapped[str] = mapped_column(String(500), default="")
-    # Evidence to review, under ROLLCALL_HOME/evidence/ (an entrance's presentation attack).
+    # An image kept with the event, under ROLLCALL_HOME/evidence/. An entrance's presentation
+    # attacks had theirs here until migration 0015 moved them to unknown faces for review.
     crop_path: Mapped[str | None] = mapped_column(String(500))
 
 

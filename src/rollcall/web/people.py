@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
 from rollcall.attendance.participants.store import aliases_of
 from rollcall.enrollment import CONSENT_METHODS, Consent, enroll_photos
 from rollcall.errors import RollcallError
+from rollcall.privacy import faces_of
 from rollcall.storage.accounts import check_email
 from rollcall.storage.audit import PersonDeleted, PersonDetailsChanged, PersonEnrolled, record
-from rollcall.storage.models import AttendanceRecord, Course, CourseMember, Template, UnknownFace
+from rollcall.storage.models import AttendanceRecord, Course, CourseMember, Template
 from rollcall.storage.people import (
     ConsentOnRecord,
     consent_of,
@@ -193,11 +194,10 @@ def remove(name: str):  # noqa: ANN201
             )
             if p
         ]
-        files += list(
-            s.scalars(select(UnknownFace.crop_path).where(UnknownFace.assigned_id == person.id))
-        )
-        # Faces assigned to this person are their biometric data too.
-        s.execute(delete(UnknownFace).where(UnknownFace.assigned_id == person.id))
+        # Faces assigned to them, and pictures of them held up to a camera, are theirs too.
+        for face in faces_of(s, person):
+            files.append(face.crop_path)
+            s.delete(face)
         # Every evidence crop the recorder wrote for them, not only the latest one per session.
         evidence = settings.evidence_dir
         if evidence.is_dir():

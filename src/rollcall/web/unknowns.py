@@ -175,7 +175,13 @@ def assign(face_id: int):  # noqa: ANN201
             change = assign_face(s, face, person)
             if change:
                 marked.append(row.name)
-            record(s, actor, UnknownAssigned(row.name, face.id, person_name, added > 0, change))
+            record(
+                s,
+                actor,
+                UnknownAssigned(
+                    row.name, face.id, person_name, added > 0, change, face.reason == PICTURE
+                ),
+            )
     flash(
         f"{len(stored)} face(s) assigned to {person_name}"
         + (f"; {added} added as template(s)" if added else "")
@@ -230,8 +236,17 @@ def enroll(face_id: int):  # noqa: ANN201
     with db_session() as s:
         group = [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
         staff = me(s).name
+        if all(f.reason == PICTURE for f, _ in group):
+            # Nothing could become a template: say so before the consent form is filled in.
+            flash(
+                "These faces were judged pictures held up to the camera: no one can be "
+                "enrolled from them. Assign them to the person if it was them in person.",
+                "error",
+            )
+            return redirect(url_for("unknowns.index"), 303)
         stored = _template_crops(group) if request.method == "POST" else []
-        labels = [_face_label(f, r) for f, r in group]
+        labels = [_face_label(f, r) for f, r in group if f.reason != PICTURE]
+        ids = [f.id for f, _ in group if f.reason != PICTURE]
     name = " ".join(request.form.get("name", "").split())
     if request.method == "GET":
         return _enroll_form(face_id, ids, labels, name)
@@ -260,7 +275,8 @@ def enroll(face_id: int):  # noqa: ANN201
         )
         for face, row in [_face_or_abort(s, i) for i in dict.fromkeys(ids)]:
             change = assign_face(s, face, person)
-            record(s, staff, UnknownAssigned(row.name, face.id, name, True, change))
+            picture = face.reason == PICTURE
+            record(s, staff, UnknownAssigned(row.name, face.id, name, True, change, picture))
     flash(f"Enrolled {name} from {added} face(s), consent recorded ({consent.method}).", "success")
     return redirect(url_for("people.detail", name=name))
 

@@ -187,7 +187,7 @@ class EntranceMonitor:
         if file.live:
             self._name(file, verdict.person, verdict.similarity, verdict.shot, t, step)
         elif t - file.first_t >= ATTACK_AFTER and file.live is False:
-            self._attack(file, step, verdict.person)
+            self._attack(file, step, verdict.person, named=True)
 
     def _name(
         self,
@@ -253,7 +253,7 @@ class EntranceMonitor:
                     file, verdict.person, verdict.similarity, verdict.shot, file.last_t, step
                 )
             elif file.live is False:
-                self._attack(file, step, verdict.person)
+                self._attack(file, step, verdict.person, named=True)
         self.finished.append(file)
 
     def _judge_unnamed(self, file: TrackFile, step: EntranceStep, final: bool = False) -> None:
@@ -261,7 +261,7 @@ class EntranceMonitor:
         verdict = file.vote.verdict(self.gallery)
         file.live = self.config.liveness.is_live(file.probe.features(), final)
         if file.live is False:
-            self._attack(file, step, verdict.best_candidate)
+            self._attack(file, step, verdict.best_candidate, named=False)
             return
         if not verdict.stranger or file.live is None:
             return  # too little seen to say anything
@@ -279,18 +279,20 @@ class EntranceMonitor:
             )
         )
 
-    def _attack(self, file: TrackFile, step: EntranceStep, candidate: str | None) -> None:
-        """No one is credited. The event goes on the timeline; the face goes to the review of
-        unknown faces (and the kiosk's "please see staff"), because a real person the liveness
-        check got wrong (a few in a hundred) looks exactly like this, and only staff can tell."""
+    def _attack(
+        self, file: TrackFile, step: EntranceStep, candidate: str | None, named: bool
+    ) -> None:
+        """No one is credited. The event goes on the timeline, with the person the picture
+        was recognised as (``named``: whose attendance someone tried to take; erased with
+        them); the face goes to the review of unknown faces (and the kiosk's "please see
+        staff"), because a real person the liveness check got wrong (a few in a hundred) looks
+        exactly like this, and only staff can tell."""
         file.state = "attack"
         best = file.shots.best
-        f = file.probe.features()
         detail = (
-            f"track {file.track_id} moved like a flat picture; looked like "
-            f"{candidate or 'no one enrolled'}; {f.as_dict()}"
+            f"track {file.track_id} moved like a flat picture; {file.probe.features().as_dict()}"
         )
-        step.events.append(Event(file.first_t, ATTACK, None, detail))
+        step.events.append(Event(file.first_t, ATTACK, candidate if named else None, detail))
         if best is None:
             return
         verdict = file.vote.verdict(self.gallery)

@@ -9,10 +9,11 @@ address, a typo) is only *proposed*: staff confirm it once and it becomes an ali
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+
+from rollcall.accents import unaccented
 
 # A proposal needs this score, and to beat the next candidate by the margin.
 PROPOSE_AT = 0.8
@@ -78,8 +79,7 @@ def display_name(text: str) -> str:
 
 
 def _plain(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return unaccented(text).casefold()
 
 
 def name_key(text: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 
+from rollcall.accents import unaccented
 from rollcall.errors import RollcallError
 
 
@@ -48,8 +48,7 @@ def cells(line: str, delimiter: str) -> list[str]:
 
 def header_key(text: str) -> str:
     """A header cell compared across languages and spellings: no accents, case or punctuation."""
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    plain = unaccented(text).casefold()
     return " ".join(re.findall(r"[a-z0-9]+", plain))
 
 

@@ -33,6 +33,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Faces judged pictures stay under review as plain unknown faces: nothing is lost.
+    # The crops of faces judged pictures go back on their events, and the faces go: left as
+    # plain unknown faces, the code of 0014 would let them become templates.
+    op.execute(
+        "UPDATE session_events SET crop_path = (SELECT MIN(u.crop_path) FROM unknown_faces u "
+        "WHERE u.session_id = session_events.session_id AND u.t = session_events.t "
+        "AND u.reason = 'picture') WHERE kind = 'presentation_attack'"
+    )
+    op.execute("DELETE FROM unknown_faces WHERE reason = 'picture'")
     with op.batch_alter_table("unknown_faces") as batch:
         batch.drop_column("reason")
