@@ -86,6 +86,11 @@ def test_first_sample_marks_clear_matches_at_once():
     assert {(m.person, m.first_seen) for m in out.marks} == {("ada", 12.0), ("bob", 12.0)}
     assert all(m.evidence_crop.size > 0 for m in out.marks)
     assert len(out.unknowns) == 1 and out.unknowns[0].candidate is not None
+    # Each face's sighting: the unnamed one keeps whom it was most like, for the
+    # reconciliation's near misses; named faces need no candidate.
+    faces = sorted((f.person or "", f.candidate or "") for f in out.faces)
+    assert faces[0][0] == "" and faces[0][1] == out.unknowns[0].candidate
+    assert [c for p, c in faces if p] == ["", ""]
 
 
 def test_weak_match_needs_agreeing_evidence_and_keeps_first_time():

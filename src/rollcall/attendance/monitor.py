@@ -85,6 +85,9 @@ class FaceSighting:
     fresh: bool  # embedded in this very sample
     tile: int = -1  # the gallery tile it sat in; -1 when no tile grid was found
     label: str | None = None  # the name label of that tile, as read; None: not read
+    # Unnamed faces: the gallery's best candidate behind ``similarity`` (a near miss of the
+    # tile's owner is not someone else in their tile: attendance.reconcile.NEAR_MISS).
+    candidate: str | None = None
 
 
 # Why a face was credited to no one (UnknownSighting.reason, stored on UnknownFace).
@@ -268,6 +271,9 @@ class AttendanceMonitor:
             if read is not None:
                 tr.label = read
             last = tr.votes[-1] if tr.votes else None
+            candidate = None
+            if name is None and last is not None and last.person >= 0:
+                candidate = self.gallery.name_of(last.person)
             out.faces.append(
                 FaceSighting(
                     _box(tr.box),
@@ -276,6 +282,7 @@ class AttendanceMonitor:
                     bool(fresh[i]),
                     int(tile_of[i]),
                     tr.label,
+                    candidate,
                 )
             )
         if reading is not None and len(reading.shared) > self.last_shared:

@@ -37,6 +37,15 @@ TWO_TILE_SHARE = 0.2
 # reconnect the report shows a few seconds early. Set by hand.
 TWO_LOGINS_OVERLAP = 60.0
 LABEL_SNAP = 0.8  # a label read with a letter wrong still names its account
+# An unnamed face in A's tile whose best candidate is A at this score or more (under the
+# naming threshold, 0.810) is not "someone else in A's tile": a sample of only such faces says
+# nothing either way. The lowest level at which no collection has over 1e-3 of stranger-person
+# pairs as high, five times the naming threshold's limit (bench/calibrate_near_miss.py: 1.5e-4
+# to 9.0e-4 by collection; chosen without each collection, 0.785-0.790, and scored on it,
+# 1.5e-4 to 1.5e-3; 47% of enrolled people's unnamed faces reach it for themselves). Found by
+# bench_meetings: Arnold's own face at 0.805-0.811 in his tile, unnamed in three samples of
+# four, made a proxy suspicion against him.
+NEAR_MISS = 0.79
 
 Span = tuple[float, float]
 
@@ -50,6 +59,18 @@ class Seen:
     person: str | None
     tile: int = -1
     label: str | None = None
+    # An unnamed face's best candidate and its score (see NEAR_MISS).
+    candidate: str | None = None
+    similarity: float | None = None
+
+    def near_miss_of(self, person: str) -> bool:
+        """An unnamed face that is most likely ``person`` on a bad frame."""
+        return (
+            self.person is None
+            and self.candidate == person
+            and self.similarity is not None
+            and self.similarity >= NEAR_MISS
+        )
 
 
 @dataclass(frozen=True)
@@ -233,7 +254,7 @@ def attribute_duplicates(
             unnamed = theirs
         if len(unnamed) == 1:
             s = out[unnamed[0]]
-            out[unnamed[0]] = Seen(s.seq, s.t, person, s.tile, s.label)
+            out[unnamed[0]] = Seen(s.seq, s.t, person, s.tile, s.label)  # candidate moot now
     return out
 
 
@@ -309,13 +330,17 @@ def reconcile(
         ok = bad = 0
         intruders: Counter[str | None] = Counter()
         bad_rows: list[Seen] = []
+        near = 0
         for rows in in_tile[i].values():
             if person and any(s.person == person for s in rows):
                 ok += 1
+            elif person and all(s.near_miss_of(person) for s in rows):
+                near += 1  # their own face, most likely, not named on this frame
             else:
                 bad += 1
-                intruders.update(s.person for s in rows)
-                bad_rows += rows
+                others = [s for s in rows if not (person and s.near_miss_of(person))]
+                intruders.update(s.person for s in others)
+                bad_rows += others
         never = person is not None and not by_person.get(person)
         notes = []
         if i in inferred:
@@ -325,6 +350,10 @@ def reconcile(
             )
         elif a.proposed and not a.person:
             notes.append(f"perhaps {a.proposed} (a proposal for staff to confirm)")
+        if near:
+            notes.append(
+                f"a face much like {person}'s but not named in its tile in {near} sample(s)"
+            )
         if person and bad and ((bad >= PROXY_SAMPLES and bad > ok) or (never and bad >= 1)):
             who = ", ".join(f"{_who(p)} ({n} sample(s))" for p, n in intruders.most_common())
             status = "proxy_suspected"
@@ -465,10 +494,21 @@ def reconcile_session(s: Session, row: AttendanceSession) -> Reconciliation | No
     accounts = accounts_of_session(s, row.id)
     if not accounts:
         return None
-    seen = [Seen(sg.seq, sg.t, name, sg.tile, sg.label) for sg, name in sightings(s, row.id)]
+    names = dict(s.execute(select(Person.id, Person.name)).all())
+    seen = [
+        Seen(
+            sg.seq,
+            sg.t,
+            name,
+            sg.tile,
+            sg.label,
+            names.get(sg.candidate_id) if sg.candidate_id else None,
+            sg.similarity,
+        )
+        for sg, name in sightings(s, row.id)
+    ]
     samples = [(h.seq, h.t, h.count) for h in head_counts(s, row.id)]
     end = row.duration or row.processed_until or 0.0
-    names = dict(s.execute(select(Person.id, Person.name)).all())
     duplicates = [
         (e.t, names[e.person_id])
         for e in session_events(s, row.id)

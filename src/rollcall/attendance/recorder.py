@@ -128,6 +128,7 @@ class SessionRecorder:
         names |= {e.person for e in out.events if e.person}
         names |= {u.candidate for u in out.unknowns if u.candidate}
         names |= {f.person for f in out.faces if f.person}
+        names |= {f.candidate for f in out.faces if f.candidate}
         ids = person_ids(session, sorted(names))
         evidence = {
             m.person: self._write_crop(f"{ids[m.person]}-{tag}.jpg", m.evidence_crop)
@@ -188,6 +189,7 @@ class SessionRecorder:
                     fresh=face.fresh,
                     tile=face.tile,
                     label=face.label[:200] if face.label else None,
+                    candidate_id=ids.get(face.candidate) if face.candidate else None,
                 )
             )
         for i, unknown in enumerate(out.unknowns):
