@@ -275,8 +275,8 @@ def enroll(face_id: int):  # noqa: ANN201
         )
         for face, row in [_face_or_abort(s, i) for i in dict.fromkeys(ids)]:
             change = assign_face(s, face, person)
-            picture = face.reason == PICTURE
-            record(s, staff, UnknownAssigned(row.name, face.id, name, True, change, picture))
+            # (Faces judged pictures were left out of ``ids`` above: never assigned here.)
+            record(s, staff, UnknownAssigned(row.name, face.id, name, True, change))
     flash(f"Enrolled {name} from {added} face(s), consent recorded ({consent.method}).", "success")
     return redirect(url_for("people.detail", name=name))
 
