@@ -58,6 +58,14 @@ def test_closing_a_session_emails_its_instructor_over_starttls_and_auth(
 ) -> None:  # noqa: ANN001
     _alerts_on(app, after_session=True, to_staff=True)
     _running_session(app, "algebra-2", 4)
+    with app.extensions["rollcall"].db.session() as s:  # someone held up a photo of Bob
+        from rollcall.storage.models import SessionEvent
+
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-2"))
+        bob = s.scalar(select(Person).where(Person.name == "Bob"))
+        attack = SessionEvent(session_id=row.id, t=125.0, kind="presentation_attack")
+        s.add(attack)
+        attack.person_id = bob.id
     monkeypatch.setenv("ROLLCALL_SMTP_URL", smtp_server.url)
     result = cli("sessions", "close", "algebra-2")
     assert result.exit_code == 0, result.output
@@ -67,6 +75,7 @@ def test_closing_a_session_emails_its_instructor_over_starttls_and_auth(
     assert mail["Subject"].startswith("[rollcall] Algebra 2026-03-04")
     body = mail.get_payload(decode=True).decode()
     assert "Absent: Alice, Bob" in body and "1 unknown face" not in body
+    assert "09:02:05 presentation attack: Bob" in body
     assert smtp_server.logins == ["alerts"] and smtp_server.tls_used == [True]
     with app.extensions["rollcall"].db.session() as s:
         row = s.scalar(select(OutboxMessage))
