@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from tests.web.conftest import closed_session
 
 from rollcall.storage.staff import AuditEntry, ImmutableAuditEntry
@@ -23,17 +23,24 @@ def test_sheet_shows_attendance_chart_unknowns(browser) -> None:
 
 
 def test_an_entrance_sheet_says_how_it_was_watched_and_shows_held_up_pictures(app, browser):  # noqa: ANN001, ANN201
-    from rollcall.storage.models import AttendanceSession, SessionEvent
+    from rollcall.storage.models import AttendanceSession, Person, SessionEvent
 
     with app.extensions["rollcall"].db.session() as s:
         row = s.query(AttendanceSession).filter_by(name="algebra-1").one()
         row.mode, row.entrance_fps, row.entrance_line = "entrance", 8.0, "0,180,640,180"
-        detail = "track 3 moved like a flat picture; looked like Bob; {'frames': 19}"
-        s.add(SessionEvent(session_id=row.id, t=95.0, kind="presentation_attack", detail=detail))
+        from rollcall.analysis.entrance.liveness import LivenessFeatures
+
+        cues = LivenessFeatures(19, 0.05, 0.002, 0.6, 6)
+        detail = f"moved like a flat picture: {cues.describe()}"
+        bob = s.scalar(select(Person).where(Person.name == "Bob"))
+        event = SessionEvent(session_id=row.id, t=95.0, kind="presentation_attack", detail=detail)
+        event.person_id = bob.id  # whom the picture was recognised as
+        s.add(event)
     page = browser("ivy").get("/sessions/algebra-1").get_data(as_text=True)
     assert "entrance camera at 8 fps, counting line" in page
     assert "People inside" in page
-    assert "a picture held up to the camera" in page and "looked like Bob" in page
+    assert "a picture held up to the camera</strong>: Bob" in page
+    assert "19 frames; nose off the face&#39;s plane 0.050" in page
 
 
 @pytest.mark.parametrize(("user", "code"), [("ada", 200), ("ivy", 200), ("otto", 403)])

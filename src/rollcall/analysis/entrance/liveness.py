@@ -184,6 +184,19 @@ class LivenessFeatures:
     context_follows: float  # -1: not measurable (the face hardly moved)
     flow_spans: int = 0  # flow measurements behind flow_parallax
 
+    def describe(self) -> str:
+        """For staff: what the track gave, in words (the numbers are as_dict's)."""
+        follows = (
+            "not measurable"
+            if self.context_follows < 0
+            else f"{self.context_follows:.0%} of the surroundings moved with the face"
+        )
+        return (
+            f"{self.frames} frames; nose off the face's plane {self.landmark_parallax:.3f}, "
+            f"depth in its motion {self.flow_parallax:.4f} over {self.flow_spans} span(s); "
+            f"{follows}"
+        )
+
     def as_dict(self) -> dict[str, float]:
         return {
             "frames": self.frames,

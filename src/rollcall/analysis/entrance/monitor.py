@@ -289,9 +289,7 @@ class EntranceMonitor:
         exactly like this, and only staff can tell."""
         file.state = "attack"
         best = file.shots.best
-        detail = (
-            f"track {file.track_id} moved like a flat picture; {file.probe.features().as_dict()}"
-        )
+        detail = f"moved like a flat picture: {file.probe.features().describe()}"
         step.events.append(Event(file.first_t, ATTACK, candidate if named else None, detail))
         if best is None:
             return
