@@ -21,5 +21,6 @@ _OWN_LETTERS = str.maketrans(
 
 def unaccented(text: str) -> str:
     """``text`` without accents, case kept: 'Łukasz Wróbel' -> 'Lukasz Wrobel'."""
-    text = unicodedata.normalize("NFKD", text.translate(_OWN_LETTERS))
+    # Decomposed first: "ǿ" is "ø" and an accent, whose "ø" the table then takes.
+    text = unicodedata.normalize("NFKD", text).translate(_OWN_LETTERS)
     return "".join(ch for ch in text if not unicodedata.combining(ch))

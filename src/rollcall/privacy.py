@@ -55,15 +55,20 @@ class Erasure:
 
 def faces_of(session: Session, person: Person) -> list[UnknownFace]:
     """The reviewed faces that are this person's biometric data: those assigned to them, and
-    pictures held up to an entrance camera that looked like them (a photo of them, most
-    likely; an attack or a real pass, either way their face). A stranger who merely resembled
-    them is not theirs."""
+    pictures held up to an entrance camera that were recognised as them and that staff have
+    not given to someone else (a photo of them; an attack or a real pass, their face either
+    way). A face that merely resembled them is not theirs: such faces keep no candidate
+    (EntranceMonitor._attack) or only a resemblance (strangers)."""
     return list(
         session.scalars(
             select(UnknownFace).where(
                 or_(
                     UnknownFace.assigned_id == person.id,
-                    and_(UnknownFace.candidate_id == person.id, UnknownFace.reason == PICTURE),
+                    and_(
+                        UnknownFace.reason == PICTURE,
+                        UnknownFace.candidate_id == person.id,
+                        UnknownFace.assigned_id.is_(None),
+                    ),
                 )
             )
         )

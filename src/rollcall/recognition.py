@@ -17,6 +17,7 @@ from rollcall.vision.gallery import (
     DEFAULT_MARGIN,
     DEFAULT_THRESHOLD,
     MIN_NAMING_PX,
+    NEAR_MISS,
     SINGLE_TEMPLATE_COSINE,
     Gallery,
     recheck_gallery,
@@ -51,6 +52,7 @@ def gallery_in(
         margin=DEFAULT_MARGIN.get(embedder, 0.05) if margin is None else margin,
         min_naming_px=MIN_NAMING_PX.get(embedder, 0.0),
         single_template_cosine=SINGLE_TEMPLATE_COSINE.get(embedder),
+        near_miss=NEAR_MISS.get(embedder),
     )
     if embedder == "sface+dlib" and settings.recheck:
         gallery.recheck = recheck_gallery(gallery)

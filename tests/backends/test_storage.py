@@ -136,6 +136,8 @@ def test_stored_name_keys_fold_letters_like_o_slash(database_url: str):
             (ids[1], "alias", "Łukasz W", "łukaszw"),
             (ids[2], "alias", "Lukasz W", "lukaszw"),  # already the folded key: kept
             (ids[0], "email", "søren@x.example", "søren@x.example"),  # emails are not names
+            (ids[2], "alias", "Łukasz_W", "łukaszw2"),  # cat's other alias...
+            (ids[2], "alias", "Lukasz W2", "lukaszw2"),  # ...the same name once folded: one
         ]:
             conn.execute(
                 text(
@@ -151,18 +153,29 @@ def test_stored_name_keys_fold_letters_like_o_slash(database_url: str):
             ),
             {"s": session_id},
         )
+        conn.execute(  # a staff decision on that account's case
+            text(
+                "INSERT INTO meeting_reviews (session_id, case_key, decision, note, decided_by, "
+                "decided_at) VALUES (:s, 'proxy_suspected:name:yusufyılmaz', 'dismissed', '', "
+                "'ada', :at)"
+            ),
+            {"s": session_id, "at": now},
+        )
     upgrade(engine)
     with engine.connect() as conn:
         norms = dict(conn.execute(text("SELECT value, norm FROM person_aliases")).all())
         key = conn.execute(text("SELECT account_key FROM meeting_participants")).scalar()
+        case = conn.execute(text("SELECT case_key FROM meeting_reviews")).scalar()
     engine.dispose()
     assert norms == {
         "Søren K": name_key("Soren K"),
         "Łukasz W": "łukaszw",  # "lukaszw" is already cat's alias: left as it was
         "Lukasz W": "lukaszw",
         "søren@x.example": "søren@x.example",
+        "Lukasz W2": "lukaszw2",
     }
     assert key == "name:" + name_key("Yusuf Yilmaz")
+    assert case == "proxy_suspected:" + key
 
 
 def test_concurrent_first_starts_migrate_once(database_url: str):

@@ -85,8 +85,8 @@ class FaceSighting:
     fresh: bool  # embedded in this very sample
     tile: int = -1  # the gallery tile it sat in; -1 when no tile grid was found
     label: str | None = None  # the name label of that tile, as read; None: not read
-    # Unnamed faces: the gallery's best candidate behind ``similarity`` (a near miss of the
-    # tile's owner is not someone else in their tile: attendance.reconcile.NEAR_MISS).
+    # An unnamed face that nearly matched someone (vision.gallery.NEAR_MISS): that person. In
+    # the reconciliation, a near miss of a tile's owner is not someone else in their tile.
     candidate: str | None = None
 
 
@@ -272,8 +272,9 @@ class AttendanceMonitor:
                 tr.label = read
             last = tr.votes[-1] if tr.votes else None
             candidate = None
-            if name is None and last is not None and last.person >= 0:
-                candidate = self.gallery.name_of(last.person)
+            if name is None and last is not None and not last.accepted:
+                side = float(min(tr.box[2], tr.box[3]))
+                candidate = self.gallery.near_miss_of(last.person, last.similarity, side)
             out.faces.append(
                 FaceSighting(
                     _box(tr.box),

@@ -5,7 +5,9 @@ An account is *verified* when its person's face is seen during its stays. A *pro
 suspected* when the tile labelled with account A (Sighting.label, read from the gallery) shows
 someone else (B, or a stranger) and not A, in at least PROXY_SAMPLES samples and in more
 samples than it shows A (one misrecognised face is not a proxy), or in any sample when A's face
-is never seen at all. *Two accounts*: one person's face in two tiles of one sample (in at
+is never seen at all. An unnamed face that nearly matched A (vision.gallery.NEAR_MISS) counts
+for neither, when A is recognised somewhere in the session: most likely A on a bad frame.
+*Two accounts*: one person's face in two tiles of one sample (in at
 least TWO_TILE_SAMPLES samples and TWO_TILE_SHARE of those they are seen in), or
 one person matched by two accounts whose stays overlap, or one account in the meeting twice at
 once (two devices signed in with one school account: its stays overlap). Suspected cases are
@@ -37,15 +39,6 @@ TWO_TILE_SHARE = 0.2
 # reconnect the report shows a few seconds early. Set by hand.
 TWO_LOGINS_OVERLAP = 60.0
 LABEL_SNAP = 0.8  # a label read with a letter wrong still names its account
-# An unnamed face in A's tile whose best candidate is A at this score or more (under the
-# naming threshold, 0.810) is not "someone else in A's tile": a sample of only such faces says
-# nothing either way. The lowest level at which no collection has over 1e-3 of stranger-person
-# pairs as high, five times the naming threshold's limit (bench/calibrate_near_miss.py: 1.5e-4
-# to 9.0e-4 by collection; chosen without each collection, 0.785-0.790, and scored on it,
-# 1.5e-4 to 1.5e-3; 47% of enrolled people's unnamed faces reach it for themselves). Found by
-# bench_meetings: Arnold's own face at 0.805-0.811 in his tile, unnamed in three samples of
-# four, made a proxy suspicion against him.
-NEAR_MISS = 0.79
 
 Span = tuple[float, float]
 
@@ -59,18 +52,12 @@ class Seen:
     person: str | None
     tile: int = -1
     label: str | None = None
-    # An unnamed face's best candidate and its score (see NEAR_MISS).
+    # Unnamed: the person it nearly matched (vision.gallery.NEAR_MISS), if anyone.
     candidate: str | None = None
-    similarity: float | None = None
 
     def near_miss_of(self, person: str) -> bool:
         """An unnamed face that is most likely ``person`` on a bad frame."""
-        return (
-            self.person is None
-            and self.candidate == person
-            and self.similarity is not None
-            and self.similarity >= NEAR_MISS
-        )
+        return self.person is None and self.candidate == person
 
 
 @dataclass(frozen=True)
@@ -330,18 +317,25 @@ def reconcile(
         ok = bad = 0
         intruders: Counter[str | None] = Counter()
         bad_rows: list[Seen] = []
+        never = person is not None and not by_person.get(person)
+
+        # A face that nearly matched the owner is most likely them on a bad frame, if they
+        # were recognised at all in the session; if never, it may be a look-alike sitting in:
+        # it counts against them, for staff to look at.
+        def theirs_nearly(s: Seen, person: str | None = person, never: bool = never) -> bool:
+            return person is not None and not never and s.near_miss_of(person)
+
         near = 0
         for rows in in_tile[i].values():
             if person and any(s.person == person for s in rows):
                 ok += 1
-            elif person and all(s.near_miss_of(person) for s in rows):
-                near += 1  # their own face, most likely, not named on this frame
+            elif all(theirs_nearly(s) for s in rows):
+                near += 1
             else:
                 bad += 1
-                others = [s for s in rows if not (person and s.near_miss_of(person))]
+                others = [s for s in rows if not theirs_nearly(s)]
                 intruders.update(s.person for s in others)
                 bad_rows += others
-        never = person is not None and not by_person.get(person)
         notes = []
         if i in inferred:
             notes.append(
@@ -503,7 +497,6 @@ def reconcile_session(s: Session, row: AttendanceSession) -> Reconciliation | No
             sg.tile,
             sg.label,
             names.get(sg.candidate_id) if sg.candidate_id else None,
-            sg.similarity,
         )
         for sg, name in sightings(s, row.id)
     ]

@@ -409,7 +409,7 @@ class Sighting(Base):
     fresh: Mapped[bool] = mapped_column(default=False)
     tile: Mapped[int] = mapped_column(Integer, default=-1)
     label: Mapped[str | None] = mapped_column(String(200))
-    # An unnamed face's best candidate, whose score ``similarity`` is (migration 0017).
+    # An unnamed face that nearly matched this person (vision.gallery.NEAR_MISS; 0017).
     candidate_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
 
 

@@ -39,6 +39,13 @@ STRONG_SIMILARITY = {"sface+dlib": 0.86, "sface": 0.57, "dlib": 0.97}
 # between two photos of one person scaled one template up too far: strangers' tail against a
 # single template is heavier than against the mean of two.
 SINGLE_TEMPLATE_COSINE = {"sface+dlib": 0.900, "sface": 0.777, "dlib": 0.977}
+# An unnamed face whose best candidate scores at least this (and under the threshold) is a
+# near miss of that person: most likely them on a bad frame. The meeting reconciliation does
+# not count such a face as someone else in its candidate's tile (attendance/reconcile.py).
+# The lowest level at which no collection has over 1e-3 of stranger-person pairs as high, five
+# times the naming threshold's limit (bench/calibrate_near_miss.py, faces of 24 px and up).
+# Other embedders are not calibrated for it: no near misses.
+NEAR_MISS = {"sface+dlib": 0.79}
 # A face smaller than this (shorter side, px) is counted but never named: below it the best
 # candidate of a found face is the right person less than 95% of the time with 1, 2 or 5
 # templates (bench/naming_size.py; sface+dlib at 24 px: 96.2% / 98.7% / 99.4%, at 20 px:
@@ -99,6 +106,7 @@ class Gallery:
         margin: float,
         min_naming_px: float = 0.0,
         single_template_cosine: float | None = None,
+        near_miss: float | None = None,
     ) -> None:
         self.names = list(names)
         self.person_index = np.asarray(person_index, np.int64).reshape(-1)
@@ -111,6 +119,7 @@ class Gallery:
         self.margin = margin
         self.min_naming_px = min_naming_px
         self.single_template_cosine = single_template_cosine
+        self.near_miss = near_miss  # NEAR_MISS for the embedder; None: no near misses
         self.people = person_vectors(
             self.templates, self.person_index, len(self.names), single_template_cosine
         )
@@ -170,6 +179,13 @@ class Gallery:
 
     def name_of(self, index: int) -> str | None:
         return None if index < 0 else self.names[index]
+
+    def near_miss_of(self, candidate: int, similarity: float, face_px: float) -> str | None:
+        """The person an unnamed face nearly matched (see NEAR_MISS), else None. Faces too
+        small to be named never are: their best candidate says little."""
+        if self.near_miss is None or candidate < 0 or face_px < self.min_naming_px:
+            return None
+        return self.names[candidate] if similarity >= self.near_miss else None
 
 
 def person_vectors(

@@ -300,7 +300,9 @@ class EntranceMonitor:
                 best.box,
                 best.crop,
                 verdict.best_similarity,
-                candidate,
+                # Only a picture recognised as someone is theirs (privacy.faces_of erases it
+                # with them); one that merely resembled someone is no one's.
+                candidate if named else None,
                 verdict.embedding,
                 reason=PICTURE,
             )

@@ -2,14 +2,17 @@
 
 Meeting aliases (person_aliases.norm) and accounts known by name only
 (meeting_participants.account_key "name:...") were stored with those letters kept, so
-"Søren" and "Soren" were two keys. They are rewritten as the code now computes them. A key
-that would then collide with another (two aliases "Søren K" and "Soren K" of different
-people, two such accounts in one meeting) keeps its old value rather than lose a row.
+"Søren" and "Soren" were two keys; so were the staff reviews of those accounts' cases. They
+are rewritten as the code now computes them. One person's alias stored both ways becomes one;
+a key that would collide with another person's alias, or with another account or review of
+the same meeting, keeps its old value (and a warning names it) rather than lose a row.
 
 Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-06
 """
+
+import logging
 
 import sqlalchemy as sa
 from alembic import op
@@ -29,33 +32,63 @@ FOLD = str.maketrans(
 
 def upgrade() -> None:
     conn = op.get_bind()
+    log = logging.getLogger("alembic.runtime.migration")
+    # Aliases: a key both "Søren K" and "Soren K" now make is one alias.
     aliases = conn.execute(
-        sa.text("SELECT id, norm FROM person_aliases WHERE kind = 'alias' ORDER BY id")
+        sa.text("SELECT id, person_id, value, norm FROM person_aliases WHERE kind = 'alias'")
     ).all()
-    taken = {norm for _, norm in aliases}
-    for row_id, norm in aliases:
-        new = norm.translate(FOLD)
-        if new != norm and new not in taken:
+    owner = {norm: person_id for _, person_id, _, norm in aliases}
+    for row_id, person_id, value, norm in sorted(aliases):
+        new = norm.translate(FOLD)[:254]
+        if new == norm:
+            continue
+        if new not in owner:
             conn.execute(
                 sa.text("UPDATE person_aliases SET norm = :n WHERE id = :i"),
                 {"n": new, "i": row_id},
             )
-            taken.add(new)
-    accounts = conn.execute(
-        sa.text(
-            "SELECT id, session_id, account_key FROM meeting_participants "
-            "WHERE account_key LIKE 'name:%' ORDER BY id"
-        )
-    ).all()
-    keys = {(session_id, key) for _, session_id, key in accounts}
-    for row_id, session_id, key in accounts:
-        new = key.translate(FOLD)
-        if new != key and (session_id, new) not in keys:
-            conn.execute(
-                sa.text("UPDATE meeting_participants SET account_key = :k WHERE id = :i"),
-                {"k": new, "i": row_id},
+            owner[new] = person_id
+        elif owner[new] == person_id:  # the same alias of the same person, twice: once
+            conn.execute(sa.text("DELETE FROM person_aliases WHERE id = :i"), {"i": row_id})
+        else:
+            log.warning(
+                "alias %r of person %s is now the same name as another person's alias: kept "
+                "as it was, it matches no one (staff: remove it, or the other)",
+                value,
+                person_id,
             )
-            keys.add((session_id, new))
+    # Accounts known by name only, and the staff reviews of their cases ("STATUS:ACCOUNT_KEY").
+    _rekey(conn, "meeting_participants", "account_key", "name:")
+    _rekey(conn, "meeting_reviews", "case_key", None)
+
+
+def _rekey(conn, table: str, column: str, prefix: str | None) -> None:  # noqa: ANN001
+    """Fold the keys of one session's rows, unless the folded key is taken in that session."""
+    rows = conn.execute(
+        sa.text(f"SELECT id, session_id, {column} FROM {table} ORDER BY id")  # noqa: S608
+    ).all()
+    taken = {(session_id, key) for _, session_id, key in rows}
+    for row_id, session_id, key in rows:
+        # A review's key is its case's status, then the account's key.
+        _, _, subject = key.partition(":") if prefix is None else ("", "", key)
+        if not subject.startswith("name:"):
+            continue
+        new = key.translate(FOLD)[:300]
+        if new == key:
+            continue
+        if (session_id, new) in taken:
+            logging.getLogger("alembic.runtime.migration").warning(
+                "%s %r of session %s kept as it was: its folded key is another's",
+                table,
+                key,
+                session_id,
+            )
+            continue
+        conn.execute(
+            sa.text(f"UPDATE {table} SET {column} = :k WHERE id = :i"),  # noqa: S608
+            {"k": new, "i": row_id},
+        )
+        taken.add((session_id, new))
 
 
 def downgrade() -> None:

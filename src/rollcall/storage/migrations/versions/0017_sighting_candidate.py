@@ -1,4 +1,4 @@
-"""an unnamed face's best candidate on its sighting (the reconciliation's near misses)
+"""the person an unnamed face nearly matched, on its sighting (the reconciliation's near misses)
 
 Revision ID: 0017
 Revises: 0016
