@@ -1,4 +1,4 @@
-"""The near-miss level of the reconciliation (attendance/reconcile.NEAR_MISS), calibrated.
+"""The near-miss level of the reconciliation (vision.gallery.NEAR_MISS), calibrated.
 
 A face in a tile that the gallery did not name, but whose best candidate is the tile's owner
 at a score just under the naming threshold, is most likely the owner on a bad frame: the
