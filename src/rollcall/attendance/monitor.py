@@ -272,7 +272,8 @@ class AttendanceMonitor:
                 tr.label = read
             last = tr.votes[-1] if tr.votes else None
             candidate = None
-            if name is None and last is not None and not last.accepted:
+            # (An accepted vote not yet confirmed by a second one is a near miss too.)
+            if name is None and last is not None:
                 side = float(min(tr.box[2], tr.box[3]))
                 candidate = self.gallery.near_miss_of(last.person, last.similarity, side)
             out.faces.append(
