@@ -58,19 +58,20 @@ def upgrade() -> None:
                 person_id,
             )
     # Accounts known by name only, and the staff reviews of their cases ("STATUS:ACCOUNT_KEY").
-    _rekey(conn, "meeting_participants", "account_key", "name:")
-    _rekey(conn, "meeting_reviews", "case_key", None)
+    _rekey(conn, "meeting_participants", "account_key", is_case=False)
+    _rekey(conn, "meeting_reviews", "case_key", is_case=True)
 
 
-def _rekey(conn, table: str, column: str, prefix: str | None) -> None:  # noqa: ANN001
-    """Fold the keys of one session's rows, unless the folded key is taken in that session."""
+def _rekey(conn, table: str, column: str, is_case: bool) -> None:  # noqa: ANN001
+    """Fold the name keys of a table's rows, unless the folded key is taken in that session."""
+    rows_of = sa.table(table, sa.column("id"), sa.column("session_id"), sa.column(column))
+    key_of = rows_of.c[column]
     rows = conn.execute(
-        sa.text(f"SELECT id, session_id, {column} FROM {table} ORDER BY id")  # noqa: S608
+        sa.select(rows_of.c.id, rows_of.c.session_id, key_of).order_by(rows_of.c.id)
     ).all()
     taken = {(session_id, key) for _, session_id, key in rows}
     for row_id, session_id, key in rows:
-        # A review's key is its case's status, then the account's key.
-        _, _, subject = key.partition(":") if prefix is None else ("", "", key)
+        subject = key.partition(":")[2] if is_case else key
         if not subject.startswith("name:"):
             continue
         new = key.translate(FOLD)[:300]
@@ -84,10 +85,7 @@ def _rekey(conn, table: str, column: str, prefix: str | None) -> None:  # noqa: 
                 session_id,
             )
             continue
-        conn.execute(
-            sa.text(f"UPDATE {table} SET {column} = :k WHERE id = :i"),  # noqa: S608
-            {"k": new, "i": row_id},
-        )
+        conn.execute(sa.update(rows_of).where(rows_of.c.id == row_id).values({column: new}))
         taken.add((session_id, new))
 
 
