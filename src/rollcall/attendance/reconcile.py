@@ -7,8 +7,8 @@ someone else (B, or a stranger) and not A, in at least PROXY_SAMPLES samples and
 samples than it shows A (one misrecognised face is not a proxy), or in any sample when A's face
 is never seen at all. An unnamed face that nearly matched A (vision.gallery.NEAR_MISS) counts
 for neither, when A is recognised somewhere in the session: most likely A on a bad frame.
-*Two accounts*: one person's face in two tiles of one sample (in at
-least TWO_TILE_SAMPLES samples and TWO_TILE_SHARE of those they are seen in), or
+*Two accounts*: one person's face in two tiles of one sample (in at least TWO_TILE_SAMPLES
+samples and TWO_TILE_SHARE of those they are seen in), or
 one person matched by two accounts whose stays overlap, or one account in the meeting twice at
 once (two devices signed in with one school account: its stays overlap). Suspected cases are
 proposals for staff (MeetingReview): nothing here changes a mark.
@@ -241,7 +241,7 @@ def attribute_duplicates(
             unnamed = theirs
         if len(unnamed) == 1:
             s = out[unnamed[0]]
-            out[unnamed[0]] = Seen(s.seq, s.t, person, s.tile, s.label)  # candidate moot now
+            out[unnamed[0]] = Seen(s.seq, s.t, person, s.tile, s.label)  # named: no near miss
     return out
 
 

@@ -39,8 +39,9 @@ STRONG_SIMILARITY = {"sface+dlib": 0.86, "sface": 0.57, "dlib": 0.97}
 # between two photos of one person scaled one template up too far: strangers' tail against a
 # single template is heavier than against the mean of two.
 SINGLE_TEMPLATE_COSINE = {"sface+dlib": 0.900, "sface": 0.777, "dlib": 0.977}
-# An unnamed face whose best candidate scores at least this (and under the threshold) is a
-# near miss of that person: most likely them on a bad frame. The meeting reconciliation does
+# A face the monitor has not named (under the threshold, or one accepted vote awaiting a
+# second) whose best candidate scores at least this is a near miss of that person: most likely
+# them on a bad frame. The meeting reconciliation does
 # not count such a face as someone else in its candidate's tile (attendance/reconcile.py).
 # The lowest level at which no collection, split among its own people, has over 1e-3 of
 # stranger-person pairs as high (bench/calibrate_near_miss.py, faces of 24 px and up, 1-5
