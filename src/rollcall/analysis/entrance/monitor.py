@@ -27,8 +27,15 @@ from rollcall.analysis.entrance.best_shots import BestShots, Shot, make_shot
 from rollcall.analysis.entrance.liveness import LivenessProbe, LivenessRule
 from rollcall.analysis.entrance.occupancy import Occupancy
 from rollcall.analysis.entrance.tracker import ByteTracker
-from rollcall.analysis.entrance.vote import EmbedCrop, TrackVote, VoteRules
-from rollcall.attendance.monitor import PICTURE, Event, Mark, Sighting, UnknownSighting
+from rollcall.analysis.entrance.vote import EmbedCrop, TrackVote, Verdict, VoteRules
+from rollcall.attendance.monitor import (
+    NO_MATCH,
+    PICTURE,
+    Event,
+    Mark,
+    Sighting,
+    UnknownSighting,
+)
 from rollcall.vision.gallery import Gallery
 from rollcall.vision.types import Faces
 
@@ -180,14 +187,14 @@ class EntranceMonitor:
         verdict = file.vote.verdict(self.gallery)
         if verdict.person is None:
             if t - file.first_t >= ATTACK_AFTER and file.vote.embedded:
-                self._judge_unnamed(file, step)
+                self._judge_unnamed(file, step, verdict)
             return
         features = file.probe.features()
         file.live = self.config.liveness.is_live(features)
         if file.live:
             self._name(file, verdict.person, verdict.similarity, verdict.shot, t, step)
         elif t - file.first_t >= ATTACK_AFTER and file.live is False:
-            self._attack(file, step, verdict.person, named=True)
+            self._attack(file, step, verdict)
 
     def _name(
         self,
@@ -245,7 +252,7 @@ class EntranceMonitor:
             features = file.probe.features()
             file.live = self.config.liveness.is_live(features, final=True)
             if verdict.person is None:
-                self._judge_unnamed(file, step, final=True)
+                self._judge_unnamed(file, step, verdict, final=True)
             elif file.live:
                 # The track's last flow span is measured only now: a short visit (half a
                 # second) can pass the check here and still be marked, at its first sight.
@@ -253,57 +260,48 @@ class EntranceMonitor:
                     file, verdict.person, verdict.similarity, verdict.shot, file.last_t, step
                 )
             elif file.live is False:
-                self._attack(file, step, verdict.person, named=True)
+                self._attack(file, step, verdict)
         self.finished.append(file)
 
-    def _judge_unnamed(self, file: TrackFile, step: EntranceStep, final: bool = False) -> None:
+    def _judge_unnamed(
+        self, file: TrackFile, step: EntranceStep, verdict: Verdict, final: bool = False
+    ) -> None:
         """A track no one was matched to: a stranger if it moved like a head, else an attack."""
-        verdict = file.vote.verdict(self.gallery)
         file.live = self.config.liveness.is_live(file.probe.features(), final)
         if file.live is False:
-            self._attack(file, step, verdict.best_candidate, named=False)
+            self._attack(file, step, verdict)
             return
         if not verdict.stranger or file.live is None:
             return  # too little seen to say anything
-        best = file.shots.best
-        assert best is not None  # nosec B101 - the vote embedded a shot
         file.state = "stranger"
-        step.unknowns.append(
-            UnknownSighting(
-                file.first_t,
-                best.box,
-                best.crop,
-                verdict.best_similarity,
-                verdict.best_candidate,
-                verdict.embedding,
-            )
-        )
+        step.unknowns.append(_for_review(file, verdict, verdict.best_candidate, NO_MATCH))
 
-    def _attack(
-        self, file: TrackFile, step: EntranceStep, candidate: str | None, named: bool
-    ) -> None:
+    def _attack(self, file: TrackFile, step: EntranceStep, verdict: Verdict) -> None:
         """No one is credited. The event goes on the timeline, with the person the picture
-        was recognised as (``named``: whose attendance someone tried to take; erased with
+        was recognised as, if it was (whose attendance someone tried to take; erased with
         them); the face goes to the review of unknown faces (and the kiosk's "please see
         staff"), because a real person the liveness check got wrong (a few in a hundred) looks
-        exactly like this, and only staff can tell."""
+        exactly like this, and only staff can tell. A picture that merely resembled someone
+        keeps no candidate: it is no one's (privacy.faces_of)."""
         file.state = "attack"
-        best = file.shots.best
         detail = f"moved like a flat picture: {file.probe.features().describe()}"
-        step.events.append(Event(file.first_t, ATTACK, candidate if named else None, detail))
-        if best is None:
-            return
-        verdict = file.vote.verdict(self.gallery)
-        step.unknowns.append(
-            UnknownSighting(
-                file.first_t,
-                best.box,
-                best.crop,
-                verdict.best_similarity,
-                # Only a picture recognised as someone is theirs (privacy.faces_of erases it
-                # with them); one that merely resembled someone is no one's.
-                candidate if named else None,
-                verdict.embedding,
-                reason=PICTURE,
-            )
-        )
+        step.events.append(Event(file.first_t, ATTACK, verdict.person, detail))
+        if file.shots.best is not None:
+            step.unknowns.append(_for_review(file, verdict, verdict.person, PICTURE))
+
+
+def _for_review(
+    file: TrackFile, verdict: Verdict, candidate: str | None, reason: str
+) -> UnknownSighting:
+    """A track's best shot as a face for staff to review."""
+    best = file.shots.best
+    assert best is not None  # nosec B101 - callers check; a vote embeds a shot
+    return UnknownSighting(
+        file.first_t,
+        best.box,
+        best.crop,
+        verdict.best_similarity,
+        candidate,
+        verdict.embedding,
+        reason=reason,
+    )
