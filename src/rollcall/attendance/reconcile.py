@@ -318,22 +318,19 @@ def reconcile(
         intruders: Counter[str | None] = Counter()
         bad_rows: list[Seen] = []
         never = person is not None and not by_person.get(person)
-
         # A face that nearly matched the owner is most likely them on a bad frame, if they
         # were recognised at all in the session; if never, it may be a look-alike sitting in:
         # it counts against them, for staff to look at.
-        def theirs_nearly(s: Seen, person: str | None = person, never: bool = never) -> bool:
-            return person is not None and not never and s.near_miss_of(person)
-
+        nearly = person if person is not None and not never else None
         near = 0
         for rows in in_tile[i].values():
             if person and any(s.person == person for s in rows):
                 ok += 1
-            elif all(theirs_nearly(s) for s in rows):
+            elif nearly and all(s.near_miss_of(nearly) for s in rows):
                 near += 1
             else:
                 bad += 1
-                others = [s for s in rows if not theirs_nearly(s)]
+                others = [s for s in rows if not (nearly and s.near_miss_of(nearly))]
                 intruders.update(s.person for s in others)
                 bad_rows += others
         notes = []
