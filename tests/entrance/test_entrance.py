@@ -180,13 +180,18 @@ def test_line_counts_people_in_and_out(engine, gallery, people) -> None:  # noqa
     assert monitor.occupancy.inside == 1
 
 
-def test_run_entrance_mode_from_the_command_line(cli, people, tmp_path: Path) -> None:  # noqa: ANN001
+def enroll_ann_and_bob(cli, people, tmp_path: Path) -> None:  # noqa: ANN001
+    """Ann and Bob enrolled through the CLI from their first two photos each."""
     for name in (ANN, BOB):
         folder = tmp_path / "photos" / name
         folder.mkdir(parents=True)
         for photo in people[name][:2]:
             (folder / photo.name).write_bytes(photo.read_bytes())
     assert cli("enroll", "--from-dir", tmp_path / "photos", "--consent", "form").exit_code == 0
+
+
+def test_run_entrance_mode_from_the_command_line(cli, people, tmp_path: Path) -> None:  # noqa: ANN001
+    enroll_ann_and_bob(cli, people, tmp_path)
     clip = EntranceClip(SIZE, 25.0, 3.5, [walker(ANN, people[ANN][3], 0.5)], seed=8)
     video = write_clip(clip, tmp_path / "door.mp4")
     bad = cli("run", "--session", "d0", "--source", video, "--mode", "entrance", "--line", "1,2")
@@ -210,12 +215,7 @@ def test_a_resumed_entrance_session_keeps_its_mode(cli, people, tmp_path: Path) 
     from rollcall.storage.db import Database
     from rollcall.storage.models import AttendanceSession
 
-    for name in (ANN, BOB):
-        folder = tmp_path / "photos" / name
-        folder.mkdir(parents=True)
-        for photo in people[name][:2]:
-            (folder / photo.name).write_bytes(photo.read_bytes())
-    assert cli("enroll", "--from-dir", tmp_path / "photos", "--consent", "form").exit_code == 0
+    enroll_ann_and_bob(cli, people, tmp_path)
     clip = EntranceClip(SIZE, 25.0, 5.0, [walker(ANN, people[ANN][3], 2.0)], seed=8)
     video = write_clip(clip, tmp_path / "door.mp4")
     first = cli("run", "--session", "door", "--source", video, "--mode", "entrance",
@@ -258,12 +258,7 @@ def test_a_printed_photo_goes_to_review_and_the_kiosk_not_to_attendance(  # noqa
     from rollcall.storage.models import AttendanceSession, UnknownFace
     from rollcall.wallclock import as_utc
 
-    for name in (ANN, BOB):
-        folder = tmp_path / "photos" / name
-        folder.mkdir(parents=True)
-        for photo in people[name][:2]:
-            (folder / photo.name).write_bytes(photo.read_bytes())
-    assert cli("enroll", "--from-dir", tmp_path / "photos", "--consent", "form").exit_code == 0
+    enroll_ann_and_bob(cli, people, tmp_path)
     card = walker(ANN, people[ANN][3], 0.2, kind="print", yaw_amp=20.0, seed=7)
     video = write_clip(EntranceClip(SIZE, 25.0, 3.2, [card], seed=3), tmp_path / "door.mp4")
     result = cli("run", "--session", "door", "--source", video, "--mode", "entrance", "--json")
