@@ -159,6 +159,40 @@ def test_the_last_minute_at_the_door(app: Flask) -> None:
     assert (home / alice_mark.evidence_path).is_file()
 
 
+def test_a_face_judged_long_after_it_appeared_still_reaches_the_screen(app: Flask) -> None:
+    """Someone who lingered at the door for three minutes: their track is judged, and their
+    face written, only when they leave. The screen shows it then, with the time they were
+    seen; a face written two minutes ago has had its minute."""
+    start = _live(app)
+    now_t = (datetime.now(UTC) - start).total_seconds()
+    with _db(app).session() as s:
+        crop = s.scalar(select(AttendanceRecord).where(AttendanceRecord.id == 1)).evidence_path
+        lingered = UnknownFace(
+            session_id=1,
+            t=now_t - 180,
+            crop_path=crop,
+            best_similarity=0.1,
+            recorded_at=datetime.now(UTC) - timedelta(seconds=2),
+        )
+        earlier = UnknownFace(
+            session_id=1,
+            t=now_t - 180,
+            crop_path=crop,
+            best_similarity=0.1,
+            recorded_at=datetime.now(UTC) - timedelta(seconds=120),
+        )
+        s.add_all([lingered, earlier])
+        s.flush()
+        lingered_id, earlier_id = lingered.id, earlier.id
+    client = _kiosk_client(app)
+    lines = [line for line in _lines(app, client) if line["kind"] == "unknown"]
+    assert [line["crop"] for line in lines] == [f"{KIOSK}/crop/unknown/{lingered_id}"]
+    seen = start + timedelta(hours=9, seconds=now_t - 180)  # Asia/Tokyo
+    assert lines[0]["at"] == f"{seen:%H:%M}"
+    assert client.get(lines[0]["crop"]).status_code == 200
+    assert client.get(f"{KIOSK}/crop/unknown/{earlier_id}").status_code == 404
+
+
 def test_a_mark_older_than_a_minute_leaves_the_screen(app: Flask) -> None:
     start = _live(app)
     now_t = (datetime.now(UTC) - start).total_seconds()

@@ -200,6 +200,7 @@ class SessionRecorder:
                 best_similarity=unknown.best_similarity,
                 reason=unknown.reason,
                 candidate_id=ids.get(unknown.candidate) if unknown.candidate else None,
+                recorded_at=utcnow(),
             )
             if unknown.embedding is not None and self.embedder:
                 face.embedding = self.db.cipher.seal_unknown(

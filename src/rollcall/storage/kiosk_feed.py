@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from rollcall.storage.models import (
@@ -92,14 +92,29 @@ def live_lines(
         marked = as_utc(record.marked_at) if record.marked_at is not None else first
         if marked >= cutoff:
             lines.append(_line("marked", record.id, name, first, marked, zone))
+    # An unknown face is on screen for a minute from when it was written: an entrance track is
+    # judged when it ends, which for someone lingering at the door is minutes after it began.
+    # Faces written before recorded_at existed fall back to when they were seen.
     unknowns = session.scalars(
-        select(UnknownFace).where(UnknownFace.session_id == row.id, UnknownFace.t >= cutoff_t)
+        select(UnknownFace).where(
+            UnknownFace.session_id == row.id,
+            or_(
+                UnknownFace.recorded_at >= cutoff,
+                UnknownFace.recorded_at.is_(None) & (UnknownFace.t >= cutoff_t),
+            ),
+        )
     ).all()
     for face in unknowns:
-        at = clock(face.t)
+        seen = clock(face.t)
+        written = as_utc(face.recorded_at) if face.recorded_at is not None else seen
         lines.append(
             KioskLine(
-                f"u{face.id}", "unknown", "", _hhmm(at, zone), f"unknown/{face.id}", at.timestamp()
+                f"u{face.id}",
+                "unknown",
+                "",
+                _hhmm(seen, zone),
+                f"unknown/{face.id}",
+                max(seen, written).timestamp(),
             )
         )
     lines.sort(key=lambda line: line.when, reverse=True)

@@ -432,6 +432,10 @@ class UnknownFace(Base):
     # "picture", an entrance track that moved like a photo or a screen held up: an attack, or a
     # real person the liveness check got wrong, which only staff can tell (migration 0015).
     reason: Mapped[str] = mapped_column(String(16), default="no_match", server_default="no_match")
+    # When the face was written (UTC), which can be long after ``t``: an entrance track is judged
+    # when it ends, so someone lingering at the door for two minutes reaches the kiosk's
+    # one-minute screen by this time, not by when they first appeared (migration 0018).
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     assigned_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     # The face's embedding, sealed like a template (biometric data; migration 0008), so the
     # same stranger is grouped across sessions. None for faces kept before it was stored.
