@@ -223,6 +223,12 @@ def test_an_entrance_session_takes_every_frame_from_its_agent(
     assert backwards.status_code == 422 and "not after" in backwards.get_json()["error"]
     joined = _open(client, token, session="door").get_json()
     assert (joined["received_through"], joined["received_t"]) == (2, pytest.approx(2 / 6))
+    # Joining with the session's own line is fine; with another, the agent is told so.
+    same_line = _open(client, token, session="door", mode="entrance", line="0,100.0,320,100")
+    assert same_line.status_code == 200, same_line.get_json()
+    other_line = _open(client, token, session="door", line="0,200,320,200")
+    assert other_line.status_code == 409
+    assert "--line 0,100,320,100" in other_line.get_json()["error"]
     assert _frames(app) == 3 and _head_counts(app) == counts_before
     with app.extensions["rollcall"].db.session() as s:
         door = get_session(s, "door").id

@@ -175,6 +175,20 @@ def open_session():  # noqa: ANN201
                     description=f"session {name!r} is a{'n' if row.mode == 'entrance' else ''} "
                     f"{row.mode} session, not {body['mode']!r}",
                 )
+            if body.get("line"):
+                # As `run --resume`: a line the session was not started with would count a
+                # different door (or start counting halfway), so the agent is told, not ignored.
+                try:
+                    asked = ",".join(f"{v:g}" for v in parse_line(str(body["line"])))
+                except RollcallError as exc:
+                    abort(400, description=str(exc))
+                if asked != row.entrance_line:
+                    was = f"--line {row.entrance_line}" if row.entrance_line else "no --line"
+                    abort(
+                        409,
+                        description=f"session {name!r} was started with {was}: "
+                        "join it without --line",
+                    )
             row.agent_token_id, row.agent_seen_at = agent.id, utcnow()
             return jsonify(_describe(s, row, 20)), 200
         course_name = body.get("course") or None
