@@ -180,6 +180,39 @@ def test_line_counts_people_in_and_out(engine, gallery, people) -> None:  # noqa
     assert monitor.occupancy.inside == 1
 
 
+def test_head_counts_by_the_line_say_who_is_inside(engine, gallery, people) -> None:  # noqa: ANN001
+    """Bob goes in, Bob comes out, a stranger goes in. The head count is the people inside
+    and "recognised" those of them named coming in, whether or not their face is in view
+    now; when the stranger makes it one again, the count does not match who is known."""
+    from rollcall.attendance.entrance import head_count
+
+    down = dict(start=(0.5, 0.2), end=(0.5, 0.8), size=(60.0, 90.0))
+    up = dict(start=(0.5, 0.8), end=(0.5, 0.2), size=(60.0, 90.0))
+    walkers = [
+        walker(BOB, people[BOB][3], 0.2, seed=13, **down),
+        walker(BOB, people[BOB][3], 3.0, seed=14, **up),
+        walker(STRANGER, people[STRANGER][3], 5.8, seed=12, **down),
+    ]
+    clip = EntranceClip(SIZE, FPS, 8.6, walkers, seed=6)
+    monitor = make_monitor(engine, gallery, line=(0.0, 180.0, 640.0, 180.0))
+    _, _, steps = play(monitor, clip)
+
+    def at(t: float):  # noqa: ANN202
+        return next(step for step in steps if step.t >= t)
+
+    bob_in, bob_out, stranger_in = at(2.85), at(5.65), steps[-1]
+    assert (bob_in.inside, bob_in.named_inside, bob_in.named_visible) == (1, 1, 0)
+    assert (bob_out.inside, bob_out.named_inside) == (0, 0)
+    assert (stranger_in.inside, stranger_in.named_inside) == (1, 0)
+    counted = head_count(1, bob_in.t, 1, None, bob_in)
+    assert (counted.recognized, counted.unknown, counted.events) == (1, 0, [])
+    changed = head_count(3, stranger_in.t, 1, 0, stranger_in)
+    assert (changed.recognized, changed.unknown, changed.verified) == (0, 1, True)
+    assert [(e.kind, e.detail) for e in changed.events] == [
+        ("count_mismatch", "1 inside by the line, 0 of them recognised")
+    ]
+
+
 def enroll_ann_and_bob(cli, people, tmp_path: Path) -> None:  # noqa: ANN001
     """Ann and Bob enrolled through the CLI from their first two photos each."""
     for name in (ANN, BOB):

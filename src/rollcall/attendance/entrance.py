@@ -102,12 +102,13 @@ def run_entrance(
     marked, resume_from, done_seq = retry_while_unreachable(
         lambda: _already_marked(db, session_id), START_RETRY
     )
-    inside = 0
+    inside = named_inside = 0
     if entrance.line is not None and done_seq is not None:
         # Resumed: the people counted in are still inside (the last head count says how many).
         with db.session() as s:
             last = last_head_count(s, session_id)
         inside = last.count if last is not None else 0
+        named_inside = last.recognized if last is not None else 0
     detector = entrance_detector()
     monitor = EntranceMonitor(
         gallery,
@@ -117,6 +118,7 @@ def run_entrance(
         marked=marked,
         line=entrance.line,
         inside=inside,
+        named_inside=named_inside,
     )
     expected_set = set(expected)
     schedule = iter(
@@ -143,7 +145,7 @@ def run_entrance(
             _write_step(recorder, step, expected_set, f"f{frame.index}-{ft:.3f}")
             while ft >= next_sample[1]:
                 count = step.inside if step.inside is not None else step.visible
-                out = head_count(next_sample[0], ft, count, last_count, step, monitor)
+                out = head_count(next_sample[0], ft, count, last_count, step)
                 recorder.record(out)
                 stats.samples += 1
                 stats.verifications += int(out.verified)
@@ -221,11 +223,14 @@ def head_count(
     count: int,
     last_count: int | None,
     step: EntranceStep,
-    monitor: EntranceMonitor,
 ) -> SampleOutcome:
-    """The head count of one sampling time; when it changed, checked against the marks."""
+    """The head count of one sampling time; when it changed, checked against who is known.
+
+    With a line the count is the people inside and "recognised" those of them whose face was
+    named as they came in; without one, the faces in view and those named now."""
     changed = last_count is None or count != last_count
-    recognized = min(count, step.named_visible)
+    named = step.named_inside if step.named_inside is not None else step.named_visible
+    recognized = min(count, named)
     out = SampleOutcome(
         seq=seq,
         t=t,
@@ -235,14 +240,15 @@ def head_count(
         verified=changed,
         embedded=0,
     )
-    if changed and step.inside is not None and step.inside > len(monitor.marked):
-        # More people went in than were marked: someone walked in unrecognised (or tailgated).
+    if changed and step.inside is not None and step.inside > recognized:
+        # More people inside than were recognised coming in: someone walked in unrecognised,
+        # behind someone else, or with their face turned away.
         out.events.append(
             Event(
                 t,
                 "count_mismatch",
                 None,
-                f"{step.inside} inside by the line, {len(monitor.marked)} marked",
+                f"{step.inside} inside by the line, {recognized} of them recognised",
             )
         )
     return out

@@ -45,6 +45,10 @@ REPEAT = "already_marked"
 MAX_EMBEDDINGS = 6  # per track: the best 3-5 shots, and a spare when a better one arrives
 SEEN_EVERY = 1.0  # seconds between last-seen updates of one person
 ATTACK_AFTER = 4.0  # seconds in view without passing the liveness check: report it
+# A judged track that was lost and found again must show the same face: its next shots of
+# naming size are matched, and this many in a row that name no one split it (one that names
+# someone else splits it at once).
+RECHECK_SHOTS = 2
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class TrackFile:
     person: str | None = None
     live: bool | None = None
     left_view: bool = False  # judged once already as it left the view (see _left_view)
+    # Lost and found again since it was judged (see _recheck): the crossings it had made by
+    # then, and how many shots since have failed to show the same face.
+    recheck: tuple[int, int] | None = None
 
 
 @dataclass
@@ -86,6 +93,7 @@ class EntranceStep:
     unknowns: list[UnknownSighting] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     named_visible: int = 0  # visible tracks with a name (marked or repeat)
+    named_inside: int | None = None  # of the people inside (with a line), those recognised
 
 
 class EntranceMonitor:
@@ -98,6 +106,7 @@ class EntranceMonitor:
         marked: dict[str, float] | None = None,
         line: tuple[float, float, float, float] | None = None,
         inside: int = 0,
+        named_inside: int = 0,
     ) -> None:
         self.gallery = gallery
         self.detect = detect
@@ -108,6 +117,10 @@ class EntranceMonitor:
         max_lost = max(1, round(self.config.max_lost_seconds * self.config.fps))
         self.tracker = ByteTracker(max_lost=max_lost)
         self.occupancy = Occupancy(line, inside) if line else None
+        # Who is inside by name: net crossings of each person's ended tracks. People counted
+        # in before this monitor started (a resumed session) are known only by number.
+        self._crossed: dict[str, int] = {}
+        self._named_base = max(0, min(named_inside, inside))
         self.tracks: dict[int, TrackFile] = {}
         self.frame_index = -1
         self._prev_gray: np.ndarray | None = None
@@ -135,8 +148,24 @@ class EntranceMonitor:
             for f in self.tracks.values()
             if f.last_frame == self.frame_index and f.state in ("marked", "repeat")
         )
+        step.named_inside = self.named_inside()
         self._prev_gray = gray
         return step
+
+    def named_inside(self) -> int | None:
+        """How many of the people inside by the line were recognised (None without a line): a
+        person is inside when their tracks crossed in more often than out. Someone who leaves
+        without having been seen coming in was one of those counted before this monitor began."""
+        if self.occupancy is None:
+            return None
+        net = dict(self._crossed)
+        for file in self.tracks.values():
+            if file.person is not None:
+                crossed = self.occupancy.crossings.get(file.track_id, 0)
+                net[file.person] = net.get(file.person, 0) + crossed
+        came_in = sum(1 for n in net.values() if n > 0)
+        left_from_before = sum(1 for n in net.values() if n < 0)
+        return min(self.occupancy.inside, came_in + max(0, self._named_base - left_from_before))
 
     def finish(self, t: float) -> EntranceStep:
         """The source ended: every track still open ends now."""
@@ -144,6 +173,7 @@ class EntranceMonitor:
         self.tracker.close()
         for track_id in list(self.tracks):
             self._end(self.tracks.pop(track_id), step)
+        step.named_inside = self.named_inside()
         return step
 
     # -- one track ---------------------------------------------------------------------------
@@ -170,6 +200,14 @@ class EntranceMonitor:
                 TrackVote(self.config.vote),
             )
             self.tracks[track_id] = file
+        elif not contiguous and file.state in ("marked", "repeat", "stranger"):
+            # Lost for a moment and found again, where someone was leaving and another may be
+            # arriving: until a shot shows the same face, nothing is credited to the name.
+            file.recheck = file.recheck or (self._crossings_of(track_id), 0)
+        if file.recheck is not None:
+            file = self._recheck(file, faces, i, t, image, step)
+            if file.recheck is not None:
+                return
         file.last_t, file.last_frame = t, self.frame_index
         file.probe.update(self._prev_gray, gray, faces.boxes[i], faces.landmarks[i], contiguous)
         if file.state in ("marked", "repeat"):
@@ -182,6 +220,59 @@ class EntranceMonitor:
             if file.vote.embedded < MAX_EMBEDDINGS:
                 file.vote.add(shot, self.gallery, self.embed_crop)
         self._decide(file, t, step)
+
+    def _crossings_of(self, track_id: int) -> int:
+        return self.occupancy.crossings.get(track_id, 0) if self.occupancy is not None else 0
+
+    def _recheck(
+        self,
+        file: TrackFile,
+        faces: Faces,
+        i: int,
+        t: float,
+        image: np.ndarray,
+        step: EntranceStep,
+    ) -> TrackFile:
+        """Is the face found again on a judged track still the one it was judged on? The
+        tracker joins a person who leaves the view to someone who appears where they left
+        within a second; without this the newcomer would count as them inside the door (and a
+        person could not be named on a stranger's track). Returns the file to go on with: the
+        same one, still waiting (recheck set) or confirmed, or a new one for the newcomer."""
+        shot = make_shot(image, faces, i, t)
+        if shot.face_px < self.gallery.min_naming_px:
+            return file  # too small to tell: wait for a better shot
+        vector = self.embed_crop(shot.crop, shot.faces)
+        named = self.gallery.name_of(
+            int(self.gallery.match(vector, np.float32([shot.face_px])).person[0])
+        )
+        crossed, failures = file.recheck or (0, 0)
+        if named == file.person:
+            file.recheck = None
+            return file
+        if named is None and file.person is not None and failures + 1 < RECHECK_SHOTS:
+            file.recheck = (crossed, failures + 1)
+            return file
+        if named is None and file.person is None:
+            file.recheck = None  # a stranger's track, still no one we know
+            return file
+        # Someone else: the track's story so far ends here, and the newcomer's begins.
+        since = self._crossings_of(file.track_id) - crossed
+        if self.occupancy is not None:
+            self.occupancy.crossings[file.track_id] = crossed
+        file.recheck = None
+        self._end(file, step)
+        if self.occupancy is not None and since:
+            self.occupancy.crossings[file.track_id] = since
+        fresh = TrackFile(
+            file.track_id,
+            t,
+            t,
+            self.frame_index,
+            BestShots(self.config.best_shots),
+            TrackVote(self.config.vote),
+        )
+        self.tracks[file.track_id] = fresh
+        return fresh
 
     def _decide(self, file: TrackFile, t: float, step: EntranceStep) -> None:
         verdict = file.vote.verdict(self.gallery)
@@ -261,6 +352,10 @@ class EntranceMonitor:
                 )
             elif file.live is False:
                 self._attack(file, step, verdict)
+        if self.occupancy is not None:
+            crossed = self.occupancy.crossings.pop(file.track_id, 0)
+            if file.person is not None and crossed:
+                self._crossed[file.person] = self._crossed.get(file.person, 0) + crossed
         self.finished.append(file)
 
     def _judge_unnamed(

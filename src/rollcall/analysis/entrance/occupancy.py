@@ -34,6 +34,9 @@ class Occupancy:
         """``inside``: people already in when counting starts (a session taken over by
         another process, or resumed, goes on from its last known count)."""
         self.base = max(0, inside)
+        # Each open track's crossings so far (+1 in, -1 out), so the monitor can tell who is
+        # inside once it knows whose face the track is (often only after the crossing).
+        self.crossings: dict[int, int] = {}
         x1, y1, x2, y2 = line
         self.zone = sv.LineZone(
             # LineZone counts "in" towards the line's other side than ours: give it reversed.
@@ -46,8 +49,13 @@ class Occupancy:
     def update(self, boxes_xywh: np.ndarray, track_ids: np.ndarray) -> None:
         boxes = np.asarray(boxes_xywh, np.float32).reshape(-1, 4)
         xyxy = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
-        detections = sv.Detections(xyxy=xyxy, tracker_id=np.asarray(track_ids, int))
-        self.zone.trigger(detections)
+        ids = np.asarray(track_ids, int)
+        detections = sv.Detections(xyxy=xyxy, tracker_id=ids)
+        crossed_in, crossed_out = self.zone.trigger(detections)
+        for track_id, went_in, went_out in zip(ids, crossed_in, crossed_out, strict=True):
+            if went_in or went_out:
+                key = int(track_id)
+                self.crossings[key] = self.crossings.get(key, 0) + (1 if went_in else -1)
 
     @property
     def entered(self) -> int:

@@ -69,6 +69,7 @@ class _Doc:
     sample: int = 0  # the next head count's number
     last_count: int | None = None
     inside: int | None = None  # people inside by the line after that frame
+    named_inside: int | None = None  # of them, those recognised coming in
     watcher: str | None = None
     lease_until: float = 0.0  # epoch seconds by the database's clock (storage.clock)
     ended: int = -1  # the frame after which the open tracks were last ended and recorded
@@ -216,13 +217,12 @@ class EntranceFrames:
                 watch.recorder.write_findings(s, out, f"f{claim.seq}-{claim.t:.3f}")
             while claim.t >= watch.due[1]:
                 count = step.inside if step.inside is not None else step.visible
-                sample = head_count(
-                    watch.due[0], claim.t, count, doc.last_count, step, watch.monitor
-                )
+                sample = head_count(watch.due[0], claim.t, count, doc.last_count, step)
                 watch.recorder.write(s, sample)
                 doc.last_count = count
                 watch.due = next(watch.schedule)
             doc.t, doc.inside, watch.t = claim.t, step.inside, claim.t
+            doc.named_inside = step.named_inside
         else:
             log.warning("session %s: frame %s is unreadable; skipped", row.id, claim.seq)
         doc.frame, doc.sample = claim.seq, watch.due[0]
@@ -311,6 +311,7 @@ class EntranceFrames:
         if last is not None and last.seq + 1 > doc.sample:
             doc.sample, doc.last_count = last.seq + 1, last.count
             doc.inside = last.count if line else None
+            doc.named_inside = last.recognized if line else None
         monitor = EntranceMonitor(
             analyzer.gallery_in(s),
             lambda image: detector.detect(image),
@@ -319,6 +320,7 @@ class EntranceFrames:
             marked=already_marked(s, row.id),
             line=line,
             inside=doc.inside or 0,
+            named_inside=doc.named_inside or 0,
         )
         schedule = iter(
             x
