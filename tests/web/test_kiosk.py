@@ -17,6 +17,7 @@ from rollcall.storage.models import (
     Course,
     KioskToken,
     Person,
+    SessionEvent,
     Sighting,
     UnknownFace,
 )
@@ -191,6 +192,46 @@ def test_a_face_judged_long_after_it_appeared_still_reaches_the_screen(app: Flas
     assert lines[0]["at"] == f"{seen:%H:%M}"
     assert client.get(lines[0]["crop"]).status_code == 200
     assert client.get(f"{KIOSK}/crop/unknown/{earlier_id}").status_code == 404
+
+
+def test_at_an_entrance_a_new_pass_is_again_and_a_visitor_is_sent_to_staff(app: Flask) -> None:
+    """At an entrance, "already marked" is a new pass (the monitor's event), not standing in
+    view for half a minute; someone enrolled who is not on the list gets their own line."""
+    start = _live(app)
+    now_t = (datetime.now(UTC) - start).total_seconds()
+    with _db(app).session() as s:
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-1"))
+        row.mode = "entrance"
+        alice = s.scalar(select(Person).where(Person.name == "Alice"))
+        bob = s.scalar(select(Person).where(Person.name == "Bob"))
+        marks = {
+            m.person_id: m
+            for m in s.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == 1))
+        }
+        # Alice has stood at the door for 40 s since her mark: the same pass.
+        marks[alice.id].first_seen, marks[alice.id].last_seen = now_t - 40, now_t - 0.5
+        marks[alice.id].marked_at = datetime.now(UTC) - timedelta(seconds=40)
+        # Bob was marked an hour ago and has just come back.
+        marks[bob.id].status, marks[bob.id].first_seen = "present", now_t - 3600
+        marks[bob.id].marked_at = datetime.now(UTC) - timedelta(hours=1)
+        marks[bob.id].evidence_path = marks[alice.id].evidence_path
+        s.add(SessionEvent(session_id=1, t=now_t - 2, kind="already_marked", person_id=bob.id))
+        carol = Person(name="Carol")
+        s.add(carol)
+        s.flush()
+        visitor = SessionEvent(session_id=1, t=now_t - 1, kind="visitor", person_id=carol.id,
+                               crop_path=marks[alice.id].evidence_path)  # fmt: skip
+        s.add(visitor)
+        s.flush()
+        visitor_id, bob_mark, alice_mark = visitor.id, marks[bob.id].id, marks[alice.id].id
+    client = _kiosk_client(app)
+    lines = [(line["kind"], line["name"], line["crop"]) for line in _lines(app, client)]
+    assert lines == [
+        ("visitor", "Carol", f"{KIOSK}/crop/event/{visitor_id}"),
+        ("again", "Bob", f"{KIOSK}/crop/mark/{bob_mark}"),
+        ("marked", "Alice", f"{KIOSK}/crop/mark/{alice_mark}"),  # still, not "again"
+    ]
+    assert client.get(f"{KIOSK}/crop/event/{visitor_id}").status_code == 200
 
 
 def test_a_mark_older_than_a_minute_leaves_the_screen(app: Flask) -> None:

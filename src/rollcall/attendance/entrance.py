@@ -196,9 +196,11 @@ def findings(step: EntranceStep, expected: set[str]) -> SampleOutcome | None:
         return None
     marks = [m for m in step.marks if m.person in expected]
     events = list(step.events)
-    # Someone enrolled but not on this session's roster is seen, not marked (as in meetings).
+    # Someone enrolled but not on this session's roster is seen, not marked (as in meetings),
+    # at the time it was decided (the kiosk's last minute), with their shot: the kiosk sends
+    # them to staff, who may have a roster that is out of date.
     events += [
-        Event(m.first_seen, "visitor", m.person, "enrolled but not expected")
+        Event(step.t, "visitor", m.person, "enrolled but not expected", crop=m.evidence_crop)
         for m in step.marks
         if m.person not in expected
     ]

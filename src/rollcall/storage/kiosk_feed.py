@@ -1,12 +1,14 @@
 """What a kiosk screen shows: the last minute at the door, read from the session's records.
 
-Three kinds of line, newest first: a person just marked ("marked at 08:03"), a person marked
-earlier and seen again ("already marked at 08:03"), and a face that matched no one ("not
+Four kinds of line, newest first: a person just marked ("marked at 08:03"), a person marked
+earlier and seen again ("already marked at 08:03"), someone enrolled who is not on this
+session's list ("not on the list, please see staff"), and a face that matched no one ("not
 recognised, please see staff"). Nothing else about anyone: no scores, no statuses, no roster.
 
-"Seen again" is a sighting (or a last-seen update of the mark) at least ``REPEAT_AFTER_S`` after
-the person was first seen: closer than that it is the same pass in front of the camera, whose
-mark is already on the screen.
+"Seen again" at an entrance is a new pass of a marked person: the monitor's "already_marked"
+event, decided when their new track is named. Elsewhere it is a sighting (or a last-seen
+update of the mark) at least ``REPEAT_AFTER_S`` after the person was first seen: closer than
+that it is the same pass in front of the camera, whose mark is already on the screen.
 """
 
 from __future__ import annotations
@@ -21,11 +23,16 @@ from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
     Person,
+    SessionEvent,
     Sighting,
     UnknownFace,
 )
 from rollcall.wallclock import as_utc
 
+# The entrance monitor's event kinds (analysis.entrance.monitor.REPEAT, attendance.monitor):
+# storage does not import analysis.
+REPEAT = "already_marked"
+VISITOR = "visitor"
 WINDOW_S = 60.0  # a line stays on the screen this long
 REPEAT_AFTER_S = 30.0
 MAX_LINES = 12  # what fits on the screen, readable from two metres
@@ -34,10 +41,10 @@ MAX_LINES = 12  # what fits on the screen, readable from two metres
 @dataclass(frozen=True)
 class KioskLine:
     key: str  # stable while the line is on screen (the page animates new keys only)
-    kind: str  # marked | again | unknown
+    kind: str  # marked | again | visitor | unknown
     name: str  # the person's name; "" for an unknown face
     at: str  # HH:MM in the session's zone: when they were first seen (marked, again) or seen
-    crop: str  # "mark/<record id>" or "unknown/<face id>": the crop route's arguments
+    crop: str  # "mark/<record id>", "event/<event id>" or "unknown/<face id>" (the crop route)
     when: float  # seconds since the epoch, for the order on screen
 
     def to_json(self) -> dict[str, object]:
@@ -81,13 +88,41 @@ def live_lines(
             .group_by(Sighting.person_id)
         ).all()
     )
+    # (times after now: not a live session)
+    events = session.execute(
+        select(SessionEvent, Person.name)
+        .join(Person, Person.id == SessionEvent.person_id)
+        .where(
+            SessionEvent.session_id == row.id,
+            SessionEvent.kind.in_((REPEAT, VISITOR)),
+            SessionEvent.t >= cutoff_t,
+            SessionEvent.t <= now_t + 5.0,
+        )
+    ).all()
+    passes: dict[int, float] = {}  # person -> their latest new pass (entrance)
     lines = []
+    for event, name in events:
+        if event.kind == REPEAT:
+            passes[event.person_id] = max(event.t, passes.get(event.person_id, -1.0))
+        elif event.crop_path is not None:
+            at = clock(event.t)
+            lines.append(
+                KioskLine(
+                    f"v{event.id}", VISITOR, name, _hhmm(at, zone), f"event/{event.id}",
+                    at.timestamp(),
+                )
+            )  # fmt: skip
+    entrance = row.mode == "entrance"
     for record, name in marks:
         first = clock(record.first_seen)
-        last_t = max(record.last_seen or -1.0, seen.get(record.person_id, -1.0))
-        recent = cutoff_t <= last_t <= now_t + 5.0  # (times after now: not a live session)
-        if recent and last_t - record.first_seen >= REPEAT_AFTER_S:
-            lines.append(_line("again", record.id, name, first, clock(last_t), zone))
+        if entrance:
+            again = passes.get(record.person_id)
+        else:
+            last_t = max(record.last_seen or -1.0, seen.get(record.person_id, -1.0))
+            recent = cutoff_t <= last_t <= now_t + 5.0
+            again = last_t if recent and last_t - record.first_seen >= REPEAT_AFTER_S else None
+        if again is not None:
+            lines.append(_line("again", record.id, name, first, clock(again), zone))
             continue
         marked = as_utc(record.marked_at) if record.marked_at is not None else first
         if marked >= cutoff:
@@ -149,5 +184,8 @@ def shown_crop(
     if kind == "mark":
         record = session.get(AttendanceRecord, item)
         return record.evidence_path if record is not None else None
+    if kind == "event":
+        event = session.get(SessionEvent, item)
+        return event.crop_path if event is not None else None
     face = session.get(UnknownFace, item)
     return face.crop_path if face is not None else None

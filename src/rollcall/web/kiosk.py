@@ -173,7 +173,7 @@ def _events(
 
 @bp.get("/<name>/crop/<what>/<int:item_id>")
 def crop(name: str, what: str, item_id: int):  # noqa: ANN201
-    if what not in ("mark", "unknown"):
+    if what not in ("mark", "event", "unknown"):
         abort(404)
     with db_session() as s:
         row = s.get(AttendanceSession, g.kiosk_session_id)

@@ -44,6 +44,9 @@ ATTACK = "presentation_attack"
 REPEAT = "already_marked"
 MAX_EMBEDDINGS = 6  # per track: the best 3-5 shots, and a spare when a better one arrives
 SEEN_EVERY = 1.0  # seconds between last-seen updates of one person
+# A marked person named again this soon after they were last seen is on the same pass (a track
+# split by a re-check, a face hidden for a moment): not a new pass, so no "already marked".
+SAME_PASS_S = 30.0
 ATTACK_AFTER = 4.0  # seconds in view without passing the liveness check: report it
 # A judged track that was lost and found again must show the same face: its next shots of
 # naming size are matched, and this many in a row that name no one split it (one that names
@@ -301,9 +304,10 @@ class EntranceMonitor:
         assert best is not None  # nosec B101 - a name comes from a shot
         if person in self.marked:
             file.state = "repeat"
-            step.events.append(
-                Event(t, REPEAT, person, f"already marked at t={self.marked[person]:.1f} s")
-            )
+            if t - self._last_seen.get(person, -np.inf) >= SAME_PASS_S:
+                step.events.append(
+                    Event(t, REPEAT, person, f"already marked at t={self.marked[person]:.1f} s")
+                )
         else:
             file.state = "marked"
             self.marked[person] = file.first_t

@@ -30,6 +30,9 @@
         if (line.kind === "unknown") {
           words.append(text("div", "name", "Not recognised"));
           words.append(text("div", "what", "please see staff"));
+        } else if (line.kind === "visitor") {
+          words.append(text("div", "name", line.name));
+          words.append(text("div", "what", "not on the list: please see staff"));
         } else {
           words.append(text("div", "name", line.name));
           const what = line.kind === "again" ? "already marked at " : "marked at ";
