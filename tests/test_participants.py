@@ -69,6 +69,17 @@ def test_zoom_report_in_german_without_meeting_block() -> None:
     assert _read(data, "z.csv") == _truth(per_stay=True)
 
 
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_zoom_rows_in_the_waiting_room_are_not_time_in_the_meeting(language: str) -> None:
+    from dataclasses import replace
+
+    waited = [replace(PEOPLE[0], waiting=((0, 5),)), *PEOPLE[1:]]
+    never_admitted = Attendee("Dee Dee", "dee@school.example", (), waiting=((30, 900),))
+    data = zoom_report([*waited, never_admitted], START, PARIS, language=language)
+    assert data.count(b"dee@school.example") == 1
+    assert _read(data, "z.csv") == _truth(per_stay=True)
+
+
 def test_zoom_times_in_another_zone_are_read_in_the_given_zone() -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
     assert _read(zoom_report(PEOPLE, START, tokyo), "z.csv", tokyo) == _truth(per_stay=True)
@@ -163,7 +174,8 @@ def _by_name(result):  # noqa: ANN001, ANN202
 def test_verified_joined_not_seen_and_seen_not_joined() -> None:
     accounts = [_acc("Ada Lovelace", "Ada"), _acc("Bob", "Bob")]
     seen = [Seen(i, 50.0 + i * 100, "Ada", 0, "Ada Lovelace") for i in range(6)]
-    seen += [Seen(i, 50.0 + i * 100, "Cy", 1, None) for i in range(2, 4)]
+    # Cy, who has no account, shares Ada's camera (in the tile labelled with her name).
+    seen += [Seen(i, 50.0 + i * 100, "Cy", 0, "Ada Lovelace") for i in range(2, 4)]
     result = reconcile(accounts, seen, _samples(), 600)
     got = {(e.name, e.person): e.status for e in result.entries}
     assert got == {
@@ -176,6 +188,60 @@ def test_verified_joined_not_seen_and_seen_not_joined() -> None:
         e.to_json().keys() == {"name", "email", "person", "joined", "status", "detail"}
         for e in result.entries
     )
+
+
+def test_without_labels_someone_seen_without_joining_while_an_account_is_never_seen() -> None:
+    """The issue's other proxy: A's account in the meeting, A never seen, B (no account) seen
+    while A was in, and no tile label to say where B was. Both go to review; once B's face
+    is tied to another account's tile (sharing that camera), A is only not seen."""
+    accounts = [_acc("Ada Lovelace", "Ada"), _acc("Bob", "Bob", stays=((0, 150),))]
+    seen = [Seen(i, 50.0 + i * 100, "Ada", 0, "Ada Lovelace") for i in range(6)]
+    seen += [Seen(i, 50.0 + i * 100, "Cy", 1, None) for i in range(0, 4)]
+    entries = _by_name(reconcile(accounts, seen, _samples(), 600))
+    bob = entries[("Bob", "Bob")]
+    assert bob.status == "proxy_suspected" and "Cy, who did not join" in bob.detail
+    assert {s.person for s in bob.evidence} == {"Cy"} and all(s.t <= 150 for s in bob.evidence)
+    assert entries[(None, "Cy")].status == "seen_not_joined"
+    # Cy seen only after Bob left: nothing ties the two.
+    late = [Seen(i, 50.0 + i * 100, "Cy", 1, None) for i in range(3, 6)]
+    entries = _by_name(reconcile(accounts, seen[:6] + late, _samples(), 600))
+    assert entries[("Bob", "Bob")].status == "joined_not_seen"
+    # Cy in Ada's tile (her label read): sharing Ada's camera, not standing in for Bob.
+    tied = [Seen(i, 50.0 + i * 100, "Cy", 0, "Ada Lovelace") for i in range(0, 4)]
+    entries = _by_name(reconcile(accounts, seen[:6] + tied, _samples(), 600))
+    assert entries[("Bob", "Bob")].status == "joined_not_seen"
+
+
+def test_a_sit_in_for_the_person_an_accounts_name_points_to_is_not_a_nickname() -> None:
+    """A guest "Ada L" (proposed as Ada, not confirmed) whose tile shows Cy, while Ada is never
+    seen: a sit-in, for review; not Cy under a nickname, verified."""
+    accounts = [_acc("Ada L", None, proposed="Ada"), _acc("Bob", "Bob")]
+    seen = [Seen(i, 50.0 + i * 100, "Cy", 0, "Ada L") for i in range(4)]
+    seen += [Seen(i, 50.0 + i * 100, "Bob", 1, "Bob") for i in range(4)]
+    entries = _by_name(reconcile(accounts, seen, _samples(), 600))
+    guest = entries[("Ada L", None)]
+    assert guest.status == "proxy_suspected" and guest.needs_review
+    assert "like Ada's" in guest.detail and "Cy" in guest.detail
+    assert entries[(None, "Cy")].status == "seen_not_joined"
+    # Ada seen in a tile of her own account: then "Ada L" was Cy's nickname after all.
+    accounts.append(_acc("Ada Lovelace", "Ada"))
+    seen += [Seen(i, 50.0 + i * 100, "Ada", 2, "Ada Lovelace") for i in range(4)]
+    entries = _by_name(reconcile(accounts, seen, _samples(), 600))
+    assert (entries[("Ada L", "Cy")].status, entries[("Ada Lovelace", "Ada")].status) == (
+        "verified",
+        "verified",
+    )
+
+
+def test_an_unknown_face_in_the_tile_of_someone_without_templates_is_no_proxy() -> None:
+    accounts = [_acc("Dee", "Dee", recognisable=False), _acc("Eve", "Eve", recognisable=False)]
+    seen = [Seen(i, 50.0 + i * 100, None, 0, "Dee") for i in range(4)]
+    seen += [Seen(i, 50.0 + i * 100, "Cy", 1, "Eve") for i in range(4)]
+    entries = _by_name(reconcile(accounts, seen, _samples(), 600))
+    dee = entries[("Dee", "Dee")]
+    assert dee.status == "joined_not_seen" and "no face templates" in dee.detail
+    # A face named as someone else still counts against them.
+    assert entries[("Eve", "Eve")].status == "proxy_suspected"
 
 
 def test_a_friend_in_the_absent_students_tile_is_a_suspected_proxy() -> None:

@@ -23,8 +23,23 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # algebra-1 in the seeded portal
 
 
 def sit_in(app: Flask) -> None:
-    """Alice in her own tile; an unknown face in the tile labelled Bob (Bob never seen)."""
-    with app.extensions["rollcall"].db.session() as s:
+    """Alice in her own tile; an unknown face in the tile labelled Bob (Bob never seen). Both
+    are enrolled: an unknown face in the tile of someone who could not be recognised anyway
+    says nothing against them."""
+    import numpy as np
+
+    from rollcall.storage.models import Person
+    from rollcall.storage.people import add_template
+
+    db = app.extensions["rollcall"].db
+    with db.session() as s:
+        for i, person in enumerate(
+            s.scalars(select(Person).where(Person.name.in_(["Alice", "Bob"])))
+        ):
+            vector = np.random.default_rng(i).normal(size=128).astype(np.float32)
+            add_template(s, person, cipher=db.cipher, embedder="sface+dlib", vector=vector,
+                         source_name=f"{person.name}.jpg", source_sha256=f"{i:064x}",
+                         face_px=120.0, sharpness=300.0)  # fmt: skip
         for sg in s.scalars(select(Sighting)):
             sg.tile, sg.label = 0, "Alice"
             s.add(Sighting(session_id=sg.session_id, seq=sg.seq, t=sg.t, person_id=None, x=300,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.attendance.participants.match import name_key, similarity
 from rollcall.storage.meetings import MeetingParticipant, MeetingReview
-from rollcall.storage.models import AttendanceSession, Person
+from rollcall.storage.models import AttendanceSession, Person, Template
 from rollcall.storage.sessions import head_counts, session_events, sightings
 
 STATUSES = ("verified", "joined_not_seen", "seen_not_joined", "proxy_suspected", "two_accounts")
@@ -69,6 +69,9 @@ class Account:
     stays: tuple[tuple[float, float | None], ...]
     original_name: str | None = None
     proposed: str | None = None
+    # False when the person has no face templates: their face can never be named, so an
+    # unknown face in their tile says nothing against them.
+    recognisable: bool = True
 
 
 @dataclass
@@ -273,15 +276,29 @@ def reconcile(
     # Accounts nobody matched, whose tile showed one enrolled person with no account of their
     # own: that person under another name (a nickname). In their favour, so it is used, and
     # proposed to staff to remember.
+    # Not when the account's name was proposed as someone else who is never seen: that is
+    # someone sitting in for the person the name points to, for staff to look at.
     own = {a.person for a in accounts if a.person}
     inferred: dict[int, str] = {}
+    sat_in: dict[int, str] = {}
     for i, a in enumerate(accounts):
         if a.person is None and in_tile[i]:
             faces = Counter(s.person for seq in in_tile[i].values() for s in seq)
             top, n = faces.most_common(1)[0]
             if top and top not in own and n > sum(faces.values()) / 2:
-                inferred[i] = top
+                if a.proposed and a.proposed != top and not by_person.get(a.proposed):
+                    sat_in[i] = top
+                else:
+                    inferred[i] = top
     owners = {**{i: a.person for i, a in enumerate(accounts) if a.person}, **inferred}
+    # Faces of people with no account who were seen outside every account's tile (labels
+    # unread, or none drawn): nothing ties them to a tile, so they may be in anyone's.
+    untied = {
+        person: rows
+        for person, rows in by_person.items()
+        if person not in own and person not in inferred.values()
+        and not any(tile_of.get(r.label) is not None for r in rows if r.label)
+    }  # fmt: skip
 
     # One person's face in two tiles of the same sample.
     two_tiles: dict[str, list[Seen]] = defaultdict(list)
@@ -345,7 +362,27 @@ def reconcile(
             notes.append(
                 f"a face much like {person}'s but not named in its tile in {near} sample(s)"
             )
-        if person and bad and ((bad >= PROXY_SAMPLES and bad > ok) or (never and bad >= 1)):
+        # Someone unrecognisable (no templates) shows as an unknown face in their own tile:
+        # only a face named as someone else counts against them.
+        counted = bad if a.recognisable else sum(n for p, n in intruders.items() if p)
+        stood_in = sorted(
+            p
+            for p, rows in untied.items()
+            if any(_inside(r.t, spans[i]) for r in rows)
+        ) if never and a.recognisable and not in_tile[i] else []  # fmt: skip
+        if i in sat_in:
+            shown = sat_in[i]
+            status = "proxy_suspected"
+            detail = (
+                f"its name is like {a.proposed}'s (not confirmed), but its tile showed "
+                f"{shown} in {len(in_tile[i])} sample(s) and {a.proposed}'s face was never seen"
+            )
+            evidence = [s for rows in in_tile[i].values() for s in rows if s.person == shown]
+        elif (
+            person
+            and counted
+            and ((counted >= PROXY_SAMPLES and counted > ok) or (never and counted >= 1))
+        ):
             who = ", ".join(f"{_who(p)} ({n} sample(s))" for p, n in intruders.most_common())
             status = "proxy_suspected"
             detail = (
@@ -385,6 +422,16 @@ def reconcile(
                 "who was in another tile at the same time"
             )
             evidence = [s for rows in in_tile[i].values() for s in rows if s.person in doubled]
+        elif stood_in:
+            # A's account in the meeting, A never seen, B (who has no account) seen while A
+            # was in, and no tile label saying where: the case the labels would settle.
+            status = "proxy_suspected"
+            detail = (
+                f"{person}'s face was never seen while {', '.join(stood_in)}, who did not "
+                "join, was seen during this account's stays (no tile label tied their face "
+                "to an account)"
+            )
+            evidence = [r for p in stood_in for r in untied[p] if _inside(r.t, spans[i])][:3]
         elif mine:
             status = "verified"
             detail = f"{person}'s face seen in {len({s.seq for s in mine})} sample(s) while joined"
@@ -400,6 +447,11 @@ def reconcile(
                     evidence = [s for rows in in_tile[i].values() for s in rows]
                 else:
                     evidence = []
+            elif not a.recognisable:
+                detail = f"{person} has no face templates, so their face cannot be verified"
+                if in_tile[i]:
+                    detail += f"; its tile showed an unknown face in {len(in_tile[i])} sample(s)"
+                evidence = [s for rows in in_tile[i].values() for s in rows][:3]
             else:
                 outside = by_person.get(person, [])
                 detail = (
@@ -460,6 +512,7 @@ def reconcile(
 
 def accounts_of_session(s: Session, session_id: int) -> list[Account]:
     names = dict(s.execute(select(Person.id, Person.name)).all())
+    with_templates = set(s.scalars(select(Template.person_id).distinct()))
     out = []
     for p in s.scalars(
         select(MeetingParticipant)
@@ -475,6 +528,7 @@ def accounts_of_session(s: Session, session_id: int) -> list[Account]:
                 tuple((st.join_t, st.leave_t) for st in p.stays),
                 p.original_name,
                 names.get(p.proposed_id) if p.proposed_id else None,
+                p.person_id is None or p.person_id in with_templates,
             )
         )
     return out

@@ -17,6 +17,7 @@ class Attendee:
     email: str | None
     stays: tuple[tuple[float, float], ...]
     original_name: str | None = None  # renamed in the meeting (Zoom shows "name (original)")
+    waiting: tuple[tuple[float, float], ...] = ()  # in the waiting room (Zoom lists these too)
 
 
 def _at(start: datetime, zone: tzinfo, t: float) -> datetime:
@@ -66,11 +67,13 @@ def zoom_report(
     rows = [ZOOM_HEADERS[language]]
     for p in people:
         shown = f"{p.name} ({p.original_name})" if p.original_name else p.name
-        for a, b in p.stays:
+        yes, no = ("Ja", "Nein") if language == "de" else ("Yes", "No")
+        stays = sorted([(a, b, no) for a, b in p.stays] + [(a, b, yes) for a, b in p.waiting])
+        for a, b, waiting in stays:
             rows.append(
                 [shown, p.email or "", _at(start, zone, a).strftime(fmt),
                  _at(start, zone, b).strftime(fmt), str(max(1, round((b - a) / 60))),
-                 "No" if p.email else "Yes", "Y", "No"]
+                 no if p.email else yes, "Y", waiting]
             )  # fmt: skip
     text += _csv(rows)
     return ("\ufeff" if bom else "").encode() + text.encode("utf-8")

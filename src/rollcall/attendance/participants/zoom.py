@@ -20,7 +20,13 @@ from rollcall.attendance.participants.rows import (
     need_columns,
     take,
 )
-from rollcall.attendance.participants.text import ReportError, blank, cells, delimiter_of
+from rollcall.attendance.participants.text import (
+    ReportError,
+    blank,
+    cells,
+    delimiter_of,
+    header_key,
+)
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": (
@@ -73,8 +79,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "hora de salida",
         "ora di uscita",
     ),
+    # Newer exports list the time people spent in the waiting room as rows of their own,
+    # marked here: they were not in the meeting then (a student never admitted never was).
+    "waiting": (
+        "in waiting room",
+        "im warteraum",
+        "dans la salle d attente",
+        "en la sala de espera",
+        "nella sala d attesa",
+    ),
 }
 REQUIRED = ("name", "joined", "left")
+YES = {"yes", "y", "ja", "oui", "si", "true", "1"}
 _RENAMED = re.compile(r"^(?P<shown>.+?)\s*\((?P<original>[^()]+)\)\s*$")
 
 
@@ -110,6 +126,8 @@ def parse(lines: list[str], filename: str) -> ParsedReport:
         if blank(row):
             continue
         need_columns(row, where, REQUIRED, filename, i + 1)
+        if header_key(take(row, where.get("waiting"))) in YES:
+            continue
         shown, original = split_name(take(row, where["name"]), renamed)
         email = email_or_none(take(row, where.get("email")))
         if not shown and email is None:
