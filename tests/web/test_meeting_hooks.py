@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from rollcall.errors import RollcallError
 from rollcall.storage.hooks import create_hook
 from rollcall.storage.meetings import MeetingParticipant, ParticipantStay
 from rollcall.storage.models import Course, Person
@@ -66,12 +67,14 @@ def _left(at: str) -> dict:
     return event
 
 
-def _hook(app: Flask, platform: str = "zoom", secret: str | None = SECRET) -> str:
+def _hook(
+    app: Flask, platform: str = "zoom", secret: str | None = SECRET, meeting: str | None = None
+) -> str:
     portal = app.extensions["rollcall"]
     with portal.db.session() as s:
         course = s.scalar(select(Course).where(Course.name == "Algebra"))
         _, token = create_hook(s, portal.db.cipher, "Algebra room", platform, "ada",
-                               course=course, secret=secret)  # fmt: skip
+                               course=course, secret=secret, meeting_id=meeting)  # fmt: skip
     return token
 
 
@@ -113,6 +116,55 @@ def test_zoom_url_validation_and_signed_join_and_leave(app: Flask) -> None:
     assert _stays(app) == [("alice_", "Alice", 70.0, 570.0)]
     again = client.post(url, data=body, headers=_signed(body))  # a retried delivery
     assert again.status_code == 200 and _stays(app) == [("alice_", "Alice", 70.0, 570.0)]
+
+
+def test_a_zoom_hook_for_one_meeting_leaves_other_meetings_out(app: Flask) -> None:
+    """An app installed for a whole account sends every meeting held on it."""
+    client = app.test_client()
+    url = f"/api/v1/hooks/zoom/{_hook(app, meeting='812 3456 7890')}"
+    other = json.loads(json.dumps(JOINED))
+    other["payload"]["object"]["id"] = "99988877766"
+    body = json.dumps(other).encode()
+    answer = client.post(url, data=body, headers=_signed(body))
+    assert answer.status_code == 200 and "99988877766" in answer.get_json()["ignored"]
+    assert _stays(app) == []
+    body = json.dumps(JOINED).encode()  # meeting 81234567890
+    assert client.post(url, data=body, headers=_signed(body)).get_json()["session"] == "algebra-1"
+    assert _stays(app) == [("alice_", "Alice", 70.0, None)]
+    with pytest.raises(RollcallError, match="not a Zoom meeting ID"):
+        _hook(app, meeting="room 12")
+
+
+def test_joins_before_the_session_exists_are_kept_for_it(app: Flask, tmp_path) -> None:  # noqa: ANN001
+    """Students join a few minutes before the class; its session is started at 09:00. Their
+    joins wait for it and are recorded on it (before its start); a leave after it started
+    closes the stay. A join kept for a course goes to no other course's session."""
+    from datetime import UTC, datetime
+
+    from rollcall.attendance.runner import RunOptions, prepare_session
+    from rollcall.storage.meetings import EarlyParticipantEvent
+
+    client = app.test_client()
+    url = f"/api/v1/hooks/zoom/{_hook(app)}"
+    early = json.loads(json.dumps(JOINED))
+    who = early["payload"]["object"]["participant"]
+    who["join_time"] = "2026-12-07T08:54:00Z"
+    body = json.dumps(early).encode()
+    kept = client.post(url, data=body, headers=_signed(body))
+    assert kept.status_code == 200 and "kept" in kept.get_json()
+    assert _stays(app) == []
+    db = app.extensions["rollcall"].db
+    options = RunOptions(session="algebra-next", source=str(tmp_path), course="Algebra",
+                         started_at=datetime(2026, 12, 7, 9, 0, tzinfo=UTC))  # fmt: skip
+    prepare_session(db, options)
+    assert _stays(app) == [("alice_", "Alice", -360.0, None)]
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(EarlyParticipantEvent)) == 0
+    body = json.dumps(_left("2026-12-07T09:40:00Z")).encode()
+    assert client.post(url, data=body, headers=_signed(body)).get_json()["session"] == (
+        "algebra-next"
+    )
+    assert _stays(app) == [("alice_", "Alice", -360.0, 2400.0)]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from rollcall.alerts.outbox import deliver_quietly
 from rollcall.analysis.sample import Analyzer
 from rollcall.attendance import lifecycle
 from rollcall.attendance.lifecycle import CLOSED, SessionEnded
+from rollcall.attendance.participants.store import take_early_events
 from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
 from rollcall.attendance.schedule import SamplingSchedule
 from rollcall.config import Settings
@@ -169,6 +170,9 @@ def prepare_session(
         row = create_session(
             session, options.session, settings, fresh, course_row, started_at or options.started_at
         )
+        if course_row is not None:
+            # Students who joined the meeting before the session was started.
+            take_early_events(session, row)
         return row.id, settings, [p.name for p in people]
 
 

@@ -162,6 +162,11 @@ def participants_confirm(app: App, session_name: str, account: str, person: str)
     help="For Zoom: the environment variable holding the app's Secret Token (asked for if "
     "not given; never on the command line).",
 )
+@click.option(
+    "--meeting-id",
+    help="For Zoom: take only this meeting's events (an app installed for a whole account "
+    "sends every meeting's).",
+)
 @pass_app
 def participants_hook(
     app: App,
@@ -170,6 +175,7 @@ def participants_hook(
     course: str | None,
     session_name: str | None,
     secret_env: str | None,
+    meeting_id: str | None,
 ) -> None:
     """Make a webhook for live participant events; prints its URL path once."""
     from rollcall.storage.audit import MeetingChanged, record
@@ -194,6 +200,7 @@ def participants_hook(
             course=require_course(session, course) if course else None,
             session=require_session(session, session_name) if session_name else None,
             secret=secret,
+            meeting_id=meeting_id,
         )
         record(session, cli_actor(), MeetingChanged(session_name, f"webhook {row.id} made", name))
     out_console.print(
@@ -221,7 +228,8 @@ def participants_hooks(app: App, revoke_id: int | None) -> None:
                 str(h.id),
                 h.name,
                 h.platform,
-                f"course {h.course_id}" if h.course_id else f"session {h.session_id}",
+                (f"course {h.course_id}" if h.course_id else f"session {h.session_id}")
+                + (f", meeting {h.meeting_id}" if h.meeting_id else ""),
                 h.created_by,
                 utc_minute(h.last_used_at),
                 "yes" if h.revoked_at else "",

@@ -9,11 +9,11 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from rollcall.errors import RollcallError
-from rollcall.storage.meetings import MeetingHook
+from rollcall.storage.meetings import EarlyParticipantEvent, MeetingHook
 from rollcall.storage.models import AttendanceSession, Course, utcnow
 from rollcall.storage.templates import TemplateCipher
 from rollcall.wallclock import as_utc
@@ -22,6 +22,10 @@ PREFIX = "rch_"
 PLATFORMS = ("zoom", "json")
 # A course's hook delivers to its session that started at most this long before the event.
 SESSION_REACH = timedelta(hours=6)
+# An event before any session of the course is kept for the session that starts within this
+# long after it (students join before the class), and kept no longer than EARLY_KEEP.
+EARLY_REACH = timedelta(hours=1)
+EARLY_KEEP = timedelta(days=1)
 
 
 def _digest(token: str) -> str:
@@ -42,8 +46,9 @@ def create_hook(
     course: Course | None = None,
     session: AttendanceSession | None = None,
     secret: str | None = None,
+    meeting_id: str | None = None,
 ) -> tuple[MeetingHook, str]:
-    """A new hook and its URL token (shown once)."""
+    """A new hook and its URL token (shown once); a Zoom hook may be for one meeting ID."""
     name = " ".join(name.split())
     if not 1 <= len(name) <= 200:
         raise RollcallError("a webhook needs a name of 1 to 200 characters")
@@ -53,6 +58,9 @@ def create_hook(
         raise RollcallError("a webhook is for one course or one session")
     if platform == "zoom" and not (secret or "").strip():
         raise RollcallError("a Zoom webhook needs the app's Secret Token to check signatures")
+    meeting = zoom_meeting_id(meeting_id) if (meeting_id or "").strip() else None
+    if meeting is not None and platform != "zoom":
+        raise RollcallError("a meeting ID is for Zoom webhooks")
     token = PREFIX + secrets.token_urlsafe(32)
     row = MeetingHook(
         name=name,
@@ -61,6 +69,7 @@ def create_hook(
         course_id=course.id if course else None,
         session_id=session.id if session else None,
         created_by=created_by[:80],
+        meeting_id=meeting,
     )
     s.add(row)
     s.flush()
@@ -68,6 +77,14 @@ def create_hook(
         row.secret = cipher.seal_bytes(secret.strip().encode(), _context(row.id))
     s.flush()
     return row, token
+
+
+def zoom_meeting_id(text: str | None) -> str:
+    """Zoom's meeting ID as digits ("812 3456 7890" and 81234567890 are one meeting)."""
+    digits = "".join(str(text or "").split()).replace("-", "")
+    if not digits.isdigit() or not 9 <= len(digits) <= 13:
+        raise RollcallError(f"{text!r} is not a Zoom meeting ID (9 to 13 digits)")
+    return digits
 
 
 def hook_for_token(s: Session, platform: str, token: str) -> MeetingHook | None:
@@ -100,6 +117,38 @@ def session_for(s: Session, hook: MeetingHook, at: datetime) -> AttendanceSessio
         if started - timedelta(minutes=15) <= at <= started + SESSION_REACH:
             return row
     return None
+
+
+def keep_early(
+    s: Session, hook: MeetingHook, platform: str, event: str, name: str, email: str | None,
+    at: datetime,
+) -> None:  # fmt: skip
+    """An event of a course's hook before any session of the course: kept for the session
+    about to start (early_events). What was kept longer than EARLY_KEEP goes now."""
+    s.execute(
+        delete(EarlyParticipantEvent).where(
+            EarlyParticipantEvent.hook_id == hook.id,
+            EarlyParticipantEvent.received_at < utcnow() - EARLY_KEEP,
+        )
+    )
+    s.add(EarlyParticipantEvent(hook_id=hook.id, platform=platform, event=event, name=name,
+                                email=email, at=as_utc(at)))  # fmt: skip
+    s.flush()
+
+
+def early_events(s: Session, row: AttendanceSession) -> list[EarlyParticipantEvent]:
+    """Events the course's live hooks kept for the session ``row`` (from EARLY_REACH before it
+    started), oldest first; the caller records them and deletes them."""
+    if row.course_id is None:
+        return []
+    started = as_utc(row.started_at)
+    kept = s.scalars(
+        select(EarlyParticipantEvent)
+        .join(MeetingHook, MeetingHook.id == EarlyParticipantEvent.hook_id)
+        .where(MeetingHook.course_id == row.course_id, MeetingHook.revoked_at.is_(None))
+        .order_by(EarlyParticipantEvent.at, EarlyParticipantEvent.id)
+    )
+    return [e for e in kept if started - EARLY_REACH <= as_utc(e.at) <= started + SESSION_REACH]
 
 
 def list_hooks(s: Session) -> list[MeetingHook]:

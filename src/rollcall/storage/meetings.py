@@ -110,6 +110,28 @@ class MeetingHook(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Zoom: the one meeting whose events this hook takes (digits of its meeting ID). An app
+    # installed for a whole account sends every meeting's events (migration 0019).
+    meeting_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class EarlyParticipantEvent(Base):
+    """A join or leave a course's hook received before the course's session existed (people
+    join a few minutes before the class starts): kept until the session is created, which
+    takes it (storage.hooks.early_events), or for a day (migration 0019)."""
+
+    __tablename__ = "early_participant_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hook_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_hooks.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str] = mapped_column(String(8))  # joined | left
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class MeetingReview(Base):

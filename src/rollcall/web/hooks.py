@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.attendance.participants.store import record_event
 from rollcall.errors import RollcallError
-from rollcall.storage.hooks import hook_for_token, secret_of, session_for
+from rollcall.storage.hooks import hook_for_token, keep_early, secret_of, session_for
 from rollcall.storage.meetings import MeetingHook
 from rollcall.storage.models import AttendanceSession, utcnow
 from rollcall.storage.sessions import get_session
@@ -82,6 +82,10 @@ def _deliver(
 ) -> dict[str, object]:
     when = at if isinstance(at, datetime) else None
     row: AttendanceSession | None = session_for(s, hook, when or utcnow())
+    if row is None and when is not None and hook.course_id is not None:
+        # Before the class's session exists (students join early): kept for it.
+        keep_early(s, hook, platform, event, name, email, when)
+        return {"kept": "no session of this hook's course yet: kept for the next one"}
     if row is None:
         return {"ignored": "no session of this hook's course at that time"}
     record_event(s, row, platform, event, name, email, at)
@@ -115,6 +119,10 @@ def zoom(token: str):  # noqa: ANN201
         if event not in ZOOM_EVENTS:
             return jsonify(ignored=f"event {event!r} is not a participant's join or leave")
         obj = payload.get("object") if isinstance(payload.get("object"), dict) else {}
+        meeting = "".join(str(obj.get("id") or "").split())
+        if hook.meeting_id is not None and meeting != hook.meeting_id:
+            # An app installed for a whole account reports every meeting held on it.
+            return jsonify(ignored=f"meeting {meeting or '?'} is not this webhook's meeting")
         who = obj.get("participant") if isinstance(obj.get("participant"), dict) else {}
         kind = ZOOM_EVENTS[event]
         name = str(who.get("user_name") or "").strip()[:200]

@@ -321,6 +321,7 @@ def create_course_hook(name: str):  # noqa: ANN201
                 user.name,
                 course=course,
                 secret=request.form.get("secret") or None,
+                meeting_id=request.form.get("meeting_id") or None,
             )
         except RollcallError as exc:
             flash(str(exc), "error")

@@ -24,6 +24,7 @@ from rollcall.attendance.participants.match import (
 from rollcall.attendance.participants.rows import ParsedReport
 from rollcall.errors import RollcallError
 from rollcall.storage.accounts import check_email
+from rollcall.storage.hooks import early_events
 from rollcall.storage.meetings import MeetingParticipant, ParticipantStay, PersonAlias
 from rollcall.storage.models import AttendanceSession, CourseMember, Person
 
@@ -247,6 +248,17 @@ def record_event(
             add_stay(s, p, min(0.0, t), t, "webhook")
     s.flush()
     return p
+
+
+def take_early_events(s: Session, row: AttendanceSession) -> int:
+    """Record on the new session ``row`` the joins and leaves its course's hooks kept before it
+    existed (storage.hooks.keep_early), and forget them; how many there were."""
+    kept = early_events(s, row)
+    for e in kept:
+        record_event(s, row, e.platform, e.event, e.name, e.email, e.at)
+        s.delete(e)
+    s.flush()
+    return len(kept)
 
 
 def confirm(s: Session, p: MeetingParticipant, person: Person, by: str) -> None:
