@@ -481,6 +481,40 @@ def test_a_broken_report_imports_nothing(cli, tmp_path: Path) -> None:  # noqa: 
     assert result.exit_code == 1 and "notes.txt, line 1: not a participant report" in result.output
 
 
+def test_another_meetings_report_is_refused_and_an_import_can_be_undone(
+    cli, tmp_path: Path
+) -> None:  # noqa: ANN001, E501
+    from datetime import timedelta
+
+    db = _meeting_db()
+    afternoon = tmp_path / "afternoon.csv"
+    afternoon.write_bytes(zoom_report(PEOPLE, START + timedelta(hours=5), PARIS))
+    result = cli("participants", "import", "--session", "algebra-1", str(afternoon))
+    assert result.exit_code == 1 and "none of the report's 4 stay(s) overlaps" in result.output
+    assert "2024-05-06 14:00" in result.output and "--timezone" in result.output
+    with db.session() as s:
+        assert s.scalar(select(func.count(MeetingParticipant.id))) == 0
+    # A report that does overlap, imported by mistake, and one live join: the undo removes
+    # what the report brought and keeps what the webhook recorded.
+    right = tmp_path / "morning.csv"
+    right.write_bytes(zoom_report(PEOPLE, START, PARIS))
+    assert cli("participants", "import", "--session", "algebra-1", str(right)).exit_code == 0
+    from rollcall.attendance.participants.store import record_event
+
+    with db.session() as s:
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-1"))
+        record_event(s, row, "zoom", "joined", "Late Larry", None, 2000.0)
+    done = cli("participants", "remove", "--session", "algebra-1")
+    assert done.exit_code == 0 and "4 stay(s), 3 account(s)" in done.output, done.output
+    with db.session() as s:
+        left = s.execute(
+            select(MeetingParticipant.name, ParticipantStay.source).join(
+                ParticipantStay, ParticipantStay.participant_id == MeetingParticipant.id
+            )
+        ).all()
+    assert [tuple(r) for r in left] == [("Late Larry", "webhook")]
+
+
 def test_people_accounts_and_a_confirmed_proposal_is_remembered(cli, tmp_path: Path) -> None:  # noqa: ANN001
     db = _meeting_db()
     done = cli(

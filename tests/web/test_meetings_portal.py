@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from rollcall.storage.meetings import MeetingReview, PersonAlias
 from rollcall.storage.models import AttendanceRecord, Person, Sighting
@@ -89,6 +89,20 @@ def test_upload_shows_the_sit_in_with_evidence_and_review(app: Flask, browser) -
     listing = ivy.get("/meetings/review").get_data(as_text=True)
     assert "camera was broken" in listing and "algebra-1" in listing
     assert "algebra-1" not in browser("otto").get("/meetings/review").get_data(as_text=True)
+
+
+def test_a_wrong_report_is_removed_from_the_session_page(app: Flask, browser) -> None:  # noqa: ANN001
+    from rollcall.storage.meetings import MeetingParticipant
+
+    ivy = browser("ivy")
+    assert _upload(ivy, report_bytes()).status_code == 302
+    page = ivy.get("/sessions/algebra-1").get_data(as_text=True)
+    assert "/sessions/algebra-1/participants/remove" in page and "data-confirm" in page
+    assert browser("otto").post("/sessions/algebra-1/participants/remove").status_code == 403
+    done = ivy.post("/sessions/algebra-1/participants/remove", follow_redirects=True)
+    assert "Removed imported reports: 3 stay(s), 3 account(s)" in done.get_data(as_text=True)
+    with app.extensions["rollcall"].db.session() as s:
+        assert s.scalar(select(func.count(MeetingParticipant.id))) == 0
 
 
 def test_the_review_list_does_not_grow_with_sessions_without_a_report(app: Flask, browser) -> None:  # noqa: ANN001

@@ -126,6 +126,7 @@ ROUTES: dict[str, Route] = {
     # Online meetings: reports, proposals, the review list, people's meeting accounts.
     "meetings.upload": _r("page", "own", "POST", **ALGEBRA_1),
     "meetings.confirm_match": _r("page", "own", "POST", participant_id=1, **ALGEBRA_1),
+    "meetings.remove_reports": _r("page", "own", "POST", **ALGEBRA_1),
     "meetings.review": _r("page", "own", "POST", **ALGEBRA_1),
     "meetings.review_list": _r("page", "any", "GET", hidden="algebra-1"),
     "meetings.person_accounts": _r("page", "admin", "POST", name="Alice"),

@@ -116,6 +116,24 @@ def participants_list(app: App, session_name: str, as_json: bool) -> None:
     out_console.print(table)
 
 
+@participants.command("remove")
+@click.option("--session", "session_name", required=True)
+@pass_app
+def participants_remove(app: App, session_name: str) -> None:
+    """Undo the reports imported into a session (a wrong file, another meeting's): their stays
+    and the accounts left with none go; what live webhooks recorded stays."""
+    from rollcall.attendance.participants.store import remove_reported
+    from rollcall.storage.audit import MeetingChanged, record
+    from rollcall.storage.sessions import require_session
+
+    with app.db.session() as session:
+        row = require_session(session, session_name)
+        stays, accounts = remove_reported(session, row)
+        what = f"removed imported reports: {stays} stay(s), {accounts} account(s)"
+        record(session, cli_actor(), MeetingChanged(row.name, what, ""))
+    out_console.print(f"{session_name}: {what}.", highlight=False)
+
+
 @participants.command("confirm")
 @click.option("--session", "session_name", required=True)
 @click.argument("account")

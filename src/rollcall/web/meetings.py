@@ -15,6 +15,7 @@ from rollcall.attendance.participants.store import (
     confirm,
     import_report,
     remove_alias,
+    remove_reported,
 )
 from rollcall.attendance.participants.text import decode
 from rollcall.attendance.reconcile import reconcile_session
@@ -81,6 +82,19 @@ def upload(name: str):  # noqa: ANN201
         f"confirm, {len(result.unmatched)} not matched.",
         "success",
     )
+    return _sheet(name)
+
+
+@bp.post("/sessions/<name>/participants/remove")
+def remove_reports(name: str):  # noqa: ANN201
+    """Undo the reports imported into the session (a wrong file, another meeting's)."""
+    with db_session() as s:
+        user = me(s)
+        row = session_or_abort(s, name, user)
+        stays, accounts = remove_reported(s, row)
+        what = f"removed imported reports: {stays} stay(s), {accounts} account(s)"
+        record(s, user.name, MeetingChanged(row.name, what, ""))
+    flash(what[0].upper() + what[1:] + ".", "success")
     return _sheet(name)
 
 

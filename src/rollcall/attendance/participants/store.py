@@ -174,6 +174,31 @@ def add_stay(s: Session, p: MeetingParticipant, join_t: float, leave_t: float | 
     return stay
 
 
+OVERLAP_SLACK = 3600.0  # seconds either side of the session a report's stays may lie
+
+
+def _check_overlaps(stays: list[Stay], row: AttendanceSession, zone: tzinfo) -> None:
+    from datetime import timedelta
+
+    from rollcall.wallclock import in_zone
+
+    end = max(row.duration or 0.0, row.processed_until or 0.0)
+    if not stays or any(
+        st.join_t <= end + OVERLAP_SLACK and (st.leave_t or st.join_t) >= -OVERLAP_SLACK
+        for st in stays
+    ):
+        return
+    first = min(st.join_t for st in stays)
+    start = in_zone(row.started_at, zone)
+    then = start + timedelta(seconds=first)
+    raise RollcallError(
+        f"none of the report's {len(stays)} stay(s) overlaps session {row.name!r} (started "
+        f"{start:%Y-%m-%d %H:%M} {start.tzname()}; the report's first join reads as "
+        f"{then:%Y-%m-%d %H:%M}): a report of another meeting, or times in another zone "
+        "(give --timezone)?"
+    )
+
+
 @dataclass
 class ImportResult:
     platform: str
@@ -188,8 +213,11 @@ class ImportResult:
 def import_report(
     s: Session, row: AttendanceSession, report: ParsedReport, zone: tzinfo
 ) -> ImportResult:
-    """Every row of `report` into the session (call inside one transaction)."""
+    """Every row of `report` into the session (call inside one transaction). A report none of
+    whose stays overlaps the session (an hour either side) is refused: another meeting's
+    report, or its times read in the wrong zone, would make everyone "joined, never seen"."""
     stays: list[Stay] = stays_of(report, row.started_at, zone)
+    _check_overlaps(stays, row, zone)
     matcher = matcher_for(s, row)
     result = ImportResult(report.platform, rows=len(stays))
     for stay in stays:
@@ -259,6 +287,24 @@ def take_early_events(s: Session, row: AttendanceSession) -> int:
         s.delete(e)
     s.flush()
     return len(kept)
+
+
+def remove_reported(s: Session, row: AttendanceSession) -> tuple[int, int]:
+    """Undo the participant reports imported into session ``row`` (a wrong file, another
+    meeting's): their stays go, and accounts left with none; stays from live webhooks stay.
+    Returns (stays removed, accounts removed)."""
+    stays = accounts = 0
+    for p in participants_of(s, row.id):
+        reported = [st for st in p.stays if st.source == "report"]
+        for st in reported:
+            p.stays.remove(st)
+            s.delete(st)
+        stays += len(reported)
+        if reported and not p.stays:
+            s.delete(p)
+            accounts += 1
+    s.flush()
+    return stays, accounts
 
 
 def confirm(s: Session, p: MeetingParticipant, person: Person, by: str) -> None:

@@ -75,7 +75,13 @@ function pollLive(box) {
   setInterval(update, 5000);
 }
 
+// A form that undoes something asks first (the text is in its data-confirm).
+function askFirst(form) {
+  form.addEventListener("submit", (e) => { if (!window.confirm(form.dataset.confirm)) e.preventDefault(); });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form[data-confirm]").forEach(askFirst);
   document.querySelectorAll("table[data-sortable]").forEach(makeSortable);
   document.querySelectorAll("input[data-filter-for]").forEach(makeFilter);
   document.querySelectorAll("[data-live-url]").forEach(pollLive);
