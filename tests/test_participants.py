@@ -450,6 +450,21 @@ def test_import_reconcile_and_report_json(cli, tmp_path: Path) -> None:  # noqa:
     assert statuses == ["proxy_suspected", "seen_not_joined", "verified"]
 
 
+def test_a_meeting_email_is_added_without_moving_alerts(cli) -> None:  # noqa: ANN001
+    db = _meeting_db()
+    assert cli("people", "set", "Bob Smith", "--email", "bob@school.example").exit_code == 0
+    added = cli("people", "set", "Bob Smith", "--meeting-email", "bob.smith@home.example")
+    assert added.exit_code == 0 and "alerts now go" not in added.output
+    assert "bob.smith@home.example" in added.output
+    moved = cli("people", "set", "Bob Smith", "--email", "b.smith@school.example")
+    assert "alerts now go to b.smith@school.example (were bob@school.example)" in moved.output
+    with db.session() as s:
+        bob = s.scalar(select(Person).where(Person.name == "Bob Smith"))
+        assert bob.email == "b.smith@school.example"
+        kept = set(s.scalars(select(PersonAlias.value).where(PersonAlias.person_id == bob.id)))
+    assert {"bob@school.example", "bob.smith@home.example", "b.smith@school.example"} <= kept
+
+
 def test_a_second_device_on_one_email_is_reported_as_two_logins(cli, tmp_path: Path) -> None:  # noqa: ANN001
     _meeting_db()
     assert cli("people", "set", "Bob Smith", "--email", "bob@school.example").exit_code == 0

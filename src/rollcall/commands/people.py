@@ -162,6 +162,12 @@ def people_remove(app: App, name: str, yes: bool) -> None:
     help="Their email address (repeatable): the first is for alerts (empty: none); every one "
     "is also an account of theirs in online meetings.",
 )
+@click.option(
+    "--meeting-email",
+    multiple=True,
+    help="An email they join online meetings with (repeatable), leaving the alerts' address "
+    "as it is.",
+)
 @click.option("--guardian-email", help="A parent's or guardian's email (empty: none).")
 @click.option(
     "--alias",
@@ -179,6 +185,7 @@ def people_set(
     name: str,
     student_id: str | None,
     email: tuple[str, ...],
+    meeting_email: tuple[str, ...],
     guardian_email: str | None,
     alias: tuple[str, ...],
     forget: tuple[str, ...],
@@ -193,20 +200,25 @@ def people_set(
     with app.db.session() as session:
         person = require_person(session, name)
         before = details_text(person)
+        alerts_before = person.email
         if student_id is not None:
             person.student_id = " ".join(student_id.split())[:64] or None
         if email:
             person.email = check_email(email[0])
+        moved = alerts_before and person.email != alerts_before
+        alerts_after = person.email
         if guardian_email is not None:
             person.guardian_email = check_email(guardian_email)
         after = details_text(person)
-        if after != before or not (email or alias or forget):
+        if after != before or not (email or meeting_email or alias or forget):
             record(session, cli_actor(), PersonDetailsChanged(name, before, after))
         for value in forget:
             if not remove_alias(session, person, value):
                 raise click.ClickException(f"{name} has no meeting email or alias {value!r}")
         added = [
-            v for v in email if v.strip() and add_alias(session, person, "email", v, cli_actor())
+            v
+            for v in (*email, *meeting_email)
+            if v.strip() and add_alias(session, person, "email", v, cli_actor())
         ]
         added += [v for v in alias if add_alias(session, person, "alias", v, cli_actor())]
         # The first --email is audited with the details above; the rest is audited here.
@@ -217,6 +229,12 @@ def people_set(
             record(session, cli_actor(), MeetingChanged(None, what, name))
         accounts = [f"{a.kind} {a.value}" for a in aliases_of(session, person)]
     out_console.print(f"{name}: {after}.", highlight=False)
+    if moved:
+        out_console.print(
+            f"  alerts now go to {alerts_after or 'no one'} (were {alerts_before}); "
+            "--meeting-email adds a meeting address without changing them",
+            highlight=False,
+        )
     if accounts:
         out_console.print(f"  meeting accounts: {'; '.join(accounts)}", highlight=False)
 
