@@ -94,6 +94,20 @@ def test_teams_report_utf16_sections_with_and_without_activities() -> None:
     assert _read(only, "t.csv") == _truth(per_stay=False)  # first join to last leave
 
 
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [("5/6/24, 9:01:23 PM", "19:01:23"), ("9:01 a.m.", "07:01:00"), ("09:20:00 XM", None)],
+)
+def test_a_time_with_a_marker_that_is_neither_am_nor_pm_is_refused(text, read) -> None:  # noqa: ANN001
+    from rollcall.attendance.participants.clock import read_time
+
+    if read is None:
+        with pytest.raises(ReportError, match="cannot read the time"):
+            read_time(text, START, PARIS, "z.csv, line 3")
+    else:
+        assert f"{read_time(text, START, PARIS, 'x'):%H:%M:%S}" == read  # UTC
+
+
 def test_meet_report_with_times_of_day_only() -> None:
     data = meet_report(PEOPLE, START, PARIS)
     assert parse_report(data, "2024-05-06 09:00 Algebra - Attendance Report.csv").platform == "meet"
@@ -560,7 +574,9 @@ def test_people_accounts_and_a_confirmed_proposal_is_remembered(cli, tmp_path: P
         assert (
             s.scalar(select(func.count(PersonAlias.id)).where(PersonAlias.value == "Cyclone")) == 0
         )
-    sheet.write_text("person,email,alias\nCy Young,cy@school.example,Cyclone\n", encoding="utf-8")
+    # As European Excel saves it: semicolons, a BOM, the name in another case.
+    sheet.write_text("\ufeffperson;email;alias\r\ncy  young;cy@school.example;Cyclone\r\n",
+                     encoding="utf-8")  # fmt: skip
     assert cli("people", "accounts", str(sheet)).exit_code == 0
     meet = tmp_path / "meet.csv"
     meet.write_bytes(

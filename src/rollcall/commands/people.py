@@ -252,7 +252,7 @@ def people_accounts(app: App, file: Path) -> None:
     import io
 
     from rollcall.attendance.participants.store import add_alias
-    from rollcall.attendance.participants.text import decode
+    from rollcall.attendance.participants.text import decode, delimiter_of
     from rollcall.storage.audit import MeetingChanged, record
     from rollcall.storage.people import get_person
 
@@ -260,7 +260,9 @@ def people_accounts(app: App, file: Path) -> None:
         text = decode(file.read_bytes(), file.name)
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
-    rows = list(csv.reader(io.StringIO(text)))
+    # Excel saves CSV with semicolons where the decimal mark is a comma.
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter_of(first)))
     header = [h.strip().casefold() for h in (rows[0] if rows else [])]
     if "person" not in header or not ({"email", "alias"} & set(header)):
         raise click.ClickException(
@@ -273,7 +275,7 @@ def people_accounts(app: App, file: Path) -> None:
             if not any(c.strip() for c in row):
                 continue
             value = {h: row[i].strip() if i < len(row) else "" for h, i in col.items()}
-            person = get_person(session, value["person"])
+            person = get_person(session, value["person"]) or _one_named(session, value["person"])
             if person is None:
                 raise click.ClickException(
                     f"{file.name}, line {line}: no enrolled person named {value['person']!r}; "
@@ -289,6 +291,20 @@ def people_accounts(app: App, file: Path) -> None:
                 ) from None
         record(session, cli_actor(), MeetingChanged(None, f"{added} account(s) from {file.name}"))
     out_console.print(f"Added {added} meeting account(s) from {file.name}.", highlight=False)
+
+
+def _one_named(session, name: str):  # noqa: ANN001, ANN202
+    """The one enrolled person whose name is ``name`` up to case and spacing (a spreadsheet's
+    "bob smith" for "Bob Smith"), or None when there is none or more than one."""
+    from sqlalchemy import select
+
+    from rollcall.storage.models import Person
+
+    key = " ".join(name.split()).casefold()
+    found = [
+        p for p in session.scalars(select(Person)) if " ".join(p.name.split()).casefold() == key
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 @people.command("export")

@@ -91,8 +91,8 @@ def remove_reports(name: str):  # noqa: ANN201
     with db_session() as s:
         user = me(s)
         row = session_or_abort(s, name, user)
-        stays, accounts = remove_reported(s, row)
-        what = f"removed imported reports: {stays} stay(s), {accounts} account(s)"
+        stays, emptied = remove_reported(s, row)
+        what = f"removed imported reports: {stays} stay(s), {emptied} account(s)"
         record(s, user.name, MeetingChanged(row.name, what, ""))
     flash(what[0].upper() + what[1:] + ".", "success")
     return _sheet(name)

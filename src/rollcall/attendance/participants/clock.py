@@ -25,6 +25,7 @@ _DATE = re.compile(r"(?P<a>\d{1,4})[./-](?P<b>\d{1,2})[./-](?P<c>\d{1,4})")
 _TIME = re.compile(
     r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,]\d+)?)?\s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?"
 )
+_BAD_MERIDIEM = re.compile(r"\s*[A-Za-z]\.?\s?[Mm]\.?(?![A-Za-z])")
 _ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
 
 
@@ -62,6 +63,8 @@ def _clock(text: str) -> tuple[int, int, int] | None:
     m = _TIME.search(rest)
     if m is None:
         return None
+    if m["ampm"] is None and _BAD_MERIDIEM.match(rest, m.end()):
+        return None  # "09:20 XM": a marker that is neither AM nor PM is not guessed at
     h, mi, s = int(m["h"]), int(m["m"]), int(m["s"] or 0)
     if m["ampm"]:
         pm = m["ampm"].lower().startswith("p")
