@@ -1,5 +1,5 @@
 """The kiosk screen in real headless Chromium, served by waitress as `rollcall serve` does: a mark
-recorded while the page is open appears on it, with its photo."""
+recorded while the page is open appears on it, with its photo; then a stranger and a visitor."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from flask import Flask
 from sqlalchemy import select
 from tests.web.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, shot
 
-from rollcall.storage.models import AttendanceRecord, AttendanceSession, Person
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    Person,
+    SessionEvent,
+    UnknownFace,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -98,4 +104,23 @@ def test_a_mark_appears_on_the_open_kiosk_page(app: Flask, server: str, page) ->
     assert font_px >= 35  # readable from two metres
     assert not page.locator("#kiosk-empty").is_visible()
     shot(page, "kiosk-marked")
+
+    with db.session() as s:  # a stranger, then someone enrolled but not on the list
+        now_t = (datetime.now(UTC) - start).total_seconds()
+        written = datetime.now(UTC) - timedelta(seconds=2)
+        s.add(UnknownFace(session_id=session_id, t=now_t - 1, crop_path=alice_crop,
+                          best_similarity=0.2, recorded_at=written))  # fmt: skip
+        carol = Person(name="Carol")
+        s.add(carol)
+        s.flush()
+        s.add(SessionEvent(session_id=session_id, t=now_t, kind="visitor", person_id=carol.id,
+                           crop_path=alice_crop))  # fmt: skip
+    visitor = page.locator("li.line.visitor")
+    visitor.wait_for(timeout=10_000)
+    assert visitor.locator(".name").inner_text() == "Carol"
+    assert "please see staff" in visitor.locator(".what").inner_text()
+    unknown = page.locator("li.line.unknown")
+    assert unknown.locator(".name").inner_text() == "Not recognised"
+    assert page.locator("li.line").first.locator(".name").inner_text() == "Carol"  # newest first
+    shot(page, "kiosk-visitor-unknown")
     assert not errors, errors
