@@ -334,7 +334,14 @@ def test_one_account_in_the_meeting_twice_at_once_is_two_logins() -> None:
     two = _acc("Ada Lovelace", "Ada", ((0, 600), (200, 450)))
     entry = _by_name(reconcile([two], seen, _samples(), 600))[("Ada Lovelace", "Ada")]
     assert entry.status == "two_accounts" and "twice at once" in entry.detail, entry.detail
-    for stays in (((0, 300), (310, 600)), ((0, 300), (280, 600))):  # a rejoin; a reconnect
+    # Meet gives minutes: a second device's minute inside the first stay overlaps it by 60 s.
+    meet = _acc("Ada Lovelace", "Ada", ((2.1, 182.1), (62.1, 122.1)))
+    entry = _by_name(reconcile([meet], seen, _samples(), 600))[("Ada Lovelace", "Ada")]
+    assert entry.status == "two_accounts", entry.detail
+    # A rejoin; a reconnect; a reconnect minute-rounded; a webhook's join whose leave never
+    # came, and a later reconnect recorded in full.
+    for stays in (((0, 300), (310, 600)), ((0, 300), (280, 600)), ((0, 240), (180, 600)),
+                  ((0, None), (200, 250))):  # fmt: skip
         one = _acc("Ada Lovelace", "Ada", stays)
         entry = _by_name(reconcile([one], seen, _samples(), 600))[("Ada Lovelace", "Ada")]
         assert entry.status == "verified", (stays, entry.detail)

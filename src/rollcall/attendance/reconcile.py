@@ -195,11 +195,18 @@ def snap_label(label: str | None, accounts: list[Account]) -> int | None:
 
 
 def _at_once(stays: Iterable[tuple[float, float | None]], end: float) -> tuple[Span, Span] | None:
-    """Two of an account's stays that overlap by more than TWO_LOGINS_OVERLAP, or None."""
-    spans = sorted((a, end if b is None else max(a, b)) for a, b in stays)
-    for k, (a, b) in enumerate(spans):
-        for c, d in spans[k + 1 :]:
-            if min(b, d) - max(a, c) > TWO_LOGINS_OVERLAP:
+    """Two of an account's stays that overlap by more than TWO_LOGINS_OVERLAP, or of which
+    one lies inside the other (it began after it and ended before it), or None.
+
+    Inside is what a reconnect never looks like, whatever the report's resolution: Meet gives
+    minutes, so a second device's short stay within the first overlaps it by just 60 s. Only
+    stays whose end is known count as an outer one: a webhook's leave that never came would
+    make every later reconnect look inside it."""
+    spans = sorted((a, end if b is None else max(a, b), b is not None) for a, b in stays)
+    for k, (a, b, closed) in enumerate(spans):
+        for c, d, _ in spans[k + 1 :]:
+            inside = closed and a < c and d < b
+            if inside or min(b, d) - max(a, c) > TWO_LOGINS_OVERLAP:
                 return (a, b), (c, d)
     return None
 
