@@ -72,6 +72,7 @@ class Account:
     # False when the person has no face templates: their face can never be named, so an
     # unknown face in their tile says nothing against them.
     recognisable: bool = True
+    proposed_recognisable: bool = True  # the same, of the proposed person
 
 
 @dataclass
@@ -283,8 +284,9 @@ def reconcile(
     # Accounts nobody matched, whose tile showed one enrolled person with no account of their
     # own: that person under another name (a nickname). In their favour, so it is used, and
     # proposed to staff to remember.
-    # Not when the account's name was proposed as someone else who is never seen: that is
-    # someone sitting in for the person the name points to, for staff to look at.
+    # Not when the account's name was proposed as someone else, who could be recognised and
+    # never was: then it may as well be someone sitting in for the person the name points to,
+    # and staff decide which.
     own = {a.person for a in accounts if a.person}
     inferred: dict[int, str] = {}
     sat_in: dict[int, str] = {}
@@ -293,19 +295,35 @@ def reconcile(
             faces = Counter(s.person for seq in in_tile[i].values() for s in seq)
             top, n = faces.most_common(1)[0]
             if top and top not in own and n > sum(faces.values()) / 2:
-                if a.proposed and a.proposed != top and not by_person.get(a.proposed):
+                if (
+                    a.proposed
+                    and a.proposed != top
+                    and a.proposed_recognisable
+                    and not by_person.get(a.proposed)
+                ):
                     sat_in[i] = top
                 else:
                     inferred[i] = top
     owners = {**{i: a.person for i, a in enumerate(accounts) if a.person}, **inferred}
-    # Faces of people with no account who were seen outside every account's tile (labels
-    # unread, or none drawn): nothing ties them to a tile, so they may be in anyone's.
-    untied = {
-        person: rows
-        for person, rows in by_person.items()
-        if person not in own and person not in inferred.values()
-        and not any(tile_of.get(r.label) is not None for r in rows if r.label)
-    }  # fmt: skip
+    # Someone with no account whose face no label tied to a tile (labels unread, or none
+    # drawn), seen only while exactly one account whose person is never seen was in: they
+    # may be in that person's tile. With two such accounts, or faces outside the account's
+    # stays, nothing points at anyone (cameras off and a visitor sharing a camera look alike).
+    never_seen = [
+        i
+        for i, a in enumerate(accounts)
+        if a.person and a.recognisable and not by_person.get(a.person) and not in_tile[i]
+    ]
+    stood_in_for: dict[int, list[str]] = defaultdict(list)
+    for person, rows in by_person.items():
+        if person in own or person in inferred.values():
+            continue
+        if any(tile_of.get(r.label) is not None for r in rows if r.label):
+            continue
+        during = [i for i in never_seen if all(_inside(r.t, spans[i]) for r in rows)]
+        overlapping = [i for i in never_seen if any(_inside(r.t, spans[i]) for r in rows)]
+        if len(during) == 1 and overlapping == during:
+            stood_in_for[during[0]].append(person)
 
     # One person's face in two tiles of the same sample.
     two_tiles: dict[str, list[Seen]] = defaultdict(list)
@@ -369,32 +387,40 @@ def reconcile(
             notes.append(
                 f"a face much like {person}'s but not named in its tile in {near} sample(s)"
             )
-        # Someone unrecognisable (no templates) shows as an unknown face in their own tile:
-        # only a face named as someone else counts against them.
-        counted = bad if a.recognisable else sum(n for p, n in intruders.items() if p)
-        stood_in = sorted(
-            p
-            for p, rows in untied.items()
-            if any(_inside(r.t, spans[i]) for r in rows)
-        ) if never and a.recognisable and not in_tile[i] else []  # fmt: skip
+        if not a.recognisable:
+            # Someone without templates is never named, so "never seen" means nothing and an
+            # unknown face in their tile is most likely them: only samples showing someone
+            # named count against them, and as many as against anyone.
+            named_samples = sum(
+                any(s.person and s.person != person for s in rows) for rows in in_tile[i].values()
+            )
+            intruders = Counter({p: n for p, n in intruders.items() if p})
+            bad_rows = [s for s in bad_rows if s.person]
+            flagged = named_samples >= PROXY_SAMPLES and named_samples > ok
+        else:
+            flagged = bad >= 1 and ((bad >= PROXY_SAMPLES and bad > ok) or never)
+        stood_in = sorted(stood_in_for.get(i, []))
         if i in sat_in:
             shown = sat_in[i]
             status = "proxy_suspected"
             detail = (
                 f"its name is like {a.proposed}'s (not confirmed), but its tile showed "
-                f"{shown} in {len(in_tile[i])} sample(s) and {a.proposed}'s face was never seen"
+                f"{shown} in {len(in_tile[i])} sample(s) and {a.proposed}'s face was never "
+                f"seen: {shown} under a nickname, or sitting in for {a.proposed}"
             )
             evidence = [s for rows in in_tile[i].values() for s in rows if s.person == shown]
-        elif (
-            person
-            and counted
-            and ((counted >= PROXY_SAMPLES and counted > ok) or (never and counted >= 1))
-        ):
+        elif person and flagged:
             who = ", ".join(f"{_who(p)} ({n} sample(s))" for p, n in intruders.most_common())
             status = "proxy_suspected"
             detail = (
                 f"the tile labelled {label!r} showed {who} and {person} in {ok} sample(s); "
-                + (f"{person}'s face was never seen" if never else f"{person} seen elsewhere")
+                + (
+                    f"{person} has no face templates to be recognised by"
+                    if not a.recognisable
+                    else f"{person}'s face was never seen"
+                    if never
+                    else f"{person} seen elsewhere"
+                )
             )
             evidence = bad_rows
         elif person and (person in twice or person in two_tiles):
@@ -438,7 +464,7 @@ def reconcile(
                 "join, was seen during this account's stays (no tile label tied their face "
                 "to an account)"
             )
-            evidence = [r for p in stood_in for r in untied[p] if _inside(r.t, spans[i])][:3]
+            evidence = [r for p in stood_in for r in by_person[p]][:3]
         elif mine:
             status = "verified"
             detail = f"{person}'s face seen in {len({s.seq for s in mine})} sample(s) while joined"
@@ -536,6 +562,7 @@ def accounts_of_session(s: Session, session_id: int) -> list[Account]:
                 p.original_name,
                 names.get(p.proposed_id) if p.proposed_id else None,
                 p.person_id is None or p.person_id in with_templates,
+                p.proposed_id is None or p.proposed_id in with_templates,
             )
         )
     return out
