@@ -140,14 +140,25 @@ def _picture_and_lookalike(db: Database, home: Path, name: str) -> tuple[Path, P
 def test_erasing_a_person_takes_pictures_of_them_but_not_lookalikes(cli, session_home: Path):
     db = Database(Settings.from_env())
     picture, lookalike = _picture_and_lookalike(db, session_home, "Hugo_Chavez")
+    # An entrance keeps a visitor's shot on the event (enrolled, not on that session's list).
+    visit = picture.with_name("event-99-0.jpg")
+    visit.write_bytes(picture.read_bytes())
+    with db.session() as s:
+        hugo = s.scalar(select(Person).where(Person.name == "Hugo_Chavez"))
+        s.add(SessionEvent(session_id=s.scalar(select(AttendanceRecord.session_id)), t=30.0,
+                           kind="visitor", person_id=hugo.id,
+                           crop_path=str(visit.relative_to(session_home))))  # fmt: skip
     out = session_home / "hugo.zip"
     assert cli("people", "export", "Hugo_Chavez", "--output", out).exit_code == 0
     with zipfile.ZipFile(out) as zf:
-        faces = json.loads(zf.read("person.json"))["reviewed_faces"]
+        data = json.loads(zf.read("person.json"))
+        faces = data["reviewed_faces"]
         assert [(f["why_unknown"], f["session"]) for f in faces] == [("picture", "week1")]
         assert faces[0]["file"] in zf.namelist()
+        (visited,) = [e for e in data["events"] if e["kind"] == "visitor"]
+        assert visited["file"] in zf.namelist()
     assert cli("people", "remove", "Hugo_Chavez", "--yes").exit_code == 0
-    assert not picture.exists() and lookalike.exists()
+    assert not picture.exists() and lookalike.exists() and not visit.exists()
     with db.session() as s:
         assert s.scalars(select(UnknownFace.reason)).all() == ["no_match"]
 

@@ -16,6 +16,7 @@ from rollcall.attendance.report import as_utc
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
+from rollcall.storage.hooks import forget_stale_early_events
 from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
@@ -84,8 +85,16 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
             select(AttendanceRecord).where(AttendanceRecord.person_id == person.id)
         ).all()
         faces = faces_of(session, person)
+        # Events about them that kept their face (an entrance's visitor): the rows cascade
+        # with the person, their crops must go with them.
+        event_crops = session.scalars(
+            select(SessionEvent.crop_path).where(
+                SessionEvent.person_id == person.id, SessionEvent.crop_path.is_not(None)
+            )
+        ).all()
         files = [_inside_home(settings, r.evidence_path) for r in records]
         files += [_inside_home(settings, f.crop_path) for f in faces]
+        files += [_inside_home(settings, path) for path in event_crops]
         for face in faces:
             session.delete(face)
         n_templates = len(
@@ -162,6 +171,14 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             .order_by(AttendanceSession.started_at, Sighting.seq)
         ).all()
         faces = faces_of(session, person)
+        # Events about them (joined, left, a visit to a session they were not on the list of,
+        # with the shot an entrance kept of them).
+        events = session.execute(
+            select(SessionEvent, AttendanceSession.name)
+            .join(AttendanceSession, AttendanceSession.id == SessionEvent.session_id)
+            .where(SessionEvent.person_id == person.id)
+            .order_by(AttendanceSession.started_at, SessionEvent.t)
+        ).all()
         face_sessions = dict(
             session.execute(
                 select(AttendanceSession.id, AttendanceSession.name).where(
@@ -216,10 +233,23 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                 }
                 for f in faces
             ],
+            "events": [
+                {
+                    "session": session_name,
+                    "t_s": e.t,
+                    "kind": e.kind,
+                    "detail": e.detail,
+                    "file": _face_entry(e.crop_path) if e.crop_path else None,
+                }
+                for e, session_name in events
+            ],
             **_meeting_json(session, person),
         }
         evidence = [_inside_home(settings, r.evidence_path) for r, _ in rows]
         face_files = [(_inside_home(settings, f.crop_path), f.crop_path) for f in faces]
+        face_files += [
+            (_inside_home(settings, e.crop_path), e.crop_path) for e, _ in events if e.crop_path
+        ]
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("person.json", json.dumps(summary, indent=2))
@@ -249,11 +279,13 @@ class Purge:
 def purge_evidence(
     db: Database, settings: Settings, older_than_days: int, now: datetime | None = None
 ) -> Purge:
-    """Delete evidence crops of sessions that ended more than N days ago; records stay."""
+    """Delete evidence crops of sessions that ended more than N days ago; records stay. Live
+    participant events kept for a session that never came go too, once a day old."""
     if older_than_days < 0:
         raise RollcallError("the retention period cannot be negative")
     cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
     with db.session() as session:
+        forget_stale_early_events(session, now or datetime.now(UTC))
         expired = [
             s
             for s in session.scalars(

@@ -161,6 +161,39 @@ def test_seen_again_an_hour_later_is_not_marked_again(engine, gallery, people) -
     assert monitor.marked[ANN] == pytest.approx(first[0].first_seen)
 
 
+def test_a_new_pass_is_one_that_comes_half_a_minute_after_the_last_sighting(
+    engine,
+    gallery,
+    people,  # noqa: ANN001
+) -> None:
+    """Named again 10 s after last seen (a split track, a face hidden for a moment): the same
+    pass, no "already marked"; 100 s later: a new pass."""
+    monitor = make_monitor(engine, gallery)
+    clip = EntranceClip(SIZE, FPS, 3.2, [walker(ANN, people[ANN][3], 0.25)], seed=4)
+    first, _, _ = play(monitor, clip)
+    _, soon, _ = play(monitor, clip, offset=12.0)
+    _, later, _ = play(monitor, clip, offset=112.0)
+    assert [m.person for m in first] == [ANN]
+    assert [e.kind for e in soon if e.person == ANN] == []
+    assert [e.kind for e in later if e.person == ANN] == [REPEAT]
+
+
+def test_a_visitor_is_seen_at_the_time_decided_with_their_shot() -> None:
+    """Someone enrolled but not on the session's list: no mark, a "visitor" event at the
+    frame that decided it, carrying the shot the kiosk shows."""
+    from rollcall.analysis.entrance.monitor import EntranceStep
+    from rollcall.attendance.entrance import findings
+    from rollcall.attendance.monitor import Mark
+
+    crop = np.full((40, 40, 3), 128, np.uint8)
+    step = EntranceStep(12.5, 1, None, marks=[Mark(BOB, 11.0, 0.9, 11.2, (0, 0, 40, 40), crop)])
+    out = findings(step, expected={ANN})
+    assert out is not None and out.marks == []
+    (event,) = out.events
+    assert (event.kind, event.person, event.t) == ("visitor", BOB, 12.5)
+    assert event.crop is crop
+
+
 def test_line_counts_people_in_and_out(engine, gallery, people) -> None:  # noqa: ANN001
     # A horizontal line across the middle; walking down the picture is "in": two go in, one
     # comes out (three, so that in and out swapped would show).
@@ -200,6 +233,10 @@ def test_head_counts_by_the_line_say_who_is_inside(engine, gallery, people) -> N
     def at(t: float):  # noqa: ANN202
         return next(step for step in steps if step.t >= t)
 
+    # The tracker joined the stranger to Bob's lost track; their face split it again, and
+    # nothing after it was credited to Bob.
+    assert max(x.t for step in steps for x in step.seen if x.person == BOB) < 5.8
+    assert any(f.person is None and f.first_t >= 5.8 for f in monitor.finished)
     bob_in, bob_out, stranger_in = at(2.85), at(5.65), steps[-1]
     assert (bob_in.inside, bob_in.named_inside, bob_in.named_visible) == (1, 1, 0)
     assert (bob_out.inside, bob_out.named_inside) == (0, 0)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from rollcall.errors import RollcallError
 from rollcall.storage.hooks import create_hook
 from rollcall.storage.meetings import MeetingParticipant, ParticipantStay
-from rollcall.storage.models import Course, Person
+from rollcall.storage.models import AttendanceSession, Course, Person
 from rollcall.storage.sessions import get_session
 
 SECRET = "test-secret-not-a-real-one"  # a test value: real secrets come from the platform
@@ -136,35 +136,86 @@ def test_a_zoom_hook_for_one_meeting_leaves_other_meetings_out(app: Flask) -> No
 
 
 def test_joins_before_the_session_exists_are_kept_for_it(app: Flask, tmp_path) -> None:  # noqa: ANN001
-    """Students join a few minutes before the class; its session is started at 09:00. Their
+    """Students join a few minutes before the class; its session is started afterwards. Their
     joins wait for it and are recorded on it (before its start); a leave after it started
-    closes the stay. A join kept for a course goes to no other course's session."""
-    from datetime import UTC, datetime
+    closes the stay. Kept joins go to no other course's session; a Zoom hook not tied to one
+    meeting keeps nothing (an account-wide app reports every meeting)."""
+    from datetime import UTC, datetime, timedelta
 
     from rollcall.attendance.runner import RunOptions, prepare_session
     from rollcall.storage.meetings import EarlyParticipantEvent
+    from rollcall.storage.sessions import upsert_course
+
+    def zulu(moment: datetime) -> str:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     client = app.test_client()
-    url = f"/api/v1/hooks/zoom/{_hook(app)}"
+    now = datetime.now(UTC).replace(microsecond=0)
     early = json.loads(json.dumps(JOINED))
-    who = early["payload"]["object"]["participant"]
-    who["join_time"] = "2026-12-07T08:54:00Z"
+    early["payload"]["object"]["participant"]["join_time"] = zulu(now - timedelta(minutes=6))
     body = json.dumps(early).encode()
+    anywhere = client.post(f"/api/v1/hooks/zoom/{_hook(app)}", data=body, headers=_signed(body))
+    assert "ignored" in anywhere.get_json()
+    url = f"/api/v1/hooks/zoom/{_hook(app, meeting='81234567890')}"
     kept = client.post(url, data=body, headers=_signed(body))
     assert kept.status_code == 200 and "kept" in kept.get_json()
     assert _stays(app) == []
     db = app.extensions["rollcall"].db
-    options = RunOptions(session="algebra-next", source=str(tmp_path), course="Algebra",
-                         started_at=datetime(2026, 12, 7, 9, 0, tzinfo=UTC))  # fmt: skip
-    prepare_session(db, options)
-    assert _stays(app) == [("alice_", "Alice", -360.0, None)]
     with db.session() as s:
+        upsert_course(s, "Physics", ["Alice"])
+    for course, name in (("Physics", "physics-next"), ("Algebra", "algebra-next")):
+        prepare_session(db, RunOptions(session=name, source=str(tmp_path), course=course,
+                                       started_at=now))  # fmt: skip
+    with db.session() as s:
+        where = s.execute(
+            select(MeetingParticipant.name, AttendanceSession.name).join(
+                AttendanceSession, AttendanceSession.id == MeetingParticipant.session_id
+            )
+        ).all()
+        assert [tuple(r) for r in where] == [("alice_", "algebra-next")]
         assert s.scalar(select(func.count()).select_from(EarlyParticipantEvent)) == 0
-    body = json.dumps(_left("2026-12-07T09:40:00Z")).encode()
+    assert _stays(app) == [("alice_", "Alice", -360.0, None)]
+    body = json.dumps(_left(zulu(now + timedelta(minutes=40)))).encode()
     assert client.post(url, data=body, headers=_signed(body)).get_json()["session"] == (
         "algebra-next"
     )
     assert _stays(app) == [("alice_", "Alice", -360.0, 2400.0)]
+
+
+def test_kept_events_go_after_a_day_or_with_their_hook(app: Flask) -> None:
+    """Names and emails kept for a session that never came are not kept on."""
+    from datetime import UTC, datetime, timedelta
+
+    from rollcall.storage.hooks import forget_stale_early_events, revoke
+    from rollcall.storage.meetings import EarlyParticipantEvent, MeetingHook
+
+    db = app.extensions["rollcall"].db
+
+    def keep_one() -> None:
+        early = json.loads(json.dumps(JOINED))
+        now = datetime.now(UTC)
+        early["payload"]["object"]["participant"]["join_time"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = json.dumps(early).encode()
+        answer = app.test_client().post(url, data=body, headers=_signed(body))
+        assert "kept" in answer.get_json(), answer.get_json()
+
+    def kept() -> int:
+        with db.session() as s:
+            return s.scalar(select(func.count()).select_from(EarlyParticipantEvent))
+
+    url = f"/api/v1/hooks/zoom/{_hook(app, meeting='81234567890')}"
+    with db.session() as s:  # no session of the course runs now
+        for row in s.scalars(select(AttendanceSession)):
+            row.started_at = datetime.now(UTC) - timedelta(days=3)
+    keep_one()
+    with db.session() as s:
+        assert forget_stale_early_events(s, datetime.now(UTC) + timedelta(hours=23)) == 0
+        assert forget_stale_early_events(s, datetime.now(UTC) + timedelta(hours=25)) == 1
+    keep_one()
+    assert kept() == 1
+    with db.session() as s:
+        revoke(s, s.scalar(select(MeetingHook.id).where(MeetingHook.meeting_id.is_not(None))))
+    assert kept() == 0
 
 
 @pytest.mark.parametrize(

@@ -100,9 +100,13 @@ def secret_of(hook: MeetingHook, cipher: TemplateCipher) -> bytes | None:
     return None if hook.secret is None else cipher.open_bytes(hook.secret, _context(hook.id))
 
 
-def session_for(s: Session, hook: MeetingHook, at: datetime) -> AttendanceSession | None:
+def session_for(
+    s: Session, hook: MeetingHook, at: datetime, event: str = "joined"
+) -> AttendanceSession | None:
     """Where an event at `at` goes: the hook's session, or its course's latest session that
-    started before the event (within SESSION_REACH; 15 minutes early is allowed)."""
+    started before the event (within SESSION_REACH; 15 minutes early is allowed). A join
+    after a session ended is not that session's (it is for the class after it); a leave is
+    (the meeting often outlasts the recording by a few minutes)."""
     if hook.session_id is not None:
         return s.get(AttendanceSession, hook.session_id)
     rows = s.scalars(
@@ -114,9 +118,22 @@ def session_for(s: Session, hook: MeetingHook, at: datetime) -> AttendanceSessio
     at = as_utc(at)
     for row in rows:
         started = as_utc(row.started_at)
-        if started - timedelta(minutes=15) <= at <= started + SESSION_REACH:
-            return row
+        if not started - timedelta(minutes=15) <= at <= started + SESSION_REACH:
+            continue
+        ended = row.ended_at is not None and as_utc(row.ended_at) < at
+        if event == "joined" and ended:
+            continue
+        return row
     return None
+
+
+def may_keep_early(hook: MeetingHook, at: datetime, now: datetime) -> bool:
+    """Whether an event no session takes is kept for the next one: a course's hook, an event
+    of about now, and for Zoom only a hook tied to one meeting (an app installed for a whole
+    account reports every meeting on it, which must not become this course's accounts)."""
+    if hook.course_id is None or abs(as_utc(at) - as_utc(now)) > EARLY_REACH:
+        return False
+    return hook.platform != "zoom" or hook.meeting_id is not None
 
 
 def keep_early(
@@ -125,12 +142,7 @@ def keep_early(
 ) -> None:  # fmt: skip
     """An event of a course's hook before any session of the course: kept for the session
     about to start (early_events). What was kept longer than EARLY_KEEP goes now."""
-    s.execute(
-        delete(EarlyParticipantEvent).where(
-            EarlyParticipantEvent.hook_id == hook.id,
-            EarlyParticipantEvent.received_at < utcnow() - EARLY_KEEP,
-        )
-    )
+    forget_stale_early_events(s, utcnow())
     s.add(EarlyParticipantEvent(hook_id=hook.id, platform=platform, event=event, name=name,
                                 email=email, at=as_utc(at)))  # fmt: skip
     s.flush()
@@ -151,6 +163,16 @@ def early_events(s: Session, row: AttendanceSession) -> list[EarlyParticipantEve
     return [e for e in kept if started - EARLY_REACH <= as_utc(e.at) <= started + SESSION_REACH]
 
 
+def forget_stale_early_events(s: Session, now: datetime) -> int:
+    """Kept events no session took within EARLY_KEEP (names and emails: kept no longer)."""
+    gone = s.execute(
+        delete(EarlyParticipantEvent).where(
+            EarlyParticipantEvent.received_at < as_utc(now) - EARLY_KEEP
+        )
+    )
+    return int(gone.rowcount or 0)
+
+
 def list_hooks(s: Session) -> list[MeetingHook]:
     return list(s.scalars(select(MeetingHook).order_by(MeetingHook.id)))
 
@@ -161,4 +183,6 @@ def revoke(s: Session, hook_id: int) -> MeetingHook:
         raise RollcallError(f"no webhook number {hook_id} (see `rollcall participants hooks`)")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+    # What it kept for a session to come will not be given to one.
+    s.execute(delete(EarlyParticipantEvent).where(EarlyParticipantEvent.hook_id == row.id))
     return row

@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 
 from rollcall.attendance.participants.store import record_event
 from rollcall.errors import RollcallError
-from rollcall.storage.hooks import hook_for_token, keep_early, secret_of, session_for
+from rollcall.storage.hooks import (
+    hook_for_token,
+    keep_early,
+    may_keep_early,
+    secret_of,
+    session_for,
+)
 from rollcall.storage.meetings import MeetingHook
 from rollcall.storage.models import AttendanceSession, utcnow
 from rollcall.storage.sessions import get_session
@@ -81,8 +87,8 @@ def _deliver(
     at,  # noqa: ANN001
 ) -> dict[str, object]:
     when = at if isinstance(at, datetime) else None
-    row: AttendanceSession | None = session_for(s, hook, when or utcnow())
-    if row is None and when is not None and hook.course_id is not None:
+    row: AttendanceSession | None = session_for(s, hook, when or utcnow(), event)
+    if row is None and when is not None and may_keep_early(hook, when, utcnow()):
         # Before the class's session exists (students join early): kept for it.
         keep_early(s, hook, platform, event, name, email, when)
         return {"kept": "no session of this hook's course yet: kept for the next one"}

@@ -164,7 +164,7 @@ class EntranceMonitor:
         net = dict(self._crossed)
         for file in self.tracks.values():
             if file.person is not None:
-                crossed = self.occupancy.crossings.get(file.track_id, 0)
+                crossed = self._crossed_as_named(file)
                 net[file.person] = net.get(file.person, 0) + crossed
         came_in = sum(1 for n in net.values() if n > 0)
         left_from_before = sum(1 for n in net.values() if n < 0)
@@ -357,10 +357,20 @@ class EntranceMonitor:
             elif file.live is False:
                 self._attack(file, step, verdict)
         if self.occupancy is not None:
-            crossed = self.occupancy.crossings.pop(file.track_id, 0)
+            crossed = self._crossed_as_named(file)
+            self.occupancy.crossings.pop(file.track_id, None)
             if file.person is not None and crossed:
                 self._crossed[file.person] = self._crossed.get(file.person, 0) + crossed
         self.finished.append(file)
+
+    def _crossed_as_named(self, file: TrackFile) -> int:
+        """The track's crossings that are its person's: while a re-check is pending, only
+        those made before it was lost (a newcomer's crossing since is no one's yet)."""
+        if self.occupancy is None:
+            return 0
+        if file.recheck is not None:
+            return file.recheck[0]
+        return self.occupancy.crossings.get(file.track_id, 0)
 
     def _judge_unnamed(
         self, file: TrackFile, step: EntranceStep, verdict: Verdict, final: bool = False
