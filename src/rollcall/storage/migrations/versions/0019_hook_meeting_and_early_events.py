@@ -42,7 +42,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_early_participant_events_hook_id", "early_participant_events")
+    # The table takes its index with it (MariaDB will not drop an index its foreign key uses).
     op.drop_table("early_participant_events")
     with op.batch_alter_table("meeting_hooks") as batch:
         batch.drop_column("meeting_id")
