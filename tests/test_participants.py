@@ -223,9 +223,7 @@ def test_without_labels_someone_seen_without_joining_while_an_account_is_never_s
     # Two accounts never seen (two cameras off) while Cy was: nothing points at either.
     dan = _acc("Dan", "Dan", stays=((0, 600),))
     entries = _by_name(reconcile([*accounts, dan], seen, _samples(), 600))
-    assert {entries[("Bob", "Bob")].status, entries[("Dan", "Dan")].status} == {
-        "joined_not_seen"
-    }
+    assert {entries[("Bob", "Bob")].status, entries[("Dan", "Dan")].status} == {"joined_not_seen"}
     # Cy in Ada's tile (her label read): sharing Ada's camera, not standing in for Bob.
     tied = [Seen(i, 50.0 + i * 100, "Cy", 0, "Ada Lovelace") for i in range(0, 4)]
     entries = _by_name(reconcile(accounts, seen[:6] + tied, _samples(), 600))
@@ -268,7 +266,7 @@ def test_an_unknown_face_in_the_tile_of_someone_without_templates_is_no_proxy() 
 
 
 def test_a_guest_proposed_as_someone_without_templates_is_a_nickname() -> None:
-    """"Alex" proposed as Alex Kim, who has no templates (never recognisable): the face in its
+    """ "Alex" proposed as Alex Kim, who has no templates (never recognisable): the face in its
     tile, Alexandra, with no account, is taken as its owner, as before."""
     accounts = [_acc("Alex", None, proposed="Alex Kim", proposed_recognisable=False)]
     seen = [Seen(i, 50.0 + i * 100, "Alexandra", 0, "Alex") for i in range(4)]

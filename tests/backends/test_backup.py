@@ -114,6 +114,32 @@ def test_backup_restores_into_the_same_and_into_sqlite(db, settings, tmp_path: P
     again.close()
 
 
+def test_frames_waiting_for_analysis_stay_out_of_backups(db, settings, tmp_path: Path):
+    """Frames are whole screens and camera pictures, kept only until analyzed: a backup,
+    kept for weeks, must not hold them (its table is there, empty)."""
+    import gzip
+    import json
+    from datetime import UTC, datetime
+
+    from rollcall.storage.models import Frame
+
+    session_id = fill(db, settings)
+    with db.session() as session:
+        session.add(Frame(session_id=session_id, seq=1, t=30.0, captured_at=datetime.now(UTC),
+                          image=b"\xff\xd8\xff screen of a meeting"))  # fmt: skip
+    target = tmp_path / "rollcall.backup.gz"
+    summary = backup(db.engine, target)
+    assert summary.tables["frames"] == 0 and summary.tables["attendance"] == 2
+    with gzip.open(target, "rt", encoding="utf-8") as f:
+        text = f.read()
+    assert "frames" in json.loads(text.splitlines()[0])["tables"]
+    assert "screen of a meeting" not in text and "/9j/" not in text
+    lite = Database(settings.with_(database_url=f"sqlite:///{tmp_path / 'restored.db'}"),
+                    migrate=False)  # fmt: skip
+    restore(lite.engine, target)
+    lite.close()
+
+
 def test_restore_refuses_a_database_with_data(db, settings, tmp_path: Path):
     fill(db, settings)
     target = tmp_path / "b.gz"

@@ -128,6 +128,14 @@ def test_a_token_for_one_course_cannot_touch_another(
     assert client.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(ivy)).status_code == 401
 
 
+def _bomb(side: int = 20000) -> bytes:
+    """A small JPEG whose header claims side x side pixels (decoding it would take GBs)."""
+    data = bytearray(_jpeg(64, 64))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = side.to_bytes(2, "big") * 2
+    return bytes(data)
+
+
 @pytest.mark.parametrize(
     ("data", "status"),
     [
@@ -137,8 +145,9 @@ def test_a_token_for_one_course_cannot_touch_another(
         (_jpeg()[: len(_jpeg()) // 3], 422),  # a truncated JPEG
         (_jpeg(20, 20), 422),  # too small to hold a face
         (b"\xff\xd8\xff" + b"\0" * (8 * 1024 * 1024 + 10), 413),
+        (_bomb(), 422),  # refused from its header, before a pixel is decoded
     ],
-    ids=["empty", "gif", "garbage", "truncated", "tiny", "huge"],
+    ids=["empty", "gif", "garbage", "truncated", "tiny", "huge", "bomb"],
 )
 def test_a_corrupt_upload_gets_a_4xx_and_nothing_is_recorded(
     app: Flask, client: FlaskClient, dispatched: Dispatched, data: bytes, status: int
@@ -151,6 +160,22 @@ def test_a_corrupt_upload_gets_a_4xx_and_nothing_is_recorded(
     assert "error" in response.get_json()
     assert _frames(app) == 0 and dispatched == []
     assert _head_counts(app) == counts_before
+
+
+def test_two_large_monitors_captured_together_are_taken(
+    app: Flask, client: FlaskClient, dispatched: Dispatched
+) -> None:
+    """`--source screen` captures every monitor at once: two 2560 px screens side by side are
+    accepted as they are; a wall of screens is scaled down by the agent, not refused."""
+    from rollcall.capture.agent import encode
+
+    token = _agent_token(app, "ivy", "Algebra")
+    due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
+    response = _upload(client, token, "algebra-2", 0, due[0]["t"], _jpeg(5120, 1440))
+    assert response.status_code == 202, response.get_json()
+    wall = cv2.imdecode(np.frombuffer(encode(np.zeros((2160, 15360, 3), np.uint8)), np.uint8), 1)
+    assert wall.shape[1] <= 8192 and wall.shape[0] * wall.shape[1] <= 40_000_000
+    assert abs(wall.shape[1] / wall.shape[0] - 15360 / 2160) < 0.01
 
 
 def test_bad_fields_are_refused_with_a_reason(

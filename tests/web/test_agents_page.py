@@ -37,6 +37,23 @@ def test_a_token_made_on_the_page_works_once_shown_and_dies_when_revoked(
     )
     assert row and "Room B-204" in row.group(1) and 'Connected">yes ' in row.group(1)
     assert "1 frame<" in row.group(1)
+    # Quiet between two samples (up to --max-interval, 90 s here) is still connected; quiet
+    # for longer than that is not.
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from rollcall.storage.models import AttendanceSession
+    from rollcall.workers.pool import agent_lines
+
+    with app.extensions["rollcall"].db.session() as s:
+        row2 = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-2"))
+        connected = {}
+        for quiet in (80, 130):
+            row2.agent_seen_at = datetime.now(UTC) - timedelta(seconds=quiet)
+            (line,) = [x for x in agent_lines(s, [row2]) if x.session == "algebra-2"]
+            connected[quiet] = line.connected
+        assert row2.max_interval == 90 and connected == {80: True, 130: False}
     token_id = int(re.search(r"/agents/tokens/(\d+)/revoke", html.split("Room B-204")[-1]).group(1))
     assert ivy.post(f"/agents/tokens/{token_id}/revoke").status_code == 302
     assert api.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(token)).status_code == 401

@@ -183,7 +183,24 @@ class ServerClient:
         self._check(self.http.post(url, json={"end_t": end_t}, timeout=TIMEOUT))
 
 
+# What the server takes (web.agent_api.MAX_SIDE, MAX_FRAME_PIXELS), a little under.
+UPLOAD_MAX_SIDE = 8192
+UPLOAD_MAX_PIXELS = 39_000_000
+
+
+def fit_for_upload(image: np.ndarray) -> np.ndarray:
+    """A frame the server takes: a capture of several large monitors at once is scaled down
+    (keeping its shape) rather than refused."""
+    h, w = image.shape[:2]
+    scale = min(1.0, UPLOAD_MAX_SIDE / max(h, w), (UPLOAD_MAX_PIXELS / (h * w)) ** 0.5)
+    if scale >= 1.0:
+        return image
+    size = (max(1, int(w * scale)), max(1, int(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def encode(image: np.ndarray) -> bytes:
+    image = fit_for_upload(image)
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise SourceError("a frame could not be encoded as JPEG")

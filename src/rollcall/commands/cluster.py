@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -200,7 +200,9 @@ def worker(app: App, concurrency: int, loglevel: str) -> None:
         "-O",
         "fair",
         f"--queues={QUEUE}",
-        f"--hostname=rollcall-{datetime.now():%H%M%S}@%h",
+        # Unique on a host: two workers started in the same second (systemd's
+        # rollcall-worker@1 and @2) must not share a name.
+        f"--hostname=rollcall-{os.getpid()}@%h",
     ]
     sys.exit(celery.worker_main(argv))
 

@@ -3,7 +3,8 @@
 The file is gzip'd JSON lines: a header (format, schema revision, back end, row counts), then
 for each table a line naming its columns followed by one line per row. Bytes are base64 and
 times ISO 8601 (UTC), so a backup taken from SQLite restores into PostgreSQL or MySQL and back.
-Every table in the database is included (the portal's too), read in one consistent snapshot.
+Every table in the database is included (the portal's too), read in one consistent snapshot,
+except the rows of transient tables (TRANSIENT: frames waiting for analysis and the like).
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ FORMAT = "rollcall-backup"
 VERSION = 1
 VERSION_TABLE = "alembic_version"
 BATCH = 500
+# Tables whose rows are never backed up: uploaded frames waiting for analysis (whole screens
+# and camera pictures, kept only until analyzed) and participant events kept for a session
+# not yet started (names and emails, kept a day at most). A backup lives for weeks; a restore
+# loses at most the frames that were waiting, as a crash of the server would.
+TRANSIENT = {"frames", "early_participant_events"}
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,9 @@ def backup(engine: Engine, target: Path) -> BackupSummary:
         revision = current_revision_of(conn)
         tables = _tables(conn)
         for table in tables:
+            if table.name in TRANSIENT:
+                counts[table.name] = 0
+                continue
             counts[table.name] = conn.scalar(select(func.count()).select_from(table)) or 0
         with gzip.open(tmp, "wt", encoding="utf-8") as out:
             header = {
@@ -126,6 +135,8 @@ def backup(engine: Engine, target: Path) -> BackupSummary:
             for table in tables:
                 columns = [c.name for c in table.columns]
                 out.write(json.dumps({"table": table.name, "columns": columns}) + "\n")
+                if table.name in TRANSIENT:
+                    continue
                 order = list(table.primary_key.columns) or list(table.columns)
                 result = conn.execution_options(yield_per=BATCH).execute(
                     select(table).order_by(*order)

@@ -39,9 +39,13 @@ bp = Blueprint("agent_api", __name__, url_prefix="/api/v1/agent")
 csrf.exempt(bp)  # bearer tokens, no cookies
 
 MAX_FRAME_BYTES = 8 * 1024 * 1024
-MAX_SIDE = 4096
-# Uploads per second per token, with a burst: a backfill of a recording goes as fast as this.
-RATE, BURST = 20.0, 60.0
+# Two 2560-wide monitors captured together are 5120 px wide; the agent scales down anything
+# larger than these (capture.agent.fit_for_upload).
+MAX_SIDE = 8192
+MAX_FRAME_PIXELS = 40_000_000
+# Uploads per second per token, with a burst: a backfill of a recording goes as fast as this,
+# and an entrance camera at the highest --fps (MAX_FPS) keeps up with room to spare.
+RATE, BURST = max(20.0, MAX_FPS + 10.0), 120.0
 # Sample numbers an agent may be ahead of the server (it is handed at most 100 at a time).
 MAX_AHEAD = 1000
 MAX_AHEAD_FRAMES = 10_000_000
@@ -152,6 +156,21 @@ def _describe(s, row: AttendanceSession, count: int = 10) -> dict[str, object]: 
         "waiting": waiting_frames(s, row.id),
         "next": upcoming,
     }
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) as the image's header states them, or None if it has no such header."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except Image.DecompressionBombError:
+        return (MAX_SIDE + 1, MAX_SIDE + 1)  # Pillow's own limit said it first: too large
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
 
 
 @bp.post("/sessions")
@@ -282,9 +301,19 @@ def upload_frame(name: str):  # noqa: ANN201
         abort(413, description=f"a frame may be at most {MAX_FRAME_BYTES // 2**20} MB")
     if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")):
         abort(415, description="the frame must be a JPEG (or PNG) image")
-    image = decode(data)
-    if image is None or min(image.shape[:2]) < 32 or max(image.shape[:2]) > MAX_SIDE:
+    # The size from the header before any pixel is decoded: a small file can claim 20000 px
+    # a side, and decoding it would take gigabytes.
+    size = _header_size(data)
+    if (
+        size is None
+        or min(size) < 32
+        or max(size) > MAX_SIDE
+        or size[0] * size[1] > MAX_FRAME_PIXELS
+    ):
         abort(422, description=f"the frame cannot be decoded, or is not 32-{MAX_SIDE} px")
+    image = decode(data)
+    if image is None or image.shape[1::-1] != size:
+        abort(422, description="the frame cannot be decoded")
     with db_session() as s:
         row = _session_or_abort(s, name)
         if row.state == CLOSED:

@@ -22,7 +22,9 @@ from rollcall.storage.models import (
 )
 from rollcall.wallclock import as_utc
 
-CONNECTED_WITHIN = timedelta(seconds=60)  # an agent asks or uploads at least this often
+# An agent asks or uploads at least this often, or once per sampling interval of its session
+# (a meeting's agent may be quiet for up to its --max-interval between samples).
+CONNECTED_WITHIN = timedelta(seconds=60)
 RATE_WINDOW = timedelta(minutes=5)
 
 
@@ -87,7 +89,9 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
             AgentLine(
                 session=row.name,
                 agent=names.get(row.agent_token_id),
-                connected=seen is not None and now - seen <= CONNECTED_WITHIN,
+                connected=seen is not None
+                and now - seen
+                <= max(CONNECTED_WITHIN, timedelta(seconds=(row.max_interval or 0) + 30)),
                 seen_at=seen,
                 lag_s=row.agent_lag,
                 waiting=waiting.get(row.id, 0),

@@ -45,8 +45,9 @@ REPEAT = "already_marked"
 MAX_EMBEDDINGS = 6  # per track: the best 3-5 shots, and a spare when a better one arrives
 SEEN_EVERY = 1.0  # seconds between last-seen updates of one person
 # A marked person named again this soon after they were last seen is on the same pass (a track
-# split by a re-check, a face hidden for a moment): not a new pass, so no "already marked".
-SAME_PASS_S = 30.0
+# split by a re-check, a face hidden for longer than the tracker waits): not a new pass, so no
+# "already marked". Someone who walks out and back in takes longer.
+SAME_PASS_S = 5.0
 ATTACK_AFTER = 4.0  # seconds in view without passing the liveness check: report it
 # A judged track that was lost and found again must show the same face: its next shots of
 # naming size are matched, and this many in a row that name no one split it (one that names
