@@ -31,6 +31,15 @@ JPEG_QUALITY = 85
 TIMEOUT = 30.0  # seconds for one request
 MAX_BACKOFF = 30.0
 BACKFILL_AHEAD = 20  # frames of a recording read ahead of the server's acknowledgements
+# Sampling times the agent holds ahead: asked for again when fewer are left, so a network
+# outage of an hour or more still finds every sample it must take on disk (the server hands
+# out at most 100 at a time).
+KNOWN_AHEAD, REFILL_BELOW, REFILL_EVERY = 100, 40, 30.0
+# A live source's sampling time this far in the past when its turn comes (the agent joined a
+# running session, or could not learn its times while offline) is missed, not taken late: a
+# frame of now stamped with a time long gone would be a sample that never was.
+LATE_SKIP_S = 15.0
+REFILL_TIMEOUT = 5.0
 
 
 class AgentRefused(RollcallError):
@@ -77,6 +86,7 @@ class AgentStatus:
     sent: int = 0
     duplicates: int = 0
     dropped: int = 0
+    missed: int = 0  # sampling times already past when their turn came (live sources)
     notes: list[str] = field(default_factory=list)
     unit: str = "sample"  # what is sent: a sample, or an entrance's every frame
 
@@ -158,9 +168,9 @@ class ServerClient:
             body["started_at"] = options.started_at.isoformat()
         return self._check(self.http.post(f"{self.base}/sessions", json=body, timeout=TIMEOUT))
 
-    def status(self, session: str, count: int = 100) -> dict:
+    def status(self, session: str, count: int = 100, timeout: float = TIMEOUT) -> dict:
         url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}"
-        return self._check(self.http.get(url, params={"count": count}, timeout=TIMEOUT))
+        return self._check(self.http.get(url, params={"count": count}, timeout=timeout))
 
     def upload(self, session: str, frame: dict, backlog: int) -> str:
         """'queued', 'duplicate' or 'late'; raises on a network error or a 5xx/429."""
@@ -237,20 +247,37 @@ class Agent:
             offset = max(0.0, (datetime.now(UTC) - started).total_seconds())
         if info.get("mode") == "entrance":
             return self._run_entrance(info, offset)
-        upcoming = [(n["seq"], n["t"]) for n in info["next"]]
+        # The last sample taken or missed. A restarted agent goes on after what its spool
+        # holds: taking one of those again would replace a frame of then with one of now.
+        done = max((f["seq"] for f in self.spool.waiting()), default=-1)
+        upcoming = [(n["seq"], n["t"]) for n in info["next"] if n["seq"] > done]
+        refill_at = 0.0
         end_t = 0.0
         ended = False
         while not ended and not self.should_stop():
+            if len(upcoming) < REFILL_BELOW and time.monotonic() >= refill_at:
+                refill_at = time.monotonic() + REFILL_EVERY
+                have = {seq for seq, _ in upcoming}
+                # Asked in passing while times are still known: a server that does not answer
+                # soon must not hold up the next capture.
+                more = self._more_times(REFILL_TIMEOUT if upcoming else TIMEOUT)
+                upcoming += [x for x in more if x[0] > done and x[0] not in have]
+                upcoming.sort()
             if not upcoming:
-                upcoming = self._more_times()
-                if not upcoming:
-                    self._flush()
-                    time.sleep(1.0)
-                    continue
+                refill_at = 0.0
+                self._flush()
+                time.sleep(1.0)
+                continue
             seq, t = upcoming.pop(0)
+            done = seq
             if self.options.duration is not None and t > self.options.duration:
                 end_t = self.options.duration
                 break
+            if self.source.live:
+                now_t = (datetime.now(UTC) - started).total_seconds()
+                if t < now_t - LATE_SKIP_S:
+                    self._missed(seq, t)
+                    continue
             frame = self.source.read(not_before=max(0.0, t - offset))
             if frame is None:
                 ended = True
@@ -265,6 +292,16 @@ class Agent:
             self._flush()
             self.report(self.status)
         return self._end(end_t)
+
+    def _missed(self, seq: int, t: float) -> None:
+        """One note per run of missed sampling times, with how many so far."""
+        self.status.missed += 1
+        note = f"sampling times already past, not taken: {self.status.missed}"
+        if self.status.notes and self.status.notes[-1].startswith("sampling times already past"):
+            self.status.notes[-1] = note
+        else:
+            self.status.notes.append(note)
+        log.info("sample %s (t=%.1f s) was due before it could be taken: missed", seq, t)
 
     def _end(self, end_t: float) -> AgentStatus:
         if self.should_stop():
@@ -327,9 +364,9 @@ class Agent:
             self.report(self.status)
         return self._end(end_t)
 
-    def _more_times(self) -> list[tuple[int, float]]:
+    def _more_times(self, timeout: float = TIMEOUT) -> list[tuple[int, float]]:
         try:
-            info = self.client.status(self.options.session)
+            info = self.client.status(self.options.session, KNOWN_AHEAD, timeout)
         except (requests.RequestException, OSError):
             self.status.connected = False
             return []

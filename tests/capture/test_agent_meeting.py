@@ -1,0 +1,111 @@
+"""The capture agent of a meeting against a stand-in server: it holds enough sampling times to
+keep capturing through a long outage, and a sampling time already long past when its turn
+comes (a late join, an outage) is missed, never filled with a frame of now.
+
+The agent, its spool and its schedule handling are the real ones; the server is a stand-in
+whose answers are scripted."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+from tests.capture.test_agent_entrance import Camera
+
+from rollcall.capture.agent import LATE_SKIP_S, Agent, AgentOptions, Spool
+
+
+class Server:
+    """Sampling times every 30 s from the session's start; ``online`` says whether it
+    answers; uploads are recorded as the server would take them."""
+
+    def __init__(self, started: datetime, uploads_before_outage: int | None = None) -> None:
+        self.started, self.outage_after = started, uploads_before_outage
+        self.received: list[tuple[int, float]] = []
+        self.images: dict[int, bytes] = {}
+        self.asked: list[int] = []
+
+    @property
+    def online(self) -> bool:
+        return self.outage_after is None or len(self.received) < self.outage_after
+
+    def _times(self, after: int, count: int) -> list[dict]:
+        return [{"seq": k, "t": 30.0 * k} for k in range(after + 1, after + 1 + count)]
+
+    def open(self, options: AgentOptions) -> dict:
+        return {"mode": "meeting", "started_at": self.started.isoformat(),
+                "received_through": -1, "next": self._times(-1, 20)}  # fmt: skip
+
+    def status(self, session: str, count: int = 100, timeout: float = 30.0) -> dict:
+        self.asked.append(count)
+        if not self.online:
+            raise requests.ConnectionError("no route to host")
+        through = max([s for s, _ in self.received], default=-1)
+        return {"next": self._times(through, count), "received_through": through}
+
+    def upload(self, session: str, frame: dict, backlog: int) -> str:
+        if not self.online:
+            raise requests.ConnectionError("no route to host")
+        self.received.append((frame["seq"], frame["t"]))
+        self.images[frame["seq"]] = frame["path"].read_bytes()
+        return "stored"
+
+    def finish(self, session: str, end_t: float) -> None:
+        pass
+
+
+def _options() -> AgentOptions:
+    return AgentOptions(server="http://unused", token="t", session="cs101", source="screen")
+
+
+def test_an_outage_longer_than_twenty_samples_keeps_every_sample_on_disk(tmp_path: Path) -> None:
+    """The network goes after the first two samples: the agent already holds 100 sampling
+    times and captures each of them into its spool (it used to know 20, and stop)."""
+    camera = Camera()
+    server = Server(datetime.now(UTC), uploads_before_outage=2)
+    spool = Spool(tmp_path / "spool", 2000)
+    deadline = time.monotonic() + 20  # (an agent out of times waits for the server forever)
+    agent = Agent(_options(), camera, spool, client=server,
+                  should_stop=lambda: camera.n >= 90 or time.monotonic() > deadline)  # fmt: skip
+    agent.run()
+    kept = [f["seq"] for f in spool.waiting()]
+    assert [seq for seq, _ in server.received] == [0, 1]
+    assert kept == list(range(2, 90)), "numbered by the session's times, none twice"
+    assert server.asked[0] == 100
+
+
+def test_a_late_join_misses_the_past_instead_of_faking_it(tmp_path: Path) -> None:
+    """Joining a session that started ten minutes ago: the sampling times already past are
+    missed (noted once); the first sample taken is one that is due now."""
+    started = datetime.now(UTC) - timedelta(minutes=10)
+    camera = Camera()
+    server = Server(started)
+    spool = Spool(tmp_path / "spool", 2000)
+    agent = Agent(_options(), camera, spool, client=server, should_stop=lambda: camera.n >= 5)
+    status = agent.run()
+    now_t = (datetime.now(UTC) - started).total_seconds()
+    seqs = [seq for seq, _ in server.received]
+    assert status.missed == sum(1 for k in range(30) if 30.0 * k < now_t - LATE_SKIP_S)
+    assert seqs and min(seqs) == status.missed and len(set(seqs)) == len(seqs)
+    assert [n for n in status.notes if "already past" in n] == [
+        f"sampling times already past, not taken: {status.missed}"
+    ]
+
+
+def test_a_restarted_agent_keeps_the_frames_its_spool_holds(tmp_path: Path) -> None:
+    """Stopped while offline with samples 0-4 on disk, started again: those frames go as they
+    were taken, and capture goes on from sample 5."""
+    spool = Spool(tmp_path / "spool", 2000)
+    first = Camera()
+    offline = Server(datetime.now(UTC), uploads_before_outage=0)
+    Agent(_options(), first, spool, client=offline, should_stop=lambda: first.n >= 5).run()
+    before = {f["seq"]: f["path"].read_bytes() for f in spool.waiting()}
+    assert sorted(before) == [0, 1, 2, 3, 4]
+    again = Camera()
+    again.n = 100  # another picture on the screen by now
+    server = Server(offline.started)
+    Agent(_options(), again, spool, client=server, should_stop=lambda: again.n >= 103).run()
+    assert [seq for seq, _ in server.received][:8] == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert all(server.images[seq] == jpeg for seq, jpeg in before.items())
