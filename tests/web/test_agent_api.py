@@ -136,6 +136,25 @@ def _bomb(side: int = 20000) -> bytes:
     return bytes(data)
 
 
+def test_tokens_of_an_instructor_taken_off_the_course_stop_working_for_it(
+    app: Flask, client: FlaskClient, dispatched: Dispatched
+) -> None:
+    """Both kinds of ivy's tokens: the course's, and her own that made a session of it."""
+    from rollcall.storage.accounts import set_instructor
+
+    course_token = _agent_token(app, "ivy", "Algebra")
+    own_token = _agent_token(app, "ivy")
+    assert _open(client, own_token, session="algebra-2", course="Algebra").status_code == 201
+    with app.extensions["rollcall"].db.session() as s:
+        set_instructor(s, require_course(s, "Algebra"), get_user(s, "ivy"), False)
+    for token in (course_token, own_token):
+        assert _open(client, token, session="algebra-3", course="Algebra").status_code == 403
+        assert _open(client, token, session="algebra-2").status_code == 403
+        due = _upload(client, token, "algebra-2", 0, 0.0, _jpeg())
+        assert due.status_code == 403, due.get_json()
+    assert _frames(app) == 0
+
+
 @pytest.mark.parametrize(
     ("data", "status"),
     [

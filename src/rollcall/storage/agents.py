@@ -66,19 +66,23 @@ def owner(session: Session, agent: AgentToken) -> User:
 
 
 def may_record(session: Session, agent: AgentToken, row: AttendanceSession) -> bool:
-    """Whether this agent may upload frames for (and join) this session."""
-    if agent.course_id is not None:
-        return row.course_id == agent.course_id
-    if row.agent_token_id == agent.id:
-        return True
+    """Whether this agent may upload frames for (and join) this session: its owner may see
+    the session now (an instructor taken off the course takes their tokens with them), and a
+    course's token only that course's."""
+    if agent.course_id is not None and row.course_id != agent.course_id:
+        return False
     return accounts.can_see_session(session, owner(session, agent), row)
 
 
 def may_create_for(session: Session, agent: AgentToken, course: Course | None) -> bool:
     """Whether this agent may create a session for ``course`` (None: everyone enrolled)."""
-    if agent.course_id is not None:
-        return course is not None and course.id == agent.course_id
     user = owner(session, agent)
+    if agent.course_id is not None:
+        return (
+            course is not None
+            and course.id == agent.course_id
+            and accounts.can_see_course(session, user, course.id)
+        )
     if course is None:
         return user.role == "admin"
     return accounts.can_see_course(session, user, course.id)
