@@ -248,6 +248,8 @@ def cluster(shared: Meeting, tmp_path: Path) -> Iterator[Cluster]:
 
 def _finish(cluster: Cluster, agent: subprocess.Popen) -> None:
     assert agent.wait(600) == 0, (cluster.logs / "agent.log").read_text()
+    # No terminal (as under systemd): the status goes to the log as lines.
+    assert ": connected · " in (cluster.logs / "agent.log").read_text()
     _wait("the session to close", cluster.session_closed, 300)
     assert query(cluster.home, "SELECT count(*) FROM frames")[0][0] == 0, "frames kept"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -20,6 +22,8 @@ from rollcall.commands.base import (
     utc_minute,
 )
 from rollcall.commands.web import token
+
+STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
 
 
 @click.command()
@@ -140,10 +144,24 @@ def agent(
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     live = err_console.is_terminal
+    # Under systemd or Docker there is no terminal to redraw: the status goes to the log, one
+    # line when it changes (connected or not, notes) and at most once a minute otherwise.
+    logged = {"at": 0.0, "state": None}
 
     def report(status) -> None:  # noqa: ANN001
         if live:
             err_console.print(status.line(session_name), end="\r", highlight=False)
+            return
+        state = (status.connected, len(status.notes))
+        now = time.monotonic()
+        if state != logged["state"] or now - logged["at"] >= STATUS_LOG_EVERY:
+            logged["state"], logged["at"] = state, now
+            err_console.print(
+                f"{datetime.now():%Y-%m-%d %H:%M:%S} {status.line(session_name)}"
+                + (f" · note: {status.notes[-1]}" if status.notes else ""),
+                highlight=False,
+                soft_wrap=True,
+            )
 
     try:
         runner = Agent(
