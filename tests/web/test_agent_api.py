@@ -216,7 +216,14 @@ def test_bad_fields_are_refused_with_a_reason(
         assert response.status_code == 400, (form, response.get_json())
     assert _open(client, token, session="x", min_interval="soon").status_code == 400
     assert _open(client, token, name="no session key").status_code == 400
-    assert _frames(app) == 0
+    # A time far from the sample's: not a frame of that sample.
+    due = client.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(token)).get_json()
+    far = _upload(client, token, "algebra-2", 0, 1e9, _jpeg())
+    assert far.status_code == 422 and "was due at" in far.get_json()["error"]
+    assert (
+        _upload(client, token, "algebra-2", 0, due["next"][0]["t"] + 20, _jpeg()).status_code == 202
+    )
+    assert _frames(app) == 1
 
 
 def test_a_closed_session_takes_no_frames_and_finish_asks_for_closing(

@@ -49,8 +49,10 @@ RATE, BURST = max(20.0, MAX_FPS + 10.0), 120.0
 # Sample numbers an agent may be ahead of the server (it is handed at most 100 at a time).
 MAX_AHEAD = 1000
 MAX_AHEAD_FRAMES = 10_000_000
-# An agent may capture late (a busy machine), never much before the sample is due.
+# An agent may capture late (a busy machine), never much before the sample is due; nor long
+# after it (the agent itself misses a time 15 s past: capture.agent.LATE_SKIP_S).
 EARLY_TOLERANCE = 1.0
+LATE_TOLERANCE = 300.0
 
 
 class _Bucket:
@@ -333,6 +335,12 @@ def upload_frame(name: str):  # noqa: ANN201
             due = _due(row, seq)
             if t < due - EARLY_TOLERANCE:
                 abort(422, description=f"sample {seq} is due at {due:.3f} s, not before")
+            if t > due + LATE_TOLERANCE:
+                abort(
+                    422,
+                    description=f"sample {seq} was due at {due:.3f} s, not {t:.3f} s: "
+                    "a frame of another time",
+                )
         result = store_frame(s, row, Upload(seq, t, captured_at, data))
         row.agent_token_id, row.agent_seen_at, row.agent_backlog = g.agent_id, utcnow(), backlog
         if result is Stored.QUEUED:
