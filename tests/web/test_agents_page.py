@@ -117,3 +117,20 @@ def test_an_entrance_shows_which_process_watches_it(
         state = s.get(SessionState, get_session(s, "door").id)
         state.state = _Doc(frame=0, watcher="worker-3:4242", lease_until=time.time() - 1).dump()
     assert "entrance: no worker yet" in door_row(), "a lease that ran out names nobody"
+
+
+def test_a_session_started_in_the_portal_is_joined_by_an_agent(app: Flask, browser) -> None:  # noqa: ANN001
+    """The instructor starts an entrance session on the course page; an agent with a course
+    token joins it (it gets the session's mode, fps and line) and otto may not start one."""
+    ivy = browser("ivy")
+    form = {"session": "algebra-door", "mode": "entrance", "min_interval": "20",
+            "max_interval": "90", "fps": "6", "line": "0,300,1280,300"}  # fmt: skip
+    done = ivy.post("/courses/Algebra/sessions", form, follow_redirects=True)
+    assert "Session algebra-door started" in done.get_data(as_text=True)
+    assert browser("otto").post("/courses/Algebra/sessions", form).status_code == 403
+    again = ivy.post("/courses/Algebra/sessions", form, follow_redirects=True)
+    assert "already exists" in again.get_data(as_text=True)
+    token = ivy.post("/agents/tokens", {"name": "Door", "course": "Algebra"})
+    value = TOKEN.search(token.get_data(as_text=True)).group(1)
+    info = _open(app.test_client(), value, session="algebra-door").get_json()
+    assert (info["mode"], info["fps"], info["line"]) == ("entrance", 6.0, "0,300,1280,300")

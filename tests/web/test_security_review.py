@@ -78,6 +78,7 @@ ROUTES: dict[str, Route] = {
     "courses.detail": _r("page", "own", "GET", name="Algebra"),
     "courses.roster": _r("page", "own", "POST", name="Algebra"),
     "courses.schedule": _r("page", "own", "POST", name="Algebra"),
+    "courses.start_session": _r("page", "own", "POST", name="Algebra"),
     "courses.instructors": _r("page", "admin", "POST", name="Algebra"),
     "reports.index": _r("page", "any", "GET", hidden="Algebra"),
     "reports.course": _r("page", "own", "GET", name="Algebra"),

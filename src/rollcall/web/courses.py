@@ -211,6 +211,54 @@ def schedule(name: str):  # noqa: ANN201
     return redirect(url_for("courses.detail", name=name))
 
 
+@bp.post("/<name>/sessions")
+def start_session(name: str):  # noqa: ANN201
+    """A session of the course for a capture agent to join (`rollcall agent --session NAME`):
+    made here, it starts now and its sampling times run from now."""
+    from rollcall.analysis.entrance import DEFAULT_FPS, MAX_FPS, MIN_FPS
+    from rollcall.analysis.entrance.occupancy import parse_line
+    from rollcall.attendance.runner import RunOptions, prepare_session
+
+    with db_session() as s:
+        user = me(s)
+        course = course_or_abort(s, name, user)
+        course_name = course.name
+    form = request.form
+    try:
+        session_name = check_exact_name("session", form.get("session", "").strip())
+        mode = form.get("mode", "meeting")
+        if mode not in ("meeting", "entrance"):
+            raise RollcallError("choose meeting or entrance")
+        lo, hi = float(form.get("min_interval", 20)), float(form.get("max_interval", 90))
+        if not 5 <= lo <= hi <= 3600:
+            raise RollcallError("sampling intervals: 5 s to an hour, the shortest first")
+        fps = float(form.get("fps") or DEFAULT_FPS) if mode == "entrance" else None
+        if fps is not None and not MIN_FPS <= fps <= MAX_FPS:
+            raise RollcallError(f"frames per second: {MIN_FPS:g} to {MAX_FPS:g}")
+        line = form.get("line", "").strip() if mode == "entrance" else ""
+        line = ",".join(f"{v:g}" for v in parse_line(line)) if line else None
+        options = RunOptions(session=session_name, source="agent", course=course_name,
+                             min_interval=lo, max_interval=hi, mode=mode, entrance_fps=fps,
+                             entrance_line=line)  # fmt: skip
+        prepare_session(portal().db, options, datetime.now().astimezone())
+    except ValueError:
+        flash("Nothing was started: the intervals and fps are numbers.", "error")
+        return redirect(url_for("courses.detail", name=name, _anchor="agent-session"))
+    except RollcallError as exc:
+        flash(f"Nothing was started: {exc}", "error")
+        return redirect(url_for("courses.detail", name=name, _anchor="agent-session"))
+    with db_session() as s:
+        what = f"session {session_name} started for an agent ({mode})"
+        record(s, user.name, CourseChanged(course_name, "session", "", what))
+    flash(
+        f"Session {session_name} started. On the machine with the video: rollcall agent "
+        f"--server {request.host_url.rstrip('/')} --token … --session {session_name} "
+        "--source screen (or camera:0, rtsp://…)",
+        "success",
+    )
+    return redirect(url_for("sessions.sheet", name=session_name))
+
+
 @bp.post("/<name>/instructors")
 @admin_required
 def instructors(name: str):  # noqa: ANN201
