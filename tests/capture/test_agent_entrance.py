@@ -40,7 +40,7 @@ class Offline:
         return {"mode": "entrance", "fps": 8.0, "received_through": 41, "received_t": None,
                 "started_at": datetime.now(UTC).isoformat(), "next": []}  # fmt: skip
 
-    def upload(self, session: str, frame: dict, backlog: int) -> str:
+    def upload(self, session: str, frame: dict, backlog: int, timeout: float = 30.0) -> str:
         raise requests.ConnectionError("no route to host")
 
 

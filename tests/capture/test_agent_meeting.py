@@ -15,6 +15,7 @@ import requests
 from tests.capture.test_agent_entrance import Camera
 
 from rollcall.capture.agent import LATE_SKIP_S, Agent, AgentOptions, Spool
+from rollcall.vision.types import Frame
 
 
 class Server:
@@ -31,8 +32,10 @@ class Server:
     def online(self) -> bool:
         return self.outage_after is None or len(self.received) < self.outage_after
 
+    every = 30.0  # seconds between sampling times
+
     def _times(self, after: int, count: int) -> list[dict]:
-        return [{"seq": k, "t": 30.0 * k} for k in range(after + 1, after + 1 + count)]
+        return [{"seq": k, "t": self.every * k} for k in range(after + 1, after + 1 + count)]
 
     def open(self, options: AgentOptions) -> dict:
         return {"mode": "meeting", "started_at": self.started.isoformat(),
@@ -45,7 +48,7 @@ class Server:
         through = max([s for s, _ in self.received], default=-1)
         return {"next": self._times(through, count), "received_through": through}
 
-    def upload(self, session: str, frame: dict, backlog: int) -> str:
+    def upload(self, session: str, frame: dict, backlog: int, timeout: float = 30.0) -> str:
         if not self.online:
             raise requests.ConnectionError("no route to host")
         self.received.append((frame["seq"], frame["t"]))
@@ -109,3 +112,48 @@ def test_a_restarted_agent_keeps_the_frames_its_spool_holds(tmp_path: Path) -> N
     Agent(_options(), again, spool, client=server, should_stop=lambda: again.n >= 103).run()
     assert [seq for seq, _ in server.received][:8] == [0, 1, 2, 3, 4, 5, 6, 7]
     assert all(server.images[seq] == jpeg for seq, jpeg in before.items())
+
+
+class Hanging(Server):
+    """Times every 2.5 s; every upload hangs for as long as the agent lets it (a network
+    that drops packets silently) and then fails."""
+
+    every = 2.5
+
+    def __init__(self, started: datetime) -> None:
+        super().__init__(started)
+        self.timeouts: list[float] = []
+
+    def upload(self, session: str, frame: dict, backlog: int, timeout: float = 30.0) -> str:
+        self.timeouts.append(timeout)
+        time.sleep(min(timeout, 10.0))
+        raise requests.ConnectionError("timed out")
+
+
+class Clock(Camera):
+    """A live source in real time: a frame is there when its time has come."""
+
+    def __init__(self, started: datetime) -> None:
+        super().__init__()
+        self.zero = time.monotonic() - (datetime.now(UTC) - started).total_seconds()
+        self.taken: list[tuple[float, float]] = []  # (due, taken) on the session's clock
+
+    def read(self, not_before: float = 0.0) -> Frame:
+        time.sleep(max(0.0, self.zero + not_before - time.monotonic()))
+        frame = super().read(not_before)
+        self.taken.append((not_before, time.monotonic() - self.zero))
+        return frame
+
+
+def test_a_silent_network_never_holds_up_the_next_capture(tmp_path: Path) -> None:
+    """Each upload may take only until shortly before the next sample is due: the samples are
+    all taken on time, into the spool, while every upload hangs."""
+    started = datetime.now(UTC)
+    camera = Clock(started)
+    server = Hanging(started)
+    spool = Spool(tmp_path / "spool", 2000)
+    agent = Agent(_options(), camera, spool, client=server, should_stop=lambda: camera.n >= 4)
+    status = agent.run()
+    assert status.missed == 0 and [f["seq"] for f in spool.waiting()] == [0, 1, 2, 3]
+    assert max(taken - due for due, taken in camera.taken) < 1.0
+    assert server.timeouts and max(server.timeouts) <= 5.0  # (the last, at the stop: 5 s)

@@ -495,11 +495,11 @@ def test_an_entrance_agent_stopped_and_started_again_goes_on_where_it_was(
     def watched(agent: Agent, network_drops_after: int | None) -> Agent:
         upload = agent.client.upload
 
-        def counted(session: str, frame: dict, backlog: int) -> str:
+        def counted(session: str, frame: dict, backlog: int, timeout: float = 30.0) -> str:
             tries.append(frame["seq"])
             if network_drops_after is not None and len(tries) > network_drops_after:
                 raise requests.ConnectionError("the network drops")  # these stay spooled
-            result = upload(session, frame, backlog)
+            result = upload(session, frame, backlog, timeout)
             if result == "queued":
                 taken.append((frame["seq"], frame["t"]))
             return result

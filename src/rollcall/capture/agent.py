@@ -40,6 +40,10 @@ KNOWN_AHEAD, REFILL_BELOW, REFILL_EVERY = 100, 40, 30.0
 # frame of now stamped with a time long gone would be a sample that never was.
 LATE_SKIP_S = 15.0
 REFILL_TIMEOUT = 5.0
+# A live source's uploads stop this long before its next capture is due, and an entrance
+# camera's are given this long per frame read (MIN_UPLOAD_TIME is the least any upload gets).
+MIN_UPLOAD_TIME, ENTRANCE_UPLOAD_BUDGET = 2.0, 2.0
+STOP_UPLOAD_BUDGET = 5.0
 
 
 class AgentRefused(RollcallError):
@@ -172,7 +176,7 @@ class ServerClient:
         url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}"
         return self._check(self.http.get(url, params={"count": count}, timeout=timeout))
 
-    def upload(self, session: str, frame: dict, backlog: int) -> str:
+    def upload(self, session: str, frame: dict, backlog: int, timeout: float = TIMEOUT) -> str:
         """'queued', 'duplicate' or 'late'; raises on a network error or a 5xx/429."""
         url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}/frames"
         data = {
@@ -183,7 +187,7 @@ class ServerClient:
         }
         with open(frame["path"], "rb") as image:
             files = {"image": ("frame.jpg", image, "image/jpeg")}
-            response = self.http.post(url, data=data, files=files, timeout=TIMEOUT)
+            response = self.http.post(url, data=data, files=files, timeout=timeout)
         if response.status_code == 422:
             return "refused"  # e.g. not due yet: this frame can never be accepted
         return self._check(response)["status"]
@@ -289,7 +293,11 @@ class Agent:
                 self.status.dropped += 1
                 self.status.notes.append(f"spool full: sample {seq} not kept")
             self.status.queued = len(self.spool)
-            self._flush()
+            until = None
+            if self.source.live and upcoming:
+                due_in = upcoming[0][1] - (datetime.now(UTC) - started).total_seconds()
+                until = time.monotonic() + max(MIN_UPLOAD_TIME, due_in - 1.0)
+            self._flush(until=until)
             self.report(self.status)
         return self._end(end_t)
 
@@ -305,8 +313,9 @@ class Agent:
 
     def _end(self, end_t: float) -> AgentStatus:
         if self.should_stop():
-            # Interrupted: frames on disk stay for the next start of the agent.
-            self._flush()
+            # Interrupted: a last try, briefly (a stop must not wait on a silent network);
+            # frames on disk stay for the next start of the agent.
+            self._flush(until=time.monotonic() + STOP_UPLOAD_BUDGET)
             return self.status
         if self.source.duration is not None:
             end_t = max(end_t, self.source.duration)
@@ -360,7 +369,10 @@ class Agent:
             self.status.queued = len(self.spool)
             # A recording is read as fast as the server takes its frames; a live camera never
             # waits for the server (its frames go to the spool).
-            self._flush(wait=not self.source.live and len(self.spool) >= BACKFILL_AHEAD)
+            if self.source.live:
+                self._flush(until=time.monotonic() + ENTRANCE_UPLOAD_BUDGET)
+            else:
+                self._flush(wait=len(self.spool) >= BACKFILL_AHEAD)
             self.report(self.status)
         return self._end(end_t)
 
@@ -374,16 +386,28 @@ class Agent:
         sent = {f["seq"] for f in self.spool.waiting()}
         return [(n["seq"], n["t"]) for n in info["next"] if n["seq"] not in sent]
 
-    def _flush(self, wait: bool = False) -> None:
-        """Send waiting frames, oldest first, until one fails (then wait a growing while)."""
+    def _flush(self, wait: bool = False, until: float | None = None) -> None:
+        """Send waiting frames, oldest first, until one fails (then wait a growing while).
+
+        ``until`` (time.monotonic()): a live source's next capture is due then, and no upload
+        may hold it up, however the network behaves (a silent drop used to block for the
+        whole request timeout); what is not sent by then waits in the spool."""
         if not wait and time.monotonic() < self._retry_at:
             return
         if wait:
             time.sleep(max(0.0, self._retry_at - time.monotonic()))
         waiting = self.spool.waiting()
         for i, frame in enumerate(waiting):
+            timeout = TIMEOUT
+            if until is not None:
+                left = until - time.monotonic()
+                if left < MIN_UPLOAD_TIME:
+                    return
+                timeout = min(TIMEOUT, left)
             try:
-                result = self.client.upload(self.options.session, frame, len(waiting) - i - 1)
+                result = self.client.upload(
+                    self.options.session, frame, len(waiting) - i - 1, timeout
+                )
             except AgentRefused:
                 raise
             except SlowDown as slow:
