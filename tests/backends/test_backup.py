@@ -130,6 +130,7 @@ def test_frames_waiting_for_analysis_stay_out_of_backups(db, settings, tmp_path:
     target = tmp_path / "rollcall.backup.gz"
     summary = backup(db.engine, target)
     assert summary.tables["frames"] == 0 and summary.tables["attendance"] == 2
+    assert summary.skipped["frames"] == 1
     with gzip.open(target, "rt", encoding="utf-8") as f:
         text = f.read()
     assert "frames" in json.loads(text.splitlines()[0])["tables"]

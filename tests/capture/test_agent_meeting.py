@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import requests
 from tests.capture.test_agent_entrance import Camera
 
@@ -41,12 +42,14 @@ class Server:
         return {"mode": "meeting", "started_at": self.started.isoformat(),
                 "received_through": -1, "next": self._times(-1, 20)}  # fmt: skip
 
-    def status(self, session: str, count: int = 100, timeout: float = 30.0) -> dict:
+    def status(
+        self, session: str, count: int = 100, timeout: float = 30.0, after: int = -1
+    ) -> dict:
         self.asked.append(count)
         if not self.online:
             raise requests.ConnectionError("no route to host")
         through = max([s for s, _ in self.received], default=-1)
-        return {"next": self._times(through, count), "received_through": through}
+        return {"next": self._times(max(through, after), count), "received_through": through}
 
     def upload(self, session: str, frame: dict, backlog: int, timeout: float = 30.0) -> str:
         if not self.online:
@@ -79,18 +82,23 @@ def test_an_outage_longer_than_twenty_samples_keeps_every_sample_on_disk(tmp_pat
     assert server.asked[0] == 100
 
 
-def test_a_late_join_misses_the_past_instead_of_faking_it(tmp_path: Path) -> None:
-    """Joining a session that started ten minutes ago: the sampling times already past are
-    missed (noted once); the first sample taken is one that is due now."""
-    started = datetime.now(UTC) - timedelta(minutes=10)
+@pytest.mark.parametrize("late_minutes", [10, 65])
+def test_a_late_join_misses_the_past_instead_of_faking_it(tmp_path: Path, late_minutes) -> None:  # noqa: ANN001
+    """Joining a session that started 10 (or 65: more sampling times than the agent is told
+    at once) minutes ago: the times already past are missed (noted once); the first sample
+    taken is one that is due now, and capture goes on."""
+    started = datetime.now(UTC) - timedelta(minutes=late_minutes)
     camera = Camera()
     server = Server(started)
     spool = Spool(tmp_path / "spool", 2000)
-    agent = Agent(_options(), camera, spool, client=server, should_stop=lambda: camera.n >= 5)
+    deadline = time.monotonic() + 20
+    agent = Agent(_options(), camera, spool, client=server,
+                  should_stop=lambda: camera.n >= 5 or time.monotonic() > deadline)  # fmt: skip
     status = agent.run()
     now_t = (datetime.now(UTC) - started).total_seconds()
     seqs = [seq for seq, _ in server.received]
-    assert status.missed == sum(1 for k in range(30) if 30.0 * k < now_t - LATE_SKIP_S)
+    assert camera.n >= 5, "capture goes on after the missed times"
+    assert status.missed == sum(1 for k in range(400) if 30.0 * k < now_t - LATE_SKIP_S)
     assert seqs and min(seqs) == status.missed and len(set(seqs)) == len(seqs)
     assert [n for n in status.notes if "already past" in n] == [
         f"sampling times already past, not taken: {status.missed}"
@@ -157,3 +165,23 @@ def test_a_silent_network_never_holds_up_the_next_capture(tmp_path: Path) -> Non
     assert status.missed == 0 and [f["seq"] for f in spool.waiting()] == [0, 1, 2, 3]
     assert max(taken - due for due, taken in camera.taken) < 1.0
     assert server.timeouts and max(server.timeouts) <= 5.0  # (the last, at the stop: 5 s)
+
+
+class Recording(Camera):
+    """A ten-minute recording (not live)."""
+
+    live, duration = False, 600.0
+
+
+def test_duration_ends_the_session_there_not_at_the_recordings_end(tmp_path: Path) -> None:
+    class Finishing(Server):
+        ended: float | None = None
+
+        def finish(self, session: str, end_t: float) -> None:
+            self.ended = end_t
+
+    server = Finishing(datetime.now(UTC))
+    options = AgentOptions(server="http://unused", token="t", session="cs101", source="rec.mp4",
+                           duration=100.0)  # fmt: skip
+    Agent(options, Recording(), Spool(tmp_path / "spool", 2000), client=server).run()
+    assert server.ended == 100.0

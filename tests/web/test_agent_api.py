@@ -192,6 +192,20 @@ def test_two_large_monitors_captured_together_are_taken(
     due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
     response = _upload(client, token, "algebra-2", 0, due[0]["t"], _jpeg(5120, 1440))
     assert response.status_code == 202, response.get_json()
+    # A picture whose EXIF says it is turned (a phone's), and a progressive JPEG (refused:
+    # its many scans can cost seconds of CPU; agents send baseline JPEGs).
+    from PIL import Image
+
+    turned, progressive = io.BytesIO(), io.BytesIO()
+    picture = Image.new("RGB", (640, 480), (90, 90, 90))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees to display
+    picture.save(turned, "JPEG", exif=exif)
+    picture.save(progressive, "JPEG", progressive=True)
+    later = due[1]["t"]
+    assert _upload(client, token, "algebra-2", 1, later, turned.getvalue()).status_code == 202
+    refused = _upload(client, token, "algebra-2", 2, due[2]["t"], progressive.getvalue())
+    assert refused.status_code == 422
     wall = cv2.imdecode(np.frombuffer(encode(np.zeros((2160, 15360, 3), np.uint8)), np.uint8), 1)
     assert wall.shape[1] <= 8192 and wall.shape[0] * wall.shape[1] <= 40_000_000
     assert abs(wall.shape[1] / wall.shape[0] - 15360 / 2160) < 0.01

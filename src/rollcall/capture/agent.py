@@ -172,9 +172,12 @@ class ServerClient:
             body["started_at"] = options.started_at.isoformat()
         return self._check(self.http.post(f"{self.base}/sessions", json=body, timeout=TIMEOUT))
 
-    def status(self, session: str, count: int = 100, timeout: float = TIMEOUT) -> dict:
+    def status(
+        self, session: str, count: int = 100, timeout: float = TIMEOUT, after: int = -1
+    ) -> dict:
         url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}"
-        return self._check(self.http.get(url, params={"count": count}, timeout=timeout))
+        params = {"count": count, "after": after}
+        return self._check(self.http.get(url, params=params, timeout=timeout))
 
     def upload(self, session: str, frame: dict, backlog: int, timeout: float = TIMEOUT) -> str:
         """'queued', 'duplicate' or 'late'; raises on a network error or a 5xx/429."""
@@ -264,7 +267,16 @@ class Agent:
                 have = {seq for seq, _ in upcoming}
                 # Asked in passing while times are still known: a server that does not answer
                 # soon must not hold up the next capture.
-                more = self._more_times(REFILL_TIMEOUT if upcoming else TIMEOUT)
+                budget = TIMEOUT
+                if upcoming:
+                    budget = REFILL_TIMEOUT
+                    if self.source.live:
+                        due_in = upcoming[0][1] - (datetime.now(UTC) - started).total_seconds()
+                        # (halved: requests waits that long to connect and again to read)
+                        budget = max(1.0, min(REFILL_TIMEOUT, due_in - 1.0)) / 2
+                more = self._more_times(
+                    budget, after=max(done, upcoming[-1][0] if upcoming else -1)
+                )
                 upcoming += [x for x in more if x[0] > done and x[0] not in have]
                 upcoming.sort()
             if not upcoming:
@@ -317,7 +329,7 @@ class Agent:
             # frames on disk stay for the next start of the agent.
             self._flush(until=time.monotonic() + STOP_UPLOAD_BUDGET)
             return self.status
-        if self.source.duration is not None:
+        if self.source.duration is not None and self.options.duration is None:
             end_t = max(end_t, self.source.duration)
         # The source ended: every frame must be acknowledged before the session may close.
         while len(self.spool) and not self.should_stop():
@@ -376,9 +388,9 @@ class Agent:
             self.report(self.status)
         return self._end(end_t)
 
-    def _more_times(self, timeout: float = TIMEOUT) -> list[tuple[int, float]]:
+    def _more_times(self, timeout: float = TIMEOUT, after: int = -1) -> list[tuple[int, float]]:
         try:
-            info = self.client.status(self.options.session, KNOWN_AHEAD, timeout)
+            info = self.client.status(self.options.session, KNOWN_AHEAD, timeout, after)
         except (requests.RequestException, OSError):
             self.status.connected = False
             return []

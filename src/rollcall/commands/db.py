@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rollcall.commands.base import App, cannot_write, out_console, pass_app
+from rollcall.commands.base import App, cannot_write, err_console, out_console, pass_app
 from rollcall.errors import RollcallError
 
 
@@ -75,6 +75,13 @@ def db_backup(app: App, target: Path) -> None:
         f"(revision {summary.revision}) to {target}.",
         highlight=False,
     )
+    if summary.skipped.get("frames"):
+        err_console.print(
+            f"[yellow]note:[/yellow] {summary.skipped['frames']} uploaded frame(s) waiting for "
+            "analysis are not in the backup (frames are kept only until analyzed); to move "
+            "a server, stop the agents and let the workers finish first",
+            highlight=False,
+        )
 
 
 @db.command("restore")

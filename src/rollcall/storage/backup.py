@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -53,6 +53,7 @@ TRANSIENT = {"frames", "early_participant_events"}
 class BackupSummary:
     revision: str | None
     tables: dict[str, int]
+    skipped: dict[str, int] = field(default_factory=dict)  # rows of TRANSIENT tables left out
 
     @property
     def rows(self) -> int:
@@ -117,9 +118,11 @@ def backup(engine: Engine, target: Path) -> BackupSummary:
     with engine.connect().execution_options(**options) as conn, conn.begin():
         revision = current_revision_of(conn)
         tables = _tables(conn)
+        skipped: dict[str, int] = {}
         for table in tables:
             if table.name in TRANSIENT:
                 counts[table.name] = 0
+                skipped[table.name] = conn.scalar(select(func.count()).select_from(table)) or 0
                 continue
             counts[table.name] = conn.scalar(select(func.count()).select_from(table)) or 0
         with gzip.open(tmp, "wt", encoding="utf-8") as out:
@@ -144,7 +147,7 @@ def backup(engine: Engine, target: Path) -> BackupSummary:
                 for row in result:
                     out.write(json.dumps([_encode(v) for v in row]) + "\n")
     tmp.replace(target)  # a reader never sees half a backup
-    return BackupSummary(revision, counts)
+    return BackupSummary(revision, counts, skipped)
 
 
 def current_revision_of(conn: Connection) -> str | None:

@@ -49,10 +49,10 @@ RATE, BURST = max(20.0, MAX_FPS + 10.0), 120.0
 # Sample numbers an agent may be ahead of the server (it is handed at most 100 at a time).
 MAX_AHEAD = 1000
 MAX_AHEAD_FRAMES = 10_000_000
-# An agent may capture late (a busy machine), never much before the sample is due; nor long
-# after it (the agent itself misses a time 15 s past: capture.agent.LATE_SKIP_S).
+# An agent may capture late (a busy machine, a folder of snapshots a minute apart, a recording
+# with gaps), never much before the sample is due; a time a day after it is of another day.
 EARLY_TOLERANCE = 1.0
-LATE_TOLERANCE = 300.0
+LATE_TOLERANCE = 24 * 3600.0
 
 
 class _Bucket:
@@ -60,13 +60,14 @@ class _Bucket:
         self.tokens, self.at = BURST, time.monotonic()
 
 
-_buckets: dict[int, _Bucket] = {}
+_buckets: dict[tuple[int, str], _Bucket] = {}
 _buckets_lock = threading.Lock()
 
 
-def _rate_limited(token_id: int) -> bool:
+def _rate_limited(token_id: int, session: str) -> bool:
+    # Per token and session: one staff token may serve two entrance cameras at full rate.
     with _buckets_lock:
-        bucket = _buckets.setdefault(token_id, _Bucket())
+        bucket = _buckets.setdefault((token_id, session), _Bucket())
         now = time.monotonic()
         bucket.tokens = min(BURST, bucket.tokens + (now - bucket.at) * RATE)
         bucket.at = now
@@ -134,7 +135,11 @@ def _due(row: AttendanceSession, seq: int) -> float:
     raise AssertionError("unreachable: the schedule counts up from 0")
 
 
-def _describe(s, row: AttendanceSession, count: int = 10) -> dict[str, object]:  # noqa: ANN001
+def _describe(s, row: AttendanceSession, count: int = 10, after: int = -1) -> dict[str, object]:  # noqa: ANN001, E501
+    """The session as its agent sees it; ``next`` holds the sampling times after both what
+    the server received and ``after`` (the agent's own last sample, taken or missed: missed
+    ones never reach the server, and an agent that skipped past what it was told must still
+    be told what comes next)."""
     extra: dict[str, object] = {}
     if row.mode == "entrance":
         # An entrance agent sends every frame at the session's fps: no sampling times (and
@@ -145,7 +150,7 @@ def _describe(s, row: AttendanceSession, count: int = 10) -> dict[str, object]: 
         through = _received_through(s, row)
         upcoming = [
             {"seq": seq, "t": round(t, 3)}
-            for seq, t in islice((x for x in _schedule(row) if x[0] > through), count)
+            for seq, t in islice((x for x in _schedule(row) if x[0] > max(through, after)), count)
         ]
     return extra | {
         "session": row.name,
@@ -168,6 +173,10 @@ def _header_size(data: bytes) -> tuple[int, int] | None:
 
     try:
         with Image.open(io.BytesIO(data)) as img:
+            if img.format == "JPEG" and img.info.get("progressive"):
+                # Thousands of scans of a large picture cost seconds of CPU whatever its
+                # size; agents send baseline JPEGs.
+                raise ValueError("progressive JPEG")
             return img.size
     except Image.DecompressionBombError:
         return (MAX_SIDE + 1, MAX_SIDE + 1)  # Pillow's own limit said it first: too large
@@ -272,15 +281,16 @@ def open_session():  # noqa: ANN201
 @bp.get("/sessions/<name>")
 def session_status(name: str):  # noqa: ANN201
     count = int(number("count", request.args.get("count", 10), int, 1))
+    after = int(number("after", request.args.get("after", -1), int, -1))
     with db_session() as s:
         row = _session_or_abort(s, name)
         row.agent_seen_at = utcnow()
-        return jsonify(_describe(s, row, min(count, 100)))
+        return jsonify(_describe(s, row, min(count, 100), after))
 
 
 @bp.post("/sessions/<name>/frames")
 def upload_frame(name: str):  # noqa: ANN201
-    if _rate_limited(g.agent_id):
+    if _rate_limited(g.agent_id, name):
         response = jsonify(error="too many uploads; slow down")
         response.status_code, response.headers["Retry-After"] = 429, "1"
         return response
@@ -314,7 +324,8 @@ def upload_frame(name: str):  # noqa: ANN201
     ):
         abort(422, description=f"the frame cannot be decoded, or is not 32-{MAX_SIDE} px")
     image = decode(data)
-    if image is None or image.shape[1::-1] != size:
+    # (Pixel counts, not sizes: OpenCV turns a picture its EXIF says is rotated.)
+    if image is None or image.shape[0] * image.shape[1] != size[0] * size[1]:
         abort(422, description="the frame cannot be decoded")
     with db_session() as s:
         row = _session_or_abort(s, name)
