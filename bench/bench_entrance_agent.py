@@ -72,6 +72,9 @@ class RealTime:
         time.sleep(max(0.0, self.start + not_before - time.time()))
         return self.source.read(not_before)
 
+    def elapsed(self) -> float:
+        return self.source.elapsed()
+
     def close(self) -> None:
         self.source.close()
 

@@ -161,6 +161,9 @@ class PlayedMeeting:
         self.reads.append((t, picture))
         return Frame(self.meeting.image(picture), t)
 
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
     def close(self) -> None:
         pass
 

@@ -29,6 +29,9 @@ class Camera:
         t = max(not_before, self.n / 8.0)
         return Frame(np.full((48, 64, 3), self.n % 255, np.uint8), t, self.n)
 
+    def elapsed(self) -> float:
+        return self.n / 8.0 if self.live else 0.0
+
     def close(self) -> None:
         pass
 

@@ -27,6 +27,7 @@ class Server:
         self.started, self.outage_after = started, uploads_before_outage
         self.received: list[tuple[int, float]] = []
         self.images: dict[int, bytes] = {}
+        self.when: list[float] = []  # the session's time at each upload
         self.asked: list[int] = []
 
     @property
@@ -56,6 +57,7 @@ class Server:
             raise requests.ConnectionError("no route to host")
         self.received.append((frame["seq"], frame["t"]))
         self.images[frame["seq"]] = frame["path"].read_bytes()
+        self.when.append((datetime.now(UTC) - self.started).total_seconds())
         return "stored"
 
     def finish(self, session: str, end_t: float) -> None:
@@ -185,3 +187,24 @@ def test_duration_ends_the_session_there_not_at_the_recordings_end(tmp_path: Pat
                            duration=100.0)  # fmt: skip
     Agent(options, Recording(), Spool(tmp_path / "spool", 2000), client=server).run()
     assert server.ended == 100.0
+
+
+def test_a_source_opened_before_the_server_answered_keeps_session_time(tmp_path: Path) -> None:
+    """The screen was opened 20 s before the server answered: its clock is 20 s ahead of
+    "now - the session's start" would say, and samples are still taken when they are due."""
+    started = datetime.now(UTC)
+    camera = Clock(started)
+    camera.zero -= 20.0  # the source's clock started 20 s before the session did
+
+    def elapsed() -> float:
+        return time.monotonic() - camera.zero
+
+    camera.elapsed = elapsed  # type: ignore[method-assign]
+    server = Server(started)
+    server.every = 1.0
+    spool = Spool(tmp_path / "spool", 2000)
+    Agent(_options(), camera, spool, client=server, should_stop=lambda: camera.n >= 3).run()
+    stamped = [t for _, t in server.received]
+    assert stamped and all(abs(t - seq * 1.0) < 0.5 for seq, t in server.received), stamped
+    # Taken when due (uploaded at once after), not 20 s early under the due time's stamp.
+    assert all(when >= t - 0.3 for when, t in zip(server.when, stamped, strict=True))

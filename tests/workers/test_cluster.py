@@ -278,6 +278,9 @@ class _Paced:
         time.sleep(self.pause)
         return self.source.read(not_before)
 
+    def elapsed(self) -> float:
+        return self.source.elapsed()
+
     def close(self) -> None:
         self.source.close()
 

@@ -248,10 +248,13 @@ class Agent:
     def run(self) -> AgentStatus:
         info = self._connect_until_done(lambda: self.client.open(self.options))
         started = datetime.fromisoformat(info["started_at"])
-        # A live source's clock starts at 0 now; the session's started at `started`.
+        # A live source's frame at t (on its own clock, which started when it was opened, maybe
+        # a while ago while the server was unreachable) was taken at t + offset on the
+        # session's; negative when the source was opened before the session started.
         offset = 0.0
         if self.source.live:
-            offset = max(0.0, (datetime.now(UTC) - started).total_seconds())
+            since_start = (datetime.now(UTC) - started).total_seconds()
+            offset = since_start - self.source.elapsed()
         if info.get("mode") == "entrance":
             return self._run_entrance(info, offset)
         # The last sample taken or missed. A restarted agent goes on after what its spool

@@ -23,6 +23,10 @@ class FrameSource(Protocol):
         """The first frame with t >= not_before, skipping cheaply; None when the source ended."""
         ...
 
+    def elapsed(self) -> float:
+        """A live source's clock now (the t of a frame taken now); 0 for recordings."""
+        ...
+
     def close(self) -> None: ...
 
     def __enter__(self) -> Self: ...
@@ -46,6 +50,9 @@ class SourceBase:
 
     def read(self, not_before: float = 0.0) -> Frame | None:
         raise NotImplementedError
+
+    def elapsed(self) -> float:
+        return 0.0
 
     def close(self) -> None:
         raise NotImplementedError

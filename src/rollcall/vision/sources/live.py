@@ -68,6 +68,9 @@ class LiveSource(SourceBase):
     def _now(self) -> float:
         return time.monotonic() - self._t0
 
+    def elapsed(self) -> float:
+        return self._now()
+
     def _publish(self, raw: Any) -> float:
         t = self._now()
         with self._cond:

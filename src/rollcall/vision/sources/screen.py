@@ -69,6 +69,9 @@ class ScreenSource(SourceBase):
         self._grab()  # fail now, with a clear message, rather than at the first sample
         self._count = 0
 
+    def elapsed(self) -> float:
+        return time.monotonic() - self._t0
+
     def _shooter(self) -> Any:
         """This thread's mss instance: X11 connections must not be shared between threads."""
         shooter = getattr(self._local, "mss", None)
