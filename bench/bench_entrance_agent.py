@@ -183,9 +183,9 @@ def main() -> None:
     request_s: list[float] = []
     send = agent.client.upload
 
-    def timed_upload(session: str, frame: dict, backlog: int) -> str:
+    def timed_upload(session: str, frame: dict, backlog: int, timeout: float = 30.0) -> str:
         began = time.time()
-        result = send(session, frame, backlog)
+        result = send(session, frame, backlog, timeout)
         uploaded.setdefault(frame["seq"], time.time())
         request_s.append(time.time() - began)
         frame_t.setdefault(frame["seq"], float(frame["t"]))
