@@ -28,6 +28,7 @@ class Server:
         self.received: list[tuple[int, float]] = []
         self.images: dict[int, bytes] = {}
         self.when: list[float] = []  # the session's time at each upload
+        self.holes: list[tuple[int, int]] = []  # runs of missed sampling times told
         self.asked: list[int] = []
 
     @property
@@ -59,6 +60,11 @@ class Server:
         self.images[frame["seq"]] = frame["path"].read_bytes()
         self.when.append((datetime.now(UTC) - self.started).total_seconds())
         return "stored"
+
+    def missed(self, session: str, first: int, last: int, timeout: float = 30.0) -> None:
+        if not self.online:
+            raise requests.ConnectionError("no route to host")
+        self.holes.append((first, last))
 
     def finish(self, session: str, end_t: float) -> None:
         pass
@@ -101,6 +107,7 @@ def test_a_late_join_misses_the_past_instead_of_faking_it(tmp_path: Path, late_m
     seqs = [seq for seq, _ in server.received]
     assert camera.n >= 5, "capture goes on after the missed times"
     assert status.missed == sum(1 for k in range(400) if 30.0 * k < now_t - LATE_SKIP_S)
+    assert server.holes == [(0, status.missed - 1)], "one hole, told once it was over"
     assert seqs and min(seqs) == status.missed and len(set(seqs)) == len(seqs)
     assert [n for n in status.notes if "already past" in n] == [
         f"sampling times already past, not taken: {status.missed}"

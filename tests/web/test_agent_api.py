@@ -20,7 +20,7 @@ from tests.web.conftest import Dispatched
 
 from rollcall.storage import agents
 from rollcall.storage.accounts import get_user
-from rollcall.storage.models import AttendanceSession, Frame, HeadCount
+from rollcall.storage.models import AttendanceSession, Frame, HeadCount, SessionEvent
 from rollcall.storage.sessions import get_session, require_course
 
 
@@ -238,6 +238,33 @@ def test_bad_fields_are_refused_with_a_reason(
         _upload(client, token, "algebra-2", 0, due["next"][0]["t"] + 20, _jpeg()).status_code == 202
     )
     assert _frames(app) == 1
+
+
+def test_missed_sampling_times_go_on_the_timeline_once(
+    app: Flask,
+    client: FlaskClient,
+    dispatched: Dispatched,
+    browser,  # noqa: ANN001
+) -> None:
+    """The agent could not take samples 0-5 (it joined late): one event on the session's
+    timeline, at the first one's time, however often it is told."""
+    token = _agent_token(app, "ivy", "Algebra")
+    due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
+    url = "/api/v1/agent/sessions/algebra-2/missed"
+    for _ in range(2):
+        told = client.post(url, json={"from": 0, "to": 5}, headers=_bearer(token))
+        assert told.status_code == 200, told.get_json()
+    assert client.post(url, json={"from": "x"}, headers=_bearer(token)).status_code == 400
+    otto = _agent_token(app, "otto")
+    assert client.post(url, json={"from": 0, "to": 1}, headers=_bearer(otto)).status_code == 403
+    with app.extensions["rollcall"].db.session() as s:
+        events = s.execute(
+            select(SessionEvent.t, SessionEvent.detail).where(SessionEvent.kind == "samples_missed")
+        ).all()
+    assert [round(t, 3) for t, _ in events] == [due[0]["t"]]
+    assert "6 sampling time(s) not taken" in events[0][1]
+    sheet = browser("ivy").get("/sessions/algebra-2").get_data(as_text=True)
+    assert "samples the capture agent could not take" in sheet
 
 
 def test_a_closed_session_takes_no_frames_and_finish_asks_for_closing(

@@ -117,6 +117,7 @@ ROUTES: dict[str, Route] = {
     "agent_api.session_status": _r("agent", "agent", "GET", **ALGEBRA_1),
     "agent_api.upload_frame": _r("agent", "agent", "POST", **ALGEBRA_1),
     "agent_api.finish": _r("agent", "agent", "POST", **ALGEBRA_1),
+    "agent_api.missed": _r("agent", "agent", "POST", **ALGEBRA_1),
     # Kiosk tokens, made by staff; the kiosk screens (kiosk tokens only; see test_kiosk).
     "kiosk_tokens.for_session": _r("page", "own", "GET POST", **ALGEBRA_1),
     "kiosk_tokens.for_course": _r("page", "own", "GET POST", name="Algebra"),

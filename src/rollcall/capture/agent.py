@@ -195,6 +195,10 @@ class ServerClient:
             return "refused"  # e.g. not due yet: this frame can never be accepted
         return self._check(response)["status"]
 
+    def missed(self, session: str, first: int, last: int, timeout: float = TIMEOUT) -> None:
+        url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}/missed"
+        self._check(self.http.post(url, json={"from": first, "to": last}, timeout=timeout))
+
     def finish(self, session: str, end_t: float) -> None:
         url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}/finish"
         self._check(self.http.post(url, json={"end_t": end_t}, timeout=TIMEOUT))
@@ -244,6 +248,8 @@ class Agent:
         self._backoff = 1.0
         self._retry_at = 0.0
         self._refusing = False
+        self._missed_runs: list[list[int]] = []  # [first, last] sample numbers not yet reported
+        self._missing = False  # the last sampling time was missed (its run may still grow)
 
     def run(self) -> AgentStatus:
         info = self._connect_until_done(lambda: self.client.open(self.options))
@@ -313,6 +319,9 @@ class Agent:
                 due_in = upcoming[0][1] - (datetime.now(UTC) - started).total_seconds()
                 until = time.monotonic() + max(MIN_UPLOAD_TIME, due_in - 1.0)
             self._flush(until=until)
+            self._missing = False
+            if self._missed_runs and self.status.connected:
+                self._report_missed()
             self.report(self.status)
         return self._end(end_t)
 
@@ -325,6 +334,25 @@ class Agent:
         else:
             self.status.notes.append(note)
         log.info("sample %s (t=%.1f s) was due before it could be taken: missed", seq, t)
+        if self._missed_runs and self._missed_runs[-1][1] == seq - 1:
+            self._missed_runs[-1][1] = seq
+        else:
+            self._missed_runs.append([seq, seq])
+        self._missing = True
+
+    def _report_missed(self, everything: bool = False, timeout: float = REFILL_TIMEOUT) -> None:
+        """Tell the server which runs of sampling times were missed (for the session's
+        timeline), once it can be reached. A run is told once it is over (a sample was taken
+        after it, or the source ended): one hole, one event."""
+        ready = len(self._missed_runs) - (0 if everything or not self._missing else 1)
+        while ready > 0 and time.monotonic() >= self._retry_at:
+            first, last = self._missed_runs[0]
+            try:
+                self.client.missed(self.options.session, first, last, timeout)
+            except (requests.RequestException, OSError, SlowDown):
+                return
+            self._missed_runs.pop(0)
+            ready -= 1
 
     def _end(self, end_t: float) -> AgentStatus:
         if self.should_stop():
@@ -337,6 +365,7 @@ class Agent:
         # The source ended: every frame must be acknowledged before the session may close.
         while len(self.spool) and not self.should_stop():
             self._flush(wait=True)
+        self._report_missed(everything=True, timeout=TIMEOUT)
         self._connect_until_done(lambda: self.client.finish(self.options.session, end_t))
         self.report(self.status)
         return self.status

@@ -27,7 +27,14 @@ from rollcall.attendance.runner import RunOptions, prepare_session
 from rollcall.attendance.schedule import SamplingSchedule
 from rollcall.errors import RollcallError
 from rollcall.storage import agents
-from rollcall.storage.models import AttendanceSession, Frame, HeadCount, SessionState, utcnow
+from rollcall.storage.models import (
+    AttendanceSession,
+    Frame,
+    HeadCount,
+    SessionEvent,
+    SessionState,
+    utcnow,
+)
 from rollcall.storage.sessions import get_session
 from rollcall.wallclock import as_utc, parse_started_at
 from rollcall.web.auth import csrf
@@ -49,6 +56,7 @@ RATE, BURST = max(20.0, MAX_FPS + 10.0), 120.0
 # Sample numbers an agent may be ahead of the server (it is handed at most 100 at a time).
 MAX_AHEAD = 1000
 MAX_AHEAD_FRAMES = 10_000_000
+MISSED = "samples_missed"  # a session event: sampling times the agent could not take
 # An agent may capture late (a busy machine, a folder of snapshots a minute apart, a recording
 # with gaps), never much before the sample is due; a time a day after it is of another day.
 EARLY_TOLERANCE = 1.0
@@ -368,6 +376,42 @@ def _watched_elsewhere(session_id: int) -> bool:
     analysis.entrance.uploads.EntranceFrames.release_in)."""
     with db_session() as s:
         return watched_elsewhere(s, session_id)
+
+
+@bp.post("/sessions/<name>/missed")
+def missed(name: str):  # noqa: ANN201
+    """Sampling times ``from``..``to`` (sample numbers) the agent could not take: it was offline
+    past the times it held, or joined late. They go on the session's timeline as one event, so
+    staff see a hole in the evidence rather than nothing; reported twice, recorded once."""
+    body = request.get_json(silent=True) or {}
+    first = int(number("from", body.get("from"), int, 0))
+    last = int(number("to", body.get("to"), int, first))
+    if last - first > MAX_AHEAD * 100:
+        abort(400, description="too many samples in one report")
+    with db_session() as s:
+        row = _session_or_abort(s, name)
+        if row.mode == "entrance":
+            abort(409, description="an entrance has no sampling times")
+        t_first, t_last = _due(row, first), _due(row, last)
+        known = s.scalar(
+            select(SessionEvent.id).where(
+                SessionEvent.session_id == row.id,
+                SessionEvent.kind == MISSED,
+                SessionEvent.t == t_first,
+            )
+        )
+        if known is None:
+            n = last - first + 1
+            s.add(
+                SessionEvent(
+                    session_id=row.id,
+                    t=t_first,
+                    kind=MISSED,
+                    detail=f"{n} sampling time(s) not taken, {t_first:.0f}-{t_last:.0f} s: the "
+                    "agent was offline, or joined late",
+                )
+            )
+    return jsonify(status="recorded"), 200
 
 
 @bp.post("/sessions/<name>/finish")

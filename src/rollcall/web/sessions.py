@@ -136,6 +136,8 @@ NOTICE_KINDS = {
     # An entrance track that moved like a photo or a screen: no one credited, its face is in
     # the unknown faces to review (a real person the check got wrong is put right there).
     "presentation_attack": "a picture held up to the camera",
+    # web.agent_api.missed: a hole in the evidence, not something anyone did.
+    "samples_missed": "samples the capture agent could not take",
 }
 
 
