@@ -220,6 +220,11 @@ def fit_for_upload(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
+def _due_in(upcoming: list[tuple[int, float]], started: datetime) -> float:
+    """Seconds until the next sampling time held is due (negative: already past)."""
+    return upcoming[0][1] - (datetime.now(UTC) - started).total_seconds()
+
+
 def encode(image: np.ndarray) -> bytes:
     image = fit_for_upload(image)
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
@@ -273,21 +278,7 @@ class Agent:
         while not ended and not self.should_stop():
             if len(upcoming) < REFILL_BELOW and time.monotonic() >= refill_at:
                 refill_at = time.monotonic() + REFILL_EVERY
-                have = {seq for seq, _ in upcoming}
-                # Asked in passing while times are still known: a server that does not answer
-                # soon must not hold up the next capture.
-                budget = TIMEOUT
-                if upcoming:
-                    budget = REFILL_TIMEOUT
-                    if self.source.live:
-                        due_in = upcoming[0][1] - (datetime.now(UTC) - started).total_seconds()
-                        # (halved: requests waits that long to connect and again to read)
-                        budget = max(1.0, min(REFILL_TIMEOUT, due_in - 1.0)) / 2
-                more = self._more_times(
-                    budget, after=max(done, upcoming[-1][0] if upcoming else -1)
-                )
-                upcoming += [x for x in more if x[0] > done and x[0] not in have]
-                upcoming.sort()
+                upcoming = self._refilled(upcoming, done, started)
             if not upcoming:
                 refill_at = 0.0
                 self._flush()
@@ -316,7 +307,7 @@ class Agent:
             self.status.queued = len(self.spool)
             until = None
             if self.source.live and upcoming:
-                due_in = upcoming[0][1] - (datetime.now(UTC) - started).total_seconds()
+                due_in = _due_in(upcoming, started)
                 until = time.monotonic() + max(MIN_UPLOAD_TIME, due_in - 1.0)
             self._flush(until=until)
             self._missing = False
@@ -324,6 +315,22 @@ class Agent:
                 self._report_missed()
             self.report(self.status)
         return self._end(end_t)
+
+    def _refilled(
+        self, upcoming: list[tuple[int, float]], done: int, started: datetime
+    ) -> list[tuple[int, float]]:
+        """The sampling times held, with more from the server after the last held or taken.
+        Asked in passing while times are still known: a server that does not answer soon must
+        not hold up the next capture of a live source."""
+        budget = TIMEOUT
+        if upcoming:
+            budget = REFILL_TIMEOUT
+            if self.source.live:
+                # (halved: requests waits that long to connect and again to read)
+                budget = max(1.0, min(REFILL_TIMEOUT, _due_in(upcoming, started) - 1.0)) / 2
+        have = {seq for seq, _ in upcoming}
+        more = self._more_times(budget, after=max(done, upcoming[-1][0] if upcoming else -1))
+        return sorted(upcoming + [x for x in more if x[0] > done and x[0] not in have])
 
     def _missed(self, seq: int, t: float) -> None:
         """One note per run of missed sampling times, with how many so far."""
