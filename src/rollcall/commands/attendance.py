@@ -267,6 +267,7 @@ def run(
     --resume, or end it with `rollcall sessions close`. The end of a recording, --duration
     or a source lost for good closes it.
     """
+    from rollcall.analysis.entrance.occupancy import line_text
     from rollcall.analysis.priority import yield_to_interactive
     from rollcall.attendance.lifecycle import DELETED_MEANWHILE
     from rollcall.attendance.runner import RunOptions, run_session
@@ -290,7 +291,7 @@ def run(
         realtime=realtime,
         mode=mode,
         entrance_fps=fps if mode == "entrance" else None,
-        entrance_line=_line_text(parsed_line),
+        entrance_line=line_text(parsed_line),
     )
 
     def on_term(_sig: int, _frame: object) -> None:
@@ -350,16 +351,12 @@ def run(
     _print_report(app, session_name, as_json)
 
 
-def _line_text(line: tuple[float, float, float, float] | None) -> str | None:
-    return ",".join(f"{v:g}" for v in line) if line else None
-
-
 def _how_watched(
     app: App, session_name: str, resume: bool, mode: str | None, fps: float | None, line: str | None
 ) -> tuple[str, float, tuple[float, float, float, float] | None]:
     """The mode, fps and counting line of this run: a resumed session's own, which an explicit
     --mode or --line may not contradict (a switch halfway would mark or count people twice)."""
-    from rollcall.analysis.entrance.occupancy import parse_line
+    from rollcall.analysis.entrance.occupancy import line_text, parse_line
     from rollcall.attendance.runner import stored_mode
 
     parsed = parse_line(line) if line else None
@@ -371,7 +368,7 @@ def _how_watched(
                 f"without --mode (or with --mode {stored.mode})"
             )
         mode = stored.mode
-        if parsed is not None and _line_text(parsed) != stored.line:
+        if parsed is not None and line_text(parsed) != stored.line:
             was = f"--line {stored.line}" if stored.line else "no --line"
             raise click.ClickException(
                 f"session {session_name!r} was started with {was}: resume it without --line"

@@ -19,7 +19,7 @@ from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import func, select
 
 from rollcall.analysis.entrance import DEFAULT_FPS, MAX_FPS, MIN_FPS
-from rollcall.analysis.entrance.occupancy import parse_line
+from rollcall.analysis.entrance.occupancy import line_text, parse_line
 from rollcall.analysis.entrance.uploads import last_frame, watched_elsewhere
 from rollcall.analysis.pending import Stored, Upload, decode, store_frame, waiting_frames
 from rollcall.attendance.lifecycle import CLOSED
@@ -217,7 +217,7 @@ def open_session():  # noqa: ANN201
                 # As `run --resume`: a line the session was not started with would count a
                 # different door (or start counting halfway), so the agent is told, not ignored.
                 try:
-                    asked = ",".join(f"{v:g}" for v in parse_line(str(body["line"])))
+                    asked = line_text(parse_line(str(body["line"])))
                 except RollcallError as exc:
                     abort(400, description=str(exc))
                 if asked != row.entrance_line:
@@ -257,7 +257,7 @@ def open_session():  # noqa: ANN201
     line = None
     if mode == "entrance" and body.get("line"):
         try:
-            line = ",".join(f"{v:g}" for v in parse_line(str(body["line"])))
+            line = line_text(parse_line(str(body["line"])))
         except RollcallError as exc:
             abort(400, description=str(exc))
     options = RunOptions(

@@ -216,7 +216,7 @@ def start_session(name: str):  # noqa: ANN201
     """A session of the course for a capture agent to join (`rollcall agent --session NAME`):
     made here, it starts now and its sampling times run from now."""
     from rollcall.analysis.entrance import DEFAULT_FPS, MAX_FPS, MIN_FPS
-    from rollcall.analysis.entrance.occupancy import parse_line
+    from rollcall.analysis.entrance.occupancy import line_text, parse_line
     from rollcall.attendance.runner import RunOptions, prepare_session
 
     with db_session() as s:
@@ -236,7 +236,7 @@ def start_session(name: str):  # noqa: ANN201
         if fps is not None and not MIN_FPS <= fps <= MAX_FPS:
             raise RollcallError(f"frames per second: {MIN_FPS:g} to {MAX_FPS:g}")
         line = form.get("line", "").strip() if mode == "entrance" else ""
-        line = ",".join(f"{v:g}" for v in parse_line(line)) if line else None
+        line = line_text(parse_line(line)) if line else None
         options = RunOptions(session=session_name, source="agent", course=course_name,
                              min_interval=lo, max_interval=hi, mode=mode, entrance_fps=fps,
                              entrance_line=line)  # fmt: skip

@@ -29,6 +29,12 @@ def parse_line(text: str) -> tuple[float, float, float, float]:
     return parts[0], parts[1], parts[2], parts[3]
 
 
+def line_text(line: tuple[float, float, float, float] | None) -> str | None:
+    """A parsed line as a session stores it ("0,500,1280,500"): one spelling per line, so a
+    resume or an agent joining can tell the same line from another."""
+    return ",".join(f"{v:g}" for v in line) if line else None
+
+
 class Occupancy:
     def __init__(self, line: tuple[float, float, float, float], inside: int = 0) -> None:
         """``inside``: people already in when counting starts (a session taken over by
