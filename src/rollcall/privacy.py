@@ -7,6 +7,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -129,12 +130,7 @@ def _meeting_json(session, person) -> dict[str, object]:  # noqa: ANN001
     from rollcall.storage.meetings import MeetingParticipant, PersonAlias
 
     aliases = session.scalars(select(PersonAlias).where(PersonAlias.person_id == person.id))
-    accounts = session.execute(
-        select(MeetingParticipant, AttendanceSession.name)
-        .join(AttendanceSession, AttendanceSession.id == MeetingParticipant.session_id)
-        .where(MeetingParticipant.person_id == person.id)
-        .order_by(AttendanceSession.started_at)
-    ).all()
+    accounts = _theirs_by_session(session, MeetingParticipant, person)
     return {
         "meeting_accounts": [{"kind": a.kind, "value": a.value} for a in aliases],
         "meetings": [
@@ -150,6 +146,17 @@ def _meeting_json(session, person) -> dict[str, object]:  # noqa: ANN001
     }
 
 
+def _theirs_by_session(session: Session, model: type[Any], person: Person, *then: Any) -> list[Any]:
+    """(row, session name) of every ``model`` row about ``person``, session by session in the
+    order they started (then by ``then``): what a subject-access export lists."""
+    return session.execute(
+        select(model, AttendanceSession.name)
+        .join(AttendanceSession, AttendanceSession.id == model.session_id)
+        .where(model.person_id == person.id)
+        .order_by(AttendanceSession.started_at, *then)
+    ).all()
+
+
 def export_person(db: Database, settings: Settings, name: str, output: Path) -> Path:
     """A zip of everything rollcall holds about a person (subject access request)."""
     with db.session() as session:
@@ -157,28 +164,13 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
         templates = session.scalars(
             select(Template).where(Template.person_id == person.id).order_by(Template.id)
         ).all()
-        rows = session.execute(
-            select(AttendanceRecord, AttendanceSession.name)
-            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
-            .where(AttendanceRecord.person_id == person.id)
-            .order_by(AttendanceSession.started_at)
-        ).all()
+        rows = _theirs_by_session(session, AttendanceRecord, person)
         consent = consent_of(session, person)
-        seen = session.execute(
-            select(Sighting, AttendanceSession.name)
-            .join(AttendanceSession, AttendanceSession.id == Sighting.session_id)
-            .where(Sighting.person_id == person.id)
-            .order_by(AttendanceSession.started_at, Sighting.seq)
-        ).all()
+        seen = _theirs_by_session(session, Sighting, person, Sighting.seq)
         faces = faces_of(session, person)
         # Events about them (joined, left, a visit to a session they were not on the list of,
         # with the shot an entrance kept of them).
-        events = session.execute(
-            select(SessionEvent, AttendanceSession.name)
-            .join(AttendanceSession, AttendanceSession.id == SessionEvent.session_id)
-            .where(SessionEvent.person_id == person.id)
-            .order_by(AttendanceSession.started_at, SessionEvent.t)
-        ).all()
+        events = _theirs_by_session(session, SessionEvent, person, SessionEvent.t)
         face_sessions = dict(
             session.execute(
                 select(AttendanceSession.id, AttendanceSession.name).where(
