@@ -76,18 +76,23 @@ def live_lines(
             AttendanceRecord.status != "absent",
         )
     ).all()
-    # The latest sighting of each person in the window: seen again after their mark?
-    seen = dict(
-        session.execute(
-            select(Sighting.person_id, func.max(Sighting.t))
-            .where(
-                Sighting.session_id == row.id,
-                Sighting.person_id.is_not(None),
-                Sighting.t >= cutoff_t,
-            )
-            .group_by(Sighting.person_id)
-        ).all()
-    )
+    entrance = row.mode == "entrance"
+    # Elsewhere than at an entrance, the latest sighting of each person in the window: seen
+    # again after their mark? (An entrance says so with its events; the screen asks every
+    # second, so the query is not made for nothing.)
+    seen: dict[int, float] = {}
+    if not entrance:
+        seen = dict(
+            session.execute(
+                select(Sighting.person_id, func.max(Sighting.t))
+                .where(
+                    Sighting.session_id == row.id,
+                    Sighting.person_id.is_not(None),
+                    Sighting.t >= cutoff_t,
+                )
+                .group_by(Sighting.person_id)
+            ).all()
+        )
     # (times after now: not a live session)
     events = session.execute(
         select(SessionEvent, Person.name)
@@ -112,7 +117,6 @@ def live_lines(
                     at.timestamp(),
                 )
             )  # fmt: skip
-    entrance = row.mode == "entrance"
     for record, name in marks:
         first = clock(record.first_seen)
         if entrance:
