@@ -259,12 +259,11 @@ class EntranceMonitor:
         if named is None and file.person is None:
             file.recheck = None  # a stranger's track, still no one we know
             return file
-        # Someone else: the track's story so far ends here, and the newcomer's begins.
+        # Someone else: the track's story so far ends here (with the crossings it made before
+        # it was lost: _crossed_as_named), and the newcomer's begins with those made since.
         since = self._crossings_of(file.track_id) - crossed
-        if self.occupancy is not None:
-            self.occupancy.crossings[file.track_id] = crossed
-        file.recheck = None
         self._end(file, step)
+        file.recheck = None
         if self.occupancy is not None and since:
             self.occupancy.crossings[file.track_id] = since
         fresh = TrackFile(
@@ -367,11 +366,9 @@ class EntranceMonitor:
     def _crossed_as_named(self, file: TrackFile) -> int:
         """The track's crossings that are its person's: while a re-check is pending, only
         those made before it was lost (a newcomer's crossing since is no one's yet)."""
-        if self.occupancy is None:
-            return 0
         if file.recheck is not None:
             return file.recheck[0]
-        return self.occupancy.crossings.get(file.track_id, 0)
+        return self._crossings_of(file.track_id)
 
     def _judge_unnamed(
         self, file: TrackFile, step: EntranceStep, verdict: Verdict, final: bool = False
