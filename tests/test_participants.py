@@ -80,6 +80,50 @@ def test_zoom_rows_in_the_waiting_room_are_not_time_in_the_meeting(language: str
     assert _read(data, "z.csv") == _truth(per_stay=True)
 
 
+@pytest.mark.parametrize("language", ["ja", "pt", "ko"])
+@pytest.mark.parametrize("preamble", [True, False])
+def test_zoom_report_in_a_language_without_known_headers_is_read_by_its_shape(
+    language: str, preamble: bool
+) -> None:
+    data = zoom_report(PEOPLE, START, PARIS, language=language, preamble=preamble)
+    # None of the table's headers is one rollcall has words for.
+    from rollcall.attendance.participants.formats import detect
+
+    assert detect(data.decode("utf-8-sig").splitlines()) is None
+    report = parse_report(data, "z.csv")
+    assert report.platform == "zoom"
+    assert _read(data, "z.csv") == _truth(per_stay=True)
+    assert [r.original_name for r in report.rows] == [None, None, "José Núñez", None]
+
+
+def test_teams_and_meet_reports_in_languages_without_known_headers() -> None:
+    teams = teams_report(PEOPLE, START, PARIS, language="de")
+    assert parse_report(teams, "Teilnahme.csv").platform == "teams"
+    assert _read(teams, "t.csv") == _truth(per_stay=True)  # the per-join table is the longer
+    only = teams_report(PEOPLE, START, PARIS, language="de", activities=False)
+    assert _read(only, "t.csv") == _truth(per_stay=False)
+    meet = meet_report(PEOPLE, START, PARIS, language="ja")
+    assert "午後".encode() in meet or "午前".encode() in meet
+    assert parse_report(meet, "m.csv").platform == "meet"
+    assert _read(meet, "m.csv") == _truth(per_stay=False)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        # Three columns of times of day: which two are the join and the leave is not clear.
+        "名,参加,退出,休憩\nAda,9:00,9:50,9:20\nBob,9:05,9:55,9:30\n",
+        # Three text columns before the times: which is the name is not clear.
+        "a,b,c,参加,退出\nAda,Lovelace,Math,9:00,9:50\n",
+        # Every row's join cell is blank.
+        "名,参加,退出\nAda,,9:50 \n",
+    ],
+)
+def test_a_table_whose_shape_is_unclear_is_refused(table: str) -> None:
+    with pytest.raises(ReportError, match=r"r.csv, line 1: not a participant report"):
+        parse_report(table.encode(), "r.csv")
+
+
 def test_zoom_times_in_another_zone_are_read_in_the_given_zone() -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
     assert _read(zoom_report(PEOPLE, START, tokyo), "z.csv", tokyo) == _truth(per_stay=True)
@@ -96,7 +140,14 @@ def test_teams_report_utf16_sections_with_and_without_activities() -> None:
 
 @pytest.mark.parametrize(
     ("text", "read"),
-    [("5/6/24, 9:01:23 PM", "19:01:23"), ("9:01 a.m.", "07:01:00"), ("09:20:00 XM", None)],
+    [
+        ("5/6/24, 9:01:23 PM", "19:01:23"),
+        ("9:01 a.m.", "07:01:00"),
+        ("09:20:00 XM", None),
+        ("2024年5月6日 午後2:05:00", "12:05:00"),
+        ("2024. 5. 6. 오전 9:05:00", "07:05:00"),
+        ("下午 2:05", "12:05:00"),
+    ],
 )
 def test_a_time_with_a_marker_that_is_neither_am_nor_pm_is_refused(text, read) -> None:  # noqa: ANN001
     from rollcall.attendance.participants.clock import read_time

@@ -21,11 +21,20 @@ from rollcall.wallclock import as_utc
 # being another meeting's.
 MAX_DISTANCE = timedelta(hours=18)
 
-_DATE = re.compile(r"(?P<a>\d{1,4})[./-](?P<b>\d{1,2})[./-](?P<c>\d{1,4})")
+# "2024/05/06", "06.05.2024", "5/6/24" and Korean "2024. 5. 6." (a space after each dot).
+_DATE = re.compile(r"(?P<a>\d{1,4})[./-] ?(?P<b>\d{1,2})[./-] ?(?P<c>\d{1,4})")
+# Japanese and Chinese "2024年5月6日", Korean "2024년 5월 6일": read as "2024/5/6".
+_CJK_DATE = re.compile(r"(\d{1,4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?")
+# Day halves as Japanese, Chinese and Korean write them, before the time ("午後 2:05:00").
+_CJK_PM = ("午後", "下午", "오후")
+_CJK_AM = ("午前", "上午", "오전")
 _TIME = re.compile(
     r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,]\d+)?)?\s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?"
 )
 _BAD_MERIDIEM = re.compile(r"\s*[A-Za-z]\.?\s?[Mm]\.?(?![A-Za-z])")
+_LETTERS = re.compile(r"[^\W\d_]")
+# Letters a time stamp may carry besides its day half: ISO's T and Z, a zone's name.
+_STAMP_WORDS = re.compile(r"\b(?:T|Z|UTC|GMT)\b")
 _ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
 
 
@@ -39,8 +48,12 @@ class Stay:
     leave_t: float | None
 
 
+def _plain_date(text: str) -> str:
+    return _CJK_DATE.sub(r"\1/\2/\3", text)
+
+
 def _days(text: str) -> list[date]:
-    m = _DATE.search(text)
+    m = _DATE.search(_plain_date(text))
     if m is None:
         return []
     a, b, c = m["a"], m["b"], m["c"]
@@ -59,21 +72,39 @@ def _days(text: str) -> list[date]:
 
 
 def _clock(text: str) -> tuple[int, int, int] | None:
-    rest = _DATE.sub(" ", text)
+    rest = _DATE.sub(" ", _plain_date(text))
     m = _TIME.search(rest)
     if m is None:
         return None
     if m["ampm"] is None and _BAD_MERIDIEM.match(rest, m.end()):
         return None  # "09:20 XM": a marker that is neither AM nor PM is not guessed at
     h, mi, s = int(m["h"]), int(m["m"]), int(m["s"] or 0)
-    if m["ampm"]:
-        pm = m["ampm"].lower().startswith("p")
+    half = m["ampm"]
+    if half is None and any(mark in rest for mark in (*_CJK_PM, *_CJK_AM)):
+        half = "pm" if any(mark in rest for mark in _CJK_PM) else "am"
+    if half:
+        pm = half.lower().startswith("p")
         if not 1 <= h <= 12:
             return None
         h = h % 12 + (12 if pm else 0)
     if h > 23 or mi > 59 or s > 59:
         return None
     return h, mi, s
+
+
+def has_date(text: str) -> bool:
+    return _DATE.search(_plain_date(text)) is not None
+
+
+def is_time(text: str) -> bool:
+    """Whether a report's cell is a time (with or without a date) and nothing else: a name
+    or a duration ("45 min", "1h 5m") is not."""
+    if _clock(text) is None:
+        return False
+    rest = _TIME.sub(" ", _DATE.sub(" ", _plain_date(text)))
+    for mark in (*_CJK_PM, *_CJK_AM):
+        rest = rest.replace(mark, " ")
+    return not _LETTERS.search(_STAMP_WORDS.sub(" ", rest))
 
 
 def read_time(text: str, start: datetime, zone: tzinfo, where: str) -> datetime:

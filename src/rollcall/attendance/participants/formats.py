@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rollcall.attendance.participants import meet, teams, zoom
+from rollcall.attendance.participants import layout, meet, teams, zoom
 from rollcall.attendance.participants.rows import ParsedReport, ReportRow
 from rollcall.attendance.participants.text import ReportError, cells, decode, delimiter_of
 
@@ -29,15 +29,20 @@ def parse_report(data: bytes, filename: str, platform: str | None = None) -> Par
         raise ReportError(f"{filename}: the file is empty")
     lines = decode(data, filename).splitlines()
     found = platform or detect(lines)
-    if found is None:
+    # Headers in a language rollcall has no words for: the table is read by its shape.
+    report = layout.parse(lines, filename) if found is None else None
+    if found is None and report is None:
         first = next((i for i, line in enumerate(lines) if line.strip()), 0)
         raise ReportError(
             f"{filename}, line {first + 1}: not a participant report rollcall knows (Zoom's "
-            "participants CSV, Teams' attendance report or Meet's attendance CSV); the first "
-            f"line reads {lines[first][:80]!r}"
+            "participants CSV, Teams' attendance report or Meet's attendance CSV, in any "
+            "language: a table of names with join and leave times); the first line reads "
+            f"{lines[first][:80]!r}"
         )
-    parser = {"zoom": zoom.parse, "teams": teams.parse, "meet": meet.parse}[found]
-    report = parser(lines, filename)
+    if report is None:
+        parser = {"zoom": zoom.parse, "teams": teams.parse, "meet": meet.parse}[found]
+        report = parser(lines, filename)
+    found = report.platform
     if not report.rows:
         raise ReportError(f"{filename}: a {found} report with no participants in it")
     return report
