@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from rollcall.storage.sessions import (
     session_events,
     unknown_faces,
 )
+from rollcall.wallclock import as_utc
 
 CROP = np.full((20, 20, 3), 128, np.uint8)
 
@@ -70,6 +72,10 @@ def test_a_sample_is_recorded_whole(db, settings):
         assert [(h.seq, h.count, h.verified) for h in head_counts(session, session_id)] == [
             (0, 2, True)
         ]
+        # When it was written, for the pool's samples per minute (whatever its time in the
+        # session), with its zone on every back end.
+        (written,) = [as_utc(h.recorded_at) for h in head_counts(session, session_id)]
+        assert abs((datetime.now(UTC) - written).total_seconds()) < 60
         assert [name for _, name in open_intervals(session, session_id)] == ["ann"]
         assert [u.best_similarity for u in unknown_faces(session, session_id)] == [0.2]
         assert [e.kind for e in session_events(session, session_id)] == ["joined"]

@@ -134,3 +134,37 @@ def test_a_session_started_in_the_portal_is_joined_by_an_agent(app: Flask, brows
     value = TOKEN.search(token.get_data(as_text=True)).group(1)
     info = _open(app.test_client(), value, session="algebra-door").get_json()
     assert (info["mode"], info["fps"], info["line"]) == ("entrance", 6.0, "0,300,1280,300")
+
+
+def test_samples_per_minute_is_the_pools_work_now_whenever_the_frames_were_taken(
+    app: Flask, browser
+) -> None:  # noqa: ANN001
+    """A backfill of a recording started two days ago is work done now; a sample written ten
+    minutes ago is not, whenever its frame was taken."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from rollcall.storage.models import AttendanceSession, HeadCount
+    from rollcall.workers.pool import RATE_WINDOW, samples_per_minute
+
+    ivy = browser("ivy")
+    html = ivy.post("/agents/tokens", {"name": "Backfill", "course": "Algebra"}).get_data(
+        as_text=True
+    )
+    token = TOKEN.search(html).group(1)
+    api = app.test_client()
+    assert _open(api, token, session="algebra-old", seed=3).status_code == 201
+    now = datetime.now(UTC)
+    with app.extensions["rollcall"].db.session() as s:
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-old"))
+        row.started_at = now - timedelta(days=2)
+        before = samples_per_minute(s)
+        for seq, written in enumerate(
+            (now, now - timedelta(seconds=30), now - timedelta(minutes=10))
+        ):
+            s.add(HeadCount(session_id=row.id, seq=seq, t=60.0 * seq, count=3, recognized=3,
+                            unknown=0, recorded_at=written))  # fmt: skip
+        s.flush()
+        per_minute = 60 / RATE_WINDOW.total_seconds()
+        assert samples_per_minute(s) == pytest.approx(before + 2 * per_minute)

@@ -104,6 +104,7 @@ class SessionRecorder:
                 recognized=out.recognized,
                 unknown=out.unknown,
                 verified=out.verified,
+                recorded_at=utcnow(),
             )
         )
         self.write_findings(session, out, str(out.seq))

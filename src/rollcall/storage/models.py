@@ -336,6 +336,10 @@ class HeadCount(Base):
     recognized: Mapped[int] = mapped_column(Integer)
     unknown: Mapped[int] = mapped_column(Integer)
     verified: Mapped[bool] = mapped_column(default=False)
+    # When the sample was written (UTC): a backlog or a recording's backfill is analysed long
+    # after its frames were taken, and the agents page's samples per minute is the pool's
+    # work now (migration 0020).
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class AttendanceRecord(Base):

@@ -104,19 +104,11 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
 
 
 def samples_per_minute(s: Session) -> float:
-    """Samples recorded for the last RATE_WINDOW of live sessions' time, per minute.
-
-    Head counts carry their time on the session's timeline; for a session running now, its
-    start plus that time is when the sample was taken.
-    """
+    """Samples written in the last RATE_WINDOW, per minute: the pool's work now, whenever
+    their frames were taken (a backlog after an outage, a recording's backfill)."""
     since = datetime.now(UTC) - RATE_WINDOW
-    rows = s.execute(
-        select(AttendanceSession.started_at, HeadCount.t)
-        .join(HeadCount, HeadCount.session_id == AttendanceSession.id)
-        .where(AttendanceSession.started_at >= since - timedelta(days=1))
-    ).all()
-    recent = sum(1 for started, t in rows if as_utc(started) + timedelta(seconds=t) >= since)
-    return recent / (RATE_WINDOW.total_seconds() / 60)
+    recent = s.scalar(select(func.count(HeadCount.id)).where(HeadCount.recorded_at >= since))
+    return (recent or 0) / (RATE_WINDOW.total_seconds() / 60)
 
 
 def pool_status(s: Session, broker_url: str | None) -> PoolStatus:
