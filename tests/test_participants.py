@@ -124,6 +124,77 @@ def test_a_table_whose_shape_is_unclear_is_refused(table: str) -> None:
         parse_report(table.encode(), "r.csv")
 
 
+def _workbook(rows: list[list[object]], extra_sheet: bool = False) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    if extra_sheet:
+        book.create_sheet("Notes").append(["Exported from Google Sheets"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_report_saved_as_a_workbook_reads_like_its_csv() -> None:
+    """Meet's report downloaded from Google Sheets as .xlsx: times as real time cells; a Zoom
+    report re-saved in Excel: join and leave as real date-time cells."""
+    from datetime import timedelta
+
+    meet_rows: list[list[object]] = [
+        ["First name", "Last name", "Email", "Duration", "Time joined", "Time exited"]
+    ]
+    zoom_rows: list[list[object]] = [
+        ["Name (Original Name)", "User Email", "Join Time", "Leave Time", "Duration (Minutes)",
+         "Guest"]
+    ]  # fmt: skip
+    for p in PEOPLE:
+        first, _, last = p.name.partition(" ")
+        a, b = p.stays[0][0], p.stays[-1][1]
+        at = [(START + timedelta(seconds=t)).astimezone(PARIS).replace(tzinfo=None) for t in (a, b)]
+        meet_rows.append(
+            [first, last, p.email, timedelta(seconds=b - a), at[0].time(), at[1].time()]
+        )
+        shown = f"{p.name} ({p.original_name})" if p.original_name else p.name
+        for x, y in p.stays:
+            at = [
+                (START + timedelta(seconds=t)).astimezone(PARIS).replace(tzinfo=None)
+                for t in (x, y)
+            ]
+            zoom_rows.append([shown, p.email, at[0], at[1], round((y - x) / 60), "No"])
+    meet = _workbook(meet_rows, extra_sheet=True)
+    assert meet.startswith(b"PK")
+    assert parse_report(meet, "Attendance.xlsx").platform == "meet"
+    assert _read(meet, "m.xlsx") == _truth(per_stay=False)
+    zoom = _workbook(zoom_rows)
+    assert parse_report(zoom, "participants.xlsx").platform == "zoom"
+    assert _read(zoom, "z.xlsx") == _truth(per_stay=True)
+
+
+def test_a_damaged_or_old_workbook_is_refused_in_one_line() -> None:
+    good = _workbook([["First name", "Last name", "Email", "Time joined", "Time exited"]])
+    with pytest.raises(ReportError, match=r"cut.xlsx: a damaged workbook"):
+        parse_report(good[: len(good) // 2], "cut.xlsx")
+    with pytest.raises(ReportError, match=r"old.xls: an Excel 97-2003 workbook"):
+        parse_report(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), "old.xls")
+    import io
+    import zipfile
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", b"\0" * (65 * 2**20))
+    with pytest.raises(ReportError, match=r"bomb.xlsx: the workbook unzips to 65 MB"):
+        parse_report(bomb.getvalue(), "bomb.xlsx")
+    with pytest.raises(
+        ReportError, match=r"empty.xlsx, sheet .Sheet.: a meet report with no participants"
+    ):
+        parse_report(good, "empty.xlsx")
+
+
 def test_zoom_times_in_another_zone_are_read_in_the_given_zone() -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
     assert _read(zoom_report(PEOPLE, START, tokyo), "z.csv", tokyo) == _truth(per_stay=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rollcall.attendance.participants import layout, meet, teams, zoom
 from rollcall.attendance.participants.rows import ParsedReport, ReportRow
-from rollcall.attendance.participants.text import ReportError, cells, decode, delimiter_of
+from rollcall.attendance.participants.text import ReportError, cells, delimiter_of, report_texts
 
 __all__ = ["ParsedReport", "ReportError", "ReportRow", "detect", "parse_report"]
 PLATFORMS = ("zoom", "teams", "meet")
@@ -24,25 +24,30 @@ def detect(lines: list[str]) -> str | None:
 
 
 def parse_report(data: bytes, filename: str, platform: str | None = None) -> ParsedReport:
-    """A report's rows; `platform` forces the format instead of detecting it."""
+    """A report's rows; `platform` forces the format instead of detecting it. Of a workbook,
+    the first sheet that is a report."""
     if not data.strip():
         raise ReportError(f"{filename}: the file is empty")
-    lines = decode(data, filename).splitlines()
-    found = platform or detect(lines)
-    # Headers in a language rollcall has no words for: the table is read by its shape.
-    report = layout.parse(lines, filename) if found is None else None
-    if found is None and report is None:
-        first = next((i for i, line in enumerate(lines) if line.strip()), 0)
-        raise ReportError(
-            f"{filename}, line {first + 1}: not a participant report rollcall knows (Zoom's "
-            "participants CSV, Teams' attendance report or Meet's attendance CSV, in any "
-            "language: a table of names with join and leave times); the first line reads "
-            f"{lines[first][:80]!r}"
-        )
-    if report is None:
-        parser = {"zoom": zoom.parse, "teams": teams.parse, "meet": meet.parse}[found]
-        report = parser(lines, filename)
-    found = report.platform
-    if not report.rows:
-        raise ReportError(f"{filename}: a {found} report with no participants in it")
-    return report
+    texts = report_texts(data, filename)
+    for label, text in texts:
+        lines = text.splitlines()
+        found = platform or detect(lines)
+        # Headers in a language rollcall has no words for: the table is read by its shape.
+        report = layout.parse(lines, label) if found is None else None
+        if found is None and report is None:
+            continue
+        if report is None:
+            parser = {"zoom": zoom.parse, "teams": teams.parse, "meet": meet.parse}[found]
+            report = parser(lines, label)
+        if not report.rows:
+            raise ReportError(f"{label}: a {report.platform} report with no participants in it")
+        return report
+    label, text = texts[0]
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    raise ReportError(
+        f"{label}, line {first + 1}: not a participant report rollcall knows (Zoom's "
+        "participants CSV, Teams' attendance report or Meet's attendance CSV, in any "
+        "language: a table of names with join and leave times); the first line reads "
+        f"{lines[first][:80]!r}"
+    )
