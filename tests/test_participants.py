@@ -218,6 +218,10 @@ def test_teams_report_utf16_sections_with_and_without_activities() -> None:
         ("2024年5月6日 午後2:05:00", "12:05:00"),
         ("2024. 5. 6. 오전 9:05:00", "07:05:00"),
         ("下午 2:05", "12:05:00"),
+        # A zone named after the time wins over the course's (Paris, UTC+2 that day).
+        ("5/6/24, 7:01:23 AM GMT", "07:01:23"),
+        ("09:01 (UTC+05:30)", "03:31:00"),
+        ("05/06/2024 04:01:00 GMT-3", "07:01:00"),
     ],
 )
 def test_a_time_with_a_marker_that_is_neither_am_nor_pm_is_refused(text, read) -> None:  # noqa: ANN001

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 from rollcall.attendance.participants.rows import ParsedReport
 from rollcall.attendance.participants.text import ReportError
@@ -35,6 +35,10 @@ _BAD_MERIDIEM = re.compile(r"\s*[A-Za-z]\.?\s?[Mm]\.?(?![A-Za-z])")
 _LETTERS = re.compile(r"[^\W\d_]")
 # Letters a time stamp may carry besides its day half: ISO's T and Z, a zone's name.
 _STAMP_WORDS = re.compile(r"\b(?:T|Z|UTC|GMT)\b")
+# A zone named after the time: "9:01:23 AM GMT", "09:01 (UTC+05:30)", "9:01 GMT-3".
+_NAMED_ZONE = re.compile(
+    r"\s*\(?\b(?:GMT|UTC)(?:\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?\)?\s*$"
+)
 _ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
 
 
@@ -116,6 +120,10 @@ def read_time(text: str, start: datetime, zone: tzinfo, where: str) -> datetime:
             return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1)))
         except ValueError:
             pass
+    named = _NAMED_ZONE.search(text)
+    if named is not None:
+        zone = _offset_zone(named, text, where)
+        text = text[: named.start()]
     hms = _clock(text)
     if hms is None:
         raise ReportError(f"{where}: cannot read the time {text!r}")
@@ -129,6 +137,15 @@ def read_time(text: str, start: datetime, zone: tzinfo, where: str) -> datetime:
             f"from the session's start ({start:%Y-%m-%d %H:%M} UTC); is this the right session?"
         )
     return best
+
+
+def _offset_zone(named: re.Match[str], text: str, where: str) -> tzinfo:
+    if named["sign"] is None:
+        return UTC
+    minutes = int(named["h"]) * 60 + int(named["m"] or 0)
+    if minutes > 14 * 60 or int(named["m"] or 0) > 59:
+        raise ReportError(f"{where}: no zone is {named.group().strip()!r} ({text!r})")
+    return timezone(timedelta(minutes=-minutes if named["sign"] == "-" else minutes))
 
 
 def stays_of(report: ParsedReport, start: datetime, zone: tzinfo) -> list[Stay]:
