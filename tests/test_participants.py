@@ -69,7 +69,7 @@ def test_zoom_report_in_german_without_meeting_block() -> None:
     assert _read(data, "z.csv") == _truth(per_stay=True)
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("language", ["en", "de", "ja", "pt", "ko"])
 def test_zoom_rows_in_the_waiting_room_are_not_time_in_the_meeting(language: str) -> None:
     from dataclasses import replace
 
@@ -108,15 +108,38 @@ def test_teams_and_meet_reports_in_languages_without_known_headers() -> None:
     assert _read(meet, "m.csv") == _truth(per_stay=False)
 
 
+def test_read_by_layout_a_meeting_block_is_no_participant_and_names_may_have_figures() -> None:
+    """The meeting block (a topic where Zoom's email is) is never read as people, even when
+    the first participant is still in the meeting; "iPhone 12" is a name like any other."""
+    from dataclasses import replace
+
+    still_in = [replace(PEOPLE[0], stays=((5, 1200), (1300, 3000))), *PEOPLE[1:]]
+    phone = Attendee("iPhone 12", None, ((30, 600),))
+    data = zoom_report([*still_in, phone], START, PARIS, language="ja")
+    text = data.decode("utf-8-sig").replace("Algebra, week 1", "Algebra")
+    lines = text.splitlines()
+    ada = next(i for i, line in enumerate(lines) if line.startswith("Ada"))
+    cols = lines[ada].split(",")
+    cols[3] = ""  # still in the meeting at the export
+    lines[ada] = ",".join(cols)
+    got = _read("\n".join(lines).encode(), "z.csv")
+    assert got[0] == ("Ada Lovelace", "ada@school.example", 5.0, None)
+    assert got[1:] == [*_truth(per_stay=True)[1:], ("iPhone 12", None, 30.0, 600.0)]
+
+
 @pytest.mark.parametrize(
     "table",
     [
-        # Three columns of times of day: which two are the join and the leave is not clear.
-        "名,参加,退出,休憩\nAda,9:00,9:50,9:20\nBob,9:05,9:55,9:30\n",
-        # Three text columns before the times: which is the name is not clear.
-        "a,b,c,参加,退出\nAda,Lovelace,Math,9:00,9:50\n",
-        # Every row's join cell is blank.
-        "名,参加,退出\nAda,,9:50 \n",
+        # No platform's layout: name, guest, join, leave.
+        "名前,ゲスト,参加時刻,退出時刻\nAda Lovelace,いいえ,2024/05/06 9:00:05,2024/05/06 9:50\n",
+        # rollcall's own attendance export, uploaded by mistake.
+        "person,status,first_seen_s,last_seen_s\nAda Lovelace,present,09:00:05,09:50:00\n",
+        # A duration in hours and minutes where the leave would be, the leave blank.
+        "名前,参加時刻,退出時刻,参加時間\nAda Lovelace,9:00:05,,0:45:00\n",
+        # Zoom's layout but a row whose join is blank.
+        "名前,メール,参加,退出,期間\nAda,,,2024/05/06 9:50:00,50\n",
+        # Zoom's layout but a duration that is no whole number of minutes.
+        "名前,メール,参加,退出,期間\nAda,,2024/05/06 9:00:05,2024/05/06 9:50:00,50分\n",
     ],
 )
 def test_a_table_whose_shape_is_unclear_is_refused(table: str) -> None:
@@ -218,6 +241,8 @@ def test_teams_report_utf16_sections_with_and_without_activities() -> None:
         ("2024年5月6日 午後2:05:00", "12:05:00"),
         ("2024. 5. 6. 오전 9:05:00", "07:05:00"),
         ("下午 2:05", "12:05:00"),
+        ("午後0:05:00", "10:05:00"),  # ICU's Japanese: 12:05 in Paris
+        ("06.05. 14:05:00", "12:05:00"),  # a day and a month without a year
         # A zone named after the time wins over the course's (Paris, UTC+2 that day).
         ("5/6/24, 7:01:23 AM GMT", "07:01:23"),
         ("09:01 (UTC+05:30)", "03:31:00"),

@@ -191,7 +191,8 @@ def meet_report(
     def at(t: float) -> str:
         d = _at(start, zone, t)
         if language == "ja":
-            return f"{'午後' if d.hour >= 12 else '午前'}{d.hour % 12 or 12}:{d:%M:%S}"
+            # As ICU writes Japanese: the hours of a half from 0 ("午後0:05:00" is 12:05).
+            return f"{'午後' if d.hour >= 12 else '午前'}{d.hour % 12}:{d:%M:%S}"
         return d.strftime("%I:%M:%S %p").lstrip("0")
 
     def duration(seconds: float) -> str:

@@ -21,10 +21,13 @@ from rollcall.wallclock import as_utc
 # being another meeting's.
 MAX_DISTANCE = timedelta(hours=18)
 
-# "2024/05/06", "06.05.2024", "5/6/24" and Korean "2024. 5. 6." (a space after each dot).
-_DATE = re.compile(r"(?P<a>\d{1,4})[./-] ?(?P<b>\d{1,2})[./-] ?(?P<c>\d{1,4})")
-# Japanese and Chinese "2024年5月6日", Korean "2024년 5월 6일": read as "2024/5/6".
-_CJK_DATE = re.compile(r"(\d{1,4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?")
+_DATE = re.compile(r"(?P<a>\d{1,4})[./-](?P<b>\d{1,2})[./-](?P<c>\d{1,4})")
+# Japanese and Chinese "2024年5月6日", Korean "2024년 5월 6일" and "2024. 5. 6.": read as
+# "2024/5/6" (only with a four-digit year: "06.05. 14:05" is a day, a month and a time).
+_CJK_DATE = re.compile(
+    r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?"
+    r"|(\d{4})\.\s(\d{1,2})\.\s(\d{1,2})\.?"
+)
 # Day halves as Japanese, Chinese and Korean write them, before the time ("午後 2:05:00").
 _CJK_PM = ("午後", "下午", "오후")
 _CJK_AM = ("午前", "上午", "오전")
@@ -53,7 +56,7 @@ class Stay:
 
 
 def _plain_date(text: str) -> str:
-    return _CJK_DATE.sub(r"\1/\2/\3", text)
+    return _CJK_DATE.sub(lambda m: "/".join(g for g in m.groups() if g), text)
 
 
 def _days(text: str) -> list[date]:
@@ -84,11 +87,14 @@ def _clock(text: str) -> tuple[int, int, int] | None:
         return None  # "09:20 XM": a marker that is neither AM nor PM is not guessed at
     h, mi, s = int(m["h"]), int(m["m"]), int(m["s"] or 0)
     half = m["ampm"]
-    if half is None and any(mark in rest for mark in (*_CJK_PM, *_CJK_AM)):
+    # Japanese and Chinese count the hours of a half from 0 ("午後0:05" is 12:05), Korean
+    # from 12 like English; either is read.
+    cjk = half is None and any(mark in rest for mark in (*_CJK_PM, *_CJK_AM))
+    if cjk:
         half = "pm" if any(mark in rest for mark in _CJK_PM) else "am"
     if half:
         pm = half.lower().startswith("p")
-        if not 1 <= h <= 12:
+        if not (0 if cjk else 1) <= h <= 12:
             return None
         h = h % 12 + (12 if pm else 0)
     if h > 23 or mi > 59 or s > 59:

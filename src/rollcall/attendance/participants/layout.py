@@ -1,32 +1,30 @@
 """A participant report whose headers are in a language rollcall has no words for.
 
 Zoom, Teams and Meet write their reports' headers in the exporting account's language
-(Japanese, Portuguese, Korean, Dutch...), and rollcall knows the headers of a few only. Every
-such report is still the same table: one row per stay, a name (or a first and a last name)
-first, maybe an email, then a join time and a leave time. That shape is read from the cells
-themselves:
+(Japanese, Portuguese, Korean, Dutch...), and rollcall knows the headers of a few only. The
+columns stay where the English report has them, so such a report is read by where its cells
+are and what they hold, against each platform's English layout:
 
-- the join and the leave are the two columns whose every cell is a time (when more than two
-  columns are, the two with dates);
-- the email, the first column whose filled cells are all email addresses;
-- the name, the one or two columns before the join that hold text, neither emails nor figures
-  (a duration like "45 min" has figures; names almost never do).
+- Zoom: name, email (or blank), join, leave, duration in whole minutes, guest, ...
+- Teams (participants, or per-join activities): name, join, leave, duration, email, ...
+- Meet: first name, last name, email (or blank), duration, time joined, time exited.
 
-Of the tables of that shape, the one with the most rows is the participants (Zoom's meeting
-block above its table has one row; Teams' per-join activities have at least as many rows as
-its participants), the later one on a tie. Anything less clear is refused as unknown: a
-wrong guess would credit the wrong times to people.
+A table fits a layout when its every row has a time where the join is (and a time or nothing
+where the leave is), an address or nothing where the email is, and a whole number where Zoom's
+duration is. A table that fits no layout, or two, is refused as unknown: a wrong guess would
+credit the wrong times to people (a meeting block, rollcall's own export, a timetable).
 
-What cannot be told from cells alone is not guessed: Zoom's "in the waiting room" column, whose
-yes and no are words of the unknown language, is ignored, so waiting-room rows count as time in
-the meeting.
+Zoom's "in the waiting room" column is the eighth of eight; its rows are dropped when that
+column holds only yes and no words rollcall knows (below), else the column is ignored.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from rollcall.accents import unaccented
 from rollcall.attendance.participants.clock import has_date, is_time
 from rollcall.attendance.participants.rows import ParsedReport, ReportRow, email_or_none, take
 from rollcall.attendance.participants.text import blank, cells, delimiter_of
@@ -34,7 +32,42 @@ from rollcall.attendance.participants.zoom import split_name
 
 # A numbered section heading of Teams' download in any language: "2. Teilnehmer".
 _SECTION = re.compile(r"^\s*\d+\s*\.\s*\S")
-_DIGIT = re.compile(r"\d")
+_WHOLE = re.compile(r"^\d+$")
+# Yes and no as Zoom writes them in its languages (compared without accents or case).
+YES = {"yes", "ja", "oui", "si", "sim", "tak", "da", "evet", "ya", "co", "はい", "是", "예", "да"}
+NO = {"no", "nein", "non", "nao", "nie", "net", "hayir", "tidak", "khong", "いいえ", "否", "아니요",
+      "нет", "nee", "nej", "ei"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Layout:
+    platform: str
+    names: tuple[int, ...]  # the name's columns (Meet: first and last)
+    email: int
+    join: int
+    leave: int
+    dated: bool  # Zoom and Teams write dates; Meet times of day only
+    check: Callable[[list[str]], bool] = lambda row: True  # anything else the layout has
+
+
+LAYOUTS = (
+    Layout("zoom", (0,), 1, 2, 3, True, lambda row: bool(_WHOLE.match(take(row, 4)))),
+    Layout("teams", (0,), 4, 1, 2, True, lambda row: not is_time(take(row, 3))),
+    Layout("meet", (0, 1), 2, 4, 5, False),
+)
+
+
+def _fits(layout: Layout, row: list[str]) -> bool:
+    join, leave, email = take(row, layout.join), take(row, layout.leave), take(row, layout.email)
+    return (
+        len(row) > max(layout.join, layout.leave)
+        and is_time(join)
+        and has_date(join) == layout.dated
+        and (not leave or is_time(leave) and has_date(leave) == layout.dated)
+        and (not email or email_or_none(email) is not None)
+        and any(take(row, k) for k in layout.names)
+        and layout.check(row)
+    )
 
 
 @dataclass(frozen=True)
@@ -44,112 +77,80 @@ class _Table:
     rows: list[tuple[int, list[str]]]  # (index of the line, its cells)
 
 
-def _times_in(row: list[str]) -> int:
-    return sum(1 for c in row if is_time(c))
-
-
 def _tables(lines: list[str]) -> list[_Table]:
-    """Runs of lines with two or more times each, under a header line with none."""
+    """Runs of non-blank lines under a header line that holds no time."""
     out: list[_Table] = []
     i = 0
     while i < len(lines):
         delimiter = delimiter_of(lines[i])
-        row = cells(lines[i], delimiter)
-        if len(row) < 3 or _times_in(row) or not all(row[:3]):
+        head = cells(lines[i], delimiter)
+        if len(head) < 3 or any(is_time(c) for c in head):
             i += 1
             continue
         body: list[tuple[int, list[str]]] = []
         j = i + 1
         while j < len(lines):
-            cols = cells(lines[j], delimiter)
-            if blank(cols) or _SECTION.match(cols[0]) and len([c for c in cols if c]) == 1:
+            row = cells(lines[j], delimiter)
+            if blank(row) or _SECTION.match(row[0]) and len([c for c in row if c]) == 1:
                 break
-            if _times_in(cols) < 2 and not body:
-                break
-            body.append((j, cols))
+            body.append((j, row))
             j += 1
         if body:
             out.append(_Table(i, delimiter, body))
-            i = j
-        else:
-            i += 1
+        i = j if body else i + 1
     return out
 
 
-def _column(rows: list[list[str]], k: int) -> list[str]:
-    return [take(r, k) for r in rows]
-
-
-def _join_leave(rows: list[list[str]], width: int) -> tuple[int, int] | None:
-    timed = []
-    for k in range(width):
-        column = _column(rows, k)
-        filled = [c for c in column if c]
-        # The leave may be blank (still in the meeting); the join never is.
-        if filled and all(is_time(c) for c in filled):
-            timed.append((k, len(filled) == len(column), any(has_date(c) for c in filled)))
-    if len(timed) > 2:
-        timed = [t for t in timed if t[2]]
-    if len(timed) != 2 or not timed[0][1]:
-        return None
-    return timed[0][0], timed[1][0]
-
-
-def _email_column(rows: list[list[str]], before: int, width: int) -> int | None:
-    for k in range(width):
-        filled = [c for c in _column(rows, k) if c]
-        if k != before and filled and all(email_or_none(c) for c in filled):
-            return k
-    return None
-
-
-def _name_columns(rows: list[list[str]], join: int, email: int | None) -> list[int] | None:
-    names = []
-    for k in range(join):
-        if k == email:
-            continue
-        filled = [c for c in _column(rows, k) if c]
-        if not filled or all(_DIGIT.search(c) for c in filled):
-            continue  # empty, or figures: a duration, an id
-        if any(email_or_none(c) for c in filled):
-            continue
-        names.append(k)
-    return names if 1 <= len(names) <= 2 else None
-
-
 def parse(lines: list[str], filename: str) -> ParsedReport | None:
-    """The report read by its shape, or None when no table has a clear one."""
-    tables = _tables(lines)
-    best: tuple[int, int, _Table] | None = None
-    for n, table in enumerate(tables):
-        if best is None or (len(table.rows), n) > best[:2]:
-            best = (len(table.rows), n, table)
-    if best is None:
+    """The report read by its platform's layout, or None when no table fits exactly one."""
+    fitting = [
+        (table, layout)
+        for table in _tables(lines)
+        for layout in LAYOUTS
+        if all(_fits(layout, row) for _, row in table.rows)
+    ]
+    if not fitting:
         return None
-    table = best[2]
-    rows = [r for _, r in table.rows]
-    width = max(len(r) for r in rows)
-    found = _join_leave(rows, width)
-    if found is None:
+    # Teams' download has two tables of its layout: the per-join activities, when kept, come
+    # after the participants and have every join.
+    if {layout.platform for _, layout in fitting} == {"teams"}:
+        fitting = fitting[-1:]
+    if len(fitting) != 1:
         return None
-    join, leave = found
-    email = _email_column(rows, join, width)
-    names = _name_columns(rows, join, email)
-    if names is None:
-        return None
+    table, layout = fitting[0]
     header = cells(lines[table.header], table.delimiter)
-    renamed = len(names) == 1 and any(p in take(header, names[0]) for p in ("(", "（"))
-    sections = any(_SECTION.match(cells(line, "\t")[0] if line.strip() else "") for line in lines)
-    dated = any(has_date(c) for c in _column(rows, join) if c)
-    platform = "teams" if sections else "meet" if len(names) == 2 or not dated else "zoom"
-    report = ParsedReport(platform, filename)
+    renamed = layout.platform == "zoom" and any(p in take(header, 0) for p in ("(", "（"))
+    waiting = _waiting_column(layout, header, [row for _, row in table.rows])
+    report = ParsedReport(layout.platform, filename)
     for i, row in table.rows:
-        name = " ".join(p for p in (take(row, k) for k in names) if p)
+        if waiting is not None and _word(take(row, waiting)) in _YES:
+            continue
+        name = " ".join(p for p in (take(row, k) for k in layout.names) if p)
         shown, original = split_name(name, renamed)
-        address = email_or_none(take(row, email))
-        if not shown and address is None:
-            return None
         report.rows.append(
-            ReportRow(i + 1, shown, address, take(row, join), take(row, leave), original)
+            ReportRow(
+                i + 1,
+                shown,
+                email_or_none(take(row, layout.email)),
+                take(row, layout.join),
+                take(row, layout.leave),
+                original,
+            )
         )
     return report
+
+
+def _waiting_column(layout: Layout, header: list[str], rows: list[list[str]]) -> int | None:
+    if layout.platform != "zoom" or len(header) != 8:
+        return None
+    said = {_word(take(row, 7)) for row in rows}
+    return 7 if said <= _YES | _NO else None
+
+
+def _word(text: str) -> str:
+    return unaccented(text).casefold().strip()
+
+
+# Compared as read (unaccented() also takes Hangul apart into its letters).
+_YES = {_word(w) for w in YES}
+_NO = {_word(w) for w in NO}
