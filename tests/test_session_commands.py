@@ -258,6 +258,11 @@ def test_started_at_is_taken_and_a_time_without_a_zone_refused(
         cli("run", "--session", "W1", "--source", video, "--started-at", "monday 9am"),
         "not an ISO 8601 time",
     )
+    for typo in ("0001-01-01T00:00:00+14:00", "1924-05-06T09:00:00Z"):
+        one_line_error(
+            cli("run", "--session", "W1", "--source", video, "--started-at", typo),
+            "not between the years 2000 and 2100",
+        )
     assert sessions_in(home) == []
     given = "2024-05-06T09:00:00+02:00"  # wins over the creation time
     result = cli("run", "--session", "W1", "--source", video, "--started-at", given)

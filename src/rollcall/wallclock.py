@@ -122,4 +122,12 @@ def parse_started_at(text: str) -> datetime:
             f"--started-at {text!r} has no time zone; add the offset or Z, "
             "e.g. 2024-05-06T09:00+02:00 or 2024-05-06T07:00Z"
         )
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    # Sampling times and report times are counted from it: a year 1 or 9999 start overflows
+    # them (and is a typo).
+    if utc is None or not 2000 <= utc.year <= 2100:
+        raise RollcallError(f"--started-at {text!r} is not between the years 2000 and 2100")
     return value

@@ -255,6 +255,11 @@ def test_missed_sampling_times_go_on_the_timeline_once(
         told = client.post(url, json={"from": 0, "to": 5}, headers=_bearer(token))
         assert told.status_code == 200, told.get_json()
     assert client.post(url, json={"from": "x"}, headers=_bearer(token)).status_code == 400
+    # Sample numbers are bounded: finding one's time walks the schedule from 0.
+    huge = {"from": 10**12, "to": 10**12}
+    assert client.post(url, json=huge, headers=_bearer(token)).status_code == 400
+    status = "/api/v1/agent/sessions/algebra-2?after=1000000000000"
+    assert client.get(status, headers=_bearer(token)).status_code == 400
     otto = _agent_token(app, "otto")
     assert client.post(url, json={"from": 0, "to": 1}, headers=_bearer(otto)).status_code == 403
     with app.extensions["rollcall"].db.session() as s:

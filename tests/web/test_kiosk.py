@@ -108,6 +108,32 @@ def test_revoking_or_disabling_the_maker_stops_the_kiosk(app: Flask) -> None:
     assert client.get(KIOSK).status_code == 401
 
 
+def test_kiosk_links_of_an_instructor_taken_off_the_course_stop_working(app: Flask) -> None:
+    """As their agent tokens: the course's link and the session's, page and stream alike."""
+    from rollcall.storage.accounts import set_instructor
+    from rollcall.storage.sessions import require_course
+
+    with _db(app).session() as s:
+        ivy = get_user(s, "ivy")
+        _, course_token = create_kiosk_token(s, ivy, find_target(s, "course:Algebra"))
+        _, session_token = create_kiosk_token(
+            s, ivy, KioskTarget(session=s.get(AttendanceSession, 1))
+        )
+    clients = [_kiosk_client(app, course_token), _kiosk_client(app, session_token)]
+    assert all(c.get(KIOSK).status_code == 200 for c in clients)
+    app.config["KIOSK_STREAM_SECONDS"] = 30
+    streaming = clients[0].get(f"{KIOSK}/stream", buffered=False)
+    chunks = (c.decode() for c in streaming.response)
+    assert next(chunks).startswith("retry: 1000")
+    assert next(chunks) == "data: []\n\n"
+    with _db(app).session() as s:
+        set_instructor(s, require_course(s, "Algebra"), get_user(s, "ivy"), False)
+    # A screen already streaming is told at its next update; the page is refused from now on.
+    assert next(chunks) == "event: revoked\ndata: {}\n\n"
+    streaming.close()
+    assert [c.get(KIOSK).status_code for c in clients] == [403, 403]
+
+
 def test_the_last_minute_at_the_door(app: Flask) -> None:
     """A new mark, a repeat of an earlier mark and an unknown face, in the course's zone."""
     start = _live(app, "Asia/Tokyo")

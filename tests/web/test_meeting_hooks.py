@@ -268,6 +268,22 @@ def test_generic_json_events_one_transaction(app: Flask) -> None:
     assert other.status_code == 400 and "may not write" in other.get_json()["error"]
 
 
+def test_json_events_at_impossible_times_are_refused_and_nothing_is_kept(app: Flask) -> None:
+    """Infinity stored would break the session's page for good; a time before year 1 in UTC
+    overflows; a week away is another meeting."""
+    client = app.test_client()
+    url = f"/api/v1/hooks/json/{_hook(app, 'json', secret=None)}"
+    for bad in (
+        b'{"event": "left", "name": "Inf", "t": -Infinity, "session": "algebra-1"}',
+        b'{"event": "left", "name": "NaN", "t": NaN, "session": "algebra-1"}',
+        b'{"event": "joined", "name": "Far", "t": 1e12, "session": "algebra-1"}',
+        b'{"event": "joined", "name": "Old", "time": "0001-01-01T00:00:00+14:00"}',
+    ):
+        response = client.post(url, data=bad, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, (bad, response.status_code, response.get_data())
+    assert _stays(app) == []
+
+
 def test_a_signed_json_hook_needs_its_signature(app: Flask) -> None:
     client = app.test_client()
     url = f"/api/v1/hooks/json/{_hook(app, 'json', secret=SECRET)}"

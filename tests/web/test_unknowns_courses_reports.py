@@ -139,6 +139,14 @@ def test_roster_and_schedule(app, browser) -> None:
         .status_code
         == 403
     )
+    # Removing someone who is not on the course says what a name no one has says: an
+    # instructor does not learn who is enrolled elsewhere, and nothing is audited.
+    otto = browser("otto")
+    for person in ("Alice", "Nobody"):
+        refused = otto.post("/courses/History/roster", {"person": person, "action": "remove"})
+        assert refused.status_code == 400
+    with app.extensions["rollcall"].db.session() as s:
+        assert not s.scalar(select(AuditEntry.id).where(AuditEntry.actor == "otto"))
     response = ivy.post(
         "/courses/Algebra/schedule",
         {"start_time": "09:00", "end_time": "10:30", "grace_minutes": "10"},

@@ -102,11 +102,16 @@ def kiosk_still_valid(session: Session, row: KioskToken) -> bool:
     return user is not None and bool(user.active)
 
 
-def may_show(kiosk: KioskToken, row: AttendanceSession) -> bool:
-    """Whether this kiosk may show this session's marks."""
+def may_show(session: Session, kiosk: KioskToken, row: AttendanceSession) -> bool:
+    """Whether this kiosk may show this session's marks: its own session or course, and its
+    maker may still see the session (an instructor taken off the course takes their kiosk
+    links with them, as their agent tokens)."""
     if kiosk.session_id is not None:
-        return row.id == kiosk.session_id
-    return kiosk.course_id is not None and row.course_id == kiosk.course_id
+        mine = row.id == kiosk.session_id
+    else:
+        mine = kiosk.course_id is not None and row.course_id == kiosk.course_id
+    user = session.get(User, kiosk.user_id)
+    return mine and user is not None and accounts.can_see_session(session, user, row)
 
 
 def revoke(session: Session, token_id: int) -> KioskToken:

@@ -55,6 +55,9 @@ MAX_FRAME_PIXELS = 40_000_000
 RATE, BURST = max(20.0, MAX_FPS + 10.0), 120.0
 # Sample numbers an agent may be ahead of the server (it is handed at most 100 at a time).
 MAX_AHEAD = 1000
+# The highest sample number the agents' API takes anywhere: finding a number's time walks the
+# schedule from 0 (~2 us a step), and a week at one sample every 20 s is 30,240.
+MAX_SEQ = 200_000
 MAX_AHEAD_FRAMES = 10_000_000
 MISSED = "samples_missed"  # a session event: sampling times the agent could not take
 # An agent may capture late (a busy machine, a folder of snapshots a minute apart, a recording
@@ -289,7 +292,8 @@ def open_session():  # noqa: ANN201
 @bp.get("/sessions/<name>")
 def session_status(name: str):  # noqa: ANN201
     count = int(number("count", request.args.get("count", 10), int, 1))
-    after = int(number("after", request.args.get("after", -1), int, -1))
+    # Bounded like an upload's seq: the schedule is walked up to it, a step at a time.
+    after = int(number("after", request.args.get("after", -1), int, -1, MAX_SEQ))
     with db_session() as s:
         row = _session_or_abort(s, name)
         row.agent_seen_at = utcnow()
@@ -384,8 +388,8 @@ def missed(name: str):  # noqa: ANN201
     past the times it held, or joined late. They go on the session's timeline as one event, so
     staff see a hole in the evidence rather than nothing; reported twice, recorded once."""
     body = request.get_json(silent=True) or {}
-    first = int(number("from", body.get("from"), int, 0))
-    last = int(number("to", body.get("to"), int, first))
+    first = int(number("from", body.get("from"), int, 0, MAX_SEQ))
+    last = int(number("to", body.get("to"), int, first, MAX_SEQ))
     if last - first > MAX_AHEAD * 100:
         abort(400, description="too many samples in one report")
     with db_session() as s:

@@ -172,9 +172,13 @@ def roster(name: str):  # noqa: ANN201
         if action == "add" and user.role != "admin":
             abort(403)
         member = s.get(CourseMember, (course.id, person.id))
+        if action == "remove" and member is None:
+            # The same answer as for a name no one has: an instructor may not learn who is
+            # enrolled elsewhere, and nothing happened to audit.
+            abort(400, description="Choose a person and whether to add or remove them.")
         if action == "add" and member is None:
             s.add(CourseMember(course_id=course.id, person_id=person.id))
-        elif action == "remove" and member is not None:
+        elif action == "remove":
             s.delete(member)
         record(s, user.name, CourseChanged(course.name, "roster", "", f"{action} {person.name}"))
     flash(f"{person.name} {'added to' if action == 'add' else 'removed from'} {name}.", "success")

@@ -74,7 +74,10 @@ def _parse_time(text: object, what: str) -> datetime:
         raise RollcallError(f"{what} {text!r} is not an ISO 8601 time") from None
     if value.tzinfo is None:
         raise RollcallError(f"{what} {text!r} has no offset (add Z or +01:00)")
-    return as_utc(value)
+    try:
+        return as_utc(value)
+    except OverflowError:  # "0001-01-01T00:00:00+14:00" is before the first UTC instant
+        raise RollcallError(f"{what} {text!r} is out of range") from None
 
 
 def _deliver(

@@ -78,7 +78,7 @@ def _authenticate():  # noqa: ANN202
         row = get_session(s, name)
         if row is None:
             abort(404, description=f"There is no session named {name!r}.")
-        if not kiosks.may_show(kiosk, row):
+        if not kiosks.may_show(s, kiosk, row):
             abort(403, description="This kiosk link is for another session.")
         if kiosk.last_used_at is None or utcnow() - as_utc(kiosk.last_used_at) > TOUCH_EVERY:
             kiosk.last_used_at = utcnow()
@@ -127,7 +127,12 @@ def _snapshot(
     with app_portal.db.session() as s:
         kiosk = s.get(KioskToken, kiosk_id)
         row = s.get(AttendanceSession, session_id)
-        if kiosk is None or row is None or kiosks.kiosk_still_valid(s, kiosk) is False:
+        if (
+            kiosk is None
+            or row is None
+            or not kiosks.kiosk_still_valid(s, kiosk)
+            or not kiosks.may_show(s, kiosk, row)
+        ):
             return None
         lines = live_lines(s, row, zone, datetime.now(UTC))
     return json.dumps([line.to_json() | {"crop": crops + line.crop} for line in lines])

@@ -7,6 +7,7 @@ an identical stay is not stored twice), so a late or corrected report can simply
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
@@ -29,6 +30,8 @@ from rollcall.storage.meetings import MeetingParticipant, ParticipantStay, Perso
 from rollcall.storage.models import AttendanceSession, CourseMember, Person
 
 KINDS = ("email", "alias")
+# A live event this far from its session's start is of another meeting (or garbage).
+MAX_EVENT_OFFSET = 7 * 86400.0
 
 
 # -- a person's meeting accounts -------------------------------------------------------------
@@ -261,6 +264,12 @@ def record_event(
         t = (as_utc(at) - as_utc(row.started_at)).total_seconds()
     else:
         t = float(at)
+    # Infinity would be stored and break every page that draws the session's timeline.
+    if not math.isfinite(t) or abs(t) > MAX_EVENT_OFFSET:
+        raise RollcallError(
+            f"an event {t:g} s from the session's start; at most {MAX_EVENT_OFFSET / 86400:g} "
+            "days either side"
+        )
     p = participant_for(s, row, platform, name, email, None, matcher_for(s, row))
     # Platforms retry deliveries: an event already recorded changes nothing.
     if any(abs((st.join_t if event == "joined" else st.leave_t or -1e9) - t) < 1 for st in p.stays):
