@@ -2,8 +2,9 @@
 
 A kiosk token is made by a staff user who may see what it shows (an admin, or the course's
 instructor) for one session, or for every session of one course (a room's screen that stays up
-all term). Only its sha256 is stored; a revoked token, or one whose maker was disabled, is
-refused at the kiosk's next request.
+all term). Only its sha256 is stored; a revoked token, one whose maker was disabled or one
+whose maker may no longer see the session (taken off the course) is refused at the kiosk's
+next request.
 """
 
 from __future__ import annotations
