@@ -146,3 +146,30 @@ def test_bad_smtp_urls_are_refused_with_the_fix() -> None:
         else:
             raise AssertionError(url)
     assert Mailer.from_url("smtps://a%40b:p%40ss@mx.example.org?from=x@y.org").password == "p@ss"
+
+
+def test_a_refused_form_comes_back_with_what_was_typed(app, browser) -> None:  # noqa: ANN001
+    """Alert settings and a person's details: the reason on top, the typed values in the form,
+    nothing saved."""
+    ivy, ada = browser("ivy"), browser("ada")
+    typed = {"after_session": "on", "absences": "3", "to_student": "on", "cc": "dean at school"}
+    assert ivy.post("/alerts/course/Algebra", typed).status_code == 302
+    page = ivy.get("/alerts/course/Algebra").get_data(as_text=True)
+    assert "Nothing was saved: not an email address: dean at school." in page
+    assert (
+        'value="dean at school"' in page and 'name="absences" min="1" max="100" value="3"' in page
+    )
+    assert 'name="to_student" checked' in page and 'name="to_staff" checked' not in page
+    again = ivy.get("/alerts/course/Algebra").get_data(as_text=True)
+    assert 'value="dean at school"' not in again and 'name="to_staff" checked' in again
+    details = {"student_id": "S-001", "email": "ariel@school", "guardian_email": ""}
+    assert ada.post("/people/Bob/details", details).status_code == 302
+    page = ada.get("/people/Bob").get_data(as_text=True)
+    assert "Nothing was saved:" in page and 'value="S-001"' in page
+    with app.extensions["rollcall"].db.session() as s:
+        from sqlalchemy import select
+
+        from rollcall.storage.models import CourseAlerts, Person
+
+        assert s.scalar(select(Person.student_id).where(Person.name == "Bob")) is None
+        assert s.scalar(select(CourseAlerts)) is None

@@ -68,8 +68,11 @@ def test_term_calendar_matrix_and_date_range(app, browser) -> None:  # noqa: ANN
     narrow = narrow[narrow.index('id="matrix-table"') :]
     assert "04 Mar" in narrow and "06 Mar" in narrow and "02 Mar" not in narrow
     assert ivy.get("/courses/Algebra?from=March").status_code == 400
+    backwards = ivy.get("/reports/Algebra?from=2026-03-06&to=2026-03-04")
+    assert backwards.status_code == 400 and "is after" in backwards.get_data(as_text=True)
     bad = ivy.post("/courses/Algebra/term", TERM | {"term_end": "2026-02-01"})
-    assert bad.status_code == 400 and "before it starts" in bad.get_data(as_text=True)
+    assert bad.status_code == 302
+    assert "before it starts" in ivy.get("/courses/Algebra").get_data(as_text=True)
     with app.extensions["rollcall"].db.session() as s:
         assert (
             s.scalar(

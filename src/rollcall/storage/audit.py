@@ -91,10 +91,11 @@ class UnknownAssigned(AuditEvent):
     unknown_id: int
     person: str
     added_template: bool
-    attendance: str = ""  # how their mark changed, when they were expected in the session
+    attendance: str = ""  # how their mark changed ("not seen → seen at 95 s"), if it did
     # The face was judged a picture held up to an entrance camera: this assignment overrules
     # the liveness check (staff saw it was the person, in person).
     picture: bool = False
+    reason: str = ""  # staff's, when given
 
     def session_name(self) -> str | None:
         return self.session
@@ -103,9 +104,11 @@ class UnknownAssigned(AuditEvent):
         return self.person
 
     def change(self) -> tuple[str | None, str | None, str]:
+        before, _, after = self.attendance.partition(" → ")
+        why = [self.reason] if self.reason else []
         if self.picture:
-            return None, None, "judged a picture held up to the camera; staff: them in person"
-        return None, None, ""
+            why.append("judged a picture held up to the camera; staff: them in person")
+        return before or None, after or None, "; ".join(why)
 
 
 @dataclass(frozen=True)

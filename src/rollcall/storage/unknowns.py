@@ -32,7 +32,7 @@ def face_vectors(
 def assign_face(session: Session, face: UnknownFace, person: Person) -> str:
     """The face is `person`'s: if they were expected in its session, their mark takes it into
     account (seen at the face's time, with its crop as evidence unless they have one). Returns
-    what changed in their attendance ("" when they were not expected)."""
+    how their mark changed ("" when they were not expected, or were seen before it)."""
     face.review = "assigned"
     face.assigned_id = person.id
     record = session.scalar(
@@ -43,7 +43,8 @@ def assign_face(session: Session, face: UnknownFace, person: Person) -> str:
     )
     if record is None:
         return ""
-    before = "seen" if record.first_seen is not None else "not seen"
+    before = "not seen" if record.first_seen is None else f"first seen at {record.first_seen:.0f} s"
+    earlier = record.first_seen is None or face.t < record.first_seen
     if record.first_seen is None or face.t < record.first_seen:
         record.first_seen = face.t
     if record.last_seen is None or face.t > record.last_seen:
@@ -54,5 +55,6 @@ def assign_face(session: Session, face: UnknownFace, person: Person) -> str:
         record.marked_at = utcnow()
     if not record.edited and record.status == "absent":
         record.status = "present"  # what the recorder stores; reports recompute late/left early
-    # Status follows from the times (present or late), unless staff set it by hand.
-    return f"{before} → seen at {face.t:.0f} s"
+    # Status follows from the times (present or late), unless staff set it by hand. A face
+    # after their first sighting changes neither: the mark is as it was.
+    return f"{before} → first seen at {face.t:.0f} s" if earlier else ""

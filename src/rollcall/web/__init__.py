@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
         courses,
         dashboard,
         errors,
+        forms,
         history,
         hooks,
         kiosk,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
     security.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    forms.init_app(app)
     pages = (auth, dashboard, sessions, people, history, unknowns, courses, reports, alerts, agents)
     pages = (*pages, admin)
     for module in (*pages, meetings, kiosk_tokens, api, agent_api, hooks):

@@ -27,6 +27,7 @@ from rollcall.storage.staff import User
 from rollcall.wallclock import zone_info, zone_name, zone_names
 from rollcall.web.access import admin_required, course_or_abort, me
 from rollcall.web.context import db_session, portal
+from rollcall.web.forms import keep_form
 from rollcall.web.meetings import course_hooks
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
@@ -129,6 +130,13 @@ def _holidays(text: str) -> dict:
     return out
 
 
+def _refused(form: str, name: str, reason: str):  # noqa: ANN202
+    """Back to the course's form with what was typed, and why nothing was saved."""
+    flash(f"Nothing was saved: {reason}.", "error")
+    keep_form(form)
+    return redirect(url_for("courses.detail", name=name, _anchor=form))
+
+
 @bp.post("/<name>/term")
 def term(name: str):  # noqa: ANN201
     """Meeting days, first and last day of the term, holidays."""
@@ -147,7 +155,7 @@ def term(name: str):  # noqa: ANN201
             holidays = _holidays(form.get("holidays", ""))
             Term(start, end, days, holidays)  # checks the term's length and order
         except RollcallError as exc:
-            abort(400, description=str(exc))
+            return _refused("term", name, str(exc))
         course.meeting_days = format_meeting_days(days) or None
         course.term_start, course.term_end = start, end
         course.holidays = [
@@ -199,13 +207,19 @@ def schedule(name: str):  # noqa: ANN201
             if not 0 <= grace <= 240:
                 raise ValueError
         except ValueError:
-            abort(400, description="Grace must be a whole number of minutes from 0 to 240.")
+            return _refused("schedule", name, "grace must be a whole number of minutes, 0-240")
         if (starts is None) != (ends is None):
-            abort(400, description="Give both a start and an end time, or neither.")
+            return _refused("schedule", name, "give both a start and an end time, or neither")
         try:
             upsert_course(s, course.name, [], starts, ends, grace, zone)
         except RollcallError as exc:
-            abort(400, description=str(exc))
+            s.rollback()
+            return _refused("schedule", name, str(exc))
+        if course.start_time and course.end_time and course.end_time <= course.start_time:
+            # Stored as "HH:MM", which order as times. A class past midnight is not one the
+            # late and left-early rules can place.
+            s.rollback()
+            return _refused("schedule", name, f"it ends ({ends}) before it starts ({starts})")
         if starts is None:
             course.start_time = course.end_time = None
         if zone is None:

@@ -24,7 +24,8 @@ def index():  # noqa: ANN201
 
 
 def date_range() -> tuple[date | None, date | None]:
-    """?from=YYYY-MM-DD&to=YYYY-MM-DD (either may be left out); a bad date is a 400."""
+    """?from=YYYY-MM-DD&to=YYYY-MM-DD (either may be left out); a bad date, or a range that
+    runs backwards (which would show "no sessions"), is a 400."""
     out = []
     for key in ("from", "to"):
         text = request.args.get(key, "").strip()
@@ -32,6 +33,8 @@ def date_range() -> tuple[date | None, date | None]:
             out.append(parse_day(text, key) if text else None)
         except RollcallError as exc:
             abort(400, description=str(exc))
+    if out[0] is not None and out[1] is not None and out[0] > out[1]:
+        abort(400, description=f"'from' ({out[0]}) is after 'to' ({out[1]}): swap them")
     return out[0], out[1]
 
 

@@ -157,6 +157,7 @@ def assign(face_id: int):  # noqa: ANN201
     """The face (and the rest of its group) is this person: their marks follow."""
     person_name = request.form.get("person", "")
     as_template = request.form.get("as_template") == "on"
+    reason = request.form.get("reason", "").strip()[:300]
     with db_session() as s:
         user = me(s)
         group = _group_or_abort(s, face_id)
@@ -179,13 +180,19 @@ def assign(face_id: int):  # noqa: ANN201
                 s,
                 actor,
                 UnknownAssigned(
-                    row.name, face.id, person_name, added > 0, change, face.reason == PICTURE
+                    row.name,
+                    face.id,
+                    person_name,
+                    added > 0,
+                    change,
+                    face.reason == PICTURE,
+                    reason,
                 ),
             )
     flash(
         f"{len(stored)} face(s) assigned to {person_name}"
         + (f"; {added} added as template(s)" if added else "")
-        + (f"; attendance updated in {', '.join(sorted(set(marked)))}" if marked else "")
+        + (f"; now seen earlier in {', '.join(sorted(set(marked)))}" if marked else "")
         + ".",
         "success",
     )

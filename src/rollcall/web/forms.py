@@ -1,0 +1,57 @@
+"""A form the server refused comes back with what was typed in it, and the reason on top.
+
+The handler flashes the reason, calls ``keep_form(NAME)`` and redirects to the form's page;
+the page's template reads ``kept.value(NAME, field, saved)`` and ``kept.checked(NAME, field,
+value, saved)``: the typed values for that form once (the next page shown), the saved ones
+otherwise. Values ride in the signed session cookie, so they are cut short (a cookie holds
+about 4 KB).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from flask import Flask, g, request, session
+
+KEY = "kept_form"
+MAX_VALUE = 1000
+MAX_KEPT = 2000  # characters of JSON (non-ASCII escaped: at most 2 KB)
+
+
+def keep_form(name: str) -> None:
+    values = {
+        key: [v[:MAX_VALUE] for v in request.form.getlist(key)]
+        for key in request.form
+        if key != "csrf_token"
+    }
+    # What a browser keeps of a cookie ends at 4 KB: a form too long to carry comes back as
+    # it was saved (the reason is still shown).
+    if len(json.dumps(values)) <= MAX_KEPT:
+        session[KEY] = {"name": name, "values": values}
+
+
+@dataclass
+class KeptForm:
+    name: str | None = None
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    def value(self, form: str, key: str, saved: object = "") -> object:
+        if form != self.name:
+            return "" if saved is None else saved
+        got = self.values.get(key)
+        return got[0] if got else ""
+
+    def checked(self, form: str, key: str, value: str, saved: bool) -> bool:
+        return saved if form != self.name else value in self.values.get(key, [])
+
+
+def _kept() -> dict[str, KeptForm]:
+    if "kept_form" not in g:
+        data = session.pop(KEY, None) or {}
+        g.kept_form = KeptForm(data.get("name"), data.get("values") or {})
+    return {"kept": g.kept_form}
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_kept)
