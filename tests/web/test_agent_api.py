@@ -298,7 +298,7 @@ def test_an_entrance_session_takes_every_frame_from_its_agent(
     token = _agent_token(app, "ivy", "Algebra")
     counts_before = _head_counts(app)
     bad_line = _open(client, token, session="door", mode="entrance", line="1,2")
-    assert bad_line.status_code == 400 and "--line" in bad_line.get_json()["error"]
+    assert bad_line.status_code == 400 and "the line" in bad_line.get_json()["error"]
     too_fast = _open(client, token, session="door", mode="entrance", fps=120)
     assert too_fast.status_code == 400 and "fps" in too_fast.get_json()["error"]
     made = _open(client, token, session="door", mode="entrance", fps=6, line="0,100,320,100")

@@ -129,7 +129,7 @@ def test_a_session_started_in_the_portal_is_joined_by_an_agent(app: Flask, brows
     assert "Session algebra-door started" in done.get_data(as_text=True)
     assert browser("otto").post("/courses/Algebra/sessions", form).status_code == 403
     again = ivy.post("/courses/Algebra/sessions", form, follow_redirects=True)
-    assert "already exists" in again.get_data(as_text=True)
+    assert "exists; pick a new name" in again.get_data(as_text=True)
     token = ivy.post("/agents/tokens", {"name": "Door", "course": "Algebra"})
     value = TOKEN.search(token.get_data(as_text=True)).group(1)
     info = _open(app.test_client(), value, session="algebra-door").get_json()

@@ -22,7 +22,7 @@ from rollcall.storage import accounts
 from rollcall.storage.audit import CourseChanged, record
 from rollcall.storage.models import Course, CourseHoliday, CourseMember, Person
 from rollcall.storage.names import check_exact_name
-from rollcall.storage.sessions import course_people, schedule_text, upsert_course
+from rollcall.storage.sessions import course_people, get_session, schedule_text, upsert_course
 from rollcall.storage.staff import User
 from rollcall.wallclock import zone_info, zone_name, zone_names
 from rollcall.web.access import admin_required, course_or_abort, me
@@ -253,6 +253,10 @@ def start_session(name: str):  # noqa: ANN201
         fps = float(form.get("fps") or DEFAULT_FPS) if mode == "entrance" else None
         if fps is not None and not MIN_FPS <= fps <= MAX_FPS:
             raise RollcallError(f"frames per second: {MIN_FPS:g} to {MAX_FPS:g}")
+        with db_session() as s:
+            if get_session(s, session_name) is not None:
+                # (Said here in the portal's words: `run` points at its --resume.)
+                raise RollcallError(f"a session named {session_name!r} exists; pick a new name")
         line = form.get("line", "").strip() if mode == "entrance" else ""
         line = line_text(parse_line(line)) if line else None
         options = RunOptions(session=session_name, source="agent", course=course_name,

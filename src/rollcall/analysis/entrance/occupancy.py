@@ -23,8 +23,8 @@ def parse_line(text: str) -> tuple[float, float, float, float]:
         parts = []
     if len(parts) != 4 or (parts[0], parts[1]) == (parts[2], parts[3]):
         raise RollcallError(
-            f"--line {text!r} is not understood: give two different points in pixels, "
-            "x1,y1,x2,y2 (e.g. --line 0,500,1280,500)"
+            f"the line {text!r} is not understood: give two different points in the "
+            "camera's pixels, x1,y1,x2,y2 (e.g. 0,500,1280,500 across a 1280x720 picture)"
         )
     return parts[0], parts[1], parts[2], parts[3]
 
