@@ -562,3 +562,21 @@ def test_a_pending_face_alone_is_embedded_again_when_nothing_else_changed():
     assert [f.fresh for f in out.faces] == [True, False]
     quiet = recheck_step(monitor, scene, 2, 60.0, rechecked)
     assert not quiet.verified and quiet.embedded == 0  # nobody pending any more
+
+
+def test_evidence_crops_stay_inside_the_faces_tile() -> None:
+    """A face near its tile's edge: the crop's margin stops at the tile, so the neighbour's
+    face or name label is not in the evidence of this one."""
+    from rollcall.attendance.monitor import crop_with_context
+
+    image = np.zeros((200, 400, 3), np.uint8)
+    image[:, 200:] = 255  # the neighbouring tile, white
+    box = np.float32([150, 60, 45, 45])  # right edge at 195, 5 px from the tiles' border
+    loose = crop_with_context(image, box)
+    assert loose.shape[1] > 70 and (loose == 255).any()  # the margin reaches the neighbour
+    tight = crop_with_context(image, box, within=np.float32([0, 0, 200, 200]))
+    assert tight.shape[0] == loose.shape[0] and not (tight == 255).any()
+    # No tile found (zeros), or a box outside its tile: the crop is as before.
+    assert crop_with_context(image, box, within=np.zeros(4, np.float32)).shape == loose.shape
+    outside = crop_with_context(image, box, within=np.float32([300, 0, 50, 50]))
+    assert outside.shape == loose.shape

@@ -148,13 +148,26 @@ class OpenInterval:
     last_seen: float
 
 
-def crop_with_context(image: np.ndarray, box: np.ndarray, context: float = 0.4) -> np.ndarray:
-    """The face and a margin around it: enough to judge the evidence, not the whole frame."""
+def crop_with_context(
+    image: np.ndarray,
+    box: np.ndarray,
+    context: float = 0.4,
+    within: np.ndarray | None = None,
+) -> np.ndarray:
+    """The face and a margin around it: enough to judge the evidence, not the whole frame.
+    ``within`` (x, y, w, h), the face's gallery tile, bounds the margin: a neighbour's face or
+    name label at the edge of the evidence would say someone else was there."""
     h, w = image.shape[:2]
     x, y, bw, bh = box
     mx, my = bw * context, bh * context
     x0, y0 = int(max(0, x - mx)), int(max(0, y - my))
     x1, y1 = int(min(w, x + bw + mx)), int(min(h, y + bh + my))
+    if within is not None and within[2] > 0 and within[3] > 0:
+        tx, ty, tw, th = (float(v) for v in within)
+        cx0, cy0 = max(x0, int(tx)), max(y0, int(ty))
+        cx1, cy1 = min(x1, int(tx + tw)), min(y1, int(ty + th))
+        if cx1 > cx0 and cy1 > cy0:  # (a face box outside its tile: kept unbounded)
+            x0, y0, x1, y1 = cx0, cy0, cx1, cy1
     return image[y0:y1, x0:x1].copy()
 
 
@@ -254,8 +267,9 @@ class AttendanceMonitor:
             out.embedded = len(judged)
             out.rechecked = int(kept.sum()) if verify else 0
         names = self._names(tracks, t, out)
-        self._mark_and_track_presence(t, image, tracks, names, out)
-        self._report_unknowns(t, image, tracks, names, out, fresh=embeds)
+        within = tiles if tiles is not None else np.zeros((len(tracks), 4), np.float32)
+        self._mark_and_track_presence(t, image, tracks, names, out, within)
+        self._report_unknowns(t, image, tracks, names, out, within, fresh=embeds)
         tile_of = reading.tile_of if reading is not None else np.full(count, -1)
         if read_labels is not None and reading is not None and reading.grid:
             wanted = {
@@ -402,9 +416,10 @@ class AttendanceMonitor:
         tracks: list[Track],
         names: list[str | None],
         out: SampleOutcome,
+        within: np.ndarray,
     ) -> None:
         seen: set[str] = set()
-        for tr, name in zip(tracks, names, strict=True):
+        for tr, name, tile in zip(tracks, names, within, strict=True):
             if name is None:
                 continue
             sims = [v.similarity for v in tr.accepted] or [tr.votes[-1].similarity]
@@ -427,7 +442,7 @@ class AttendanceMonitor:
                         confidence=float(np.mean(sims)),
                         evidence_t=t,
                         evidence_box=_box(tr.box),
-                        evidence_crop=crop_with_context(image, tr.box),
+                        evidence_crop=crop_with_context(image, tr.box, within=tile),
                     )
                 )
             interval = self.open.get(name)
@@ -484,12 +499,13 @@ class AttendanceMonitor:
         tracks: list[Track],
         names: list[str | None],
         out: SampleOutcome,
+        within: np.ndarray,
         fresh: bool,
     ) -> None:
         """Keep one crop per face that matched no one, for staff to review."""
         if not fresh:
             return
-        for tr, name in zip(tracks, names, strict=True):
+        for tr, name, tile in zip(tracks, names, within, strict=True):
             if name is not None or tr.reported_unknown or not tr.votes:
                 continue
             if tr.accepted or tr.disputed:  # pending or disputed, not a stranger
@@ -502,7 +518,7 @@ class AttendanceMonitor:
                 UnknownSighting(
                     t,
                     _box(tr.box),
-                    crop_with_context(image, tr.box),
+                    crop_with_context(image, tr.box, within=tile),
                     last.similarity,
                     self.gallery.name_of(last.person),
                     tr.embedding,
