@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sqlalchemy import select
 
@@ -12,7 +13,10 @@ from rollcall.storage.staff import AuditEntry
 
 
 def test_queue_lists_faces_of_visible_sessions(browser) -> None:
-    assert "/unknowns/1/crop" in browser("ivy").get("/unknowns/").get_data(as_text=True)
+    page = browser("ivy").get("/unknowns/").get_data(as_text=True)
+    assert "/unknowns/1/crop" in page
+    # On the clock, as the session's page shows it (90 s into algebra-1, 09:00 UTC).
+    assert re.search(r'<span title="1:30 into the session">\d\d:01:30</span>', page)
     assert "/unknowns/1/crop" not in browser("otto").get("/unknowns/").get_data(as_text=True)
     assert browser("ivy").get("/unknowns/1/crop").mimetype == "image/jpeg"
     assert browser("otto").get("/unknowns/1/crop").status_code == 403

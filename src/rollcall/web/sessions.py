@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -56,6 +57,16 @@ def _session_start(row) -> str:  # noqa: ANN001
     """When a session started, on the clock of its course's zone (else the portal's)."""
     zone = session_zone(row.course, portal().settings.timezone)
     return in_zone(row.started_at, zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@bp.app_template_filter("session_clock")
+def _session_clock(row, seconds: float | None) -> str:  # noqa: ANN001
+    """The clock time ``seconds`` into session ``row``, in its course's zone ("09:03:49"), as
+    the session's own page shows it."""
+    if seconds is None:
+        return ""
+    zone = session_zone(row.course, portal().settings.timezone)
+    return in_zone(as_utc(row.started_at) + timedelta(seconds=seconds), zone).strftime("%H:%M:%S")
 
 
 def report_of(s, row):  # noqa: ANN001, ANN201
