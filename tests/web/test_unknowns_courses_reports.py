@@ -131,6 +131,9 @@ def test_a_course_name_with_a_slash_is_refused_with_a_message(browser) -> None:
 
 def test_roster_and_schedule(app, browser) -> None:
     ada, ivy = browser("ada"), browser("ivy")
+    # No term yet: the calendar says how to get one, not "0 meetings held".
+    page = ivy.get("/courses/Algebra").get_data(as_text=True)
+    assert "1 day(s) with sessions. Set the term" in page and "meeting(s) held" not in page
     assert (
         ivy.post("/courses/Algebra/roster", {"person": "Alice", "action": "remove"}).status_code
         == 302
