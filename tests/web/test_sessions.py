@@ -103,6 +103,7 @@ def test_editing_a_mark_writes_an_audit_entry(app, browser) -> None:
     assert "Came at 9:20, camera off" in page
     assert "absent → late" in page
     assert "edited" in page
+    assert '<td title="mark.edited">mark changed</td>' in page  # the trail's words, not codes
     with app.extensions["rollcall"].db.session() as s:
         entry = s.query(AuditEntry).one()
         assert (entry.actor, entry.action, entry.subject) == ("ivy", "mark.edited", "Bob")
