@@ -127,7 +127,7 @@ def parse_started_at(text: str) -> datetime:
     except OverflowError:
         utc = None
     # Sampling times and report times are counted from it: a year 1 or 9999 start overflows
-    # them (and is a typo).
-    if utc is None or not 2000 <= utc.year <= 2100:
-        raise RollcallError(f"--started-at {text!r} is not between the years 2000 and 2100")
+    # them (and is a typo). A recording's start taken from its file's date can be old: 1970 on.
+    if utc is None or not 1970 <= utc.year <= 2100:
+        raise RollcallError(f"--started-at {text!r} is not between the years 1970 and 2100")
     return value

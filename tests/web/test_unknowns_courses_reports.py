@@ -156,6 +156,8 @@ def test_roster_and_schedule(app, browser) -> None:
     for person in ("Alice", "Nobody"):
         refused = otto.post("/courses/History/roster", {"person": person, "action": "remove"})
         assert refused.status_code == 400
+        added = otto.post("/courses/History/roster", {"person": person, "action": "add"})
+        assert added.status_code == 403
     with app.extensions["rollcall"].db.session() as s:
         assert not s.scalar(select(AuditEntry.id).where(AuditEntry.actor == "otto"))
     response = ivy.post(
@@ -167,7 +169,7 @@ def test_roster_and_schedule(app, browser) -> None:
     for typed, why in (
         ({"start_time": "25:00", "end_time": "10:00", "timezone": "Paris"}, "25:00"),
         ({"start_time": "11:00", "end_time": "10:00", "timezone": "Paris"}, "unknown time zone"),
-        ({"start_time": "11:00", "end_time": "10:00"}, "it ends (10:00) before it starts"),
+        ({"start_time": "10:00", "end_time": "10:00"}, "it starts and ends at 10:00"),
     ):
         refused = ivy.post("/courses/Algebra/schedule", typed)
         assert refused.status_code == 302 and refused.location.endswith("#schedule")
@@ -177,12 +179,32 @@ def test_roster_and_schedule(app, browser) -> None:
         assert 'name="start_time" value="09:00"' in ivy.get("/courses/Algebra").get_data(
             as_text=True
         )  # shown once: the saved schedule afterwards
+    # A class past midnight is saved (the late and left-early rules place it).
+    evening = {"start_time": "22:00", "end_time": "00:30", "grace_minutes": "5"}
+    assert ivy.post("/courses/Algebra/schedule", evening).status_code == 302
+    with app.extensions["rollcall"].db.session() as s:
+        course = s.scalar(select(Course).where(Course.name == "Algebra"))
+        assert (course.start_time, course.end_time) == ("22:00", "00:30")
+    # Typed values come back on their own course's page only.
+    ada = browser("ada")
+    ada.post("/courses/Algebra/schedule", {"start_time": "08:00", "end_time": "08:00"})
+    assert 'value="08:00"' not in ada.get("/courses/History").get_data(as_text=True)
+    ada.get("/courses/Algebra")  # (shown there, once)
+    restore = {"start_time": "09:00", "end_time": "10:30", "grace_minutes": "10"}
+    assert ivy.post("/courses/Algebra/schedule", restore).status_code == 302
     term = {"meeting_days": ["tue", "thu"], "term_start": "2026-09-01",
             "term_end": "2026-12-18", "holidays": "Christmas break"}  # fmt: skip
     assert ivy.post("/courses/Algebra/term", term).location.endswith("#term")
     page = ivy.get("/courses/Algebra").get_data(as_text=True)
     assert "a holiday must be a date" in page and ">Christmas break</textarea>" in page
     assert 'value="tue" checked' in page and 'value="2026-09-01"' in page
+    # Too long to carry back (a year of holidays, a day a line): the form shows what is saved,
+    # never a cut list that, saved again, would lose holidays.
+    lines = [f"2026-10-{d:02d} Autumn break, day {d} of the half-term" for d in range(1, 31)]
+    long = term | {"term_end": "2026-08-01", "holidays": "\n".join(lines * 2)}
+    assert ivy.post("/courses/Algebra/term", long).status_code == 302
+    page = ivy.get("/courses/Algebra").get_data(as_text=True)
+    assert "Nothing was saved:" in page and "Autumn break" not in page
     with app.extensions["rollcall"].db.session() as s:
         course = s.scalar(select(Course).where(Course.name == "Algebra"))
         assert (course.start_time, course.end_time, course.grace_minutes) == ("09:00", "10:30", 10)
@@ -247,8 +269,9 @@ def test_a_course_time_zone_is_set_on_its_form_and_session_times_follow_it(app, 
         assert s.scalar(select(Course.timezone).where(Course.name == "Algebra")) is None
 
 
-def test_an_assigned_face_after_the_first_sighting_leaves_the_mark_as_it_was(app) -> None:
-    """Only an earlier sighting changes a mark; the flash and the audit say so only then."""
+def test_an_assigned_face_within_the_times_seen_leaves_the_mark_as_it_was(app) -> None:
+    """Only a face outside the times already seen changes a mark; the flash and the audit
+    say so only then."""
     from rollcall.storage.models import AttendanceRecord, Person
     from rollcall.storage.unknowns import assign_face
 
@@ -261,9 +284,12 @@ def test_an_assigned_face_after_the_first_sighting_leaves_the_mark_as_it_was(app
                 AttendanceRecord.person_id == bob.id,
             )
         )
-        mark.first_seen, mark.last_seen, face.t = 10.0, 20.0, 50.0
+        mark.first_seen, mark.last_seen, face.t = 10.0, 60.0, 50.0
         assert assign_face(s, face, bob) == ""
-        assert (mark.first_seen, mark.last_seen) == (10.0, 50.0)
+        assert (mark.first_seen, mark.last_seen) == (10.0, 60.0)
         face.t = 5.0
-        assert assign_face(s, face, bob) == "first seen at 10 s → first seen at 5 s"
-        assert mark.first_seen == 5.0
+        assert assign_face(s, face, bob) == "seen 10-60 s → seen 5-60 s"
+        # Later than the last sighting: it may turn "left early" into present; it is said.
+        face.t = 3500.0
+        assert assign_face(s, face, bob) == "seen 5-60 s → seen 5-3500 s"
+        assert mark.last_seen == 3500.0

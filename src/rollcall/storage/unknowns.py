@@ -32,7 +32,8 @@ def face_vectors(
 def assign_face(session: Session, face: UnknownFace, person: Person) -> str:
     """The face is `person`'s: if they were expected in its session, their mark takes it into
     account (seen at the face's time, with its crop as evidence unless they have one). Returns
-    how their mark changed ("" when they were not expected, or were seen before it)."""
+    how their mark changed ("" when they were not expected, or the face is within the times
+    they were already seen)."""
     face.review = "assigned"
     face.assigned_id = person.id
     record = session.scalar(
@@ -43,8 +44,7 @@ def assign_face(session: Session, face: UnknownFace, person: Person) -> str:
     )
     if record is None:
         return ""
-    before = "not seen" if record.first_seen is None else f"first seen at {record.first_seen:.0f} s"
-    earlier = record.first_seen is None or face.t < record.first_seen
+    before = _seen_text(record.first_seen, record.last_seen)
     if record.first_seen is None or face.t < record.first_seen:
         record.first_seen = face.t
     if record.last_seen is None or face.t > record.last_seen:
@@ -55,6 +55,17 @@ def assign_face(session: Session, face: UnknownFace, person: Person) -> str:
         record.marked_at = utcnow()
     if not record.edited and record.status == "absent":
         record.status = "present"  # what the recorder stores; reports recompute late/left early
-    # Status follows from the times (present or late), unless staff set it by hand. A face
-    # after their first sighting changes neither: the mark is as it was.
-    return f"{before} → first seen at {face.t:.0f} s" if earlier else ""
+    # Status follows from the times (present, late, left early), unless staff set it by hand:
+    # a face inside the times already seen changes nothing.
+    after = _seen_text(record.first_seen, record.last_seen)
+    return f"{before} → {after}" if after != before else ""
+
+
+def _seen_text(first: float | None, last: float | None) -> str:
+    if first is None or last is None:
+        return "not seen"
+    return (
+        f"seen at {first:.0f} s"
+        if round(first) == round(last)
+        else f"seen {first:.0f}-{last:.0f} s"
+    )

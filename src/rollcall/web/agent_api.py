@@ -55,9 +55,10 @@ MAX_FRAME_PIXELS = 40_000_000
 RATE, BURST = max(20.0, MAX_FPS + 10.0), 120.0
 # Sample numbers an agent may be ahead of the server (it is handed at most 100 at a time).
 MAX_AHEAD = 1000
-# The highest sample number the agents' API takes anywhere: finding a number's time walks the
-# schedule from 0 (~2 us a step), and a week at one sample every 20 s is 30,240.
-MAX_SEQ = 200_000
+# How far past what the server has an agent may name a sample number (its own last one, a
+# run of missed ones): finding a number's time walks the schedule from 0 (~2 us a step), so an
+# unbounded number held a thread for days. 10,000 samples are 55 hours at one every 20 s.
+MAX_SEQ_AHEAD = 10_000
 MAX_AHEAD_FRAMES = 10_000_000
 MISSED = "samples_missed"  # a session event: sampling times the agent could not take
 # An agent may capture late (a busy machine, a folder of snapshots a minute apart, a recording
@@ -144,6 +145,12 @@ def _due(row: AttendanceSession, seq: int) -> float:
         if n == seq:
             return t
     raise AssertionError("unreachable: the schedule counts up from 0")
+
+
+def _within_reach(s, row: AttendanceSession, seq: int, name: str) -> None:  # noqa: ANN001
+    if row.mode != "entrance" and seq > _received_through(s, row) + MAX_SEQ_AHEAD:
+        abort(400, description=f"{name} is more than {MAX_SEQ_AHEAD} samples past what the "
+              "server has")  # fmt: skip
 
 
 def _describe(s, row: AttendanceSession, count: int = 10, after: int = -1) -> dict[str, object]:  # noqa: ANN001, E501
@@ -292,10 +299,10 @@ def open_session():  # noqa: ANN201
 @bp.get("/sessions/<name>")
 def session_status(name: str):  # noqa: ANN201
     count = int(number("count", request.args.get("count", 10), int, 1))
-    # Bounded like an upload's seq: the schedule is walked up to it, a step at a time.
-    after = int(number("after", request.args.get("after", -1), int, -1, MAX_SEQ))
+    after = int(number("after", request.args.get("after", -1), int, -1))
     with db_session() as s:
         row = _session_or_abort(s, name)
+        _within_reach(s, row, after, "after")
         row.agent_seen_at = utcnow()
         return jsonify(_describe(s, row, min(count, 100), after))
 
@@ -388,14 +395,15 @@ def missed(name: str):  # noqa: ANN201
     past the times it held, or joined late. They go on the session's timeline as one event, so
     staff see a hole in the evidence rather than nothing; reported twice, recorded once."""
     body = request.get_json(silent=True) or {}
-    first = int(number("from", body.get("from"), int, 0, MAX_SEQ))
-    last = int(number("to", body.get("to"), int, first, MAX_SEQ))
+    first = int(number("from", body.get("from"), int, 0))
+    last = int(number("to", body.get("to"), int, first))
     if last - first > MAX_AHEAD * 100:
         abort(400, description="too many samples in one report")
     with db_session() as s:
         row = _session_or_abort(s, name)
         if row.mode == "entrance":
             abort(409, description="an entrance has no sampling times")
+        _within_reach(s, row, last, "to")
         t_first, t_last = _due(row, first), _due(row, last)
         known = s.scalar(
             select(SessionEvent.id).where(

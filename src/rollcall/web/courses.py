@@ -27,7 +27,7 @@ from rollcall.storage.staff import User
 from rollcall.wallclock import zone_info, zone_name, zone_names
 from rollcall.web.access import admin_required, course_or_abort, me
 from rollcall.web.context import db_session, portal
-from rollcall.web.forms import keep_form
+from rollcall.web.forms import keep_form, refusal
 from rollcall.web.meetings import course_hooks
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
@@ -132,8 +132,8 @@ def _holidays(text: str) -> dict:
 
 def _refused(form: str, name: str, reason: str):  # noqa: ANN202
     """Back to the course's form with what was typed, and why nothing was saved."""
-    flash(f"Nothing was saved: {reason}.", "error")
-    keep_form(form)
+    flash(f"Nothing was saved: {refusal(reason)}.", "error")
+    keep_form(f"{form}:{name}")
     return redirect(url_for("courses.detail", name=name, _anchor=form))
 
 
@@ -173,12 +173,12 @@ def roster(name: str):  # noqa: ANN201
     with db_session() as s:
         user = me(s)
         course = course_or_abort(s, name, user)
-        person = s.scalar(select(Person).where(Person.name == request.form.get("person", "")))
         action = request.form.get("action")
+        if action == "add" and user.role != "admin":
+            abort(403)  # before the name is looked up: the answer says nothing about it
+        person = s.scalar(select(Person).where(Person.name == request.form.get("person", "")))
         if person is None or action not in ("add", "remove"):
             abort(400, description="Choose a person and whether to add or remove them.")
-        if action == "add" and user.role != "admin":
-            abort(403)
         member = s.get(CourseMember, (course.id, person.id))
         if action == "remove" and member is None:
             # The same answer as for a name no one has: an instructor may not learn who is
@@ -215,11 +215,10 @@ def schedule(name: str):  # noqa: ANN201
         except RollcallError as exc:
             s.rollback()
             return _refused("schedule", name, str(exc))
-        if course.start_time and course.end_time and course.end_time <= course.start_time:
-            # Stored as "HH:MM", which order as times. A class past midnight is not one the
-            # late and left-early rules can place.
+        if starts is not None and course.start_time == course.end_time:
+            # (An end before the start is a class past midnight, which the rules place.)
             s.rollback()
-            return _refused("schedule", name, f"it ends ({ends}) before it starts ({starts})")
+            return _refused("schedule", name, f"it starts and ends at {starts}")
         if starts is None:
             course.start_time = course.end_time = None
         if zone is None:

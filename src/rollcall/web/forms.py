@@ -15,20 +15,26 @@ from dataclasses import dataclass, field
 from flask import Flask, g, request, session
 
 KEY = "kept_form"
-MAX_VALUE = 1000
 MAX_KEPT = 2000  # characters of JSON (non-ASCII escaped: at most 2 KB)
+MAX_REASON = 300
 
 
 def keep_form(name: str) -> None:
-    values = {
-        key: [v[:MAX_VALUE] for v in request.form.getlist(key)]
-        for key in request.form
-        if key != "csrf_token"
-    }
-    # What a browser keeps of a cookie ends at 4 KB: a form too long to carry comes back as
-    # it was saved (the reason is still shown).
+    """Keep what was typed for form ``name`` (which names its object too, "term:Algebra":
+    another course's page shows its own saved values)."""
+    values = {key: request.form.getlist(key) for key in request.form if key != "csrf_token"}
+    # What a browser keeps of a cookie ends at 4 KB: a form too long to carry comes back as it
+    # was saved, never cut short (a cut list of holidays, saved again, would lose some).
     if len(json.dumps(values)) <= MAX_KEPT:
         session[KEY] = {"name": name, "values": values}
+    else:
+        session.pop(KEY, None)
+
+
+def refusal(reason: str) -> str:
+    """A refusal's message for the flash, which rides in the same cookie: cut short."""
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
 
 
 @dataclass

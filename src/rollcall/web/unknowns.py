@@ -192,7 +192,7 @@ def assign(face_id: int):  # noqa: ANN201
     flash(
         f"{len(stored)} face(s) assigned to {person_name}"
         + (f"; {added} added as template(s)" if added else "")
-        + (f"; now seen earlier in {', '.join(sorted(set(marked)))}" if marked else "")
+        + (f"; times seen updated in {', '.join(sorted(set(marked)))}" if marked else "")
         + ".",
         "success",
     )
