@@ -110,7 +110,7 @@ def rate_trend_svg(points: Sequence[tuple[str, float, str]]) -> Markup:
     status as a symbol under it: readable at phone width, and not by colour alone."""
     if not points:
         return Markup('<p class="muted">No finished sessions yet.</p>')
-    left, right, top, bottom = 40, 12, 12, 44
+    left, right, top, bottom = 52, 12, 12, 44  # room for "100%" at the tick font size
     plot_w, plot_h = TREND_W - left - right, TREND_H - top - bottom
     n = len(points)
 
