@@ -148,7 +148,7 @@ def test_an_instructors_week(
     page.click("text=Save term")
     page.wait_for_url("**/courses/Algebra")
     assert "Term of Algebra saved" in page.content()
-    page.click("text=Alerts")
+    page.click("text=Alert settings")
     page.check("input[name=after_session]")
     page.fill("input[name=absences]", "2")
     page.click("text=Save alert settings")
