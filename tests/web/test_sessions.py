@@ -104,6 +104,17 @@ def test_editing_a_mark_writes_an_audit_entry(app, browser) -> None:
     assert "absent → late" in page
     assert "edited" in page
     assert '<td title="mark.edited">mark changed</td>' in page  # the trail's words, not codes
+    # On the session's clock, like its marks (the dashboard's trail, across sessions, is UTC).
+    from zoneinfo import ZoneInfo
+
+    from rollcall.storage.models import Course
+    from rollcall.wallclock import in_zone
+
+    with app.extensions["rollcall"].db.session() as s:
+        s.scalar(select(Course).where(Course.name == "Algebra")).timezone = "Asia/Tokyo"
+        tokyo = in_zone(s.query(AuditEntry).one().at, ZoneInfo("Asia/Tokyo"))
+    page = b.get("/sessions/algebra-1").get_data(as_text=True)
+    assert "<th>When (Asia/Tokyo)</th>" in page and f"{tokyo:%Y-%m-%d %H:%M:%S}" in page
     with app.extensions["rollcall"].db.session() as s:
         entry = s.query(AuditEntry).one()
         assert (entry.actor, entry.action, entry.subject) == ("ivy", "mark.edited", "Bob")

@@ -66,6 +66,10 @@ class SessionReport:
     def started_local(self) -> datetime:
         return in_zone(self.started_at, self.zone)
 
+    def local(self, when: datetime) -> str:
+        """An instant (a staff edit's time) on the session's clock, with its date."""
+        return in_zone(when, self.zone).strftime("%Y-%m-%d %H:%M:%S")
+
     def clock(self, seconds: float | None) -> datetime | None:
         """The clock time, in the session's zone, `seconds` after the start."""
         return clock_at(self.started_at, seconds, self.zone)
