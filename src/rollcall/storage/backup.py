@@ -120,11 +120,11 @@ def backup(engine: Engine, target: Path) -> BackupSummary:
         tables = _tables(conn)
         skipped: dict[str, int] = {}
         for table in tables:
+            n = conn.scalar(select(func.count()).select_from(table)) or 0
             if table.name in TRANSIENT:
-                counts[table.name] = 0
-                skipped[table.name] = conn.scalar(select(func.count()).select_from(table)) or 0
-                continue
-            counts[table.name] = conn.scalar(select(func.count()).select_from(table)) or 0
+                counts[table.name], skipped[table.name] = 0, n
+            else:
+                counts[table.name] = n
         with gzip.open(tmp, "wt", encoding="utf-8") as out:
             header = {
                 "format": FORMAT,

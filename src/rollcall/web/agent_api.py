@@ -139,16 +139,21 @@ def _schedule(row: AttendanceSession) -> SamplingSchedule:
     return SamplingSchedule(row.min_interval, row.max_interval, row.seed)
 
 
-def _due(row: AttendanceSession, seq: int) -> float:
-    """When sample ``seq`` is due on the session's timeline (the schedule is endless)."""
+def _due(row: AttendanceSession, *seqs: int) -> list[float]:
+    """When each of samples ``seqs`` is due on the session's timeline, found in one walk of
+    the (endless) schedule."""
+    wanted, found = set(seqs), {}
     for n, t in _schedule(row):
-        if n == seq:
-            return t
+        if n in wanted:
+            found[n] = t
+            if len(found) == len(wanted):
+                return [found[seq] for seq in seqs]
     raise AssertionError("unreachable: the schedule counts up from 0")
 
 
-def _within_reach(s, row: AttendanceSession, seq: int, name: str) -> None:  # noqa: ANN001
-    if row.mode != "entrance" and seq > _received_through(s, row) + MAX_SEQ_AHEAD:
+def _within_reach(through: int, seq: int, name: str) -> None:
+    """``seq`` at most MAX_SEQ_AHEAD past what the server has (``through``)."""
+    if seq > through + MAX_SEQ_AHEAD:
         abort(400, description=f"{name} is more than {MAX_SEQ_AHEAD} samples past what the "
               "server has")  # fmt: skip
 
@@ -166,6 +171,7 @@ def _describe(s, row: AttendanceSession, count: int = 10, after: int = -1) -> di
         upcoming = []
     else:
         through = _received_through(s, row)
+        _within_reach(through, after, "after")
         upcoming = [
             {"seq": seq, "t": round(t, 3)}
             for seq, t in islice((x for x in _schedule(row) if x[0] > max(through, after)), count)
@@ -302,7 +308,6 @@ def session_status(name: str):  # noqa: ANN201
     after = int(number("after", request.args.get("after", -1), int, -1))
     with db_session() as s:
         row = _session_or_abort(s, name)
-        _within_reach(s, row, after, "after")
         row.agent_seen_at = utcnow()
         return jsonify(_describe(s, row, min(count, 100), after))
 
@@ -362,7 +367,7 @@ def upload_frame(name: str):  # noqa: ANN201
         else:
             if seq > _received_through(s, row) + MAX_AHEAD:
                 abort(422, description=f"sample {seq} is too far ahead of what the server has")
-            due = _due(row, seq)
+            (due,) = _due(row, seq)
             if t < due - EARLY_TOLERANCE:
                 abort(422, description=f"sample {seq} is due at {due:.3f} s, not before")
             if t > due + LATE_TOLERANCE:
@@ -403,8 +408,8 @@ def missed(name: str):  # noqa: ANN201
         row = _session_or_abort(s, name)
         if row.mode == "entrance":
             abort(409, description="an entrance has no sampling times")
-        _within_reach(s, row, last, "to")
-        t_first, t_last = _due(row, first), _due(row, last)
+        _within_reach(_received_through(s, row), last, "to")
+        t_first, t_last = _due(row, first, last)
         known = s.scalar(
             select(SessionEvent.id).where(
                 SessionEvent.session_id == row.id,

@@ -13,7 +13,7 @@ from rollcall.storage.audit import CourseChanged, record
 from rollcall.storage.models import AttendanceSession, Course, CourseAlerts, OutboxMessage
 from rollcall.web.access import course_or_abort, me
 from rollcall.web.context import db_session, portal
-from rollcall.web.forms import keep_form, refusal
+from rollcall.web.forms import refused
 from rollcall.web.unknowns import form_ids
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -110,9 +110,7 @@ def course(name: str):  # noqa: ANN201
                 _update(rules, request.form)
             except RollcallError as exc:
                 s.rollback()  # half-updated settings are not saved
-                flash(f"Nothing was saved: {refusal(str(exc))}.", "error")
-                keep_form(f"alerts:{name}")
-                return redirect(url_for("alerts.course", name=name))
+                return refused(f"alerts:{name}", str(exc), url_for("alerts.course", name=name))
             if s.get(CourseAlerts, row.id) is None:
                 s.add(rules)
             record(s, user.name, CourseChanged(row.name, "alerts", before, _describe(rules)))

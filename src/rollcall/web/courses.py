@@ -27,7 +27,7 @@ from rollcall.storage.staff import User
 from rollcall.wallclock import zone_info, zone_name, zone_names
 from rollcall.web.access import admin_required, course_or_abort, me
 from rollcall.web.context import db_session, portal
-from rollcall.web.forms import keep_form, refusal
+from rollcall.web.forms import refused
 from rollcall.web.meetings import course_hooks
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
@@ -132,9 +132,7 @@ def _holidays(text: str) -> dict:
 
 def _refused(form: str, name: str, reason: str):  # noqa: ANN202
     """Back to the course's form with what was typed, and why nothing was saved."""
-    flash(f"Nothing was saved: {refusal(reason)}.", "error")
-    keep_form(f"{form}:{name}")
-    return redirect(url_for("courses.detail", name=name, _anchor=form))
+    return refused(f"{form}:{name}", reason, url_for("courses.detail", name=name, _anchor=form))
 
 
 @bp.post("/<name>/term")

@@ -1,10 +1,10 @@
 """A form the server refused comes back with what was typed in it, and the reason on top.
 
-The handler flashes the reason, calls ``keep_form(NAME)`` and redirects to the form's page;
-the page's template reads ``kept.value(NAME, field, saved)`` and ``kept.checked(NAME, field,
-value, saved)``: the typed values for that form once (the next page shown), the saved ones
-otherwise. Values ride in the signed session cookie, so they are cut short (a cookie holds
-about 4 KB).
+The handler returns ``refused(NAME, reason, url)``: the reason is flashed, the values kept and
+the browser sent back to the form's page, whose template reads ``kept.value(NAME, field,
+saved)`` and ``kept.checked(NAME, field, value, saved)``: the typed values for that form once
+(the next page shown), the saved ones otherwise. Values ride in the signed session cookie (a
+browser keeps about 4 KB of it): a form too long to carry comes back as it was saved.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from flask import Flask, g, request, session
+from flask import Flask, flash, g, redirect, request, session
+from werkzeug.wrappers import Response
 
 KEY = "kept_form"
 MAX_KEPT = 2000  # characters of JSON (non-ASCII escaped: at most 2 KB)
@@ -31,10 +32,15 @@ def keep_form(name: str) -> None:
         session.pop(KEY, None)
 
 
-def refusal(reason: str) -> str:
-    """A refusal's message for the flash, which rides in the same cookie: cut short."""
+def refused(form: str, reason: str, to: str) -> Response:
+    """Back to the form's page ``to``: the reason on top, nothing saved, the typed values kept
+    for ``form``. The reason rides in the same cookie as the values, so it is cut short."""
     reason = " ".join(reason.split())
-    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 1] + "…"
+    flash(f"Nothing was saved: {reason}.", "error")
+    keep_form(form)
+    return redirect(to)
 
 
 @dataclass

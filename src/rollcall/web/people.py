@@ -25,7 +25,7 @@ from rollcall.vision.imageio import IMAGE_SUFFIXES
 from rollcall.web.access import admin_required, me
 from rollcall.web.context import db_session, portal
 from rollcall.web.evidence import delete_files
-from rollcall.web.forms import keep_form, refusal
+from rollcall.web.forms import refused
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 MAX_PHOTOS = 20
@@ -225,9 +225,7 @@ def details(name: str):  # noqa: ANN201
             email = check_email(request.form.get("email"))
             guardian = check_email(request.form.get("guardian_email"))
         except RollcallError as exc:
-            flash(f"Nothing was saved: {refusal(str(exc))}.", "error")
-            keep_form(f"details:{name}")
-            return redirect(url_for("people.detail", name=name))
+            return refused(f"details:{name}", str(exc), url_for("people.detail", name=name))
         person.student_id = " ".join(request.form.get("student_id", "").split())[:64] or None
         person.email, person.guardian_email = email, guardian
         record(s, me(s).name, PersonDetailsChanged(name, before, details_text(person)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -15,7 +14,7 @@ from rollcall.storage import accounts
 from rollcall.storage.audit import MarkEdited, entries_for_session, record
 from rollcall.storage.models import AttendanceRecord, Person
 from rollcall.storage.sessions import samples_named, session_events, unknown_faces
-from rollcall.wallclock import in_zone
+from rollcall.wallclock import clock_at, in_zone
 from rollcall.web.access import me, session_or_abort
 from rollcall.web.chart import clock, head_count_svg
 from rollcall.web.context import db_session, portal
@@ -63,10 +62,9 @@ def _session_start(row) -> str:  # noqa: ANN001
 def _session_clock(row, seconds: float | None) -> str:  # noqa: ANN001
     """The clock time ``seconds`` into session ``row``, in its course's zone ("09:03:49"), as
     the session's own page shows it."""
-    if seconds is None:
-        return ""
     zone = session_zone(row.course, portal().settings.timezone)
-    return in_zone(as_utc(row.started_at) + timedelta(seconds=seconds), zone).strftime("%H:%M:%S")
+    when = clock_at(row.started_at, seconds, zone)
+    return "" if when is None else when.strftime("%H:%M:%S")
 
 
 def report_of(s, row):  # noqa: ANN001, ANN201

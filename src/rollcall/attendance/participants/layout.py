@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from rollcall.accents import unaccented
 from rollcall.attendance.participants.clock import has_date, is_time
 from rollcall.attendance.participants.rows import ParsedReport, ReportRow, email_or_none, take
+from rollcall.attendance.participants.teams import section_heading
 from rollcall.attendance.participants.text import blank, cells, delimiter_of
 from rollcall.attendance.participants.zoom import split_name
 
-# A numbered section heading of Teams' download in any language: "2. Teilnehmer".
-_SECTION = re.compile(r"^\s*\d+\s*\.\s*\S")
 _WHOLE = re.compile(r"^\d+$")
 # Yes and no as Zoom writes them in its languages (compared without accents or case).
 YES = {"yes", "ja", "oui", "si", "sim", "tak", "da", "evet", "ya", "co", "はい", "是", "예", "да"}
@@ -91,7 +90,7 @@ def _tables(lines: list[str]) -> list[_Table]:
         j = i + 1
         while j < len(lines):
             row = cells(lines[j], delimiter)
-            if blank(row) or _SECTION.match(row[0]) and len([c for c in row if c]) == 1:
+            if blank(row) or section_heading(row):  # Teams' "2. Teilnehmer"
                 break
             body.append((j, row))
             j += 1

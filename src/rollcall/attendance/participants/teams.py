@@ -54,13 +54,18 @@ def looks_like(lines: list[str]) -> bool:
     return False
 
 
+def section_heading(row: list[str]) -> re.Match[str] | None:
+    """A numbered section heading ("2. Participants", in any language): a line whose one
+    filled cell is its first."""
+    return SECTION.match(row[0]) if len([c for c in row if c]) == 1 else None
+
+
 def _sections(lines: list[str]) -> dict[str, int]:
     """Section title (normalized) -> index of its heading line."""
     out: dict[str, int] = {}
     for i, line in enumerate(lines):
-        first = cells(line, "\t")[0] if line.strip() else ""
-        m = SECTION.match(first)
-        if m and len([c for c in cells(line, "\t") if c]) == 1:
+        m = section_heading(cells(line, "\t")) if line.strip() else None
+        if m:
             out.setdefault(header_key(m["title"]), i)
     return out
 
@@ -82,7 +87,7 @@ def _table(lines: list[str], start: int, filename: str) -> list[ReportRow]:
     rows = []
     for j in range(i + 1, len(lines)):
         row = cells(lines[j], delimiter)
-        if blank(row) or SECTION.match(row[0]) and len([c for c in row if c]) == 1:
+        if blank(row) or section_heading(row):
             break
         need_columns(row, where, REQUIRED, filename, j + 1)
         email = email_or_none(take(row, where.get("email"))) or email_or_none(
