@@ -111,6 +111,38 @@ def test_attacks_kept_as_events_move_to_the_review_of_unknown_faces(database_url
     ]
 
 
+def test_webhooks_made_in_the_portal_are_bound_to_their_maker(database_url: str):
+    """Migration 0021: a hook whose created_by names a staff account gets that account as its
+    maker (it then stops with the account's access); a command-line hook stays unbound."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from rollcall.storage.accounts import create_user
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0020")
+    with Session(engine) as session, session.begin():
+        course = upsert_course(session, "Door", [], "09:00", "10:30", 5)
+        ivy = create_user(session, "ivy", "Ivy-Pass-2026!x", "instructor")
+        course_id, ivy_id = course.id, ivy.id
+    with engine.begin() as conn:
+        for token, made_by in (("a" * 64, "ivy"), ("b" * 64, "root (command line)")):
+            conn.execute(
+                text(
+                    "INSERT INTO meeting_hooks (name, platform, token_sha256, course_id, "
+                    "created_by, created_at) VALUES ('h', 'json', :t, :c, :by, :now)"
+                ),
+                {"t": token, "c": course_id, "by": made_by, "now": "2026-12-06 10:00:00"},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        makers = conn.execute(
+            text("SELECT created_by, user_id FROM meeting_hooks ORDER BY token_sha256")
+        ).all()
+    engine.dispose()
+    assert [tuple(m) for m in makers] == [("ivy", ivy_id), ("root (command line)", None)]
+
+
 def test_stored_name_keys_fold_letters_like_o_slash(database_url: str):
     """Migration 0016: aliases and name-only accounts stored with "ø", "ł" ... are rewritten
     as name_key now computes them, so "Soren" finds the alias "Søren"; a key that would

@@ -315,3 +315,39 @@ def test_an_instructor_makes_and_revokes_a_course_webhook(app: Flask, browser) -
     missing = ivy.post("/courses/Algebra/hooks", data={"label": "x", "platform": "zoom"},
                        follow_redirects=True).get_data(as_text=True)  # fmt: skip
     assert "needs the app&#39;s Secret Token" in missing or "Secret Token" in missing
+
+
+def test_a_webhook_stops_with_its_makers_access(app: Flask, browser) -> None:  # noqa: ANN001
+    """A hook made in the portal feeds the course only while its maker may: taken off the
+    course, or disabled, the instructor's hooks stop (as their agent tokens and kiosk links);
+    back on the course, the same address works again. Command-line hooks have no maker."""
+    import re
+
+    from rollcall.storage.accounts import get_user, set_active, set_instructor
+    from rollcall.storage.sessions import require_course
+
+    ivy = browser("ivy")
+    made = ivy.post("/courses/Algebra/hooks",
+                    data={"label": "Room 12", "platform": "json"},
+                    follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    url = re.search(r"http://localhost(/api/v1/hooks/json/rch_[\w-]+)", made).group(1)
+    cli_made = _hook(app, platform="json", secret=None)  # no maker, as on the command line
+    event = {"event": "joined", "name": "Alice", "t": 5, "session": "algebra-1"}
+    client = app.test_client()
+    assert client.post(url, json=event).status_code == 200
+    db = app.extensions["rollcall"].db
+
+    def ivy_on_course(on: bool) -> None:
+        with db.session() as s:
+            set_instructor(s, require_course(s, "Algebra"), get_user(s, "ivy"), on)
+
+    ivy_on_course(False)
+    assert client.post(url, json=event).status_code == 401
+    assert client.post(f"/api/v1/hooks/json/{cli_made}", json=event).status_code == 200
+    page = browser("ada").get("/courses/Algebra").get_data(as_text=True)
+    assert "no longer on this course" in page
+    ivy_on_course(True)
+    assert client.post(url, json=event).status_code == 200
+    with db.session() as s:
+        set_active(s, get_user(s, "ivy"), False)
+    assert client.post(url, json=event).status_code == 401

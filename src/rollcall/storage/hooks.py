@@ -1,7 +1,8 @@
 """Webhooks for live participant events: per course (events go to its session running at the
 time) or per session. The URL carries a random token, of which only the sha256 is kept; a
 platform's signing secret is sealed with the template key (it must be read back to check
-signatures, so a digest would not do)."""
+signatures, so a digest would not do). A hook made in the portal works only while its maker's
+account is active and may see its course, like the agent tokens and kiosk links staff make."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from rollcall.errors import RollcallError
+from rollcall.storage.accounts import can_see_course, can_see_session
 from rollcall.storage.meetings import EarlyParticipantEvent, MeetingHook
 from rollcall.storage.models import AttendanceSession, Course, utcnow
+from rollcall.storage.staff import User
 from rollcall.storage.templates import TemplateCipher
 from rollcall.wallclock import as_utc
 
@@ -47,8 +50,10 @@ def create_hook(
     session: AttendanceSession | None = None,
     secret: str | None = None,
     meeting_id: str | None = None,
+    maker: User | None = None,
 ) -> tuple[MeetingHook, str]:
-    """A new hook and its URL token (shown once); a Zoom hook may be for one meeting ID."""
+    """A new hook and its URL token (shown once); a Zoom hook may be for one meeting ID.
+    maker: the portal account making it (None on the command line)."""
     name = " ".join(name.split())
     if not 1 <= len(name) <= 200:
         raise RollcallError("a webhook needs a name of 1 to 200 characters")
@@ -69,6 +74,7 @@ def create_hook(
         course_id=course.id if course else None,
         session_id=session.id if session else None,
         created_by=created_by[:80],
+        user_id=maker.id if maker is not None else None,
         meeting_id=meeting,
     )
     s.add(row)
@@ -93,7 +99,22 @@ def hook_for_token(s: Session, platform: str, token: str) -> MeetingHook | None:
     row = s.scalar(select(MeetingHook).where(MeetingHook.token_sha256 == _digest(token)))
     if row is None or row.revoked_at is not None or row.platform != platform:
         return None
-    return row
+    return row if maker_may_use(s, row) else None
+
+
+def maker_may_use(s: Session, hook: MeetingHook) -> bool:
+    """Whether the hook's maker still may feed its course or session: an active account that
+    sees it (an instructor taken off the course, or disabled, takes their hooks with them).
+    Hooks made on the command line have no maker and depend on revocation alone."""
+    if hook.user_id is None:
+        return True
+    user = s.get(User, hook.user_id)
+    if user is None or not user.active:
+        return False
+    if hook.session_id is not None:
+        row = s.get(AttendanceSession, hook.session_id)
+        return row is not None and can_see_session(s, user, row)
+    return can_see_course(s, user, hook.course_id)
 
 
 def secret_of(hook: MeetingHook, cipher: TemplateCipher) -> bytes | None:

@@ -107,6 +107,10 @@ class MeetingHook(Base):
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     created_by: Mapped[str] = mapped_column(String(80))
+    # The staff account that made it in the portal (None: made on the command line). The hook
+    # works only while that account is active and may see the course (migration 0021), as
+    # agent tokens and kiosk links do; removing the account removes its hooks.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

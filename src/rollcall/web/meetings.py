@@ -308,13 +308,14 @@ def meeting_view(s, row, report) -> dict[str, object]:  # noqa: ANN001
 
 
 def course_hooks(s, course) -> list:  # noqa: ANN001
+    """The course's hooks, each with whether its maker still may feed it (maker_may_use)."""
+    from rollcall.storage.hooks import maker_may_use
     from rollcall.storage.meetings import MeetingHook
 
-    return list(
-        s.scalars(
-            select(MeetingHook).where(MeetingHook.course_id == course.id).order_by(MeetingHook.id)
-        )
+    rows = s.scalars(
+        select(MeetingHook).where(MeetingHook.course_id == course.id).order_by(MeetingHook.id)
     )
+    return [(row, maker_may_use(s, row)) for row in rows]
 
 
 @bp.post("/courses/<name>/hooks")
@@ -336,6 +337,7 @@ def create_course_hook(name: str):  # noqa: ANN201
                 course=course,
                 secret=request.form.get("secret") or None,
                 meeting_id=request.form.get("meeting_id") or None,
+                maker=user,
             )
         except RollcallError as exc:
             flash(str(exc), "error")
