@@ -29,13 +29,9 @@ from rollcall.attendance.participants.clock import has_date, is_time
 from rollcall.attendance.participants.rows import ParsedReport, ReportRow, email_or_none, take
 from rollcall.attendance.participants.teams import section_heading
 from rollcall.attendance.participants.text import blank, cells, delimiter_of
-from rollcall.attendance.participants.zoom import split_name
+from rollcall.attendance.participants.zoom import NO_WORDS, YES_WORDS, split_name
 
 _WHOLE = re.compile(r"^\d+$")
-# Yes and no as Zoom writes them in its languages (compared without accents or case).
-YES = {"yes", "ja", "oui", "si", "sim", "tak", "da", "evet", "ya", "co", "はい", "是", "예", "да"}
-NO = {"no", "nein", "non", "nao", "nie", "net", "hayir", "tidak", "khong", "いいえ", "否", "아니요",
-      "нет", "nee", "nej", "ei"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -151,5 +147,5 @@ def _word(text: str) -> str:
 
 
 # Compared as read (unaccented() also takes Hangul apart into its letters).
-_YES = {_word(w) for w in YES}
-_NO = {_word(w) for w in NO}
+_YES = {_word(w) for w in YES_WORDS}
+_NO = {_word(w) for w in NO_WORDS}

@@ -90,7 +90,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
 }
 REQUIRED = ("name", "joined", "left")
-YES = {"yes", "y", "ja", "oui", "si", "true", "1"}
+# Yes and no as Zoom writes them in its languages (compared without accents or case): its
+# waiting-room column. A report whose header names that column may also say y/true/1; the
+# layout reader (layout.py), which must tell the column by its words alone, takes only these.
+YES_WORDS = {"yes", "ja", "oui", "si", "sim", "tak", "da", "evet", "ya", "co", "はい", "是", "예",
+             "да"}  # fmt: skip
+NO_WORDS = {"no", "nein", "non", "nao", "nie", "net", "hayir", "tidak", "khong", "いいえ", "否",
+            "아니요", "нет", "nee", "nej", "ei"}  # fmt: skip
+YES = {header_key(w) for w in YES_WORDS} - {""} | {"y", "true", "1"}
 _RENAMED = re.compile(r"^(?P<shown>.+?)\s*\((?P<original>[^()]+)\)\s*$")
 
 
