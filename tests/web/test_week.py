@@ -58,7 +58,7 @@ def test_term_calendar_matrix_and_date_range(app, browser) -> None:  # noqa: ANN
     add_session(app, "algebra-2", 4, absent=("Bob",))
     page = ivy.get("/courses/Algebra").get_data(as_text=True)
     # Held on Mon 2 and Wed 4; Fri 6, Wed 11 and Fri 13 passed with no session; 9 is a holiday.
-    assert "2 meeting(s) held" in page and "3 missed with no session" in page
+    assert "2 meetings held" in page and "3 missed with no session" in page
     assert "Fri 06 Mar, Wed 11 Mar, Fri 13 Mar" in page
     assert 'class="day day-holiday" title="2026-03-09: holiday (Staff day)"' in page
     matrix = page[page.index('id="matrix-table"') :]
@@ -188,7 +188,7 @@ def test_strangers_grouped_across_sessions_and_assigned_with_attendance(app, bro
     f3 = _unknown(app, s2, y, 300.0)
     page = browser("ivy").get("/unknowns/").get_data(as_text=True)
     # Face 1 of conftest (no embedding) and face f3 stand alone; f1 and f2 are one stranger.
-    assert "seen 2 time(s) in 2 session(s)" in page and page.count('class="review stranger"') == 3
+    assert "seen 2 times in 2 sessions" in page and page.count('class="review stranger"') == 3
     ivy = browser("ivy")
     response = ivy.post(f"/unknowns/{f1}/assign", {"person": "Bob", "face": [str(f2)]})
     assert response.status_code == 302

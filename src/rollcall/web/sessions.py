@@ -35,6 +35,12 @@ def _clock(seconds: float | None) -> str:
     return "" if seconds is None else clock(seconds)
 
 
+@bp.app_template_filter("count")
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 face", "3 faces": a number with its noun agreeing (the pages said "face(s)")."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 @bp.app_template_filter("utc")
 def _utc(value) -> str:  # noqa: ANN001
     return "" if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
