@@ -235,12 +235,12 @@ def participants_hook(
 @pass_app
 def participants_hooks(app: App, revoke_id: int | None) -> None:
     """List the webhooks (their tokens are never shown again), or revoke one."""
-    from rollcall.storage.hooks import list_hooks, revoke
+    from rollcall.storage.hooks import list_hooks, maker_may_use, revoke
 
     with app.db.session() as session:
         if revoke_id is not None:
             revoke(session, revoke_id)
-        table = Table("#", "name", "platform", "for", "made by", "last used", "revoked")
+        table = Table("#", "name", "platform", "for", "made by", "last used", "state")
         for h in list_hooks(session):
             table.add_row(
                 str(h.id),
@@ -250,7 +250,11 @@ def participants_hooks(app: App, revoke_id: int | None) -> None:
                 + (f", meeting {h.meeting_id}" if h.meeting_id else ""),
                 h.created_by,
                 utc_minute(h.last_used_at),
-                "yes" if h.revoked_at else "",
+                "revoked"
+                if h.revoked_at
+                else "works"
+                if maker_may_use(session, h)
+                else "stopped: its maker's account is disabled or off the course",
             )
     out_console.print(table)
 
