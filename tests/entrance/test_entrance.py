@@ -41,13 +41,11 @@ def gallery(engine: FaceEngine, people: dict[str, list[Path]]):  # noqa: ANN201
     return gallery_from_photos(engine, {n: people[n][:2] for n in (ANN, BOB)})
 
 
-def make_monitor(engine: FaceEngine, gallery, line=None, liveness=None) -> EntranceMonitor:  # noqa: ANN001
+def make_monitor(engine: FaceEngine, gallery, line=None) -> EntranceMonitor:  # noqa: ANN001
     from dataclasses import replace
 
     detector = entrance_detector()
     config = EntranceConfig(fps=FPS)
-    if liveness is not None:
-        config = replace(config, liveness=liveness)
     config = replace(
         config, vote=replace(config.vote, strong_similarity=STRONG_SIMILARITY["sface+dlib"])
     )
@@ -388,12 +386,7 @@ def test_half_a_second_in_view_is_marked_as_the_face_leaves(engine, gallery, peo
     # second after the face is gone (max_lost), so the mark is made as the face leaves.
     quick = walker(BOB, people[BOB][3], 0.25, duration=0.5, size=(60.0, 90.0), seed=5)
     clip = EntranceClip(SIZE, FPS, 3.0, [quick], seed=8)
-    # When, not whether: the liveness check turns away about one real passer in five on the
-    # generated entrances (bench_entrance.py) and has tests of its own; here every track that
-    # is judged at all is judged live, so the test is about the timing of the mark.
-    from rollcall.analysis.entrance.liveness import LivenessRule
-
-    monitor = make_monitor(engine, gallery, liveness=LivenessRule(threshold=-np.inf))
+    monitor = make_monitor(engine, gallery)
     marked_at = [s.t for t, image in clip.frames() for s in [monitor.observe(t, image)] if s.marks]
     assert len(marked_at) == 1
     assert marked_at[0] - quick.t0 <= 1.0

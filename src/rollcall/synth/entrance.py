@@ -1,14 +1,11 @@
 """Entrance-camera clips generated from real photos: people walking up to the camera, and
 presentation attacks (a printed photo, a phone screen) made from the same photos.
 
-A passer's head is the photo's head (face, hair, ears) pasted with a soft elliptical edge over a
-static corridor, growing from ~40 to ~220 px over 2-3 s with lateral motion. Head turns are
-rendered with a rough depth map (an ellipsoid head and a protruding nose), so the nose moves
-against the eyes and mouth corners as a real head's does: a plain perspective warp of the photo
-would be a plane, which is exactly what an attack looks like. The head's outline, the depth map
-and the size are all placed on the face as found in each framed photo (SpriteFace), since
-framing puts a tight crop's face at up to 0.8 of the height and a wide photo's nearer 0.4.
-Attacks are the whole photo, its own
+A passer's head is the photo's face region pasted with a soft elliptical edge over a static
+corridor, growing from ~40 to ~220 px over 2-3 s with lateral motion. Head turns are rendered
+with a rough depth map (an ellipsoid head and a protruding nose), so the nose moves against the
+eyes and mouth corners as a real head's does: a plain perspective warp of the photo would be a
+plane, which is exactly what an attack looks like. Attacks are the whole photo, its own
 background included, on paper (white border, fibre texture) or on a phone (black bezel, glare,
 moire, reduced colour range), moved as one plane (tilt and hand-held shake).
 """
@@ -17,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -26,9 +22,8 @@ import numpy as np
 from rollcall.synth.people import framed_photo
 
 SPRITE = (200, 250)  # (w, h) of a framed photo
-SPRITE_FACE = 0.5  # the face fraction asked of framed_photo (it keeps to 0.4-0.8)
-# Where framed_photo aims to put the face: centred across, its centre 0.45 of the height down
-# (where a photo's face is not found; otherwise SpriteFace says where it really is).
+SPRITE_FACE = 0.5  # the face is this fraction of the sprite's height
+# Where framed_photo puts the face: centred across, its centre 0.45 of the height down.
 FACE_CX, FACE_CY = 0.5, 0.45
 KINDS = ("person", "print", "phone")
 
@@ -138,55 +133,23 @@ def _sprite(passer: Passer) -> np.ndarray:
     return framed_photo(passer.photo, SPRITE, SPRITE_FACE)
 
 
-@dataclass(frozen=True)
-class SpriteFace:
-    """Where the face is in a framed photo (sprite pixels): its box centre, its height (a
-    YuNet box: brows to chin) and its nose tip."""
-
-    cx: float
-    cy: float
-    height: float
-    nose: tuple[float, float]
-
-
-@lru_cache(maxsize=512)
-def sprite_face(photo: Path) -> SpriteFace:
-    """The face of a passer's framed photo, found once per photo. Before this, the renderer
-    assumed every face sat at (FACE_CX, FACE_CY) at SPRITE_FACE of the height; framing keeps
-    to 0.4-0.8, so a tight crop's chin and cheeks fell outside the head's outline (replaced by
-    the corridor) and the depth map's nose stood between the eyes."""
-    from rollcall.synth.people import FRAMING_SIDE, framing_detector
-    from rollcall.vision.detect import detect_padded
-
-    sprite = framed_photo(photo, SPRITE, SPRITE_FACE)
-    w, h = SPRITE
-    faces = detect_padded(framing_detector(), sprite, FRAMING_SIDE)
-    if not len(faces):
-        face_h = SPRITE_FACE * h
-        nose = (FACE_CX * w, FACE_CY * h + 0.08 * face_h)
-        return SpriteFace(FACE_CX * w, FACE_CY * h, face_h, nose)
-    i = int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))
-    x, y, fw, fh = (float(v) for v in faces.boxes[i])
-    nose = faces.landmarks[i][2]
-    return SpriteFace(x + fw / 2, y + fh / 2, fh, (float(nose[0]), float(nose[1])))
-
-
-def turn_head(sprite: np.ndarray, face: SpriteFace, yaw_deg: float) -> np.ndarray:
-    """The sprite's head turned by yaw_deg about a vertical axis, with a depth map: the head an
+def turn_head(sprite: np.ndarray, yaw_deg: float) -> np.ndarray:
+    """The sprite's head turned by yaw_deg about a vertical axis, with a depth map: the face an
     ellipsoid, the nose standing out of it (orthographic rotation, inverse-mapped)."""
     h, w = sprite.shape[:2]
-    r = 0.5 * face.height  # head half-width
+    face_h = SPRITE_FACE * h
+    r = 0.45 * face_h  # head half-width
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    u = (xs - face.cx) / r
-    v = (ys - face.cy) / (0.7 * face.height)
+    u = (xs - FACE_CX * w) / r
+    v = (ys - FACE_CY * h) / (0.62 * face_h)
     depth = np.sqrt(np.clip(1 - u**2 - v**2, 0, 1)) * r
     # The nose: about a third of the head's half-width in front of the cheeks.
-    nose_v = (ys - face.nose[1]) / (0.16 * face.height)
-    nose_u = (xs - face.nose[0]) / (0.09 * face.height)
+    nose_v = (ys - (FACE_CY * h + 0.08 * face_h)) / (0.16 * face_h)
+    nose_u = (xs - FACE_CX * w) / (0.09 * face_h)
     depth += 0.35 * r * np.exp(-(nose_u**2 + nose_v**2))
     a = np.radians(yaw_deg)
     # x' = cx + (x - cx) cos a + d sin a; inverse with d taken at the destination pixel.
-    map_x = (face.cx + (xs - face.cx - depth * np.sin(a)) / np.cos(a)).astype(np.float32)
+    map_x = (FACE_CX * w + (xs - FACE_CX * w - depth * np.sin(a)) / np.cos(a)).astype(np.float32)
     return cv2.remap(sprite, map_x, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -196,11 +159,10 @@ def draw_passer(
     fh, fw = image.shape[:2]
     cx, cy, size, yaw = state
     sprite = _sprite(passer)
-    face = sprite_face(passer.photo)
-    scale = size / face.height  # the face is drawn ``size`` px high, as face_box has it
+    scale = size / (SPRITE_FACE * SPRITE[1])
     if passer.kind == "person":
-        picture = turn_head(sprite, face, yaw)
-        mask = _head_mask(sprite.shape[:2], face)
+        picture = turn_head(sprite, yaw)
+        mask = _head_mask(sprite.shape[:2])
         # A torso under the head, in a colour of the person's own.
         rng = np.random.default_rng(passer.seed)
         colour = rng.uniform(30, 200, 3)
@@ -210,8 +172,8 @@ def draw_passer(
         # The head itself moves as a whole: no plane warp beyond scale and translation.
         matrix = np.array(
             [
-                [scale, 0, cx * fw - face.cx * scale],
-                [0, scale, cy * fh - face.cy * scale],
+                [scale, 0, cx * fw - FACE_CX * SPRITE[0] * scale],
+                [0, scale, cy * fh - FACE_CY * SPRITE[1] * scale],
                 [0, 0, 1],
             ]
         )
@@ -223,8 +185,8 @@ def draw_passer(
         a = np.radians(yaw)
         src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
         # The face's place inside the picture, relative to the picture's centre.
-        ox = inner[0] + face.cx - pw / 2
-        oy = inner[1] + face.cy - ph / 2
+        ox = inner[0] + FACE_CX * SPRITE[0] - pw / 2
+        oy = inner[1] + FACE_CY * SPRITE[1] - ph / 2
         dst = []
         for x, y in src:
             px, py = (x - pw / 2 - ox) * scale, (y - ph / 2 - oy) * scale
@@ -241,14 +203,14 @@ def draw_passer(
     image += warped.astype(np.float32) * alpha
 
 
-def _head_mask(shape: tuple[int, int], face: SpriteFace) -> np.ndarray:
-    """The head's outline: the face with the hair above and beside it, not the shoulders."""
+def _head_mask(shape: tuple[int, int]) -> np.ndarray:
     h, w = shape
     mask = np.zeros((h, w), np.float32)
-    centre = (int(face.cx), int(face.cy - 0.15 * face.height))
-    axes = (int(0.55 * face.height), int(0.72 * face.height))
+    face_h = SPRITE_FACE * h
+    centre = (int(FACE_CX * w), int(FACE_CY * h - 0.05 * face_h))
+    axes = (int(0.52 * face_h), int(0.72 * face_h))
     cv2.ellipse(mask, centre, axes, 0, 0, 360, 1.0, -1)
-    return cv2.GaussianBlur(mask, (0, 0), max(1.0, face.height / 30))
+    return cv2.GaussianBlur(mask, (0, 0), max(1.0, face_h / 30))
 
 
 def _attack_picture(

@@ -62,7 +62,7 @@ FRAMING_SIDE = 600
 
 
 @lru_cache(maxsize=1)
-def framing_detector():  # noqa: ANN202 - a YuNetDetector, imported late (synth loads first)
+def _framing_detector():  # noqa: ANN202 - a YuNetDetector, imported late (synth loads first)
     from rollcall.vision.detect import YuNetDetector
 
     return YuNetDetector()
@@ -114,7 +114,7 @@ def _haar_face(image: np.ndarray) -> tuple[float, float, float, float] | None:
 def _yunet_face(image: np.ndarray) -> tuple[float, float, float, float] | None:
     from rollcall.vision.detect import detect_padded
 
-    faces = detect_padded(framing_detector(), image, FRAMING_SIDE)
+    faces = detect_padded(_framing_detector(), image, FRAMING_SIDE)
     if not len(faces):
         return None
     x, y, fw, fh = faces.boxes[int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))]
