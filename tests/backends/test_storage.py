@@ -126,7 +126,8 @@ def test_webhooks_made_in_the_portal_are_bound_to_their_maker(database_url: str)
         ivy = create_user(session, "ivy", "Ivy-Pass-2026!x", "instructor")
         course_id, ivy_id = course.id, ivy.id
     with engine.begin() as conn:
-        for token, made_by in (("a" * 64, "ivy"), ("b" * 64, "root (command line)")):
+        for token, made_by in (("a" * 64, "ivy"), ("b" * 64, "root (command line)"),
+                               ("c" * 64, "gone")):  # fmt: skip
             conn.execute(
                 text(
                     "INSERT INTO meeting_hooks (name, platform, token_sha256, course_id, "
@@ -134,13 +135,32 @@ def test_webhooks_made_in_the_portal_are_bound_to_their_maker(database_url: str)
                 ),
                 {"t": token, "c": course_id, "by": made_by, "now": "2026-12-06 10:00:00"},
             )
+        hook_id = conn.execute(text("SELECT id FROM meeting_hooks WHERE created_by = 'ivy'"))
+        conn.execute(
+            text(
+                "INSERT INTO early_participant_events (hook_id, platform, event, name, at, "
+                "received_at) VALUES (:h, 'json', 'joined', 'Alice', :now, :now)"
+            ),
+            {"h": hook_id.scalar(), "now": "2026-12-06 10:00:00"},
+        )
     upgrade(engine)
     with engine.connect() as conn:
         makers = conn.execute(
-            text("SELECT created_by, user_id FROM meeting_hooks ORDER BY token_sha256")
+            text(
+                "SELECT created_by, user_id, revoked_at IS NOT NULL FROM meeting_hooks "
+                "ORDER BY token_sha256"
+            )
         ).all()
+        kept = conn.execute(text("SELECT COUNT(*) FROM early_participant_events")).scalar()
     engine.dispose()
-    assert [tuple(m) for m in makers] == [("ivy", ivy_id), ("root (command line)", None)]
+    # A portal hook whose maker is gone is revoked; the kept event survives the upgrade
+    # (a rebuild of meeting_hooks on SQLite would have cascaded it away).
+    assert [tuple(m) for m in makers] == [
+        ("ivy", ivy_id, False),
+        ("root (command line)", None, False),
+        ("gone", None, True),
+    ]
+    assert kept == 1
 
 
 def test_stored_name_keys_fold_letters_like_o_slash(database_url: str):

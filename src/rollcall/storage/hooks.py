@@ -181,7 +181,13 @@ def early_events(s: Session, row: AttendanceSession) -> list[EarlyParticipantEve
         .where(MeetingHook.course_id == row.course_id, MeetingHook.revoked_at.is_(None))
         .order_by(EarlyParticipantEvent.at, EarlyParticipantEvent.id)
     )
-    return [e for e in kept if started - EARLY_REACH <= as_utc(e.at) <= started + SESSION_REACH]
+    hooks: dict[int, bool] = {}  # kept by a hook whose maker still may feed the course
+    return [
+        e
+        for e in kept
+        if started - EARLY_REACH <= as_utc(e.at) <= started + SESSION_REACH
+        and hooks.setdefault(e.hook_id, maker_may_use(s, s.get(MeetingHook, e.hook_id)))
+    ]
 
 
 def forget_stale_early_events(s: Session, now: datetime) -> int:
