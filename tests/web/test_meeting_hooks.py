@@ -351,3 +351,11 @@ def test_a_webhook_stops_with_its_makers_access(app: Flask, browser) -> None:  #
     with db.session() as s:
         set_active(s, get_user(s, "ivy"), False)
     assert client.post(url, json=event).status_code == 401
+
+
+def test_no_account_passes_for_a_command_line_actor(app: Flask) -> None:
+    from rollcall.storage.accounts import create_user
+
+    with app.extensions["rollcall"].db.session() as s, pytest.raises(RollcallError) as refused:
+        create_user(s, "root (command line)", "Some-Pass-2026!x", "admin")
+    assert "(command line)" in str(refused.value)

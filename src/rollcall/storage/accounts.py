@@ -31,6 +31,10 @@ def create_user(session: Session, name: str, password: str, role: str) -> User:
     name = name.strip()
     if not name or len(name) > 80:
         raise RollcallError("a user name needs 1 to 80 characters")
+    if name.endswith("(command line)"):
+        # The audit trail and webhooks name command-line actors so; an account must not pass
+        # for one (or take their hooks).
+        raise RollcallError('a user name may not end with "(command line)"')
     if role not in ROLES:
         raise RollcallError(f"role must be one of {', '.join(ROLES)} (got {role!r})")
     if get_user(session, name) is not None:
@@ -235,8 +239,8 @@ def set_active(session: Session, user: User, active: bool) -> None:
 
 
 def remove_user(session: Session, user: User) -> None:
-    """Delete the account with its API tokens and course ownerships (the audit trail keeps
-    its name in the entries it wrote)."""
+    """Delete the account with its API tokens, course ownerships, and the agent tokens, kiosk
+    links and webhooks it made (the audit trail keeps its name in the entries it wrote)."""
     _keep_an_admin(session, user, "remove")
     session.delete(user)
     session.flush()
