@@ -33,15 +33,15 @@ def upgrade() -> None:
     # Hooks made in the portal name their maker's account. Those made on the command line
     # name "<os user> (command line)" and stay unbound, as before. A portal hook whose maker
     # was removed before this would otherwise work for good with no maker: revoked.
-    cli = "meeting_hooks.created_by LIKE '%(command line)'"
     op.execute(
         "UPDATE meeting_hooks SET user_id = "
         "(SELECT users.id FROM users WHERE users.name = meeting_hooks.created_by) "
-        f"WHERE NOT {cli}"
+        "WHERE meeting_hooks.created_by NOT LIKE '%(command line)'"
     )
     op.execute(
         "UPDATE meeting_hooks SET revoked_at = CURRENT_TIMESTAMP "
-        f"WHERE user_id IS NULL AND revoked_at IS NULL AND NOT {cli}"
+        "WHERE user_id IS NULL AND revoked_at IS NULL "
+        "AND meeting_hooks.created_by NOT LIKE '%(command line)'"
     )
 
 
