@@ -359,3 +359,25 @@ def test_no_account_passes_for_a_command_line_actor(app: Flask) -> None:
     with app.extensions["rollcall"].db.session() as s, pytest.raises(RollcallError) as refused:
         create_user(s, "root (command line)", "Some-Pass-2026!x", "admin")
     assert "(command line)" in str(refused.value)
+
+
+def test_events_kept_by_a_stopped_hook_go_to_no_session(app: Flask) -> None:
+    """A join kept before the course's session by ivy's hook is given to the session while
+    ivy may feed the course, and not once she is taken off it."""
+    from rollcall.storage.accounts import get_user, set_instructor
+    from rollcall.storage.hooks import early_events, keep_early
+    from rollcall.storage.sessions import require_course
+
+    db = app.extensions["rollcall"].db
+    portal = app.extensions["rollcall"]
+    with db.session() as s:
+        course, ivy = require_course(s, "Algebra"), get_user(s, "ivy")
+        hook, _ = create_hook(s, portal.db.cipher, "Room 12", "json", ivy.name, course=course,
+                              maker=ivy)  # fmt: skip
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-1"))
+        keep_early(s, hook, "json", "joined", "Alice", None, row.started_at)
+        assert [e.name for e in early_events(s, row)] == ["Alice"]
+        set_instructor(s, course, ivy, False)
+        assert early_events(s, row) == []
+        set_instructor(s, course, ivy, True)
+        assert [e.name for e in early_events(s, row)] == ["Alice"]

@@ -171,23 +171,25 @@ def keep_early(
 
 def early_events(s: Session, row: AttendanceSession) -> list[EarlyParticipantEvent]:
     """Events the course's live hooks kept for the session ``row`` (from EARLY_REACH before it
-    started), oldest first; the caller records them and deletes them."""
+    started), oldest first; the caller records them and deletes them. Only hooks whose maker
+    still may feed the course give theirs."""
     if row.course_id is None:
+        return []
+    hooks = s.scalars(
+        select(MeetingHook).where(
+            MeetingHook.course_id == row.course_id, MeetingHook.revoked_at.is_(None)
+        )
+    )
+    usable = [h.id for h in hooks if maker_may_use(s, h)]
+    if not usable:
         return []
     started = as_utc(row.started_at)
     kept = s.scalars(
         select(EarlyParticipantEvent)
-        .join(MeetingHook, MeetingHook.id == EarlyParticipantEvent.hook_id)
-        .where(MeetingHook.course_id == row.course_id, MeetingHook.revoked_at.is_(None))
+        .where(EarlyParticipantEvent.hook_id.in_(usable))
         .order_by(EarlyParticipantEvent.at, EarlyParticipantEvent.id)
     )
-    hooks: dict[int, bool] = {}  # kept by a hook whose maker still may feed the course
-    return [
-        e
-        for e in kept
-        if started - EARLY_REACH <= as_utc(e.at) <= started + SESSION_REACH
-        and hooks.setdefault(e.hook_id, maker_may_use(s, s.get(MeetingHook, e.hook_id)))
-    ]
+    return [e for e in kept if started - EARLY_REACH <= as_utc(e.at) <= started + SESSION_REACH]
 
 
 def forget_stale_early_events(s: Session, now: datetime) -> int:
