@@ -136,7 +136,9 @@ def os_user() -> str:
 def cli_actor() -> str:
     """Who did it, for the audit trail: the user of this computer, marked as not a portal login
     (the portal's entries name staff accounts)."""
-    return f"{os_user()} (command line)"[:80]
+    from rollcall.storage.accounts import COMMAND_LINE
+
+    return f"{os_user()} {COMMAND_LINE}"[:80]
 
 
 def confirm_or_refuse(yes: bool, question: str, refusal: str) -> None:

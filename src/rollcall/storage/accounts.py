@@ -27,14 +27,18 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# How the audit trail and webhooks name someone who acted on the command line (commands.base
+# .cli_actor): "<os user> (command line)". No account may be named so.
+COMMAND_LINE = "(command line)"
+
+
 def create_user(session: Session, name: str, password: str, role: str) -> User:
     name = name.strip()
     if not name or len(name) > 80:
         raise RollcallError("a user name needs 1 to 80 characters")
-    if name.endswith("(command line)"):
-        # The audit trail and webhooks name command-line actors so; an account must not pass
-        # for one (or take their hooks).
-        raise RollcallError('a user name may not end with "(command line)"')
+    if name.endswith(COMMAND_LINE):
+        # An account must not pass for a command-line actor (or take their webhooks).
+        raise RollcallError(f'a user name may not end with "{COMMAND_LINE}"')
     if role not in ROLES:
         raise RollcallError(f"role must be one of {', '.join(ROLES)} (got {role!r})")
     if get_user(session, name) is not None:
@@ -47,6 +51,13 @@ def create_user(session: Session, name: str, password: str, role: str) -> User:
 
 def get_user(session: Session, name: str) -> User | None:
     return session.scalar(select(User).where(User.name == name))
+
+
+def active_user(session: Session, user_id: int | None) -> User | None:
+    """The account behind a token or link it made, if it still exists and is enabled: what
+    agent tokens, kiosk links and webhooks stop with."""
+    user = session.get(User, user_id) if user_id is not None else None
+    return user if user is not None and user.active else None
 
 
 def require_user(session: Session, name: str) -> User:

@@ -54,8 +54,7 @@ def agent_for_token(session: Session, token: str) -> AgentToken | None:
     row = session.scalar(select(AgentToken).where(AgentToken.token_sha256 == _digest(token)))
     if row is None or row.revoked_at is not None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if accounts.active_user(session, row.user_id) is None:
         return None
     row.last_used_at = utcnow()
     return row

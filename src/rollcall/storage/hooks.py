@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from rollcall.errors import RollcallError
-from rollcall.storage.accounts import can_see_course, can_see_session
+from rollcall.storage.accounts import active_user, can_see_course, can_see_session
 from rollcall.storage.meetings import EarlyParticipantEvent, MeetingHook
 from rollcall.storage.models import AttendanceSession, Course, utcnow
 from rollcall.storage.staff import User
@@ -108,8 +108,8 @@ def maker_may_use(s: Session, hook: MeetingHook) -> bool:
     Hooks made on the command line have no maker and depend on revocation alone."""
     if hook.user_id is None:
         return True
-    user = s.get(User, hook.user_id)
-    if user is None or not user.active:
+    user = active_user(s, hook.user_id)
+    if user is None:
         return False
     if hook.session_id is not None:
         row = s.get(AttendanceSession, hook.session_id)

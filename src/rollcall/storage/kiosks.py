@@ -97,10 +97,7 @@ def kiosk_for_token(session: Session, token: str) -> KioskToken | None:
 
 def kiosk_still_valid(session: Session, row: KioskToken) -> bool:
     """Not revoked, and made by an account that is still active."""
-    if row.revoked_at is not None:
-        return False
-    user = session.get(User, row.user_id)
-    return user is not None and bool(user.active)
+    return row.revoked_at is None and accounts.active_user(session, row.user_id) is not None
 
 
 def may_show(session: Session, kiosk: KioskToken, row: AttendanceSession) -> bool:
