@@ -41,11 +41,13 @@ def gallery(engine: FaceEngine, people: dict[str, list[Path]]):  # noqa: ANN201
     return gallery_from_photos(engine, {n: people[n][:2] for n in (ANN, BOB)})
 
 
-def make_monitor(engine: FaceEngine, gallery, line=None) -> EntranceMonitor:  # noqa: ANN001
+def make_monitor(engine: FaceEngine, gallery, line=None, liveness=None) -> EntranceMonitor:  # noqa: ANN001
     from dataclasses import replace
 
     detector = entrance_detector()
     config = EntranceConfig(fps=FPS)
+    if liveness is not None:
+        config = replace(config, liveness=liveness)
     config = replace(
         config, vote=replace(config.vote, strong_similarity=STRONG_SIMILARITY["sface+dlib"])
     )
@@ -386,7 +388,12 @@ def test_half_a_second_in_view_is_marked_as_the_face_leaves(engine, gallery, peo
     # second after the face is gone (max_lost), so the mark is made as the face leaves.
     quick = walker(BOB, people[BOB][3], 0.25, duration=0.5, size=(60.0, 90.0), seed=5)
     clip = EntranceClip(SIZE, FPS, 3.0, [quick], seed=8)
-    monitor = make_monitor(engine, gallery)
+    # When, not whether: the liveness check turns away about one real passer in five on the
+    # generated entrances (bench_entrance.py) and has tests of its own; here every track that
+    # is judged at all is judged live, so the test is about the timing of the mark.
+    from rollcall.analysis.entrance.liveness import LivenessRule
+
+    monitor = make_monitor(engine, gallery, liveness=LivenessRule(threshold=-np.inf))
     marked_at = [s.t for t, image in clip.frames() for s in [monitor.observe(t, image)] if s.marks]
     assert len(marked_at) == 1
     assert marked_at[0] - quick.t0 <= 1.0
@@ -412,3 +419,30 @@ def test_a_picture_swept_fast_across_the_view_shows_no_depth() -> None:
     f = probe.features()
     assert f.flow_parallax < 0.01, f
     assert not LivenessRule().is_live(f, final=True)
+
+
+def test_a_passer_is_drawn_whole_at_the_size_the_clip_states(people) -> None:  # noqa: ANN001
+    """The generator draws each passer on the face as found in their own photo: the detected
+    face is where and as large as face_box says, and the head's outline (with the hair) fades
+    out inside its picture, never cut by the picture's edge (a straight side moving with the
+    face would be a cue no real head gives)."""
+    from rollcall.synth.entrance import HEAD_SPRITE, HeadOutline, sprite_face
+    from rollcall.vision.detect import YuNetDetector
+
+    detector = YuNetDetector()
+    photos = [(n, p) for n in sorted(people) for p in people[n][:3]]
+    ratios = []
+    for i, (name, photo) in enumerate(photos):
+        assert HeadOutline.of(sprite_face(photo, True)).fits(HEAD_SPRITE[::-1]), photo.name
+        if i % 4:
+            continue
+        passer = Passer(name, photo, 0.0, 1.0, start=(0.5, 0.45), end=(0.5, 0.45),
+                        size=(150.0, 150.0), yaw_amp=0.0, seed=i)  # fmt: skip
+        clip = EntranceClip(SIZE, FPS, 1.0, [passer], seed=i)
+        faces = detector.detect(clip.frame(0.5))
+        assert len(faces), photo.name
+        x, y, w, h = faces.boxes[int(np.argmax(faces.boxes[:, 3]))]
+        assert abs(x + w / 2 - 0.5 * SIZE[0]) < 0.15 * h, photo.name
+        assert abs(y + h / 2 - 0.45 * SIZE[1]) < 0.15 * h, photo.name
+        ratios.append(h / 150.0)
+    assert 0.9 < float(np.median(ratios)) < 1.1, ratios

@@ -1,19 +1,24 @@
 """Entrance-camera clips generated from real photos: people walking up to the camera, and
 presentation attacks (a printed photo, a phone screen) made from the same photos.
 
-A passer's head is the photo's face region pasted with a soft elliptical edge over a static
-corridor, growing from ~40 to ~220 px over 2-3 s with lateral motion. Head turns are rendered
-with a rough depth map (an ellipsoid head and a protruding nose), so the nose moves against the
-eyes and mouth corners as a real head's does: a plain perspective warp of the photo would be a
-plane, which is exactly what an attack looks like. Attacks are the whole photo, its own
-background included, on paper (white border, fibre texture) or on a phone (black bezel, glare,
-moire, reduced colour range), moved as one plane (tilt and hand-held shake).
+A passer's head is the photo's head (face, hair, ears, and whatever of the photo's background
+lies inside the outline) pasted with a soft elliptical edge over a static corridor, growing from
+~40 to ~220 px over 2-3 s with lateral motion. It is cut from a framing with the face a third of
+the height, padded where the photo stops, so the whole outline lies inside it whatever the crop
+(HeadOutline.fits). Head turns are rendered with a rough depth map (an ellipsoid head and a
+protruding nose), so the nose moves against the eyes and mouth corners as a real head's does: a
+plain perspective warp of the photo would be a plane, which is exactly what an attack looks
+like. The outline, the depth map and the size are placed on the face as found in each framed
+photo (SpriteFace). Attacks are the photo framed as a portrait (face about half the height),
+its own background included, on paper (white border, fibre texture) or on a phone (black
+bezel, glare, moire, reduced colour range), moved as one plane (tilt and hand-held shake).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -21,9 +26,17 @@ import numpy as np
 
 from rollcall.synth.people import framed_photo
 
-SPRITE = (200, 250)  # (w, h) of a framed photo
-SPRITE_FACE = 0.5  # the face is this fraction of the sprite's height
-# Where framed_photo puts the face: centred across, its centre 0.45 of the height down.
+# An attack's picture: the photo framed like a portrait, the face about half its height.
+SPRITE = (200, 250)  # (w, h)
+SPRITE_FACE = 0.5  # the face fraction asked of framed_photo (it keeps to 0.4-0.8)
+# A person's head is cut from a roomier framing: the face always a third of the height, padded
+# where the photo stops, so the head's outline with its hair lies wholly inside it. In a
+# framing that zooms a tight crop's face to 0.8 of the height, the outline ran past the edge
+# and the head was drawn with straight cut sides moving with the face.
+HEAD_SPRITE = (260, 360)
+HEAD_FACE = 0.33
+# Where framed_photo aims to put the face: centred across, its centre 0.45 of the height down
+# (where a photo's face is not found; otherwise SpriteFace says where it really is).
 FACE_CX, FACE_CY = 0.5, 0.45
 KINDS = ("person", "print", "phone")
 
@@ -130,26 +143,61 @@ def corridor(size: tuple[int, int], seed: int) -> np.ndarray:
 
 
 def _sprite(passer: Passer) -> np.ndarray:
+    if passer.kind == "person":
+        return framed_photo(passer.photo, HEAD_SPRITE, HEAD_FACE, keep_fraction=True)
     return framed_photo(passer.photo, SPRITE, SPRITE_FACE)
 
 
-def turn_head(sprite: np.ndarray, yaw_deg: float) -> np.ndarray:
-    """The sprite's head turned by yaw_deg about a vertical axis, with a depth map: the face an
+@dataclass(frozen=True)
+class SpriteFace:
+    """Where the face is in a framed photo (sprite pixels): its box centre, its height (a
+    YuNet box: brows to chin) and its nose tip."""
+
+    cx: float
+    cy: float
+    height: float
+    nose: tuple[float, float]
+
+
+@lru_cache(maxsize=1024)
+def sprite_face(photo: Path, head: bool) -> SpriteFace:
+    """The face of a passer's framed photo, found once per photo. Before this, the renderer
+    assumed every face sat at (FACE_CX, FACE_CY) at SPRITE_FACE of the height; framing keeps
+    to 0.4-0.8, so a tight crop's chin and cheeks fell outside the head's outline (replaced by
+    the corridor) and the depth map's nose stood between the eyes."""
+    from rollcall.synth.people import FRAMING_SIDE, framing_detector
+    from rollcall.vision.detect import detect_padded
+
+    size, fraction = (HEAD_SPRITE, HEAD_FACE) if head else (SPRITE, SPRITE_FACE)
+    sprite = framed_photo(photo, size, fraction, keep_fraction=head)
+    w, h = size
+    faces = detect_padded(framing_detector(), sprite, FRAMING_SIDE)
+    if not len(faces):
+        face_h = fraction * h
+        nose = (FACE_CX * w, FACE_CY * h + 0.08 * face_h)
+        return SpriteFace(FACE_CX * w, FACE_CY * h, face_h, nose)
+    i = int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))
+    x, y, fw, fh = (float(v) for v in faces.boxes[i])
+    nose = faces.landmarks[i][2]
+    return SpriteFace(x + fw / 2, y + fh / 2, fh, (float(nose[0]), float(nose[1])))
+
+
+def turn_head(sprite: np.ndarray, face: SpriteFace, yaw_deg: float) -> np.ndarray:
+    """The sprite's head turned by yaw_deg about a vertical axis, with a depth map: the head an
     ellipsoid, the nose standing out of it (orthographic rotation, inverse-mapped)."""
     h, w = sprite.shape[:2]
-    face_h = SPRITE_FACE * h
-    r = 0.45 * face_h  # head half-width
+    r = 0.5 * face.height  # head half-width
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    u = (xs - FACE_CX * w) / r
-    v = (ys - FACE_CY * h) / (0.62 * face_h)
+    u = (xs - face.cx) / r
+    v = (ys - face.cy) / (0.7 * face.height)
     depth = np.sqrt(np.clip(1 - u**2 - v**2, 0, 1)) * r
     # The nose: about a third of the head's half-width in front of the cheeks.
-    nose_v = (ys - (FACE_CY * h + 0.08 * face_h)) / (0.16 * face_h)
-    nose_u = (xs - FACE_CX * w) / (0.09 * face_h)
+    nose_v = (ys - face.nose[1]) / (0.16 * face.height)
+    nose_u = (xs - face.nose[0]) / (0.09 * face.height)
     depth += 0.35 * r * np.exp(-(nose_u**2 + nose_v**2))
     a = np.radians(yaw_deg)
     # x' = cx + (x - cx) cos a + d sin a; inverse with d taken at the destination pixel.
-    map_x = (FACE_CX * w + (xs - FACE_CX * w - depth * np.sin(a)) / np.cos(a)).astype(np.float32)
+    map_x = (face.cx + (xs - face.cx - depth * np.sin(a)) / np.cos(a)).astype(np.float32)
     return cv2.remap(sprite, map_x, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -159,10 +207,11 @@ def draw_passer(
     fh, fw = image.shape[:2]
     cx, cy, size, yaw = state
     sprite = _sprite(passer)
-    scale = size / (SPRITE_FACE * SPRITE[1])
+    face = sprite_face(passer.photo, passer.kind == "person")
+    scale = size / face.height  # the face is drawn ``size`` px high, as face_box has it
     if passer.kind == "person":
-        picture = turn_head(sprite, yaw)
-        mask = _head_mask(sprite.shape[:2])
+        picture = turn_head(sprite, face, yaw)
+        mask = _head_mask(sprite.shape[:2], face)
         # A torso under the head, in a colour of the person's own.
         rng = np.random.default_rng(passer.seed)
         colour = rng.uniform(30, 200, 3)
@@ -172,8 +221,8 @@ def draw_passer(
         # The head itself moves as a whole: no plane warp beyond scale and translation.
         matrix = np.array(
             [
-                [scale, 0, cx * fw - FACE_CX * SPRITE[0] * scale],
-                [0, scale, cy * fh - FACE_CY * SPRITE[1] * scale],
+                [scale, 0, cx * fw - face.cx * scale],
+                [0, scale, cy * fh - face.cy * scale],
                 [0, 0, 1],
             ]
         )
@@ -185,8 +234,8 @@ def draw_passer(
         a = np.radians(yaw)
         src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
         # The face's place inside the picture, relative to the picture's centre.
-        ox = inner[0] + FACE_CX * SPRITE[0] - pw / 2
-        oy = inner[1] + FACE_CY * SPRITE[1] - ph / 2
+        ox = inner[0] + face.cx - pw / 2
+        oy = inner[1] + face.cy - ph / 2
         dst = []
         for x, y in src:
             px, py = (x - pw / 2 - ox) * scale, (y - ph / 2 - oy) * scale
@@ -203,14 +252,43 @@ def draw_passer(
     image += warped.astype(np.float32) * alpha
 
 
-def _head_mask(shape: tuple[int, int]) -> np.ndarray:
+@dataclass(frozen=True)
+class HeadOutline:
+    """The ellipse of a head (face and hair, not the shoulders) in sprite pixels, and the
+    blur of its soft edge."""
+
+    centre: tuple[float, float]
+    axes: tuple[float, float]  # half-width, half-height
+    sigma: float
+
+    @staticmethod
+    def of(face: SpriteFace) -> HeadOutline:
+        return HeadOutline(
+            (face.cx, face.cy - 0.15 * face.height),
+            (0.55 * face.height, 0.72 * face.height),
+            max(1.0, face.height / 30),
+        )
+
+    def fits(self, shape: tuple[int, int]) -> bool:
+        """Whether it fades out inside a sprite of this (h, w), soft edge included."""
+        h, w = shape
+        (cx, cy), (ax, ay) = self.centre, self.axes
+        margin = 3 * self.sigma
+        return min(cx - ax, cy - ay) >= margin and cx + ax <= w - margin and cy + ay <= h - margin
+
+
+def _head_mask(shape: tuple[int, int], face: SpriteFace) -> np.ndarray:
+    """The head's outline as an opacity mask of a sprite of this (h, w)."""
+    outline = HeadOutline.of(face)
     h, w = shape
+    (cx, cy), (ax, ay), sigma = outline.centre, outline.axes, outline.sigma
+    # Never past the sprite's edge, soft edge included: a cut side would move with the face.
+    # (The head sprite's framing leaves room for it; this is for a face found off its mark.)
+    ax = min(ax, min(cx, w - cx) - 3 * sigma)
+    ay = min(ay, min(cy, h - cy) - 3 * sigma)
     mask = np.zeros((h, w), np.float32)
-    face_h = SPRITE_FACE * h
-    centre = (int(FACE_CX * w), int(FACE_CY * h - 0.05 * face_h))
-    axes = (int(0.52 * face_h), int(0.72 * face_h))
-    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1.0, -1)
-    return cv2.GaussianBlur(mask, (0, 0), max(1.0, face_h / 30))
+    cv2.ellipse(mask, (int(cx), int(cy)), (int(ax), int(ay)), 0, 0, 360, 1.0, -1)
+    return cv2.GaussianBlur(mask, (0, 0), sigma)
 
 
 def _attack_picture(

@@ -62,7 +62,7 @@ FRAMING_SIDE = 600
 
 
 @lru_cache(maxsize=1)
-def _framing_detector():  # noqa: ANN202 - a YuNetDetector, imported late (synth loads first)
+def framing_detector():  # noqa: ANN202 - a YuNetDetector, imported late (synth loads first)
     from rollcall.vision.detect import YuNetDetector
 
     return YuNetDetector()
@@ -114,7 +114,7 @@ def _haar_face(image: np.ndarray) -> tuple[float, float, float, float] | None:
 def _yunet_face(image: np.ndarray) -> tuple[float, float, float, float] | None:
     from rollcall.vision.detect import detect_padded
 
-    faces = detect_padded(_framing_detector(), image, FRAMING_SIDE)
+    faces = detect_padded(framing_detector(), image, FRAMING_SIDE)
     if not len(faces):
         return None
     x, y, fw, fh = faces.boxes[int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))]
@@ -130,35 +130,40 @@ def frame_photo(
     size: tuple[int, int],
     face_fraction: float = DEFAULT_FACE_FRACTION,
     face: tuple[float, float, float, float] | None = None,
+    keep_fraction: bool = False,
 ) -> np.ndarray:
     """Crop, pad and resize a photo so it fills a ``size`` (w, h) tile like a webcam view.
 
     The crop is chosen so the face is about ``face_fraction`` of the tile height, never outside
     [0.4, 0.8]; it stays inside the photo whenever that range allows, and is padded with its own
     edges, blurred, otherwise (tight crops then look like a blurred-background webcam).
+    ``keep_fraction`` pads rather than zooming in or sliding: the face is ``face_fraction`` of
+    the height (any fraction) at the same place whatever the photo, so there is room around it
+    (an entrance passer's head and hair).
     """
     tile_w, tile_h = size
     aspect = tile_w / tile_h
     h, w = image.shape[:2]
     fx, fy, fw, fh = face if face is not None else locate_face(image)
     face_h = max(fh, 1.0)
-    want_h = face_h / float(np.clip(face_fraction, MIN_FACE_FRACTION, MAX_FACE_FRACTION))
-    fit_h = min(h, w / aspect)  # the largest window of this aspect inside the photo
-    min_h = face_h / MAX_FACE_FRACTION
-    max_h = face_h / MIN_FACE_FRACTION
-    if want_h <= fit_h:
-        win_h = want_h
+    if keep_fraction:
+        win_h = face_h / face_fraction
     else:
-        win_h = max(fit_h, min_h)
-    win_h = min(win_h, max_h)
+        want_h = face_h / float(np.clip(face_fraction, MIN_FACE_FRACTION, MAX_FACE_FRACTION))
+        fit_h = min(h, w / aspect)  # the largest window of this aspect inside the photo
+        min_h = face_h / MAX_FACE_FRACTION
+        max_h = face_h / MIN_FACE_FRACTION
+        win_h = want_h if want_h <= fit_h else max(fit_h, min_h)
+        win_h = min(win_h, max_h)
     win_w = win_h * aspect
     # Webcam framing puts the eyes a little above the middle of the picture.
     cx, cy = fx + fw / 2, fy + fh / 2
     x0 = cx - win_w / 2
     y0 = cy - 0.45 * win_h
-    x0 = _keep_inside(x0, win_w, w)
-    # A webcam view has no gap under the shoulders, so a short photo sits on the tile's bottom.
-    y0 = _keep_inside(y0, win_h, h) if win_h < h else h - win_h
+    if not keep_fraction:  # (which wants the face in the same place in every photo)
+        x0 = _keep_inside(x0, win_w, w)
+        # A webcam view has no gap under the shoulders: a short photo sits on the tile's bottom.
+        y0 = _keep_inside(y0, win_h, h) if win_h < h else h - win_h
     scale = tile_w / win_w
     matrix = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], dtype=np.float32)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
@@ -192,9 +197,12 @@ def _face_in(path: Path) -> tuple[float, float, float, float]:
 
 @lru_cache(maxsize=512)
 def framed_photo(
-    path: Path, size: tuple[int, int], face_fraction: float = DEFAULT_FACE_FRACTION
+    path: Path,
+    size: tuple[int, int],
+    face_fraction: float = DEFAULT_FACE_FRACTION,
+    keep_fraction: bool = False,
 ) -> np.ndarray:
     """``frame_photo`` of a file, cached because a recording reuses each tile many times."""
-    framed = frame_photo(read_photo(path), size, face_fraction, _face_in(path))
+    framed = frame_photo(read_photo(path), size, face_fraction, _face_in(path), keep_fraction)
     framed.setflags(write=False)
     return framed
