@@ -191,12 +191,15 @@ def calibrate(tracks) -> LivenessRule:  # noqa: ANN001
     # The landmark cue may be weighed down to nothing (an infinite scale): a face detector's
     # landmarks on a tilted photo move as a turning head's would (it was trained on heads),
     # so on some photos the nose "stands out" of a flat picture.
-    for ls, fs, w in itertools.product(
-        (0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3, np.inf),
-        (0.002, 0.0025, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01),
-        (0.0, 0.5, 1.0, 2.0, 3.0, 4.0),
+    # Any cue may be weighed down to nothing; the nose's flow (since 2026-12-06) is the one
+    # that separates heads drawn whole from pictures, the others are kept in the grid.
+    for ls, fs, ns, w in itertools.product(
+        (0.06, 0.1, 0.15, 0.2, np.inf),
+        (0.002, 0.005, 0.01, np.inf),
+        (0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, np.inf),
+        (0.0, 0.5, 1.0, 2.0, 4.0),
     ):
-        rule = LivenessRule(landmark_scale=ls, flow_scale=fs, context_weight=w)
+        rule = LivenessRule(landmark_scale=ls, flow_scale=fs, nose_scale=ns, context_weight=w)
         threshold, cost = balanced_threshold(*track_scores(rule, tracks))
         if best is None or cost < best[0]:
             best = (cost, replace(rule, threshold=threshold))

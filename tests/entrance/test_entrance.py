@@ -418,7 +418,30 @@ def test_a_picture_swept_fast_across_the_view_shows_no_depth() -> None:
     probe.finish()
     f = probe.features()
     assert f.flow_parallax < 0.01, f
+    assert f.nose_parallax < 0.01, f
     assert not LivenessRule().is_live(f, final=True)
+
+
+def test_a_turning_head_shows_its_nose_standing_out_and_a_picture_does_not(
+    engine,
+    gallery,
+    people,  # noqa: ANN001
+) -> None:
+    """The nose's points against the plane of the rest of the face: a head drawn with depth
+    turning as it walks, against the same photo printed and tilted the same way."""
+    from rollcall.analysis.entrance.liveness import LivenessRule
+
+    never = LivenessRule(threshold=np.inf)  # every track followed to its end, none marked
+    depth = {}
+    for kind in ("person", "print"):
+        for name, photo in ((ANN, people[ANN][3]), (BOB, people[BOB][3])):
+            passer = walker(name, photo, 0.2, kind=kind, yaw_amp=20.0, size=(80.0, 160.0))
+            monitor = make_monitor(engine, gallery, liveness=never)
+            play(monitor, EntranceClip(SIZE, FPS, 3.0, [passer], seed=2))
+            main = max(monitor.finished, key=lambda f: len(f.probe.landmarks))
+            depth[kind, name] = main.probe.features().nose_parallax
+    for name in (ANN, BOB):
+        assert depth["person", name] > 1.5 * depth["print", name], depth
 
 
 def test_a_passer_is_drawn_whole_at_the_size_the_clip_states(people) -> None:  # noqa: ANN001

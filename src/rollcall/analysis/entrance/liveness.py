@@ -11,6 +11,11 @@ track rather than on one frame:
   YuNet points (eyes, mouth corners) between two frames puts it, in inter-ocular distances;
 - ``flow_parallax``: the same for up to 60 corner points followed by optical flow inside the
   face box, over spans of several frames (median distance from the best homography, LMedS);
+- ``nose_parallax``: points followed on the nose itself, against the homography of the face's
+  points away from it: as a head turns the nose tip shifts against the cheeks and forehead by
+  its depth, while most of a face's points lie close to one plane, so the median over the whole
+  face (flow_parallax) barely sees it. Sub-pixel optical flow measures it far more finely than
+  YuNet's nose landmark, whose jitter on a picture is as large as a real nose's parallax;
 - ``context_follows``: the share of points tracked just outside the face (beside and above
   it) that move with the face's homography while the face itself moves: a picture's border
   does, a corridor behind a head does not.
@@ -50,6 +55,11 @@ FB_ERROR = 2.0
 # not evidence: a head's parallax over three frames is about 1% of its size (generated
 # passers at the end of their tracks: 5th-95th percentile 0.6-1.7%).
 MAX_FLOW_RESIDUAL = 0.1
+# The nose's points: up to NOSE_POINTS corners within NOSE_RADIUS inter-ocular distances of the
+# nose landmark; the face's plane is fitted to the face points farther than PLANE_CLEARANCE.
+NOSE_POINTS = 16
+NOSE_RADIUS = 0.35
+PLANE_CLEARANCE = 0.6
 
 
 @dataclass
@@ -60,6 +70,7 @@ class LivenessProbe:
     # (frames seen when measured, value): so the cues can be read as they stood at any frame.
     flow: list[tuple[int, float]] = field(default_factory=list)
     context: list[tuple[int, float]] = field(default_factory=list)
+    nose: list[tuple[int, float]] = field(default_factory=list)
     _points0: np.ndarray | None = None
     _points: np.ndarray | None = None
     _ring: np.ndarray | None = None
@@ -67,6 +78,10 @@ class LivenessProbe:
     _age: int = 0
     _size: float = 1.0
     _box: np.ndarray | None = None  # the face's box in the last frame
+    _nose0: np.ndarray | None = None
+    _nose: np.ndarray | None = None
+    _nose_at: np.ndarray | None = None  # the nose landmark and inter-ocular distance at seeding
+    _iod: float = 0.0
 
     def update(
         self,
@@ -90,7 +105,11 @@ class LivenessProbe:
         # frames than optical flow can search, and the flow need only find what the box does
         # not explain (the parallax). The points around the face are looked for where they
         # were: the wall behind a head stays put.
-        pts, ok = _follow(prev_gray, gray, self._points, _box_motion(prev_box, box))
+        motion = _box_motion(prev_box, box)
+        pts, ok = _follow(prev_gray, gray, self._points, motion)
+        if self._nose is not None and len(self._nose):
+            nose, nose_ok = _follow(prev_gray, gray, self._nose, motion)
+            self._nose0, self._nose = self._nose0[nose_ok], nose[nose_ok]
         ring, ring_ok = (
             _follow(prev_gray, gray, self._ring) if self._ring is not None else (None, None)
         )
@@ -116,6 +135,15 @@ class LivenessProbe:
         self._points0, self._points = inner, inner.copy()
         self._ring0, self._ring = ring, ring.copy()
         self._age = 0
+        marks = self.landmarks[-1] if self.landmarks else None
+        self._nose0 = self._nose = self._nose_at = None
+        if marks is not None:
+            self._iod = float(np.linalg.norm(marks[1] - marks[0]))
+            self._nose_at = marks[2].copy()
+            r = NOSE_RADIUS * self._iod
+            found = _corners(gray, marks[2][0] - r, marks[2][1] - r, 2 * r, 2 * r, NOSE_POINTS, 2)
+            near = np.linalg.norm(found - marks[2], axis=1) <= r
+            self._nose0, self._nose = found[near], found[near].copy()
 
     def _measure(self) -> None:
         if self._points is None or len(self._points) < 8 or self._age < 2:
@@ -128,12 +156,29 @@ class LivenessProbe:
         if residual > MAX_FLOW_RESIDUAL:
             return
         self.flow.append((len(self.landmarks), residual))
+        self._measure_nose()
         motion = float(np.median(np.linalg.norm(self._points - self._points0, axis=1)))
         if self._ring is None or len(self._ring) < 6 or motion < MIN_FACE_MOTION:
             return
         ring_moved = cv2.perspectiveTransform(self._ring0[:, None], h)[:, 0]
         follows = np.linalg.norm(ring_moved - self._ring, axis=1) < max(1.0, 0.25 * motion)
         self.context.append((len(self.landmarks), float(np.mean(follows))))
+
+    def _measure_nose(self) -> None:
+        if self._nose is None or len(self._nose) < 3 or self._nose_at is None:
+            return
+        if self._iod < MIN_IOD:
+            return
+        away = np.linalg.norm(self._points0 - self._nose_at, axis=1) > PLANE_CLEARANCE * self._iod
+        if away.sum() < 8:
+            return
+        h, _ = cv2.findHomography(self._points0[away], self._points[away], cv2.LMEDS)
+        if h is None:
+            return
+        moved = cv2.perspectiveTransform(self._nose0[:, None], h)[:, 0]
+        residual = float(np.median(np.linalg.norm(moved - self._nose, axis=1))) / self._size
+        if residual <= MAX_FLOW_RESIDUAL:
+            self.nose.append((len(self.landmarks), residual))
 
     def finish(self) -> None:
         """The face is gone (for now): measure the span in progress. If it comes back, its
@@ -167,12 +212,16 @@ class LivenessProbe:
         pairs = self.landmark_parallax(n)
         flow = [v for k, v in self.flow if k <= n]
         context = [v for k, v in self.context if k <= n]
+        nose = [v for k, v in self.nose if k <= n]
         return LivenessFeatures(
             frames=n,
             landmark_parallax=float(np.percentile(pairs, 75)) if pairs else 0.0,
             flow_parallax=float(np.median(flow)) if flow else 0.0,
             context_follows=float(np.mean(context)) if context else -1.0,
             flow_spans=len(flow),
+            # The upper quartile: a head shows its depth only while it turns, a track of a few
+            # spans has only some where it does; a single span's glitch is not enough.
+            nose_parallax=float(np.percentile(nose, 75)) if nose else 0.0,
         )
 
 
@@ -183,6 +232,7 @@ class LivenessFeatures:
     flow_parallax: float
     context_follows: float  # -1: not measurable (the face hardly moved)
     flow_spans: int = 0  # flow measurements behind flow_parallax
+    nose_parallax: float = 0.0
 
     def describe(self) -> str:
         """For staff: what the track gave, in words (the numbers are as_dict's)."""
@@ -193,7 +243,8 @@ class LivenessFeatures:
         )
         return (
             f"{self.frames} frames; nose off the face's plane {self.landmark_parallax:.3f}, "
-            f"depth in its motion {self.flow_parallax:.4f} over {self.flow_spans} span(s); "
+            f"depth in its motion {self.flow_parallax:.4f} over {self.flow_spans} span(s), "
+            f"of the nose {self.nose_parallax:.4f}; "
             f"{follows}"
         )
 
@@ -204,6 +255,7 @@ class LivenessFeatures:
             "landmark_parallax": round(self.landmark_parallax, 4),
             "flow_parallax": round(self.flow_parallax, 5),
             "context_follows": round(self.context_follows, 3),
+            "nose_parallax": round(self.nose_parallax, 5),
         }
 
 
@@ -227,10 +279,15 @@ class LivenessRule:
     flow_scale: float = 0.002
     context_weight: float = 4.0
     threshold: float = 1.860
+    nose_scale: float = np.inf  # (infinite: the cue weighed down to nothing)
 
     def score(self, f: LivenessFeatures) -> float:
-        """Higher is more like a live head: parallax (either cue) less picture-like context."""
-        parallax = max(f.landmark_parallax / self.landmark_scale, f.flow_parallax / self.flow_scale)
+        """Higher is more like a live head: parallax (any cue) less picture-like context."""
+        parallax = max(
+            f.landmark_parallax / self.landmark_scale,
+            f.flow_parallax / self.flow_scale,
+            f.nose_parallax / self.nose_scale,
+        )
         context = max(0.0, f.context_follows) * self.context_weight
         return parallax - context
 
@@ -247,13 +304,18 @@ class LivenessRule:
         return True if final or f.flow_spans >= self.min_flow_spans else None
 
 
-def _corners(gray: np.ndarray, x: float, y: float, w: float, h: float, n: int) -> np.ndarray:
+def _corners(
+    gray: np.ndarray, x: float, y: float, w: float, h: float, n: int, spacing: int = 0
+) -> np.ndarray:
+    """Up to n corners in the rectangle, at least ``spacing`` px apart (0: a twelfth of its
+    width, at least 3)."""
     gh, gw = gray.shape[:2]
     x0, y0 = int(max(0, x)), int(max(0, y))
     x1, y1 = int(min(gw, x + w)), int(min(gh, y + h))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return np.zeros((0, 2), np.float32)
-    found = cv2.goodFeaturesToTrack(gray[y0:y1, x0:x1], n, 0.01, max(3, (x1 - x0) // 12))
+    spacing = spacing or max(3, (x1 - x0) // 12)
+    found = cv2.goodFeaturesToTrack(gray[y0:y1, x0:x1], n, 0.01, spacing)
     if found is None:
         return np.zeros((0, 2), np.float32)
     return (found[:, 0] + np.float32([x0, y0])).astype(np.float32)
