@@ -364,20 +364,23 @@ def test_a_running_track_waits_for_two_flow_spans_before_it_is_live() -> None:
     from rollcall.analysis.entrance.liveness import LivenessFeatures, LivenessRule
 
     rule = LivenessRule()
-    # Deep-looking cues from the first frame pair alone: a picture tilted in the hand can
-    # give these, so a running track is not judged on them yet; at its end it is.
-    early = LivenessFeatures(
-        frames=5, landmark_parallax=0.0, flow_parallax=0.02, context_follows=0.0, flow_spans=1
-    )
+    # Deep-looking cues from the first frame pair alone (every parallax cue high, whichever
+    # the rule weighs): a picture tilted in the hand can give these, so a running track is
+    # not judged on them yet; at its end it is.
+    deep = dict(landmark_parallax=0.5, flow_parallax=0.02, nose_parallax=0.03)
+    early = LivenessFeatures(frames=5, context_follows=0.0, flow_spans=1, **deep)
     assert rule.score(early) >= rule.threshold
     assert rule.is_live(early) is None
     assert rule.is_live(early, final=True) is True
-    later = LivenessFeatures(
-        frames=8, landmark_parallax=0.0, flow_parallax=0.02, context_follows=0.0, flow_spans=2
-    )
+    later = LivenessFeatures(frames=8, context_follows=0.0, flow_spans=2, **deep)
     assert rule.is_live(later) is True
     flat = LivenessFeatures(
-        frames=8, landmark_parallax=0.0, flow_parallax=0.001, context_follows=0.8, flow_spans=2
+        frames=8,
+        landmark_parallax=0.0,
+        flow_parallax=0.001,
+        context_follows=0.8,
+        flow_spans=2,
+        nose_parallax=0.001,
     )
     assert rule.is_live(flat) is False and rule.is_live(flat, final=True) is False
     assert rule.is_live(LivenessFeatures(3, 0.5, 0.05, 0.0, 1), final=True) is None
