@@ -193,15 +193,17 @@ def calibrate(tracks) -> LivenessRule:  # noqa: ANN001
     # so on some photos the nose "stands out" of a flat picture.
     # Any cue may be weighed down to nothing; the nose's flow (since 2026-12-06) is the one
     # that separates heads drawn whole from pictures, the others are kept in the grid. Ties
-    # go to the first rule found, so the grid starts with each cue left out: of rules that
-    # do equally well on the calibration, the one leaning on fewer cues (the landmark cue at
-    # 0.06 tied with none at all on one draw, and let a phone through on its landmarks' jitter).
-    for ls, fs, ns, w in itertools.product(
+    # go to the first rule found, and the grid is ordered by how many cues a rule uses: of
+    # rules that do equally well on the calibration, the one leaning on fewest (a rule with
+    # the landmark cue at 0.06 tied with one without it, and let a phone through on its
+    # landmarks' jitter).
+    grid = itertools.product(
         (np.inf, 0.06, 0.1, 0.15, 0.2),
         (np.inf, 0.002, 0.005, 0.01),
         (np.inf, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015),
         (0.0, 0.5, 1.0, 2.0, 4.0),
-    ):
+    )
+    for ls, fs, ns, w in sorted(grid, key=lambda r: int(np.isfinite(r[:3]).sum()) + (r[3] > 0)):
         rule = LivenessRule(landmark_scale=ls, flow_scale=fs, nose_scale=ns, context_weight=w)
         threshold, cost = balanced_threshold(*track_scores(rule, tracks))
         if best is None or cost < best[0]:
@@ -354,7 +356,10 @@ def main() -> None:
         "and gray_yale (bench_attendance's pool: more people, so each rate rests on more)",
     )
     parser.add_argument(
-        "--dump", type=Path, help="write the liveness tracks' cues here (pickle), to recalibrate"
+        "--dump",
+        type=Path,
+        help="write the liveness tracks' cues here (a pickle of the calibration and report "
+        "halves' (kind, name, cues) lists), to try other rules without rendering again",
     )
     parser.add_argument(
         "--own-rule",

@@ -441,7 +441,9 @@ def test_a_turning_head_shows_its_nose_standing_out_and_a_picture_does_not(
             passer = walker(name, photo, 0.2, kind=kind, yaw_amp=20.0, size=(80.0, 160.0))
             monitor = make_monitor(engine, gallery, liveness=never)
             play(monitor, EntranceClip(SIZE, FPS, 3.0, [passer], seed=2))
+            assert monitor.finished, (kind, name)
             main = max(monitor.finished, key=lambda f: len(f.probe.landmarks))
+            assert len(main.probe.nose) >= 2, (kind, name)  # measured, not merely absent
             depth[kind, name] = main.probe.features().nose_parallax
     for name in (ANN, BOB):
         assert depth["person", name] > 1.5 * depth["print", name], depth

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rollcall.synth.people import framed_photo
+from rollcall.synth.people import FRAMING_SIDE, framed_photo, framing_detector
 
 # An attack's picture: the photo framed like a portrait, the face about half its height.
 SPRITE = (200, 250)  # (w, h)
@@ -142,10 +142,14 @@ def corridor(size: tuple[int, int], seed: int) -> np.ndarray:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def _framing(head: bool) -> tuple[tuple[int, int], float]:
+    """(sprite size, face fraction) of a person's head (roomy) or of an attack's picture."""
+    return (HEAD_SPRITE, HEAD_FACE) if head else (SPRITE, SPRITE_FACE)
+
+
 def _sprite(passer: Passer) -> np.ndarray:
-    if passer.kind == "person":
-        return framed_photo(passer.photo, HEAD_SPRITE, HEAD_FACE, keep_fraction=True)
-    return framed_photo(passer.photo, SPRITE, SPRITE_FACE)
+    head = passer.kind == "person"
+    return framed_photo(passer.photo, *_framing(head), keep_fraction=head)
 
 
 @dataclass(frozen=True)
@@ -165,10 +169,9 @@ def sprite_face(photo: Path, head: bool) -> SpriteFace:
     assumed every face sat at (FACE_CX, FACE_CY) at SPRITE_FACE of the height; framing keeps
     to 0.4-0.8, so a tight crop's chin and cheeks fell outside the head's outline (replaced by
     the corridor) and the depth map's nose stood between the eyes."""
-    from rollcall.synth.people import FRAMING_SIDE, framing_detector
     from rollcall.vision.detect import detect_padded
 
-    size, fraction = (HEAD_SPRITE, HEAD_FACE) if head else (SPRITE, SPRITE_FACE)
+    size, fraction = _framing(head)
     sprite = framed_photo(photo, size, fraction, keep_fraction=head)
     w, h = size
     faces = detect_padded(framing_detector(), sprite, FRAMING_SIDE)
@@ -184,7 +187,9 @@ def sprite_face(photo: Path, head: bool) -> SpriteFace:
 
 def turn_head(sprite: np.ndarray, face: SpriteFace, yaw_deg: float) -> np.ndarray:
     """The sprite's head turned by yaw_deg about a vertical axis, with a depth map: the head an
-    ellipsoid, the nose standing out of it (orthographic rotation, inverse-mapped)."""
+    ellipsoid, the nose standing out of it (orthographic rotation, inverse-mapped). The
+    ellipsoid is the face's; the hair above it and at its sides, inside the head's outline,
+    has no depth and turns as a flat band (a simplification: real hair has depth too)."""
     h, w = sprite.shape[:2]
     r = 0.5 * face.height  # head half-width
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -284,8 +289,9 @@ def _head_mask(shape: tuple[int, int], face: SpriteFace) -> np.ndarray:
     (cx, cy), (ax, ay), sigma = outline.centre, outline.axes, outline.sigma
     # Never past the sprite's edge, soft edge included: a cut side would move with the face.
     # (The head sprite's framing leaves room for it; this is for a face found off its mark.)
-    ax = min(ax, min(cx, w - cx) - 3 * sigma)
-    ay = min(ay, min(cy, h - cy) - 3 * sigma)
+    # (At least a pixel: a face found near the sprite's edge, a bystander, must not crash it.)
+    ax = max(1.0, min(ax, min(cx, w - cx) - 3 * sigma))
+    ay = max(1.0, min(ay, min(cy, h - cy) - 3 * sigma))
     mask = np.zeros((h, w), np.float32)
     cv2.ellipse(mask, (int(cx), int(cy)), (int(ax), int(ay)), 0, 0, 360, 1.0, -1)
     return cv2.GaussianBlur(mask, (0, 0), sigma)

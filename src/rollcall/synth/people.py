@@ -147,6 +147,8 @@ def frame_photo(
     fx, fy, fw, fh = face if face is not None else locate_face(image)
     face_h = max(fh, 1.0)
     if keep_fraction:
+        if face_fraction <= 0:
+            raise ValueError(f"face_fraction must be above 0, not {face_fraction}")
         win_h = face_h / face_fraction
     else:
         want_h = face_h / float(np.clip(face_fraction, MIN_FACE_FRACTION, MAX_FACE_FRACTION))

@@ -4,7 +4,7 @@ A printed photo or a phone held up to the camera is one plane: whatever way it i
 shaken, every point of it moves by one perspective transform (a homography), and the photo's
 own background or the phone's bezel moves with the face. A real head is not flat (the nose
 stands out of the eyes-and-mouth plane, so it shifts against them as the head turns: parallax)
-and the scene behind it stays still while the person walks. Three cues, each measured over the
+and the scene behind it stays still while the person walks. Four cues, each measured over the
 track rather than on one frame:
 
 - ``landmark_parallax``: the nose tip's distance from where the homography of the four other
@@ -20,7 +20,7 @@ track rather than on one frame:
   it) that move with the face's homography while the face itself moves: a picture's border
   does, a corridor behind a head does not.
 
-The score combines them (see ``live_score``); its threshold is calibrated on generated
+The score combines them (see ``LivenessRule.score``); its threshold is calibrated on generated
 attacks and people, one half of the identities, and reported on the other half
 (bench/bench_entrance.py). RGB liveness is a deterrent, not a guarantee: a 3D mask, a
 video replayed on a large screen held close enough to hide the bezel, or a photo cut along the
@@ -185,6 +185,7 @@ class LivenessProbe:
         flow starts afresh (the next update seeds new points)."""
         self._measure()
         self._points0 = self._points = None
+        self._nose0 = self._nose = self._nose_at = None
 
     def landmark_parallax(self, upto: int | None = None) -> list[float]:
         """Nose-tip residuals (in inter-ocular distances) over frame pairs MIN_SPAN+ apart,
@@ -219,8 +220,9 @@ class LivenessProbe:
             flow_parallax=float(np.median(flow)) if flow else 0.0,
             context_follows=float(np.mean(context)) if context else -1.0,
             flow_spans=len(flow),
-            # The upper quartile: a head shows its depth only while it turns, a track of a few
-            # spans has only some where it does; a single span's glitch is not enough.
+            # The upper quartile: a head shows its depth only while it turns, and a track of a
+            # few spans has only some where it does. (With one or two spans measured, it is
+            # mostly the larger: a running track waits for flow spans, not for nose spans.)
             nose_parallax=float(np.percentile(nose, 75)) if nose else 0.0,
         )
 

@@ -387,9 +387,9 @@ class EntranceMonitor:
         """No one is credited. The event goes on the timeline, with the person the picture
         was recognised as, if it was (whose attendance someone tried to take; erased with
         them); the face goes to the review of unknown faces (and the kiosk's "please see
-        staff"), because a real person the liveness check got wrong (a few in a hundred) looks
-        exactly like this, and only staff can tell. A picture that merely resembled someone
-        keeps no candidate: it is no one's (privacy.faces_of)."""
+        staff"), because a real person the liveness check got wrong (about one in six on
+        generated entrances) looks exactly like this, and only staff can tell. A picture that
+        merely resembled someone keeps no candidate: it is no one's (privacy.faces_of)."""
         file.state = "attack"
         detail = f"moved like a flat picture: {file.probe.features().describe()}"
         step.events.append(Event(file.first_t, ATTACK, verdict.person, detail))
