@@ -147,9 +147,13 @@ def _framing(head: bool) -> tuple[tuple[int, int], float]:
     return (HEAD_SPRITE, HEAD_FACE) if head else (SPRITE, SPRITE_FACE)
 
 
+def _framed(photo: Path, head: bool) -> np.ndarray:
+    """The sprite a photo is drawn from: a person's head, or an attack's picture."""
+    return framed_photo(photo, *_framing(head), keep_fraction=head)
+
+
 def _sprite(passer: Passer) -> np.ndarray:
-    head = passer.kind == "person"
-    return framed_photo(passer.photo, *_framing(head), keep_fraction=head)
+    return _framed(passer.photo, passer.kind == "person")
 
 
 @dataclass(frozen=True)
@@ -171,10 +175,8 @@ def sprite_face(photo: Path, head: bool) -> SpriteFace:
     the corridor) and the depth map's nose stood between the eyes."""
     from rollcall.vision.detect import detect_padded
 
-    size, fraction = _framing(head)
-    sprite = framed_photo(photo, size, fraction, keep_fraction=head)
-    w, h = size
-    faces = detect_padded(framing_detector(), sprite, FRAMING_SIDE)
+    (w, h), fraction = _framing(head)
+    faces = detect_padded(framing_detector(), _framed(photo, head), FRAMING_SIDE)
     if not len(faces):
         face_h = fraction * h
         nose = (FACE_CX * w, FACE_CY * h + 0.08 * face_h)
@@ -274,25 +276,28 @@ class HeadOutline:
             max(1.0, face.height / 30),
         )
 
-    def fits(self, shape: tuple[int, int]) -> bool:
-        """Whether it fades out inside a sprite of this (h, w), soft edge included."""
+    def within(self, shape: tuple[int, int]) -> HeadOutline:
+        """The outline shrunk, if need be, to fade out inside a sprite of this (h, w), soft
+        edge included: a side cut by the sprite's edge would move with the face. (Never below
+        a pixel: a face found near the edge, a bystander, must not break the drawing.)"""
         h, w = shape
         (cx, cy), (ax, ay) = self.centre, self.axes
         margin = 3 * self.sigma
-        return min(cx - ax, cy - ay) >= margin and cx + ax <= w - margin and cy + ay <= h - margin
+        ax = max(1.0, min(ax, min(cx, w - cx) - margin))
+        ay = max(1.0, min(ay, min(cy, h - cy) - margin))
+        return HeadOutline(self.centre, (ax, ay), self.sigma)
+
+    def fits(self, shape: tuple[int, int]) -> bool:
+        """Whether it fades out inside a sprite of this (h, w) as it is, unshrunk."""
+        return self.within(shape) == self
 
 
 def _head_mask(shape: tuple[int, int], face: SpriteFace) -> np.ndarray:
-    """The head's outline as an opacity mask of a sprite of this (h, w)."""
-    outline = HeadOutline.of(face)
-    h, w = shape
+    """The head's outline as an opacity mask of a sprite of this (h, w). The head sprite's
+    framing leaves room for the whole outline; ``within`` is for a face found off its mark."""
+    outline = HeadOutline.of(face).within(shape)
     (cx, cy), (ax, ay), sigma = outline.centre, outline.axes, outline.sigma
-    # Never past the sprite's edge, soft edge included: a cut side would move with the face.
-    # (The head sprite's framing leaves room for it; this is for a face found off its mark.)
-    # (At least a pixel: a face found near the sprite's edge, a bystander, must not crash it.)
-    ax = max(1.0, min(ax, min(cx, w - cx) - 3 * sigma))
-    ay = max(1.0, min(ay, min(cy, h - cy) - 3 * sigma))
-    mask = np.zeros((h, w), np.float32)
+    mask = np.zeros(shape, np.float32)
     cv2.ellipse(mask, (int(cx), int(cy)), (int(ax), int(ay)), 0, 0, 360, 1.0, -1)
     return cv2.GaussianBlur(mask, (0, 0), sigma)
 

@@ -135,15 +135,13 @@ class LivenessProbe:
         self._points0, self._points = inner, inner.copy()
         self._ring0, self._ring = ring, ring.copy()
         self._age = 0
-        marks = self.landmarks[-1] if self.landmarks else None
-        self._nose0 = self._nose = self._nose_at = None
-        if marks is not None:
-            self._iod = float(np.linalg.norm(marks[1] - marks[0]))
-            self._nose_at = marks[2].copy()
-            r = NOSE_RADIUS * self._iod
-            found = _corners(gray, marks[2][0] - r, marks[2][1] - r, 2 * r, 2 * r, NOSE_POINTS, 2)
-            near = np.linalg.norm(found - marks[2], axis=1) <= r
-            self._nose0, self._nose = found[near], found[near].copy()
+        marks = self.landmarks[-1]  # update() keeps this frame's landmarks before seeding
+        self._iod = float(np.linalg.norm(marks[1] - marks[0]))
+        self._nose_at = marks[2].copy()
+        r = NOSE_RADIUS * self._iod
+        found = _corners(gray, marks[2][0] - r, marks[2][1] - r, 2 * r, 2 * r, NOSE_POINTS, 2)
+        near = np.linalg.norm(found - marks[2], axis=1) <= r
+        self._nose0, self._nose = found[near], found[near].copy()
 
     def _measure(self) -> None:
         if self._points is None or len(self._points) < 8 or self._age < 2:
@@ -165,9 +163,8 @@ class LivenessProbe:
         self.context.append((len(self.landmarks), float(np.mean(follows))))
 
     def _measure_nose(self) -> None:
-        if self._nose is None or len(self._nose) < 3 or self._nose_at is None:
-            return
-        if self._iod < MIN_IOD:
+        # (_nose and _nose_at are seeded and cleared together.)
+        if self._nose is None or len(self._nose) < 3 or self._iod < MIN_IOD:
             return
         away = np.linalg.norm(self._points0 - self._nose_at, axis=1) > PLANE_CLEARANCE * self._iod
         if away.sum() < 8:
