@@ -197,14 +197,19 @@ def calibrate(tracks) -> LivenessRule:  # noqa: ANN001
     # rules that do equally well on the calibration, the one leaning on fewest (a rule with
     # the landmark cue at 0.06 tied with one without it, and let a phone through on its
     # landmarks' jitter).
+    # The dense nose shift (2026-12-06) joined the grid; the landmark and whole-face flow
+    # scales were thinned to keep it small (they were weighed at nothing before it).
     grid = itertools.product(
-        (np.inf, 0.06, 0.1, 0.15, 0.2),
-        (np.inf, 0.002, 0.005, 0.01),
-        (np.inf, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015),
-        (0.0, 0.5, 1.0, 2.0, 4.0),
+        (np.inf, 0.06, 0.1),
+        (np.inf, 0.005),
+        (np.inf, 0.0025, 0.005, 0.01),
+        (np.inf, 0.0005, 0.001, 0.002, 0.004),
+        (0.0, 1.0, 2.0, 4.0, 8.0),
     )
-    for ls, fs, ns, w in sorted(grid, key=lambda r: int(np.isfinite(r[:3]).sum()) + (r[3] > 0)):
-        rule = LivenessRule(landmark_scale=ls, flow_scale=fs, nose_scale=ns, context_weight=w)
+    for ls, fs, ns, ss, w in sorted(grid, key=lambda r: int(np.isfinite(r[:4]).sum()) + (r[4] > 0)):
+        rule = LivenessRule(
+            landmark_scale=ls, flow_scale=fs, nose_scale=ns, shift_scale=ss, context_weight=w
+        )
         threshold, cost = balanced_threshold(*track_scores(rule, tracks))
         if best is None or cost < best[0]:
             best = (cost, replace(rule, threshold=threshold))
