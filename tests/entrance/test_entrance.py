@@ -361,13 +361,18 @@ def test_a_counting_line_on_a_meeting_is_refused(cli, tmp_path, command: str) ->
 
 
 def test_a_running_track_waits_for_two_flow_spans_before_it_is_live() -> None:
+    from dataclasses import replace
+
     from rollcall.analysis.entrance.liveness import LivenessFeatures, LivenessRule
 
     rule = LivenessRule()
     # Deep-looking cues from the first frame pair alone (every parallax cue high, whichever
     # the rule weighs): a picture tilted in the hand can give these, so a running track is
     # not judged on them yet; at its end it is.
-    deep = dict(landmark_parallax=0.5, flow_parallax=0.02, nose_parallax=0.03)
+    deep = dict(
+        landmark_parallax=0.5, flow_parallax=0.02, nose_parallax=0.03, nose_shift=0.03,
+        shift_spans=2,
+    )  # fmt: skip
     early = LivenessFeatures(frames=5, context_follows=0.0, flow_spans=1, **deep)
     assert rule.score(early) >= rule.threshold
     assert rule.is_live(early) is None
@@ -381,8 +386,11 @@ def test_a_running_track_waits_for_two_flow_spans_before_it_is_live() -> None:
         context_follows=0.8,
         flow_spans=2,
         nose_parallax=0.001,
+        nose_shift=0.001,
+        shift_spans=2,
     )
     assert rule.is_live(flat) is False and rule.is_live(flat, final=True) is False
+    assert not flat.brief and replace(flat, shift_spans=1).brief
     assert rule.is_live(LivenessFeatures(3, 0.5, 0.05, 0.0, 1), final=True) is None
 
 

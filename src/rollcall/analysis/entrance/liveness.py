@@ -283,6 +283,7 @@ class LivenessProbe:
             # 6.2% on the calibration half against 13.5% for the median, 17.7% for the
             # largest; the third largest 4.2% but a fifth of live passers missed).
             nose_shift=sorted(shift)[-SHIFT_SPANS] if len(shift) >= SHIFT_SPANS else 0.0,
+            shift_spans=len(shift),
         )
 
 
@@ -295,6 +296,13 @@ class LivenessFeatures:
     flow_spans: int = 0  # flow measurements behind flow_parallax
     nose_parallax: float = 0.0
     nose_shift: float = 0.0
+    shift_spans: int = 0  # spans behind nose_shift (it needs SHIFT_SPANS)
+
+    @property
+    def brief(self) -> bool:
+        """Gone before the nose could be measured in the spans a live verdict needs (about
+        0.75 s at 8 fps): not judged a picture so much as not seen long enough to tell."""
+        return self.shift_spans < SHIFT_SPANS
 
     def describe(self) -> str:
         """For staff: what the track gave, in words (the numbers are as_dict's)."""
@@ -306,7 +314,8 @@ class LivenessFeatures:
         return (
             f"{self.frames} frames; nose off the face's plane {self.landmark_parallax:.3f}, "
             f"depth in its motion {self.flow_parallax:.4f} over {self.flow_spans} span(s), "
-            f"of the nose {self.nose_parallax:.4f} (densely {self.nose_shift:.4f}); "
+            f"of the nose {self.nose_parallax:.4f} (densely {self.nose_shift:.4f} over "
+            f"{self.shift_spans} span(s)); "
             f"{follows}"
         )
 
@@ -319,32 +328,35 @@ class LivenessFeatures:
             "context_follows": round(self.context_follows, 3),
             "nose_parallax": round(self.nose_parallax, 5),
             "nose_shift": round(self.nose_shift, 5),
+            "shift_spans": self.shift_spans,
         }
 
 
 @dataclass(frozen=True)
 class LivenessRule:
     """How the cues are combined. The numbers are bench/bench_entrance.py's calibration
-    procedure (`--clips 6 --own-rule`, 2026-12-06) on the first half of its 48 people: 144
-    live passers drawn with their whole head and 288 printed-photo and phone attacks at 720p,
-    8 fps; the weights and threshold with the lowest balanced error, max(APCER, BPCER),
-    ties going to the rule with fewer cues: 16.0% / 15.3% there. On the other half (144 live,
-    288 attacks) APCER 15.6% (printed 15.3%, phones 16.0%) at BPCER 18.1%. The rule before it
-    (landmark 0.1, flow 0.002, context 4.0, threshold 1.86, no nose cue), calibrated on heads
-    drawn as bare ovals whose misplaced depth map flattered the flow cue, gave 30.2% at 23.6%
-    there (3.8% at 4.2% on the bare ovals). Only ratios matter: all scales times c, the
-    threshold and the context weight divided by c, give the same verdicts."""
+    procedure (`--clips 6 --own-rule`, 2026-12-06, stop 31) on the first half of its 48
+    people: 144 live passers drawn with their whole head and 288 printed-photo and phone
+    attacks at 720p, 8 fps; the weights and threshold with the lowest balanced error,
+    max(APCER, BPCER), ties going to the rule with fewer cues: 6.6% / 6.9% there. On the other
+    half (144 live, 288 attacks) APCER 5.9% (printed 5.6%, phones 6.2%) at BPCER 16.0%. The
+    rule before it (nose_parallax 0.0025, context 4.0, threshold 5.252, no dense shift) gave
+    15.6% at 18.1% there. In effect: live once the nose stood out of the face's plane by
+    about 1.24% of the face's height in two spans, a little more where the surroundings move
+    with the face. Only ratios matter: all scales times c, the threshold and the context
+    weight divided by c, give the same verdicts."""
 
     min_frames: int = 4
     min_flow_spans: int = 2
-    # Infinite: the cue weighed down to nothing. The calibration leaves out the landmark cue
-    # and the whole face's flow: on heads drawn whole they add nothing the nose does not say.
+    # Infinite: the cue weighed down to nothing. The calibration leaves out the landmark cue,
+    # the whole face's flow and the nose's followed points: the dense shift says what they
+    # say, less noisily.
     landmark_scale: float = np.inf
     flow_scale: float = np.inf
-    context_weight: float = 4.0
-    threshold: float = 5.252
-    nose_scale: float = 0.0025
-    shift_scale: float = np.inf
+    context_weight: float = 1.0
+    threshold: float = 24.778
+    nose_scale: float = np.inf
+    shift_scale: float = 0.0005
 
     def score(self, f: LivenessFeatures) -> float:
         """Higher is more like a live head: parallax (any cue) less picture-like context."""

@@ -388,10 +388,13 @@ class EntranceMonitor:
         was recognised as, if it was (whose attendance someone tried to take; erased with
         them); the face goes to the review of unknown faces (and the kiosk's "please see
         staff"), because a real person the liveness check got wrong (about one in six on
-        generated entrances) looks exactly like this, and only staff can tell. A picture that
-        merely resembled someone keeps no candidate: it is no one's (privacy.faces_of)."""
+        generated entrances, and anyone gone within about 0.75 s) looks exactly like this,
+        and only staff can tell. A picture that merely resembled someone keeps no candidate:
+        it is no one's (privacy.faces_of)."""
         file.state = "attack"
-        detail = f"moved like a flat picture: {file.probe.features().describe()}"
+        cues = file.probe.features()
+        how = "seen too briefly to tell" if cues.brief else "moved like a flat picture"
+        detail = f"{how}: {cues.describe()}"
         step.events.append(Event(file.first_t, ATTACK, verdict.person, detail))
         if file.shots.best is not None:
             step.unknowns.append(_for_review(file, verdict, verdict.person, PICTURE))
