@@ -191,8 +191,9 @@ def calibrate(tracks) -> LivenessRule:  # noqa: ANN001
     # The landmark cue may be weighed down to nothing (an infinite scale): a face detector's
     # landmarks on a tilted photo move as a turning head's would (it was trained on heads),
     # so on some photos the nose "stands out" of a flat picture.
-    # Any cue may be weighed down to nothing; the nose's flow (since 2026-12-06) is the one
-    # that separates heads drawn whole from pictures, the others are kept in the grid. Ties
+    # Any cue may be weighed down to nothing; the nose's (its followed points since stop 30,
+    # its dense shift since stop 31) is the one that separates heads drawn whole from
+    # pictures, the others are kept in the grid. Ties
     # go to the first rule found, and the grid is ordered by how many cues a rule uses: of
     # rules that do equally well on the calibration, the one leaning on fewest (a rule with
     # the landmark cue at 0.06 tied with one without it, and let a phone through on its

@@ -390,24 +390,29 @@ def test_a_running_track_waits_for_two_flow_spans_before_it_is_live() -> None:
         shift_spans=2,
     )
     assert rule.is_live(flat) is False and rule.is_live(flat, final=True) is False
-    assert not flat.brief and replace(flat, shift_spans=1).brief
+    assert not flat.brief and replace(flat, frames=6).brief  # two 3-frame spans need 7
     assert rule.is_live(LivenessFeatures(3, 0.5, 0.05, 0.0, 1), final=True) is None
 
 
-def test_half_a_second_in_view_is_marked_as_the_face_leaves(engine, gallery, people) -> None:  # noqa: ANN001
+def test_half_a_second_in_view_is_judged_as_the_face_leaves(engine, gallery, people) -> None:  # noqa: ANN001
     # 0.5 s at 60-90 px: four frames at 8 fps, one flow span. The track itself ends only a
-    # second after the face is gone (max_lost), so the mark is made as the face leaves.
+    # second after the face is gone (max_lost), so the face is judged as it leaves.
     quick = walker(BOB, people[BOB][3], 0.25, duration=0.5, size=(60.0, 90.0), seed=5)
     clip = EntranceClip(SIZE, FPS, 3.0, [quick], seed=8)
-    # When, not whether: the liveness check turns away about one real passer in five on the
-    # generated entrances (bench_entrance.py) and has tests of its own; here every track that
-    # is judged at all is judged live, so the test is about the timing of the mark.
+    # When: with a rule that passes every track judged at all, the mark is made within a
+    # second of the face appearing.
     from rollcall.analysis.entrance.liveness import LivenessRule
 
     monitor = make_monitor(engine, gallery, liveness=LivenessRule(threshold=-np.inf))
     marked_at = [s.t for t, image in clip.frames() for s in [monitor.observe(t, image)] if s.marks]
     assert len(marked_at) == 1
     assert marked_at[0] - quick.t0 <= 1.0
+    # The shipped rule asks for the nose in two spans (about 0.75 s): such a visit credits no
+    # one, and staff read why, not that it "moved like a flat picture".
+    marks, events, _ = play(make_monitor(engine, gallery), clip)
+    assert marks == []
+    assert [e.kind for e in events] == [ATTACK], events
+    assert events[0].detail.startswith("seen too briefly to tell: "), events[0].detail
 
 
 def test_a_picture_swept_fast_across_the_view_shows_no_depth() -> None:
@@ -454,7 +459,7 @@ def test_a_turning_head_shows_its_nose_standing_out_and_a_picture_does_not(
             assert monitor.finished, (kind, name)
             main = max(monitor.finished, key=lambda f: len(f.probe.landmarks))
             assert len(main.probe.nose) >= 2, (kind, name)  # measured, not merely absent
-            assert len(main.probe.nose_shift) >= 2, (kind, name)
+            assert len(main.probe.shift) >= 2, (kind, name)
             f = main.probe.features()
             depth[kind, name] = f.nose_parallax
             shift[kind, name] = f.nose_shift

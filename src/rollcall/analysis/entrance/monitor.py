@@ -24,7 +24,7 @@ import numpy as np
 
 from rollcall.analysis.entrance import DEFAULT_FPS
 from rollcall.analysis.entrance.best_shots import BestShots, Shot, make_shot
-from rollcall.analysis.entrance.liveness import LivenessProbe, LivenessRule
+from rollcall.analysis.entrance.liveness import SHIFT_SPANS, LivenessProbe, LivenessRule
 from rollcall.analysis.entrance.occupancy import Occupancy
 from rollcall.analysis.entrance.tracker import ByteTracker
 from rollcall.analysis.entrance.vote import EmbedCrop, TrackVote, Verdict, VoteRules
@@ -326,7 +326,8 @@ class EntranceMonitor:
     def _left_view(self, file: TrackFile, step: EntranceStep) -> None:
         """A named face not found in this frame has left the view, or is hidden for a moment.
         Its cues cannot grow while it is gone, so it is judged now on everything it gave (as
-        at the track's end, a second later): a half-second visit is marked as it leaves.
+        at the track's end, a second later): a short visit that passes is marked as it
+        leaves (with the shipped rule it must have lasted about 0.75 s: two spans).
         Once per track: hiding and showing a picture again must not buy more tries. A face
         that fails here is not reported yet; it may come back and move like a head."""
         file.probe.finish()
@@ -349,8 +350,8 @@ class EntranceMonitor:
             if verdict.person is None:
                 self._judge_unnamed(file, step, verdict, final=True)
             elif file.live:
-                # The track's last flow span is measured only now: a short visit (half a
-                # second) can pass the check here and still be marked, at its first sight.
+                # The track's last flow span is measured only now: a short visit (two spans,
+                # about 0.75 s) can pass the check here and still be marked, at its first sight.
                 self._name(
                     file, verdict.person, verdict.similarity, verdict.shot, file.last_t, step
                 )
@@ -393,7 +394,12 @@ class EntranceMonitor:
         it is no one's (privacy.faces_of)."""
         file.state = "attack"
         cues = file.probe.features()
-        how = "seen too briefly to tell" if cues.brief else "moved like a flat picture"
+        if cues.brief:
+            how = "seen too briefly to tell"
+        elif cues.shift_spans < SHIFT_SPANS:
+            how = "its nose could not be measured (too small or too plain a face)"
+        else:
+            how = "moved like a flat picture"
         detail = f"{how}: {cues.describe()}"
         step.events.append(Event(file.first_t, ATTACK, verdict.person, detail))
         if file.shots.best is not None:
