@@ -193,13 +193,12 @@ def calibrate(tracks) -> LivenessRule:  # noqa: ANN001
     # so on some photos the nose "stands out" of a flat picture.
     # Any cue may be weighed down to nothing; the nose's (its followed points since stop 30,
     # its dense shift since stop 31) is the one that separates heads drawn whole from
-    # pictures, the others are kept in the grid. Ties
+    # pictures, the others are kept in the grid, the landmark and whole-face flow scales
+    # thinned when the dense shift joined it (they were weighed at nothing before it). Ties
     # go to the first rule found, and the grid is ordered by how many cues a rule uses: of
     # rules that do equally well on the calibration, the one leaning on fewest (a rule with
     # the landmark cue at 0.06 tied with one without it, and let a phone through on its
     # landmarks' jitter).
-    # The dense nose shift (2026-12-06) joined the grid; the landmark and whole-face flow
-    # scales were thinned to keep it small (they were weighed at nothing before it).
     grid = itertools.product(
         (np.inf, 0.06, 0.1),
         (np.inf, 0.005),

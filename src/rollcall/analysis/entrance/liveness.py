@@ -205,9 +205,8 @@ class LivenessProbe:
         """The nose's shift off the face's plane over this span, densely: the span's first
         frame warped by the plane's homography onto the last, both cut to the face's box at
         SHIFT_HEIGHT px, and the DIS flow between them over the nose's disc less its median
-        over the face away from the nose (what is left of the face's own motion)."""
-        if self._gray0 is None or self._gray is None or self._box is None:
-            return None
+        over the face away from the nose (what is left of the face's own motion). (A measured
+        span was seeded, so both frames and the box are there.)"""
         x, y, w, h = (float(v) for v in self._box)
         k = SHIFT_HEIGHT / max(h, 1.0)
         to_crop = np.array([[k, 0, -k * x], [0, k, -k * y], [0, 0, 1]], np.float64)
@@ -308,6 +307,15 @@ class LivenessFeatures:
         fps): not judged a picture so much as not seen long enough to tell. (A longer track
         can still lack the spans, when its face was too small or too plain to measure.)"""
         return self.frames < SHIFT_SPANS * FLOW_SPAN + 1
+
+    def failed(self) -> str:
+        """For staff, why a track that was not judged live was not: too brief, its nose not
+        measurable, or a picture's motion."""
+        if self.brief:
+            return "seen too briefly to tell"
+        if self.shift_spans < SHIFT_SPANS:
+            return "its nose could not be measured (too small or too plain a face)"
+        return "moved like a flat picture"
 
     def describe(self) -> str:
         """For staff: what the track gave, in words (the numbers are as_dict's)."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from rollcall.analysis.entrance import DEFAULT_FPS
 from rollcall.analysis.entrance.best_shots import BestShots, Shot, make_shot
-from rollcall.analysis.entrance.liveness import SHIFT_SPANS, LivenessProbe, LivenessRule
+from rollcall.analysis.entrance.liveness import LivenessProbe, LivenessRule
 from rollcall.analysis.entrance.occupancy import Occupancy
 from rollcall.analysis.entrance.tracker import ByteTracker
 from rollcall.analysis.entrance.vote import EmbedCrop, TrackVote, Verdict, VoteRules
@@ -394,13 +394,7 @@ class EntranceMonitor:
         it is no one's (privacy.faces_of)."""
         file.state = "attack"
         cues = file.probe.features()
-        if cues.brief:
-            how = "seen too briefly to tell"
-        elif cues.shift_spans < SHIFT_SPANS:
-            how = "its nose could not be measured (too small or too plain a face)"
-        else:
-            how = "moved like a flat picture"
-        detail = f"{how}: {cues.describe()}"
+        detail = f"{cues.failed()}: {cues.describe()}"
         step.events.append(Event(file.first_t, ATTACK, verdict.person, detail))
         if file.shots.best is not None:
             step.unknowns.append(_for_review(file, verdict, verdict.person, PICTURE))
