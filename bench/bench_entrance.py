@@ -145,7 +145,7 @@ def track_score(rule: LivenessRule, features: list[LivenessFeatures]) -> float:
     """The highest score at which the monitor could have judged the track live: at a frame
     with the evidence the rule asks of a running track (rule.is_live), or at its end, on
     everything (the last entry of ``features`` is the track as it ended)."""
-    running = [f for f in features[:-1] if f.flow_spans >= rule.min_flow_spans]
+    running = [f for f in features[:-1] if rule.settled(f)]
     return max((rule.score(f) for f in running + features[-1:]), default=-np.inf)
 
 
@@ -190,25 +190,32 @@ def calibrate(tracks) -> LivenessRule:  # noqa: ANN001
     best = None
     # The landmark cue may be weighed down to nothing (an infinite scale): a face detector's
     # landmarks on a tilted photo move as a turning head's would (it was trained on heads),
-    # so on some photos the nose "stands out" of a flat picture.
-    # Any cue may be weighed down to nothing; the nose's (its followed points since stop 30,
-    # its dense shift since stop 31) is the one that separates heads drawn whole from
-    # pictures, the others are kept in the grid, the landmark and whole-face flow scales
-    # thinned when the dense shift joined it (they were weighed at nothing before it). Ties
-    # go to the first rule found, and the grid is ordered by how many cues a rule uses: of
-    # rules that do equally well on the calibration, the one leaning on fewest (a rule with
-    # the landmark cue at 0.06 tied with one without it, and let a phone through on its
-    # landmarks' jitter).
+    # so on some photos the nose "stands out" of a flat picture. Any cue may be weighed down
+    # to nothing; the nose's dense shift (since stop 31; read off the pictures alone since
+    # stop 32) is the one that separates heads drawn whole from pictures, the others are
+    # kept in the grid, thinned. Ties go to the first rule found, and the grid is ordered by
+    # how many cues a rule uses: of rules that do equally well on the calibration, the one
+    # leaning on fewest (a rule with the landmark cue at 0.06 tied with one without it, and
+    # let a phone through on its landmarks' jitter). The dense shift is read in its largest
+    # span or its second largest: the first, on a tie, as it judges a visit of half a second.
     grid = itertools.product(
-        (np.inf, 0.06, 0.1),
+        (np.inf, 0.06),
         (np.inf, 0.005),
-        (np.inf, 0.0025, 0.005, 0.01),
-        (np.inf, 0.0005, 0.001, 0.002, 0.004),
+        (np.inf, 0.005),
+        (np.inf, 0.0005, 0.002),
         (0.0, 1.0, 2.0, 4.0, 8.0),
+        (1, 2),
     )
-    for ls, fs, ns, ss, w in sorted(grid, key=lambda r: int(np.isfinite(r[:4]).sum()) + (r[4] > 0)):
+    for ls, fs, ns, ss, w, k in sorted(
+        grid, key=lambda r: int(np.isfinite(r[:4]).sum()) + (r[4] > 0)
+    ):
         rule = LivenessRule(
-            landmark_scale=ls, flow_scale=fs, nose_scale=ns, shift_scale=ss, context_weight=w
+            landmark_scale=ls,
+            flow_scale=fs,
+            nose_scale=ns,
+            shift_scale=ss,
+            context_weight=w,
+            shift_rank=k,
         )
         threshold, cost = balanced_threshold(*track_scores(rule, tracks))
         if best is None or cost < best[0]:

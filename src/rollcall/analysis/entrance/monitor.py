@@ -394,7 +394,7 @@ class EntranceMonitor:
         it is no one's (privacy.faces_of)."""
         file.state = "attack"
         cues = file.probe.features()
-        detail = f"{cues.failed()}: {cues.describe()}"
+        detail = f"{cues.failed(self.config.liveness.shift_rank)}: {cues.describe()}"
         step.events.append(Event(file.first_t, ATTACK, verdict.person, detail))
         if file.shots.best is not None:
             step.unknowns.append(_for_review(file, verdict, verdict.person, PICTURE))
