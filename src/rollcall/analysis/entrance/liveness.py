@@ -31,9 +31,10 @@ track rather than on one frame:
 
 The score combines them (see ``LivenessRule.score``); its threshold is calibrated on generated
 attacks and people, one half of the identities, and reported on the other half
-(bench/bench_entrance.py). The shipped rule weighs only the dense nose shift and the context,
-so a face must be seen for two measured spans (about 0.75 s at 8 fps) before it can be judged
-live: a shorter visit is reported as seen too briefly to tell. RGB liveness is a deterrent,
+(bench/bench_entrance.py). The shipped rule weighs only the dense nose shift, read in a
+track's second largest span; a face gone after one span (a visit of half a second at 8 fps) is
+judged on that one against a higher bar, and one gone sooner is reported as seen too briefly
+to tell. RGB liveness is a deterrent,
 not a guarantee: a 3D mask, a video replayed on a large screen held close enough to hide the
 bezel, or a photo cut along the head's outline and bent defeat some or all of these cues. A
 mesh-based blink check (mediapipe's face mesh) was not possible: mediapipe 0.10.14 needs

@@ -327,7 +327,7 @@ class EntranceMonitor:
         """A named face not found in this frame has left the view, or is hidden for a moment.
         Its cues cannot grow while it is gone, so it is judged now on everything it gave (as
         at the track's end, a second later): a short visit that passes is marked as it
-        leaves (with the shipped rule it must have lasted about 0.75 s: two spans).
+        leaves (with the shipped rule it must have given one nose span: four frames).
         Once per track: hiding and showing a picture again must not buy more tries. A face
         that fails here is not reported yet; it may come back and move like a head."""
         file.probe.finish()
@@ -350,8 +350,8 @@ class EntranceMonitor:
             if verdict.person is None:
                 self._judge_unnamed(file, step, verdict, final=True)
             elif file.live:
-                # The track's last flow span is measured only now: a short visit (two spans,
-                # about 0.75 s) can pass the check here and still be marked, at its first sight.
+                # The track's last flow span is measured only now: a short visit can pass
+                # the check here and still be marked, at its first sight.
                 self._name(
                     file, verdict.person, verdict.similarity, verdict.shot, file.last_t, step
                 )
@@ -388,8 +388,8 @@ class EntranceMonitor:
         """No one is credited. The event goes on the timeline, with the person the picture
         was recognised as, if it was (whose attendance someone tried to take; erased with
         them); the face goes to the review of unknown faces (and the kiosk's "please see
-        staff"), because a real person the liveness check got wrong (about one in six on
-        generated entrances, and anyone gone within about 0.75 s) looks exactly like this,
+        staff"), because a real person the liveness check got wrong (a head that hardly
+        turned, a far face, anyone gone within half a second) looks exactly like this,
         and only staff can tell. A picture that merely resembled someone keeps no candidate:
         it is no one's (privacy.faces_of)."""
         file.state = "attack"
