@@ -33,8 +33,8 @@ The score combines them (see ``LivenessRule.score``); its threshold is calibrate
 attacks and people, one half of the identities, and reported on the other half
 (bench/bench_entrance.py). The shipped rule weighs only the dense nose shift, read in a
 track's second largest span; a face gone after one span (a visit of half a second at 8 fps) is
-judged on that one against a higher bar, and one gone sooner is reported as seen too briefly
-to tell. RGB liveness is a deterrent,
+judged on that one against a higher bar, and one seen in fewer than four frames is not judged
+at all (no mark, no event). RGB liveness is a deterrent,
 not a guarantee: a 3D mask, a video replayed on a large screen held close enough to hide the
 bezel, or a photo cut along the head's outline and bent defeat some or all of these cues. A
 mesh-based blink check (mediapipe's face mesh) was not possible: mediapipe 0.10.14 needs
@@ -77,6 +77,7 @@ PLANE_CLEARANCE = 0.6
 # 80 x 96 px), large enough for a nose a few pixels wide. (DIS's medium preset: the one the
 # diagnostics measured; the cue is calibrated with it.)
 SHIFT_HEIGHT = 96
+EDGE = 8  # px of a cut (DIS's patch) the nose keeps clear of the frame's edge
 _DIS = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
 
 
@@ -101,7 +102,8 @@ class LivenessProbe:
     _nose: np.ndarray | None = None
     _nose_at: np.ndarray | None = None  # the nose landmark when the points were seeded
     _iod: float = 0.0  # and the distance between the eyes then
-    _span0: tuple[np.ndarray, np.ndarray] | None = None  # nose_shift's span: its first frame, box
+    # nose_shift's span: its first frame, the face's box and landmarks in it
+    _span0: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     _span_age: int = 0
 
     def update(
@@ -203,15 +205,15 @@ class LivenessProbe:
         """nose_shift's own spans: every FLOW_SPAN frames of a face seen without a gap, on
         the pictures alone (no followed points, which a small or plain face does not give)."""
         if not contiguous or self._span0 is None:
-            self._span0, self._span_age = (gray, box), 0
+            self._span0, self._span_age = (gray, box, self.landmarks[-1]), 0
             return
         self._span_age += 1
         if self._span_age < FLOW_SPAN:
             return
-        shift = _nose_shift(*self._span0, gray, box, self.landmarks[-1])
+        shift = _nose_shift(*self._span0, gray, box)
         if shift is not None:
             self.shift.append((len(self.landmarks), shift))
-        self._span0, self._span_age = (gray, box), 0
+        self._span0, self._span_age = (gray, box, self.landmarks[-1]), 0
 
     def finish(self) -> None:
         """The face is gone (for now): measure the span in progress. If it comes back, its
@@ -281,22 +283,16 @@ class LivenessFeatures:
     shift_spans: int = 0  # spans behind nose_shift
     nose_shift_max: float = 0.0  # in the largest span
 
-    def brief(self, spans: int) -> bool:
-        """Seen for fewer frames than ``spans`` nose spans take (two: about 0.75 s at 8
-        fps). Such a track is judged on the one span it gave, if it gave one
-        (LivenessRule.is_live)."""
-        return self.frames < spans * FLOW_SPAN + 1
-
     def failed(self, spans: int) -> str:
         """For staff, why a track that was not judged live (on ``spans`` nose spans) was
-        not: too brief to give even one span, its nose not measurable, or a picture's
-        motion (over one span only, when it was brief)."""
-        if self.frames < FLOW_SPAN + 1:
+        not: its nose never measured, or a picture's motion (over the one span measured,
+        when it gave fewer than the rule reads)."""
+        if self.frames < FLOW_SPAN + 1:  # not with the shipped rule (min_frames 4)
             return "seen too briefly to tell"
         if self.shift_spans == 0:
-            return "its nose could not be measured (too small a face)"
-        if self.brief(spans) or self.shift_spans < spans:
-            return "moved like a flat picture in the one span it was seen for"
+            return "its nose could not be measured (too small a face, or not seen steadily)"
+        if self.shift_spans < spans:
+            return "moved like a flat picture in the one span measured"
         return "moved like a flat picture"
 
     def describe(self) -> str:
@@ -309,8 +305,9 @@ class LivenessFeatures:
         return (
             f"{self.frames} frames; nose off the face's plane {self.landmark_parallax:.3f}, "
             f"depth in its motion {self.flow_parallax:.4f} over {self.flow_spans} span(s), "
-            f"of the nose {self.nose_parallax:.4f} (densely {self.nose_shift_max:.4f}, "
-            f"{self.nose_shift:.4f} in the second span of {self.shift_spans}); "
+            f"of the nose {self.nose_parallax:.4f} (densely {self.nose_shift_max:.4f} at "
+            f"most, {self.nose_shift:.4f} in the second largest of {self.shift_spans} "
+            "span(s)); "
             f"{follows}"
         )
 
@@ -360,6 +357,10 @@ class LivenessRule:
     # (see is_live).
     brief_threshold: float = 12.233
 
+    def __post_init__(self) -> None:
+        if self.shift_rank not in (1, 2):
+            raise ValueError(f"shift_rank is 1 or 2, not {self.shift_rank}")
+
     def score(self, f: LivenessFeatures, rank: int | None = None) -> float:
         """Higher is more like a live head: parallax (any cue) less picture-like context.
         rank: read the dense shift in this span (largest 1, second 2) instead of shift_rank."""
@@ -374,7 +375,8 @@ class LivenessRule:
         return parallax - context
 
     def is_live(self, f: LivenessFeatures, final: bool = False) -> bool | None:
-        """True / False, or None while the track is too short to tell. While a track runs,
+        """True / False, or None while the track is too short to tell (fewer than
+        min_frames, or, running, fewer nose spans than the rule reads). While a track runs,
         a live verdict also waits for min_flow_spans flow measurements, or for the nose
         spans the dense shift is read from (shift_rank): the cues of its first frames rest
         on one or two frame pairs, and a picture tilted in the hand can look deep in those
@@ -382,13 +384,16 @@ class LivenessRule:
         ended (final) is judged on everything it gave, so a short visit is still decided."""
         if f.frames < self.min_frames:
             return None
-        if final and f.shift_spans < self.shift_rank:
-            # Gone before the spans the rule reads (a visit of half a second gives one): judged
-            # on the largest span it gave, against the threshold a rule reading the largest
-            # span was calibrated to, which sits above the largest span of nearly every
-            # calibration picture's whole track, so above nearly every single span of theirs.
-            return self.score(f, rank=1) >= self.brief_threshold
-        if self.score(f) < self.threshold:
+        if f.shift_spans < self.shift_rank:
+            if final:
+                # Gone before the spans the rule reads (a visit of half a second gives one):
+                # judged on the largest span it gave, against the threshold a rule reading
+                # the largest span was calibrated to, which sits above the largest span of
+                # nearly every calibration picture's whole track.
+                return self.score(f, rank=1) >= self.brief_threshold
+            if self.score(f) < self.threshold:
+                return None  # its nose not read yet: judged once it is, or at its end
+        elif self.score(f) < self.threshold:
             return False
         return True if final or self.settled(f) else None
 
@@ -400,9 +405,9 @@ class LivenessRule:
 def _nose_shift(
     before: np.ndarray,
     before_box: np.ndarray,
+    marks: np.ndarray,
     after: np.ndarray,
     box: np.ndarray,
-    marks: np.ndarray,
 ) -> float | None:
     """How far the nose moved off the plane of the rest of the face over one span, as a share
     of the face's height. Both pictures are cut to the face's box at SHIFT_HEIGHT px (the
@@ -411,31 +416,42 @@ def _nose_shift(
     flow is one homography, whatever way it is tilted), and what the homography leaves over
     the nose's disc, averaged, is the cue. A picture leaves noise, which averages out over
     the disc's pixels; a turning head leaves its nose's shift against its cheeks, which does
-    not. None when the face is too small for the disc to mean anything."""
+    not. ``marks`` are the span's first frame's landmarks: the flow is laid out on the first
+    cut. None when the face is too small for the disc to mean anything, or when the nose is
+    near the frame's edge in either frame (beyond it the cut is black, and a black edge
+    moving across a picture's cut is not one homography)."""
     iod = float(np.linalg.norm(marks[1] - marks[0]))
     if iod < MIN_IOD:
         return None
     size = (max(8, int(round(box[2] * SHIFT_HEIGHT / max(box[3], 1.0)))), SHIFT_HEIGHT)
-    crops = []
+    ys, xs = np.mgrid[0 : size[1], 0 : size[0]]
+    crops, inside = [], np.ones(xs.shape, bool)
     for image, (x, y, w, h) in ((before, before_box), (after, box)):
         kx, ky = size[0] / max(float(w), 1.0), SHIFT_HEIGHT / max(float(h), 1.0)
         to_crop = np.array([[kx, 0, -kx * x], [0, ky, -ky * y]], np.float64)
         crops.append(cv2.warpAffine(image, to_crop, size, flags=cv2.INTER_LINEAR))
+        # Where this cut shows the frame, EDGE px clear of its edge (DIS's patches reach
+        # that far), in the first cut's layout (the boxes differ by little over a span).
+        fx, fy = xs / kx + x, ys / ky + y
+        height, width = image.shape[:2]
+        inside &= (fx >= EDGE / kx) & (fx <= width - 1 - EDGE / kx)
+        inside &= (fy >= EDGE / ky) & (fy <= height - 1 - EDGE / ky)
     flow = _DIS.calc(crops[0], crops[1], None)
-    k = SHIFT_HEIGHT / max(float(box[3]), 1.0)
-    nose = (marks[2] - box[:2]) * k
-    ys, xs = np.mgrid[0 : size[1], 0 : size[0]]
+    k0 = (size[0] / max(float(before_box[2]), 1.0), SHIFT_HEIGHT / max(float(before_box[3]), 1.0))
+    nose = (marks[2] - before_box[:2]) * k0
+    scale = iod * k0[1]
     off = np.hypot(xs - nose[0], ys - nose[1])
-    disc = off <= NOSE_RADIUS * iod * k
+    disc = off <= NOSE_RADIUS * scale
     # The rest of the face: away from the nose and from the box's edges (the background).
     rest = (
-        (off > PLANE_CLEARANCE * iod * k)
+        (off > PLANE_CLEARANCE * scale)
         & (xs > 0.1 * size[0])
         & (xs < 0.9 * size[0])
         & (ys > 0.1 * size[1])
         & (ys < 0.95 * size[1])
+        & inside
     )
-    if disc.sum() < 10 or rest.sum() < 50:
+    if disc.sum() < 10 or not inside[disc].all() or rest.sum() < 50:
         return None
     # Every other pixel of the rest: plenty for one homography, half the cost.
     src = np.ascontiguousarray(np.stack([xs[rest], ys[rest]], 1)[::2], np.float32)
