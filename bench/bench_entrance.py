@@ -156,6 +156,8 @@ def track_score(rule: LivenessRule, features: list[LivenessFeatures]) -> float:
 def judged_live(rule: LivenessRule, features: list[LivenessFeatures]) -> bool:
     """Whether the monitor would have judged the track live: at a running frame, or at its
     end (where a track of one nose span is judged on it: rule.brief_threshold)."""
+    if not features:  # seen in fewer than min_frames frames: never judged
+        return False
     running = any(rule.is_live(f) for f in features[:-1])
     return running or bool(rule.is_live(features[-1], final=True))
 
