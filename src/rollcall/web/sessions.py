@@ -148,9 +148,9 @@ NOTICE_KINDS = {
     "disputed": "one face matched two people",
     "identity_lost": "a face lost its name",
     "shared_camera": "two people at one camera",
-    # An entrance track that moved like a photo or a screen, or was seen too briefly to tell
-    # (the event's detail says which): no one credited, its face is in the unknown faces to
-    # review (a real person the check got wrong is put right there).
+    # An entrance track that moved like a photo or a screen, or whose nose could not be
+    # measured (the event's detail says which): no one credited, its face is in the unknown
+    # faces to review (a real person the check got wrong is put right there).
     "presentation_attack": "a picture held up to the camera",
     # web.agent_api.missed: a hole in the evidence, not something anyone did.
     "samples_missed": "samples the capture agent could not take",
