@@ -173,6 +173,11 @@ def error_rates(rule: LivenessRule, tracks) -> tuple[float, float, int, int]:  #
     """APCER / BPCER of the tracks judged as the monitor judges them (judged_live)."""
     live = [judged_live(rule, t[2]) for t in tracks if t[0] == "person"]
     attack = [judged_live(rule, t[2]) for t in tracks if t[0] != "person"]
+    return _rates(live, attack)
+
+
+def _rates(live: list[bool], attack: list[bool]) -> tuple[float, float, int, int]:
+    """APCER, BPCER and the counts behind them, from each track's verdict (True: live)."""
     bpcer = 1.0 - float(np.mean(live)) if live else float("nan")
     apcer = float(np.mean(attack)) if attack else float("nan")
     return apcer, bpcer, len(attack), len(live)
@@ -188,9 +193,7 @@ def brief_error_rates(rule: LivenessRule, tracks) -> tuple[float, float, int, in
             continue
         one = replace(first, shift_spans=1, nose_shift=0.0)
         (live if kind == "person" else attack).append(bool(rule.is_live(one, final=True)))
-    apcer = float(np.mean(attack)) if attack else float("nan")
-    bpcer = 1.0 - float(np.mean(live)) if live else float("nan")
-    return apcer, bpcer, len(attack), len(live)
+    return _rates(live, attack)
 
 
 def span_tries(rule: LivenessRule, tracks) -> tuple[int, int]:  # noqa: ANN001

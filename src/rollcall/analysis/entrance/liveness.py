@@ -426,11 +426,12 @@ def _nose_shift(
         return None
     size = (max(8, int(round(box[2] * SHIFT_HEIGHT / max(box[3], 1.0)))), SHIFT_HEIGHT)
     ys, xs = np.mgrid[0 : size[1], 0 : size[0]]
-    crops, inside = [], np.ones(xs.shape, bool)
+    crops, scales, inside = [], [], np.ones(xs.shape, bool)
     for image, (x, y, w, h) in ((before, before_box), (after, box)):
         kx, ky = size[0] / max(float(w), 1.0), SHIFT_HEIGHT / max(float(h), 1.0)
         to_crop = np.array([[kx, 0, -kx * x], [0, ky, -ky * y]], np.float64)
         crops.append(cv2.warpAffine(image, to_crop, size, flags=cv2.INTER_LINEAR))
+        scales.append((kx, ky))
         # Where this cut shows the frame, EDGE px clear of its edge (DIS's patches reach
         # that far), in the first cut's layout (the boxes differ by little over a span).
         fx, fy = xs / kx + x, ys / ky + y
@@ -438,9 +439,8 @@ def _nose_shift(
         inside &= (fx >= EDGE / kx) & (fx <= width - 1 - EDGE / kx)
         inside &= (fy >= EDGE / ky) & (fy <= height - 1 - EDGE / ky)
     flow = _DIS.calc(crops[0], crops[1], None)
-    k0 = (size[0] / max(float(before_box[2]), 1.0), SHIFT_HEIGHT / max(float(before_box[3]), 1.0))
-    nose = (marks[2] - before_box[:2]) * k0
-    scale = iod * k0[1]
+    nose = (marks[2] - before_box[:2]) * scales[0]  # on the first cut, where the flow is laid
+    scale = iod * scales[0][1]
     off = np.hypot(xs - nose[0], ys - nose[1])
     disc = off <= NOSE_RADIUS * scale
     # The rest of the face: away from the nose and from the box's edges (the background).
