@@ -41,11 +41,13 @@ def gallery(engine: FaceEngine, people: dict[str, list[Path]]):  # noqa: ANN201
     return gallery_from_photos(engine, {n: people[n][:2] for n in (ANN, BOB)})
 
 
-def make_monitor(engine: FaceEngine, gallery, line=None, liveness=None) -> EntranceMonitor:  # noqa: ANN001
+def make_monitor(  # noqa: ANN001
+    engine: FaceEngine, gallery, line=None, liveness=None, all_cues: bool = False
+) -> EntranceMonitor:
     from dataclasses import replace
 
     detector = entrance_detector()
-    config = EntranceConfig(fps=FPS)
+    config = EntranceConfig(fps=FPS, all_cues=all_cues)
     if liveness is not None:
         config = replace(config, liveness=liveness)
     config = replace(
@@ -464,6 +466,45 @@ def test_half_a_second_in_view_is_judged_on_its_one_span_as_the_face_leaves(
     assert "flat picture in the one span measured: " in events[0].detail, events[0].detail
 
 
+def test_cues_the_rule_does_not_weigh_are_not_measured_and_change_nothing(
+    engine,
+    gallery,
+    people,  # noqa: ANN001
+) -> None:
+    # The shipped rule weighs the dense nose shift alone: its probes skip the followed points
+    # and landmark pairs (a fifth of a frame's CPU), and every mark, event and time is what a
+    # monitor measuring every cue decides. A person and a printed photo of the other.
+    from rollcall.analysis.entrance.liveness import LivenessRule
+
+    assert not LivenessRule().weighs_followed_points
+    assert LivenessRule(context_weight=1.0).weighs_followed_points
+    assert LivenessRule(flow_scale=0.005).weighs_followed_points
+    ann = walker(ANN, people[ANN][3], 0.2, duration=2.0, seed=4)
+    bob = walker(BOB, people[BOB][3], 1.0, kind="print", duration=2.0, start=(0.7, 0.4),
+                 end=(0.6, 0.45), seed=6)  # fmt: skip
+    clip = EntranceClip(SIZE, FPS, 4.0, [ann, bob], seed=3)
+    lean, every = make_monitor(engine, gallery), make_monitor(engine, gallery, all_cues=True)
+    got = {}
+    for label, monitor in (("lean", lean), ("every", every)):
+        marks, events, steps = play(monitor, clip)
+        got[label] = (
+            [(m.person, m.first_seen, m.evidence_t) for m in marks],
+            [(e.t, e.kind, e.person) for e in events],
+            [len(s.marks) for s in steps],
+        )
+    assert got["lean"] == got["every"]
+    assert [p for p, _, _ in got["lean"][0]] == [ANN], got
+    assert ATTACK in [k for _, k, _ in got["lean"][1]], got
+    lean_probes = [f.probe for f in lean.finished]
+    every_probes = [f.probe for f in every.finished]
+    assert all(not p.flow and not p.nose and not p.context for p in lean_probes)
+    assert all(p.shift for p in lean_probes if len(p.landmarks) >= 8)
+    assert any(p.flow and p.nose for p in every_probes)
+    attack = next(e for e in lean.finished if e.state == "attack")
+    words = attack.probe.features().describe()
+    assert "nose off the face's plane" in words and "surroundings" not in words, words
+
+
 def test_a_picture_swept_fast_across_the_view_shows_no_depth() -> None:
     from rollcall.analysis.entrance.liveness import LivenessProbe, LivenessRule
 
@@ -503,7 +544,7 @@ def test_a_turning_head_shows_its_nose_standing_out_and_a_picture_does_not(
     for kind in ("person", "print"):
         for name, photo in ((ANN, people[ANN][3]), (BOB, people[BOB][3])):
             passer = walker(name, photo, 0.2, kind=kind, yaw_amp=20.0, size=(80.0, 160.0))
-            monitor = make_monitor(engine, gallery, liveness=never)
+            monitor = make_monitor(engine, gallery, liveness=never, all_cues=True)
             play(monitor, EntranceClip(SIZE, FPS, 3.0, [passer], seed=2))
             assert monitor.finished, (kind, name)
             main = max(monitor.finished, key=lambda f: len(f.probe.landmarks))

@@ -83,8 +83,12 @@ _DIS = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
 
 @dataclass
 class LivenessProbe:
-    """Collects the cues of one track frame by frame."""
+    """Collects the cues of one track frame by frame. followed: also the cues of followed
+    points and landmark pairs (landmark, flow, nose parallax, context), which the shipped
+    rule does not weigh; without them a frame costs the track its landmarks and, every
+    FLOW_SPAN frames, one dense nose shift."""
 
+    followed: bool = True
     landmarks: list[np.ndarray] = field(default_factory=list)
     # (frames seen when measured, value): so the cues can be read as they stood at any frame.
     flow: list[tuple[int, float]] = field(default_factory=list)
@@ -121,6 +125,8 @@ class LivenessProbe:
         box = np.asarray(box, np.float32)
         prev_box, self._box = self._box, box
         self._shift_span(gray, box, prev_gray is not None and contiguous)
+        if not self.followed:
+            return
         if prev_gray is None or not contiguous or self._points is None or prev_box is None:
             self._seed(gray, box)
             return
@@ -218,7 +224,8 @@ class LivenessProbe:
     def finish(self) -> None:
         """The face is gone (for now): measure the span in progress. If it comes back, its
         flow starts afresh (the next update seeds new points)."""
-        self._measure()
+        if self.followed:
+            self._measure()
         self._points0 = self._points = None
         self._nose0 = self._nose = self._nose_at = None
         self._span0 = None
@@ -246,7 +253,7 @@ class LivenessProbe:
     def features(self, upto: int | None = None) -> LivenessFeatures:
         """The cues as they stood after ``upto`` frames of the track (None: now)."""
         n = len(self.landmarks) if upto is None else min(upto, len(self.landmarks))
-        pairs = self.landmark_parallax(n)
+        pairs = self.landmark_parallax(n) if self.followed else []
         flow = [v for k, v in self.flow if k <= n]
         context = [v for k, v in self.context if k <= n]
         nose = [v for k, v in self.nose if k <= n]
@@ -268,6 +275,7 @@ class LivenessProbe:
             nose_shift=sorted(shift)[-2] if len(shift) >= 2 else 0.0,
             nose_shift_max=max(shift, default=0.0),
             shift_spans=len(shift),
+            followed=self.followed,
         )
 
 
@@ -282,6 +290,7 @@ class LivenessFeatures:
     nose_shift: float = 0.0  # in the second largest span
     shift_spans: int = 0  # spans behind nose_shift
     nose_shift_max: float = 0.0  # in the largest span
+    followed: bool = True  # the followed points' cues were measured (LivenessProbe.followed)
 
     def failed(self, spans: int) -> str:
         """For staff, why a track that was not judged live (on ``spans`` nose spans) was
@@ -297,6 +306,12 @@ class LivenessFeatures:
 
     def describe(self) -> str:
         """For staff: what the track gave, in words (the numbers are as_dict's)."""
+        dense = (
+            f"{self.nose_shift_max:.4f} at most, {self.nose_shift:.4f} in the second largest "
+            f"of {self.shift_spans} span(s)"
+        )
+        if not self.followed:
+            return f"{self.frames} frames; the nose off the face's plane {dense}"
         follows = (
             "not measurable"
             if self.context_follows < 0
@@ -305,13 +320,17 @@ class LivenessFeatures:
         return (
             f"{self.frames} frames; nose off the face's plane {self.landmark_parallax:.3f}, "
             f"depth in its motion {self.flow_parallax:.4f} over {self.flow_spans} span(s), "
-            f"of the nose {self.nose_parallax:.4f} (densely {self.nose_shift_max:.4f} at "
-            f"most, {self.nose_shift:.4f} in the second largest of {self.shift_spans} "
-            "span(s)); "
-            f"{follows}"
+            f"of the nose {self.nose_parallax:.4f} (densely {dense}); {follows}"
         )
 
     def as_dict(self) -> dict[str, float]:
+        dense = {
+            "nose_shift": round(self.nose_shift, 5),
+            "nose_shift_max": round(self.nose_shift_max, 5),
+            "shift_spans": self.shift_spans,
+        }
+        if not self.followed:
+            return {"frames": self.frames, **dense}
         return {
             "frames": self.frames,
             "flow_spans": self.flow_spans,
@@ -319,9 +338,7 @@ class LivenessFeatures:
             "flow_parallax": round(self.flow_parallax, 5),
             "context_follows": round(self.context_follows, 3),
             "nose_parallax": round(self.nose_parallax, 5),
-            "nose_shift": round(self.nose_shift, 5),
-            "nose_shift_max": round(self.nose_shift_max, 5),
-            "shift_spans": self.shift_spans,
+            **dense,
         }
 
 
@@ -397,6 +414,13 @@ class LivenessRule:
         elif self.score(f) < self.threshold:
             return False
         return True if final or self.settled(f) else None
+
+    @property
+    def weighs_followed_points(self) -> bool:
+        """Whether any cue of followed points or landmark pairs counts (else a probe need
+        not measure them: LivenessProbe.followed)."""
+        scales = (self.landmark_scale, self.flow_scale, self.nose_scale)
+        return bool(np.isfinite(scales).any()) or self.context_weight > 0
 
     def settled(self, f: LivenessFeatures) -> bool:
         """Whether a running track has given the evidence a live verdict waits for."""
