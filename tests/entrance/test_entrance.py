@@ -317,6 +317,71 @@ def test_a_resumed_entrance_session_keeps_its_mode(cli, people, tmp_path: Path) 
     assert status[ANN]["first_seen"] == pytest.approx(2.0, abs=0.3)
 
 
+def test_an_interrupted_entrance_run_is_taken_up_where_it_stopped(
+    cli,
+    people,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """Ctrl-C as the frame at 4.125 s is due, then `run --resume` on the same recording: it
+    goes on from the frame after the last one analyzed, with the count inside as it stood.
+    Until stop 33 it read the recording again from 0 s: the stranger already recorded was
+    recorded twice, Ann crossed the line a second time (two inside), and her one pass was
+    "already marked"."""
+    import json
+
+    from rollcall.attendance.entrance import EntranceOptions, run_entrance
+    from rollcall.attendance.runner import RunOptions
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.models import AttendanceSession, SessionEvent, UnknownFace
+
+    enroll_ann_and_bob(cli, people, tmp_path)
+    ann = walker(ANN, people[ANN][3], 0.5, duration=4.5, start=(0.15, 0.4), end=(0.85, 0.45),
+                 size=(70.0, 110.0), seed=3)  # fmt: skip
+    stranger = walker(STRANGER, people[STRANGER][3], 0.3, duration=2.2, start=(0.1, 0.3),
+                      end=(0.3, 0.35), size=(70.0, 100.0), seed=12)  # fmt: skip
+    video = write_clip(EntranceClip(SIZE, 25.0, 7.0, [ann, stranger], seed=8), tmp_path / "d.mp4")
+    line = "320,360,320,0"  # walking left to right is in
+    options = RunOptions(session="door", source=str(video), mode="entrance",
+                         entrance_fps=FPS, entrance_line=line, min_interval=1.0,
+                         max_interval=2.0, seed=3)  # fmt: skip
+    frames = {"n": 0}
+
+    def ctrl_c_at_4_2_s() -> bool:  # asked before each frame, at 8 fps
+        frames["n"] += 1
+        if frames["n"] > 4.2 * FPS:
+            raise KeyboardInterrupt
+        return False
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    try:
+        stats = run_entrance(db, settings, FaceEngine(), options,
+                             EntranceOptions(FPS, (320.0, 360.0, 320.0, 0.0)),
+                             should_stop=ctrl_c_at_4_2_s)  # fmt: skip
+        assert stats.stopped_by == "interrupted"
+        with db.session() as s:
+            row = s.query(AttendanceSession).filter_by(name="door").one()
+            assert row.state == "interrupted"
+            assert row.processed_until == pytest.approx(4.0, abs=1e-6)  # its last frame
+            assert s.query(UnknownFace).filter_by(session_id=row.id).count() == 1
+        result = cli("run", "--session", "door", "--resume", "--json")
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.output[result.output.index("{") :])
+        status = {a["person"]: a for a in report["attendance"]}
+        assert status[ANN]["status"] == "present"
+        assert status[ANN]["first_seen"] == pytest.approx(0.5, abs=0.3)  # the first run's
+        with db.session() as s:
+            row = s.query(AttendanceSession).filter_by(name="door").one()
+            assert s.query(UnknownFace).filter_by(session_id=row.id).count() == 1
+            kinds = [e.kind for e in s.query(SessionEvent).filter_by(session_id=row.id)]
+            assert REPEAT not in kinds, kinds
+        counts = report["head_counts"]
+        assert counts[-1]["t"] > 5.0 and counts[-1]["count"] == 1, counts  # Ann, once
+    finally:
+        db.engine.dispose()
+
+
 def test_a_printed_photo_goes_to_review_and_the_kiosk_not_to_attendance(  # noqa: ANN201
     cli, people, tmp_path: Path
 ):

@@ -10,12 +10,14 @@ verified against the people marked, as in a meeting.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rollcall.analysis.entrance import DEFAULT_FPS
@@ -37,12 +39,23 @@ from rollcall.capture.stream import frames_at
 from rollcall.config import Settings
 from rollcall.errors import SourceError
 from rollcall.storage.db import Database
-from rollcall.storage.models import AttendanceRecord, HeadCount, Person
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    HeadCount,
+    Person,
+    SessionState,
+    utcnow,
+)
 from rollcall.vision.detect import YuNetDetector
 from rollcall.vision.embed import embed
 from rollcall.vision.engine import FaceEngine
 
 log = logging.getLogger(__name__)
+# Seconds of source between the run's checkpoints (see _checkpoint): what a killed run
+# analyzes again when resumed, and may see twice (a stranger in view across the cut).
+CHECKPOINT_S = 1.0
+RUN_STATE = "entrance-run"  # session_states' kind for a `rollcall run` entrance's checkpoint
 # The entrance searches each frame at this many pixels (960x540): a 720p frame in 39 ms on one
 # core instead of 67, a 1080p one in 36 instead of 159, still finding every face of 40 px and
 # up in generated entrances (bench/bench_entrance.py); 640x360 lost 40 px faces at 1080p.
@@ -99,41 +112,41 @@ def run_entrance(
         raise
     recorder = SessionRecorder(db, session_id, settings.evidence_dir, embedder=engine.embedder.name)
     gallery = retry_while_unreachable(Analyzer(db, settings, engine).gallery, START_RETRY)
-    marked, resume_from, done_seq = retry_while_unreachable(
-        lambda: _already_marked(db, session_id), START_RETRY
-    )
-    inside = named_inside = 0
-    if entrance.line is not None and done_seq is not None:
-        # Resumed: the people counted in are still inside (the last head count says how many).
-        with db.session() as s:
-            last = last_head_count(s, session_id)
-        inside = last.count if last is not None else 0
-        named_inside = last.recognized if last is not None else 0
+    where = retry_while_unreachable(lambda: _resume_point(db, session_id), START_RETRY)
+    resume_from = where.t if options.resume else None
     detector = entrance_detector()
     monitor = EntranceMonitor(
         gallery,
         lambda image: detector.detect(image),
         lambda crop, faces: embed(engine.embedder, crop, faces),
         EntranceConfig(fps=entrance.fps),
-        marked=marked,
+        marked=where.marked,
         line=entrance.line,
-        inside=inside,
-        named_inside=named_inside,
+        # Resumed: the people counted in are still inside.
+        inside=where.inside if entrance.line is not None else 0,
+        named_inside=where.named_inside if entrance.line is not None else 0,
+        last_seen=where.last_seen,
     )
     expected_set = set(expected)
+    done_seq = where.done_seq
     schedule = iter(
         s
         for s in SamplingSchedule(conf.min_interval, conf.max_interval, conf.seed)
         if done_seq is None or s[0] > done_seq
     )
     next_sample = next(schedule)
+    # A live source restarts its clock at 0 when reopened: the session's timeline goes on
+    # from where it stopped. A recording is taken up again at the frame after the last one
+    # analyzed (its frames on the session's timeline).
     offset = (resume_from or 0.0) if source.live else 0.0
-    last_count: int | None = None
+    start = (resume_from + 1.0 / entrance.fps) if resume_from and not source.live else 0.0
+    last_count: int | None = where.last_count
     last_t = resume_from or 0.0
+    checkpointed = last_t
     started = time.perf_counter()
     ended = False
     try:
-        for frame in frames_at(source, entrance.fps, realtime=options.realtime):
+        for frame in frames_at(source, entrance.fps, start=start, realtime=options.realtime):
             ft = frame.t + offset
             if options.duration is not None and ft > options.duration:
                 stats.stopped_by = "duration"
@@ -152,6 +165,9 @@ def run_entrance(
                 last_count = count
                 next_sample = next(schedule)
             last_t = ft
+            if ft - checkpointed >= CHECKPOINT_S:
+                _checkpoint(db, session_id, ft, step)
+                checkpointed = ft
             if progress:
                 progress(ft, source.duration)
     except KeyboardInterrupt:
@@ -169,6 +185,8 @@ def run_entrance(
     if ended:
         return stats
     if stats.stopped_by in ("interrupted", "stopped"):
+        if last_t > checkpointed:
+            retry_while_unreachable(lambda: _checkpoint(db, session_id, last_t, step), START_RETRY)
         recorder.interrupt()
         return stats
     # The time in the tag: a resumed session ends again, and must not overwrite these crops.
@@ -256,17 +274,78 @@ def head_count(
     return out
 
 
-def _already_marked(
-    db: Database, session_id: int
-) -> tuple[dict[str, float], float | None, int | None]:
-    """Who this session has marked (a resumed run must not mark them again), how far it got,
-    and its last head count's number."""
-    from rollcall.attendance.runner import _progress
+@dataclass
+class ResumePoint:
+    """Where an entrance session stands, for a run that takes it up again."""
 
+    t: float  # the last frame analyzed, on the session's timeline (0: none)
+    marked: dict[str, float]  # who is marked: a resumed run must not mark them again
+    last_seen: dict[str, float]  # when each was last seen (someone in view across the cut)
+    inside: int = 0  # by the line
+    named_inside: int = 0
+    done_seq: int | None = None  # the last head count's number
+    last_count: int | None = None
+
+
+def _resume_point(db: Database, session_id: int) -> ResumePoint:
+    """From the session's rows and the run's last checkpoint (_checkpoint): the checkpoint
+    is newer than the last head count (a head count is taken every 20-90 s, a checkpoint
+    every second), so the people who crossed the line since that head count are counted."""
     with db.session() as session:
-        marked = already_marked(session, session_id)
-    resume_from, done = _progress(db, session_id)
-    return marked, resume_from, done
+        row = session.get(AttendanceSession, session_id)
+        last = last_head_count(session, session_id)
+        point = ResumePoint(
+            t=float(row.processed_until or 0.0) if row is not None else 0.0,
+            marked=already_marked(session, session_id),
+            last_seen=last_sightings(session, session_id),
+        )
+        if last is not None:
+            point.done_seq, point.last_count = last.seq, last.count
+            point.inside, point.named_inside = last.count, last.recognized
+        saved = _load_checkpoint(session.get(SessionState, session_id))
+    if saved is not None and (last is None or saved["t"] >= last.t):
+        point.t = max(point.t, float(saved["t"]))
+        point.inside = int(saved["inside"])
+        point.named_inside = int(saved["named_inside"])
+    return point
+
+
+def _checkpoint(db: Database, session_id: int, t: float, step: EntranceStep) -> None:
+    """The run analyzed every frame up to t, and wrote what they decided (each frame's
+    findings commit as they come): a resumed run goes on from there with the count inside.
+    Plain JSON in session_states (counts, no biometric data), like an agent's entrance."""
+    doc = {
+        "kind": RUN_STATE,
+        "t": t,
+        "inside": step.inside or 0,
+        "named_inside": step.named_inside or 0,
+    }
+    with db.session() as session:
+        stored = session.get(SessionState, session_id)
+        state = json.dumps(doc).encode()
+        if stored is None:
+            session.add(SessionState(session_id=session_id, seq=-1, state=state))
+        else:
+            stored.state, stored.updated_at = state, utcnow()
+        session.execute(
+            update(AttendanceSession)
+            .where(AttendanceSession.id == session_id, AttendanceSession.processed_until < t)
+            .values(processed_until=t)
+        )
+
+
+def _load_checkpoint(stored: SessionState | None) -> dict[str, Any] | None:
+    """A run's checkpoint, or None (none; or an agent's state: an agent took the session
+    over since, and its own head counts say where it stands)."""
+    if stored is None:
+        return None
+    try:
+        data = json.loads(stored.state)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("kind") != RUN_STATE:
+        return None
+    return data
 
 
 def last_head_count(session: Session, session_id: int) -> HeadCount | None:
@@ -276,6 +355,19 @@ def last_head_count(session: Session, session_id: int) -> HeadCount | None:
         .order_by(HeadCount.seq.desc())
         .limit(1)
     )
+
+
+def last_sightings(session: Session, session_id: int) -> dict[str, float]:
+    """When each marked person was last seen in this session."""
+    rows = session.execute(
+        select(Person.name, AttendanceRecord.last_seen)
+        .join(Person, Person.id == AttendanceRecord.person_id)
+        .where(
+            AttendanceRecord.session_id == session_id,
+            AttendanceRecord.last_seen.is_not(None),
+        )
+    ).all()
+    return {name: float(t) for name, t in rows}
 
 
 def already_marked(session: Session, session_id: int) -> dict[str, float]:

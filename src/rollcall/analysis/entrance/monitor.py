@@ -114,6 +114,7 @@ class EntranceMonitor:
         line: tuple[float, float, float, float] | None = None,
         inside: int = 0,
         named_inside: int = 0,
+        last_seen: dict[str, float] | None = None,
     ) -> None:
         self.gallery = gallery
         self.detect = detect
@@ -131,7 +132,9 @@ class EntranceMonitor:
         self.tracks: dict[int, TrackFile] = {}
         self.frame_index = -1
         self._prev_gray: np.ndarray | None = None
-        self._last_seen: dict[str, float] = {}
+        # When each named person was last seen; from before this monitor (last_seen) too, so
+        # a person still in view when a session is taken up again is on the same pass.
+        self._last_seen: dict[str, float] = dict(last_seen or {})
         self.finished: list[TrackFile] = []  # ended tracks (for scoring)
 
     def observe(self, t: float, image: np.ndarray) -> EntranceStep:

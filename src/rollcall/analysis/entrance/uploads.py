@@ -292,7 +292,7 @@ class EntranceFrames:
     def _watch(self, s: Session, row: AttendanceSession, doc: _Doc) -> _Watch:
         """This process's monitor of the session, continued if it saw the stored last frame;
         otherwise a fresh one that knows who is marked and how many are inside."""
-        from rollcall.attendance.entrance import already_marked, last_head_count
+        from rollcall.attendance.entrance import already_marked, last_head_count, last_sightings
 
         watch = self._watches.get(row.id)
         if watch is not None and watch.frame == doc.frame:
@@ -318,6 +318,7 @@ class EntranceFrames:
             lambda crop, faces: embed(engine.embedder, crop, faces),
             EntranceConfig(fps=fps),
             marked=already_marked(s, row.id),
+            last_seen=last_sightings(s, row.id),
             line=line,
             inside=doc.inside or 0,
             named_inside=doc.named_inside or 0,
