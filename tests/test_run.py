@@ -505,7 +505,8 @@ def test_corrupt_video_is_a_clear_error(shared: Meeting, tmp_path: Path) -> None
 def test_existing_session_needs_resume(shared: Meeting, file_run: tuple[Path, dict]) -> None:
     home, _ = file_run
     result = invoke(home, "run", "--session", "S", "--source", shared.recording.path)
-    one_line_error(result, "'S' already exists", "--resume")
+    # S ran to its end: closed, so the hint is a new name, not --resume.
+    one_line_error(result, "'S' already exists and is closed", "pick a new name")
     # ...and a closed one cannot be resumed.
     one_line_error(invoke(home, "run", "--session", "S", "--resume"), "already closed")
 

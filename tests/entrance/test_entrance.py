@@ -280,6 +280,37 @@ def test_run_entrance_mode_from_the_command_line(cli, people, tmp_path: Path) ->
     assert status[ANN]["status"] == "present"
     assert status[ANN]["first_seen"] == pytest.approx(0.5, abs=0.2)
     assert status[BOB]["status"] == "absent"
+    # Told, in one line, what to do instead (a closed session cannot be resumed).
+    again = cli("run", "--session", "door", "--source", video, "--mode", "entrance")
+    assert again.exit_code != 0 and "Traceback" not in again.output
+    assert "already exists and is closed; pick a new name" in again.output, again.output
+    for args, said in (
+        (("--line", "0,180,640,nan"), "is not understood"),  # float() reads nan and inf
+        (("--line", "inf,0,0,0"), "is not understood"),
+        (("--duration", "-1"), "--duration"),
+    ):
+        refused = cli("run", "--session", "d1", "--source", video, "--mode", "entrance", *args)
+        assert refused.exit_code != 0 and said in refused.output, (args, refused.output)
+        assert "Traceback" not in refused.output
+    meeting = cli("run", "--session", "d2", "--source", video, "--fps", "4")
+    assert meeting.exit_code != 0 and "add --mode entrance" in meeting.output, meeting.output
+    assert "d1" not in cli("sessions").output and "d2" not in cli("sessions").output
+
+
+def test_a_line_outside_the_picture_is_warned_about(engine, gallery, caplog) -> None:  # noqa: ANN001
+    from rollcall.analysis.entrance.occupancy import line_in_picture
+
+    assert line_in_picture((0.0, 180.0, 640.0, 180.0), *SIZE)
+    assert line_in_picture((-50.0, -50.0, 900.0, 500.0), *SIZE)  # through it, ends outside
+    assert not line_in_picture((1000.0, 500.0, 1900.0, 500.0), *SIZE)  # 1080p pixels
+    blank = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+    with caplog.at_level("WARNING"):
+        make_monitor(engine, gallery, line=(1000.0, 500.0, 1900.0, 500.0)).observe(0.0, blank)
+    assert "lies outside the 640x360 picture" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        make_monitor(engine, gallery, line=(0.0, 180.0, 640.0, 180.0)).observe(0.0, blank)
+    assert "outside" not in caplog.text
 
 
 def test_a_resumed_entrance_session_keeps_its_mode(cli, people, tmp_path: Path) -> None:  # noqa: ANN001

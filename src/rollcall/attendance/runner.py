@@ -129,6 +129,8 @@ def prepare_session(
                     "the start it was given"
                 )
             lifecycle.resume(session, row)
+            if row.mode == "entrance" and options.entrance_fps:
+                row.entrance_fps = options.entrance_fps  # --fps given again: from now on
             expected = [name for _, name in attendance_rows(session, row.id)]
             settings = SessionSettings(
                 options.source or row.source,
@@ -142,6 +144,10 @@ def prepare_session(
                 row.entrance_line,
             )
             return row.id, settings, expected
+        if row is not None and row.state == CLOSED:
+            raise RollcallError(
+                f"a session named {options.session!r} already exists and is closed; pick a new name"
+            )
         if row is not None:
             raise RollcallError(
                 f"a session named {options.session!r} already exists; "

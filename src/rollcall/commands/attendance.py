@@ -191,7 +191,11 @@ def course_list(app: App) -> None:
     "the last sample that saw them).",
 )
 @click.option("--seed", type=int, help="Seed for the random sampling times (reproducible).")
-@click.option("--duration", type=float, help="Stop after this many seconds.")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop after this many seconds.",
+)
 @click.option(
     "--folder-step",
     default=60.0,
@@ -230,7 +234,8 @@ def course_list(app: App) -> None:
 @click.option(
     "--fps",
     type=click.FloatRange(min=MIN_FPS, max=MAX_FPS),
-    help="Frames analysed a second in entrance mode (default 8; a resumed session keeps its own).",
+    help="Frames analysed a second in entrance mode (default 8; a resumed session keeps its "
+    "own unless given).",
 )
 @click.option(
     "--line",
@@ -377,7 +382,7 @@ def _how_watched(
             parsed = parse_line(stored.line)
         fps = fps or stored.fps
     mode = mode or "meeting"
-    line_needs_entrance(mode, parsed is not None)
+    line_needs_entrance(mode, parsed is not None, fps=fps if stored is None else None)
     return mode, fps or 8.0, parsed
 
 

@@ -73,10 +73,16 @@ def finish(app: App) -> None:
         sys.exit(1)
 
 
-def line_needs_entrance(mode: str | None, line: object) -> None:
-    """A counting line belongs to an entrance: refuse it on a meeting (run, agent)."""
+def line_needs_entrance(mode: str | None, line: object, fps: float | None = None) -> None:
+    """A counting line belongs to an entrance: refuse it on a meeting (run, agent); so does
+    a frame rate (run: a meeting takes one frame per sampling time, so --fps would be
+    silently ignored)."""
     if line and mode != "entrance":
         raise click.UsageError("--line counts people at an entrance: add --mode entrance")
+    if fps is not None and mode != "entrance":
+        raise click.UsageError(
+            "--fps sets how many frames an entrance analyzes a second: add --mode entrance"
+        )
 
 
 def output_folder_exists(path: Path) -> Path:

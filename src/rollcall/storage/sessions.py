@@ -147,7 +147,12 @@ def create_session(
 ) -> AttendanceSession:
     """A new session with one 'absent' record per expected person, all in one transaction."""
     check_exact_name("session", name)
-    if get_session(session, name) is not None:
+    existing = get_session(session, name)
+    if existing is not None and existing.state == "closed":
+        raise RollcallError(
+            f"a session named {name!r} already exists and is closed; pick a new name"
+        )
+    if existing is not None:
         raise RollcallError(
             f"a session named {name!r} already exists; continue it with --resume or pick a new name"
         )

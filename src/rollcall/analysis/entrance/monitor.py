@@ -16,6 +16,7 @@ elsewhere, so a whole entrance can be tested on generated frames with any timest
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ import numpy as np
 from rollcall.analysis.entrance import DEFAULT_FPS
 from rollcall.analysis.entrance.best_shots import BestShots, Shot, make_shot
 from rollcall.analysis.entrance.liveness import LivenessProbe, LivenessRule
-from rollcall.analysis.entrance.occupancy import Occupancy
+from rollcall.analysis.entrance.occupancy import Occupancy, line_in_picture, line_text
 from rollcall.analysis.entrance.tracker import ByteTracker
 from rollcall.analysis.entrance.vote import EmbedCrop, TrackVote, Verdict, VoteRules
 from rollcall.attendance.monitor import (
@@ -39,6 +40,7 @@ from rollcall.attendance.monitor import (
 from rollcall.vision.gallery import Gallery
 from rollcall.vision.types import Faces
 
+log = logging.getLogger(__name__)
 Detect = Callable[[np.ndarray], Faces]
 ATTACK = "presentation_attack"
 REPEAT = "already_marked"
@@ -139,6 +141,15 @@ class EntranceMonitor:
 
     def observe(self, t: float, image: np.ndarray) -> EntranceStep:
         self.frame_index += 1
+        if self.frame_index == 0 and self.occupancy is not None:
+            height, width = image.shape[:2]
+            if not line_in_picture(self.occupancy.line, width, height):
+                log.warning(
+                    "the counting line %s lies outside the %dx%d picture: nobody can cross it",
+                    line_text(self.occupancy.line),
+                    width,
+                    height,
+                )
         faces = self.detect(image)
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         ids = self.tracker.update(faces)

@@ -10,6 +10,9 @@ way round to swap in and out.
 
 from __future__ import annotations
 
+import math
+
+import cv2
 import numpy as np
 import supervision as sv
 
@@ -21,7 +24,12 @@ def parse_line(text: str) -> tuple[float, float, float, float]:
         parts = [float(p) for p in text.split(",")]
     except ValueError:
         parts = []
-    if len(parts) != 4 or (parts[0], parts[1]) == (parts[2], parts[3]):
+    # float() also reads "nan" and "inf": a line through them could never be crossed.
+    if (
+        len(parts) != 4
+        or not all(math.isfinite(v) for v in parts)
+        or (parts[0], parts[1]) == (parts[2], parts[3])
+    ):
         raise RollcallError(
             f"the line {text!r} is not understood: give two different points in the "
             "camera's pixels, x1,y1,x2,y2 (e.g. 0,500,1280,500 across a 1280x720 picture)"
@@ -35,10 +43,19 @@ def line_text(line: tuple[float, float, float, float] | None) -> str | None:
     return ",".join(f"{v:g}" for v in line) if line else None
 
 
+def line_in_picture(line: tuple[float, float, float, float], width: int, height: int) -> bool:
+    """Whether any of the line lies in a width x height picture (a line given in another
+    resolution's pixels, or mistyped, could never be crossed)."""
+    x1, y1, x2, y2 = (round(v) for v in line)
+    inside, _, _ = cv2.clipLine((0, 0, width, height), (x1, y1), (x2, y2))
+    return bool(inside)
+
+
 class Occupancy:
     def __init__(self, line: tuple[float, float, float, float], inside: int = 0) -> None:
         """``inside``: people already in when counting starts (a session taken over by
         another process, or resumed, goes on from its last known count)."""
+        self.line = line
         self.base = max(0, inside)
         # Each open track's crossings so far (+1 in, -1 out), so the monitor can tell who is
         # inside once it knows whose face the track is (often only after the crossing).
