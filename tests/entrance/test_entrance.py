@@ -436,6 +436,13 @@ def test_a_printed_photo_goes_to_review_and_the_kiosk_not_to_attendance(  # noqa
     assert result.exit_code == 0, result.output
     report = json.loads(result.output[result.output.index("{") :])
     assert {a["status"] for a in report["attendance"]} == {"absent"}
+    # The report says what else the entrance saw (the text one too), not only who is absent.
+    assert report["mode"] == "entrance"
+    assert report["entrance"]["presentation_attacks"] == 1, report["entrance"]
+    assert report["entrance"]["strangers"] == 0
+    text = cli("report", "--session", "door").output
+    assert "Also seen: 1 judged a picture held up (for review)." in text, text
+    assert "entrance at 8 fps" in text and "minutes" not in text
     settings = Settings.from_env()
     with Database(settings).session() as s:
         faces = s.query(UnknownFace).all()

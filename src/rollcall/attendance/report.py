@@ -44,6 +44,59 @@ class HeadCountEntry:
 
 
 @dataclass(frozen=True)
+class EntranceSummary:
+    """What an entrance session saw besides its marks (each kept for staff in the portal)."""
+
+    fps: float | None
+    line: str | None
+    strangers: int  # faces no one matched, kept for review
+    presentation_attacks: int  # tracks that moved like a picture held up (also for review)
+    already_marked: int  # passes of people marked before
+    visitors: int  # enrolled people not on the session's roster
+    count_mismatches: int  # head counts with more people inside than were recognised
+
+    def words(self) -> str:
+        parts = [
+            (self.strangers, "stranger(s) kept for review"),
+            (self.presentation_attacks, "judged a picture held up (for review)"),
+            (self.already_marked, "pass(es) of people already marked"),
+            (self.visitors, "visitor(s) not on the roster"),
+            (self.count_mismatches, "head count(s) with unrecognised people inside"),
+        ]
+        said = [f"{n} {what}" for n, what in parts if n]
+        return "; ".join(said) if said else "no strangers, pictures or repeat passes"
+
+
+def entrance_summary(session: Session, row: AttendanceSession) -> EntranceSummary:
+    from sqlalchemy import func, select
+
+    from rollcall.attendance.monitor import PICTURE
+    from rollcall.storage.models import SessionEvent, UnknownFace
+
+    kinds = dict(
+        session.execute(
+            select(SessionEvent.kind, func.count())
+            .where(SessionEvent.session_id == row.id)
+            .group_by(SessionEvent.kind)
+        ).all()
+    )
+    strangers = session.scalar(
+        select(func.count())
+        .select_from(UnknownFace)
+        .where(UnknownFace.session_id == row.id, UnknownFace.reason != PICTURE)
+    )
+    return EntranceSummary(
+        fps=row.entrance_fps,
+        line=row.entrance_line,
+        strangers=int(strangers or 0),
+        presentation_attacks=int(kinds.get("presentation_attack", 0)),
+        already_marked=int(kinds.get("already_marked", 0)),
+        visitors=int(kinds.get("visitor", 0)),
+        count_mismatches=int(kinds.get("count_mismatch", 0)),
+    )
+
+
+@dataclass(frozen=True)
 class SessionReport:
     session: str
     started_at: datetime
@@ -57,6 +110,8 @@ class SessionReport:
     zone: tzinfo = UTC
     # The meeting's participant list against the faces (attendance.reconcile); None: no list.
     meeting: Reconciliation | None = None
+    mode: str = "meeting"
+    entrance: EntranceSummary | None = None  # an entrance session's other findings
 
     @property
     def timezone(self) -> str:
@@ -99,6 +154,10 @@ class SessionReport:
             # an account; empty when no participant list was imported or received.
             "participants": [e.to_json() for e in self.meeting.entries] if self.meeting else [],
             "meeting_counts": [c.to_json() for c in self.meeting.samples] if self.meeting else [],
+            "mode": self.mode,
+            # An entrance's strangers, pictures held up, repeat passes, visitors and count
+            # mismatches (counts; each is in the portal for review); null for a meeting.
+            "entrance": asdict(self.entrance) if self.entrance else None,
         }
 
 
@@ -189,4 +248,6 @@ def build_report(
         attendance=entries,
         zone=zone,
         meeting=reconcile_session(session, row) if meeting else None,
+        mode=row.mode,
+        entrance=entrance_summary(session, row) if row.mode == "entrance" else None,
     )

@@ -421,13 +421,22 @@ def _print_report(app: App, session_name: str, as_json: bool) -> None:
         click.echo(json.dumps(report.to_json(), indent=2))
         return
     counts = report.head_counts
+    entrance = report.entrance
+    how = ""
+    if entrance is not None:
+        line = f", counting line {entrance.line}" if entrance.line else ""
+        how = f"entrance at {entrance.fps or 8:g} fps{line}, "
     out_console.print(
         f"[bold]{report.session}[/bold] ({report.state}) — started "
-        f"{report.started_local:%Y-%m-%d %H:%M:%S %Z} ({report.timezone}), {len(counts)} head "
-        f"counts, max {max((h.count for h in counts), default=0)}",
+        f"{report.started_local:%Y-%m-%d %H:%M:%S %Z} ({report.timezone}), {how}{len(counts)} "
+        f"head counts, max {max((h.count for h in counts), default=0)}",
         highlight=False,
     )
-    table = Table("person", "status", "first seen", "last seen", "minutes", "confidence")
+    # An entrance marks people as they pass and keeps no time present: no minutes column.
+    columns = ["person", "status", "first seen", "last seen", "minutes", "confidence"]
+    if entrance is not None:
+        columns.remove("minutes")
+    table = Table(*columns)
     colours = {
         "present": "green",
         "late": "yellow",
@@ -435,15 +444,20 @@ def _print_report(app: App, session_name: str, as_json: bool) -> None:
         "absent": "red",
     }
     for a in report.attendance:
-        table.add_row(
+        cells = [
             a.person,
             f"[{colours.get(a.status, 'white')}]{a.status}[/]",
             _clock(report.clock(a.first_seen)),
             _clock(report.clock(a.last_seen)),
             f"{a.minutes_present:.1f}",
             f"{a.confidence:.2f}" if a.first_seen is not None else "",
-        )
+        ]
+        if entrance is not None:
+            del cells[4]
+        table.add_row(*cells)
     out_console.print(table)
+    if entrance is not None:
+        out_console.print(f"Also seen: {entrance.words()}.", highlight=False, soft_wrap=True)
     if report.meeting is not None:
         meeting = Table("account", "person", "meeting", "why")
         for e in report.meeting.entries:
