@@ -361,6 +361,69 @@ def run_in_process(home: Path, name: str, *, stop_after: int | None = None, **op
         db.engine.dispose()
 
 
+class VirtualCamera:
+    """A live source on a virtual clock that starts at 0 when opened (as a camera's does):
+    a read jumps the clock to the time asked for, so a test need not wait."""
+
+    name, live, duration, recorded_at = "virtual camera", True, None, None
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def read(self, not_before: float = 0.0):  # noqa: ANN201
+        from rollcall.vision.types import Frame
+
+        self.now = max(self.now + 0.04, not_before)
+        return Frame(np.full((96, 160, 3), 128, np.uint8), self.now)
+
+    def elapsed(self) -> float:
+        return self.now
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_live_session_resumed_after_an_outage_goes_on_at_the_time_it_is_now(
+    cli, home: Path, roster: list[str], monkeypatch
+) -> None:  # noqa: ANN001
+    """A camera session stopped after three samples and taken up again 1,000 s after it
+    started: the camera's clock starts at 0 again, and until stop 33 its frames went on the
+    timeline where the last run stopped (every time after it early by the outage, so a
+    late arrival could be marked on time). Now they go at the wall time since the start; the
+    sampling times that fell in the outage are missed, not taken late, and the outage is on
+    the timeline."""
+    from datetime import UTC, timedelta
+
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.models import AttendanceSession, SessionEvent
+
+    monkeypatch.setattr("rollcall.attendance.runner.open_source", lambda *a, **k: VirtualCamera())
+    args = {"min_interval": 20.0, "max_interval": 30.0, "seed": 4}
+    first = run_in_process(home, "CAM", source="camera:0", stop_after=3, **args)
+    assert first.stopped_by == "interrupted" and first.samples == 3
+    db = Database(Settings.from_env())
+    try:
+        with db.session() as s:
+            row = s.query(AttendanceSession).filter_by(name="CAM").one()
+            stopped_at = row.processed_until
+            assert 40.0 <= stopped_at <= 90.0, stopped_at
+            row.started_at = datetime.now(UTC) - timedelta(seconds=1000)  # 1,000 s have passed
+        again = run_in_process(home, "CAM", resume=True, stop_after=2)
+        assert again.samples == 2
+        assert again.missed >= 25, again.missed  # 20-30 s apart, over ~900 s of outage
+        times = [h["t"] for h in report_json(cli, "CAM")["head_counts"]]
+        assert len(times) == 5 and times[2] == pytest.approx(stopped_at, abs=0.1)
+        assert 985.0 <= times[3] <= 1030.0, times
+        with db.session() as s:
+            gaps = [
+                e.detail for e in s.query(SessionEvent).filter_by(session_id=row.id, kind="gap")
+            ]
+        assert len(gaps) == 1 and "nothing was analyzed for" in gaps[0], gaps
+    finally:
+        db.engine.dispose()
+
+
 def test_ctrl_c_leaves_the_session_interrupted_and_resume_finishes_it(
     cli, home: Path, roster: list[str], tmp_path: Path
 ) -> None:

@@ -15,7 +15,8 @@ import pytest
 import requests
 from tests.capture.test_agent_entrance import Camera
 
-from rollcall.capture.agent import LATE_SKIP_S, Agent, AgentOptions, Spool
+from rollcall.capture.agent import Agent, AgentOptions, Spool
+from rollcall.capture.stream import LATE_SKIP_S
 from rollcall.vision.types import Frame
 
 

@@ -32,10 +32,11 @@ from rollcall.attendance.runner import (
     RunOptions,
     RunStats,
     _start_of,
+    live_offset,
     prepare_session,
 )
 from rollcall.attendance.schedule import SamplingSchedule
-from rollcall.capture.stream import frames_at
+from rollcall.capture.stream import LATE_SKIP_S, frames_at
 from rollcall.config import Settings
 from rollcall.errors import SourceError
 from rollcall.storage.db import Database
@@ -135,10 +136,16 @@ def run_entrance(
         if done_seq is None or s[0] > done_seq
     )
     next_sample = next(schedule)
-    # A live source restarts its clock at 0 when reopened: the session's timeline goes on
-    # from where it stopped. A recording is taken up again at the frame after the last one
-    # analyzed (its frames on the session's timeline).
-    offset = (resume_from or 0.0) if source.live else 0.0
+    # A live source restarts its clock at 0 when reopened: its frames go on the session's
+    # timeline at the wall time since the session started (runner.live_offset). A recording
+    # is taken up again at the frame after the last one analyzed.
+    offset = live_offset(db, session_id, source) if source.live else 0.0
+    began = max(resume_from or 0.0, offset)  # where this run's part of the timeline begins
+    if source.live and resume_from is not None and offset - resume_from > LATE_SKIP_S:
+        recorder.add_event(
+            resume_from, "gap", f"nothing was analyzed for {offset - resume_from:.0f} s: the "
+            "run had stopped",
+        )  # fmt: skip
     start = (resume_from + 1.0 / entrance.fps) if resume_from and not source.live else 0.0
     last_count: int | None = where.last_count
     last_t = resume_from or 0.0
@@ -157,6 +164,10 @@ def run_entrance(
             step = monitor.observe(ft, frame.image)
             _write_step(recorder, step, expected_set, f"f{frame.index}-{ft:.3f}")
             while ft >= next_sample[1]:
+                if next_sample[1] < ft - LATE_SKIP_S:  # due while nothing ran: missed
+                    stats.missed += 1
+                    next_sample = next(schedule)
+                    continue
                 count = step.inside if step.inside is not None else step.visible
                 out = head_count(next_sample[0], ft, count, last_count, step)
                 recorder.record(out)
@@ -181,7 +192,7 @@ def run_entrance(
     finally:
         source.close()
     stats.wall = time.perf_counter() - started
-    stats.source_seconds = last_t - (resume_from or 0.0)
+    stats.source_seconds = max(0.0, last_t - began)
     if ended:
         return stats
     if stats.stopped_by in ("interrupted", "stopped"):

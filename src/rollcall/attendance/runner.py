@@ -18,6 +18,7 @@ from rollcall.attendance.lifecycle import CLOSED, SessionEnded
 from rollcall.attendance.participants.store import take_early_events
 from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
 from rollcall.attendance.schedule import SamplingSchedule
+from rollcall.capture.stream import LATE_SKIP_S
 from rollcall.config import Settings
 from rollcall.errors import RollcallError, SourceError
 from rollcall.storage.db import Database
@@ -33,6 +34,7 @@ from rollcall.storage.sessions import (
 )
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.sources import FrameSource, open_source
+from rollcall.wallclock import as_utc
 
 log = logging.getLogger(__name__)
 START_RETRY = 120.0  # seconds a run waits at start-up for an unreachable database
@@ -65,6 +67,7 @@ class RunStats:
     """What a run cost, for the benchmark and the closing summary."""
 
     samples: int = 0
+    missed: int = 0  # a live source's sampling times already past when the run got to them
     verifications: int = 0
     faces_embedded: int = 0
     count_cpu: list[float] = field(default_factory=list)  # CPU seconds per head count
@@ -282,8 +285,15 @@ def _take_attendance(
             folder_step=options.folder_step,
             reconnect_timeout=options.reconnect_timeout,
         )
-    # A live source restarts its clock at 0 when reopened: continue the session's timeline.
-    offset = (resume_from or 0.0) if source.live else 0.0
+    # A live source restarts its clock at 0 when reopened: its frames go on the session's
+    # timeline at the wall time since the session started.
+    offset = live_offset(db, session_id, source) if source.live else 0.0
+    began = max(resume_from or 0.0, offset)  # where this run's part of the timeline begins
+    if source.live and resume_from is not None and offset - resume_from > LATE_SKIP_S:
+        recorder.add_event(
+            resume_from, "gap", f"nothing was analyzed for {offset - resume_from:.0f} s: the "
+            "run had stopped",
+        )  # fmt: skip
     gaps_seen = 0
     # With --realtime, sample t of a recording is taken no earlier than t seconds after the
     # start (of this run, when resuming): a replay behaves and loads the machine like a live one.
@@ -294,6 +304,9 @@ def _take_attendance(
             if options.duration is not None and t > options.duration:
                 stats.stopped_by = "duration"
                 break
+            if source.live and t < offset + source.elapsed() - LATE_SKIP_S:
+                stats.missed += 1  # due while nothing ran (see LATE_SKIP_S)
+                continue
             if should_stop():
                 stats.stopped_by = "stopped"
                 break
@@ -329,10 +342,10 @@ def _take_attendance(
     stats.wall = time.perf_counter() - started
     if stats.stopped_by in ("interrupted", "stopped"):
         recorder.interrupt()
-        stats.source_seconds = last_t - (resume_from or 0.0)
+        stats.source_seconds = max(0.0, last_t - began)
         return
     if isinstance(ended, SessionEnded):  # closed or deleted from elsewhere: nothing to add
-        stats.source_seconds = last_t - (resume_from or 0.0)
+        stats.source_seconds = max(0.0, last_t - began)
         return
     end_t = last_t
     if stats.stopped_by == "end of source" and source.duration is not None:
@@ -344,7 +357,20 @@ def _take_attendance(
     # The close queued the course's alerts in the outbox; send them now if SMTP is set up.
     deliver_quietly(db, settings.mailer)
     stats.wall = time.perf_counter() - started
-    stats.source_seconds = end_t - (resume_from or 0.0)
+    stats.source_seconds = max(0.0, end_t - began)
+
+
+def live_offset(db: Database, session_id: int, source: FrameSource) -> float:
+    """Where a live source's clock (0 when it was opened) sits on the session's timeline: the
+    wall time since the session started, less the source's own. A run resumed after a crash or
+    a reboot goes on at the time it is now, not where the last run stopped (its frames would be
+    stamped early by the whole outage: a late arrival marked on time), and a session started
+    with an earlier --started-at begins at that much. The agent places its frames the same way."""
+    from rollcall.storage.models import AttendanceSession
+
+    with db.session() as session:
+        started = as_utc(session.get(AttendanceSession, session_id).started_at)
+    return max(0.0, (datetime.now(UTC) - started).total_seconds() - source.elapsed())
 
 
 def _record_gaps(source: object, recorder: SessionRecorder, offset: float, seen: int) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 import requests
 
 from rollcall.analysis.entrance import DEFAULT_FPS
+from rollcall.capture.stream import LATE_SKIP_S
 from rollcall.errors import RollcallError, SourceError
 from rollcall.vision.sources import FrameSource
 
@@ -35,10 +36,6 @@ BACKFILL_AHEAD = 20  # frames of a recording read ahead of the server's acknowle
 # outage of an hour or more still finds every sample it must take on disk (the server hands
 # out at most 100 at a time).
 KNOWN_AHEAD, REFILL_BELOW, REFILL_EVERY = 100, 40, 30.0
-# A live source's sampling time this far in the past when its turn comes (the agent joined a
-# running session, or could not learn its times while offline) is missed, not taken late: a
-# frame of now stamped with a time long gone would be a sample that never was.
-LATE_SKIP_S = 15.0
 REFILL_TIMEOUT = 5.0
 # A live source's uploads stop this long before its next capture is due, and an entrance
 # camera's are given this long per frame read (MIN_UPLOAD_TIME is the least any upload gets).

@@ -19,6 +19,12 @@ from collections.abc import Iterator
 from rollcall.vision.sources import FrameSource
 from rollcall.vision.types import Frame
 
+# A live source's sampling time this far in the past when its turn comes (an agent joined a
+# running session or could not learn its times while offline; a run resumed after a while) is
+# missed, not taken late: a frame of now stamped with a time long gone would be a sample that
+# never was.
+LATE_SKIP_S = 15.0
+
 
 def frames_at(
     source: FrameSource, fps: float, start: float = 0.0, realtime: bool = False

@@ -342,7 +342,12 @@ def run(
     err_console.print(
         f"Session {session_name}: {stats.samples} head counts, {stats.verifications} "
         f"verifications, {stats.source_seconds:.0f} s of source in {stats.wall:.1f} s "
-        f"({stats.stopped_by}).",
+        f"({stats.stopped_by})"
+        + (
+            f"; {stats.missed} sampling time(s) had passed while nothing ran: missed."
+            if stats.missed
+            else "."
+        ),
         highlight=False,
         soft_wrap=True,
     )
