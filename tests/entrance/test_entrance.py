@@ -280,6 +280,11 @@ def test_run_entrance_mode_from_the_command_line(cli, people, tmp_path: Path) ->
     assert status[ANN]["status"] == "present"
     assert status[ANN]["first_seen"] == pytest.approx(0.5, abs=0.2)
     assert status[BOB]["status"] == "absent"
+    # Without --json, each mark is told as it is written (a live camera's run would show
+    # nothing but its progress bar until it stopped).
+    told = cli("run", "--session", "door-told", "--source", video, "--mode", "entrance")
+    assert told.exit_code == 0, told.output
+    assert f"  {ANN} marked\n" in told.output, told.output
     # Told, in one line, what to do instead (a closed session cannot be resumed).
     again = cli("run", "--session", "door", "--source", video, "--mode", "entrance")
     assert again.exit_code != 0 and "Traceback" not in again.output

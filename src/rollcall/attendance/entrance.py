@@ -21,10 +21,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rollcall.analysis.entrance import DEFAULT_FPS
-from rollcall.analysis.entrance.monitor import EntranceConfig, EntranceMonitor, EntranceStep
+from rollcall.analysis.entrance.monitor import (
+    ATTACK,
+    REPEAT,
+    EntranceConfig,
+    EntranceMonitor,
+    EntranceStep,
+)
 from rollcall.analysis.sample import Analyzer
 from rollcall.attendance.lifecycle import SessionEnded
-from rollcall.attendance.monitor import Event, SampleOutcome
+from rollcall.attendance.monitor import PICTURE, Event, SampleOutcome
 from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
 from rollcall.attendance.runner import (
     START_RETRY,
@@ -81,8 +87,11 @@ def run_entrance(
     entrance: EntranceOptions,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    announce: Callable[[float, str], None] | None = None,
 ) -> RunStats:
-    """Watch an entrance until the source ends, --duration passes, or the run is stopped."""
+    """Watch an entrance until the source ends, --duration passes, or the run is stopped.
+    announce: told each mark, repeat pass, stranger and picture as it is written (time on the
+    session's timeline, words), for the terminal of a run at a live camera."""
     from rollcall.vision.sources import open_source
 
     stats = RunStats()
@@ -163,6 +172,9 @@ def run_entrance(
                 break
             step = monitor.observe(ft, frame.image)
             _write_step(recorder, step, expected_set, f"f{frame.index}-{ft:.3f}")
+            if announce is not None:
+                for t, words in news(step, expected_set):
+                    announce(t, words)
             while ft >= next_sample[1]:
                 if next_sample[1] < ft - LATE_SKIP_S:  # due while nothing ran: missed
                     stats.missed += 1
@@ -217,6 +229,28 @@ def _write_step(
     out = findings(step, expected)
     if out is not None:
         recorder.record_findings(out, tag)
+
+
+def news(step: EntranceStep, expected: set[str]) -> list[tuple[float, str]]:
+    """What a frame decided, in words, with the time each is about."""
+    said = [
+        (m.first_seen, f"{m.person} marked")  # at the time they appeared
+        for m in step.marks
+        if m.person in expected
+    ]
+    said += [
+        (step.t, f"{m.person} seen: enrolled but not on this session's roster")
+        for m in step.marks
+        if m.person not in expected
+    ]
+    for e in step.events:
+        if e.kind == REPEAT:
+            said.append((e.t, f"{e.person} passed again ({e.detail})"))
+        elif e.kind == ATTACK:
+            said.append((e.t, "a face that moved like a picture held up: kept for review"))
+    said += [(u.t, "a face no one matched: kept for review") for u in step.unknowns
+             if u.reason != PICTURE]  # fmt: skip
+    return said
 
 
 def findings(step: EntranceStep, expected: set[str]) -> SampleOutcome | None:

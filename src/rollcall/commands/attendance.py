@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import click
@@ -317,6 +318,14 @@ def run(
             if mode == "entrance":
                 from rollcall.attendance.entrance import EntranceOptions, run_entrance
 
+                clock = _session_clock(app, session_name)
+
+                def announce(t: float, words: str) -> None:
+                    # Above the progress bar, as it happens: at a live camera the run shows
+                    # who was marked without waiting for its end.
+                    if not as_json:
+                        bar.console.print(f"{clock(t)}  {words}", highlight=False)
+
                 stats = run_entrance(
                     app.db,
                     app.settings,
@@ -324,6 +333,7 @@ def run(
                     options,
                     EntranceOptions(fps=fps, line=parsed_line),
                     progress,
+                    announce=announce,
                 )
             else:
                 stats = run_session(app.db, app.settings, app.engine, options, progress)
@@ -389,6 +399,30 @@ def _how_watched(
     mode = mode or "meeting"
     line_needs_entrance(mode, parsed is not None, fps=fps if stored is None else None)
     return mode, fps or 8.0, parsed
+
+
+def _session_clock(app: App, session_name: str) -> Callable[[float], str]:
+    """Seconds on a session's timeline -> its clock time (HH:MM:SS in its zone); the session
+    is looked up at the first call (a new one exists only once the run has made it)."""
+    from rollcall.attendance.report import session_zone
+    from rollcall.storage.sessions import require_session
+    from rollcall.wallclock import clock_at
+
+    known: list[tuple[datetime, tzinfo]] = []
+
+    def clock(t: float) -> str:
+        if not known:
+            try:
+                with app.db.session() as session:
+                    row = require_session(session, session_name)
+                    zone = session_zone(row.course, app.settings.timezone)
+                    known.append((row.started_at, zone))
+            except Exception:  # noqa: BLE001 - a line on the terminal must never stop a run
+                return f"t={t:.1f} s"
+        started, zone = known[0]
+        return _clock(clock_at(started, t, zone))
+
+    return clock
 
 
 def _when(app: App, session_name: str) -> str:
