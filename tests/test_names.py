@@ -13,7 +13,20 @@ from rollcall.storage.names import check_exact_name, check_name
 from rollcall.storage.sessions import SessionSettings, create_session
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "CS101/2026", "a\tb", "line\nbreak"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "   ",
+        "CS101/2026",
+        "a\tb",
+        "line\nbreak",
+        ".",  # /sessions/.. is / to a browser: the page could never be opened
+        "..",
+        "emoji \u202eevil",  # shown reversed, and the reversal spills into the next text
+        "x" * 201,  # wider than every other column of the portal's tables together
+    ],
+)
 def test_unusable_names_are_refused(bad: str) -> None:
     with pytest.raises(RollcallError, match="session name"):
         check_name("session", bad)
@@ -42,5 +55,31 @@ def test_sessions_with_a_slash_are_not_created(home: Path) -> None:
         with pytest.raises(RollcallError, match="cannot contain '/'"), db.session() as s:
             settings = SessionSettings("x", 1, 20.0, 90.0, 300.0, 180.0)
             create_session(s, "CS101/2026-11-24", settings, [], None)
+    finally:
+        db.close()
+
+
+def test_one_name_spelled_two_ways_is_one_person_and_one_account(home: Path) -> None:
+    """ "vladimir putin" beside "Vladimir_Putin" would be two records of one face, splitting
+    their marks; "IVY" beside "ivy" one person with two logins; "bob/x" an account the portal
+    could not address. Each is refused before anything is read or written."""
+    from rollcall.enrollment import enroll_photos
+    from rollcall.storage.accounts import create_user
+    from rollcall.storage.models import Person
+
+    db = Database(Settings.from_env())
+    try:
+        with db.session() as s:
+            s.add(Person(name="Vladimir_Putin"))
+            create_user(s, "ivy", "a long enough password", "instructor")
+        for other in ("vladimir putin", "VLADIMIR_PUTIN", "Vladimír  Putin"):
+            with pytest.raises(RollcallError, match="'Vladimir_Putin' is already enrolled"):
+                enroll_photos(db, None, other, [], consent=None)  # type: ignore[arg-type]
+        with db.session() as s:
+            assert s.query(Person).count() == 1
+            with pytest.raises(RollcallError, match="a user named 'ivy' already exists"):
+                create_user(s, "IVY", "a long enough password", "admin")
+            with pytest.raises(RollcallError, match="cannot contain '/'"):
+                create_user(s, "bob/x", "a long enough password", "admin")
     finally:
         db.close()

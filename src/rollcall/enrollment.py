@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
-from rollcall.storage.names import check_name
+from rollcall.storage.names import check_name, same_name_key
 from rollcall.storage.people import (
     add_template,
     get_or_create_person,
@@ -56,6 +56,27 @@ def consent_required(name: str) -> RollcallError:
     )
 
 
+def _not_another_spelling(db: Database, name: str) -> None:
+    """Refuse a new person whose name is an enrolled one's spelled otherwise ("vladimir putin"
+    beside "Vladimir_Putin"): two records of one face split their marks between them, and
+    the meeting matcher already takes such names for one person."""
+    from sqlalchemy import select
+
+    from rollcall.storage.models import Person
+
+    key = same_name_key(name)
+    with db.session() as session:
+        if get_person(session, name) is not None:
+            return  # adding photos to someone enrolled
+        for other in session.scalars(select(Person.name)):
+            if same_name_key(other) == key:
+                raise RollcallError(
+                    f"{other!r} is already enrolled, and {name!r} is the same name spelled "
+                    f"otherwise (case, accents, spaces or underscores): add the photos to "
+                    f"{other!r}"
+                )
+
+
 def needs_consent(db: Database, name: str) -> bool:
     """True unless `name` is enrolled with consent on record (then adding photos needs none)."""
     with db.session() as session:
@@ -91,6 +112,7 @@ def enroll_photos(
     """
     policy = policy or EnrollmentPolicy()
     name = check_name("person", name)
+    _not_another_spelling(db, name)
     if consent is None and needs_consent(db, name):
         raise consent_required(name)  # before any photo is read
     result = EnrollmentResult(name)

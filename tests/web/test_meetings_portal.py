@@ -197,6 +197,20 @@ def test_person_accounts_and_bulk_csv_for_admins(app: Flask, browser) -> None:  
     assert "line 3" in ada.get("/people/").get_data(as_text=True)
     with app.extensions["rollcall"].db.session() as s:
         assert s.scalar(select(PersonAlias).where(PersonAlias.value == "Bobby")) is None
+    # A cell over the csv module's 128 KiB field limit stopped the reader with a 500; and the
+    # same cell in a session's participant report (its format detection read it).
+    huge = b"person,email,alias\nBob,," + b"B" * 200_000 + b"\n"
+    sent = ada.post("/people/accounts", data={"accounts": (io.BytesIO(huge), "big.csv")},
+                    content_type="multipart/form-data", follow_redirects=True)  # fmt: skip
+    assert sent.status_code == 200
+    assert "big.csv, line 2: not readable as CSV" in sent.get_data(as_text=True)
+    zoom = b"Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes),Guest\n"
+    zoom += b"Bob," + b"b" * 200_000 + b",05/06/2024 09:00:00 AM,05/06/2024 09:50:00 AM,50,No\n"
+    sent = ada.post("/sessions/algebra-1/participants",
+                    data={"report": (io.BytesIO(zoom), "z.csv")},
+                    content_type="multipart/form-data", follow_redirects=True)  # fmt: skip
+    assert sent.status_code == 200, sent.status_code
+    assert "z.csv, line 2: 200," in sent.get_data(as_text=True)
 
 
 # -- real headless Chromium ------------------------------------------------------------------

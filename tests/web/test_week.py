@@ -93,7 +93,12 @@ def test_history_rate_streaks_and_who_may_see_it(app, browser) -> None:  # noqa:
     assert page.count('class="mark status-absent"') == 3  # the trend chart, one per session
     alice = browser("ivy").get("/history/Alice").get_data(as_text=True)
     assert "100%" in alice and "absences in a row" in alice
-    assert browser("otto").get("/history/Alice").status_code == 403
+    # Someone only on courses Otto does not teach is no one to him: the same 404 as for a
+    # name no one has (a 403 told him who is enrolled elsewhere).
+    hidden = browser("otto").get("/history/Alice")
+    nobody = browser("otto").get("/history/Nobody")
+    assert hidden.status_code == nobody.status_code == 404
+    assert "No one named &#39;Alice&#39; is enrolled." in hidden.get_data(as_text=True)
     # Otto teaches History, which Bob is on: he sees Bob, but none of Algebra's sessions.
     otto = browser("otto").get("/history/Bob").get_data(as_text=True)
     assert "algebra-1" not in otto and "No sessions you may see" in otto
@@ -145,6 +150,17 @@ def test_sheet_shows_visitors_duplicates_and_not_yet_seen(app, browser) -> None:
     assert "visitor (enrolled, not on the roster)" in page and "Carol" in page
     assert "the same face in two places" in page
     assert "not yet seen" in page and "✗ absent" not in page
+    # So do the course's report and the exports (they said "absent" while it ran).
+    report = browser("ivy").get("/reports/Algebra").get_data(as_text=True)
+    assert "not yet seen" in report
+    rows = list(
+        csv.DictReader(io.StringIO(browser("ivy").get("/sessions/algebra-live/export.csv").text))
+    )
+    assert {r["person"]: r["status"] for r in rows}["Bob"] == "not_yet_seen"
+    course = browser("ivy").get("/reports/Algebra/export.csv").text
+    assert "not_yet_seen" in course
+    dash = browser("ivy").get("/").get_data(as_text=True)
+    assert '<span data-field="progress">no sample yet</span>' in dash  # not "sample 0 at"
     live = browser("ivy").get("/live.json").get_json()["sessions"][0]
     # No head count yet, so nobody is "here" now.
     assert (live["here"], live["expected"], live["missing"]) == (0, 2, ["Alice", "Bob"])
@@ -202,6 +218,13 @@ def test_strangers_grouped_across_sessions_and_assigned_with_attendance(app, bro
         assert {s.get(UnknownFace, f).review for f in (f1, f2)} == {"assigned"}
     rows = list(csv.DictReader(io.StringIO(ivy.get("/sessions/algebra-2/export.csv").text)))
     assert {r["person"]: r["status"] for r in rows}["Bob"] == "present"
+    # A mark staff made by assigning a face is a staff change, said so in the export, and
+    # its evidence is not "recognised".
+    bob_row = {r["person"]: r for r in rows}["Bob"]
+    assert bob_row["edited"] == "yes", bob_row
+    assert bob_row["edit_reason"].startswith("unknown face assigned: not seen → seen at 200 s")
+    mark = ivy.get("/sessions/algebra-2/marks/Bob").get_data(as_text=True)
+    assert "Not recognised: staff assigned this face" in mark and "Recognised at" not in mark
     # Bulk dismiss; otto may not dismiss Algebra's faces.
     assert browser("otto").post("/unknowns/dismiss", {"face": [str(f3)]}).status_code == 403
     assert ivy.post("/unknowns/dismiss", {"face": [str(f3), "1"]}).status_code == 302
@@ -282,3 +305,38 @@ def test_admin_deletes_a_course_with_typed_confirmation(app, browser) -> None:  
     with app.extensions["rollcall"].db.session() as s:
         actions = list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
         assert actions == ["session.deleted", "course.deleted"]
+
+
+def test_an_entrance_sheet_has_no_meeting_columns(app, browser) -> None:  # noqa: ANN001
+    """An entrance marks people as they pass: no minutes present, samples seen in, or meeting
+    participant list on its sheet and mark pages (they read 0.0 and "0 of 1 samples")."""
+    sid = add_session(app, "algebra-door", 5)
+    meeting = browser("ivy").get("/sessions/algebra-door").get_data(as_text=True)
+    assert "<th>Minutes</th>" in meeting and "Meeting participants" in meeting
+    with app.extensions["rollcall"].db.session() as s:
+        s.get(AttendanceSession, sid).mode = "entrance"
+    page = browser("ivy").get("/sessions/algebra-door").get_data(as_text=True)
+    assert "<th>Minutes</th>" not in page and "Seen in" not in page
+    assert "Meeting participants" not in page and ">Edit</a>" in page
+    mark = browser("ivy").get("/sessions/algebra-door/marks/Alice").get_data(as_text=True)
+    assert "Minutes present" not in mark
+
+
+def test_a_running_session_is_closed_from_its_sheet(app, browser) -> None:  # noqa: ANN001
+    """A session started in the portal for an agent that never came back stayed running
+    until someone had the command line: its sheet closes it now (own courses only), with
+    final statuses and an audit entry."""
+    add_session(app, "algebra-lost", 7, absent=("Bob",), state="running")
+    page = browser("ivy").get("/sessions/algebra-lost").get_data(as_text=True)
+    assert "Close the session" in page and "not yet seen" in page
+    assert browser("otto").post("/sessions/algebra-lost/close").status_code == 403
+    done = browser("ivy").post("/sessions/algebra-lost/close")
+    assert done.status_code == 302
+    page = browser("ivy").get("/sessions/algebra-lost").get_data(as_text=True)
+    assert "Close the session" not in page and "✗ absent" in page and "not yet seen" not in page
+    with app.extensions["rollcall"].db.session() as s:
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-lost"))
+        assert row.state == "closed"
+    assert "session closed" in page  # the audit trail's words
+    again = browser("ivy").post("/sessions/algebra-lost/close", follow_redirects=True)
+    assert "already closed" in again.get_data(as_text=True)

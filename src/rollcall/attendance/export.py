@@ -12,8 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.report import SessionReport
+from rollcall.attendance.status import NOT_YET_SEEN
+from rollcall.storage.audit import UnknownAssigned
 from rollcall.storage.models import Person
 from rollcall.storage.staff import AuditEntry
+
+ASSIGNED = UnknownAssigned.name
 
 COLUMNS = [
     "person",
@@ -69,11 +73,19 @@ def edit_reasons(session: Session, session_names: list[str]) -> dict[tuple[str, 
     out: dict[tuple[str, str], str] = {}
     for entry in session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.action == "mark.edited", AuditEntry.session_name.in_(session_names))
+        .where(
+            AuditEntry.action.in_(("mark.edited", ASSIGNED)),
+            AuditEntry.session_name.in_(session_names),
+        )
         .order_by(AuditEntry.id)
     ):
         person = json.loads(entry.details or "{}").get("person", entry.subject)
-        text = f"{entry.before} → {entry.after}: {entry.reason} (by {entry.actor})"
+        if entry.action == ASSIGNED and not entry.after:
+            continue  # the face assigned changed nothing in the mark
+        # A face staff assigned from the unknown faces changed the mark as an edit does.
+        how = "unknown face assigned: " if entry.action == ASSIGNED else ""
+        why = f": {entry.reason}" if entry.reason else ""
+        text = f"{how}{entry.before} → {entry.after}{why} (by {entry.actor})"
         key = (entry.session_name or "", person)
         out[key] = f"{out[key]}; {text}" if key in out else text
     return out
@@ -103,12 +115,12 @@ def _rows(report: SessionReport, details: ExportDetails) -> list[list[object]]:
     return [
         [
             spreadsheet_safe(a.person),
-            a.status,
+            NOT_YET_SEEN if report.state == "running" and a.status == "absent" else a.status,
             "" if a.first_seen is None else round(a.first_seen, 1),
             "" if a.last_seen is None else round(a.last_seen, 1),
             round(a.minutes_present, 2),
             round(a.confidence, 3),
-            "yes" if a.edited else "",
+            "yes" if a.edited or a.person in details.reasons else "",
             _iso(report.clock(a.first_seen)),
             _iso(report.clock(a.last_seen)),
             spreadsheet_safe(details.contacts.get(a.person, Contact()).student_id),
@@ -158,7 +170,8 @@ def export_xlsx(report: SessionReport, path: Path, details: ExportDetails | None
     sheet.append(header)
     for cell in sheet[5]:
         cell.font = Font(bold=True)
-    rows = _rows(report, details or ExportDetails())
+    details = details or ExportDetails()
+    rows = _rows(report, details)
     for row, entry in zip(rows, report.attendance, strict=True):
         first, last = report.clock(entry.first_seen), report.clock(entry.last_seen)
         row[first_clock : first_clock + 2] = [
@@ -196,8 +209,12 @@ def export_xlsx(report: SessionReport, path: Path, details: ExportDetails | None
     summary.append(["State", report.state])
     summary.append(["Expected", len(report.attendance)])
     for status in ("present", "late", "left_early", "absent"):
-        summary.append([status, sum(a.status == status for a in report.attendance)])
-    summary.append(["Edited by staff", sum(a.edited for a in report.attendance)])
+        counted = sum(a.status == status for a in report.attendance)
+        if status == "absent" and report.state == "running":
+            status = NOT_YET_SEEN
+        summary.append([status, counted])
+    changed = sum(a.edited or a.person in details.reasons for a in report.attendance)
+    summary.append(["Edited by staff", changed])
     for cell in summary["A"]:
         cell.font = Font(bold=True)
     for ws in (summary, sheet, counts):

@@ -17,6 +17,10 @@ class ScheduleWindow:
     grace: float  # seconds of slack before "late" or "left early"
 
 
+# How an export writes "absent" while its session runs: nobody is judged absent before the end.
+NOT_YET_SEEN = "not_yet_seen"
+
+
 def window_for(
     started_at: datetime,
     start_time: str | None,

@@ -262,7 +262,14 @@ def people_accounts(app: App, file: Path) -> None:
         raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
     # Excel saves CSV with semicolons where the decimal mark is a comma.
     first = text.lstrip("\ufeff").split("\n", 1)[0]
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter_of(first)))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter_of(first))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
+        line = reader.line_num
+        raise click.ClickException(
+            f"{file.name}, line {line}: not readable as CSV ({exc})"
+        ) from None
     header = [h.strip().casefold() for h in (rows[0] if rows else [])]
     if "person" not in header or not ({"email", "alias"} & set(header)):
         raise click.ClickException(

@@ -50,9 +50,15 @@ def serve(
             "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
             "clear_untrusted_proxy_headers": True,
         }
+    from sqlalchemy import func, select
+
+    from rollcall.storage.staff import User
+
+    with app.db.session() as session:
+        nobody = not session.scalar(select(func.count()).select_from(User))
+    first = "; create an account first with `rollcall user add NAME --role admin`" if nobody else ""
     err_console.print(
-        f"rollcall portal on http://{host}:{port}/ (Ctrl-C stops it); "
-        "create an account first with `rollcall user add NAME --role admin`.",
+        f"rollcall portal on http://{host}:{port}/ (Ctrl-C stops it){first}.",
         highlight=False,
     )
     # waitress serves only 100 connections by default: the load test's 200 staff left half of

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from rollcall.errors import NotFound, RollcallError
 from rollcall.storage.models import AttendanceSession, Course, utcnow
+from rollcall.storage.names import check_name
 from rollcall.storage.staff import ROLES, ApiToken, CourseInstructor, User
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -41,8 +42,10 @@ def create_user(session: Session, name: str, password: str, role: str) -> User:
         raise RollcallError(f'a user name may not end with "{COMMAND_LINE}"')
     if role not in ROLES:
         raise RollcallError(f"role must be one of {', '.join(ROLES)} (got {role!r})")
-    if get_user(session, name) is not None:
-        raise RollcallError(f"a user named {name!r} already exists")
+    check_name("user", name)  # a "/" would split the portal's address of the account
+    taken = session.scalar(select(User.name).where(func.lower(User.name) == name.lower()))
+    if taken is not None:  # "IVY" beside "ivy" is one person logging in two ways
+        raise RollcallError(f"a user named {taken!r} already exists")
     user = User(name=name, password_hash=hash_password(password), role=role, active=True)
     session.add(user)
     session.flush()

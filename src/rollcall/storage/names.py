@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
+from rollcall.accents import unaccented
 from rollcall.errors import RollcallError
+
+MAX_NAME = 200  # characters: a longer name would push every other column off the portal's tables
+# Right-to-left and isolate overrides: "emoji \u202eevil" shows as "live ijome", and the
+# reversal leaks into what is printed after it (a dashboard card's header).
+BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def check_name(kind: str, name: str) -> str:
@@ -20,9 +27,22 @@ def check_name(kind: str, name: str) -> str:
             f"a {kind} name cannot contain '/' ({name!r}); the portal addresses {kind}s by name "
             "(use '-' instead)"
         )
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
-        raise RollcallError(f"a {kind} name cannot contain control characters ({name!r})")
+    if any(unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS for ch in name):
+        raise RollcallError(
+            f"a {kind} name cannot contain control or text-direction characters ({name!r})"
+        )
+    if set(name) == {"."}:
+        # The browser resolves /sessions/.. to /: the page could never be opened.
+        raise RollcallError(f"a {kind} name cannot be only dots ({name!r})")
+    if len(name) > MAX_NAME:
+        raise RollcallError(f"a {kind} name can have at most {MAX_NAME} characters")
     return name
+
+
+def same_name_key(name: str) -> str:
+    """Names that are one name to a reader: equal ignoring case, accents, spaces and
+    underscores ("Vladimir_Putin", "vladimir putin")."""
+    return re.sub(r"[\s_]+", "", unaccented(name).casefold())
 
 
 def check_exact_name(kind: str, name: str) -> str:

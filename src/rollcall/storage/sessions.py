@@ -60,9 +60,9 @@ def upsert_course(
     if zone is not None:
         course.timezone = zone
     if start_time is not None:
-        course.start_time = _check_hhmm(start_time, "--starts")
+        course.start_time = _check_hhmm(start_time, "the start time")
     if end_time is not None:
-        course.end_time = _check_hhmm(end_time, "--ends")
+        course.end_time = _check_hhmm(end_time, "the end time")
     if grace_minutes is not None:
         course.grace_minutes = grace_minutes
     elif course.grace_minutes is None:

@@ -86,7 +86,12 @@ def detail(name: str):  # noqa: ANN201
         ]
         instructors = accounts.course_instructors(s, course)
         default_zone = zone_name(zone_info(portal().settings.timezone))
-        staff = s.scalars(select(User).where(User.role == "instructor").order_by(User.name)).all()
+        teaching = {u.id for u in instructors}  # offered only to those not on it yet
+        staff = [
+            u
+            for u in s.scalars(select(User).where(User.role == "instructor").order_by(User.name))
+            if u.id not in teaching
+        ]
         return render_template(
             "courses/detail.html",
             course=course,

@@ -25,8 +25,9 @@ def person(name: str):  # noqa: ANN201
     with db_session() as s:
         user = me(s)
         row = get_person(s, name)
+        nobody = f"No one named {name!r} is enrolled."
         if row is None:
-            abort(404, description=f"No one named {name!r} is enrolled.")
+            abort(404, description=nobody)
         courses = None
         if user.role != "admin":
             courses = accounts.owned_course_ids(s, user.id)
@@ -45,7 +46,9 @@ def person(name: str):  # noqa: ANN201
                 .limit(1)
             )
             if on_roster is None and expected is None:
-                abort(403)
+                # As for no one at all: a 403 would tell an instructor who is enrolled in
+                # courses they cannot see (the roster's lookups say nothing either).
+                abort(404, description=nobody)
         history = person_history(s, row.id, row.name, courses, portal().settings.timezone)
         trend = [(e.started_local.strftime("%d %b"), rate, e.status) for e, rate in history.trend()]
         return render_template(

@@ -209,7 +209,12 @@ def accounts_csv():  # noqa: ANN201
     """Meeting emails and aliases for many people: a CSV of person,email,alias; all or nothing."""
     try:
         label, data = _upload("accounts")
-        rows = list(csv.reader(io.StringIO(decode(data, label))))
+        reader = csv.reader(io.StringIO(decode(data, label)))
+        try:
+            rows = list(reader)
+        except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
+            line = reader.line_num
+            raise RollcallError(f"{label}, line {line}: not readable as CSV ({exc})") from None
         header = [h.strip().casefold() for h in (rows[0] if rows else [])]
         if "person" not in header or not ({"email", "alias"} & set(header)):
             raise RollcallError(f"{label}, line 1: expected the columns person, email and alias")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from rollcall.attendance.export import EXPORTERS, export_details
 from rollcall.attendance.report import as_utc, build_report, session_zone
 from rollcall.storage import accounts
-from rollcall.storage.audit import MarkEdited, entries_for_session, record
+from rollcall.storage.audit import MarkEdited, SessionClosed, entries_for_session, record
 from rollcall.storage.models import AttendanceRecord, Person
 from rollcall.storage.sessions import samples_named, session_events, unknown_faces
 from rollcall.wallclock import clock_at, in_zone
@@ -136,6 +136,9 @@ def sheet(name: str):  # noqa: ANN201
             samples=len(report.head_counts),
             notices=_notices(s, row.id),
             running=row.state == "running",
+            # An entrance marks people as they pass: no minutes present, samples seen in, or
+            # meeting participant list (it has no meeting).
+            entrance=row.mode == "entrance",
             **meeting_view(s, row, report),
         )
 
@@ -163,6 +166,30 @@ def _notices(s, session_id: int) -> list[tuple[object, str, str | None, str]]:  
     ids = {e.person_id for e in events if e.person_id is not None}
     names = dict(s.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).all())
     return [(e, NOTICE_KINDS[e.kind], names.get(e.person_id), e.detail) for e in events]
+
+
+@bp.post("/<name>/close")
+def close(name: str):  # noqa: ANN201
+    """End a running or interrupted session for good, as `rollcall sessions close` does: a
+    session started here for a capture agent that never came back stayed running (on the
+    dashboard, its absent people "not yet seen") until someone had the command line."""
+    from rollcall.attendance import lifecycle
+
+    with db_session() as s:
+        user = me(s)
+        row = session_or_abort(s, name, user)
+        if row.state == lifecycle.CLOSED:
+            flash(f"{name} is already closed.", "error")
+            return redirect(url_for("sessions.sheet", name=name))
+        before = row.state
+        lifecycle.close(s, row, row.processed_until or 0.0, portal().settings.timezone)
+        record(s, user.name, SessionClosed(row.name, before))
+    flash(
+        f"{name} is closed: final statuses are given, and a run or agent still recording it "
+        "stops. It is in the audit trail.",
+        "success",
+    )
+    return redirect(url_for("sessions.sheet", name=name))
 
 
 @bp.post("/<name>/marks")

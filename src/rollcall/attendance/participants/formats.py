@@ -31,6 +31,7 @@ def parse_report(data: bytes, filename: str, platform: str | None = None) -> Par
     texts = report_texts(data, filename)
     for label, text in texts:
         lines = text.splitlines()
+        _no_huge_line(lines, label)
         found = platform or detect(lines)
         # Headers in a language rollcall has no words for: the table is read by its shape.
         report = layout.parse(lines, label) if found is None else None
@@ -51,3 +52,17 @@ def parse_report(data: bytes, filename: str, platform: str | None = None) -> Par
         "language: a table of names with join and leave times); the first line reads "
         f"{lines[first][:80]!r}"
     )
+
+
+# A participant report's line is a name, an email and a few times: a line longer than this is
+# not one (and a cell over the csv module's field limit, 128 KiB, would stop its reader).
+MAX_LINE = 10_000
+
+
+def _no_huge_line(lines: list[str], label: str) -> None:
+    for i, line in enumerate(lines):
+        if len(line) > MAX_LINE:
+            raise ReportError(
+                f"{label}, line {i + 1}: {len(line):,} characters long, not a participant "
+                "report's line"
+            )

@@ -63,8 +63,7 @@ function pollLive(box) {
         const set = (field, value) => { const el = card.querySelector(`[data-field=${field}]`); if (el) el.textContent = value; };
         set("head_count", s.head_count ?? "–");
         set("recognized", s.recognized ?? "–");
-        set("samples", s.samples);
-        set("t", formatClock(s.t));
+        set("progress", s.samples ? `sample ${s.samples} at ${formatClock(s.t)}` : "no sample yet");
         set("here", s.here);
         set("expected", s.expected);
         set("missing", s.missing.length ? s.missing.join(", ") : "no one");
