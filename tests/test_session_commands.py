@@ -604,3 +604,15 @@ def test_sessions_delete_asks_at_a_terminal(home: Path, roster: list[str]) -> No
     os.close(primary)
     assert b"Delete session W1" in asked
     assert sessions_in(home) == [("W1", "closed")]
+
+
+def test_sampling_gaps_the_wrong_way_round_leave_no_session(
+    cli, home: Path, roster: list[str], tmp_path: Path
+) -> None:
+    """min over max made a session whose schedule refused its first sample: one that could
+    never be resumed (and, through an agent, stayed "running")."""
+    video = blank_video(tmp_path / "lecture.mp4", seconds=2.0)
+    result = cli("run", "--session", "GAPS", "--source", video, "--min-interval", "5",
+                 "--max-interval", "2")  # fmt: skip
+    assert result.exit_code != 0 and "0 < min <= max (got 5, 2)" in result.output
+    assert "GAPS" not in dict(sessions_in(home))

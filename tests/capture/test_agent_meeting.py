@@ -216,3 +216,73 @@ def test_a_source_opened_before_the_server_answered_keeps_session_time(tmp_path:
     assert stamped and all(abs(t - seq * 1.0) < 0.5 for seq, t in server.received), stamped
     # Taken when due (uploaded at once after), not 20 s early under the due time's stamp.
     assert all(when >= t - 0.3 for when, t in zip(server.when, stamped, strict=True))
+
+
+def test_a_half_written_spool_file_is_set_aside_not_fatal(tmp_path: Path) -> None:
+    """A kill or power loss while a frame's JSON was being written left half a file, and
+    every later start of the agent died reading it. Its JSON is now renamed into place like
+    its picture; one cut short anyway (by an older agent) is set aside."""
+    spool = Spool(tmp_path / "spool", 10)
+    assert spool.add(1, 30.0, datetime.now(UTC), b"jpeg-1")
+    assert spool.add(2, 60.0, datetime.now(UTC), b"jpeg-2")
+    (tmp_path / "spool" / "000000002.json").write_text('{"seq": 2, "t"')  # cut short
+    assert [f["seq"] for f in spool.waiting()] == [1]
+    assert (tmp_path / "spool" / "000000002.json.unreadable").is_file()
+    assert not list((tmp_path / "spool").glob("*.tmp"))
+
+
+def _response(url: str, status: int, body: bytes, redirected: bool = False) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content, response.url = status, body, url
+    if redirected:
+        response.history = [requests.Response()]
+    return response
+
+
+def test_a_wrong_server_address_is_refused_not_retried_for_ever() -> None:
+    """A portal address with the wrong path is sent to the login page, and a server that is
+    not rollcall answers 501 or with a page: each is a wrong --server, which asking again will
+    not change (the agent retried them for ever as "unreachable"). A 503 (a proxy while the
+    server restarts) is still waited out."""
+    from rollcall.capture.agent import AgentRefused, ServerClient
+
+    client = ServerClient("http://127.0.0.1:1/wrong", "token")
+    url = client.base + "/sessions"
+    for response in (
+        _response("http://127.0.0.1:1/login", 200, b"<html>log in</html>", redirected=True),
+        _response(url, 501, b"Unsupported method ('POST')"),
+        _response(url, 200, b"<html>a page</html>"),
+    ):
+        with pytest.raises(AgentRefused, match="check --server"):
+            client._check(response)
+    with pytest.raises(requests.HTTPError):
+        client._check(_response(url, 503, b"restarting"))
+    assert client._check(_response(url, 200, b'{"ok": true}')) == {"ok": True}
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--min-interval", "5", "--max-interval", "2"), "--min-interval is longer"),
+        (("--duration", "-5"), "--duration"),
+        (("--reconnect-timeout", "-5"), "--reconnect-timeout"),
+        (("--mode", "meeting", "--fps", "8"), "add --mode entrance"),
+        (("--server", "127.0.0.1:8000"), "http(s)://"),
+        (("--session", ".."), "only dots"),
+    ],
+)
+def test_the_agent_refuses_bad_options_before_anything_is_made(
+    cli, home: Path, tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:  # noqa: ANN001
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not read: refused before the source is opened")
+    base = {"--server": "http://127.0.0.1:1", "--token": "t", "--session": "s1"}
+    for i in range(0, len(args), 2):
+        if args[i] in base:
+            base[args[i]] = args[i + 1]
+    rest = [a for i in range(0, len(args), 2) if args[i] not in base for a in args[i : i + 2]]
+    flat = [x for k, v in base.items() for x in (k, v)]
+    result = cli("agent", *flat, "--source", video, *rest)
+    assert result.exit_code != 0 and said in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not (home / "agent-spool").exists()

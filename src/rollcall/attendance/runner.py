@@ -158,6 +158,13 @@ def prepare_session(
             )
     if not options.source:
         raise RollcallError("--source is needed to start a session")
+    if not 0 < options.min_interval <= options.max_interval:
+        # Refused before the session exists (the schedule would refuse it at its first
+        # sample, leaving a session that can never be resumed).
+        raise RollcallError(
+            "sampling gaps must be 0 < min <= max (got "
+            f"{options.min_interval:g}, {options.max_interval:g})"
+        )
     people, course = _expected_people(db, options)
     seed = (
         options.seed if options.seed is not None else int(np.random.SeedSequence().entropy % 2**31)

@@ -116,15 +116,28 @@ class Spool:
         tmp.write_bytes(jpeg)
         tmp.replace(stem.with_suffix(".jpg"))
         meta = {"seq": seq, "t": t, "captured_at": captured_at.isoformat()}
-        stem.with_suffix(".json").write_text(json.dumps(meta))
+        # Renamed into place like the picture: a kill mid-write must not leave half a file
+        # that stops every later start (waiting() reads them all).
+        tmp = stem.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(meta))
+        tmp.replace(stem.with_suffix(".json"))
         return True
 
     def waiting(self) -> list[dict]:
         out = []
         for meta_path in sorted(self.folder.glob("*.json")):
             image = meta_path.with_suffix(".jpg")
-            if image.is_file():
-                out.append({**json.loads(meta_path.read_text()), "path": image})
+            if not image.is_file():
+                continue
+            try:
+                meta = json.loads(meta_path.read_text())
+            except (OSError, ValueError):
+                # Written by an agent before stop 33 and cut short by a kill or a power loss:
+                # its time is lost with it, so the frame cannot be sent. Put aside, not fatal.
+                log.warning("spooled frame %s unreadable: set aside, not sent", meta_path.name)
+                meta_path.rename(meta_path.with_suffix(".json.unreadable"))
+                continue
+            out.append({**meta, "path": image})
         return out
 
     def remove(self, seq: int) -> None:
@@ -149,6 +162,13 @@ class ServerClient:
             except ValueError:
                 retry_after = 1.0
             raise SlowDown(min(max(retry_after, 0.1), MAX_BACKOFF))
+        if response.history or response.status_code in (405, 501):
+            # Sent to a login page, or a server that has no such API: the address is wrong,
+            # and asking again will not change that.
+            raise AgentRefused(
+                f"{response.url} is not rollcall's agent API (HTTP {response.status_code}"
+                f"{', redirected' if response.history else ''}): check --server"
+            )
         if response.status_code in (401, 403, 404, 409, 400):
             try:
                 message = response.json().get("error") or response.text
@@ -156,7 +176,12 @@ class ServerClient:
                 message = response.text
             raise AgentRefused(f"the server refused ({response.status_code}): {message}")
         response.raise_for_status()
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise AgentRefused(
+                f"{response.url} answered with something other than rollcall's API: check --server"
+            ) from None
 
     def open(self, options: AgentOptions) -> dict:
         body: dict[str, object] = {"session": options.session, "source": options.source}

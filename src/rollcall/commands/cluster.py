@@ -22,6 +22,7 @@ from rollcall.commands.base import (
     utc_minute,
 )
 from rollcall.commands.web import token
+from rollcall.storage.names import check_exact_name
 
 STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
 
@@ -44,8 +45,16 @@ STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
 )
 @click.option("--course", "course_name", help="When creating the session: its course.")
 @click.option("--seed", type=int, help="When creating: seed of the random sampling times.")
-@click.option("--min-interval", type=float, help="When creating: shortest gap (s, default 20).")
-@click.option("--max-interval", type=float, help="When creating: longest gap (s, default 90).")
+@click.option(
+    "--min-interval",
+    type=click.FloatRange(min=0, min_open=True),
+    help="When creating: shortest gap (s, default 20).",
+)
+@click.option(
+    "--max-interval",
+    type=click.FloatRange(min=0, min_open=True),
+    help="When creating: longest gap (s, default 90).",
+)
 @click.option(
     "--verify-every",
     type=float,
@@ -58,13 +67,17 @@ STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
     help="When creating: unseen this long (s, default 180) is reported as having left.",
 )
 @click.option("--started-at", help="When creating: the lecture's start, ISO 8601 with its zone.")
-@click.option("--duration", type=float, help="Stop after this many seconds of source time.")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop after this many seconds of source time.",
+)
 @click.option(
     "--spool",
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for frames the server has not acknowledged (default under ROLLCALL_HOME).",
 )
-@click.option("--reconnect-timeout", default=30.0, show_default=True, type=float)
+@click.option("--reconnect-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0))
 @click.option(
     "--mode",
     type=click.Choice(["meeting", "entrance"]),
@@ -133,6 +146,13 @@ def agent(
         line=line,
     )
     line_needs_entrance(mode, line)
+    check_exact_name("session", session_name)  # before a spool folder is made of it
+    if mode == "meeting" and fps is not None:
+        line_needs_entrance(mode, None, fps=fps)
+    if min_interval is not None and max_interval is not None and min_interval > max_interval:
+        raise click.UsageError("--min-interval is longer than --max-interval")
+    if not server.startswith(("http://", "https://")):
+        raise click.UsageError(f"--server {server!r}: give the portal's address, http(s)://…")
     frames = open_source(source, reconnect_timeout=reconnect_timeout)
     if begun is None and not frames.live and frames.recorded_at is not None:
         options = AgentOptions(**{**options.__dict__, "started_at": frames.recorded_at})

@@ -10,6 +10,7 @@ token; a sample uploaded twice is stored once.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import UTC, datetime
@@ -173,7 +174,10 @@ def _describe(s, row: AttendanceSession, count: int = 10, after: int = -1) -> di
         through = _received_through(s, row)
         _within_reach(through, after, "after")
         upcoming = [
-            {"seq": seq, "t": round(t, 3)}
+            # Up to the millisecond, never down: the agent then takes the first frame at or
+            # after the exact time, the one `rollcall run` takes (rounded down, a frame just
+            # before it could be sent instead).
+            {"seq": seq, "t": math.ceil(t * 1000) / 1000}
             for seq, t in islice((x for x in _schedule(row) if x[0] > max(through, after)), count)
         ]
     return extra | {
