@@ -286,3 +286,18 @@ def test_the_agent_refuses_bad_options_before_anything_is_made(
     assert result.exit_code != 0 and said in result.output, result.output
     assert "Traceback" not in result.output
     assert not (home / "agent-spool").exists()
+
+
+def test_the_agent_tells_its_operator_of_a_line_outside_the_picture() -> None:
+    """Only the server's log said so; the operator at the camera is the one who can fix it."""
+    import numpy as np
+
+    from rollcall.capture.agent import line_note
+
+    notes: list[str] = []
+    picture = np.zeros((720, 1280, 3), np.uint8)
+    line_note("0,500,1280,500", picture, notes)
+    assert notes == []
+    line_note("0,5000,1280,5000", picture, notes)
+    assert notes == ["the counting line 0,5000,1280,5000 lies outside the 1280x720 picture: "
+                     "nobody can cross it"]  # fmt: skip

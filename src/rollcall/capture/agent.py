@@ -422,9 +422,15 @@ class Agent:
             start = max(known) + 1.0 / fps if known else 0.0
         end_t = 0.0
         dropping = False
+        line = info.get("line") or self.options.line
         for frame in frames_at(self.source, fps, start=max(0.0, start)):
             if self.should_stop():
                 break
+            if line:
+                # Told where the camera is (the server only logs it): given in another
+                # resolution's pixels, or mistyped, the line can never be crossed.
+                line_note(str(line), frame.image, self.status.notes)
+                line = None
             ft = frame.t + offset
             if self.options.duration is not None and ft > self.options.duration:
                 end_t = self.options.duration
@@ -533,3 +539,19 @@ class Agent:
             self.status.connected = True
             self._backoff = 1.0
             return result or {}
+
+
+def line_note(line: str, image: np.ndarray, notes: list[str]) -> None:
+    """A note when the counting line lies outside the camera's picture."""
+    from rollcall.analysis.entrance.occupancy import line_in_picture, parse_line
+
+    height, width = image.shape[:2]
+    try:
+        outside = not line_in_picture(parse_line(line), width, height)
+    except RollcallError:
+        return  # the server refuses a line it cannot read
+    if outside:
+        notes.append(
+            f"the counting line {line} lies outside the {width}x{height} picture: nobody can "
+            "cross it"
+        )

@@ -168,8 +168,13 @@ def agent(
     # line when it changes (connected or not, notes) and at most once a minute otherwise.
     logged = {"at": 0.0, "state": None}
 
+    shown = {"notes": 0}  # notes already printed (a camera's run can last all day)
+
     def report(status) -> None:  # noqa: ANN001
         if live:
+            for note in status.notes[shown["notes"] :]:
+                err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+            shown["notes"] = len(status.notes)
             err_console.print(status.line(session_name), end="\r", highlight=False)
             return
         state = (status.connected, len(status.notes))
@@ -201,8 +206,15 @@ def agent(
         signal.signal(signal.SIGTERM, previous)
     if live:
         err_console.print()
-    for note in status.notes:
+    for note in status.notes[shown["notes"] if live else 0 :]:
         err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    if stop["requested"]:
+        err_console.print(
+            f"Stopped: session {session_name} stays open on the server. Run the agent again "
+            "to go on, or close it (its sheet in the portal, or `rollcall sessions close`).",
+            highlight=False,
+            soft_wrap=True,
+        )
     ended = "stopped" if stop["requested"] else "source ended"
     out_console.print(
         f"Session {session_name}: {status.sent} frame(s) sent, {status.duplicates} already "

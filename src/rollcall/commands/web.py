@@ -57,9 +57,16 @@ def serve(
     with app.db.session() as session:
         nobody = not session.scalar(select(func.count()).select_from(User))
     first = "; create an account first with `rollcall user add NAME --role admin`" if nobody else ""
+    where = (
+        "Celery workers (ROLLCALL_BROKER_URL)"
+        if app.settings.broker_url
+        else "this process (no ROLLCALL_BROKER_URL)"
+    )
     err_console.print(
-        f"rollcall portal on http://{host}:{port}/ (Ctrl-C stops it){first}.",
+        f"rollcall portal on http://{host}:{port}/ (Ctrl-C stops it); agents' uploads are "
+        f"analyzed by {where}{first}.",
         highlight=False,
+        soft_wrap=True,
     )
     # waitress serves only 100 connections by default: the load test's 200 staff left half of
     # them waiting, unserved, in the listen backlog. poll() lifts select()'s 1024-descriptor cap.
