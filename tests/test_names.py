@@ -9,7 +9,7 @@ import pytest
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
-from rollcall.storage.names import check_exact_name, check_name
+from rollcall.storage.names import check_exact_name, check_name, same_name_key
 from rollcall.storage.sessions import SessionSettings, create_session
 
 
@@ -72,9 +72,14 @@ def test_one_name_spelled_two_ways_is_one_person_and_one_account(home: Path) -> 
         with db.session() as s:
             s.add(Person(name="Vladimir_Putin"))
             create_user(s, "ivy", "a long enough password", "instructor")
-        for other in ("vladimir putin", "VLADIMIR_PUTIN", "Vladimír  Putin"):
+        for other in ("vladimir putin", "VLADIMIR_PUTIN", " vladimir   putin"):
             with pytest.raises(RollcallError, match="'Vladimir_Putin' is already enrolled"):
                 enroll_photos(db, None, other, [], consent=None)  # type: ignore[arg-type]
+        # Not where the words break, nor accents: other people may have those names.
+        assert same_name_key("Li Na") != same_name_key("Lina")
+        assert same_name_key("José Díaz") != same_name_key("Jose Diaz")
+        # A right-to-left name with its direction mark is a name (the overrides are not).
+        assert check_name("person", "\u200fمحمد علي") == "\u200fمحمد علي"
         with db.session() as s:
             assert s.query(Person).count() == 1
             with pytest.raises(RollcallError, match="a user named 'ivy' already exists"):

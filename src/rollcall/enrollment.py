@@ -56,6 +56,11 @@ def consent_required(name: str) -> RollcallError:
     )
 
 
+def _enrolled(db: Database, name: str) -> bool:
+    with db.session() as session:
+        return get_person(session, name) is not None
+
+
 def _not_another_spelling(db: Database, name: str) -> None:
     """Refuse a new person whose name is an enrolled one's spelled otherwise ("vladimir putin"
     beside "Vladimir_Putin"): two records of one face split their marks between them, and
@@ -66,14 +71,11 @@ def _not_another_spelling(db: Database, name: str) -> None:
 
     key = same_name_key(name)
     with db.session() as session:
-        if get_person(session, name) is not None:
-            return  # adding photos to someone enrolled
         for other in session.scalars(select(Person.name)):
             if same_name_key(other) == key:
                 raise RollcallError(
-                    f"{other!r} is already enrolled, and {name!r} is the same name spelled "
-                    f"otherwise (case, accents, spaces or underscores): add the photos to "
-                    f"{other!r}"
+                    f"{other!r} is already enrolled, and {name!r} is the same name written "
+                    f"otherwise (case, spaces or underscores): add the photos to {other!r}"
                 )
 
 
@@ -111,8 +113,12 @@ def enroll_photos(
     consents were kept needs it now. Without the consent that is needed: RollcallError.
     """
     policy = policy or EnrollmentPolicy()
-    name = check_name("person", name)
-    _not_another_spelling(db, name)
+    # Someone already enrolled keeps the name they have (rules added since do not lock them
+    # out of new photos); a new person's name must pass them, and not be another's.
+    if not _enrolled(db, name.strip()):
+        name = check_name("person", name)
+        _not_another_spelling(db, name)
+    name = name.strip()
     if consent is None and needs_consent(db, name):
         raise consent_required(name)  # before any photo is read
     result = EnrollmentResult(name)

@@ -240,11 +240,13 @@ def _response(url: str, status: int, body: bytes, redirected: bool = False) -> r
 
 
 def test_a_wrong_server_address_is_refused_not_retried_for_ever() -> None:
-    """A portal address with the wrong path is sent to the login page, and a server that is
-    not rollcall answers 501 or with a page: each is a wrong --server, which asking again will
-    not change (the agent retried them for ever as "unreachable"). A 503 (a proxy while the
-    server restarts) is still waited out."""
-    from rollcall.capture.agent import AgentRefused, ServerClient
+    """A portal address with the wrong path ends at the login page, and a server that is not
+    rollcall answers 501 or with a page: at the agent's first request each is a wrong
+    --server, which asking again will not change (it retried them for ever as
+    "unreachable"). Later in a run the same answers (a proxy's maintenance page, a sign-on
+    redirect) are waited out, as is a 503; a redirect to the API itself (http to https) is
+    followed."""
+    from rollcall.capture.agent import AgentRefused, NotTheApi, ServerClient
 
     client = ServerClient("http://127.0.0.1:1/wrong", "token")
     url = client.base + "/sessions"
@@ -254,10 +256,13 @@ def test_a_wrong_server_address_is_refused_not_retried_for_ever() -> None:
         _response(url, 200, b"<html>a page</html>"),
     ):
         with pytest.raises(AgentRefused, match="check --server"):
+            client._check(response, first=True)
+        with pytest.raises(NotTheApi):  # a requests.RequestException: retried
             client._check(response)
     with pytest.raises(requests.HTTPError):
-        client._check(_response(url, 503, b"restarting"))
-    assert client._check(_response(url, 200, b'{"ok": true}')) == {"ok": True}
+        client._check(_response(url, 503, b"restarting"), first=True)
+    https = _response("https://127.0.0.1:1/api/v1/agent/sessions", 200, b'{"ok": 1}', True)
+    assert client._check(https, first=True) == {"ok": 1}
 
 
 @pytest.mark.parametrize(

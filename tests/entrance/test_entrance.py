@@ -717,3 +717,37 @@ def test_a_small_face_turning_still_shows_its_nose(engine, gallery, people) -> N
             shift[kind, name] = main.probe.features().nose_shift
     for name in (ANN, BOB):
         assert shift["person", name] > 2.0 * shift["print", name], shift
+
+
+def test_a_runs_checkpoint_keeps_an_agents_frame_numbering(home: Path) -> None:
+    """An agent (frames up to 500), then `run --resume` (checkpoints to 80 s), then an agent
+    again: it must number on from 501 (the server drops a frame numbered at or below the
+    stored one as a duplicate: an hour of frames was silently lost when the checkpoint
+    replaced the agent's document), and take up the run's count inside."""
+    from rollcall.analysis.entrance.monitor import EntranceStep
+    from rollcall.analysis.entrance.uploads import _Doc, entrance_progress, last_frame
+    from rollcall.attendance.entrance import _checkpoint, _resume_point
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.models import SessionState
+    from rollcall.storage.sessions import SessionSettings, create_session
+
+    db = Database(Settings.from_env())
+    try:
+        with db.session() as s:
+            settings = SessionSettings("camera:0", 1, 20.0, 90.0, 300.0, 180.0, "entrance")
+            sid = create_session(s, "door", settings, [], None).id
+            agent = _Doc(frame=500, t=62.5, sample=2, last_count=1, inside=1, named_inside=1)
+            s.add(SessionState(session_id=sid, seq=500, state=agent.dump()))
+        step = EntranceStep(80.0, 2, 2)
+        step.named_inside = 1
+        _checkpoint(db, sid, 80.0, step, 3, 1)
+        with db.session() as s:
+            assert last_frame(s, sid) == (500, 80.0)  # numbered on from 501, after 80 s
+            assert s.get(SessionState, sid).seq == 500
+            doc = entrance_progress(s, sid)
+            assert (doc.inside, doc.named_inside, doc.sample) == (2, 1, 3)
+        point = _resume_point(db, sid)
+        assert (point.t, point.inside, point.named_inside) == (80.0, 2, 1)
+    finally:
+        db.close()

@@ -10,7 +10,6 @@ verified against the people marked, as in a meeting.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from rollcall.analysis.entrance.monitor import (
     EntranceMonitor,
     EntranceStep,
 )
+from rollcall.analysis.entrance.uploads import entrance_progress, save_run_progress
 from rollcall.analysis.sample import Analyzer
 from rollcall.attendance.lifecycle import SessionEnded
 from rollcall.attendance.monitor import PICTURE, Event, SampleOutcome
@@ -38,8 +38,8 @@ from rollcall.attendance.runner import (
     RunOptions,
     RunStats,
     _start_of,
-    live_offset,
     prepare_session,
+    timeline_of,
 )
 from rollcall.attendance.schedule import SamplingSchedule
 from rollcall.capture.stream import LATE_SKIP_S, frames_at
@@ -51,8 +51,6 @@ from rollcall.storage.models import (
     AttendanceSession,
     HeadCount,
     Person,
-    SessionState,
-    utcnow,
 )
 from rollcall.vision.detect import YuNetDetector
 from rollcall.vision.embed import embed
@@ -62,7 +60,6 @@ log = logging.getLogger(__name__)
 # Seconds of source between the run's checkpoints (see _checkpoint): what a killed run
 # analyzes again when resumed, and may see twice (a stranger in view across the cut).
 CHECKPOINT_S = 1.0
-RUN_STATE = "entrance-run"  # session_states' kind for a `rollcall run` entrance's checkpoint
 # The entrance searches each frame at this many pixels (960x540): a 720p frame in 39 ms on one
 # core instead of 67, a 1080p one in 36 instead of 159, still finding every face of 40 px and
 # up in generated entrances (bench/bench_entrance.py); 640x360 lost 40 px faces at 1080p.
@@ -148,13 +145,7 @@ def run_entrance(
     # A live source restarts its clock at 0 when reopened: its frames go on the session's
     # timeline at the wall time since the session started (runner.live_offset). A recording
     # is taken up again at the frame after the last one analyzed.
-    offset = live_offset(db, session_id, source) if source.live else 0.0
-    began = max(resume_from or 0.0, offset)  # where this run's part of the timeline begins
-    if source.live and resume_from is not None and offset - resume_from > LATE_SKIP_S:
-        recorder.add_event(
-            resume_from, "gap", f"nothing was analyzed for {offset - resume_from:.0f} s: the "
-            "run had stopped",
-        )  # fmt: skip
+    offset, began = timeline_of(db, session_id, source, resume_from, recorder)
     start = (resume_from + 1.0 / entrance.fps) if resume_from and not source.live else 0.0
     last_count: int | None = where.last_count
     last_t = resume_from or 0.0
@@ -176,7 +167,7 @@ def run_entrance(
                 for t, words in news(step, expected_set):
                     announce(t, words)
             while ft >= next_sample[1]:
-                if next_sample[1] < ft - LATE_SKIP_S:  # due while nothing ran: missed
+                if source.live and next_sample[1] < ft - LATE_SKIP_S:  # nothing ran: missed
                     stats.missed += 1
                     next_sample = next(schedule)
                     continue
@@ -189,7 +180,7 @@ def run_entrance(
                 next_sample = next(schedule)
             last_t = ft
             if ft - checkpointed >= CHECKPOINT_S:
-                _checkpoint(db, session_id, ft, step)
+                _checkpoint(db, session_id, ft, step, next_sample[0], last_count)
                 checkpointed = ft
             if progress:
                 progress(ft, source.duration)
@@ -333,7 +324,7 @@ class ResumePoint:
 
 
 def _resume_point(db: Database, session_id: int) -> ResumePoint:
-    """From the session's rows and the run's last checkpoint (_checkpoint): the checkpoint
+    """From the session's rows and its last checkpoint (_checkpoint, or an agent's): it
     is newer than the last head count (a head count is taken every 20-90 s, a checkpoint
     every second), so the people who crossed the line since that head count are counted."""
     with db.session() as session:
@@ -347,50 +338,35 @@ def _resume_point(db: Database, session_id: int) -> ResumePoint:
         if last is not None:
             point.done_seq, point.last_count = last.seq, last.count
             point.inside, point.named_inside = last.count, last.recognized
-        saved = _load_checkpoint(session.get(SessionState, session_id))
-    if saved is not None and (last is None or saved["t"] >= last.t):
-        point.t = max(point.t, float(saved["t"]))
-        point.inside = int(saved["inside"])
-        point.named_inside = int(saved["named_inside"])
+        saved = entrance_progress(session, session_id)
+    if saved is not None and (last is None or saved.t >= last.t):
+        point.t = max(point.t, float(saved.t))
+        point.inside = int(saved.inside or 0)
+        point.named_inside = int(saved.named_inside or 0)
     return point
 
 
-def _checkpoint(db: Database, session_id: int, t: float, step: EntranceStep) -> None:
-    """The run analyzed every frame up to t, and wrote what they decided (each frame's
-    findings commit as they come): a resumed run goes on from there with the count inside.
-    Plain JSON in session_states (counts, no biometric data), like an agent's entrance."""
-    doc = {
-        "kind": RUN_STATE,
-        "t": t,
-        "inside": step.inside or 0,
-        "named_inside": step.named_inside or 0,
-    }
+def _checkpoint(
+    db: Database,
+    session_id: int,
+    t: float,
+    step: EntranceStep,
+    sample: int,
+    last_count: int | None,
+) -> None:
+    """The run analyzed every frame up to t and wrote what they decided (each frame's
+    findings commit as they come): a resumed run, or an agent taking the session over, goes
+    on from there with the count inside (uploads.save_run_progress: plain JSON, counts, no
+    biometric data)."""
     with db.session() as session:
-        stored = session.get(SessionState, session_id)
-        state = json.dumps(doc).encode()
-        if stored is None:
-            session.add(SessionState(session_id=session_id, seq=-1, state=state))
-        else:
-            stored.state, stored.updated_at = state, utcnow()
+        save_run_progress(
+            session, session_id, t, sample, last_count, step.inside, step.named_inside
+        )
         session.execute(
             update(AttendanceSession)
             .where(AttendanceSession.id == session_id, AttendanceSession.processed_until < t)
             .values(processed_until=t)
         )
-
-
-def _load_checkpoint(stored: SessionState | None) -> dict[str, Any] | None:
-    """A run's checkpoint, or None (none; or an agent's state: an agent took the session
-    over since, and its own head counts say where it stands)."""
-    if stored is None:
-        return None
-    try:
-        data = json.loads(stored.state)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("kind") != RUN_STATE:
-        return None
-    return data
 
 
 def last_head_count(session: Session, session_id: int) -> HeadCount | None:
@@ -404,25 +380,18 @@ def last_head_count(session: Session, session_id: int) -> HeadCount | None:
 
 def last_sightings(session: Session, session_id: int) -> dict[str, float]:
     """When each marked person was last seen in this session."""
-    rows = session.execute(
-        select(Person.name, AttendanceRecord.last_seen)
-        .join(Person, Person.id == AttendanceRecord.person_id)
-        .where(
-            AttendanceRecord.session_id == session_id,
-            AttendanceRecord.last_seen.is_not(None),
-        )
-    ).all()
-    return {name: float(t) for name, t in rows}
+    return _marked_times(session, session_id, AttendanceRecord.last_seen)
 
 
 def already_marked(session: Session, session_id: int) -> dict[str, float]:
     """Everyone the session has marked: name -> the time they first appeared."""
+    return _marked_times(session, session_id, AttendanceRecord.first_seen)
+
+
+def _marked_times(session: Session, session_id: int, column: Any) -> dict[str, float]:  # noqa: ANN401
     rows = session.execute(
-        select(Person.name, AttendanceRecord.first_seen)
+        select(Person.name, column)
         .join(Person, Person.id == AttendanceRecord.person_id)
-        .where(
-            AttendanceRecord.session_id == session_id,
-            AttendanceRecord.first_seen.is_not(None),
-        )
+        .where(AttendanceRecord.session_id == session_id, column.is_not(None))
     ).all()
     return {name: float(t) for name, t in rows}

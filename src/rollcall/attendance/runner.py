@@ -294,18 +294,13 @@ def _take_attendance(
         )
     # A live source restarts its clock at 0 when reopened: its frames go on the session's
     # timeline at the wall time since the session started.
-    offset = live_offset(db, session_id, source) if source.live else 0.0
-    began = max(resume_from or 0.0, offset)  # where this run's part of the timeline begins
-    if source.live and resume_from is not None and offset - resume_from > LATE_SKIP_S:
-        recorder.add_event(
-            resume_from, "gap", f"nothing was analyzed for {offset - resume_from:.0f} s: the "
-            "run had stopped",
-        )  # fmt: skip
+    offset, began = timeline_of(db, session_id, source, resume_from, recorder)
     gaps_seen = 0
     # With --realtime, sample t of a recording is taken no earlier than t seconds after the
     # start (of this run, when resuming): a replay behaves and loads the machine like a live one.
     paced_from = time.monotonic() - (resume_from or 0.0)
     ended: SessionEnded | None = None
+    missed: list[float] = []  # sampling times of a live source passed unseen, in a row
     try:
         for seq, t in samples:
             if options.duration is not None and t > options.duration:
@@ -313,7 +308,15 @@ def _take_attendance(
                 break
             if source.live and t < offset + source.elapsed() - LATE_SKIP_S:
                 stats.missed += 1  # due while nothing ran (see LATE_SKIP_S)
+                if t > began:  # (those of an outage before this run are in its gap event)
+                    missed.append(t)
                 continue
+            if missed:  # the run of them on the timeline, as the agent's are
+                recorder.add_event(
+                    missed[0], "gap", f"{len(missed)} sampling time(s) already past when the "
+                    "run got to them: missed",
+                )  # fmt: skip
+                missed.clear()
             if should_stop():
                 stats.stopped_by = "stopped"
                 break
@@ -378,6 +381,29 @@ def live_offset(db: Database, session_id: int, source: FrameSource) -> float:
     with db.session() as session:
         started = as_utc(session.get(AttendanceSession, session_id).started_at)
     return max(0.0, (datetime.now(UTC) - started).total_seconds() - source.elapsed())
+
+
+def timeline_of(
+    db: Database,
+    session_id: int,
+    source: FrameSource,
+    resume_from: float | None,
+    recorder: SessionRecorder,
+) -> tuple[float, float]:
+    """Where this run's frames go on the session's timeline: (the offset added to the
+    source's times, the time this run's part begins). A live session resumed after the run
+    was down keeps the outage on its timeline as a gap."""
+    offset = 0.0
+    if source.live:
+        # Never back before where the last run stopped (a clock set back meanwhile).
+        offset = max(live_offset(db, session_id, source), resume_from or 0.0)
+    # (resume_from 0: a session made for an agent and never analyzed, nothing stopped.)
+    if source.live and resume_from and offset - resume_from > LATE_SKIP_S:
+        recorder.add_event(
+            resume_from, "gap", f"nothing was analyzed for {offset - resume_from:.0f} s: the "
+            "run had stopped",
+        )  # fmt: skip
+    return offset, max(resume_from or 0.0, offset)
 
 
 def _record_gaps(source: object, recorder: SessionRecorder, offset: float, seen: int) -> None:

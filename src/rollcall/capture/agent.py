@@ -149,26 +149,25 @@ class Spool:
         return sum(1 for _ in self.folder.glob("*.json"))
 
 
+class NotTheApi(requests.RequestException):
+    """Something other than rollcall's API answered mid-run: retried like an outage."""
+
+
 class ServerClient:
     def __init__(self, server: str, token: str) -> None:
         self.base = server.rstrip("/") + "/api/v1/agent"
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
 
-    def _check(self, response: requests.Response) -> dict:
+    def _check(self, response: requests.Response, first: bool = False) -> dict:
         if response.status_code == 429:
             try:
                 retry_after = float(response.headers.get("Retry-After", "1"))
             except ValueError:
                 retry_after = 1.0
             raise SlowDown(min(max(retry_after, 0.1), MAX_BACKOFF))
-        if response.history or response.status_code in (405, 501):
-            # Sent to a login page, or a server that has no such API: the address is wrong,
-            # and asking again will not change that.
-            raise AgentRefused(
-                f"{response.url} is not rollcall's agent API (HTTP {response.status_code}"
-                f"{', redirected' if response.history else ''}): check --server"
-            )
+        if response.status_code in (405, 501):
+            self._wrong(response, first, f"HTTP {response.status_code}")
         if response.status_code in (401, 403, 404, 409, 400):
             try:
                 message = response.json().get("error") or response.text
@@ -179,9 +178,21 @@ class ServerClient:
         try:
             return response.json()
         except ValueError:
+            # A page, not the API's JSON: the portal's login page at the end of a wrong
+            # path's redirects, or another server altogether.
+            self._wrong(response, first, "not its JSON")
+            raise  # (not reached: _wrong raises)
+
+    @staticmethod
+    def _wrong(response: requests.Response, first: bool, what: str) -> None:
+        """Not rollcall's API answering. At the first request the address is wrong, and
+        asking again will not change that: refused at once. Later (a proxy's maintenance
+        page, a sign-on redirect during the lecture) it is waited out like an outage."""
+        if first:
             raise AgentRefused(
-                f"{response.url} answered with something other than rollcall's API: check --server"
-            ) from None
+                f"{response.url} is not rollcall's agent API ({what}): check --server"
+            )
+        raise NotTheApi(f"{response.url} answered, but not as rollcall's API ({what})")
 
     def open(self, options: AgentOptions) -> dict:
         body: dict[str, object] = {"session": options.session, "source": options.source}
@@ -192,7 +203,8 @@ class ServerClient:
                 body[key] = value
         if options.started_at is not None:
             body["started_at"] = options.started_at.isoformat()
-        return self._check(self.http.post(f"{self.base}/sessions", json=body, timeout=TIMEOUT))
+        response = self.http.post(f"{self.base}/sessions", json=body, timeout=TIMEOUT)
+        return self._check(response, first=True)
 
     def status(
         self, session: str, count: int = 100, timeout: float = TIMEOUT, after: int = -1

@@ -22,7 +22,6 @@ from rollcall.commands.base import (
     utc_minute,
 )
 from rollcall.commands.web import token
-from rollcall.storage.names import check_exact_name
 
 STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
 
@@ -146,7 +145,8 @@ def agent(
         line=line,
     )
     line_needs_entrance(mode, line)
-    check_exact_name("session", session_name)  # before a spool folder is made of it
+    if set(session_name.strip()) <= {"."}:  # its spool folder would be the one above
+        raise click.UsageError(f"--session {session_name!r}: a session name cannot be only dots")
     if mode == "meeting" and fps is not None:
         line_needs_entrance(mode, None, fps=fps)
     if min_interval is not None and max_interval is not None and min_interval > max_interval:
@@ -168,13 +168,13 @@ def agent(
     # line when it changes (connected or not, notes) and at most once a minute otherwise.
     logged = {"at": 0.0, "state": None}
 
-    shown = {"notes": 0}  # notes already printed (a camera's run can last all day)
+    printed: list[str] = []  # notes as printed (a camera's run can last all day)
 
     def report(status) -> None:  # noqa: ANN001
         if live:
-            for note in status.notes[shown["notes"] :]:
+            for note in status.notes[len(printed) :]:
                 err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
-            shown["notes"] = len(status.notes)
+                printed.append(note)
             err_console.print(status.line(session_name), end="\r", highlight=False)
             return
         state = (status.connected, len(status.notes))
@@ -206,8 +206,11 @@ def agent(
         signal.signal(signal.SIGTERM, previous)
     if live:
         err_console.print()
-    for note in status.notes[shown["notes"] if live else 0 :]:
-        err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    # At the end, each note not printed yet, or grown since (a run of missed sampling times
+    # is one note whose count goes up).
+    for i, note in enumerate(status.notes):
+        if i >= len(printed) or printed[i] != note:
+            err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     if stop["requested"]:
         err_console.print(
             f"Stopped: session {session_name} stays open on the server. Run the agent again "

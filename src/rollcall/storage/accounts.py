@@ -43,8 +43,12 @@ def create_user(session: Session, name: str, password: str, role: str) -> User:
     if role not in ROLES:
         raise RollcallError(f"role must be one of {', '.join(ROLES)} (got {role!r})")
     check_name("user", name)  # a "/" would split the portal's address of the account
-    taken = session.scalar(select(User.name).where(func.lower(User.name) == name.lower()))
-    if taken is not None:  # "IVY" beside "ivy" is one person logging in two ways
+    # "IVY" beside "ivy" is one person logging in two ways (compared here: SQLite's lower()
+    # folds only ASCII letters).
+    taken = next(
+        (u for u in session.scalars(select(User.name)) if u.casefold() == name.casefold()), None
+    )
+    if taken is not None:
         raise RollcallError(f"a user named {taken!r} already exists")
     user = User(name=name, password_hash=hash_password(password), role=role, active=True)
     session.add(user)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from rollcall.accents import unaccented
 from rollcall.errors import RollcallError
 
 MAX_NAME = 200  # characters: a longer name would push every other column off the portal's tables
 # Right-to-left and isolate overrides: "emoji \u202eevil" shows as "live ijome", and the
 # reversal leaks into what is printed after it (a dashboard card's header).
-BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# (The direction marks U+200E, U+200F and U+061C are normal in right-to-left names: allowed.)
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def check_name(kind: str, name: str) -> str:
@@ -40,9 +40,10 @@ def check_name(kind: str, name: str) -> str:
 
 
 def same_name_key(name: str) -> str:
-    """Names that are one name to a reader: equal ignoring case, accents, spaces and
-    underscores ("Vladimir_Putin", "vladimir putin")."""
-    return re.sub(r"[\s_]+", "", unaccented(name).casefold())
+    """Names that are one name to a reader: equal ignoring case and how words are joined,
+    spaces or underscores ("Vladimir_Putin", "vladimir  putin"). Not accents, and not
+    where the words break: "Li Na" is not "Lina", nor "José" always "Jose"."""
+    return " ".join(re.split(r"[\s_]+", name.casefold().strip(" _")))
 
 
 def check_exact_name(kind: str, name: str) -> str:

@@ -18,6 +18,8 @@ import supervision as sv
 
 from rollcall.errors import RollcallError
 
+MAX_COORDINATE = 1e6  # px: far beyond any camera, and within what OpenCV's integer geometry takes
+
 
 def parse_line(text: str) -> tuple[float, float, float, float]:
     try:
@@ -27,7 +29,7 @@ def parse_line(text: str) -> tuple[float, float, float, float]:
     # float() also reads "nan" and "inf": a line through them could never be crossed.
     if (
         len(parts) != 4
-        or not all(math.isfinite(v) for v in parts)
+        or not all(math.isfinite(v) and abs(v) <= MAX_COORDINATE for v in parts)
         or (parts[0], parts[1]) == (parts[2], parts[3])
     ):
         raise RollcallError(

@@ -295,7 +295,9 @@ class EntranceFrames:
         from rollcall.attendance.entrance import already_marked, last_head_count, last_sightings
 
         watch = self._watches.get(row.id)
-        if watch is not None and watch.frame == doc.frame:
+        # (A `rollcall run` may have gone on since: its checkpoint moved the time on, not
+        # the frame number.)
+        if watch is not None and watch.frame == doc.frame and watch.t == doc.t:
             self._watches.move_to_end(row.id)
             return watch
         # Tracks this process ended at a release whose transaction failed: written now.
@@ -343,6 +345,33 @@ class EntranceFrames:
         while len(self._watches) > WATCHES:
             self._watches.popitem(last=False)
         return watch
+
+
+def entrance_progress(s: Session, session_id: int) -> _Doc | None:
+    """An entrance session's stored progress (an agent's, or a `rollcall run`'s checkpoint)."""
+    return _Doc.load(s.get(SessionState, session_id))
+
+
+def save_run_progress(
+    s: Session,
+    session_id: int,
+    t: float,
+    sample: int,
+    last_count: int | None,
+    inside: int | None,
+    named_inside: int | None,
+) -> None:
+    """A `rollcall run` entrance's checkpoint, in the document an agent's frames keep: the
+    frames it analyzed up to t, its next head count and the count inside. The agents' frame
+    numbering (frame, and the row's seq that uploads are checked against) is left as it was,
+    so an agent joining after the run numbers on from its last frame, and takes up the run's
+    count; a run resumed after an agent reads the agent's progress the same way."""
+    stored = s.get(SessionState, session_id)
+    doc = _Doc.load(stored) or _Doc()
+    doc.t, doc.sample, doc.last_count = t, sample, last_count
+    doc.inside, doc.named_inside = inside, named_inside
+    doc.watcher, doc.lease_until = None, 0.0  # no agent's watcher holds it now
+    _store(s, session_id, stored, doc)
 
 
 def _store(s: Session, session_id: int, stored: SessionState | None, doc: _Doc) -> None:
