@@ -86,5 +86,8 @@ def test_one_name_spelled_two_ways_is_one_person_and_one_account(home: Path) -> 
                 create_user(s, "IVY", "a long enough password", "admin")
             with pytest.raises(RollcallError, match="cannot contain '/'"):
                 create_user(s, "bob/x", "a long enough password", "admin")
+            create_user(s, "Éva", "a long enough password", "admin")
+            with pytest.raises(RollcallError, match="a user named 'Éva' already exists"):
+                create_user(s, "ÉVA", "a long enough password", "admin")  # not ASCII
     finally:
         db.close()

@@ -292,6 +292,7 @@ def test_run_entrance_mode_from_the_command_line(cli, people, tmp_path: Path) ->
     for args, said in (
         (("--line", "0,180,640,nan"), "is not understood"),  # float() reads nan and inf
         (("--line", "inf,0,0,0"), "is not understood"),
+        (("--line", "-5e9,100,5e9,100"), "is not understood"),  # OpenCV's clipping raised
         (("--duration", "-1"), "--duration"),
     ):
         refused = cli("run", "--session", "d1", "--source", video, "--mode", "entrance", *args)
