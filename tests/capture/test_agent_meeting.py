@@ -306,3 +306,19 @@ def test_the_agent_tells_its_operator_of_a_line_outside_the_picture() -> None:
     line_note("0,5000,1280,5000", picture, notes)
     assert notes == ["the counting line 0,5000,1280,5000 lies outside the 1280x720 picture: "
                      "nobody can cross it"]  # fmt: skip
+
+
+def test_joining_a_session_says_which_options_it_does_not_use() -> None:
+    """Options that shape a session apply only when the agent creates it; joining one made
+    otherwise dropped them without a word (only --fps had a note)."""
+    from rollcall.capture.agent import settings_ignored
+
+    options = AgentOptions("http://x", "t", "rev1", "camera:0", seed=99, min_interval=30.0,
+                           max_interval=60.0)  # fmt: skip
+    own = {"seed": 4, "min_interval": 2.0, "max_interval": 60.0, "verify_every": 300.0}
+    assert settings_ignored(options, own) == [
+        "session 'rev1' keeps its own settings; ignored: --seed 99 (the session's: 4), "
+        "--min-interval 30 (the session's: 2)"
+    ]
+    created = {"seed": 99, "min_interval": 30.0, "max_interval": 60.0}
+    assert settings_ignored(options, created) == []

@@ -223,6 +223,8 @@ def test_strangers_grouped_across_sessions_and_assigned_with_attendance(app, bro
     bob_row = {r["person"]: r for r in rows}["Bob"]
     assert bob_row["edited"] == "yes", bob_row
     assert bob_row["edit_reason"].startswith("unknown face assigned: not seen → seen at 200 s")
+    sheet = ivy.get("/sessions/algebra-2").get_data(as_text=True)
+    assert 'title="changed by staff">edited</small>' in sheet  # as the export says
     mark = ivy.get("/sessions/algebra-2/marks/Bob").get_data(as_text=True)
     assert "Not recognised: staff assigned this face" in mark and "Recognised at" not in mark
     # Bulk dismiss; otto may not dismiss Algebra's faces.

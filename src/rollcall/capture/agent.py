@@ -292,6 +292,7 @@ class Agent:
 
     def run(self) -> AgentStatus:
         info = self._connect_until_done(lambda: self.client.open(self.options))
+        self.status.notes += settings_ignored(self.options, info)
         started = datetime.fromisoformat(info["started_at"])
         # A live source's frame at t (on its own clock, which started when it was opened, maybe
         # a while ago while the server was unreachable) was taken at t + offset on the
@@ -567,3 +568,16 @@ def line_note(line: str, image: np.ndarray, notes: list[str]) -> None:
             f"the counting line {line} lies outside the {width}x{height} picture: nobody can "
             "cross it"
         )
+
+
+def settings_ignored(options: AgentOptions, info: dict) -> list[str]:
+    """A note for each session option given that the session (joined, not created) does
+    not have: they apply only when the agent creates it, and were dropped without a word."""
+    ignored = []
+    for key in ("seed", "min_interval", "max_interval", "verify_every", "leave_after"):
+        given, own = getattr(options, key), info.get(key)
+        if given is not None and own is not None and float(given) != float(own):
+            ignored.append(f"--{key.replace('_', '-')} {given:g} (the session's: {own:g})")
+    if not ignored:
+        return []
+    return [f"session {options.session!r} keeps its own settings; ignored: {', '.join(ignored)}"]

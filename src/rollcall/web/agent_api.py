@@ -185,6 +185,12 @@ def _describe(s, row: AttendanceSession, count: int = 10, after: int = -1) -> di
         "mode": row.mode,
         "fps": row.entrance_fps,
         "line": row.entrance_line,
+        # Its own settings: an agent joining it with others is told they are not used.
+        "seed": row.seed,
+        "min_interval": row.min_interval,
+        "max_interval": row.max_interval,
+        "verify_every": row.verify_every,
+        "leave_after": row.leave_after,
         "state": row.state,
         "started_at": as_utc(row.started_at).isoformat(),
         "received_through": through,

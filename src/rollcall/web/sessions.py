@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
-from rollcall.attendance.export import EXPORTERS, export_details
+from rollcall.attendance.export import EXPORTERS, edit_reasons, export_details
 from rollcall.attendance.report import as_utc, build_report, session_zone
 from rollcall.storage import accounts
 from rollcall.storage.audit import MarkEdited, SessionClosed, entries_for_session, record
@@ -133,6 +133,8 @@ def sheet(name: str):  # noqa: ANN201
             audit=entries_for_session(s, row.name),
             statuses=STATUSES,
             named_in=samples_named(s, row.id),
+            # Marks staff changed, by an edit or by assigning a face (as the exports say).
+            changed={person for _, person in edit_reasons(s, [row.name])},
             samples=len(report.head_counts),
             notices=_notices(s, row.id),
             running=row.state == "running",
