@@ -415,6 +415,7 @@ def test_an_interrupted_entrance_run_is_taken_up_where_it_stopped(
             assert REPEAT not in kinds, kinds
         counts = report["head_counts"]
         assert counts[-1]["t"] > 5.0 and counts[-1]["count"] == 1, counts  # Ann, once
+        assert report["entrance"]["inside"] == 1  # after the last frame, head count or not
     finally:
         db.engine.dispose()
 

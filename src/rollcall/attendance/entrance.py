@@ -204,7 +204,14 @@ def run_entrance(
         recorder.interrupt()
         return stats
     # The time in the tag: a resumed session ends again, and must not overwrite these crops.
-    _write_step(recorder, monitor.finish(last_t), expected_set, f"end-{last_t:.3f}")
+    last = monitor.finish(last_t)
+    _write_step(recorder, last, expected_set, f"end-{last_t:.3f}")
+    # Where it ended (the count inside, for the report: head counts are taken only at the
+    # sampling times, and a short recording may have one at 0 s alone).
+    retry_while_unreachable(
+        lambda: _checkpoint(db, session_id, last_t, last, next_sample[0], last_count),
+        START_RETRY,
+    )
     end_t = last_t
     if stats.stopped_by == "end of source" and source.duration is not None:
         end_t = max(last_t, source.duration)

@@ -54,6 +54,7 @@ class EntranceSummary:
     already_marked: int  # passes of people marked before
     visitors: int  # enrolled people not on the session's roster
     count_mismatches: int  # head counts with more people inside than were recognised
+    inside: int | None = None  # by the line, after the last frame analyzed (None: no line)
 
     def words(self) -> str:
         parts = [
@@ -64,7 +65,10 @@ class EntranceSummary:
             (self.count_mismatches, "head count(s) with unrecognised people inside"),
         ]
         said = [f"{n} {what}" for n, what in parts if n]
-        return "; ".join(said) if said else "no strangers, pictures or repeat passes"
+        text = "; ".join(said) if said else "no strangers, pictures or repeat passes"
+        if self.inside is not None:
+            text += f"; {self.inside} inside by the line after the last frame analyzed"
+        return text
 
 
 def entrance_summary(session: Session, row: AttendanceSession) -> EntranceSummary:
@@ -85,7 +89,11 @@ def entrance_summary(session: Session, row: AttendanceSession) -> EntranceSummar
         .select_from(UnknownFace)
         .where(UnknownFace.session_id == row.id, UnknownFace.reason != PICTURE)
     )
+    from rollcall.analysis.entrance.uploads import entrance_progress
+
+    progress = entrance_progress(session, row.id) if row.entrance_line else None
     return EntranceSummary(
+        inside=(progress.inside or 0) if progress is not None else None,
         fps=row.entrance_fps,
         line=row.entrance_line,
         strangers=int(strangers or 0),
