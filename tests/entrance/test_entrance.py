@@ -91,6 +91,19 @@ def test_a_passer_is_marked_once_at_the_time_they_appeared(engine, gallery, peop
     assert marks[0].evidence_crop.size > 0
 
 
+def test_a_marks_evidence_grows_with_the_face_named_again(engine, gallery, people) -> None:  # noqa: ANN001
+    """The mark is decided while the face is still far (40 px growing to 160 here): a shot
+    1.5 times larger, named again as her, replaces the evidence, at most twice a track."""
+    p = walker(ANN, people[ANN][3], t0=0.25)
+    marks, _, steps = play(make_monitor(engine, gallery), EntranceClip(SIZE, FPS, 3.5, [p], seed=1))
+    assert [m.person for m in marks] == [ANN]
+    better = [m for step in steps for m in step.evidence]
+    assert 1 <= len(better) <= 2, better
+    assert all(m.person == ANN and m.first_seen == marks[0].first_seen for m in better)
+    assert better[-1].evidence_t > marks[0].evidence_t
+    assert better[-1].evidence_crop.shape[0] >= 1.5 * marks[0].evidence_crop.shape[0]
+
+
 def test_two_people_crossing_are_not_swapped(engine, gallery, people) -> None:  # noqa: ANN001
     # Walking fast across the view in opposite directions at nearly the same height: between
     # two processed frames each face moves most of its width, and at the crossing the boxes
@@ -280,6 +293,24 @@ def test_run_entrance_mode_from_the_command_line(cli, people, tmp_path: Path) ->
     assert status[ANN]["status"] == "present"
     assert status[ANN]["first_seen"] == pytest.approx(0.5, abs=0.2)
     assert status[BOB]["status"] == "absent"
+    # Her evidence is the larger shot taken as she came closer, in the mark's own file.
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.models import AttendanceRecord, Person
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        rec = (
+            s.query(AttendanceRecord)
+            .join(Person, Person.id == AttendanceRecord.person_id)
+            .filter(Person.name == ANN)
+            .one()
+        )
+        crop = cv2.imread(str(settings.home / rec.evidence_path))
+        files = list((settings.home / rec.evidence_path).parent.glob(f"{rec.person_id}-*"))
+    db.close()
+    assert crop.shape[0] >= 100 and len(files) == 1, (crop.shape, files)
     # Without --json, each mark is told as it is written (a live camera's run would show
     # nothing but its progress bar until it stopped).
     told = cli("run", "--session", "door-told", "--source", video, "--mode", "entrance")

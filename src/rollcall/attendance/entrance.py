@@ -253,7 +253,7 @@ def news(step: EntranceStep, expected: set[str]) -> list[tuple[float, str]]:
 
 def findings(step: EntranceStep, expected: set[str]) -> SampleOutcome | None:
     """What a frame decided, as the recorder writes it (None: nothing to write)."""
-    if not (step.marks or step.seen or step.unknowns or step.events):
+    if not (step.marks or step.seen or step.unknowns or step.events or step.evidence):
         return None
     marks = [m for m in step.marks if m.person in expected]
     events = list(step.events)
@@ -277,6 +277,7 @@ def findings(step: EntranceStep, expected: set[str]) -> SampleOutcome | None:
         seen=step.seen,
         unknowns=step.unknowns,
         events=events,
+        evidence=[m for m in step.evidence if m.person in expected],
     )
 
 

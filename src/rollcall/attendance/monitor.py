@@ -140,6 +140,9 @@ class SampleOutcome:
     unknowns: list[UnknownSighting] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     faces: list[FaceSighting] = field(default_factory=list)
+    # Marks made before whose evidence a larger shot of the same face, named again, replaces
+    # (an entrance decides a mark while the face is still far: see analysis.entrance.monitor).
+    evidence: list[Mark] = field(default_factory=list)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from rollcall.attendance.lifecycle import (
     DELETED_MEANWHILE,
     SessionEnded,
 )
-from rollcall.attendance.monitor import IntervalChange, SampleOutcome
+from rollcall.attendance.monitor import IntervalChange, Mark, SampleOutcome
 from rollcall.storage.db import Database
 from rollcall.storage.models import (
     AttendanceRecord,
@@ -72,6 +72,27 @@ class SessionRecorder:
             return ""
         tmp.replace(path)  # atomic: a reader never sees half a file
         return str(path.relative_to(self.folder.parent.parent))
+
+    def _better_evidence(self, session: Session, person_id: int, mark: Mark) -> None:
+        """A larger shot of the face a mark was made on, named again: it replaces the crop in
+        its file (no second file of the person's face is left behind), with its time and
+        similarity. Only for the same mark (its first_seen) and not after a staff edit."""
+        record = session.scalar(
+            select(AttendanceRecord).where(
+                AttendanceRecord.session_id == self.session_id,
+                AttendanceRecord.person_id == person_id,
+                AttendanceRecord.edited.is_(False),
+                AttendanceRecord.first_seen == mark.first_seen,
+                AttendanceRecord.evidence_path.is_not(None),
+            )
+        )
+        name = Path(record.evidence_path).name if record is not None else ""
+        # Only a crop this recorder wrote for the mark (a face staff assigned from the unknown
+        # faces keeps that face's file, which is also the unknown face's).
+        if not name.startswith(f"{person_id}-"):
+            return
+        if self._write_crop(name, mark.evidence_crop):
+            record.evidence_t, record.confidence = mark.evidence_t, mark.confidence
 
     def record(self, out: SampleOutcome) -> None:
         """Commit one sample, retrying while the database is unreachable (a server restart)."""
@@ -124,7 +145,7 @@ class SessionRecorder:
 
     def write_findings(self, session: Session, out: SampleOutcome, tag: str) -> None:
         """Everything but the head count (see write)."""
-        names = {m.person for m in out.marks}
+        names = {m.person for m in out.marks} | {m.person for m in out.evidence}
         names |= {c.person for c in out.intervals} | {s.person for s in out.seen}
         names |= {e.person for e in out.events if e.person}
         names |= {u.candidate for u in out.unknowns if u.candidate}
@@ -157,6 +178,8 @@ class SessionRecorder:
                     marked_at=utcnow(),
                 )
             )
+        for better in out.evidence:
+            self._better_evidence(session, ids[better.person], better)
         self._apply_intervals(session, ids, out.intervals)
         # One statement per sighting time (a sample has one), not one per face: a 49-face
         # gallery otherwise made 49 round trips of every sample's transaction.

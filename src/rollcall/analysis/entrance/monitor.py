@@ -24,7 +24,13 @@ import cv2
 import numpy as np
 
 from rollcall.analysis.entrance import DEFAULT_FPS
-from rollcall.analysis.entrance.best_shots import BestShots, Shot, make_shot
+from rollcall.analysis.entrance.best_shots import (
+    FULL_SIZE_PX,
+    BestShots,
+    Shot,
+    frontal,
+    make_shot,
+)
 from rollcall.analysis.entrance.liveness import LivenessProbe, LivenessRule
 from rollcall.analysis.entrance.occupancy import Occupancy, line_in_picture, line_text
 from rollcall.analysis.entrance.tracker import ByteTracker
@@ -55,6 +61,10 @@ ATTACK_AFTER = 4.0  # seconds in view without passing the liveness check: report
 # naming size are matched, and this many in a row that name no one split it (one that names
 # someone else splits it at once).
 RECHECK_SHOTS = 2
+# A marked track's evidence is replaced by a shot this many times larger, named again as them
+# (see _better_evidence), at most this many times.
+EVIDENCE_GAIN = 1.5
+EVIDENCE_UPGRADES = 2
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,8 @@ class TrackFile:
     # Lost and found again since it was judged (see _recheck): the crossings it had made by
     # then, and how many shots since have failed to show the same face.
     recheck: tuple[int, int] | None = None
+    evidence_px: float = 0.0  # the face's size in the shot its mark's evidence is
+    evidence_upgrades: int = 0
 
 
 @dataclass
@@ -101,6 +113,7 @@ class EntranceStep:
     seen: list[Sighting] = field(default_factory=list)
     unknowns: list[UnknownSighting] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    evidence: list[Mark] = field(default_factory=list)  # better shots of marks made before
     named_visible: int = 0  # visible tracks with a name (marked or repeat)
     named_inside: int | None = None  # of the people inside (with a line), those recognised
 
@@ -225,6 +238,8 @@ class EntranceMonitor:
         file.probe.update(self._prev_gray, gray, faces.boxes[i], faces.landmarks[i], contiguous)
         if file.state in ("marked", "repeat"):
             self._seen(file, t, faces.boxes[i], step)
+            if file.state == "marked":
+                self._better_evidence(file, faces, i, t, image, step)
             return
         if file.state != "watching":
             return
@@ -324,9 +339,44 @@ class EntranceMonitor:
         else:
             file.state = "marked"
             self.marked[person] = file.first_t
+            file.evidence_px = best.face_px
             step.marks.append(Mark(person, file.first_t, similarity, best.t, best.box, best.crop))
         step.seen.append(Sighting(person, t, similarity, best.box))
         self._last_seen[person] = t
+
+    def _better_evidence(
+        self,
+        file: TrackFile,
+        faces: Faces,
+        i: int,
+        t: float,
+        image: np.ndarray,
+        step: EntranceStep,
+    ) -> None:
+        """A mark is decided as soon as a face is named and moves like a head, often while
+        it is still far (a crop of 50-70 px that staff and the kiosk must read). As the person
+        comes closer, a shot EVIDENCE_GAIN times larger, named again as them, replaces the
+        evidence: at most EVIDENCE_UPGRADES embeddings a track, none once the face has the
+        embedder's full size."""
+        if (
+            file.evidence_upgrades >= EVIDENCE_UPGRADES
+            or file.evidence_px >= FULL_SIZE_PX
+            or float(faces.min_side[i]) < EVIDENCE_GAIN * file.evidence_px
+        ):
+            return
+        shot = make_shot(image, faces, i, t)
+        if frontal(faces.landmarks[i]) < 0.5:
+            return  # a face turned away is no better evidence, however large
+        file.evidence_upgrades += 1
+        vector = self.embed_crop(shot.crop, shot.faces)
+        m = self.gallery.match(vector, np.float32([shot.face_px]))
+        person = file.person
+        if person is None or self.gallery.name_of(int(m.person[0])) != person:
+            return
+        file.evidence_px = shot.face_px
+        step.evidence.append(
+            Mark(person, self.marked[person], float(m.similarity[0]), t, shot.box, shot.crop)
+        )
 
     def _seen(self, file: TrackFile, t: float, box: np.ndarray, step: EntranceStep) -> None:
         person = file.person
