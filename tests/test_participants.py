@@ -526,6 +526,17 @@ def test_two_accounts_as_the_monitor_records_them() -> None:
     result = reconcile(accounts, seen, _samples(), 600, duplicates)
     statuses = {e.name: e.status for e in result.entries}
     assert statuses == {"Ada Lovelace": "two_accounts", "Ada phone": "two_accounts"}
+    # Her second tile's label misread (no account of it): the face given back is the one the
+    # monitor unnamed (its candidate), never a guest's stranger in another labelled tile (a
+    # helper's meeting: the guest "iPad" was flagged two accounts, its stranger named Ada).
+    guest = [_acc("Ada Lovelace", "Ada"), _acc("iPad (Guest)", None)]
+    seen = [Seen(i, 50.0 + i * 100, who, tile, lab, cand) for i in range(3)
+            for who, tile, lab, cand in (("Ada", 0, "Ada Lovelace", None),
+                                         (None, 1, "iPad (Guest)", None),
+                                         (None, 2, "ávez", "Ada"))]  # fmt: skip
+    result = reconcile(guest, seen, _samples(), 600, duplicates)
+    ipad = next(e for e in result.entries if e.name == "iPad (Guest)")
+    assert ipad.status != "two_accounts" and "Ada" not in ipad.detail, ipad
 
 
 def test_head_count_against_accounts_in_the_meeting() -> None:

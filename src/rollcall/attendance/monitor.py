@@ -203,7 +203,8 @@ class AttendanceMonitor:
         self.last_full: float | None = None
         self.last_shared = 0
 
-    # -- resuming ----------------------------------------------------------------------------
+        # -- resuming ----------------------------------------------------------------------------
+        self._duplicate_of: dict[int, str] = {}  # this sample's unnamed duplicates
 
     def restore(self, marked: dict[str, float], open_intervals: dict[str, OpenInterval]) -> None:
         """Continue a session from what was committed; the next sample verifies everyone."""
@@ -288,9 +289,9 @@ class AttendanceMonitor:
             if read is not None:
                 tr.label = read
             last = tr.votes[-1] if tr.votes else None
-            candidate = None
+            candidate = self._duplicate_of.get(i) if name is None else None
             # (An accepted vote not yet confirmed by a second one is a near miss too.)
-            if name is None and last is not None:
+            if name is None and last is not None and candidate is None:
                 side = float(min(tr.box[2], tr.box[3]))
                 candidate = self.gallery.near_miss_of(last.person, last.similarity, side)
             out.faces.append(
@@ -392,7 +393,10 @@ class AttendanceMonitor:
 
     def _names(self, tracks: list[Track], t: float, out: SampleOutcome) -> list[str | None]:
         names = [None if tr.identity is None else self.gallery.names[tr.identity] for tr in tracks]
-        # One person cannot sit in two tiles: keep the stronger face; the other loses the name.
+        # One person cannot sit in two tiles: keep the stronger face; the other loses the name,
+        # and keeps them as its candidate (attendance.reconcile gives it back to a second
+        # account of theirs; a stranger's face is never taken for them there).
+        self._duplicate_of = {}
         best: dict[str, int] = {}
         for i, name in enumerate(names):
             if name is None:
@@ -407,6 +411,7 @@ class AttendanceMonitor:
             if loser == j:
                 best[name] = i
             names[loser] = None
+            self._duplicate_of[loser] = name
             tracks[loser].identity = None
             tracks[loser].votes = []
             out.events.append(Event(t, "duplicate", name, "the same person in two places"))

@@ -236,8 +236,10 @@ def attribute_duplicates(
     """The monitor never names one person in two tiles of a sample: it keeps the stronger face
     and records a "duplicate" event, leaving the other face unnamed. Give that face back its
     person when the sample has exactly one unnamed face in a tile of another account of theirs,
-    else exactly one in any labelled tile, so one person on two accounts is seen as such (and
-    their second tile is not taken for a stranger)."""
+    else exactly one in any labelled tile that the monitor left with them as its candidate
+    (the face it unnamed), so one person on two accounts is seen as such (and their second
+    tile is not taken for a stranger). Until stop 33 the second rule took any one unnamed
+    face: a guest's stranger became the person whose other tile's label was misread."""
     out = list(seen)
     for t, person in duplicates:
         at = [i for i, s in enumerate(out) if abs(s.t - t) < 0.01]
@@ -248,8 +250,7 @@ def attribute_duplicates(
         ]
         # Best: the unnamed face in a tile of another account of theirs.
         theirs = [i for i in unnamed if accounts[tile_of[out[i].label or ""]].person == person]
-        if len(theirs) == 1:
-            unnamed = theirs
+        unnamed = theirs if len(theirs) == 1 else [i for i in unnamed if out[i].candidate == person]
         if len(unnamed) == 1:
             s = out[unnamed[0]]
             out[unnamed[0]] = Seen(s.seq, s.t, person, s.tile, s.label)  # named: no near miss
