@@ -226,3 +226,32 @@ def test_purge_command_uses_the_retention_setting(cli, session_home: Path, monke
     assert result.exit_code == 0, result.output
     assert "older than 0 day(s)" in result.output
     assert evidence_files(session_home) == []
+
+
+def test_erasure_reaches_the_monitors_stored_state_and_a_resumed_run(cli, session_home: Path):
+    """A meeting monitor's stored state keeps who is marked and their face tracks, with
+    embeddings, between samples: erasing someone left their name and face there (and purge
+    never cleared it), and a run resumed after it crashed on the name it restored."""
+    import json
+    import zlib
+
+    from rollcall.analysis.sample import state_context
+    from rollcall.storage.models import AttendanceSession, SessionState
+
+    db = Database(Settings.from_env())
+
+    def state_text() -> str:
+        with db.session() as s:
+            stored = s.scalar(select(SessionState))
+            blob = db.cipher.open_bytes(stored.state, state_context(stored.session_id))
+        return json.dumps(json.loads(zlib.decompress(blob)))
+
+    assert "Hugo_Chavez" in state_text()
+    with db.session() as s:  # as a Ctrl-C would have left it, to be resumed
+        s.scalar(select(AttendanceSession)).state = "interrupted"
+    assert cli("people", "remove", "Hugo_Chavez", "--yes").exit_code == 0
+    text = state_text()
+    assert "Hugo_Chavez" not in text and "George_W_Bush" in text
+    resumed = cli("run", "--session", "week1", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert "Traceback" not in resumed.output

@@ -78,3 +78,29 @@ def test_database_file_holds_no_template_in_the_clear(cli, faces: Path, home: Pa
     for row in gallery.templates:
         raw = row.astype("<f4").tobytes()
         assert raw[:32] not in dump  # not even a fragment of a plaintext vector
+
+
+def test_a_missing_or_wrong_key_is_refused_not_replaced(
+    cli, faces: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key file that went missing (a restore into a fresh home) was replaced by a new key in
+    silence, and people enrolled then were sealed under it: no one key opened the database
+    any more. With templates sealed, a missing key or another one is refused before anything
+    is sealed, in one line."""
+    photos = sorted((faces / "identities" / "photos" / "Tony_Blair").iterdir())
+    assert cli("enroll", "Tony_Blair", *photos[1:3], "--consent", "signed form").exit_code == 0
+    key = home / "keys" / "template.key"
+    kept = key.read_bytes()
+    key.unlink()
+    missing = cli("enroll", "Colin_Powell", photos[3], "--consent", "signed form")
+    assert missing.exit_code != 0 and "the template key is missing" in missing.output
+    assert "1 face template" in missing.output or "2 face template" in missing.output
+    assert not key.exists()  # no new key was made
+    monkeypatch.setenv(KEY_ENV, TemplateCipher.generate_key())
+    wrong = cli("enroll", "Colin_Powell", photos[3], "--consent", "signed form")
+    assert wrong.exit_code != 0 and "template key differs" in wrong.output
+    assert "Traceback" not in missing.output + wrong.output
+    monkeypatch.delenv(KEY_ENV)
+    key.write_bytes(kept)
+    assert "Colin_Powell" not in cli("people").output
+    assert "Tony_Blair" in cli("people").output

@@ -96,6 +96,10 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
         files = [_inside_home(settings, r.evidence_path) for r in records]
         files += [_inside_home(settings, f.crop_path) for f in faces]
         files += [_inside_home(settings, path) for path in event_crops]
+        # Every evidence crop the recorder wrote for them, not only the one each record points
+        # to (it writes one before knowing whether a staff edit keeps the record's own).
+        if settings.evidence_dir.is_dir():
+            files += sorted(settings.evidence_dir.glob(f"session-*/{person.id}-*.jpg"))
         for face in faces:
             session.delete(face)
         n_templates = len(
@@ -103,9 +107,31 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
         )
         n_records = len(records)
         _erase_meeting_accounts(session, person)
+        _erase_from_monitor_states(session, db, person.name)
         session.delete(person)  # templates, consent, records, intervals and events cascade
     # Files go after the commit: a failed transaction must not have destroyed evidence.
     return Erasure(n_templates, n_records, _unlink(files))
+
+
+def _erase_from_monitor_states(session, db: Database, name: str) -> None:  # noqa: ANN001
+    """Meeting monitors keep, between samples, who is marked and their face tracks (with
+    embeddings): what is theirs goes from every stored state, sealed again. A run still
+    holding them in memory writes nothing more of theirs (the recorder skips names no longer
+    enrolled)."""
+    from rollcall.analysis import state as monitor_state
+    from rollcall.analysis.sample import state_context
+    from rollcall.storage.models import SessionState
+    from rollcall.storage.templates import TemplateKeyError
+
+    for stored in session.scalars(select(SessionState)):
+        context = state_context(stored.session_id)
+        try:
+            blob = db.cipher.open_bytes(stored.state, context)
+        except (TemplateKeyError, ValueError):
+            continue  # an entrance's progress (plain counts), not a sealed monitor state
+        scrubbed = monitor_state.forget_person(blob, name)
+        if scrubbed is not None:
+            stored.state = db.cipher.seal_bytes(scrubbed, context)
 
 
 def _erase_meeting_accounts(session, person) -> None:  # noqa: ANN001

@@ -80,6 +80,26 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
 
+def forget_person(blob: bytes, name: str) -> bytes | None:
+    """The snapshot without a person who was erased (None: it held nothing of theirs). Their
+    name goes from every list, and the tracks that were their face go entirely (a track keeps
+    the face's embedding and look); a vote for them in another track is kept as a vote for
+    no one."""
+    doc = json.loads(zlib.decompress(blob))
+    before = json.dumps(doc, sort_keys=True)
+    for key in ("marked", "open", "last_seen"):
+        doc[key].pop(name, None)
+    for key in ("gone", "visitors"):
+        doc[key] = [p for p in doc[key] if p != name]
+    doc["tracks"] = [tr for tr in doc["tracks"] if tr["identity"] != name]
+    for tr in doc["tracks"]:
+        tr["votes"] = [[None if who == name else who, s, a and who != name, t]
+                       for who, s, a, t in tr["votes"]]  # fmt: skip
+    if json.dumps(doc, sort_keys=True) == before:
+        return None
+    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
+
+
 def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
     """Put a snapshot's state into a fresh monitor built with the session's gallery and config."""
     doc = json.loads(zlib.decompress(blob))

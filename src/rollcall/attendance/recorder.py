@@ -9,6 +9,7 @@ replay overwrites them instead of leaving duplicates.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -152,6 +153,21 @@ class SessionRecorder:
         names |= {f.person for f in out.faces if f.person}
         names |= {f.candidate for f in out.faces if f.candidate}
         ids = person_ids(session, sorted(names))
+        if names - ids.keys():
+            # Erased while a monitor still held them (privacy.erase_person): nothing more of
+            # theirs is written, and the run goes on.
+            out = dataclasses.replace(
+                out,
+                marks=[m for m in out.marks if m.person in ids],
+                evidence=[m for m in out.evidence if m.person in ids],
+                intervals=[c for c in out.intervals if c.person in ids],
+                faces=[
+                    dataclasses.replace(f, person=None)
+                    if f.person is not None and f.person not in ids
+                    else f
+                    for f in out.faces
+                ],
+            )
         evidence = {
             m.person: self._write_crop(f"{ids[m.person]}-{tag}.jpg", m.evidence_crop)
             for m in out.marks
@@ -284,6 +300,7 @@ class SessionRecorder:
     ) -> None:
         """Extend, close or open presence intervals, reading the open ones of everyone
         concerned in one query (a change continues a person's open interval, or opens one)."""
+        changes = [c for c in changes if c.person in ids]  # (not anyone erased meanwhile)
         if not changes:
             return
         people = sorted({ids[c.person] for c in changes})

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, func, make_url, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -179,8 +179,38 @@ class Database:
     def cipher(self) -> TemplateCipher:
         """Seals and opens face templates; the key never lives in the database."""
         if self._cipher is None:
-            self._cipher = TemplateCipher.from_home(self.settings.home)
+            self._cipher = self._checked_cipher()
         return self._cipher
+
+    def _checked_cipher(self) -> TemplateCipher:
+        """The key, checked against what the database holds before anything is sealed with
+        it: a key file that went missing (a restore into a fresh home, a moved folder) used
+        to be replaced by a new key in silence, and people enrolled then were sealed under it,
+        so that no one key opened the database any more."""
+        import os
+
+        from rollcall.storage.models import Template
+        from rollcall.storage.templates import KEY_ENV, KEY_FILE, TemplateKeyError
+
+        # A read of its own that takes no write lock: the cipher is often first asked for
+        # inside a writing transaction (SQLite has one writer at a time).
+        with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            sealed = conn.scalar(select(func.count()).select_from(Template)) or 0
+            one = conn.execute(
+                select(Template.vector, Template.dim, Template.person_id, Template.embedder)
+                .order_by(Template.id)
+                .limit(1)
+            ).first()
+        if sealed and not os.environ.get(KEY_ENV) and not (self.settings.home / KEY_FILE).exists():
+            raise TemplateKeyError(
+                f"the template key is missing (ROLLCALL_HOME/{KEY_FILE}, or {KEY_ENV}) while "
+                f"{sealed} face template(s) are sealed with it: restore it (docs/deploy.md); a "
+                "new key would not open them"
+            )
+        cipher = TemplateCipher.from_home(self.settings.home)
+        if one is not None:
+            cipher.open(*one)  # another key: TemplateKeyError, before anything is sealed
+        return cipher
 
     @property
     def safe_url(self) -> str:

@@ -9,22 +9,19 @@ from werkzeug.utils import secure_filename
 from rollcall.attendance.participants.store import aliases_of
 from rollcall.enrollment import CONSENT_METHODS, Consent, enroll_photos
 from rollcall.errors import RollcallError
-from rollcall.privacy import faces_of
 from rollcall.storage.accounts import check_email
 from rollcall.storage.audit import PersonDeleted, PersonDetailsChanged, PersonEnrolled, record
-from rollcall.storage.models import AttendanceRecord, Course, CourseMember, Template
+from rollcall.storage.models import Course, CourseMember, Template
 from rollcall.storage.people import (
     ConsentOnRecord,
     consent_of,
     details_text,
     get_person,
     list_people,
-    remove_person,
 )
 from rollcall.vision.imageio import IMAGE_SUFFIXES
 from rollcall.web.access import admin_required, me
 from rollcall.web.context import db_session, portal
-from rollcall.web.evidence import delete_files
 from rollcall.web.forms import refused
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -181,34 +178,17 @@ def remove(name: str):  # noqa: ANN201
     if request.form.get("confirm", "").strip() != name:
         flash("Type the person's name exactly to confirm the deletion.", "error")
         return redirect(url_for("people.detail", name=name))
-    settings = portal().settings
+    from rollcall.privacy import erase_person
+
     with db_session() as s:
-        person = get_person(s, name)
-        if person is None:
+        if get_person(s, name) is None:
             abort(404)
-        files = [
-            p
-            for p in s.scalars(
-                select(AttendanceRecord.evidence_path).where(
-                    AttendanceRecord.person_id == person.id
-                )
-            )
-            if p
-        ]
-        # Faces assigned to them, and pictures of them held up to a camera, are theirs too.
-        for face in faces_of(s, person):
-            files.append(face.crop_path)
-            s.delete(face)
-        # Every evidence crop the recorder wrote for them, not only the latest one per session.
-        evidence = settings.evidence_dir
-        if evidence.is_dir():
-            files += [
-                str(f.relative_to(settings.home))
-                for f in evidence.glob(f"session-*/{person.id}-*.jpg")
-            ]
-        templates = remove_person(s, name)
-        record(s, me(s).name, PersonDeleted(name, templates, len(set(files))))
-    removed = delete_files(settings, files)
+    # The one erasure the command line does too (privacy.erase_person): templates, marks,
+    # crops, faces assigned to them, their meeting accounts and their monitors' state.
+    gone = erase_person(portal().db, portal().settings, name)
+    with db_session() as s:
+        record(s, me(s).name, PersonDeleted(name, gone.templates, gone.files))
+    templates, removed = gone.templates, gone.files
     flash(f"Deleted {name}: {templates} template(s) and {removed} image file(s).", "success")
     return redirect(url_for("people.index"))
 
