@@ -205,6 +205,10 @@ def test_purge_deletes_only_expired_evidence_and_keeps_records(cli, session_home
     assert files
     kept = purge_evidence(db, db.settings, older_than_days=30)
     assert kept.files == 0 and all(p.exists() for p in files)
+    from rollcall.storage.models import SessionState
+
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(SessionState)) == 1
 
     later = datetime.now(UTC) + timedelta(days=31)
     done = purge_evidence(db, db.settings, older_than_days=30, now=later)
@@ -218,6 +222,8 @@ def test_purge_deletes_only_expired_evidence_and_keeps_records(cli, session_home
             s.scalar(select(func.count()).where(AttendanceRecord.evidence_path.is_not(None))) == 0
         )
         assert s.scalar(select(func.count()).where(SessionEvent.crop_path.is_not(None))) == 0
+        # Its monitor's state (face tracks with their embeddings) went with the crops.
+        assert s.scalar(select(func.count()).select_from(SessionState)) == 0
 
 
 def test_purge_command_uses_the_retention_setting(cli, session_home: Path, monkeypatch):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.monitor import PICTURE
@@ -23,6 +23,7 @@ from rollcall.storage.models import (
     AttendanceSession,
     Person,
     SessionEvent,
+    SessionState,
     Sighting,
     Template,
     UnknownFace,
@@ -120,7 +121,6 @@ def _erase_from_monitor_states(session, db: Database, name: str) -> None:  # noq
     enrolled)."""
     from rollcall.analysis import state as monitor_state
     from rollcall.analysis.sample import state_context
-    from rollcall.storage.models import SessionState
     from rollcall.storage.templates import TemplateKeyError
 
     for stored in session.scalars(select(SessionState)):
@@ -340,6 +340,8 @@ def purge_evidence(
             .where(AttendanceRecord.session_id.in_(ids))
             .values(evidence_path=None)
         )
+        # A closed session's monitor state (its face tracks' embeddings) is needed no more.
+        session.execute(delete(SessionState).where(SessionState.session_id.in_(ids)))
         # The faces' sealed embeddings are biometric data too: they go with the crops.
         session.execute(
             update(UnknownFace)
