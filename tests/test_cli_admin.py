@@ -106,3 +106,41 @@ def test_alerts_send_without_smtp_says_how_to_set_it(cli, monkeypatch) -> None: 
     assert (
         result.exit_code == 1 and "in clear" in result.output and "Traceback" not in result.output
     )
+
+
+def test_an_empty_agent_name_is_refused_not_a_staff_token(cli) -> None:  # noqa: ANN001
+    """`--agent "$ROOM"` with ROOM unset printed an unscoped staff API token."""
+    assert (
+        cli("user", "add", "ada", "--role", "admin", input="pw-12345678\npw-12345678\n").exit_code
+        == 0
+    )
+    made = cli("token", "create", "ada", "--agent", "  ")
+    assert made.exit_code != 0 and "--agent needs a name" in made.output
+    assert "rc_" not in made.output
+
+
+def test_enroll_from_dir_goes_on_past_a_bad_folder_and_skips_hidden_ones(
+    cli, faces, tmp_path
+) -> None:  # noqa: ANN001
+    """One folder's name refused (another's spelling, too long) stopped the whole run; a
+    hidden folder (.thumbnails) was enrolled as a person; a consent statement for someone
+    who has one was dropped without a word."""
+    import shutil
+
+    root = faces / "identities" / "photos"
+    folder = tmp_path / "photos"
+    folders = {"Ariel_Sharon": "Ariel_Sharon", "ariel sharon": "Ariel_Sharon",
+               "John_Salley": "John_Salley", ".thumbnails": "John_Salley"}  # fmt: skip
+    for name, source in folders.items():
+        (folder / name).mkdir(parents=True)
+        for photo in sorted((root / source).iterdir())[:1]:
+            shutil.copy(photo, folder / name / photo.name)
+    result = cli("enroll", "--from-dir", folder, "--consent", "signed form")
+    assert result.exit_code == 1, result.output
+    assert "'Ariel_Sharon' is already enrolled" in result.output
+    listing = cli("people").output
+    assert "Ariel_Sharon" in listing and "John_Salley" in listing
+    assert ".thumbnails" not in listing and "ariel sharon" not in listing
+    photo = sorted((root / "John_Salley").iterdir())[1]
+    again = cli("enroll", "John_Salley", photo, "--consent", "withdrawn??")
+    assert "has consent on record (signed form," in again.output, again.output

@@ -93,6 +93,8 @@ class EnrollmentResult:
     duplicates: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     consent_recorded: bool = False  # this call wrote the person's consent
+    # A consent given for someone who has one on record: left as it was (its method, date).
+    consent_unchanged: str | None = None
 
 
 def enroll_photos(
@@ -150,6 +152,9 @@ def enroll_photos(
                 note=consent.note,
             )
             result.consent_recorded = True
+        elif consent is not None:
+            kept = person.consent
+            result.consent_unchanged = f"{kept.method}, {kept.recorded_at:%Y-%m-%d}"
         for label, digest, face in faces:
             if has_template(session, person, engine.embedder.name, digest):
                 result.duplicates.append(label)

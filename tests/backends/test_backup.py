@@ -88,6 +88,7 @@ def test_backup_restores_into_the_same_and_into_sqlite(db, settings, tmp_path: P
     before = snapshot(db)
     target = tmp_path / "rollcall.backup.gz"
     summary = backup(db.engine, target)
+    assert target.stat().st_mode & 0o777 == 0o600  # digests, sealed templates, emails
     assert summary.revision == head_revision() and summary.tables["attendance"] == 2
     assert read_header(target)["backend"] == db.engine.dialect.name
 

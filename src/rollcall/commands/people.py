@@ -55,7 +55,12 @@ def enroll(
     if from_dir is not None:
         if name or photos:
             raise click.UsageError("give either NAME PHOTO... or --from-dir DIR, not both")
-        jobs = [(d.name, photos_in(d)) for d in sorted(from_dir.iterdir()) if d.is_dir()]
+        # (Not hidden folders: a ".thumbnails" or a macOS ".Trashes" is nobody.)
+        jobs = [
+            (d.name, photos_in(d))
+            for d in sorted(from_dir.iterdir())
+            if d.is_dir() and not d.name.startswith(".")
+        ]
         if not jobs:
             raise click.ClickException(f"{from_dir} has no sub-folders (one per person)")
     else:
@@ -67,8 +72,20 @@ def enroll(
         if not files:
             app.fail(f"{person}: no photos found")
             continue
-        result = enroll_photos(app.db, app.engine, person, files, consent=consent)
+        try:
+            result = enroll_photos(app.db, app.engine, person, files, consent=consent)
+        except RollcallError as exc:
+            if from_dir is None:
+                raise
+            app.fail(f"{person}: {exc}")  # one folder's name; the others still count
+            continue
         audit_enrollment(app, result, consent)
+        if result.consent_unchanged:
+            out_console.print(
+                f"note: {person} has consent on record ({result.consent_unchanged}); the "
+                "statement given now was not recorded (withdrawing it is deleting them)",
+                highlight=False,
+            )
         for label, reason in result.refused:
             app.fail(f"{label}: refused: {reason}")
         parts = [f"{len(result.accepted)} template(s) added"]

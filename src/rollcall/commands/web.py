@@ -234,6 +234,9 @@ def token_create(
     from rollcall.storage.accounts import create_token, require_user
     from rollcall.storage.audit import AccountChanged, record
 
+    if agent_name is not None and not agent_name.strip():
+        # An empty room name (a script's unset variable) made an unscoped staff token.
+        raise click.UsageError("--agent needs a name (the room or instructor it is for)")
     if course and not agent_name:
         raise click.UsageError("--course goes with --agent")
     if kiosk_target and agent_name:

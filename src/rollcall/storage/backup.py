@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -115,6 +116,10 @@ def backup(engine: Engine, target: Path) -> BackupSummary:
         options["isolation_level"] = "REPEATABLE READ"
     counts: dict[str, int] = {}
     tmp = target.with_name(target.name + ".partial")
+    # Private from its first byte: it holds password and token digests, sealed templates,
+    # consents and emails (as a subject access export is).
+    tmp.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     with engine.connect().execution_options(**options) as conn, conn.begin():
         revision = current_revision_of(conn)
         tables = _tables(conn)
