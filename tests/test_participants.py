@@ -848,3 +848,28 @@ def test_hook_from_the_command_line_prints_its_address_once(cli, monkeypatch) ->
     refused = cli("participants", "hook", "x", "--platform", "zoom", "--course", "Algebra",
                   "--secret-env", "ZOOM_SECRET")  # fmt: skip
     assert refused.exit_code == 1 and "ZOOM_SECRET is not set" in refused.output
+
+
+def test_a_stay_told_by_a_webhook_and_by_the_report_is_one_stay(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    """The same stay recorded live by a webhook and again by the imported report was taken for
+    two logins at once ("in the meeting twice at once"); a webhook stay the report does not
+    have is still kept."""
+    from rollcall.attendance.participants.store import record_event
+    from rollcall.attendance.reconcile import reconcile_session
+
+    db = _meeting_db()
+    with db.session() as s:
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-1"))
+        bob = PEOPLE[2]  # in the report from 0 to 3100 s, seen in his own tile
+        record_event(s, row, "zoom", "joined", bob.name, bob.email, 12.0)  # told live
+        record_event(s, row, "zoom", "left", bob.name, bob.email, 3091.0)
+    report = tmp_path / "morning.csv"
+    report.write_bytes(zoom_report(PEOPLE, START, PARIS))
+    assert cli("participants", "import", "--session", "algebra-1", str(report)).exit_code == 0
+    with db.session() as s:
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-1"))
+        result = reconcile_session(s, row)
+        sources = s.scalars(select(ParticipantStay.source)).all()
+    assert {"webhook", "report"} <= set(sources)
+    entry = next(e for e in result.entries if e.name == "Bob Smith")
+    assert entry.status == "verified", (entry.status, entry.detail)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.participants.match import name_key, similarity
-from rollcall.storage.meetings import MeetingParticipant, MeetingReview
+from rollcall.storage.meetings import MeetingParticipant, MeetingReview, ParticipantStay
 from rollcall.storage.models import AttendanceSession, Person, Template
 from rollcall.storage.sessions import head_counts, session_events, sightings
 
@@ -544,6 +544,25 @@ def reconcile(
 # -- from the database -------------------------------------------------------------------------
 
 
+def _one_record_per_stay(
+    stays: Iterable[ParticipantStay],
+) -> tuple[tuple[float, float | None], ...]:
+    """An account's stays, each once: a stay the platform's report gives that a webhook also
+    told live is one stay recorded twice, not a second login at the same time (a helper's
+    meeting: the same 85 s from both sources flagged "in the meeting twice at once"). The
+    report's record wins; a webhook's stay that no reported one overlaps is kept."""
+    reported = [(st.join_t, st.leave_t) for st in stays if st.source != "webhook"]
+    out = list(reported)
+    for st in stays:
+        if st.source != "webhook":
+            continue
+        end = st.leave_t if st.leave_t is not None else float("inf")
+        if not any(st.join_t < (b if b is not None else float("inf")) and a < end
+                   for a, b in reported):  # fmt: skip
+            out.append((st.join_t, st.leave_t))
+    return tuple(sorted(out, key=lambda span: span[0]))
+
+
 def accounts_of_session(s: Session, session_id: int) -> list[Account]:
     names = dict(s.execute(select(Person.id, Person.name)).all())
     with_templates = set(s.scalars(select(Template.person_id).distinct()))
@@ -559,7 +578,7 @@ def accounts_of_session(s: Session, session_id: int) -> list[Account]:
                 p.name,
                 p.email,
                 names.get(p.person_id) if p.person_id else None,
-                tuple((st.join_t, st.leave_t) for st in p.stays),
+                _one_record_per_stay(p.stays),
                 p.original_name,
                 names.get(p.proposed_id) if p.proposed_id else None,
                 p.person_id is None or p.person_id in with_templates,
