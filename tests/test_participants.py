@@ -873,3 +873,19 @@ def test_a_stay_told_by_a_webhook_and_by_the_report_is_one_stay(cli, tmp_path: P
     assert {"webhook", "report"} <= set(sources)
     entry = next(e for e in result.entries if e.name == "Bob Smith")
     assert entry.status == "verified", (entry.status, entry.detail)
+
+
+def test_a_meet_exit_given_to_the_minute_lasts_to_its_end() -> None:
+    """Meet's exports may give "9:01 AM": any second of that minute. Read as 9:01:00, every
+    account left up to 59 s early, and the samples of its last minute counted more faces than
+    accounts in the meeting."""
+    data = (
+        b"First name,Last name,Email,Duration,Time joined,Time exited\n"
+        b"Ada,Lovelace,ada@school.example,2 min,9:00 AM,9:01 AM\n"
+        b"Bob,Smith,bob@school.example,2 min,9:00:05 AM,9:01:30 AM\n"
+    )
+    stays = _read(data, "meet.csv")
+    assert stays == [
+        ("Ada Lovelace", "ada@school.example", 0.0, 119.0),  # to 9:01:59
+        ("Bob Smith", "bob@school.example", 5.0, 90.0),  # to the second, as given
+    ]

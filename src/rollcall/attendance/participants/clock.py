@@ -163,6 +163,11 @@ def stays_of(report: ParsedReport, start: datetime, zone: tzinfo) -> list[Stay]:
         left = read_time(row.left, start, zone, where) if row.left.strip() else None
         join_t = (joined - as_utc(start)).total_seconds()
         leave_t = None if left is None else (left - as_utc(start)).total_seconds()
+        if leave_t is not None and _minutes_only(row.left):
+            # "9:01 AM" (Meet's export) is any second of that minute: the person was in the
+            # meeting until its end, not gone as it began (counts and evidence in its last
+            # minute said "more faces than accounts").
+            leave_t += 59.0
         if leave_t is not None and leave_t < join_t:
             if report.platform == "meet" and leave_t + 86400 >= join_t:
                 leave_t += 86400  # a Meet meeting across midnight: times of day only
@@ -170,3 +175,10 @@ def stays_of(report: ParsedReport, start: datetime, zone: tzinfo) -> list[Stay]:
                 raise ReportError(f"{where}: the leave time is before the join time")
         out.append(Stay(row.line, row.name, row.email, row.original_name, join_t, leave_t))
     return out
+
+
+def _minutes_only(text: str) -> bool:
+    """A clock time given to the minute ("9:01 AM", "09:01"), with no seconds."""
+    return re.search(r"\d{1,2}:\d{2}(?::\d{2})", text) is None and bool(
+        re.search(r"\d{1,2}:\d{2}", text)
+    )
