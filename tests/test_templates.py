@@ -104,3 +104,24 @@ def test_a_missing_or_wrong_key_is_refused_not_replaced(
     key.write_bytes(kept)
     assert "Colin_Powell" not in cli("people").output
     assert "Tony_Blair" in cli("people").output
+
+
+def test_a_run_with_an_unusable_key_leaves_no_session(
+    cli, faces: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key was found unusable only after the session row was made: an "interrupted"
+    session of absent people was left behind."""
+    photos = sorted((faces / "identities" / "photos" / "Tony_Blair").iterdir())
+    assert cli("enroll", "Tony_Blair", *photos[1:3], "--consent", "signed form").exit_code == 0
+    monkeypatch.setenv(KEY_ENV, TemplateCipher.generate_key())
+    video = tmp_path / "v.mp4"
+    from tests.test_session_commands import blank_video
+
+    blank_video(video, seconds=2.0)
+    run = cli("run", "--session", "S1", "--source", video)
+    assert run.exit_code != 0 and "template key differs" in run.output
+    monkeypatch.delenv(KEY_ENV)
+    assert "S1" not in cli("sessions").output
+    # And a name written otherwise is pointed at the enrolled one.
+    gone = cli("people", "remove", "tony blair", "--yes")
+    assert gone.exit_code != 0 and "did you mean 'Tony_Blair'?" in gone.output

@@ -37,8 +37,8 @@ from rollcall.attendance.runner import (
     Progress,
     RunOptions,
     RunStats,
+    _key_then_session,
     _start_of,
-    prepare_session,
     timeline_of,
 )
 from rollcall.attendance.schedule import SamplingSchedule
@@ -105,7 +105,7 @@ def run_entrance(
         stats.started_at, stats.started_from = _start_of(options, source)
     try:
         session_id, conf, expected = retry_while_unreachable(
-            lambda: prepare_session(db, options, stats.started_at), START_RETRY
+            lambda: _key_then_session(db, options, stats.started_at), START_RETRY
         )
         if source is None:
             source = open_source(

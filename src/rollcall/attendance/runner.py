@@ -112,6 +112,15 @@ def stored_mode(db: Database, name: str) -> StoredMode | None:
         return StoredMode(row.mode, row.entrance_fps, row.entrance_line)
 
 
+def _key_then_session(
+    db: Database, options: RunOptions, started_at: datetime | None
+) -> tuple[int, SessionSettings, list[str]]:
+    """prepare_session, once the template key has been checked: an unusable key (missing,
+    another) is refused before a session row exists, not after (it left one behind)."""
+    _ = db.cipher
+    return prepare_session(db, options, started_at)
+
+
 def prepare_session(
     db: Database, options: RunOptions, started_at: datetime | None = None
 ) -> tuple[int, SessionSettings, list[str]]:
@@ -219,7 +228,7 @@ def run_session(
     try:
         # Start-up reads and the session's creation also ride out a database restart.
         session_id, conf, expected = retry_while_unreachable(
-            lambda: prepare_session(db, options, stats.started_at), START_RETRY
+            lambda: _key_then_session(db, options, stats.started_at), START_RETRY
         )
     except BaseException:
         if source is not None:

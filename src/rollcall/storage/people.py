@@ -61,7 +61,14 @@ def get_person(session: Session, name: str) -> Person | None:
 def require_person(session: Session, name: str) -> Person:
     person = get_person(session, name)
     if person is None:
-        raise NotFound(f"no enrolled person named {name!r} (see `rollcall people`)")
+        from rollcall.storage.names import same_name_key
+
+        key = same_name_key(name)
+        spelled = next(
+            (n for n in session.scalars(select(Person.name)) if same_name_key(n) == key), None
+        )
+        hint = f"; did you mean {spelled!r}?" if spelled else " (see `rollcall people`)"
+        raise NotFound(f"no enrolled person named {name!r}{hint}")
     return person
 
 
