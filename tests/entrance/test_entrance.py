@@ -390,7 +390,8 @@ def test_an_interrupted_entrance_run_is_taken_up_where_it_stopped(
     people,
     tmp_path: Path,  # noqa: ANN001
 ) -> None:
-    """Ctrl-C as the frame at 4.125 s is due, then `run --resume` on the same recording: it
+    """Ctrl-C as the frame at 4.5 s is due (between two checkpoints: the last frame's is
+    written as the run stops), then `run --resume` on the same recording: it
     goes on from the frame after the last one analyzed, with the count inside as it stood.
     Until stop 33 it read the recording again from 0 s: the stranger already recorded was
     recorded twice, Ann crossed the line a second time (two inside), and her one pass was
@@ -415,9 +416,9 @@ def test_an_interrupted_entrance_run_is_taken_up_where_it_stopped(
                          max_interval=2.0, seed=3)  # fmt: skip
     frames = {"n": 0}
 
-    def ctrl_c_at_4_2_s() -> bool:  # asked before each frame, at 8 fps
+    def ctrl_c_at_4_5_s() -> bool:  # asked before each frame, at 8 fps
         frames["n"] += 1
-        if frames["n"] > 4.2 * FPS:
+        if frames["n"] > 4.5 * FPS:
             raise KeyboardInterrupt
         return False
 
@@ -426,12 +427,12 @@ def test_an_interrupted_entrance_run_is_taken_up_where_it_stopped(
     try:
         stats = run_entrance(db, settings, FaceEngine(), options,
                              EntranceOptions(FPS, (320.0, 360.0, 320.0, 0.0)),
-                             should_stop=ctrl_c_at_4_2_s)  # fmt: skip
+                             should_stop=ctrl_c_at_4_5_s)  # fmt: skip
         assert stats.stopped_by == "interrupted"
         with db.session() as s:
             row = s.query(AttendanceSession).filter_by(name="door").one()
             assert row.state == "interrupted"
-            assert row.processed_until == pytest.approx(4.0, abs=1e-6)  # its last frame
+            assert row.processed_until == pytest.approx(4.4, abs=1e-6)  # its last frame (25 fps)
             assert s.query(UnknownFace).filter_by(session_id=row.id).count() == 1
         result = cli("run", "--session", "door", "--resume", "--json")
         assert result.exit_code == 0, result.output

@@ -200,7 +200,10 @@ def run_entrance(
         return stats
     if stats.stopped_by in ("interrupted", "stopped"):
         if last_t > checkpointed:
-            retry_while_unreachable(lambda: _checkpoint(db, session_id, last_t, step), START_RETRY)
+            retry_while_unreachable(
+                lambda: _checkpoint(db, session_id, last_t, step, next_sample[0], last_count),
+                START_RETRY,
+            )
         recorder.interrupt()
         return stats
     # The time in the tag: a resumed session ends again, and must not overwrite these crops.
