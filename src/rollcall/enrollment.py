@@ -8,13 +8,14 @@ from pathlib import Path
 
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
-from rollcall.storage.names import check_name, same_name_key
+from rollcall.storage.names import check_name
 from rollcall.storage.people import (
     add_template,
     get_or_create_person,
     get_person,
     has_template,
     record_consent,
+    written_otherwise,
 )
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.imageio import IMAGE_SUFFIXES, decode_image, read_file_bytes
@@ -65,18 +66,13 @@ def _not_another_spelling(db: Database, name: str) -> None:
     """Refuse a new person whose name is an enrolled one's spelled otherwise ("vladimir putin"
     beside "Vladimir_Putin"): two records of one face split their marks between them, and
     the meeting matcher already takes such names for one person."""
-    from sqlalchemy import select
-
-    from rollcall.storage.models import Person
-
-    key = same_name_key(name)
     with db.session() as session:
-        for other in session.scalars(select(Person.name)):
-            if same_name_key(other) == key:
-                raise RollcallError(
-                    f"{other!r} is already enrolled, and {name!r} is the same name written "
-                    f"otherwise (case, spaces or underscores): add the photos to {other!r}"
-                )
+        other = written_otherwise(session, name)
+    if other is not None:
+        raise RollcallError(
+            f"{other!r} is already enrolled, and {name!r} is the same name written "
+            f"otherwise (case, spaces or underscores): add the photos to {other!r}"
+        )
 
 
 def needs_consent(db: Database, name: str) -> bool:

@@ -19,7 +19,7 @@ from rollcall.attendance.export import (
     spreadsheet_safe,
 )
 from rollcall.attendance.report import SessionReport, build_report, session_zone
-from rollcall.attendance.status import NOT_YET_SEEN
+from rollcall.attendance.status import exported_status
 from rollcall.attendance.term import CalendarDay, Term, match_sessions, parse_meeting_days
 from rollcall.storage.models import AttendanceSession, Course
 from rollcall.wallclock import in_zone
@@ -143,9 +143,8 @@ def _table(report: CourseReport) -> list[list[object]]:
         row: list[object] = [p.person, contact.student_id, contact.email, p.expected, p.attended]
         row += [p.late, p.left_early, p.absent, round(p.rate, 3)]
         for s in report.sessions:
-            status = p.statuses.get(s.session, "")
             # A running session has not judged anyone absent yet (as on its sheet).
-            row.append(NOT_YET_SEEN if s.state == "running" and status == "absent" else status)
+            row.append(exported_status(p.statuses.get(s.session, ""), s.state == "running"))
             minutes = p.minutes.get(s.session)
             row.append("" if minutes is None else round(minutes, 1))
         rows.append(row)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.report import SessionReport
-from rollcall.attendance.status import NOT_YET_SEEN
+from rollcall.attendance.status import exported_status
 from rollcall.storage.audit import UnknownAssigned
 from rollcall.storage.models import Person
 from rollcall.storage.staff import AuditEntry
@@ -115,7 +115,7 @@ def _rows(report: SessionReport, details: ExportDetails) -> list[list[object]]:
     return [
         [
             spreadsheet_safe(a.person),
-            NOT_YET_SEEN if report.state == "running" and a.status == "absent" else a.status,
+            exported_status(a.status, report.state == "running"),
             "" if a.first_seen is None else round(a.first_seen, 1),
             "" if a.last_seen is None else round(a.last_seen, 1),
             round(a.minutes_present, 2),
@@ -210,9 +210,7 @@ def export_xlsx(report: SessionReport, path: Path, details: ExportDetails | None
     summary.append(["Expected", len(report.attendance)])
     for status in ("present", "late", "left_early", "absent"):
         counted = sum(a.status == status for a in report.attendance)
-        if status == "absent" and report.state == "running":
-            status = NOT_YET_SEEN
-        summary.append([status, counted])
+        summary.append([exported_status(status, report.state == "running"), counted])
     changed = sum(a.edited or a.person in details.reasons for a in report.attendance)
     summary.append(["Edited by staff", changed])
     for cell in summary["A"]:

@@ -21,6 +21,11 @@ class ScheduleWindow:
 NOT_YET_SEEN = "not_yet_seen"
 
 
+def exported_status(status: str, running: bool) -> str:
+    """A status as the exports write it (NOT_YET_SEEN for a running session's absent)."""
+    return NOT_YET_SEEN if running and status == "absent" else status
+
+
 def window_for(
     started_at: datetime,
     start_time: str | None,

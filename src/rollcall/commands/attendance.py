@@ -14,6 +14,7 @@ from rich.table import Table
 
 from rollcall.analysis.entrance import MAX_FPS, MIN_FPS
 from rollcall.commands.base import (
+    POSITIVE_SECONDS,
     App,
     ask_consent,
     audit_enrollment,
@@ -194,7 +195,7 @@ def course_list(app: App) -> None:
 @click.option("--seed", type=int, help="Seed for the random sampling times (reproducible).")
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE_SECONDS,
     help="Stop after this many seconds.",
 )
 @click.option(

@@ -73,6 +73,10 @@ def finish(app: App) -> None:
         sys.exit(1)
 
 
+# Seconds that must be more than nothing (a duration, a sampling gap): refused at the option.
+POSITIVE_SECONDS = click.FloatRange(min=0, min_open=True)
+
+
 def line_needs_entrance(mode: str | None, line: object, fps: float | None = None) -> None:
     """A counting line belongs to an entrance: refuse it on a meeting (run, agent); so does
     a frame rate (run: a meeting takes one frame per sampling time, so --fps would be

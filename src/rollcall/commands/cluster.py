@@ -13,6 +13,7 @@ import click
 
 from rollcall.analysis.entrance import MAX_FPS, MIN_FPS
 from rollcall.commands.base import (
+    POSITIVE_SECONDS,
     App,
     cli_actor,
     err_console,
@@ -46,12 +47,12 @@ STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
 @click.option("--seed", type=int, help="When creating: seed of the random sampling times.")
 @click.option(
     "--min-interval",
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE_SECONDS,
     help="When creating: shortest gap (s, default 20).",
 )
 @click.option(
     "--max-interval",
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE_SECONDS,
     help="When creating: longest gap (s, default 90).",
 )
 @click.option(
@@ -68,7 +69,7 @@ STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
 @click.option("--started-at", help="When creating: the lecture's start, ISO 8601 with its zone.")
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE_SECONDS,
     help="Stop after this many seconds of source time.",
 )
 @click.option(
@@ -144,11 +145,10 @@ def agent(
         fps=fps,
         line=line,
     )
-    line_needs_entrance(mode, line)
+    # (--fps without --mode may join an entrance made elsewhere: refused only on a meeting.)
+    line_needs_entrance(mode, line, fps=fps if mode == "meeting" else None)
     if set(session_name.strip()) <= {"."}:  # its spool folder would be the one above
         raise click.UsageError(f"--session {session_name!r}: a session name cannot be only dots")
-    if mode == "meeting" and fps is not None:
-        line_needs_entrance(mode, None, fps=fps)
     if min_interval is not None and max_interval is not None and min_interval > max_interval:
         raise click.UsageError("--min-interval is longer than --max-interval")
     if not server.startswith(("http://", "https://")):

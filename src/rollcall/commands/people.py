@@ -265,11 +265,8 @@ def people_accounts(app: App, file: Path) -> None:
     One row per account (either column may be empty); all rows or none: a row naming someone
     not enrolled, or an email already another person's, stops it with the line number.
     """
-    import csv
-    import io
-
     from rollcall.attendance.participants.store import add_alias
-    from rollcall.attendance.participants.text import decode, delimiter_of
+    from rollcall.attendance.participants.text import csv_rows, decode, delimiter_of
     from rollcall.storage.audit import MeetingChanged, record
     from rollcall.storage.people import get_person
 
@@ -279,14 +276,7 @@ def people_accounts(app: App, file: Path) -> None:
         raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
     # Excel saves CSV with semicolons where the decimal mark is a comma.
     first = text.lstrip("\ufeff").split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter_of(first))
-    try:
-        rows = list(reader)
-    except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
-        line = reader.line_num
-        raise click.ClickException(
-            f"{file.name}, line {line}: not readable as CSV ({exc})"
-        ) from None
+    rows = csv_rows(text.lstrip("\ufeff"), file.name, delimiter_of(first))
     header = [h.strip().casefold() for h in (rows[0] if rows else [])]
     if "person" not in header or not ({"email", "alias"} & set(header)):
         raise click.ClickException(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.errors import NotFound
 from rollcall.storage.models import ConsentRecord, Person, Template
+from rollcall.storage.names import same_name_key
 from rollcall.storage.templates import TemplateCipher
 
 
@@ -61,15 +62,17 @@ def get_person(session: Session, name: str) -> Person | None:
 def require_person(session: Session, name: str) -> Person:
     person = get_person(session, name)
     if person is None:
-        from rollcall.storage.names import same_name_key
-
-        key = same_name_key(name)
-        spelled = next(
-            (n for n in session.scalars(select(Person.name)) if same_name_key(n) == key), None
-        )
+        spelled = written_otherwise(session, name)
         hint = f"; did you mean {spelled!r}?" if spelled else " (see `rollcall people`)"
         raise NotFound(f"no enrolled person named {name!r}{hint}")
     return person
+
+
+def written_otherwise(session: Session, name: str) -> str | None:
+    """The enrolled name that is ``name`` written otherwise (storage.names.same_name_key:
+    case, spaces, underscores), if any."""
+    key = same_name_key(name)
+    return next((n for n in session.scalars(select(Person.name)) if same_name_key(n) == key), None)
 
 
 def get_or_create_person(session: Session, name: str) -> Person:

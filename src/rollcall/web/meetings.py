@@ -3,9 +3,6 @@ confirmed, suspected cases reviewed (the review list), people's meeting accounts
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -17,7 +14,7 @@ from rollcall.attendance.participants.store import (
     remove_alias,
     remove_reported,
 )
-from rollcall.attendance.participants.text import decode
+from rollcall.attendance.participants.text import csv_rows, decode
 from rollcall.attendance.reconcile import reconcile_session
 from rollcall.attendance.report import session_zone
 from rollcall.errors import RollcallError
@@ -209,12 +206,7 @@ def accounts_csv():  # noqa: ANN201
     """Meeting emails and aliases for many people: a CSV of person,email,alias; all or nothing."""
     try:
         label, data = _upload("accounts")
-        reader = csv.reader(io.StringIO(decode(data, label)))
-        try:
-            rows = list(reader)
-        except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
-            line = reader.line_num
-            raise RollcallError(f"{label}, line {line}: not readable as CSV ({exc})") from None
+        rows = csv_rows(decode(data, label), label)
         header = [h.strip().casefold() for h in (rows[0] if rows else [])]
         if "person" not in header or not ({"email", "alias"} & set(header)):
             raise RollcallError(f"{label}, line 1: expected the columns person, email and alias")

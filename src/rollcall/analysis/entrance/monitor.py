@@ -269,10 +269,7 @@ class EntranceMonitor:
         shot = make_shot(image, faces, i, t)
         if shot.face_px < self.gallery.min_naming_px:
             return file  # too small to tell: wait for a better shot
-        vector = self.embed_crop(shot.crop, shot.faces)
-        named = self.gallery.name_of(
-            int(self.gallery.match(vector, np.float32([shot.face_px])).person[0])
-        )
+        named, _ = self._named(shot)
         crossed, failures = file.recheck or (0, 0)
         if named == file.person:
             file.recheck = None
@@ -364,19 +361,22 @@ class EntranceMonitor:
             or float(faces.min_side[i]) < EVIDENCE_GAIN * file.evidence_px
         ):
             return
-        shot = make_shot(image, faces, i, t)
         if frontal(faces.landmarks[i]) < 0.5:
             return  # a face turned away is no better evidence, however large
+        shot = make_shot(image, faces, i, t)
         file.evidence_upgrades += 1
-        vector = self.embed_crop(shot.crop, shot.faces)
-        m = self.gallery.match(vector, np.float32([shot.face_px]))
+        named, similarity = self._named(shot)
         person = file.person
-        if person is None or self.gallery.name_of(int(m.person[0])) != person:
+        if person is None or named != person:
             return
         file.evidence_px = shot.face_px
-        step.evidence.append(
-            Mark(person, self.marked[person], float(m.similarity[0]), t, shot.box, shot.crop)
-        )
+        step.evidence.append(Mark(person, self.marked[person], similarity, t, shot.box, shot.crop))
+
+    def _named(self, shot: Shot) -> tuple[str | None, float]:
+        """Whom one shot names on its own (the gallery's open-set rules), and how alike:
+        the re-check of a track found again, and a marked face's better evidence."""
+        m = self.gallery.match(self.embed_crop(shot.crop, shot.faces), np.float32([shot.face_px]))
+        return self.gallery.name_of(int(m.person[0])), float(m.similarity[0])
 
     def _seen(self, file: TrackFile, t: float, box: np.ndarray, step: EntranceStep) -> None:
         person = file.person

@@ -124,6 +124,16 @@ def delimiter_of(line: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
+def csv_rows(text: str, label: str, delimiter: str = ",") -> list[list[str]]:
+    """Every row of a CSV text, or ReportError naming the line it could not read (a cell
+    over the csv module's 128 KiB field limit stopped its reader with a 500 in the portal)."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise ReportError(f"{label}, line {reader.line_num}: not readable as CSV ({exc})") from None
+
+
 def cells(line: str, delimiter: str) -> list[str]:
     """One line's cells, stripped; quotes as CSV writes them."""
     row = next(csv.reader([line], delimiter=delimiter), [])
