@@ -277,3 +277,27 @@ def test_detector_choice_is_honoured(cli, faces: Path, detector: str):
     result = cli("--detector", detector, "count", "--json", image)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)[0]["head_count"] >= 1
+
+
+def test_enroll_takes_iphone_heic_photos_held_sideways(cli, faces: Path, tmp_path: Path):
+    """iPhones save HEIC by default, with the picture stored as the sensor saw it and the turn
+    kept beside it: a folder of them enrolls like JPEGs (the person folder's photos, turned)."""
+    import pillow_heif  # dev-only encoder; rollcall decodes HEIC with pi-heif
+    from PIL import Image
+
+    folder = tmp_path / "class" / "Tony Blair"
+    folder.mkdir(parents=True)
+    for i, p in enumerate(photos(faces, "Tony_Blair")[1:4]):
+        rgb = Image.open(p).convert("RGB")
+        stored = rgb.transpose(Image.Transpose.ROTATE_90)  # the phone was held sideways
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        pillow_heif.from_pillow(stored).save(
+            folder / f"IMG_{i:04}.HEIC", format="HEIF", quality=90, exif=exif.tobytes()
+        )
+
+    result = cli("enroll", "--from-dir", tmp_path / "class", "--consent", "signed form")
+
+    assert result.exit_code == 0, result.output
+    listed = {p["name"]: p["templates"] for p in json.loads(cli("people", "--json").output)}
+    assert listed == {"Tony Blair": 3}

@@ -67,3 +67,69 @@ def test_missing_and_folder(tmp_path: Path) -> None:
         read_image(tmp_path / "nope.jpg")
     with pytest.raises(ImageError, match="folder"):
         read_image(tmp_path)
+
+
+def _sideways(fmt: str, orientation: int) -> bytes:
+    """An 80x40 picture with a red top-left corner, stored as a phone stores it when held
+    another way: the pixels turned, and the EXIF (or HEIF transform) saying how to turn back."""
+    upright = Image.new("RGB", (80, 40), (0, 0, 200))
+    upright.paste((255, 0, 0), (0, 0, 12, 12))
+    # Orientation 6 is shown turned 90 degrees clockwise, 8 counter-clockwise, 3 upside down.
+    turn = {
+        6: Image.Transpose.ROTATE_90,
+        8: Image.Transpose.ROTATE_270,
+        3: Image.Transpose.ROTATE_180,
+    }
+    stored = upright.transpose(turn[orientation])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    if fmt == "HEIF":
+        import pillow_heif  # dev-only: its encoder; rollcall decodes with pi-heif
+
+        pillow_heif.from_pillow(stored).save(buf, format="HEIF", quality=95, exif=exif.tobytes())
+    elif fmt == "MPO":  # the JPEG many phones write: a second picture (depth, preview) inside
+        stored.save(buf, "MPO", exif=exif, save_all=True, append_images=[stored], quality=95)
+    else:
+        stored.save(buf, fmt, exif=exif, **({"quality": 95} if fmt != "PNG" else {}))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "MPO", "PNG", "WEBP", "TIFF", "AVIF", "HEIF"])
+@pytest.mark.parametrize("orientation", [6, 8, 3])
+def test_phone_photos_come_out_upright(fmt: str, orientation: int) -> None:
+    """A portrait taken with the phone turned must reach the face detector upright (a face on
+    its side is not found, and the photo would be refused for having none)."""
+    image = decode_image(_sideways(fmt, orientation), f"photo.{fmt.lower()}")
+    assert image.shape == (40, 80, 3)
+    b, g, r = (int(v) for v in image[4, 4])
+    assert r > 200 and b < 60, f"top-left is {(b, g, r)}: the picture is not upright"
+    b, g, r = (int(v) for v in image[35, 75])
+    assert b > 150 and r < 60
+
+
+def test_heic_suffixes_are_photos() -> None:
+    from rollcall.vision.imageio import IMAGE_SUFFIXES
+
+    assert {".heic", ".heif", ".avif"} <= IMAGE_SUFFIXES
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF", "MPO"])
+def test_damaged_phone_photos_get_one_line_errors(fmt: str) -> None:
+    """Bytes flipped or cut anywhere: an ImageError on one line, never a decoder's own
+    exception (the AVIF decoder raises RuntimeError, libheif's messages span lines)."""
+    import random
+
+    good = _sideways(fmt, 6)
+    # With this seed the 21st HEIC made libheif 1.23 (pi-heif 1.4) crash the process it ran in.
+    rng = random.Random(8)
+    for _ in range(40):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(12, len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(12, len(data))]
+        try:
+            decode_image(bytes(data), "IMG_0001")
+        except ImageError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith("IMG_0001: ")

@@ -120,3 +120,28 @@ def test_deleting_a_person_deletes_their_consent(app, browser, faces: Path) -> N
     assert enroll(b, faces, consent_method="email", consent_confirmed="on").status_code == 302
     assert b.post(f"/people/{NAME}/delete", {"confirm": NAME}).status_code == 302
     assert stored(app) == (0, 0, 0)
+
+
+@pytest.mark.faces
+def test_the_portal_enrolls_from_iphone_heic_photos(app, browser, faces: Path) -> None:
+    """Photos uploaded straight from a phone or a Mac are often HEIC, stored turned."""
+    import pillow_heif  # dev-only encoder; rollcall decodes HEIC with pi-heif
+    from PIL import Image
+
+    heics = []
+    for body, name in uploads(faces):
+        stored_turned = Image.open(body).convert("RGB").transpose(Image.Transpose.ROTATE_270)
+        exif = Image.Exif()
+        exif[0x0112] = 8  # shown turned back a quarter, counter-clockwise
+        out = io.BytesIO()
+        pillow_heif.from_pillow(stored_turned).save(out, format="HEIF", exif=exif.tobytes())
+        heics.append((io.BytesIO(out.getvalue()), name.rsplit(".", 1)[0] + ".HEIC"))
+    form = browser("ada").get("/people/new").get_data(as_text=True)
+    assert ".heic" in form  # the file picker offers them
+    response = browser("ada").post(
+        "/people/new",
+        {"name": NAME, "photos": heics, "consent_method": "signed form", "consent_confirmed": "on"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert stored(app) == (1, 2, 1)

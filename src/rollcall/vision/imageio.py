@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess  # nosec B404 - the HEIC decoder's own process, a fixed argv, no shell
+import sys
 import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rollcall.errors import ImageError
 
 # Pixels in one decoded image; a 40-megapixel photo is already far beyond any camera frame we need.
 MAX_PIXELS = 40_000_000
 MAX_BYTES = 50 * 1024 * 1024
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".pgm", ".ppm"}
+# Phones save HEIC (iPhones by default) or AVIF as often as JPEG.
+IMAGE_SUFFIXES = {
+    ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".pgm", ".ppm",
+    ".heic", ".heif", ".hif", ".avif",
+}  # fmt: skip
+FORMATS = {"JPEG", "PNG", "BMP", "WEBP", "GIF", "TIFF", "PPM", "MPO", "AVIF"}
+# Formats Pillow decodes (OpenCV reads the others, and turns them as their EXIF says): GIFs,
+# multi-page TIFFs, MPO (the JPEG many phones write, with a second picture inside) and AVIF.
+PILLOW_DECODES = {"GIF", "TIFF", "MPO", "AVIF"}
+# HEIC/HEIF is decoded by pi-heif (libheif and libde265, LGPL; decoding only, no GPL encoder)
+# in a process of its own, see heic_child.py; it is never registered with Pillow here, so no
+# other Image.open in the server (an agent's frame) can reach libheif.
+HEIC_CHILD = Path(__file__).with_name("heic_child.py")
+HEIC_SECONDS = 60
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # OpenCV reads this when a decoder checks its limits; keep it aligned with Pillow's.
@@ -39,11 +54,14 @@ def decode_image(data: bytes, label: str = "image") -> np.ndarray:
                 if w * h > MAX_PIXELS:
                     raise ImageError(f"{label}: {w}x{h} pixels is more than {MAX_PIXELS:,}")
                 fmt = img.format
-                if fmt not in {"JPEG", "PNG", "BMP", "WEBP", "GIF", "TIFF", "PPM", "MPO"}:
+                if fmt not in FORMATS:
                     raise ImageError(f"{label}: unsupported image format {fmt}")
-                if fmt in {"GIF", "TIFF", "MPO"}:
+                if fmt in PILLOW_DECODES:
                     img.seek(0)
-                    rgb = np.asarray(img.convert("RGB"))
+                    # A phone holds the camera sideways and writes which way is up in EXIF;
+                    # unturned, a portrait's face lies on its side and is not found.
+                    upright = ImageOps.exif_transpose(img)
+                    rgb = np.asarray(upright.convert("RGB"))
                     return np.ascontiguousarray(rgb[:, :, ::-1])
                 img.verify()
     except ImageError:
@@ -51,13 +69,46 @@ def decode_image(data: bytes, label: str = "image") -> np.ndarray:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{label}: image has too many pixels (limit {MAX_PIXELS:,})") from None
     except UnidentifiedImageError:
+        if _is_iso_media(data):
+            return _decode_heic(data, label)
         raise ImageError(f"{label}: not a readable image (unknown format or corrupt)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{label}: corrupt image ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
+        # RuntimeError: the AVIF decoder's word for a damaged file; libheif's spans lines.
+        reason = " ".join(str(exc).split())
+        raise ImageError(f"{label}: corrupt image ({reason})") from None
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise ImageError(f"{label}: corrupt or truncated image")
     return image
+
+
+def _is_iso_media(data: bytes) -> bool:
+    """An ISO base media file (HEIC, HEIF; AVIF too, which Pillow reads itself): 'ftyp' first."""
+    return len(data) >= 12 and data[4:8] == b"ftyp"
+
+
+def _decode_heic(data: bytes, label: str) -> np.ndarray:
+    """A HEIC/HEIF photo, decoded upright in heic_child.py's process."""
+    try:
+        done = subprocess.run(  # nosec B603 - this interpreter, our own script, no shell
+            # -P: the script's own folder (vision/, with its types.py) must not shadow the stdlib.
+            [sys.executable, "-P", str(HEIC_CHILD), str(MAX_PIXELS)],
+            input=data,
+            capture_output=True,
+            timeout=HEIC_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ImageError(f"{label}: HEIC image took over {HEIC_SECONDS} s to decode") from None
+    if done.returncode < 0:
+        raise ImageError(f"{label}: corrupt HEIC image (the decoder crashed on it)")
+    if done.returncode != 0:
+        reason = " ".join(done.stderr.decode(errors="replace").split()) or "corrupt image"
+        raise ImageError(f"{label}: {reason}")
+    head, _, pixels = done.stdout.partition(b"\n")
+    w, h = (int(v) for v in head.split())
+    rgb = np.frombuffer(pixels, np.uint8).reshape(h, w, 3)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def read_file_bytes(path: str | os.PathLike[str]) -> bytes:

@@ -53,7 +53,7 @@ def uploaded_photos() -> list[tuple[str, bytes]]:
         label = secure_filename(f.filename or "")[:80] or f"photo-{i}"
         suffix = "." + label.rsplit(".", 1)[-1].lower() if "." in label else ""
         if suffix not in IMAGE_SUFFIXES:
-            raise RollcallError(f"{label}: not an image file (use JPEG, PNG, WebP, …).")
+            raise RollcallError(f"{label}: not an image file (use JPEG, HEIC, PNG, WebP, …).")
         out.append((label, f.read()))
     return out
 

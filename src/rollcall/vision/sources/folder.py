@@ -6,17 +6,14 @@ import logging
 import re
 from pathlib import Path
 
-import cv2
 import numpy as np
-from PIL import Image
 
-from rollcall.errors import SourceError
+from rollcall.errors import ImageError, SourceError
+from rollcall.vision.imageio import IMAGE_SUFFIXES, decode_image, read_file_bytes
 from rollcall.vision.sources.base import SourceBase
 from rollcall.vision.types import Frame
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"})
 
 
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
@@ -28,19 +25,11 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
 
 def load_bgr(path: Path) -> np.ndarray | None:
     """A BGR uint8 image, or None when the file is not a readable image."""
+    # The enrollment's decoder: the same formats (a phone's HEIC), turned upright, bombs refused.
     try:
-        data = np.fromfile(path, dtype=np.uint8)  # via bytes: cv2.imread chokes on some paths
-    except OSError:
+        return decode_image(read_file_bytes(path), path.name)
+    except ImageError:
         return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is not None:
-        return image
-    try:  # Pillow covers what this OpenCV build cannot decode (GIF in older builds)
-        with Image.open(path) as pil:
-            rgb = np.asarray(pil.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 class ImageFolderSource(SourceBase):
