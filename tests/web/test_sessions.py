@@ -279,3 +279,46 @@ def test_the_session_list_comes_in_pages_and_searches_every_page(app, browser) -
     assert "algebra-week" not in browser("otto").get("/sessions/?q=week").get_data(as_text=True)
     assert ivy.get("/sessions/?page=999").status_code == 200
     assert ivy.get("/sessions/?page=x").status_code == 200
+
+
+def test_a_session_made_again_under_a_deleted_ones_name_has_none_of_its_edits(
+    app, browser, settings
+) -> None:
+    """Staff delete a botched run and run it again under the same name: the new sheet and its
+    export must not show the deleted session's edits as changes made to the new one."""
+    from datetime import UTC, datetime
+
+    from rollcall.attendance.lifecycle import delete_session
+    from rollcall.storage.models import AttendanceRecord, Course, Person
+
+    b = browser("ivy")
+    assert (
+        b.post(
+            "/sessions/algebra-1/marks/Bob", {"status": "present", "reason": "sat at the back"}
+        ).status_code
+        == 302
+    )
+    assert "sat at the back" in b.get("/sessions/algebra-1").get_data(as_text=True)
+    portal = app.extensions["rollcall"]
+    delete_session(portal.db, settings, "algebra-1", "ada")
+    with portal.db.session() as s:
+        course = s.scalar(select(Course).where(Course.name == "Algebra"))
+        row = closed_session("algebra-1", datetime(2026, 3, 9, 9, 0, tzinfo=UTC), course.id)
+        s.add(row)
+        s.flush()
+        for name in ("Alice", "Bob"):
+            person = s.scalar(select(Person).where(Person.name == name))
+            s.add(AttendanceRecord(session_id=row.id, person_id=person.id, status="absent"))
+
+    page = b.get("/sessions/algebra-1").get_data(as_text=True)
+    assert "sat at the back" not in page and "absent → present" not in page
+    export = b.get("/sessions/algebra-1/export.csv").get_data(as_text=True)
+    rows = {r["person"]: r for r in csv.DictReader(io.StringIO(export))}
+    assert rows["Bob"]["status"] == "absent" and not rows["Bob"]["edited"]
+    assert "sat at the back" not in export
+    # The new session's own edits show as before.
+    b.post("/sessions/algebra-1/marks/Bob", {"status": "late", "reason": "bus was late"})
+    export = b.get("/sessions/algebra-1/export.csv").get_data(as_text=True)
+    rows = {r["person"]: r for r in csv.DictReader(io.StringIO(export))}
+    assert rows["Bob"]["edited"] == "yes" and "bus was late" in export
+    assert "sat at the back" not in export

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.attendance.report import SessionReport
 from rollcall.attendance.status import exported_status
-from rollcall.storage.audit import UnknownAssigned
+from rollcall.storage.audit import UnknownAssigned, earlier_sessions_end
 from rollcall.storage.models import Person
 from rollcall.storage.staff import AuditEntry
 
@@ -71,6 +71,8 @@ def edit_reasons(session: Session, session_names: list[str]) -> dict[tuple[str, 
     if not session_names:
         return {}
     out: dict[tuple[str, str], str] = {}
+    # A deleted session's edits are not those of a later session given its name.
+    before = earlier_sessions_end(session, session_names)
     for entry in session.scalars(
         select(AuditEntry)
         .where(
@@ -79,6 +81,8 @@ def edit_reasons(session: Session, session_names: list[str]) -> dict[tuple[str, 
         )
         .order_by(AuditEntry.id)
     ):
+        if entry.id <= before.get(entry.session_name or "", 0):
+            continue
         person = json.loads(entry.details or "{}").get("person", entry.subject)
         if entry.action == ASSIGNED and not entry.after:
             continue  # the face assigned changed nothing in the mark

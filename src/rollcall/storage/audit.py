@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rollcall.storage.staff import AuditEntry
@@ -266,13 +267,32 @@ def record(session: Session, actor: str, event: AuditEvent) -> AuditEntry:
 
 
 def entries_for_session(session: Session, session_name: str) -> list[AuditEntry]:
+    """The trail of the session that now has this name."""
+    before = earlier_sessions_end(session, [session_name]).get(session_name, 0)
     return list(
         session.scalars(
             select(AuditEntry)
-            .where(AuditEntry.session_name == session_name)
+            .where(AuditEntry.session_name == session_name, AuditEntry.id > before)
             .order_by(AuditEntry.at, AuditEntry.id)
         )
     )
+
+
+def earlier_sessions_end(session: Session, session_names: Iterable[str]) -> dict[str, int]:
+    """Per session name, the id of the entry that deleted an earlier session of that name.
+
+    The trail names sessions, and a name is free again once its session is deleted: entries up
+    to that deletion are the earlier session's (its edits and their reasons), not the one that
+    has the name now. The trail only grows, so ids order it."""
+    names = list(session_names)
+    if not names:
+        return {}
+    rows = session.execute(
+        select(AuditEntry.session_name, func.max(AuditEntry.id))
+        .where(AuditEntry.action == SessionDeleted.name, AuditEntry.session_name.in_(names))
+        .group_by(AuditEntry.session_name)
+    )
+    return {name: last for name, last in rows if name is not None}
 
 
 def recent_entries(session: Session, limit: int = 200) -> list[AuditEntry]:
