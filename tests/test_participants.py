@@ -198,6 +198,53 @@ def test_a_report_saved_as_a_workbook_reads_like_its_csv() -> None:
     assert _read(zoom, "z.xlsx") == _truth(per_stay=True)
 
 
+def _stretched(book: bytes, dimension: str | None = None, far_cell: str | None = None) -> bytes:
+    """The workbook with its first sheet claiming another <dimension>, or holding one more
+    cell far away (a row after its last): what a 2 KB hostile upload can say."""
+    import io
+    import re
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(book)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                xml = data.decode()
+                if dimension:
+                    assert re.search(r"<dimension ref=\"[^\"]*\"\s*/>", xml)
+                    xml = re.sub(
+                        r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{dimension}"/>', xml
+                    )
+                if far_cell:
+                    row = re.search(r"\d+$", far_cell).group()
+                    cell = f'<c r="{far_cell}" t="inlineStr"><is><t>x</t></is></c>'
+                    xml = xml.replace("</sheetData>", f'<row r="{row}">{cell}</row></sheetData>')
+                data = xml.encode()
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
+@pytest.mark.timeout(60)
+def test_a_workbook_claiming_or_holding_a_far_cell_is_read_by_its_cells() -> None:
+    """A sheet that claims A1:XFD1048576, or has a cell at column 16,384, reads like the report it
+    holds; one with a cell at row 1,048,576 is refused. openpyxl padded every row to the claimed
+    width: one such upload held a portal thread for minutes."""
+    rows: list[list[object]] = [
+        ["First name", "Last name", "Email", "Duration", "Time joined", "Time exited"],
+        ["Ada", "Lovelace", "ada@school.example", "45 min", "09:00", "09:45"],
+    ]
+    book = _workbook(rows)
+    plain = parse_report(book, "m.xlsx")
+    assert len(plain.rows) == 1
+    for hostile in (_stretched(book, dimension="A1:XFD1048576"), _stretched(book, far_cell="XFD3")):
+        report = parse_report(hostile, "m.xlsx")
+        assert (report.platform, report.rows) == (plain.platform, plain.rows)
+    deep = _stretched(book, dimension="A1:XFD1048576", far_cell="A1048576")
+    with pytest.raises(ReportError, match=r"d.xlsx, sheet '.*': more than 50,000 rows"):
+        parse_report(deep, "d.xlsx")
+
+
 def test_a_damaged_or_old_workbook_is_refused_in_one_line() -> None:
     good = _workbook([["First name", "Last name", "Email", "Time joined", "Time exited"]])
     with pytest.raises(ReportError, match=r"cut.xlsx: a damaged workbook"):

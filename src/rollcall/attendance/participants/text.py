@@ -23,6 +23,11 @@ class ReportError(RollcallError):
 # A workbook whose parts unzip to more than this is refused before it is parsed: a report of a
 # few hundred rows is well under a megabyte, and a zip bomb would be gigabytes.
 MAX_WORKBOOK_UNZIPPED = 64 * 1024 * 1024
+# A sheet's rows and columns read at most. Reports have a dozen columns and a row per stay; a
+# sheet can claim (its <dimension>) or hold one cell at row 1,048,576, column 16,384, and
+# openpyxl would hand over every empty cell up to there: billions, from a 2 KB file.
+MAX_SHEET_ROWS = 50_000
+MAX_SHEET_COLUMNS = 64
 
 
 def report_texts(data: bytes, filename: str) -> list[tuple[str, str]]:
@@ -60,7 +65,14 @@ def workbook_texts(data: bytes, filename: str) -> list[tuple[str, str]]:
         for sheet in book.worksheets:
             out = io.StringIO()
             writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-            for row in sheet.iter_rows(values_only=True):
+            sheet.reset_dimensions()  # its cells, not what it claims (see MAX_SHEET_ROWS)
+            rows = sheet.iter_rows(values_only=True, max_col=MAX_SHEET_COLUMNS)
+            for line, row in enumerate(rows, 1):
+                if line > MAX_SHEET_ROWS:
+                    raise ReportError(
+                        f"{filename}, sheet {sheet.title!r}: more than {MAX_SHEET_ROWS:,} rows; "
+                        "not a participant report"
+                    )
                 texts = [_cell_text(v) for v in row]
                 while texts and not texts[-1]:
                     texts.pop()
@@ -70,6 +82,8 @@ def workbook_texts(data: bytes, filename: str) -> list[tuple[str, str]]:
                     out.write("\n")  # kept: rows are the lines errors name
             if out.getvalue().strip():
                 sheets.append((f"{filename}, sheet {sheet.title!r}", out.getvalue()))
+    except ReportError:
+        raise
     except Exception as exc:  # noqa: BLE001 - a sheet that breaks half-way: nothing is kept
         raise ReportError(f"{filename}: not a workbook rollcall can read ({exc})") from None
     finally:
