@@ -261,3 +261,41 @@ def test_erasure_reaches_the_monitors_stored_state_and_a_resumed_run(cli, sessio
     resumed = cli("run", "--session", "week1", "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert "Traceback" not in resumed.output
+
+
+def test_erasure_takes_their_alert_emails_and_their_name_from_summaries(home: Path) -> None:
+    """Consent withdrawn: an absence alert still waiting must not go to their guardian, and the
+    ones already sent keep no copy; a summary to staff listing them keeps its figures only."""
+    from rollcall.privacy import ERASED, erase_person
+    from rollcall.storage.models import OutboxMessage
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        s.add_all([Person(name="Bob"), Person(name="Bobby Tables")])
+        s.flush()
+
+        def message(kind: str, person: str | None, to: str, subject: str, body: str, **more):
+            s.add(
+                OutboxMessage(
+                    kind=kind, dedupe=f"{kind}:{person}:{to}:{subject}", person_name=person,
+                    recipient=to, subject=subject, body=body, **more,
+                )
+            )  # fmt: skip
+
+        message("absences", "Bob", "parent@home.example", "Absent: Bob", "Bob was absent 3 times")
+        message("absences", "Bob", "bob@school.example", "Absent: Bob", "You were absent",
+                state="sent", sent_at=datetime.now(UTC))  # fmt: skip
+        message("absences", "Bobby Tables", "p2@home.example", "Absent: Bobby Tables", "2 times")
+        message("session", None, "ivy@school.example", "Algebra: 2 absent",
+                "Absent: Bob, Bobby Tables\nLate: Bob")  # fmt: skip
+
+    erase_person(db, settings, "Bob")
+
+    with db.session() as s:
+        left = {(m.recipient, m.subject, m.body) for m in s.scalars(select(OutboxMessage))}
+        assert left == {
+            ("p2@home.example", "Absent: Bobby Tables", "2 times"),
+            ("ivy@school.example", "Algebra: 2 absent",
+             f"Absent: {ERASED}, Bobby Tables\nLate: {ERASED}"),
+        }  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from rollcall.storage.hooks import forget_stale_early_events
 from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
+    OutboxMessage,
     Person,
     SessionEvent,
     SessionState,
@@ -29,6 +31,9 @@ from rollcall.storage.models import (
     UnknownFace,
 )
 from rollcall.storage.people import consent_of, require_person
+
+# What an erased person's name becomes in the messages that listed them among others.
+ERASED = "(a person since erased)"
 
 
 def _inside_home(settings: Settings, relative: str | None) -> Path | None:
@@ -109,6 +114,7 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
         n_records = len(records)
         _erase_meeting_accounts(session, person)
         _erase_from_monitor_states(session, db, person.name)
+        _erase_from_outbox(session, person.name)
         session.delete(person)  # templates, consent, records, intervals and events cascade
     # Files go after the commit: a failed transaction must not have destroyed evidence.
     return Erasure(n_templates, n_records, _unlink(files))
@@ -132,6 +138,21 @@ def _erase_from_monitor_states(session, db: Database, name: str) -> None:  # noq
         scrubbed = monitor_state.forget_person(blob, name)
         if scrubbed is not None:
             stored.state = db.cipher.seal_bytes(scrubbed, context)
+
+
+def _erase_from_outbox(session: Session, name: str) -> None:
+    """Alert emails about them (absences, to them and their guardian) go, sent or not: one
+    still waiting would otherwise be sent after consent was withdrawn. Session summaries to
+    staff that list them keep their figures with the name taken out."""
+    session.execute(delete(OutboxMessage).where(OutboxMessage.person_name == name))
+    named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    for message in session.scalars(
+        select(OutboxMessage).where(
+            or_(OutboxMessage.body.contains(name), OutboxMessage.subject.contains(name))
+        )
+    ):
+        message.subject = named.sub(ERASED, message.subject)
+        message.body = named.sub(ERASED, message.body)
 
 
 def _erase_meeting_accounts(session, person) -> None:  # noqa: ANN001
