@@ -227,3 +227,29 @@ def test_ctrl_c_and_sigterm_leave_the_session_resumable_and_it_ends_the_same(
     assert query(home, suspended) == [(0,)]
     seqs = [row[0] for row in query(home, "SELECT seq FROM head_counts ORDER BY seq")]
     assert seqs == list(range(total))
+
+
+def test_a_camera_session_is_stored_without_its_password_and_resumes_with_source_given(
+    cli, home: Path
+) -> None:
+    """The stored source is on staff pages: its password is not kept, so resuming a camera
+    session needs --source again, and says so instead of failing to log in to the camera."""
+    from rollcall.attendance import lifecycle
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.people import get_or_create_person
+    from rollcall.storage.sessions import SessionSettings, create_session, get_session
+
+    db = Database(Settings.from_env())
+    url = "rtsp://admin:CamPassw0rd@127.0.0.1:9/stream1"
+    with db.session() as session:
+        ada = get_or_create_person(session, "Ada")
+        row = create_session(session, "cam", SessionSettings(url, 1, 20, 90, 300, 180), [ada], None)
+        lifecycle.interrupt(session, row)
+    with db.session() as session:
+        assert get_session(session, "cam").source == "rtsp://admin:***@127.0.0.1:9/stream1"
+    db.engine.dispose()
+    result = cli("run", "--session", "cam", "--resume")
+    assert result.exit_code == 1
+    assert "stored without its source's password" in result.output
+    assert "give --source again" in result.output and "CamPassw0rd" not in result.output

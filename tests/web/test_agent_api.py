@@ -361,3 +361,19 @@ def test_the_agent_creates_its_session_with_runs_options_over_http(app: Flask) -
         row = get_session(s, "algebra-3")
         assert (row.seed, row.min_interval, row.max_interval) == (4, 5, 9)
         assert (row.verify_every, row.leave_after) == (600, 240)
+
+
+def test_a_camera_password_in_the_source_is_never_stored_or_shown(
+    app: Flask, client: FlaskClient, browser, dispatched: Dispatched
+) -> None:
+    """`rollcall agent --source rtsp://user:password@camera/...`: the session list is on every
+    staff member's screen; the password must not be there, nor in the database."""
+    token = _agent_token(app, "ivy", "Algebra")
+    source = "rtsp://admin:CamPassw0rd@10.1.2.3:554/stream1?channel=1&token=s3cr3t"
+    assert _open(client, token, session="algebra-2", source=source).status_code == 201
+    with app.extensions["rollcall"].db.session() as s:
+        stored = get_session(s, "algebra-2").source
+    assert stored == "rtsp://admin:***@10.1.2.3:554/stream1?channel=1&token=***"
+    for user in ("ivy", "ada"):
+        page = browser(user).get("/sessions/").get_data(as_text=True)
+        assert "algebra-2" in page and "CamPassw0rd" not in page and "s3cr3t" not in page

@@ -21,6 +21,7 @@ from rollcall.attendance.schedule import SamplingSchedule
 from rollcall.capture.stream import LATE_SKIP_S
 from rollcall.config import Settings
 from rollcall.errors import RollcallError, SourceError
+from rollcall.source_text import hides_secrets
 from rollcall.storage.db import Database
 from rollcall.storage.models import Person
 from rollcall.storage.sessions import (
@@ -144,6 +145,11 @@ def prepare_session(
             if row.mode == "entrance" and options.entrance_fps:
                 row.entrance_fps = options.entrance_fps  # --fps given again: from now on
             expected = [name for _, name in attendance_rows(session, row.id)]
+            if not options.source and hides_secrets(row.source):
+                raise RollcallError(
+                    f"session {options.session!r} was stored without its source's password "
+                    f"({row.source}); give --source again to resume it"
+                )
             settings = SessionSettings(
                 options.source or row.source,
                 row.seed,

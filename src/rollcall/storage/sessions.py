@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rollcall.errors import NotFound, RollcallError
+from rollcall.source_text import shown_source
 from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
@@ -159,7 +160,8 @@ def create_session(
     row = AttendanceSession(
         name=name,
         course_id=course.id if course else None,
-        source=settings.source,
+        # Staff pages and logs show it: a camera URL's password is not kept (source_text).
+        source=shown_source(settings.source),
         # SQLite keeps no offset: store UTC so every back end reads the same instant back.
         started_at=started_at.astimezone(UTC) if started_at else utcnow(),
         seed=settings.seed,

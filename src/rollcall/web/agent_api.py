@@ -27,6 +27,7 @@ from rollcall.attendance.lifecycle import CLOSED
 from rollcall.attendance.runner import RunOptions, prepare_session
 from rollcall.attendance.schedule import SamplingSchedule
 from rollcall.errors import RollcallError
+from rollcall.source_text import shown_source
 from rollcall.storage import agents
 from rollcall.storage.models import (
     AttendanceSession,
@@ -293,7 +294,7 @@ def open_session():  # noqa: ANN201
         if mode == "entrance"
         else None,
         entrance_line=line,
-        source=str(body.get("source") or "agent")[:1000],
+        source=shown_source(str(body.get("source") or "agent"))[:1000],
         course=course_name,
         min_interval=number("min_interval", body.get("min_interval", 20.0), float, 1.0),
         max_interval=number("max_interval", body.get("max_interval", 90.0), float, 1.0),

@@ -11,6 +11,7 @@ import av
 import numpy as np
 
 from rollcall.errors import SourceError
+from rollcall.source_text import shown_source
 from rollcall.vision.sources.live import DeviceLost, LiveSource
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,12 @@ class StreamDevice:
                 url, timeout=(timeout, timeout), options=options, metadata_errors="replace"
             )
         except (av.FFmpegError, OSError, ValueError) as exc:
-            raise SourceError(f"stream {url} cannot be opened: {exc}") from exc
+            # FFmpeg's own message repeats the URL it was given, password and all.
+            why = str(exc).replace(url, shown_source(url))
+            raise SourceError(f"stream {shown_source(url)} cannot be opened: {why}") from None
         if not self._container.streams.video:
             self._container.close()
-            raise SourceError(f"stream {url} has no video")
+            raise SourceError(f"stream {shown_source(url)} has no video")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         duration = self._container.duration
@@ -88,7 +91,7 @@ class StreamDevice:
                     return None
                 raise DeviceLost("the stream ended before its announced duration") from None
             except (av.FFmpegError, OSError) as exc:
-                raise DeviceLost(str(exc)) from exc
+                raise DeviceLost(str(exc).replace(self.url, shown_source(self.url))) from None
             st = self._stream_time(frame)
             if st is None:
                 return frame
@@ -116,7 +119,7 @@ class StreamSource(LiveSource):
 
     def __init__(self, url: str, *, reconnect_timeout: float = 30.0, timeout: float = 10.0) -> None:
         self.url = url
-        self.name = f"stream {url}"
+        self.name = f"stream {shown_source(url)}"  # names go into logs and errors
         self.timeout = timeout
         self._current: StreamDevice | None = None
         super().__init__(reconnect_timeout=reconnect_timeout)

@@ -1,0 +1,44 @@
+"""A source as it may be stored, shown and logged: without the camera's password.
+
+Cameras are opened as `rtsp://user:password@host/stream` (or with `?password=` in the query);
+the session's stored source is on every staff page and in logs, so the secret parts are hidden
+there (storage, the portal, the sources' own names). The process that opens the source keeps
+the full text it was given.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+HIDDEN = "***"
+# Query keys that carry a secret in cameras' and streaming servers' URLs.
+_SECRET_KEYS = re.compile(r"pass|pwd|secret|token|key|auth|sig|credential", re.IGNORECASE)
+
+
+def shown_source(source: str) -> str:
+    """The source with a URL's password and secret query values replaced by HIDDEN."""
+    if "://" not in source:
+        return source  # a file, a folder, screen or camera:N: nothing secret
+    try:
+        parts = urlsplit(source)
+    except ValueError:
+        return source
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{HIDDEN}@{host}" if ":" in userinfo else f"{userinfo}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_SECRET_KEYS.search(k) for k, _ in pairs):
+            query = urlencode(
+                [(k, HIDDEN if _SECRET_KEYS.search(k) else v) for k, v in pairs], safe="*"
+            )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def hides_secrets(source: str) -> bool:
+    """Whether a stored source had secrets taken out (it cannot be reopened as it is)."""
+    return HIDDEN in source and shown_source(source) == source and "://" in source
