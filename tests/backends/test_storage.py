@@ -163,6 +163,38 @@ def test_webhooks_made_in_the_portal_are_bound_to_their_maker(database_url: str)
     assert kept == 1
 
 
+def test_stored_camera_passwords_are_taken_out_of_sessions_sources(database_url: str):
+    """Migration 0022: sources stored before it with a camera URL's password lose it."""
+    from sqlalchemy import text
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0021")
+    given = {
+        "cam": "rtsp://admin:CamPassw0rd@10.1.2.3:554/stream1",
+        "relay": "https://relay.example/live?token=s3cr3t&q=hd",
+        "file": "lecture.mp4",
+    }
+    with engine.begin() as conn:
+        for name, source in given.items():
+            conn.execute(
+                text(
+                    "INSERT INTO sessions (name, source, started_at, seed, min_interval, "
+                    "max_interval, verify_every, leave_after, state, processed_until) VALUES "
+                    "(:n, :s, :at, 1, 20, 90, 300, 180, 'closed', 0)"
+                ),
+                {"n": name, "s": source, "at": "2026-12-06 10:00:00"},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT name, source FROM sessions")).all())
+    engine.dispose()
+    assert stored == {
+        "cam": "rtsp://admin:***@10.1.2.3:554/stream1",
+        "relay": "https://relay.example/live?token=***&q=hd",
+        "file": "lecture.mp4",
+    }
+
+
 def test_stored_name_keys_fold_letters_like_o_slash(database_url: str):
     """Migration 0016: aliases and name-only accounts stored with "ø", "ł" ... are rewritten
     as name_key now computes them, so "Soren" finds the alias "Søren"; a key that would
