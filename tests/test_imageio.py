@@ -133,3 +133,21 @@ def test_damaged_phone_photos_get_one_line_errors(fmt: str) -> None:
             decode_image(bytes(data), "IMG_0001")
         except ImageError as exc:
             assert "\n" not in str(exc) and str(exc).startswith("IMG_0001: ")
+
+
+def test_a_video_given_as_a_photo_is_not_a_readable_image(tmp_path: Path) -> None:
+    """An MP4 begins with an 'ftyp' box like a HEIC: the same plain refusal as any non-image."""
+    import av
+
+    path = tmp_path / "lecture.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=4)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(4):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), "rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    assert path.read_bytes()[4:8] == b"ftyp"
+    with pytest.raises(ImageError) as info:
+        read_image(path)
+    assert str(info.value) == f"{path}: not a readable image (unknown format or corrupt)"

@@ -18,7 +18,7 @@ import warnings
 
 def main() -> int:
     import pi_heif
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     max_pixels = int(sys.argv[1])
     Image.MAX_IMAGE_PIXELS = max_pixels
@@ -35,6 +35,9 @@ def main() -> int:
                 # libheif applies the file's own turn (irot/imir) and resets EXIF's; the
                 # transpose is for a file that only says it in EXIF.
                 rgb = ImageOps.exif_transpose(img).convert("RGB")
+    except UnidentifiedImageError:  # an MP4 or a QuickTime file begins like a HEIC
+        print("not a readable image (unknown format or corrupt)", file=sys.stderr)
+        return 2
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         print(f"image has too many pixels (limit {max_pixels:,})", file=sys.stderr)
         return 2
