@@ -91,3 +91,41 @@ def test_one_name_spelled_two_ways_is_one_person_and_one_account(home: Path) -> 
                 create_user(s, "ÉVA", "a long enough password", "admin")  # not ASCII
     finally:
         db.close()
+
+
+def test_a_name_typed_decomposed_is_the_same_name(home: Path) -> None:
+    """ "Schröder" typed as "o" + a combining diaeresis (a macOS folder name, some keyboards)
+    looks the same everywhere: it must find the person, course and session, and not make a
+    second person nobody can tell from the first."""
+    import unicodedata
+
+    from rollcall.enrollment import enroll_photos
+    from rollcall.storage.models import Person
+    from rollcall.storage.people import get_or_create_person, require_person
+    from rollcall.storage.sessions import get_session, require_course, upsert_course
+
+    composed = "Gerhard Schröder"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    db = Database(Settings.from_env())
+    try:
+        with db.session() as s:
+            person = get_or_create_person(s, decomposed)
+            assert person.name == composed  # stored composed
+            s.add(Person(name=unicodedata.normalize("NFD", "Zoë Brun")))  # stored before this
+        # Enrolling the decomposed name adds to the same person (here: whose consent is asked).
+        with pytest.raises(RollcallError, match="'Gerhard Schröder' has no consent on record"):
+            enroll_photos(db, None, decomposed + " ", [], consent=None)  # type: ignore[arg-type]
+        assert same_name_key(decomposed) == same_name_key(composed)
+        with db.session() as s:
+            assert require_person(s, decomposed).name == composed
+            assert require_person(s, "Zoë Brun").name == unicodedata.normalize("NFD", "Zoë Brun")
+            upsert_course(s, unicodedata.normalize("NFD", "Ökonomie"), [composed])
+            assert require_course(s, "Ökonomie").name == "Ökonomie"
+            settings = SessionSettings("x", 1, 20.0, 90.0, 300.0, 180.0)
+            create_session(s, unicodedata.normalize("NFD", "Ökonomie-1"), settings, [], None)
+            assert get_session(s, "Ökonomie-1").name == "Ökonomie-1"
+            assert s.query(Person).count() == 2
+            assert check_exact_name("session", decomposed) == composed
+    finally:
+        db.close()

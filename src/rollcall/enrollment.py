@@ -57,9 +57,11 @@ def consent_required(name: str) -> RollcallError:
     )
 
 
-def _enrolled(db: Database, name: str) -> bool:
+def _enrolled(db: Database, name: str) -> str | None:
+    """The enrolled person's name as stored (it may be written in another Unicode form)."""
     with db.session() as session:
-        return get_person(session, name) is not None
+        person = get_person(session, name)
+        return None if person is None else person.name
 
 
 def _not_another_spelling(db: Database, name: str) -> None:
@@ -113,10 +115,11 @@ def enroll_photos(
     policy = policy or EnrollmentPolicy()
     # Someone already enrolled keeps the name they have (rules added since do not lock them
     # out of new photos); a new person's name must pass them, and not be another's.
-    if not _enrolled(db, name.strip()):
+    enrolled = _enrolled(db, name.strip())
+    if enrolled is None:
         name = check_name("person", name)
         _not_another_spelling(db, name)
-    name = name.strip()
+    name = enrolled or name.strip()
     if consent is None and needs_consent(db, name):
         raise consent_required(name)  # before any photo is read
     result = EnrollmentResult(name)

@@ -14,12 +14,26 @@ MAX_NAME = 200  # characters: a longer name would push every other column off th
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def stored_form(name: str) -> str:
+    """A name as it is stored and looked up: composed (NFC). "ö" can be typed as one character
+    or as "o" and a combining diaeresis (macOS file names, some keyboards); the two look the
+    same everywhere and must be one name, not two people nobody can tell apart."""
+    return unicodedata.normalize("NFC", name)
+
+
+def written_forms(name: str) -> tuple[str, ...]:
+    """The forms a name may be stored in: composed, and decomposed (stored before names were
+    composed, e.g. a person enrolled from a macOS folder name). Lookups try both."""
+    return tuple(dict.fromkeys((stored_form(name), unicodedata.normalize("NFD", name), name)))
+
+
 def check_name(kind: str, name: str) -> str:
-    """The name without surrounding spaces, or RollcallError saying why it cannot be used.
+    """The name without surrounding spaces, composed (stored_form), or RollcallError saying
+    why it cannot be used.
 
     A "/" would split the portal's address of the thing in two (/sessions/CS101/2024 is not the
     page of session "CS101/2024"), and control characters cannot be typed back."""
-    name = name.strip()
+    name = stored_form(name.strip())
     if not name:
         raise RollcallError(f"a {kind} name cannot be empty")
     if "/" in name:
@@ -43,11 +57,12 @@ def same_name_key(name: str) -> str:
     """Names that are one name to a reader: equal ignoring case and how words are joined,
     spaces or underscores ("Vladimir_Putin", "vladimir  putin"). Not accents, and not
     where the words break: "Li Na" is not "Lina", nor "José" always "Jose"."""
-    return " ".join(re.split(r"[\s_]+", name.casefold().strip(" _")))
+    return " ".join(re.split(r"[\s_]+", stored_form(name.casefold()).strip(" _")))
 
 
 def check_exact_name(kind: str, name: str) -> str:
     """check_name for names that are looked up as given (sessions, courses): no trimming."""
+    name = stored_form(name)
     if check_name(kind, name) != name:
         raise RollcallError(f"a {kind} name cannot start or end with spaces ({name!r})")
     return name

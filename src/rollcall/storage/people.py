@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.errors import NotFound
 from rollcall.storage.models import ConsentRecord, Person, Template
-from rollcall.storage.names import same_name_key
+from rollcall.storage.names import same_name_key, stored_form, written_forms
 from rollcall.storage.templates import TemplateCipher
 
 
@@ -56,7 +56,7 @@ def details_text(person: Person) -> str:
 
 
 def get_person(session: Session, name: str) -> Person | None:
-    return session.scalar(select(Person).where(Person.name == name))
+    return session.scalar(select(Person).where(Person.name.in_(written_forms(name))))
 
 
 def require_person(session: Session, name: str) -> Person:
@@ -78,7 +78,7 @@ def written_otherwise(session: Session, name: str) -> str | None:
 def get_or_create_person(session: Session, name: str) -> Person:
     person = get_person(session, name)
     if person is None:
-        person = Person(name=name)
+        person = Person(name=stored_form(name))
         session.add(person)
         session.flush()
     return person

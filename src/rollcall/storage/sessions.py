@@ -23,7 +23,7 @@ from rollcall.storage.models import (
     UnknownFace,
     utcnow,
 )
-from rollcall.storage.names import check_exact_name
+from rollcall.storage.names import check_exact_name, written_forms
 from rollcall.storage.people import require_person
 from rollcall.wallclock import check_zone
 
@@ -54,7 +54,7 @@ def upsert_course(
     """Create a course or add people to it; every name must be enrolled. Schedule fields left
     None are kept as they are."""
     zone = check_zone(timezone) if timezone is not None else None
-    course = session.scalar(select(Course).where(Course.name == name))
+    course = session.scalar(select(Course).where(Course.name.in_(written_forms(name))))
     if course is None:
         course = Course(name=check_exact_name("course", name))
         session.add(course)
@@ -89,7 +89,7 @@ def schedule_text(course: Course) -> str:
 
 
 def require_course(session: Session, name: str) -> Course:
-    course = session.scalar(select(Course).where(Course.name == name))
+    course = session.scalar(select(Course).where(Course.name.in_(written_forms(name))))
     if course is None:
         raise NotFound(f"no course named {name!r} (create it with `rollcall course add`)")
     return course
@@ -128,7 +128,9 @@ class SessionSettings:
 
 
 def get_session(session: Session, name: str) -> AttendanceSession | None:
-    return session.scalar(select(AttendanceSession).where(AttendanceSession.name == name))
+    return session.scalar(
+        select(AttendanceSession).where(AttendanceSession.name.in_(written_forms(name)))
+    )
 
 
 def require_session(session: Session, name: str) -> AttendanceSession:
@@ -147,7 +149,7 @@ def create_session(
     started_at: datetime | None = None,
 ) -> AttendanceSession:
     """A new session with one 'absent' record per expected person, all in one transaction."""
-    check_exact_name("session", name)
+    name = check_exact_name("session", name)
     existing = get_session(session, name)
     if existing is not None and existing.state == "closed":
         raise RollcallError(
