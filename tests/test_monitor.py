@@ -580,3 +580,25 @@ def test_evidence_crops_stay_inside_the_faces_tile() -> None:
     assert crop_with_context(image, box, within=np.zeros(4, np.float32)).shape == loose.shape
     outside = crop_with_context(image, box, within=np.float32([300, 0, 50, 50]))
     assert outside.shape == loose.shape
+
+
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [
+        (59.4, "present"),  # seen in the last sample, 0.6 s before the end
+        (40.0, "present"),  # the last sample can come up to --max-interval before the end
+        (20.0, "left_early"),  # unseen for longer than any gap between samples
+    ],
+)
+def test_no_grace_does_not_make_the_last_sample_a_departure(last, expected):
+    """--grace 0 and samples up to 30 s apart: whoever the last sample saw stayed to the end
+    as far as anyone can tell (two reviewers found the whole class 'left early')."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from rollcall.attendance.status import window_for
+
+    start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    window = window_for(start, "09:00", "09:01", 0, ZoneInfo("Europe/Paris"), sampling_gap=30.0)
+    assert (window.start, window.end, window.grace) == (0.0, 60.0, 0.0)
+    assert status_of(0.0, last, window, session_over=True) == expected

@@ -184,7 +184,12 @@ def schedule_window(
     if course is None:
         return None
     return window_for(
-        row.started_at, course.start_time, course.end_time, course.grace_minutes, zone
+        row.started_at,
+        course.start_time,
+        course.end_time,
+        course.grace_minutes,
+        zone,
+        sampling_gap=row.max_interval,
     )
 
 

@@ -15,6 +15,9 @@ class ScheduleWindow:
     start: float
     end: float
     grace: float  # seconds of slack before "late" or "left early"
+    # The longest gap between two head counts: someone seen in the last one, up to that long
+    # before the end, was not seen leaving (nobody looked after them).
+    sampling_gap: float = 0.0
 
 
 # How an export writes "absent" while its session runs: nobody is judged absent before the end.
@@ -32,6 +35,7 @@ def window_for(
     end_time: str | None,
     grace_minutes: int,
     zone: tzinfo,
+    sampling_gap: float = 0.0,
 ) -> ScheduleWindow | None:
     """Map a course's wall-clock "HH:MM" times, read in the course's zone, onto a session that
     really started at started_at (stored in UTC)."""
@@ -42,7 +46,7 @@ def window_for(
     end = seconds_between(started_at, wall_time(day, end_time, zone))
     if end <= start:  # ends after midnight
         end = seconds_between(started_at, wall_time(day + timedelta(days=1), end_time, zone))
-    return ScheduleWindow(start, end, grace_minutes * 60.0)
+    return ScheduleWindow(start, end, grace_minutes * 60.0, sampling_gap)
 
 
 def minutes_present(intervals: list[tuple[float, float]]) -> float:
@@ -62,6 +66,8 @@ def status_of(
         return "present"
     if first_seen > window.start + window.grace:
         return "late"
-    if session_over and last_seen < window.end - window.grace:
+    # Left early: gone before the end by more than the grace, and by more than a sampling gap
+    # (with --grace 0, everyone seen in a last sample taken 30 s before the end had "left").
+    if session_over and last_seen < window.end - max(window.grace, window.sampling_gap):
         return "left_early"
     return "present"
