@@ -456,3 +456,43 @@ def test_screen_region(x_screen: np.ndarray) -> None:
 def test_screen_outside_the_display_is_refused(x_screen: np.ndarray, spec: str) -> None:
     with pytest.raises(SourceError):
         open_source(spec)
+
+
+def _faststart_mp4(path: Path, seconds: float, fps: int = 4) -> None:
+    """An H.264 MP4 with its index first (as phones and most recorders write it), so a copy
+    cut in half still opens and claims the whole duration."""
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        rng = np.random.default_rng(0)
+        for _ in range(int(seconds * fps)):
+            image = rng.integers(0, 255, (120, 160, 3), np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, "rgb24")))
+        out.mux(stream.encode())
+
+
+def test_a_recording_cut_short_ends_where_its_frames_do(tmp_path: Path) -> None:
+    """A camera's disk filled up or the recorder crashed: the header still says 60 s. The
+    source must end at its last frame and say so, or everyone seen until the cut would be
+    judged to have left early (found by a classroom review)."""
+    whole = tmp_path / "whole.mp4"
+    _faststart_mp4(whole, 60)
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+
+    source = VideoFileSource(whole)
+    while source.read(0) is not None:
+        pass
+    assert source.cut_short is None and source.duration == pytest.approx(60, abs=0.5)
+
+    source = VideoFileSource(cut)
+    assert source.duration == pytest.approx(60, abs=0.5)  # what the header claims
+    last = None
+    while (frame := source.read(0)) is not None:
+        last = frame.t
+    assert last is not None and 20 < last < 40
+    assert source.cut_short is not None
+    header, ended = source.cut_short
+    assert header == pytest.approx(60, abs=0.5) and ended == pytest.approx(last)
+    assert source.duration == pytest.approx(last + 0.25)

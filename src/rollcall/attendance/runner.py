@@ -373,6 +373,12 @@ def _take_attendance(
         stats.source_seconds = max(0.0, last_t - began)
         return
     end_t = last_t
+    cut = getattr(source, "cut_short", None)
+    if cut is not None:
+        recorder.add_event(
+            cut[1], "source_lost", f"the recording ends at {cut[1]:.1f} s, not at the "
+            f"{cut[0]:.1f} s its header gives: cut short (a full disk, a crash?)",
+        )  # fmt: skip
     if stats.stopped_by == "end of source" and source.duration is not None:
         end_t = max(last_t, source.duration)
     if stats.stopped_by == "duration" and options.duration is not None:

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # Below this distance decoding forward is cheaper than a seek back to the previous keyframe.
 SEEK_THRESHOLD = 2.0
+# Frames ending this much (seconds) before the header's duration: the file was cut short.
+CUT_SHORT_SLACK = 2.0
 # A few broken packets are tolerable (the decoder conceals them); a run of them means the rest
 # of the file is garbage and the recording should end rather than spin.
 MAX_BAD_PACKETS = 25
@@ -81,6 +83,9 @@ class VideoFileSource(SourceBase):
         self._last_key_t: float | None = None
         self._gop = 0.0  # longest keyframe interval seen: a seek shorter than it gains nothing
         self._ended = False
+        # (header duration, where the frames really ended) when the file ends well before the
+        # duration its header gives: a recording cut off by a full disk or a crash.
+        self.cut_short: tuple[float, float] | None = None
 
     def _find_duration(self) -> float | None:
         if self._stream.duration is not None and self._stream.time_base is not None:
@@ -173,6 +178,7 @@ class VideoFileSource(SourceBase):
             self._pending = None
             if frame is None:
                 self._ended = True
+                self._check_cut_short()
                 return None
             t = self._t(frame)
             if sought:
@@ -192,6 +198,19 @@ class VideoFileSource(SourceBase):
                 # Converting to numpy is the expensive step, so only the frame handed out pays it.
                 image = frame.to_ndarray(format="bgr24")
                 return Frame(image=image, t=t, index=self._index)
+
+    def _check_cut_short(self) -> None:
+        """At the end: did the frames stop well before the header's duration?"""
+        if self.duration is None or self._position < 0:
+            return
+        if self.duration - self._position > CUT_SHORT_SLACK + self._frame_step:
+            log.warning(
+                "%s: the frames end at %.1f s, not at the %.1f s its header gives (cut short?)",
+                self.name, self._position, self.duration,
+            )  # fmt: skip
+            self.cut_short = (self.duration, self._position)
+            # The recording is as long as what it holds: statuses at its end are judged there.
+            self.duration = self._position + self._frame_step
 
     def close(self) -> None:
         self._ended = True
