@@ -496,3 +496,28 @@ def test_a_recording_cut_short_ends_where_its_frames_do(tmp_path: Path) -> None:
     header, ended = source.cut_short
     assert header == pytest.approx(60, abs=0.5) and ended == pytest.approx(last)
     assert source.duration == pytest.approx(last + 0.25)
+
+
+@pytest.mark.parametrize(("rotation", "corner"), [(90, (-1, 0)), (-90, (0, -1)), (180, (-1, -1))])
+def test_a_phone_video_comes_out_as_players_show_it(tmp_path: Path, rotation, corner) -> None:
+    """A phone filming upright stores landscape pixels and a display matrix; read as stored,
+    every face lies on its side and the class is absent (found by a classroom review)."""
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=4)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        stream.set_display_rotation(rotation)
+        image = np.zeros((96, 160, 3), np.uint8)
+        image[:24, :24] = 255  # a white top-left corner, as stored
+        for _ in range(4):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, "rgb24")))
+        out.mux(stream.encode())
+    source = VideoFileSource(path)
+    frame = source.read(0)
+    source.close()
+    assert frame is not None
+    assert frame.image.shape[:2] == ((160, 96) if rotation % 180 else (96, 160))
+    # Where ffmpeg's player puts the stored top-left corner (-1: the far side).
+    y, x = (4 if c == 0 else -5 for c in corner)
+    assert frame.image[y, x].mean() > 200, f"the stored corner is not at {corner}"
+    assert frame.image[frame.image.shape[0] // 2, frame.image.shape[1] // 2].mean() < 50

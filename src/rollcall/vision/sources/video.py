@@ -11,6 +11,8 @@ from pathlib import Path
 import av
 import av.container
 import av.video
+import cv2
+import numpy as np
 
 from rollcall.errors import SourceError
 from rollcall.vision.sources.base import SourceBase
@@ -32,6 +34,17 @@ MAX_BAD_PACKETS = 25
 TEXT_DECODERS = frozenset({"ansi", "bintext", "xbin", "idf"})
 # A creation_time before this is an unset clock, not a recording's start (see _creation_time).
 EARLIEST_CREATION = datetime(2001, 1, 1, tzinfo=UTC)
+
+
+_TURNS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+
+
+def upright(image: np.ndarray, rotation: float) -> np.ndarray:
+    """The frame as players show it. A phone filming upright stores the sensor's landscape
+    pixels and a display matrix saying to turn them (rotation: degrees counter-clockwise);
+    unturned, every face lies on its side and none is found."""
+    turn = _TURNS.get(round(rotation) % 360)
+    return image if turn is None else np.ascontiguousarray(cv2.rotate(image, turn))
 
 
 class VideoFileSource(SourceBase):
@@ -196,7 +209,7 @@ class VideoFileSource(SourceBase):
                 self._last_key_t = t
             if t >= not_before:
                 # Converting to numpy is the expensive step, so only the frame handed out pays it.
-                image = frame.to_ndarray(format="bgr24")
+                image = upright(frame.to_ndarray(format="bgr24"), frame.rotation)
                 return Frame(image=image, t=t, index=self._index)
 
     def _check_cut_short(self) -> None:
