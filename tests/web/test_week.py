@@ -342,3 +342,17 @@ def test_a_running_session_is_closed_from_its_sheet(app, browser) -> None:  # no
     assert "session closed" in page  # the audit trail's words
     again = browser("ivy").post("/sessions/algebra-lost/close", follow_redirects=True)
     assert "already closed" in again.get_data(as_text=True)
+
+
+def test_an_interrupted_session_has_nobody_absent_yet(app, browser) -> None:  # noqa: ANN001
+    """Stopped with Ctrl-C, it resumes: absent is decided at its end, not in the exports of
+    the interval (a new-user review found the absent written while it was interrupted)."""
+    add_session(app, "algebra-paused", 4, absent=("Bob",), state="interrupted")
+    page = browser("ivy").get("/sessions/algebra-paused").get_data(as_text=True)
+    assert "not yet seen" in page and "✗ absent" not in page
+    rows = list(
+        csv.DictReader(io.StringIO(browser("ivy").get("/sessions/algebra-paused/export.csv").text))
+    )
+    assert {r["person"]: r["status"] for r in rows}["Bob"] == "not_yet_seen"
+    assert "not_yet_seen" in browser("ivy").get("/reports/Algebra/export.csv").text
+    assert "not yet seen" in browser("ivy").get("/reports/Algebra").get_data(as_text=True)

@@ -144,7 +144,7 @@ def _table(report: CourseReport) -> list[list[object]]:
         row += [p.late, p.left_early, p.absent, round(p.rate, 3)]
         for s in report.sessions:
             # A running session has not judged anyone absent yet (as on its sheet).
-            row.append(exported_status(p.statuses.get(s.session, ""), s.state == "running"))
+            row.append(exported_status(p.statuses.get(s.session, ""), s.state != "closed"))
             minutes = p.minutes.get(s.session)
             row.append("" if minutes is None else round(minutes, 1))
         rows.append(row)

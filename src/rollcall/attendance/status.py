@@ -20,7 +20,8 @@ class ScheduleWindow:
     sampling_gap: float = 0.0
 
 
-# How an export writes "absent" while its session runs: nobody is judged absent before the end.
+# How an export writes "absent" while its session runs or is interrupted (it resumes): nobody
+# is judged absent before the end.
 NOT_YET_SEEN = "not_yet_seen"
 
 

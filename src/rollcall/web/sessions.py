@@ -137,7 +137,8 @@ def sheet(name: str):  # noqa: ANN201
             changed={person for _, person in edit_reasons(s, [row.name])},
             samples=len(report.head_counts),
             notices=_notices(s, row.id),
-            running=row.state == "running",
+            # Absent is final only once the session is closed (an interrupted one resumes).
+            running=row.state != "closed",
             # An entrance marks people as they pass: no minutes present, samples seen in, or
             # meeting participant list (it has no meeting).
             entrance=row.mode == "entrance",
