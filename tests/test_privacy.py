@@ -299,3 +299,21 @@ def test_erasure_takes_their_alert_emails_and_their_name_from_summaries(home: Pa
             ("ivy@school.example", "Algebra: 2 absent",
              f"Absent: {ERASED}, Bobby Tables\nLate: {ERASED}"),
         }  # fmt: skip
+
+
+def test_people_export_keeps_every_sessions_crop(cli, session_home: Path, tmp_path: Path):
+    """Each session names a person's mark crop alike (<id>-0.jpg): the export kept one file
+    name for all of them, and unpacking it kept one crop (found by a new-user review)."""
+    video = tmp_path / "meeting.mp4"
+    again = cli("run", "--session", "week2", "--source", video, "--min-interval", "5",
+                "--max-interval", "10", "--seed", "2")  # fmt: skip
+    assert again.exit_code == 0, again.output
+    out = tmp_path / "putin.zip"
+    assert cli("people", "export", "Vladimir_Putin", "--output", out).exit_code == 0
+    with zipfile.ZipFile(out) as zf:
+        data = json.loads(zf.read("person.json"))
+        names = zf.namelist()
+    crops = [a["evidence_file"] for a in data["attendance"]]
+    assert [a["session"] for a in data["attendance"]] == ["week1", "week2"]
+    assert len(set(crops)) == 2 and all(c in names for c in crops), (crops, names)
+    assert len(names) == len(set(names))

@@ -247,7 +247,7 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                     "last_seen_s": r.last_seen,
                     "confidence": r.confidence,
                     "edited_by_staff": r.edited,
-                    "evidence_file": Path(r.evidence_path).name if r.evidence_path else None,
+                    "evidence_file": _evidence_entry(r.evidence_path) if r.evidence_path else None,
                 }
                 for r, session_name in rows
             ],
@@ -284,7 +284,7 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             ],
             **_meeting_json(session, person),
         }
-        evidence = [_inside_home(settings, r.evidence_path) for r, _ in rows]
+        evidence = [(_inside_home(settings, r.evidence_path), r.evidence_path) for r, _ in rows]
         face_files = [(_inside_home(settings, f.crop_path), f.crop_path) for f in faces]
         face_files += [
             (_inside_home(settings, e.crop_path), e.crop_path) for e, _ in events if e.crop_path
@@ -292,14 +292,21 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("person.json", json.dumps(summary, indent=2))
-        for path in evidence:
+        for path, stored in evidence:
             if path is not None and path.is_file():
-                zf.write(path, f"evidence/{path.name}")
+                zf.write(path, _evidence_entry(stored))
         for path, stored in face_files:
             if path is not None and path.is_file():
                 zf.write(path, _face_entry(stored))
     output.chmod(0o600)
     return output
+
+
+def _evidence_entry(stored: str) -> str:
+    """A mark's crop in the export: its session folder and file (every session names the crop
+    of a person's mark alike: <person id>-0.jpg)."""
+    relative = Path(stored)
+    return f"evidence/{relative.parent.name}/{relative.name}"
 
 
 def _face_entry(stored: str) -> str:
