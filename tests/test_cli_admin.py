@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from rollcall.config import Settings
@@ -119,12 +120,15 @@ def test_an_empty_agent_name_is_refused_not_a_staff_token(cli) -> None:  # noqa:
     assert "rc_" not in made.output
 
 
+@pytest.mark.parametrize("command", [("enroll",), ("course", "add", "CS101")])
 def test_enroll_from_dir_goes_on_past_a_bad_folder_and_skips_hidden_ones(
-    cli, faces, tmp_path
+    cli, faces, tmp_path, command
 ) -> None:  # noqa: ANN001
     """One folder's name refused (another's spelling, too long) stopped the whole run; a
-    hidden folder (.thumbnails) was enrolled as a person; a consent statement for someone
-    who has one was dropped without a word."""
+    hidden folder (.thumbnails) was enrolled as a person, a hidden file (macOS's ._IMG.jpg)
+    refused as a photo; a consent statement for someone who has one was dropped without a
+    word. `course add --from-dir` does as `enroll --from-dir` (it stopped half-way, with people
+    enrolled and no course)."""
     import shutil
 
     root = faces / "identities" / "photos"
@@ -135,12 +139,17 @@ def test_enroll_from_dir_goes_on_past_a_bad_folder_and_skips_hidden_ones(
         (folder / name).mkdir(parents=True)
         for photo in sorted((root / source).iterdir())[:1]:
             shutil.copy(photo, folder / name / photo.name)
-    result = cli("enroll", "--from-dir", folder, "--consent", "signed form")
+    (folder / "John_Salley" / "._IMG_0001.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
+    (folder / "Empty").mkdir()
+    result = cli(*command, "--from-dir", folder, "--consent", "signed form")
     assert result.exit_code == 1, result.output
     assert "'Ariel_Sharon' is already enrolled" in result.output
+    assert "Empty: no photos found" in result.output and "._IMG_0001" not in result.output
     listing = cli("people").output
     assert "Ariel_Sharon" in listing and "John_Salley" in listing
     assert ".thumbnails" not in listing and "ariel sharon" not in listing
+    if command[0] == "course":
+        assert "Course CS101: 2 on the roster." in result.output
     photo = sorted((root / "John_Salley").iterdir())[1]
     again = cli("enroll", "John_Salley", photo, "--consent", "withdrawn??")
     assert "has consent on record (signed form," in again.output, again.output

@@ -174,4 +174,19 @@ def enroll_photos(
 
 
 def photos_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """The photos in a folder; not hidden files (a macOS "._IMG_0001.jpg" is no photo)."""
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def person_folders(root: Path) -> list[tuple[str, list[Path]]]:
+    """(name, photos) per sub-folder of ``root`` (one per person), not hidden ones: a
+    ".thumbnails" or a macOS ".Trashes" is nobody."""
+    return [
+        (d.name, photos_in(d))
+        for d in sorted(root.iterdir())
+        if d.is_dir() and not d.name.startswith(".")
+    ]

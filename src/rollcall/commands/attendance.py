@@ -17,7 +17,6 @@ from rollcall.commands.base import (
     POSITIVE_SECONDS,
     App,
     ask_consent,
-    audit_enrollment,
     cannot_write,
     cli_actor,
     confirm_or_refuse,
@@ -72,7 +71,8 @@ def course_add(
 
     Enrolling with --from-dir needs the people's consent (--consent), one statement for all.
     """
-    from rollcall.enrollment import enroll_photos, photos_in
+    from rollcall.commands.people import enroll_jobs
+    from rollcall.enrollment import person_folders
     from rollcall.storage.sessions import course_people, upsert_course
 
     names = list(people)
@@ -81,18 +81,13 @@ def course_add(
 
         check_zone(timezone, "--timezone")  # before anyone is enrolled
     if from_dir is not None:
-        folders = sorted(d for d in from_dir.iterdir() if d.is_dir())
-        with_photos = [d.name for d in folders if photos_in(d)]
-        consent = ask_consent(app, with_photos, consent_method, consent_by, consent_note)
-        for folder in folders:
-            result = enroll_photos(
-                app.db, app.engine, folder.name, photos_in(folder), consent=consent
-            )
-            audit_enrollment(app, result, consent)
-            for label, reason in result.refused:
-                app.fail(f"{label}: refused: {reason}")
-            if result.accepted or result.duplicates:
-                names.append(folder.name)
+        # As `enroll --from-dir`: a line per person, one folder's error does not stop the
+        # others, and the course is still made with those enrolled.
+        jobs = person_folders(from_dir)
+        consent = ask_consent(
+            app, [p for p, f in jobs if f], consent_method, consent_by, consent_note
+        )
+        names += enroll_jobs(app, jobs, consent, each_folder=True)
     from sqlalchemy import select
 
     from rollcall.storage.audit import CourseChanged, record

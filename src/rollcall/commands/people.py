@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -23,6 +24,9 @@ from rollcall.commands.base import (
     utc_minute,
 )
 from rollcall.errors import RollcallError
+
+if TYPE_CHECKING:
+    from rollcall.enrollment import Consent
 
 
 @click.command()
@@ -50,17 +54,12 @@ def enroll(
     A new person is enrolled only with their consent on record (--consent); with --from-dir,
     one consent statement covers everyone in DIR.
     """
-    from rollcall.enrollment import enroll_photos, photos_in
+    from rollcall.enrollment import person_folders
 
     if from_dir is not None:
         if name or photos:
             raise click.UsageError("give either NAME PHOTO... or --from-dir DIR, not both")
-        # (Not hidden folders: a ".thumbnails" or a macOS ".Trashes" is nobody.)
-        jobs = [
-            (d.name, photos_in(d))
-            for d in sorted(from_dir.iterdir())
-            if d.is_dir() and not d.name.startswith(".")
-        ]
+        jobs = person_folders(from_dir)
         if not jobs:
             raise click.ClickException(f"{from_dir} has no sub-folders (one per person)")
     else:
@@ -68,6 +67,19 @@ def enroll(
             raise click.UsageError("give NAME and at least one PHOTO, or --from-dir DIR")
         jobs = [(name, list(photos))]
     consent = ask_consent(app, [p for p, f in jobs if f], consent_method, consent_by, consent_note)
+    enroll_jobs(app, jobs, consent, each_folder=from_dir is not None)
+    finish(app)
+
+
+def enroll_jobs(
+    app: App, jobs: list[tuple[str, list[Path]]], consent: Consent | None, each_folder: bool
+) -> list[str]:
+    """Enroll each (name, photos), printing a line per person; the names enrolled (or already
+    enrolled with those photos). With each_folder (--from-dir), one folder's error is reported
+    and the others still count."""
+    from rollcall.enrollment import enroll_photos
+
+    enrolled = []
     for person, files in jobs:
         if not files:
             app.fail(f"{person}: no photos found")
@@ -75,7 +87,7 @@ def enroll(
         try:
             result = enroll_photos(app.db, app.engine, person, files, consent=consent)
         except RollcallError as exc:
-            if from_dir is None:
+            if not each_folder:
                 raise
             app.fail(f"{person}: {exc}")  # one folder's name; the others still count
             continue
@@ -94,8 +106,10 @@ def enroll(
         if result.refused:
             parts.append(f"{len(result.refused)} photo(s) refused")
         mark = "[green]✓[/green]" if result.accepted or result.duplicates else "[red]✗[/red]"
-        out_console.print(f"{mark} {person}: " + ", ".join(parts), highlight=False)
-    finish(app)
+        out_console.print(f"{mark} {result.name}: " + ", ".join(parts), highlight=False)
+        if result.accepted or result.duplicates:
+            enrolled.append(result.name)
+    return enrolled
 
 
 @click.group(invoke_without_command=True)
