@@ -377,3 +377,24 @@ def test_a_camera_password_in_the_source_is_never_stored_or_shown(
     for user in ("ivy", "ada"):
         page = browser(user).get("/sessions/").get_data(as_text=True)
         assert "algebra-2" in page and "CamPassw0rd" not in page and "s3cr3t" not in page
+
+
+def test_made_up_session_names_cost_nothing_and_bad_settings_are_a_400(
+    app: Flask, client: FlaskClient, dispatched: Dispatched
+) -> None:
+    """A security review: one token uploading to 400 made-up names was never slowed down, each
+    frame was decoded before the name was looked up, and the limiter kept a bucket per name for
+    ever; a course sent as a list, or intervals of 1e308 s, gave 500s and a broken session."""
+    from rollcall.web import agent_api
+
+    token = _agent_token(app, "ivy", "Algebra")
+    before = len(agent_api._buckets)
+    for i in range(300):
+        got = _upload(client, token, f"made-up-{i}", 0, 0.0, b"\xff\xd8\xff not a picture")
+        assert got.status_code == 404, got.get_json()
+    assert len(agent_api._buckets) == before
+    assert _open(client, token, session="s1", course=["Algebra"]).status_code == 400
+    huge = _open(client, token, session="s2", min_interval=1e308, max_interval=1e308)
+    assert huge.status_code == 400 and "at most" in huge.get_json()["error"]
+    with app.extensions["rollcall"].db.session() as s:
+        assert get_session(s, "s1") is None and get_session(s, "s2") is None

@@ -75,14 +75,21 @@ class _Bucket:
 
 
 _buckets: dict[tuple[int, str], _Bucket] = {}
+MAX_BUCKETS = 1024  # then full ones are dropped (see _rate_limited)
+DAY = 86400.0  # seconds: no sampling setting is longer
 _buckets_lock = threading.Lock()
 
 
 def _rate_limited(token_id: int, session: str) -> bool:
     # Per token and session: one staff token may serve two entrance cameras at full rate.
     with _buckets_lock:
-        bucket = _buckets.setdefault((token_id, session), _Bucket())
         now = time.monotonic()
+        if len(_buckets) > MAX_BUCKETS:
+            # A bucket idle long enough to be full again is the same as no bucket.
+            for key, idle in list(_buckets.items()):
+                if idle.tokens + (now - idle.at) * RATE >= BURST:
+                    del _buckets[key]
+        bucket = _buckets.setdefault((token_id, session), _Bucket())
         bucket.tokens = min(BURST, bucket.tokens + (now - bucket.at) * RATE)
         bucket.at = now
         if bucket.tokens < 1.0:
@@ -257,6 +264,8 @@ def open_session():  # noqa: ANN201
             row.agent_token_id, row.agent_seen_at = agent.id, utcnow()
             return jsonify(_describe(s, row, 20)), 200
         course_name = body.get("course") or None
+        if course_name is not None and not isinstance(course_name, str):
+            abort(400, description="course must be a course's name")
         if course_name is None and agent.course_id is not None:
             from rollcall.storage.models import Course
 
@@ -296,10 +305,11 @@ def open_session():  # noqa: ANN201
         entrance_line=line,
         source=shown_source(str(body.get("source") or "agent"))[:1000],
         course=course_name,
-        min_interval=number("min_interval", body.get("min_interval", 20.0), float, 1.0),
-        max_interval=number("max_interval", body.get("max_interval", 90.0), float, 1.0),
-        verify_every=number("verify_every", body.get("verify_every", 300.0), float, 1.0),
-        leave_after=number("leave_after", body.get("leave_after", 180.0), float, 1.0),
+        # The portal's bounds: 1e308 s passed every check and broke the session for good.
+        min_interval=number("min_interval", body.get("min_interval", 20.0), float, 1.0, DAY),
+        max_interval=number("max_interval", body.get("max_interval", 90.0), float, 1.0, DAY),
+        verify_every=number("verify_every", body.get("verify_every", 300.0), float, 1.0, DAY),
+        leave_after=number("leave_after", body.get("leave_after", 180.0), float, 1.0, DAY),
         seed=int(number("seed", body["seed"], int)) if body.get("seed") is not None else None,
         started_at=started_at,
     )
@@ -325,6 +335,10 @@ def session_status(name: str):  # noqa: ANN201
 
 @bp.post("/sessions/<name>/frames")
 def upload_frame(name: str):  # noqa: ANN201
+    # The session first: a token's uploads to made-up names (or to sessions it may not
+    # record) are refused before any bucket is made or any picture decoded.
+    with db_session() as s:
+        _session_or_abort(s, name)
     if _rate_limited(g.agent_id, name):
         response = jsonify(error="too many uploads; slow down")
         response.status_code, response.headers["Retry-After"] = 429, "1"
