@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
 from rollcall.storage.names import check_name
@@ -103,6 +105,7 @@ def enroll_photos(
     policy: EnrollmentPolicy | None = None,
     *,
     consent: Consent | None,
+    lookalike_ok: bool = False,
 ) -> EnrollmentResult:
     """Add one template per acceptable photo; refused photos are reported, never fatal.
 
@@ -139,6 +142,10 @@ def enroll_photos(
     if not faces:
         return result
     with db.session() as session:
+        if not lookalike_ok:
+            faces = _not_someone_else(session, db, engine, name, faces, result)
+            if not faces:
+                return result
         person = get_or_create_person(session, name)
         if person.consent is None:
             if consent is None:  # erased and re-created since the check above
@@ -171,6 +178,38 @@ def enroll_photos(
             )
             result.accepted.append(label)
     return result
+
+
+def _not_someone_else(session, db, engine, name, faces, result):  # noqa: ANN001, ANN202
+    """The faces that are not an enrolled other person's; the others are refused.
+
+    The same face under a second name ("T. Blair" beside "Tony Blair") splits every match
+    between the two, and the real student is marked absent while the other name is a visitor.
+    A photo whose face would be named as someone else (the naming threshold) is refused,
+    naming them; twins are enrolled with lookalike_ok (`enroll --lookalike-ok`)."""
+    from rollcall.recognition import gallery_in
+
+    gallery = gallery_in(session, db.cipher, db.settings, engine.embedder.name)
+    if not len(gallery) or (len(gallery) == 1 and gallery.names[0] == name):
+        return faces
+    kept = []
+    for label, digest, face in faces:
+        scores = gallery.person_scores(np.asarray(face.embedding, np.float32)[None])[0]
+        if name in gallery.names:
+            scores[gallery.names.index(name)] = -1.0
+        best = int(np.argmax(scores))
+        if scores[best] >= gallery.threshold:
+            result.refused.append(
+                (
+                    label,
+                    f"this face is enrolled as {gallery.names[best]!r} (score "
+                    f"{scores[best]:.2f}); one person under two names would be marked under "
+                    "neither (twins: --lookalike-ok)",
+                )
+            )
+            continue
+        kept.append((label, digest, face))
+    return kept
 
 
 def photos_in(folder: Path) -> list[Path]:

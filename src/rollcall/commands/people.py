@@ -39,6 +39,12 @@ if TYPE_CHECKING:
     help="Enroll every sub-folder of DIR as one person (the folder name is the person's name).",
 )
 @consent_options
+@click.option(
+    "--lookalike-ok",
+    is_flag=True,
+    help="Enroll photos whose face is already another enrolled person's (twins); refused "
+    "otherwise.",
+)
 @pass_app
 def enroll(
     app: App,
@@ -48,6 +54,7 @@ def enroll(
     consent_method: str | None,
     consent_by: str | None,
     consent_note: str,
+    lookalike_ok: bool,
 ) -> None:
     """Enroll NAME from one or more PHOTOS (several templates per person are kept).
 
@@ -67,12 +74,16 @@ def enroll(
             raise click.UsageError("give NAME and at least one PHOTO, or --from-dir DIR")
         jobs = [(name, list(photos))]
     consent = ask_consent(app, [p for p, f in jobs if f], consent_method, consent_by, consent_note)
-    enroll_jobs(app, jobs, consent, each_folder=from_dir is not None)
+    enroll_jobs(app, jobs, consent, each_folder=from_dir is not None, lookalike_ok=lookalike_ok)
     finish(app)
 
 
 def enroll_jobs(
-    app: App, jobs: list[tuple[str, list[Path]]], consent: Consent | None, each_folder: bool
+    app: App,
+    jobs: list[tuple[str, list[Path]]],
+    consent: Consent | None,
+    each_folder: bool,
+    lookalike_ok: bool = False,
 ) -> list[str]:
     """Enroll each (name, photos), printing a line per person; the names enrolled (or already
     enrolled with those photos). With each_folder (--from-dir), one folder's error is reported
@@ -85,7 +96,9 @@ def enroll_jobs(
             app.fail(f"{person}: no photos found")
             continue
         try:
-            result = enroll_photos(app.db, app.engine, person, files, consent=consent)
+            result = enroll_photos(
+                app.db, app.engine, person, files, consent=consent, lookalike_ok=lookalike_ok
+            )
         except RollcallError as exc:
             if not each_folder:
                 raise
