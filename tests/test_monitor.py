@@ -602,3 +602,28 @@ def test_no_grace_does_not_make_the_last_sample_a_departure(last, expected):
     window = window_for(start, "09:00", "09:01", 0, ZoneInfo("Europe/Paris"), sampling_gap=30.0)
     assert (window.start, window.end, window.grace) == (0.0, 60.0, 0.0)
     assert status_of(0.0, last, window, session_over=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("started", "first_seen", "expected"),
+    [
+        ("2026-11-17T23:01", 0.0, "present"),  # before the 23:30 start
+        ("2026-12-02T00:01", 40 * 60.0, "late"),  # 00:41: 71 minutes after 23:30
+        ("2026-12-02T00:01", 60.0, "late"),  # 00:02 is late too: the class began at 23:30
+        ("2026-12-01T23:25", 60.0, "present"),
+    ],
+)
+def test_a_night_class_is_judged_against_the_night_it_belongs_to(started, first_seen, expected):
+    """A class 23:30-00:30 whose session started at 00:01 was judged against the next night's
+    23:30: a student 71 minutes late was 'present' (found by a reports review)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from rollcall.attendance.status import window_for
+
+    zone = ZoneInfo("America/Los_Angeles")
+    start = datetime.fromisoformat(started).replace(tzinfo=zone)
+    window = window_for(start, "23:30", "00:30", 5, zone, sampling_gap=60.0)
+    assert window.end - window.start == 3600.0
+    assert abs(window.start) < 12 * 3600
+    assert status_of(first_seen, first_seen + 60, window, session_over=False) == expected

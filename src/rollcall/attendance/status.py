@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from rollcall.wallclock import in_zone, seconds_between, wall_time
 
@@ -30,6 +30,10 @@ def exported_status(status: str, running: bool) -> str:
     return NOT_YET_SEEN if running and status == "absent" else status
 
 
+# How near (seconds) the start of the evening's or next day's class must be to be this session's.
+NEAR_CLASS_S = 6 * 3600.0
+
+
 def window_for(
     started_at: datetime,
     start_time: str | None,
@@ -42,7 +46,19 @@ def window_for(
     really started at started_at (stored in UTC)."""
     if not start_time or not end_time:
         return None
-    day = in_zone(started_at, zone).date()
+    # The class this session is: the day's, or, across midnight, the one that began the
+    # evening before (a class 23:30-00:30 whose session started at 00:01 is that night's
+    # class, not the next one) or the next day's (a session started at 23:55 for a 00:15
+    # class), when that one starts within NEAR_CLASS_S of the session and nearer than the day's.
+    today = in_zone(started_at, zone).date()
+
+    def away(d: date) -> float:
+        return abs(seconds_between(started_at, wall_time(d, start_time, zone)))
+
+    day = today
+    for other in (today - timedelta(days=1), today + timedelta(days=1)):
+        if away(other) < min(NEAR_CLASS_S, away(day)):
+            day = other
     start = seconds_between(started_at, wall_time(day, start_time, zone))
     end = seconds_between(started_at, wall_time(day, end_time, zone))
     if end <= start:  # ends after midnight
