@@ -263,6 +263,11 @@ def test_started_at_is_taken_and_a_time_without_a_zone_refused(
             cli("run", "--session", "W1", "--source", video, "--started-at", typo),
             "not between the years 1970 and 2100",
         )
+    # A year typed ahead: the session would close, and send its absences, before the class.
+    ahead = (datetime.now(UTC) + timedelta(days=365)).isoformat(timespec="minutes")
+    one_line_error(
+        cli("run", "--session", "W1", "--source", video, "--started-at", ahead), "in the future"
+    )
     assert sessions_in(home) == []
     given = "2024-05-06T09:00:00+02:00"  # wins over the creation time
     result = cli("run", "--session", "W1", "--source", video, "--started-at", given)

@@ -108,6 +108,9 @@ def clock_at(started_at: datetime, seconds: float | None, zone: tzinfo) -> datet
     return in_zone(when, zone)
 
 
+FUTURE_SLACK = timedelta(minutes=5)
+
+
 def parse_started_at(text: str) -> datetime:
     """An ISO 8601 time with its zone (2024-05-06T09:00+02:00, ...Z); a bare time is refused,
     since the same clock reading means a different instant in every zone."""
@@ -130,4 +133,11 @@ def parse_started_at(text: str) -> datetime:
     # them (and is a typo). A recording's start taken from its file's date can be old: 1970 on.
     if utc is None or not 1970 <= utc.year <= 2100:
         raise RollcallError(f"--started-at {text!r} is not between the years 1970 and 2100")
+    # A session starts when its recording or meeting did: a start still to come (a typo in
+    # the year or month) would close the session, and send its absences, before the class.
+    # (Minutes of slack for an agent's clock a little ahead of the server's.)
+    if utc > datetime.now(UTC) + FUTURE_SLACK:
+        raise RollcallError(
+            f"--started-at {text!r} is in the future; give when the recording or meeting began"
+        )
     return value
