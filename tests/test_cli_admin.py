@@ -153,3 +153,20 @@ def test_enroll_from_dir_goes_on_past_a_bad_folder_and_skips_hidden_ones(
     photo = sorted((root / "John_Salley").iterdir())[1]
     again = cli("enroll", "John_Salley", photo, "--consent", "withdrawn??")
     assert "has consent on record (signed form," in again.output, again.output
+
+
+def test_a_student_id_belongs_to_one_person(cli) -> None:  # noqa: ANN001
+    """Two students under one id in the registrar's export: matched on the id, one of them is
+    credited the other's attendance (found by a new-user review)."""
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        s.add_all([Person(name="Alice"), Person(name="Bob")])
+    assert cli("people", "set", "Bob", "--student-id", "S-042").exit_code == 0
+    taken = cli("people", "set", "Alice", "--student-id", " S-042 ")
+    assert taken.exit_code == 1 and "student id 'S-042' is Bob's" in taken.output
+    assert cli("people", "set", "Bob", "--student-id", "S-042").exit_code == 0  # their own
+    assert cli("people", "set", "Bob", "--student-id", "").exit_code == 0
+    assert cli("people", "set", "Alice", "--student-id", "S-042").exit_code == 0
+    with db.session() as s:
+        ids = {p.name: p.student_id for p in s.scalars(select(Person))}
+    assert ids == {"Alice": "S-042", "Bob": None}

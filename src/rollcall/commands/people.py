@@ -239,14 +239,14 @@ def people_set(
     from rollcall.attendance.participants.store import add_alias, aliases_of, remove_alias
     from rollcall.storage.accounts import check_email
     from rollcall.storage.audit import MeetingChanged, PersonDetailsChanged, record
-    from rollcall.storage.people import details_text, require_person
+    from rollcall.storage.people import details_text, require_person, set_student_id
 
     with app.db.session() as session:
         person = require_person(session, name)
         before = details_text(person)
         alerts_before = person.email
         if student_id is not None:
-            person.student_id = " ".join(student_id.split())[:64] or None
+            set_student_id(session, person, student_id)
         if email:
             person.email = check_email(email[0])
         moved = alerts_before and person.email != alerts_before

@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rollcall.errors import NotFound
+from rollcall.errors import NotFound, RollcallError
 from rollcall.storage.models import ConsentRecord, Person, Template
 from rollcall.storage.names import same_name_key, stored_form, written_forms
 from rollcall.storage.templates import TemplateCipher
@@ -53,6 +53,20 @@ def details_text(person: Person) -> str:
         f"student id {person.student_id or '-'}, email {person.email or '-'}, "
         f"guardian {person.guardian_email or '-'}"
     )
+
+
+def set_student_id(session: Session, person: Person, text: str) -> None:
+    """The school's id for them (spaces collapsed; empty: none). Another person's id is refused:
+    two students under one id in the registrar's export is one of them credited the other's
+    attendance."""
+    value = " ".join(text.split())[:64] or None
+    if value is not None:
+        holder = session.scalar(
+            select(Person.name).where(Person.student_id == value, Person.id != person.id)
+        )
+        if holder is not None:
+            raise RollcallError(f"student id {value!r} is {holder}'s")
+    person.student_id = value
 
 
 def get_person(session: Session, name: str) -> Person | None:

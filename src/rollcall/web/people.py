@@ -18,6 +18,7 @@ from rollcall.storage.people import (
     details_text,
     get_person,
     list_people,
+    set_student_id,
 )
 from rollcall.vision.imageio import IMAGE_SUFFIXES
 from rollcall.web.access import admin_required, me
@@ -204,9 +205,9 @@ def details(name: str):  # noqa: ANN201
         try:
             email = check_email(request.form.get("email"))
             guardian = check_email(request.form.get("guardian_email"))
+            set_student_id(s, person, request.form.get("student_id", ""))
         except RollcallError as exc:
             return refused(f"details:{name}", str(exc), url_for("people.detail", name=name))
-        person.student_id = " ".join(request.form.get("student_id", "").split())[:64] or None
         person.email, person.guardian_email = email, guardian
         record(s, me(s).name, PersonDetailsChanged(name, before, details_text(person)))
     flash(f"Details of {name} saved.", "success")
