@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from rollcall.attendance.export import EXPORTERS, edit_reasons, export_details
 from rollcall.attendance.report import as_utc, build_report, session_zone
+from rollcall.attendance.status import exported_status
 from rollcall.storage import accounts
 from rollcall.storage.audit import MarkEdited, SessionClosed, entries_for_session, record
 from rollcall.storage.models import AttendanceRecord, Person
@@ -195,6 +196,12 @@ def close(name: str):  # noqa: ANN201
     return redirect(url_for("sessions.sheet", name=name))
 
 
+def _shown(entry, row) -> str:  # noqa: ANN001
+    """The mark as staff see it: someone not yet seen in a session still going is not yet
+    absent, so marking them absent (excused, known to be away) is a change."""
+    return entry.status if entry.edited else exported_status(entry.status, row.state != "closed")
+
+
 @bp.post("/<name>/marks")
 def bulk_edit(name: str):  # noqa: ANN201
     """Several marks changed at once with one reason; each change is its own audit entry."""
@@ -218,7 +225,7 @@ def bulk_edit(name: str):  # noqa: ANN201
     with db_session() as s:
         user = me(s)
         row = session_or_abort(s, name, user)
-        current = {a.person: a.status for a in report_of(s, row).attendance}
+        current = {a.person: _shown(a, row) for a in report_of(s, row).attendance}
         for person in dict.fromkeys(people):
             rec = _record(s, row.id, person)
             if current[person] == status:
@@ -259,7 +266,8 @@ def mark(name: str, person: str):  # noqa: ANN201
             problems.append("Choose one of the statuses.")
         if len(reason) < 3:
             problems.append("Give a reason for the change (at least 3 characters).")
-        if status == entry.status:
+        before = _shown(entry, row)
+        if status == before:
             problems.append(f"The mark is already {status}.")
         if problems:
             for p in problems:
@@ -275,8 +283,8 @@ def mark(name: str, person: str):  # noqa: ANN201
             ), 400
         rec.status = status
         rec.edited = True
-        record(s, user.name, MarkEdited(row.name, person, entry.status, status, reason))
-    flash(f"{person}: {entry.status} → {status}. The change is in the audit trail.", "success")
+        record(s, user.name, MarkEdited(row.name, person, before, status, reason))
+    flash(f"{person}: {before} → {status}. The change is in the audit trail.", "success")
     return redirect(url_for("sessions.sheet", name=name, _anchor="audit"))
 
 
