@@ -148,3 +148,31 @@ def test_secret_key_is_generated_once_with_mode_0600(settings) -> None:
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     key = "k" * 40
     assert load_secret_key(settings, env={"ROLLCALL_SECRET_KEY": key}) == key
+
+
+def test_nobody_elsewhere_can_lock_an_account_out(app) -> None:  # noqa: ANN001
+    """A security review: five wrong passwords for 'ada' from five addresses (any spelling)
+    kept ada out of the portal from her own desk. The strict limit is per address; a name
+    guessed from everywhere meets a wider one."""
+    from tests.web.conftest import Browser
+
+    def browser_at(address: str) -> Browser:
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        return Browser(client)
+
+    for i, spelling in enumerate(("ada", "ADA", "Ada", "ada ", "aDa")):
+        assert browser_at(f"203.0.113.{i}").login(spelling, "guess").status_code == 401
+    assert browser_at("192.0.2.7").login("ada").status_code == 302
+    wide = 10 * app.config["LOGIN_ATTEMPTS"]
+    for i in range(wide):
+        browser_at(f"198.51.100.{i}").login("ada", "guess")
+    assert browser_at("192.0.2.8").login("ada").status_code == 429  # guessed from everywhere
+
+
+def test_the_password_form_does_not_allow_endless_guesses(browser) -> None:  # noqa: ANN001
+    """A stolen session cookie must not buy unlimited guesses at the password behind it."""
+    b = browser("ivy")
+    form = {"current": "guess", "new": "a new long password 1", "confirm": "a new long password 1"}
+    codes = [b.post("/account/password", form).status_code for _ in range(6)]
+    assert codes == [400] * 5 + [429]

@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from rollcall.errors import RollcallError
 from rollcall.storage.accounts import authenticate, change_password, end_sessions
+from rollcall.storage.names import same_name_key
 from rollcall.storage.staff import User
 from rollcall.web.context import db_session
 from rollcall.web.throttle import LoginThrottle
@@ -86,7 +87,15 @@ def init_app(app: Flask) -> None:
     app.extensions["rollcall.throttle"] = LoginThrottle(
         app.config["LOGIN_ATTEMPTS"], app.config["LOGIN_WINDOW_S"]
     )
+    # One name guessed from many addresses: a wider limit, so that nobody elsewhere can lock
+    # an account out with a few wrong passwords a minute (the strict one is per address).
+    app.extensions["rollcall.throttle.names"] = LoginThrottle(
+        NAME_ATTEMPTS_FACTOR * app.config["LOGIN_ATTEMPTS"], app.config["LOGIN_WINDOW_S"]
+    )
     app.before_request(_require_login)
+
+
+NAME_ATTEMPTS_FACTOR = 10
 
 
 def safe_next(target: str | None) -> str:
@@ -106,8 +115,10 @@ def login():  # noqa: ANN201
     name = request.form.get("name", "").strip()[:80]
     password = request.form.get("password", "")[:1024]
     throttle: LoginThrottle = current_app.extensions["rollcall.throttle"]
-    keys = (f"addr:{request.remote_addr}", f"name:{name.lower()}")
-    wait = throttle.retry_after(*keys)
+    names: LoginThrottle = current_app.extensions["rollcall.throttle.names"]
+    who = same_name_key(name)
+    keys = (f"addr:{request.remote_addr}", f"name:{who}@{request.remote_addr}")
+    wait = max(throttle.retry_after(*keys), names.retry_after(f"name:{who}"))
     if wait:
         abort(429, description=f"Too many login attempts. Try again in {wait} seconds.")
     with db_session() as s:
@@ -118,9 +129,11 @@ def login():  # noqa: ANN201
         # Only failures count: staff behind one NAT or proxy share an address, and counting
         # their successful logins locked everyone out after the fifth login in a minute.
         throttle.hit(*keys)
+        names.hit(f"name:{who}")
         flash("Unknown user name or wrong password.", "error")
         return render_template("login.html", next=request.form.get("next", ""), name=name), 401
     throttle.reset(keys[1])
+    names.reset(f"name:{who}")
     session.clear()  # a fresh session on login: no fixation
     session[VERSION_KEY] = version
     login_user(staff)
@@ -140,10 +153,17 @@ def password():  # noqa: ANN201
     problem = None
     if new != request.form.get("confirm", "")[:1024]:
         problem = "The new password and its confirmation differ."
+    # A stolen session cookie must not buy unlimited guesses at the password behind it.
+    throttle: LoginThrottle = current_app.extensions["rollcall.throttle"]
+    key = f"password:{current_user.id}"
+    wait = throttle.retry_after(key)
+    if wait:
+        abort(429, description=f"Too many wrong passwords. Try again in {wait} seconds.")
     with db_session() as s:
         user = s.get(User, current_user.id)
         if problem is None and authenticate(s, user.name, current) is None:
             problem = "The current password is wrong."
+            throttle.hit(key)
         if problem is None and new == current:
             problem = "Choose a password different from the current one."
         if problem is None:
