@@ -300,11 +300,20 @@ def test_an_instructor_makes_and_revokes_a_course_webhook(app: Flask, browser) -
     import re
 
     ivy = browser("ivy")
-    made = ivy.post("/courses/Algebra/hooks",
-                    data={"label": "Room 12", "platform": "zoom", "secret": SECRET},
-                    follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    response = ivy.post("/courses/Algebra/hooks",
+                        data={"label": "Room 12", "platform": "zoom", "secret": SECRET},
+                        follow_redirects=True)  # fmt: skip
+    made = response.get_data(as_text=True)
     url = re.search(r"http://localhost(/api/v1/hooks/zoom/rch_[\w-]+)", made).group(1)
     assert SECRET not in made  # the secret is never shown back
+    # Shown on the page, never put in the session cookie (signed, not encrypted: a flash
+    # message in it is readable by anyone who sees the cookie).
+    serializer = app.session_interface.get_signing_serializer(app)
+    for earlier in [*response.history, response]:
+        for header in earlier.headers.getlist("Set-Cookie"):
+            value = header.split(";", 1)[0].split("=", 1)[1]
+            if value:
+                assert url.rsplit("/", 1)[1] not in str(serializer.loads(value))
     body = json.dumps(VALIDATION).encode()
     assert app.test_client().post(url, data=body, headers=_signed(body)).status_code == 200
     page = ivy.get("/courses/Algebra").get_data(as_text=True)

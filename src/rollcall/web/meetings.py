@@ -341,12 +341,15 @@ def create_course_hook(name: str):  # noqa: ANN201
             return redirect(url_for("courses.detail", name=name, _anchor="hooks"))
         record(s, user.name, MeetingChanged(None, f"webhook {row.id} made for {name}", row.name))
         path = url_for(f"hooks.{'zoom' if row.platform == 'zoom' else 'generic'}", token=token)
-    flash(
-        f"Webhook {row.id} made. Give the platform this address (shown only now): "
-        f"{request.host_url.rstrip('/')}{path}",
-        "success",
+        hook_id = row.id
+    # On the page, never in a flash: Flask's session cookie is signed, not encrypted, and
+    # the address is the hook's credential (as admin.py shows one-time passwords).
+    return render_template(
+        "meetings/hook_made.html",
+        hook_id=hook_id,
+        course=name,
+        address=f"{request.host_url.rstrip('/')}{path}",
     )
-    return redirect(url_for("courses.detail", name=name, _anchor="hooks"))
 
 
 @bp.post("/courses/<name>/hooks/<int:hook_id>/revoke")
