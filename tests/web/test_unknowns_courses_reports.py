@@ -294,3 +294,21 @@ def test_an_assigned_face_within_the_times_seen_leaves_the_mark_as_it_was(app) -
         face.t = 3500.0
         assert assign_face(s, face, bob) == "seen 5-60 s → seen 5-3500 s"
         assert mark.last_seen == 3500.0
+
+
+def test_an_instructor_is_not_told_whom_a_stranger_resembles_outside_their_courses(
+    app, browser
+) -> None:  # noqa: ANN001
+    """A security review: ivy's unknown faces said 'Closest: Carol Secret' for a student of
+    another course, whose history ivy may not open. Admins still see every name."""
+    from rollcall.storage.models import Person, UnknownFace
+
+    with app.extensions["rollcall"].db.session() as s:
+        carol = Person(name="Carol Secret")
+        s.add(carol)
+        s.flush()
+        face = s.scalar(select(UnknownFace))
+        face.candidate_id, face.best_similarity = carol.id, 0.79
+    ivy = browser("ivy").get("/unknowns/").get_data(as_text=True)
+    assert "Carol Secret" not in ivy and "someone not expected in your sessions" in ivy
+    assert "Closest: Carol Secret" in browser("ada").get("/unknowns/").get_data(as_text=True)

@@ -91,6 +91,11 @@ def index():  # noqa: ANN201
         ]
         groups.sort(key=lambda g: (-len({f.session_id for f in g}), -len(g), g[0].id))
         names = dict(s.execute(select(Person.id, Person.name)).all())
+        if user.role != "admin":
+            # An instructor sees the names of the people expected in their sessions only: the
+            # closest match of a stranger may be a student of another course.
+            visible = set(_candidates(s, user, list(rows.values())))
+            names = {pid: name for pid, name in names.items() if name in visible}
         everyone = _candidates(s, user, []) if user.role == "admin" else None
         choices = [
             everyone
