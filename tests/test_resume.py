@@ -253,3 +253,30 @@ def test_a_camera_session_is_stored_without_its_password_and_resumes_with_source
     assert result.exit_code == 1
     assert "stored without its source's password" in result.output
     assert "give --source again" in result.output and "CamPassw0rd" not in result.output
+
+
+def test_a_resume_given_other_settings_says_so_instead_of_dropping_them(cli, home: Path) -> None:
+    """`run --resume --course Nope --min-interval 5` ran on with the session's own settings
+    without a word (found by a new-user review). The same values, as a command line recalled
+    and given --resume, pass."""
+    from rollcall.attendance import lifecycle
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.people import get_or_create_person
+    from rollcall.storage.sessions import SessionSettings, create_session
+
+    db = Database(Settings.from_env())
+    with db.session() as session:
+        ada = get_or_create_person(session, "Ada")
+        row = create_session(
+            session, "w1", SessionSettings("gone.mp4", 1, 20, 90, 300, 180), [ada], None
+        )
+        lifecycle.interrupt(session, row)
+    db.engine.dispose()
+    other = cli("run", "--session", "w1", "--resume", "--course", "Nope", "--min-interval", "5")
+    assert other.exit_code == 1
+    assert "keeps the settings it was started with" in other.output
+    assert "--course Nope (the session's: None)" in other.output
+    assert "--min-interval 5.0 (the session's: 20.0)" in other.output
+    same = cli("run", "--session", "w1", "--resume", "--min-interval", "20", "--seed", "1")
+    assert same.exit_code == 1 and "keeps the settings" not in same.output  # (gone.mp4 is gone)

@@ -61,6 +61,26 @@ class RunOptions:
     mode: str = "meeting"
     entrance_fps: float | None = None
     entrance_line: str | None = None
+    # The session settings given on the command line (not defaults): a resume checks them
+    # against the session's own, which it keeps.
+    given: frozenset[str] = frozenset()
+
+
+def _resumed_differently(options: RunOptions, row) -> list[str]:  # noqa: ANN001
+    """The settings given to a resume that are not the session's (which it keeps)."""
+    stored = {
+        "course": row.course.name if row.course is not None else None,
+        "min_interval": row.min_interval,
+        "max_interval": row.max_interval,
+        "verify_every": row.verify_every,
+        "leave_after": row.leave_after,
+        "seed": row.seed,
+    }
+    return [
+        f"--{key.replace('_', '-')} {getattr(options, key)} (the session's: {stored[key]})"
+        for key in stored
+        if key in options.given and getattr(options, key) != stored[key]
+    ]
 
 
 @dataclass
@@ -140,6 +160,12 @@ def prepare_session(
                 raise RollcallError(
                     "--started-at sets when a new session started; a resumed session keeps "
                     "the start it was given"
+                )
+            differ = _resumed_differently(options, row)
+            if differ:
+                raise RollcallError(
+                    f"session {options.session!r} keeps the settings it was started with; "
+                    f"drop {', '.join(differ)}"
                 )
             lifecycle.resume(session, row)
             if row.mode == "entrance" and options.entrance_fps:

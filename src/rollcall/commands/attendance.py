@@ -294,6 +294,9 @@ def run(
         mode=mode,
         entrance_fps=fps if mode == "entrance" else None,
         entrance_line=line_text(parsed_line),
+        given=_given(
+            "course_name", "min_interval", "max_interval", "verify_every", "leave_after", "seed"
+        ),
     )
 
     def on_term(_sig: int, _frame: object) -> None:
@@ -365,6 +368,17 @@ def run(
             soft_wrap=True,
         )
     _print_report(app, session_name, as_json)
+
+
+def _given(*params: str) -> frozenset[str]:
+    """Which of these options the command line gave (not their defaults), as RunOptions
+    names them."""
+    ctx = click.get_current_context()
+    return frozenset(
+        p.removesuffix("_name")
+        for p in params
+        if ctx.get_parameter_source(p) is click.core.ParameterSource.COMMANDLINE
+    )
 
 
 def _how_watched(
