@@ -173,3 +173,29 @@ def test_a_refused_form_comes_back_with_what_was_typed(app, browser) -> None:  #
 
         assert s.scalar(select(Person.student_id).where(Person.name == "Bob")) is None
         assert s.scalar(select(CourseAlerts)) is None
+
+
+def test_the_summary_subject_counts_those_who_left_early() -> None:
+    """The subject said '0 absent, 1 late' of a lesson someone left early (the body said so):
+    an instructor reading subjects only missed it (found by a reports review)."""
+    from types import SimpleNamespace
+
+    from rollcall.alerts.compose import summary_letter_body
+
+    def mark(person: str, status: str) -> SimpleNamespace:
+        return SimpleNamespace(person=person, status=status, first_seen=1.0, confidence=0.9,
+                               edited=False)  # fmt: skip
+
+    report = SimpleNamespace(
+        attendance=[mark("Alice", "late"), mark("Bob", "left_early"), mark("Eve", "present")],
+        started_local=datetime(2026, 3, 4, 9, 0),
+        course="Algebra",
+        session="algebra-2",
+        timezone="UTC",
+        clock=lambda t: datetime(2026, 3, 4, 9, 0),
+    )
+    subject, body = summary_letter_body(report, 0, [], {})  # type: ignore[arg-type]
+    assert subject == "[rollcall] Algebra 2026-03-04 09:00: 0 absent, 1 late, 1 left early"
+    assert "Left early: Bob" in body
+    report.attendance = [mark("Eve", "present")]
+    assert summary_letter_body(report, 0, [], {})[0].endswith(": 0 absent, 0 late")  # type: ignore[arg-type]

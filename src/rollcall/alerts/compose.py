@@ -51,9 +51,11 @@ def summary_letter_body(
         by_status.setdefault(a.status, []).append(a.person)
     tally = Counter(a.status for a in report.attendance)
     when = report.started_local.strftime("%Y-%m-%d %H:%M")
+    # Left early only when someone did: a subject short enough for a phone's inbox.
+    left = f", {tally['left_early']} left early" if tally["left_early"] else ""
     subject = (
         f"[rollcall] {report.course or report.session} {when}: "
-        f"{tally['absent']} absent, {tally['late']} late"
+        f"{tally['absent']} absent, {tally['late']} late{left}"
     )
     lines = [
         f"Session {report.session} ({report.course or 'no course'}), "
