@@ -133,6 +133,7 @@ class SessionDeletion:
     marks: int  # people who had been seen
     unknown_faces: int
     files: int
+    expected: int = 0  # attendance records: everyone expected, seen or not
 
 
 def delete_session(db: Database, settings: Settings, name: str, actor: str) -> SessionDeletion:
@@ -152,6 +153,7 @@ def delete_session(db: Database, settings: Settings, name: str, actor: str) -> S
             "marks": count(AttendanceRecord, AttendanceRecord.first_seen.is_not(None)),
             "unknown_faces": count(UnknownFace),
         }
+        expected = count(AttendanceRecord)
         stored = list(
             session.scalars(
                 select(AttendanceRecord.evidence_path).where(
@@ -174,7 +176,7 @@ def delete_session(db: Database, settings: Settings, name: str, actor: str) -> S
         path.unlink(missing_ok=True)
     if folder.is_dir():
         shutil.rmtree(folder, ignore_errors=True)
-    return SessionDeletion(**gone, files=len(files))
+    return SessionDeletion(**gone, files=len(files), expected=expected)
 
 
 def _evidence_files(settings: Settings, folder: Path, stored: list[str]) -> list[Path]:

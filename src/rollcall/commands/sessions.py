@@ -91,8 +91,9 @@ def sessions_delete(app: App, name: str, yes: bool) -> None:
         )
     gone = delete_session(app.db, app.settings, name, _actor())
     out_console.print(
-        f"Deleted session {name}: {gone.head_counts} head count(s), {gone.marks} mark(s), "
-        f"{gone.unknown_faces} unknown face(s), {gone.files} evidence file(s).",
+        f"Deleted session {name}: {gone.head_counts} head count(s), the attendance of "
+        f"{gone.expected} expected ({gone.marks} seen), {gone.unknown_faces} unknown face(s), "
+        f"{gone.files} evidence file(s).",
         highlight=False,
         soft_wrap=True,
     )
