@@ -20,6 +20,14 @@ def test_exports_neutralise_spreadsheet_formulas(tmp_path: Path) -> None:
     export_xlsx(report, tmp_path / "a.xlsx")
     rows = list(csv.reader((tmp_path / "a.csv").open()))
     assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("x")', "Ada"]
+    # In the workbook, text cells: the names as they are, and nothing that runs (an
+    # apostrophe in front showed in every such name; found by a reports review).
     sheet = load_workbook(tmp_path / "a.xlsx")["Attendance"]
-    assert sheet["B1"].value == "'@s" and sheet["B3"].value == "'+c"
-    assert sheet["A6"].value == '\'=HYPERLINK("x")' and sheet["A7"].value == "Ada"
+    assert sheet["B1"].value == "@s" and sheet["B3"].value == "+c"
+    assert sheet["A6"].value == '=HYPERLINK("x")' and sheet["A7"].value == "Ada"
+    assert all(sheet[c].data_type == "s" for c in ("B1", "B3", "A6"))
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as book:
+        parts = [n for n in book.namelist() if n.startswith("xl/worksheets/")]
+        assert not any("<f>" in book.read(n).decode() for n in parts)

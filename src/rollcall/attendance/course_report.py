@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.attendance.export import (
     Contact,
+    as_text_cells,
     autosize,
     contacts_of,
     edit_reasons,
@@ -212,6 +213,7 @@ def course_xlsx(report: CourseReport) -> bytes:
     for ws in (summary, sheet, sessions, edits):
         autosize(ws)
     out = io.BytesIO()
+    as_text_cells(book)
     book.save(out)
     return out.getvalue()
 

@@ -103,11 +103,27 @@ def export_details(session: Session, report: SessionReport) -> ExportDetails:
     )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def spreadsheet_safe(value: object) -> object:
     """A text cell starting with = + - @ (or a tab / CR) would run as a formula when opened."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value
     return value
+
+
+def as_text_cells(book) -> None:  # noqa: ANN001 - an openpyxl Workbook (imported lazily)
+    """A workbook's cells escaped by spreadsheet_safe, stored as text cells instead: in a
+    spreadsheet file a text cell never runs, and the apostrophe a CSV needs would show in
+    every name ("'+Colin Powell")."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                value = cell.value
+                if isinstance(value, str) and value[:1] == "'" and value[1:2] in FORMULA_STARTS:
+                    cell.value = value[1:]
+                    cell.data_type = "s"
 
 
 def _iso(value: datetime | None) -> str:
@@ -221,6 +237,7 @@ def export_xlsx(report: SessionReport, path: Path, details: ExportDetails | None
         cell.font = Font(bold=True)
     for ws in (summary, sheet, counts):
         autosize(ws)
+    as_text_cells(book)
     book.save(path)
 
 
