@@ -312,3 +312,20 @@ def test_an_instructor_is_not_told_whom_a_stranger_resembles_outside_their_cours
     ivy = browser("ivy").get("/unknowns/").get_data(as_text=True)
     assert "Carol Secret" not in ivy and "someone not expected in your sessions" in ivy
     assert "Closest: Carol Secret" in browser("ada").get("/unknowns/").get_data(as_text=True)
+
+
+def test_a_course_without_sessions_exports_its_own_time_zone(app, browser) -> None:  # noqa: ANN001
+    """The workbook of a course with no session yet said nothing of its clock: the zone was
+    taken from its first session (found by a reports review)."""
+    import io as _io
+
+    from openpyxl import load_workbook
+
+    from rollcall.storage.models import Course
+
+    with app.extensions["rollcall"].db.session() as s:
+        s.scalar(select(Course).where(Course.name == "History")).timezone = "Asia/Tokyo"
+    data = browser("otto").get("/reports/History/export.xlsx").data
+    summary = {r[0]: r[1] for r in load_workbook(_io.BytesIO(data))["Summary"].iter_rows(
+        values_only=True) if r and r[0]}  # fmt: skip
+    assert summary["Time zone"] == "Asia/Tokyo"

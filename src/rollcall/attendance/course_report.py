@@ -57,6 +57,7 @@ class CourseReport:
     last: date | None = None
     contacts: dict[str, Contact] = field(default_factory=dict)
     reasons: dict[tuple[str, str], str] = field(default_factory=dict)  # (session, person)
+    timezone: str = ""  # the course's clock (its sessions' dates and times are on it)
 
     def day_of(self, report: SessionReport) -> date:
         return report.started_local.date()
@@ -107,7 +108,7 @@ def build_course_report(
         for entry in report.attendance:
             per_person.setdefault(entry.person, {})[report.session] = entry.status
             minutes.setdefault(entry.person, {})[report.session] = entry.minutes_present
-            if report.state != "running":
+            if report.state == "closed":  # (an interrupted session resumes: not judged yet)
                 judged.setdefault(entry.person, []).append(entry.status)
     people = [
         PersonRate(
@@ -124,8 +125,9 @@ def build_course_report(
     contacts = contacts_of(session, list(per_person)) if details else {}
     reasons = edit_reasons(session, [r.session for r in reports]) if details else {}
     return CourseReport(
-        course.name, reports, people, course_term(course), first, last, contacts, reasons
-    )
+        course.name, reports, people, course_term(course), first, last, contacts, reasons,
+        timezone=str(zone),
+    )  # fmt: skip
 
 
 def _heading(s: SessionReport) -> str:
@@ -165,7 +167,7 @@ def course_xlsx(report: CourseReport) -> bytes:
     book = Workbook()
     summary = book.active
     summary.title = "Summary"
-    zone = report.sessions[0].timezone if report.sessions else ""
+    zone = report.timezone or (report.sessions[0].timezone if report.sessions else "")
     rates = [p.rate for p in report.people if p.expected]
     term = report.term
     facts: list[tuple[str, object]] = [
