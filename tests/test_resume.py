@@ -188,7 +188,8 @@ def test_one_attendance_record_per_session_and_person(home: Path) -> None:
 
 def stop_after(process: subprocess.Popen, home: Path, samples: int, how: signal.Signals) -> str:
     """Send ``how`` once ``samples`` head counts are committed; the run must end by itself,
-    exit 0 and say how to go on. Returns its stderr."""
+    exit 128 + the signal's number (as a shell reports it) and say how to go on. Returns its
+    stderr."""
     deadline = time.monotonic() + 60
     while committed(home) < samples:
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
@@ -196,7 +197,7 @@ def stop_after(process: subprocess.Popen, home: Path, samples: int, how: signal.
         time.sleep(0.02)
     process.send_signal(how)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    assert process.returncode == 128 + how, err  # 130 for Ctrl-C, 143 for SIGTERM
     assert "Traceback" not in err and f"--session {SESSION} --resume" in err, err
     return err
 

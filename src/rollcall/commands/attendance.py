@@ -299,7 +299,10 @@ def run(
         ),
     )
 
+    terminated = []
+
     def on_term(_sig: int, _frame: object) -> None:
+        terminated.append(True)
         raise KeyboardInterrupt
 
     # SIGTERM (systemd, docker stop) stops the run at once, like Ctrl-C: waiting for the next
@@ -368,6 +371,10 @@ def run(
             soft_wrap=True,
         )
     _print_report(app, session_name, as_json)
+    if stats.stopped_by == "interrupted":
+        # As shells report a process stopped by a signal (128 + its number): a script can
+        # tell a run stopped part-way from one that finished.
+        raise SystemExit(128 + (signal.SIGTERM if terminated else signal.SIGINT))
 
 
 def _given(*params: str) -> frozenset[str]:
