@@ -170,3 +170,22 @@ def test_a_student_id_belongs_to_one_person(cli) -> None:  # noqa: ANN001
     with db.session() as s:
         ids = {p.name: p.student_id for p in s.scalars(select(Person))}
     assert ids == {"Alice": "S-042", "Bob": None}
+
+
+def test_an_instructor_is_given_a_course_on_the_command_line(cli) -> None:  # noqa: ANN001
+    """The README's `token create ivy --agent ... --course CS101` could not work from the
+    command line: nothing there made ivy CS101's instructor (found by a new-user review)."""
+    assert cli("user", "add", "ivy", "--role", "instructor", "--password-stdin",
+               input=PASSWORD + "\n").exit_code == 0  # fmt: skip
+    assert cli("user", "add", "ada", "--role", "admin", "--password-stdin",
+               input=PASSWORD + "\n").exit_code == 0  # fmt: skip
+    before = cli("token", "create", "ivy", "--agent", "Room B-204", "--course", "CS101")
+    assert before.exit_code != 0
+    assert cli("course", "add", "CS101", "--instructor", "ivy").exit_code == 0
+    made = cli("token", "create", "ivy", "--agent", "Room B-204", "--course", "CS101")
+    assert made.exit_code == 0, made.output
+    admin = cli("course", "add", "CS101", "--instructor", "ada")
+    assert admin.exit_code == 1 and "ada is admin, not an instructor" in admin.output
+    nobody = cli("course", "add", "CS101", "--instructor", "zed")
+    assert nobody.exit_code == 1 and "no user named 'zed'" in nobody.output
+    assert ("course.changed", "CS101", "instructors") in [(a, s, r) for _, a, s, r in _audit()]

@@ -38,6 +38,13 @@ def course() -> None:
 @click.argument("name")
 @click.option("--people", "people", multiple=True, help="An enrolled person (repeatable).")
 @click.option(
+    "--instructor",
+    "instructors",
+    multiple=True,
+    help="A staff account (role instructor) who teaches it: sees its sessions and may make "
+    "its agent tokens, kiosk links and webhooks (repeatable).",
+)
+@click.option(
     "--from-dir",
     "from_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -58,6 +65,7 @@ def course_add(
     app: App,
     name: str,
     people: tuple[str, ...],
+    instructors: tuple[str, ...],
     from_dir: Path | None,
     starts: str | None,
     ends: str | None,
@@ -90,6 +98,7 @@ def course_add(
         names += enroll_jobs(app, jobs, consent, each_folder=True)
     from sqlalchemy import select
 
+    from rollcall.storage.accounts import require_user, set_instructor
     from rollcall.storage.audit import CourseChanged, record
     from rollcall.storage.models import Course
     from rollcall.storage.sessions import schedule_text
@@ -109,6 +118,14 @@ def course_add(
             record(session, actor, CourseChanged(name, "roster", "", f"add {', '.join(added)}"))
         if existing is not None and schedule_text(row) != before:
             record(session, actor, CourseChanged(name, "schedule", before, schedule_text(row)))
+        for user_name in instructors:
+            user = require_user(session, user_name)
+            if user.role != "instructor":
+                raise click.ClickException(
+                    f"{user_name} is {user.role}, not an instructor (admins see every course)"
+                )
+            set_instructor(session, row, user, True)
+            record(session, actor, CourseChanged(name, "instructors", "", f"add {user_name}"))
     out_console.print(f"Course {name}: {len(roster)} on the roster.", highlight=False)
     if app.failures:
         raise SystemExit(1)
