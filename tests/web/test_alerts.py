@@ -199,3 +199,27 @@ def test_the_summary_subject_counts_those_who_left_early() -> None:
     assert "Left early: Bob" in body
     report.attendance = [mark("Eve", "present")]
     assert summary_letter_body(report, 0, [], {})[0].endswith(": 0 absent, 0 late")  # type: ignore[arg-type]
+
+
+def test_an_absence_set_by_hand_alerts_as_one_recorded(app, browser) -> None:  # noqa: ANN001
+    """Staff mark Alice absent from algebra-1, her second absence with algebra-2: the alert was
+    only looked for when a session closed, so in a term's last week it never came (found by a
+    reports review)."""
+    from rollcall.attendance.lifecycle import close_session
+
+    db = app.extensions["rollcall"].db
+    _alerts_on(app, after_session=False, absences=2, to_staff=True)
+    _running_session(app, "algebra-2", 4)  # nobody seen: Alice's first absence, Bob's second
+    close_session(db, "algebra-2", "test")
+
+    def alerts_about(name: str) -> list[str]:
+        with db.session() as s:
+            return [m.recipient for m in s.scalars(select(OutboxMessage).where(
+                OutboxMessage.person_name == name))]  # fmt: skip
+
+    assert alerts_about("Bob") == ["ivy@school.example"] and alerts_about("Alice") == []
+    done = browser("ivy").post("/sessions/algebra-1/marks/Alice",
+                               {"status": "absent", "reason": "left after roll call"})  # fmt: skip
+    assert done.status_code == 302
+    assert alerts_about("Alice") == ["ivy@school.example"]
+    assert alerts_about("Bob") == ["ivy@school.example"]  # not a second time

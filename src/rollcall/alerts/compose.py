@@ -195,6 +195,16 @@ def plan_thresholds(session: Session, course: Course, default_zone: str | None) 
     return letters
 
 
+def queue_after_edit(session: Session, row: AttendanceSession, default_zone: str | None) -> int:
+    """After staff changed marks of a closed session: the threshold alerts the change brought
+    (a second absence set by hand is a second absence; closing the next session, the only
+    other time thresholds were looked at, may never come in a term's last week)."""
+    if row.course is None or row.state != "closed":
+        return 0
+    letters = plan_thresholds(session, row.course, default_zone)
+    return sum(enqueue(session, letter) is not None for letter in letters)
+
+
 def queue_after_close(session: Session, row: AttendanceSession, default_zone: str | None) -> int:
     """Queue the summary and any threshold alerts; returns how many letters were queued."""
     if row.course is None:

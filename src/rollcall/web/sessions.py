@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
+from rollcall.alerts.compose import queue_after_edit
 from rollcall.attendance.export import EXPORTERS, edit_reasons, export_details
 from rollcall.attendance.report import as_utc, build_report, session_zone
 from rollcall.attendance.status import exported_status
@@ -234,6 +235,9 @@ def bulk_edit(name: str):  # noqa: ANN201
             rec.status, rec.edited = status, True
             record(s, user.name, MarkEdited(row.name, person, current[person], status, reason))
             changed.append(person)
+        if changed:
+            s.flush()
+            queue_after_edit(s, row, portal().settings.timezone)
     message = f"{len(changed)} mark(s) set to {status}: {', '.join(changed) or 'none'}."
     if unchanged:
         message += f" Already {status}: {', '.join(unchanged)}."
@@ -284,6 +288,8 @@ def mark(name: str, person: str):  # noqa: ANN201
         rec.status = status
         rec.edited = True
         record(s, user.name, MarkEdited(row.name, person, before, status, reason))
+        s.flush()
+        queue_after_edit(s, row, portal().settings.timezone)
     flash(f"{person}: {before} → {status}. The change is in the audit trail.", "success")
     return redirect(url_for("sessions.sheet", name=name, _anchor="audit"))
 
