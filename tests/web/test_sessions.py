@@ -122,6 +122,13 @@ def test_editing_a_mark_writes_an_audit_entry(app, browser) -> None:
     report = browser("ada").get("/sessions/algebra-1/export.csv").get_data(as_text=True)
     rows = {r["person"]: r for r in csv.DictReader(io.StringIO(report))}
     assert rows["Bob"]["status"] == "late" and rows["Bob"]["edited"] == "yes"
+    # The JSON says so too (only the exports did; found by a reports review).
+    with app.extensions["rollcall"].db.session() as s:
+        from rollcall.attendance.report import build_report
+        from rollcall.storage.sessions import get_session
+
+        entries = build_report(s, get_session(s, "algebra-1")).to_json()["attendance"]
+    assert {a["person"]: a["edited"] for a in entries} == {"Alice": False, "Bob": True}
 
 
 @pytest.mark.parametrize(

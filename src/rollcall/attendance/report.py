@@ -155,6 +155,9 @@ class SessionReport:
                     "last_seen": _round(a.last_seen),
                     "minutes_present": round(a.minutes_present, 2),
                     "confidence": round(a.confidence, 4),
+                    # Set by staff (an edit, or an unknown face assigned): not the camera's
+                    # reading. The reason is in the audit trail and the exports.
+                    "edited": a.edited,
                 }
                 for a in self.attendance
             ],

@@ -25,7 +25,15 @@ _HEAD_COUNT = {
 # conformance check (tests/web/test_schemathesis.py) notices a key going missing.
 _ENTRY = {
     "type": "object",
-    "required": ["person", "status", "first_seen", "last_seen", "minutes_present", "confidence"],
+    "required": [
+        "person",
+        "status",
+        "first_seen",
+        "last_seen",
+        "minutes_present",
+        "confidence",
+        "edited",
+    ],
     "properties": {
         "person": {"type": "string"},
         "status": {"type": "string", "enum": ["present", "late", "left_early", "absent"]},
@@ -33,6 +41,7 @@ _ENTRY = {
         "last_seen": {"type": ["number", "null"]},
         "minutes_present": {"type": "number"},
         "confidence": {"type": "number"},
+        "edited": {"type": "boolean", "description": "set by staff, not by the camera"},
     },
 }
 
