@@ -28,12 +28,14 @@ SIGNED = Consent("signed form", "Registrar Jo", "form 2026-17")
 
 
 class FakeEngine:
-    """Accepts every decodable photo; the vector depends on the photo so each one is new."""
+    """Accepts every decodable photo; the vector depends on the photo so each one is new (and
+    points its own way: enrollment refuses a face that is already someone else's)."""
 
     embedder = SimpleNamespace(name="fake")
 
     def enrollment_face(self, image: np.ndarray, _policy: object) -> SimpleNamespace:
-        vector = np.full(8, float(image.mean()) + 1.0, np.float32)
+        rng = np.random.default_rng(int(image.mean() * 1000))
+        vector = rng.normal(size=128).astype(np.float32)
         return SimpleNamespace(
             embedding=vector / np.linalg.norm(vector), face_px=80.0, sharpness=99.0
         )

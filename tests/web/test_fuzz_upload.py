@@ -333,7 +333,8 @@ def test_valid_upload_with_consent_is_accepted(ada: Browser, faces: Path, home: 
     folder = sorted((faces / "identities" / "photos").iterdir())[0]
     photo = sorted(folder.iterdir())[0]
     for filename in ("../../etc/passwd.jpg", "/tmp/passwd.jpg", "ok\u00e9.jpg"):
-        name = f"Fuzz Valid {len(filename)}"
+        # One person: the same face under another name would be refused as theirs.
+        name = "Fuzz Valid"
         response = ada.post(
             "/people/new",
             {"name": name, **CONSENT, "photos": (io.BytesIO(photo.read_bytes()), filename)},
