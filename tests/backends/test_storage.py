@@ -27,6 +27,33 @@ from rollcall.storage.sessions import (
 SETTINGS = SessionSettings("rec.mp4", 7, 20.0, 90.0, 300.0, 180.0)
 
 
+def old_session(session, name: str, people: list, course) -> int:  # noqa: ANN001
+    """A session and its absent marks written as SQL, for a database at an old revision: the
+    ORM's AttendanceSession has columns such a database does not have yet."""
+    from sqlalchemy import text
+
+    session.flush()
+    session.execute(
+        text(
+            "INSERT INTO sessions (name, course_id, source, started_at, seed, min_interval, "
+            "max_interval, verify_every, leave_after, state, processed_until) VALUES (:n, :c, "
+            "'rec.mp4', :at, 7, 20, 90, 300, 180, 'running', 0)"
+        ),
+        {"n": name, "c": course.id if course else None, "at": "2026-12-06 09:00:00"},
+    )
+    session_id = session.execute(text("SELECT id FROM sessions WHERE name = :n"), {"n": name})
+    session_id = session_id.scalar()
+    for person in people:
+        session.execute(
+            text(
+                "INSERT INTO attendance (session_id, person_id, status, confidence, edited) "
+                "VALUES (:s, :p, 'absent', 0, :e)"
+            ),
+            {"s": session_id, "p": person.id, "e": False},
+        )
+    return session_id
+
+
 def test_upgrade_creates_every_table_at_head(database_url: str):
     engine = make_engine(database_url)
     upgrade(engine)
@@ -70,7 +97,7 @@ def test_attacks_kept_as_events_move_to_the_review_of_unknown_faces(database_url
     with Session(engine) as session, session.begin():
         ann = get_or_create_person(session, "ann")
         course = upsert_course(session, "Door", ["ann"], "09:00", "10:30", 5)
-        session_id = create_session(session, "door-1", SETTINGS, [ann], course).id
+        session_id = old_session(session, "door-1", [ann], course)
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -195,6 +222,49 @@ def test_stored_camera_passwords_are_taken_out_of_sessions_sources(database_url:
     }
 
 
+def test_sessions_made_before_keep_their_courses_schedule(database_url: str):
+    """Migration 0023: every session keeps the schedule its course has at the upgrade (the one
+    its reports were given with); a session without a course keeps none. Then down and up
+    again, without losing a session (no table rebuild on SQLite)."""
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from rollcall.storage.db import alembic_config
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0022")
+    with Session(engine) as session, session.begin():
+        course_id = upsert_course(session, "CS101", [], "09:00", "10:30", 7).id
+    with engine.begin() as conn:
+        for name, course in (("w1", course_id), ("adhoc", None)):
+            conn.execute(
+                text(
+                    "INSERT INTO sessions (name, course_id, source, started_at, seed, "
+                    "min_interval, max_interval, verify_every, leave_after, state, "
+                    "processed_until) VALUES (:n, :c, 'x.mp4', :at, 1, 20, 90, 300, 180, "
+                    "'closed', 0)"
+                ),
+                {"n": name, "c": course, "at": "2026-12-06 09:00:00"},
+            )
+    upgrade(engine)
+    query = text(
+        "SELECT name, schedule_kept, schedule_start, schedule_end, schedule_grace FROM sessions "
+        "ORDER BY name"
+    )
+    with engine.connect() as conn:
+        kept = [tuple(r) for r in conn.execute(query)]
+    assert kept == [("adhoc", True, None, None, None), ("w1", True, "09:00", "10:30", 7)]
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0022")
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM sessions")).scalar() == 2
+    engine.dispose()
+
+
 def test_stored_name_keys_fold_letters_like_o_slash(database_url: str):
     """Migration 0016: aliases and name-only accounts stored with "ø", "ł" ... are rewritten
     as name_key now computes them, so "Soren" finds the alias "Søren"; a key that would
@@ -211,7 +281,7 @@ def test_stored_name_keys_fold_letters_like_o_slash(database_url: str):
     with Session(engine) as session, session.begin():
         people = [get_or_create_person(session, n) for n in ("ann", "ben", "cat")]
         course = upsert_course(session, "Door", ["ann"], "09:00", "10:30", 5)
-        session_id = create_session(session, "m-1", SETTINGS, people[:1], course).id
+        session_id = old_session(session, "m-1", people[:1], course)
         ids = [p.id for p in people]
     now = datetime.now(UTC)
     with engine.begin() as conn:

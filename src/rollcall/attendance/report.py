@@ -184,16 +184,13 @@ def session_zone(course: Course | None, default_zone: str | None) -> tzinfo:
 def schedule_window(
     row: AttendanceSession, course: Course | None, zone: tzinfo
 ) -> ScheduleWindow | None:
-    if course is None:
+    if row.schedule_kept:  # the schedule the session was made with
+        start, end, grace = row.schedule_start, row.schedule_end, row.schedule_grace or 0
+    elif course is not None:
+        start, end, grace = course.start_time, course.end_time, course.grace_minutes
+    else:
         return None
-    return window_for(
-        row.started_at,
-        course.start_time,
-        course.end_time,
-        course.grace_minutes,
-        zone,
-        sampling_gap=row.max_interval,
-    )
+    return window_for(row.started_at, start, end, grace, zone, sampling_gap=row.max_interval)
 
 
 def session_over(row: AttendanceSession, window: ScheduleWindow | None) -> bool:

@@ -241,6 +241,15 @@ class AttendanceSession(Base):
     mode: Mapped[str] = mapped_column(String(16), default="meeting", server_default="meeting")
     entrance_fps: Mapped[float | None] = mapped_column(Float)
     entrance_line: Mapped[str | None] = mapped_column(String(100))
+    # The course's schedule when the session was made ("HH:MM" start and end, grace minutes;
+    # None: it had none): late and left early are judged against it, so changing the course's
+    # times later does not re-judge, silently, sessions already held and reported. Kept by
+    # create_session and, for sessions made before, by migration 0023 (schedule_kept); a row
+    # without it is judged against its course's schedule as it is now.
+    schedule_kept: Mapped[bool] = mapped_column(default=False, server_default=false())
+    schedule_start: Mapped[str | None] = mapped_column(String(5))
+    schedule_end: Mapped[str | None] = mapped_column(String(5))
+    schedule_grace: Mapped[int | None] = mapped_column(Integer)
 
     course: Mapped[Course | None] = relationship()
 

@@ -176,6 +176,10 @@ def create_session(
         entrance_line=settings.entrance_line,
         state="running",
         processed_until=0.0,
+        schedule_kept=True,
+        schedule_start=course.start_time if course else None,
+        schedule_end=course.end_time if course else None,
+        schedule_grace=course.grace_minutes if course else None,
     )
     session.add(row)
     session.flush()
