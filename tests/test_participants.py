@@ -684,7 +684,7 @@ def test_import_reconcile_and_report_json(cli, tmp_path: Path) -> None:  # noqa:
     # Exports carry each person's case; the workbook has the whole reconciliation.
     assert cli("export", "--session", "algebra-1", "--format", "csv",
                "--output", str(tmp_path / "a.csv")).exit_code == 0  # fmt: skip
-    rows = {r["person"]: r for r in csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8"))}
+    rows = {r["person"]: r for r in csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8-sig"))}
     assert rows["Ada Lovelace"]["meeting_status"] == "proxy_suspected"
     assert rows["Bob Smith"]["meeting_status"] == "verified"
     assert cli("export", "--session", "algebra-1", "--format", "xlsx",

@@ -229,7 +229,7 @@ def test_export_csv_and_xlsx_one_row_per_expected_person(
     for fmt, out in (("csv", out_csv), ("xlsx", out_xlsx)):
         result = invoke(home, "export", "--session", "S", "--format", fmt, "--output", out)
         assert result.exit_code == 0, result.output
-    with out_csv.open(newline="", encoding="utf-8") as fh:
+    with out_csv.open(newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["person"]: r["status"] for r in rows} == want
     assert len(rows) == len(ROSTER)

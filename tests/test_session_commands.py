@@ -319,7 +319,7 @@ def test_exports_show_clock_times_in_the_course_zone(
     for fmt, path in (("csv", csv_path), ("xlsx", xlsx_path)):
         done = cli("export", "--session", "W1", "--format", fmt, "--output", path)
         assert done.exit_code == 0, done.output
-    rows = {r["person"]: r for r in csv.DictReader(csv_path.open(encoding="utf-8"))}
+    rows = {r["person"]: r for r in csv.DictReader(csv_path.open(encoding="utf-8-sig"))}
     ada = rows["Ada Lovelace"]
     assert (ada["first_seen_s"], ada["last_seen_s"]) == ("65.0", "130.0")
     assert ada["first_seen_at"] == "2024-05-06T15:01:05+02:00"

@@ -186,7 +186,7 @@ def test_staff_verify_edit_and_export(server: str, page) -> None:  # noqa: ANN00
     with page.expect_download() as download:
         page.click("text=Export CSV")
     text = Path(download.value.path()).read_text(encoding="utf-8")
-    rows = {r["person"]: r for r in csv.DictReader(io.StringIO(text))}
+    rows = {r["person"]: r for r in csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))}
     assert set(rows) == set(ROSTER)
     assert rows[person]["status"] == "absent" and rows[person]["edited"] == "yes"
 

@@ -119,7 +119,11 @@ def test_bulk_edit_audits_each_person_with_the_one_reason(app, browser) -> None:
     with app.extensions["rollcall"].db.session() as s:
         assert s.scalar(select(func.count()).where(AuditEntry.action == "mark.edited")) == 2
     # The export carries the reason, and the contacts.
-    rows = list(csv.DictReader(io.StringIO(ivy.get("/sessions/algebra-1/export.csv").text)))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(ivy.get("/sessions/algebra-1/export.csv").text.removeprefix("\ufeff"))
+        )
+    )
     assert rows[1]["person"] == "Bob" and rows[1]["status"] == "late"
     assert rows[1]["edit_reason"] == "absent → late: Bus strike; checked (by ivy)"
     book = load_workbook(io.BytesIO(ivy.get("/sessions/algebra-1/export.xlsx").data))
@@ -154,7 +158,11 @@ def test_sheet_shows_visitors_duplicates_and_not_yet_seen(app, browser) -> None:
     report = browser("ivy").get("/reports/Algebra").get_data(as_text=True)
     assert "not yet seen" in report
     rows = list(
-        csv.DictReader(io.StringIO(browser("ivy").get("/sessions/algebra-live/export.csv").text))
+        csv.DictReader(
+            io.StringIO(
+                browser("ivy").get("/sessions/algebra-live/export.csv").text.removeprefix("\ufeff")
+            )
+        )
     )
     assert {r["person"]: r["status"] for r in rows}["Bob"] == "not_yet_seen"
     course = browser("ivy").get("/reports/Algebra/export.csv").text
@@ -216,7 +224,11 @@ def test_strangers_grouped_across_sessions_and_assigned_with_attendance(app, bro
         }
         assert marks[s1] == 100.0 and marks[s2] == 200.0
         assert {s.get(UnknownFace, f).review for f in (f1, f2)} == {"assigned"}
-    rows = list(csv.DictReader(io.StringIO(ivy.get("/sessions/algebra-2/export.csv").text)))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(ivy.get("/sessions/algebra-2/export.csv").text.removeprefix("\ufeff"))
+        )
+    )
     assert {r["person"]: r["status"] for r in rows}["Bob"] == "present"
     # A mark staff made by assigning a face is a staff change, said so in the export, and
     # its evidence is not "recognised".
@@ -351,7 +363,13 @@ def test_an_interrupted_session_has_nobody_absent_yet(app, browser) -> None:  # 
     page = browser("ivy").get("/sessions/algebra-paused").get_data(as_text=True)
     assert "not yet seen" in page and "✗ absent" not in page
     rows = list(
-        csv.DictReader(io.StringIO(browser("ivy").get("/sessions/algebra-paused/export.csv").text))
+        csv.DictReader(
+            io.StringIO(
+                browser("ivy")
+                .get("/sessions/algebra-paused/export.csv")
+                .text.removeprefix("\ufeff")
+            )
+        )
     )
     assert {r["person"]: r["status"] for r in rows}["Bob"] == "not_yet_seen"
     assert "not_yet_seen" in browser("ivy").get("/reports/Algebra/export.csv").text

@@ -157,7 +157,7 @@ def _table(report: CourseReport) -> list[list[object]]:
 def course_csv(report: CourseReport) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(_table(report))
-    return buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode("utf-8-sig")  # a byte-order mark, as export_csv's
 
 
 def course_xlsx(report: CourseReport) -> bytes:

@@ -154,7 +154,9 @@ def _rows(report: SessionReport, details: ExportDetails) -> list[list[object]]:
 
 
 def export_csv(report: SessionReport, path: Path, details: ExportDetails | None = None) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    # With a byte-order mark: Excel reads a CSV without one in the machine's code page, and
+    # every accented name comes out garbled ("SchrÃ¶der"); readers of UTF-8 skip it.
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
         writer.writerows(_rows(report, details or ExportDetails()))
