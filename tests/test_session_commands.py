@@ -622,3 +622,21 @@ def test_sampling_gaps_the_wrong_way_round_leave_no_session(
                  "--max-interval", "2")  # fmt: skip
     assert result.exit_code != 0 and "0 < min <= max (got 5, 2)" in result.output
     assert "GAPS" not in dict(sessions_in(home))
+
+
+def test_a_session_without_a_course_keeps_the_zone_it_was_watched_in(
+    cli, home: Path, roster: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run in Tokyo, read in Paris: its date and clock times were the reader's (the same
+    lecture on two dates; found by a reports review). A course's sessions follow the course."""
+    video = blank_video(tmp_path / "lecture.mp4")
+    monkeypatch.setenv("ROLLCALL_TIMEZONE", "Asia/Tokyo")
+    ran = cli("run", "--session", "adhoc", "--source", video,
+              "--started-at", "2026-12-03T23:40+09:00")  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    monkeypatch.setenv("ROLLCALL_TIMEZONE", "Europe/Paris")
+    report = report_json(cli, "adhoc")
+    assert report["timezone"] == "Asia/Tokyo"
+    assert report["started_at_local"].startswith("2026-12-03T23:40:00+09:00")
+    listing = cli("sessions").output
+    assert "2026-12-03 23:40" in listing, listing

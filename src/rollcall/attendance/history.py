@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from rollcall.attendance.report import (
     attendance_entry,
+    row_zone,
     schedule_window,
     session_over,
-    session_zone,
 )
 from rollcall.storage.models import AttendanceRecord, AttendanceSession, PresenceInterval
 from rollcall.wallclock import in_zone
@@ -142,7 +142,7 @@ def person_history(
             intervals.setdefault(iv.session_id, []).append(iv)
     entries = []
     for record, row in rows:
-        zone = session_zone(row.course, default_zone)
+        zone = row_zone(row, default_zone)
         window = schedule_window(row, row.course, zone)
         entry = attendance_entry(
             record, person_name, intervals.get(row.id, []), window, session_over(row, window)

@@ -176,6 +176,14 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def row_zone(row: AttendanceSession, default_zone: str | None) -> tzinfo:
+    """A session's clock: its course's zone, or the one it was made in (sessions without a
+    course), else `default_zone`, else the machine's."""
+    if row.course is None and row.timezone:
+        return zone_info(row.timezone)
+    return session_zone(row.course, default_zone)
+
+
 def session_zone(course: Course | None, default_zone: str | None) -> tzinfo:
     """The course's zone, else `default_zone` (ROLLCALL_TIMEZONE), else the machine's."""
     return zone_info(course.timezone if course is not None and course.timezone else default_zone)
@@ -238,7 +246,7 @@ def build_report(
     from rollcall.attendance.reconcile import reconcile_session
 
     course = row.course
-    zone = session_zone(course, default_zone)
+    zone = row_zone(row, default_zone)
     window = schedule_window(row, course, zone)
     intervals = intervals_by_person(session, row.id)
     over = session_over(row, window)

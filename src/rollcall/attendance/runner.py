@@ -35,7 +35,7 @@ from rollcall.storage.sessions import (
 )
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.sources import FrameSource, open_source
-from rollcall.wallclock import as_utc
+from rollcall.wallclock import as_utc, zone_info
 
 log = logging.getLogger(__name__)
 START_RETRY = 120.0  # seconds a run waits at start-up for an unreachable database
@@ -225,8 +225,10 @@ def prepare_session(
         course_row = require_course(session, options.course) if options.course else None
         fresh = [session.merge(p) for p in people]
         row = create_session(
-            session, options.session, settings, fresh, course_row, started_at or options.started_at
-        )
+            session, options.session, settings, fresh, course_row,
+            started_at or options.started_at,
+            zone=getattr(zone_info(db.settings.timezone), "key", None),  # None: no IANA name
+        )  # fmt: skip
         if course_row is not None:
             # Students who joined the meeting before the session was started.
             take_early_events(session, row)

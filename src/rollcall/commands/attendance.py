@@ -438,7 +438,7 @@ def _how_watched(
 def _session_clock(app: App, session_name: str) -> Callable[[float], str]:
     """Seconds on a session's timeline -> its clock time (HH:MM:SS in its zone); the session
     is looked up at the first call (a new one exists only once the run has made it)."""
-    from rollcall.attendance.report import session_zone
+    from rollcall.attendance.report import row_zone
     from rollcall.storage.sessions import require_session
     from rollcall.wallclock import clock_at
 
@@ -449,7 +449,7 @@ def _session_clock(app: App, session_name: str) -> Callable[[float], str]:
             try:
                 with app.db.session() as session:
                     row = require_session(session, session_name)
-                    zone = session_zone(row.course, app.settings.timezone)
+                    zone = row_zone(row, app.settings.timezone)
                     known.append((row.started_at, zone))
             except Exception:  # noqa: BLE001 - a line on the terminal must never stop a run
                 return f"t={t:.1f} s"
@@ -460,13 +460,13 @@ def _session_clock(app: App, session_name: str) -> Callable[[float], str]:
 
 
 def _when(app: App, session_name: str) -> str:
-    from rollcall.attendance.report import session_zone
+    from rollcall.attendance.report import row_zone
     from rollcall.storage.sessions import require_session
     from rollcall.wallclock import in_zone
 
     with app.db.session() as session:
         row = require_session(session, session_name)
-        zone = session_zone(row.course, app.settings.timezone)
+        zone = row_zone(row, app.settings.timezone)
         return in_zone(row.started_at, zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 

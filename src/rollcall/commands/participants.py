@@ -41,7 +41,7 @@ def participants_import(
     """
     from rollcall.attendance.participants import parse_report
     from rollcall.attendance.participants.store import import_report
-    from rollcall.attendance.report import session_zone
+    from rollcall.attendance.report import row_zone
     from rollcall.storage.audit import MeetingChanged, record
     from rollcall.storage.sessions import require_session
     from rollcall.wallclock import check_zone, zone_info
@@ -56,7 +56,7 @@ def participants_import(
         zone = (
             zone_info(check_zone(zone_name, "--timezone"))
             if zone_name
-            else session_zone(row.course, app.settings.timezone)
+            else row_zone(row, app.settings.timezone)
         )
         result = import_report(session, row, report, zone)
         what = (

@@ -25,7 +25,7 @@ def sessions(ctx: click.Context) -> None:
 @pass_app
 def sessions_list(app: App) -> None:
     """List sessions, newest first, with their state and start on their course's clock."""
-    from rollcall.attendance.report import session_zone
+    from rollcall.attendance.report import row_zone
     from rollcall.storage.sessions import list_sessions
     from rollcall.wallclock import in_zone
 
@@ -33,7 +33,7 @@ def sessions_list(app: App) -> None:
     table = Table("session", "state", "started", "source")
     with app.db.session() as session:
         for row in list_sessions(session):
-            zone = session_zone(row.course, app.settings.timezone)
+            zone = row_zone(row, app.settings.timezone)
             table.add_row(
                 row.name,
                 f"[{colours.get(row.state, 'white')}]{row.state}[/]",

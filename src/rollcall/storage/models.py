@@ -250,6 +250,10 @@ class AttendanceSession(Base):
     schedule_start: Mapped[str | None] = mapped_column(String(5))
     schedule_end: Mapped[str | None] = mapped_column(String(5))
     schedule_grace: Mapped[int | None] = mapped_column(Integer)
+    # A session without a course: the zone its clock times were given in when it was made
+    # (ROLLCALL_TIMEZONE, else the machine's), so its dates do not change with who looks.
+    # (A course's sessions follow their course's zone.) None before migration 0024.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     course: Mapped[Course | None] = relationship()
 

@@ -147,8 +147,10 @@ def create_session(
     expected: list[Person],
     course: Course | None,
     started_at: datetime | None = None,
+    zone: str | None = None,
 ) -> AttendanceSession:
-    """A new session with one 'absent' record per expected person, all in one transaction."""
+    """A new session with one 'absent' record per expected person, all in one transaction.
+    zone: the IANA zone a session without a course keeps (see AttendanceSession.timezone)."""
     name = check_exact_name("session", name)
     existing = get_session(session, name)
     if existing is not None and existing.state == "closed":
@@ -180,6 +182,7 @@ def create_session(
         schedule_start=course.start_time if course else None,
         schedule_end=course.end_time if course else None,
         schedule_grace=course.grace_minutes if course else None,
+        timezone=None if course else zone,
     )
     session.add(row)
     session.flush()

@@ -32,7 +32,7 @@ from flask import (
     url_for,
 )
 
-from rollcall.attendance.report import session_zone
+from rollcall.attendance.report import row_zone
 from rollcall.storage import kiosks
 from rollcall.storage.kiosk_feed import live_lines, shown_crop
 from rollcall.storage.models import AttendanceSession, KioskToken, utcnow
@@ -83,7 +83,7 @@ def _authenticate():  # noqa: ANN202
         if kiosk.last_used_at is None or utcnow() - as_utc(kiosk.last_used_at) > TOUCH_EVERY:
             kiosk.last_used_at = utcnow()
         g.kiosk_id, g.kiosk_session_id = kiosk.id, row.id
-        g.kiosk_zone = session_zone(row.course, portal().settings.timezone)
+        g.kiosk_zone = row_zone(row, portal().settings.timezone)
     if given is not None:
         # Into a cookie only /kiosk receives, then to the clean address.
         response = redirect(request.path)

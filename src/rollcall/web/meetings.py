@@ -16,7 +16,7 @@ from rollcall.attendance.participants.store import (
 )
 from rollcall.attendance.participants.text import csv_rows, decode
 from rollcall.attendance.reconcile import reconcile_session
-from rollcall.attendance.report import session_zone
+from rollcall.attendance.report import row_zone
 from rollcall.errors import RollcallError
 from rollcall.storage import accounts
 from rollcall.storage.audit import MeetingChanged, record
@@ -63,7 +63,7 @@ def upload(name: str):  # noqa: ANN201
             zone = (
                 zone_info(check_zone(given, "the report's time zone"))
                 if given
-                else session_zone(row.course, portal().settings.timezone)
+                else row_zone(row, portal().settings.timezone)
             )
             result = import_report(s, row, report, zone)
             what = (

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from rollcall.alerts.compose import queue_after_edit
 from rollcall.attendance.export import EXPORTERS, edit_reasons, export_details
-from rollcall.attendance.report import as_utc, build_report, session_zone
+from rollcall.attendance.report import as_utc, build_report, row_zone
 from rollcall.attendance.status import exported_status
 from rollcall.storage import accounts
 from rollcall.storage.audit import MarkEdited, SessionClosed, entries_for_session, record
@@ -62,7 +62,7 @@ def _hms(value) -> str:  # noqa: ANN001
 @bp.app_template_filter("session_start")
 def _session_start(row) -> str:  # noqa: ANN001
     """When a session started, on the clock of its course's zone (else the portal's)."""
-    zone = session_zone(row.course, portal().settings.timezone)
+    zone = row_zone(row, portal().settings.timezone)
     return in_zone(row.started_at, zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
@@ -70,7 +70,7 @@ def _session_start(row) -> str:  # noqa: ANN001
 def _session_clock(row, seconds: float | None) -> str:  # noqa: ANN001
     """The clock time ``seconds`` into session ``row``, in its course's zone ("09:03:49"), as
     the session's own page shows it."""
-    zone = session_zone(row.course, portal().settings.timezone)
+    zone = row_zone(row, portal().settings.timezone)
     when = clock_at(row.started_at, seconds, zone)
     return "" if when is None else when.strftime("%H:%M:%S")
 
