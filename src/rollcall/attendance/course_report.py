@@ -146,8 +146,8 @@ def _table(report: CourseReport) -> list[list[object]]:
         row: list[object] = [p.person, contact.student_id, contact.email, p.expected, p.attended]
         row += [p.late, p.left_early, p.absent, round(p.rate, 3)]
         for s in report.sessions:
-            # A running session has not judged anyone absent yet (as on its sheet).
-            row.append(exported_status(p.statuses.get(s.session, ""), s.state != "closed"))
+            # A session not closed has not judged anyone absent yet (as on its sheet).
+            row.append(exported_status(p.statuses.get(s.session, ""), s.state))
             minutes = p.minutes.get(s.session)
             row.append("" if minutes is None else round(minutes, 1))
         rows.append(row)

@@ -135,7 +135,7 @@ def _rows(report: SessionReport, details: ExportDetails) -> list[list[object]]:
     return [
         [
             spreadsheet_safe(a.person),
-            exported_status(a.status, report.state != "closed"),
+            exported_status(a.status, report.state),
             "" if a.first_seen is None else round(a.first_seen, 1),
             "" if a.last_seen is None else round(a.last_seen, 1),
             round(a.minutes_present, 2),
@@ -232,7 +232,7 @@ def export_xlsx(report: SessionReport, path: Path, details: ExportDetails | None
     summary.append(["Expected", len(report.attendance)])
     for status in ("present", "late", "left_early", "absent"):
         counted = sum(a.status == status for a in report.attendance)
-        summary.append([exported_status(status, report.state != "closed"), counted])
+        summary.append([exported_status(status, report.state), counted])
     changed = sum(a.edited or a.person in details.reasons for a in report.attendance)
     summary.append(["Edited by staff", changed])
     for cell in summary["A"]:

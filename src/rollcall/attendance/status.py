@@ -25,9 +25,10 @@ class ScheduleWindow:
 NOT_YET_SEEN = "not_yet_seen"
 
 
-def exported_status(status: str, running: bool) -> str:
-    """A status as the exports write it (NOT_YET_SEEN for a running session's absent)."""
-    return NOT_YET_SEEN if running and status == "absent" else status
+def exported_status(status: str, state: str) -> str:
+    """A status as the exports write it, given its session's state: NOT_YET_SEEN for the absent
+    of a session not closed (running, or interrupted: it resumes)."""
+    return NOT_YET_SEEN if state != "closed" and status == "absent" else status
 
 
 # How near (seconds) the start of the evening's or next day's class must be to be this session's.

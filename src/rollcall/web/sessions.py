@@ -200,7 +200,7 @@ def close(name: str):  # noqa: ANN201
 def _shown(entry, row) -> str:  # noqa: ANN001
     """The mark as staff see it: someone not yet seen in a session still going is not yet
     absent, so marking them absent (excused, known to be away) is a change."""
-    return entry.status if entry.edited else exported_status(entry.status, row.state != "closed")
+    return entry.status if entry.edited else exported_status(entry.status, row.state)
 
 
 @bp.post("/<name>/marks")
