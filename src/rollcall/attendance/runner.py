@@ -167,15 +167,15 @@ def prepare_session(
                     f"session {options.session!r} keeps the settings it was started with; "
                     f"drop {', '.join(differ)}"
                 )
-            lifecycle.resume(session, row)
-            if row.mode == "entrance" and options.entrance_fps:
-                row.entrance_fps = options.entrance_fps  # --fps given again: from now on
-            expected = [name for _, name in attendance_rows(session, row.id)]
             if not options.source and hides_secrets(row.source):
                 raise RollcallError(
                     f"session {options.session!r} was stored without its source's password "
                     f"({row.source}); give --source again to resume it"
                 )
+            lifecycle.resume(session, row)
+            if row.mode == "entrance" and options.entrance_fps:
+                row.entrance_fps = options.entrance_fps  # --fps given again: from now on
+            expected = [name for _, name in attendance_rows(session, row.id)]
             settings = SessionSettings(
                 options.source or row.source,
                 row.seed,

@@ -12,6 +12,7 @@ exit status 2.
 
 from __future__ import annotations
 
+import io
 import sys
 import warnings
 
@@ -27,7 +28,7 @@ def main() -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(_bytes_io(data)) as img:
+            with Image.open(io.BytesIO(data)) as img:
                 w, h = img.size
                 if w * h > max_pixels:
                     print(f"{w}x{h} pixels is more than {max_pixels:,}", file=sys.stderr)
@@ -49,12 +50,6 @@ def main() -> int:
     out.write(rgb.tobytes())
     out.flush()
     return 0
-
-
-def _bytes_io(data: bytes):  # noqa: ANN202
-    import io
-
-    return io.BytesIO(data)
 
 
 if __name__ == "__main__":

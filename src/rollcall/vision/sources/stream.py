@@ -24,6 +24,11 @@ END_TOLERANCE = 1.0
 RESYNC_AFTER = 2.0
 
 
+def _without_password(exc: Exception, url: str) -> str:
+    """FFmpeg's message for a stream: it repeats the URL it was given, password and all."""
+    return str(exc).replace(url, shown_source(url))
+
+
 class StreamDevice:
     """One connection to a stream URL.
 
@@ -47,8 +52,7 @@ class StreamDevice:
                 url, timeout=(timeout, timeout), options=options, metadata_errors="replace"
             )
         except (av.FFmpegError, OSError, ValueError) as exc:
-            # FFmpeg's own message repeats the URL it was given, password and all.
-            why = str(exc).replace(url, shown_source(url))
+            why = _without_password(exc, url)
             raise SourceError(f"stream {shown_source(url)} cannot be opened: {why}") from None
         if not self._container.streams.video:
             self._container.close()
@@ -91,7 +95,7 @@ class StreamDevice:
                     return None
                 raise DeviceLost("the stream ended before its announced duration") from None
             except (av.FFmpegError, OSError) as exc:
-                raise DeviceLost(str(exc).replace(self.url, shown_source(self.url))) from None
+                raise DeviceLost(_without_password(exc, self.url)) from None
             st = self._stream_time(frame)
             if st is None:
                 return frame
