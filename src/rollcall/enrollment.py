@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
@@ -19,7 +20,7 @@ from rollcall.storage.people import (
     record_consent,
     written_otherwise,
 )
-from rollcall.vision.engine import FaceEngine
+from rollcall.vision.engine import EnrollmentFace, FaceEngine
 from rollcall.vision.imageio import IMAGE_SUFFIXES, decode_image, read_file_bytes
 from rollcall.vision.quality import EnrollmentPolicy
 
@@ -180,7 +181,14 @@ def enroll_photos(
     return result
 
 
-def _not_someone_else(session, db, engine, name, faces, result):  # noqa: ANN001, ANN202
+def _not_someone_else(
+    session: Session,
+    db: Database,
+    engine: FaceEngine,
+    name: str,
+    faces: list[tuple[str, str, EnrollmentFace]],
+    result: EnrollmentResult,
+) -> list[tuple[str, str, EnrollmentFace]]:
     """The faces that are not an enrolled other person's; the others are refused.
 
     The same face under a second name ("T. Blair" beside "Tony Blair") splits every match
@@ -190,20 +198,20 @@ def _not_someone_else(session, db, engine, name, faces, result):  # noqa: ANN001
     from rollcall.recognition import gallery_in
 
     gallery = gallery_in(session, db.cipher, db.settings, engine.embedder.name)
-    if not len(gallery) or (len(gallery) == 1 and gallery.names[0] == name):
+    others = [i for i, other in enumerate(gallery.names) if other != name]
+    if not others:
         return faces
+    vectors = np.stack([np.asarray(face.embedding, np.float32) for _, _, face in faces])
+    scores = gallery.person_scores(vectors)[:, others]
     kept = []
-    for label, digest, face in faces:
-        scores = gallery.person_scores(np.asarray(face.embedding, np.float32)[None])[0]
-        if name in gallery.names:
-            scores[gallery.names.index(name)] = -1.0
-        best = int(np.argmax(scores))
-        if scores[best] >= gallery.threshold:
+    for (label, digest, face), row in zip(faces, scores, strict=True):
+        best = int(np.argmax(row))
+        if row[best] >= gallery.threshold:
             result.refused.append(
                 (
                     label,
-                    f"this face is enrolled as {gallery.names[best]!r} (score "
-                    f"{scores[best]:.2f}); one person under two names would be marked under "
+                    f"this face is enrolled as {gallery.names[others[best]]!r} (score "
+                    f"{row[best]:.2f}); one person under two names would be marked under "
                     "neither (twins: --lookalike-ok)",
                 )
             )
