@@ -91,18 +91,19 @@ def index():  # noqa: ANN201
         ]
         groups.sort(key=lambda g: (-len({f.session_id for f in g}), -len(g), g[0].id))
         names = dict(s.execute(select(Person.id, Person.name)).all())
-        if user.role != "admin":
-            # An instructor sees the names of the people expected in their sessions only: the
-            # closest match of a stranger may be a student of another course.
-            visible = set(_candidates(s, user, list(rows.values())))
+        if user.role == "admin":
+            everyone = _candidates(s, user, [])
+            choices = [everyone for _ in groups]
+        else:
+            # Each session's expected people, read once: a group's choices, and the names an
+            # instructor may see (the closest match of a stranger may be another course's).
+            expected = {sid: {n for _, n in attendance_rows(s, sid)} for sid in rows}
+            choices = [
+                sorted(set().union(*(expected[sid] for sid in {f.session_id for f in g})))
+                for g in groups
+            ]
+            visible = set().union(*expected.values())
             names = {pid: name for pid, name in names.items() if name in visible}
-        everyone = _candidates(s, user, []) if user.role == "admin" else None
-        choices = [
-            everyone
-            if everyone is not None
-            else _candidates(s, user, [rows[sid] for sid in {f.session_id for f in g}])
-            for g in groups
-        ]
         return render_template(
             "unknowns/index.html",
             groups=list(zip(groups, choices, strict=True)),
