@@ -32,6 +32,7 @@ REVIEW_EVENTS = (
     "identity_lost",
     "visitor",
     "shared_camera",
+    "pictures",  # a classroom camera's faces that never moved: posters, or a proxy's photo
     "presentation_attack",  # someone held up a picture at the entrance (of whom, when known)
 )
 MIN_SESSIONS_FOR_RATE = 3  # one missed first class is not "under 80%"

@@ -426,6 +426,7 @@ class Analyzer:
                     leave_after=row.leave_after,
                     strong_similarity=strong,
                     same_stranger=strong,
+                    room_camera=row.mode == "classroom",
                 ),
                 recorder=SessionRecorder(
                     self.db,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rollcall.attendance.monitor import AttendanceMonitor, OpenInterval
+from rollcall.vision.still import PATCH, Remembered
 from rollcall.vision.track import FaceTracker, Track, Vote
 
 FORMAT = 1
@@ -76,8 +77,35 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
         "last_shared": monitor.last_shared,
         "next_track": monitor.tracker.next_id,
         "tracks": tracks,
+        "still": [_remembered(r) for r in monitor.still.samples],
+        "last_pictures": monitor.last_pictures,
     }
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
+
+
+def _remembered(r: Remembered) -> dict[str, Any]:
+    # A patch is unit-norm over 256 values (a few hundredths each): int8 steps of 1/256 keep its
+    # correlations within about 1e-3 of the float ones, at a quarter of their size.
+    return {
+        "t": r.t,
+        "boxes": _pack(r.boxes, "<f4"),
+        "patches": _pack(np.clip(np.round(r.patches * 256), -127, 127), "i1"),
+        "still": [int(v) for v in r.still],
+        "moved": [int(v) for v in r.moved],
+    }
+
+
+def _recalled(row: dict[str, Any]) -> Remembered:
+    boxes = _unpack(row["boxes"], "<f4")
+    patches = _unpack(row["patches"], "i1")
+    assert boxes is not None and patches is not None  # nosec B101 - always written
+    return Remembered(
+        float(row["t"]),
+        boxes.reshape(-1, 4),
+        patches.reshape(-1, PATCH * PATCH) / 256,
+        np.array(row["still"], int),
+        np.array(row["moved"], int),
+    )
 
 
 def forget_person(blob: bytes, name: str) -> bytes | None:
@@ -91,7 +119,12 @@ def forget_person(blob: bytes, name: str) -> bytes | None:
         doc[key].pop(name, None)
     for key in ("gone", "visitors"):
         doc[key] = [p for p in doc[key] if p != name]
+    theirs = [tr for tr in doc["tracks"] if tr["identity"] == name]
     doc["tracks"] = [tr for tr in doc["tracks"] if tr["identity"] != name]
+    if theirs and doc.get("still"):
+        # A room camera's patches of every face (the patches carry no names): theirs among
+        # them go with the rest; the room's pictures are found again in a few samples.
+        doc["still"] = []
     for tr in doc["tracks"]:
         tr["votes"] = [[None if who == name else who, s, a and who != name, t]
                        for who, s, a, t in tr["votes"]]  # fmt: skip
@@ -120,6 +153,9 @@ def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
     monitor.last_verified = doc["last_verified"]
     monitor.last_full = doc["last_full"]
     monitor.last_shared = doc["last_shared"]
+    # Snapshots from before room cameras had no pictures to remember.
+    monitor.still.samples = [_recalled(row) for row in doc.get("still", [])]
+    monitor.last_pictures = doc.get("last_pictures", 0)
     tracker: FaceTracker = monitor.tracker
     tracker.tracks = {}
     for row in doc["tracks"]:

@@ -32,6 +32,7 @@ import numpy as np
 
 from rollcall.vision.gallery import Gallery
 from rollcall.vision.screen import ScreenReading
+from rollcall.vision.still import StillFaces, Verdict
 from rollcall.vision.track import FaceTracker, Track, Vote
 from rollcall.vision.types import Faces
 
@@ -53,6 +54,10 @@ class MonitorConfig:
     # Two unknown faces this alike are taken for the same stranger (one review entry, not one
     # per track); above where different people's faces sit.
     same_stranger: float = 0.55
+    # A room's fixed camera (classroom mode): no gallery tiles, every face is in one scene, and
+    # faces that stay unmoved from sample to sample are pictures on the wall (vision.still).
+    # A face is named only once it has been seen to move: a poster of a student never is.
+    room_camera: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,7 @@ class IntervalChange:
 class Event:
     t: float
     kind: str  # joined | left | visitor | disputed | duplicate | identity_lost | shared_camera
+    # | pictures
     person: str | None
     detail: str = ""
     crop: np.ndarray | None = None  # an image to keep with it (stored as the event's crop)
@@ -202,6 +208,8 @@ class AttendanceMonitor:
         self.last_verified: float | None = None
         self.last_full: float | None = None
         self.last_shared = 0
+        self.still = StillFaces()  # a room camera's faces, to find the pictures among them
+        self.last_pictures = 0
 
         # -- resuming ----------------------------------------------------------------------------
         self._duplicate_of: dict[int, str] = {}  # this sample's unnamed duplicates
@@ -239,6 +247,10 @@ class AttendanceMonitor:
         label through a read that found none (a frame caught mid-reflow)."""
         cfg = self.config
         reading = faces if isinstance(faces, ScreenReading) else None
+        live: np.ndarray | None = None  # a room camera's faces that may be named
+        room_events: list[Event] = []
+        if cfg.room_camera:
+            reading, live = self._in_room(t, image, faces, room_events)
         faces = reading.faces if reading is not None else faces
         tiles = reading.tile_rects() if reading is not None else None
         tracks, carried = self.tracker.update(t, image, faces, tiles)
@@ -251,6 +263,7 @@ class AttendanceMonitor:
         pending = np.array([self._pending(tr) for tr in tracks], bool)
         embeds = verify or bool(pending.any())
         out = SampleOutcome(seq, t, count, 0, 0, bool(verify), 0)
+        out.events.extend(room_events)
         fresh = np.zeros(count, bool)
         if embeds and count:
             # On a verification every face, not only the new ones: a face that kept its
@@ -265,7 +278,7 @@ class AttendanceMonitor:
                     tr.embedding = vectors[k]
                     p = int(matches.candidate[k]) if len(self.gallery) else -1
                     vote = Vote(p, float(matches.similarity[k]), bool(matches.person[k] >= 0), t)
-                    self._judge(tr, vote, t, out)
+                    self._judge(tr, vote, t, out, may_name=live is None or bool(live[i]))
             fresh[:] = verify
             fresh[judged] = True
             out.embedded = len(judged)
@@ -353,8 +366,43 @@ class AttendanceMonitor:
             kept[i] = True
         return kept
 
-    def _judge(self, track: Track, vote: Vote, t: float, out: SampleOutcome) -> None:
-        """Update a track's identity with one fresh embedding's verdict."""
+    def _in_room(
+        self, t: float, image: np.ndarray, faces: Faces | ScreenReading, events: list[Event]
+    ) -> tuple[ScreenReading, np.ndarray]:
+        """A room camera's frame as one scene without its pictures, and which of the faces
+        left may be named (those seen to move)."""
+        every = (
+            Faces.concat([faces.faces, faces.background])
+            if isinstance(faces, ScreenReading)
+            else faces
+        )
+        verdict = self.still.judge(t, image, every)
+        picture = verdict == Verdict.PICTURE
+        pictures = int(picture.sum())
+        if pictures > self.last_pictures:
+            first = every.boxes[int(np.flatnonzero(picture)[0]), :4]
+            events.append(
+                Event(
+                    t,
+                    "pictures",
+                    None,
+                    f"{pictures} face(s) unmoved from sample to sample, taken for pictures "
+                    "(posters, photos, a screen): not counted or named",
+                    crop=crop_with_context(image, first),
+                )
+            )
+        self.last_pictures = pictures
+        n = int((~picture).sum())
+        reading = ScreenReading(
+            every[~picture], np.full(n, -1), np.zeros((0, 4), np.float32), every[picture]
+        )
+        return reading, verdict[~picture] == Verdict.LIVE
+
+    def _judge(
+        self, track: Track, vote: Vote, t: float, out: SampleOutcome, may_name: bool = True
+    ) -> None:
+        """Update a track's identity with one fresh embedding's verdict (``may_name`` False: a
+        room camera's face not yet seen to move keeps its votes and waits for that)."""
         if track.identity is not None:
             if vote.accepted and vote.person == track.identity:
                 track.votes = [*track.votes[-3:], vote]
@@ -380,7 +428,7 @@ class AttendanceMonitor:
             return
         name = self.gallery.names[vote.person]
         best = max(v.similarity for v in track.accepted)
-        if (
+        if may_name and (
             len(track.accepted) >= self.config.confirm_votes
             or best >= self.config.strong_similarity
             or name in self.marked

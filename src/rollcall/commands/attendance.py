@@ -12,6 +12,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rollcall.analysis import MODES
 from rollcall.analysis.entrance import MAX_FPS, MIN_FPS
 from rollcall.commands.base import (
     POSITIVE_SECONDS,
@@ -240,10 +241,12 @@ def course_list(app: App) -> None:
 @click.option("--resume", is_flag=True, help="Continue an interrupted session.")
 @click.option(
     "--mode",
-    type=click.Choice(["meeting", "entrance"]),
-    help="meeting (default): a frame at each random sampling time (gallery views, rooms); "
-    "entrance: every frame at --fps, people tracked and marked as they walk past. A resumed "
-    "session keeps the mode it was started with.",
+    type=click.Choice(MODES),
+    help="meeting (default): a frame at each random sampling time, read as a meeting's gallery; "
+    "classroom: a room's fixed camera, a frame at each sampling time, faces that never move "
+    "(posters, photos) neither counted nor named, a face named once seen to move; entrance: "
+    "every frame at --fps, people tracked and marked as they walk past. A resumed session "
+    "keeps the mode it was started with.",
 )
 @click.option(
     "--fps",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from rollcall.analysis import MODES
 from rollcall.analysis.entrance import MAX_FPS, MIN_FPS
 from rollcall.commands.base import (
     POSITIVE_SECONDS,
@@ -80,10 +81,11 @@ STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
 @click.option("--reconnect-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0))
 @click.option(
     "--mode",
-    type=click.Choice(["meeting", "entrance"]),
-    help="When creating: meeting (default; a frame at each sampling time) or entrance (every "
-    "frame at --fps, analysed on the server as `rollcall run --mode entrance` does). Joining, "
-    "the session's own mode is used.",
+    type=click.Choice(MODES),
+    help="When creating: meeting (default; a frame at each sampling time), classroom (a room's "
+    "fixed camera, as `rollcall run --mode classroom`) or entrance (every frame at --fps, "
+    "analysed on the server as `rollcall run --mode entrance` does). Joining, the session's own "
+    "mode is used.",
 )
 @click.option(
     "--fps",

@@ -19,6 +19,7 @@ from itertools import islice
 from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import func, select
 
+from rollcall.analysis import MODES
 from rollcall.analysis.entrance import DEFAULT_FPS, MAX_FPS, MIN_FPS
 from rollcall.analysis.entrance.occupancy import line_text, parse_line
 from rollcall.analysis.entrance.uploads import last_frame, watched_elsewhere
@@ -288,8 +289,8 @@ def open_session():  # noqa: ANN201
         except RollcallError as exc:
             abort(400, description=str(exc))
     mode = body.get("mode") or "meeting"
-    if mode not in ("meeting", "entrance"):
-        abort(400, description='mode must be "meeting" or "entrance"')
+    if mode not in MODES:
+        abort(400, description='mode must be "meeting", "classroom" or "entrance"')
     line = None
     if mode == "entrance" and body.get("line"):
         try:

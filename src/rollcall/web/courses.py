@@ -235,6 +235,7 @@ def schedule(name: str):  # noqa: ANN201
 def start_session(name: str):  # noqa: ANN201
     """A session of the course for a capture agent to join (`rollcall agent --session NAME`):
     made here, it starts now and its sampling times run from now."""
+    from rollcall.analysis import MODES
     from rollcall.analysis.entrance import DEFAULT_FPS, MAX_FPS, MIN_FPS
     from rollcall.analysis.entrance.occupancy import line_text, parse_line
     from rollcall.attendance.runner import RunOptions, prepare_session
@@ -247,8 +248,8 @@ def start_session(name: str):  # noqa: ANN201
     try:
         session_name = check_exact_name("session", form.get("session", "").strip())
         mode = form.get("mode", "meeting")
-        if mode not in ("meeting", "entrance"):
-            raise RollcallError("choose meeting or entrance")
+        if mode not in MODES:
+            raise RollcallError("choose meeting, classroom or entrance")
         lo, hi = float(form.get("min_interval", 20)), float(form.get("max_interval", 90))
         if not 5 <= lo <= hi <= 3600:
             raise RollcallError("sampling intervals: 5 s to an hour, the shortest first")

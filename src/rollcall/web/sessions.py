@@ -156,6 +156,9 @@ NOTICE_KINDS = {
     "disputed": "one face matched two people",
     "identity_lost": "a face lost its name",
     "shared_camera": "two people at one camera",
+    # A classroom camera's faces that never moved (vision.still): counted by nobody, named never;
+    # the crop shows which, so a real person the check got wrong can be seen.
+    "pictures": "faces on the wall, taken for pictures",
     # An entrance track that moved like a photo or a screen, or whose nose could not be
     # measured (the event's detail says which): no one credited, its face is in the unknown
     # faces to review (a real person the check got wrong is put right there).

@@ -1,0 +1,108 @@
+"""vision.still: a face that never moves between samples is a picture, one that moves is live; the
+verdicts weigh every comparison, and survive the monitor's state being stored and restored."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from rollcall.analysis import state as monitor_state
+from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig
+from rollcall.vision.gallery import Gallery
+from rollcall.vision.still import MIN_GAP, StillFaces, Verdict
+from rollcall.vision.types import Faces
+
+SIZE = (360, 640)
+
+
+def texture(seed: int, side: int = 64) -> np.ndarray:
+    """A face-sized patch of blurred noise: detail at the scales a face has."""
+    rng = np.random.default_rng(seed)
+    patch = cv2.GaussianBlur(rng.normal(128, 60, (side, side)).astype(np.float32), (0, 0), 2.5)
+    return np.clip(patch, 0, 255).astype(np.uint8)
+
+
+def camera(canvas: np.ndarray, rng: np.random.Generator, gain: float = 1.0) -> np.ndarray:
+    """The scene through a camera: light, sensor noise, JPEG loss."""
+    shot = np.clip(canvas.astype(np.float32) * gain + rng.normal(0, 3, canvas.shape), 0, 255)
+    ok, data = cv2.imencode(".jpg", shot.astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 70])
+    assert ok
+    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+
+
+def scene(poster: np.ndarray, person: np.ndarray, nudge: tuple[int, int]) -> np.ndarray:
+    canvas = np.full(SIZE, 140, np.uint8)
+    canvas[40:104, 60:124] = poster  # on the wall, never moves
+    y, x = 200 + nudge[1], 300 + nudge[0]
+    canvas[y : y + 64, x : x + 64] = person
+    return canvas
+
+
+def faces(boxes: list[tuple[float, float, float, float]]) -> Faces:
+    n = len(boxes)
+    return Faces(np.array(boxes, np.float32), np.ones(n), np.zeros((n, 5, 2)))
+
+
+def samples(count: int, gap: float = 20.0, seed: int = 0):  # noqa: ANN201
+    """(t, image, faces): a poster and a person who turns (another look) and shifts each time."""
+    rng = np.random.default_rng(seed)
+    poster = texture(1)
+    for k in range(count):
+        nudge = (int(rng.integers(-6, 7)), int(rng.integers(-6, 7)))
+        person = texture(100 + k)  # a head turned another way: other pixels at that place
+        image = camera(scene(poster, person, nudge), rng, gain=1.0 + 0.15 * np.sin(k))
+        # The detector's boxes jitter by a pixel or two; the person's follow them.
+        jitter = rng.uniform(-2, 2, 2)
+        boxes = [(60 + jitter[0], 40 + jitter[1], 64, 64), (300 + nudge[0], 200 + nudge[1], 64, 64)]
+        yield k * gap, image, faces(boxes)
+
+
+def test_a_poster_is_a_picture_and_a_moving_face_is_live() -> None:
+    still = StillFaces()
+    verdicts = [still.judge(t, image, found) for t, image, found in samples(6)]
+    posters = [int(v[0]) for v in verdicts]
+    people = [int(v[1]) for v in verdicts]
+    # A new place is unsure; two unmoved comparisons make a picture, three moved ones live.
+    assert posters == [Verdict.UNSURE, Verdict.UNSURE, *[Verdict.PICTURE] * 4], posters
+    assert people == [Verdict.UNSURE] * 3 + [Verdict.LIVE] * 3, people
+
+
+def test_frames_a_moment_apart_are_not_compared() -> None:
+    """A real person barely changes in a second: only samples MIN_GAP apart are compared."""
+    still = StillFaces()
+    verdicts = [still.judge(t, image, f) for t, image, f in samples(8, gap=MIN_GAP / 4)]
+    assert all(int(v[0]) == Verdict.UNSURE for v in verdicts[:4])
+
+
+def test_a_person_who_keeps_still_for_one_sample_stays_live() -> None:
+    still = StillFaces()
+    frames = list(samples(7))
+    for t, image, found in frames[:5]:
+        still.judge(t, image, found)
+    # The person holds exactly the pose of the sample before: one unmoved comparison.
+    t, _, found = frames[5]
+    _, image, _ = frames[4]
+    assert int(still.judge(t, image, found)[1]) == Verdict.LIVE
+
+
+def test_the_pictures_survive_a_stored_state() -> None:
+    config = MonitorConfig(room_camera=True)
+    gallery = Gallery([], np.zeros(0, int), np.zeros((0, 8), np.float32), 0.5, 0.05)
+    monitor = AttendanceMonitor(gallery, [], config)
+    frames = list(samples(6))
+
+    def embed(subset: Faces) -> np.ndarray:
+        return np.zeros((len(subset), 8), np.float32)
+
+    outs = [monitor.observe(seq, t, image, found, embed) for seq, (t, image, found) in
+            enumerate(frames[:4])]  # fmt: skip
+    # The poster is set aside from the third sample on, with an event (and its crop) then.
+    assert [o.count for o in outs] == [2, 2, 1, 1]
+    [event] = [e for o in outs for e in o.events if e.kind == "pictures"]
+    assert event.t == frames[2][0] and event.crop is not None and event.crop.size
+    again = AttendanceMonitor(gallery, [], config)
+    monitor_state.restore(again, monitor_state.snapshot(monitor))
+    t, image, found = frames[4]
+    assert again.observe(4, t, image, found, embed).count == 1
+    fresh = AttendanceMonitor(gallery, [], config)  # a monitor that forgot the room
+    assert fresh.observe(4, t, image, found, embed).count == 2
