@@ -335,6 +335,29 @@ def test_an_entrance_session_takes_every_frame_from_its_agent(
     assert dispatched.starting == [False] * 3  # an entrance's frames are all alike
 
 
+def test_a_classroom_session_is_sampled_like_a_meeting_and_keeps_its_mode(
+    app: Flask, client: FlaskClient, dispatched: Dispatched
+) -> None:
+    """`rollcall agent --mode classroom`: samples at random times, as a meeting's, analysed
+    with the room camera's rules (the worker reads the session's mode); a meeting agent may not
+    join it, and a mode nobody knows is refused by name."""
+    token = _agent_token(app, "ivy", "Algebra")
+    unknown = _open(client, token, session="room-1", mode="lecture")
+    assert unknown.status_code == 400 and '"classroom"' in unknown.get_json()["error"]
+    made = _open(client, token, session="room-1", mode="classroom", seed=2)
+    assert made.status_code == 201, made.get_json()
+    info = made.get_json()
+    assert info["mode"] == "classroom" and info["next"] and info["next"][0]["t"] == 0
+    as_meeting = _open(client, token, session="room-1", mode="meeting")
+    assert as_meeting.status_code == 409
+    assert "a classroom session" in as_meeting.get_json()["error"]
+    assert _upload(client, token, "room-1", 0, 0.0, _jpeg()).status_code == 202
+    with app.extensions["rollcall"].db.session() as s:
+        row = get_session(s, "room-1")
+        assert row.mode == "classroom"
+    assert dispatched == [row.id]
+
+
 def test_the_agent_creates_its_session_with_runs_options_over_http(app: Flask) -> None:
     """`rollcall agent --verify-every 600 --leave-after 240 ...`: the agent's own HTTP client,
     against the portal served on a loopback port, creates the session with those settings."""

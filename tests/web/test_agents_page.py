@@ -134,6 +134,15 @@ def test_a_session_started_in_the_portal_is_joined_by_an_agent(app: Flask, brows
     value = TOKEN.search(token.get_data(as_text=True)).group(1)
     info = _open(app.test_client(), value, session="algebra-door").get_json()
     assert (info["mode"], info["fps"], info["line"]) == ("entrance", 6.0, "0,300,1280,300")
+    # A classroom camera, chosen on the same form; a mode the form never offers is refused.
+    room = {**form, "session": "algebra-room", "mode": "classroom"}
+    made = ivy.post("/courses/Algebra/sessions", room, follow_redirects=True)
+    assert "Session algebra-room started" in made.get_data(as_text=True)
+    info = _open(app.test_client(), value, session="algebra-room").get_json()
+    assert (info["mode"], info["fps"], info["line"]) == ("classroom", None, None)
+    odd = ivy.post("/courses/Algebra/sessions", {**room, "session": "x", "mode": "lecture"},
+                   follow_redirects=True)  # fmt: skip
+    assert "choose meeting, classroom or entrance" in odd.get_data(as_text=True)
 
 
 def test_samples_per_minute_is_the_pools_work_now_whenever_the_frames_were_taken(
