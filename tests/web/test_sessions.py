@@ -22,6 +22,38 @@ def test_sheet_shows_attendance_chart_unknowns(browser) -> None:
     assert "3 of 3 samples" in page and "0 of 3 samples" in page  # Alice named in each, Bob not
 
 
+def test_a_classroom_sheet_shows_the_pictures_on_the_wall_to_staff_of_the_course(app, browser):  # noqa: ANN001, ANN201
+    from pathlib import Path
+
+    import cv2
+    import numpy as np
+
+    from rollcall.storage.models import AttendanceSession, SessionEvent
+
+    portal = app.extensions["rollcall"]
+    with portal.db.session() as s:
+        row = s.query(AttendanceSession).filter_by(name="algebra-1").one()
+        row.mode = "classroom"
+        crop = f"evidence/session-{row.id}/event-7-0.jpg"
+        path = Path(portal.settings.home) / crop
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), np.full((40, 40, 3), 90, np.uint8))
+        detail = "2 face(s) unmoved from sample to sample, taken for pictures"
+        event = SessionEvent(session_id=row.id, t=140.0, kind="pictures", detail=detail,
+                             crop_path=crop)  # fmt: skip
+        s.add(event)
+        s.flush()
+        url = f"/sessions/algebra-1/events/{event.id}/crop"
+    ivy = browser("ivy")
+    page = ivy.get("/sessions/algebra-1").get_data(as_text=True)
+    assert "faces on the wall, taken for pictures" in page and url in page
+    shown = ivy.get(url)
+    assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+    assert browser("otto").get(url).status_code == 403  # not his course
+    other = url.replace("algebra-1", "staff-meeting")  # an admin, through another session
+    assert browser("ada").get(other).status_code == 404
+
+
 def test_an_entrance_sheet_says_how_it_was_watched_and_shows_held_up_pictures(app, browser):  # noqa: ANN001, ANN201
     from rollcall.storage.models import AttendanceSession, Person, SessionEvent
 

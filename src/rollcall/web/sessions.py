@@ -305,6 +305,20 @@ def evidence(name: str, person: str):  # noqa: ANN201
     return send_evidence(portal().settings, stored)
 
 
+@bp.get("/<name>/events/<int:event_id>/crop")
+def event_crop(name: str, event_id: int):  # noqa: ANN201
+    """The image an event kept (a classroom's picture on the wall): of this session only."""
+    from rollcall.storage.models import SessionEvent
+
+    with db_session() as s:
+        row = session_or_abort(s, name)
+        event = s.get(SessionEvent, event_id)
+        if event is None or event.session_id != row.id:
+            abort(404)
+        stored = event.crop_path
+    return send_evidence(portal().settings, stored)
+
+
 @bp.get("/<name>/export.<fmt>")
 def export(name: str, fmt: str):  # noqa: ANN201
     if fmt not in EXPORTERS:
