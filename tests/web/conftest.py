@@ -158,6 +158,13 @@ def seed(app: Flask) -> None:
                 session_id=lecture.id, t=90.0, crop_path=crop, best_similarity=0.2, review="pending"
             )
         )
+        # A picture on the classroom's wall the camera saw (session event 1, with its crop).
+        from rollcall.storage.models import SessionEvent
+
+        wall = f"evidence/session-{lecture.id}/event-5-0.jpg"
+        _jpeg(home / wall, 90)
+        s.add(SessionEvent(session_id=lecture.id, t=150.0, kind="pictures", crop_path=wall,
+                           detail="1 face(s) unmoved from sample to sample"))  # fmt: skip
         # A kiosk screen for algebra-1, made by ivy (kiosk token 1).
         from rollcall.storage.kiosks import KioskTarget, create_kiosk_token
 

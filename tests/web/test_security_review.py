@@ -74,6 +74,7 @@ ROUTES: dict[str, Route] = {
     "sessions.sheet": _r("page", "own", "GET", **ALGEBRA_1),
     "sessions.mark": _r("page", "own", "GET POST", person="Alice", **ALGEBRA_1),
     "sessions.evidence": _r("page", "own", "GET", person="Alice", **ALGEBRA_1),
+    "sessions.event_crop": _r("page", "own", "GET", event_id=1, **ALGEBRA_1),
     "sessions.export": _r("page", "own", "GET", fmt="csv", **ALGEBRA_1),
     "people.index": _r("page", "admin", "GET"),
     "people.enroll": _r("page", "admin", "GET POST"),
