@@ -106,3 +106,29 @@ def test_the_pictures_survive_a_stored_state() -> None:
     assert again.observe(4, t, image, found, embed).count == 1
     fresh = AttendanceMonitor(gallery, [], config)  # a monitor that forgot the room
     assert fresh.observe(4, t, image, found, embed).count == 2
+
+
+def test_a_face_is_named_once_seen_to_move_and_erasure_drops_the_rooms_patches() -> None:
+    import json
+    import zlib
+
+    vector = np.ones((1, 8), np.float32) / np.sqrt(8)
+    gallery = Gallery(["Alice"], np.zeros(1, int), vector, 0.5, 0.05)
+    monitor = AttendanceMonitor(gallery, ["Alice"], MonitorConfig(room_camera=True))
+
+    def embed(subset: Faces) -> np.ndarray:  # every face matches Alice: only motion decides
+        return np.repeat(vector, len(subset), axis=0)
+
+    outs = [
+        monitor.observe(seq, t, image, found, embed)
+        for seq, (t, image, found) in enumerate(samples(5))
+    ]
+    # The poster is never named; the person only from the fourth sample (three comparisons),
+    # their attendance starting at the first sample that matched them.
+    assert [[f.person for f in o.faces] for o in outs[:3]] == [[None, None]] * 2 + [[None]]
+    assert [f.person for f in outs[3].faces] == ["Alice"]
+    assert [(m.person, m.first_seen) for m in outs[3].marks] == [("Alice", 0.0)]
+    blob = monitor_state.snapshot(monitor)
+    assert json.loads(zlib.decompress(blob))["still"]
+    erased = monitor_state.forget_person(blob, "Alice")
+    assert erased is not None and json.loads(zlib.decompress(erased))["still"] == []

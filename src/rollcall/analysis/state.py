@@ -92,6 +92,7 @@ def _remembered(r: Remembered) -> dict[str, Any]:
         "patches": _pack(np.clip(np.round(r.patches * 256), -127, 127), "i1"),
         "still": [int(v) for v in r.still],
         "moved": [int(v) for v in r.moved],
+        "matched": r.matched,
     }
 
 
@@ -105,6 +106,7 @@ def _recalled(row: dict[str, Any]) -> Remembered:
         patches.reshape(-1, PATCH * PATCH) / 256,
         np.array(row["still"], int),
         np.array(row["moved"], int),
+        [{p: [float(v) for v in times] for p, times in m.items()} for m in row["matched"]],
     )
 
 
@@ -121,9 +123,10 @@ def forget_person(blob: bytes, name: str) -> bytes | None:
         doc[key] = [p for p in doc[key] if p != name]
     theirs = [tr for tr in doc["tracks"] if tr["identity"] == name]
     doc["tracks"] = [tr for tr in doc["tracks"] if tr["identity"] != name]
-    if theirs and doc.get("still"):
-        # A room camera's patches of every face (the patches carry no names): theirs among
-        # them go with the rest; the room's pictures are found again in a few samples.
+    matched = (m for row in doc.get("still", []) for m in row.get("matched", []))
+    if doc.get("still") and (theirs or any(name in m for m in matched)):
+        # A room camera's patches of every face, and whom each place matched: theirs go with
+        # the rest (the room's pictures are found again in a few samples).
         doc["still"] = []
     for tr in doc["tracks"]:
         tr["votes"] = [[None if who == name else who, s, a and who != name, t]

@@ -210,6 +210,7 @@ class AttendanceMonitor:
         self.last_shared = 0
         self.still = StillFaces()  # a room camera's faces, to find the pictures among them
         self.last_pictures = 0
+        self._in_still: np.ndarray | None = None  # this sample's faces' index in self.still
 
         # -- resuming ----------------------------------------------------------------------------
         self._duplicate_of: dict[int, str] = {}  # this sample's unnamed duplicates
@@ -279,6 +280,8 @@ class AttendanceMonitor:
                     p = int(matches.candidate[k]) if len(self.gallery) else -1
                     vote = Vote(p, float(matches.similarity[k]), bool(matches.person[k] >= 0), t)
                     self._judge(tr, vote, t, out, may_name=live is None or bool(live[i]))
+                    if self._in_still is not None and vote.accepted:
+                        self.still.note(int(self._in_still[i]), self.gallery.names[p], t)
             fresh[:] = verify
             fresh[judged] = True
             out.embedded = len(judged)
@@ -366,6 +369,13 @@ class AttendanceMonitor:
             kept[i] = True
         return kept
 
+    def _at_place(self, i: int, name: str) -> tuple[float, float] | None:
+        """A room camera's memory of face ``i``'s place: when it first matched ``name``, and
+        since when every sample did (None: no room camera, or never)."""
+        if self._in_still is None:
+            return None
+        return self.still.since(int(self._in_still[i]), name)
+
     def _in_room(
         self, t: float, image: np.ndarray, faces: Faces | ScreenReading, events: list[Event]
     ) -> tuple[ScreenReading, np.ndarray]:
@@ -393,6 +403,7 @@ class AttendanceMonitor:
             )
         self.last_pictures = pictures
         n = int((~picture).sum())
+        self._in_still = np.flatnonzero(~picture)
         reading = ScreenReading(
             every[~picture], np.full(n, -1), np.zeros((0, 4), np.float32), every[picture]
         )
@@ -475,7 +486,7 @@ class AttendanceMonitor:
         within: np.ndarray,
     ) -> None:
         seen: set[str] = set()
-        for tr, name, tile in zip(tracks, names, within, strict=True):
+        for i, (tr, name, tile) in enumerate(zip(tracks, names, within, strict=True)):
             if name is None:
                 continue
             sims = [v.similarity for v in tr.accepted] or [tr.votes[-1].similarity]
@@ -490,6 +501,9 @@ class AttendanceMonitor:
             new_mark = name not in self.marked
             if new_mark:
                 first = min((v.t for v in tr.accepted), default=t)
+                at_place = self._at_place(i, name)
+                if at_place is not None:
+                    first = min(first, at_place[0])
                 self.marked[name] = first
                 out.marks.append(
                     Mark(
@@ -510,7 +524,9 @@ class AttendanceMonitor:
                 joined = start = t
                 if new_mark:
                     joined = self.marked[name]
-                    start = max(joined, tr.seen_since)
+                    at_place = self._at_place(i, name)
+                    since = tr.seen_since if at_place is None else min(tr.seen_since, at_place[1])
+                    start = max(joined, since)
                     if joined < start:
                         out.intervals.append(IntervalChange(name, joined, joined, joined))
                 self.open[name] = OpenInterval(start, t)

@@ -92,6 +92,13 @@ class Remembered:
     patches: np.ndarray  # (N, PATCH*PATCH) float32
     still: np.ndarray  # (N,) int: comparisons that found that place's face unmoved
     moved: np.ndarray  # (N,) int: comparisons that found it moved
+    # Per face: who the face at that place was matched to: [first match, start of the run of
+    # samples that all matched them there, last match] (see StillFaces.since).
+    matched: list[dict[str, list[float]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.matched:
+            self.matched = [{} for _ in range(len(self.boxes))]
 
 
 @dataclass
@@ -113,6 +120,7 @@ class StillFaces:
         boxes = faces.boxes[:, :4].astype(np.float32)
         still = np.zeros(len(faces), int)
         moved = np.zeros(len(faces), int)
+        matched: list[dict[str, list[float]]] = [{} for _ in range(len(faces))]
         compared = np.zeros(len(faces), bool)
         placed = np.zeros(len(faces), bool)
         # Newest first: a place's counts come from its latest sighting, and it is compared
@@ -127,6 +135,7 @@ class StillFaces:
                     continue
                 if not placed[i]:
                     still[i], moved[i] = earlier.still[j], earlier.moved[j]
+                    matched[i] = {p: list(v) for p, v in earlier.matched[j].items()}
                     placed[i] = True
                 if t - earlier.t < MIN_GAP:
                     continue
@@ -136,12 +145,39 @@ class StillFaces:
                     moved[i] += 1
                 compared[i] = True
         patches = np.stack([patch(gray, b) for b in boxes]) if len(faces) else _none()
-        self.samples = [*self.samples, Remembered(t, boxes, patches, still, moved)]
+        latest = Remembered(t, boxes, patches, still, moved, matched)
+        self.samples = [*self.samples, latest]
         self.samples = self.samples[-REMEMBERED:]
         verdict = np.full(len(faces), Verdict.UNSURE, int)
         verdict[live(still, moved)] = Verdict.LIVE
         verdict[picture(still, moved)] = Verdict.PICTURE
         return verdict
+
+    def note(self, i: int, person: str, t: float) -> None:
+        """The latest sample's face ``i`` matched ``person`` (an accepted vote, named or not).
+        A match of someone else means the seat changed hands: the earlier person's time there
+        is forgotten."""
+        seen = self.samples[-1].matched[i]
+        for other in [p for p in seen if p != person]:
+            del seen[other]
+        previous = self.samples[-2].t if len(self.samples) > 1 else None
+        first, run, last = seen.get(person, (t, t, t))
+        if last != previous and last != t:
+            run = t  # a sample in between did not match them here: the run starts again
+        seen[person] = [first, run, t]
+
+    def since(self, i: int, person: str) -> tuple[float, float] | None:
+        """When the face at the latest sample's place ``i`` was first matched to ``person``,
+        and since when every sample matched them there (None: never matched).
+
+        Naming waits for the face to move, and a head that turns between two samples starts a
+        new track (vision.track), so the place remembers its matches: a student in their seat
+        from the start is marked and credited from the start, not from the sample that finally
+        saw them move."""
+        if not self.samples:
+            return None
+        seen = self.samples[-1].matched[i].get(person)
+        return None if seen is None else (seen[0], seen[1])
 
 
 def live(still: np.ndarray | int, moved: np.ndarray | int) -> np.ndarray | bool:
