@@ -132,3 +132,36 @@ def test_a_face_is_named_once_seen_to_move_and_erasure_drops_the_rooms_patches()
     assert json.loads(zlib.decompress(blob))["still"]
     erased = monitor_state.forget_person(blob, "Alice")
     assert erased is not None and json.loads(zlib.decompress(erased))["still"] == []
+
+
+def test_a_marked_student_who_changes_seats_is_named_again_and_a_new_poster_of_them_is_not() -> None:
+    vector = np.ones((1, 8), np.float32) / np.sqrt(8)
+    gallery = Gallery(["Alice"], np.zeros(1, int), vector, 0.5, 0.05)
+    monitor = AttendanceMonitor(gallery, ["Alice"], MonitorConfig(room_camera=True))
+
+    def embed(subset: Faces) -> np.ndarray:  # every face matches Alice: only motion decides
+        return np.repeat(vector, len(subset), axis=0)
+
+    rng = np.random.default_rng(4)
+    poster = texture(7)
+    named = []
+    for k in range(9):
+        canvas = np.full(SIZE, 140, np.uint8)
+        # Alice sits at (300, 200) for five samples, then at (480, 220); her poster goes up
+        # on the wall at (60, 40) when she moves.
+        x, y = (300, 200) if k < 5 else (480, 220)
+        x, y = x + int(rng.integers(-5, 6)), y + int(rng.integers(-5, 6))
+        canvas[y : y + 64, x : x + 64] = texture(200 + k)
+        boxes = [(x, y, 64, 64)]
+        if k >= 5:
+            canvas[40:104, 60:124] = poster
+            boxes.append((60, 40, 64, 64))
+        out = monitor.observe(k, 20.0 * k, camera(canvas, rng), faces(boxes), embed)
+        where = {0: "wall", 1: "seat 1", 2: "seat 1", 3: "seat 1", 4: "seat 2", 5: "seat 2"}
+        named.append(sorted((where[f.box[0] // 100], f.person or "-") for f in out.faces))
+    # Named from the fourth sample in her first seat; in the new one a sample after she sat
+    # down (she was marked already); the poster never.
+    assert named[:5] == [[("seat 1", "-")]] * 3 + [[("seat 1", "Alice")]] * 2
+    assert named[5] == [("seat 2", "-"), ("wall", "-")]
+    assert named[6] == [("seat 2", "Alice"), ("wall", "-")]
+    assert named[7:] == [[("seat 2", "Alice")]] * 2  # the poster: a picture from then on

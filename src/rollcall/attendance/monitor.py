@@ -37,6 +37,8 @@ from rollcall.vision.track import FaceTracker, Track, Vote
 from rollcall.vision.types import Faces
 
 Embed = Callable[[Faces], np.ndarray]
+# Whom a room camera's face may be named as (AttendanceMonitor._in_room).
+NOBODY, RETURNING, ANYONE = 0, 1, 2
 # The name label of each tile of a screen reading (None: not read, or none found), reading
 # only the tiles asked for, snapped to the session's names.
 ReadLabels = Callable[[ScreenReading, list[int]], list[str | None]]
@@ -248,7 +250,7 @@ class AttendanceMonitor:
         label through a read that found none (a frame caught mid-reflow)."""
         cfg = self.config
         reading = faces if isinstance(faces, ScreenReading) else None
-        live: np.ndarray | None = None  # a room camera's faces that may be named
+        live: np.ndarray | None = None  # a room camera's faces that may be named (see _in_room)
         room_events: list[Event] = []
         if cfg.room_camera:
             reading, live = self._in_room(t, image, faces, room_events)
@@ -279,7 +281,10 @@ class AttendanceMonitor:
                     tr.embedding = vectors[k]
                     p = int(matches.candidate[k]) if len(self.gallery) else -1
                     vote = Vote(p, float(matches.similarity[k]), bool(matches.person[k] >= 0), t)
-                    self._judge(tr, vote, t, out, may_name=live is None or bool(live[i]))
+                    may_name = live is None or live[i] == ANYONE
+                    if live is not None and live[i] == RETURNING and p >= 0:
+                        may_name = self.gallery.names[p] in self.marked
+                    self._judge(tr, vote, t, out, may_name=bool(may_name))
                     if self._in_still is not None and vote.accepted:
                         self.still.note(int(self._in_still[i]), self.gallery.names[p], t)
             fresh[:] = verify
@@ -379,8 +384,11 @@ class AttendanceMonitor:
     def _in_room(
         self, t: float, image: np.ndarray, faces: Faces | ScreenReading, events: list[Event]
     ) -> tuple[ScreenReading, np.ndarray]:
-        """A room camera's frame as one scene without its pictures, and which of the faces
-        left may be named (those seen to move)."""
+        """A room camera's frame as one scene without its pictures, and who each face left
+        may be named as: ANYONE once seen to move (Verdict.LIVE); only someone already marked
+        (RETURNING) once it moved more often than not, from one comparison on (a marked
+        student who changed seats is named again a sample after they sat down, where a
+        poster, unmoved at its first comparison, is not); else NOBODY yet."""
         every = (
             Faces.concat([faces.faces, faces.background])
             if isinstance(faces, ScreenReading)
@@ -407,7 +415,10 @@ class AttendanceMonitor:
         reading = ScreenReading(
             every[~picture], np.full(n, -1), np.zeros((0, 4), np.float32), every[picture]
         )
-        return reading, verdict[~picture] == Verdict.LIVE
+        latest = self.still.samples[-1]
+        returning = (latest.moved >= 1) & (latest.moved > latest.still)
+        may = np.where(verdict == Verdict.LIVE, ANYONE, np.where(returning, RETURNING, NOBODY))
+        return reading, may[~picture]
 
     def _judge(
         self, track: Track, vote: Vote, t: float, out: SampleOutcome, may_name: bool = True
