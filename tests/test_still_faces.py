@@ -134,7 +134,7 @@ def test_a_face_is_named_once_seen_to_move_and_erasure_drops_the_rooms_patches()
     assert erased is not None and json.loads(zlib.decompress(erased))["still"] == []
 
 
-def test_a_marked_student_who_changes_seats_is_named_again_and_a_new_poster_of_them_is_not() -> None:
+def test_a_marked_student_who_moves_seats_is_named_again_and_a_new_poster_of_them_is_not() -> None:
     vector = np.ones((1, 8), np.float32) / np.sqrt(8)
     gallery = Gallery(["Alice"], np.zeros(1, int), vector, 0.5, 0.05)
     monitor = AttendanceMonitor(gallery, ["Alice"], MonitorConfig(room_camera=True))
