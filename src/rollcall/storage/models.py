@@ -235,8 +235,8 @@ class AttendanceSession(Base):
     # Set when the agent says its source ended: the session closes at this time on its
     # timeline once every frame uploaded before it is analyzed.
     close_at: Mapped[float | None] = mapped_column(Float)
-    # How the source is watched (meeting | entrance) and, at an entrance, the frames analysed
-    # a second and the counting line "x1,y1,x2,y2": kept so that --resume (and the agent)
+    # How the source is watched (analysis.MODES) and, at an entrance, the frames analysed a
+    # second and the counting line "x1,y1,x2,y2": kept so that --resume (and the agent)
     # continue the session the way it was started.
     mode: Mapped[str] = mapped_column(String(16), default="meeting", server_default="meeting")
     entrance_fps: Mapped[float | None] = mapped_column(Float)
@@ -254,6 +254,11 @@ class AttendanceSession(Base):
     # (ROLLCALL_TIMEZONE, else the machine's), so its dates do not change with who looks.
     # (A course's sessions follow their course's zone.) None before migration 0024.
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The `rollcall run` process taking the session ("host:pid") and until when (epoch
+    # seconds) its lease holds: it renews it while it runs and gives it up when it stops, so a
+    # second run of the same session is refused while the first lives (attendance.run_lease).
+    run_by: Mapped[str | None] = mapped_column(String(300))
+    run_until: Mapped[float | None] = mapped_column(Float)
 
     course: Mapped[Course | None] = relationship()
 
