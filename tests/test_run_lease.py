@@ -122,3 +122,37 @@ def test_a_resume_after_a_run_was_stopped_takes_the_session(
     line = one_line_error(cli("run", "--session", "L2", "--resume"), "lab-pc-7", "stop that")
     assert "resume in" in line
     assert query(home, "SELECT state, run_by FROM sessions") == [("interrupted", "lab-pc-7:99")]
+
+
+def test_a_resume_reads_the_sessions_own_recording_wherever_it_moved(
+    cli,  # noqa: ANN001
+    home: Path,
+    roster: list[str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import shutil
+    import sqlite3
+
+    video = blank_video(tmp_path / "lecture-w2.mp4", seconds=8.0)
+    first = cli("run", "--session", "L3", "--source", video, "--duration", "2",
+                "--min-interval", "1", "--max-interval", "2")  # fmt: skip
+    assert first.exit_code == 0, first.output
+
+    def interrupted() -> None:
+        conn = sqlite3.connect(home / "rollcall.db")
+        with conn:
+            conn.execute("UPDATE sessions SET state = 'interrupted', duration = NULL")
+        conn.close()
+
+    interrupted()
+    other = blank_video(tmp_path / "lecture-w3.mp4", seconds=8.0)
+    one_line_error(cli("run", "--session", "L3", "--resume", "--source", other),
+                   "lecture-w2.mp4, not lecture-w3.mp4")  # fmt: skip
+    one_line_error(cli("run", "--session", "L3", "--resume", "--source", "camera:7"),
+                   "from a recording", "camera:7")  # fmt: skip
+    assert query(home, "SELECT state FROM sessions") == [("interrupted",)]
+    moved = tmp_path / "archive"
+    moved.mkdir()
+    shutil.move(video, moved / video.name)
+    again = cli("run", "--session", "L3", "--resume", "--source", moved / video.name)
+    assert again.exit_code == 0, again.output + again.stderr

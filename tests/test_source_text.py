@@ -33,3 +33,13 @@ def test_a_stream_source_is_named_without_its_password() -> None:
     with pytest.raises(SourceError) as info:
         open_source("rtsp://admin:CamPassw0rd@127.0.0.1:9/none", reconnect_timeout=0.5)
     assert "CamPassw0rd" not in str(info.value)
+
+
+def test_a_recordings_name_is_what_a_resume_compares() -> None:
+    from rollcall.source_text import recording_name
+
+    assert recording_name("/media/lectures/w2.mp4") == "w2.mp4"
+    assert recording_name("file:///media/lectures/w2.mp4") == "w2.mp4"
+    assert recording_name("frames/room-12/") == "room-12"
+    for live in ("camera:0", "screen", "screen:1", "rtsp://cam/stream", "https://x/live.m3u8"):
+        assert recording_name(live) is None, live

@@ -9,6 +9,7 @@ the full text it was given.
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 HIDDEN = "***"
@@ -42,3 +43,16 @@ def shown_source(source: str) -> str:
 def hides_secrets(source: str) -> bool:
     """Whether a stored source had secrets taken out (it cannot be reopened as it is)."""
     return HIDDEN in source and shown_source(source) == source and "://" in source
+
+
+def recording_name(source: str) -> str | None:
+    """The file or folder name of a recorded source (a video, a folder of frames, a file://
+    URL); None for a live one (screen, camera:N, a stream URL). A resume compares these: the
+    same recording may have moved, another one would be read from the first one's place."""
+    spec = source.strip()
+    if spec.lower().startswith("file://"):
+        spec = spec[len("file://") :]
+    kind = spec.partition(":")[0].lower()
+    if kind in ("screen", "camera") or "://" in spec:
+        return None
+    return PurePath(spec.rstrip("/\\")).name or None

@@ -21,7 +21,7 @@ from rollcall.attendance.schedule import SamplingSchedule
 from rollcall.capture.stream import LATE_SKIP_S
 from rollcall.config import Settings
 from rollcall.errors import RollcallError, SourceError
-from rollcall.source_text import hides_secrets
+from rollcall.source_text import hides_secrets, recording_name
 from rollcall.storage.db import Database
 from rollcall.storage.models import Person
 from rollcall.storage.sessions import (
@@ -81,6 +81,26 @@ def _resumed_differently(options: RunOptions, row) -> list[str]:  # noqa: ANN001
         for key in stored
         if key in options.given and getattr(options, key) != stored[key]
     ]
+
+
+def _same_recording(session: str, stored: str, given: str) -> None:
+    """A resume's --source must be the session's own recording (it may have moved) or, for a
+    live session, a live source (the camera's address may change): frames of another recording
+    would go on from where the first one stopped."""
+    before, now = recording_name(stored), recording_name(given)
+    if before is None and now is None:
+        return
+    if before is None or now is None:
+        was = "a live source" if before is None else "a recording"
+        raise RollcallError(
+            f"session {session!r} was taken from {was} ({stored}), not from {given}; resume "
+            "it from the same kind of source"
+        )
+    if before != now:
+        raise RollcallError(
+            f"session {session!r} was taken from {before}, not {now}: resume it from the "
+            f"same recording (--source where {before} is now), or start a new session"
+        )
 
 
 @dataclass
@@ -169,6 +189,8 @@ def prepare_session(
                     f"session {options.session!r} keeps the settings it was started with; "
                     f"drop {', '.join(differ)}"
                 )
+            if options.source and options.source != row.source:
+                _same_recording(options.session, row.source, options.source)
             if not options.source and hides_secrets(row.source):
                 raise RollcallError(
                     f"session {options.session!r} was stored without its source's password "
