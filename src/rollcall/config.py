@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -95,6 +96,7 @@ class Settings:
 
             Mailer.from_url(env["ROLLCALL_SMTP_URL"])  # a bad URL is refused at start-up
             values["smtp_url"] = env["ROLLCALL_SMTP_URL"].strip()
+        portal_address(env)  # ROLLCALL_PORTAL_URL, for alert emails' links: refused at start-up
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -122,3 +124,17 @@ class Settings:
         except OSError as exc:
             raise RollcallError(f"cannot create ROLLCALL_HOME at {self.home}: {exc}") from None
         return self.home
+
+
+def portal_address(env: dict[str, str] | None = None) -> str | None:
+    """ROLLCALL_PORTAL_URL (https://rollcall.school.example), without a trailing slash: where
+    staff open the portal, for links in alert emails (None: unset). Read where a letter is
+    written, by whichever process closes the session (a run, a worker, the portal)."""
+    value = (os.environ if env is None else env).get("ROLLCALL_PORTAL_URL", "").strip()
+    if not value:
+        return None
+    if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", value):
+        raise RollcallError(
+            f"ROLLCALL_PORTAL_URL={value!r} is not a web address (https://host[/path])"
+        )
+    return value.rstrip("/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import delete, select
 
 from rollcall.alerts.mailer import Mailer
@@ -199,6 +200,28 @@ def test_the_summary_subject_counts_those_who_left_early() -> None:
     assert "Left early: Bob" in body
     report.attendance = [mark("Eve", "present")]
     assert summary_letter_body(report, 0, [], {})[0].endswith(": 0 absent, 0 late")  # type: ignore[arg-type]
+
+
+def test_the_summary_links_to_the_sheet_where_the_portal_is(monkeypatch) -> None:  # noqa: ANN001
+    """The letter said "/sessions/algebra 2": a path no mail reader can open. With the portal's
+    address it is a link; without, it says where to look."""
+    from types import SimpleNamespace
+
+    from rollcall.alerts.compose import summary_letter_body
+    from rollcall.config import Settings
+
+    report = SimpleNamespace(attendance=[], started_local=datetime(2026, 3, 4, 9, 0),
+                             course="Algebra", session="algebra 2", timezone="UTC",
+                             clock=lambda t: datetime(2026, 3, 4, 9, 0))  # fmt: skip
+    monkeypatch.delenv("ROLLCALL_PORTAL_URL", raising=False)
+    body = summary_letter_body(report, 0, [], {})[1]  # type: ignore[arg-type]
+    assert "in the portal, under Sessions: algebra 2." in body and "/sessions/" not in body
+    monkeypatch.setenv("ROLLCALL_PORTAL_URL", "https://rollcall.school.example/staff/")
+    body = summary_letter_body(report, 0, [], {})[1]  # type: ignore[arg-type]
+    assert "https://rollcall.school.example/staff/sessions/algebra%202" in body
+    monkeypatch.setenv("ROLLCALL_PORTAL_URL", "rollcall.school.example")
+    with pytest.raises(RollcallError, match="ROLLCALL_PORTAL_URL"):
+        Settings.from_env()
 
 
 def test_an_absence_set_by_hand_alerts_as_one_recorded(app, browser) -> None:  # noqa: ANN001

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from rollcall.alerts.outbox import Letter, enqueue
 from rollcall.attendance.course_report import build_course_report
 from rollcall.attendance.report import SessionReport, build_report
+from rollcall.config import portal_address
 from rollcall.storage import accounts
 from rollcall.storage.models import (
     AttendanceSession,
@@ -89,11 +90,19 @@ def summary_letter_body(
     lines += [f"- {item}" for item in review]
     lines += [
         "",
-        f"The session's sheet in the portal: /sessions/{quote(report.session)}",
+        _sheet_link(report.session),
         "You receive this because you teach this course; alerts are set on the course's "
         "Alerts page.",
     ]
     return subject, "\n".join(lines) + "\n"
+
+
+def _sheet_link(session_name: str) -> str:
+    """Where the session's sheet is: a link when the portal's address is known."""
+    address = portal_address()
+    if address is None:
+        return f"The session's sheet is in the portal, under Sessions: {session_name}."
+    return f"The session's sheet: {address}/sessions/{quote(session_name)}"
 
 
 def staff_emails(session: Session, course: Course) -> list[str]:
