@@ -213,7 +213,14 @@ def test_roster_and_schedule(app, browser) -> None:
         assert set(actions) == {"roster", "schedule"}
 
 
-def test_course_report_and_exports(browser) -> None:
+def test_course_report_and_exports(app, browser) -> None:  # noqa: ANN001
+    from rollcall.storage.models import AttendanceSession, Person, PresenceInterval
+
+    with app.extensions["rollcall"].db.session() as s:  # Alice seen from 30 s to 590 s
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-1"))
+        alice = s.scalar(select(Person).where(Person.name == "Alice"))
+        s.add(PresenceInterval(session_id=row.id, person_id=alice.id, start_t=30.0,
+                               last_seen=590.0, end_t=590.0))  # fmt: skip
     b = browser("ivy")
     page = b.get("/reports/Algebra").get_data(as_text=True)
     assert "Alice" in page and "100%" in page and "0%" in page
@@ -240,7 +247,12 @@ def test_course_report_and_exports(browser) -> None:
     assert rows[0][-2][:10] == "2026-03-02"
     alice = dict(zip(rows[0], rows[1], strict=True))
     assert alice["person"] == "Alice" and alice["attended"] == "1"
-    assert rows[1][-2:] == ["present", "0.0"]
+    # The same minutes, to the same two decimals, as the session's own export gives them.
+    assert rows[1][-2:] == ["present", "9.33"]
+    session_csv = b.get("/sessions/algebra-1/export.csv").get_data(as_text=True)
+    [alice_row] = [r for r in csv.reader(io.StringIO(session_csv.removeprefix("\ufeff")))
+                   if r and r[0] == "Alice"]  # fmt: skip
+    assert "9.33" in alice_row
     assert b.get("/reports/Algebra/export.csv").data[:3] == b"\xef\xbb\xbf"  # for Excel
     assert b.get("/reports/Algebra/export.xlsx").data[:2] == b"PK"
     assert browser("otto").get("/reports/Algebra").status_code == 403

@@ -149,7 +149,8 @@ def _table(report: CourseReport) -> list[list[object]]:
             # A session not closed has not judged anyone absent yet (as on its sheet).
             row.append(exported_status(p.statuses.get(s.session, ""), s.state))
             minutes = p.minutes.get(s.session)
-            row.append("" if minutes is None else round(minutes, 1))
+            # Two decimals, as the session exports give them (the same minutes in both files).
+            row.append("" if minutes is None else round(minutes, 2))
         rows.append(row)
     return [[spreadsheet_safe(v) for v in row] for row in rows]
 
