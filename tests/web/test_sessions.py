@@ -164,6 +164,34 @@ def test_editing_a_mark_writes_an_audit_entry(app, browser) -> None:
     assert {a["person"]: a["edited"] for a in entries} == {"Alice": False, "Bob": True}
 
 
+def test_a_mark_set_absent_by_staff_credits_no_minutes(app, browser) -> None:  # noqa: ANN001
+    """Alice was seen for 9 minutes; staff found it was her photo and set her absent: the
+    exports said "absent" beside 9.33 minutes present (found by a reports review)."""
+    from rollcall.storage.models import AttendanceSession, Person, PresenceInterval
+
+    with app.extensions["rollcall"].db.session() as s:
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-1"))
+        alice = s.scalar(select(Person).where(Person.name == "Alice"))
+        s.add(PresenceInterval(session_id=row.id, person_id=alice.id, start_t=30.0,
+                               last_seen=590.0, end_t=590.0))  # fmt: skip
+    b = browser("ivy")
+
+    def alice_row() -> dict[str, str]:
+        text = b.get("/sessions/algebra-1/export.csv").get_data(as_text=True)
+        rows = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+        return next(r for r in rows if r["person"] == "Alice")
+
+    assert alice_row()["minutes_present"] == "9.33"
+    done = b.post("/sessions/algebra-1/marks/Alice", {"status": "absent", "reason": "a photo"})
+    assert done.status_code == 302
+    after = alice_row()
+    assert (after["status"], after["minutes_present"]) == ("absent", "0.0")
+    assert after["first_seen_s"] == "30.0"  # what the camera saw is kept
+    course = b.get("/reports/Algebra/export.csv").get_data(as_text=True)
+    [line] = [r for r in csv.reader(io.StringIO(course.removeprefix("\ufeff"))) if r[0] == "Alice"]
+    assert line[-2:] == ["absent", "0.0"]
+
+
 @pytest.mark.parametrize(
     "form",
     [

@@ -221,12 +221,15 @@ def attendance_entry(
         status = record.status
     else:
         status = status_of(record.first_seen, record.last_seen, window, session_over=over)
+    # Staff who set someone absent (the face was a proxy's, a photo's) credit them no time;
+    # what the camera saw stays in first/last seen and the evidence.
+    credited = 0.0 if record.edited and status == "absent" else minutes_present(spans)
     return AttendanceEntry(
         person=name,
         status=status,
         first_seen=record.first_seen,
         last_seen=record.last_seen,
-        minutes_present=minutes_present(spans),
+        minutes_present=credited,
         confidence=record.confidence,
         evidence=record.evidence_path,
         edited=record.edited,
