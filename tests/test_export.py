@@ -34,3 +34,23 @@ def test_exports_neutralise_spreadsheet_formulas(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "a.xlsx") as book:
         parts = [n for n in book.namelist() if n.startswith("xl/worksheets/")]
         assert not any("<f>" in book.read(n).decode() for n in parts)
+
+
+def test_the_head_counts_sheet_dates_each_count_across_midnight(tmp_path: Path) -> None:
+    """A night class 23:50-00:20: its head counts were "23:55:00" then "00:05:00", the day
+    they fell on lost (found by a reports review)."""
+    from zoneinfo import ZoneInfo
+
+    from rollcall.attendance.report import HeadCountEntry
+
+    counts = [HeadCountEntry(300.0, 12, 11, 1, True), HeadCountEntry(900.0, 12, 12, 0, False)]
+    start = datetime(2026, 3, 2, 22, 50, tzinfo=UTC)  # 23:50 in Paris
+    report = SessionReport("night", start, "closed", "x.mp4", None, 1800.0, counts, [],
+                           zone=ZoneInfo("Europe/Paris"))  # fmt: skip
+    export_xlsx(report, tmp_path / "n.xlsx")
+    sheet = load_workbook(tmp_path / "n.xlsx")["Head counts"]
+    assert sheet["F1"].value == "time (Europe/Paris)"
+    assert [sheet["F2"].value, sheet["F3"].value] == [
+        datetime(2026, 3, 2, 23, 55),
+        datetime(2026, 3, 3, 0, 5),
+    ]

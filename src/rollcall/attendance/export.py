@@ -217,9 +217,12 @@ def export_xlsx(report: SessionReport, path: Path, details: ExportDetails | None
                 h.recognized,
                 h.unknown,
                 "yes" if h.verified else "",
-                at.strftime("%H:%M:%S") if at else "",
+                # A date-time cell, as on the marks sheet: a class across midnight has two days.
+                at.replace(tzinfo=None, microsecond=0) if at else None,
             ]
         )
+    for (cell,) in counts.iter_rows(min_row=2, min_col=6, max_col=6):
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
     counts.freeze_panes = "A2"
     if report.meeting is not None:
         _meeting_sheet(book.create_sheet("Meeting"), report)
