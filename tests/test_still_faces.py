@@ -165,3 +165,109 @@ def test_a_marked_student_who_moves_seats_is_named_again_and_a_new_poster_of_the
     assert named[5] == [("seat 2", "-"), ("wall", "-")]
     assert named[6] == [("seat 2", "Alice"), ("wall", "-")]
     assert named[7:] == [[("seat 2", "Alice")]] * 2  # the poster: a picture from then on
+
+
+class Room:
+    """Samples 20 s apart of a scene whose faces say who they are: each (x, y, look, who) is a
+    64 px patch at (x, y), ``look`` its texture (a new one each sample: a moving person; the
+    same one: a picture), ``who`` whom the embedder takes it for (None: a stranger)."""
+
+    PEOPLE = ["Alice", "Bob", "Donald", "George"]
+
+    def __init__(self) -> None:
+        self.vectors = np.eye(len(self.PEOPLE), 8, dtype=np.float32)
+        gallery = Gallery(list(self.PEOPLE), np.arange(len(self.PEOPLE)), self.vectors, 0.5, 0.05)
+        self.monitor = AttendanceMonitor(
+            gallery, list(self.PEOPLE), MonitorConfig(room_camera=True)
+        )
+        self.rng = np.random.default_rng(9)
+        self.k = 0
+
+    def sample(self, *faces_there: tuple[int, int, int, str | None]):  # noqa: ANN201
+        canvas = np.full(SIZE, 140, np.uint8)
+        boxes, who = [], {}
+        for x, y, look, name in faces_there:
+            canvas[y : y + 64, x : x + 64] = texture(look)
+            boxes.append((x, y, 64, 64))
+            who[(x, y)] = name
+
+        def embed(subset: Faces) -> np.ndarray:
+            out = np.zeros((len(subset), 8), np.float32)
+            for row, (x, y, _, _) in enumerate(subset.boxes):
+                name = who[(int(round(x)), int(round(y)))]
+                out[row] = self.vectors[self.PEOPLE.index(name)] if name else np.ones(8) / 8**0.5
+            return out
+
+        out = self.monitor.observe(self.k, 20.0 * self.k, camera(canvas, self.rng), faces(boxes),
+                                   embed)  # fmt: skip
+        self.k += 1
+        return out
+
+
+def test_a_photo_propped_in_a_seat_someone_left_is_never_named() -> None:
+    """Donald sits and moves; at the fifth sample George's photo is in his seat (George is
+    enrolled and absent): the place is judged afresh, and the photo never named."""
+    room = Room()
+    named = []
+    for k in range(10):
+        look = 300 + k if k < 4 else 77  # Donald moving, then the same photo
+        out = room.sample((300, 200, look, "Donald" if k < 4 else "George"))
+        named.append([f.person for f in out.faces])
+    assert named[3] == ["Donald"]
+    assert all(names in ([], [None]) for names in named[4:]), named
+    assert "George" not in room.monitor.marked and room.monitor.last_seen["Donald"] == 60.0
+
+
+def test_a_students_own_photo_left_in_their_seat_is_credited_no_sample_after_the_next() -> None:
+    """Donald props his own photo in his seat and leaves after the fourth sample: it is named
+    at the sample it appears in (its pixels changed from his last ones: one sampling gap,
+    the rule's limit), not at the next (unmoved since), and is a picture from the one after."""
+    room = Room()
+    outs = [room.sample((300, 200, 300 + k if k < 4 else 55, "Donald")) for k in range(9)]
+    assert [o.count for o in outs] == [1] * 6 + [0] * 3
+    assert [[f.person for f in o.faces] for o in outs[3:6]] == [["Donald"], ["Donald"], [None]]
+    assert room.monitor.last_seen["Donald"] == 80.0  # credited to the fifth sample at most
+
+
+def test_a_student_sitting_in_front_of_a_poster_counts_at_once_and_is_named() -> None:
+    room = Room()
+    outs = [room.sample((300, 200, 41, None)) for _ in range(4)]  # a poster of a stranger
+    assert [o.count for o in outs] == [1, 1, 0, 0]
+    # Alice sits down in front of it: a picture never moves, so that place is a face again.
+    outs = [room.sample((300, 200, 500 + k, "Alice")) for k in range(4)]
+    assert [o.count for o in outs] == [1, 1, 1, 1]
+    assert [f.person for f in outs[-1].faces] == ["Alice"]
+    assert room.monitor.marked["Alice"] == 80.0  # from the first sample she sat there
+
+
+def test_someone_who_sat_still_a_while_is_judged_on_what_they_do_now() -> None:
+    room = Room()
+    outs = [room.sample((300, 200, 12, "Bob")) for _ in range(6)]  # dozing: unmoved
+    assert [o.count for o in outs] == [1, 1, 0, 0, 0, 0] and "Bob" not in room.monitor.marked
+    outs = [room.sample((300, 200, 600 + k, "Bob")) for k in range(4)]  # awake
+    assert [o.count for o in outs] == [1, 1, 1, 1]
+    assert [f.person for f in outs[2].faces] == ["Bob"]  # three comparisons: two moved, one not
+
+
+def test_each_new_picture_has_its_own_event_and_no_poster_is_reviewed_as_a_stranger() -> None:
+    room = Room()
+    outs = [room.sample((60, 40, 41, None), (300, 200, 700 + k, None)) for k in range(4)]
+    outs += [
+        room.sample((60, 40, 41, None), (300, 200, 704 + k, None), (480, 40, 42, None))
+        for k in range(4)
+    ]  # fmt: skip  (a second poster goes up at the fifth sample)
+    events = [(o.t, e) for o in outs for e in o.events if e.kind == "pictures"]
+    assert [t for t, _ in events] == [40.0, 120.0]
+
+    # Each event shows its own poster: the first the one at the left, the second the other.
+    def likeness_to(crop: np.ndarray, look: int) -> float:
+        middle = crop[26:90, 26:90].astype(np.float32)  # the face inside its 40% margin
+        a, b = middle - middle.mean(), texture(look).astype(np.float32)
+        b = b - b.mean()
+        return float((a * b).sum() / np.linalg.norm(a) / np.linalg.norm(b))
+
+    first, second = (e.crop for _, e in events)
+    assert likeness_to(first, 41) > 0.9 and likeness_to(second, 42) > 0.9
+    # The moving stranger is queued for review once (when seen to move), the posters never.
+    unknowns = [(o.t, u.box[0]) for o in outs for u in o.unknowns]
+    assert unknowns == [(60.0, 300)]

@@ -78,7 +78,6 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
         "next_track": monitor.tracker.next_id,
         "tracks": tracks,
         "still": [_remembered(r) for r in monitor.still.samples],
-        "last_pictures": monitor.last_pictures,
     }
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
@@ -90,8 +89,8 @@ def _remembered(r: Remembered) -> dict[str, Any]:
         "t": r.t,
         "boxes": _pack(r.boxes, "<f4"),
         "patches": _pack(np.clip(np.round(r.patches * 256), -127, 127), "i1"),
-        "still": [int(v) for v in r.still],
-        "moved": [int(v) for v in r.moved],
+        # Each place's latest comparisons as a string: "s" unmoved, "m" moved, oldest first.
+        "history": ["".join("s" if v else "m" for v in h) for h in r.history],
         "matched": r.matched,
     }
 
@@ -104,8 +103,7 @@ def _recalled(row: dict[str, Any]) -> Remembered:
         float(row["t"]),
         boxes.reshape(-1, 4),
         patches.reshape(-1, PATCH * PATCH) / 256,
-        np.array(row["still"], int),
-        np.array(row["moved"], int),
+        [[c == "s" for c in h] for h in row["history"]],
         [{p: [float(v) for v in times] for p, times in m.items()} for m in row["matched"]],
     )
 
@@ -158,7 +156,6 @@ def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
     monitor.last_shared = doc["last_shared"]
     # Snapshots from before room cameras had no pictures to remember.
     monitor.still.samples = [_recalled(row) for row in doc.get("still", [])]
-    monitor.last_pictures = doc.get("last_pictures", 0)
     tracker: FaceTracker = monitor.tracker
     tracker.tracks = {}
     for row in doc["tracks"]:

@@ -32,7 +32,7 @@ import numpy as np
 
 from rollcall.vision.gallery import Gallery
 from rollcall.vision.screen import ScreenReading
-from rollcall.vision.still import StillFaces, Verdict
+from rollcall.vision.still import StillFaces, Verdict, leaning_live, same_places
 from rollcall.vision.track import FaceTracker, Track, Vote
 from rollcall.vision.types import Faces
 
@@ -211,7 +211,6 @@ class AttendanceMonitor:
         self.last_full: float | None = None
         self.last_shared = 0
         self.still = StillFaces()  # a room camera's faces, to find the pictures among them
-        self.last_pictures = 0
         self._in_still: np.ndarray | None = None  # this sample's faces' index in self.still
 
         # -- resuming ----------------------------------------------------------------------------
@@ -281,20 +280,24 @@ class AttendanceMonitor:
                     tr.embedding = vectors[k]
                     p = int(matches.candidate[k]) if len(self.gallery) else -1
                     vote = Vote(p, float(matches.similarity[k]), bool(matches.person[k] >= 0), t)
-                    may_name = live is None or live[i] == ANYONE
-                    if live is not None and live[i] == RETURNING and p >= 0:
-                        may_name = self.gallery.names[p] in self.marked
-                    self._judge(tr, vote, t, out, may_name=bool(may_name))
-                    if self._in_still is not None and vote.accepted:
-                        self.still.note(int(self._in_still[i]), self.gallery.names[p], t)
+                    may_name = live is None or self._room_may_name(i, live[i], vote)
+                    self._judge(tr, vote, t, out, may_name=may_name)
             fresh[:] = verify
             fresh[judged] = True
             out.embedded = len(judged)
             out.rechecked = int(kept.sum()) if verify else 0
         names = self._names(tracks, t, out)
+        if self._in_still is not None:
+            # A named face that did not move since the last sample is not credited for this
+            # one: a student who propped their own photo in their seat and left is credited
+            # for no sample after (a real one who sat still loses this sample's time only).
+            names = [None if self.still.unmoved_now(int(self._in_still[i])) else name
+                     for i, name in enumerate(names)]  # fmt: skip
         within = tiles if tiles is not None else np.zeros((len(tracks), 4), np.float32)
         self._mark_and_track_presence(t, image, tracks, names, out, within)
-        self._report_unknowns(t, image, tracks, names, out, within, fresh=embeds)
+        # A room's face is reported as a stranger only once seen to move (not a poster).
+        report = None if live is None else live == ANYONE
+        self._report_unknowns(t, image, tracks, names, out, within, embeds, report)
         tile_of = reading.tile_of if reading is not None else np.full(count, -1)
         if read_labels is not None and reading is not None and reading.grid:
             wanted = {
@@ -381,6 +384,22 @@ class AttendanceMonitor:
             return None
         return self.still.since(int(self._in_still[i]), name)
 
+    def _room_may_name(self, i: int, may: int, vote: Vote) -> bool:
+        """Whether a room camera's face ``i`` may be named by this vote (see _in_room). A face
+        matched to someone other than whom its place matched before is someone else in that
+        seat (a photo propped where a student sat, a student in front of a poster): its place
+        is judged afresh, and it is named by nobody yet. Its match is remembered."""
+        if not vote.accepted or vote.person < 0:
+            return may == ANYONE
+        person = self.gallery.names[vote.person]
+        assert self._in_still is not None  # nosec B101 - set by _in_room
+        place = int(self._in_still[i])
+        if self.still.matched_others(place, person):
+            self.still.restart(place)
+            may = NOBODY
+        self.still.note(place, person, vote.t)
+        return may == ANYONE or (may == RETURNING and person in self.marked)
+
     def _in_room(
         self, t: float, image: np.ndarray, faces: Faces | ScreenReading, events: list[Event]
     ) -> tuple[ScreenReading, np.ndarray]:
@@ -394,30 +413,35 @@ class AttendanceMonitor:
             if isinstance(faces, ScreenReading)
             else faces
         )
+        before = self.still.samples[-1] if self.still.samples else None
         verdict = self.still.judge(t, image, every)
         picture = verdict == Verdict.PICTURE
-        pictures = int(picture.sum())
-        if pictures > self.last_pictures:
-            first = every.boxes[int(np.flatnonzero(picture)[0]), :4]
+        new = np.flatnonzero(picture)
+        if before is not None and len(new):
+            # Pictures already set aside in the sample before are not news.
+            known = before.boxes[before.verdicts() == Verdict.PICTURE]
+            new = new[~same_places(every.boxes[new, :4], known).any(axis=1)]
+        for k in new:
             events.append(
                 Event(
                     t,
                     "pictures",
                     None,
-                    f"{pictures} face(s) unmoved from sample to sample, taken for pictures "
-                    "(posters, photos, a screen): not counted or named",
-                    crop=crop_with_context(image, first),
+                    f"a face unmoved from sample to sample, taken for a picture (a poster, a "
+                    f"photo, a screen): not counted or named; {int(picture.sum())} in the room",
+                    crop=crop_with_context(image, every.boxes[int(k), :4]),
                 )
             )
-        self.last_pictures = pictures
         n = int((~picture).sum())
         self._in_still = np.flatnonzero(~picture)
         reading = ScreenReading(
             every[~picture], np.full(n, -1), np.zeros((0, 4), np.float32), every[picture]
         )
-        latest = self.still.samples[-1]
-        returning = (latest.moved >= 1) & (latest.moved > latest.still)
-        may = np.where(verdict == Verdict.LIVE, ANYONE, np.where(returning, RETURNING, NOBODY))
+        history = self.still.samples[-1].history
+        may = np.array(
+            [ANYONE if v == Verdict.LIVE else RETURNING if leaning_live(h) else NOBODY
+             for v, h in zip(verdict, history, strict=True)], int,
+        )  # fmt: skip
         return reading, may[~picture]
 
     def _judge(
@@ -584,11 +608,15 @@ class AttendanceMonitor:
         out: SampleOutcome,
         within: np.ndarray,
         fresh: bool,
+        report: np.ndarray | None = None,
     ) -> None:
-        """Keep one crop per face that matched no one, for staff to review."""
+        """Keep one crop per face that matched no one, for staff to review (``report``: only
+        those faces)."""
         if not fresh:
             return
-        for tr, name, tile in zip(tracks, names, within, strict=True):
+        for i, (tr, name, tile) in enumerate(zip(tracks, names, within, strict=True)):
+            if report is not None and not report[i]:
+                continue
             if name is not None or tr.reported_unknown or not tr.votes:
                 continue
             if tr.accepted or tr.disputed:  # pending or disputed, not a stranger

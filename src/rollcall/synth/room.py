@@ -65,9 +65,12 @@ def _portrait(path: Path, face_px: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _paste(canvas: np.ndarray, cut: np.ndarray, ox: int, oy: int) -> None:
+    """``cut`` onto ``canvas`` at (ox, oy), clipped at every edge (a seat at the frame's side)."""
     h, w = canvas.shape[:2]
+    x0, y0 = max(0, ox), max(0, oy)
     x1, y1 = min(w, ox + cut.shape[1]), min(h, oy + cut.shape[0])
-    canvas[oy:y1, ox:x1] = cut[: y1 - oy, : x1 - ox]
+    if x1 > x0 and y1 > y0:
+        canvas[y0:y1, x0:x1] = cut[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
 
 
 def render_room(

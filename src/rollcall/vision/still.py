@@ -22,7 +22,6 @@ from enum import IntEnum
 import cv2
 import numpy as np
 
-from rollcall.vision.track import iou_matrix
 from rollcall.vision.types import Faces
 
 PATCH = 16
@@ -39,7 +38,14 @@ MIN_GAP = 5.0
 # Samples whose faces are remembered: a picture hidden for a sample by someone standing in
 # front of it is still known when it reappears.
 REMEMBERED = 3
-SAME_PLACE = 0.5  # box overlap (IoU) at which an earlier face is in the same place
+# A place's verdict weighs its latest comparisons only: someone who sat still for ten minutes
+# and then moved is judged on what they do now, not on the ten minutes.
+WINDOW = 4
+# Two faces are in the same place when their centres are within this share of the smaller
+# face's side and their sizes within SAME_SIZE of each other (a box overlap test lost seated
+# people who leaned, at 36 px several times a session; a poster never moves at all).
+SAME_SPOT = 0.5
+SAME_SIZE = 1.45
 
 
 def patch(gray: np.ndarray, box: np.ndarray, dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
@@ -82,23 +88,73 @@ class Verdict(IntEnum):
     PICTURE = 2  # seen unmoved: neither counted nor named
 
 
+def verdict_of(history: list[bool]) -> Verdict:
+    """A place's verdict from its latest comparisons (True: unmoved), oldest first.
+
+    LIVE once it moved in three comparisons and in at least twice as many as it stayed still;
+    PICTURE once it stayed still in two, at least as often as it moved, and in the latest one
+    (a picture never moves: when a place that looked still moves, someone is in front of it or
+    in its place now, and that face is judged afresh)."""
+    still = sum(history)
+    moved = len(history) - still
+    if moved >= 3 and moved >= 2 * still:
+        return Verdict.LIVE
+    if still >= 2 and still >= moved and history[-1]:
+        return Verdict.PICTURE
+    return Verdict.UNSURE
+
+
+def leaning_live(history: list[bool]) -> bool:
+    """Moved in more comparisons than it stayed still, and in one at least."""
+    still = sum(history)
+    return len(history) - still > still
+
+
+def same_places(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) bool: which boxes of a (N, 4 xywh) are in the same place as which of b."""
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)), bool)
+    ca, cb = a[:, :2] + a[:, 2:4] / 2, b[:, :2] + b[:, 2:4] / 2
+    sa, sb = a[:, 2:4].min(axis=1), b[:, 2:4].min(axis=1)
+    near = np.linalg.norm(ca[:, None] - cb[None], axis=2)
+    ratio = np.maximum(sa[:, None], sb[None]) / np.maximum(np.minimum(sa[:, None], sb[None]), 1)
+    return (near <= SAME_SPOT * np.minimum(sa[:, None], sb[None])) & (ratio <= SAME_SIZE)
+
+
+def nearest(a: np.ndarray, b: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """For each box of a, the index of the nearest box of b in the same place (-1: none)."""
+    out = np.full(len(a), -1)
+    if not same.size:
+        return out
+    ca, cb = a[:, :2] + a[:, 2:4] / 2, b[:, :2] + b[:, 2:4] / 2
+    dist = np.where(same, np.linalg.norm(ca[:, None] - cb[None], axis=2), np.inf)
+    found = same.any(axis=1)
+    out[found] = np.argmin(dist[found], axis=1)
+    return out
+
+
 @dataclass
 class Remembered:
-    """The faces of one earlier sample: where they were, their patches, and how often the face
-    at each place was found moved or unmoved so far."""
+    """The faces of one earlier sample: where they were, their patches, and each place's
+    latest comparisons and matches."""
 
     t: float
     boxes: np.ndarray  # (N, 4) float32
     patches: np.ndarray  # (N, PATCH*PATCH) float32
-    still: np.ndarray  # (N,) int: comparisons that found that place's face unmoved
-    moved: np.ndarray  # (N,) int: comparisons that found it moved
+    # Per face: the place's latest comparisons, oldest first (True: unmoved); at most WINDOW.
+    history: list[list[bool]] = field(default_factory=list)
     # Per face: who the face at that place was matched to: [first match, start of the run of
     # samples that all matched them there, last match] (see StillFaces.since).
     matched: list[dict[str, list[float]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if not self.history:
+            self.history = [[] for _ in range(len(self.boxes))]
         if not self.matched:
             self.matched = [{} for _ in range(len(self.boxes))]
+
+    def verdicts(self) -> np.ndarray:
+        return np.array([verdict_of(h) for h in self.history], int)
 
 
 @dataclass
@@ -106,10 +162,15 @@ class StillFaces:
     """The faces of the last REMEMBERED samples, and what a new sample's faces are.
 
     One comparison can err either way (a person who kept very still, a small picture under
-    camera noise), so a place's verdict weighs all of its comparisons (``live``, ``picture``):
+    camera noise), so a place's verdict weighs its latest WINDOW comparisons (``verdict_of``):
     naming waits for three comparisons that saw the face move, a sample or two more than a
     single one would take, because a picture taken for a live face is how a poster would be
     credited (bench/bench_still.py). A face in a new place starts UNSURE: counted, not named.
+
+    A place's history goes on only from the sample just before (a face there then): a seat
+    empty for a sample, then taken, starts afresh. Only a picture's goes on across a sample
+    it was hidden in. Whoever takes a seat someone else was matched in starts afresh too
+    (``restart``, from the monitor, which knows who a face matched).
     """
 
     samples: list[Remembered] = field(default_factory=list)
@@ -118,40 +179,45 @@ class StillFaces:
         """(N,) Verdict of each face; the sample is then remembered."""
         gray = grey(image)
         boxes = faces.boxes[:, :4].astype(np.float32)
-        still = np.zeros(len(faces), int)
-        moved = np.zeros(len(faces), int)
+        history: list[list[bool]] = [[] for _ in range(len(faces))]
         matched: list[dict[str, list[float]]] = [{} for _ in range(len(faces))]
-        compared = np.zeros(len(faces), bool)
         placed = np.zeros(len(faces), bool)
-        # Newest first: a place's counts come from its latest sighting, and it is compared
-        # with the latest sighting at least MIN_GAP older.
-        for earlier in reversed(self.samples):
-            if not len(earlier.boxes) or not len(faces):
-                continue
-            overlap = iou_matrix(boxes, earlier.boxes)
-            for i in range(len(faces)):
-                j = int(np.argmax(overlap[i]))
-                if compared[i] or overlap[i, j] < SAME_PLACE:
-                    continue
-                if not placed[i]:
-                    still[i], moved[i] = earlier.still[j], earlier.moved[j]
-                    matched[i] = {p: list(v) for p, v in earlier.matched[j].items()}
+        compared = np.zeros(len(faces), bool)
+        for age, earlier in enumerate(reversed(self.samples)):
+            same = same_places(boxes, earlier.boxes)
+            where = nearest(boxes, earlier.boxes, same)
+            pictures = earlier.verdicts() if age else None
+            for i in np.flatnonzero(where >= 0):
+                j = int(where[i])
+                if not placed[i] and (age == 0 or pictures[j] == Verdict.PICTURE):
+                    history[i] = list(earlier.history[j])
+                    if not age:  # (a picture's place, across a gap, matched nobody)
+                        matched[i] = {p: list(v) for p, v in earlier.matched[j].items()}
                     placed[i] = True
-                if t - earlier.t < MIN_GAP:
+                if compared[i] or t - earlier.t < MIN_GAP:
                     continue
-                if likeness(gray, earlier.boxes[j], earlier.patches[j]) >= STILL_LIKENESS:
-                    still[i] += 1
-                else:
-                    moved[i] += 1
+                still = likeness(gray, earlier.boxes[j], earlier.patches[j]) >= STILL_LIKENESS
+                history[i] = [*history[i], bool(still)][-WINDOW:]
                 compared[i] = True
         patches = np.stack([patch(gray, b) for b in boxes]) if len(faces) else _none()
-        latest = Remembered(t, boxes, patches, still, moved, matched)
-        self.samples = [*self.samples, latest]
-        self.samples = self.samples[-REMEMBERED:]
-        verdict = np.full(len(faces), Verdict.UNSURE, int)
-        verdict[live(still, moved)] = Verdict.LIVE
-        verdict[picture(still, moved)] = Verdict.PICTURE
-        return verdict
+        latest = Remembered(t, boxes, patches, history, matched)
+        self.samples = [*self.samples, latest][-REMEMBERED:]
+        return latest.verdicts()
+
+    def restart(self, i: int) -> None:
+        """The latest sample's face ``i`` is not whoever was at its place before: its place's
+        comparisons and matches start afresh."""
+        latest = self.samples[-1]
+        latest.history[i], latest.matched[i] = [], {}
+
+    def unmoved_now(self, i: int) -> bool:
+        """Whether the latest comparison of face ``i``'s place found it unmoved."""
+        history = self.samples[-1].history[i]
+        return bool(history and history[-1])
+
+    def matched_others(self, i: int, person: str) -> bool:
+        """Whether face ``i``'s place was matched to someone other than ``person``."""
+        return any(p != person for p in self.samples[-1].matched[i])
 
     def note(self, i: int, person: str, t: float) -> None:
         """The latest sample's face ``i`` matched ``person`` (an accepted vote, named or not).
@@ -178,18 +244,6 @@ class StillFaces:
             return None
         seen = self.samples[-1].matched[i].get(person)
         return None if seen is None else (seen[0], seen[1])
-
-
-def live(still: np.ndarray | int, moved: np.ndarray | int) -> np.ndarray | bool:
-    """A place whose face was seen to move in three comparisons or more, and in at least twice
-    as many as it stayed still (so a picture that noise made look moved once or twice is not)."""
-    return (np.asarray(moved) >= 3) & (np.asarray(moved) >= 2 * np.asarray(still))
-
-
-def picture(still: np.ndarray | int, moved: np.ndarray | int) -> np.ndarray | bool:
-    """A place whose face stayed still in two comparisons or more, and at least as often as it
-    moved."""
-    return (np.asarray(still) >= 2) & (np.asarray(still) >= np.asarray(moved))
 
 
 def _none() -> np.ndarray:
