@@ -144,11 +144,17 @@ def score(room: RoomRecording, db: dict, expected: set[str]) -> dict:
             or seated[int(overlap.argmax())][0] != names[person]
         ):
             wrong += 1
-    credited_absent = 0.0
+    credited_absent = credited_present = 0.0
     for person, start, end in db["intervals"]:
         name = names[person]
-        steps = np.arange(start, max(start, end) + 1e-9, 0.5)
-        credited_absent += 0.5 * sum(name not in room.present_at(float(s)) for s in steps[:-1])
+        steps = np.arange(start, max(start, end) + 1e-9, 0.5)[:-1]
+        away = sum(name not in room.present_at(float(s)) for s in steps)
+        credited_absent += 0.5 * away
+        credited_present += 0.5 * (len(steps) - away)
+    # Of the time expected people really sat there between the first and last sample.
+    first_t, last_t = db["counts"][0][1], db["counts"][-1][1]
+    grid = np.arange(first_t, last_t, 0.5)
+    sat = 0.5 * sum(len(room.present_at(float(s)) & expected) for s in grid)
     marked = {names[p]: first for p, first in db["marks"] if first is not None}
     present = {p for seat in room.seats for _, _, p in seat.spans if p in expected}
     arrivals = {p: min(a for s in room.seats for a, _, q in s.spans if q == p) for p in present}
@@ -179,6 +185,7 @@ def score(room: RoomRecording, db: dict, expected: set[str]) -> dict:
         "named": named,
         "wrong": wrong,
         "credited_absent_s": credited_absent,
+        "credited_share": credited_present / sat if sat else 0.0,
         "false_present": sorted(p for p in marked if p not in present),
         "poster_marked": sorted(p for p in marked if p in wall),
         "missed": sorted(present - set(marked)),
@@ -214,7 +221,8 @@ def main() -> None:
                 results[mode].append(r)
                 print(
                     f"room {seed} ({face_px:.0f} px) {mode:9s}: wrong {r['wrong']}/{r['named']}, "
-                    f"credited while absent {r['credited_absent_s']:.0f} s, posters marked "
+                    f"credited while absent {r['credited_absent_s']:.0f} s, of the time "
+                    f"present {100 * r['credited_share']:.0f}%, posters marked "
                     f"{r['poster_marked'] or 'none'}, missed {r['missed'] or 'none'}, counts "
                     f"{r['counts_exact']}/{r['counts_settled']}, samples from sitting down to "
                     f"the mark's time {r['mark_delay_samples']}, to the name shown "
@@ -226,7 +234,9 @@ def main() -> None:
         shown = [d for r in rows for d in r["named_delay_samples"]]
         print(
             f"{mode}: wrong names {sum(r['wrong'] for r in rows)}/{sum(r['named'] for r in rows)}"
-            f", credited while absent {sum(r['credited_absent_s'] for r in rows):.0f} s, "
+            f", credited while absent {sum(r['credited_absent_s'] for r in rows):.0f} s, of "
+            f"the time present {100 * statistics.mean(r['credited_share'] for r in rows):.0f}% "
+            "(mean), "
             f"posters marked {sum(len(r['poster_marked']) for r in rows)}, missed "
             f"{sum(len(r['missed']) for r in rows)}, head counts exact "
             f"{sum(r['counts_exact'] for r in rows)}/{sum(r['counts_settled'] for r in rows)}, "

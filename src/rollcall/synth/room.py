@@ -86,7 +86,8 @@ def render_room(
     seed: int = 0,
 ) -> RoomRecording:
     """Write the room as an MP4 at ``path``: posters along the top of the wall, seats in a row
-    below; each seated person changes photo, place (up to 8 px) and size (+-8%) every
+    below; each seated person changes photo, place (up to 11% of their face's side) and size
+    (+-8%) every
     ``move_every`` seconds (each at their own phase), turning by up to 6 degrees."""
     rng = np.random.default_rng(seed)
     width, height = size
@@ -132,8 +133,10 @@ def render_room(
                 size_now = (round(cut.shape[1] * scale), round(cut.shape[0] * scale))
                 turn[:, 2] += (np.array(size_now) - np.array(cut.shape[1::-1])) / 2
                 cut = cv2.warpAffine(cut, turn, size_now, borderMode=cv2.BORDER_REPLICATE)
-                ox = int((s + 0.5) * width / len(seats) - cut.shape[1] / 2 + pick.integers(-8, 9))
-                oy = int(height * 0.45 + pick.integers(-8, 9))
+                lean = 0.11 * face_px  # 8 px at 72 px: the same share of a face at any size
+                centre = (s + 0.5) * width / len(seats)
+                ox = int(centre - cut.shape[1] / 2 + pick.uniform(-lean, lean))
+                oy = int(height * 0.45 + pick.uniform(-lean, lean))
                 _paste(canvas, cut, ox, oy)
                 bx, by, bw, bh = box * scale
                 shown.append((person, (int(ox + bx), int(oy + by), int(bw), int(bh))))

@@ -43,8 +43,9 @@ REMEMBERED = 3
 WINDOW = 4
 # Two faces are in the same place when their centres are within this share of the smaller
 # face's side and their sizes within SAME_SIZE of each other (a box overlap test lost seated
-# people who leaned, at 36 px several times a session; a poster never moves at all).
-SAME_SPOT = 0.5
+# people who leaned, at 36 px several times a session; a poster never moves at all). Seated
+# neighbours' faces are further apart than that, and the nearest face is taken.
+SAME_SPOT = 0.8
 SAME_SIZE = 1.45
 
 
