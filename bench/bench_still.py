@@ -34,7 +34,15 @@ import numpy as np
 
 from common import OUT, faces_root, setup_threads
 from rollcall.vision.engine import FaceEngine
-from rollcall.vision.still import STILL_LIKENESS, grey, likeness, live, patch, picture
+from rollcall.vision.still import (
+    STILL_LIKENESS,
+    WINDOW,
+    Verdict,
+    grey,
+    likeness,
+    patch,
+    verdict_of,
+)
 
 SIZES = (16, 24, 32, 48, 64)
 GAP = 2.0
@@ -110,18 +118,22 @@ def clip_scores(engine: FaceEngine, path: Path, seed: int) -> dict[int, dict[str
 
 def ever(p_still: float, n: int = 10) -> tuple[float, float]:
     """Over n comparisons with P(unmoved) = p_still each: the chance the place is judged a
-    PICTURE at some point, and LIVE at some point (StillFaces' verdicts after each comparison)."""
-    # (still, moved, reached picture, reached live) -> probability
-    states = {(0, 0, False, False): 1.0}
+    PICTURE at some point, and LIVE at some point (StillFaces' verdicts after each comparison,
+    on its latest WINDOW comparisons)."""
+    # (latest comparisons, reached picture, reached live) -> probability
+    states: dict[tuple[tuple[bool, ...], bool, bool], float] = {((), False, False): 1.0}
     for _ in range(n):
-        after: dict[tuple[int, int, bool, bool], float] = {}
-        for (still, moved, was_picture, was_live), p in states.items():
-            for s2, m2, q in ((still + 1, moved, p_still), (still, moved + 1, 1 - p_still)):
-                key = (s2, m2, was_picture or bool(picture(s2, m2)), was_live or bool(live(s2, m2)))
+        after: dict[tuple[tuple[bool, ...], bool, bool], float] = {}
+        for (history, was_picture, was_live), p in states.items():
+            for unmoved, q in ((True, p_still), (False, 1 - p_still)):
+                h = (*history, unmoved)[-WINDOW:]
+                verdict = verdict_of(list(h))
+                picture = was_picture or verdict == Verdict.PICTURE
+                key = (h, picture, was_live or verdict == Verdict.LIVE)
                 after[key] = after.get(key, 0.0) + p * q
         states = after
-    reached_picture = sum(p for (_, _, pic, _), p in states.items() if pic)
-    reached_live = sum(p for (_, _, _, lv), p in states.items() if lv)
+    reached_picture = sum(p for (_, pic, _), p in states.items() if pic)
+    reached_live = sum(p for (_, _, lv), p in states.items() if lv)
     return reached_picture, reached_live
 
 

@@ -271,3 +271,18 @@ def test_each_new_picture_has_its_own_event_and_no_poster_is_reviewed_as_a_stran
     # The moving stranger is queued for review once (when seen to move), the posters never.
     unknowns = [(o.t, u.box[0]) for o in outs for u in o.unknowns]
     assert unknowns == [(60.0, 300)]
+
+
+def test_a_small_face_that_leans_between_samples_keeps_its_place() -> None:
+    """At 36 px a lean of 14 px right and down (half the face) is still the same seat: its
+    place's comparisons go on, and the student is named at the fourth sample."""
+    still = StillFaces()
+    rng = np.random.default_rng(2)
+    verdicts = []
+    for k in range(5):
+        dx = 14 * (k % 2)
+        canvas = np.full(SIZE, 140, np.uint8)
+        canvas[200 + dx : 236 + dx, 300 + dx : 336 + dx] = texture(800 + k, side=36)
+        box = faces([(300 + dx, 200 + dx, 36, 36)])
+        verdicts.append(int(still.judge(20.0 * k, camera(canvas, rng), box)[0]))
+    assert verdicts == [Verdict.UNSURE] * 3 + [Verdict.LIVE] * 2
