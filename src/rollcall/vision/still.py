@@ -147,6 +147,9 @@ class Remembered:
     # Per face: who the face at that place was matched to: [first match, start of the run of
     # samples that all matched them there, last match] (see StillFaces.since).
     matched: list[dict[str, list[float]]] = field(default_factory=list)
+    # Per face: whether this sample compared it with an earlier one (not kept in the state:
+    # it only matters while the sample is judged).
+    compared: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def __post_init__(self) -> None:
         if not self.history:
@@ -201,7 +204,7 @@ class StillFaces:
                 history[i] = [*history[i], bool(still)][-WINDOW:]
                 compared[i] = True
         patches = np.stack([patch(gray, b) for b in boxes]) if len(faces) else _none()
-        latest = Remembered(t, boxes, patches, history, matched)
+        latest = Remembered(t, boxes, patches, history, matched, compared)
         self.samples = [*self.samples, latest][-REMEMBERED:]
         return latest.verdicts()
 
@@ -212,9 +215,9 @@ class StillFaces:
         latest.history[i], latest.matched[i] = [], {}
 
     def unmoved_now(self, i: int) -> bool:
-        """Whether the latest comparison of face ``i``'s place found it unmoved."""
-        history = self.samples[-1].history[i]
-        return bool(history and history[-1])
+        """Whether this sample's comparison of face ``i`` found it unmoved."""
+        latest = self.samples[-1]
+        return bool(latest.compared[i] and latest.history[i] and latest.history[i][-1])
 
     def matched_others(self, i: int, person: str) -> bool:
         """Whether face ``i``'s place was matched to someone other than ``person``."""
