@@ -20,6 +20,10 @@ A person is credited only for samples in which their own face was named, on evid
 - **Presence intervals** run from sample to sample while the person is named in each; a sample
   without them closes the interval at the last sample they were seen in, and a later sighting
   opens a new one. Time between two samples is credited only when both saw the person.
+- **A room's fixed camera** (classroom mode, ``MonitorConfig.room_camera``) has no tiles: its
+  faces that stay unmoved from sample to sample are pictures, set aside before anything else
+  (vision.still); a face is named once seen to move, and not credited for a sample that found
+  it unmoved (see ``_in_room``).
 """
 
 from __future__ import annotations
