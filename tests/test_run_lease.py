@@ -99,6 +99,20 @@ def test_a_run_holds_its_session_while_it_runs_and_a_second_one_is_refused(
     assert query(home, "SELECT state, run_by, run_until FROM sessions") == [("closed", None, None)]
 
 
+def stopped(cli, home: Path, name: str, video: Path, *change: object) -> None:  # noqa: ANN001
+    """Session ``name`` run on the first 2 s of ``video``, then left interrupted, with the
+    sessions row changed by ``change`` (an SQL SET clause and its parameters) as well."""
+    import sqlite3
+
+    first = cli("run", "--session", name, "--source", video, "--duration", "2",
+                "--min-interval", "1", "--max-interval", "2")  # fmt: skip
+    assert first.exit_code == 0, first.output
+    conn = sqlite3.connect(home / "rollcall.db")
+    with conn:
+        conn.execute(f"UPDATE sessions SET state = 'interrupted', {change[0]}", change[1:])
+    conn.close()
+
+
 def test_a_resume_after_a_run_was_stopped_takes_the_session(
     cli,  # noqa: ANN001
     home: Path,
@@ -106,19 +120,8 @@ def test_a_resume_after_a_run_was_stopped_takes_the_session(
     tmp_path: Path,
 ) -> None:
     video = blank_video(tmp_path / "lecture.mp4", seconds=6.0)
-    first = cli("run", "--session", "L2", "--source", video, "--duration", "2",
-                "--min-interval", "1", "--max-interval", "2")  # fmt: skip
-    assert first.exit_code == 0, first.output
-    # A run on another machine holds it now (its lease good for a minute).
-    import sqlite3
-
-    conn = sqlite3.connect(home / "rollcall.db")
-    with conn:
-        conn.execute(
-            "UPDATE sessions SET state = 'interrupted', run_by = 'lab-pc-7:99', run_until = ?",
-            (time.time() + 60,),
-        )
-    conn.close()
+    # Stopped; a run on another machine holds it now (its lease good for a minute).
+    stopped(cli, home, "L2", video, "run_by = 'lab-pc-7:99', run_until = ?", time.time() + 60)
     line = one_line_error(cli("run", "--session", "L2", "--resume"), "lab-pc-7", "stop that")
     assert "resume in" in line
     assert query(home, "SELECT state, run_by FROM sessions") == [("interrupted", "lab-pc-7:99")]
@@ -131,20 +134,9 @@ def test_a_resume_reads_the_sessions_own_recording_wherever_it_moved(
     tmp_path: Path,
 ) -> None:
     import shutil
-    import sqlite3
 
     video = blank_video(tmp_path / "lecture-w2.mp4", seconds=8.0)
-    first = cli("run", "--session", "L3", "--source", video, "--duration", "2",
-                "--min-interval", "1", "--max-interval", "2")  # fmt: skip
-    assert first.exit_code == 0, first.output
-
-    def interrupted() -> None:
-        conn = sqlite3.connect(home / "rollcall.db")
-        with conn:
-            conn.execute("UPDATE sessions SET state = 'interrupted', duration = NULL")
-        conn.close()
-
-    interrupted()
+    stopped(cli, home, "L3", video, "duration = NULL")
     other = blank_video(tmp_path / "lecture-w3.mp4", seconds=8.0)
     one_line_error(cli("run", "--session", "L3", "--resume", "--source", other),
                    "lecture-w2.mp4, not lecture-w3.mp4")  # fmt: skip

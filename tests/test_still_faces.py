@@ -108,16 +108,24 @@ def test_the_pictures_survive_a_stored_state() -> None:
     assert fresh.observe(4, t, image, found, embed).count == 2
 
 
-def test_a_face_is_named_once_seen_to_move_and_erasure_drops_the_rooms_patches() -> None:
-    import json
-    import zlib
-
+def only_alice():  # noqa: ANN201
+    """A room camera's monitor expecting Alice, and an embedder for which every face is her:
+    only motion decides who is named."""
     vector = np.ones((1, 8), np.float32) / np.sqrt(8)
     gallery = Gallery(["Alice"], np.zeros(1, int), vector, 0.5, 0.05)
     monitor = AttendanceMonitor(gallery, ["Alice"], MonitorConfig(room_camera=True))
 
-    def embed(subset: Faces) -> np.ndarray:  # every face matches Alice: only motion decides
+    def embed(subset: Faces) -> np.ndarray:
         return np.repeat(vector, len(subset), axis=0)
+
+    return monitor, embed
+
+
+def test_a_face_is_named_once_seen_to_move_and_erasure_drops_the_rooms_patches() -> None:
+    import json
+    import zlib
+
+    monitor, embed = only_alice()
 
     outs = [
         monitor.observe(seq, t, image, found, embed)
@@ -135,12 +143,7 @@ def test_a_face_is_named_once_seen_to_move_and_erasure_drops_the_rooms_patches()
 
 
 def test_a_marked_student_who_moves_seats_is_named_again_and_a_new_poster_of_them_is_not() -> None:
-    vector = np.ones((1, 8), np.float32) / np.sqrt(8)
-    gallery = Gallery(["Alice"], np.zeros(1, int), vector, 0.5, 0.05)
-    monitor = AttendanceMonitor(gallery, ["Alice"], MonitorConfig(room_camera=True))
-
-    def embed(subset: Faces) -> np.ndarray:  # every face matches Alice: only motion decides
-        return np.repeat(vector, len(subset), axis=0)
+    monitor, embed = only_alice()
 
     rng = np.random.default_rng(4)
     poster = texture(7)
