@@ -148,3 +148,28 @@ def test_a_resume_reads_the_sessions_own_recording_wherever_it_moved(
     shutil.move(video, moved / video.name)
     again = cli("run", "--session", "L3", "--resume", "--source", moved / video.name)
     assert again.exit_code == 0, again.output + again.stderr
+
+
+def test_sessions_list_says_which_run_takes_a_session_or_that_it_stopped_answering(
+    cli,  # noqa: ANN001
+    home: Path,
+    roster: list[str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    video = blank_video(tmp_path / "lecture.mp4", seconds=6.0)
+    stopped(cli, home, "L4", video, "run_by = 'lab-pc-7:4242', run_until = ?", time.time() + 60)
+    conn = sqlite3.connect(home / "rollcall.db")
+    with conn:
+        conn.execute("UPDATE sessions SET state = 'running'")
+    conn.close()
+    listed = cli("sessions", "list").output  # (the table wraps long cells: words, not lines)
+    assert all(word in listed for word in ("process", "4242", "lab-pc-7")), listed
+    assert "stopped answering" not in " ".join(listed.split())
+    conn = sqlite3.connect(home / "rollcall.db")
+    with conn:
+        conn.execute("UPDATE sessions SET run_until = ?", (time.time() - 1,))
+    conn.close()
+    listed = " ".join(cli("sessions", "list").output.split())
+    assert "stopped answering" in listed, listed

@@ -106,3 +106,16 @@ class Heartbeat:
                 )
         except Exception as exc:  # noqa: BLE001 - a beat must never stop the run
             log.warning("session %s: the run's lease was not renewed: %s", self.session_id, exc)
+
+
+def state_shown(row: AttendanceSession, now: float | None = None) -> str:
+    """A session's state as `sessions list` shows it: a running session says which run takes
+    it, or that its run stopped answering (killed: resume it). Sessions a server's capture
+    agents feed have no run, and show their state alone."""
+    if row.state != "running" or not row.run_by:
+        return row.state
+    now = time.time() if now is None else now
+    host, _, pid = row.run_by.rpartition(":")
+    if row.run_until is not None and row.run_until > now and _alive_here(row.run_by) is not False:
+        return f"running (process {pid} on {host})"
+    return "running, but its run stopped answering: resume it"

@@ -26,6 +26,7 @@ def sessions(ctx: click.Context) -> None:
 def sessions_list(app: App) -> None:
     """List sessions, newest first, with their state and start on their course's clock."""
     from rollcall.attendance.report import row_zone
+    from rollcall.attendance.run_lease import state_shown
     from rollcall.storage.sessions import list_sessions
     from rollcall.wallclock import in_zone
 
@@ -36,7 +37,7 @@ def sessions_list(app: App) -> None:
             zone = row_zone(row, app.settings.timezone)
             table.add_row(
                 row.name,
-                f"[{colours.get(row.state, 'white')}]{row.state}[/]",
+                f"[{colours.get(row.state, 'white')}]{state_shown(row)}[/]",
                 f"{in_zone(row.started_at, zone):%Y-%m-%d %H:%M %Z}",
                 row.source,
             )
