@@ -239,7 +239,20 @@ def test_dashboard_and_live_counts(app, browser) -> None:
     live = b.get("/live.json").get_json()
     assert live["sessions"][0]["session"] == "algebra-1"
     assert live["sessions"][0]["head_count"] == 2
+    assert live["sessions"][0]["stalled"] == ""  # no run holds it (an agent's session)
     assert browser("otto").get("/live.json").get_json() == {"sessions": []}
+    # Taken by a `rollcall run` whose lease ran out (killed): the card says to resume it.
+    import time
+
+    with app.extensions["rollcall"].db.session() as s:
+        row = s.query(AttendanceSession).filter_by(name="algebra-1").one()
+        row.run_by, row.run_until = "lab-pc-7:4242", time.time() - 5
+    assert "resume it" in b.get("/live.json").get_json()["sessions"][0]["stalled"]
+    page = b.get("/").get_data(as_text=True)
+    assert 'data-field="stalled">its run stopped answering' in page
+    with app.extensions["rollcall"].db.session() as s:
+        s.query(AttendanceSession).filter_by(name="algebra-1").one().run_until = time.time() + 60
+    assert b.get("/live.json").get_json()["sessions"][0]["stalled"] == ""
 
 
 def test_an_interrupted_session_is_not_shown_as_running(app, browser) -> None:

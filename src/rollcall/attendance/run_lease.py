@@ -108,14 +108,23 @@ class Heartbeat:
             log.warning("session %s: the run's lease was not renewed: %s", self.session_id, exc)
 
 
+def stalled(row: AttendanceSession, now: float | None = None) -> bool:
+    """A running session whose `rollcall run` stopped answering (killed, its machine down):
+    it stays "running" until resumed or closed. Sessions a server's capture agents feed have
+    no run, and are never stalled by this measure."""
+    if row.state != "running" or not row.run_by:
+        return False
+    now = time.time() if now is None else now
+    held = row.run_until is not None and row.run_until > now
+    return not held or _alive_here(row.run_by) is False
+
+
 def state_shown(row: AttendanceSession, now: float | None = None) -> str:
     """A session's state as `sessions list` shows it: a running session says which run takes
-    it, or that its run stopped answering (killed: resume it). Sessions a server's capture
-    agents feed have no run, and show their state alone."""
+    it, or that its run stopped answering (killed: resume it)."""
     if row.state != "running" or not row.run_by:
         return row.state
-    now = time.time() if now is None else now
+    if stalled(row, now):
+        return "running, but its run stopped answering: resume it"
     host, _, pid = row.run_by.rpartition(":")
-    if row.run_until is not None and row.run_until > now and _alive_here(row.run_by) is not False:
-        return f"running (process {pid} on {host})"
-    return "running, but its run stopped answering: resume it"
+    return f"running (process {pid} on {host})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template
 
 from rollcall.attendance.report import as_utc
+from rollcall.attendance.run_lease import stalled
 from rollcall.storage import accounts
 from rollcall.storage.audit import recent_entries
 from rollcall.storage.sessions import live_summaries
@@ -13,6 +14,7 @@ from rollcall.web.context import db_session
 
 bp = Blueprint("dashboard", __name__)
 RECENT = 10
+STALLED = "its run stopped answering: resume it (rollcall run --resume)"
 
 
 def _live(s, rows) -> list[dict[str, object]]:  # noqa: ANN001
@@ -40,6 +42,8 @@ def _live(s, rows) -> list[dict[str, object]]:  # noqa: ANN001
                 "here": len(here),
                 "expected": len(summary.marked),
                 "missing": [name for name, _ in summary.marked if name not in here],
+                # A `rollcall run` that was killed leaves its session "running": say so.
+                "stalled": STALLED if stalled(row) else "",
             }
         )
     return out

@@ -67,6 +67,9 @@ function pollLive(box) {
         set("here", s.here);
         set("expected", s.expected);
         set("missing", s.missing.length ? s.missing.join(", ") : "no one");
+        set("stalled", s.stalled);
+        const stalled = card.querySelector("[data-field=stalled]");
+        if (stalled) stalled.hidden = !s.stalled;
       });
       box.querySelectorAll("[data-session]").forEach((card) => { if (!known.has(card.dataset.session)) card.classList.add("ended"); });
     } catch (err) { /* offline for a moment: try again on the next tick */ }
