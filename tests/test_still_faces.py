@@ -74,15 +74,18 @@ def test_frames_a_moment_apart_are_not_compared() -> None:
     assert all(int(v[0]) == Verdict.UNSURE for v in verdicts[:4])
 
 
-def test_a_person_who_keeps_still_for_one_sample_stays_live() -> None:
+def test_a_person_who_keeps_still_for_one_sample_is_no_picture() -> None:
     still = StillFaces()
-    frames = list(samples(7))
+    frames = list(samples(8))
     for t, image, found in frames[:5]:
         still.judge(t, image, found)
-    # The person holds exactly the pose of the sample before: one unmoved comparison.
+    # The person holds exactly the pose of the sample before: one unmoved comparison. They are
+    # still counted (not taken for a picture), and live again once that still has faded.
     t, _, found = frames[5]
     _, image, _ = frames[4]
-    assert int(still.judge(t, image, found)[1]) == Verdict.LIVE
+    assert int(still.judge(t, image, found)[1]) == Verdict.UNSURE
+    verdicts = [int(still.judge(t, image, found)[1]) for t, image, found in frames[6:]]
+    assert verdicts[-1] == Verdict.LIVE
 
 
 def test_the_pictures_survive_a_stored_state() -> None:
@@ -224,11 +227,13 @@ def test_a_photo_propped_in_a_seat_someone_left_is_never_named() -> None:
 def test_a_students_own_photo_left_in_their_seat_is_credited_no_sample_after_the_next() -> None:
     """Donald props his own photo in his seat and leaves after the fourth sample: it is named
     at the sample it appears in (its pixels changed from his last ones: one sampling gap,
-    the rule's limit), not at the next (unmoved since), and is a picture from the one after."""
+    the rule's limit), not at the next ones (unmoved since), and set aside as a picture once
+    its stills outweigh his moves."""
     room = Room()
-    outs = [room.sample((300, 200, 300 + k if k < 4 else 55, "Donald")) for k in range(9)]
-    assert [o.count for o in outs] == [1] * 6 + [0] * 3
-    assert [[f.person for f in o.faces] for o in outs[3:6]] == [["Donald"], ["Donald"], [None]]
+    outs = [room.sample((300, 200, 300 + k if k < 4 else 55, "Donald")) for k in range(10)]
+    assert [o.count for o in outs] == [1] * 7 + [0] * 3
+    named = [[f.person for f in o.faces] for o in outs[3:7]]
+    assert named == [["Donald"], ["Donald"], [None], [None]]
     assert room.monitor.last_seen["Donald"] == 80.0  # credited to the fifth sample at most
 
 
@@ -236,20 +241,25 @@ def test_a_student_sitting_in_front_of_a_poster_counts_at_once_and_is_named() ->
     room = Room()
     outs = [room.sample((300, 200, 41, None)) for _ in range(4)]  # a poster of a stranger
     assert [o.count for o in outs] == [1, 1, 0, 0]
-    # Alice sits down in front of it: a picture never moves, so that place is a face again.
-    outs = [room.sample((300, 200, 500 + k, "Alice")) for k in range(4)]
-    assert [o.count for o in outs] == [1, 1, 1, 1]
-    assert [f.person for f in outs[-1].faces] == ["Alice"]
-    assert room.monitor.marked["Alice"] == 80.0  # from the first sample she sat there
+    # Alice sits down in front of it: a picture never moves, so that place is a face again,
+    # counted at once; named once her moves outweigh the poster's stills four times (seven
+    # samples), marked from the first sample she sat there.
+    outs = [room.sample((300, 200, 500 + k, "Alice")) for k in range(9)]
+    assert [o.count for o in outs] == [1] * 9
+    named = [o.faces[0].person for o in outs]
+    assert named[:6] == [None] * 6 and named[-1] == "Alice", named
+    assert room.monitor.marked["Alice"] == 80.0
 
 
 def test_someone_who_sat_still_a_while_is_judged_on_what_they_do_now() -> None:
     room = Room()
     outs = [room.sample((300, 200, 12, "Bob")) for _ in range(6)]  # dozing: unmoved
     assert [o.count for o in outs] == [1, 1, 0, 0, 0, 0] and "Bob" not in room.monitor.marked
-    outs = [room.sample((300, 200, 600 + k, "Bob")) for k in range(4)]  # awake
-    assert [o.count for o in outs] == [1, 1, 1, 1]
-    assert [f.person for f in outs[2].faces] == ["Bob"]  # three comparisons: two moved, one not
+    outs = [room.sample((300, 200, 600 + k, "Bob")) for k in range(12)]  # awake
+    assert [o.count for o in outs] == [1] * 12  # counted from the first sample he moved in
+    # Named once his moves outweigh his dozing four times (it fades, half in six samples).
+    named = [o.faces[0].person for o in outs]
+    assert named[:5] == [None] * 5 and named[-1] == "Bob", named
 
 
 def test_each_new_picture_has_its_own_event_and_no_poster_is_reviewed_as_a_stranger() -> None:

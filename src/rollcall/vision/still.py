@@ -38,9 +38,19 @@ MIN_GAP = 5.0
 # Samples whose faces are remembered: a picture hidden for a sample by someone standing in
 # front of it is still known when it reappears.
 REMEMBERED = 3
-# A place's verdict weighs its latest comparisons only: someone who sat still for ten minutes
-# and then moved is judged on what they do now, not on the ten minutes.
-WINDOW = 4
+# A place's verdict weighs its comparisons, each worth DECAY times the one after it: someone
+# who sat still for ten minutes and then moved is judged mostly on what they do now, while a
+# picture that camera noise made look moved a few times is still a picture (its stills keep
+# outweighing those). At 0.89 a comparison counts half after six more. The latest RECENT decide
+# the counts of "three moved" and "two still"; HISTORY are kept (older ones weigh nothing).
+DECAY = 0.89
+RECENT = 4
+HISTORY = 30
+# How many times a place's stills its moves must weigh for a live face: a picture that camera
+# noise shows "moved" in 20% of comparisons (24 px, the worst real clip) becomes live at some
+# point of 30 comparisons 1.3% of the time at 4 (2.4% at 3), while a real face unmoved in 8%
+# of them is named at its third comparison either way (bench/bench_still.py).
+LIVE_WEIGHT = 4.0
 # Two faces are in the same place when their centres are within this share of the smaller
 # face's side and their sizes within SAME_SIZE of each other (a box overlap test lost seated
 # people who leaned, at 36 px several times a session; a poster never moves at all). Seated
@@ -89,26 +99,37 @@ class Verdict(IntEnum):
     PICTURE = 2  # seen unmoved: neither counted nor named
 
 
-def verdict_of(history: list[bool]) -> Verdict:
-    """A place's verdict from its latest comparisons (True: unmoved), oldest first.
+def weights(history: list[bool]) -> tuple[float, float]:
+    """(unmoved, moved): a place's comparisons (True: unmoved), oldest first, each weighing
+    DECAY times the next."""
+    w = DECAY ** np.arange(len(history) - 1, -1, -1, dtype=np.float64)
+    unmoved = np.asarray(history, bool)
+    return float(w[unmoved].sum()), float(w[~unmoved].sum())
 
-    LIVE once it moved in three comparisons and in at least twice as many as it stayed still;
-    PICTURE once it stayed still in two, at least as often as it moved, and in the latest one
-    (a picture never moves: when a place that looked still moves, someone is in front of it or
-    in its place now, and that face is judged afresh)."""
-    still = sum(history)
-    moved = len(history) - still
-    if moved >= 3 and moved >= 2 * still:
+
+def verdict_of(history: list[bool]) -> Verdict:
+    """A place's verdict from its comparisons (True: unmoved), oldest first.
+
+    LIVE once three of its latest RECENT comparisons saw it move and its moves weigh
+    LIVE_WEIGHT times its stills; PICTURE once two of the latest RECENT found it unmoved, the
+    latest one too, and its stills weigh at least its moves (a picture never moves: when a
+    place that looked still moves, someone is in front of it or in its place now, and that
+    face is judged afresh)."""
+    if not history:
+        return Verdict.UNSURE
+    recent = history[-RECENT:]
+    unmoved, moved = weights(history)
+    if len(recent) - sum(recent) >= 3 and moved >= LIVE_WEIGHT * unmoved:
         return Verdict.LIVE
-    if still >= 2 and still >= moved and history[-1]:
+    if sum(recent) >= 2 and history[-1] and unmoved >= moved:
         return Verdict.PICTURE
     return Verdict.UNSURE
 
 
 def leaning_live(history: list[bool]) -> bool:
-    """Moved in more comparisons than it stayed still, and in one at least."""
-    still = sum(history)
-    return len(history) - still > still
+    """Moved in the latest comparison, and its moves weigh more than twice its stills."""
+    unmoved, moved = weights(history)
+    return bool(history) and not history[-1] and moved > 2 * unmoved
 
 
 def same_places(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -142,7 +163,7 @@ class Remembered:
     t: float
     boxes: np.ndarray  # (N, 4) float32
     patches: np.ndarray  # (N, PATCH*PATCH) float32
-    # Per face: the place's latest comparisons, oldest first (True: unmoved); at most WINDOW.
+    # Per face: the place's latest comparisons, oldest first (True: unmoved); at most HISTORY.
     history: list[list[bool]] = field(default_factory=list)
     # Per face: who the face at that place was matched to: [first match, start of the run of
     # samples that all matched them there, last match] (see StillFaces.since).
@@ -166,7 +187,7 @@ class StillFaces:
     """The faces of the last REMEMBERED samples, and what a new sample's faces are.
 
     One comparison can err either way (a person who kept very still, a small picture under
-    camera noise), so a place's verdict weighs its latest WINDOW comparisons (``verdict_of``):
+    camera noise), so a place's verdict weighs its comparisons, the latest most (``verdict_of``):
     naming waits for three comparisons that saw the face move, a sample or two more than a
     single one would take, because a picture taken for a live face is how a poster would be
     credited (bench/bench_still.py). A face in a new place starts UNSURE: counted, not named.
@@ -201,7 +222,7 @@ class StillFaces:
                 if compared[i] or t - earlier.t < MIN_GAP:
                     continue
                 still = likeness(gray, earlier.boxes[j], earlier.patches[j]) >= STILL_LIKENESS
-                history[i] = [*history[i], bool(still)][-WINDOW:]
+                history[i] = [*history[i], bool(still)][-HISTORY:]
                 compared[i] = True
         patches = np.stack([patch(gray, b) for b in boxes]) if len(faces) else _none()
         latest = Remembered(t, boxes, patches, history, matched, compared)
