@@ -140,9 +140,20 @@ def test_a_face_is_named_once_seen_to_move_and_erasure_drops_the_rooms_patches()
     assert [f.person for f in outs[3].faces] == ["Alice"]
     assert [(m.person, m.first_seen) for m in outs[3].marks] == [("Alice", 0.0)]
     blob = monitor_state.snapshot(monitor)
-    assert json.loads(zlib.decompress(blob))["still"]
+    latest = json.loads(zlib.decompress(blob))["still"][-1]
+    assert latest["history"] == ["ssss", "mmmm"] and "Alice" in latest["matched"][1]
+    assert latest["embeddings"][1] is not None
+    # Erasing Alice takes her place (patch, comparisons, matches, embedding) from the room's
+    # memory, and leaves the poster's: it stays a picture, everyone else keeps their credit.
     erased = monitor_state.forget_person(blob, "Alice")
-    assert erased is not None and json.loads(zlib.decompress(erased))["still"] == []
+    assert erased is not None
+    rows = json.loads(zlib.decompress(erased))["still"]
+    assert all(row["history"][1] == "" and row["matched"][1] == {} for row in rows)
+    assert rows[-1]["history"][0] == "ssss" and rows[-1]["embeddings"][1] is None
+    again = AttendanceMonitor(monitor.gallery, ["Alice"], monitor.config)
+    monitor_state.restore(again, erased)
+    patches = again.still.samples[-1].patches
+    assert not patches[1].any() and patches[0].any()
 
 
 def test_a_marked_student_who_moves_seats_is_named_again_and_a_new_poster_of_them_is_not() -> None:
@@ -180,12 +191,11 @@ class Room:
 
     PEOPLE = ["Alice", "Bob", "Donald", "George"]
 
-    def __init__(self) -> None:
+    def __init__(self, strong: float = 0.55) -> None:
         self.vectors = np.eye(len(self.PEOPLE), 8, dtype=np.float32)
         gallery = Gallery(list(self.PEOPLE), np.arange(len(self.PEOPLE)), self.vectors, 0.5, 0.05)
-        self.monitor = AttendanceMonitor(
-            gallery, list(self.PEOPLE), MonitorConfig(room_camera=True)
-        )
+        config = MonitorConfig(room_camera=True, strong_similarity=strong)
+        self.monitor = AttendanceMonitor(gallery, list(self.PEOPLE), config)
         self.rng = np.random.default_rng(9)
         self.k = 0
 
@@ -299,3 +309,36 @@ def test_a_small_face_that_leans_between_samples_keeps_its_place() -> None:
         box = faces([(300 + dx, 200 + dx, 36, 36)])
         verdicts.append(int(still.judge(20.0 * k, camera(canvas, rng), box)[0]))
     assert verdicts == [Verdict.UNSURE] * 3 + [Verdict.LIVE] * 2
+
+
+def test_a_photo_propped_where_a_stranger_sat_is_never_named() -> None:
+    """A stranger (no one's name) sits and moves; from the fifth sample George's photo stands
+    in that seat: the place is someone else's now by its embedding, judged afresh."""
+    room = Room()
+    outs = [room.sample((300, 200, 900 + k if k < 4 else 77, None if k < 4 else "George"))
+            for k in range(10)]  # fmt: skip
+    assert all(f.person is None for o in outs for f in o.faces)
+    assert "George" not in room.monitor.marked
+
+
+def test_a_poster_a_stranger_sat_in_front_of_is_not_named_when_he_leaves() -> None:
+    """George's poster at seat height, matched while it was unsure; a stranger sits in front
+    of it and moves, then leaves: the poster, seen again, is judged afresh, never named, and
+    no mark is dated from its early matches."""
+    room = Room()
+    for k in range(12):
+        if 2 <= k < 8:
+            room.sample((300, 200, 950 + k, None))
+        else:
+            room.sample((300, 200, 66, "George"))
+    assert "George" not in room.monitor.marked
+
+
+def test_two_samples_of_someone_in_their_seat_confirm_them_as_two_votes_would() -> None:
+    """Each sample her turned head starts a new track (one vote each), and no match of hers
+    is strong: her seat's run of matches names her once the place is live."""
+    room = Room(strong=1.1)  # no single match is strong enough
+    outs = [room.sample((300, 200, 1000 + k, "Alice")) for k in range(6)]
+    named = [o.faces[0].person for o in outs]
+    assert named[:3] == [None] * 3 and named[3:] == ["Alice"] * 3, named
+    assert room.monitor.marked["Alice"] == 0.0

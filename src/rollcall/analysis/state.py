@@ -77,12 +77,15 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
         "last_shared": monitor.last_shared,
         "next_track": monitor.tracker.next_id,
         "tracks": tracks,
-        "still": [_remembered(r) for r in monitor.still.samples],
+        "still": [
+            _remembered(r, k == len(monitor.still.samples) - 1)
+            for k, r in enumerate(monitor.still.samples)
+        ],
     }
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
 
-def _remembered(r: Remembered) -> dict[str, Any]:
+def _remembered(r: Remembered, latest: bool) -> dict[str, Any]:
     # A patch is unit-norm over 256 values (a few hundredths each): int8 steps of 1/256 keep its
     # correlations within about 1e-3 of the float ones, at a quarter of their size.
     return {
@@ -92,6 +95,8 @@ def _remembered(r: Remembered) -> dict[str, Any]:
         # Each place's latest comparisons as a string: "s" unmoved, "m" moved, oldest first.
         "history": ["".join("s" if v else "m" for v in h) for h in r.history],
         "matched": r.matched,
+        # Only the latest sample's places go on to the next one: only theirs are kept.
+        "embeddings": [_pack(e) for e in r.embeddings] if latest else [],
     }
 
 
@@ -105,6 +110,7 @@ def _recalled(row: dict[str, Any]) -> Remembered:
         patches.reshape(-1, PATCH * PATCH) / 256,
         [[c == "s" for c in h] for h in row["history"]],
         [{p: [float(v) for v in times] for p, times in m.items()} for m in row["matched"]],
+        embeddings=[_unpack(e) for e in row.get("embeddings", [])],
     )
 
 
@@ -121,17 +127,38 @@ def forget_person(blob: bytes, name: str) -> bytes | None:
         doc[key] = [p for p in doc[key] if p != name]
     theirs = [tr for tr in doc["tracks"] if tr["identity"] == name]
     doc["tracks"] = [tr for tr in doc["tracks"] if tr["identity"] != name]
-    matched = (m for row in doc.get("still", []) for m in row.get("matched", []))
-    if doc.get("still") and (theirs or any(name in m for m in matched)):
-        # A room camera's patches of every face, and whom each place matched: theirs go with
-        # the rest (the room's pictures are found again in a few samples).
-        doc["still"] = []
+    for row in doc.get("still", []):
+        _forget_places(row, name, [_unpack(tr["box"], "<f4") for tr in theirs])
     for tr in doc["tracks"]:
         tr["votes"] = [[None if who == name else who, s, a and who != name, t]
                        for who, s, a, t in tr["votes"]]  # fmt: skip
     if json.dumps(doc, sort_keys=True) == before:
         return None
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
+
+
+def _forget_places(row: dict[str, Any], name: str, boxes: list[np.ndarray | None]) -> None:
+    """A room camera's remembered sample without an erased person's places (those that
+    matched them, or where their tracks are): patch, comparisons, matches and embedding."""
+    from rollcall.vision.still import same_places
+
+    places = _unpack(row["boxes"], "<f4")
+    assert places is not None  # nosec B101 - always written
+    places = places.reshape(-1, 4)
+    theirs = np.array([name in m for m in row["matched"]], bool)
+    known = np.array([b for b in boxes if b is not None], np.float32).reshape(-1, 4)
+    if len(known) and len(places):
+        theirs |= same_places(places, known).any(axis=1)
+    if not theirs.any():
+        return
+    patches = np.frombuffer(base64.b64decode(row["patches"]), "i1").reshape(len(places), -1)
+    patches = patches.copy()
+    patches[theirs] = 0
+    row["patches"] = base64.b64encode(patches.tobytes()).decode()
+    for i in np.flatnonzero(theirs):
+        row["history"][i], row["matched"][i] = "", {}
+        if row.get("embeddings"):
+            row["embeddings"][i] = None
 
 
 def restore(monitor: AttendanceMonitor, blob: bytes) -> None:

@@ -284,8 +284,12 @@ class AttendanceMonitor:
                     tr.embedding = vectors[k]
                     p = int(matches.candidate[k]) if len(self.gallery) else -1
                     vote = Vote(p, float(matches.similarity[k]), bool(matches.person[k] >= 0), t)
-                    may_name = live is None or self._room_may_name(i, live[i], vote)
-                    self._judge(tr, vote, t, out, may_name=may_name)
+                    may_name, seated = (
+                        (True, False)
+                        if live is None
+                        else self._room_may_name(i, live[i], vote, vectors[k])
+                    )
+                    self._judge(tr, vote, t, out, may_name=may_name, seated=seated)
             fresh[:] = verify
             fresh[judged] = True
             out.embedded = len(judged)
@@ -388,21 +392,33 @@ class AttendanceMonitor:
             return None
         return self.still.since(int(self._in_still[i]), name)
 
-    def _room_may_name(self, i: int, may: int, vote: Vote) -> bool:
-        """Whether a room camera's face ``i`` may be named by this vote (see _in_room). A face
-        matched to someone other than whom its place matched before is someone else in that
-        seat (a photo propped where a student sat, a student in front of a poster): its place
+    def _room_may_name(
+        self, i: int, may: int, vote: Vote, embedding: np.ndarray
+    ) -> tuple[bool, bool]:
+        """Whether a room camera's face ``i`` may be named by this vote (see _in_room), and
+        whether its place matched the same person in the sample before too (two samples of
+        them in their seat confirm a name as two agreeing votes of one track do).
+
+        A face that is someone else than whoever was last embedded at its place (a photo
+        propped where a student or a stranger sat, a student in front of a poster), or matched
+        to someone other than whom the place matched, is someone else in that seat: its place
         is judged afresh, and it is named by nobody yet. Its match is remembered."""
-        if not vote.accepted or vote.person < 0:
-            return may == ANYONE
-        person = self.gallery.names[vote.person]
         assert self._in_still is not None  # nosec B101 - set by _in_room
         place = int(self._in_still[i])
+        if self.still.someone_else(place, embedding, self.gallery.threshold):
+            self.still.restart(place)
+            self.still.someone_else(place, embedding, self.gallery.threshold)  # theirs now
+            may = NOBODY
+        if not vote.accepted or vote.person < 0:
+            return may == ANYONE, False
+        person = self.gallery.names[vote.person]
         if self.still.matched_others(place, person):
             self.still.restart(place)
+            self.still.someone_else(place, embedding, self.gallery.threshold)
             may = NOBODY
+        seated = self.still.matched_before(place, person, vote.t)
         self.still.note(place, person, vote.t)
-        return may == ANYONE or (may == RETURNING and person in self.marked)
+        return may == ANYONE or (may == RETURNING and person in self.marked), seated
 
     def _in_room(
         self, t: float, image: np.ndarray, faces: Faces | ScreenReading, events: list[Event]
@@ -449,10 +465,17 @@ class AttendanceMonitor:
         return reading, may[~picture]
 
     def _judge(
-        self, track: Track, vote: Vote, t: float, out: SampleOutcome, may_name: bool = True
+        self,
+        track: Track,
+        vote: Vote,
+        t: float,
+        out: SampleOutcome,
+        may_name: bool = True,
+        seated: bool = False,
     ) -> None:
         """Update a track's identity with one fresh embedding's verdict (``may_name`` False: a
-        room camera's face not yet seen to move keeps its votes and waits for that)."""
+        room camera's face not yet seen to move keeps its votes and waits for that; ``seated``:
+        its place matched the same person in the sample before, a second agreeing vote)."""
         if track.identity is not None:
             if vote.accepted and vote.person == track.identity:
                 track.votes = [*track.votes[-3:], vote]
@@ -480,6 +503,7 @@ class AttendanceMonitor:
         best = max(v.similarity for v in track.accepted)
         if may_name and (
             len(track.accepted) >= self.config.confirm_votes
+            or seated
             or best >= self.config.strong_similarity
             or name in self.marked
         ):

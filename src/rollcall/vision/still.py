@@ -171,12 +171,17 @@ class Remembered:
     # Per face: whether this sample compared it with an earlier one (not kept in the state:
     # it only matters while the sample is judged).
     compared: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    # Per face: the embedding of whoever was last seen at that place (None: not embedded yet),
+    # to tell when someone else is there now.
+    embeddings: list[np.ndarray | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.history:
             self.history = [[] for _ in range(len(self.boxes))]
         if not self.matched:
             self.matched = [{} for _ in range(len(self.boxes))]
+        if not self.embeddings:
+            self.embeddings = [None] * len(self.boxes)
 
     def verdicts(self) -> np.ndarray:
         return np.array([verdict_of(h) for h in self.history], int)
@@ -206,6 +211,7 @@ class StillFaces:
         boxes = faces.boxes[:, :4].astype(np.float32)
         history: list[list[bool]] = [[] for _ in range(len(faces))]
         matched: list[dict[str, list[float]]] = [{} for _ in range(len(faces))]
+        embeddings: list[np.ndarray | None] = [None] * len(faces)
         placed = np.zeros(len(faces), bool)
         compared = np.zeros(len(faces), bool)
         for age, earlier in enumerate(reversed(self.samples)):
@@ -218,6 +224,7 @@ class StillFaces:
                     history[i] = list(earlier.history[j])
                     if not age:  # (a picture's place, across a gap, matched nobody)
                         matched[i] = {p: list(v) for p, v in earlier.matched[j].items()}
+                        embeddings[i] = earlier.embeddings[j]
                     placed[i] = True
                 if compared[i] or t - earlier.t < MIN_GAP:
                     continue
@@ -225,15 +232,41 @@ class StillFaces:
                 history[i] = [*history[i], bool(still)][-HISTORY:]
                 compared[i] = True
         patches = np.stack([patch(gray, b) for b in boxes]) if len(faces) else _none()
-        latest = Remembered(t, boxes, patches, history, matched, compared)
+        latest = Remembered(t, boxes, patches, history, matched, compared, embeddings)
         self.samples = [*self.samples, latest][-REMEMBERED:]
-        return latest.verdicts()
+        verdicts = latest.verdicts()
+        for i in np.flatnonzero(verdicts == Verdict.PICTURE):
+            # A picture's matches date no one's attendance (a poster matched while it was
+            # unsure would otherwise date a mark of its own).
+            latest.matched[i], latest.embeddings[i] = {}, None
+        return verdicts
 
     def restart(self, i: int) -> None:
         """The latest sample's face ``i`` is not whoever was at its place before: its place's
-        comparisons and matches start afresh."""
+        comparisons, matches and embedding start afresh."""
         latest = self.samples[-1]
-        latest.history[i], latest.matched[i] = [], {}
+        latest.history[i], latest.matched[i], latest.embeddings[i] = [], {}, None
+
+    def someone_else(self, i: int, embedding: np.ndarray, same: float) -> bool:
+        """Whether face ``i``'s embedding is of someone other than whoever was last embedded at
+        its place (their cosine under ``same``, the gallery's threshold: different people
+        rarely reach it). Whatever the answer, it is now the place's embedding."""
+        latest = self.samples[-1]
+        before = latest.embeddings[i]
+        vector = np.asarray(embedding, np.float32)
+        norm = float(np.linalg.norm(vector))
+        if norm < 1e-6:
+            return False  # no embedding to judge by
+        vector = vector / norm
+        latest.embeddings[i] = vector
+        return before is not None and float(before @ vector) < same
+
+    def matched_before(self, i: int, person: str, t: float) -> bool:
+        """Whether face ``i``'s place matched ``person`` in every sample since an earlier one:
+        two samples of theirs in that seat (as two agreeing votes would be, where each sample's
+        turned head starts a new track)."""
+        seen = self.samples[-1].matched[i].get(person)
+        return seen is not None and seen[1] < t
 
     def unmoved_now(self, i: int) -> bool:
         """Whether this sample's comparison of face ``i`` found it unmoved."""
