@@ -237,8 +237,9 @@ class StillFaces:
         verdicts = latest.verdicts()
         for i in np.flatnonzero(verdicts == Verdict.PICTURE):
             # A picture's matches date no one's attendance (a poster matched while it was
-            # unsure would otherwise date a mark of its own).
-            latest.matched[i], latest.embeddings[i] = {}, None
+            # unsure would otherwise date a mark of its own). Its embedding stays: whoever
+            # sits down in front of it is told from it, and judged afresh.
+            latest.matched[i] = {}
         return verdicts
 
     def restart(self, i: int) -> None:
