@@ -137,16 +137,16 @@ def test_a_resume_reads_the_sessions_own_recording_wherever_it_moved(
 
     video = blank_video(tmp_path / "lecture-w2.mp4", seconds=8.0)
     stopped(cli, home, "L3", video, "duration = NULL")
-    other = blank_video(tmp_path / "lecture-w3.mp4", seconds=8.0)
+    other = blank_video(tmp_path / "lecture-w3.mp4", seconds=9.0)
     one_line_error(cli("run", "--session", "L3", "--resume", "--source", other),
-                   "lecture-w2.mp4, not lecture-w3.mp4")  # fmt: skip
+                   "from lecture-w2.mp4; lecture-w3.mp4 is another recording")  # fmt: skip
     one_line_error(cli("run", "--session", "L3", "--resume", "--source", "camera:7"),
                    "from a recording", "camera:7")  # fmt: skip
     assert query(home, "SELECT state FROM sessions") == [("interrupted",)]
     moved = tmp_path / "archive"
     moved.mkdir()
-    shutil.move(video, moved / video.name)
-    again = cli("run", "--session", "L3", "--resume", "--source", moved / video.name)
+    shutil.move(video, moved / "2026-03-02 algebra.mp4")  # moved and renamed: the same file
+    again = cli("run", "--session", "L3", "--resume", "--source", moved / "2026-03-02 algebra.mp4")
     assert again.exit_code == 0, again.output + again.stderr
 
 

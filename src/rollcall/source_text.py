@@ -45,6 +45,28 @@ def hides_secrets(source: str) -> bool:
     return HIDDEN in source and shown_source(source) == source and "://" in source
 
 
+def recording_print(source: str) -> str | None:
+    """A recording file's fingerprint: its size and the sha256 of its first MiB (a moved or
+    renamed copy keeps both; another recording, even of the same length, does not). None for
+    anything else (a live source, a folder of frames, a file that cannot be read)."""
+    import hashlib
+    from pathlib import Path
+
+    if recording_name(source) is None:
+        return None
+    spec = source.strip()
+    path = Path(spec[len("file://") :] if spec.lower().startswith("file://") else spec)
+    try:
+        if not path.expanduser().is_file():
+            return None
+        with path.expanduser().open("rb") as stream:
+            head = stream.read(1 << 20)
+        size = path.expanduser().stat().st_size
+    except OSError:
+        return None
+    return f"{size}:{hashlib.sha256(head).hexdigest()[:32]}"
+
+
 def recording_name(source: str) -> str | None:
     """The file or folder name of a recorded source (a video, a folder of frames, a file://
     URL); None for a live one (screen, camera:N, a stream URL). A resume compares these: the

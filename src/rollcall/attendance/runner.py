@@ -21,7 +21,7 @@ from rollcall.attendance.schedule import SamplingSchedule
 from rollcall.capture.stream import LATE_SKIP_S
 from rollcall.config import Settings
 from rollcall.errors import RollcallError, SourceError
-from rollcall.source_text import hides_secrets, recording_name
+from rollcall.source_text import hides_secrets, recording_name, recording_print
 from rollcall.storage.db import Database
 from rollcall.storage.models import Person
 from rollcall.storage.sessions import (
@@ -83,10 +83,12 @@ def _resumed_differently(options: RunOptions, row) -> list[str]:  # noqa: ANN001
     ]
 
 
-def _same_recording(session: str, stored: str, given: str) -> None:
-    """A resume's --source must be the session's own recording (it may have moved) or, for a
-    live session, a live source (the camera's address may change): frames of another recording
-    would go on from where the first one stopped."""
+def _same_recording(session: str, row, given: str) -> None:  # noqa: ANN001
+    """A resume's --source must be the session's own recording (it may have been moved or
+    renamed: its fingerprint says so) or, for a live session, a live source (the camera's
+    address may change): frames of another recording would go on from where the first one
+    stopped. A session made before fingerprints were kept needs the same file name."""
+    stored = row.source
     before, now = recording_name(stored), recording_name(given)
     if before is None and now is None:
         return
@@ -96,10 +98,14 @@ def _same_recording(session: str, stored: str, given: str) -> None:
             f"session {session!r} was taken from {was} ({stored}), not from {given}; resume "
             "it from the same kind of source"
         )
-    if before != now:
+    given_print = recording_print(given)
+    if given_print is None:
+        return  # not a file that can be read: opening it says so
+    same = row.source_print == given_print if row.source_print else before == now
+    if not same:
         raise RollcallError(
-            f"session {session!r} was taken from {before}, not {now}: resume it from the "
-            f"same recording (--source where {before} is now), or start a new session"
+            f"session {session!r} was taken from {before}; {now} is another recording: resume "
+            f"it from the same one (--source where {before} is now), or start a new session"
         )
 
 
@@ -190,7 +196,7 @@ def prepare_session(
                     f"drop {', '.join(differ)}"
                 )
             if options.source and options.source != row.source:
-                _same_recording(options.session, row.source, options.source)
+                _same_recording(options.session, row, options.source)
             if not options.source and hides_secrets(row.source):
                 raise RollcallError(
                     f"session {options.session!r} was stored without its source's password "
@@ -263,6 +269,7 @@ def prepare_session(
             take_early_events(session, row)
         if lease:
             run_lease.take(row)
+        row.source_print = recording_print(options.source)
         return row.id, settings, [p.name for p in people]
 
 

@@ -259,6 +259,9 @@ class AttendanceSession(Base):
     # second run of the same session is refused while the first lives (attendance.run_lease).
     run_by: Mapped[str | None] = mapped_column(String(300))
     run_until: Mapped[float | None] = mapped_column(Float)
+    # A recorded source's fingerprint (source_text.recording_print): a resume reads the same
+    # recording, wherever it was moved and whatever it is called now.
+    source_print: Mapped[str | None] = mapped_column(String(100))
 
     course: Mapped[Course | None] = relationship()
 
