@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -102,14 +103,17 @@ def test_a_run_holds_its_session_while_it_runs_and_a_second_one_is_refused(
 def stopped(cli, home: Path, name: str, video: Path, *change: object) -> None:  # noqa: ANN001
     """Session ``name`` run on the first 2 s of ``video``, then left interrupted, with the
     sessions row changed by ``change`` (an SQL SET clause and its parameters) as well."""
-    import sqlite3
-
     first = cli("run", "--session", name, "--source", video, "--duration", "2",
                 "--min-interval", "1", "--max-interval", "2")  # fmt: skip
     assert first.exit_code == 0, first.output
+    update_sessions(home, f"state = 'interrupted', {change[0]}", *change[1:])
+
+
+def update_sessions(home: Path, change: str, *params: object) -> None:
+    """Change the sessions rows straight in the home's SQLite file (``change``: a SET clause)."""
     conn = sqlite3.connect(home / "rollcall.db")
     with conn:
-        conn.execute(f"UPDATE sessions SET state = 'interrupted', {change[0]}", change[1:])
+        conn.execute(f"UPDATE sessions SET {change}", params)  # nosec B608 - test data
     conn.close()
 
 
@@ -156,20 +160,12 @@ def test_sessions_list_says_which_run_takes_a_session_or_that_it_stopped_answeri
     roster: list[str],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    import sqlite3
-
     video = blank_video(tmp_path / "lecture.mp4", seconds=6.0)
     stopped(cli, home, "L4", video, "run_by = 'lab-pc-7:4242', run_until = ?", time.time() + 60)
-    conn = sqlite3.connect(home / "rollcall.db")
-    with conn:
-        conn.execute("UPDATE sessions SET state = 'running'")
-    conn.close()
+    update_sessions(home, "state = 'running'")
     listed = cli("sessions", "list").output  # (the table wraps long cells: words, not lines)
     assert all(word in listed for word in ("process", "4242", "lab-pc-7")), listed
     assert "stopped answering" not in " ".join(listed.split())
-    conn = sqlite3.connect(home / "rollcall.db")
-    with conn:
-        conn.execute("UPDATE sessions SET run_until = ?", (time.time() - 1,))
-    conn.close()
+    update_sessions(home, "run_until = ?", time.time() - 1)
     listed = " ".join(cli("sessions", "list").output.split())
     assert "stopped answering" in listed, listed
