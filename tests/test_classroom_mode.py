@@ -52,18 +52,32 @@ def _cast(faces: Path, tmp: Path) -> tuple[RoomRecording, Path]:
     return room, enroll
 
 
+_ROOMS: dict[Path, tuple[RoomRecording, Path]] = {}
+RUN = ("--mode", "classroom", "--course", "Civics", "--min-interval", "6",
+       "--max-interval", "10", "--seed", "3", "--leave-after", "20")  # fmt: skip
+
+
+@pytest.fixture
+def classroom(faces: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[RoomRecording, Path]:
+    """The generated room and the folder its expected people are enrolled from (made once)."""
+    key = tmp_path_factory.getbasetemp()
+    if key not in _ROOMS:
+        _ROOMS[key] = _cast(faces, tmp_path_factory.mktemp("classroom"))
+    return _ROOMS[key]
+
+
+def _enrolled(home: Path, enroll: Path) -> Path:
+    result = invoke(home, "course", "add", "Civics", "--from-dir", enroll, "--consent", "x")
+    assert result.exit_code == 0, result.output + result.stderr
+    return home
+
+
 @pytest.mark.faces
-def test_a_poster_on_the_wall_is_never_counted_or_named(faces: Path, tmp_path: Path) -> None:
-    room, enroll = _cast(faces, tmp_path)
-    home = tmp_path / "home"
-    for args in (
-        ("course", "add", "Civics", "--from-dir", enroll, "--consent", "signed form"),
-        ("run", "--session", "c1", "--mode", "classroom", "--source", room.path,
-         "--course", "Civics", "--min-interval", "6", "--max-interval", "10", "--seed", "3",
-         "--leave-after", "20"),
-    ):  # fmt: skip
-        result = invoke(home, *args)
-        assert result.exit_code == 0, result.output + result.stderr
+def test_a_poster_on_the_wall_is_never_counted_or_named(classroom, tmp_path: Path) -> None:  # noqa: ANN001
+    room, enroll = classroom
+    home = _enrolled(tmp_path / "home", enroll)
+    result = invoke(home, "run", "--session", "c1", "--source", room.path, *RUN)
+    assert result.exit_code == 0, result.output + result.stderr
 
     report = json.loads(invoke(home, "report", "--session", "c1", "--json").output)
     status = {a["person"]: a["status"] for a in report["attendance"]}
@@ -103,3 +117,41 @@ def test_a_poster_on_the_wall_is_never_counted_or_named(faces: Path, tmp_path: P
     assert not wrong, wrong
     kinds = [k for (k,) in query(home, "SELECT kind FROM session_events")]
     assert "pictures" in kinds
+
+
+def _outcome(home: Path, session: str) -> dict[str, object]:
+    report = json.loads(invoke(home, "report", "--session", session, "--json").output)
+    return {
+        "attendance": [(a["person"], a["status"], a["first_seen"], a["minutes_present"])
+                       for a in report["attendance"]],  # fmt: skip
+        "counts": query(home, "SELECT seq, t, count, recognized FROM head_counts ORDER BY seq"),
+        "named": query(home, "SELECT seq, person_id FROM sightings WHERE person_id IS NOT NULL "
+                       "ORDER BY seq, person_id"),  # fmt: skip
+        "events": query(home, "SELECT t, kind FROM session_events ORDER BY t, kind"),
+    }
+
+
+@pytest.mark.faces
+def test_a_classroom_session_stopped_and_resumed_ends_as_one_never_stopped(
+    classroom,  # noqa: ANN001
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stopped (Ctrl-C) at its sixth sample, while the posters are being set aside and the
+    students are not named yet, and resumed: the room's memory comes back with the session's
+    state, so the marks, counts, names and events are those of a run never stopped."""
+    from test_session_commands import run_in_process
+
+    room, enroll = classroom
+    whole = _enrolled(tmp_path / "whole", enroll)
+    assert invoke(whole, "run", "--session", "c1", "--source", room.path, *RUN).exit_code == 0
+    home = _enrolled(tmp_path / "stopped", enroll)
+    monkeypatch.setenv("ROLLCALL_HOME", str(home))
+    monkeypatch.delenv("ROLLCALL_DATABASE_URL", raising=False)
+    stats = run_in_process(home, "c1", stop_after=6, source=str(room.path), mode="classroom",
+                           course="Civics", min_interval=6.0, max_interval=10.0, seed=3,
+                           leave_after=20.0)  # fmt: skip
+    assert stats.stopped_by == "interrupted" and stats.samples == 6
+    resumed = invoke(home, "run", "--session", "c1", "--resume")
+    assert resumed.exit_code == 0, resumed.output + resumed.stderr
+    assert _outcome(home, "c1") == _outcome(whole, "c1")
