@@ -122,11 +122,16 @@ def test_a_poster_on_the_wall_is_never_counted_or_named(classroom, tmp_path: Pat
 def _outcome(home: Path, session: str) -> dict[str, object]:
     report = json.loads(invoke(home, "report", "--session", session, "--json").output)
     return {
-        "attendance": [(a["person"], a["status"], a["first_seen"], a["minutes_present"])
-                       for a in report["attendance"]],  # fmt: skip
+        "attendance": [
+            (a["person"], a["status"], a["first_seen"], a["minutes_present"])
+            for a in report["attendance"]
+        ],  # fmt: skip
         "counts": query(home, "SELECT seq, t, count, recognized FROM head_counts ORDER BY seq"),
-        "named": query(home, "SELECT seq, person_id FROM sightings WHERE person_id IS NOT NULL "
-                       "ORDER BY seq, person_id"),  # fmt: skip
+        "named": query(
+            home,
+            "SELECT seq, person_id FROM sightings WHERE person_id IS NOT NULL "
+            "ORDER BY seq, person_id",
+        ),  # fmt: skip
         "events": query(home, "SELECT t, kind FROM session_events ORDER BY t, kind"),
     }
 
