@@ -8,8 +8,9 @@ the full text it was given.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 HIDDEN = "***"
@@ -45,36 +46,39 @@ def hides_secrets(source: str) -> bool:
     return HIDDEN in source and shown_source(source) == source and "://" in source
 
 
-def recording_print(source: str) -> str | None:
-    """A recording file's fingerprint: its size and the sha256 of its first MiB (a moved or
-    renamed copy keeps both; another recording, even of the same length, does not). None for
-    anything else (a live source, a folder of frames, a file that cannot be read)."""
-    import hashlib
-    from pathlib import Path
-
-    if recording_name(source) is None:
-        return None
-    spec = source.strip()
-    path = Path(spec[len("file://") :] if spec.lower().startswith("file://") else spec)
-    try:
-        if not path.expanduser().is_file():
-            return None
-        with path.expanduser().open("rb") as stream:
-            head = stream.read(1 << 20)
-        size = path.expanduser().stat().st_size
-    except OSError:
-        return None
-    return f"{size}:{hashlib.sha256(head).hexdigest()[:32]}"
-
-
-def recording_name(source: str) -> str | None:
-    """The file or folder name of a recorded source (a video, a folder of frames, a file://
-    URL); None for a live one (screen, camera:N, a stream URL). A resume compares these: the
-    same recording may have moved, another one would be read from the first one's place."""
+def _recorded_path(source: str) -> str | None:
+    """The path of a recorded source (a video, a folder of frames, a file:// URL) as given;
+    None for a live one (screen, camera:N, a stream URL)."""
     spec = source.strip()
     if spec.lower().startswith("file://"):
         spec = spec[len("file://") :]
     kind = spec.partition(":")[0].lower()
     if kind in ("screen", "camera") or "://" in spec:
         return None
-    return PurePath(spec.rstrip("/\\")).name or None
+    return spec
+
+
+def recording_print(source: str) -> str | None:
+    """A recording file's fingerprint: its size and the sha256 of its first MiB (a moved or
+    renamed copy keeps both; another recording, even of the same length, does not). None for
+    anything else (a live source, a folder of frames, a file that cannot be read)."""
+    spec = _recorded_path(source)
+    if spec is None:
+        return None
+    path = Path(spec).expanduser()
+    try:
+        if not path.is_file():
+            return None
+        with path.open("rb") as stream:
+            head = stream.read(1 << 20)
+        size = path.stat().st_size
+    except OSError:
+        return None
+    return f"{size}:{hashlib.sha256(head).hexdigest()[:32]}"
+
+
+def recording_name(source: str) -> str | None:
+    """The file or folder name of a recorded source; None for a live one (so a resume tells
+    the two kinds apart; for a session made before fingerprints were kept it compares these)."""
+    spec = _recorded_path(source)
+    return None if spec is None else PurePath(spec.rstrip("/\\")).name or None

@@ -47,21 +47,30 @@ def _alive_here(holder_name: str) -> bool | None:
     return True
 
 
+def _held(row: AttendanceSession, now: float) -> bool:
+    """Whether the session's lease holds: not run out, and its holder not known dead."""
+    return (
+        bool(row.run_by)
+        and row.run_until is not None
+        and row.run_until > now
+        and _alive_here(row.run_by) is not False
+    )
+
+
 def take(row: AttendanceSession, now: float | None = None) -> None:
     """Take the session's lease for this process, inside the caller's transaction; refused
     with a one-line error while another live run holds it."""
     now = time.time() if now is None else now
     me = holder()
     other = row.run_by
-    if other and other != me and row.run_until is not None and row.run_until > now:
-        if _alive_here(other) is not False:
-            host, _, pid = other.rpartition(":")
-            raise RollcallError(
-                f"session {row.name!r} is being taken by another run (process {pid} on "
-                f"{host}, heard from {max(0.0, now - (row.run_until - LEASE)):.0f} s ago): "
-                f"stop that one first; if it was killed, resume in "
-                f"{row.run_until - now:.0f} s, when its lease runs out"
-            )
+    if other and other != me and _held(row, now):
+        host, _, pid = other.rpartition(":")
+        raise RollcallError(
+            f"session {row.name!r} is being taken by another run (process {pid} on "
+            f"{host}, heard from {max(0.0, now - (row.run_until - LEASE)):.0f} s ago): "
+            f"stop that one first; if it was killed, resume in "
+            f"{row.run_until - now:.0f} s, when its lease runs out"
+        )
     row.run_by, row.run_until = me, now + LEASE
 
 
@@ -114,9 +123,7 @@ def stalled(row: AttendanceSession, now: float | None = None) -> bool:
     no run, and are never stalled by this measure."""
     if row.state != "running" or not row.run_by:
         return False
-    now = time.time() if now is None else now
-    held = row.run_until is not None and row.run_until > now
-    return not held or _alive_here(row.run_by) is False
+    return not _held(row, time.time() if now is None else now)
 
 
 def state_shown(row: AttendanceSession, now: float | None = None) -> str:
