@@ -151,10 +151,11 @@ def _forget_places(row: dict[str, Any], name: str, boxes: list[np.ndarray | None
         theirs |= same_places(places, known).any(axis=1)
     if not theirs.any():
         return
-    patches = np.frombuffer(base64.b64decode(row["patches"]), "i1").reshape(len(places), -1)
-    patches = patches.copy()
+    patches = _unpack(row["patches"], "i1")
+    assert patches is not None  # nosec B101 - always written
+    patches = patches.reshape(len(places), -1)
     patches[theirs] = 0
-    row["patches"] = base64.b64encode(patches.tobytes()).decode()
+    row["patches"] = _pack(patches, "i1")
     for i in np.flatnonzero(theirs):
         row["history"][i], row["matched"][i] = "", {}
         if row.get("embeddings"):

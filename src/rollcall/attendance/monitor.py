@@ -407,14 +407,12 @@ class AttendanceMonitor:
         place = int(self._in_still[i])
         if self.still.someone_else(place, embedding, self.gallery.threshold):
             self.still.restart(place)
-            self.still.someone_else(place, embedding, self.gallery.threshold)  # theirs now
             may = NOBODY
         if not vote.accepted or vote.person < 0:
             return may == ANYONE, False
         person = self.gallery.names[vote.person]
         if self.still.matched_others(place, person):
             self.still.restart(place)
-            self.still.someone_else(place, embedding, self.gallery.threshold)
             may = NOBODY
         seated = self.still.matched_before(place, person, vote.t)
         self.still.note(place, person, vote.t)
@@ -562,9 +560,10 @@ class AttendanceMonitor:
             seen.add(name)
             self.last_seen[name] = t
             new_mark = name not in self.marked
+            # A room camera's memory of this seat: since when it matched them (None: none).
+            at_place = self._at_place(i, name) if new_mark else None
             if new_mark:
                 first = min((v.t for v in tr.accepted), default=t)
-                at_place = self._at_place(i, name)
                 if at_place is not None:
                     first = min(first, at_place[0])
                 self.marked[name] = first
@@ -587,7 +586,6 @@ class AttendanceMonitor:
                 joined = start = t
                 if new_mark:
                     joined = self.marked[name]
-                    at_place = self._at_place(i, name)
                     since = tr.seen_since if at_place is None else min(tr.seen_since, at_place[1])
                     start = max(joined, since)
                     if joined < start:

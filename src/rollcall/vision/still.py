@@ -132,25 +132,34 @@ def leaning_live(history: list[bool]) -> bool:
     return bool(history) and not history[-1] and moved > 2 * unmoved
 
 
+def _apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) distances between the centres of boxes a (N, 4 xywh) and b (M, 4)."""
+    ca, cb = a[:, :2] + a[:, 2:4] / 2, b[:, :2] + b[:, 2:4] / 2
+    return np.linalg.norm(ca[:, None] - cb[None], axis=2)
+
+
+def _same(apart: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    sa, sb = a[:, 2:4].min(axis=1), b[:, 2:4].min(axis=1)
+    small = np.minimum(sa[:, None], sb[None])
+    ratio = np.maximum(sa[:, None], sb[None]) / np.maximum(small, 1)
+    return (apart <= SAME_SPOT * small) & (ratio <= SAME_SIZE)
+
+
 def same_places(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, M) bool: which boxes of a (N, 4 xywh) are in the same place as which of b."""
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)), bool)
-    ca, cb = a[:, :2] + a[:, 2:4] / 2, b[:, :2] + b[:, 2:4] / 2
-    sa, sb = a[:, 2:4].min(axis=1), b[:, 2:4].min(axis=1)
-    near = np.linalg.norm(ca[:, None] - cb[None], axis=2)
-    ratio = np.maximum(sa[:, None], sb[None]) / np.maximum(np.minimum(sa[:, None], sb[None]), 1)
-    return (near <= SAME_SPOT * np.minimum(sa[:, None], sb[None])) & (ratio <= SAME_SIZE)
+    return _same(_apart(a, b), a, b)
 
 
-def nearest(a: np.ndarray, b: np.ndarray, same: np.ndarray) -> np.ndarray:
+def nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """For each box of a, the index of the nearest box of b in the same place (-1: none)."""
     out = np.full(len(a), -1)
-    if not same.size:
+    if not len(a) or not len(b):
         return out
-    ca, cb = a[:, :2] + a[:, 2:4] / 2, b[:, :2] + b[:, 2:4] / 2
-    dist = np.where(same, np.linalg.norm(ca[:, None] - cb[None], axis=2), np.inf)
-    found = same.any(axis=1)
+    apart = _apart(a, b)
+    dist = np.where(_same(apart, a, b), apart, np.inf)
+    found = np.isfinite(dist).any(axis=1)
     out[found] = np.argmin(dist[found], axis=1)
     return out
 
@@ -215,8 +224,7 @@ class StillFaces:
         placed = np.zeros(len(faces), bool)
         compared = np.zeros(len(faces), bool)
         for age, earlier in enumerate(reversed(self.samples)):
-            same = same_places(boxes, earlier.boxes)
-            where = nearest(boxes, earlier.boxes, same)
+            where = nearest(boxes, earlier.boxes)
             pictures = earlier.verdicts() if age else None
             for i in np.flatnonzero(where >= 0):
                 j = int(where[i])
@@ -244,9 +252,10 @@ class StillFaces:
 
     def restart(self, i: int) -> None:
         """The latest sample's face ``i`` is not whoever was at its place before: its place's
-        comparisons, matches and embedding start afresh."""
+        comparisons and matches start afresh (its embedding is already the face's own: see
+        someone_else)."""
         latest = self.samples[-1]
-        latest.history[i], latest.matched[i], latest.embeddings[i] = [], {}, None
+        latest.history[i], latest.matched[i] = [], {}
 
     def someone_else(self, i: int, embedding: np.ndarray, same: float) -> bool:
         """Whether face ``i``'s embedding is of someone other than whoever was last embedded at
