@@ -10,8 +10,9 @@ comparison, in meeting mode (what a classroom camera got before this mode existe
 Scored per sample, as users see it: every named face is checked against whose face was really
 there (a poster named is a wrong name); credited seconds while absent (each credited interval
 against the times the person really sat in the room); expected people present never marked;
-head counts against the people seated, from the fourth sample on (pictures are known by then),
-away from arrivals and departures; how late marks come after a person sat down (in samples).
+head counts against the people seated, away from arrivals and departures, in every sample and
+apart in the first three (the pictures become known at the third sample, and the counts before
+are taken back then); how late marks come after a person sat down (in samples).
 
     .venv/bin/python bench/bench_room.py [--rooms 6] [--seconds 300]
 """
@@ -174,12 +175,13 @@ def score(room: RoomRecording, db: dict, expected: set[str]) -> dict:
     delays = [samples_after(p, marked[p]) for p in present & set(marked)]
     shown = [samples_after(p, first_named[p]) for p in present & set(first_named)]
     settled = [
-        (t, c)
+        (seq, t, c)
         for seq, t, c in db["counts"]
-        if seq >= 3
-        and all(abs(t - e) > 2 for s in room.seats for a, b, _ in s.spans for e in (a, b))
+        if all(abs(t - e) > 2 for s in room.seats for a, b, _ in s.spans for e in (a, b))
     ]
-    exact = sum(c == len(room.present_at(t)) for t, c in settled)
+    right = [seq for seq, t, c in settled if c == len(room.present_at(t))]
+    exact = len(right)
+    early = [seq for seq, _, _ in settled if seq < 3]
     wall = {who for who, _ in room.posters}
     return {
         "named": named,
@@ -191,6 +193,8 @@ def score(room: RoomRecording, db: dict, expected: set[str]) -> dict:
         "missed": sorted(present - set(marked)),
         "counts_exact": exact,
         "counts_settled": len(settled),
+        "counts_early_exact": sum(seq < 3 for seq in right),
+        "counts_early": len(early),
         "mark_delay_samples": [d for d in delays if d is not None],
         "named_delay_samples": [d for d in shown if d is not None],
         "samples": len(samples),
@@ -224,7 +228,8 @@ def main() -> None:
                     f"credited while absent {r['credited_absent_s']:.0f} s, of the time "
                     f"present {100 * r['credited_share']:.0f}%, posters marked "
                     f"{r['poster_marked'] or 'none'}, missed {r['missed'] or 'none'}, counts "
-                    f"{r['counts_exact']}/{r['counts_settled']}, samples from sitting down to "
+                    f"{r['counts_exact']}/{r['counts_settled']} (first three samples "
+                    f"{r['counts_early_exact']}/{r['counts_early']}), samples from sitting down to "
                     f"the mark's time {r['mark_delay_samples']}, to the name shown "
                     f"{r['named_delay_samples']}, {r['wall_s']:.0f} s",
                     flush=True,
@@ -239,7 +244,9 @@ def main() -> None:
             "(mean), "
             f"posters marked {sum(len(r['poster_marked']) for r in rows)}, missed "
             f"{sum(len(r['missed']) for r in rows)}, head counts exact "
-            f"{sum(r['counts_exact'] for r in rows)}/{sum(r['counts_settled'] for r in rows)}, "
+            f"{sum(r['counts_exact'] for r in rows)}/{sum(r['counts_settled'] for r in rows)} "
+            f"(first three samples {sum(r['counts_early_exact'] for r in rows)}/"
+            f"{sum(r['counts_early'] for r in rows)}), "
             f"samples from sitting down to the mark's time: median "
             f"{statistics.median(delays) if delays else '-'} (max {max(delays) if delays else '-'})"
             f", to the name shown: median {statistics.median(shown) if shown else '-'} (max "

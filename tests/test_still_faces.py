@@ -111,6 +111,33 @@ def test_the_pictures_survive_a_stored_state() -> None:
     assert fresh.observe(4, t, image, found, embed).count == 2
 
 
+def test_the_counts_that_counted_a_picture_are_taken_back_also_after_a_resume() -> None:
+    """The first two samples counted the poster (unsure then); the sample that finds it a
+    picture takes it off their counts, once each, also when the run was stopped and resumed
+    in between."""
+    config = MonitorConfig(room_camera=True)
+    gallery = Gallery([], np.zeros(0, int), np.zeros((0, 8), np.float32), 0.5, 0.05)
+
+    def embed(subset: Faces) -> np.ndarray:
+        return np.zeros((len(subset), 8), np.float32)
+
+    frames = list(samples(5))
+    monitor = AttendanceMonitor(gallery, [], config)
+    outs = [monitor.observe(seq, t, image, found, embed) for seq, (t, image, found) in
+            enumerate(frames)]  # fmt: skip
+    assert [o.uncounted for o in outs] == [[], [], [0, 1], [], []]
+    [event] = [e for o in outs for e in o.events if e.kind == "pictures"]
+    assert "taken off the head counts of the 2 sample(s) before" in event.detail
+
+    stopped = AttendanceMonitor(gallery, [], config)
+    for seq, (t, image, found) in enumerate(frames[:2]):
+        stopped.observe(seq, t, image, found, embed)
+    resumed = AttendanceMonitor(gallery, [], config)
+    monitor_state.restore(resumed, monitor_state.snapshot(stopped))
+    t, image, found = frames[2]
+    assert resumed.observe(2, t, image, found, embed).uncounted == [0, 1]
+
+
 def only_alice():  # noqa: ANN201
     """A room camera's monitor expecting Alice, and an embedder for which every face is her:
     only motion decides who is named."""

@@ -97,6 +97,8 @@ def _remembered(r: Remembered, latest: bool) -> dict[str, Any]:
         "matched": r.matched,
         # Only the latest sample's places go on to the next one: only theirs are kept.
         "embeddings": [_pack(e) for e in r.embeddings] if latest else [],
+        "counted": r.counted if latest else [],
+        "seq": r.seq,
     }
 
 
@@ -111,6 +113,8 @@ def _recalled(row: dict[str, Any]) -> Remembered:
         [[c == "s" for c in h] for h in row["history"]],
         [{p: [float(v) for v in times] for p, times in m.items()} for m in row["matched"]],
         embeddings=[_unpack(e) for e in row.get("embeddings", [])],
+        counted=[[int(q) for q in seqs] for seqs in row.get("counted", [])],
+        seq=int(row.get("seq", -1)),
     )
 
 
@@ -160,6 +164,8 @@ def _forget_places(row: dict[str, Any], name: str, boxes: list[np.ndarray | None
         row["history"][i], row["matched"][i] = "", {}
         if row.get("embeddings"):
             row["embeddings"][i] = None
+        if row.get("counted"):
+            row["counted"][i] = []
 
 
 def restore(monitor: AttendanceMonitor, blob: bytes) -> None:

@@ -155,6 +155,9 @@ class SampleOutcome:
     # Marks made before whose evidence a larger shot of the same face, named again, replaces
     # (an entrance decides a mark while the face is still far: see analysis.entrance.monitor).
     evidence: list[Mark] = field(default_factory=list)
+    # Earlier samples (seq) whose head count counted a face this sample found to be a picture,
+    # once per such face: their counts are one lower (a room camera's, see vision.still).
+    uncounted: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -256,7 +259,7 @@ class AttendanceMonitor:
         live: np.ndarray | None = None  # a room camera's faces that may be named (see _in_room)
         room_events: list[Event] = []
         if cfg.room_camera:
-            reading, live = self._in_room(t, image, faces, room_events)
+            reading, live = self._in_room(seq, t, image, faces, room_events)
         faces = reading.faces if reading is not None else faces
         tiles = reading.tile_rects() if reading is not None else None
         tracks, carried = self.tracker.update(t, image, faces, tiles)
@@ -270,6 +273,8 @@ class AttendanceMonitor:
         embeds = verify or bool(pending.any())
         out = SampleOutcome(seq, t, count, 0, 0, bool(verify), 0)
         out.events.extend(room_events)
+        if cfg.room_camera:
+            out.uncounted = [q for seqs in self.still.samples[-1].uncounted.values() for q in seqs]
         fresh = np.zeros(count, bool)
         if embeds and count:
             # On a verification every face, not only the new ones: a face that kept its
@@ -419,7 +424,12 @@ class AttendanceMonitor:
         return may == ANYONE or (may == RETURNING and person in self.marked), seated
 
     def _in_room(
-        self, t: float, image: np.ndarray, faces: Faces | ScreenReading, events: list[Event]
+        self,
+        seq: int,
+        t: float,
+        image: np.ndarray,
+        faces: Faces | ScreenReading,
+        events: list[Event],
     ) -> tuple[ScreenReading, np.ndarray]:
         """A room camera's frame as one scene without its pictures, and who each face left
         may be named as: ANYONE once seen to move (Verdict.LIVE); only someone already marked
@@ -432,21 +442,30 @@ class AttendanceMonitor:
             else faces
         )
         before = self.still.samples[-1] if self.still.samples else None
-        verdict = self.still.judge(t, image, every)
+        verdict = self.still.judge(t, image, every, seq)
         picture = verdict == Verdict.PICTURE
         new = np.flatnonzero(picture)
         if before is not None and len(new):
             # Pictures already set aside in the sample before are not news.
             known = before.boxes[before.verdicts() == Verdict.PICTURE]
             new = new[~same_places(every.boxes[new, :4], known).any(axis=1)]
+        taken_back = self.still.samples[-1].uncounted
         for k in new:
+            earlier = len(taken_back.get(int(k), []))
+            back = (
+                f"; taken off the head counts of the {earlier} sample(s) before, which counted "
+                "it while it was not yet known"
+                if earlier
+                else ""
+            )
             events.append(
                 Event(
                     t,
                     "pictures",
                     None,
                     f"a face unmoved from sample to sample, taken for a picture (a poster, a "
-                    f"photo, a screen): not counted or named; {int(picture.sum())} in the room",
+                    f"photo, a screen): not counted or named; {int(picture.sum())} in the room"
+                    f"{back}",
                     crop=crop_with_context(image, every.boxes[int(k), :4]),
                 )
             )

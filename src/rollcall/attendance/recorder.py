@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -129,7 +130,22 @@ class SessionRecorder:
                 recorded_at=utcnow(),
             )
         )
+        self._take_back(session, out.uncounted)
         self.write_findings(session, out, str(out.seq))
+
+    def _take_back(self, session: Session, uncounted: list[int]) -> None:
+        """Earlier head counts, one face lower for each time their seq is in ``uncounted``: a
+        room camera's face they counted turned out a picture on the wall (vision.still). The
+        face was not named in them, so it was one of their unknown faces."""
+        for seq, faces in sorted(Counter(uncounted).items()):
+            row = session.scalar(
+                select(HeadCount).where(
+                    HeadCount.session_id == self.session_id, HeadCount.seq == seq
+                )
+            )
+            if row is not None:  # (a sample before a resume may have been missed, not recorded)
+                row.count = max(row.count - faces, row.recognized)
+                row.unknown = row.count - row.recognized
 
     def record_findings(self, out: SampleOutcome, tag: str) -> None:
         """Commit marks, sightings, strangers and events found between samples (the entrance

@@ -183,6 +183,13 @@ class Remembered:
     # Per face: the embedding of whoever was last seen at that place (None: not embedded yet),
     # to tell when someone else is there now.
     embeddings: list[np.ndarray | None] = field(default_factory=list)
+    # Per face: the samples (seq) whose head count counted the face at that place while it was
+    # UNSURE; when it turns out a picture, those counts are taken back (see StillFaces.judge).
+    counted: list[list[int]] = field(default_factory=list)
+    seq: int = -1  # the sample's seq (-1: not known)
+    # Per face this sample found a picture: the samples (seq) that had counted it (not kept in
+    # the state: the sample that found it records the correction).
+    uncounted: dict[int, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.history:
@@ -191,6 +198,8 @@ class Remembered:
             self.matched = [{} for _ in range(len(self.boxes))]
         if not self.embeddings:
             self.embeddings = [None] * len(self.boxes)
+        if not self.counted:
+            self.counted = [[] for _ in range(len(self.boxes))]
 
     def verdicts(self) -> np.ndarray:
         return np.array([verdict_of(h) for h in self.history], int)
@@ -214,13 +223,19 @@ class StillFaces:
 
     samples: list[Remembered] = field(default_factory=list)
 
-    def judge(self, t: float, image: np.ndarray, faces: Faces) -> np.ndarray:
-        """(N,) Verdict of each face; the sample is then remembered."""
+    def judge(self, t: float, image: np.ndarray, faces: Faces, seq: int = -1) -> np.ndarray:
+        """(N,) Verdict of each face; the sample is then remembered.
+
+        A face is counted while UNSURE, since most faces in a room are people, and a picture is
+        known only from its second or third comparison. The samples that counted a face now
+        found a picture are the latest Remembered's ``uncounted`` (with ``seq`` given): their
+        head counts are then corrected, so a poster is in no count of the session."""
         gray = grey(image)
         boxes = faces.boxes[:, :4].astype(np.float32)
         history: list[list[bool]] = [[] for _ in range(len(faces))]
         matched: list[dict[str, list[float]]] = [{} for _ in range(len(faces))]
         embeddings: list[np.ndarray | None] = [None] * len(faces)
+        counted: list[list[int]] = [[] for _ in range(len(faces))]
         placed = np.zeros(len(faces), bool)
         compared = np.zeros(len(faces), bool)
         for age, earlier in enumerate(reversed(self.samples)):
@@ -233,6 +248,7 @@ class StillFaces:
                     if not age:  # (a picture's place, across a gap, matched nobody)
                         matched[i] = {p: list(v) for p, v in earlier.matched[j].items()}
                         embeddings[i] = earlier.embeddings[j]
+                        counted[i] = list(earlier.counted[j])
                     placed[i] = True
                 if compared[i] or t - earlier.t < MIN_GAP:
                     continue
@@ -240,14 +256,23 @@ class StillFaces:
                 history[i] = [*history[i], bool(still)][-HISTORY:]
                 compared[i] = True
         patches = np.stack([patch(gray, b) for b in boxes]) if len(faces) else _none()
-        latest = Remembered(t, boxes, patches, history, matched, compared, embeddings)
+        latest = Remembered(t, boxes, patches, history, matched, compared, embeddings, seq=seq)
         self.samples = [*self.samples, latest][-REMEMBERED:]
         verdicts = latest.verdicts()
-        for i in np.flatnonzero(verdicts == Verdict.PICTURE):
-            # A picture's matches date no one's attendance (a poster matched while it was
-            # unsure would otherwise date a mark of its own). Its embedding stays: whoever
-            # sits down in front of it is told from it, and judged afresh.
-            latest.matched[i] = {}
+        for i, verdict in enumerate(verdicts):
+            if verdict == Verdict.PICTURE:
+                # A picture's matches date no one's attendance (a poster matched while it was
+                # unsure would otherwise date a mark of its own). Its embedding stays: whoever
+                # sits down in front of it is told from it, and judged afresh.
+                latest.matched[i] = {}
+                if counted[i]:
+                    latest.uncounted[i] = counted[i]
+                counted[i] = []
+            elif verdict == Verdict.LIVE:
+                counted[i] = []  # a person: the counts that counted them were right
+            elif seq >= 0:
+                counted[i] = [*counted[i], seq][-HISTORY:]
+        latest.counted = counted
         return verdicts
 
     def restart(self, i: int) -> None:
@@ -256,6 +281,8 @@ class StillFaces:
         someone_else)."""
         latest = self.samples[-1]
         latest.history[i], latest.matched[i] = [], {}
+        # Only this sample counted the face now there (whoever was there before is not it).
+        latest.counted[i] = [latest.seq] if latest.seq >= 0 else []
 
     def someone_else(self, i: int, embedding: np.ndarray, same: float) -> bool:
         """Whether face ``i``'s embedding is of someone other than whoever was last embedded at
