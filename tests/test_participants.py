@@ -936,3 +936,25 @@ def test_a_meet_exit_given_to_the_minute_lasts_to_its_end() -> None:
         ("Ada Lovelace", "ada@school.example", 0.0, 119.0),  # to 9:01:59
         ("Bob Smith", "bob@school.example", 5.0, 90.0),  # to the second, as given
     ]
+
+
+def test_an_alias_that_is_another_enrolled_persons_name_is_refused(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    """Aliases match accounts in every course's meetings, before names: one that is another
+    enrolled person's name would hand that person's account to whoever holds it."""
+    db = _meeting_db()
+    refused = cli("people", "set", "Bob Smith", "--alias", "ada_LOVELACE")
+    assert refused.exit_code != 0 and "the name of Ada Lovelace" in " ".join(refused.output.split())
+    report = tmp_path / "participants.csv"
+    report.write_bytes(zoom_report(PEOPLE[:1], START, PARIS))
+    assert cli("participants", "import", "--session", "algebra-1", str(report)).exit_code == 0
+    # Staff decide that this meeting's "Ada Lovelace" account was Bob's: for this meeting only.
+    done = cli("participants", "confirm", "--session", "algebra-1", "Ada Lovelace", "Bob Smith")
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert "in this meeting only" in said and "the name of Ada Lovelace" in said, said
+    with db.session() as s:
+        bob = s.scalar(select(Person).where(Person.name == "Bob Smith"))
+        held = set(s.scalars(select(PersonAlias.value).where(PersonAlias.person_id == bob.id)))
+        [account] = s.scalars(select(MeetingParticipant)).all()
+        assert account.person_id == bob.id
+    assert "Ada Lovelace" not in held, held

@@ -161,13 +161,18 @@ def participants_confirm(app: App, session_name: str, account: str, person: str)
                 f"{'no' if not found else len(found)} account(s) named {account!r} in "
                 f"{session_name} (see `rollcall participants list --session {session_name}`)"
             )
-        confirm(session, found[0], who, cli_actor())
+        kept_here = confirm(session, found[0], who, cli_actor())
         record(
             session,
             cli_actor(),
             MeetingChanged(row.name, f"confirmed account {account!r} as {person}", person),
         )
-    out_console.print(f"{account} is {person}; remembered as their alias.", highlight=False)
+    if kept_here:
+        out_console.print(
+            f"{account} is {person} in this meeting only: {'; '.join(kept_here)}.", highlight=False
+        )
+    else:
+        out_console.print(f"{account} is {person}; remembered as their alias.", highlight=False)
 
 
 @participants.command("hook")

@@ -70,6 +70,12 @@ def add_alias(s: Session, person: Person, kind: str, value: str, added_by: str) 
         for p in s.scalars(select(Person).where(Person.id != person.id, Person.email.is_not(None))):
             if email_key(p.email or "") == norm:
                 raise RollcallError(f"the email {value!r} is already {p.name}'s")
+    else:
+        # Aliases are the whole school's: one that is another enrolled person's own name would
+        # hand their account, in every course's meetings, to this person.
+        for p in s.scalars(select(Person).where(Person.id != person.id)):
+            if name_key(p.name) == norm:
+                raise RollcallError(f"the alias {value!r} is the name of {p.name}, enrolled")
     s.add(PersonAlias(person_id=person.id, kind=kind, value=value, norm=norm, added_by=added_by))
     s.flush()
     return True
@@ -316,19 +322,18 @@ def remove_reported(s: Session, row: AttendanceSession) -> tuple[int, int]:
     return stays, accounts
 
 
-def confirm(s: Session, p: MeetingParticipant, person: Person, by: str) -> None:
+def confirm(s: Session, p: MeetingParticipant, person: Person, by: str) -> list[str]:
     """Staff say account `p` is `person`: remembered as their alias (and email), so the next
-    meeting matches at once; the session's other unmatched accounts are matched again."""
-    if p.name:
-        try:
-            add_alias(s, person, "alias", p.name, by)
-        except RollcallError:
-            pass  # another person's alias: keep this decision for this meeting only
-    if p.email:
-        try:
-            add_alias(s, person, "email", p.email, by)
-        except RollcallError:
-            pass
+    meeting matches at once; the session's other unmatched accounts are matched again.
+    Returns why a name or email was not remembered (another person's alias, email or own
+    name): the decision then holds for this meeting only."""
+    kept_here: list[str] = []
+    for kind, value in (("alias", p.name), ("email", p.email)):
+        if value:
+            try:
+                add_alias(s, person, kind, value, by)
+            except RollcallError as exc:
+                kept_here.append(str(exc))
     p.person_id, p.matched_by, p.proposed_id, p.proposal_score = person.id, "staff", None, None
     s.flush()
     row = s.get(AttendanceSession, p.session_id)
@@ -337,3 +342,4 @@ def confirm(s: Session, p: MeetingParticipant, person: Person, by: str) -> None:
         if other.person_id is None:
             apply_match(other, matcher.match(other.name, other.email, other.original_name))
     s.flush()
+    return kept_here
