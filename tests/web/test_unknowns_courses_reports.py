@@ -58,9 +58,9 @@ def test_a_face_judged_a_picture_is_reviewed_but_never_becomes_a_template(app, b
     assert "Enroll as a new person" not in ada.get("/unknowns/").get_data(as_text=True)
     assert "picture held up" in ivy.get("/sessions/algebra-1").get_data(as_text=True)
 
-    done = ivy.post("/unknowns/1/assign", {"person": "Bob", "as_template": "on"})
+    done = ada.post("/unknowns/1/assign", {"person": "Bob", "as_template": "on"})
     assert done.status_code == 302
-    page = ivy.get("/unknowns/?show=assigned").get_data(as_text=True)
+    page = ada.get("/unknowns/?show=assigned").get_data(as_text=True)
     assert "never added as templates" in page
     # The audit says the liveness check was overruled, and by whom.
     assert "judged a picture held up to the camera" in ivy.get("/sessions/algebra-1").get_data(
@@ -86,6 +86,22 @@ def test_a_face_judged_a_picture_is_reviewed_but_never_becomes_a_template(app, b
     assert "no one can be enrolled from them" in ada.get("/unknowns/").get_data(as_text=True)
     with db.session() as s:
         assert s.scalar(select(Person).where(Person.name == "Carol New")) is None
+
+
+def test_only_administrators_add_an_unknown_face_as_templates(app, browser) -> None:
+    """A template names its face as the person in every course: an instructor may assign a
+    face (their course's marks follow) but not enroll it."""
+    from rollcall.storage.models import Template
+
+    ivy, ada = browser("ivy"), browser("ada")
+    assert "as_template" not in ivy.get("/unknowns/").get_data(as_text=True)
+    assert "as_template" in ada.get("/unknowns/").get_data(as_text=True)
+    refused = ivy.post("/unknowns/1/assign", {"person": "Bob", "as_template": "on"})
+    assert refused.status_code == 302
+    assert "Only administrators add face templates" in ivy.get("/unknowns/").get_data(as_text=True)
+    with app.extensions["rollcall"].db.session() as s:
+        assert s.get(UnknownFace, 1).review == "pending"
+        assert s.scalars(select(Template)).all() == []
 
 
 def test_instructor_assigns_only_people_of_the_session(app, browser) -> None:

@@ -171,6 +171,11 @@ def assign(face_id: int):  # noqa: ANN201
         if person is None or person_name not in _candidates(s, user, [r for _, r in group]):
             flash("Choose a person from the list.", "error")
             return redirect(url_for("unknowns.index"))
+        if as_template and user.role != "admin":
+            # A template names its face as the person in every course they are on: biometric
+            # data is enrolled by administrators only, as on the People pages.
+            flash("Only administrators add face templates; nothing was assigned.", "error")
+            return redirect(url_for("unknowns.index"))
         stored = [(f.id, f.crop_path) for f, _ in group]
         crops = _template_crops(group) if as_template else []
     added = _add_templates(person_name, crops) if crops else 0
