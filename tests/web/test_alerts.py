@@ -246,3 +246,21 @@ def test_an_absence_set_by_hand_alerts_as_one_recorded(app, browser) -> None:  #
     assert done.status_code == 302
     assert alerts_about("Alice") == ["ivy@school.example"]
     assert alerts_about("Bob") == ["ivy@school.example"]  # not a second time
+
+
+def test_a_deleted_courses_alerts_are_not_shown_to_the_next_course_of_its_name(
+    app, browser
+) -> None:  # noqa: ANN001
+    """Schools make "CS101" again every term: its new instructors must not read the alert
+    emails about the deleted course's students. Admins still see them."""
+    ivy, ada = browser("ivy"), browser("ada")
+    assert "ivy@school.example" in ivy.get("/alerts/").get_data(as_text=True)
+    with app.extensions["rollcall"].db.session() as s:
+        [message] = s.scalars(select(OutboxMessage.id)).all()
+    assert ada.post("/courses/Algebra/delete", {"confirm": "Algebra"}).status_code == 302
+    assert ada.post("/courses/", {"name": "Algebra"}).status_code == 302
+    ada.post("/courses/Algebra/instructors", {"user": "ivy", "action": "add"})
+    assert browser("ivy").get("/courses/Algebra").status_code == 200
+    assert "ivy@school.example" not in ivy.get("/alerts/").get_data(as_text=True)
+    assert ivy.get(f"/alerts/{message}").status_code == 403
+    assert ada.get(f"/alerts/{message}").status_code == 200

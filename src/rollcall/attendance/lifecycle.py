@@ -23,6 +23,7 @@ from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
     HeadCount,
+    OutboxMessage,
     PresenceInterval,
     UnknownFace,
     utcnow,
@@ -196,7 +197,8 @@ def delete_course(
 ) -> tuple[int, int]:
     """Delete a course with its roster, instructors, term and alert settings (the database
     cascades). Its sessions go too with `with_sessions` (each as `delete_session` does, in the
-    audit trail); otherwise they are kept without a course. Returns (deleted, kept)."""
+    audit trail); otherwise they are kept without a course. Its alert emails are kept for
+    admins only. Returns (deleted, kept)."""
     with db.session() as session:
         course = require_course(session, name)
         names = list(
@@ -209,6 +211,13 @@ def delete_course(
             delete_session(db, settings, session_name, actor)
     with db.session() as session:
         course = require_course(session, name)
+        # The outbox knows a course by name: a new course of that name (next term's CS101)
+        # and its instructors must not read this one's alerts. Admins still see them.
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.course_name == course.name)
+            .values(course_name=None)
+        )
         session.delete(course)
         deleted = len(names) if with_sessions else 0
         record(session, actor, CourseDeleted(name, deleted, len(names) - deleted))
