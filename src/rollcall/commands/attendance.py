@@ -9,8 +9,9 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from rollcall.analysis import MODES
 from rollcall.analysis.entrance import MAX_FPS, MIN_FPS
@@ -473,12 +474,22 @@ def _when(app: App, session_name: str) -> str:
         return in_zone(row.started_at, zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+class SourceSeconds(ProgressColumn):
+    """Seconds of the source done, of its total when known: a live camera (and a recording
+    before its length is read) has none."""
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text(f"{task.completed:.0f} s")
+        return Text(f"{task.completed:.0f}/{task.total:.0f} s")
+
+
 def session_progress(quiet: bool) -> Progress:
     """The progress bar of a session on the source's timeline (seconds done / total)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        SourceSeconds(),
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
