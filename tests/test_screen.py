@@ -208,3 +208,35 @@ def test_a_sliver_cut_off_the_next_picture_does_not_hide_a_cut_tile() -> None:
     reading = read_screen(compressed(image), faces_at([main, poster]))
     assert_found(reading.tiles[1:], [t.rect for t in truths][1:])
     assert reading.background.boxes.tolist() == [list(map(float, poster))]
+
+
+# -- something drawn across a gutter (a notification, a chat toast, a tooltip) -----------------
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+@pytest.mark.parametrize("grey", [230, 60])
+@pytest.mark.parametrize("where", ["middle row", "top row", "at a crossing"])
+def test_a_box_drawn_across_a_gutter_loses_no_tile(
+    size: tuple[int, int], grey: int, where: str
+) -> None:
+    """A box over part of a gutter left it too little background for a cut: the two tiles
+    were one piece, joined to the third across the next gutter, too wide for a tile, and the
+    whole row was dropped; a poster in it was then counted and, matching, named."""
+    image, truths = compose_gallery([Tile(f"p{i}", noise_photo(i)) for i in range(9)], size)
+    rects = [t.rect for t in truths]
+    (x3, y3, w3, h3), (x4, _, _, _) = rects[3], rects[4]
+    _, y0, _, h0 = rects[0]
+    gap_x, gap_y = (x3 + w3 + x4) // 2, (y0 + h0 + y3) // 2
+    box = {
+        "middle row": (gap_x - 50, y3 + h3 // 3, 100, 60),
+        "top row": (gap_x - 145, y0 + h0 // 2, 290, 70),
+        "at a crossing": (gap_x - 60, gap_y - 30, 120, 60),  # over both gutters
+    }[where]
+    bx, by, bw, bh = box
+    cv2.rectangle(image, (bx, by), (bx + bw, by + bh), (grey, grey, grey), -1)
+    assert_found(find_tiles(compressed(image)), rects)
+    # A small face on the wall of the tile right of the box is a picture, the main one counts.
+    main = (x4 + w3 // 2 - 60, y3 + h3 // 4, 120, 140)
+    poster = (x4 + w3 - 70, y3 + 10, 40, 48)
+    reading = read_screen(compressed(image), faces_at([main, poster]))
+    assert reading.background.boxes.tolist() == [list(map(float, poster))]

@@ -135,6 +135,7 @@ def find_tiles(image: np.ndarray) -> np.ndarray:
     )
     tiles: list[tuple[int, int, int, int]] = []
     _xy_cut(masks, 0, 0, sw, sh, True, tiles, 0)
+    tiles = _split_at_aligned_gutters(tiles, masks)
     tiles = _mend_slivers(tiles, masks)
     if not tiles:
         return np.zeros((0, 4), np.float32)
@@ -174,6 +175,63 @@ def _typical(sizes: list[int]) -> float:
     ordered = np.sort(np.asarray(sizes, np.float64))
     reach = np.cumsum(ordered)
     return float(ordered[int(np.searchsorted(reach, reach[-1] / 2))])
+
+
+# A partly covered gutter: this share of its line is still background. A notification, a chat
+# toast or a pointer's tooltip drawn across a gutter covers a stretch of it, and the XY-cut,
+# which wants GUTTER_SHARE, does not cut there.
+COVERED_GUTTER_SHARE = 0.5
+# How near (px, on the working copy) a cut must lie to another tile's edge to be the same
+# gutter line.
+ALIGNED = 3
+
+
+def _split_at_aligned_gutters(
+    tiles: list[tuple[int, int, int, int]], masks: _Masks
+) -> list[tuple[int, int, int, int]]:
+    """Split pieces at a gutter something is drawn across: a line of the piece, no wider than a
+    gutter and at least COVERED_GUTTER_SHARE background, in line with the edges of tiles in
+    other rows (columns) on both its sides. A gallery's gutters run straight through the grid, so
+    the other rows say where this one's is; a dark stripe inside a picture is not in line with
+    them. (Unsplit, the two tiles and a third joined to them across the next gutter made a
+    piece too wide to be a tile: the whole row was lost, and a poster in it counted and named.)"""
+    out = list(tiles)
+    for across in (True, False):  # split widths at columns, then heights at rows
+        k = 0 if across else 1
+        done: list[tuple[int, int, int, int]] = []
+        for piece in out:
+            done.extend(_split_piece(piece, out, masks, across, k))
+        out = done
+    return out
+
+
+def _split_piece(
+    piece: tuple[int, int, int, int],
+    tiles: list[tuple[int, int, int, int]],
+    masks: _Masks,
+    across: bool,
+    k: int,
+) -> list[tuple[int, int, int, int]]:
+    x, y, w, h = piece
+    start, size = piece[k], piece[k + 2]
+    # Edges of the tiles in other rows (columns): those not level with this piece.
+    others = [t for t in tiles if t != piece and _overlap(t, piece, not across) == 0]
+    ends = np.array([t[k] + t[k + 2] for t in others], np.float64)
+    starts = np.array([t[k] for t in others], np.float64)
+    if not len(others):
+        return [piece]
+    region = masks.gutter[y : y + h, x : x + w]
+    share = region.mean(axis=0 if across else 1)
+    flags = share >= COVERED_GUTTER_SHARE
+    for a, b in _runs(flags):
+        if b - a > masks.max_gutter or a < masks.min_side or size - b < masks.min_side:
+            continue
+        left, right = start + a, start + b
+        if (np.abs(ends - left) <= ALIGNED).any() and (np.abs(starts - right) <= ALIGNED).any():
+            first = (x, y, a, h) if across else (x, y, w, a)
+            rest = (x + b, y, w - b, h) if across else (x, y + b, w, h - b)
+            return [first, *_split_piece(rest, tiles, masks, across, k)]
+    return [piece]
 
 
 def _mend_slivers(
