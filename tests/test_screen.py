@@ -240,3 +240,17 @@ def test_a_box_drawn_across_a_gutter_loses_no_tile(
     poster = (x4 + w3 - 70, y3 + 10, 40, 48)
     reading = read_screen(compressed(image), faces_at([main, poster]))
     assert reading.background.boxes.tolist() == [list(map(float, poster))]
+
+
+def test_a_small_face_in_no_tile_of_a_gallery_is_a_picture() -> None:
+    """A face outside every tile found (a tile the search missed, a photo on a shared screen)
+    is held to the tiles' faces: far smaller than theirs, it is neither counted nor named."""
+    image, truths = compose_gallery([Tile(f"p{i}", noise_photo(i)) for i in range(4)], (1280, 720))
+    (x0, y0, w0, _), (x1, y1, w1, _) = truths[0].rect, truths[1].rect
+    mains = [(x0 + w0 // 2 - 90, y0 + 60, 180, 200), (x1 + w1 // 2 - 90, y1 + 60, 180, 200)]
+    gutter = (x0 + w0 + x1) // 2  # faces centred on the gutter between the two: in no tile
+    small, large = (gutter - 15, y0 + 40, 30, 36), (gutter - 65, y0 + 150, 130, 150)
+    reading = read_screen(compressed(image), faces_at([*mains, small, large]))
+    assert reading.grid
+    assert reading.background.boxes.tolist() == [list(map(float, small))]
+    assert len(reading.faces) == 3

@@ -421,11 +421,18 @@ def read_screen(image: np.ndarray, faces: Faces) -> ScreenReading:
     keep = np.ones(len(faces), bool)
     shared = []
     sides = faces.min_side
+    mains = []
     for k in np.unique(tile_of[tile_of >= 0]):
         members = np.flatnonzero(tile_of == k)
         main = sides[members].max()
+        mains.append(main)
         small = members[sides[members] < SECOND_FACE_RATIO * main]
         keep[small] = False
         if len(members) - len(small) > 1:
             shared.append(int(k))
+    outside = np.flatnonzero(tile_of < 0)
+    if len(outside) and mains:
+        # A face in no tile of a gallery (a tile not found, a shared screen's picture) is
+        # held to the tiles' own faces: one far smaller than theirs is a picture too.
+        keep[outside[sides[outside] < SECOND_FACE_RATIO * float(np.median(mains))]] = False
     return ScreenReading(faces[keep], tile_of[keep], tiles, faces[~keep], shared)
