@@ -174,7 +174,7 @@ def test_identify_names_known_people_in_group_photos(cli, faces: Path):
         assert sorted(named) == sorted(expected), report["image"]
         assert report["head_count"] == int(row["face_count"])
         for face in report["faces"]:
-            assert set(face) == {"box", "score", "person", "similarity"}
+            assert set(face) == {"box", "score", "person", "similarity", "picture"}
             assert len(face["box"]) == 4
 
 
@@ -318,3 +318,30 @@ def test_one_face_under_a_second_name_is_refused(cli, faces: Path):
     assert twin.exit_code == 0, twin.output
     listed = {p["name"]: p["templates"] for p in json.loads(cli("people", "--json").output)}
     assert listed == {"Tony Blair": 3, "Colin Powell": 2, "T. Blair": 1}
+
+
+def test_identify_and_count_leave_out_a_poster_behind_a_meeting_participant(
+    cli, faces: Path, tmp_path: Path
+):
+    """A gallery screenshot is read as a session reads it: a poster on the wall behind a
+    participant (far smaller than their face, in their tile) is not counted or named, even of
+    someone enrolled."""
+    from rollcall.synth.gallery import Tile, compose_gallery
+
+    enroll_misc_people(cli, faces)
+    people = ["Tony_Blair", "Colin_Powell", "Gerhard_Schroeder", "Jacques_Chirac"]
+    tiles = [Tile(n, photos(faces, n)[0]) for n in people]
+    tiles[0] = Tile(people[0], photos(faces, people[0])[0], poster=photos(faces, "Joe_Biden")[0])
+    image, truths = compose_gallery(tiles, (1280, 720))
+    shot = tmp_path / "gallery.png"
+    cv2.imwrite(str(shot), image)
+    [found] = json.loads(cli("identify", "--json", shot).stdout)
+    pictures = [f for f in found["faces"] if f["picture"]]
+    assert found["head_count"] == 4 and len(pictures) == 1, found
+    assert pictures[0]["person"] is None
+    px, py, pw, ph = truths[0].poster_rect
+    x, y, w, h = pictures[0]["box"]
+    assert px - 5 <= x + w / 2 <= px + pw + 5 and py - 5 <= y + h / 2 <= py + ph + 5
+    [counted] = json.loads(cli("count", "--json", shot).stdout)
+    assert counted["head_count"] == 4 and len(counted["faces"]) == 5
+    assert "1 picture(s) behind participants" in " ".join(cli("count", shot).output.split())

@@ -22,6 +22,7 @@ from rollcall.vision.gallery import (
     Gallery,
     recheck_gallery,
 )
+from rollcall.vision.screen import pictures_on_screen
 from rollcall.vision.types import Faces
 
 
@@ -65,12 +66,16 @@ class FaceReport:
     score: float
     person: str | None
     similarity: float | None
+    # A picture behind a meeting participant (a screenshot's gallery tile holds a far larger
+    # face, vision.screen): not counted and never named, as a session would not.
+    picture: bool = False
 
     def to_json(self, with_identity: bool = True) -> dict[str, object]:
         out: dict[str, object] = {"box": self.box, "score": round(self.score, 4)}
         if with_identity:
             out["person"] = self.person
             out["similarity"] = None if self.similarity is None else round(self.similarity, 4)
+        out["picture"] = self.picture
         return out
 
 
@@ -81,7 +86,7 @@ class ImageReport:
 
     @property
     def head_count(self) -> int:
-        return len(self.faces)
+        return sum(not f.picture for f in self.faces)
 
     def to_json(self, with_identity: bool = True) -> dict[str, object]:
         return {
@@ -102,24 +107,28 @@ def identify_image(
     # naming size are reported (counted) but never named.
     result = engine.identify(image, gallery, pad_retry=True)
     faces, matches = result.faces, result.matches
+    pictures = pictures_on_screen(image, faces)
     reports = [
         FaceReport(box, float(score), gallery.name_of(int(p)), float(sim))
-        for box, score, p, sim in zip(
-            _boxes(faces), faces.scores, matches.person, matches.similarity, strict=True
+        if not picture
+        else FaceReport(box, float(score), None, None, picture=True)
+        for box, score, p, sim, picture in zip(
+            _boxes(faces), faces.scores, matches.person, matches.similarity, pictures, strict=True
         )
     ]
     if not len(gallery):
-        reports = [FaceReport(r.box, r.score, None, None) for r in reports]
+        reports = [FaceReport(r.box, r.score, None, None, r.picture) for r in reports]
     return ImageReport(label, reports)
 
 
 def count_image(engine: FaceEngine, image: np.ndarray, label: str) -> ImageReport:
     faces = engine.detect(image, pad_retry=True)
+    pictures = pictures_on_screen(image, faces)
     return ImageReport(
         label,
         [
-            FaceReport(b, float(s), None, None)
-            for b, s in zip(_boxes(faces), faces.scores, strict=True)
+            FaceReport(b, float(s), None, None, picture=bool(picture))
+            for b, s, picture in zip(_boxes(faces), faces.scores, pictures, strict=True)
         ],
     )
 
@@ -132,9 +141,13 @@ def annotate(image: np.ndarray, report: ImageReport) -> np.ndarray:
     for face in report.faces:
         x, y, w, h = face.box
         colour = (60, 180, 60) if face.person else (0, 140, 255)
+        if face.picture:
+            colour = (160, 160, 160)
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, thick)
         if face.person:
             label = f"{face.person} {face.similarity:.2f}"
+        elif face.picture:
+            label = "picture"
         elif face.similarity is not None:
             label = "unknown"
         else:

@@ -510,11 +510,15 @@ def _run_images(app, images, as_json, annotate, *, identify, draw, analyse, gall
 
 
 def _print_report(report, identify: bool) -> None:  # noqa: ANN001
-    out_console.print(f"[bold]{report.image}[/bold]: {report.head_count} face(s)", highlight=False)
+    pictures = len(report.faces) - report.head_count
+    behind = f" (and {pictures} picture(s) behind participants, not counted)" if pictures else ""
+    out_console.print(
+        f"[bold]{report.image}[/bold]: {report.head_count} face(s){behind}", highlight=False
+    )
     if not identify:
         return
     for face in report.faces:
-        who = face.person or "[dim]unknown[/dim]"
+        who = face.person or ("[dim]picture[/dim]" if face.picture else "[dim]unknown[/dim]")
         sim = "" if face.similarity is None else f"  similarity {face.similarity:.2f}"
         out_console.print(f"  {who}  box {face.box}  score {face.score:.2f}{sim}", highlight=False)
 

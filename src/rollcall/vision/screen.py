@@ -409,9 +409,23 @@ def _tiles_in_margin(
 
 def read_screen(image: np.ndarray, faces: Faces) -> ScreenReading:
     """Split a frame's faces into participants and pictures behind them, tile by tile."""
+    tiles, tile_of, keep, shared = _participants(image, faces)
+    return ScreenReading(faces[keep], tile_of[keep], tiles, faces[~keep], shared)
+
+
+def pictures_on_screen(image: np.ndarray, faces: Faces) -> np.ndarray:
+    """(N,) bool: which faces of a meeting screenshot are pictures behind the participants
+    (all False when the image shows no gallery)."""
+    return ~_participants(image, faces)[2]
+
+
+def _participants(
+    image: np.ndarray, faces: Faces
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """(tiles, each face's tile or -1, which faces are participants, tiles shared by two)."""
     tiles = find_tiles(image)
     if not len(tiles) or not len(faces):
-        return ScreenReading(faces, np.full(len(faces), -1), tiles, faces[np.zeros(0, int)])
+        return tiles, np.full(len(faces), -1), np.ones(len(faces), bool), []
     cx = faces.boxes[:, 0] + faces.boxes[:, 2] / 2
     cy = faces.boxes[:, 1] + faces.boxes[:, 3] / 2
     tx, ty, tw, th = (tiles[:, k][None, :] for k in range(4))
@@ -435,4 +449,4 @@ def read_screen(image: np.ndarray, faces: Faces) -> ScreenReading:
         # A face in no tile of a gallery (a tile not found, a shared screen's picture) is
         # held to the tiles' own faces: one far smaller than theirs is a picture too.
         keep[outside[sides[outside] < SECOND_FACE_RATIO * float(np.median(mains))]] = False
-    return ScreenReading(faces[keep], tile_of[keep], tiles, faces[~keep], shared)
+    return tiles, tile_of, keep, shared
