@@ -295,6 +295,30 @@ def test_status_from_schedule(first, last, over, expected):
     assert status_of(first, last, window, session_over=over) == expected
 
 
+def test_nobody_left_early_while_the_screen_showed_no_face_to_the_end():
+    """Slides shared for the last 40 minutes: those seen until the share began did not leave
+    early (nobody was seen at all); one who left well before it did."""
+    window = ScheduleWindow(
+        start=0.0, end=3600.0, grace=300.0, sampling_gap=90.0, blank_from=1210.0
+    )
+    assert status_of(100.0, 1190.0, window, session_over=True) == "present"
+    assert status_of(100.0, 600.0, window, session_over=True) == "left_early"
+
+
+def test_no_one_is_seen_leaving_while_no_face_is_on_screen():
+    cfg = MonitorConfig(leave_after=60, verify_every=1000)
+    monitor, scene = make(cfg), Scene({0: "ada", 1: "bob"})
+    step(monitor, scene, 0, 0.0)
+    shared = Scene({})  # slides over the gallery
+    out = step(monitor, shared, 1, 30.0)
+    assert [e.kind for e in out.events] == ["no_faces"] and out.count == 0
+    out = step(monitor, shared, 2, 100.0)
+    assert out.events == []  # 100 s unseen, but nobody was seen at all: no one left
+    scene.seating.pop(1)  # the gallery is back, without bob
+    out = step(monitor, scene, 3, 130.0)
+    assert [(e.kind, e.person) for e in out.events] == [("left", "bob")]
+
+
 def test_status_without_schedule_and_minutes():
     assert status_of(900.0, 1000.0, None, True) == "present"
     assert minutes_present([(0.0, 600.0), (900.0, 1200.0)]) == pytest.approx(15.0)

@@ -45,3 +45,32 @@ def test_changing_a_course_schedule_does_not_re_judge_sessions_held(home: Path) 
                              datetime(2026, 3, 9, 9, 0, tzinfo=UTC))  # fmt: skip
         assert (new.schedule_start, new.schedule_end, new.schedule_grace) == ("09:20", "10:00", 5)
     db.engine.dispose()
+
+
+def test_slides_shared_to_the_end_make_nobody_leave_early(home: Path) -> None:
+    """A lecturer's week-1 recording: the gallery for 400 s, then slides with no face to the
+    end. Everyone seen until the share began was marked 'left early' together; one who left
+    while the gallery was still on screen still is."""
+    from rollcall.storage.models import HeadCount
+
+    db = Database(Settings.from_env())
+    settings = SessionSettings("x.mp4", 1, 20.0, 90.0, 300.0, 180.0)
+    with db.session() as s:
+        stay, leave = get_or_create_person(s, "Stay"), get_or_create_person(s, "Leave")
+        course = upsert_course(s, "CS101", ["Stay", "Leave"], "09:00", "09:12", 2, "UTC")
+        row = create_session(s, "w1", settings, [stay, leave], course,
+                             datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # fmt: skip
+        seen = {"Stay": (10.0, 390.0), "Leave": (10.0, 120.0)}
+        for record in s.query(AttendanceRecord).filter_by(session_id=row.id):
+            record.first_seen, record.last_seen = seen[record.person.name]
+        times = [10.0, 60.0, 120.0, 200.0, 300.0, 390.0, 460.0, 540.0, 620.0, 700.0]
+        for seq, t in enumerate(times):
+            count = 0 if t > 400 else 2 if t <= 120 else 1
+            s.add(HeadCount(session_id=row.id, seq=seq, t=t, count=count, recognized=count,
+                            unknown=0, verified=True))  # fmt: skip
+        row.processed_until = 720.0
+        lifecycle.close(s, row, 720.0, "UTC")
+    with db.session() as s:
+        status = {a.person: a.status for a in build_report(s, get_session(s, "w1")).attendance}
+    assert status == {"Stay": "present", "Leave": "left_early"}
+    db.engine.dispose()

@@ -349,6 +349,17 @@ class AttendanceMonitor:
         self.last_shared = len(reading.shared) if reading is not None else 0
         out.recognized = sum(1 for p in names if p is not None)
         out.unknown = count - out.recognized
+        if count == 0 and self.last_count:
+            out.events.append(
+                Event(
+                    t,
+                    "no_faces",
+                    None,
+                    f"no face on screen, after {self.last_count} in the sample before (slides "
+                    "shared, another window, every camera off?): nobody is seen leaving until "
+                    "faces are back",
+                )
+            )
         self.last_count = count
         if verify:
             self.last_verified = t
@@ -624,6 +635,10 @@ class AttendanceMonitor:
                 out.intervals.append(
                     IntervalChange(name, interval.start, interval.last_seen, interval.last_seen)
                 )
+        if not len(tracks):
+            # No face on screen at all (slides shared over the gallery, another window, every
+            # camera off): nobody is seen leaving while nobody is seen.
+            return
         for name, last in self.last_seen.items():
             if name not in seen and name not in self.gone and t - last >= self.config.leave_after:
                 self.gone.add(name)

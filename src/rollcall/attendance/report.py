@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, object_session
 
 from rollcall.attendance.status import ScheduleWindow, minutes_present, status_of, window_for
 from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
     Course,
+    HeadCount,
     PresenceInterval,
 )
 from rollcall.storage.sessions import attendance_rows, head_counts, intervals_by_person
@@ -198,7 +201,26 @@ def schedule_window(
         start, end, grace = course.start_time, course.end_time, course.grace_minutes
     else:
         return None
-    return window_for(row.started_at, start, end, grace, zone, sampling_gap=row.max_interval)
+    window = window_for(row.started_at, start, end, grace, zone, sampling_gap=row.max_interval)
+    if window is None or row.mode == "entrance":  # an entrance's counts are of people inside
+        return window
+    return dataclasses.replace(window, blank_from=blank_from(row))
+
+
+def blank_from(row: AttendanceSession) -> float | None:
+    """The time of the first of the session's last samples that showed no face at all, after
+    one that showed some (None: faces to the last sample, or never any)."""
+    session = object_session(row)
+    if session is None:
+        return None
+    seen = session.scalar(
+        select(func.max(HeadCount.seq)).where(HeadCount.session_id == row.id, HeadCount.count > 0)
+    )
+    if seen is None:
+        return None
+    return session.scalar(
+        select(func.min(HeadCount.t)).where(HeadCount.session_id == row.id, HeadCount.seq > seen)
+    )
 
 
 def session_over(row: AttendanceSession, window: ScheduleWindow | None) -> bool:

@@ -18,6 +18,10 @@ class ScheduleWindow:
     # The longest gap between two head counts: someone seen in the last one, up to that long
     # before the end, was not seen leaving (nobody looked after them).
     sampling_gap: float = 0.0
+    # When the screen stopped showing any face for the rest of the session (slides shared to
+    # the end, the window covered): from then on nobody was seen leaving either. None: faces
+    # were seen to the last sample.
+    blank_from: float | None = None
 
 
 # How an export writes "absent" while its session runs or is interrupted (it resumes): nobody
@@ -86,6 +90,7 @@ def status_of(
         return "late"
     # Left early: gone before the end by more than the grace, and by more than a sampling gap
     # (with --grace 0, everyone seen in a last sample taken 30 s before the end had "left").
-    if session_over and last_seen < window.end - max(window.grace, window.sampling_gap):
+    end = window.end if window.blank_from is None else min(window.end, window.blank_from)
+    if session_over and last_seen < end - max(window.grace, window.sampling_gap):
         return "left_early"
     return "present"

@@ -165,6 +165,9 @@ NOTICE_KINDS = {
     "presentation_attack": "a picture held up to the camera",
     # web.agent_api.missed: a hole in the evidence, not something anyone did.
     "samples_missed": "samples the capture agent could not take",
+    # A meeting screen that showed no face at all after showing some (a screen share): a
+    # hole in the evidence too; nobody is judged to have left early in it (attendance.status).
+    "no_faces": "no face on screen (slides shared?)",
 }
 
 
