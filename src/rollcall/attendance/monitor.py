@@ -349,7 +349,7 @@ class AttendanceMonitor:
         self.last_shared = len(reading.shared) if reading is not None else 0
         out.recognized = sum(1 for p in names if p is not None)
         out.unknown = count - out.recognized
-        if count == 0 and self.last_count:
+        if count == 0 and self.last_count and not cfg.room_camera:
             out.events.append(
                 Event(
                     t,
@@ -635,9 +635,10 @@ class AttendanceMonitor:
                 out.intervals.append(
                     IntervalChange(name, interval.start, interval.last_seen, interval.last_seen)
                 )
-        if not len(tracks):
+        if not len(tracks) and not self.config.room_camera:
             # No face on screen at all (slides shared over the gallery, another window, every
-            # camera off): nobody is seen leaving while nobody is seen.
+            # camera off): nobody is seen leaving while nobody is seen. (An empty classroom is
+            # seen: its people left.)
             return
         for name, last in self.last_seen.items():
             if name not in seen and name not in self.gone and t - last >= self.config.leave_after:

@@ -202,8 +202,8 @@ def schedule_window(
     else:
         return None
     window = window_for(row.started_at, start, end, grace, zone, sampling_gap=row.max_interval)
-    if window is None or row.mode == "entrance":  # an entrance's counts are of people inside
-        return window
+    if window is None or row.mode in ("entrance", "classroom"):
+        return window  # a room with no face in it is seen empty: its people left
     return dataclasses.replace(window, blank_from=blank_from(row))
 
 
