@@ -89,6 +89,19 @@ def test_a_text_file_is_refused_as_a_source_and_leaves_no_session(
     assert sessions_in(home) == []
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--leave-after", "-5"), ("--verify-every", "0"), ("--leave-after", "nan")],
+)
+def test_nonsense_session_seconds_are_refused_and_leave_no_session(
+    cli, home: Path, roster: list[str], tmp_path: Path, option: str, value: str
+) -> None:
+    """--leave-after -5 ran, and reported everyone gone at their first missed sample."""
+    result = cli("run", "--session", "W1", "--source", tmp_path / "none.mp4", option, value)
+    assert result.exit_code == 2 and option in result.output, result.output
+    assert sessions_in(home) == []
+
+
 @pytest.mark.parametrize("content", [b"", b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40])
 def test_an_empty_or_corrupt_video_is_refused_and_leaves_no_session(
     cli, home: Path, roster: list[str], tmp_path: Path, content: bytes

@@ -17,6 +17,7 @@ from rollcall.analysis import MODES
 from rollcall.analysis.entrance import MAX_FPS, MIN_FPS
 from rollcall.commands.base import (
     POSITIVE_SECONDS,
+    SESSION_SECONDS,
     App,
     ask_consent,
     cannot_write,
@@ -195,12 +196,14 @@ def course_list(app: App) -> None:
 @click.option("--max-interval", default=90.0, show_default=True, help="Seconds, longest gap.")
 @click.option(
     "--verify-every",
+    type=SESSION_SECONDS,
     default=300.0,
     show_default=True,
     help="Re-verify every identity at least this often (seconds).",
 )
 @click.option(
     "--leave-after",
+    type=SESSION_SECONDS,
     default=180.0,
     show_default=True,
     help="Unseen this long (seconds) is reported as having left (presence itself ends at "

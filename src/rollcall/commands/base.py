@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +76,21 @@ def finish(app: App) -> None:
 
 # Seconds that must be more than nothing (a duration, a sampling gap): refused at the option.
 POSITIVE_SECONDS = click.FloatRange(min=0, min_open=True)
+
+
+class FiniteRange(click.FloatRange):
+    """A FloatRange that also refuses nan (every comparison with it is false)."""
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return number
+
+
+# --verify-every and --leave-after: from a second to a day, as the agent API takes them (0 or
+# less verified every sample, or had everyone leave at their first missed sample).
+SESSION_SECONDS = FiniteRange(min=1, max=86400)
 
 
 def line_needs_entrance(mode: str | None, line: object, fps: float | None = None) -> None:

@@ -15,6 +15,7 @@ from rollcall.analysis import MODES
 from rollcall.analysis.entrance import MAX_FPS, MIN_FPS
 from rollcall.commands.base import (
     POSITIVE_SECONDS,
+    SESSION_SECONDS,
     App,
     cli_actor,
     err_console,
@@ -58,13 +59,13 @@ STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
 )
 @click.option(
     "--verify-every",
-    type=float,
+    type=SESSION_SECONDS,
     help="When creating: re-verify every identity at least this often (s, default 300; the "
     "periodic check is most of a running session's cost on the workers).",
 )
 @click.option(
     "--leave-after",
-    type=float,
+    type=SESSION_SECONDS,
     help="When creating: unseen this long (s, default 180) is reported as having left.",
 )
 @click.option("--started-at", help="When creating: the lecture's start, ISO 8601 with its zone.")
