@@ -74,3 +74,32 @@ def test_slides_shared_to_the_end_make_nobody_leave_early(home: Path) -> None:
         status = {a.person: a.status for a in build_report(s, get_session(s, "w1")).attendance}
     assert status == {"Stay": "present", "Leave": "left_early"}
     db.engine.dispose()
+
+
+def test_a_session_held_after_its_courses_slot_is_judged_present_or_absent_only(
+    home: Path, caplog
+) -> None:  # noqa: ANN001
+    """A make-up class at 10:00 for a 09:00-09:12 course: against the slot everyone was late
+    and nobody could have left early. The run says why when the session is made."""
+    import logging
+
+    from rollcall.attendance.runner import _warn_outside_slot
+
+    db = Database(Settings.from_env())
+    settings = SessionSettings("x.mp4", 1, 20.0, 90.0, 300.0, 180.0)
+    with db.session() as s:
+        colin = get_or_create_person(s, "Colin")
+        course = upsert_course(s, "CS101", ["Colin"], "09:00", "09:12", 2, "UTC")
+        row = create_session(
+            s, "makeup", settings, [colin], course, datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+        )
+        record = s.query(AttendanceRecord).filter_by(session_id=row.id).one()
+        record.first_seen, record.last_seen = 30.0, 200.0
+        row.processed_until = 720.0
+        with caplog.at_level(logging.WARNING):
+            _warn_outside_slot(row, course, "UTC")
+        lifecycle.close(s, row, 720.0, "UTC")
+    with db.session() as s:
+        assert build_report(s, get_session(s, "makeup")).attendance[0].status == "present"
+    assert "judged present or absent only" in caplog.text and "10:00" in caplog.text
+    db.engine.dispose()

@@ -202,9 +202,19 @@ def schedule_window(
     else:
         return None
     window = window_for(row.started_at, start, end, grace, zone, sampling_gap=row.max_interval)
+    if window is not None and outside_slot(window, row.duration):
+        # Held outside its course's slot (a make-up class, a recording whose start was not
+        # given): against the slot everyone would be late, or all have left early.
+        return None
     if window is None or row.mode in ("entrance", "classroom"):
         return window  # a room with no face in it is seen empty: its people left
     return dataclasses.replace(window, blank_from=blank_from(row))
+
+
+def outside_slot(window: ScheduleWindow, duration: float | None) -> bool:
+    """Whether a session lies wholly outside its course's slot: begun after the slot ended,
+    or (its length known) ended before the slot began."""
+    return window.end <= 0 or (duration is not None and window.start >= duration)
 
 
 def blank_from(row: AttendanceSession) -> float | None:

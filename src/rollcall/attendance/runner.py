@@ -17,13 +17,15 @@ from rollcall.attendance import lifecycle, run_lease
 from rollcall.attendance.lifecycle import CLOSED, SessionEnded
 from rollcall.attendance.participants.store import take_early_events
 from rollcall.attendance.recorder import SessionRecorder, retry_while_unreachable
+from rollcall.attendance.report import outside_slot, row_zone
 from rollcall.attendance.schedule import SamplingSchedule
+from rollcall.attendance.status import window_for
 from rollcall.capture.stream import LATE_SKIP_S
 from rollcall.config import Settings
 from rollcall.errors import RollcallError, SourceError
 from rollcall.source_text import hides_secrets, recording_name, recording_print
 from rollcall.storage.db import Database
-from rollcall.storage.models import Person
+from rollcall.storage.models import AttendanceSession, Course, Person
 from rollcall.storage.sessions import (
     SessionSettings,
     attendance_rows,
@@ -35,7 +37,7 @@ from rollcall.storage.sessions import (
 )
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.sources import FrameSource, open_source
-from rollcall.wallclock import as_utc, zone_info
+from rollcall.wallclock import as_utc, in_zone, zone_info
 
 log = logging.getLogger(__name__)
 START_RETRY = 120.0  # seconds a run waits at start-up for an unreachable database
@@ -267,10 +269,24 @@ def prepare_session(
         if course_row is not None:
             # Students who joined the meeting before the session was started.
             take_early_events(session, row)
+            _warn_outside_slot(row, course_row, db.settings.timezone)
         if lease:
             run_lease.take(row)
         row.source_print = recording_print(options.source)
         return row.id, settings, [p.name for p in people]
+
+
+def _warn_outside_slot(row: AttendanceSession, course: Course, default_zone: str | None) -> None:
+    zone = row_zone(row, default_zone)
+    window = window_for(row.started_at, course.start_time, course.end_time,
+                        course.grace_minutes, zone)  # fmt: skip
+    if window is not None and outside_slot(window, None):
+        log.warning(
+            "%s's slot is %s-%s (%s); this session started at %s, after it: it is judged "
+            "present or absent only (for a recording, give --started-at with its real start)",
+            course.name, course.start_time, course.end_time, getattr(zone, "key", zone),
+            in_zone(row.started_at, zone).strftime("%Y-%m-%d %H:%M"),
+        )  # fmt: skip
 
 
 def run_session(
