@@ -112,6 +112,19 @@ def test_an_empty_or_corrupt_video_is_refused_and_leaves_no_session(
     assert sessions_in(home) == []
 
 
+def test_a_recording_cut_short_is_refused_in_words_not_an_ffmpeg_error_number(
+    cli, home: Path, roster: list[str], tmp_path: Path
+) -> None:
+    """An MP4 whose recorder did not finish (its index, written last, is missing) said
+    "[Errno 1094995529] Invalid data found when processing input"."""
+    whole = blank_video(tmp_path / "whole.mp4", seconds=6.0).read_bytes()
+    video = tmp_path / "lecture.mp4"
+    video.write_bytes(whole[: len(whole) // 2])
+    said = one_line_error(cli("run", "--session", "W1", "--source", video), "lecture.mp4")
+    assert "Errno" not in said and "cut short" in said, said
+    assert sessions_in(home) == []
+
+
 # ---------------------------------------------------------------- files written by commands
 
 

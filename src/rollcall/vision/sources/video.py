@@ -60,11 +60,22 @@ class VideoFileSource(SourceBase):
             # Metadata is free text written by whatever made the file: undecodable bytes in a
             # title must not make the video unreadable.
             self._container = av.open(str(self.path), metadata_errors="replace")
-        except (av.FFmpegError, OSError, ValueError) as exc:
+        except av.InvalidDataError as exc:
+            raise SourceError(
+                f"{self.name} cannot be opened as a video: it is not one, or it is damaged or "
+                "cut short (a recording whose recorder did not finish has no index to be read by)"
+            ) from exc
+        except av.FFmpegError as exc:
+            reason = exc.strerror or str(exc)
+            raise SourceError(f"{self.name} cannot be opened as a video: {reason}") from exc
+        except (OSError, ValueError) as exc:
             raise SourceError(f"{self.name} cannot be opened as a video: {exc}") from exc
         try:
             if not self._container.streams.video:
-                raise SourceError(f"{self.name} has no video stream")
+                raise SourceError(
+                    f"{self.name} has no video stream (not a video, or a recording cut short "
+                    "before its recorder wrote where the video is)"
+                )
             self._stream = self._container.streams.video[0]
             codec = self._stream.codec_context  # None for a codec FFmpeg does not know
             if codec is not None and codec.name in TEXT_DECODERS:
@@ -132,26 +143,34 @@ class VideoFileSource(SourceBase):
     def _decoded(self) -> Iterator[av.VideoFrame]:
         """Decoded frames in presentation order; logs and stops on a broken file."""
         packets = self._container.demux(self._stream)
-        bad = 0
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                return
-            except av.FFmpegError as exc:
-                log.warning("%s: stopped reading at a damaged part of the file: %s", self.name, exc)
-                return
-            try:
-                frames = packet.decode()
-            except av.FFmpegError as exc:
-                bad += 1
-                log.warning("%s: skipped an undecodable packet: %s", self.name, exc)
-                if bad >= MAX_BAD_PACKETS:
-                    log.warning("%s: too many damaged packets, treating as the end", self.name)
+        bad = skipped = 0
+        try:
+            while True:
+                try:
+                    packet = next(packets)
+                except StopIteration:
                     return
-                continue
-            bad = 0
-            yield from frames
+                except av.FFmpegError as exc:
+                    log.warning(
+                        "%s: stopped reading at a damaged part of the file: %s", self.name, exc
+                    )
+                    return
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError as exc:
+                    bad += 1
+                    skipped += 1
+                    if skipped == 1:  # the first says why; the rest are counted at the end
+                        log.warning("%s: skipped an undecodable packet: %s", self.name, exc)
+                    if bad >= MAX_BAD_PACKETS:
+                        log.warning("%s: too many damaged packets, treating as the end", self.name)
+                        return
+                    continue
+                bad = 0
+                yield from frames
+        finally:
+            if skipped > 1:
+                log.warning("%s: %d undecodable packets skipped in all", self.name, skipped)
 
     def _next_frame(self) -> av.VideoFrame | None:
         try:
