@@ -666,3 +666,26 @@ def test_a_session_without_a_course_keeps_the_zone_it_was_watched_in(
     assert report["started_at_local"].startswith("2026-12-03T23:40:00+09:00")
     listing = cli("sessions").output
     assert "2026-12-03 23:40" in listing, listing
+
+
+def test_the_text_report_marks_what_staff_set(cli, home: Path, roster: list[str]) -> None:
+    """Only --json said "edited": the text report showed a staff-set status like any other."""
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.models import AttendanceRecord, Person
+
+    session_id = a_session(home)
+    db = Database(Settings.from_env())
+    with db.session() as session:
+        bob = session.query(Person).filter_by(name=roster[1]).one()
+        record = (
+            session.query(AttendanceRecord).filter_by(session_id=session_id, person_id=bob.id).one()
+        )
+        record.status, record.edited = "present", True
+    db.engine.dispose()
+    text = cli("report", "--session", "W1").output
+    [line] = [line for line in text.splitlines() if roster[1] in line]
+    assert "present*" in line, text
+    assert "*: set by staff in the portal" in " ".join(text.split())
+    [other] = [line for line in text.splitlines() if roster[0] in line]
+    assert "*" not in other

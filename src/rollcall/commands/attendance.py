@@ -536,7 +536,7 @@ def _print_report(app: App, session_name: str, as_json: bool) -> None:
     for a in report.attendance:
         cells = [
             a.person,
-            f"[{colours.get(a.status, 'white')}]{a.status}[/]",
+            f"[{colours.get(a.status, 'white')}]{a.status}[/]" + ("*" if a.edited else ""),
             _clock(report.clock(a.first_seen)),
             _clock(report.clock(a.last_seen)),
             f"{a.minutes_present:.1f}",
@@ -546,6 +546,11 @@ def _print_report(app: App, session_name: str, as_json: bool) -> None:
             del cells[4]
         table.add_row(*cells)
     out_console.print(table)
+    if any(a.edited for a in report.attendance):
+        out_console.print(
+            "*: set by staff in the portal, with the reason in its audit trail (the mark's page).",
+            highlight=False,
+        )
     if entrance is not None:
         out_console.print(f"Also seen: {entrance.words()}.", highlight=False, soft_wrap=True)
     if report.meeting is not None:
