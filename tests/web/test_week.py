@@ -82,6 +82,21 @@ def test_term_calendar_matrix_and_date_range(app, browser) -> None:  # noqa: ANN
         )
 
 
+def test_two_sessions_on_one_day_are_told_apart_in_the_matrix(app, browser) -> None:  # noqa: ANN001
+    """A make-up session on the day of a class: the day's cell showed "✓20′✗0′", whose was
+    which unsaid. Each is now its session's, linked and named."""
+    add_session(app, "algebra-1b", 2, absent=("Bob",))
+    page = (
+        browser("ivy").get("/courses/Algebra?from=2026-03-02&to=2026-03-02").get_data(as_text=True)
+    )
+    matrix = page[page.index('id="matrix-table"') :]
+    assert "2 sessions" in matrix
+    bob = matrix[matrix.index("/history/Bob") :]
+    bob = bob[: bob.index("</tr>")]
+    assert 'title="algebra-1"' in bob and 'title="algebra-1b"' in bob, bob
+    assert bob.index('title="algebra-1"') < bob.index("status-") < bob.index('title="algebra-1b"')
+
+
 def test_history_rate_streaks_and_who_may_see_it(app, browser) -> None:  # noqa: ANN001
     add_session(app, "algebra-2", 4, absent=("Bob",))
     add_session(app, "algebra-3", 6, absent=("Bob",))
