@@ -958,3 +958,14 @@ def test_an_alias_that_is_another_enrolled_persons_name_is_refused(cli, tmp_path
         [account] = s.scalars(select(MeetingParticipant)).all()
         assert account.person_id == bob.id
     assert "Ada Lovelace" not in held, held
+
+
+def test_proposals_are_made_among_the_roster_only() -> None:
+    """An instructor's meeting account "Grace H." proposed Grace Hopper of another course:
+    any partial name told who is enrolled elsewhere. Exact names, aliases and emails still
+    match anyone enrolled (a visitor from another course is still seen)."""
+    roster_only = Matcher(ROSTER, preferred=[1, 2, 3])
+    assert roster_only.match("G. Hopper", None).proposed_id is None
+    assert roster_only.match("Bob Smith", None).proposed_id == 3
+    assert roster_only.match("Grace Hopper", None).person_id == 4
+    assert Matcher(ROSTER).match("G. Hopper", None).proposed_id == 4  # no roster: everyone

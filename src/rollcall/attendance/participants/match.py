@@ -144,7 +144,10 @@ class Match:
 
 
 class Matcher:
-    """Matches accounts against people; `preferred` (a course's roster) wins ties in proposals."""
+    """Matches accounts against people. An email, alias or name matches anyone enrolled; a
+    proposal (a name only like someone's) is made among `preferred` (a course's roster) when
+    there is one: it is who staff expect in the meeting, and a proposal of someone off it told
+    an instructor who is enrolled in other courses (any partial name was a probe)."""
 
     def __init__(self, people: Iterable[Candidate], preferred: Iterable[int] = ()) -> None:
         self.people = list(people)
@@ -178,8 +181,9 @@ class Matcher:
             return Match(None, None)
         scored = []
         for c in self.people:
-            score = max(similarity(n, c.name) for n in names)
-            scored.append((score + (0.001 if c.person_id in self.preferred else 0.0), c))
+            if self.preferred and c.person_id not in self.preferred:
+                continue
+            scored.append((max(similarity(n, c.name) for n in names), c))
         scored.sort(key=lambda x: -x[0])
         if not scored or scored[0][0] < PROPOSE_AT:
             return Match(None, None)
