@@ -269,23 +269,29 @@ def prepare_session(
         if course_row is not None:
             # Students who joined the meeting before the session was started.
             take_early_events(session, row)
-            _warn_outside_slot(row, course_row, db.settings.timezone)
+            _warn_outside_slot(row, course_row, db.settings.timezone, options.started_at is None)
         if lease:
             run_lease.take(row)
         row.source_print = recording_print(options.source)
         return row.id, settings, [p.name for p in people]
 
 
-def _warn_outside_slot(row: AttendanceSession, course: Course, default_zone: str | None) -> None:
+def _warn_outside_slot(
+    row: AttendanceSession, course: Course, default_zone: str | None, guessed: bool = False
+) -> None:
+    """Say so when a session begins after its course's slot ended (``guessed``: its start was
+    not given, but read from the recording or the clock)."""
     zone = row_zone(row, default_zone)
     window = window_for(row.started_at, course.start_time, course.end_time,
                         course.grace_minutes, zone)  # fmt: skip
     if window is not None and outside_slot(window, None):
         log.warning(
             "%s's slot is %s-%s (%s); this session started at %s, after it: it is judged "
-            "present or absent only (for a recording, give --started-at with its real start)",
+            "present or absent only%s",
             course.name, course.start_time, course.end_time, getattr(zone, "key", zone),
             in_zone(row.started_at, zone).strftime("%Y-%m-%d %H:%M"),
+            " (if the recording was made in the slot, give --started-at with its real start)"
+            if guessed else "",
         )  # fmt: skip
 
 
