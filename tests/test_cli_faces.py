@@ -345,3 +345,22 @@ def test_identify_and_count_leave_out_a_poster_behind_a_meeting_participant(
     [counted] = json.loads(cli("count", "--json", shot).stdout)
     assert counted["head_count"] == 4 and len(counted["faces"]) == 5
     assert "1 picture(s) behind participants" in " ".join(cli("count", shot).output.split())
+
+
+def test_a_group_photo_with_a_plain_border_keeps_every_face(cli, faces: Path, tmp_path: Path):
+    """A bordered photo reads as one gallery tile: its smaller faces were taken for posters
+    behind the largest (19 faces counted 2). Pictures are looked for only where two tiles or
+    more hold a face."""
+    photo = faces / "groups/wider_train/20--Family_Group/20_Family_Group_Family_Group_20_932.jpg"
+    if not photo.exists():
+        pytest.skip(f"{photo} is not in the face data")
+    image = read_image(photo)
+    framed = cv2.copyMakeBorder(image, 24, 24, 24, 24, cv2.BORDER_CONSTANT, value=(32, 32, 32))
+    cv2.imwrite(str(tmp_path / "framed.png"), framed)
+    cv2.imwrite(str(tmp_path / "plain.png"), image)
+    counted = json.loads(
+        cli("count", "--json", tmp_path / "plain.png", tmp_path / "framed.png").stdout
+    )
+    assert counted[0]["head_count"] >= 15
+    assert counted[1]["head_count"] == counted[0]["head_count"], counted
+    assert not any(f["picture"] for r in counted for f in r["faces"])

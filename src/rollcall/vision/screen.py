@@ -415,8 +415,13 @@ def read_screen(image: np.ndarray, faces: Faces) -> ScreenReading:
 
 def pictures_on_screen(image: np.ndarray, faces: Faces) -> np.ndarray:
     """(N,) bool: which faces of a meeting screenshot are pictures behind the participants
-    (all False when the image shows no gallery)."""
-    return ~_participants(image, faces)[2]
+    (all False unless two tiles or more hold a face: a photo with a plain border reads as
+    one tile, a dark one as a tile and slivers of its dark edge, and a group photo's back rows
+    are not posters)."""
+    _, tile_of, keep, _ = _participants(image, faces)
+    if len(np.unique(tile_of[tile_of >= 0])) < 2:
+        return np.zeros(len(faces), bool)
+    return ~keep
 
 
 def _participants(
@@ -445,7 +450,7 @@ def _participants(
         if len(members) - len(small) > 1:
             shared.append(int(k))
     outside = np.flatnonzero(tile_of < 0)
-    if len(outside) and mains:
+    if len(outside) and len(mains) >= 2:
         # A face in no tile of a gallery (a tile not found, a shared screen's picture) is
         # held to the tiles' own faces: one far smaller than theirs is a picture too.
         keep[outside[sides[outside] < SECOND_FACE_RATIO * float(np.median(mains))]] = False
