@@ -317,3 +317,38 @@ def test_people_export_keeps_every_sessions_crop(cli, session_home: Path, tmp_pa
     assert [a["session"] for a in data["attendance"]] == ["week1", "week2"]
     assert len(set(crops)) == 2 and all(c in names for c in crops), (crops, names)
     assert len(names) == len(set(names))
+
+
+def test_erasure_blanks_their_name_on_tile_labels_of_faces_not_named_as_them(home: Path) -> None:
+    """A meeting face under a tile labelled with their name, not named yet (nearly matched),
+    kept the name in the sightings after erasure: a backup still held it. Labels of their
+    meeting aliases go too; other people's labels stay."""
+    from rollcall.privacy import erase_person
+    from rollcall.storage.meetings import PersonAlias
+    from rollcall.storage.models import AttendanceSession
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        serena, ada = Person(name="Serena_Williams"), Person(name="Ada")
+        s.add_all([serena, ada])
+        row = AttendanceSession(name="m1", source="x.mp4", state="closed", seed=1,
+                                started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+                                min_interval=20, max_interval=90, verify_every=300,
+                                leave_after=180)  # fmt: skip
+        s.add(row)
+        s.flush()
+        s.add(PersonAlias(person_id=serena.id, kind="alias", value="Rena W", norm="renaw",
+                          added_by="ivy"))  # fmt: skip
+        for seq, (label, candidate) in enumerate(
+            [("Serena Williams", serena.id), ("serena williams", None), ("Rena W", None),
+             ("Ada", ada.id)]
+        ):  # fmt: skip
+            s.add(Sighting(session_id=row.id, seq=seq, t=10.0 * seq, person_id=None, x=0,
+                           y=0, w=40, h=40, similarity=0.85, label=label,
+                           candidate_id=candidate))  # fmt: skip
+    erase_person(db, settings, "Serena_Williams")
+    with db.session() as s:
+        left = s.execute(select(Sighting.label, Sighting.candidate_id).order_by(Sighting.seq)).all()
+        ada_id = s.scalar(select(Person.id).where(Person.name == "Ada"))
+    assert [tuple(r) for r in left] == [(None, None), (None, None), (None, None), ("Ada", ada_id)]

@@ -112,12 +112,35 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
             session.scalars(select(Template.id).where(Template.person_id == person.id)).all()
         )
         n_records = len(records)
+        _erase_unnamed_sightings(session, person)
         _erase_meeting_accounts(session, person)
         _erase_from_monitor_states(session, db, person.name)
         _erase_from_outbox(session, person.name)
         session.delete(person)  # templates, consent, records, intervals and events cascade
     # Files go after the commit: a failed transaction must not have destroyed evidence.
     return Erasure(n_templates, n_records, _unlink(files))
+
+
+def _erase_unnamed_sightings(session: Session, person: Person) -> None:
+    """The tile labels that showed their name or a meeting alias of theirs are blanked on the
+    samples' faces that were not named as them (those that were cascade with the person): a
+    face under their label, not yet named, was most likely theirs. A face that nearly matched
+    them loses the link with the person (the key is set null), like a lookalike under review."""
+    from rollcall.attendance.participants.match import name_key
+    from rollcall.storage.meetings import PersonAlias
+
+    keys = {name_key(person.name)} | set(
+        session.scalars(
+            select(PersonAlias.norm).where(
+                PersonAlias.person_id == person.id, PersonAlias.kind == "alias"
+            )
+        )
+    )
+    keys.discard("")
+    labels = session.scalars(select(Sighting.label).where(Sighting.label.is_not(None)).distinct())
+    theirs = [label for label in labels if name_key(label) in keys]
+    if theirs:
+        session.execute(update(Sighting).where(Sighting.label.in_(theirs)).values(label=None))
 
 
 def _erase_from_monitor_states(session, db: Database, name: str) -> None:  # noqa: ANN001
