@@ -180,6 +180,50 @@ def test_people_export_gives_a_person_their_data(cli, session_home: Path, tmp_pa
     assert all(len(s["box"]) == 4 for s in data["sightings"])
     assert any(n.startswith("evidence/") for n in names)
     assert (out.stat().st_mode & 0o777) == 0o600
+    # What the school holds beside the faces: contact details, courses, time present, what
+    # staff did about them and the alert emails about them (a registrar found these missing).
+    assert data["attendance"][0]["present_s"] and all(
+        a <= b for a, b in data["attendance"][0]["present_s"]
+    )
+    assert {"student_id", "email", "guardian_email", "courses"} <= data.keys()
+    assert [a["action"] for a in data["staff_actions"]] == ["person.enrolled"]
+    assert data["alert_emails"] == []
+
+
+def test_people_export_has_contact_details_courses_edits_and_alerts(home: Path, tmp_path: Path):
+    from rollcall.privacy import export_person
+    from rollcall.storage.models import OutboxMessage
+    from rollcall.storage.sessions import upsert_course
+    from rollcall.storage.staff import AuditEntry
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        s.add(Person(name="Virat", student_id="S-9", email="v@school.example",
+                     guardian_email="p@home.example"))  # fmt: skip
+        s.flush()
+        upsert_course(s, "CS101", ["Virat"], None, None, 5)
+        edit = dict(before="absent", after="present", reason="doctor's note: flu")
+        s.add(
+            AuditEntry(
+                actor="ivy", action="mark.edited", session_name="w1", subject="Virat", **edit
+            )
+        )
+        alert = dict(recipient="p@home.example", subject="2 absences", body="...")
+        s.add(OutboxMessage(kind="absences", dedupe="a:1", person_name="Virat", **alert))
+    out = export_person(db, settings, "Virat", tmp_path / "virat.zip")
+    with zipfile.ZipFile(out) as zf:
+        data = json.loads(zf.read("person.json"))
+    assert (data["student_id"], data["email"], data["guardian_email"]) == (
+        "S-9",
+        "v@school.example",
+        "p@home.example",
+    )
+    assert data["courses"] == ["CS101"]
+    [edit] = data["staff_actions"]
+    assert (edit["by"], edit["reason"], edit["after"]) == ("ivy", "doctor's note: flu", "present")
+    [alert] = data["alert_emails"]
+    assert (alert["to"], alert["subject"]) == ("p@home.example", "2 absences")
 
 
 def test_purge_deletes_only_expired_evidence_and_keeps_records(cli, session_home: Path):

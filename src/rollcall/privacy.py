@@ -22,8 +22,11 @@ from rollcall.storage.hooks import forget_stale_early_events
 from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
+    Course,
+    CourseMember,
     OutboxMessage,
     Person,
+    PresenceInterval,
     SessionEvent,
     SessionState,
     Sighting,
@@ -31,6 +34,7 @@ from rollcall.storage.models import (
     UnknownFace,
 )
 from rollcall.storage.people import consent_of, require_person
+from rollcall.storage.staff import AuditEntry
 
 # What an erased person's name becomes in the messages that listed them among others.
 ERASED = "(a person since erased)"
@@ -248,9 +252,26 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                 )
             ).all()
         )
+        spans: dict[str, list[list[float | None]]] = {}
+        for iv, session_name in _theirs_by_session(
+            session, PresenceInterval, person, PresenceInterval.start_t
+        ):
+            spans.setdefault(session_name, []).append(
+                [iv.start_t, iv.end_t if iv.end_t is not None else iv.last_seen]
+            )
         summary = {
             "person": person.name,
             "enrolled_at": as_utc(person.created_at).isoformat(),
+            "student_id": person.student_id,
+            "email": person.email,
+            "guardian_email": person.guardian_email,
+            "courses": sorted(
+                session.scalars(
+                    select(Course.name)
+                    .join(CourseMember, CourseMember.course_id == Course.id)
+                    .where(CourseMember.person_id == person.id)
+                )
+            ),
             "consent": consent.to_json() if consent else None,
             "templates": [
                 {
@@ -271,8 +292,42 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                     "confidence": r.confidence,
                     "edited_by_staff": r.edited,
                     "evidence_file": _evidence_entry(r.evidence_path) if r.evidence_path else None,
+                    # When they were seen there, from-to (s from the session's start).
+                    "present_s": spans.get(session_name, []),
                 }
                 for r, session_name in rows
+            ],
+            # What staff did about them (mark edits and their reasons, faces assigned to them).
+            "staff_actions": [
+                {
+                    "at": as_utc(a.at).isoformat(),
+                    "by": a.actor,
+                    "action": a.action,
+                    "session": a.session_name,
+                    "before": a.before,
+                    "after": a.after,
+                    "reason": a.reason,
+                }
+                for a in session.scalars(
+                    select(AuditEntry)
+                    .where(AuditEntry.subject == person.name)
+                    .order_by(AuditEntry.id)
+                )
+            ],
+            # Alert emails about them (to them, their guardian, staff), sent or waiting.
+            "alert_emails": [
+                {
+                    "created_at": as_utc(m.created_at).isoformat(),
+                    "to": m.recipient,
+                    "subject": m.subject,
+                    "body": m.body,
+                    "state": m.state,
+                }
+                for m in session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.person_name == person.name)
+                    .order_by(OutboxMessage.id)
+                )
             ],
             # Every sample in which a face was taken for them: where, and how alike it was.
             "sightings": [
