@@ -103,3 +103,33 @@ def test_a_session_held_after_its_courses_slot_is_judged_present_or_absent_only(
         assert build_report(s, get_session(s, "makeup")).attendance[0].status == "present"
     assert "judged present or absent only" in caplog.text and "10:00" in caplog.text
     db.engine.dispose()
+
+
+def test_a_courses_new_zone_or_its_deletion_does_not_re_judge_sessions_held(home: Path) -> None:
+    """CS101 moved from New York's clock to London's (or deleted, its sessions kept): last
+    week's late arrivals became 'present' in every report, dated hours away. A session keeps
+    the zone it was held in, as it keeps the times."""
+    db = Database(Settings.from_env())
+    settings = SessionSettings("x.mp4", 1, 20.0, 90.0, 300.0, 180.0)
+    with db.session() as s:
+        colin = get_or_create_person(s, "Colin")
+        course = upsert_course(s, "CS101", ["Colin"], "09:00", "10:00", 5, "America/New_York")
+        row = create_session(
+            s, "w1", settings, [colin], course, datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+        )  # 09:00 in New York
+        record = s.query(AttendanceRecord).filter_by(session_id=row.id).one()
+        record.first_seen, record.last_seen = 15 * 60.0, 3590.0  # in at 09:15
+        row.processed_until = 3600.0
+        lifecycle.close(s, row, 3600.0, "UTC")
+    with db.session() as s:
+        assert build_report(s, get_session(s, "w1")).attendance[0].status == "late"
+        upsert_course(s, "CS101", [], "09:00", "10:00", 5, "Europe/London")
+    with db.session() as s:
+        report = build_report(s, get_session(s, "w1"))
+        assert report.attendance[0].status == "late"
+        assert report.started_local.hour == 9
+    lifecycle.delete_course(db, db.settings, "CS101", "test", with_sessions=False)
+    with db.session() as s:
+        report = build_report(s, get_session(s, "w1"))
+        assert report.started_local.hour == 9 and report.attendance[0].status == "late"
+    db.engine.dispose()

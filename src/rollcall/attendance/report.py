@@ -180,9 +180,10 @@ def _round(value: float | None) -> float | None:
 
 
 def row_zone(row: AttendanceSession, default_zone: str | None) -> tzinfo:
-    """A session's clock: its course's zone, or the one it was made in (sessions without a
-    course), else `default_zone`, else the machine's."""
-    if row.course is None and row.timezone:
+    """A session's clock: the zone it was made with (its course's then, or the default
+    then), else (sessions made before zones were kept with courses) its course's, else
+    `default_zone`, else the machine's."""
+    if row.timezone:
         return zone_info(row.timezone)
     return session_zone(row.course, default_zone)
 

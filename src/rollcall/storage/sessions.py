@@ -150,7 +150,8 @@ def create_session(
     zone: str | None = None,
 ) -> AttendanceSession:
     """A new session with one 'absent' record per expected person, all in one transaction.
-    zone: the IANA zone a session without a course keeps (see AttendanceSession.timezone)."""
+    zone: the IANA zone the session keeps when its course has none of its own (see
+    AttendanceSession.timezone); a course's own zone is kept with the rest of its schedule."""
     name = check_exact_name("session", name)
     existing = get_session(session, name)
     if existing is not None and existing.state == "closed":
@@ -182,7 +183,8 @@ def create_session(
         schedule_start=course.start_time if course else None,
         schedule_end=course.end_time if course else None,
         schedule_grace=course.grace_minutes if course else None,
-        timezone=None if course else zone,
+        # Kept like the schedule: changing or deleting the course never moves its clock.
+        timezone=(course.timezone or zone) if course else zone,
     )
     session.add(row)
     session.flush()
