@@ -133,3 +133,33 @@ def test_a_courses_new_zone_or_its_deletion_does_not_re_judge_sessions_held(home
         report = build_report(s, get_session(s, "w1"))
         assert report.started_local.hour == 9 and report.attendance[0].status == "late"
     db.engine.dispose()
+
+
+def test_a_session_just_after_midnight_counts_for_the_evenings_class_day(home: Path) -> None:
+    """A 23:55-00:05 class whose session started at 00:02: judged against the evening's class
+    (late), but the calendar had that evening "missed" and the next day an extra session."""
+    from datetime import date
+
+    from rollcall.attendance.course_report import build_course_report
+    from rollcall.storage.sessions import require_course as course_named
+
+    db = Database(Settings.from_env())
+    settings = SessionSettings("x.mp4", 1, 20.0, 90.0, 300.0, 180.0)
+    with db.session() as s:
+        colin = get_or_create_person(s, "Colin")
+        course = upsert_course(s, "CS101", ["Colin"], "23:55", "00:05", 1, "America/New_York")
+        row = create_session(
+            s, "c5", settings, [colin], course, datetime(2026, 11, 11, 5, 2, tzinfo=UTC)
+        )  # fmt: skip  -- 00:02 in New York
+        record = s.query(AttendanceRecord).filter_by(session_id=row.id).one()
+        record.first_seen, record.last_seen = 30.0, 170.0
+        row.processed_until = 180.0
+        lifecycle.close(s, row, 180.0, "UTC")
+    with db.session() as s:
+        report = build_report(s, get_session(s, "c5"))
+        assert report.attendance[0].status == "late" and report.day == date(2026, 11, 10)
+        tuesday = build_course_report(s, course_named(s, "CS101"), None,
+                                      date(2026, 11, 10), date(2026, 11, 10))  # fmt: skip
+        assert [r.session for r in tuesday.sessions] == ["c5"]
+        assert tuesday.day_of(tuesday.sessions[0]) == date(2026, 11, 10)
+    db.engine.dispose()

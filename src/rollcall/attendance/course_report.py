@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,7 +60,7 @@ class CourseReport:
     timezone: str = ""  # the course's clock (its sessions' dates and times are on it)
 
     def day_of(self, report: SessionReport) -> date:
-        return report.started_local.date()
+        return report.day
 
     def calendar(self, today: date) -> list[CalendarDay]:
         """The term's dates in the range, each with the sessions held on it."""
@@ -68,6 +68,9 @@ class CourseReport:
         for s in self.sessions:
             by_day.setdefault(self.day_of(s), []).append(s.session)
         return match_sessions(self.term, by_day, today, self.first, self.last)
+
+
+ONE_DAY = timedelta(days=1)
 
 
 def course_term(course: Course) -> Term:
@@ -97,10 +100,15 @@ def build_course_report(
             .where(AttendanceSession.course_id == course.id)
             .order_by(AttendanceSession.started_at)
         )
-        if (first is None or in_zone(row.started_at, zone).date() >= first)
-        and (last is None or in_zone(row.started_at, zone).date() <= last)
+        # A day's slack: a session after midnight can be the evening's class (report.day).
+        if (first is None or in_zone(row.started_at, zone).date() >= first - ONE_DAY)
+        and (last is None or in_zone(row.started_at, zone).date() <= last + ONE_DAY)
     ]
-    reports = [build_report(session, row, default_zone, meeting=False) for row in rows]
+    reports = [
+        r
+        for r in (build_report(session, row, default_zone, meeting=False) for row in rows)
+        if (first is None or r.day >= first) and (last is None or r.day <= last)
+    ]
     per_person: dict[str, dict[str, str]] = {}
     minutes: dict[str, dict[str, float]] = {}
     judged: dict[str, list[str]] = {}

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
-from rollcall.attendance.status import ScheduleWindow, minutes_present, status_of, window_for
+from rollcall.attendance.status import (
+    ScheduleWindow,
+    class_day,
+    minutes_present,
+    status_of,
+    window_for,
+)
 from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
@@ -123,6 +129,14 @@ class SessionReport:
     meeting: Reconciliation | None = None
     mode: str = "meeting"
     entrance: EntranceSummary | None = None  # an entrance session's other findings
+    # The date of the class it was (one started after midnight may be the evening's class:
+    # status.class_day); None: no schedule, the date it started.
+    class_date: date | None = None
+
+    @property
+    def day(self) -> date:
+        """The date the session counts for on the course's calendar."""
+        return self.class_date or self.started_local.date()
 
     @property
     def timezone(self) -> str:
@@ -307,4 +321,12 @@ def build_report(
         meeting=reconcile_session(session, row) if meeting else None,
         mode=row.mode,
         entrance=entrance_summary(session, row) if row.mode == "entrance" else None,
+        class_date=None if window is None else class_day(row.started_at, _class_start(row), zone),
     )
+
+
+def _class_start(row: AttendanceSession) -> str:
+    """The "HH:MM" its class starts at, as its schedule_window reads it (one exists)."""
+    if row.schedule_kept:
+        return row.schedule_start or ""
+    return row.course.start_time if row.course is not None else ""

@@ -39,6 +39,25 @@ def exported_status(status: str, state: str) -> str:
 NEAR_CLASS_S = 6 * 3600.0
 
 
+def class_day(started_at: datetime, start_time: str, zone: tzinfo) -> date:
+    """The date of the class a session that started at ``started_at`` is, for a course whose
+    class starts at ``start_time`` ("HH:MM" in ``zone``): the day's, or, across midnight, the
+    one that began the evening before (a class 23:30-00:30 whose session started at 00:01 is
+    that night's class, not the next one) or the next day's (a session started at 23:55 for a
+    00:15 class), when that one starts within NEAR_CLASS_S of the session and nearer than the
+    day's."""
+    today = in_zone(started_at, zone).date()
+
+    def away(d: date) -> float:
+        return abs(seconds_between(started_at, wall_time(d, start_time, zone)))
+
+    day = today
+    for other in (today - timedelta(days=1), today + timedelta(days=1)):
+        if away(other) < min(NEAR_CLASS_S, away(day)):
+            day = other
+    return day
+
+
 def window_for(
     started_at: datetime,
     start_time: str | None,
@@ -51,19 +70,7 @@ def window_for(
     really started at started_at (stored in UTC)."""
     if not start_time or not end_time:
         return None
-    # The class this session is: the day's, or, across midnight, the one that began the
-    # evening before (a class 23:30-00:30 whose session started at 00:01 is that night's
-    # class, not the next one) or the next day's (a session started at 23:55 for a 00:15
-    # class), when that one starts within NEAR_CLASS_S of the session and nearer than the day's.
-    today = in_zone(started_at, zone).date()
-
-    def away(d: date) -> float:
-        return abs(seconds_between(started_at, wall_time(d, start_time, zone)))
-
-    day = today
-    for other in (today - timedelta(days=1), today + timedelta(days=1)):
-        if away(other) < min(NEAR_CLASS_S, away(day)):
-            day = other
+    day = class_day(started_at, start_time, zone)
     start = seconds_between(started_at, wall_time(day, start_time, zone))
     end = seconds_between(started_at, wall_time(day, end_time, zone))
     if end <= start:  # ends after midnight
