@@ -689,3 +689,15 @@ def test_the_text_report_marks_what_staff_set(cli, home: Path, roster: list[str]
     assert "*: set by staff in the portal" in " ".join(text.split())
     [other] = [line for line in text.splitlines() if roster[0] in line]
     assert "*" not in other
+
+
+def test_an_interrupted_sessions_report_says_not_yet_seen(cli, home: Path, roster: list[str]):
+    """The sheet and the exports said "not yet seen" for an interrupted session (it resumes);
+    `rollcall report` said "absent"."""
+    a_session(home, state="interrupted")
+    statuses = {
+        a["person"]: a["status"]
+        for a in json.loads(cli("report", "--session", "W1", "--json").output)["attendance"]
+    }
+    assert statuses == {roster[0]: "present", roster[1]: "not_yet_seen"}
+    assert "not_yet_seen" in cli("report", "--session", "W1").output

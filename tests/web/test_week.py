@@ -97,6 +97,26 @@ def test_two_sessions_on_one_day_are_told_apart_in_the_matrix(app, browser) -> N
     assert bob.index('title="algebra-1"') < bob.index("status-") < bob.index('title="algebra-1b"')
 
 
+def test_an_interrupted_session_counts_nowhere_yet(app, browser) -> None:  # noqa: ANN001
+    """Interrupted (it resumes): the history counted it as an absence while the course report
+    and the session sheet said "not yet seen", and the alerts listed it without counting it."""
+    from rollcall.attendance.course_report import build_course_report
+    from rollcall.attendance.history import person_history
+
+    add_session(app, "algebra-2", 4, absent=("Bob",))
+    add_session(app, "algebra-3", 6, absent=("Bob",), state="interrupted")
+    with app.extensions["rollcall"].db.session() as s:
+        bob_id = s.scalar(select(Person.id).where(Person.name == "Bob"))
+        algebra = s.scalar(select(Course).where(Course.name == "Algebra"))
+        history = person_history(s, bob_id, "Bob", [algebra.id], None)
+        course = build_course_report(s, algebra)
+    assert [e.session for e in history.counted] == ["algebra-1", "algebra-2"]
+    [bob] = [p for p in course.people if p.person == "Bob"]
+    assert bob.expected == len(history.counted) and bob.absent == history.absences
+    page = browser("ivy").get("/history/Bob").get_data(as_text=True)
+    assert "not yet seen" in page
+
+
 def test_history_rate_streaks_and_who_may_see_it(app, browser) -> None:  # noqa: ANN001
     add_session(app, "algebra-2", 4, absent=("Bob",))
     add_session(app, "algebra-3", 6, absent=("Bob",))

@@ -154,7 +154,7 @@ def plan_thresholds(session: Session, course: Course, default_zone: str | None) 
     staff = staff_emails(session, course) if rules.to_staff else []
     staff += [a.strip() for a in (rules.cc or "").split(",") if "@" in a]
     letters = []
-    judged = [s for s in report.sessions if s.state != "running"]
+    judged = [s for s in report.sessions if s.state == "closed"]  # as the rates count them
     for rate in report.people:
         person = people[rate.person]
         crossed = []
@@ -169,7 +169,7 @@ def plan_thresholds(session: Session, course: Course, default_zone: str | None) 
         if not crossed:
             continue
         missed = [
-            f"{s.started_local:%Y-%m-%d} ({s.session})"
+            f"{s.day:%Y-%m-%d} ({s.session})"
             for s in judged
             if rate.statuses.get(s.session) == "absent"
         ]

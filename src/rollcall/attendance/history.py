@@ -1,8 +1,9 @@
 """One person's attendance across the sessions of their courses: rate, trend and absence streaks.
 
 Statuses are computed exactly as a session's report computes them (attendance_entry), so the
-history, the session sheet and the exports never disagree. A running session counts for
-nothing yet: its "absent" only means "not yet seen".
+history, the session sheet and the exports never disagree. A session not closed (running,
+or interrupted: it resumes) counts for nothing yet: its "absent" only means "not yet seen", as
+in the course report and the alerts.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rollcall.storage.models import AttendanceRecord, AttendanceSession, Presenc
 from rollcall.wallclock import in_zone
 
 ATTENDED = {"present", "late", "left_early"}
-RUNNING = "running"
+CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,8 @@ class HistoryEntry:
 
     @property
     def counts(self) -> bool:
-        """Running sessions are not judged yet."""
-        return self.state != RUNNING
+        """Sessions not closed (running, interrupted) are not judged yet."""
+        return self.state == CLOSED
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, object_session
 from rollcall.attendance.status import (
     ScheduleWindow,
     class_day,
+    exported_status,
     minutes_present,
     status_of,
     window_for,
@@ -167,7 +168,8 @@ class SessionReport:
             "attendance": [
                 {
                     "person": a.person,
-                    "status": a.status,
+                    # Nobody is absent before the end: "not_yet_seen" while it runs or resumes.
+                    "status": exported_status(a.status, self.state),
                     "first_seen": _round(a.first_seen),
                     "last_seen": _round(a.last_seen),
                     "minutes_present": round(a.minutes_present, 2),

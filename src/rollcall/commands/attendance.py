@@ -502,6 +502,7 @@ def session_progress(quiet: bool) -> Progress:
 
 def _print_report(app: App, session_name: str, as_json: bool) -> None:
     from rollcall.attendance.report import build_report
+    from rollcall.attendance.status import exported_status
     from rollcall.storage.sessions import require_session
 
     with app.db.session() as session:
@@ -536,7 +537,8 @@ def _print_report(app: App, session_name: str, as_json: bool) -> None:
     for a in report.attendance:
         cells = [
             a.person,
-            f"[{colours.get(a.status, 'white')}]{a.status}[/]" + ("*" if a.edited else ""),
+            f"[{colours.get(a.status, 'white')}]{exported_status(a.status, report.state)}[/]"
+            + ("*" if a.edited else ""),
             _clock(report.clock(a.first_seen)),
             _clock(report.clock(a.last_seen)),
             f"{a.minutes_present:.1f}",
