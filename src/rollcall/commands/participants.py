@@ -161,18 +161,13 @@ def participants_confirm(app: App, session_name: str, account: str, person: str)
                 f"{'no' if not found else len(found)} account(s) named {account!r} in "
                 f"{session_name} (see `rollcall participants list --session {session_name}`)"
             )
-        kept_here = confirm(session, found[0], who, cli_actor())
+        done = confirm(session, found[0], who, cli_actor())
         record(
             session,
             cli_actor(),
             MeetingChanged(row.name, f"confirmed account {account!r} as {person}", person),
         )
-    if kept_here:
-        out_console.print(
-            f"{account} is {person} in this meeting only: {'; '.join(kept_here)}.", highlight=False
-        )
-    else:
-        out_console.print(f"{account} is {person}; remembered as their alias.", highlight=False)
+    out_console.print(done.words(account, person), highlight=False)
 
 
 @participants.command("hook")

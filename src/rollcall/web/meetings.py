@@ -109,14 +109,10 @@ def confirm_match(name: str, participant_id: int):  # noqa: ANN201
         if person is None:
             flash("Choose an enrolled person.", "error")
             return _sheet(name)
-        kept_here = confirm(s, p, person, user.name)
+        done = confirm(s, p, person, user.name)
         account = p.name or p.email or ""
         record(s, user.name, MeetingChanged(row.name, f"confirmed {account!r} as {person.name}"))
-    if kept_here:
-        why = "; ".join(kept_here)
-        flash(f"{account} is {person.name} in this meeting only: {why}.", "success")
-    else:
-        flash(f"{account} is {person.name}: remembered for the next meetings.", "success")
+    flash(done.words(account, person.name), "success")
     return _sheet(name)
 
 

@@ -149,9 +149,17 @@ class Matcher:
     there is one: it is who staff expect in the meeting, and a proposal of someone off it told
     an instructor who is enrolled in other courses (any partial name was a probe)."""
 
-    def __init__(self, people: Iterable[Candidate], preferred: Iterable[int] = ()) -> None:
+    def __init__(
+        self,
+        people: Iterable[Candidate],
+        preferred: Iterable[int] = (),
+        roster_only: bool | None = None,
+    ) -> None:
         self.people = list(people)
         self.preferred = set(preferred)
+        # Proposals among `preferred` only: by default when there is a roster; a course's
+        # session passes True (a course with nobody on its roster yet proposes no one).
+        self.roster_only = bool(self.preferred) if roster_only is None else roster_only
         self.by_email: dict[str, set[int]] = {}
         self.by_alias: dict[str, set[int]] = {}
         self.by_name: dict[str, set[int]] = {}
@@ -168,8 +176,17 @@ class Matcher:
             found = self.by_email.get(email_key(email), set())
             if len(found) == 1:
                 return Match(next(iter(found)), "email")
+        named = (
+            set().union(*(self.by_name.get(name_key(n), set()) for n in names)) if names else set()
+        )
         for table, by in ((self.by_alias, "alias"), (self.by_name, "name")):
             found = set().union(*(table.get(name_key(n), set()) for n in names)) if names else set()
+            if by == "alias" and found and named and found != named:
+                # One person's alias is another's own name (enrolled after the alias was
+                # given): neither is taken for the account; staff decide.
+                return Match(
+                    None, None, note=f"{names[0]!r} is one person's alias and another's name"
+                )
             if len(found) == 1:
                 return Match(next(iter(found)), by)
             if len(found) > 1:
@@ -181,7 +198,7 @@ class Matcher:
             return Match(None, None)
         scored = []
         for c in self.people:
-            if self.preferred and c.person_id not in self.preferred:
+            if self.roster_only and c.person_id not in self.preferred:
                 continue
             scored.append((max(similarity(n, c.name) for n in names), c))
         scored.sort(key=lambda x: -x[0])

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.participants.clock import Stay, stays_of
@@ -73,12 +73,23 @@ def add_alias(s: Session, person: Person, kind: str, value: str, added_by: str) 
     else:
         # Aliases are the whole school's: one that is another enrolled person's own name would
         # hand their account, in every course's meetings, to this person.
-        for p in s.scalars(select(Person).where(Person.id != person.id)):
-            if name_key(p.name) == norm:
-                raise RollcallError(f"the alias {value!r} is the name of {p.name}, enrolled")
+        other = _name_keys(s).get(norm)
+        if other is not None and other[0] != person.id:
+            raise RollcallError(f"the alias {value!r} is the name of {other[1]}, enrolled")
     s.add(PersonAlias(person_id=person.id, kind=kind, value=value, norm=norm, added_by=added_by))
     s.flush()
     return True
+
+
+def _name_keys(s: Session) -> dict[str, tuple[int, str]]:
+    """Every enrolled person's name_key -> (id, name), made once per transaction while the
+    number of people stays the same (an accounts CSV adds hundreds of aliases in one)."""
+    people = s.scalar(select(func.count(Person.id))) or 0
+    cached = s.info.get("name_keys")
+    if cached is None or cached[0] != people:
+        index = {name_key(n): (i, n) for i, n in s.execute(select(Person.id, Person.name))}
+        cached = s.info["name_keys"] = (people, index)
+    return cached[1]
 
 
 def remove_alias(s: Session, person: Person, value: str) -> bool:
@@ -110,7 +121,7 @@ def matcher_for(s: Session, row: AttendanceSession) -> Matcher:
         roster = list(
             s.scalars(select(CourseMember.person_id).where(CourseMember.course_id == row.course_id))
         )
-    return Matcher(candidates(s), roster)
+    return Matcher(candidates(s), roster, roster_only=row.course_id is not None)
 
 
 # -- a session's participants ----------------------------------------------------------------
@@ -322,18 +333,36 @@ def remove_reported(s: Session, row: AttendanceSession) -> tuple[int, int]:
     return stays, accounts
 
 
-def confirm(s: Session, p: MeetingParticipant, person: Person, by: str) -> list[str]:
+@dataclass(frozen=True)
+class Confirmed:
+    """What a confirmation remembered for the next meetings, and what it could not."""
+
+    kept: list[str]  # "alias", "email"
+    refused: list[str]  # why (another person's alias, email or own name)
+
+    def words(self, account: str, person: str) -> str:
+        if not self.refused:
+            return f"{account} is {person}: remembered for the next meetings."
+        why = "; ".join(self.refused)
+        if not self.kept:
+            return f"{account} is {person} in this meeting only: {why}."
+        return f"{account} is {person}; remembered as their {' and '.join(self.kept)}, not: {why}."
+
+
+def confirm(s: Session, p: MeetingParticipant, person: Person, by: str) -> Confirmed:
     """Staff say account `p` is `person`: remembered as their alias (and email), so the next
-    meeting matches at once; the session's other unmatched accounts are matched again.
-    Returns why a name or email was not remembered (another person's alias, email or own
-    name): the decision then holds for this meeting only."""
-    kept_here: list[str] = []
+    meeting matches at once; the session's other unmatched accounts are matched again. A name
+    or email that cannot be theirs (another person's alias, email or own name) is not
+    remembered: for it the decision holds for this meeting only."""
+    kept: list[str] = []
+    refused: list[str] = []
     for kind, value in (("alias", p.name), ("email", p.email)):
         if value:
             try:
                 add_alias(s, person, kind, value, by)
+                kept.append(kind)
             except RollcallError as exc:
-                kept_here.append(str(exc))
+                refused.append(str(exc))
     p.person_id, p.matched_by, p.proposed_id, p.proposal_score = person.id, "staff", None, None
     s.flush()
     row = s.get(AttendanceSession, p.session_id)
@@ -342,4 +371,4 @@ def confirm(s: Session, p: MeetingParticipant, person: Person, by: str) -> list[
         if other.person_id is None:
             apply_match(other, matcher.match(other.name, other.email, other.original_name))
     s.flush()
-    return kept_here
+    return Confirmed(kept, refused)
