@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from rollcall.attendance import lifecycle
 from rollcall.attendance.report import build_report
 from rollcall.config import Settings
 from rollcall.storage.db import Database
-from rollcall.storage.models import AttendanceRecord
+from rollcall.storage.models import AttendanceRecord, Person
 from rollcall.storage.people import get_or_create_person
 from rollcall.storage.sessions import (
     SessionSettings,
@@ -72,6 +74,15 @@ def test_slides_shared_to_the_end_make_nobody_leave_early(home: Path) -> None:
         lifecycle.close(s, row, 720.0, "UTC")
     with db.session() as s:
         status = {a.person: a.status for a in build_report(s, get_session(s, "w1")).attendance}
+        # A history reads it for all of a person's sessions at once, with the same answer.
+        from rollcall.attendance.history import person_history
+        from rollcall.attendance.report import blank_from, blanks_from
+
+        row = get_session(s, "w1")
+        assert blanks_from(s, [row.id, row.id + 1]) == {row.id: blank_from(row)} == {row.id: 460.0}
+        stay = person_history(s, s.scalar(select(Person.id).where(Person.name == "Stay")), "Stay",
+                              None, None)  # fmt: skip
+        assert [e.status for e in stay.entries] == ["present"]
     assert status == {"Stay": "present", "Leave": "left_early"}
     db.engine.dispose()
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from rollcall.attendance.report import (
     attendance_entry,
+    blanks_from,
     row_zone,
     schedule_window,
     session_over,
@@ -142,9 +143,10 @@ def person_history(
         ):
             intervals.setdefault(iv.session_id, []).append(iv)
     entries = []
+    blanks = blanks_from(session, [row.id for _, row in rows])
     for record, row in rows:
         zone = row_zone(row, default_zone)
-        window = schedule_window(row, row.course, zone)
+        window = schedule_window(row, row.course, zone, blanks.get(row.id))
         entry = attendance_entry(
             record, person_name, intervals.get(row.id, []), window, session_over(row, window)
         )

@@ -209,9 +209,14 @@ def session_zone(course: Course | None, default_zone: str | None) -> tzinfo:
     return zone_info(course.timezone if course is not None and course.timezone else default_zone)
 
 
+_ASK = object()  # schedule_window: look blank_from up for this one session
+
+
 def schedule_window(
-    row: AttendanceSession, course: Course | None, zone: tzinfo
+    row: AttendanceSession, course: Course | None, zone: tzinfo, blank: object = _ASK
 ) -> ScheduleWindow | None:
+    """The schedule the session is judged against (None: none applies). ``blank``: its
+    blank_from when the caller looked it up for many sessions at once (blanks_from)."""
     if row.schedule_kept:  # the schedule the session was made with
         start, end, grace = row.schedule_start, row.schedule_end, row.schedule_grace or 0
     elif course is not None:
@@ -225,13 +230,34 @@ def schedule_window(
         return None
     if window is None or row.mode in ("entrance", "classroom"):
         return window  # a room with no face in it is seen empty: its people left
-    return dataclasses.replace(window, blank_from=blank_from(row))
+    found = blank_from(row) if blank is _ASK else blank
+    return dataclasses.replace(window, blank_from=found if isinstance(found, float) else None)
 
 
 def outside_slot(window: ScheduleWindow, duration: float | None) -> bool:
     """Whether a session lies wholly outside its course's slot: begun after the slot ended,
     or (its length known) ended before the slot began."""
     return window.end <= 0 or (duration is not None and window.start >= duration)
+
+
+def blanks_from(session: Session, ids: list[int]) -> dict[int, float]:
+    """blank_from for many sessions in two queries (a person's history, a course report):
+    only those whose last samples showed no face are in it."""
+    if not ids:
+        return {}
+    seen = (
+        select(HeadCount.session_id, func.max(HeadCount.seq).label("seq"))
+        .where(HeadCount.session_id.in_(ids), HeadCount.count > 0)
+        .group_by(HeadCount.session_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(HeadCount.session_id, func.min(HeadCount.t))
+        .join(seen, seen.c.session_id == HeadCount.session_id)
+        .where(HeadCount.seq > seen.c.seq)
+        .group_by(HeadCount.session_id)
+    ).all()
+    return {int(i): float(t) for i, t in rows}
 
 
 def blank_from(row: AttendanceSession) -> float | None:
