@@ -316,6 +316,11 @@ def test_no_one_is_seen_leaving_while_no_face_is_on_screen():
     assert out.events == []  # 100 s unseen, but nobody was seen at all: no one left
     scene.seating.pop(1)  # the gallery is back, without bob
     out = step(monitor, scene, 3, 130.0)
+    # Unseen 130 s, but 100 of them nobody was seen: his leave clock starts again now.
+    assert not [e for e in out.events if e.kind == "left"]
+    out = step(monitor, scene, 4, 170.0)
+    assert not [e for e in out.events if e.kind == "left"]
+    out = step(monitor, scene, 5, 195.0)
     assert [(e.kind, e.person) for e in out.events] == [("left", "bob")]
 
 

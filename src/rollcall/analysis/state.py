@@ -75,6 +75,7 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
         "last_verified": monitor.last_verified,
         "last_full": monitor.last_full,
         "last_shared": monitor.last_shared,
+        "observed_from": monitor.observed_from,
         "next_track": monitor.tracker.next_id,
         "tracks": tracks,
         "still": [
@@ -188,6 +189,7 @@ def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
     monitor.last_verified = doc["last_verified"]
     monitor.last_full = doc["last_full"]
     monitor.last_shared = doc["last_shared"]
+    monitor.observed_from = float(doc.get("observed_from", 0.0))
     # Snapshots from before room cameras had no pictures to remember.
     monitor.still.samples = [_recalled(row) for row in doc.get("still", [])]
     tracker: FaceTracker = monitor.tracker

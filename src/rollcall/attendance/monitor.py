@@ -217,6 +217,9 @@ class AttendanceMonitor:
         self.last_verified: float | None = None
         self.last_full: float | None = None
         self.last_shared = 0
+        # When faces came back on screen after samples with none (slides shared): nobody is
+        # judged gone for time the screen showed no one (_mark_and_track_presence).
+        self.observed_from = 0.0
         self.still = StillFaces()  # a room camera's faces, to find the pictures among them
         self._in_still: np.ndarray | None = None  # this sample's faces' index in self.still
 
@@ -635,13 +638,21 @@ class AttendanceMonitor:
                 out.intervals.append(
                     IntervalChange(name, interval.start, interval.last_seen, interval.last_seen)
                 )
-        if not len(tracks) and not self.config.room_camera:
-            # No face on screen at all (slides shared over the gallery, another window, every
-            # camera off): nobody is seen leaving while nobody is seen. (An empty classroom is
-            # seen: its people left.)
-            return
+        if not self.config.room_camera:
+            if not len(tracks):
+                # No face on screen at all (slides shared over the gallery, another window,
+                # every camera off): nobody is seen leaving while nobody is seen. (An empty
+                # classroom is seen: its people left.)
+                return
+            if self.last_count == 0:
+                self.observed_from = t  # faces are back: the leave clock starts again here
+        leave_after = self.config.leave_after
         for name, last in self.last_seen.items():
-            if name not in seen and name not in self.gone and t - last >= self.config.leave_after:
+            if (
+                name not in seen
+                and name not in self.gone
+                and t - max(last, self.observed_from) >= leave_after
+            ):
                 self.gone.add(name)
                 out.events.append(Event(t, "left", name, f"unseen since {last:.0f}s"))
 
