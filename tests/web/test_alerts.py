@@ -264,3 +264,25 @@ def test_a_deleted_courses_alerts_are_not_shown_to_the_next_course_of_its_name(
     assert "ivy@school.example" not in ivy.get("/alerts/").get_data(as_text=True)
     assert ivy.get(f"/alerts/{message}").status_code == 403
     assert ada.get(f"/alerts/{message}").status_code == 200
+
+
+def test_a_waiting_alert_that_an_edit_made_untrue_is_withdrawn(app, browser, smtp_server) -> None:  # noqa: ANN001
+    """Bob's "2 absences" alert waited for SMTP; staff then excused one of them: the alert
+    went out anyway at the next send (found by a registrar's review)."""
+    from rollcall.attendance.lifecycle import close_session
+
+    db = app.extensions["rollcall"].db
+    _alerts_on(app, after_session=False, absences=2, to_staff=True)
+    _running_session(app, "algebra-2", 4)
+    close_session(db, "algebra-2", "test")
+    with db.session() as s:
+        [waiting] = s.scalars(select(OutboxMessage).where(OutboxMessage.person_name == "Bob"))
+        assert waiting.state == "pending"
+    done = browser("ivy").post("/sessions/algebra-1/marks/Bob",
+                               {"status": "present", "reason": "doctor's note"})  # fmt: skip
+    assert done.status_code == 302
+    with db.session() as s:
+        assert s.get(OutboxMessage, waiting.id).state == "withdrawn"
+    assert str(deliver(db, Mailer.from_url(smtp_server.url))) == "0 sent, 0 failed"
+    assert smtp_server.received == []
+    assert "withdrawn" in browser("ivy").get("/alerts/").get_data(as_text=True)

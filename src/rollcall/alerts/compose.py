@@ -13,7 +13,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rollcall.alerts.outbox import Letter, enqueue
+from rollcall.alerts.outbox import FAILED, PENDING, WITHDRAWN, Letter, enqueue
 from rollcall.attendance.course_report import build_course_report
 from rollcall.attendance.report import SessionReport, build_report
 from rollcall.config import portal_address
@@ -22,6 +22,7 @@ from rollcall.storage.models import (
     AttendanceSession,
     Course,
     CourseAlerts,
+    OutboxMessage,
     Person,
     SessionEvent,
     UnknownFace,
@@ -212,6 +213,18 @@ def queue_after_edit(session: Session, row: AttendanceSession, default_zone: str
     if row.course is None or row.state != "closed":
         return 0
     letters = plan_thresholds(session, row.course, default_zone)
+    # Threshold alerts still waiting (SMTP down, retries) that the edit made untrue (the
+    # absences were excused) are withdrawn: the student's parent is not told of them.
+    still = {letter.dedupe for letter in letters}
+    for waiting in session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.course_name == row.course.name,
+            OutboxMessage.kind.in_(("absences", "rate")),
+            OutboxMessage.state.in_((PENDING, FAILED)),
+        )
+    ):
+        if waiting.dedupe not in still:
+            waiting.state, waiting.last_error = WITHDRAWN, "no longer true after a staff edit"
     return sum(enqueue(session, letter) is not None for letter in letters)
 
 

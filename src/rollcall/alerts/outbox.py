@@ -21,7 +21,9 @@ from rollcall.storage.db import Database
 from rollcall.storage.models import OutboxMessage, utcnow
 
 PENDING, SENDING, SENT, FAILED, GAVE_UP = "pending", "sending", "sent", "failed", "gave_up"
-STATES = (PENDING, SENDING, SENT, FAILED, GAVE_UP)
+# A threshold alert not sent yet that a staff edit made untrue (absences excused): never sent.
+WITHDRAWN = "withdrawn"
+STATES = (PENDING, SENDING, SENT, FAILED, GAVE_UP, WITHDRAWN)
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=10)  # a send cut short (killed process) is tried again after this
 log = logging.getLogger(__name__)
