@@ -21,29 +21,44 @@ from rollcall.storage.sessions import (
     upsert_course,
 )
 
+SETTINGS = SessionSettings("x.mp4", 1, 20.0, 90.0, 300.0, 180.0)
+
+
+def held(
+    s,  # noqa: ANN001
+    name: str,
+    slot: tuple[str, str, int, str],
+    started_at: datetime,
+    seen: tuple[float, float],
+    length: float,
+):  # noqa: ANN201
+    """Colin's session ``name`` of CS101 (slot: start, end, grace minutes, zone), started at
+    ``started_at``, Colin seen from ``seen[0]`` to ``seen[1]`` s, closed after ``length`` s."""
+    colin = get_or_create_person(s, "Colin")
+    course = upsert_course(s, "CS101", ["Colin"], *slot)
+    row = create_session(s, name, SETTINGS, [colin], course, started_at)
+    record = s.query(AttendanceRecord).filter_by(session_id=row.id).one()
+    record.first_seen, record.last_seen = seen
+    row.processed_until = length
+    lifecycle.close(s, row, length, "UTC")
+    return row
+
 
 def test_changing_a_course_schedule_does_not_re_judge_sessions_held(home: Path) -> None:
     """A department head's review: moving CS101 from 09:00 to 09:20 turned last week's late
     arrivals 'present' in every report and export, with nothing in the audit trail, after the
     alert emails had said 'late'. New sessions take the new schedule."""
     db = Database(Settings.from_env())
-    settings = SessionSettings("x.mp4", 1, 20.0, 90.0, 300.0, 180.0)
-    with db.session() as s:
-        colin = get_or_create_person(s, "Colin")
-        course = upsert_course(s, "CS101", ["Colin"], "09:00", "10:00", 5, "UTC")
-        row = create_session(
-            s, "w1", settings, [colin], course, datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-        )
-        record = s.query(AttendanceRecord).filter_by(session_id=row.id).one()
-        record.first_seen, record.last_seen = 15 * 60.0, 3590.0  # in at 09:15
-        row.processed_until = 3600.0
-        lifecycle.close(s, row, 3600.0, "UTC")
+    with db.session() as s:  # in at 09:15
+        held(s, "w1", ("09:00", "10:00", 5, "UTC"), datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+             (15 * 60.0, 3590.0), 3600.0)  # fmt: skip
     with db.session() as s:
         assert build_report(s, get_session(s, "w1")).attendance[0].status == "late"
         upsert_course(s, "CS101", [], "09:20", "10:00", 5)
     with db.session() as s:
         assert build_report(s, get_session(s, "w1")).attendance[0].status == "late"
-        new = create_session(s, "w2", settings, [colin], require_course(s, "CS101"),
+        colin = get_or_create_person(s, "Colin")
+        new = create_session(s, "w2", SETTINGS, [colin], require_course(s, "CS101"),
                              datetime(2026, 3, 9, 9, 0, tzinfo=UTC))  # fmt: skip
         assert (new.schedule_start, new.schedule_end, new.schedule_grace) == ("09:20", "10:00", 5)
     db.engine.dispose()
@@ -56,11 +71,10 @@ def test_slides_shared_to_the_end_make_nobody_leave_early(home: Path) -> None:
     from rollcall.storage.models import HeadCount
 
     db = Database(Settings.from_env())
-    settings = SessionSettings("x.mp4", 1, 20.0, 90.0, 300.0, 180.0)
     with db.session() as s:
         stay, leave = get_or_create_person(s, "Stay"), get_or_create_person(s, "Leave")
         course = upsert_course(s, "CS101", ["Stay", "Leave"], "09:00", "09:12", 2, "UTC")
-        row = create_session(s, "w1", settings, [stay, leave], course,
+        row = create_session(s, "w1", SETTINGS, [stay, leave], course,
                              datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # fmt: skip
         seen = {"Stay": (10.0, 390.0), "Leave": (10.0, 120.0)}
         for record in s.query(AttendanceRecord).filter_by(session_id=row.id):
@@ -97,19 +111,11 @@ def test_a_session_held_after_its_courses_slot_is_judged_present_or_absent_only(
     from rollcall.attendance.runner import _warn_outside_slot
 
     db = Database(Settings.from_env())
-    settings = SessionSettings("x.mp4", 1, 20.0, 90.0, 300.0, 180.0)
     with db.session() as s:
-        colin = get_or_create_person(s, "Colin")
-        course = upsert_course(s, "CS101", ["Colin"], "09:00", "09:12", 2, "UTC")
-        row = create_session(
-            s, "makeup", settings, [colin], course, datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-        )
-        record = s.query(AttendanceRecord).filter_by(session_id=row.id).one()
-        record.first_seen, record.last_seen = 30.0, 200.0
-        row.processed_until = 720.0
+        row = held(s, "makeup", ("09:00", "09:12", 2, "UTC"),
+                   datetime(2026, 3, 2, 10, 0, tzinfo=UTC), (30.0, 200.0), 720.0)  # fmt: skip
         with caplog.at_level(logging.WARNING):
-            _warn_outside_slot(row, course, "UTC")
-        lifecycle.close(s, row, 720.0, "UTC")
+            _warn_outside_slot(row, row.course, "UTC")
     with db.session() as s:
         assert build_report(s, get_session(s, "makeup")).attendance[0].status == "present"
     assert "judged present or absent only" in caplog.text and "10:00" in caplog.text
@@ -121,17 +127,9 @@ def test_a_courses_new_zone_or_its_deletion_does_not_re_judge_sessions_held(home
     week's late arrivals became 'present' in every report, dated hours away. A session keeps
     the zone it was held in, as it keeps the times."""
     db = Database(Settings.from_env())
-    settings = SessionSettings("x.mp4", 1, 20.0, 90.0, 300.0, 180.0)
-    with db.session() as s:
-        colin = get_or_create_person(s, "Colin")
-        course = upsert_course(s, "CS101", ["Colin"], "09:00", "10:00", 5, "America/New_York")
-        row = create_session(
-            s, "w1", settings, [colin], course, datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-        )  # 09:00 in New York
-        record = s.query(AttendanceRecord).filter_by(session_id=row.id).one()
-        record.first_seen, record.last_seen = 15 * 60.0, 3590.0  # in at 09:15
-        row.processed_until = 3600.0
-        lifecycle.close(s, row, 3600.0, "UTC")
+    with db.session() as s:  # 09:00 in New York; in at 09:15
+        held(s, "w1", ("09:00", "10:00", 5, "America/New_York"),
+             datetime(2026, 3, 2, 14, 0, tzinfo=UTC), (15 * 60.0, 3590.0), 3600.0)  # fmt: skip
     with db.session() as s:
         assert build_report(s, get_session(s, "w1")).attendance[0].status == "late"
         upsert_course(s, "CS101", [], "09:00", "10:00", 5, "Europe/London")
@@ -155,17 +153,9 @@ def test_a_session_just_after_midnight_counts_for_the_evenings_class_day(home: P
     from rollcall.storage.sessions import require_course as course_named
 
     db = Database(Settings.from_env())
-    settings = SessionSettings("x.mp4", 1, 20.0, 90.0, 300.0, 180.0)
-    with db.session() as s:
-        colin = get_or_create_person(s, "Colin")
-        course = upsert_course(s, "CS101", ["Colin"], "23:55", "00:05", 1, "America/New_York")
-        row = create_session(
-            s, "c5", settings, [colin], course, datetime(2026, 11, 11, 5, 2, tzinfo=UTC)
-        )  # fmt: skip  -- 00:02 in New York
-        record = s.query(AttendanceRecord).filter_by(session_id=row.id).one()
-        record.first_seen, record.last_seen = 30.0, 170.0
-        row.processed_until = 180.0
-        lifecycle.close(s, row, 180.0, "UTC")
+    with db.session() as s:  # 00:02 in New York
+        held(s, "c5", ("23:55", "00:05", 1, "America/New_York"),
+             datetime(2026, 11, 11, 5, 2, tzinfo=UTC), (30.0, 170.0), 180.0)  # fmt: skip
     with db.session() as s:
         report = build_report(s, get_session(s, "c5"))
         assert report.attendance[0].status == "late" and report.day == date(2026, 11, 10)
