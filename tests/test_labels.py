@@ -446,3 +446,16 @@ def test_labels_snap_to_aliases_and_to_meeting_accounts_that_arrive_mid_session(
     # A third tile: a new face, whose label is read.
     analyzer.analyze(session_id, 1, 30.0, frame(["Ana Lima", "Sofía Hernández", "Tom Brown"]))
     assert asked[-1] == ["Ana Lima", "Annie Lima", "Sofía Hernández", "Sofia H"]
+
+
+def test_an_initial_and_a_surname_are_not_snapped_to_a_classmates_full_name() -> None:
+    """A guest shown as "H. Chavez" was stored as "Hugo Chavez": Hugo, there with his camera
+    off, was suspected of a sit-in for the guest's face. A misread does not shorten a word to
+    its initial; it does misread letters, join words, and the app cuts long names short."""
+    names = ["Hugo Chavez", "Kateřina Dvořáková", "Alexandra Konstantinou", "Rafael Gonçalves"]
+    assert snap_label("H. Chavez", names).name is None
+    assert snap_label("Hugo C.", names).name is None
+    assert snap_label("Hugo Chaves", names).name == "Hugo Chavez"
+    assert snap_label("Kateřna Dvořáková", names).name == "Kateřina Dvořáková"
+    assert snap_label("Alexandra Konst…", names).name == "Alexandra Konstantinou"
+    assert snap_label("Rafa el Gonçalves", names).name == "Rafael Gonçalves"

@@ -126,7 +126,33 @@ def _words_match(read: str, name: str) -> bool:
         if alike < WORD_ALIKE:
             return False
         closest = alike if closest is None else max(closest, alike)
-    return closest is None or closest >= WORD_NEARLY_RIGHT
+    if closest is not None and closest < WORD_NEARLY_RIGHT:
+        return False
+    return _name_words_shown(words, theirs, truncated)
+
+
+def _name_words_shown(words: list[str], theirs: list[str], truncated: bool) -> bool:
+    """Every word of the name is in the label, misread at most (or cut off by the app's
+    ellipsis, or run into the next word): a misread does not shorten "Hugo" to "H.", and "H.
+    Chavez" (a guest, or a brother) is not Hugo Chavez, who would be suspected of a sit-in when
+    the guest's face is seen under his name."""
+    joined = "".join(words)
+    shown = theirs
+    if truncated:  # the words the label had room for; the last one may be cut short
+        kept, room = [], len(" ".join(words))
+        for word in theirs:
+            if room <= 0:
+                break
+            kept.append(word[:room])
+            room -= len(word) + 1
+        shown = kept
+    for word in shown:
+        if word in joined:
+            continue
+        alike = max(SequenceMatcher(None, word, w, autojunk=False).ratio() for w in words)
+        if alike < WORD_ALIKE:
+            return False
+    return True
 
 
 def roster_names(names: Iterable[str], aliases: Iterable[str] = ()) -> list[str]:
