@@ -753,6 +753,15 @@ def test_another_meetings_report_is_refused_and_an_import_can_be_undone(
     result = cli("participants", "import", "--session", "algebra-1", str(afternoon))
     assert result.exit_code == 1 and "none of the report's 4 stay(s) overlaps" in result.output
     assert "2024-05-06 14:00" in result.output and "--timezone" in result.output
+    # The same meeting's report with its clock an hour early (exported in London, read in
+    # Paris): every stay ended before the session began, yet it was imported, and everyone
+    # was "joined, never seen".
+    shifted = [Attendee(a.name, a.email, tuple((j - 3600, lv - 3600) for j, lv in a.stays),
+                        original_name=a.original_name) for a in PEOPLE]  # fmt: skip
+    early = tmp_path / "early.csv"
+    early.write_bytes(zoom_report(shifted, START, PARIS))
+    result = cli("participants", "import", "--session", "algebra-1", str(early))
+    assert result.exit_code == 1 and "overlaps" in result.output, result.output
     with db.session() as s:
         assert s.scalar(select(func.count(MeetingParticipant.id))) == 0
     # A report that does overlap, imported by mistake, and one live join: the undo removes

@@ -194,18 +194,24 @@ def add_stay(s: Session, p: MeetingParticipant, join_t: float, leave_t: float | 
     return stay
 
 
-OVERLAP_SLACK = 3600.0  # seconds either side of the session a report's stays may lie
+# Seconds after what the session has analysed that a report's stays may begin: a running
+# session's report comes while it goes on.
+OVERLAP_SLACK = 3600.0
 
 
 def _check_overlaps(stays: list[Stay], row: AttendanceSession, zone: tzinfo) -> None:
+    """Some stay must be in the meeting while the session is: not wholly before its start (a
+    report read an hour off, in another zone, had every stay end before it and everyone
+    "joined, never seen"), nor wholly after what it analysed (a closed session's end; a
+    running one's, an hour on)."""
     from datetime import timedelta
 
     from rollcall.wallclock import in_zone
 
     end = max(row.duration or 0.0, row.processed_until or 0.0)
+    upto = end if row.state == "closed" and end > 0 else end + OVERLAP_SLACK
     if not stays or any(
-        st.join_t <= end + OVERLAP_SLACK and (st.leave_t or st.join_t) >= -OVERLAP_SLACK
-        for st in stays
+        st.join_t <= upto and (st.leave_t if st.leave_t is not None else upto) > 0 for st in stays
     ):
         return
     first = min(st.join_t for st in stays)
@@ -234,8 +240,8 @@ def import_report(
     s: Session, row: AttendanceSession, report: ParsedReport, zone: tzinfo
 ) -> ImportResult:
     """Every row of `report` into the session (call inside one transaction). A report none of
-    whose stays overlaps the session (an hour either side) is refused: another meeting's
-    report, or its times read in the wrong zone, would make everyone "joined, never seen"."""
+    whose stays overlaps the session (_check_overlaps) is refused: another meeting's report,
+    or its times read in the wrong zone, would make everyone "joined, never seen"."""
     stays: list[Stay] = stays_of(report, row.started_at, zone)
     _check_overlaps(stays, row, zone)
     matcher = matcher_for(s, row)
