@@ -539,6 +539,20 @@ def test_one_person_in_two_tiles_or_two_accounts() -> None:
     assert statuses == {"Ada Lovelace": "two_accounts", "ada@laptop": "two_accounts"}
 
 
+def test_a_second_device_with_the_camera_on_beside_an_account_with_it_off_is_two_logins() -> None:
+    """Colin on his laptop (school account, camera off) and on his phone as "Colin iPhone"
+    (camera on): his account was "verified" by the phone's face and the phone "joined, never
+    seen" (found by a meeting teacher's review). A switch from one device to the other, not
+    at once, is no second login."""
+    seen = [Seen(i, 50.0 + i * 100, "Colin", 1, "Colin iPhone") for i in range(6)]
+    accounts = [_acc("Colin Powell", "Colin"), _acc("Colin iPhone", None)]
+    statuses = {e.name: e.status for e in reconcile(accounts, seen, _samples(), 600).entries}
+    assert statuses == {"Colin Powell": "two_accounts", "Colin iPhone": "two_accounts"}
+    switched = [_acc("Colin Powell", "Colin", ((0, 40),)), _acc("Colin iPhone", None, ((45, 600),))]
+    phone = _by_name(reconcile(switched, seen, _samples(), 600))[("Colin iPhone", "Colin")]
+    assert phone.status == "verified" and "confirm to remember" in phone.detail
+
+
 def test_one_account_in_the_meeting_twice_at_once_is_two_logins() -> None:
     """A second device signed in with the same school account: the report has two rows of one
     email whose times overlap, and the import keys accounts by email, so both logins are one

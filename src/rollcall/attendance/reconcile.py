@@ -282,9 +282,10 @@ def reconcile(
         if s.person:
             by_person[s.person].append(s)
 
-    # Accounts nobody matched, whose tile showed one enrolled person with no account of their
-    # own: that person under another name (a nickname). In their favour, so it is used, and
-    # proposed to staff to remember.
+    # Accounts nobody matched, whose tile showed one enrolled person: that person under another
+    # name (a nickname), or on a second device when they also have an account of their own (a
+    # laptop with the camera off and a phone with it on: two logins, "two_accounts" below if
+    # they were in at once). In their favour, so it is used, and proposed to staff to remember.
     # Not when the account's name was proposed as someone else, who could be recognised and
     # never was: then it may as well be someone sitting in for the person the name points to,
     # and staff decide which.
@@ -295,7 +296,7 @@ def reconcile(
         if a.person is None and in_tile[i]:
             faces = Counter(s.person for seq in in_tile[i].values() for s in seq)
             top, n = faces.most_common(1)[0]
-            if top and top not in own and n > sum(faces.values()) / 2:
+            if top and n > sum(faces.values()) / 2:
                 if (
                     a.proposed
                     and a.proposed != top
