@@ -390,3 +390,36 @@ def test_events_kept_by_a_stopped_hook_go_to_no_session(app: Flask) -> None:
         assert early_events(s, row) == []
         set_instructor(s, course, ivy, True)
         assert [e.name for e in early_events(s, row)] == ["Alice"]
+
+
+def test_a_join_and_leave_after_a_session_ended_both_wait_for_the_next(
+    app: Flask, tmp_path
+) -> None:  # noqa: ANN001
+    """The session's run ended; a student joined the meeting after it (kept for the next
+    session) and left: the leave went into the ended session as a stay from its start."""
+    from datetime import UTC, datetime, timedelta
+
+    from rollcall.attendance.runner import RunOptions, prepare_session
+    from rollcall.storage.meetings import EarlyParticipantEvent
+
+    def zulu(moment: datetime) -> str:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    client = app.test_client()
+    now = datetime.now(UTC).replace(microsecond=0)
+    db = app.extensions["rollcall"].db
+    prepare_session(db, RunOptions(session="algebra-done", source=str(tmp_path), course="Algebra",
+                                   started_at=now - timedelta(minutes=20)))  # fmt: skip
+    with db.session() as s:
+        done = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-done"))
+        done.state, done.ended_at = "closed", now - timedelta(minutes=5)
+    url = f"/api/v1/hooks/zoom/{_hook(app, meeting='81234567890')}"
+    joined = json.loads(json.dumps(JOINED))
+    joined["payload"]["object"]["participant"]["join_time"] = zulu(now - timedelta(minutes=2))
+    body = json.dumps(joined).encode()
+    assert "kept" in client.post(url, data=body, headers=_signed(body)).get_json()
+    body = json.dumps(_left(zulu(now - timedelta(minutes=1)))).encode()
+    assert "kept" in client.post(url, data=body, headers=_signed(body)).get_json()
+    assert _stays(app) == []
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(EarlyParticipantEvent)) == 2

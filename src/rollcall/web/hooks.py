@@ -20,7 +20,7 @@ from datetime import datetime
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy.orm import Session
 
-from rollcall.attendance.participants.store import record_event
+from rollcall.attendance.participants.store import in_meeting, record_event
 from rollcall.errors import RollcallError
 from rollcall.storage.hooks import (
     hook_for_token,
@@ -91,10 +91,22 @@ def _deliver(
 ) -> dict[str, object]:
     when = at if isinstance(at, datetime) else None
     row: AttendanceSession | None = session_for(s, hook, when or utcnow(), event)
+    if (
+        row is not None
+        and event == "left"
+        and when is not None
+        and row.ended_at is not None
+        and as_utc(row.ended_at) < as_utc(when)
+        and not in_meeting(s, row, name, email)
+    ):
+        # A leave after the session ended, of an account not in it: its join came after the
+        # end too, and was kept for the next session; so is the leave (it made a stay from
+        # the ended session's start).
+        row = None
     if row is None and when is not None and may_keep_early(hook, when, utcnow()):
         # Before the class's session exists (students join early): kept for it.
         keep_early(s, hook, platform, event, name, email, when)
-        return {"kept": "no session of this hook's course yet: kept for the next one"}
+        return {"kept": "no session of this hook's course running then: kept for the next one"}
     if row is None:
         return {"ignored": "no session of this hook's course at that time"}
     record_event(s, row, platform, event, name, email, at)

@@ -149,6 +149,17 @@ def apply_match(p: MeetingParticipant, m: Match) -> None:
     p.proposal_score = m.score if m.person_id is None else None
 
 
+def in_meeting(s: Session, row: AttendanceSession, name: str, email: str | None) -> bool:
+    """Whether the account has a stay still open in session ``row``."""
+    key = account_key(name, email)[:300]
+    p = s.scalar(
+        select(MeetingParticipant).where(
+            MeetingParticipant.session_id == row.id, MeetingParticipant.account_key == key
+        )
+    )
+    return p is not None and any(st.leave_t is None for st in p.stays)
+
+
 def participant_for(
     s: Session,
     row: AttendanceSession,
