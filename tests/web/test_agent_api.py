@@ -121,6 +121,12 @@ def test_a_token_for_one_course_cannot_touch_another(
     assert _open(client, otto, session="new", course="Algebra").status_code == 403
     # A course token cannot make sessions outside its course, nor ones with no course.
     assert _open(client, ivy, session="elsewhere", course="History").status_code == 403
+    # An unknown course is refused as another's is (a 404 told any token which names exist),
+    # and a token of no course asked for a session of none is told to name its course.
+    unknown = _open(client, otto, session="new", course="NOPE")
+    assert unknown.status_code == 403 and "'NOPE'" in unknown.get_json()["error"]
+    none = _open(client, otto, session="new").get_json()["error"]
+    assert "give the session's course" in none, none
     assert _frames(app) == 0 and dispatched == []
     # A revoked token is refused at once.
     with app.extensions["rollcall"].db.session() as s:
@@ -206,7 +212,7 @@ def test_two_large_monitors_captured_together_are_taken(
     later = due[1]["t"]
     assert _upload(client, token, "algebra-2", 1, later, turned.getvalue()).status_code == 202
     refused = _upload(client, token, "algebra-2", 2, due[2]["t"], progressive.getvalue())
-    assert refused.status_code == 422
+    assert refused.status_code == 422 and "baseline JPEG" in refused.get_json()["error"]
     wall = cv2.imdecode(np.frombuffer(encode(np.zeros((2160, 15360, 3), np.uint8)), np.uint8), 1)
     assert wall.shape[1] <= 8192 and wall.shape[0] * wall.shape[1] <= 40_000_000
     assert abs(wall.shape[1] / wall.shape[0] - 15360 / 2160) < 0.01

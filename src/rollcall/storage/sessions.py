@@ -88,8 +88,12 @@ def schedule_text(course: Course) -> str:
     return f"{course.start_time}–{course.end_time} (grace {course.grace_minutes} min{zone})"
 
 
+def get_course(session: Session, name: str) -> Course | None:
+    return session.scalar(select(Course).where(Course.name.in_(written_forms(name))))
+
+
 def require_course(session: Session, name: str) -> Course:
-    course = session.scalar(select(Course).where(Course.name.in_(written_forms(name))))
+    course = get_course(session, name)
     if course is None:
         raise NotFound(f"no course named {name!r} (create it with `rollcall course add`)")
     return course

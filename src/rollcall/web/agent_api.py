@@ -208,8 +208,12 @@ def _describe(s, row: AttendanceSession, count: int = 10, after: int = -1) -> di
     }
 
 
+PROGRESSIVE = (0, 0)  # _header_size's answer for a progressive JPEG
+
+
 def _header_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) as the image's header states them, or None if it has no such header."""
+    """(width, height) as the image's header states them, PROGRESSIVE for a progressive
+    JPEG, or None if it has no such header."""
     import io
 
     from PIL import Image, UnidentifiedImageError
@@ -219,7 +223,7 @@ def _header_size(data: bytes) -> tuple[int, int] | None:
             if img.format == "JPEG" and img.info.get("progressive"):
                 # Thousands of scans of a large picture cost seconds of CPU whatever its
                 # size; agents send baseline JPEGs.
-                raise ValueError("progressive JPEG")
+                return PROGRESSIVE
             return img.size
     except Image.DecompressionBombError:
         return (MAX_SIDE + 1, MAX_SIDE + 1)  # Pillow's own limit said it first: too large
@@ -273,14 +277,18 @@ def open_session():  # noqa: ANN201
             course_name = s.get(Course, agent.course_id).name
         course = None
         if course_name is not None:
-            from rollcall.storage.sessions import require_course
+            from rollcall.storage.sessions import get_course
 
-            try:
-                course = require_course(s, course_name)
-            except RollcallError as exc:
-                abort(404, description=str(exc))
-        if not agents.may_create_for(s, agent, course):
-            abort(403, description="this agent token may not create sessions for that course")
+            course = get_course(s, course_name)
+        # An unknown course and another's are refused alike: a token does not learn which
+        # course names exist.
+        if course_name is not None and (
+            course is None or not agents.may_create_for(s, agent, course)
+        ):
+            abort(403, description=f"this agent token may not create sessions for {course_name!r}")
+        if course is None and not agents.may_create_for(s, agent, None):
+            abort(403, description="give the session's course (--course): this agent token "
+                  "may create sessions of its courses only")  # fmt: skip
         agent_id = agent.id
     started_at = None
     if body.get("started_at"):
@@ -366,6 +374,8 @@ def upload_frame(name: str):  # noqa: ANN201
     # The size from the header before any pixel is decoded: a small file can claim 20000 px
     # a side, and decoding it would take gigabytes.
     size = _header_size(data)
+    if size == PROGRESSIVE:
+        abort(422, description="a progressive JPEG is refused: send a baseline JPEG (or PNG)")
     if (
         size is None
         or min(size) < 32

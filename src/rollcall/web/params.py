@@ -14,7 +14,7 @@ def number(
     try:
         got = kind(value)
     except (TypeError, ValueError):
-        abort(400, description=f"{name} must be a {kind.__name__}")
+        abort(400, description=f"{name} must be {'an integer' if kind is int else 'a number'}")
     if isinstance(got, float) and not math.isfinite(got):
         abort(400, description=f"{name} must be finite")
     if low is not None and got < low:
