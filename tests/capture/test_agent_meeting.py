@@ -322,3 +322,51 @@ def test_joining_a_session_says_which_options_it_does_not_use() -> None:
     ]
     created = {"seed": 99, "min_interval": 30.0, "max_interval": 60.0}
     assert settings_ignored(options, created) == []
+
+
+def test_an_agent_refused_says_which_frames_still_wait_in_its_spool(
+    cli, home: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """A token revoked mid-run: the agent stopped with the server's 401 and said nothing of the
+    frame left in its spool (an ops review). The server here is a real HTTP server on
+    loopback that refuses every request as a revoked token is refused."""
+    import http.server
+    import json
+    import threading
+
+    import cv2
+    import numpy as np
+
+    class Revoked(http.server.BaseHTTPRequestHandler):
+        def _refuse(self) -> None:
+            body = json.dumps({"error": "The agent token is not valid (unknown or revoked)."})
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        do_GET = do_POST = _refuse  # noqa: N815
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Revoked)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    video = tmp_path / "v.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 2, (160, 96))
+    for _ in range(6):
+        writer.write(np.full((96, 160, 3), 90, np.uint8))
+    writer.release()
+    folder = tmp_path / "spool"
+    ok, jpeg = cv2.imencode(".jpg", np.full((96, 160, 3), 90, np.uint8))
+    Spool(folder, 10).add(3, 90.0, datetime.now(UTC), jpeg.tobytes())
+    try:
+        result = cli("agent", "--server", f"http://127.0.0.1:{server.server_port}", "--token",
+                     "t", "--session", "s1", "--source", video, "--spool", folder)  # fmt: skip
+    finally:
+        server.shutdown()
+    said = " ".join(result.output.split())
+    assert result.exit_code != 0 and "refused (401)" in said, said
+    assert f"1 frame(s) not yet sent wait in {folder}" in said, said
+    assert len(Spool(folder, 10)) == 1

@@ -126,7 +126,7 @@ def agent(
     are sent on its own timeline as fast as the server takes them, and the agent exits once
     every frame is acknowledged. An entrance session gets every frame at its fps instead.
     """
-    from rollcall.capture.agent import Agent, AgentOptions, Spool
+    from rollcall.capture.agent import Agent, AgentOptions, AgentRefused, Spool
     from rollcall.vision.sources import open_source
     from rollcall.wallclock import parse_started_at
 
@@ -204,6 +204,17 @@ def agent(
         except KeyboardInterrupt:
             status = runner.status
             stop["requested"] = True
+        except AgentRefused:
+            # (A revoked token, a session closed meanwhile.) Frames still in the spool are
+            # not lost, but nothing else would say they are there.
+            if waiting := len(runner.spool):
+                err_console.print(
+                    f"{waiting} frame(s) not yet sent wait in {folder}: run the agent again "
+                    "when the server takes them (a new token), or delete the folder.",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            raise
     finally:
         frames.close()
         signal.signal(signal.SIGTERM, previous)
