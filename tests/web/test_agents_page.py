@@ -55,8 +55,17 @@ def test_a_token_made_on_the_page_works_once_shown_and_dies_when_revoked(
             connected[quiet] = line.connected
         assert row2.max_interval == 90 and connected == {80: True, 130: False}
     token_id = int(re.search(r"/agents/tokens/(\d+)/revoke", html.split("Room B-204")[-1]).group(1))
+    with app.extensions["rollcall"].db.session() as s:
+        s.scalar(
+            select(AttendanceSession).where(AttendanceSession.name == "algebra-2")
+        ).agent_seen_at = datetime.now(UTC)
     assert ivy.post(f"/agents/tokens/{token_id}/revoke").status_code == 302
     assert api.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(token)).status_code == 401
+    # Its agent is refused from now on: not shown connected, however recently it was seen.
+    row = re.search(
+        r"algebra-2</a></td>(.*?)</tr>", ivy.get("/agents/").get_data(as_text=True), re.S
+    )
+    assert row and 'Connected"><mark>no<' in row.group(1), row.group(1) if row else None
 
 
 def test_an_instructor_may_not_make_a_token_for_another_course(app: Flask, browser) -> None:  # noqa: ANN001

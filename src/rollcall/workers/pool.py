@@ -63,13 +63,15 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
             .group_by(Frame.session_id)
         ).all()
     )  # fmt: skip
-    names = dict(
-        s.execute(
-            select(AgentToken.id, AgentToken.name).where(
-                AgentToken.id.in_({r.agent_token_id for r in live})
-            )
-        ).all()
-    )
+    tokens = {
+        t.id: t
+        for t in s.scalars(
+            select(AgentToken).where(AgentToken.id.in_({r.agent_token_id for r in live}))
+        )
+    }
+    names = {i: t.name for i, t in tokens.items()}
+    # A revoked token's agent is refused at its next request: not connected, however recent.
+    revoked = {i for i, t in tokens.items() if t.revoked_at is not None}
     from rollcall.analysis.entrance.uploads import watcher_of
     from rollcall.storage.clock import database_epoch
 
@@ -90,6 +92,7 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
                 session=row.name,
                 agent=names.get(row.agent_token_id),
                 connected=seen is not None
+                and row.agent_token_id not in revoked
                 and now - seen
                 <= max(CONNECTED_WITHIN, timedelta(seconds=(row.max_interval or 0) + 30)),
                 seen_at=seen,
