@@ -254,3 +254,15 @@ def test_a_small_face_in_no_tile_of_a_gallery_is_a_picture() -> None:
     assert reading.grid
     assert reading.background.boxes.tolist() == [list(map(float, small))]
     assert len(reading.faces) == 3
+
+
+def test_beside_one_lecturer_tile_a_small_face_on_a_shared_slide_is_a_picture() -> None:
+    """Slides shared with only the lecturer's camera on: a student's photo on a slide (in no
+    tile) is held to the lecturer's face, and is neither counted nor named in a session."""
+    image, truths = compose_gallery([Tile(f"p{i}", noise_photo(i)) for i in range(4)], (1280, 720))
+    (x0, y0, w0, _), (x1, _, _, _) = truths[0].rect, truths[1].rect
+    lecturer = (x0 + w0 // 2 - 90, y0 + 60, 180, 200)
+    gutter = (x0 + w0 + x1) // 2
+    photo = (gutter - 15, y0 + 40, 30, 36)
+    reading = read_screen(compressed(image), faces_at([lecturer, photo]))
+    assert reading.background.boxes.tolist() == [list(map(float, photo))]

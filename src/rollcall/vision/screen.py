@@ -450,7 +450,9 @@ def _participants(
         if len(members) - len(small) > 1:
             shared.append(int(k))
     outside = np.flatnonzero(tile_of < 0)
-    if len(outside) and len(mains) >= 2:
+    # (Also beside one tile with a face: the lecturer's camera while slides are shared, a
+    # student's photo on a slide. identify and count ask for two: pictures_on_screen.)
+    if len(outside) and mains:
         # A face in no tile of a gallery (a tile not found, a shared screen's picture) is
         # held to the tiles' own faces: one far smaller than theirs is a picture too.
         keep[outside[sides[outside] < SECOND_FACE_RATIO * float(np.median(mains))]] = False
