@@ -286,3 +286,38 @@ def test_a_waiting_alert_that_an_edit_made_untrue_is_withdrawn(app, browser, smt
     assert str(deliver(db, Mailer.from_url(smtp_server.url))) == "0 sent, 0 failed"
     assert smtp_server.received == []
     assert "withdrawn" in browser("ivy").get("/alerts/").get_data(as_text=True)
+
+
+def test_a_withdrawn_alert_blocks_no_later_crossing_and_a_true_one_is_rewritten(
+    app, browser, smtp_server
+) -> None:  # noqa: ANN001
+    """The second diff review: a waiting alert still true kept the excused date in its body; a
+    withdrawn alert kept its key, so Bob's real crossing later was never queued; a send under
+    way mailed a letter withdrawn meanwhile."""
+    from rollcall.attendance.lifecycle import close_session
+
+    db = app.extensions["rollcall"].db
+    _alerts_on(app, after_session=False, absences=2, to_staff=True)
+
+    def bobs() -> list[OutboxMessage]:
+        with db.session() as s:
+            rows = s.scalars(select(OutboxMessage).where(OutboxMessage.person_name == "Bob"))
+            return [(m.id, m.state, m.body) for m in rows.all()]
+
+    for name, day in (("algebra-2", 4), ("algebra-3", 6)):  # Bob's 2nd and 3rd absences
+        _running_session(app, name, day)
+        close_session(db, name, "test")
+    [(first, state, body)] = bobs()
+    assert state == "pending" and "(algebra-1)" in body
+    ivy = browser("ivy")
+    ivy.post("/sessions/algebra-1/marks/Bob", {"status": "present", "reason": "doctor's note"})
+    [(_, state, body)] = bobs()
+    assert state == "pending" and "(algebra-1)" not in body and "(algebra-3)" in body, body
+    ivy.post("/sessions/algebra-2/marks/Bob", {"status": "present", "reason": "bus strike"})
+    [(_, state, _)] = bobs()
+    assert state == "withdrawn"
+    mailer = Mailer.from_url(smtp_server.url)
+    assert str(deliver(db, mailer, ids=[first])) == "0 sent, 0 failed"  # not even by id
+    _running_session(app, "algebra-4", 9)  # a second absence again: alerted again
+    close_session(db, "algebra-4", "test")
+    assert sorted(state for _, state, _ in bobs()) == ["pending", "withdrawn"]

@@ -213,9 +213,10 @@ def queue_after_edit(session: Session, row: AttendanceSession, default_zone: str
     if row.course is None or row.state != "closed":
         return 0
     letters = plan_thresholds(session, row.course, default_zone)
-    # Threshold alerts still waiting (SMTP down, retries) that the edit made untrue (the
-    # absences were excused) are withdrawn: the student's parent is not told of them.
-    still = {letter.dedupe for letter in letters}
+    # Threshold alerts still waiting (SMTP down, retries): one the edit made untrue (the
+    # absences were excused) is withdrawn, its key freed so that a later crossing alerts
+    # again; one still true says what is true now (not the excused dates).
+    now = {letter.dedupe[:400]: letter for letter in letters}
     for waiting in session.scalars(
         select(OutboxMessage).where(
             OutboxMessage.course_name == row.course.name,
@@ -223,8 +224,13 @@ def queue_after_edit(session: Session, row: AttendanceSession, default_zone: str
             OutboxMessage.state.in_((PENDING, FAILED)),
         )
     ):
-        if waiting.dedupe not in still:
+        letter = now.get(waiting.dedupe)
+        if letter is None:
             waiting.state, waiting.last_error = WITHDRAWN, "no longer true after a staff edit"
+            waiting.dedupe = f"{waiting.dedupe}:withdrawn:{waiting.id}"[:400]
+        else:
+            waiting.subject, waiting.body = letter.subject, letter.body
+    session.flush()
     return sum(enqueue(session, letter) is not None for letter in letters)
 
 

@@ -129,7 +129,7 @@ def deliver(
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.id == message_id,
-                    OutboxMessage.state != SENT,
+                    OutboxMessage.state.not_in((SENT, WITHDRAWN)),  # (withdrawn meanwhile)
                     or_(OutboxMessage.state != SENDING, OutboxMessage.next_attempt_at <= now),
                 )
                 .values(
