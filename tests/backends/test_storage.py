@@ -265,6 +265,36 @@ def test_sessions_made_before_keep_their_courses_schedule(database_url: str):
     engine.dispose()
 
 
+def test_sessions_made_before_keep_their_courses_zone(database_url: str):
+    """Migration 0026: a course's sessions made before keep the zone their course has at the
+    upgrade (changing it later re-judged and re-dated them); a course without a zone, and a
+    session's own zone, are left alone."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0025")
+    with Session(engine) as session, session.begin():
+        ny = upsert_course(session, "CS101", [], "09:00", "10:00", 5, "America/New_York").id
+        plain = upsert_course(session, "ART", [], "09:00", "10:00", 5).id
+    with engine.begin() as conn:
+        for name, course, zone in (("w1", ny, None), ("a1", plain, None), ("own", ny, "UTC")):
+            conn.execute(
+                text(
+                    "INSERT INTO sessions (name, course_id, source, started_at, seed, "
+                    "min_interval, max_interval, verify_every, leave_after, state, "
+                    "processed_until, timezone) VALUES (:n, :c, 'x.mp4', :at, 1, 20, 90, 300, "
+                    "180, 'closed', 0, :z)"
+                ),
+                {"n": name, "c": course, "at": "2026-12-06 09:00:00", "z": zone},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        zones = dict(conn.execute(text("SELECT name, timezone FROM sessions")).all())
+    assert zones == {"w1": "America/New_York", "a1": None, "own": "UTC"}
+    engine.dispose()
+
+
 def test_stored_name_keys_fold_letters_like_o_slash(database_url: str):
     """Migration 0016: aliases and name-only accounts stored with "ø", "ł" ... are rewritten
     as name_key now computes them, so "Soren" finds the alias "Søren"; a key that would

@@ -250,9 +250,10 @@ class AttendanceSession(Base):
     schedule_start: Mapped[str | None] = mapped_column(String(5))
     schedule_end: Mapped[str | None] = mapped_column(String(5))
     schedule_grace: Mapped[int | None] = mapped_column(Integer)
-    # A session without a course: the zone its clock times were given in when it was made
-    # (ROLLCALL_TIMEZONE, else the machine's), so its dates do not change with who looks.
-    # (A course's sessions follow their course's zone.) None before migration 0024.
+    # The zone its clock times were given in when it was made: its course's then, else
+    # ROLLCALL_TIMEZONE's (else the machine's), so its dates and statuses do not change with
+    # who looks or when its course changes. None before migration 0024 (0026 gives a
+    # course's sessions their course's zone, when it had one).
     timezone: Mapped[str | None] = mapped_column(String(64))
     # The `rollcall run` process taking the session ("host:pid") and until when (epoch
     # seconds) its lease holds: it renews it while it runs and gives it up when it stops, so a
