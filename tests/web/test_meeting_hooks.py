@@ -423,3 +423,12 @@ def test_a_join_and_leave_after_a_session_ended_both_wait_for_the_next(
     assert _stays(app) == []
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(EarlyParticipantEvent)) == 2
+    # A leave after the end whose join never came at all is the ended session's, dated from
+    # its start (the second diff review: it was kept, and lost).
+    other = _left(zulu(now - timedelta(minutes=1)))
+    other["payload"]["object"]["participant"].update(user_name="bob_", email="bob@school.example")
+    body = json.dumps(other).encode()
+    assert client.post(url, data=body, headers=_signed(body)).get_json()["session"] == (
+        "algebra-done"
+    )
+    assert [(n, start) for n, _, start, _ in _stays(app)] == [("bob_", 0.0)]

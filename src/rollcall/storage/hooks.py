@@ -169,6 +169,23 @@ def keep_early(
     s.flush()
 
 
+def kept_join(s: Session, hook: MeetingHook, name: str, email: str | None) -> bool:
+    """Whether the hook kept a join of this account for a session to come."""
+    return (
+        s.scalar(
+            select(EarlyParticipantEvent.id).where(
+                EarlyParticipantEvent.hook_id == hook.id,
+                EarlyParticipantEvent.event == "joined",
+                EarlyParticipantEvent.name == name,
+                EarlyParticipantEvent.email.is_(None)
+                if email is None
+                else EarlyParticipantEvent.email == email,
+            )
+        )
+        is not None
+    )
+
+
 def early_events(s: Session, row: AttendanceSession) -> list[EarlyParticipantEvent]:
     """Events the course's live hooks kept for the session ``row`` (from EARLY_REACH before it
     started), oldest first; the caller records them and deletes them. Only hooks whose maker

@@ -25,6 +25,7 @@ from rollcall.errors import RollcallError
 from rollcall.storage.hooks import (
     hook_for_token,
     keep_early,
+    kept_join,
     may_keep_early,
     secret_of,
     session_for,
@@ -98,10 +99,12 @@ def _deliver(
         and row.ended_at is not None
         and as_utc(row.ended_at) < as_utc(when)
         and not in_meeting(s, row, name, email)
+        and kept_join(s, hook, name, email)
     ):
-        # A leave after the session ended, of an account not in it: its join came after the
-        # end too, and was kept for the next session; so is the leave (it made a stay from
-        # the ended session's start).
+        # A leave after the session ended, of an account not in it whose join came after the
+        # end too and was kept for the next session: the leave goes with it (it made a stay
+        # from the ended session's start). A leave whose join never came at all is the ended
+        # session's, as ever (record_event dates the stay from its start).
         row = None
     if row is None and when is not None and may_keep_early(hook, when, utcnow()):
         # Before the class's session exists (students join early): kept for it.
