@@ -366,7 +366,8 @@ def test_people_export_keeps_every_sessions_crop(cli, session_home: Path, tmp_pa
 def test_erasure_blanks_their_name_on_tile_labels_of_faces_not_named_as_them(home: Path) -> None:
     """A meeting face under a tile labelled with their name, not named yet (nearly matched),
     kept the name in the sightings after erasure: a backup still held it. Labels of their
-    meeting aliases go too; other people's labels stay."""
+    meeting aliases go too, in the sessions they were in; other people's labels stay, and so
+    does a label on a face named as someone else (an alias like "iPad" is others' too)."""
     from rollcall.privacy import erase_person
     from rollcall.storage.meetings import PersonAlias
     from rollcall.storage.models import AttendanceSession
@@ -384,15 +385,26 @@ def test_erasure_blanks_their_name_on_tile_labels_of_faces_not_named_as_them(hom
         s.flush()
         s.add(PersonAlias(person_id=serena.id, kind="alias", value="Rena W", norm="renaw",
                           added_by="ivy"))  # fmt: skip
-        for seq, (label, candidate) in enumerate(
-            [("Serena Williams", serena.id), ("serena williams", None), ("Rena W", None),
-             ("Ada", ada.id)]
+        elsewhere = AttendanceSession(name="m2", source="x.mp4", state="closed", seed=1,
+                                      started_at=datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
+                                      min_interval=20, max_interval=90, verify_every=300,
+                                      leave_after=180)  # fmt: skip
+        s.add(elsewhere)
+        s.flush()
+        s.add(AttendanceRecord(session_id=row.id, person_id=serena.id, status="absent"))
+        for seq, (where, label, named, candidate) in enumerate(
+            [(row, "Serena Williams", None, serena.id), (row, "serena williams", None, None),
+             (row, "Rena W", None, None), (row, "Ada", None, ada.id),
+             (row, "Rena W", ada.id, None), (elsewhere, "Rena W", None, None)]
         ):  # fmt: skip
-            s.add(Sighting(session_id=row.id, seq=seq, t=10.0 * seq, person_id=None, x=0,
+            s.add(Sighting(session_id=where.id, seq=seq, t=10.0 * seq, person_id=named, x=0,
                            y=0, w=40, h=40, similarity=0.85, label=label,
                            candidate_id=candidate))  # fmt: skip
     erase_person(db, settings, "Serena_Williams")
     with db.session() as s:
         left = s.execute(select(Sighting.label, Sighting.candidate_id).order_by(Sighting.seq)).all()
         ada_id = s.scalar(select(Person.id).where(Person.name == "Ada"))
-    assert [tuple(r) for r in left] == [(None, None), (None, None), (None, None), ("Ada", ada_id)]
+    assert [tuple(r) for r in left] == [
+        (None, None), (None, None), (None, None), ("Ada", ada_id), ("Rena W", None),
+        ("Rena W", None),
+    ]  # fmt: skip

@@ -141,10 +141,33 @@ def _erase_unnamed_sightings(session: Session, person: Person) -> None:
         )
     )
     keys.discard("")
-    labels = session.scalars(select(Sighting.label).where(Sighting.label.is_not(None)).distinct())
+    # Only in the sessions they were in (expected there, or an account of theirs in its
+    # meeting), on faces not named as anyone: an alias like "iPad" is someone else's label
+    # elsewhere, and a named face's label is its own person's.
+    from rollcall.storage.meetings import MeetingParticipant
+
+    sessions = set(
+        session.scalars(
+            select(AttendanceRecord.session_id).where(AttendanceRecord.person_id == person.id)
+        )
+    ) | set(
+        session.scalars(
+            select(MeetingParticipant.session_id).where(MeetingParticipant.person_id == person.id)
+        )
+    )
+    if not sessions:
+        return
+    unnamed = (
+        Sighting.person_id.is_(None),
+        Sighting.session_id.in_(sessions),
+        Sighting.label.is_not(None),
+    )
+    labels = session.scalars(select(Sighting.label).where(*unnamed).distinct())
     theirs = [label for label in labels if name_key(label) in keys]
     if theirs:
-        session.execute(update(Sighting).where(Sighting.label.in_(theirs)).values(label=None))
+        session.execute(
+            update(Sighting).where(*unnamed, Sighting.label.in_(theirs)).values(label=None)
+        )
 
 
 def _erase_from_monitor_states(session, db: Database, name: str) -> None:  # noqa: ANN001
