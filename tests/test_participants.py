@@ -1031,3 +1031,12 @@ def test_a_confirmation_says_what_was_remembered_when_only_part_of_it_was(cli, t
         bob = s.scalar(select(Person).where(Person.name == "Bob Smith"))
         held = set(s.scalars(select(PersonAlias.value).where(PersonAlias.person_id == bob.id)))
     assert "Bobby S" in held and "ada@school.example" not in held
+
+
+def test_an_email_already_someones_is_refused_whatever_its_case(cli) -> None:  # noqa: ANN001
+    """The check reads matching addresses with SQL now (it loaded everyone with an email on
+    each alias of an accounts CSV): case and spaces still do not hide one."""
+    _meeting_db()
+    assert cli("people", "set", "Ada Lovelace", "--email", "ada@school.example").exit_code == 0
+    taken = cli("people", "set", "Bob Smith", "--meeting-email", "  ADA@School.Example ")
+    assert taken.exit_code != 0 and "already Ada Lovelace's" in " ".join(taken.output.split())

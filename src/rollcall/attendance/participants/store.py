@@ -67,7 +67,10 @@ def add_alias(s: Session, person: Person, kind: str, value: str, added_by: str) 
         other = s.get(Person, held.person_id)
         raise RollcallError(f"the {kind} {value!r} is already {other.name if other else '?'}'s")
     if kind == "email":
-        for p in s.scalars(select(Person).where(Person.id != person.id, Person.email.is_not(None))):
+        others = select(Person).where(Person.id != person.id, Person.email.is_not(None))
+        if norm.isascii():  # (SQL lower() folds ASCII alone on SQLite: the rest is scanned)
+            others = others.where(func.lower(func.trim(Person.email)) == norm)
+        for p in s.scalars(others):
             if email_key(p.email or "") == norm:
                 raise RollcallError(f"the email {value!r} is already {p.name}'s")
     else:
