@@ -186,3 +186,30 @@ def test_samples_per_minute_is_the_pools_work_now_whenever_the_frames_were_taken
         s.flush()
         per_minute = 60 / RATE_WINDOW.total_seconds()
         assert samples_per_minute(s) == pytest.approx(before + 2 * per_minute)
+
+
+def test_an_agent_whose_owner_lost_the_course_is_not_shown_connected(
+    app: Flask, browser, dispatched: list[int]
+) -> None:  # noqa: ANN001
+    """Its next upload is refused (the owner no longer sees the session): the page said
+    "connected" for a minute more (an ops review)."""
+    from tests.web.test_agent_api import _agent_token
+
+    token = _agent_token(app, "ivy", "Algebra")
+    api = app.test_client()
+    assert _open(api, token, session="algebra-2", seed=2).status_code == 201
+    due = api.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(token)).get_json()
+    assert _upload(api, token, "algebra-2", 0, due["next"][0]["t"], _jpeg()).status_code == 202
+    ada = browser("ada")
+
+    def connected() -> str:
+        page = ada.get("/agents/").get_data(as_text=True)
+        return re.search(r"algebra-2</a></td>.*?Connected\">(.*?)</td>", page, re.S).group(1)
+
+    assert connected().startswith("yes")
+    assert (
+        ada.post("/courses/Algebra/instructors", {"user": "ivy", "action": "remove"}).status_code
+        == 302
+    )
+    assert _upload(api, token, "algebra-2", 1, due["next"][1]["t"], _jpeg()).status_code == 403
+    assert connected().startswith("<mark>no<"), connected()

@@ -70,8 +70,9 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
         )
     }
     names = {i: t.name for i, t in tokens.items()}
-    # A revoked token's agent is refused at its next request: not connected, however recent.
-    revoked = {i for i, t in tokens.items() if t.revoked_at is not None}
+    # An agent refused at its next request (its token revoked, its owner disabled or taken
+    # off the course) is not connected, however recently it was seen.
+    refused = {r.id for r in live if not _may_go_on(s, tokens.get(r.agent_token_id), r)}
     from rollcall.analysis.entrance.uploads import watcher_of
     from rollcall.storage.clock import database_epoch
 
@@ -92,7 +93,7 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
                 session=row.name,
                 agent=names.get(row.agent_token_id),
                 connected=seen is not None
-                and row.agent_token_id not in revoked
+                and row.id not in refused
                 and now - seen
                 <= max(CONNECTED_WITHIN, timedelta(seconds=(row.max_interval or 0) + 30)),
                 seen_at=seen,
@@ -104,6 +105,18 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
             )
         )
     return lines
+
+
+def _may_go_on(s: Session, token: AgentToken | None, row: AttendanceSession) -> bool:
+    """Whether the session's agent would be let in at its next request."""
+    from rollcall.storage import accounts, agents
+
+    return (
+        token is not None
+        and token.revoked_at is None
+        and accounts.active_user(s, token.user_id) is not None
+        and agents.may_record(s, token, row)
+    )
 
 
 def samples_per_minute(s: Session) -> float:
