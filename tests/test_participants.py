@@ -439,6 +439,9 @@ def test_a_sit_in_for_the_person_an_accounts_name_points_to_is_not_a_nickname() 
     assert guest.status == "proxy_suspected" and guest.needs_review
     assert "like Ada's" in guest.detail and "Cy" in guest.detail
     assert entries[(None, "Cy")].status == "seen_not_joined"
+    # The exports' row for Ada carries the case (it was blank: the account matched no one).
+    cases = reconcile(accounts, seen, _samples(), 600).by_person()
+    assert cases["Ada"].status == "proxy_suspected" and cases["Ada"].name == "Ada L"
     # Ada seen in a tile of her own account: then "Ada L" was Cy's nickname after all.
     accounts.append(_acc("Ada Lovelace", "Ada"))
     seen += [Seen(i, 50.0 + i * 100, "Ada", 2, "Ada Lovelace") for i in range(4)]

@@ -141,12 +141,16 @@ class Reconciliation:
         return [e for e in self.entries if e.needs_review]
 
     def by_person(self) -> dict[str, Entry]:
-        """Each person's most telling entry (for exports next to their mark)."""
+        """Each person's most telling entry (for exports next to their mark). A case on an
+        account no one was matched to, whose name was proposed as someone (a guest "H.
+        Chavez" showing another's face while Hugo Chavez was never seen), is that person's
+        case too: the session CSV, one row a person, left it out."""
         rank = {s: i for i, s in enumerate(REVIEW + ("joined_not_seen", "verified"))}
         out: dict[str, Entry] = {}
         for e in self.entries:
-            if e.person and (e.person not in out or rank[e.status] < rank[out[e.person].status]):
-                out[e.person] = e
+            who = e.person or (e.proposed if e.status in REVIEW else None)
+            if who and (who not in out or rank[e.status] < rank[out[who].status]):
+                out[who] = e
         return out
 
 
