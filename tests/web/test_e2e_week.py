@@ -238,4 +238,20 @@ def test_an_instructors_week(
     assert page.locator("ul.menu").is_hidden()
     page.click("label.menu-button")
     assert page.locator("ul.menu").is_visible()
+    # ... and from the keyboard alone (the toggle was out of the tab order: a UX review).
+    page.goto(server + "/")
+    assert page.locator("ul.menu").is_hidden()
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "menu-toggle":
+            break
+    assert page.evaluate("document.activeElement.id") == "menu-toggle"
+    page.keyboard.press("Space")
+    assert page.locator("ul.menu").is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('ul.menu') !== null")
+    # A session's sheet on a phone: each person a card, their Edit link on the screen.
+    page.goto(f"{server}/sessions/algebra-fri")
+    edit = page.locator("#attendance-table a", has_text="Edit").first.bounding_box()
+    assert edit is not None and edit["x"] + edit["width"] <= PHONE["width"], edit
     assert not errors, errors
