@@ -72,7 +72,7 @@ def _term_text(course: Course) -> str:
 def detail(name: str):  # noqa: ANN201
     from rollcall.web.reports import date_range
 
-    first, last = date_range()
+    first, last = date_range(page=True)
     with db_session() as s:
         user = me(s)
         course = course_or_abort(s, name, user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from rollcall.attendance.course_report import COURSE_EXPORTERS, build_course_report
 from rollcall.attendance.term import parse_day
@@ -23,24 +23,34 @@ def index():  # noqa: ANN201
         return render_template("reports/index.html", courses=accounts.visible_courses(s, me(s)))
 
 
-def date_range() -> tuple[date | None, date | None]:
-    """?from=YYYY-MM-DD&to=YYYY-MM-DD (either may be left out); a bad date, or a range that
-    runs backwards (which would show "no sessions"), is a 400."""
+def date_range(page: bool = False) -> tuple[date | None, date | None]:
+    """?from=YYYY-MM-DD&to=YYYY-MM-DD (either may be left out). A bad date, or a range that
+    runs backwards (which would show "no sessions"), is a 400; on a ``page`` (not a
+    download) the page comes back instead, with the dates swapped or left out and a note
+    saying so (a bare error page lost the course page it came from)."""
     out = []
     for key in ("from", "to"):
         text = request.args.get(key, "").strip()
         try:
             out.append(parse_day(text, key) if text else None)
         except RollcallError as exc:
-            abort(400, description=str(exc))
+            if not page:
+                abort(400, description=str(exc))
+            flash(f"{exc}: the dates were left out.", "error")
+            abort(redirect(url_for(request.endpoint, **(request.view_args or {}))))
     if out[0] is not None and out[1] is not None and out[0] > out[1]:
-        abort(400, description=f"'from' ({out[0]}) is after 'to' ({out[1]}): swap them")
+        what = f"'from' ({out[0]}) is after 'to' ({out[1]})"
+        if not page:
+            abort(400, description=f"{what}: swap them")
+        flash(f"{what}: shown swapped.", "info")
+        view = request.view_args or {}
+        abort(redirect(url_for(request.endpoint, **view, **{"from": out[1], "to": out[0]})))
     return out[0], out[1]
 
 
 @bp.get("/<name>")
 def course(name: str):  # noqa: ANN201
-    first, last = date_range()
+    first, last = date_range(page=True)
     with db_session() as s:
         course = course_or_abort(s, name)
         report = build_course_report(s, course, portal().settings.timezone, first, last)
