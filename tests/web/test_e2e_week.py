@@ -206,6 +206,19 @@ def test_an_instructors_week(
         int(s.get_attribute("data-sessions")) for s in page.locator("article.stranger").all()
     )
     assert biggest >= 2, "the stranger was not grouped across sessions"
+    # Assigning asks about the person picked (it said "the chosen person"); dismissed here.
+    card = page.locator("article.stranger").first
+    choice = card.locator("select[name=person] option").nth(1)
+    card.locator("select[name=person]").select_option(label=choice.inner_text())
+    asked: list[str] = []
+
+    def answer(dialog) -> None:  # noqa: ANN001
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", answer)
+    card.locator("form[data-confirm] button[type=submit]").first.click()
+    assert asked and choice.inner_text() in asked[0] and "{person}" not in asked[0], asked
 
     # Every main page at phone width: no horizontal overflow; a screenshot of each.
     shots = Path(os.environ.get("ROLLCALL_SCREENSHOTS", tmp_path / "phone"))

@@ -26,7 +26,7 @@ def test_queue_lists_faces_of_visible_sessions(browser) -> None:
 def test_assign_and_dismiss(app, browser) -> None:
     ivy = browser("ivy")
     page = ivy.get("/unknowns/").get_data(as_text=True)
-    assert 'data-confirm="Assign 1 face to the chosen person?' in page
+    assert 'data-confirm="Assign 1 face to {person}?' in page
     reason = "hood up, it is Bob"
     assert ivy.post("/unknowns/1/assign", {"person": "Bob", "reason": reason}).status_code == 302
     db = app.extensions["rollcall"].db

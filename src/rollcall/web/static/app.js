@@ -77,9 +77,15 @@ function pollLive(box) {
   setInterval(update, 5000);
 }
 
-// A form that undoes something asks first (the text is in its data-confirm).
+// A form that undoes something asks first (the text is in its data-confirm). "{person}" in it
+// is the person chosen in the form's select: a mis-pick from a long list is then seen before
+// it is confirmed.
 function askFirst(form) {
-  form.addEventListener("submit", (e) => { if (!window.confirm(form.dataset.confirm)) e.preventDefault(); });
+  form.addEventListener("submit", (e) => {
+    const chosen = form.querySelector("select[name=person]");
+    const name = chosen && chosen.selectedIndex >= 0 ? chosen.options[chosen.selectedIndex].text : "";
+    if (!window.confirm(form.dataset.confirm.replace("{person}", name))) e.preventDefault();
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
