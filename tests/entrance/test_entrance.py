@@ -785,3 +785,20 @@ def test_a_runs_checkpoint_keeps_an_agents_frame_numbering(home: Path) -> None:
         assert (point.t, point.inside, point.named_inside) == (80.0, 2, 1)
     finally:
         db.close()
+
+
+def test_a_student_who_appears_where_a_stranger_just_was_is_marked(engine, gallery, people) -> None:  # noqa: ANN001
+    """A stranger walks up and steps out of view; a student appears where they were 0.4 s
+    later. The tracker handed the stranger's box on, the stranger's shots had used the track's
+    embeddings, and the student was never named (an entrance operator's review). A better
+    shot is looked at every LOOK_EVERY on such a track: the student's track starts there."""
+    from rollcall.analysis.entrance.monitor import LOOK_EVERY
+
+    stranger = walker(STRANGER, people[STRANGER][3], 0.5, duration=3.0, start=(0.3, 0.4),
+                      end=(0.5, 0.42), size=(80.0, 150.0), seed=10)  # fmt: skip
+    student = walker(ANN, people[ANN][3], 3.9, duration=3.0, start=(0.5, 0.42),
+                     end=(0.6, 0.45), size=(150.0, 220.0), seed=11)  # fmt: skip
+    clip = EntranceClip(SIZE, FPS, 7.5, [stranger, student], seed=11)
+    marks, _, _ = play(make_monitor(engine, gallery), clip)
+    assert [m.person for m in marks] == [ANN]
+    assert 3.9 - 1e-6 <= marks[0].first_seen <= 3.9 + LOOK_EVERY + 1 / FPS, marks[0].first_seen

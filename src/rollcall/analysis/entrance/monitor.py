@@ -51,6 +51,10 @@ Detect = Callable[[np.ndarray], Faces]
 ATTACK = "presentation_attack"
 REPEAT = "already_marked"
 MAX_EMBEDDINGS = 6  # per track: the best 3-5 shots, and a spare when a better one arrives
+# How often a better shot is looked at afterwards on a track none of whose shots named anyone
+# (_newcomer): a stranger's own face improves as they come closer, so a count of looks ran out
+# before anyone took their place.
+LOOK_EVERY = 0.5
 SEEN_EVERY = 1.0  # seconds between last-seen updates of one person
 # A marked person named again this soon after they were last seen is on the same pass (a track
 # split by a re-check, a face hidden for longer than the tracker waits): not a new pass, so no
@@ -99,6 +103,7 @@ class TrackFile:
     # then, and how many shots since have failed to show the same face.
     recheck: tuple[int, int] | None = None
     evidence_px: float = 0.0  # the face's size in the shot its mark's evidence is
+    looked_at: float = -np.inf  # the last better shot looked at after its embeddings (_newcomer)
     evidence_upgrades: int = 0
 
 
@@ -241,13 +246,41 @@ class EntranceMonitor:
             if file.state == "marked":
                 self._better_evidence(file, faces, i, t, image, step)
             return
-        if file.state != "watching":
+        if file.state not in ("watching", "stranger"):
             return
         shot = make_shot(image, faces, i, t)
-        if shot.face_px >= self.gallery.min_naming_px and file.shots.add(shot):
-            if file.vote.embedded < MAX_EMBEDDINGS:
-                file.vote.add(shot, self.gallery, self.embed_crop)
-        self._decide(file, t, step)
+        nameable = shot.face_px >= self.gallery.min_naming_px
+        added = file.state == "watching" and nameable and file.shots.add(shot)
+        if added and file.vote.embedded < MAX_EMBEDDINGS:
+            file.vote.add(shot, self.gallery, self.embed_crop)
+        elif (
+            nameable
+            and file.vote.embedded >= MAX_EMBEDDINGS
+            and t - file.looked_at >= LOOK_EVERY
+            and not file.vote.verdict(self.gallery).named_any
+        ):
+            # (Whatever the shot's rank: a stranger's own best shots, close to the camera,
+            # outrank the newcomer's.)
+            file = self._newcomer(file, shot, t, step)
+        if file.state == "watching":
+            self._decide(file, t, step)
+
+    def _newcomer(self, file: TrackFile, shot: Shot, t: float, step: EntranceStep) -> TrackFile:
+        """A track whose every shot so far named no one, with its shots embedded: a better
+        shot now is looked at too, as someone who walked in behind a stranger takes over the
+        stranger's track when the stranger steps aside (the tracker hands the box on, and a
+        student was never named). When it names someone, the stranger's story ends here and
+        the newcomer's begins with this shot; their own shots then decide, as for anyone."""
+        file.looked_at = t
+        named, _ = self._named(shot)
+        if named is None:
+            return file
+        self._end(file, step)
+        fresh = self.tracks[file.track_id] = self._new_file(file.track_id, t)
+        fresh.last_t, fresh.last_frame = t, self.frame_index
+        fresh.shots.add(shot)
+        fresh.vote.add(shot, self.gallery, self.embed_crop)
+        return fresh
 
     def _crossings_of(self, track_id: int) -> int:
         return self.occupancy.crossings.get(track_id, 0) if self.occupancy is not None else 0

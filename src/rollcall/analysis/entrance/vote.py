@@ -40,6 +40,7 @@ class Verdict:
     best_candidate: str | None = None
     best_similarity: float = -1.0
     embedding: np.ndarray | None = None  # of the best shot, for a stranger's review entry
+    named_any: bool = False  # some shot named someone (one person or several)
 
 
 @dataclass
@@ -75,6 +76,7 @@ class TrackVote:
             out.best_candidate = gallery.name_of(best[3])
             out.best_similarity = best[2]
             out.embedding = best[4]
+        out.named_any = bool(people)
         if len(people) > 1:
             out.disputed = True
             return out
