@@ -802,3 +802,24 @@ def test_a_student_who_appears_where_a_stranger_just_was_is_marked(engine, galle
     marks, _, _ = play(make_monitor(engine, gallery), clip)
     assert [m.person for m in marks] == [ANN]
     assert 3.9 - 1e-6 <= marks[0].first_seen <= 3.9 + LOOK_EVERY + 1 / FPS, marks[0].first_seen
+
+
+def test_someone_leaving_first_was_inside_before_counting_began() -> None:
+    """One walks out, then two walk in: 2 are inside, not 1 (the first leave was kept as a
+    debt that cancelled an entry, and a resume, starting from the clamped count, dropped it:
+    the same clip gave 1 or 2; an entrance operator's review)."""
+    from rollcall.analysis.entrance.occupancy import Occupancy
+
+    def walk(occupancy: Occupancy, track: int, down: bool) -> None:
+        for y in (np.linspace(120, 240, 7) if down else np.linspace(240, 120, 7)):
+            occupancy.update(np.array([[300.0, y - 20, 40.0, 40.0]]), np.array([track]))
+
+    line = (0.0, 180.0, 640.0, 180.0)  # walking down the picture is in
+    counted = Occupancy(line)
+    walk(counted, 1, down=False)
+    assert counted.inside == 0 and counted.left == 1
+    resumed = Occupancy(line, inside=counted.inside)  # a resume here starts from the count
+    for occupancy in (counted, resumed):
+        walk(occupancy, 2, down=True)
+        walk(occupancy, 3, down=True)
+    assert counted.inside == resumed.inside == 2

@@ -81,6 +81,10 @@ class Occupancy:
             if went_in or went_out:
                 key = int(track_id)
                 self.crossings[key] = self.crossings.get(key, 0) + (1 if went_in else -1)
+        # Someone leaving with nobody counted inside was in before counting began: they add to
+        # the base, not to a debt (a debt cancelled the next one to come in, and a resume,
+        # which starts from the count, dropped it: the same clip gave 1 or 2 inside).
+        self.base = max(self.base, self.left - self.entered)
 
     @property
     def entered(self) -> int:
@@ -92,4 +96,4 @@ class Occupancy:
 
     @property
     def inside(self) -> int:
-        return max(0, self.base + self.entered - self.left)
+        return self.base + self.entered - self.left
