@@ -811,7 +811,7 @@ def test_someone_leaving_first_was_inside_before_counting_began() -> None:
     from rollcall.analysis.entrance.occupancy import Occupancy
 
     def walk(occupancy: Occupancy, track: int, down: bool) -> None:
-        for y in (np.linspace(120, 240, 7) if down else np.linspace(240, 120, 7)):
+        for y in np.linspace(120, 240, 7) if down else np.linspace(240, 120, 7):
             occupancy.update(np.array([[300.0, y - 20, 40.0, 40.0]]), np.array([track]))
 
     line = (0.0, 180.0, 640.0, 180.0)  # walking down the picture is in
@@ -823,3 +823,22 @@ def test_someone_leaving_first_was_inside_before_counting_began() -> None:
         walk(occupancy, 2, down=True)
         walk(occupancy, 3, down=True)
     assert counted.inside == resumed.inside == 2
+
+
+def test_a_visitors_second_pass_is_a_visitor_pass_not_already_marked() -> None:
+    """Someone enrolled but not on the roster passing twice: the run said "passed again
+    (already marked ...)" though they were never marked, the report counted an "already
+    marked" pass, and the kiosk had nothing for the second pass (an entrance operator's
+    review). Now it is another visitor pass, as the first was."""
+    from rollcall.analysis.entrance.monitor import REPEAT, EntranceStep
+    from rollcall.attendance.entrance import findings, news
+    from rollcall.attendance.monitor import Event
+
+    passes = [Event(10.5, REPEAT, "Gerhard", "already marked at t=0.5 s"),
+              Event(10.5, REPEAT, "Ann", "already marked at t=2.0 s")]  # fmt: skip
+    step = EntranceStep(t=10.5, visible=1, inside=None, events=passes)
+    out = findings(step, {"Ann"})
+    assert [(e.kind, e.person) for e in out.events] == [("visitor", "Gerhard"), (REPEAT, "Ann")]
+    said = [words for _, words in news(step, {"Ann"})]
+    assert said == ["Gerhard seen again: enrolled but not on this session's roster",
+                    "Ann passed again (already marked at t=2.0 s)"]  # fmt: skip

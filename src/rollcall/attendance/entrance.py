@@ -245,8 +245,10 @@ def news(step: EntranceStep, expected: set[str]) -> list[tuple[float, str]]:
         if m.person not in expected
     ]
     for e in step.events:
-        if e.kind == REPEAT:
+        if e.kind == REPEAT and e.person in expected:
             said.append((e.t, f"{e.person} passed again ({e.detail})"))
+        elif e.kind == REPEAT:  # a visitor: seen before, but never marked here
+            said.append((e.t, f"{e.person} seen again: enrolled but not on this session's roster"))
         elif e.kind == ATTACK:
             said.append((e.t, "a face that moved like a picture held up: kept for review"))
     said += [(u.t, "a face no one matched: kept for review") for u in step.unknowns
@@ -259,7 +261,14 @@ def findings(step: EntranceStep, expected: set[str]) -> SampleOutcome | None:
     if not (step.marks or step.seen or step.unknowns or step.events or step.evidence):
         return None
     marks = [m for m in step.marks if m.person in expected]
-    events = list(step.events)
+    # A visitor passing again was never marked here: another visitor pass, not "already
+    # marked" (the report counted it so, and the kiosk showed nothing for it).
+    events = [
+        Event(e.t, "visitor", e.person, "enrolled but not expected (seen again)", crop=e.crop)
+        if e.kind == REPEAT and e.person not in expected
+        else e
+        for e in step.events
+    ]
     # Someone enrolled but not on this session's roster is seen, not marked (as in meetings),
     # at the time it was decided (the kiosk's last minute), with their shot: the kiosk sends
     # them to staff, who may have a roster that is out of date.
