@@ -842,3 +842,13 @@ def test_a_visitors_second_pass_is_a_visitor_pass_not_already_marked() -> None:
     said = [words for _, words in news(step, {"Ann"})]
     assert said == ["Gerhard seen again: enrolled but not on this session's roster",
                     "Ann passed again (already marked at t=2.0 s)"]  # fmt: skip
+
+
+def test_an_entrance_on_snapshots_a_minute_apart_is_refused(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    """A folder of snapshots with the meetings' default --folder-step (60 s) ran, tracked
+    faces minutes apart as one person and missed passers (an entrance operator's review)."""
+    folder = tmp_path / "snaps"
+    folder.mkdir()
+    refused = cli("run", "--session", "door", "--mode", "entrance", "--source", folder)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 2 and "--folder-step 60" in said and "a second or less" in said

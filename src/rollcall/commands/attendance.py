@@ -300,6 +300,13 @@ def run(
     from rollcall.wallclock import parse_started_at
 
     mode, fps, parsed_line = _how_watched(app, session_name, resume, mode, fps, line)
+    if mode == "entrance" and source and Path(source).expanduser().is_dir() and folder_step > 1:
+        # Snapshots a minute apart (the default, for meetings) made one track of faces minutes
+        # apart, took live people for pictures and missed others.
+        raise click.UsageError(
+            f"--folder-step {folder_step:g}: an entrance follows people from frame to frame; "
+            "give the seconds between the folder's snapshots, a second or less"
+        )
     options = RunOptions(
         started_at=parse_started_at(started_at) if started_at else None,
         session=session_name,
