@@ -374,23 +374,22 @@ def test_erasure_blanks_their_name_on_tile_labels_of_faces_not_named_as_them(hom
 
     settings = Settings.from_env()
     db = Database(settings)
-    with db.session() as s:
-        serena, ada = Person(name="Serena_Williams"), Person(name="Ada")
-        s.add_all([serena, ada])
-        row = AttendanceSession(name="m1", source="x.mp4", state="closed", seed=1,
-                                started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+
+    def meeting(s, name: str, day: int) -> AttendanceSession:  # noqa: ANN001
+        row = AttendanceSession(name=name, source="x.mp4", state="closed", seed=1,
+                                started_at=datetime(2026, 3, day, 9, 0, tzinfo=UTC),
                                 min_interval=20, max_interval=90, verify_every=300,
                                 leave_after=180)  # fmt: skip
         s.add(row)
         s.flush()
+        return row
+
+    with db.session() as s:
+        serena, ada = Person(name="Serena_Williams"), Person(name="Ada")
+        s.add_all([serena, ada])
+        row, elsewhere = meeting(s, "m1", 2), meeting(s, "m2", 3)
         s.add(PersonAlias(person_id=serena.id, kind="alias", value="Rena W", norm="renaw",
                           added_by="ivy"))  # fmt: skip
-        elsewhere = AttendanceSession(name="m2", source="x.mp4", state="closed", seed=1,
-                                      started_at=datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
-                                      min_interval=20, max_interval=90, verify_every=300,
-                                      leave_after=180)  # fmt: skip
-        s.add(elsewhere)
-        s.flush()
         s.add(AttendanceRecord(session_id=row.id, person_id=serena.id, status="absent"))
         for seq, (where, label, named, candidate) in enumerate(
             [(row, "Serena Williams", None, serena.id), (row, "serena williams", None, None),
