@@ -48,3 +48,18 @@ def test_token_for_unknown_user(cli) -> None:
 def test_serve_help(cli) -> None:
     result = cli("serve", "--help")
     assert result.exit_code == 0 and "--port" in result.output and "waitress" in result.output
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(cli) -> None:  # noqa: ANN001
+    """It printed a whole traceback ending in "OSError: [Errno 98]" (an entrance operator)."""
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        result = cli("serve", "--host", "127.0.0.1", "--port", str(taken.getsockname()[1]))
+    finally:
+        taken.close()
+    assert result.exit_code == 1 and "cannot listen on 127.0.0.1:" in result.output
+    assert "Traceback" not in result.output

@@ -70,16 +70,20 @@ def serve(
     )
     # waitress serves only 100 connections by default: the load test's 200 staff left half of
     # them waiting, unserved, in the listen backlog. poll() lifts select()'s 1024-descriptor cap.
-    waitress_serve(
-        portal,
-        host=host,
-        port=port,
-        threads=threads,
-        connection_limit=connection_limit,
-        asyncore_use_poll=True,
-        ident="rollcall",
-        **proxy,
-    )
+    try:
+        waitress_serve(
+            portal,
+            host=host,
+            port=port,
+            threads=threads,
+            connection_limit=connection_limit,
+            asyncore_use_poll=True,
+            ident="rollcall",
+            **proxy,
+        )
+    except OSError as exc:  # a port in use, an address not this machine's: one line, no trace
+        why = exc.strerror or exc
+        raise click.ClickException(f"cannot listen on {host}:{port}: {why}") from exc
 
 
 @click.group()

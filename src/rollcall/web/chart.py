@@ -55,7 +55,9 @@ def head_count_svg(counts: Sequence[HeadCountEntry], duration: float | None = No
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         'aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">',
         '<title id="chart-title">Head count over time</title>',
-        f'<desc id="chart-desc">{len(counts)} samples, at most {y_max} faces; '
+        # (The axis reaches 1 at least; the description says what was counted.)
+        f'<desc id="chart-desc">{len(counts)} samples, at most '
+        f"{max(h.count for h in counts)} face(s); "
         f"{sum(h.verified for h in counts)} samples verified identities.</desc>",
     ]
     y_step = max(1, round(y_top / 5))
