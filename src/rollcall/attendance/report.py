@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, object_session
 
 from rollcall.attendance.status import (
     ScheduleWindow,
-    class_day,
     exported_status,
     minutes_present,
     status_of,
@@ -264,16 +263,7 @@ def blank_from(row: AttendanceSession) -> float | None:
     """The time of the first of the session's last samples that showed no face at all, after
     one that showed some (None: faces to the last sample, or never any)."""
     session = object_session(row)
-    if session is None:
-        return None
-    seen = session.scalar(
-        select(func.max(HeadCount.seq)).where(HeadCount.session_id == row.id, HeadCount.count > 0)
-    )
-    if seen is None:
-        return None
-    return session.scalar(
-        select(func.min(HeadCount.t)).where(HeadCount.session_id == row.id, HeadCount.seq > seen)
-    )
+    return None if session is None else blanks_from(session, [row.id]).get(row.id)
 
 
 def session_over(row: AttendanceSession, window: ScheduleWindow | None) -> bool:
@@ -349,12 +339,5 @@ def build_report(
         meeting=reconcile_session(session, row) if meeting else None,
         mode=row.mode,
         entrance=entrance_summary(session, row) if row.mode == "entrance" else None,
-        class_date=None if window is None else class_day(row.started_at, _class_start(row), zone),
+        class_date=None if window is None else window.day,
     )
-
-
-def _class_start(row: AttendanceSession) -> str:
-    """The "HH:MM" its class starts at, as its schedule_window reads it (one exists)."""
-    if row.schedule_kept:
-        return row.schedule_start or ""
-    return row.course.start_time if row.course is not None else ""

@@ -22,6 +22,8 @@ class ScheduleWindow:
     # the end, the window covered): from then on nobody was seen leaving either. None: faces
     # were seen to the last sample.
     blank_from: float | None = None
+    # The date of the class the session is (class_day): its day on the course's calendar.
+    day: date | None = None
 
 
 # How an export writes "absent" while its session runs or is interrupted (it resumes): nobody
@@ -75,7 +77,7 @@ def window_for(
     end = seconds_between(started_at, wall_time(day, end_time, zone))
     if end <= start:  # ends after midnight
         end = seconds_between(started_at, wall_time(day + timedelta(days=1), end_time, zone))
-    return ScheduleWindow(start, end, grace_minutes * 60.0, sampling_gap)
+    return ScheduleWindow(start, end, grace_minutes * 60.0, sampling_gap, day=day)
 
 
 def minutes_present(intervals: list[tuple[float, float]]) -> float:

@@ -54,7 +54,7 @@ def upsert_course(
     """Create a course or add people to it; every name must be enrolled. Schedule fields left
     None are kept as they are."""
     zone = check_zone(timezone) if timezone is not None else None
-    course = session.scalar(select(Course).where(Course.name.in_(written_forms(name))))
+    course = get_course(session, name)
     if course is None:
         course = Course(name=check_exact_name("course", name))
         session.add(course)
