@@ -52,12 +52,15 @@ def agent_for_token(session: Session, token: str) -> AgentToken | None:
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
     row = session.scalar(select(AgentToken).where(AgentToken.token_sha256 == _digest(token)))
-    if row is None or row.revoked_at is not None:
-        return None
-    if accounts.active_user(session, row.user_id) is None:
+    if row is None or not is_live(session, row):
         return None
     row.last_used_at = utcnow()
     return row
+
+
+def is_live(session: Session, agent: AgentToken) -> bool:
+    """Whether the token still lets its agent in: not revoked, and its owner active."""
+    return agent.revoked_at is None and accounts.active_user(session, agent.user_id) is not None
 
 
 def owner(session: Session, agent: AgentToken) -> User:

@@ -109,14 +109,9 @@ def agent_lines(s: Session, sessions: list[AttendanceSession]) -> list[AgentLine
 
 def _may_go_on(s: Session, token: AgentToken | None, row: AttendanceSession) -> bool:
     """Whether the session's agent would be let in at its next request."""
-    from rollcall.storage import accounts, agents
+    from rollcall.storage import agents
 
-    return (
-        token is not None
-        and token.revoked_at is None
-        and accounts.active_user(s, token.user_id) is not None
-        and agents.may_record(s, token, row)
-    )
+    return token is not None and agents.is_live(s, token) and agents.may_record(s, token, row)
 
 
 def samples_per_minute(s: Session) -> float:

@@ -176,17 +176,14 @@ class Matcher:
             found = self.by_email.get(email_key(email), set())
             if len(found) == 1:
                 return Match(next(iter(found)), "email")
-        named = (
-            set().union(*(self.by_name.get(name_key(n), set()) for n in names)) if names else set()
-        )
-        for table, by in ((self.by_alias, "alias"), (self.by_name, "name")):
-            found = set().union(*(table.get(name_key(n), set()) for n in names)) if names else set()
-            if by == "alias" and found and named and found != named:
-                # One person's alias is another's own name (enrolled after the alias was
-                # given): neither is taken for the account; staff decide.
-                return Match(
-                    None, None, note=f"{names[0]!r} is one person's alias and another's name"
-                )
+        keys = [name_key(n) for n in names]
+        aliased = set().union(*(self.by_alias.get(k, set()) for k in keys))
+        named = set().union(*(self.by_name.get(k, set()) for k in keys))
+        if aliased and named and aliased != named:
+            # One person's alias is another's own name (enrolled after the alias was given):
+            # neither is taken for the account; staff decide.
+            return Match(None, None, note=f"{names[0]!r} is one person's alias and another's name")
+        for found, by in ((aliased, "alias"), (named, "name")):
             if len(found) == 1:
                 return Match(next(iter(found)), by)
             if len(found) > 1:

@@ -152,14 +152,18 @@ def apply_match(p: MeetingParticipant, m: Match) -> None:
     p.proposal_score = m.score if m.person_id is None else None
 
 
-def in_meeting(s: Session, row: AttendanceSession, name: str, email: str | None) -> bool:
-    """Whether the account has a stay still open in session ``row``."""
-    key = account_key(name, email)[:300]
-    p = s.scalar(
+def _account(s: Session, row: AttendanceSession, key: str) -> MeetingParticipant | None:
+    """The account keyed ``key`` (account_key, cut to the column) in session ``row``."""
+    return s.scalar(
         select(MeetingParticipant).where(
             MeetingParticipant.session_id == row.id, MeetingParticipant.account_key == key
         )
     )
+
+
+def in_meeting(s: Session, row: AttendanceSession, name: str, email: str | None) -> bool:
+    """Whether the account has a stay still open in session ``row``."""
+    p = _account(s, row, account_key(name, email)[:300])
     return p is not None and any(st.leave_t is None for st in p.stays)
 
 
@@ -173,11 +177,7 @@ def participant_for(
     matcher: Matcher,
 ) -> MeetingParticipant:
     key = account_key(name, email)[:300]
-    p = s.scalar(
-        select(MeetingParticipant).where(
-            MeetingParticipant.session_id == row.id, MeetingParticipant.account_key == key
-        )
-    )
+    p = _account(s, row, key)
     if p is None:
         p = MeetingParticipant(
             session_id=row.id,
