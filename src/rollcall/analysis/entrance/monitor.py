@@ -272,14 +272,25 @@ class EntranceMonitor:
         student was never named). When it names someone, the stranger's story ends here and
         the newcomer's begins with this shot; their own shots then decide, as for anyone."""
         file.looked_at = t
-        named, _ = self._named(shot)
-        if named is None:
+        look = TrackVote(self.config.vote)  # embedded once: the newcomer's first vote if named
+        look.add(shot, self.gallery, self.embed_crop)
+        if not look.verdict(self.gallery).named_any:
             return file
-        self._end(file, step)
-        fresh = self.tracks[file.track_id] = self._new_file(file.track_id, t)
+        fresh = self._begin_anew(file, t, step)
         fresh.last_t, fresh.last_frame = t, self.frame_index
         fresh.shots.add(shot)
-        fresh.vote.add(shot, self.gallery, self.embed_crop)
+        fresh.vote = look
+        return fresh
+
+    def _begin_anew(
+        self, file: TrackFile, t: float, step: EntranceStep, since: int = 0
+    ) -> TrackFile:
+        """Someone else on the track from ``t``: its story so far ends (with its crossings),
+        and the newcomer's begins, with the ``since`` crossings made since they took over."""
+        self._end(file, step)
+        if self.occupancy is not None and since:
+            self.occupancy.crossings[file.track_id] = since
+        fresh = self.tracks[file.track_id] = self._new_file(file.track_id, t)
         return fresh
 
     def _crossings_of(self, track_id: int) -> int:
@@ -316,12 +327,8 @@ class EntranceMonitor:
         # Someone else: the track's story so far ends here (with the crossings it made before
         # it was lost: _crossed_as_named), and the newcomer's begins with those made since.
         since = self._crossings_of(file.track_id) - crossed
-        self._end(file, step)
         file.recheck = None
-        if self.occupancy is not None and since:
-            self.occupancy.crossings[file.track_id] = since
-        fresh = self.tracks[file.track_id] = self._new_file(file.track_id, t)
-        return fresh
+        return self._begin_anew(file, t, step, since)
 
     def _new_file(self, track_id: int, t: float) -> TrackFile:
         followed = self.config.all_cues or self.config.liveness.weighs_followed_points
