@@ -229,7 +229,8 @@ class StillFaces:
         A face is counted while UNSURE, since most faces in a room are people, and a picture is
         known only from its second or third comparison. The samples that counted a face now
         found a picture are the latest Remembered's ``uncounted`` (with ``seq`` given): their
-        head counts are then corrected, so a poster is in no count of the session."""
+        head counts are then corrected, back to where the place was last unseen (a poster
+        hidden while still unsure keeps the counts before)."""
         gray = grey(image)
         boxes = faces.boxes[:, :4].astype(np.float32)
         history: list[list[bool]] = [[] for _ in range(len(faces))]
