@@ -162,6 +162,11 @@ def test_staff_verify_edit_and_export(server: str, page) -> None:  # noqa: ANN00
         timeout=20_000,
     )
     shot(page, "02-session-sheet")
+    # Sortable headers are tab stops; the Select and Evidence columns have nothing to sort by
+    # and are not (a UX review).
+    stops = page.locator("#attendance-table thead th[tabindex='0']").all_inner_texts()
+    assert "Person" in stops and "Status" in stops
+    assert not {"Select", "Evidence"} & set(stops), stops
 
     # Open the evidence of the first recognised person.
     thumbs.first.click()

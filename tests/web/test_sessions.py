@@ -20,6 +20,9 @@ def test_sheet_shows_attendance_chart_unknowns(browser) -> None:
     assert "/sessions/algebra-1/evidence/Alice" in page
     assert "/unknowns/1/crop" in page
     assert "3 of 3 samples" in page and "0 of 3 samples" in page  # Alice named in each, Bob not
+    assert "· 10 min long" in page  # not "10:00 long": minutes or hours?
+    # An empty zone field says what it defaults to; a bare zone looked like a value typed in.
+    assert 'name="timezone" maxlength="64" placeholder="default: ' in page
 
 
 def test_a_classroom_sheet_shows_the_pictures_on_the_wall_to_staff_of_the_course(app, browser):  # noqa: ANN001, ANN201

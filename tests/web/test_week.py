@@ -61,6 +61,11 @@ def test_term_calendar_matrix_and_date_range(app, browser) -> None:  # noqa: ANN
     assert "2 meetings held" in page and "3 missed with no session" in page
     assert "Fri 06 Mar, Wed 11 Mar, Fri 13 Mar" in page
     assert 'class="day day-holiday" title="2026-03-09: holiday (Staff day)"' in page
+    # Each day's kind is said in a mark and in words, not by its colour alone (a UX review).
+    calendar = page[page.index('id="calendar"') : page.index('id="matrix"')]
+    assert calendar.count('<span class="sr"> held</span>') == 2
+    assert calendar.count('<span class="sr"> missed: no session</span>') == 3
+    assert calendar.count('aria-hidden="true">✗</span>') == 3
     matrix = page[page.index('id="matrix-table"') :]
     assert matrix.count('class="cell date-missed"') == 3 * 2  # Alice's and Bob's rows
     assert "status-absent" in matrix and "/history/Bob" in matrix

@@ -18,6 +18,18 @@ def clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def span(seconds: float) -> str:
+    """A length of time in words ("3 min", "1 h 5 min"): "3:00 long" read as three hours or
+    three minutes (a portal user's review)."""
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    if h:
+        return f"{h} h {m} min" if m else f"{h} h"
+    if m:
+        return f"{m} min {s} s" if s else f"{m} min"
+    return f"{s} s"
+
+
 def _ticks(top: float, count: int = 5) -> list[float]:
     if top <= 0:
         return [0.0]

@@ -18,7 +18,7 @@ from rollcall.storage.models import AttendanceRecord, Person
 from rollcall.storage.sessions import samples_named, session_events, unknown_faces
 from rollcall.wallclock import clock_at, in_zone
 from rollcall.web.access import me, session_or_abort
-from rollcall.web.chart import clock, head_count_svg
+from rollcall.web.chart import clock, head_count_svg, span
 from rollcall.web.context import db_session, portal
 from rollcall.web.evidence import send_evidence
 from rollcall.web.meetings import meeting_view
@@ -35,6 +35,11 @@ MIMETYPES = {
 @bp.app_template_filter("clock")
 def _clock(seconds: float | None) -> str:
     return "" if seconds is None else clock(seconds)
+
+
+@bp.app_template_filter("span")
+def _span(seconds: float | None) -> str:
+    return "" if seconds is None else span(seconds)
 
 
 @bp.app_template_filter("count")

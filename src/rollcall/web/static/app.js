@@ -12,6 +12,9 @@ function cellValue(row, index) {
 function makeSortable(table) {
   const headers = table.tHead ? Array.from(table.tHead.rows[0].cells) : [];
   headers.forEach((th, index) => {
+    // A column of checkboxes, pictures or buttons has nothing to sort by: its header is no
+    // tab stop (a keyboard user tabbed through them for nothing: a UX review).
+    if (th.hasAttribute("data-nosort") || th.textContent.trim() === "") return;
     th.tabIndex = 0;
     const sort = () => {
       const ascending = th.getAttribute("aria-sort") !== "ascending";
