@@ -427,3 +427,60 @@ def test_made_up_session_names_cost_nothing_and_bad_settings_are_a_400(
     assert huge.status_code == 400 and "at most" in huge.get_json()["error"]
     with app.extensions["rollcall"].db.session() as s:
         assert get_session(s, "s1") is None and get_session(s, "s2") is None
+
+
+def test_a_second_agent_is_refused_while_the_first_records_the_session(
+    app: Flask, client: FlaskClient, dispatched: Dispatched, tmp_path
+) -> None:  # noqa: ANN001
+    """Two agents on one session (a second laptop, a copy left running) interleaved two
+    sources' frames with nothing said. The agent holding the session keeps it while it is
+    heard from; a restarted agent (the same spool folder) goes on at once; another is refused
+    with a reason, and takes over once the first has been silent for the lease."""
+    import threading
+    from datetime import timedelta
+
+    from werkzeug.serving import make_server
+
+    from rollcall.capture.agent import AgentOptions, AgentRefused, ServerClient, Spool
+
+    token = _agent_token(app, "ivy", "Algebra")
+    first, second = Spool(tmp_path / "laptop", 10), Spool(tmp_path / "tablet", 10)
+    assert first.instance == Spool(tmp_path / "laptop", 10).instance  # kept: a restart
+    assert first.instance != second.instance
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        options = AgentOptions(url, token, "algebra-2", "screen", seed=4)
+        laptop = ServerClient(url, token, first.instance)
+        tablet = ServerClient(url, token, second.instance)
+        due = laptop.open(options)["next"]
+        frame = tmp_path / "frame.jpg"
+        frame.write_bytes(_jpeg())
+        sample = {"seq": 0, "t": due[0]["t"], "captured_at": datetime.now(UTC).isoformat(),
+                  "path": frame}  # fmt: skip
+        assert laptop.upload("algebra-2", sample, 0) == "queued"
+        with pytest.raises(AgentRefused, match="being recorded by another agent"):
+            tablet.open(options)
+        later = {**sample, "seq": 1, "t": due[1]["t"]}
+        with pytest.raises(AgentRefused, match="being recorded by another agent"):
+            tablet.upload("algebra-2", later, 0)
+        assert _frames(app) == 1, "the second agent's frame was not stored"
+        # The laptop's agent restarted: the same one, it goes on.
+        restarted = ServerClient(url, token, Spool(tmp_path / "laptop", 10).instance)
+        assert restarted.open(options)["next"][0] == due[1]  # (sample 0 is in)
+        assert restarted.upload("algebra-2", later, 0) == "queued"
+        # A client that names no agent does not take the session over either.
+        plain = ServerClient(url, token)
+        plain.status("algebra-2")
+        with app.extensions["rollcall"].db.session() as s:
+            assert get_session(s, "algebra-2").agent_instance == first.instance
+            # The laptop falls silent for longer than the lease: the tablet may take over.
+            get_session(s, "algebra-2").agent_seen_at = datetime.now(UTC) - timedelta(minutes=10)
+        assert tablet.open(options)["next"][0] == due[2]
+        with pytest.raises(AgentRefused, match="being recorded by another agent"):
+            laptop.upload("algebra-2", {**sample, "seq": 2, "t": due[2]["t"]}, 0)
+    finally:
+        server.shutdown()
+        thread.join(10)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -123,6 +124,21 @@ class Spool:
         tmp.replace(stem.with_suffix(".json"))
         return True
 
+    @property
+    def instance(self) -> str:
+        """This agent's id for the server (web.agent_api._hold), kept in the spool folder:
+        an agent restarted on it is the same agent and goes on at once, while another agent
+        is refused the session as long as this one is heard from."""
+        path = self.folder / "agent-id"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(uuid.uuid4().hex)
+        tmp.replace(path)
+        return path.read_text().strip()
+
     def waiting(self) -> list[dict]:
         out = []
         for meta_path in sorted(self.folder.glob("*.json")):
@@ -153,11 +169,17 @@ class NotTheApi(requests.RequestException):
     """Something other than rollcall's API answered mid-run: retried like an outage."""
 
 
+# Names the running agent on every request (web.agent_api.AGENT_HEADER).
+AGENT_HEADER = "X-Rollcall-Agent"
+
+
 class ServerClient:
-    def __init__(self, server: str, token: str) -> None:
+    def __init__(self, server: str, token: str, instance: str | None = None) -> None:
         self.base = server.rstrip("/") + "/api/v1/agent"
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
+        if instance:
+            self.http.headers[AGENT_HEADER] = instance
 
     def _check(self, response: requests.Response, first: bool = False) -> dict:
         if response.status_code == 429:
@@ -280,7 +302,7 @@ class Agent:
         self.options = options
         self.source = source
         self.spool = spool
-        self.client = client or ServerClient(options.server, options.token)
+        self.client = client or ServerClient(options.server, options.token, spool.instance)
         self.report = report
         self.should_stop = should_stop
         self.status = AgentStatus(queued=len(spool))

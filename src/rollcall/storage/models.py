@@ -231,6 +231,9 @@ class AttendanceSession(Base):
     )
     agent_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     agent_backlog: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Which running agent holds the session (the id its spool folder keeps, so a restarted
+    # agent is the same one): a second agent is refused while the first is heard from.
+    agent_instance: Mapped[str | None] = mapped_column(String(64))
     agent_lag: Mapped[float | None] = mapped_column(Float)
     # Set when the agent says its source ended: the session closes at this time on its
     # timeline once every frame uploaded before it is analyzed.

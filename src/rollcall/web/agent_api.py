@@ -130,6 +130,43 @@ def _session_or_abort(s, name: str) -> AttendanceSession:  # noqa: ANN001
     return row
 
 
+# The header naming the running agent (capture.agent.AGENT_HEADER). A session is held by the
+# agent that last spoke for it; another is refused until the holder has been silent for a
+# lease: two agents recording one session at once (a second laptop, a copy left running)
+# interleaved two sources' frames, and the entrance's frame numbers of one were refused or
+# dropped as the other's duplicates.
+AGENT_HEADER = "X-Rollcall-Agent"
+LEASE = 120.0  # seconds; a meeting's at least twice its longest gap between samples
+
+
+def _lease(row: AttendanceSession) -> float:
+    if row.mode == "entrance":
+        return LEASE
+    return max(LEASE, 2.0 * (row.max_interval or 0.0))
+
+
+def _hold(row: AttendanceSession) -> bool:
+    """Take (or keep) the session for the agent making this request; refuse (409) while
+    another agent holds it. True when the request may count as the holder's sign of life.
+    A client that names no agent (an older agent, a script) is not checked, and does not
+    take the session from the one that holds it."""
+    instance = request.headers.get(AGENT_HEADER, "").strip()[:64]
+    if not instance:
+        return row.agent_instance is None
+    if row.agent_instance not in (None, instance) and row.agent_seen_at is not None:
+        silent = (utcnow() - as_utc(row.agent_seen_at)).total_seconds()
+        lease = _lease(row)
+        if silent < lease:
+            abort(
+                409,
+                description=f"session {row.name!r} is being recorded by another agent "
+                f"(heard from {silent:.0f} s ago): stop that one, or wait until it has been "
+                f"silent for {lease:.0f} s",
+            )
+    row.agent_instance = instance
+    return True
+
+
 def _received_through(s, row: AttendanceSession) -> int:  # noqa: ANN001
     """The last sample number the server has: recorded, analyzed, or waiting (for an
     entrance, the last frame number)."""
@@ -266,6 +303,7 @@ def open_session():  # noqa: ANN201
                         description=f"session {name!r} was started with {was}: "
                         "join it without --line",
                     )
+            _hold(row)
             row.agent_token_id, row.agent_seen_at = agent.id, utcnow()
             return jsonify(_describe(s, row, 20)), 200
         course_name = body.get("course") or None
@@ -328,6 +366,7 @@ def open_session():  # noqa: ANN201
         abort(409 if "already exists" in str(exc) else 400, description=str(exc))
     with db_session() as s:
         row = get_session(s, name)
+        _hold(row)
         row.agent_token_id, row.agent_seen_at = agent_id, utcnow()
         return jsonify(_describe(s, row, 20)), 201
 
@@ -338,7 +377,8 @@ def session_status(name: str):  # noqa: ANN201
     after = int(number("after", request.args.get("after", -1), int, -1))
     with db_session() as s:
         row = _session_or_abort(s, name)
-        row.agent_seen_at = utcnow()
+        if _hold(row):
+            row.agent_seen_at = utcnow()
         return jsonify(_describe(s, row, min(count, 100), after))
 
 
@@ -391,6 +431,7 @@ def upload_frame(name: str):  # noqa: ANN201
         row = _session_or_abort(s, name)
         if row.state == CLOSED:
             abort(409, description=f"session {name!r} is closed")
+        _hold(row)
         entrance = row.mode == "entrance"
         if entrance:
             # Frames of an entrance are numbered by the agent; a day at 30 fps is 2.6 million.
@@ -444,6 +485,7 @@ def missed(name: str):  # noqa: ANN201
         row = _session_or_abort(s, name)
         if row.mode == "entrance":
             abort(409, description="an entrance has no sampling times")
+        _hold(row)
         _within_reach(_received_through(s, row), last, "to")
         t_first, t_last = _due(row, first, last)
         known = s.scalar(
@@ -474,6 +516,7 @@ def finish(name: str):  # noqa: ANN201
     end_t = number("end_t", body.get("end_t"), float, 0.0)
     with db_session() as s:
         row = _session_or_abort(s, name)
+        _hold(row)
         if row.state != CLOSED:
             row.close_at = max(end_t, row.processed_until or 0.0)
         session_id = row.id
