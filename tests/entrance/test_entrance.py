@@ -852,3 +852,23 @@ def test_an_entrance_on_snapshots_a_minute_apart_is_refused(cli, tmp_path: Path)
     refused = cli("run", "--session", "door", "--mode", "entrance", "--source", folder)
     said = " ".join(refused.output.split())
     assert refused.exit_code == 2 and "--folder-step 60" in said and "a second or less" in said
+
+
+def test_one_picture_held_up_twice_is_one_attempt(engine, gallery, people) -> None:  # noqa: ANN001
+    """A print lowered and raised again (the tracker loses it, two tracks): one event, one
+    face for review and one kiosk line, not one per track (an entrance operator's review).
+    The same picture held up again half an hour later is another attempt."""
+    first = walker(ANN, people[ANN][3], 0.2, kind="print", yaw_amp=20.0, seed=7)
+    again = walker(ANN, people[ANN][3], 5.2, kind="print", yaw_amp=20.0, seed=8)
+    clip = EntranceClip(SIZE, FPS, 8.4, [first, again], seed=3)
+    monitor = make_monitor(engine, gallery)
+    marks, events, steps = play(monitor, clip)
+    tracks = [f for f in monitor.finished if f.state == "attack"]
+    assert marks == [] and len(tracks) == 2, [(f.track_id, f.state) for f in monitor.finished]
+    attacks = [e for e in events if e.kind == ATTACK]
+    assert [e.person for e in attacks] == [ANN]
+    assert len([u for step in steps for u in step.unknowns]) == 1
+    later = EntranceClip(SIZE, FPS, 3.2, [walker(ANN, people[ANN][3], 0.2, kind="print",
+                                                yaw_amp=20.0, seed=9)], seed=4)  # fmt: skip
+    _, events, _ = play(monitor, later, offset=1800.0)
+    assert [e.person for e in events if e.kind == ATTACK] == [ANN]

@@ -61,6 +61,10 @@ SEEN_EVERY = 1.0  # seconds between last-seen updates of one person
 # "already marked". Someone who walks out and back in takes longer.
 SAME_PASS_S = 5.0
 ATTACK_AFTER = 4.0  # seconds in view without passing the liveness check: report it
+# A picture of one person held up again this soon after the last was seen is the same attempt
+# (a print lost and found by the tracker made three tracks, three events and three "please
+# see staff" lines on the kiosk: an entrance operator's review).
+ATTACK_SAME_S = 30.0
 # A judged track that was lost and found again must show the same face: its next shots of
 # naming size are matched, and this many in a row that name no one split it (one that names
 # someone else splits it at once).
@@ -155,6 +159,7 @@ class EntranceMonitor:
         # When each named person was last seen; from before this monitor (last_seen) too, so
         # a person still in view when a session is taken up again is on the same pass.
         self._last_seen: dict[str, float] = dict(last_seen or {})
+        self._attacked: dict[str, float] = {}  # person -> when a picture of them was last seen
         self.finished: list[TrackFile] = []  # ended tracks (for scoring)
 
     def observe(self, t: float, image: np.ndarray) -> EntranceStep:
@@ -496,6 +501,11 @@ class EntranceMonitor:
         and only staff can tell. A picture that merely resembled someone keeps no candidate:
         it is no one's (privacy.faces_of)."""
         file.state = "attack"
+        if verdict.person is not None:
+            last = self._attacked.get(verdict.person)
+            self._attacked[verdict.person] = file.last_t
+            if last is not None and file.first_t - last < ATTACK_SAME_S:
+                return  # the same picture again: one attempt, one event, one face to review
         cues = file.probe.features()
         detail = f"{cues.failed(self.config.liveness.shift_rank)}: {cues.describe()}"
         step.events.append(Event(file.first_t, ATTACK, verdict.person, detail))
