@@ -176,3 +176,43 @@ def test_the_password_form_does_not_allow_endless_guesses(browser) -> None:  # n
     form = {"current": "guess", "new": "a new long password 1", "confirm": "a new long password 1"}
     codes = [b.post("/account/password", form).status_code for _ in range(6)]
     assert codes == [400] * 5 + [429]
+
+
+def test_a_removed_accounts_cookie_is_not_the_next_accounts(app) -> None:  # noqa: ANN001
+    """A security review: SQLite gives a removed account's id to the next account made, and the
+    removed account's browser (its cookie held that id and version 0, as every account made
+    on the command line started) was logged in as the new one: an admin here."""
+    from tests.web.conftest import PASSWORD, Browser
+
+    from rollcall.storage.accounts import create_user, get_user, remove_user
+
+    with app.extensions["rollcall"].db.session() as s:
+        temp_id = create_user(s, "temp", PASSWORD, "instructor").id
+    temp = Browser(app.test_client())
+    assert temp.login("temp").status_code == 302
+    assert temp.get("/admin/users").status_code == 403
+    with app.extensions["rollcall"].db.session() as s:
+        remove_user(s, get_user(s, "temp"))
+    with app.extensions["rollcall"].db.session() as s:
+        assert create_user(s, "boss", PASSWORD, "admin").id == temp_id  # the id is reused
+    assert temp.get("/admin/users").status_code == 302  # to the login page, as nobody
+    assert "boss" not in temp.get("/", follow_redirects=True).get_data(as_text=True)
+
+
+def test_one_person_mistyping_does_not_keep_colleagues_at_the_address_out(app) -> None:  # noqa: ANN001
+    """Staff behind a school's NAT share an address: five wrong passwords of one of them kept
+    every colleague out for a minute (a security review). The strict limit is per name and
+    address; guessing many names from one address meets a wider one."""
+    from tests.web.conftest import Browser
+
+    def at(address: str) -> Browser:
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        return Browser(client)
+
+    codes = [at("203.0.113.9").login("ivy", "typo").status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    assert at("203.0.113.9").login("ada").status_code == 302
+    for i in range(10 * app.config["LOGIN_ATTEMPTS"]):
+        at("203.0.113.10").login(f"someone-{i}", "guess")
+    assert at("203.0.113.10").login("ada").status_code == 429  # a spray from one address

@@ -50,7 +50,16 @@ def create_user(session: Session, name: str, password: str, role: str) -> User:
     )
     if taken is not None:
         raise RollcallError(f"a user named {taken!r} already exists")
-    user = User(name=name, password_hash=hash_password(password), role=role, active=True)
+    # A random first version: SQLite gives a removed account's id to the next one made, and a
+    # browser still holding the removed account's cookie (id and version 0) was logged in as
+    # the new account, an admin as often as not (a security review).
+    user = User(
+        name=name,
+        password_hash=hash_password(password),
+        role=role,
+        active=True,
+        session_version=secrets.randbelow(2**30),
+    )
     session.add(user)
     session.flush()
     return user

@@ -92,6 +92,12 @@ def init_app(app: Flask) -> None:
     app.extensions["rollcall.throttle.names"] = LoginThrottle(
         NAME_ATTEMPTS_FACTOR * app.config["LOGIN_ATTEMPTS"], app.config["LOGIN_WINDOW_S"]
     )
+    # Many names guessed from one address: as wide, so that one person behind a school's NAT
+    # mistyping their password five times does not keep every colleague out (the strict
+    # limit is per name and address).
+    app.extensions["rollcall.throttle.addresses"] = LoginThrottle(
+        NAME_ATTEMPTS_FACTOR * app.config["LOGIN_ATTEMPTS"], app.config["LOGIN_WINDOW_S"]
+    )
     app.before_request(_require_login)
 
 
@@ -116,9 +122,12 @@ def login():  # noqa: ANN201
     password = request.form.get("password", "")[:1024]
     throttle: LoginThrottle = current_app.extensions["rollcall.throttle"]
     names: LoginThrottle = current_app.extensions["rollcall.throttle.names"]
+    addresses: LoginThrottle = current_app.extensions["rollcall.throttle.addresses"]
     who = same_name_key(name)
-    keys = (f"addr:{request.remote_addr}", f"name:{who}@{request.remote_addr}")
-    wait = max(throttle.retry_after(*keys), names.retry_after(f"name:{who}"))
+    key, address = f"name:{who}@{request.remote_addr}", f"addr:{request.remote_addr}"
+    wait = max(
+        throttle.retry_after(key), names.retry_after(f"name:{who}"), addresses.retry_after(address)
+    )
     if wait:
         abort(429, description=f"Too many login attempts. Try again in {wait} seconds.")
     with db_session() as s:
@@ -128,11 +137,12 @@ def login():  # noqa: ANN201
     if staff is None:
         # Only failures count: staff behind one NAT or proxy share an address, and counting
         # their successful logins locked everyone out after the fifth login in a minute.
-        throttle.hit(*keys)
+        throttle.hit(key)
         names.hit(f"name:{who}")
+        addresses.hit(address)
         flash("Unknown user name or wrong password.", "error")
         return render_template("login.html", next=request.form.get("next", ""), name=name), 401
-    throttle.reset(keys[1])
+    throttle.reset(key)
     names.reset(f"name:{who}")
     session.clear()  # a fresh session on login: no fixation
     session[VERSION_KEY] = version
