@@ -656,3 +656,34 @@ def test_a_night_class_is_judged_against_the_night_it_belongs_to(started, first_
     assert window.end - window.start == 3600.0
     assert abs(window.start) < 12 * 3600
     assert status_of(first_seen, first_seen + 60, window, session_over=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "started", "slot", "expected"),
+    [
+        # Clocks go forward at 01:00 GMT (to 02:00 BST): a 01:30-02:15 class starts at the jump.
+        ("Europe/London", "2026-03-29T02:00+01:00", ("01:30", "02:15"), (0.0, 900.0)),
+        # Lord Howe goes forward half an hour, 02:00 to 02:30.
+        ("Australia/Lord_Howe", "2026-10-04T02:30+11:00", ("02:10", "03:00"), (0.0, 1800.0)),
+        # Clocks go back at 02:00 BST (to 01:00 GMT): a 01:30 class is held twice that night,
+        # and each session is judged against its own.
+        ("Europe/London", "2026-10-25T01:30+01:00", ("01:30", "01:50"), (0.0, 1200.0)),
+        ("Europe/London", "2026-10-25T01:30+00:00", ("01:30", "01:50"), (0.0, 1200.0)),
+        ("America/New_York", "2026-11-01T01:10-05:00", ("01:00", "02:00"), (-600.0, 3000.0)),
+        # A class inside the skipped hour lasts no time that night (it was 24 hours long).
+        ("Europe/London", "2026-03-29T00:55+00:00", ("01:00", "01:45"), (300.0, 300.0)),
+    ],
+)
+def test_a_class_on_the_night_the_clocks_change_keeps_its_length(zone, started, slot, expected):  # noqa: ANN001
+    """A timetabler's review: a class starting in the hour skipped when clocks go forward was
+    judged against a 24-hour window (nobody late, nobody left early), and a session at the
+    second 01:30 of the night clocks go back was 'after its slot'."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from rollcall.attendance.report import outside_slot
+    from rollcall.attendance.status import window_for
+
+    window = window_for(datetime.fromisoformat(started), *slot, 5, ZoneInfo(zone))
+    assert (window.start, window.end) == expected
+    assert not outside_slot(window, 1500.0)

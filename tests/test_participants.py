@@ -1043,3 +1043,19 @@ def test_an_email_already_someones_is_refused_whatever_its_case(cli) -> None:  #
     assert cli("people", "set", "Ada Lovelace", "--email", "ada@school.example").exit_code == 0
     taken = cli("people", "set", "Bob Smith", "--meeting-email", "  ADA@School.Example ")
     assert taken.exit_code != 0 and "already Ada Lovelace's" in " ".join(taken.output.split())
+
+
+def test_a_report_of_the_hour_repeated_when_clocks_go_back_is_read_as_that_meeting() -> None:
+    """A timetabler's review: clocks go back at 02:00 BST to 01:00 GMT; a meeting at the
+    second 01:30 was refused ("none of the report's stays overlaps the session"): every time
+    was read as the first 01:30, an hour before it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from rollcall.attendance.participants.clock import read_time
+
+    london = ZoneInfo("Europe/London")
+    second = datetime.fromisoformat("2026-10-25T01:30:00+00:00")
+    first = datetime.fromisoformat("2026-10-25T01:30:00+01:00")
+    assert f"{read_time('10/25/2026 01:30:10 AM', second, london, 'x'):%H:%M:%S}" == "01:30:10"
+    assert f"{read_time('10/25/2026 01:30:10 AM', first, london, 'x'):%H:%M:%S}" == "00:30:10"

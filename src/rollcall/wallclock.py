@@ -87,9 +87,38 @@ def in_zone(value: datetime, zone: tzinfo) -> datetime:
 
 
 def wall_time(day: date, hhmm: str, zone: tzinfo) -> datetime:
-    """The instant a clock in `zone` shows HH:MM on `day` (the first one, when clocks go back)."""
+    """The instant a clock in `zone` shows HH:MM on `day` (the first one, when clocks go back;
+    the jump, when they go forward past it: see wall_instants)."""
+    return wall_instants(day, hhmm, zone)[0]
+
+
+def wall_instants(day: date, hhmm: str, zone: tzinfo) -> list[datetime]:
+    """Every instant (UTC) a clock in `zone` shows HH:MM on `day`, earliest first: one; two
+    when clocks go back through it (the hour repeats); and when they go forward past it (a
+    time that never shows), the instant of the jump, when the skipped hour would have been.
+    Python reads a skipped time with the offset of before or after the jump: an hour off,
+    and a 01:30-02:15 class on that night became 02:30 to 02:15 the next day."""
     hh, mm = (int(x) for x in hhmm.split(":"))
-    return datetime.combine(day, time(hh, mm), tzinfo=zone)
+    naive = datetime.combine(day, time(hh, mm))
+    found: list[datetime] = []
+    for fold in (0, 1):
+        instant = as_utc(naive.replace(tzinfo=zone, fold=fold))
+        if instant.astimezone(zone).replace(tzinfo=None) == naive and instant not in found:
+            found.append(instant)
+    if found:
+        return sorted(found)
+    # Skipped: the jump lies between the two readings; found to the second by bisection.
+    ends = sorted(int(as_utc(naive.replace(tzinfo=zone, fold=f)).timestamp()) for f in (0, 1))
+    lo, hi = ends
+
+    def offset(ts: int) -> timedelta | None:
+        return datetime.fromtimestamp(ts, UTC).astimezone(zone).utcoffset()
+
+    after = offset(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if offset(mid) == after else (mid, hi)
+    return [datetime.fromtimestamp(hi, UTC)]
 
 
 def seconds_between(earlier: datetime, later: datetime) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from rollcall.wallclock import in_zone, seconds_between, wall_time
+from rollcall.wallclock import in_zone, seconds_between, wall_instants
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def class_day(started_at: datetime, start_time: str, zone: tzinfo) -> date:
     today = in_zone(started_at, zone).date()
 
     def away(d: date) -> float:
-        return abs(seconds_between(started_at, wall_time(d, start_time, zone)))
+        return min(abs(seconds_between(started_at, c)) for c in wall_instants(d, start_time, zone))
 
     day = today
     for other in (today - timedelta(days=1), today + timedelta(days=1)):
@@ -73,11 +73,25 @@ def window_for(
     if not start_time or not end_time:
         return None
     day = class_day(started_at, start_time, zone)
-    start = seconds_between(started_at, wall_time(day, start_time, zone))
-    end = seconds_between(started_at, wall_time(day, end_time, zone))
-    if end <= start:  # ends after midnight
-        end = seconds_between(started_at, wall_time(day + timedelta(days=1), end_time, zone))
+    # The night clocks go back, the start shows twice: the class is the one nearer the
+    # session's start. A class that ends at or before its start's clock time ends after
+    # midnight; otherwise on its day, at the first end after its start. (The night clocks go
+    # forward, a time in the skipped hour is the jump: wallclock.wall_instants.)
+    begins = min(
+        wall_instants(day, start_time, zone), key=lambda c: abs(seconds_between(started_at, c))
+    )
+    overnight = _minutes(end_time) <= _minutes(start_time)
+    ends = wall_instants(day + timedelta(days=1) if overnight else day, end_time, zone)
+    # (Both in the skipped hour: that night the class lasts no time at all.)
+    finishes = next((c for c in ends if c >= begins), begins)
+    start = seconds_between(started_at, begins)
+    end = seconds_between(started_at, finishes)
     return ScheduleWindow(start, end, grace_minutes * 60.0, sampling_gap, day=day)
+
+
+def _minutes(hhmm: str) -> int:
+    hh, mm = (int(x) for x in hhmm.split(":"))
+    return 60 * hh + mm
 
 
 def minutes_present(intervals: list[tuple[float, float]]) -> float:

@@ -135,7 +135,13 @@ def read_time(text: str, start: datetime, zone: tzinfo, where: str) -> datetime:
         raise ReportError(f"{where}: cannot read the time {text!r}")
     local_start = start.astimezone(zone).date()
     days = _days(text) or [local_start + timedelta(days=k) for k in (-1, 0, 1)]
-    candidates = [as_utc(datetime(d.year, d.month, d.day, *hms, tzinfo=zone)) for d in days]
+    # Both readings of a time in the hour repeated when clocks go back (fold 0 and 1): a
+    # meeting at the second 01:30 was refused as an hour away from its session.
+    candidates = [
+        as_utc(datetime(d.year, d.month, d.day, *hms, tzinfo=zone, fold=fold))
+        for d in days
+        for fold in (0, 1)
+    ]
     best = min(candidates, key=lambda c: abs(c - start))
     if abs(best - start) > MAX_DISTANCE:
         raise ReportError(
