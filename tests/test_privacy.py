@@ -407,3 +407,108 @@ def test_erasure_blanks_their_name_on_tile_labels_of_faces_not_named_as_them(hom
         (None, None), (None, None), (None, None), ("Ada", ada_id), ("Rena W", None),
         ("Rena W", None),
     ]  # fmt: skip
+
+
+def test_erasure_without_the_right_key_is_refused_not_half_done(
+    cli, session_home: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    """A DPO's review: with the template key missing or wrong, `people remove` said it had
+    removed the person, and their name and face tracks stayed in the sealed session state
+    (it skipped every state it could not open). Now it refuses, and nothing is removed."""
+    from rollcall.storage.templates import TemplateCipher
+
+    monkeypatch.setenv("ROLLCALL_TEMPLATE_KEY", TemplateCipher.generate_key())
+    wrong = cli("people", "remove", "Hugo_Chavez", "--yes")
+    assert wrong.exit_code != 0 and "template key" in wrong.output, wrong.output
+    monkeypatch.delenv("ROLLCALL_TEMPLATE_KEY")
+    key = session_home / "keys" / "template.key"
+    key.rename(key.with_suffix(".away"))
+    missing = cli("people", "remove", "Hugo_Chavez", "--yes")
+    assert missing.exit_code != 0 and "template key is missing" in missing.output
+    assert not key.exists(), "no new key was made"
+    key.with_suffix(".away").rename(key)
+    db = Database(Settings.from_env())
+    assert counts(db, "Hugo_Chavez")["templates"] > 0, "nothing was removed"
+    assert cli("people", "remove", "Hugo_Chavez", "--yes").exit_code == 0
+
+
+def test_a_lost_key_is_noticed_while_only_strangers_faces_are_sealed(
+    cli, session_home: Path
+) -> None:  # noqa: ANN001
+    """A DPO's review: once everyone enrolled was removed, a lost key was replaced by a new
+    one in silence, and the unknown faces sealed with the old one could no longer be opened
+    (the unknowns page stopped grouping strangers)."""
+    import numpy as np
+
+    from rollcall.storage.templates import TemplateKeyError
+
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        session_id = s.scalar(select(AttendanceRecord.session_id))
+        dim = 128
+        s.add(
+            UnknownFace(
+                session_id=session_id,
+                t=1.0,
+                crop_path="",
+                best_similarity=0.1,
+                embedding=db.cipher.seal_unknown(np.ones(dim, np.float32), session_id, "sface"),
+                embedder="sface",
+                dim=dim,
+            )
+        )
+    for name in PEOPLE:
+        assert cli("people", "remove", name, "--yes").exit_code == 0
+    key = session_home / "keys" / "template.key"
+    key.unlink()
+    with pytest.raises(TemplateKeyError, match="1 unknown face"):
+        Database(Settings.from_env()).cipher  # noqa: B018
+    assert not key.exists()
+
+
+def test_purge_takes_the_evidence_of_an_interrupted_session_never_closed(
+    cli, session_home: Path
+) -> None:  # noqa: ANN001
+    """A DPO's review: a session interrupted and never resumed or closed kept its evidence for
+    ever (only sessions that ended were purged). It expires counted from its start; one still
+    running is left alone."""
+    from rollcall.privacy import purge_evidence
+    from rollcall.storage.models import AttendanceSession
+
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        row = s.scalar(select(AttendanceSession))
+        row.state, row.ended_at = "running", None
+    files = evidence_files(session_home)
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert purge_evidence(db, db.settings, older_than_days=30, now=later).sessions == 0
+    assert all(p.exists() for p in files)
+    with db.session() as s:
+        s.scalar(select(AttendanceSession)).state = "interrupted"
+    assert purge_evidence(db, db.settings, older_than_days=30).sessions == 0  # not yet
+    done = purge_evidence(db, db.settings, older_than_days=30, now=later)
+    assert done.sessions == 1 and done.files == len(files) and evidence_files(session_home) == []
+
+
+def test_an_erased_persons_rows_are_not_left_readable_in_the_database_file(
+    cli, session_home: Path
+) -> None:  # noqa: ANN001
+    """A DPO's review: after an erasure the removed rows could still be found in the
+    database file (its free pages, its write-ahead log) with grep while the portal stayed
+    up; and the file was readable by everyone when the home folder already existed."""
+    import stat
+
+    from rollcall.storage.people import require_person
+
+    db = Database(Settings.from_env())
+    marker = "hugo.marker@school.example"
+    with db.session() as s:
+        require_person(s, "Hugo_Chavez").email = marker
+    keep_open = db.engine.connect()  # a portal reading meanwhile (between its requests)
+    try:
+        assert cli("people", "remove", "Hugo_Chavez", "--yes").exit_code == 0
+        files = [p for p in session_home.glob("rollcall.db*") if p.is_file()]
+        assert all(marker.encode() not in p.read_bytes() for p in files), files
+    finally:
+        keep_open.close()
+    assert stat.S_IMODE((session_home / "rollcall.db").stat().st_mode) == 0o600

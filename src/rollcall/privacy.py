@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from rollcall.attendance.lifecycle import RUNNING
 from rollcall.attendance.monitor import PICTURE
 from rollcall.attendance.report import as_utc
 from rollcall.config import Settings
@@ -121,6 +122,7 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
         _erase_from_monitor_states(session, db, person.name)
         _erase_from_outbox(session, person.name)
         session.delete(person)  # templates, consent, records, intervals and events cascade
+    db.write_through()
     # Files go after the commit: a failed transaction must not have destroyed evidence.
     return Erasure(n_templates, n_records, _unlink(files))
 
@@ -180,11 +182,17 @@ def _erase_from_monitor_states(session, db: Database, name: str) -> None:  # noq
     from rollcall.storage.templates import TemplateKeyError
 
     for stored in session.scalars(select(SessionState)):
+        if not db.cipher.is_sealed(stored.state):
+            continue  # an entrance's progress (plain counts), not a sealed monitor state
         context = state_context(stored.session_id)
         try:
             blob = db.cipher.open_bytes(stored.state, context)
-        except (TemplateKeyError, ValueError):
-            continue  # an entrance's progress (plain counts), not a sealed monitor state
+        except TemplateKeyError as exc:
+            # A wrong key (or a missing one, made anew): the state cannot be scrubbed, so
+            # the erasure stops here, undone, rather than say it was done.
+            raise TemplateKeyError(
+                f"{name} cannot be erased from session {stored.session_id}'s saved progress: {exc}"
+            ) from None
         scrubbed = monitor_state.forget_person(blob, name)
         if scrubbed is not None:
             stored.state = db.cipher.seal_bytes(scrubbed, context)
@@ -426,19 +434,21 @@ class Purge:
 def purge_evidence(
     db: Database, settings: Settings, older_than_days: int, now: datetime | None = None
 ) -> Purge:
-    """Delete evidence crops of sessions that ended more than N days ago; records stay. Live
+    """Delete evidence crops of sessions that ended more than N days ago (an interrupted one
+    never closed: that started more than N days ago); records stay. Live
     participant events kept for a session that never came go too, once a day old."""
     if older_than_days < 0:
         raise RollcallError("the retention period cannot be negative")
     cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
     with db.session() as session:
         forget_stale_early_events(session, now or datetime.now(UTC))
+        # Ended that long ago; or interrupted and never closed, and started that long ago
+        # (its evidence was kept for ever: a DPO's review). One still running is left alone.
         expired = [
             s
-            for s in session.scalars(
-                select(AttendanceSession).where(AttendanceSession.ended_at.is_not(None))
-            )
-            if as_utc(s.ended_at) <= cutoff
+            for s in session.scalars(select(AttendanceSession))
+            if (s.ended_at is not None and as_utc(s.ended_at) <= cutoff)
+            or (s.ended_at is None and s.state != RUNNING and as_utc(s.started_at) <= cutoff)
         ]
         ids = [s.id for s in expired]
         if not ids:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -64,7 +65,26 @@ def _wal(cur) -> None:  # noqa: ANN001 - a sqlite3 cursor
             time.sleep(WAL_PAUSE)
 
 
+def _private_file(url: str) -> None:
+    """The database file readable by its owner only (mode 0600; SQLite gives its -wal and -shm
+    files the same): it holds names, emails, password hashes and alert letters, and was made
+    0644 in a home folder that already existed (a DPO's review)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        elif path.stat().st_mode & 0o077:
+            path.chmod(path.stat().st_mode & 0o700)
+    except OSError:
+        pass  # not ours to change (a read-only mount, another owner): SQLite says what fails
+
+
 def _sqlite_engine(url: str) -> Engine:
+    _private_file(url)
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -80,6 +100,9 @@ def _sqlite_engine(url: str) -> Engine:
         _wal(cur)
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
+        # Deleted rows are overwritten, not left in free pages: an erased person's rows could
+        # still be read from the file with grep (see also privacy.erase_person's checkpoint).
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -189,11 +212,13 @@ class Database:
         so that no one key opened the database any more."""
         import os
 
-        from rollcall.storage.models import Template
+        from rollcall.storage.models import Template, UnknownFace
         from rollcall.storage.templates import KEY_ENV, KEY_FILE, TemplateKeyError
 
         # A read of its own that takes no write lock: the cipher is often first asked for
-        # inside a writing transaction (SQLite has one writer at a time).
+        # inside a writing transaction (SQLite has one writer at a time). Templates, and the
+        # unknown faces' embeddings: a database whose people were all removed still holds
+        # strangers' faces sealed with the key (a new key made then split it in two).
         with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             sealed = conn.scalar(select(func.count()).select_from(Template)) or 0
             one = conn.execute(
@@ -201,15 +226,37 @@ class Database:
                 .order_by(Template.id)
                 .limit(1)
             ).first()
-        if sealed and not os.environ.get(KEY_ENV) and not (self.settings.home / KEY_FILE).exists():
+            faces = conn.scalar(
+                select(func.count()).where(UnknownFace.embedding.is_not(None))
+            ) or 0  # fmt: skip
+            face = conn.execute(
+                select(
+                    UnknownFace.embedding,
+                    UnknownFace.dim,
+                    UnknownFace.session_id,
+                    UnknownFace.embedder,
+                )  # fmt: skip
+                .where(UnknownFace.embedding.is_not(None))
+                .order_by(UnknownFace.id)
+                .limit(1)
+            ).first()
+        held = []
+        if sealed:
+            held.append(f"{sealed} face template(s)")
+        if faces:
+            held.append(f"{faces} unknown face(s)")
+        if held and not os.environ.get(KEY_ENV) and not (self.settings.home / KEY_FILE).exists():
             raise TemplateKeyError(
                 f"the template key is missing (ROLLCALL_HOME/{KEY_FILE}, or {KEY_ENV}) while "
-                f"{sealed} face template(s) are sealed with it: restore it (docs/deploy.md); a "
+                f"{' and '.join(held)} are sealed with it: restore it (docs/deploy.md); a "
                 "new key would not open them"
             )
         cipher = TemplateCipher.from_home(self.settings.home)
+        # Another key: TemplateKeyError, before anything is sealed with it.
         if one is not None:
-            cipher.open(*one)  # another key: TemplateKeyError, before anything is sealed
+            cipher.open(*one)
+        elif face is not None:
+            cipher.open_unknown(*face)
         return cipher
 
     @property
@@ -221,6 +268,21 @@ class Database:
         """A unit of work: committed when the block ends, rolled back on error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    def write_through(self) -> None:
+        """SQLite: copy what the write-ahead log holds into the file and empty it. Rows just
+        deleted (an erasure) otherwise stay readable in the -wal file until the next automatic
+        checkpoint, which a portal that stays up may put off for long. Best effort: readers
+        in the middle of a transaction keep their pages until they finish."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        raw = self.engine.raw_connection()  # (outside a transaction: no BEGIN first)
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.close()
+        finally:
+            raw.close()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -79,6 +79,11 @@ class TemplateCipher:
         nonce = os.urandom(_NONCE)
         return _VERSION + nonce + self._aead.encrypt(nonce, raw, f"rollcall:{context}".encode())
 
+    @staticmethod
+    def is_sealed(blob: bytes) -> bool:
+        """Whether a stored blob is in the sealed format (an entrance's progress is plain)."""
+        return blob.startswith(_VERSION) and len(blob) >= 1 + _NONCE + 16
+
     def open_bytes(self, blob: bytes, context: str) -> bytes:
         if not blob.startswith(_VERSION) or len(blob) < 1 + _NONCE + 16:
             raise TemplateKeyError("a stored blob is not in the sealed format")
