@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from rollcall.errors import RollcallError
+from rollcall.source_text import shown_text
 from rollcall.storage.db import Database
 from rollcall.storage.names import check_name
 from rollcall.storage.people import (
@@ -119,6 +120,8 @@ def enroll_photos(
     policy = policy or EnrollmentPolicy()
     # Someone already enrolled keeps the name they have (rules added since do not lock them
     # out of new photos); a new person's name must pass them, and not be another's.
+    if name != shown_text(name):
+        check_name("person", name)  # refused with a reason before any query (not UTF-8)
     enrolled = _enrolled(db, name.strip())
     if enrolled is None:
         name = check_name("person", name)
@@ -129,7 +132,7 @@ def enroll_photos(
     result = EnrollmentResult(name)
     faces = []
     for photo in photos:
-        label = str(photo) if isinstance(photo, Path) else photo[0]
+        label = shown_text(str(photo) if isinstance(photo, Path) else photo[0])
         try:
             data = read_file_bytes(photo) if isinstance(photo, Path) else photo[1]
             image = decode_image(data, label)
@@ -221,19 +224,52 @@ def _not_someone_else(
 
 
 def photos_in(folder: Path) -> list[Path]:
-    """The photos in a folder; not hidden files (a macOS "._IMG_0001.jpg" is no photo)."""
+    """The photos in a folder; not hidden files (a macOS "._IMG_0001.jpg" is no photo).
+    RollcallError (one line) when the folder cannot be read."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        raise RollcallError(
+            f"{shown_text(str(folder))}: cannot be read ({exc.strerror or exc})"
+        ) from None
     return sorted(
         p
-        for p in folder.iterdir()
+        for p in entries
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     )
 
 
-def person_folders(root: Path) -> list[tuple[str, list[Path]]]:
-    """(name, photos) per sub-folder of ``root`` (one per person), not hidden ones: a
-    ".thumbnails" or a macOS ".Trashes" is nobody."""
-    return [
-        (d.name, photos_in(d))
-        for d in sorted(root.iterdir())
-        if d.is_dir() and not d.name.startswith(".")
-    ]
+@dataclass(frozen=True)
+class PersonFolder:
+    """One sub-folder of an enrollment folder: the person's name and photos, or why it was
+    left out (unreadable, a name that is not UTF-8, a link back into the folder itself)."""
+
+    name: str
+    photos: list[Path]
+    problem: str | None = None
+
+
+def person_folders(root: Path) -> list[PersonFolder]:
+    """One per sub-folder of ``root`` (one per person), not hidden ones: a ".thumbnails" or
+    a macOS ".Trashes" is nobody. A folder that cannot be used is kept with its problem, so
+    that it is reported and the others still count (an unreadable one stopped them all)."""
+    top = root.resolve()
+    out = []
+    for d in sorted(root.iterdir()):
+        if not d.is_dir() or d.name.startswith("."):
+            continue
+        name = shown_text(d.name)
+        if d.is_symlink() and (top == d.resolve() or top.is_relative_to(d.resolve())):
+            # "ln -s .. link": its photos are the folder's own (or above it), no one's.
+            out.append(PersonFolder(name, [], "links back to the folder itself: skipped"))
+            continue
+        try:
+            out.append(PersonFolder(d.name, photos_in(d)))  # (a name not UTF-8: refused later)
+        except RollcallError as exc:
+            out.append(PersonFolder(name, [], str(exc).removeprefix(f"{shown_text(str(d))}: ")))
+    return out
+
+
+def loose_photos(root: Path) -> list[Path]:
+    """Photos directly in an enrollment folder, in no one's sub-folder: said, not enrolled."""
+    return photos_in(root)

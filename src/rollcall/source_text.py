@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from pathlib import Path, PurePath
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -82,3 +83,11 @@ def recording_name(source: str) -> str | None:
     the two kinds apart; for a session made before fingerprints were kept it compares these)."""
     spec = _recorded_path(source)
     return None if spec is None else PurePath(spec.rstrip("/\\")).name or None
+
+
+def shown_text(text: str) -> str:
+    """A file or folder name as it can be printed on one line and stored: bytes that are not
+    UTF-8 (kept by Python as lone surrogates) and control characters (a newline in a file
+    name split its error in two) become U+FFFD."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in text)

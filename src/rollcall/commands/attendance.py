@@ -82,8 +82,7 @@ def course_add(
 
     Enrolling with --from-dir needs the people's consent (--consent), one statement for all.
     """
-    from rollcall.commands.people import enroll_jobs
-    from rollcall.enrollment import person_folders
+    from rollcall.commands.people import enroll_jobs, folder_jobs
     from rollcall.storage.sessions import course_people, upsert_course
 
     names = list(people)
@@ -94,7 +93,7 @@ def course_add(
     if from_dir is not None:
         # As `enroll --from-dir`: a line per person, one folder's error does not stop the
         # others, and the course is still made with those enrolled.
-        jobs = person_folders(from_dir)
+        jobs = folder_jobs(app, from_dir)
         consent = ask_consent(
             app, [p for p, f in jobs if f], consent_method, consent_by, consent_note
         )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
@@ -53,7 +54,8 @@ class App:
     def fail(self, message: str) -> None:
         """A per-file error: one line on stderr, and the command will exit 1 at the end."""
         self.failures.append(message)
-        err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+        # (Escaped: a file named "[draft] class.jpg" is no markup.)
+        err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 pass_app = click.make_pass_decorator(App)

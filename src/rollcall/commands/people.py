@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("name", required=False)
-@click.argument("photos", nargs=-1, type=click.Path(path_type=Path))
+# (readable=False: one unreadable photo is that photo's error line, not the whole command's.)
+@click.argument("photos", nargs=-1, type=click.Path(path_type=Path, readable=False))
 @click.option(
     "--from-dir",
     "from_dir",
@@ -61,13 +62,11 @@ def enroll(
     A new person is enrolled only with their consent on record (--consent); with --from-dir,
     one consent statement covers everyone in DIR.
     """
-    from rollcall.enrollment import person_folders
-
     if from_dir is not None:
         if name or photos:
             raise click.UsageError("give either NAME PHOTO... or --from-dir DIR, not both")
-        jobs = person_folders(from_dir)
-        if not jobs:
+        jobs = folder_jobs(app, from_dir)
+        if not jobs and not app.failures:
             raise click.ClickException(f"{from_dir} has no sub-folders (one per person)")
     else:
         if not name or not photos:
@@ -76,6 +75,33 @@ def enroll(
     consent = ask_consent(app, [p for p, f in jobs if f], consent_method, consent_by, consent_note)
     enroll_jobs(app, jobs, consent, each_folder=from_dir is not None, lookalike_ok=lookalike_ok)
     finish(app)
+
+
+def folder_jobs(app: App, root: Path) -> list[tuple[str, list[Path]]]:
+    """(name, photos) per person folder of an enrollment folder; a folder that cannot be used
+    (unreadable, a link back into the folder) is a failed line and the others still count,
+    and photos lying in the folder itself are said to be nobody's (they were ignored unsaid)."""
+    from rollcall.enrollment import loose_photos, person_folders
+    from rollcall.source_text import shown_text
+
+    try:
+        folders = person_folders(root)
+        loose = loose_photos(root)
+    except (OSError, RollcallError) as exc:
+        raise click.ClickException(f"{shown_text(str(root))}: cannot be read ({exc})") from None
+    jobs = []
+    for folder in folders:
+        if folder.problem:
+            app.fail(f"{shown_text(folder.name)}: {folder.problem}")
+        else:
+            jobs.append((folder.name, folder.photos))
+    if loose:
+        out_console.print(
+            f"note: {len(loose)} photo(s) directly in {shown_text(str(root))} are in no "
+            "person's folder and were not enrolled (one sub-folder per person, named after them)",
+            highlight=False,
+        )
+    return jobs
 
 
 def enroll_jobs(
@@ -89,11 +115,12 @@ def enroll_jobs(
     enrolled with those photos). With each_folder (--from-dir), one folder's error is reported
     and the others still count."""
     from rollcall.enrollment import enroll_photos
+    from rollcall.source_text import shown_text
 
     enrolled = []
     for person, files in jobs:
         if not files:
-            app.fail(f"{person}: no photos found")
+            app.fail(f"{shown_text(person)}: no photos found")
             continue
         try:
             result = enroll_photos(
@@ -102,7 +129,7 @@ def enroll_jobs(
         except RollcallError as exc:
             if not each_folder:
                 raise
-            app.fail(f"{person}: {exc}")  # one folder's name; the others still count
+            app.fail(f"{shown_text(person)}: {exc}")  # one folder's; the others still count
             continue
         audit_enrollment(app, result, consent)
         if result.consent_unchanged:
@@ -392,12 +419,27 @@ def purge(app: App, days: int | None) -> None:
 # -- images -------------------------------------------------------------------------------
 
 
-def _expand_images(paths: tuple[Path, ...]) -> list[Path]:
+def _expand_images(app: App, paths: tuple[Path, ...]) -> list[Path]:
+    """The files given, and the photos of each folder given; a folder with none, or that
+    cannot be read, is an error line (it printed nothing and exited 0)."""
     from rollcall.enrollment import photos_in
+    from rollcall.source_text import shown_text
+    from rollcall.vision.imageio import IMAGE_SUFFIXES
 
     out: list[Path] = []
     for p in paths:
-        out.extend(photos_in(p) if p.is_dir() else [p])
+        if not p.is_dir():
+            out.append(p)
+            continue
+        try:
+            found = photos_in(p)
+        except RollcallError as exc:
+            app.fail(str(exc))
+            continue
+        if not found:
+            kinds = ", ".join(sorted(IMAGE_SUFFIXES))
+            app.fail(f"{shown_text(str(p))}: no photos in this folder ({kinds})")
+        out.extend(found)
     return out
 
 
@@ -415,7 +457,7 @@ def _annotated_path(folder: Path, source: Path, used: set[Path]) -> Path:
 
 
 @click.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per image.")
 @click.option(
     "--annotate",
@@ -441,7 +483,7 @@ def identify(app: App, images: tuple[Path, ...], as_json: bool, annotate: Path |
 
 
 @click.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per image.")
 @click.option(
     "--sliced/--no-sliced",
@@ -475,6 +517,7 @@ def count(app: App, images: tuple[Path, ...], as_json: bool, sliced: bool | None
 def _run_images(app, images, as_json, annotate, *, identify, draw, analyse, gallery_loader):  # noqa: ANN001
     import cv2
 
+    from rollcall.source_text import shown_text
     from rollcall.vision.imageio import read_image
 
     if annotate is not None:
@@ -490,13 +533,13 @@ def _run_images(app, images, as_json, annotate, *, identify, draw, analyse, gall
     run = analyse(gallery)
     reports = []
     used: set[Path] = set()
-    for path in _expand_images(images):
+    for path in _expand_images(app, images):
         try:
             image = read_image(path)
         except RollcallError as exc:
             app.fail(str(exc))
             continue
-        report = run(image, str(path))
+        report = run(image, shown_text(str(path)))
         reports.append(report)
         if annotate is not None and draw is not None:
             target = _annotated_path(annotate, path, used)

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from rollcall.errors import RollcallError
+from rollcall.source_text import shown_text
 
 MAX_NAME = 200  # characters: a longer name would push every other column off the portal's tables
 # Right-to-left and isolate overrides: "emoji \u202eevil" shows as "live ijome", and the
@@ -40,6 +41,12 @@ def check_name(kind: str, name: str) -> str:
         raise RollcallError(
             f"a {kind} name cannot contain '/' ({name!r}); the portal addresses {kind}s by name "
             "(use '-' instead)"
+        )
+    if any(unicodedata.category(ch) == "Cs" for ch in name):
+        # A file or folder name in another encoding (Latin-1 "Renée" on a UTF-8 system):
+        # Python keeps its bytes as lone surrogates, which no database stores.
+        raise RollcallError(
+            f"a {kind} name must be valid text ({shown_text(name)!r} is not UTF-8: rename it)"
         )
     if any(unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS for ch in name):
         raise RollcallError(

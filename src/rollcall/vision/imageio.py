@@ -14,14 +14,15 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rollcall.errors import ImageError
+from rollcall.source_text import shown_text
 
 # Pixels in one decoded image; a 40-megapixel photo is already far beyond any camera frame we need.
 MAX_PIXELS = 40_000_000
 MAX_BYTES = 50 * 1024 * 1024
 # Phones save HEIC (iPhones by default) or AVIF as often as JPEG.
 IMAGE_SUFFIXES = {
-    ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".pgm", ".ppm",
-    ".heic", ".heif", ".hif", ".avif",
+    ".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff",
+    ".pgm", ".ppm", ".heic", ".heif", ".hif", ".avif",
 }  # fmt: skip
 FORMATS = {"JPEG", "PNG", "BMP", "WEBP", "GIF", "TIFF", "PPM", "MPO", "AVIF"}
 # Formats Pillow decodes (OpenCV reads the others, and turns them as their EXIF says): GIFs,
@@ -114,20 +115,21 @@ def _decode_heic(data: bytes, label: str) -> np.ndarray:
 def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
     """The bytes of an image file, or an ImageError saying why they cannot be read."""
     path = Path(path)
+    shown = shown_text(str(path))  # (a name in another encoding, or with a newline, on one line)
     try:
         if path.is_dir():
-            raise ImageError(f"{path}: is a folder, not an image")
+            raise ImageError(f"{shown}: is a folder, not an image")
         if path.stat().st_size > MAX_BYTES:
-            raise ImageError(f"{path}: file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+            raise ImageError(f"{shown}: file is larger than {MAX_BYTES // (1024 * 1024)} MB")
         return path.read_bytes()
     except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
+        raise ImageError(f"{shown}: no such file") from None
     except PermissionError:
-        raise ImageError(f"{path}: permission denied") from None
+        raise ImageError(f"{shown}: permission denied") from None
     except OSError as exc:
-        raise ImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise ImageError(f"{shown}: cannot be read ({exc.strerror or exc})") from None
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an image file to BGR uint8."""
-    return decode_image(read_file_bytes(path), str(path))
+    return decode_image(read_file_bytes(path), shown_text(str(path)))
