@@ -370,3 +370,22 @@ def test_an_agent_refused_says_which_frames_still_wait_in_its_spool(
     assert result.exit_code != 0 and "refused (401)" in said, said
     assert f"1 frame(s) not yet sent wait in {folder}" in said, said
     assert len(Spool(folder, 10)) == 1
+
+
+def test_an_agent_whose_clock_is_off_takes_samples_on_the_servers_clock(tmp_path: Path) -> None:
+    """An ops engineer's review: an agent whose clock was 90 s slow took every sample 90 s
+    late on the session's timeline (people credited from before they joined), and one 90 s
+    fast missed the first samples ("the agent was offline, or joined late"). The session just
+    started on the server's clock, which is 10 minutes behind this computer's: nothing is
+    missed, sample 0 is the first taken, and the operator is told."""
+    skew = timedelta(minutes=-10)
+    server = Server(datetime.now(UTC) + skew)
+    server.skew = skew  # what ServerClient measured from the server's answers
+    camera = Camera()
+    deadline = time.monotonic() + 20
+    agent = Agent(_options(), camera, Spool(tmp_path / "spool", 2000), client=server,
+                  should_stop=lambda: camera.n >= 3 or time.monotonic() > deadline)  # fmt: skip
+    status = agent.run()
+    assert status.missed == 0 and server.holes == []
+    assert [seq for seq, _ in server.received][:1] == [0]
+    assert any("clock is 600 s ahead of the server's" in n for n in status.notes), status.notes

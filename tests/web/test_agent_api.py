@@ -484,3 +484,51 @@ def test_a_second_agent_is_refused_while_the_first_records_the_session(
     finally:
         server.shutdown()
         thread.join(10)
+
+
+def test_the_agent_measures_how_far_its_clock_is_from_the_servers(
+    app: Flask, dispatched: Dispatched, monkeypatch
+) -> None:  # noqa: ANN001
+    """The server says its time in every answer that tells sampling times; the agent's client
+    keeps its clock's difference (here 90 s slow), and the Agents page's lag is not taken
+    from a made-up capture time."""
+    import threading
+    from datetime import timedelta
+
+    from werkzeug.serving import make_server
+
+    from rollcall.capture import agent as agent_module
+    from rollcall.capture.agent import AgentOptions, ServerClient
+
+    class SlowClock(datetime):
+        @classmethod
+        def now(cls, tz=None):  # noqa: ANN001, ANN206
+            return datetime.now(tz) - timedelta(seconds=90)
+
+    monkeypatch.setattr(agent_module, "datetime", SlowClock)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        token = _agent_token(app, "ivy", "Algebra")
+        url = f"http://127.0.0.1:{server.server_port}"
+        client = ServerClient(url, token)
+        client.open(AgentOptions(url, token, "algebra-2", "screen", seed=4))
+        assert abs(client.skew.total_seconds() - 90) < 2, client.skew
+    finally:
+        server.shutdown()
+        thread.join(10)
+    made_up = app.test_client().post(
+        "/api/v1/agent/sessions/algebra-2/frames",
+        data={
+            "seq": "0",
+            "t": "0",
+            "captured_at": "1971-01-01T00:00:00+00:00",
+            "image": (io.BytesIO(_jpeg()), "frame.jpg"),
+        },  # fmt: skip
+        headers=_bearer(token),
+        content_type="multipart/form-data",
+    )
+    assert made_up.status_code == 202
+    with app.extensions["rollcall"].db.session() as s:
+        assert get_session(s, "algebra-2").agent_lag is None

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -180,6 +180,30 @@ class ServerClient:
         self.http.headers["Authorization"] = f"Bearer {token}"
         if instance:
             self.http.headers[AGENT_HEADER] = instance
+        # The server's clock minus this computer's: the session's timeline is the server's,
+        # and a computer whose clock was 90 s slow took every sample 90 s late (people
+        # credited from before they joined) while a fast one missed the first ones. Measured
+        # on each answer that gives the server's time; the one with the shortest round trip
+        # is kept (half of it is the uncertainty).
+        self.skew = timedelta(0)
+        self._best_round_trip: float | None = None
+
+    def _timed(self, send: Callable[[], requests.Response], first: bool = False) -> dict:
+        sent = datetime.now(UTC)
+        response = send()
+        received = datetime.now(UTC)
+        body = self._check(response, first=first)
+        server_time = body.get("server_time") if isinstance(body, dict) else None
+        if isinstance(server_time, str):
+            try:
+                server_now = datetime.fromisoformat(server_time)
+            except ValueError:
+                return body
+            round_trip = (received - sent).total_seconds()
+            if self._best_round_trip is None or round_trip < self._best_round_trip:
+                self._best_round_trip = round_trip
+                self.skew = server_now - (sent + (received - sent) / 2)
+        return body
 
     def _check(self, response: requests.Response, first: bool = False) -> dict:
         if response.status_code == 429:
@@ -225,15 +249,15 @@ class ServerClient:
                 body[key] = value
         if options.started_at is not None:
             body["started_at"] = options.started_at.isoformat()
-        response = self.http.post(f"{self.base}/sessions", json=body, timeout=TIMEOUT)
-        return self._check(response, first=True)
+        url = f"{self.base}/sessions"
+        return self._timed(lambda: self.http.post(url, json=body, timeout=TIMEOUT), first=True)
 
     def status(
         self, session: str, count: int = 100, timeout: float = TIMEOUT, after: int = -1
     ) -> dict:
         url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}"
         params = {"count": count, "after": after}
-        return self._check(self.http.get(url, params=params, timeout=timeout))
+        return self._timed(lambda: self.http.get(url, params=params, timeout=timeout))
 
     def upload(self, session: str, frame: dict, backlog: int, timeout: float = TIMEOUT) -> str:
         """'queued', 'duplicate' or 'late'; raises on a network error or a 5xx/429."""
@@ -276,9 +300,12 @@ def fit_for_upload(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _due_in(upcoming: list[tuple[int, float]], started: datetime) -> float:
+def _due_in(upcoming: list[tuple[int, float]], started: datetime, now: datetime) -> float:
     """Seconds until the next sampling time held is due (negative: already past)."""
-    return upcoming[0][1] - (datetime.now(UTC) - started).total_seconds()
+    return upcoming[0][1] - (now - started).total_seconds()
+
+
+CLOCK_NOTE_S = 5.0  # a clock off the server's by more than this is said (and corrected)
 
 
 def encode(image: np.ndarray) -> bytes:
@@ -316,12 +343,18 @@ class Agent:
         info = self._connect_until_done(lambda: self.client.open(self.options))
         self.status.notes += settings_ignored(self.options, info)
         started = datetime.fromisoformat(info["started_at"])
+        skew = self._skew().total_seconds()
+        if abs(skew) > CLOCK_NOTE_S:
+            self.status.notes.append(
+                f"this computer's clock is {abs(skew):.0f} s {'behind' if skew > 0 else 'ahead of'}"
+                " the server's: the server's time is used"
+            )
         # A live source's frame at t (on its own clock, which started when it was opened, maybe
         # a while ago while the server was unreachable) was taken at t + offset on the
         # session's; negative when the source was opened before the session started.
         offset = 0.0
         if self.source.live:
-            since_start = (datetime.now(UTC) - started).total_seconds()
+            since_start = (self._now() - started).total_seconds()
             offset = since_start - self.source.elapsed()
         if info.get("mode") == "entrance":
             return self._run_entrance(info, offset)
@@ -347,7 +380,7 @@ class Agent:
                 end_t = self.options.duration
                 break
             if self.source.live:
-                now_t = (datetime.now(UTC) - started).total_seconds()
+                now_t = (self._now() - started).total_seconds()
                 if t < now_t - LATE_SKIP_S:
                     self._missed(seq, t)
                     continue
@@ -357,14 +390,14 @@ class Agent:
                 break
             ft = frame.t + offset
             end_t = max(end_t, ft)
-            captured_at = datetime.now(UTC)  # when the agent took it, for the server's lag
+            captured_at = self._now()  # when the agent took it, for the server's lag
             if not self.spool.add(seq, ft, captured_at, encode(frame.image)):
                 self.status.dropped += 1
                 self.status.notes.append(f"spool full: sample {seq} not kept")
             self.status.queued = len(self.spool)
             until = None
             if self.source.live and upcoming:
-                due_in = _due_in(upcoming, started)
+                due_in = _due_in(upcoming, started, self._now())
                 until = time.monotonic() + max(MIN_UPLOAD_TIME, due_in - 1.0)
             self._flush(until=until)
             self._missing = False
@@ -372,6 +405,13 @@ class Agent:
                 self._report_missed()
             self.report(self.status)
         return self._end(end_t)
+
+    def _skew(self) -> timedelta:
+        return getattr(self.client, "skew", None) or timedelta(0)
+
+    def _now(self) -> datetime:
+        """Now on the server's clock (see ServerClient.skew)."""
+        return datetime.now(UTC) + self._skew()
 
     def _refilled(
         self, upcoming: list[tuple[int, float]], done: int, started: datetime
@@ -384,7 +424,8 @@ class Agent:
             budget = REFILL_TIMEOUT
             if self.source.live:
                 # (halved: requests waits that long to connect and again to read)
-                budget = max(1.0, min(REFILL_TIMEOUT, _due_in(upcoming, started) - 1.0)) / 2
+                due_in = _due_in(upcoming, started, self._now())
+                budget = max(1.0, min(REFILL_TIMEOUT, due_in - 1.0)) / 2
         have = {seq for seq, _ in upcoming}
         more = self._more_times(budget, after=max(done, upcoming[-1][0] if upcoming else -1))
         return sorted(upcoming + [x for x in more if x[0] > done and x[0] not in have])
@@ -471,7 +512,7 @@ class Agent:
                 end_t = self.options.duration
                 break
             end_t = max(end_t, ft)
-            if not self.spool.add(seq, ft, datetime.now(UTC), encode(frame.image)):
+            if not self.spool.add(seq, ft, self._now(), encode(frame.image)):
                 # A camera offline for hours drops thousands: one note for each outage.
                 if not dropping:
                     self.status.notes.append(f"spool full: frames from {seq} on not kept")

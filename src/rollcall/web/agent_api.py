@@ -242,6 +242,8 @@ def _describe(s, row: AttendanceSession, count: int = 10, after: int = -1) -> di
         "received_through": through,
         "waiting": waiting_frames(s, row.id),
         "next": upcoming,
+        # The agent takes samples on this clock, not its own (capture.agent.ServerClient.skew).
+        "server_time": utcnow().isoformat(),
     }
 
 
@@ -456,7 +458,10 @@ def upload_frame(name: str):  # noqa: ANN201
         result = store_frame(s, row, Upload(seq, t, captured_at, data))
         row.agent_token_id, row.agent_seen_at, row.agent_backlog = g.agent_id, utcnow(), backlog
         if result is Stored.QUEUED:
-            row.agent_lag = max(0.0, (utcnow() - captured_at).total_seconds())
+            # From the time the agent says it took the frame: an agent of before the server's
+            # clock was used (or a made-up time) is not believed beyond a day either way.
+            lag = (utcnow() - captured_at).total_seconds()
+            row.agent_lag = max(0.0, lag) if -DAY < lag < DAY else None
         session_id = row.id
     if result is Stored.QUEUED and not (entrance and _watched_elsewhere(session_id)):
         portal().dispatch(session_id, starting=not entrance and is_starting(seq))
