@@ -129,3 +129,27 @@ def test_a_name_typed_decomposed_is_the_same_name(home: Path) -> None:
             assert check_exact_name("session", decomposed) == composed
     finally:
         db.close()
+
+
+def test_a_turkish_name_in_capitals_is_the_same_name() -> None:
+    """A timetabler's review: "İSMAİL YILMAZ" was enrolled as a second person beside
+    "İsmail Yılmaz" (casefold keeps the dot of İ and ı apart from I), and a name pasted with
+    invisible right-to-left marks was another name."""
+    from rollcall.storage.names import same_name_key
+
+    assert same_name_key("İSMAİL YILMAZ") == same_name_key("İsmail Yılmaz")
+    assert same_name_key("\u200fדוד כהן\u200f") == same_name_key("דוד כהן")
+    assert same_name_key("Li Na") != same_name_key("Lina")  # still: where words break
+    assert same_name_key("José") != same_name_key("Jose")  # and accents
+
+
+def test_meeting_names_fold_marks_apostrophes_and_hyphens() -> None:
+    """A timetabler's review: "Sean O’Brien" and "Anne Marie Dupont-Lefevre" were only
+    proposed for Seán O'Brien and Anne-Marie Dupont-Lefèvre, and a Hebrew display name with
+    direction marks was a second account of its student."""
+    from rollcall.attendance.participants.match import name_key
+
+    assert name_key("Sean O’Brien") == name_key("Seán O'Brien")
+    assert name_key("Anne Marie Dupont-Lefevre") == name_key("Anne-Marie Dupont-Lefèvre")
+    assert name_key("\u200fדוד כהן\u200f") == name_key("דוד כהן")
+    assert name_key("ISMAIL YILMAZ") == name_key("İsmail Yılmaz")

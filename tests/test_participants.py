@@ -1059,3 +1059,36 @@ def test_a_report_of_the_hour_repeated_when_clocks_go_back_is_read_as_that_meeti
     first = datetime.fromisoformat("2026-10-25T01:30:00+01:00")
     assert f"{read_time('10/25/2026 01:30:10 AM', second, london, 'x'):%H:%M:%S}" == "01:30:10"
     assert f"{read_time('10/25/2026 01:30:10 AM', first, london, 'x'):%H:%M:%S}" == "00:30:10"
+
+
+def test_a_face_seen_only_in_another_accounts_tile_is_not_verified() -> None:
+    """A proxy student's review: a friend held Tony's photo up on a phone in his own tile
+    (or had it as his virtual background) while Tony's account was in with its camera off;
+    Tony was "verified". A face only ever in others' tiles goes to review; seen once in a
+    tile of their own (or an unlabelled one), they are verified as before."""
+    accounts = [_acc("Tony Blair", "Tony"), _acc("Hugo Chavez", "Hugo")]
+    seen = [Seen(i, 50.0 + i * 100, "Hugo", 1, "Hugo Chavez") for i in range(6)]
+    seen += [Seen(i, 50.0 + i * 100, "Tony", 1, "Hugo Chavez") for i in range(6)]
+    entries = _by_name(reconcile(accounts, seen, _samples(), 600))
+    tony = entries[("Tony Blair", "Tony")]
+    assert tony.status == "proxy_suspected" and tony.needs_review
+    assert "only in the tile(s) of 'Hugo Chavez' (6 sample(s))" in tony.detail
+    assert entries[("Hugo Chavez", "Hugo")].status == "verified"
+    own_tile = seen + [Seen(5, 550.0, "Tony", 0, "Tony Blair")]
+    assert (
+        _by_name(reconcile(accounts, own_tile, _samples(), 600))[("Tony Blair", "Tony")].status
+        == "verified"
+    )
+    unlabelled = seen + [Seen(5, 550.0, "Tony", 0, None)]
+    assert (
+        _by_name(reconcile(accounts, unlabelled, _samples(), 600))[("Tony Blair", "Tony")].status
+        == "verified"
+    )
+    # Hugo's own face named as Tony once (a misrecognition, alone in the tile): no case
+    # against Tony, whose camera is off.
+    once = [Seen(i, 50.0 + i * 100, "Hugo", 1, "Hugo Chavez") for i in range(6) if i != 2]
+    once += [Seen(2, 250.0, "Tony", 1, "Hugo Chavez")]
+    assert (
+        _by_name(reconcile(accounts, once, _samples(), 600))[("Tony Blair", "Tony")].status
+        != "proxy_suspected"
+    )

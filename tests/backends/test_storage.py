@@ -472,3 +472,47 @@ def test_times_keep_their_precision(db):
     with db.session() as session:
         row = session.get(AttendanceSession, session_id)
         assert row.processed_until == 12345.678901  # MySQL's FLOAT would give 12345.7
+
+
+def test_stored_name_keys_fold_apostrophes_hyphens_and_marks(database_url: str):
+    """Migration 0028: aliases and name-only accounts stored with apostrophes, hyphens or a
+    right-to-left mark in their keys are rewritten as name_key now computes them."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from rollcall.attendance.participants.match import name_key
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0027")
+    with Session(engine) as session, session.begin():
+        ann, ben = (get_or_create_person(session, n) for n in ("ann", "ben"))
+        session_id = old_session(session, "m-1", [ann], None)
+        ids = (ann.id, ben.id)
+    with engine.begin() as conn:
+        for person_id, value, norm in [
+            (ids[0], "Seán O'Brien", "seano'brien"),
+            (ids[1], "Anne-Marie", "anne-marie"),
+        ]:
+            conn.execute(
+                text(
+                    "INSERT INTO person_aliases (person_id, kind, value, norm, added_by, "
+                    "created_at) VALUES (:p, 'alias', :v, :n, '', :at)"
+                ),
+                {"p": person_id, "v": value, "n": norm, "at": datetime.now(UTC)},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO meeting_participants (session_id, account_key, name, platform) "
+                "VALUES (:s, :k, :n, 'zoom')"
+            ),
+            {"s": session_id, "k": "name:\u200fדודכהן\u200f", "n": "\u200fדוד כהן\u200f"},
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        norms = sorted(conn.execute(text("SELECT norm FROM person_aliases")).scalars())
+        keys = list(conn.execute(text("SELECT account_key FROM meeting_participants")).scalars())
+    assert norms == sorted([name_key("Sean O’Brien"), name_key("Anne Marie")])
+    assert keys == [f"name:{name_key('דוד כהן')}"]
+    engine.dispose()

@@ -261,6 +261,31 @@ def attribute_duplicates(
     return out
 
 
+def _only_in_others_tiles(
+    mine: list[Seen],
+    tile_of: dict[str, int | None],
+    owners: dict[int, str],
+    own: int,
+    accounts: list[Account],
+    in_tile: dict[int, dict[int, list[Seen]]],
+) -> str:
+    """The accounts (quoted, joined) whose tiles held every sighting of an account's person,
+    beside the tile's owner's own face in PROXY_SAMPLES samples or more, when none was in a
+    tile of their own or an unlabelled one; "" otherwise. (A face named as them alone in
+    another's tile is more likely that owner misrecognised than them: not counted.)"""
+    hosts, beside = set(), set()
+    for s in mine:
+        j = tile_of.get(s.label) if s.label else None
+        if j is None or j == own or owners.get(j) == s.person:
+            return ""
+        hosts.add(j)
+        if any(o.person == owners.get(j) for o in in_tile[j].get(s.seq, [])):
+            beside.add(s.seq)
+    if len(beside) < PROXY_SAMPLES:
+        return ""
+    return ", ".join(repr(accounts[j].name or accounts[j].key) for j in sorted(hosts))
+
+
 def reconcile(
     accounts: list[Account],
     seen: list[Seen],
@@ -471,6 +496,19 @@ def reconcile(
                 "to an account)"
             )
             evidence = [r for p in stood_in for r in by_person[p]][:3]
+        elif mine and (hosts := _only_in_others_tiles(mine, tile_of, owners, i, accounts, in_tile)):
+            # Their face only ever in tiles of other accounts: their photo held up on a phone,
+            # a poster or virtual background behind a friend, or sitting with them. The face
+            # was there; whether they were is for staff (a proxy student's review: it was
+            # "verified").
+            status = "proxy_suspected"
+            n = len({s.seq for s in mine})
+            detail = (
+                f"{person}'s face was seen only in the tile(s) of {hosts} ({n} sample(s)), "
+                "never in a tile of their own: a photo held up or behind them, or sitting "
+                "with them"
+            )
+            evidence = mine[:1] + mine[-1:] if len(mine) > 1 else mine
         elif mine:
             status = "verified"
             detail = f"{person}'s face seen in {len({s.seq for s in mine})} sample(s) while joined"

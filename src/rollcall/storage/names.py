@@ -60,11 +60,19 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+# Turkish dotted and dotless i: "İSMAİL YILMAZ" is "İsmail Yılmaz" in capitals, but
+# casefold() makes "İ" an "i" with a combining dot and keeps "ı" apart from "I".
+_TURKISH_I = str.maketrans({"İ": "I", "ı": "i"})
+
+
 def same_name_key(name: str) -> str:
     """Names that are one name to a reader: equal ignoring case and how words are joined,
-    spaces or underscores ("Vladimir_Putin", "vladimir  putin"). Not accents, and not
-    where the words break: "Li Na" is not "Lina", nor "José" always "Jose"."""
-    return " ".join(re.split(r"[\s_]+", stored_form(name.casefold()).strip(" _")))
+    spaces or underscores ("Vladimir_Putin", "vladimir  putin"), and invisible format marks
+    (a right-to-left mark pasted with a Hebrew name). Not accents, and not where the words
+    break: "Li Na" is not "Lina", nor "José" always "Jose"."""
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
+    folded = stored_form(name.translate(_TURKISH_I).casefold())
+    return " ".join(re.split(r"[\s_]+", folded.strip(" _")))
 
 
 def check_exact_name(kind: str, name: str) -> str:

@@ -9,6 +9,7 @@ address, a typo) is only *proposed*: staff confirm it once and it becomes an ali
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -79,13 +80,21 @@ def display_name(text: str) -> str:
 
 
 def _plain(text: str) -> str:
+    # Without format marks: a right-to-left name often comes with invisible direction marks
+    # (U+200F), and the same name without them was another account.
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return unaccented(text).casefold()
 
 
+# Apostrophes and hyphens of every kind join words like spaces do: "Sean O’Brien" is
+# "Seán O'Brien", "Anne Marie Dupont-Lefevre" is "Anne-Marie Dupont-Lefèvre".
+_JOINERS = r"[\s_'’‘ʼ`´\-‐‑‒–—]+"
+
+
 def name_key(text: str) -> str:
-    """Names equal ignoring case, accents, underscores and spacing: "José_Núñez" = "jose nunez"
-    (and a platform's "(Host)" or "(Guest)" after them)."""
-    return re.sub(r"[\s_]+", "", _plain(display_name(text)))
+    """Names equal ignoring case, accents, underscores, apostrophes, hyphens and spacing:
+    "José_Núñez" = "jose nunez" (and a platform's "(Host)" or "(Guest)" after them)."""
+    return re.sub(_JOINERS, "", _plain(display_name(text)))
 
 
 def email_key(text: str) -> str:
