@@ -432,3 +432,25 @@ def test_a_join_and_leave_after_a_session_ended_both_wait_for_the_next(
         "algebra-done"
     )
     assert [(n, start) for n, _, start, _ in _stays(app)] == [("bob_", 0.0)]
+
+
+def test_a_join_named_for_a_closed_session_after_its_end_is_refused(app: Flask) -> None:
+    """A roles review: a JSON event naming a closed session added a join to it 42 hours
+    after it ended (its evidence changed long after it was judged). Joins after the end are
+    refused; a leave still closes a stay of that session."""
+    with app.extensions["rollcall"].db.session() as s:
+        row = get_session(s, "algebra-1")
+        assert row.state == "closed"
+        length = row.duration
+    client = app.test_client()
+    url = f"/api/v1/hooks/json/{_hook(app, 'json', secret=None)}"
+    late = client.post(url, json={"event": "joined", "name": "John Salley",
+                                  "session": "algebra-1", "t": length + 42 * 3600})  # fmt: skip
+    assert late.status_code == 400 and "ended" in late.get_json()["error"]
+    inside = client.post(url, json={"event": "joined", "name": "Bob", "session": "algebra-1",
+                                    "t": 30})  # fmt: skip
+    assert inside.status_code == 200
+    leave = client.post(url, json={"event": "left", "name": "Bob", "session": "algebra-1",
+                                   "t": length + 60})  # fmt: skip
+    assert leave.status_code == 200
+    assert _stays(app) == [("Bob", "Bob", 30.0, length + 60)]

@@ -390,3 +390,17 @@ def test_successful_logins_from_one_address_are_not_throttled(app: Flask) -> Non
         for _ in range(app.config["LOGIN_ATTEMPTS"] + 1)
     ]
     assert [c.status_code for c in codes][-1] == 429
+
+
+def test_ids_and_dates_out_of_range_are_refused_not_errors(browser) -> None:  # noqa: ANN001
+    """A roles review: an id of 10**23 in an address, or a report from the year 1, was an
+    OverflowError (a 500) instead of a 404 or a 400."""
+    ada = browser("ada")
+    huge = "99999999999999999999999"
+    for url in (f"/unknowns/{huge}/crop", f"/alerts/{huge}",
+                f"/sessions/algebra-1/events/{huge}/crop"):  # fmt: skip
+        assert ada.get(url).status_code == 404, url
+    assert ada.post(f"/unknowns/{huge}/assign", {"person": "Alice"}).status_code == 404
+    assert ada.get("/reports/Algebra/export.csv?from=0001-01-01").status_code == 400
+    assert ada.get("/reports/Algebra?to=9999-12-31").status_code == 302  # the page, dates out
+    assert ada.get("/courses/Algebra?from=0001-01-01").status_code == 302

@@ -38,11 +38,19 @@ def format_meeting_days(days: Iterable[int]) -> str:
     return ",".join(WEEKDAYS[d] for d in sorted(set(days)))
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def parse_day(text: str, label: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise RollcallError(f"{label} must be a date like 2026-09-01 (got {text!r})") from None
+    # Years a school's records can be about: 0001-01-01 broke the reports' day arithmetic
+    # (a 500 in the portal).
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise RollcallError(f"{label} must be a date between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from rollcall.config import Settings
 
 # Photos for enrollment: a handful of phone pictures fit easily; anything larger is refused early.
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
+class RowId(IntegerConverter):
+    """<int:...> in the portal's addresses is a row's id: at most the database's INTEGER
+    (an id of 10**23 was an OverflowError from SQLite, a 500 instead of a 404)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(settings: Settings | None = None, **config: Any) -> Flask:
@@ -40,6 +50,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> Flask:
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowId
     app.config.update(
         SECRET_KEY=security.load_secret_key(settings),
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,

@@ -20,6 +20,7 @@ from datetime import datetime
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy.orm import Session
 
+from rollcall.attendance.lifecycle import CLOSED
 from rollcall.attendance.participants.store import in_meeting, record_event
 from rollcall.errors import RollcallError
 from rollcall.storage.hooks import (
@@ -208,6 +209,20 @@ def _generic_event(s: Session, hook: MeetingHook, e: object, where: str) -> dict
         )
         if not allowed:
             raise RollcallError(f"{where}: this hook may not write to session {e['session']!r}")
+        if event == "joined" and row.state == CLOSED:
+            # A closed session's evidence is kept as it was judged: a join after its end
+            # (days later, even) was added to it (a roles review). As without "session",
+            # a join after a session ended is not that session's.
+            if row.ended_at is not None:
+                ended = (as_utc(row.ended_at) - as_utc(row.started_at)).total_seconds()
+            else:
+                ended = row.duration or row.processed_until or 0.0
+            t = at if not isinstance(at, datetime) else (
+                as_utc(at) - as_utc(row.started_at)).total_seconds()  # fmt: skip
+            if t > ended:
+                raise RollcallError(
+                    f"{where}: session {row.name!r} ended {t - ended:.0f} s before this join"
+                )
         record_event(s, row, "json", event, name, email, at)
         return {"session": row.name, "event": event, "account": name or email}
     if not isinstance(at, datetime) and hook.session_id is None:
