@@ -215,7 +215,7 @@ def _not_someone_else(
                     label,
                     f"this face is enrolled as {gallery.names[others[best]]!r} (score "
                     f"{row[best]:.2f}); one person under two names would be marked under "
-                    "neither (twins: --lookalike-ok)",
+                    "neither (twins: `rollcall enroll --lookalike-ok`)",
                 )
             )
             continue

@@ -28,11 +28,16 @@ def test_upload_that_is_not_an_image_is_refused(browser) -> None:
     b = browser("ada")
     response = b.post(
         "/people/new",
-        {"name": "Eve", "photos": (io.BytesIO(b"#!/bin/sh\necho hi"), "evil.sh")},
+        {
+            "name": "Eve",
+            "photos": (io.BytesIO(b"#!/bin/sh\necho hi"), "evil.sh"),
+            "consent_method": "signed form",
+            "consent_confirmed": "on",
+        },  # fmt: skip
         content_type="multipart/form-data",
     )
     assert response.status_code == 400
-    assert "not an image file" in response.get_data(as_text=True)
+    assert "evil.sh: refused" in response.get_data(as_text=True)
     response = b.post(
         "/people/new",
         {
@@ -123,3 +128,30 @@ def test_delete_removes_templates_marks_and_image_files(app, browser, settings) 
         assert s.scalar(select(func.count(UnknownFace.id))) == 0
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "person.deleted"))
         assert entry.subject == "Alice"
+
+
+@pytest.mark.faces
+def test_photos_named_in_any_script_or_as_jfif_are_enrolled_one_by_one(app, browser, faces):  # noqa: ANN001, ANN201
+    """An IT technician's review: "写真.jpg" became "jpg" (no suffix) and was refused as not an
+    image, and one ".jfif" (a real JPEG, as Windows browsers save them) refused the whole
+    upload. Photos are judged by their content, each on its own."""
+    folder = sorted((faces / "identities" / "photos").iterdir())[0]
+    first, second = sorted(folder.iterdir())[:2]
+    response = browser("ada").post(
+        "/people/new",
+        {
+            "name": "New Student",
+            "photos": [
+                (io.BytesIO(first.read_bytes()), "写真.jpg"),
+                (io.BytesIO(second.read_bytes()), "photo.jfif"),
+                (io.BytesIO(b"minutes of the meeting"), "notes.txt"),
+            ],  # fmt: skip
+            "consent_method": "signed form",
+            "consent_confirmed": "on",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.extensions["rollcall"].db.session() as s:
+        names = sorted(s.scalars(select(Template.source_name)))
+    assert names == ["photo.jfif", "写真.jpg"]

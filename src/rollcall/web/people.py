@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from werkzeug.utils import secure_filename
 
 from rollcall.attendance.participants.store import aliases_of
 from rollcall.enrollment import CONSENT_METHODS, Consent, enroll_photos
 from rollcall.errors import RollcallError
+from rollcall.source_text import shown_text
 from rollcall.storage.accounts import check_email
 from rollcall.storage.audit import PersonDeleted, PersonDetailsChanged, PersonEnrolled, record
 from rollcall.storage.models import Course, CourseMember, Template
@@ -20,7 +20,6 @@ from rollcall.storage.people import (
     list_people,
     set_student_id,
 )
-from rollcall.vision.imageio import IMAGE_SUFFIXES
 from rollcall.web.access import admin_required, me
 from rollcall.web.context import db_session, portal
 from rollcall.web.forms import refused
@@ -50,11 +49,12 @@ def uploaded_photos() -> list[tuple[str, bytes]]:
         raise RollcallError(f"Send at most {MAX_PHOTOS} photos at a time.")
     out = []
     for i, f in enumerate(files, 1):
-        # The client's file name is only a label for messages; nothing is stored under it.
-        label = secure_filename(f.filename or "")[:80] or f"photo-{i}"
-        suffix = "." + label.rsplit(".", 1)[-1].lower() if "." in label else ""
-        if suffix not in IMAGE_SUFFIXES:
-            raise RollcallError(f"{label}: not an image file (use JPEG, HEIC, PNG, WebP, …).")
+        # The client's file name is only a label for messages (escaped where shown); nothing
+        # is stored under it. Its own letters are kept: made ASCII, "写真.jpg" became "jpg".
+        # Whether it is a photo is decided by its content, file by file (enroll_photos): a
+        # suffix the list did not know (".jfif") refused the whole upload.
+        name = (f.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+        label = shown_text(name).strip()[:80] or f"photo-{i}"
         out.append((label, f.read()))
     return out
 
