@@ -189,3 +189,21 @@ def test_an_instructor_is_given_a_course_on_the_command_line(cli) -> None:  # no
     nobody = cli("course", "add", "CS101", "--instructor", "zed")
     assert nobody.exit_code == 1 and "no user named 'zed'" in nobody.output
     assert ("course.changed", "CS101", "instructors") in [(a, s, r) for _, a, s, r in _audit()]
+
+
+def test_listed_subjects_and_names_are_shown_as_written(cli, monkeypatch) -> None:  # noqa: ANN001
+    """A timetabler's review: `alerts list` showed " KOL 2021-01-01 …" for the subject
+    "[rollcall] KOL …": text in brackets was read as rich markup (names too)."""
+    from rollcall.alerts.outbox import Letter, enqueue
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+
+    monkeypatch.delenv("ROLLCALL_SMTP_URL", raising=False)
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        enqueue(s, Letter("session", "k1", "ivy@school.example", "[rollcall] KOL: 1 absent", "b"))
+    listed = cli("alerts", "list")
+    assert "[rollcall]" in listed.output, listed.output
+    assert cli("course", "add", "[draft] Algebra", "--starts", "09:00", "--ends",
+               "10:00").exit_code == 0  # fmt: skip
+    assert "[draft]" in cli("course", "list").output

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
-from rollcall.commands.base import App, out_console, pass_app, utc_minute
+from rollcall.commands.base import App, Table, out_console, pass_app, utc_minute
 
 
 @click.group()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from rollcall.analysis import MODES
@@ -19,6 +18,7 @@ from rollcall.commands.base import (
     POSITIVE_SECONDS,
     SESSION_SECONDS,
     App,
+    Table,
     ask_consent,
     cannot_write,
     cli_actor,
@@ -26,6 +26,7 @@ from rollcall.commands.base import (
     consent_options,
     err_console,
     line_needs_entrance,
+    markup,
     out_console,
     output_folder_exists,
     pass_app,
@@ -179,7 +180,7 @@ def course_list(app: App) -> None:
                 c.start_time or "",
                 c.end_time or "",
                 str(c.grace_minutes),
-                c.timezone or f"[dim]{default}[/dim]",
+                c.timezone or markup(f"[dim]{default}[/dim]"),
             )
     out_console.print(table)
 
@@ -543,8 +544,10 @@ def _print_report(app: App, session_name: str, as_json: bool) -> None:
     for a in report.attendance:
         cells = [
             a.person,
-            f"[{colours.get(a.status, 'white')}]{exported_status(a.status, report.state)}[/]"
-            + ("*" if a.edited else ""),
+            markup(
+                f"[{colours.get(a.status, 'white')}]{exported_status(a.status, report.state)}[/]"
+                + ("*" if a.edited else "")
+            ),
             _clock(report.clock(a.first_seen)),
             _clock(report.clock(a.last_seen)),
             f"{a.minutes_present:.1f}",
@@ -568,7 +571,7 @@ def _print_report(app: App, session_name: str, as_json: bool) -> None:
             meeting.add_row(
                 e.name or "—",
                 e.person or "—",
-                f"{flag}{e.status}" + ("[/]" if flag else ""),
+                markup(f"{flag}{e.status}" + ("[/]" if flag else "")),
                 e.detail,
             )
         out_console.print(meeting)

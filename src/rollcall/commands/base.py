@@ -14,12 +14,29 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table as RichTable
+from rich.text import Text
 
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
 
 if TYPE_CHECKING:
     from rollcall.enrollment import Consent
+
+
+class Table(RichTable):
+    """A rich table whose plain-text cells are shown as written: an alert's subject
+    "[rollcall] …" lost its "[rollcall]", read as markup, and so would a name in brackets.
+    Cells meant to be styled are given as rich Text (markup())."""
+
+    def add_row(self, *cells: object, **kwargs: object) -> None:  # type: ignore[override]
+        super().add_row(*(escape(c) if isinstance(c, str) else c for c in cells), **kwargs)
+
+
+def markup(text: str) -> Text:
+    """A table cell styled with rich markup (written by rollcall, never user text alone)."""
+    return Text.from_markup(text)
+
 
 err_console = Console(stderr=True)
 out_console = Console()

@@ -278,8 +278,7 @@ def worker(app: App, concurrency: int, loglevel: str) -> None:
 @pass_app
 def token_agents(app: App) -> None:
     """List capture agents' tokens (never the tokens themselves)."""
-    from rich.table import Table
-
+    from rollcall.commands.base import Table
     from rollcall.storage.agents import list_agent_tokens
 
     table = Table("id", "name", "user", "course", "created (UTC)", "last used", "revoked")

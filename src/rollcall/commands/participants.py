@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from rollcall.commands.base import App, cli_actor, out_console, pass_app, utc_minute
+from rollcall.commands.base import App, Table, cli_actor, out_console, pass_app, utc_minute
 
 
 @click.group()

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from rollcall.commands.base import (
     App,
+    Table,
     ask_consent,
     audit_enrollment,
     cannot_write,
@@ -19,6 +19,7 @@ from rollcall.commands.base import (
     consent_options,
     err_console,
     finish,
+    markup,
     out_console,
     pass_app,
     utc_minute,
@@ -189,7 +190,7 @@ def people(ctx: click.Context, as_json: bool) -> None:
             utc_minute(r.created_at),
             f"{c.method}, by {c.recorded_by}, {c.recorded_at:%Y-%m-%d %H:%M}"
             if c
-            else "[yellow]none on record[/yellow]",
+            else markup("[yellow]none on record[/yellow]"),
         )
     out_console.print(table)
 

@@ -6,9 +6,8 @@ import sys
 from collections import Counter
 
 import click
-from rich.table import Table
 
-from rollcall.commands.base import App, cli_actor, out_console, pass_app
+from rollcall.commands.base import App, Table, cli_actor, out_console, pass_app
 
 _actor = cli_actor
 

@@ -278,8 +278,7 @@ def token_create(
 @pass_app
 def token_list(app: App) -> None:
     """List API tokens: number, user, created, last used (the tokens themselves are not kept)."""
-    from rich.table import Table
-
+    from rollcall.commands.base import Table
     from rollcall.storage.accounts import list_tokens
 
     table = Table("#", "user", "created (UTC)", "last used (UTC)")
@@ -308,8 +307,7 @@ def token_revoke(app: App, token_id: int) -> None:
 @pass_app
 def token_kiosks(app: App) -> None:
     """List kiosk screens' tokens (never the tokens themselves)."""
-    from rich.table import Table
-
+    from rollcall.commands.base import Table
     from rollcall.storage.kiosks import list_kiosk_tokens
 
     table = Table("id", "name", "shows", "made by", "created (UTC)", "last used", "revoked")
