@@ -512,3 +512,29 @@ def test_an_erased_persons_rows_are_not_left_readable_in_the_database_file(
     finally:
         keep_open.close()
     assert stat.S_IMODE((session_home / "rollcall.db").stat().st_mode) == 0o600
+
+
+def test_the_audit_trail_keeps_no_contact_details_to_outlive_an_erasure(cli, home: Path) -> None:  # noqa: ANN001
+    """A DPO's review: the audit trail, which cannot be changed, kept a removed person's
+    student id, emails and meeting accounts in full. It keeps that they changed (and the
+    emails' domains), not the values."""
+    from sqlalchemy import text
+
+    from rollcall.storage.people import get_or_create_person
+
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        get_or_create_person(s, "Tony")
+    assert cli("people", "set", "Tony", "--student-id", "S-TB-4242", "--email",
+               "tony.blair@school.example", "--guardian-email", "tbparent@home.example",
+               "--meeting-email", "tb.meet@home.example", "--alias", "Tony B").exit_code == 0  # fmt: skip
+    with db.session() as s:
+        trail = " ".join(
+            " ".join(str(v) for v in row if v is not None)
+            for row in s.execute(
+                text("SELECT subject, before, after, reason, details FROM audit_entries")
+            )
+        )
+    for secret in ("S-TB-4242", "tony.blair", "tbparent", "tb.meet", "Tony B"):
+        assert secret not in trail, (secret, trail)
+    assert "…@school.example" in trail and "2 added" in trail

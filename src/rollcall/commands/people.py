@@ -267,11 +267,16 @@ def people_set(
     from rollcall.attendance.participants.store import add_alias, aliases_of, remove_alias
     from rollcall.storage.accounts import check_email
     from rollcall.storage.audit import MeetingChanged, PersonDetailsChanged, record
-    from rollcall.storage.people import details_text, require_person, set_student_id
+    from rollcall.storage.people import (
+        details_for_audit,
+        details_text,
+        require_person,
+        set_student_id,
+    )
 
     with app.db.session() as session:
         person = require_person(session, name)
-        before = details_text(person)
+        before, audited = details_text(person), details_for_audit(person)
         alerts_before = person.email
         if student_id is not None:
             set_student_id(session, person, student_id)
@@ -283,7 +288,11 @@ def people_set(
             person.guardian_email = check_email(guardian_email)
         after = details_text(person)
         if after != before or not (email or meeting_email or alias or forget):
-            record(session, cli_actor(), PersonDetailsChanged(name, before, after))
+            record(
+                session,
+                cli_actor(),
+                PersonDetailsChanged(name, audited, details_for_audit(person)),
+            )
         for value in forget:
             if not remove_alias(session, person, value):
                 raise click.ClickException(f"{name} has no meeting email or alias {value!r}")
@@ -296,8 +305,9 @@ def people_set(
         # The first --email is audited with the details above; the rest is audited here.
         added = [v for v in added if not (email and v == email[0])]
         if added or forget:
-            what = f"meeting accounts: added {', '.join(added) or 'none'}"
-            what += f"; removed {', '.join(forget)}" if forget else ""
+            # How many, not which: the trail outlives an erasure (details_for_audit).
+            what = f"meeting accounts: {len(added)} added"
+            what += f", {len(forget)} removed" if forget else ""
             record(session, cli_actor(), MeetingChanged(None, what, name))
         accounts = [f"{a.kind} {a.value}" for a in aliases_of(session, person)]
     out_console.print(f"{name}: {after}.", highlight=False)

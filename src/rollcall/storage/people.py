@@ -48,10 +48,24 @@ class PersonSummary:
 
 
 def details_text(person: Person) -> str:
-    """Student id and email addresses, for the audit trail."""
+    """Student id and email addresses, as the operator who set them is shown them."""
     return (
         f"student id {person.student_id or '-'}, email {person.email or '-'}, "
         f"guardian {person.guardian_email or '-'}"
+    )
+
+
+def details_for_audit(person: Person) -> str:
+    """What the audit trail keeps of a person's details: whether the student id is set and the
+    emails' domains. The trail cannot be changed, so it outlives an erasure: it kept every
+    student id and address in full after the person was deleted (a DPO's review)."""
+
+    def domain(email: str | None) -> str:
+        return f"…@{email.rpartition('@')[2]}" if email else "-"
+
+    return (
+        f"student id {'set' if person.student_id else '-'}, email {domain(person.email)}, "
+        f"guardian {domain(person.guardian_email)}"
     )
 
 

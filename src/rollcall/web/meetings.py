@@ -189,10 +189,13 @@ def person_accounts(name: str):  # noqa: ANN201
                 if not remove_alias(s, person, value):
                     raise RollcallError(f"{name} has no meeting account {value!r}")
                 what = f"meeting account removed: {value}"
+                audited = "a meeting account removed"
             else:
                 add_alias(s, person, kind, value, user.name)
                 what = f"meeting {kind} added: {value}"
-            record(s, user.name, MeetingChanged(None, what[:500], name))
+                audited = f"a meeting {kind} added"
+            # Which kind, not the value: the trail outlives an erasure (details_for_audit).
+            record(s, user.name, MeetingChanged(None, audited, name))
         except RollcallError as exc:
             flash(str(exc), "error")
             return redirect(url_for("people.detail", name=name, _anchor="accounts"))

@@ -15,7 +15,7 @@ from rollcall.storage.models import Course, CourseMember, Template
 from rollcall.storage.people import (
     ConsentOnRecord,
     consent_of,
-    details_text,
+    details_for_audit,
     get_person,
     list_people,
     set_student_id,
@@ -201,7 +201,7 @@ def details(name: str):  # noqa: ANN201
         person = get_person(s, name)
         if person is None:
             abort(404)
-        before = details_text(person)
+        before = details_for_audit(person)
         try:
             email = check_email(request.form.get("email"))
             guardian = check_email(request.form.get("guardian_email"))
@@ -209,6 +209,6 @@ def details(name: str):  # noqa: ANN201
         except RollcallError as exc:
             return refused(f"details:{name}", str(exc), url_for("people.detail", name=name))
         person.email, person.guardian_email = email, guardian
-        record(s, me(s).name, PersonDetailsChanged(name, before, details_text(person)))
+        record(s, me(s).name, PersonDetailsChanged(name, before, details_for_audit(person)))
     flash(f"Details of {name} saved.", "success")
     return redirect(url_for("people.detail", name=name))
