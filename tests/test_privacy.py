@@ -525,9 +525,10 @@ def test_the_audit_trail_keeps_no_contact_details_to_outlive_an_erasure(cli, hom
     db = Database(Settings.from_env())
     with db.session() as s:
         get_or_create_person(s, "Tony")
-    assert cli("people", "set", "Tony", "--student-id", "S-TB-4242", "--email",
-               "tony.blair@school.example", "--guardian-email", "tbparent@home.example",
-               "--meeting-email", "tb.meet@home.example", "--alias", "Tony B").exit_code == 0  # fmt: skip
+    given = cli("people", "set", "Tony", "--student-id", "S-TB-4242", "--email",
+                "tony.blair@school.example", "--guardian-email", "tbparent@home.example",
+                "--meeting-email", "tb.meet@home.example", "--alias", "Tony B")  # fmt: skip
+    assert given.exit_code == 0, given.output
     with db.session() as s:
         trail = " ".join(
             " ".join(str(v) for v in row if v is not None)
