@@ -151,3 +151,29 @@ def test_a_video_given_as_a_photo_is_not_a_readable_image(tmp_path: Path) -> Non
     with pytest.raises(ImageError) as info:
         read_image(path)
     assert str(info.value) == f"{path}: not a readable image (unknown format or corrupt)"
+
+
+def test_a_50_megapixel_phone_jpeg_is_decoded_at_half_size() -> None:
+    """An IT technician's review: a phone's 50 MP photo was refused ("too many pixels")
+    everywhere, though the README said photos of any size work. A JPEG up to twice the
+    limit is decoded at half size by the JPEG decoder; beyond that, or another format over
+    the limit, is refused with the limits said."""
+    import cv2
+    import numpy as np
+
+    from rollcall.errors import ImageError
+    from rollcall.vision.imageio import decode_image
+
+    photo = np.full((5774, 8660, 3), 120, np.uint8)
+    cv2.circle(photo, (4330, 2887), 900, (40, 160, 220), -1)
+    ok, data = cv2.imencode(".jpg", photo)
+    assert ok
+    image = decode_image(data.tobytes(), "big.jpg")
+    assert image.shape == (2887, 4330, 3)
+    assert tuple(int(v) for v in image[1443, 2165]) == pytest.approx((40, 160, 220), abs=3)
+    ok, png = cv2.imencode(".png", photo)
+    with pytest.raises(ImageError, match="too many pixels"):
+        decode_image(png.tobytes(), "big.png")
+    ok, data = cv2.imencode(".jpg", np.zeros((9000, 9500, 3), np.uint8))
+    with pytest.raises(ImageError, match="a JPEG's 80,000,000"):
+        decode_image(data.tobytes(), "huge.jpg")
