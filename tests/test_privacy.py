@@ -211,6 +211,15 @@ def test_people_export_has_contact_details_courses_edits_and_alerts(home: Path, 
         )
         alert = dict(recipient="p@home.example", subject="2 absences", body="...")
         s.add(OutboxMessage(kind="absences", dedupe="a:1", person_name="Virat", **alert))
+        # Held about them under another subject (a DPO's review: they were left out), and
+        # a look-alike name that is not theirs.
+        summary = dict(recipient="ivy@school.example", subject="CS101: 2 absent",
+                       body="Absent: Ann, Virat\nLate: Viratt\n")  # fmt: skip
+        s.add(OutboxMessage(kind="session", dedupe="s:1", person_name=None, **summary))
+        other = dict(recipient="ivy@school.example", subject="CS102", body="Viratt")
+        s.add(OutboxMessage(kind="session", dedupe="s:2", person_name=None, **other))
+        roster = dict(subject="CS101", before=None, after=None, reason="add Ann, Virat")
+        s.add(AuditEntry(actor="ivy", action="course.changed", session_name=None, **roster))
     out = export_person(db, settings, "Virat", tmp_path / "virat.zip")
     with zipfile.ZipFile(out) as zf:
         data = json.loads(zf.read("person.json"))
@@ -220,10 +229,12 @@ def test_people_export_has_contact_details_courses_edits_and_alerts(home: Path, 
         "p@home.example",
     )
     assert data["courses"] == ["CS101"]
-    [edit] = data["staff_actions"]
+    edit, roster = data["staff_actions"]
     assert (edit["by"], edit["reason"], edit["after"]) == ("ivy", "doctor's note: flu", "present")
-    [alert] = data["alert_emails"]
+    assert roster["reason"] == "add Ann, Virat"
+    alert, listed = data["alert_emails"]
     assert (alert["to"], alert["subject"]) == ("p@home.example", "2 absences")
+    assert listed["subject"] == "CS101: 2 absent"
 
 
 def test_purge_deletes_only_expired_evidence_and_keeps_records(cli, session_home: Path):

@@ -203,7 +203,7 @@ def _erase_from_outbox(session: Session, name: str) -> None:
     still waiting would otherwise be sent after consent was withdrawn. Session summaries to
     staff that list them keep their figures with the name taken out."""
     session.execute(delete(OutboxMessage).where(OutboxMessage.person_name == name))
-    named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    named = _naming(name)
     for message in session.scalars(
         select(OutboxMessage).where(
             or_(OutboxMessage.body.contains(name), OutboxMessage.subject.contains(name))
@@ -211,6 +211,11 @@ def _erase_from_outbox(session: Session, name: str) -> None:
     ):
         message.subject = named.sub(ERASED, message.subject)
         message.body = named.sub(ERASED, message.body)
+
+
+def _naming(name: str) -> re.Pattern[str]:
+    """Their name as a whole word in a text ("Ann" in "Ann, Bob", not in "Anna")."""
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
 
 
 def _erase_meeting_accounts(session, person) -> None:  # noqa: ANN001
@@ -341,9 +346,20 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                 }
                 for a in session.scalars(
                     select(AuditEntry)
-                    .where(AuditEntry.subject == person.name)
+                    .where(
+                        or_(
+                            AuditEntry.subject == person.name,
+                            AuditEntry.reason.contains(person.name),
+                            AuditEntry.before.contains(person.name),
+                            AuditEntry.after.contains(person.name),
+                        )
+                    )
                     .order_by(AuditEntry.id)
                 )
+                # Entries about them, and entries about something else that name them (a
+                # course's roster "add …, Tony, …": a DPO's review found them left out).
+                if a.subject == person.name
+                or any(_naming(person.name).search(v or "") for v in (a.reason, a.before, a.after))
             ],
             # Alert emails about them (to them, their guardian, staff), sent or waiting.
             "alert_emails": [
@@ -356,9 +372,19 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                 }
                 for m in session.scalars(
                     select(OutboxMessage)
-                    .where(OutboxMessage.person_name == person.name)
+                    .where(
+                        or_(
+                            OutboxMessage.person_name == person.name,
+                            OutboxMessage.subject.contains(person.name),
+                            OutboxMessage.body.contains(person.name),
+                        )
+                    )
                     .order_by(OutboxMessage.id)
                 )
+                # And the session summaries to staff that list them by name.
+                if m.person_name == person.name
+                or _naming(person.name).search(m.subject)
+                or _naming(person.name).search(m.body)
             ],
             # Every sample in which a face was taken for them: where, and how alike it was.
             "sightings": [
