@@ -121,3 +121,20 @@ def test_a_jfif_download_in_a_folder_is_a_photo(cli, faces: Path, tmp_path: Path
     result = cli("count", tmp_path, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)[0]["head_count"] == 1
+
+
+def test_a_folder_named_in_another_encoding_is_refused_before_consent_is_asked(
+    cli, faces: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """A review: without --consent, the consent check looked the folder's name up first and
+    ended in a traceback. The folder is refused up front; the others still need consent."""
+    root = tmp_path / "class"
+    (root / "Rose_Leslie").mkdir(parents=True)
+    shutil.copy(photos(faces, "Rose_Leslie")[0], root / "Rose_Leslie")
+    latin = Path(os.fsdecode(str(root).encode() + b"/Ren\xe9e"))
+    latin.mkdir()
+    shutil.copy(photos(faces, "Joe_Biden")[0], latin)
+    result = cli("enroll", "--from-dir", root)
+    assert "Traceback" not in result.output and result.exit_code != 0
+    assert "Ren\ufffde: the folder's name is not UTF-8" in result.output, result.output
+    assert "consent" in result.output

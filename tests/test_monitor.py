@@ -670,6 +670,9 @@ def test_a_night_class_is_judged_against_the_night_it_belongs_to(started, first_
         ("Europe/London", "2026-10-25T01:30+01:00", ("01:30", "01:50"), (0.0, 1200.0)),
         ("Europe/London", "2026-10-25T01:30+00:00", ("01:30", "01:50"), (0.0, 1200.0)),
         ("America/New_York", "2026-11-01T01:10-05:00", ("01:00", "02:00"), (-600.0, 3000.0)),
+        # A session at the first 01:35 is the first 01:00's class (35 minutes late), not the
+        # second's 25 minutes later (a review).
+        ("America/New_York", "2026-11-01T01:35-04:00", ("01:00", "01:50"), (-2100.0, 900.0)),
         # A class inside the skipped hour lasts no time that night (it was 24 hours long).
         ("Europe/London", "2026-03-29T00:55+00:00", ("01:00", "01:45"), (300.0, 300.0)),
     ],

@@ -1092,3 +1092,15 @@ def test_a_face_seen_only_in_another_accounts_tile_is_not_verified() -> None:
         _by_name(reconcile(accounts, once, _samples(), 600))[("Tony Blair", "Tony")].status
         != "proxy_suspected"
     )
+
+
+def test_students_seen_in_a_tile_nobody_owns_are_not_suspected() -> None:
+    """A review of the rule above: a room's camera account (no person) showing Bob, Cat and an
+    unknown face flagged Bob and Cat, whose own accounts had their cameras off: the unknown
+    face matched "no owner" and counted as the owner beside them."""
+    accounts = [_acc("Room 101", None), _acc("Bob Stone", "Bob"), _acc("Cat Lee", "Cat")]
+    seen = [Seen(i, 50.0 + i * 100, p, 0, "Room 101") for i in range(3) for p in ("Bob", "Cat")]
+    seen += [Seen(i, 50.0 + i * 100, None, 0, "Room 101") for i in range(3)]
+    entries = _by_name(reconcile(accounts, seen, _samples(), 600))
+    assert entries[("Bob Stone", "Bob")].status == "verified"
+    assert entries[("Cat Lee", "Cat")].status == "verified"

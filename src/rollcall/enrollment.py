@@ -263,8 +263,13 @@ def person_folders(root: Path) -> list[PersonFolder]:
             # "ln -s .. link": its photos are the folder's own (or above it), no one's.
             out.append(PersonFolder(name, [], "links back to the folder itself: skipped"))
             continue
+        if name != d.name:
+            # Bytes of another encoding ("Renée" in Latin-1): no database stores such a name,
+            # and the consent check asked for it before anything else (a traceback).
+            out.append(PersonFolder(name, [], "the folder's name is not UTF-8: rename it"))
+            continue
         try:
-            out.append(PersonFolder(d.name, photos_in(d)))  # (a name not UTF-8: refused later)
+            out.append(PersonFolder(d.name, photos_in(d)))
         except RollcallError as exc:
             out.append(PersonFolder(name, [], str(exc).removeprefix(f"{shown_text(str(d))}: ")))
     return out

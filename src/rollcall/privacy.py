@@ -451,6 +451,12 @@ def _face_entry(stored: str) -> str:
     return f"faces/{relative.parent.name}/{relative.name}"
 
 
+def _last_analysed(row: AttendanceSession) -> datetime:
+    """Where an interrupted session's analysis got to, as a time: it expires counted from
+    there (its start would take the resume state of a long session interrupted today)."""
+    return as_utc(row.started_at) + timedelta(seconds=row.processed_until or 0.0)
+
+
 @dataclass(frozen=True)
 class Purge:
     sessions: int
@@ -468,13 +474,13 @@ def purge_evidence(
     cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
     with db.session() as session:
         forget_stale_early_events(session, now or datetime.now(UTC))
-        # Ended that long ago; or interrupted and never closed, and started that long ago
+        # Ended that long ago; or interrupted and never closed, and last analysed that long ago
         # (its evidence was kept for ever: a DPO's review). One still running is left alone.
         expired = [
             s
             for s in session.scalars(select(AttendanceSession))
             if (s.ended_at is not None and as_utc(s.ended_at) <= cutoff)
-            or (s.ended_at is None and s.state != RUNNING and as_utc(s.started_at) <= cutoff)
+            or (s.ended_at is None and s.state != RUNNING and _last_analysed(s) <= cutoff)
         ]
         ids = [s.id for s in expired]
         if not ids:

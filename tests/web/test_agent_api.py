@@ -515,6 +515,10 @@ def test_the_agent_measures_how_far_its_clock_is_from_the_servers(
         client = ServerClient(url, token)
         client.open(AgentOptions(url, token, "algebra-2", "screen", seed=4))
         assert abs(client.skew.total_seconds() - 90) < 2, client.skew
+        # The computer's clock is then put right (NTP): the server's time stays the server's
+        # (pinned to the monotonic clock), not this computer's plus the old difference.
+        monkeypatch.setattr(agent_module, "datetime", datetime)
+        assert abs((client.server_now() - datetime.now(UTC)).total_seconds()) < 2
     finally:
         server.shutdown()
         thread.join(10)

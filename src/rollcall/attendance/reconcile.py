@@ -279,7 +279,10 @@ def _only_in_others_tiles(
         if j is None or j == own or owners.get(j) == s.person:
             return ""
         hosts.add(j)
-        if any(o.person == owners.get(j) for o in in_tile[j].get(s.seq, [])):
+        owner = owners.get(j)
+        # (A tile nobody owns, a room's camera, is no one's to sit beside: its unknown faces
+        # matched "no owner" and flagged the students seen in it.)
+        if owner is not None and any(o.person == owner for o in in_tile[j].get(s.seq, [])):
             beside.add(s.seq)
     if len(beside) < PROXY_SAMPLES:
         return ""

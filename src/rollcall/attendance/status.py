@@ -60,6 +60,10 @@ def class_day(started_at: datetime, start_time: str, zone: tzinfo) -> date:
     return day
 
 
+# A session started this long before its class's start is that class's (staff open it early).
+EARLY_START_S = 15 * 60.0
+
+
 def window_for(
     started_at: datetime,
     start_time: str | None,
@@ -77,9 +81,11 @@ def window_for(
     # session's start. A class that ends at or before its start's clock time ends after
     # midnight; otherwise on its day, at the first end after its start. (The night clocks go
     # forward, a time in the skipped hour is the jump: wallclock.wall_instants.)
-    begins = min(
-        wall_instants(day, start_time, zone), key=lambda c: abs(seconds_between(started_at, c))
-    )
+    starts = wall_instants(day, start_time, zone)
+    # The latest that had begun by the session's start (or was about to): a session at the
+    # first 01:35 is the first 01:00's class, not the second's 25 minutes later.
+    begun = [c for c in starts if seconds_between(started_at, c) <= EARLY_START_S]
+    begins = begun[-1] if begun else starts[0]
     overnight = _minutes(end_time) <= _minutes(start_time)
     ends = wall_instants(day + timedelta(days=1) if overnight else day, end_time, zone)
     # (Both in the skipped hour: that night the class lasts no time at all.)

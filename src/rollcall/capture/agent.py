@@ -180,18 +180,30 @@ class ServerClient:
         self.http.headers["Authorization"] = f"Bearer {token}"
         if instance:
             self.http.headers[AGENT_HEADER] = instance
-        # The server's clock minus this computer's: the session's timeline is the server's,
-        # and a computer whose clock was 90 s slow took every sample 90 s late (people
-        # credited from before they joined) while a fast one missed the first ones. Measured
-        # on each answer that gives the server's time; the one with the shortest round trip
-        # is kept (half of it is the uncertainty).
-        self.skew = timedelta(0)
+        # The session's timeline is the server's clock: a computer whose clock was 90 s slow
+        # took every sample 90 s late (people credited from before they joined), a fast one
+        # missed the first ones. Each answer that gives the server's time is pinned to this
+        # process's monotonic clock (which no clock correction moves); the answer with the
+        # shortest round trip is kept (half of it is the uncertainty).
+        self._anchor: tuple[datetime, float] | None = None
         self._best_round_trip: float | None = None
 
+    def server_now(self) -> datetime:
+        """Now on the server's clock (this computer's until the server has said its time)."""
+        if self._anchor is None:
+            return datetime.now(UTC)
+        at, mono = self._anchor
+        return at + timedelta(seconds=time.monotonic() - mono)
+
+    @property
+    def skew(self) -> timedelta:
+        """The server's clock minus this computer's."""
+        return self.server_now() - datetime.now(UTC)
+
     def _timed(self, send: Callable[[], requests.Response], first: bool = False) -> dict:
-        sent = datetime.now(UTC)
+        sent = time.monotonic()
         response = send()
-        received = datetime.now(UTC)
+        received = time.monotonic()
         body = self._check(response, first=first)
         server_time = body.get("server_time") if isinstance(body, dict) else None
         if isinstance(server_time, str):
@@ -199,10 +211,10 @@ class ServerClient:
                 server_now = datetime.fromisoformat(server_time)
             except ValueError:
                 return body
-            round_trip = (received - sent).total_seconds()
+            round_trip = received - sent
             if self._best_round_trip is None or round_trip < self._best_round_trip:
                 self._best_round_trip = round_trip
-                self.skew = server_now - (sent + (received - sent) / 2)
+                self._anchor = (server_now, sent + round_trip / 2)
         return body
 
     def _check(self, response: requests.Response, first: bool = False) -> dict:
@@ -410,8 +422,9 @@ class Agent:
         return getattr(self.client, "skew", None) or timedelta(0)
 
     def _now(self) -> datetime:
-        """Now on the server's clock (see ServerClient.skew)."""
-        return datetime.now(UTC) + self._skew()
+        """Now on the server's clock (see ServerClient.server_now)."""
+        clock = getattr(self.client, "server_now", None)
+        return clock() if clock is not None else datetime.now(UTC) + self._skew()
 
     def _refilled(
         self, upcoming: list[tuple[int, float]], done: int, started: datetime

@@ -279,8 +279,14 @@ class Database:
         raw = self.engine.raw_connection()  # (outside a transaction: no BEGIN first)
         try:
             cursor = raw.cursor()
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            cursor.close()
+            # Not waiting for readers (the busy timeout held an erasure 30 s behind a portal
+            # page being read): what they still hold goes at the next checkpoint.
+            cursor.execute("PRAGMA busy_timeout=0")
+            try:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.close()
         finally:
             raw.close()
 
