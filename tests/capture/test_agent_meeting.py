@@ -389,3 +389,18 @@ def test_an_agent_whose_clock_is_off_takes_samples_on_the_servers_clock(tmp_path
     assert status.missed == 0 and server.holes == []
     assert [seq for seq, _ in server.received][:1] == [0]
     assert any("clock is 600 s ahead of the server's" in n for n in status.notes), status.notes
+
+
+def test_the_status_tells_a_server_error_from_an_unreachable_server() -> None:
+    """An ops engineer's review: with the server's database down, the server answered 500 to
+    every upload and the agent said "server unreachable": the operator looked at the network
+    instead of the server."""
+    from rollcall.capture.agent import AgentStatus
+
+    status = AgentStatus()
+    broken = requests.Response()
+    broken.status_code = 500
+    status.offline(requests.HTTPError("500 Server Error", response=broken))
+    assert "server error (HTTP 500)" in status.line("cs101")
+    status.offline(requests.ConnectionError("connection refused"))
+    assert "server unreachable" in status.line("cs101")

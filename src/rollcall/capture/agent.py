@@ -92,8 +92,22 @@ class AgentStatus:
     notes: list[str] = field(default_factory=list)
     unit: str = "sample"  # what is sent: a sample, or an entrance's every frame
 
+    # Why the server is not taking frames: its machine does not answer, or it answers with an
+    # error (its database down: the operator looks at the server, not the network).
+    problem: str = "server unreachable"
+
+    def offline(self, exc: BaseException) -> None:
+        self.connected = False
+        response = getattr(exc, "response", None)
+        if isinstance(exc, NotTheApi):
+            self.problem = "the server's address answers, but not as rollcall"
+        elif response is not None and response.status_code >= 500:
+            self.problem = f"server error (HTTP {response.status_code}): retrying"
+        else:
+            self.problem = "server unreachable"
+
     def line(self, session: str) -> str:
-        state = "connected" if self.connected else "server unreachable"
+        state = "connected" if self.connected else self.problem
         last = "nothing sent yet"
         if self.last_upload_at is not None:
             last = f"{self.unit} {self.last_upload_seq} sent {self.last_upload_at:%H:%M:%S}"
@@ -547,8 +561,8 @@ class Agent:
     def _more_times(self, timeout: float = TIMEOUT, after: int = -1) -> list[tuple[int, float]]:
         try:
             info = self.client.status(self.options.session, KNOWN_AHEAD, timeout, after)
-        except (requests.RequestException, OSError):
-            self.status.connected = False
+        except (requests.RequestException, OSError) as exc:
+            self.status.offline(exc)
             return []
         self.status.connected = True
         sent = {f["seq"] for f in self.spool.waiting()}
@@ -582,8 +596,8 @@ class Agent:
                 # Reachable and busy: no growing backoff, just the pause it asked for.
                 self._retry_at = time.monotonic() + slow.retry_after
                 return
-            except (requests.RequestException, OSError):
-                self.status.connected = False
+            except (requests.RequestException, OSError) as exc:
+                self.status.offline(exc)
                 self._retry_at = time.monotonic() + self._backoff
                 self._backoff = min(MAX_BACKOFF, self._backoff * 2)
                 self.report(self.status)
@@ -617,9 +631,9 @@ class Agent:
             except AgentRefused:
                 raise
             except (requests.RequestException, OSError) as exc:
-                self.status.connected = False
+                self.status.offline(exc)
                 self.report(self.status)
-                log.warning("server unreachable (%s); retrying in %.0f s", exc, self._backoff)
+                log.warning("%s (%s); retrying in %.0f s", self.status.problem, exc, self._backoff)
                 if self.should_stop():
                     raise RollcallError("stopped before the server could be reached") from None
                 time.sleep(self._backoff)
