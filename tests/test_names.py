@@ -153,3 +153,33 @@ def test_meeting_names_fold_marks_apostrophes_and_hyphens() -> None:
     assert name_key("Anne Marie Dupont-Lefevre") == name_key("Anne-Marie Dupont-Lefèvre")
     assert name_key("\u200fדוד כהן\u200f") == name_key("דוד כהן")
     assert name_key("ISMAIL YILMAZ") == name_key("İsmail Yılmaz")
+
+
+def test_names_sort_among_their_letters_and_searches_fold_accents(home) -> None:  # noqa: ANN001
+    """A timetabler's review: names sorted by code point ("Émile", "Ömer" and "İsmail" after
+    "Zoë"), and on SQLite "zürich" did not find the session "ZÜRICH-w1" (LIKE folds ASCII
+    only)."""
+    from datetime import UTC, datetime
+
+    from rollcall.config import Settings
+    from rollcall.storage.accounts import create_user, visible_sessions
+    from rollcall.storage.db import Database
+    from rollcall.storage.models import AttendanceSession
+    from rollcall.storage.people import get_or_create_person, list_people
+
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        for name in ("Zoë Star", "Émile Durand", "adam Smith", "Ömer Çelik", "İsmail Yılmaz"):
+            get_or_create_person(s, name)
+        for name in ("ZÜRICH-w1", "École-w1", "İstanbul-w1", "Paris-w1"):
+            s.add(AttendanceSession(name=name, source="x.mp4", started_at=datetime.now(UTC),
+                                    seed=1, min_interval=20, max_interval=90, verify_every=300,
+                                    leave_after=180, state="closed"))  # fmt: skip
+        admin = create_user(s, "ada", "a long password 1", "admin")
+        assert [p.name for p in list_people(s)] == [
+            "adam Smith", "Émile Durand", "İsmail Yılmaz", "Ömer Çelik", "Zoë Star",
+        ]  # fmt: skip
+        for typed, found in (("zürich", "ZÜRICH-w1"), ("zurich", "ZÜRICH-w1"),
+                             ("ecole", "École-w1"), ("istanbul", "İstanbul-w1"),
+                             ("PARIS", "Paris-w1")):  # fmt: skip
+            assert [r.name for r in visible_sessions(s, admin, search=typed)] == [found], typed

@@ -167,6 +167,12 @@ def test_staff_verify_edit_and_export(server: str, page) -> None:  # noqa: ANN00
     stops = page.locator("#attendance-table thead th[tabindex='0']").all_inner_texts()
     assert "Person" in stops and "Status" in stops
     assert not {"Select", "Evidence"} & set(stops), stops
+    # Filters and sorts fold accents and case as the server does (a timetabler's review:
+    # "ismail" did not find "İsmail", and "Émile" sorted after "Zoë").
+    assert page.evaluate("folded('İsmail Yılmaz, Weiß, Jose\u0301, ZÜRICH')") == (
+        "ismail yilmaz, weiss, jose, zurich"
+    )
+    assert page.evaluate("['Zoë', 'Émile', 'adam'].sort(compare)") == ["adam", "Émile", "Zoë"]
 
     # Open the evidence of the first recognised person.
     thumbs.first.click()

@@ -23,6 +23,7 @@ from rollcall.attendance.report import SessionReport, build_report, session_zone
 from rollcall.attendance.status import exported_status
 from rollcall.attendance.term import CalendarDay, Term, match_sessions, parse_meeting_days
 from rollcall.storage.models import AttendanceSession, Course
+from rollcall.storage.names import name_order
 from rollcall.wallclock import in_zone
 
 ATTENDED = {"present", "late", "left_early"}
@@ -128,7 +129,7 @@ def build_course_report(
             statuses=statuses,
             minutes=minutes[name],
         )
-        for name, statuses in sorted(per_person.items())
+        for name, statuses in sorted(per_person.items(), key=lambda kv: name_order(kv[0]))
     ]
     contacts = contacts_of(session, list(per_person)) if details else {}
     reasons = edit_reasons(session, [r.session for r in reports]) if details else {}

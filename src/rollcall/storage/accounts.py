@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from rollcall.errors import NotFound, RollcallError
 from rollcall.storage.models import AttendanceSession, Course, utcnow
-from rollcall.storage.names import check_name
+from rollcall.storage.names import check_name, folded
 from rollcall.storage.staff import ROLES, ApiToken, CourseInstructor, User
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -179,12 +179,21 @@ def _visible(session: Session, user: User, search: str | None) -> Select:
     if search:
         # Session or course names containing the text, in any case; LIKE's wildcards are
         # escaped with "/" (a backslash is itself an escape in MySQL's string literals).
-        escaped = search.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        # SQLite folds only ASCII letters ("zürich" did not find "ZÜRICH"): there, folded
+        # names are compared (accents too, as MySQL's collation does).
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        text = folded(search) if sqlite else search
+        escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
         pattern = f"%{escaped}%"
-        in_course = select(Course.id).where(Course.name.ilike(pattern, escape="/"))
+
+        def like(column):  # noqa: ANN001, ANN202
+            if sqlite:
+                return func.rc_folded(column).like(pattern, escape="/")
+            return column.ilike(pattern, escape="/")
+
+        in_course = select(Course.id).where(like(Course.name))
         query = query.where(
-            AttendanceSession.name.ilike(pattern, escape="/")
-            | AttendanceSession.course_id.in_(in_course)
+            like(AttendanceSession.name) | AttendanceSession.course_id.in_(in_course)
         )
     return query
 

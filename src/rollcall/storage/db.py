@@ -83,6 +83,12 @@ def _private_file(url: str) -> None:
         pass  # not ours to change (a read-only mount, another owner): SQLite says what fails
 
 
+def _folded_or_none(text: str | None) -> str | None:
+    from rollcall.storage.names import folded
+
+    return None if text is None else folded(text)
+
+
 def _sqlite_engine(url: str) -> Engine:
     _private_file(url)
     engine = create_engine(url, connect_args={"timeout": 30})
@@ -104,6 +110,9 @@ def _sqlite_engine(url: str) -> Engine:
         # still be read from the file with grep (see also privacy.erase_person's checkpoint).
         cur.execute("PRAGMA secure_delete=ON")
         cur.close()
+        # SQLite's LIKE and lower() fold ASCII letters only: searches compare folded names
+        # (storage.names.folded) through this function instead (storage.accounts._visible).
+        dbapi_conn.create_function("rc_folded", 1, _folded_or_none, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn) -> None:  # noqa: ANN001

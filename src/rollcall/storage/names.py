@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from rollcall.accents import unaccented
 from rollcall.errors import RollcallError
 from rollcall.source_text import shown_text
 
@@ -81,3 +82,15 @@ def check_exact_name(kind: str, name: str) -> str:
     if check_name(kind, name) != name:
         raise RollcallError(f"a {kind} name cannot start or end with spaces ({name!r})")
     return name
+
+
+def folded(text: str) -> str:
+    """Text as searched and sorted: without accents or case ("Zürich", "ZURICH", "zurich";
+    "İstanbul", "istanbul"; "Weiß", "weiss"), so that a name is found however it is typed
+    and sorted among its letters (by code point, "Émile" came after "Zoë")."""
+    return unaccented(text).casefold()
+
+
+def name_order(name: str) -> tuple[str, str]:
+    """A sort key of names: folded first, the name itself to break ties."""
+    return folded(name), name

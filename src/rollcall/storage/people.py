@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from rollcall.errors import NotFound, RollcallError
 from rollcall.storage.models import ConsentRecord, Person, Template
-from rollcall.storage.names import same_name_key, stored_form, written_forms
+from rollcall.storage.names import name_order, same_name_key, stored_form, written_forms
 from rollcall.storage.templates import TemplateCipher
 
 
@@ -186,7 +186,7 @@ def list_people(session: Session, embedder: str | None = None) -> list[PersonSum
     }
     return [
         PersonSummary(name, n, created, consents.get(person_id))
-        for person_id, name, n, created in rows
+        for person_id, name, n, created in sorted(rows, key=lambda r: name_order(r[1]))
     ]
 
 

@@ -23,7 +23,7 @@ from rollcall.storage.models import (
     UnknownFace,
     utcnow,
 )
-from rollcall.storage.names import check_exact_name, written_forms
+from rollcall.storage.names import check_exact_name, name_order, written_forms
 from rollcall.storage.people import require_person
 from rollcall.wallclock import check_zone
 
@@ -100,14 +100,12 @@ def require_course(session: Session, name: str) -> Course:
 
 
 def course_people(session: Session, course: Course) -> list[Person]:
-    return list(
-        session.scalars(
-            select(Person)
-            .join(CourseMember, CourseMember.person_id == Person.id)
-            .where(CourseMember.course_id == course.id)
-            .order_by(Person.name)
-        )
+    people = session.scalars(
+        select(Person)
+        .join(CourseMember, CourseMember.person_id == Person.id)
+        .where(CourseMember.course_id == course.id)
     )
+    return sorted(people, key=lambda p: name_order(p.name))
 
 
 def list_courses(session: Session) -> list[tuple[Course, int]]:
@@ -210,9 +208,8 @@ def attendance_rows(session: Session, session_id: int) -> list[tuple[AttendanceR
         select(AttendanceRecord, Person.name)
         .join(Person, Person.id == AttendanceRecord.person_id)
         .where(AttendanceRecord.session_id == session_id)
-        .order_by(Person.name)
     )
-    return list(rows.all())
+    return sorted(rows.all(), key=lambda row: name_order(row[1]))
 
 
 def open_intervals(session: Session, session_id: int) -> list[tuple[PresenceInterval, str]]:

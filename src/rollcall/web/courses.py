@@ -21,7 +21,7 @@ from rollcall.errors import RollcallError
 from rollcall.storage import accounts
 from rollcall.storage.audit import CourseChanged, record
 from rollcall.storage.models import Course, CourseHoliday, CourseMember, Person
-from rollcall.storage.names import check_exact_name
+from rollcall.storage.names import check_exact_name, name_order
 from rollcall.storage.sessions import course_people, get_session, schedule_text, upsert_course
 from rollcall.storage.staff import User
 from rollcall.wallclock import zone_info, zone_name, zone_names
@@ -81,9 +81,10 @@ def detail(name: str):  # noqa: ANN201
         days = report.calendar(datetime.now(zone).date())
         roster = course_people(s, course)
         on_roster = {p.id for p in roster}
-        others = [
-            p for p in s.scalars(select(Person).order_by(Person.name)) if p.id not in on_roster
-        ]
+        others = sorted(
+            (p for p in s.scalars(select(Person)) if p.id not in on_roster),
+            key=lambda p: name_order(p.name),
+        )
         instructors = accounts.course_instructors(s, course)
         default_zone = zone_name(zone_info(portal().settings.timezone))
         teaching = {u.id for u in instructors}  # offered only to those not on it yet

@@ -22,6 +22,7 @@ from rollcall.storage import accounts
 from rollcall.storage.audit import MeetingChanged, record
 from rollcall.storage.meetings import MeetingParticipant, MeetingReview
 from rollcall.storage.models import Person, utcnow
+from rollcall.storage.names import name_order
 from rollcall.storage.people import get_person
 from rollcall.wallclock import check_zone, zone_info
 from rollcall.web.access import admin_required, me, session_or_abort
@@ -245,12 +246,12 @@ def people_names(s, row) -> list[str]:  # noqa: ANN001
     instructors (they do not see the other courses' people)."""
     from rollcall.storage.models import CourseMember
 
-    query = select(Person.name).order_by(Person.name)
+    query = select(Person.name)
     if me(s).role != "admin":
         query = query.join(CourseMember, CourseMember.person_id == Person.id).where(
             CourseMember.course_id == row.course_id
         )
-    return list(s.scalars(query))
+    return sorted(s.scalars(query), key=name_order)
 
 
 def meeting_view(s, row, report) -> dict[str, object]:  # noqa: ANN001

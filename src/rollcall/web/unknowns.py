@@ -13,6 +13,7 @@ from rollcall.errors import RollcallError
 from rollcall.storage import accounts
 from rollcall.storage.audit import PersonEnrolled, UnknownAssigned, UnknownDismissed, record
 from rollcall.storage.models import AttendanceSession, Person, UnknownFace
+from rollcall.storage.names import name_order
 from rollcall.storage.people import get_person
 from rollcall.storage.sessions import attendance_rows
 from rollcall.storage.unknowns import assign_face, face_vectors
@@ -49,7 +50,7 @@ def _group_or_abort(s, face_id: int) -> list[tuple[UnknownFace, AttendanceSessio
 def _candidates(s, user, rows) -> list[str]:  # noqa: ANN001
     """Admins may assign anyone; instructors someone expected in one of the sessions."""
     if user.role == "admin":
-        return list(s.scalars(select(Person.name).order_by(Person.name)))
+        return sorted(s.scalars(select(Person.name)), key=name_order)
     names = {name for row in rows for _, name in attendance_rows(s, row.id)}
     return sorted(names)
 

@@ -1,12 +1,27 @@
 // rollcall portal: sortable and filterable tables, and the dashboard's live head counts.
 "use strict";
 
+// Text as searched: without accents or case ("Émile" is found by "emile", "İsmail" by
+// "ismail", "Weiß" by "weiss"), as the server folds names (storage.names.folded).
+function folded(text) {
+  return text.replace(/ı/g, "i").normalize("NFKD").replace(/\p{M}/gu, "")
+    .toLocaleLowerCase("en").replace(/ß/g, "ss");
+}
+
 function cellValue(row, index) {
   const cell = row.cells[index];
   if (!cell) return "";
   const raw = cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.trim();
   const num = Number(raw);
-  return raw !== "" && !Number.isNaN(num) ? num : raw.toLowerCase();
+  return raw !== "" && !Number.isNaN(num) ? num : raw;
+}
+
+// Names among their letters, whatever their accents and case ("Émile" came after "Zoë").
+const collator = new Intl.Collator(undefined, { sensitivity: "base", numeric: true });
+
+function compare(x, y) {
+  if (typeof x === "number" && typeof y === "number") return x - y;
+  return collator.compare(String(x), String(y));
 }
 
 function makeSortable(table) {
@@ -23,8 +38,7 @@ function makeSortable(table) {
       const body = table.tBodies[0];
       const rows = Array.from(body.rows).filter((r) => r.cells.length === headers.length);
       rows.sort((a, b) => {
-        const x = cellValue(a, index), y = cellValue(b, index);
-        return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1);
+        return compare(cellValue(a, index), cellValue(b, index)) * (ascending ? 1 : -1);
       });
       rows.forEach((r) => body.appendChild(r));
     };
@@ -37,9 +51,9 @@ function makeFilter(input) {
   const table = document.getElementById(input.dataset.filterFor);
   if (!table) return;
   input.addEventListener("input", () => {
-    const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const words = folded(input.value).split(/\s+/).filter(Boolean);
     Array.from(table.tBodies[0].rows).forEach((row) => {
-      const text = row.textContent.toLowerCase();
+      const text = folded(row.textContent);
       row.hidden = !words.every((w) => text.includes(w));
     });
   });
