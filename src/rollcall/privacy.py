@@ -41,7 +41,7 @@ from rollcall.storage.staff import AuditEntry
 ERASED = "(a person since erased)"
 
 
-def _inside_home(settings: Settings, relative: str | None) -> Path | None:
+def inside_home(settings: Settings, relative: str | None) -> Path | None:
     """The file a stored relative path names, only if it stays inside ROLLCALL_HOME."""
     if not relative:
         return None
@@ -50,7 +50,7 @@ def _inside_home(settings: Settings, relative: str | None) -> Path | None:
     return path if path.is_relative_to(home) else None
 
 
-def _unlink(paths: list[Path | None]) -> int:
+def unlink(paths: list[Path | None]) -> int:
     removed = 0
     for path in paths:
         if path is not None and path.is_file():
@@ -104,9 +104,9 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
                 SessionEvent.person_id == person.id, SessionEvent.crop_path.is_not(None)
             )
         ).all()
-        files = [_inside_home(settings, r.evidence_path) for r in records]
-        files += [_inside_home(settings, f.crop_path) for f in faces]
-        files += [_inside_home(settings, path) for path in event_crops]
+        files = [inside_home(settings, r.evidence_path) for r in records]
+        files += [inside_home(settings, f.crop_path) for f in faces]
+        files += [inside_home(settings, path) for path in event_crops]
         # Every evidence crop the recorder wrote for them, not only the one each record points
         # to (it writes one before knowing whether a staff edit keeps the record's own).
         if settings.evidence_dir.is_dir():
@@ -124,7 +124,7 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
         session.delete(person)  # templates, consent, records, intervals and events cascade
     db.write_through()
     # Files go after the commit: a failed transaction must not have destroyed evidence.
-    return Erasure(n_templates, n_records, _unlink(files))
+    return Erasure(n_templates, n_records, unlink(files))
 
 
 def _erase_unnamed_sightings(session: Session, person: Person) -> None:
@@ -419,10 +419,10 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             ],
             **_meeting_json(session, person),
         }
-        evidence = [(_inside_home(settings, r.evidence_path), r.evidence_path) for r, _ in rows]
-        face_files = [(_inside_home(settings, f.crop_path), f.crop_path) for f in faces]
+        evidence = [(inside_home(settings, r.evidence_path), r.evidence_path) for r, _ in rows]
+        face_files = [(inside_home(settings, f.crop_path), f.crop_path) for f in faces]
         face_files += [
-            (_inside_home(settings, e.crop_path), e.crop_path) for e, _ in events if e.crop_path
+            (inside_home(settings, e.crop_path), e.crop_path) for e, _ in events if e.crop_path
         ]
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -500,9 +500,9 @@ def purge_evidence(
                 SessionEvent.session_id.in_(ids), SessionEvent.crop_path.is_not(None)
             )
         ).all()
-        files = [_inside_home(settings, r.evidence_path) for r in records]
-        files += [_inside_home(settings, f.crop_path) for f in faces]
-        files += [_inside_home(settings, path) for path in events]
+        files = [inside_home(settings, r.evidence_path) for r in records]
+        files += [inside_home(settings, f.crop_path) for f in faces]
+        files += [inside_home(settings, path) for path in events]
         session.execute(
             update(SessionEvent).where(SessionEvent.session_id.in_(ids)).values(crop_path=None)
         )
@@ -519,7 +519,7 @@ def purge_evidence(
             .where(UnknownFace.session_id.in_(ids))
             .values(crop_path="", embedding=None, embedder=None, dim=None)
         )
-    removed = _unlink(files)
+    removed = unlink(files)
     for sid in ids:
         folder = settings.evidence_dir / f"session-{sid}"
         if folder.is_dir() and not any(folder.iterdir()):

@@ -362,3 +362,26 @@ def test_a_course_without_sessions_exports_its_own_time_zone(app, browser) -> No
     summary = {r[0]: r[1] for r in load_workbook(_io.BytesIO(data))["Summary"].iter_rows(
         values_only=True) if r and r[0]}  # fmt: skip
     assert summary["Time zone"] == "Asia/Tokyo"
+
+
+def test_an_admin_erases_a_strangers_faces_with_their_pictures(app, browser, settings) -> None:  # noqa: ANN001
+    """A DPO's review: a stranger's face could only be dismissed, which kept its crop and its
+    sealed embedding (served and grouped on); nothing erased one. An admin deletes it, crop
+    included, in the audit trail; an instructor may not."""
+    db = app.extensions["rollcall"].db
+    with db.session() as s:
+        crop = settings.home / s.get(UnknownFace, 1).crop_path
+    assert crop.exists()
+    ivy, ada = browser("ivy"), browser("ada")
+    assert ivy.post("/unknowns/1/delete").status_code == 403
+    assert ivy.post("/unknowns/1/dismiss").status_code == 302
+    dismissed = ada.get("/unknowns/?show=dismissed").get_data(as_text=True)
+    assert "/unknowns/1/delete?show=dismissed" in dismissed
+    assert ada.post("/unknowns/1/delete?show=dismissed").status_code == 302
+    assert not crop.exists()
+    assert ada.get("/unknowns/1/crop").status_code == 404
+    with db.session() as s:
+        assert s.get(UnknownFace, 1) is None
+        assert s.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc())) == (
+            "unknown.deleted"
+        )

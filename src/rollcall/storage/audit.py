@@ -126,6 +126,22 @@ class UnknownDismissed(AuditEvent):
 
 
 @dataclass(frozen=True)
+class UnknownDeleted(AuditEvent):
+    """A stranger's face erased: its crop and sealed embedding (their data, not a person's
+    enrolled: a DPO's review found no way to erase one)."""
+
+    name: ClassVar[str] = "unknown.deleted"
+    session: str
+    unknown_id: int
+
+    def session_name(self) -> str | None:
+        return self.session
+
+    def subject(self) -> str:
+        return f"unknown face #{self.unknown_id}"
+
+
+@dataclass(frozen=True)
 class CourseChanged(AuditEvent):
     """A course was created, or its roster, schedule or instructors changed."""
 

@@ -11,7 +11,13 @@ from rollcall.attendance.strangers import group_faces
 from rollcall.enrollment import CONSENT_METHODS, enroll_photos
 from rollcall.errors import RollcallError
 from rollcall.storage import accounts
-from rollcall.storage.audit import PersonEnrolled, UnknownAssigned, UnknownDismissed, record
+from rollcall.storage.audit import (
+    PersonEnrolled,
+    UnknownAssigned,
+    UnknownDeleted,
+    UnknownDismissed,
+    record,
+)
 from rollcall.storage.models import AttendanceSession, Person, UnknownFace
 from rollcall.storage.names import name_order
 from rollcall.storage.people import get_person
@@ -52,7 +58,7 @@ def _candidates(s, user, rows) -> list[str]:  # noqa: ANN001
     if user.role == "admin":
         return sorted(s.scalars(select(Person.name)), key=name_order)
     names = {name for row in rows for _, name in attendance_rows(s, row.id)}
-    return sorted(names)
+    return sorted(names, key=name_order)
 
 
 def _face_label(face: UnknownFace, row: AttendanceSession) -> str:
@@ -225,6 +231,26 @@ def _dismiss(s, group) -> None:  # noqa: ANN001
     for face, row in group:
         face.review = "dismissed"
         record(s, actor, UnknownDismissed(row.name, face.id))
+
+
+@bp.post("/<int:face_id>/delete")
+@admin_required
+def delete(face_id: int):  # noqa: ANN201
+    """Erase a stranger's faces (crops and sealed embeddings), whatever their review: a face
+    no one was credited with is still someone's biometric data, and they may ask for it to go.
+    The files go after the rows are committed, as an erasure's do."""
+    from rollcall.privacy import inside_home, unlink
+
+    with db_session() as s:
+        group = _group_or_abort(s, face_id)
+        actor = me(s).name
+        files = [inside_home(portal().settings, face.crop_path) for face, _ in group]
+        for face, row in group:
+            record(s, actor, UnknownDeleted(row.name, face.id))
+            s.delete(face)
+    unlink(files)
+    flash(f"{len(group)} face(s) deleted, with their pictures.", "success")
+    return redirect(url_for("unknowns.index", show=request.args.get("show", "pending")))
 
 
 @bp.post("/dismiss")
