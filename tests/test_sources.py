@@ -521,3 +521,38 @@ def test_a_phone_video_comes_out_as_players_show_it(tmp_path: Path, rotation, co
     y, x = (4 if c == 0 else -5 for c in corner)
     assert frame.image[y, x].mean() > 200, f"the stored corner is not at {corner}"
     assert frame.image[frame.image.shape[0] // 2, frame.image.shape[1] // 2].mean() < 50
+
+
+def _ts_piece(path: Path, first: int, count: int) -> Path:
+    """An MPEG-TS piece whose frames stamp(first..) start at time 0, as a recorder's segments
+    (or each of two recordings joined with `cat a.ts b.ts`) do."""
+    with av.open(str(path), "w", format="mpegts") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height = SIZE
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"g": "10", "preset": "ultrafast"}
+        for i in range(count):
+            frame = av.VideoFrame.from_ndarray(stamp(first + i), format="bgr24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+def test_recordings_joined_end_to_end_are_read_whole(tmp_path: Path) -> None:
+    """An IT technician's review: `cat a.ts a.ts` (timestamps starting again at 0 halfway)
+    was read to 50 s of its 120 and called "cut short", and whoever appeared later was missed.
+    The timeline goes on across the jump; every frame is read once, in order."""
+    joined = tmp_path / "joined.ts"
+    first = _ts_piece(tmp_path / "a.ts", 0, 60).read_bytes()
+    joined.write_bytes(first + _ts_piece(tmp_path / "b.ts", 60, 60).read_bytes())
+    source = VideoFileSource(joined)
+    seen = []
+    t = 0.0
+    while (frame := source.read(not_before=t)) is not None:
+        seen.append((round(frame.t, 1), number_of(frame)))
+        t = frame.t + 1.5  # the sampling times' kind of jumps
+    assert seen[-1][0] >= 10.5 and seen[-1][1] >= 105, seen
+    assert [n for _, n in seen] == sorted(n for _, n in seen)
+    assert all(abs(t - n / 10) < 0.15 for t, n in seen), seen
+    assert source.cut_short is None and source.went_back is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 # Below this distance decoding forward is cheaper than a seek back to the previous keyframe.
 SEEK_THRESHOLD = 2.0
+# A frame this much (seconds) before the one decoded before it: the timestamps went back.
+BACK_SLACK = 1.0
+AVFMT_TS_DISCONT = 0x0200  # FFmpeg's flag of formats whose timestamps may jump (MPEG-TS)
 # Frames ending this much (seconds) before the header's duration: the file was cut short.
 CUT_SHORT_SLACK = 2.0
 # A few broken packets are tolerable (the decoder conceals them); a run of them means the rest
@@ -110,6 +114,17 @@ class VideoFileSource(SourceBase):
         # (header duration, where the frames really ended) when the file ends well before the
         # duration its header gives: a recording cut off by a full disk or a crash.
         self.cut_short: tuple[float, float] | None = None
+        # (where the timestamps went back, to what) when they do: files joined end to end
+        # (`cat a.ts b.ts`), each starting again at 0. The time after it cannot be told from
+        # the time before, so the recording ends there, said (it was taken for cut short).
+        self.went_back: tuple[float, float] | None = None
+        # Formats whose timestamps may start again mid-file (MPEG-TS: a recorder's segments,
+        # or files joined end to end): seeking by time is ambiguous there, so such a file is
+        # decoded forward, and a jump back continues the timeline where it was.
+        self._discontinuous = bool(self._container.format.flags & AVFMT_TS_DISCONT)
+        if self._discontinuous:
+            self.seek_threshold = math.inf
+        self._shift = 0.0  # seconds added to the timestamps after each jump back
 
     def _find_duration(self) -> float | None:
         if self._stream.duration is not None and self._stream.time_base is not None:
@@ -183,7 +198,7 @@ class VideoFileSource(SourceBase):
         if frame.pts is None:
             # Without a timestamp the best guess is one nominal frame after the previous one.
             return self._position + self._frame_step
-        return float((frame.pts - self._origin) * self._time_base)
+        return float((frame.pts - self._origin) * self._time_base) + self._shift
 
     def _seek(self, t: float) -> None:
         target = int(t / self._time_base) + self._origin
@@ -213,6 +228,23 @@ class VideoFileSource(SourceBase):
                 self._check_cut_short()
                 return None
             t = self._t(frame)
+            if self._discontinuous and self._position >= 0 and t < self._position - BACK_SLACK:
+                log.info("%s: timestamps start again at %.1f s: the timeline goes on", self.name,
+                         self._position)  # fmt: skip
+                self._shift += self._position + self._frame_step - t
+                t = self._position + self._frame_step
+                self.duration = None  # the header's duration is the first piece's
+            elif not sought and self._position >= 0 and t < self._position - BACK_SLACK:
+                log.warning(
+                    "%s: its timestamps go back from %.1f s to %.1f s (recordings joined end to "
+                    "end?): only what comes before is analysed; rewrite it in one piece first "
+                    "(ffmpeg -i IN -c copy -fflags +genpts OUT.mp4)",
+                    self.name, self._position, t,
+                )  # fmt: skip
+                self.went_back = (self._position, t)
+                self.duration = self._position + self._frame_step
+                self._ended = True
+                return None
             if sought:
                 sought = False
                 if t <= before:
