@@ -481,6 +481,14 @@ def test_a_second_agent_is_refused_while_the_first_records_the_session(
         assert tablet.open(options)["next"][0] == due[2]
         with pytest.raises(AgentRefused, match="being recorded by another agent"):
             laptop.upload("algebra-2", {**sample, "seq": 2, "t": due[2]["t"]}, 0)
+        # The tablet dies; the laptop is started again at once with --take-over.
+        with pytest.raises(AgentRefused, match="--take-over"):
+            laptop.open(options)
+        from dataclasses import replace
+
+        assert laptop.open(replace(options, take_over=True))["next"][0] == due[2]
+        with pytest.raises(AgentRefused, match="being recorded by another agent"):
+            tablet.upload("algebra-2", {**sample, "seq": 2, "t": due[2]["t"]}, 0)
     finally:
         server.shutdown()
         thread.join(10)

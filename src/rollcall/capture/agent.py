@@ -77,6 +77,7 @@ class AgentOptions:
     mode: str | None = None
     fps: float | None = None
     line: str | None = None
+    take_over: bool = False  # record it even if another agent did lately (its computer died)
 
 
 @dataclass
@@ -275,6 +276,8 @@ class ServerClient:
                 body[key] = value
         if options.started_at is not None:
             body["started_at"] = options.started_at.isoformat()
+        if options.take_over:
+            body["take_over"] = True
         url = f"{self.base}/sessions"
         return self._timed(lambda: self.http.post(url, json=body, timeout=TIMEOUT), first=True)
 

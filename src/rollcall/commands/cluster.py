@@ -98,6 +98,12 @@ STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
     metavar="X1,Y1,X2,Y2",
     help="Entrance, when creating: count people crossing this line (pixels), as with `run`.",
 )
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="Record the session even if another agent did lately (its computer died, and this "
+    "one replaces it); without it, a session another agent is recording is refused.",
+)
 @pass_app
 def agent(
     app: App,
@@ -118,6 +124,7 @@ def agent(
     mode: str | None,
     fps: float | None,
     line: str | None,
+    take_over: bool,
 ) -> None:
     """Capture a session's samples where the video is and upload them to the server.
 
@@ -147,6 +154,7 @@ def agent(
         mode=mode,
         fps=fps,
         line=line,
+        take_over=take_over,
     )
     # (--fps without --mode may join an entrance made elsewhere: refused only on a meeting.)
     line_needs_entrance(mode, line, fps=fps if mode == "meeting" else None)

@@ -145,7 +145,7 @@ def _lease(row: AttendanceSession) -> float:
     return max(LEASE, 2.0 * (row.max_interval or 0.0))
 
 
-def _hold(row: AttendanceSession) -> bool:
+def _hold(row: AttendanceSession, take_over: bool = False) -> bool:
     """Take (or keep) the session for the agent making this request; refuse (409) while
     another agent holds it. True when the request may count as the holder's sign of life.
     A client that names no agent (an older agent, a script) is not checked, and does not
@@ -153,7 +153,7 @@ def _hold(row: AttendanceSession) -> bool:
     instance = request.headers.get(AGENT_HEADER, "").strip()[:64]
     if not instance:
         return row.agent_instance is None
-    if row.agent_instance not in (None, instance) and row.agent_seen_at is not None:
+    if not take_over and row.agent_instance not in (None, instance) and row.agent_seen_at:
         silent = (utcnow() - as_utc(row.agent_seen_at)).total_seconds()
         lease = _lease(row)
         if silent < lease:
@@ -161,7 +161,8 @@ def _hold(row: AttendanceSession) -> bool:
                 409,
                 description=f"session {row.name!r} is being recorded by another agent "
                 f"(heard from {silent:.0f} s ago): stop that one, or wait until it has been "
-                f"silent for {lease:.0f} s",
+                f"silent for {lease:.0f} s (or, if its computer is gone, run this one with "
+                "--take-over)",
             )
     row.agent_instance = instance
     return True
@@ -305,7 +306,7 @@ def open_session():  # noqa: ANN201
                         description=f"session {name!r} was started with {was}: "
                         "join it without --line",
                     )
-            _hold(row)
+            _hold(row, take_over=body.get("take_over") is True)
             row.agent_token_id, row.agent_seen_at = agent.id, utcnow()
             return jsonify(_describe(s, row, 20)), 200
         course_name = body.get("course") or None
