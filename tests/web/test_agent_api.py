@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import cv2
@@ -71,6 +73,23 @@ def _frames(app: Flask) -> int:
 def _head_counts(app: Flask) -> int:
     with app.extensions["rollcall"].db.session() as s:
         return s.scalar(select(func.count(HeadCount.id)))
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """The portal served on a loopback port for the agent's own HTTP client; its address."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
 
 
 def test_an_agent_creates_a_session_and_is_told_when_samples_are_due(
@@ -367,25 +386,14 @@ def test_a_classroom_session_is_sampled_like_a_meeting_and_keeps_its_mode(
 def test_the_agent_creates_its_session_with_runs_options_over_http(app: Flask) -> None:
     """`rollcall agent --verify-every 600 --leave-after 240 ...`: the agent's own HTTP client,
     against the portal served on a loopback port, creates the session with those settings."""
-    import threading
-
-    from werkzeug.serving import make_server
-
     from rollcall.capture.agent import AgentOptions, ServerClient
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served(app) as url:
         token = _agent_token(app, "ivy", "Algebra")
-        url = f"http://127.0.0.1:{server.server_port}"
         options = AgentOptions(url, token, "algebra-3", "screen", seed=4, min_interval=5,
                                max_interval=9, verify_every=600, leave_after=240)  # fmt: skip
         info = ServerClient(url, token).open(options)
         assert info["next"][0]["seq"] == 0
-    finally:
-        server.shutdown()
-        thread.join(10)
     with app.extensions["rollcall"].db.session() as s:
         row = get_session(s, "algebra-3")
         assert (row.seed, row.min_interval, row.max_interval) == (4, 5, 9)
@@ -436,10 +444,7 @@ def test_a_second_agent_is_refused_while_the_first_records_the_session(
     sources' frames with nothing said. The agent holding the session keeps it while it is
     heard from; a restarted agent (the same spool folder) goes on at once; another is refused
     with a reason, and takes over once the first has been silent for the lease."""
-    import threading
     from datetime import timedelta
-
-    from werkzeug.serving import make_server
 
     from rollcall.capture.agent import AgentOptions, AgentRefused, ServerClient, Spool
 
@@ -447,11 +452,7 @@ def test_a_second_agent_is_refused_while_the_first_records_the_session(
     first, second = Spool(tmp_path / "laptop", 10), Spool(tmp_path / "tablet", 10)
     assert first.instance == Spool(tmp_path / "laptop", 10).instance  # kept: a restart
     assert first.instance != second.instance
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}"
+    with served(app) as url:
         options = AgentOptions(url, token, "algebra-2", "screen", seed=4)
         laptop = ServerClient(url, token, first.instance)
         tablet = ServerClient(url, token, second.instance)
@@ -489,9 +490,6 @@ def test_a_second_agent_is_refused_while_the_first_records_the_session(
         assert laptop.open(replace(options, take_over=True))["next"][0] == due[2]
         with pytest.raises(AgentRefused, match="being recorded by another agent"):
             tablet.upload("algebra-2", {**sample, "seq": 2, "t": due[2]["t"]}, 0)
-    finally:
-        server.shutdown()
-        thread.join(10)
 
 
 def test_the_agent_measures_how_far_its_clock_is_from_the_servers(
@@ -500,10 +498,7 @@ def test_the_agent_measures_how_far_its_clock_is_from_the_servers(
     """The server says its time in every answer that tells sampling times; the agent's client
     keeps its clock's difference (here 90 s slow), and the Agents page's lag is not taken
     from a made-up capture time."""
-    import threading
     from datetime import timedelta
-
-    from werkzeug.serving import make_server
 
     from rollcall.capture import agent as agent_module
     from rollcall.capture.agent import AgentOptions, ServerClient
@@ -514,12 +509,8 @@ def test_the_agent_measures_how_far_its_clock_is_from_the_servers(
             return datetime.now(tz) - timedelta(seconds=90)
 
     monkeypatch.setattr(agent_module, "datetime", SlowClock)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served(app) as url:
         token = _agent_token(app, "ivy", "Algebra")
-        url = f"http://127.0.0.1:{server.server_port}"
         client = ServerClient(url, token)
         client.open(AgentOptions(url, token, "algebra-2", "screen", seed=4))
         assert abs(client.skew.total_seconds() - 90) < 2, client.skew
@@ -527,9 +518,6 @@ def test_the_agent_measures_how_far_its_clock_is_from_the_servers(
         # (pinned to the monotonic clock), not this computer's plus the old difference.
         monkeypatch.setattr(agent_module, "datetime", datetime)
         assert abs((client.server_now() - datetime.now(UTC)).total_seconds()) < 2
-    finally:
-        server.shutdown()
-        thread.join(10)
     made_up = app.test_client().post(
         "/api/v1/agent/sessions/algebra-2/frames",
         data={

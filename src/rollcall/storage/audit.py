@@ -126,19 +126,11 @@ class UnknownDismissed(AuditEvent):
 
 
 @dataclass(frozen=True)
-class UnknownDeleted(AuditEvent):
+class UnknownDeleted(UnknownDismissed):
     """A stranger's face erased: its crop and sealed embedding (their data, not a person's
     enrolled: a DPO's review found no way to erase one)."""
 
     name: ClassVar[str] = "unknown.deleted"
-    session: str
-    unknown_id: int
-
-    def session_name(self) -> str | None:
-        return self.session
-
-    def subject(self) -> str:
-        return f"unknown face #{self.unknown_id}"
 
 
 @dataclass(frozen=True)
