@@ -286,3 +286,31 @@ def test_the_reconciliation_in_a_real_browser(server: str, page, tmp_path: Path)
     assert "asked Bob: camera broken" in page.locator("#review-table").inner_text()
     shot(page, "21-meeting-review")
     assert not errors, errors
+
+
+def test_a_confirmed_sit_in_cannot_be_undone_by_assigning_its_face(app: Flask, browser) -> None:  # noqa: ANN001
+    """A teacher's review: after confirming that someone sat in for Bob, the face from his tile
+    (waiting among the unknown faces) could be assigned to Bob, who was then marked present
+    under the confirmed case. The review's audit entry also kept Bob's email (in the case's
+    key), where an erasure cannot reach it, and not under Bob's name."""
+    from rollcall.storage.staff import AuditEntry
+
+    sit_in(app)
+    ivy = browser("ivy")
+    assert _upload(ivy, report_bytes()).status_code == 302
+    page = ivy.get("/sessions/algebra-1").get_data(as_text=True)
+    bob_row = re.search(r'<tr class="case-proxy_suspected".*?</tr>', page, re.S).group(0)
+    case = re.search(r'name="case" value="([^"]+)"', bob_row).group(1)
+    assert ivy.post("/sessions/algebra-1/review",
+                    data={"case": case, "decision": "confirmed",
+                          "note": "his cousin at his laptop"}).status_code == 302  # fmt: skip
+    refused = ivy.post("/unknowns/1/assign", {"person": "Bob"}, follow_redirects=True)
+    assert "confirmed that someone sat in for Bob" in refused.get_data(as_text=True)
+    with app.extensions["rollcall"].db.session() as s:
+        bob = s.scalar(select(Person).where(Person.name == "Bob"))
+        mark = s.scalar(select(AttendanceRecord).where(AttendanceRecord.person_id == bob.id))
+        assert mark.status == "absent"
+        changed = AuditEntry.action == "meeting.changed"
+        entry = s.scalar(select(AuditEntry).where(changed, AuditEntry.reason.contains("confirmed")))
+        assert entry.subject == "Bob" and "@" not in entry.reason, entry.reason
+        assert "proxy_suspected case: confirmed (his cousin at his laptop)" == entry.reason

@@ -112,7 +112,9 @@ def confirm_match(name: str, participant_id: int):  # noqa: ANN201
             return _sheet(name)
         done = confirm(s, p, person, user.name)
         account = p.name or p.email or ""
-        record(s, user.name, MeetingChanged(row.name, f"confirmed {account!r} as {person.name}"))
+        # The account's name or email is not kept in the trail, which outlives an erasure.
+        what = f"a meeting account confirmed as {person.name}"
+        record(s, user.name, MeetingChanged(row.name, what, person.name))
     flash(done.words(account, person.name), "success")
     return _sheet(name)
 
@@ -130,7 +132,7 @@ def review(name: str):  # noqa: ANN201
             flash("Choose confirmed or dismissed.", "error")
             return _sheet(name)
         result = reconcile_session(s, row)
-        cases = {e.case for e in result.to_review} if result else set()
+        cases = {e.case: e for e in result.to_review} if result else {}
         if case not in cases:
             flash("That case is not on this session's review list (any more).", "error")
             return _sheet(name)
@@ -148,7 +150,11 @@ def review(name: str):  # noqa: ANN201
             user.name,
             utcnow(),
         )
-        record(s, user.name, MeetingChanged(row.name, f"{case}: {decision} ({note})"[:500]))
+        # About its person (their subject-access export holds it), without the account's
+        # email or name in the case's key: the trail outlives an erasure.
+        entry = cases[case]
+        what = f"{entry.status} case: {decision}" + (f" ({note})" if note else "")
+        record(s, user.name, MeetingChanged(row.name, what[:500], entry.person or ""))
     flash(f"Recorded: {decision}. Marks are changed only from the attendance table.", "success")
     return _sheet(name)
 

@@ -165,6 +165,30 @@ def _add_templates(person_name: str, stored: list[tuple[int, str]], consent=None
     return len(result.accepted)
 
 
+def _confirmed_sit_in(s, person: Person, rows: list[AttendanceSession]) -> str | None:  # noqa: ANN001
+    """Why this person may not be credited with these faces: staff confirmed, in one of the
+    sessions, that someone sat in for them (the face in their tile was another's). Assigning
+    that face to them marked them present under the confirmed case (a teacher's review)."""
+    from rollcall.attendance.reconcile import reconcile_session
+
+    for row in {r.id: r for r in rows}.values():
+        result = reconcile_session(s, row)
+        for e in result.entries if result else []:
+            if (
+                e.person == person.name
+                and e.status == "proxy_suspected"
+                and e.review is not None
+                and e.review.decision == "confirmed"
+            ):
+                note = f": {e.review.note}" if e.review.note else ""
+                return (
+                    f"Not assigned: in {row.name}, {e.review.decided_by} confirmed that someone "
+                    f"sat in for {person.name}{note}. Dismiss that decision on the session's "
+                    "page first if it was them after all."
+                )
+    return None
+
+
 @bp.post("/<int:face_id>/assign")
 def assign(face_id: int):  # noqa: ANN201
     """The face (and the rest of its group) is this person: their marks follow."""
@@ -182,6 +206,9 @@ def assign(face_id: int):  # noqa: ANN201
             # A template names its face as the person in every course they are on: biometric
             # data is enrolled by administrators only, as on the People pages.
             flash("Only administrators add face templates; nothing was assigned.", "error")
+            return redirect(url_for("unknowns.index"))
+        if held := _confirmed_sit_in(s, person, [r for _, r in group]):
+            flash(held, "error")
             return redirect(url_for("unknowns.index"))
         stored = [(f.id, f.crop_path) for f, _ in group]
         crops = _template_crops(group) if as_template else []
