@@ -15,14 +15,16 @@ from rollcall.storage.models import (
     AttendanceSession,
     Course,
     CourseAlerts,
+    HeadCount,
     OutboxMessage,
     Person,
 )
 from rollcall.storage.staff import User
 
 
-def _running_session(app, name: str, day: int) -> None:  # noqa: ANN001
-    """A running Algebra session on 2026-03-<day> in which nobody has been seen yet."""
+def _running_session(app, name: str, day: int, sampled: bool = True) -> None:  # noqa: ANN001
+    """A running Algebra session on 2026-03-<day> in which nobody has been seen yet (in the
+    one sample taken, unless not ``sampled``)."""
     with app.extensions["rollcall"].db.session() as s:
         course = s.scalar(select(Course).where(Course.name == "Algebra"))
         row = AttendanceSession(
@@ -42,6 +44,8 @@ def _running_session(app, name: str, day: int) -> None:  # noqa: ANN001
         s.flush()
         for person in s.scalars(select(Person)):
             s.add(AttendanceRecord(session_id=row.id, person_id=person.id, status="absent"))
+        if sampled:
+            s.add(HeadCount(session_id=row.id, seq=0, t=0.0, count=0, recognized=0, unknown=0))
 
 
 def _alerts_on(app, **rules) -> None:  # noqa: ANN001, ANN003
@@ -321,3 +325,33 @@ def test_a_withdrawn_alert_blocks_no_later_crossing_and_a_true_one_is_rewritten(
     _running_session(app, "algebra-4", 9)  # a second absence again: alerted again
     close_session(db, "algebra-4", "test")
     assert sorted(state for _, state, _ in bobs()) == ["pending", "withdrawn"]
+
+
+def test_a_deleted_or_never_sampled_session_sends_no_absence_letters(app, browser) -> None:  # noqa: ANN001
+    """A teacher's review: a session started for an agent that never came, then closed, counted
+    everyone absent and queued "2 absences" letters; deleting it left them waiting, and they
+    went out naming a session that no longer existed."""
+    from rollcall.attendance.lifecycle import close_session, delete_session
+
+    db = app.extensions["rollcall"].db
+    _alerts_on(app, after_session=True, absences=2, to_staff=True, to_guardian=True)
+
+    def waiting(kind: str) -> list[str]:
+        with db.session() as s:
+            return [m.subject for m in s.scalars(select(OutboxMessage).where(
+                OutboxMessage.kind == kind, OutboxMessage.state == "pending"))]  # fmt: skip
+
+    _running_session(app, "algebra-empty", 4, sampled=False)
+    close_session(db, "algebra-empty", "test")
+    assert waiting("absences") == [] and len(waiting("session")) == 1
+    delete_session(db, db.settings, "algebra-empty", "test")
+    assert waiting("session") == []
+    _running_session(app, "algebra-2", 5)  # a sample was taken: Bob's second absence
+    close_session(db, "algebra-2", "test")
+    assert len(waiting("absences")) == 2  # to ivy and to Bob's guardian
+    delete_session(db, db.settings, "algebra-2", "test")
+    assert waiting("absences") == [] and waiting("session") == []
+    with db.session() as s:
+        assert {m.last_error for m in s.scalars(select(OutboxMessage))} == {
+            "its session was deleted"
+        }

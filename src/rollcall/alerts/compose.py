@@ -22,6 +22,7 @@ from rollcall.storage.models import (
     AttendanceSession,
     Course,
     CourseAlerts,
+    HeadCount,
     OutboxMessage,
     Person,
     SessionEvent,
@@ -213,25 +214,52 @@ def queue_after_edit(session: Session, row: AttendanceSession, default_zone: str
     if row.course is None or row.state != "closed":
         return 0
     letters = plan_thresholds(session, row.course, default_zone)
-    # Threshold alerts still waiting (SMTP down, retries): one the edit made untrue (the
-    # absences were excused) is withdrawn, its key freed so that a later crossing alerts
-    # again; one still true says what is true now (not the excused dates).
+    _settle_waiting(session, row.course, letters, "no longer true after a staff edit")
+    return sum(enqueue(session, letter) is not None for letter in letters)
+
+
+def _settle_waiting(session: Session, course: Course, letters: list[Letter], why: str) -> None:
+    """Threshold alerts still waiting (SMTP down, retries): one no longer true (the absences
+    were excused, or their session deleted) is withdrawn, its key freed so that a later
+    crossing alerts again; one still true says what is true now."""
     now = {letter.dedupe[:400]: letter for letter in letters}
     for waiting in session.scalars(
         select(OutboxMessage).where(
-            OutboxMessage.course_name == row.course.name,
+            OutboxMessage.course_name == course.name,
             OutboxMessage.kind.in_(("absences", "rate")),
             OutboxMessage.state.in_((PENDING, FAILED)),
         )
     ):
         letter = now.get(waiting.dedupe)
         if letter is None:
-            waiting.state, waiting.last_error = WITHDRAWN, "no longer true after a staff edit"
-            waiting.dedupe = f"{waiting.dedupe}:withdrawn:{waiting.id}"[:400]
+            _withdraw(waiting, why)
         else:
             waiting.subject, waiting.body = letter.subject, letter.body
     session.flush()
-    return sum(enqueue(session, letter) is not None for letter in letters)
+
+
+def _withdraw(waiting: OutboxMessage, why: str) -> None:
+    waiting.state, waiting.last_error = WITHDRAWN, why
+    waiting.dedupe = f"{waiting.dedupe}:withdrawn:{waiting.id}"[:400]
+
+
+def withdraw_after_delete(
+    session: Session, course: Course, session_name: str, default_zone: str | None
+) -> None:
+    """A session was deleted (after its rows went): its summary, if still waiting, is not
+    sent, and threshold alerts that counted its absences are withdrawn or rewritten (a
+    teacher's review: "2 absences" letters named a session that no longer existed)."""
+    for waiting in session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.session_name == session_name,
+            OutboxMessage.kind == "session",
+            OutboxMessage.state.in_((PENDING, FAILED)),
+        )
+    ):
+        _withdraw(waiting, "its session was deleted")
+    _settle_waiting(
+        session, course, plan_thresholds(session, course, default_zone), "its session was deleted"
+    )
 
 
 def queue_after_close(session: Session, row: AttendanceSession, default_zone: str | None) -> int:
@@ -239,5 +267,9 @@ def queue_after_close(session: Session, row: AttendanceSession, default_zone: st
     if row.course is None:
         return 0
     letters = plan_summary(session, row, default_zone)
-    letters += plan_thresholds(session, row.course, default_zone)
+    sampled = session.scalar(select(HeadCount.id).where(HeadCount.session_id == row.id).limit(1))
+    if sampled is not None:
+        # A session closed before any sample was taken (its agent never came) holds no
+        # evidence of anyone's absence: no letter to a family counts it (a teacher's review).
+        letters += plan_thresholds(session, row.course, default_zone)
     return sum(enqueue(session, letter) is not None for letter in letters)

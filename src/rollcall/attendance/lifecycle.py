@@ -170,7 +170,13 @@ def delete_session(db: Database, settings: Settings, name: str, actor: str) -> S
         )
         folder = settings.evidence_dir / f"session-{session_id}"
         files = _evidence_files(settings, folder, stored)
+        course = row.course
         session.delete(row)
+        session.flush()
+        if course is not None:
+            from rollcall.alerts.compose import withdraw_after_delete
+
+            withdraw_after_delete(session, course, name, settings.timezone)
         record(session, actor, SessionDeleted(name, gone["head_counts"], gone["marks"], len(files)))
     # Files go after the commit: a failed transaction must not have destroyed evidence.
     for path in files:
