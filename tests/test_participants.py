@@ -698,12 +698,27 @@ def test_import_reconcile_and_report_json(cli, tmp_path: Path) -> None:  # noqa:
     assert len(out["meeting_counts"]) == 0  # no head counts in this constructed session
     with db.session() as s:
         assert s.scalar(select(func.count(ParticipantStay.id))) == 3
+    # Staff's decision on Ada's case, with its note, is in both exports (a teacher's review:
+    # the CSV had none, the workbook no note).
+    from datetime import UTC, datetime
+
+    from rollcall.attendance.reconcile import reconcile_session
+    from rollcall.storage.meetings import MeetingReview
+    from rollcall.storage.sessions import get_session
+
+    with db.session() as s:
+        row = get_session(s, "algebra-1")
+        [case] = [e.case for e in reconcile_session(s, row).entries if e.person == "Ada Lovelace"]
+        s.add(MeetingReview(session_id=row.id, case_key=case, decision="confirmed",
+                            note="Cy at her laptop", decided_by="ivy",
+                            decided_at=datetime.now(UTC)))  # fmt: skip
     # Exports carry each person's case; the workbook has the whole reconciliation.
     assert cli("export", "--session", "algebra-1", "--format", "csv",
                "--output", str(tmp_path / "a.csv")).exit_code == 0  # fmt: skip
     rows = {r["person"]: r for r in csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8-sig"))}
     assert rows["Ada Lovelace"]["meeting_status"] == "proxy_suspected"
     assert rows["Bob Smith"]["meeting_status"] == "verified"
+    assert rows["Ada Lovelace"]["meeting_review"] == "confirmed by ivy: Cy at her laptop"
     assert cli("export", "--session", "algebra-1", "--format", "xlsx",
                "--output", str(tmp_path / "a.xlsx")).exit_code == 0  # fmt: skip
     from openpyxl import load_workbook
@@ -711,6 +726,8 @@ def test_import_reconcile_and_report_json(cli, tmp_path: Path) -> None:  # noqa:
     sheet = load_workbook(tmp_path / "a.xlsx")["Meeting"]
     statuses = sorted(r[4] for r in sheet.iter_rows(min_row=2, values_only=True))
     assert statuses == ["proxy_suspected", "seen_not_joined", "verified"]
+    reviews = [r[6] for r in sheet.iter_rows(min_row=2, values_only=True) if r[6]]
+    assert reviews == ["confirmed by ivy: Cy at her laptop"]
 
 
 def test_a_meeting_email_is_added_without_moving_alerts(cli) -> None:  # noqa: ANN001

@@ -39,6 +39,8 @@ COLUMNS = [
     # (verified, joined_not_seen, proxy_suspected, …; empty without a participant list).
     "meeting_status",
     "meeting_detail",
+    # Staff's decision on that case, with its note (the page showed it, the CSV did not).
+    "meeting_review",
 ]
 CLOCK_COLUMNS = ("first_seen_at", "last_seen_at")
 
@@ -148,6 +150,7 @@ def _rows(report: SessionReport, details: ExportDetails) -> list[list[object]]:
             spreadsheet_safe(details.reasons.get(a.person, "")),
             cases[a.person].status if a.person in cases else "",
             spreadsheet_safe(cases[a.person].detail) if a.person in cases else "",
+            spreadsheet_safe(cases[a.person].review_words()) if a.person in cases else "",
         ]
         for a in report.attendance
     ]
@@ -257,10 +260,9 @@ def _meeting_sheet(ws, report: SessionReport) -> None:  # noqa: ANN001
         joined = ", ".join(
             f"{report.clock(a):%H:%M:%S}–{report.clock(b):%H:%M:%S}" for a, b in e.joined
         )
-        reviewed = f"{e.review.decision} by {e.review.decided_by}" if e.review else ""
         ws.append(
             [spreadsheet_safe(v) for v in (e.name or "", e.email or "", e.person or "", joined)]
-            + [e.status, spreadsheet_safe(e.detail), reviewed]
+            + [e.status, spreadsheet_safe(e.detail), spreadsheet_safe(e.review_words())]
         )
     ws.freeze_panes = "A2"
     autosize(ws)

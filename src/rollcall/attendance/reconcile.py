@@ -90,6 +90,13 @@ class Entry:
     proposed: str | None = None
     review: MeetingReview | None = None
 
+    def review_words(self) -> str:
+        """Staff's decision on the case, as the pages and exports say it ("" if none)."""
+        if self.review is None:
+            return ""
+        note = f": {self.review.note}" if self.review.note else ""
+        return f"{self.review.decision} by {self.review.decided_by}{note}"
+
     @property
     def needs_review(self) -> bool:
         return self.status in REVIEW
