@@ -204,6 +204,10 @@ def test_the_summary_subject_counts_those_who_left_early() -> None:
     assert "Left early: Bob" in body
     report.attendance = [mark("Eve", "present")]
     assert summary_letter_body(report, 0, [], {})[0].endswith(": 0 absent, 0 late")  # type: ignore[arg-type]
+    # Someone in the meeting (the platform's list) whose face was never seen is said, for the
+    # teacher to decide (a teacher's review: only the meeting table said so).
+    _, body = summary_letter_body(report, 0, [], {}, ["Hugo"])  # type: ignore[arg-type]
+    assert "- in the meeting but their face never seen: Hugo" in body
 
 
 def test_the_summary_links_to_the_sheet_where_the_portal_is(monkeypatch) -> None:  # noqa: ANN001

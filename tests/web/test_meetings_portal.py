@@ -76,6 +76,9 @@ def test_upload_shows_the_sit_in_with_evidence_and_review(app: Flask, browser) -
     # The nickname is only proposed; ivy confirms another person for it.
     assert "Bobby T" in page and 'id="waiting"' in page
     case = re.search(r'name="case" value="([^"]+)"', bob_row.group(0)).group(1)
+    # Each case's controls say whose case they decide (a screen reader heard three identical
+    # "Note on this case", "Confirmed", "Dismiss" per row: a teacher's review).
+    assert 'aria-label="Dismiss the case of Bob"' in bob_row.group(0)
     assert ivy.post("/sessions/algebra-1/review",
                     data={"case": case, "decision": "dismissed",
                           "note": "camera was broken"}).status_code == 302  # fmt: skip

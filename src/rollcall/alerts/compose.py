@@ -8,6 +8,7 @@ queue_after_close puts them in the outbox, inside the transaction that closed th
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from rollcall.storage.models import (
     SessionEvent,
     UnknownFace,
 )
+from rollcall.storage.names import name_order
 
 REVIEW_EVENTS = (
     "duplicate",
@@ -47,7 +49,11 @@ def _names(items: list[str]) -> str:
 
 
 def summary_letter_body(
-    report: SessionReport, pending_unknowns: int, events: list[SessionEvent], names: dict
+    report: SessionReport,
+    pending_unknowns: int,
+    events: list[SessionEvent],
+    names: dict,
+    not_seen: Sequence[str] = (),
 ) -> tuple[str, str]:
     """(subject, body) of the after-session summary."""
     by_status: dict[str, list[str]] = {}
@@ -88,6 +94,10 @@ def summary_letter_body(
         )
     if weak:
         review.append(f"low-confidence marks: {', '.join(weak)}")
+    if not_seen:
+        # Absent by their face, in the meeting by the platform's list (camera off?): the
+        # teacher decides, and only learned of it reading the meeting table row by row.
+        review.append(f"in the meeting but their face never seen: {', '.join(not_seen)}")
     lines += ["", "To review:" if review else "Nothing to review."]
     lines += [f"- {item}" for item in review]
     lines += [
@@ -138,7 +148,16 @@ def plan_summary(
         )
     )
     names = dict(session.execute(select(Person.id, Person.name)).all()) if events else {}
-    subject, body = summary_letter_body(report, pending, events, names)
+    from rollcall.attendance.reconcile import reconcile_session
+
+    meeting = reconcile_session(session, row)
+    not_seen = sorted(
+        {e.person for e in meeting.entries if e.status == "joined_not_seen" and e.person}
+        if meeting
+        else set(),
+        key=name_order,
+    )
+    subject, body = summary_letter_body(report, pending, events, names, not_seen)
     return [
         Letter("session", f"session:{row.id}:{to}", to, subject, body, row.course.name, row.name)
         for to in staff_emails(session, row.course)

@@ -235,7 +235,7 @@ def _check_overlaps(stays: list[Stay], row: AttendanceSession, zone: tzinfo) -> 
         f"none of the report's {len(stays)} stay(s) overlaps session {row.name!r} (started "
         f"{start:%Y-%m-%d %H:%M} {start.tzname()}; the report's first join reads as "
         f"{then:%Y-%m-%d %H:%M}): a report of another meeting, or times in another zone "
-        "(give --timezone)?"
+        "(give the report's time zone: --timezone, or the session page's Time zone field)?"
     )
 
 
