@@ -110,3 +110,13 @@ def test_a_sit_in_is_flagged_with_its_evidence(cli, faces: Path, tmp_path: Path)
         entry = next(e for e in result.entries if e.status == "proxy_suspected")
         assert entry.evidence and {e.person for e in entry.evidence} == {FRIEND}
         assert {e.label for e in entry.evidence} == {"Colin Powell"}
+        # The friend (enrolled, not expected) left their face with their visit: the case can
+        # show it (a teacher's review: staff confirmed sit-ins without seeing a face).
+        from rollcall.storage.models import Person, SessionEvent
+
+        crops = s.scalars(
+            select(SessionEvent.crop_path)
+            .join(Person, Person.id == SessionEvent.person_id)
+            .where(SessionEvent.kind == "visitor", Person.name == FRIEND)
+        ).all()
+        assert crops and all((Settings.from_env().home / c).is_file() for c in crops)

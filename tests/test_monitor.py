@@ -237,6 +237,10 @@ def test_enrolled_but_not_expected_is_a_visitor_not_a_mark():
     assert [m.person for m in out.marks] == ["ada"]
     assert out.recognized == 2
     assert [e.person for e in out.events if e.kind == "visitor"] == ["bob"]
+    # With his face, for staff reviewing a sit-in by someone enrolled elsewhere (a teacher's
+    # review: only roster members' faces were kept, and the case showed none).
+    [visit] = [e for e in out.events if e.kind == "visitor"]
+    assert visit.crop is not None and visit.crop.size > 0
 
 
 def test_a_face_matching_different_people_is_never_named():

@@ -588,7 +588,12 @@ class AttendanceMonitor:
             if name not in self.expected:
                 if name not in self.visitors:
                     self.visitors.add(name)
-                    out.events.append(Event(t, "visitor", name, "enrolled but not expected"))
+                    # With their face: a sit-in by someone enrolled elsewhere was confirmed
+                    # by staff who never saw the face (only roster members had crops).
+                    crop = crop_with_context(image, tr.box, within=tile)
+                    out.events.append(
+                        Event(t, "visitor", name, "enrolled but not expected", crop=crop)
+                    )
                 continue
             seen.add(name)
             self.last_seen[name] = t

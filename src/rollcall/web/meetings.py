@@ -263,7 +263,7 @@ def people_names(s, row) -> list[str]:  # noqa: ANN001
 def meeting_view(s, row, report) -> dict[str, object]:  # noqa: ANN001
     """What the session sheet's meeting section shows: the reconciliation with links to the
     crops behind each case, the accounts waiting for a match, and who can be chosen."""
-    from rollcall.storage.models import AttendanceRecord, UnknownFace
+    from rollcall.storage.models import AttendanceRecord, SessionEvent, UnknownFace
 
     result = report.meeting
     if result is None:
@@ -281,6 +281,19 @@ def meeting_view(s, row, report) -> dict[str, object]:  # noqa: ANN001
             )
         )
     )
+    # Someone enrolled but not expected (a sit-in from another course): their visit's crop.
+    visits = {
+        name: event_id
+        for event_id, name in s.execute(
+            select(SessionEvent.id, Person.name)
+            .join(Person, Person.id == SessionEvent.person_id)
+            .where(
+                SessionEvent.session_id == row.id,
+                SessionEvent.kind == "visitor",
+                SessionEvent.crop_path.is_not(None),
+            )
+        )
+    }
     evidence = {}
     for e in result.entries:
         links = []
@@ -290,6 +303,8 @@ def meeting_view(s, row, report) -> dict[str, object]:  # noqa: ANN001
                 url = url_for("unknowns.crop", face_id=face) if face else None
             elif seen.person in with_evidence:
                 url = url_for("sessions.evidence", name=row.name, person=seen.person)
+            elif seen.person in visits:
+                url = url_for("sessions.event_crop", name=row.name, event_id=visits[seen.person])
             else:
                 url = None
             links.append((seen, url))
