@@ -317,3 +317,22 @@ def test_a_confirmed_sit_in_cannot_be_undone_by_assigning_its_face(app: Flask, b
         entry = s.scalar(select(AuditEntry).where(changed, AuditEntry.reason.contains("confirmed")))
         assert entry.subject == "Bob" and "@" not in entry.reason, entry.reason
         assert "proxy_suspected case: confirmed (his cousin at his laptop)" == entry.reason
+
+
+def test_an_account_matched_by_the_face_in_its_tile_is_offered_that_person(
+    app: Flask, browser
+) -> None:  # noqa: ANN001
+    """A teacher's review: "Galaxy S21" was described as "matched by the face in its tile:
+    Alice" while its Accounts-to-match row offered no one ("choose…")."""
+    sit_in(app)
+    with app.extensions["rollcall"].db.session() as s:
+        for sg in s.scalars(select(Sighting).where(Sighting.label == "Alice")):
+            sg.label = "Galaxy S21"
+    people = [Attendee("Galaxy S21", None, ((0, 600),)),
+              Attendee("Bob", "bob@school.example", ((10, 590),))]  # fmt: skip
+    ivy = browser("ivy")
+    assert _upload(ivy, zoom_report(people, START, ZoneInfo("UTC"))).status_code == 302
+    page = ivy.get("/sessions/algebra-1").get_data(as_text=True)
+    waiting = page[page.index('id="waiting"') :]
+    waiting = waiting[: waiting.index("</ul>")]
+    assert "<option selected>Alice</option>" in waiting and "proposed: Alice" in waiting
