@@ -435,3 +435,17 @@ def test_someone_not_yet_seen_can_be_marked_absent_while_the_session_runs(app, b
         assert (entry.subject, entry.before, entry.after) == ("Bob", "not_yet_seen", "absent")
     again = b.post("/sessions/algebra-live2/marks/Bob", {"status": "absent", "reason": "twice"})
     assert again.status_code == 400  # now it is absent
+
+
+def test_todays_class_that_has_ended_without_a_session_is_missed_not_to_come() -> None:
+    """A teacher's review: today's 09:00-10:00 class, with no session, was "to come" at 16:37."""
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from rollcall.web.courses import _first_to_come
+
+    course = SimpleNamespace(start_time="09:00", end_time="10:00")
+    assert str(_first_to_come(course, datetime(2026, 3, 4, 16, 37))) == "2026-03-05"
+    assert str(_first_to_come(course, datetime(2026, 3, 4, 9, 30))) == "2026-03-04"
+    night = SimpleNamespace(start_time="23:30", end_time="00:30")  # ends tomorrow
+    assert str(_first_to_come(night, datetime(2026, 3, 4, 16, 37))) == "2026-03-04"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -68,6 +68,15 @@ def _term_text(course: Course) -> str:
     return f"{course.term_start} to {course.term_end}, {days}, {len(course.holidays)} holiday(s)"
 
 
+def _first_to_come(course: Course, now: datetime) -> date:
+    """The first meeting day still to come: today until today's class has ended (a class at
+    09:00 with no session was still "to come" at 16:37: a teacher's review)."""
+    start, end = course.start_time, course.end_time
+    if start and end and start < end and now.strftime("%H:%M") >= end:
+        return now.date() + timedelta(days=1)
+    return now.date()
+
+
 @bp.get("/<name>")
 def detail(name: str):  # noqa: ANN201
     from rollcall.web.reports import date_range
@@ -78,7 +87,7 @@ def detail(name: str):  # noqa: ANN201
         course = course_or_abort(s, name, user)
         zone = session_zone(course, portal().settings.timezone)
         report = build_course_report(s, course, portal().settings.timezone, first, last)
-        days = report.calendar(datetime.now(zone).date())
+        days = report.calendar(_first_to_come(course, datetime.now(zone)))
         roster = course_people(s, course)
         on_roster = {p.id for p in roster}
         others = sorted(
