@@ -36,6 +36,19 @@ def test_assign_and_dismiss(app, browser) -> None:
         entry = s.scalar(select(AuditEntry))
         assert (entry.action, entry.reason) == ("unknown.assigned", reason)
     assert "#1" in ivy.get("/unknowns/?show=assigned").get_data(as_text=True)
+    # The report (its JSON) and Bob's history say his mark was changed by staff, as the sheet
+    # and the exports do (a teacher's review: "edited" meant different things on each).
+    from rollcall.attendance.history import person_history
+    from rollcall.attendance.report import build_report
+    from rollcall.storage.models import AttendanceSession, Person
+
+    with db.session() as s:
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-1"))
+        bob = next(a for a in build_report(s, row, "UTC").attendance if a.person == "Bob")
+        assert bob.edited
+        bob_id = s.scalar(select(Person.id).where(Person.name == "Bob"))
+        history = person_history(s, bob_id, "Bob", None, "UTC")
+        assert [e.edited for e in history.entries if e.session == "algebra-1"] == [True]
     assert browser("otto").post("/unknowns/1/dismiss").status_code == 403
     assert ivy.post("/unknowns/1/dismiss").status_code == 302
     with db.session() as s:

@@ -144,6 +144,11 @@ def person_history(
             intervals.setdefault(iv.session_id, []).append(iv)
     entries = []
     blanks = blanks_from(session, [row.id for _, row in rows])
+    from rollcall.attendance.export import edit_reasons
+
+    # Marks staff changed, by an edit or an unknown face assigned (as the sheet says).
+    changed = {name for name, who in edit_reasons(session, [r.name for _, r in rows])
+               if who == person_name}  # fmt: skip
     for record, row in rows:
         zone = row_zone(row, default_zone)
         window = schedule_window(row, row.course, zone, blanks.get(row.id))
@@ -159,7 +164,7 @@ def person_history(
                 status=entry.status,
                 minutes=entry.minutes_present,
                 evidence=bool(entry.evidence),
-                edited=entry.edited,
+                edited=entry.edited or row.name in changed,
             )
         )
     return PersonHistory(person_name, entries)

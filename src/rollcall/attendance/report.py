@@ -318,9 +318,19 @@ def build_report(
     window = schedule_window(row, course, zone)
     intervals = intervals_by_person(session, row.id)
     over = session_over(row, window)
+    from dataclasses import replace
+
+    from rollcall.attendance.export import edit_reasons
+
+    # "edited" is what the sheet and the exports say: set by staff, by an edit or an unknown
+    # face assigned (this said no for the face assigned, while they said yes).
+    changed = {person for _, person in edit_reasons(session, [row.name])}
     entries = [
-        attendance_entry(record, name, intervals.get(record.person_id, []), window, over)
-        for record, name in attendance_rows(session, row.id)
+        replace(entry, edited=True) if entry.person in changed else entry
+        for entry in (
+            attendance_entry(record, name, intervals.get(record.person_id, []), window, over)
+            for record, name in attendance_rows(session, row.id)
+        )
     ]
     counts = [
         HeadCountEntry(round(h.t, 2), h.count, h.recognized, h.unknown, h.verified)
