@@ -360,6 +360,7 @@ def test_exports_show_clock_times_in_the_course_zone(
     assert ada_row["last seen (Europe/Paris)"] == datetime(2024, 5, 6, 15, 2, 10)
     listing = cli("sessions")
     assert "2024-05-06 15:00 CEST" in listing.stdout
+    assert "[/]" not in listing.stdout and "[white]" not in listing.stdout  # styled, not shown
 
 
 # ---------------------------------------------------------------- stopped, closed, deleted

@@ -6,8 +6,9 @@ import sys
 from collections import Counter
 
 import click
+from rich.markup import escape
 
-from rollcall.commands.base import App, Table, cli_actor, out_console, pass_app
+from rollcall.commands.base import App, Table, cli_actor, markup, out_console, pass_app
 
 _actor = cli_actor
 
@@ -36,7 +37,7 @@ def sessions_list(app: App) -> None:
             zone = row_zone(row, app.settings.timezone)
             table.add_row(
                 row.name,
-                f"[{colours.get(row.state, 'white')}]{state_shown(row)}[/]",
+                markup(f"[{colours.get(row.state, 'white')}]{escape(state_shown(row))}[/]"),
                 f"{in_zone(row.started_at, zone):%Y-%m-%d %H:%M %Z}",
                 row.source,
             )
