@@ -872,3 +872,11 @@ def test_one_picture_held_up_twice_is_one_attempt(engine, gallery, people) -> No
                                                 yaw_amp=20.0, seed=9)], seed=4)  # fmt: skip
     _, events, _ = play(monitor, later, offset=1800.0)
     assert [e.person for e in events if e.kind == ATTACK] == [ANN]
+    # Held up again 7 s after the last was lowered: another attempt, reported (the second
+    # review: a window grown by each attempt it hid hid a stream of them).
+    again = EntranceClip(SIZE, FPS, 12.0, [
+        walker(ANN, people[ANN][3], 0.2, kind="print", yaw_amp=20.0, seed=10),
+        walker(ANN, people[ANN][4], 9.2, kind="print", yaw_amp=20.0, seed=11),
+    ], seed=5)  # fmt: skip
+    _, events, _ = play(make_monitor(engine, gallery), again)
+    assert [e.person for e in events if e.kind == ATTACK] == [ANN, ANN]

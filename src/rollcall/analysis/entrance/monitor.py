@@ -61,10 +61,12 @@ SEEN_EVERY = 1.0  # seconds between last-seen updates of one person
 # "already marked". Someone who walks out and back in takes longer.
 SAME_PASS_S = 5.0
 ATTACK_AFTER = 4.0  # seconds in view without passing the liveness check: report it
-# A picture of one person held up again this soon after the last was seen is the same attempt
-# (a print lost and found by the tracker made three tracks, three events and three "please
-# see staff" lines on the kiosk: an entrance operator's review).
-ATTACK_SAME_S = 30.0
+# A picture of one person found again this soon after the last track of it ended is the same
+# attempt (a print lost and found by the tracker made three tracks, three events and three
+# "please see staff" lines on the kiosk: an entrance operator's review). Longer gaps are new
+# attempts, each reported: a window of 30 s from the last suppressed track kept growing and
+# hid a stream of attempts (the second review).
+ATTACK_SAME_S = 5.0
 # A judged track that was lost and found again must show the same face: its next shots of
 # naming size are matched, and this many in a row that name no one split it (one that names
 # someone else splits it at once).
@@ -503,7 +505,7 @@ class EntranceMonitor:
         file.state = "attack"
         if verdict.person is not None:
             last = self._attacked.get(verdict.person)
-            self._attacked[verdict.person] = file.last_t
+            self._attacked[verdict.person] = max(file.last_t, last or file.last_t)
             if last is not None and file.first_t - last < ATTACK_SAME_S:
                 return  # the same picture again: one attempt, one event, one face to review
         cues = file.probe.features()
