@@ -398,3 +398,26 @@ def test_an_admin_erases_a_strangers_faces_with_their_pictures(app, browser, set
         assert s.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc())) == (
             "unknown.deleted"
         )
+
+
+def test_a_picture_assigned_credits_the_person_in_the_session_looked_at_only(app, browser) -> None:  # noqa: ANN001
+    """An entrance operator's review: the same picture held up at five sessions was one group;
+    assigning it ("seen in person at the door") credited the person in all five. Faces judged
+    a picture are assigned in the session staff looked at only."""
+    from rollcall.storage.models import AttendanceSession
+
+    db = app.extensions["rollcall"].db
+    with db.session() as s:
+        first = s.get(UnknownFace, 1)
+        first.reason = "picture"
+        other = s.scalar(select(AttendanceSession).where(AttendanceSession.name != "algebra-1"))
+        s.add(UnknownFace(session_id=other.id, t=30.0, crop_path=first.crop_path,
+                          best_similarity=0.2, review="pending", reason="picture"))  # fmt: skip
+        s.flush()
+        second = s.scalar(select(UnknownFace.id).where(UnknownFace.session_id == other.id))
+    ada = browser("ada")
+    form = {"person": "Bob", "face": str(second), "reason": "seen at the door"}
+    assert ada.post("/unknowns/1/assign", form).status_code == 302
+    with db.session() as s:
+        assert s.get(UnknownFace, 1).review == "assigned"
+        assert s.get(UnknownFace, second).review == "pending"

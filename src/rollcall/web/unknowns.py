@@ -165,6 +165,17 @@ def _add_templates(person_name: str, stored: list[tuple[int, str]], consent=None
     return len(result.accepted)
 
 
+def _assignable(
+    group: list[tuple[UnknownFace, AttendanceSession]],
+) -> list[tuple[UnknownFace, AttendanceSession]]:
+    """The faces an assignment takes: the group, less faces judged a picture held up in
+    sessions other than the one staff looked at. Staff vouch that it was the person in person
+    at one door, once; the same picture held up elsewhere credited them in every session it
+    was shown in (an entrance operator's review)."""
+    looked_at = group[0][1].id
+    return [(f, r) for f, r in group if f.reason != PICTURE or r.id == looked_at]
+
+
 def _confirmed_sit_in(s, person: Person, rows: list[AttendanceSession]) -> str | None:  # noqa: ANN001
     """Why this person may not be credited with these faces: staff confirmed, in one of the
     sessions, that someone sat in for them (the face in their tile was another's). Assigning
@@ -197,7 +208,7 @@ def assign(face_id: int):  # noqa: ANN201
     reason = request.form.get("reason", "").strip()[:300]
     with db_session() as s:
         user = me(s)
-        group = _group_or_abort(s, face_id)
+        group = _assignable(_group_or_abort(s, face_id))
         person = get_person(s, person_name)
         if person is None or person_name not in _candidates(s, user, [r for _, r in group]):
             flash("Choose a person from the list.", "error")
@@ -217,7 +228,7 @@ def assign(face_id: int):  # noqa: ANN201
     with db_session() as s:
         actor = me(s).name
         person = get_person(s, person_name)
-        for face, row in _group_or_abort(s, face_id):
+        for face, row in _assignable(_group_or_abort(s, face_id)):
             change = assign_face(s, face, person)
             if change:
                 marked.append(row.name)
