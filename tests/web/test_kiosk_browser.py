@@ -124,3 +124,15 @@ def test_a_mark_appears_on_the_open_kiosk_page(app: Flask, server: str, page) ->
     assert page.locator("li.line").first.locator(".name").inner_text() == "Carol"  # newest first
     shot(page, "kiosk-visitor-unknown")
     assert not errors, errors
+
+
+def test_the_kiosk_says_offline_when_the_server_stops_answering(app: Flask, server: str, page) -> None:  # noqa: ANN001
+    """An entrance operator's review: with the server down, the kiosk kept saying "Live" over
+    stale lines (EventSource kept retrying, and only a closed stream said Offline)."""
+    page.goto(f"{server}/kiosk/algebra-1?token={app.config['SEED_KIOSK_TOKEN']}")
+    page.wait_for_selector("#kiosk-state:text('Live')")
+    # The server goes: its streams end (5 s here) and every reconnection fails.
+    page.route("**/stream**", lambda route: route.abort())
+    page.wait_for_selector("#kiosk-state:text('Offline: ask staff')", timeout=30_000)
+    page.unroute("**/stream**")
+    page.wait_for_selector("#kiosk-state:text('Live')", timeout=30_000)  # and back

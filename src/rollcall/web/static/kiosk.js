@@ -46,18 +46,31 @@
   }
 
   const source = new EventSource(root.dataset.stream);
-  source.onopen = function () {
+  let offlineTimer = null;
+  function offline() {
+    state.textContent = "Offline: ask staff";
+    state.classList.add("offline");
+  }
+  function live() {
+    clearTimeout(offlineTimer);
+    offlineTimer = null;
     state.textContent = "Live";
     state.classList.remove("offline");
-  };
+  }
+  source.onopen = live;
   source.onmessage = function (event) {
+    live();
     render(JSON.parse(event.data));
   };
-  // The server ends each stream after a while; EventSource reconnects by itself.
+  // The server ends each stream after a while and EventSource reconnects by itself at once;
+  // still reconnecting after OFFLINE_AFTER_MS, the server is down (the page said "Live" for
+  // as long as it was: an entrance operator's review).
+  const OFFLINE_AFTER_MS = 5000;
   source.onerror = function () {
     if (source.readyState === EventSource.CLOSED) {
-      state.textContent = "Offline: ask staff";
-      state.classList.add("offline");
+      offline();
+    } else if (offlineTimer === null) {
+      offlineTimer = setTimeout(offline, OFFLINE_AFTER_MS);
     }
   };
   source.addEventListener("revoked", function () {
