@@ -126,7 +126,9 @@ def test_a_mark_appears_on_the_open_kiosk_page(app: Flask, server: str, page) ->
     assert not errors, errors
 
 
-def test_the_kiosk_says_offline_when_the_server_stops_answering(app: Flask, server: str, page) -> None:  # noqa: ANN001
+def test_the_kiosk_says_offline_when_the_server_stops_answering(
+    app: Flask, server: str, page
+) -> None:  # noqa: ANN001
     """An entrance operator's review: with the server down, the kiosk kept saying "Live" over
     stale lines (EventSource kept retrying, and only a closed stream said Offline)."""
     page.goto(f"{server}/kiosk/algebra-1?token={app.config['SEED_KIOSK_TOKEN']}")
