@@ -92,6 +92,13 @@ def test_a_kiosk_shows_only_its_session_or_its_courses(app: Flask) -> None:
     course_kiosk = _kiosk_client(app, course_token)
     assert course_kiosk.get(KIOSK).status_code == 200
     assert course_kiosk.get("/kiosk/staff-meeting?token=" + course_token).status_code == 403
+    # A course's screen opened before the camera's session exists waits for it, reloading
+    # (an entrance operator's review: a 404 with a link to the staff dashboard, for good).
+    early = course_kiosk.get("/kiosk/algebra-9")
+    page = early.get_data(as_text=True)
+    assert early.status_code == 200 and "Waiting for the session to start" in page
+    assert '<meta http-equiv="refresh" content="10">' in page and "dashboard" not in page
+    assert course_kiosk.get("/kiosk/algebra-9/stream").status_code == 404  # nothing to stream
 
 
 def test_revoking_or_disabling_the_maker_stops_the_kiosk(app: Flask) -> None:

@@ -76,6 +76,11 @@ def _authenticate():  # noqa: ANN202
         if kiosk is None:
             _refuse("This kiosk link is not valid any more (revoked or unknown): ask staff.")
         row = get_session(s, name)
+        if row is None and kiosk.course_id is not None and request.endpoint == "kiosk.page":
+            # A course's screen opened before the camera's session starts: it waits for it
+            # (it showed a 404, with a link to the staff dashboard, until someone reloaded).
+            waiting = render_template("kiosk.html", name=name, title=name, waiting=True)
+            return _keep_token(given, token) or waiting
         if row is None:
             abort(404, description=f"There is no session named {name!r}.")
         if not kiosks.may_show(s, kiosk, row):
@@ -84,20 +89,25 @@ def _authenticate():  # noqa: ANN202
             kiosk.last_used_at = utcnow()
         g.kiosk_id, g.kiosk_session_id = kiosk.id, row.id
         g.kiosk_zone = row_zone(row, portal().settings.timezone)
-    if given is not None:
-        # Into a cookie only /kiosk receives, then to the clean address.
-        response = redirect(request.path)
-        response.set_cookie(
-            COOKIE,
-            token.strip(),
-            max_age=365 * 24 * 3600,
-            path=bp.url_prefix,
-            secure=request.is_secure,
-            httponly=True,
-            samesite="Strict",
-        )
-        return response
-    return None
+    return _keep_token(given, token)
+
+
+def _keep_token(given: str | None, token: str) -> Response | None:
+    """A token given in the address goes into a cookie only /kiosk receives, and the browser
+    to the clean address."""
+    if given is None:
+        return None
+    response = redirect(request.path)
+    response.set_cookie(
+        COOKIE,
+        token.strip(),
+        max_age=365 * 24 * 3600,
+        path=bp.url_prefix,
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 @bp.get("/<name>")
