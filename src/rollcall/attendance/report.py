@@ -307,10 +307,12 @@ def build_report(
     default_zone: str | None = None,
     *,
     meeting: bool = True,
+    changed: set[str] | None = None,
 ) -> SessionReport:
     """The session's report; schedules and clock times are read in the course's zone, else
     in `default_zone` (pass Settings.timezone), else in the machine's. With `meeting`, the
-    reconciliation of its participant list, if it has one."""
+    reconciliation of its participant list, if it has one. ``changed``: the people whose
+    marks staff changed (attendance.export.edit_reasons), when the caller has them already."""
     from rollcall.attendance.reconcile import reconcile_session
 
     course = row.course
@@ -324,7 +326,8 @@ def build_report(
 
     # "edited" is what the sheet and the exports say: set by staff, by an edit or an unknown
     # face assigned (this said no for the face assigned, while they said yes).
-    changed = {person for _, person in edit_reasons(session, [row.name])}
+    if changed is None:
+        changed = {person for _, person in edit_reasons(session, [row.name])}
     entries = [
         replace(entry, edited=True) if entry.person in changed else entry
         for entry in (
