@@ -112,8 +112,9 @@ def build_course_report(
     reports = [
         r
         for r in (
-            build_report(session, row, default_zone, meeting=False,
-                         changed=changed.get(row.name, set()))  # fmt: skip
+            build_report(
+                session, row, default_zone, meeting=False, changed=changed.get(row.name, set())
+            )  # fmt: skip
             for row in rows
         )
         if (first is None or r.day >= first) and (last is None or r.day <= last)
