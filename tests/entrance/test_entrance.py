@@ -267,6 +267,25 @@ def test_head_counts_by_the_line_say_who_is_inside(engine, gallery, people) -> N
     ]
 
 
+def test_someone_named_leaving_who_never_came_in_was_inside_before(engine, gallery, people) -> None:  # noqa: ANN001, E501
+    """An entrance operator's review: Bob, inside before counting began, walks out while Ann
+    and a stranger walk in. The count said 1 inside (Ann): the stranger was hidden, and no
+    mismatch said so. Bob was one of those inside before: 2 inside, 1 of them recognised."""
+    down = dict(start=(0.3, 0.2), end=(0.3, 0.8), size=(60.0, 90.0))
+    up = dict(start=(0.7, 0.8), end=(0.7, 0.2), size=(60.0, 90.0))
+    walkers = [  # Ann is in before Bob walks out: the count never went below zero
+        walker(ANN, people[ANN][3], 0.2, seed=13, **down),
+        walker(BOB, people[BOB][3], 3.0, seed=14, **up),
+        walker(STRANGER, people[STRANGER][3], 5.8, seed=12, **down),
+    ]
+    clip = EntranceClip(SIZE, FPS, 8.8, walkers, seed=6)
+    monitor = make_monitor(engine, gallery, line=(0.0, 180.0, 640.0, 180.0))
+    _, _, steps = play(monitor, clip)
+    assert monitor.occupancy is not None
+    assert (monitor.occupancy.entered, monitor.occupancy.left) == (2, 1)
+    assert (steps[-1].inside, steps[-1].named_inside) == (2, 1)
+
+
 def enroll_ann_and_bob(cli, people, tmp_path: Path) -> None:  # noqa: ANN001
     """Ann and Bob enrolled through the CLI from their first two photos each."""
     for name in (ANN, BOB):

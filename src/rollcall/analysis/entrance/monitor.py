@@ -194,9 +194,20 @@ class EntranceMonitor:
             for f in self.tracks.values()
             if f.last_frame == self.frame_index and f.state in ("marked", "repeat")
         )
+        self._settle_base(step)
         step.named_inside = self.named_inside()
         self._prev_gray = gray
         return step
+
+    def _settle_base(self, step: EntranceStep) -> None:
+        """A person named leaving who was never seen coming in was inside before counting
+        began: one more there then than the count knew (the count was one low, and a stranger
+        who came in meanwhile was taken for them: no mismatch said)."""
+        if self.occupancy is None:
+            return
+        left_before = sum(1 for n in self._net_crossings().values() if n < 0)
+        self.occupancy.base = max(self.occupancy.base, left_before)
+        step.inside = self.occupancy.inside
 
     def named_inside(self) -> int | None:
         """How many of the people inside by the line were recognised (None without a line): a
@@ -204,14 +215,19 @@ class EntranceMonitor:
         without having been seen coming in was one of those counted before this monitor began."""
         if self.occupancy is None:
             return None
+        net = self._net_crossings()
+        came_in = sum(1 for n in net.values() if n > 0)
+        left_from_before = sum(1 for n in net.values() if n < 0)
+        return min(self.occupancy.inside, came_in + max(0, self._named_base - left_from_before))
+
+    def _net_crossings(self) -> dict[str, int]:
+        """Each named person's crossings in minus out, ended tracks and live ones."""
         net = dict(self._crossed)
         for file in self.tracks.values():
             if file.person is not None:
                 crossed = self._crossed_as_named(file)
                 net[file.person] = net.get(file.person, 0) + crossed
-        came_in = sum(1 for n in net.values() if n > 0)
-        left_from_before = sum(1 for n in net.values() if n < 0)
-        return min(self.occupancy.inside, came_in + max(0, self._named_base - left_from_before))
+        return net
 
     def finish(self, t: float) -> EntranceStep:
         """The source ended: every track still open ends now."""
@@ -219,6 +235,7 @@ class EntranceMonitor:
         self.tracker.close()
         for track_id in list(self.tracks):
             self._end(self.tracks.pop(track_id), step)
+        self._settle_base(step)
         step.named_inside = self.named_inside()
         return step
 
