@@ -899,3 +899,13 @@ def test_one_picture_held_up_twice_is_one_attempt(engine, gallery, people) -> No
     ], seed=5)  # fmt: skip
     _, events, _ = play(make_monitor(engine, gallery), again)
     assert [e.person for e in events if e.kind == ATTACK] == [ANN, ANN]
+    # Held up 8 s (judged while still in view), lost 1.5 s, found again: one attempt (the
+    # second review: the gap was counted from the verdict, not from when it was last seen).
+    held = EntranceClip(SIZE, FPS, 12.0, [
+        walker(ANN, people[ANN][3], 0.2, kind="print", yaw_amp=20.0, seed=12, duration=8.0),
+        walker(ANN, people[ANN][3], 9.7, kind="print", yaw_amp=20.0, seed=13),
+    ], seed=6)  # fmt: skip
+    monitor = make_monitor(engine, gallery)
+    _, events, _ = play(monitor, held)
+    assert len([f for f in monitor.finished if f.state == "attack"]) == 2
+    assert [e.person for e in events if e.kind == ATTACK] == [ANN]

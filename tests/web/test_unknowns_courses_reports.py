@@ -421,3 +421,48 @@ def test_a_picture_assigned_credits_the_person_in_the_session_looked_at_only(app
     with db.session() as s:
         assert s.get(UnknownFace, 1).review == "assigned"
         assert s.get(UnknownFace, second).review == "pending"
+
+
+def test_closing_stores_the_status_of_someone_given_an_unknown_face(app, browser) -> None:  # noqa: ANN001
+    """The second review: once "edited" also meant a face assigned, closing the session kept
+    the "present" the assignment wrote instead of the "late" the times give."""
+    from datetime import UTC, datetime
+
+    from rollcall.attendance.lifecycle import close
+    from rollcall.storage.models import AttendanceRecord, AttendanceSession, Person
+
+    db = app.extensions["rollcall"].db
+    with db.session() as s:
+        course = s.scalar(
+            select(AttendanceSession).where(AttendanceSession.name == "algebra-1")
+        ).course
+        course.start_time, course.end_time, course.grace_minutes = "09:00", "10:00", 5
+        row = AttendanceSession(name="algebra-2", course_id=course.id, source="screen",
+                                state="running", seed=1, min_interval=20, max_interval=90,
+                                verify_every=300, leave_after=180, processed_until=3600,
+                                started_at=datetime(2026, 3, 3, 9, 0, tzinfo=UTC))  # fmt: skip
+        s.add(row)
+        s.flush()
+        for person in s.scalars(select(Person)):
+            s.add(AttendanceRecord(session_id=row.id, person_id=person.id, status="absent"))
+        face = UnknownFace(session_id=row.id, t=1500.0, crop_path="evidence/x.jpg",
+                           best_similarity=0.2, review="pending")  # fmt: skip
+        s.add(face)
+        s.flush()
+        face_id = face.id
+    ada = browser("ada")
+    assert ada.post(f"/unknowns/{face_id}/assign", {"person": "Bob"}).status_code == 302
+    with db.session() as s:
+        row = s.scalar(select(AttendanceSession).where(AttendanceSession.name == "algebra-2"))
+        assert close(s, row, 3600.0, "UTC")["Bob"] == "late"
+    with db.session() as s:
+        stored = dict(s.execute(
+            select(Person.name, AttendanceRecord.status).join(Person)
+            .where(AttendanceRecord.session_id == row.id)).all())  # fmt: skip
+    assert stored["Bob"] == "late"
+    # An assigned face is a mark's evidence: not deleted from the unknown faces page.
+    assert "/delete" not in ada.get("/unknowns/?show=assigned").get_data(as_text=True)
+    refused = ada.post(f"/unknowns/{face_id}/delete?show=assigned", follow_redirects=True)
+    assert "Assigned faces are someone" in refused.get_data(as_text=True)
+    with db.session() as s:
+        assert s.get(UnknownFace, face_id) is not None

@@ -94,7 +94,10 @@ def close(
     row.duration = max(end_t, row.processed_until or 0.0)
     session.flush()
     report = build_report(session, row, default_zone)
-    statuses = {a.person: a.status for a in report.attendance if not a.edited}
+    # Every status is written where staff did not set the mark by hand (the update's own
+    # filter): the report's "edited" also means an unknown face assigned, whose person's
+    # status (late, left early) is still the one worked out from the times.
+    statuses = {a.person: a.status for a in report.attendance}
     ids = person_ids(session, sorted(statuses))
     for name, status in statuses.items():
         session.execute(

@@ -281,6 +281,11 @@ def delete(face_id: int):  # noqa: ANN201
 
     with db_session() as s:
         group = _group_or_abort(s, face_id)
+        if any(face.review == "assigned" for face, _ in group):
+            # An assigned face is a mark's evidence now (its crop may be the mark's own).
+            flash("Assigned faces are someone's evidence: delete the person or the session "
+                  "to erase them.", "error")  # fmt: skip
+            return redirect(url_for("unknowns.index", show="assigned"))
         actor = me(s).name
         files = [inside_home(portal().settings, face.crop_path) for face, _ in group]
         for face, row in group:

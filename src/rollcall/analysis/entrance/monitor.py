@@ -105,6 +105,7 @@ class TrackFile:
     person: str | None = None
     live: bool | None = None
     left_view: bool = False  # judged once already as it left the view (see _left_view)
+    attack_of: str | None = None  # judged a picture of this person (see _attack)
     # Lost and found again since it was judged (see _recheck): the crossings it had made by
     # then, and how many shots since have failed to show the same face.
     recheck: tuple[int, int] | None = None
@@ -469,6 +470,12 @@ class EntranceMonitor:
             self._name(file, verdict.person, verdict.similarity, verdict.shot, file.last_t, step)
 
     def _end(self, file: TrackFile, step: EntranceStep) -> None:
+        if file.attack_of is not None:
+            # Judged while still in view (after ATTACK_AFTER): the picture was last seen when
+            # the track ended, and "found again" counts from then (the second review: a print
+            # held up 10 s, lost 1.5 s, was two attempts).
+            last = self._attacked.get(file.attack_of, file.last_t)
+            self._attacked[file.attack_of] = max(last, file.last_t)
         file.probe.finish()
         if file.state == "watching" and file.vote.embedded:
             verdict = file.vote.verdict(self.gallery)
@@ -521,6 +528,7 @@ class EntranceMonitor:
         it is no one's (privacy.faces_of)."""
         file.state = "attack"
         if verdict.person is not None:
+            file.attack_of = verdict.person
             last = self._attacked.get(verdict.person)
             self._attacked[verdict.person] = max(file.last_t, last or file.last_t)
             if last is not None and file.first_t - last < ATTACK_SAME_S:
