@@ -173,6 +173,7 @@ def test_staff_verify_edit_and_export(server: str, page) -> None:  # noqa: ANN00
         "ismail yilmaz, weiss, jose, zurich"
     )
     assert page.evaluate("['Zoë', 'Émile', 'adam'].sort(compare)") == ["adam", "Émile", "Zoë"]
+    assert page.evaluate("folded('Łukasz Søren Æsa')") == "lukasz soren aesa"  # as accents.py
 
     # Open the evidence of the first recognised person.
     thumbs.first.click()

@@ -225,7 +225,9 @@ def course_xlsx(report: CourseReport) -> bytes:
         )
     edits = book.create_sheet("Edits")
     edits.append(["session", "person", "change and reason"])
-    for (session_name, person), reason in sorted(report.reasons.items()):
+    for (session_name, person), reason in sorted(
+        report.reasons.items(), key=lambda kv: (kv[0][0], name_order(kv[0][1]))
+    ):
         edits.append([spreadsheet_safe(session_name), spreadsheet_safe(person), reason])
     for ws in (sessions, edits):
         for cell in ws[1]:

@@ -26,6 +26,7 @@ from rollcall.errors import RollcallError, SourceError
 from rollcall.source_text import hides_secrets, recording_name, recording_print
 from rollcall.storage.db import Database
 from rollcall.storage.models import AttendanceSession, Course, Person
+from rollcall.storage.names import name_order
 from rollcall.storage.sessions import (
     SessionSettings,
     attendance_rows,
@@ -139,7 +140,7 @@ def _expected_people(db: Database, options: RunOptions) -> tuple[list[Person], o
             if not people:
                 raise RollcallError(f"course {options.course!r} has no one on its roster")
             return people, course
-        people = list(session.scalars(select(Person).order_by(Person.name)))
+        people = sorted(session.scalars(select(Person)), key=lambda p: name_order(p.name))
         if not people:
             raise RollcallError("no one is enrolled yet: enroll people first (rollcall enroll)")
         return people, None

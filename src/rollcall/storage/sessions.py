@@ -281,9 +281,10 @@ def live_summaries(session: Session, session_ids: list[int]) -> dict[int, LiveSu
         select(AttendanceRecord.session_id, Person.name, AttendanceRecord.last_seen)
         .join(Person, Person.id == AttendanceRecord.person_id)
         .where(AttendanceRecord.session_id.in_(session_ids))
-        .order_by(Person.name)
     ):
         marked[sid].append((name, last_seen))
+    for names in marked.values():
+        names.sort(key=lambda item: name_order(item[0]))
     return {sid: LiveSummary(*counts.get(sid, (None, 0)), marked[sid]) for sid in session_ids}
 
 

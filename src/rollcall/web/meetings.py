@@ -320,13 +320,12 @@ def meeting_view(s, row, report) -> dict[str, object]:  # noqa: ANN001
     names = dict(s.execute(select(Person.id, Person.name)).all())
     # The person the face in an unmatched account's tile was (the reconciliation's "matched by
     # the face in its tile"): offered, as a name proposal is (it was described, not offered).
-    by_face = {(e.name, e.email): e.person for e in result.entries if e.name and e.person}
+    # (By the account's key, which a case ends with: two "iPhone" accounts are two accounts.)
+    by_face = {e.case.partition(":")[2]: e.person for e in result.entries if e.person}
     return {
         "meeting": result,
         "evidence": evidence,
-        "waiting": [
-            (p, names.get(p.proposed_id) or by_face.get((p.name, p.email))) for p in waiting
-        ],
+        "waiting": [(p, names.get(p.proposed_id) or by_face.get(p.account_key)) for p in waiting],
         "people_names": people_names(s, row),
     }
 

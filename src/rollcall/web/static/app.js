@@ -3,9 +3,13 @@
 
 // Text as searched: without accents or case ("Émile" is found by "emile", "İsmail" by
 // "ismail", "Weiß" by "weiss"), as the server folds names (storage.names.folded).
+// Latin letters Unicode does not decompose, as rollcall/accents.py writes them.
+const OWN_LETTERS = { "ø": "o", "ł": "l", "ı": "i", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t",
+  "æ": "ae", "œ": "oe", "þ": "th" };
+
 function folded(text) {
-  return text.replace(/ı/g, "i").normalize("NFKD").replace(/\p{M}/gu, "")
-    .toLocaleLowerCase("en").replace(/ß/g, "ss");
+  return text.normalize("NFKD").replace(/\p{M}/gu, "").toLocaleLowerCase("en")
+    .replace(/[øłıđðħŧæœþ]/g, (ch) => OWN_LETTERS[ch]).replace(/ß/g, "ss");
 }
 
 function cellValue(row, index) {

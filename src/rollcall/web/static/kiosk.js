@@ -68,7 +68,10 @@
   const OFFLINE_AFTER_MS = 5000;
   source.onerror = function () {
     if (source.readyState === EventSource.CLOSED) {
+      // Closed for good (a proxy answered 502 while the server was down): the page is
+      // loaded again after a while, not left offline until someone reloads it.
       offline();
+      setTimeout(function () { window.location.reload(); }, 15000);
     } else if (offlineTimer === null) {
       offlineTimer = setTimeout(offline, OFFLINE_AFTER_MS);
     }
