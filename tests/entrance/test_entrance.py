@@ -230,22 +230,35 @@ def test_line_counts_people_in_and_out(engine, gallery, people) -> None:  # noqa
     assert monitor.occupancy.inside == 1
 
 
+MIDDLE = (0.0, 180.0, 640.0, 180.0)  # a line across the middle: walking down it is "in"
+
+
+def crossing(x: float, inward: bool) -> dict[str, object]:
+    """A walk across the middle line at ``x`` (share of the width), in or out."""
+    top, bottom = (x, 0.2), (x, 0.8)
+    start, end = (top, bottom) if inward else (bottom, top)
+    return dict(start=start, end=end, size=(60.0, 90.0))
+
+
+def through_the_line(engine, gallery, walkers, duration: float):  # noqa: ANN001, ANN201
+    """A monitor counting at the middle line over a clip of ``walkers``, and its steps."""
+    monitor = make_monitor(engine, gallery, line=MIDDLE)
+    _, _, steps = play(monitor, EntranceClip(SIZE, FPS, duration, walkers, seed=6))
+    return monitor, steps
+
+
 def test_head_counts_by_the_line_say_who_is_inside(engine, gallery, people) -> None:  # noqa: ANN001
     """Bob goes in, Bob comes out, a stranger goes in. The head count is the people inside
     and "recognised" those of them named coming in, whether or not their face is in view
     now; when the stranger makes it one again, the count does not match who is known."""
     from rollcall.attendance.entrance import head_count
 
-    down = dict(start=(0.5, 0.2), end=(0.5, 0.8), size=(60.0, 90.0))
-    up = dict(start=(0.5, 0.8), end=(0.5, 0.2), size=(60.0, 90.0))
     walkers = [
-        walker(BOB, people[BOB][3], 0.2, seed=13, **down),
-        walker(BOB, people[BOB][3], 3.0, seed=14, **up),
-        walker(STRANGER, people[STRANGER][3], 5.8, seed=12, **down),
+        walker(BOB, people[BOB][3], 0.2, seed=13, **crossing(0.5, inward=True)),
+        walker(BOB, people[BOB][3], 3.0, seed=14, **crossing(0.5, inward=False)),
+        walker(STRANGER, people[STRANGER][3], 5.8, seed=12, **crossing(0.5, inward=True)),
     ]
-    clip = EntranceClip(SIZE, FPS, 8.6, walkers, seed=6)
-    monitor = make_monitor(engine, gallery, line=(0.0, 180.0, 640.0, 180.0))
-    _, _, steps = play(monitor, clip)
+    monitor, steps = through_the_line(engine, gallery, walkers, 8.6)
 
     def at(t: float):  # noqa: ANN202
         return next(step for step in steps if step.t >= t)
@@ -271,16 +284,12 @@ def test_someone_named_leaving_who_never_came_in_was_inside_before(engine, galle
     """An entrance operator's review: Bob, inside before counting began, walks out while Ann
     and a stranger walk in. The count said 1 inside (Ann): the stranger was hidden, and no
     mismatch said so. Bob was one of those inside before: 2 inside, 1 of them recognised."""
-    down = dict(start=(0.3, 0.2), end=(0.3, 0.8), size=(60.0, 90.0))
-    up = dict(start=(0.7, 0.8), end=(0.7, 0.2), size=(60.0, 90.0))
     walkers = [  # Ann is in before Bob walks out: the count never went below zero
-        walker(ANN, people[ANN][3], 0.2, seed=13, **down),
-        walker(BOB, people[BOB][3], 3.0, seed=14, **up),
-        walker(STRANGER, people[STRANGER][3], 5.8, seed=12, **down),
+        walker(ANN, people[ANN][3], 0.2, seed=13, **crossing(0.3, inward=True)),
+        walker(BOB, people[BOB][3], 3.0, seed=14, **crossing(0.7, inward=False)),
+        walker(STRANGER, people[STRANGER][3], 5.8, seed=12, **crossing(0.3, inward=True)),
     ]
-    clip = EntranceClip(SIZE, FPS, 8.8, walkers, seed=6)
-    monitor = make_monitor(engine, gallery, line=(0.0, 180.0, 640.0, 180.0))
-    _, _, steps = play(monitor, clip)
+    monitor, steps = through_the_line(engine, gallery, walkers, 8.8)
     assert monitor.occupancy is not None
     assert (monitor.occupancy.entered, monitor.occupancy.left) == (2, 1)
     assert (steps[-1].inside, steps[-1].named_inside) == (2, 1)
