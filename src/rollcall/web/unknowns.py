@@ -274,8 +274,8 @@ def _dismiss(s, group) -> None:  # noqa: ANN001
 @bp.post("/<int:face_id>/delete")
 @admin_required
 def delete(face_id: int):  # noqa: ANN201
-    """Erase a stranger's faces (crops and sealed embeddings), whatever their review: a face
-    no one was credited with is still someone's biometric data, and they may ask for it to go.
+    """Erase a stranger's faces (crops and sealed embeddings), pending or dismissed: a face no
+    one was credited with is still someone's biometric data, and they may ask for it to go.
     The files go after the rows are committed, as an erasure's do."""
     from rollcall.privacy import inside_home, unlink
 
