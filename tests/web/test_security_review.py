@@ -103,6 +103,7 @@ ROUTES: dict[str, Route] = {
     "courses.remove": _r("page", "admin", "POST", name="Algebra"),
     "unknowns.dismiss_many": _r("page", "self", "POST"),
     "unknowns.enroll": _r("page", "admin", "GET POST", face_id=1),
+    "unknowns.delete": _r("page", "admin", "POST", face_id=1),
     "alerts.index": _r("page", "any", "GET", hidden="algebra-1"),
     "alerts.message": _r("page", "own", "GET", message_id=1),
     "alerts.send": _r("page", "own", "POST"),
