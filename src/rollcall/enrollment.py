@@ -273,8 +273,3 @@ def person_folders(root: Path) -> list[PersonFolder]:
         except RollcallError as exc:
             out.append(PersonFolder(name, [], str(exc).removeprefix(f"{shown_text(str(d))}: ")))
     return out
-
-
-def loose_photos(root: Path) -> list[Path]:
-    """Photos directly in an enrollment folder, in no one's sub-folder: said, not enrolled."""
-    return photos_in(root)

@@ -271,6 +271,7 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
     """A zip of everything rollcall holds about a person (subject access request)."""
     with db.session() as session:
         person = require_person(session, name)
+        naming = _naming(person.name)  # (compiled once, for every row it is tried on)
         templates = session.scalars(
             select(Template).where(Template.person_id == person.id).order_by(Template.id)
         ).all()
@@ -359,7 +360,7 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                 # Entries about them, and entries about something else that name them (a
                 # course's roster "add …, Tony, …": a DPO's review found them left out).
                 if a.subject == person.name
-                or any(_naming(person.name).search(v or "") for v in (a.reason, a.before, a.after))
+                or any(naming.search(v or "") for v in (a.reason, a.before, a.after))
             ],
             # Alert emails about them (to them, their guardian, staff), sent or waiting.
             "alert_emails": [
@@ -382,9 +383,7 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                     .order_by(OutboxMessage.id)
                 )
                 # And the session summaries to staff that list them by name.
-                if m.person_name == person.name
-                or _naming(person.name).search(m.subject)
-                or _naming(person.name).search(m.body)
+                if m.person_name == person.name or naming.search(m.subject) or naming.search(m.body)
             ],
             # Every sample in which a face was taken for them: where, and how alike it was.
             "sightings": [
@@ -467,7 +466,7 @@ def purge_evidence(
     db: Database, settings: Settings, older_than_days: int, now: datetime | None = None
 ) -> Purge:
     """Delete evidence crops of sessions that ended more than N days ago (an interrupted one
-    never closed: that started more than N days ago); records stay. Live
+    never closed: whose analysis got to more than N days ago); records stay. Live
     participant events kept for a session that never came go too, once a day old."""
     if older_than_days < 0:
         raise RollcallError("the retention period cannot be negative")

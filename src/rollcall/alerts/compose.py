@@ -148,9 +148,7 @@ def plan_summary(
         )
     )
     names = dict(session.execute(select(Person.id, Person.name)).all()) if events else {}
-    from rollcall.attendance.reconcile import reconcile_session
-
-    meeting = reconcile_session(session, row)
+    meeting = report.meeting  # (the report reconciled the participant list already)
     not_seen = sorted(
         {e.person for e in meeting.entries if e.status == "joined_not_seen" and e.person}
         if meeting

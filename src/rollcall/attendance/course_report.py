@@ -105,9 +105,11 @@ def build_course_report(
         if (first is None or in_zone(row.started_at, zone).date() >= first - ONE_DAY)
         and (last is None or in_zone(row.started_at, zone).date() <= last + ONE_DAY)
     ]
-    # The marks staff changed, for every session at once (not two queries a session).
+    # The marks staff changed, for every session at once (not two queries a session); the
+    # same read gives the export's reasons.
+    all_reasons = edit_reasons(session, [row.name for row in rows])
     changed: dict[str, set[str]] = {}
-    for session_name, person in edit_reasons(session, [row.name for row in rows]):
+    for session_name, person in all_reasons:
         changed.setdefault(session_name, set()).add(person)
     reports = [
         r
@@ -141,7 +143,8 @@ def build_course_report(
         for name, statuses in sorted(per_person.items(), key=lambda kv: name_order(kv[0]))
     ]
     contacts = contacts_of(session, list(per_person)) if details else {}
-    reasons = edit_reasons(session, [r.session for r in reports]) if details else {}
+    shown = {r.session for r in reports}
+    reasons = {k: v for k, v in all_reasons.items() if k[0] in shown} if details else {}
     return CourseReport(
         course.name, reports, people, course_term(course), first, last, contacts, reasons,
         timezone=str(zone),

@@ -320,8 +320,6 @@ def build_report(
     window = schedule_window(row, course, zone)
     intervals = intervals_by_person(session, row.id)
     over = session_over(row, window)
-    from dataclasses import replace
-
     from rollcall.attendance.export import edit_reasons
 
     # "edited" is what the sheet and the exports say: set by staff, by an edit or an unknown
@@ -329,7 +327,7 @@ def build_report(
     if changed is None:
         changed = {person for _, person in edit_reasons(session, [row.name])}
     entries = [
-        replace(entry, edited=True) if entry.person in changed else entry
+        dataclasses.replace(entry, edited=True) if entry.person in changed else entry
         for entry in (
             attendance_entry(record, name, intervals.get(record.person_id, []), window, over)
             for record, name in attendance_rows(session, row.id)

@@ -77,10 +77,10 @@ def window_for(
     if not start_time or not end_time:
         return None
     day = class_day(started_at, start_time, zone)
-    # The night clocks go back, the start shows twice: the class is the one nearer the
-    # session's start. A class that ends at or before its start's clock time ends after
-    # midnight; otherwise on its day, at the first end after its start. (The night clocks go
-    # forward, a time in the skipped hour is the jump: wallclock.wall_instants.)
+    # The night clocks go back, the start shows twice (below: which of the two). A class that
+    # ends at or before its start's clock time ends after midnight; otherwise on its day, at
+    # the first end after its start. (The night clocks go forward, a time in the skipped hour
+    # is the jump: wallclock.wall_instants.)
     starts = wall_instants(day, start_time, zone)
     # The latest that had begun by the session's start (or was about to): a session at the
     # first 01:35 is the first 01:00's class, not the second's 25 minutes later.

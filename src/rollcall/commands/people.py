@@ -82,12 +82,12 @@ def folder_jobs(app: App, root: Path) -> list[tuple[str, list[Path]]]:
     """(name, photos) per person folder of an enrollment folder; a folder that cannot be used
     (unreadable, a link back into the folder) is a failed line and the others still count,
     and photos lying in the folder itself are said to be nobody's (they were ignored unsaid)."""
-    from rollcall.enrollment import loose_photos, person_folders
+    from rollcall.enrollment import person_folders, photos_in
     from rollcall.source_text import shown_text
 
     try:
         folders = person_folders(root)
-        loose = loose_photos(root)
+        loose = photos_in(root)  # in no one's sub-folder: said, not enrolled
     except (OSError, RollcallError) as exc:
         raise click.ClickException(f"{shown_text(str(root))}: cannot be read ({exc})") from None
     jobs = []

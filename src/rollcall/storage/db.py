@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
+from rollcall.storage.names import folded
 from rollcall.storage.templates import TemplateCipher
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -84,8 +85,6 @@ def _private_file(url: str) -> None:
 
 
 def _folded_or_none(text: str | None) -> str | None:
-    from rollcall.storage.names import folded
-
     return None if text is None else folded(text)
 
 

@@ -85,7 +85,7 @@ class TemplateCipher:
         return blob.startswith(_VERSION) and len(blob) >= 1 + _NONCE + 16
 
     def open_bytes(self, blob: bytes, context: str) -> bytes:
-        if not blob.startswith(_VERSION) or len(blob) < 1 + _NONCE + 16:
+        if not self.is_sealed(blob):
             raise TemplateKeyError("a stored blob is not in the sealed format")
         try:
             return self._aead.decrypt(
