@@ -7,6 +7,7 @@ test here is the monitor's logic (the real embedder is tested on real photos els
 
 from __future__ import annotations
 
+import dataclasses
 from itertools import islice
 
 import numpy as np
@@ -75,8 +76,13 @@ def step(monitor: AttendanceMonitor, scene: Scene, seq: int, t: float):
     return monitor.observe(seq, t, image, faces, scene.embed)
 
 
-def make(config: MonitorConfig | None = None, expected=PEOPLE) -> AttendanceMonitor:
-    return AttendanceMonitor(gallery(), list(expected), config or MonitorConfig())
+def make(
+    config: MonitorConfig | None = None, expected=PEOPLE, pictures: bool = False
+) -> AttendanceMonitor:
+    """A monitor for these scenes, whose textures never move: the search for pictures in
+    one's own tile (tested in test_frozen.py) is off unless ``pictures``."""
+    config = dataclasses.replace(config or MonitorConfig(), own_camera_pictures=pictures)
+    return AttendanceMonitor(gallery(), list(expected), config)
 
 
 def test_first_sample_marks_clear_matches_at_once():

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rollcall.attendance.monitor import AttendanceMonitor, OpenInterval
+from rollcall.vision.frozen import Look
 from rollcall.vision.still import PATCH, Remembered
 from rollcall.vision.track import FaceTracker, Track, Vote
 
@@ -82,6 +83,8 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
             _remembered(r, k == len(monitor.still.samples) - 1)
             for k, r in enumerate(monitor.still.samples)
         ],
+        "frozen": {p: _look(look) for p, look in monitor.frozen.looks.items()},
+        "pictured": sorted(monitor.pictured),
     }
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
@@ -101,6 +104,24 @@ def _remembered(r: Remembered, latest: bool) -> dict[str, Any]:
         "counted": r.counted if latest else [],
         "seq": r.seq,
     }
+
+
+def _look(look: Look) -> dict[str, Any]:
+    return {
+        "t": look.t,
+        "box": _pack(look.box, "<f4"),
+        "tile": _pack(look.tile, "<f4"),
+        "patch": _pack(np.clip(np.round(look.patch * 256), -127, 127), "i1"),
+        "history": "".join("s" if v else "m" for v in look.history),
+        "still_since": look.still_since,
+    }
+
+
+def _looked(row: dict[str, Any]) -> Look:
+    box, face = _unpack(row["box"], "<f4"), _unpack(row["patch"], "i1")
+    assert box is not None and face is not None  # nosec B101 - always written
+    return Look(float(row["t"]), box, _unpack(row["tile"], "<f4"), face / 256,
+                [c == "s" for c in row["history"]], row.get("still_since"))  # fmt: skip
 
 
 def _recalled(row: dict[str, Any]) -> Remembered:
@@ -128,8 +149,10 @@ def forget_person(blob: bytes, name: str) -> bytes | None:
     before = json.dumps(doc, sort_keys=True)
     for key in ("marked", "open", "last_seen"):
         doc[key].pop(name, None)
-    for key in ("gone", "visitors"):
-        doc[key] = [p for p in doc[key] if p != name]
+    for key in ("gone", "visitors", "pictured"):
+        if key in doc:
+            doc[key] = [p for p in doc[key] if p != name]
+    doc.get("frozen", {}).pop(name, None)
     theirs = [tr for tr in doc["tracks"] if tr["identity"] == name]
     doc["tracks"] = [tr for tr in doc["tracks"] if tr["identity"] != name]
     for row in doc.get("still", []):
@@ -192,6 +215,9 @@ def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
     monitor.observed_from = float(doc.get("observed_from", 0.0))
     # Snapshots from before room cameras had no pictures to remember.
     monitor.still.samples = [_recalled(row) for row in doc.get("still", [])]
+    # Snapshots from before pictures in one's own tile were looked for: nobody's look yet.
+    monitor.frozen.looks = {p: _looked(row) for p, row in doc.get("frozen", {}).items()}
+    monitor.pictured = set(doc.get("pictured", []))
     tracker: FaceTracker = monitor.tracker
     tracker.tracks = {}
     for row in doc["tracks"]:

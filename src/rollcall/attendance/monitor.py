@@ -24,6 +24,11 @@ A person is credited only for samples in which their own face was named, on evid
   faces that stay unmoved from sample to sample are pictures, set aside before anything else
   (vision.still); a face is named once seen to move, and not credited for a sample that found
   it unmoved (see ``_in_room``).
+- **A picture in one's own tile** (a photo as a virtual camera, or held still in front of the
+  webcam): every named person's face is compared with their face at their previous sample
+  (vision.frozen). A face unmoved since then is not credited for the sample; one unmoved
+  sample after sample is announced for review, and a mark made on nothing but that picture is
+  withdrawn (``_own_cameras``).
 """
 
 from __future__ import annotations
@@ -34,9 +39,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rollcall.vision.frozen import FrozenLooks
 from rollcall.vision.gallery import Gallery
 from rollcall.vision.screen import ScreenReading
-from rollcall.vision.still import StillFaces, Verdict, leaning_live, same_places
+from rollcall.vision.still import StillFaces, Verdict, grey, leaning_live, same_places
 from rollcall.vision.track import FaceTracker, Track, Vote
 from rollcall.vision.types import Faces
 
@@ -64,6 +70,10 @@ class MonitorConfig:
     # faces that stay unmoved from sample to sample are pictures on the wall (vision.still).
     # A face is named only once it has been seen to move: a poster of a student never is.
     room_camera: bool = False
+    # Look for a picture in a participant's own tile (vision.frozen): a named face unmoved
+    # since their previous sample is not credited for it. Off only where frames are drawn
+    # rather than filmed, so nothing moves (tests of the monitor's other decisions).
+    own_camera_pictures: bool = True
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,9 @@ class SampleOutcome:
     # Earlier samples (seq) whose head count counted a face this sample found to be a picture,
     # once per such face: their counts are one lower (a room camera's, see vision.still).
     uncounted: list[int] = field(default_factory=list)
+    # People whose mark was made on a picture in their own tile and nothing else: marked
+    # absent again, their presence and sightings taken back (see AttendanceMonitor._own_cameras).
+    withdrawn: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -222,9 +235,13 @@ class AttendanceMonitor:
         self.observed_from = 0.0
         self.still = StillFaces()  # a room camera's faces, to find the pictures among them
         self._in_still: np.ndarray | None = None  # this sample's faces' index in self.still
+        # Every named face's latest look, to find a picture in a participant's own tile.
+        self.frozen = FrozenLooks()
+        self.pictured: set[str] = set()  # announced as a picture, not seen moving since
 
         # -- resuming ----------------------------------------------------------------------------
         self._duplicate_of: dict[int, str] = {}  # this sample's unnamed duplicates
+        self._uncredited: dict[int, str] = {}  # this sample's named faces found unmoved
 
     def restore(self, marked: dict[str, float], open_intervals: dict[str, OpenInterval]) -> None:
         """Continue a session from what was committed; the next sample verifies everyone."""
@@ -310,6 +327,8 @@ class AttendanceMonitor:
             names = [None if self.still.unmoved_now(int(self._in_still[i])) else name
                      for i, name in enumerate(names)]  # fmt: skip
         within = tiles if tiles is not None else np.zeros((len(tracks), 4), np.float32)
+        if not cfg.room_camera and cfg.own_camera_pictures:
+            names = self._own_cameras(t, image, tracks, names, within, out)
         self._mark_and_track_presence(t, image, tracks, names, out, within)
         # A room's face is reported as a stranger only once seen to move (not a poster).
         report = None if live is None else live == ANYONE
@@ -329,7 +348,10 @@ class AttendanceMonitor:
             if read is not None:
                 tr.label = read
             last = tr.votes[-1] if tr.votes else None
-            candidate = self._duplicate_of.get(i) if name is None else None
+            # (A face unmoved in its own tile is its person's: a candidate, not a stranger.)
+            candidate = (
+                self._duplicate_of.get(i) or self._uncredited.get(i) if name is None else None
+            )
             # (An accepted vote not yet confirmed by a second one is a near miss too.)
             if name is None and last is not None and candidate is None:
                 side = float(min(tr.box[2], tr.box[3]))
@@ -539,6 +561,71 @@ class AttendanceMonitor:
             or name in self.marked
         ):
             track.identity = vote.person
+
+    def _own_cameras(
+        self,
+        t: float,
+        image: np.ndarray,
+        tracks: list[Track],
+        names: list[str | None],
+        within: np.ndarray,
+        out: SampleOutcome,
+    ) -> list[str | None]:
+        """The names credited for this sample: not a named face found unmoved sample after
+        sample (Verdict.PICTURE of vision.frozen), until it is seen moving more than not.
+
+        One unmoved comparison is not enough: a real participant sometimes keeps still between
+        two samples (a real face was unmoved in up to 8% of comparisons, bench/bench_still.py).
+        A picture is announced once, with its crop, for staff to review, and its person's time
+        ends where the picture was first seen; if the face never moved since the person was
+        first seen, the mark it made is withdrawn: a photo shown as one's camera marks no one.
+        The face keeps its name (its track is not someone else's), so it is not reported as a
+        stranger either."""
+        credited = list(names)
+        self._uncredited = {}
+        gray: np.ndarray | None = None
+        for i, name in enumerate(names):
+            if name is None:
+                continue
+            gray = grey(image) if gray is None else gray
+            self.frozen.compare(name, t, gray, tracks[i].box, within[i])
+            if name in self.pictured and not self.frozen.leaning_still(name):
+                self.pictured.discard(name)  # seen moving more than not: a person again
+            if name not in self.pictured and self.frozen.verdict(name) != Verdict.PICTURE:
+                continue
+            credited[i] = None
+            self._uncredited[i] = name
+            if name in self.pictured:
+                continue  # announced already
+            self.pictured.add(name)
+            crop = crop_with_context(image, tracks[i].box, within=within[i])
+            detail = (
+                f"{name}'s face unchanged from sample to sample in their tile (a photo or a "
+                "frozen video as their camera?): not credited while it stays so"
+            )
+            if name in self.marked and self.frozen.never_moved(name):
+                detail += (
+                    f"; their mark at {self.marked[name]:.0f}s was made on it and is withdrawn"
+                )
+                del self.marked[name]
+                self.last_seen.pop(name, None)
+                self.open.pop(name, None)
+                self.gone.discard(name)
+                # Marked again only from a vote after this one (a face that moves).
+                tracks[i].votes = tracks[i].votes[-1:]
+                out.withdrawn.append(name)
+            elif name in self.open:
+                # Credited until the picture was first seen, not through the samples it took
+                # to tell it from someone keeping still.
+                interval = self.open.pop(name)
+                since = self.frozen.looks[name].still_since
+                end = interval.last_seen if since is None else max(interval.start, since)
+                end = min(end, interval.last_seen)
+                self.last_seen[name] = end
+                out.intervals.append(IntervalChange(name, interval.start, end, end))
+                detail += f"; credited until {end:.0f}s"
+            out.events.append(Event(t, "pictures", name, detail + "; for review", crop=crop))
+        return credited
 
     def _pending(self, track: Track) -> bool:
         """A face that matched someone, but not yet convincingly enough to name them."""

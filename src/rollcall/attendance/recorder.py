@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import cv2
 import numpy as np
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -168,6 +168,7 @@ class SessionRecorder:
         names |= {u.candidate for u in out.unknowns if u.candidate}
         names |= {f.person for f in out.faces if f.person}
         names |= {f.candidate for f in out.faces if f.candidate}
+        names |= set(out.withdrawn)
         ids = person_ids(session, sorted(names))
         if names - ids.keys():
             # Erased while a monitor still held them (privacy.erase_person): nothing more of
@@ -229,6 +230,9 @@ class SessionRecorder:
                 )
                 .values(last_seen=t)
             )
+        for name in out.withdrawn:
+            if name in ids:
+                self._withdraw(session, ids[name])
         for face in out.faces:
             x, y, w, h = face.box
             session.add(
@@ -285,6 +289,39 @@ class SessionRecorder:
                 AttendanceSession.processed_until < out.t,
             )
             .values(processed_until=out.t)
+        )
+
+    def _withdraw(self, session: Session, person_id: int) -> None:
+        """Take back a mark made on a picture in the person's own tile and nothing else
+        (AttendanceMonitor._own_cameras): absent again, no time credited, their face in the
+        earlier samples a candidate of theirs rather than them. A staff edit stands. The
+        evidence crop stays with the record: it shows the picture that was taken for them."""
+        edited = session.scalar(
+            select(AttendanceRecord.edited).where(
+                AttendanceRecord.session_id == self.session_id,
+                AttendanceRecord.person_id == person_id,
+            )
+        )
+        if edited:
+            return
+        session.execute(
+            update(AttendanceRecord)
+            .where(
+                AttendanceRecord.session_id == self.session_id,
+                AttendanceRecord.person_id == person_id,
+            )
+            .values(status="absent", first_seen=None, last_seen=None, marked_at=None)
+        )
+        session.execute(
+            delete(PresenceInterval).where(
+                PresenceInterval.session_id == self.session_id,
+                PresenceInterval.person_id == person_id,
+            )
+        )
+        session.execute(
+            update(Sighting)
+            .where(Sighting.session_id == self.session_id, Sighting.person_id == person_id)
+            .values(person_id=None, candidate_id=person_id)
         )
 
     def _already_recorded(self, session: Session, seq: int) -> bool:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from rollcall.synth.labels import LabelStyle, draw_name_label
+from rollcall.synth.motion import Pose, posed
 from rollcall.synth.people import DEFAULT_FACE_FRACTION, frame_photo, framed_photo
 
 Size = tuple[int, int]  # (width, height) in pixels
@@ -104,6 +105,10 @@ class Tile:
     poster: Path | None = None
     poster_name: str | None = None
     style: LabelStyle | None = None  # how the name label is drawn (default: Zoom's)
+    # How the subject holds their head at this moment (synth.motion); None: as photographed.
+    pose: Pose | None = None
+    # The camera shows a picture of the face, not the person (a photo as the camera).
+    picture: bool = False
 
     @property
     def kind(self) -> TileKind:
@@ -136,6 +141,8 @@ class TileTruth:
     poster: str | None = None
     poster_rect: Rect | None = None
     drawn: str = ""  # the label as drawn: cut short with "…" when it did not fit
+    # The face shown is a picture of ``face`` (a photo as the camera): they are not there.
+    picture: bool = False
 
     @property
     def has_face(self) -> bool:
@@ -151,6 +158,7 @@ class TileTruth:
             "poster": self.poster,
             "poster_rect": None if self.poster_rect is None else list(self.poster_rect),
             "drawn": self.drawn,
+            "picture": self.picture,
         }
 
     @classmethod
@@ -165,6 +173,7 @@ class TileTruth:
             data.get("poster"),
             None if poster_rect is None else tuple(poster_rect),
             data.get("drawn", ""),
+            bool(data.get("picture", False)),
         )
 
 
@@ -233,6 +242,7 @@ def compose_gallery(
                 tile.poster_name if poster_rect else None,
                 poster_rect,
                 drawn,
+                tile.picture and tile.kind == "face",
             )
         )
     return canvas, truths
@@ -257,9 +267,11 @@ def gallery_frame(
 
 def _webcam_view(tile: Tile, size: Size) -> np.ndarray:
     if isinstance(tile.photo, np.ndarray):
-        return frame_photo(tile.photo, size, tile.face_fraction)
-    assert tile.photo is not None  # nosec B101 - type narrowing of an invariant, not input validation
-    return framed_photo(Path(tile.photo), size, tile.face_fraction)
+        view = frame_photo(tile.photo, size, tile.face_fraction)
+    else:
+        assert tile.photo is not None  # nosec B101 - type narrowing of an invariant, not input validation
+        view = framed_photo(Path(tile.photo), size, tile.face_fraction)
+    return view if tile.pose is None else posed(view, tile.face_fraction, tile.pose)
 
 
 # A poster on the wall behind a participant: this share of the tile's height, in the upper

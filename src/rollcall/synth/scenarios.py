@@ -13,7 +13,9 @@ seeded, every situation real meetings produce and a naive tracker gets wrong:
 - ``speaker_view``: a stretch in speaker view (one big tile and a strip of small ones);
 - ``pagination``: more participants than one page holds, and a stretch showing page two;
 - ``camera_toggle``: cameras switched off and on again;
-- ``poster``: a picture of a face on the wall behind a participant, of an absent classmate.
+- ``poster``: a picture of a face on the wall behind a participant, of an absent classmate;
+- ``picture``: a student who does not come, though their account does, its camera showing a
+  still photo of them (a virtual camera) all along.
 
 The people who only sit in or hang on a wall are listed as extra strangers (never joining) or
 are roster absentees, so the script can say whose face is where at every moment.
@@ -44,6 +46,7 @@ SCENARIOS = (
     "pagination",
     "camera_toggle",
     "poster",
+    "picture",
 )
 PROXY_SCENARIOS = ("proxy", "two_logins", "nickname")
 # Short forms of first names, for the nickname case; others are cut to their first syllable.
@@ -144,6 +147,11 @@ def hard_meeting(
             proxy_friend = attending.pop()
             presence[proxy_friend] = []
             camera_off.pop(proxy_friend, None)
+    pictured = None
+    if "picture" in wanted and len(attending) >= 4:
+        pictured = attending.pop()
+        camera_off.pop(pictured, None)
+        presence[pictured] = [(round(rng.uniform(0.01, 0.05) * d, 3), d)]
     stayers = attending[: max(1, min(3, len(attending) - 1))]
     for name in stayers:
         stay_whole(name)
@@ -231,6 +239,7 @@ def hard_meeting(
         pages=pages,
         labels=labels,
         accounts=accounts,
+        pictures=[pictured] if pictured else [],
     )
 
 
@@ -258,6 +267,8 @@ def describe(script: AttendanceScript) -> list[str]:
     for owner, shown in script.labels.items():
         if owner not in script.accounts:
             out.append(f"{owner} joins as {shown!r}")
+    for owner in script.pictures:
+        out.append(f"a still photo of {owner} as {owner}'s camera (not there)")
     for a, b in script.speaker_view:
         out.append(f"speaker view {a:.0f}-{b:.0f} s")
     for a, b, n in script.pages:

@@ -209,7 +209,8 @@ def score_samples(
         if i + 1 < len(samples):
             out.gaps.append(weight)
         tiles = truth(sample.t)
-        on_screen = {tile.face for tile in tiles if tile.face is not None}
+        # (A picture of someone used as a camera shows their face, not them.)
+        on_screen = {tile.face for tile in tiles if tile.face is not None and not tile.picture}
         faces_here = sum(1 for tile in tiles if tile.face is not None)
         if sample.count == faces_here:
             out.head_counts_exact += 1

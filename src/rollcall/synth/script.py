@@ -37,10 +37,12 @@ class ScriptTile:
     poster: str | None = None
     face_is_stranger: bool = False
     label: str | None = None  # the display name on the tile; None: the owner's name
+    picture: bool = False  # the camera shows a still picture of ``face``, who is not there
 
     def __post_init__(self) -> None:
         if not self.camera_on:
             object.__setattr__(self, "face", None)
+            object.__setattr__(self, "picture", False)
         elif self.face is None:
             object.__setattr__(self, "face", self.name)
             object.__setattr__(self, "face_is_stranger", self.stranger)
@@ -74,7 +76,9 @@ class AttendanceScript:
     Accounts are participants too: ``labels`` gives a participant's display name when it is not
     their own name (a nickname), and ``accounts`` an account whose camera shows someone else's
     face for its whole stay: a friend in an absent student's tile (the proxy case), or a student
-    logged in twice, whose second account shows their own face in a second tile.
+    logged in twice, whose second account shows their own face in a second tile. ``pictures``
+    are accounts whose camera shows a still picture of their owner (a photo as a virtual
+    camera) for their whole stay: the owner is not there, and their face is never "seen".
     """
 
     duration_s: float
@@ -92,6 +96,7 @@ class AttendanceScript:
     strip_size: int = 5
     labels: dict[str, str] = field(default_factory=dict)
     accounts: dict[str, str] = field(default_factory=dict)
+    pictures: list[str] = field(default_factory=list)
     _starts: list[float] = field(init=False, repr=False, compare=False)
     _screens: list[Screen] = field(init=False, repr=False, compare=False)
     _seen: dict[str, list[Interval]] = field(init=False, repr=False, compare=False)
@@ -138,6 +143,10 @@ class AttendanceScript:
         for account, face in self.accounts.items():
             if account not in names or face not in names or account == face:
                 raise ValueError(f"account {account} showing {face}'s face: unknown people")
+        self.pictures = sorted(set(self.pictures))
+        for owner in self.pictures:
+            if owner not in names or owner in self.accounts:
+                raise ValueError(f"a picture as {owner}'s camera: unknown or someone else's face")
         for owner in self.labels:
             if owner not in names:
                 raise ValueError(f"label for {owner}, who is not a participant")
@@ -242,6 +251,7 @@ class AttendanceScript:
             "strip_size": self.strip_size,
             "labels": dict(self.labels),
             "accounts": dict(self.accounts),
+            "pictures": list(self.pictures),
         }
 
     @classmethod
@@ -264,6 +274,7 @@ class AttendanceScript:
             strip_size=int(data.get("strip_size", 5)),
             labels=dict(data.get("labels", {})),
             accounts=dict(data.get("accounts", {})),
+            pictures=list(data.get("pictures", [])),
         )
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -306,6 +317,7 @@ class AttendanceScript:
                 poster=self.posters.get(name),
                 face_is_stranger=(sitter or name) in strangers,
                 label=self.labels.get(name),
+                picture=name in self.pictures,
             )
 
         order = self._order_at(t)
@@ -350,7 +362,7 @@ class AttendanceScript:
             start = self._starts[i]
             end = self._starts[i + 1] if i + 1 < len(self._starts) else float(self.duration_s)
             for t in screen.tiles:
-                if t.face is not None:
+                if t.face is not None and not t.picture:
                     seen = self._seen.setdefault(t.face, [])
                     if seen and seen[-1][0] <= start and seen[-1][1] >= end:
                         continue  # in two tiles at once (logged in twice)

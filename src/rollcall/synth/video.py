@@ -23,6 +23,7 @@ from rollcall.synth.gallery import (
     speaker_rects,
 )
 from rollcall.synth.labels import LabelStyle, Platform
+from rollcall.synth.motion import MOVE_S, pose_at
 from rollcall.synth.people import DEFAULT_FACE_FRACTION
 from rollcall.synth.script import SPEAKER, SPEAKER_TURN_S, AttendanceScript, Screen
 
@@ -152,18 +153,23 @@ def render_recording(
         stream = _open_stream(container, codec, size, fps, vfr, crf, bitrate, preset)
         time_base = stream.codec_context.time_base
         last_screen: Screen | None = None
+        last_epoch = -1
         canvas = np.zeros((height, width, 3), np.uint8)  # replaced by the first composition
         layout_rects: list[tuple[int, int, int, int]] = []
         screens: list[tuple[float, list[TileTruth]]] = []
         for index, t in enumerate(times):
             screen = script.screen_at(t)
-            if screen != last_screen:
-                canvas, truths = _compose(screen, chosen, size, platform, seed)
+            # Participants move between poses every MOVE_S (synth.motion): drawn again then.
+            epoch = int(t // MOVE_S)
+            if screen != last_screen or epoch != last_epoch:
+                last_epoch = epoch
+                canvas, truths = _compose(screen, chosen, size, platform, seed, t)
                 layout_rects = [tr.rect for tr in truths if tr.kind == "face"]
                 if screen.view == SPEAKER and layout_rects:
                     layout_rects = layout_rects[:1]  # the big tile is the one talking
+                if screen != last_screen:
+                    screens.append((t, truths))
                 last_screen = screen
-                screens.append((t, truths))
             image = _frame_image(canvas, layout_rects, t, rng, jitter, speaker, seed)
             # OpenCV's I420 is limited-range BT.601 like FFmpeg's, and 4x faster than reformat.
             yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
@@ -220,30 +226,35 @@ def _compose(
     size: Size,
     platform: Platform = "zoom",
     seed: int = 0,
+    t: float | None = None,
 ) -> tuple[np.ndarray, list[TileTruth]]:
+    """The gallery of ``screen``, its participants posed as at ``t`` (None: as photographed);
+    a picture used as a camera is drawn the same at every ``t``."""
     if not screen.tiles:
         layout = GalleryLayout.for_count(0, size)
         return compose_gallery([], size, layout=layout)
     drawn = []
-    for i, t in enumerate(screen.tiles):
+    for i, st in enumerate(screen.tiles):
         big = screen.view == SPEAKER and i == 0
-        face = t.face if t.face is not None else t.name
+        face = st.face if st.face is not None else st.name
         style = LabelStyle(
             platform,
-            muted=zlib.crc32(f"{seed}:muted:{t.name}".encode()) % 3 == 0,
-            hand=zlib.crc32(f"{seed}:hand:{t.name}".encode()) % 8 == 0,
+            muted=zlib.crc32(f"{seed}:muted:{st.name}".encode()) % 3 == 0,
+            hand=zlib.crc32(f"{seed}:hand:{st.name}".encode()) % 8 == 0,
         )
         drawn.append(
             Tile(
-                t.name,
+                st.name,
                 photos.get(face),
-                label=t.label,
+                label=st.label,
                 style=style,
-                camera_off=not t.camera_on,
-                face=t.face,
-                poster=photos.get(t.poster) if t.poster else None,
-                poster_name=t.poster,
+                camera_off=not st.camera_on,
+                face=st.face,
+                poster=photos.get(st.poster) if st.poster else None,
+                poster_name=st.poster,
                 face_fraction=SPEAKER_FACE_FRACTION if big else DEFAULT_FACE_FRACTION,
+                pose=None if t is None or st.picture else pose_at(seed, face, t),
+                picture=st.picture,
             )
         )
     rects = speaker_rects(len(drawn), size) if screen.view == SPEAKER else None

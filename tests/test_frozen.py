@@ -1,0 +1,182 @@
+"""A picture in one's own meeting tile (vision.frozen, AttendanceMonitor._own_cameras): a still
+photo shown as a participant's camera is not credited, and the mark it made is withdrawn; a
+participant who moves is credited as before.
+
+The unit tests use the monitor tests' drawn scenes (whose textures never move: a picture), the
+end-to-end test a meeting rendered from real photos in which one student's account shows a still
+photo of them, taken by `rollcall run`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from rollcall.analysis import state as monitor_state
+from rollcall.attendance.monitor import AttendanceMonitor
+from rollcall.config import Settings
+from rollcall.storage.db import Database
+from rollcall.storage.models import (
+    AttendanceRecord,
+    Person,
+    PresenceInterval,
+    SessionEvent,
+    Sighting,
+)
+from rollcall.synth import load_people, render_recording
+from rollcall.synth.motion import Pose, posed
+from rollcall.synth.people import frame_photo, read_photo
+from rollcall.synth.script import AttendanceScript
+from rollcall.vision.frozen import FrozenLooks, carried
+from rollcall.vision.still import grey
+from test_monitor import Scene, make, step
+
+
+def test_a_still_face_is_not_credited_and_its_mark_is_withdrawn() -> None:
+    monitor, scene = make(pictures=True), Scene({0: "ada"})
+    first = step(monitor, scene, 0, 10.0)
+    assert [m.person for m in first.marks] == ["ada"]  # marked at once, as anyone is
+    for seq, t in ((1, 40.0), (2, 70.0)):
+        # Unmoved once or twice could be someone keeping still: still credited.
+        out = step(monitor, scene, seq, t)
+        assert [x.person for x in out.seen] == ["ada"] and not out.withdrawn
+    third = step(monitor, scene, 3, 100.0)
+    assert third.withdrawn == ["ada"] and "ada" not in monitor.marked
+    event = next(e for e in third.events if e.kind == "pictures")
+    assert event.person == "ada" and "withdrawn" in event.detail and event.crop is not None
+    assert third.faces[0].person is None and third.faces[0].candidate == "ada"
+    assert not third.unknowns  # still her face: not a stranger for the review queue
+    # Announced once; not credited while the picture stays.
+    fourth = step(monitor, scene, 4, 130.0)
+    assert not fourth.seen and not fourth.marks and not fourth.events
+
+
+def test_the_judgement_survives_a_stored_and_restored_state() -> None:
+    """Any worker may take a session's next sample: the looks go with the monitor's state."""
+    monitor, scene = make(pictures=True), Scene({0: "ada"})
+    for seq, t in ((0, 10.0), (1, 40.0), (2, 70.0)):
+        step(monitor, scene, seq, t)
+    blob = monitor_state.snapshot(monitor)
+    resumed = AttendanceMonitor(monitor.gallery, list(monitor.expected), monitor.config)
+    monitor_state.restore(resumed, blob)
+    assert resumed.frozen.looks["ada"].history == [True, True]
+    assert resumed.frozen.looks["ada"].still_since == 10.0
+    assert step(resumed, scene, 3, 100.0).withdrawn == ["ada"]
+    # An erasure takes the look too.
+    forgotten = monitor_state.forget_person(monitor_state.snapshot(resumed), "ada")
+    assert forgotten is not None
+    fresh = AttendanceMonitor(monitor.gallery, list(monitor.expected), monitor.config)
+    monitor_state.restore(fresh, forgotten)
+    assert "ada" not in fresh.frozen.looks and "ada" not in fresh.pictured
+
+
+def test_someone_who_moved_keeps_their_mark_and_time_until_the_picture() -> None:
+    """Seen moving once, then unmoved sample after sample (she left a photo behind): the
+    picture is announced, her time ends where it was first seen, and her mark stands."""
+    monitor, scene = make(pictures=True), Scene({0: "ada"})
+    step(monitor, scene, 0, 10.0)
+    monitor.frozen.looks["ada"].history = [False]  # as if her face had moved before
+    assert step(monitor, scene, 1, 40.0).seen  # one unmoved comparison: credited
+    assert step(monitor, scene, 2, 70.0).seen  # two: credited
+    fourth = step(monitor, scene, 3, 100.0)
+    assert not fourth.withdrawn and "ada" in monitor.marked and not fourth.seen
+    assert [e.kind for e in fourth.events] == ["pictures"]
+    closed = [c for c in fourth.intervals if c.person == "ada"]
+    assert [(c.start, c.end) for c in closed] == [(10.0, 10.0)]  # not through 70 s
+
+
+@pytest.mark.faces
+def test_a_picture_is_unmoved_across_a_reflow_and_a_posed_face_moves(faces: Path) -> None:
+    people = load_people(faces / "identities" / "photos")
+    photo = read_photo(sorted(people["George_W_Bush"])[0])
+    from rollcall.vision.engine import FaceEngine
+
+    engine = FaceEngine()
+
+    def face_in(view: np.ndarray) -> np.ndarray:
+        found = engine.detect(view)
+        return found.boxes[int(np.argmax(found.boxes[:, 2] * found.boxes[:, 3])), :4]
+
+    # The same still picture in a 320x180 tile, then (the gallery reflowed) in a 480x270 one.
+    small, big = frame_photo(photo, (320, 180)), frame_photo(photo, (480, 270))
+    looks = FrozenLooks()
+    tile_a, tile_b = np.array([0, 0, 320, 180]), np.array([0, 0, 480, 270])
+    assert looks.compare("g", 0.0, grey(small), face_in(small), tile_a) is None
+    assert looks.compare("g", 30.0, grey(big), face_in(big), tile_b) is True
+    assert carried(np.array([32, 18, 64, 36]), tile_a, tile_b).tolist() == [48, 27, 96, 54]
+    # The person themselves, turned and shifted another way at each sample: moved.
+    moved = FrozenLooks()
+    poses = [Pose(10, 2, 0.02, 0.01, 1.03), Pose(-9, -3, -0.02, 0.0, 0.97), Pose(4, 3, 0, -0.02)]
+    verdicts = []
+    for k, pose in enumerate(poses):
+        view = posed(small, 0.55, pose)
+        verdicts.append(moved.compare("g", 30.0 * k, grey(view), face_in(view), tile_a))
+    assert verdicts == [None, False, False]
+
+
+ROSTER = ["Colin_Powell", "Donald_Rumsfeld", "George_W_Bush", "Hugo_Chavez"]
+PICTURED = "Hugo_Chavez"  # his account is in the meeting, its camera a still photo of him
+DURATION = 120.0
+
+
+@pytest.mark.faces
+@pytest.mark.timeout(600)
+def test_a_still_photo_as_ones_camera_marks_no_one(cli, faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    people = load_people(faces / "identities" / "photos")
+    if missing := [n for n in ROSTER if n not in people]:
+        pytest.skip(f"face data lacks {missing}")
+    enroll = tmp_path / "enroll"
+    for name in ROSTER:
+        (enroll / name).mkdir(parents=True)
+        for photo in people[name][:3]:
+            shutil.copy(photo, enroll / name / photo.name)
+    script = AttendanceScript(
+        DURATION,
+        seed=5,
+        people=ROSTER,
+        presence={n: [(0.0, DURATION)] for n in ROSTER},
+        pictures=[PICTURED],
+    )
+    video_photos = {n: p[3:] or p for n, p in people.items()}
+    recording = render_recording(script, video_photos, tmp_path / "m.mp4", (960, 540), fps=2)
+    for args in (
+        ("course", "add", "Algebra", "--from-dir", enroll, "--consent", "signed form"),
+        ("run", "--session", "m1", "--source", recording.path, "--course", "Algebra",
+         "--min-interval", "10", "--max-interval", "20", "--seed", "7"),
+    ):  # fmt: skip
+        result = cli(*map(str, args))
+        assert result.exit_code == 0, result.output
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        status = dict(
+            s.execute(
+                select(Person.name, AttendanceRecord.status).join(
+                    Person, Person.id == AttendanceRecord.person_id
+                )
+            ).all()
+        )
+        assert status[PICTURED] == "absent", status
+        assert all(status[n] == "present" for n in ROSTER if n != PICTURED), status
+        pictured = s.scalar(select(Person.id).where(Person.name == PICTURED))
+        assert not s.scalars(
+            select(PresenceInterval).where(PresenceInterval.person_id == pictured)
+        ).all()
+        assert not s.scalars(select(Sighting).where(Sighting.person_id == pictured)).all()
+        events = s.execute(
+            select(Person.name, SessionEvent.crop_path)
+            .join(Person, Person.id == SessionEvent.person_id)
+            .where(SessionEvent.kind == "pictures")
+        ).all()
+        assert [name for name, _ in events] == [PICTURED]  # the others moved: no flag
+        assert (Settings.from_env().home / events[0][1]).is_file()
+        credited = {
+            name: sum((iv.last_seen or 0) - iv.start_t for iv in rows)
+            for name in ROSTER
+            if (rows := s.scalars(
+                select(PresenceInterval).join(Person, Person.id == PresenceInterval.person_id)
+                .where(Person.name == name)).all())
+        }  # fmt: skip
+        assert all(credited.get(n, 0) >= 0.5 * DURATION for n in ROSTER if n != PICTURED), credited
