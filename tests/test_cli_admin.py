@@ -50,6 +50,25 @@ def test_accounts_and_tokens(cli) -> None:  # noqa: ANN001
     ]  # fmt: skip
 
 
+def test_a_password_reset_revokes_api_tokens_and_names_the_agent_tokens_left(cli) -> None:  # noqa: ANN001
+    from rollcall.storage.accounts import user_for_token
+    from rollcall.storage.agents import agent_for_token
+
+    assert cli("user", "add", "ivy", "--role", "instructor", "--password-stdin",
+               input=PASSWORD + "\n").exit_code == 0  # fmt: skip
+    api = cli("token", "create", "ivy").output.strip()
+    agent = cli("token", "create", "ivy", "--agent", "Room 101").output.strip()
+    reset = cli("user", "reset-password", "ivy")
+    assert reset.exit_code == 0, reset.output
+    assert "1 API token of ivy revoked" in reset.output
+    assert "ivy still has 1 agent token" in reset.output
+    assert "rollcall token revoke-agent" in reset.output
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        assert user_for_token(s, api) is None
+        assert agent_for_token(s, agent) is not None  # the room keeps recording
+
+
 def test_agent_tokens_are_made_listed_and_revoked_in_the_audit_trail(cli) -> None:  # noqa: ANN001
     assert cli("user", "add", "ivy", "--role", "instructor", "--password-stdin",
                input=PASSWORD + "\n").exit_code == 0  # fmt: skip

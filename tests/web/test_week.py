@@ -330,6 +330,34 @@ def test_admin_resets_a_password_the_user_must_replace(app, browser) -> None:  #
     assert browser().login("ivy", temporary).status_code == 401
 
 
+def test_a_password_reset_revokes_the_users_api_tokens_and_names_their_room_tokens(
+    app,  # noqa: ANN001
+    browser,  # noqa: ANN001
+) -> None:
+    """A reset is what an admin does when an account may be compromised: whatever acts as the
+    user stops; the agent and kiosk tokens ivy made (seeded) keep their classroom working."""
+    from rollcall.storage import agents, kiosks
+    from rollcall.storage.accounts import create_token, get_user
+    from rollcall.storage.models import AgentToken
+
+    with app.extensions["rollcall"].db.session() as s:
+        token = create_token(s, get_user(s, "ivy"))
+    api = app.test_client()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/v1/sessions", headers=bearer).status_code == 200
+    ivy = browser("ivy")
+    assert ivy.get("/sessions/").status_code == 200
+    page = browser("ada").post("/admin/users/ivy/reset").get_data(as_text=True)
+    assert api.get("/api/v1/sessions", headers=bearer).status_code == 401
+    assert ivy.get("/sessions/").status_code == 302  # logged out
+    assert "1 API token of ivy revoked" in page
+    assert "ivy still has 1 agent token and 1 kiosk token" in page
+    assert "Agents page" in page and "Kiosk screen page" in page
+    with app.extensions["rollcall"].db.session() as s:
+        assert agents.is_live(s, s.get(AgentToken, 1))
+        assert kiosks.kiosk_for_token(s, app.config["SEED_KIOSK_TOKEN"]) is not None
+
+
 def test_admin_disables_removes_and_revokes(app, browser) -> None:  # noqa: ANN001
     from rollcall.storage.accounts import create_token, get_user
 

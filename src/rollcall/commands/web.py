@@ -181,14 +181,31 @@ def user_remove(app: App, name: str, yes: bool) -> None:
 @click.argument("name")
 @pass_app
 def user_reset_password(app: App, name: str) -> None:
-    """Print a one-time password for NAME; they must choose their own at next login."""
+    """Print a one-time password for NAME; they must choose their own at next login.
+
+    Their portal sessions end and their API tokens are revoked; their agent and kiosk tokens
+    keep working (the output says how many)."""
     from rollcall.storage.accounts import reset_password
 
-    temporary = _account_change(app, name, "password reset", reset_password)
+    reset = _account_change(app, name, "password reset", reset_password)
+    if reset.api_tokens_revoked:
+        n = reset.api_tokens_revoked
+        err_console.print(
+            f"{n} API token{'' if n == 1 else 's'} of {name} revoked.", highlight=False
+        )
+    if reset.tokens_left:
+        # Left working: they record and show classrooms' sessions (see reset_password).
+        err_console.print(
+            f"{name} still has {reset.tokens_left}, left working so their classrooms keep "
+            "running: if the account was misused, revoke them with `rollcall token "
+            "revoke-agent` / `revoke-kiosk` (listed by `rollcall token agents` / `kiosks`).",
+            highlight=False,
+            soft_wrap=True,
+        )
     err_console.print(
         f"One-time password for {name} (they choose a new one at next login):", highlight=False
     )
-    click.echo(temporary)
+    click.echo(reset.temporary)
 
 
 @user.command("email")

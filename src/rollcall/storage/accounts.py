@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -11,7 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from rollcall.errors import NotFound, RollcallError
-from rollcall.storage.models import AttendanceSession, Course, utcnow
+from rollcall.storage.models import AgentToken, AttendanceSession, Course, KioskToken, utcnow
 from rollcall.storage.names import check_name, folded
 from rollcall.storage.staff import ROLES, ApiToken, CourseInstructor, User
 
@@ -282,14 +283,54 @@ def remove_user(session: Session, user: User) -> None:
     session.flush()
 
 
-def reset_password(session: Session, user: User) -> str:
+@dataclass(frozen=True)
+class PasswordReset:
+    """What an admin's reset did: the one-time password (shown once), the user's API tokens it
+    revoked, and the agent and kiosk tokens they made that still work."""
+
+    temporary: str
+    api_tokens_revoked: int
+    agent_tokens_left: int
+    kiosk_tokens_left: int
+
+    @property
+    def tokens_left(self) -> str:
+        """ "1 agent token and 2 kiosk tokens" still working ("" when none)."""
+        counts = ((self.agent_tokens_left, "agent"), (self.kiosk_tokens_left, "kiosk"))
+        return " and ".join(f"{n} {kind} token{'' if n == 1 else 's'}" for n, kind in counts if n)
+
+
+def reset_password(session: Session, user: User) -> PasswordReset:
     """A one-time password for `user` (shown once); at their next login they must choose a new
-    one before anything else. Their sessions end now."""
+    one before anything else. Their portal sessions end now and their API tokens are revoked.
+
+    A reset is what an admin does when an account may be compromised, so whatever acts as the
+    user stops: portal sessions and API tokens (each acts with all the user's rights). Agent
+    and kiosk tokens are left working: they belong to a room or a course and only record or
+    show its sessions, and revoking them would stop classrooms; the caller says how many remain.
+    """
     temporary = secrets.token_urlsafe(12)
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
     end_sessions(user)
-    return temporary
+    revoked = len(user.tokens)
+    user.tokens.clear()  # a revoked API token is deleted (delete-orphan), as revoke_token does
+    session.flush()
+    return PasswordReset(
+        temporary=temporary,
+        api_tokens_revoked=revoked,
+        agent_tokens_left=_live_tokens(session, AgentToken, user),
+        kiosk_tokens_left=_live_tokens(session, KioskToken, user),
+    )
+
+
+def _live_tokens(session: Session, model: type[AgentToken | KioskToken], user: User) -> int:
+    query = (
+        select(func.count())
+        .select_from(model)
+        .where(model.user_id == user.id, model.revoked_at.is_(None))
+    )
+    return int(session.scalar(query) or 0)
 
 
 def change_password(user: User, password: str) -> None:

@@ -58,7 +58,7 @@ def create():  # noqa: ANN201
             email = accounts.check_email(request.form.get("email"))
             user = accounts.create_user(s, name, secrets.token_urlsafe(24), role)
             user.email = email
-            temporary = accounts.reset_password(s, user)
+            temporary = accounts.reset_password(s, user).temporary
         except RollcallError as exc:
             flash(str(exc).capitalize() + ".", "error")
             return redirect(url_for("admin.users"))
@@ -103,9 +103,20 @@ def email(name: str):  # noqa: ANN201
 def reset(name: str):  # noqa: ANN201
     with db_session() as s:
         user = _user_or_abort(s, name)
-        temporary = accounts.reset_password(s, user)
+        reset = accounts.reset_password(s, user)
         record(s, me(s).name, AccountChanged(name, "password reset"))
-    return _one_time(name, temporary)
+    if reset.api_tokens_revoked:
+        n = reset.api_tokens_revoked
+        flash(f"{n} API token{'' if n == 1 else 's'} of {name} revoked.", "success")
+    if reset.tokens_left:
+        # Left working: they record and show classrooms' sessions (see reset_password).
+        flash(
+            f"{name} still has {reset.tokens_left}, left working so their classrooms keep "
+            "running: if the account was misused, revoke them on the Agents page and the "
+            "Kiosk screen page of their courses or sessions.",
+            "info",
+        )
+    return _one_time(name, reset.temporary)
 
 
 @bp.post("/users/<name>/delete")
