@@ -454,3 +454,30 @@ def test_a_join_named_for_a_closed_session_after_its_end_is_refused(app: Flask) 
                                    "t": length + 60})  # fmt: skip
     assert leave.status_code == 200
     assert _stays(app) == [("Bob", "Bob", 30.0, length + 60)]
+
+
+def test_a_closed_recordings_end_is_its_lessons_not_when_it_was_closed(app: Flask) -> None:
+    """A recording analysed days later is closed (ended_at) long after its lesson: a join
+    named for it after the lesson's end (its start plus its duration) is refused all the same,
+    whether given as a time or as seconds from the start."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.web.conftest import closed_session
+
+    start = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+    with app.extensions["rollcall"].db.session() as s:
+        course = s.scalar(select(Course).where(Course.name == "Algebra"))
+        s.add(closed_session("algebra-recorded", start, course.id, source="lecture.mp4",
+                             processed_until=600, duration=600,
+                             ended_at=start + timedelta(days=3)))  # fmt: skip
+    client = app.test_client()
+    url = f"/api/v1/hooks/json/{_hook(app, 'json', secret=None)}"
+    after = (start + timedelta(seconds=700)).isoformat()
+    for when in ({"time": after}, {"t": 700}):
+        late = client.post(url, json={"event": "joined", "name": "John Salley",
+                                      "session": "algebra-recorded", **when})  # fmt: skip
+        assert late.status_code == 400, late.get_json()
+        assert "ended 100 s before this join" in late.get_json()["error"]
+    inside = client.post(url, json={"event": "joined", "name": "Bob",
+                                    "session": "algebra-recorded", "t": 590})  # fmt: skip
+    assert inside.status_code == 200, inside.get_json()

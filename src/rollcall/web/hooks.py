@@ -212,11 +212,10 @@ def _generic_event(s: Session, hook: MeetingHook, e: object, where: str) -> dict
         if event == "joined" and row.state == CLOSED:
             # A closed session's evidence is kept as it was judged: a join after its end
             # (days later, even) was added to it (a roles review). As without "session",
-            # a join after a session ended is not that session's.
-            if row.ended_at is not None:
-                ended = (as_utc(row.ended_at) - as_utc(row.started_at)).total_seconds()
-            else:
-                ended = row.duration or row.processed_until or 0.0
+            # a join after a session ended is not that session's. Its end is the lesson's,
+            # as reconcile_session reads it: ended_at is when it was closed, days after the
+            # lesson for a recording analysed later.
+            ended = row.duration or row.processed_until or 0.0
             t = at if not isinstance(at, datetime) else (
                 as_utc(at) - as_utc(row.started_at)).total_seconds()  # fmt: skip
             if t > ended:
