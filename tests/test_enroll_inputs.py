@@ -138,3 +138,36 @@ def test_a_folder_named_in_another_encoding_is_refused_before_consent_is_asked(
     assert "Traceback" not in result.output and result.exit_code != 0
     assert "Ren\ufffde: the folder's name is not UTF-8" in result.output, result.output
     assert "consent" in result.output
+
+
+def _frames(faces: Path, blank_first: bool) -> list:
+    """Three frames of an animation (or pages of a scan): a face photo and two blank ones."""
+    from PIL import Image
+
+    face = Image.open(photos(faces, "Kit_Harington")[0]).convert("RGB")
+    blank = Image.new("RGB", face.size, (128, 128, 128))
+    return [blank, face, blank] if blank_first else [face, blank, blank]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "kind", "said"),
+    [(".gif", "GIF", "an animated GIF"), (".tif", "TIFF", "a TIFF with 3 pages")],
+)
+def test_a_refused_animation_or_multi_page_scan_says_only_its_first_frame_was_read(
+    cli, faces: Path, tmp_path: Path, suffix: str, kind: str, said: str
+) -> None:  # noqa: ANN001
+    """An animated GIF or a multi-page TIFF is read from its first frame only: refused for
+    that frame (a blank title card before the face), the reason did not say so."""
+    first, *more = _frames(faces, blank_first=True)
+    path = tmp_path / f"kit{suffix}"
+    first.save(path, kind, save_all=True, append_images=more)
+    result = cli("enroll", "Kit Frames", path, "--consent", "signed form")
+    assert result.exit_code == 1, result.output
+    assert f"only its first frame was read ({said})" in result.output, result.output
+    # A good first frame is used as before, and nothing more is said.
+    first, *more = _frames(faces, blank_first=False)
+    first.save(path, kind, save_all=True, append_images=more)
+    result = cli("enroll", "Kit Frames", path, "--consent", "signed form")
+    assert result.exit_code == 0, result.output
+    assert "first frame" not in result.output
+    assert people(cli) == {"Kit Frames": 1}

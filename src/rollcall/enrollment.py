@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from rollcall.errors import RollcallError
@@ -133,6 +136,7 @@ def enroll_photos(
     faces = []
     for photo in photos:
         label = shown_text(str(photo) if isinstance(photo, Path) else photo[0])
+        data = b""
         try:
             data = read_file_bytes(photo) if isinstance(photo, Path) else photo[1]
             image = decode_image(data, label)
@@ -140,6 +144,10 @@ def enroll_photos(
         except RollcallError as exc:
             # Image errors already start with the file name; keep only the reason.
             reason = str(exc).removeprefix(f"{label}: ")
+            many = _more_than_one_frame(data)
+            if many is not None:
+                # decode_image reads the first frame only: the face may be in a later one.
+                reason += f"; only its first frame was read ({many})"
             result.refused.append((label, reason))
             continue
         faces.append((label, hashlib.sha256(data).hexdigest(), face))
@@ -182,6 +190,25 @@ def enroll_photos(
             )
             result.accepted.append(label)
     return result
+
+
+def _more_than_one_frame(data: bytes) -> str | None:
+    """ "an animated GIF" or "a TIFF with N pages" when the photo holds more than its first
+    frame; None otherwise, or when its header cannot tell (the refusal's reason says why)."""
+    if not data.startswith((b"GIF8", b"II*\x00", b"MM\x00*")):
+        return None
+    try:
+        # Only headers are read (is_animated and n_frames seek without decoding pixels); a
+        # bomb's size was already refused by decode_image, and is no reason to fail here.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.format == "GIF":
+                    return "an animated GIF" if img.is_animated else None
+                pages = img.n_frames if img.format == "TIFF" else 1
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        return None
+    return f"a TIFF with {pages} pages" if pages > 1 else None
 
 
 def _not_someone_else(
