@@ -8,8 +8,11 @@ photo of them, taken by `rollcall run`."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -29,6 +32,7 @@ from rollcall.storage.models import (
 from rollcall.synth import load_people, render_recording
 from rollcall.synth.motion import Pose, posed
 from rollcall.synth.people import frame_photo, read_photo
+from rollcall.synth.reports import Attendee, zoom_report
 from rollcall.synth.script import AttendanceScript
 from rollcall.vision.frozen import FrozenLooks, carried
 from rollcall.vision.still import grey
@@ -143,9 +147,11 @@ def test_a_still_photo_as_ones_camera_marks_no_one(cli, faces: Path, tmp_path: P
     video_photos = {n: p[3:] or p for n, p in people.items()}
     recording = render_recording(script, video_photos, tmp_path / "m.mp4", (960, 540), fps=2)
     for args in (
-        ("course", "add", "Algebra", "--from-dir", enroll, "--consent", "signed form"),
+        ("course", "add", "Algebra", "--from-dir", enroll, "--consent", "signed form",
+         "--timezone", "Europe/Paris"),
         ("run", "--session", "m1", "--source", recording.path, "--course", "Algebra",
-         "--min-interval", "10", "--max-interval", "20", "--seed", "7"),
+         "--min-interval", "10", "--max-interval", "20", "--seed", "7",
+         "--started-at", "2026-03-02T09:00+01:00"),
     ):  # fmt: skip
         result = cli(*map(str, args))
         assert result.exit_code == 0, result.output
@@ -180,3 +186,15 @@ def test_a_still_photo_as_ones_camera_marks_no_one(cli, faces: Path, tmp_path: P
                 .where(Person.name == name)).all())
         }  # fmt: skip
         assert all(credited.get(n, 0) >= 0.5 * DURATION for n in ROSTER if n != PICTURED), credited
+    # With the platform's participant list: his account was in, his face a picture of it.
+    start = datetime.fromisoformat("2026-03-02T09:00+01:00")
+    accounts = [Attendee(n.replace("_", " "), None, tuple(script.presence[n])) for n in ROSTER]
+    report = tmp_path / "participants.csv"
+    report.write_bytes(zoom_report(accounts, start, ZoneInfo("Europe/Paris")))
+    done = cli("participants", "import", "--session", "m1", str(report))
+    assert done.exit_code == 0, done.output
+    out = json.loads(cli("report", "--session", "m1", "--json").output)
+    status = {p["person"]: p for p in out["participants"]}
+    assert status[PICTURED]["status"] == "proxy_suspected", status[PICTURED]
+    assert "still picture" in status[PICTURED]["detail"]
+    assert {status[n]["status"] for n in ROSTER if n != PICTURED} == {"verified"}

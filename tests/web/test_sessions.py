@@ -49,7 +49,7 @@ def test_a_classroom_sheet_shows_the_pictures_on_the_wall_to_staff_of_the_course
         url = f"/sessions/algebra-1/events/{event.id}/crop"
     ivy = browser("ivy")
     page = ivy.get("/sessions/algebra-1").get_data(as_text=True)
-    assert "faces on the wall, taken for pictures" in page and url in page
+    assert "faces that never moved, taken for pictures" in page and url in page
     assert "classroom camera (faces that never move are taken for pictures)" in page
     shown = ivy.get(url)
     assert shown.status_code == 200 and shown.mimetype == "image/jpeg"

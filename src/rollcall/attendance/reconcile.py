@@ -302,10 +302,16 @@ def reconcile(
     samples: list[tuple[int, float, int]],
     end: float,
     duplicates: Iterable[tuple[float, str]] = (),
+    pictures: Iterable[tuple[float, str]] = (),
 ) -> Reconciliation:
     """The reconciliation of a session (see the module's docstring); `samples` are
     (seq, t, head count); `end` closes the stays still open; `duplicates` are the monitor's
-    (t, person) "duplicate" events (one face left unnamed because its person was elsewhere)."""
+    (t, person) "duplicate" events (one face left unnamed because its person was elsewhere);
+    `pictures` its (t, person) "pictures" events (their face unmoved sample after sample in
+    their own tile: a photo as their camera, not credited)."""
+    pictured: dict[str, float] = {}
+    for t, who in pictures:
+        pictured[who] = min(t, pictured.get(who, t))
     end = max([end, *(s.t for s in seen), *(t for _, t, _ in samples)])
     spans = [merge(a.stays, end) for a in accounts]
     tile_of = {lab: snap_label(lab, accounts) for lab in {s.label for s in seen if s.label}}
@@ -450,6 +456,16 @@ def reconcile(
                 f"seen: {shown} under a nickname, or sitting in for {a.proposed}"
             )
             evidence = [s for rows in in_tile[i].values() for s in rows if s.person == shown]
+        elif person and person in pictured and not mine:
+            # Their own face, but a picture of it: the account was there, they were not
+            # seen to be. A proxy attempt for staff to judge, the picture as evidence.
+            status = "proxy_suspected"
+            detail = (
+                f"{person}'s tile showed a still picture of their face (a photo as their "
+                f"camera?), found at {_mmss(pictured[person])}; never seen moving, so not "
+                "credited"
+            )
+            evidence = [r for rows in in_tile[i].values() for r in rows][:3]
         elif person and flagged:
             who = ", ".join(f"{_who(p)} ({n} sample(s))" for p, n in intruders.most_common())
             status = "proxy_suspected"
@@ -547,6 +563,11 @@ def reconcile(
                     else f"{person}'s face was not seen (camera off, away, or not in view)"
                 )
                 evidence = outside[:3]
+        if person in pictured and status == "verified":
+            notes.append(
+                f"from {_mmss(pictured[person])} their tile showed a still picture of them, "
+                "not credited"
+            )
         if notes:
             detail = f"{detail}; {'; '.join(notes)}"
         entries.append(
@@ -665,7 +686,12 @@ def reconcile_session(s: Session, row: AttendanceSession) -> Reconciliation | No
         for e in session_events(s, row.id)
         if e.kind == "duplicate" and e.person_id in names
     ]
-    result = reconcile(accounts, seen, samples, end, duplicates)
+    pictures = [
+        (e.t, names[e.person_id])
+        for e in session_events(s, row.id)
+        if e.kind == "pictures" and e.person_id in names
+    ]
+    result = reconcile(accounts, seen, samples, end, duplicates, pictures)
     reviews = {
         r.case_key: r
         for r in s.scalars(select(MeetingReview).where(MeetingReview.session_id == row.id))

@@ -161,9 +161,11 @@ NOTICE_KINDS = {
     "disputed": "one face matched two people",
     "identity_lost": "a face lost its name",
     "shared_camera": "two people at one camera",
-    # A classroom camera's faces that never moved (vision.still): counted by nobody, named never;
-    # the crop shows which, so a real person the check got wrong can be seen.
-    "pictures": "faces on the wall, taken for pictures",
+    # Faces that never moved: a classroom camera's (vision.still: counted by nobody, named
+    # never) or a meeting participant's own camera (vision.frozen: not credited, a mark made on
+    # nothing else withdrawn). The crop shows which, so a real person the check got wrong can
+    # be seen and put right.
+    "pictures": "faces that never moved, taken for pictures (a poster, a photo as a camera)",
     # An entrance track that moved like a photo or a screen, or whose nose could not be
     # measured (the event's detail says which): no one credited, its face is in the unknown
     # faces to review (a real person the check got wrong is put right there).
