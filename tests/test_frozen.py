@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zlib
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -36,7 +37,8 @@ from rollcall.synth.reports import Attendee, zoom_report
 from rollcall.synth.script import AttendanceScript
 from rollcall.vision.frozen import FrozenLooks, carried
 from rollcall.vision.still import grey
-from test_monitor import Scene, make, step
+from rollcall.vision.types import Faces
+from test_monitor import TILE, Scene, make, step
 
 
 def test_a_still_face_is_not_credited_and_its_mark_is_withdrawn() -> None:
@@ -82,7 +84,8 @@ def test_someone_who_moved_keeps_their_mark_and_time_until_the_picture() -> None
     picture is announced, her time ends where it was first seen, and her mark stands."""
     monitor, scene = make(pictures=True), Scene({0: "ada"})
     step(monitor, scene, 0, 10.0)
-    monitor.frozen.looks["ada"].history = [False]  # as if her face had moved before
+    look = monitor.frozen.looks["ada"]
+    look.history, look.ever_live = [False], True  # as if she had been seen moving before
     assert step(monitor, scene, 1, 40.0).seen  # one unmoved comparison: credited
     assert step(monitor, scene, 2, 70.0).seen  # two: credited
     fourth = step(monitor, scene, 3, 100.0)
@@ -90,6 +93,98 @@ def test_someone_who_moved_keeps_their_mark_and_time_until_the_picture() -> None
     assert [e.kind for e in fourth.events] == ["pictures"]
     closed = [c for c in fourth.intervals if c.person == "ada"]
     assert [(c.start, c.end) for c in closed] == [(10.0, 10.0)]  # not through 70 s
+
+
+class Moving(Scene):
+    """A scene whose people in ``moving`` look a little different at every sample (their face
+    patch changes; their track's look, high-passed and coarser, carries over)."""
+
+    def __init__(self, seating: dict[int, str], moving: set[str]) -> None:
+        super().__init__(seating)
+        self.moving = moving
+        self.rng = np.random.default_rng(0)
+
+    def render(self) -> tuple[np.ndarray, Faces]:
+        image, faces = super().render()
+        for x, y, w, h in faces.boxes.astype(int):
+            slot = (y // TILE) * 3 + (x // TILE)
+            if self.seating[slot] in self.moving:
+                face = image[y : y + h, x : x + w].astype(np.float32)
+                face += self.rng.normal(0, 25, face.shape[:2])[:, :, None]
+                image[y : y + h, x : x + w] = np.clip(face, 0, 255).astype(np.uint8)
+        return image, faces
+
+
+def test_a_mark_after_a_withdrawal_dates_from_when_they_were_seen_moving() -> None:
+    """The picture's track keeps its votes from the picture's time: the student who comes to
+    their camera at 430 s is marked from then, not from the photo at 10 s."""
+    monitor, scene = make(pictures=True), Moving({0: "ada", 1: "bob"}, moving={"bob"})
+    marks, withdrawn, t = {}, [], 10.0
+    for seq in range(25):
+        if t >= 430:
+            scene.moving.add("ada")
+        out = step(monitor, scene, seq, t)
+        marks.update({m.person: m.first_seen for m in out.marks})
+        withdrawn += out.withdrawn
+        t += 30
+    assert withdrawn == ["ada"] and marks["ada"] >= 430, marks
+    assert monitor.marked["bob"] == 10.0  # moving all along: never judged a picture
+
+
+def test_a_glitch_does_not_save_a_pictures_mark() -> None:
+    """One frame that made the picture look moved (an icon over it, a re-encoded frame) does
+    not make it someone: never judged live, its mark is withdrawn."""
+    monitor, scene = make(pictures=True), Moving({0: "ada"}, moving={"ada"})
+    step(monitor, scene, 0, 10.0)
+    scene.moving.clear()
+    withdrawn = []
+    for seq, t in enumerate((40.0, 70.0, 100.0, 130.0, 160.0), start=1):
+        withdrawn += step(monitor, scene, seq, t).withdrawn
+    assert monitor.frozen.looks["ada"].history[0] is False  # the glitch
+    assert withdrawn == ["ada"]
+
+
+def test_marks_from_a_state_without_looks_are_not_withdrawn() -> None:
+    """A session resumed from a state saved before looks were kept: the marks in it were made
+    unwatched, so a picture now is not all there ever was of them."""
+    monitor, scene = make(pictures=True), Scene({0: "ada"})
+    step(monitor, scene, 0, 10.0)
+    doc = json.loads(zlib.decompress(monitor_state.snapshot(monitor)))
+    for key in ("frozen", "pictured", "live_from", "watched"):
+        doc.pop(key)
+    resumed = AttendanceMonitor(monitor.gallery, list(monitor.expected), monitor.config)
+    monitor_state.restore(resumed, zlib.compress(json.dumps(doc).encode()))
+    outs = [step(resumed, scene, seq, 10.0 + 30 * seq) for seq in range(1, 6)]
+    assert not any(o.withdrawn for o in outs) and resumed.marked == {"ada": 10.0}
+    assert [e.kind for o in outs for e in o.events] == ["pictures"]  # but not credited
+
+
+def test_her_picture_in_one_tile_does_not_cost_her_live_face_in_another() -> None:
+    """A photo of Ada as one account's camera while she is at another: once the picture is
+    known, the face more like it is the duplicate, and she is credited."""
+    monitor, scene = make(pictures=True), Moving({0: "ada"}, moving=set())
+    for seq in range(4):
+        step(monitor, scene, seq, 10.0 + 30 * seq)
+    assert "ada" in monitor.pictured
+    scene.seating[1] = "ada"
+    scene.moving = {"ada"}
+    scene.render = _still_in_slot_0(scene)
+    credited = [bool(step(monitor, scene, seq, 10.0 + 30 * seq).seen) for seq in range(4, 9)]
+    assert credited[-1] and sum(credited) >= 3, credited
+
+
+def _still_in_slot_0(scene: Moving):  # noqa: ANN202
+    """The scene's render with slot 0 (the picture) left unmoving."""
+    plain = Scene.render.__get__(scene)
+    moving = Moving.render.__get__(scene)
+
+    def render() -> tuple[np.ndarray, Faces]:
+        still, faces = plain()
+        image, _ = moving()
+        image[:TILE, :TILE] = still[:TILE, :TILE]
+        return image, faces
+
+    return render
 
 
 @pytest.mark.faces
@@ -165,6 +260,15 @@ def test_a_still_photo_as_ones_camera_marks_no_one(cli, faces: Path, tmp_path: P
             ).all()
         )
         assert status[PICTURED] == "absent", status
+        # No claim of recognition left on the record: its crop went to the event.
+        assert (
+            s.scalar(
+                select(AttendanceRecord.evidence_path)
+                .join(Person, Person.id == AttendanceRecord.person_id)
+                .where(Person.name == PICTURED)
+            )
+            is None
+        )
         assert all(status[n] == "present" for n in ROSTER if n != PICTURED), status
         pictured = s.scalar(select(Person.id).where(Person.name == PICTURED))
         assert not s.scalars(
@@ -196,5 +300,5 @@ def test_a_still_photo_as_ones_camera_marks_no_one(cli, faces: Path, tmp_path: P
     out = json.loads(cli("report", "--session", "m1", "--json").output)
     status = {p["person"]: p for p in out["participants"]}
     assert status[PICTURED]["status"] == "proxy_suspected", status[PICTURED]
-    assert "still picture" in status[PICTURED]["detail"]
+    assert "still picture" in status[PICTURED]["detail"], status[PICTURED]
     assert {status[n]["status"] for n in ROSTER if n != PICTURED} == {"verified"}

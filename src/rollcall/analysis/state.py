@@ -85,6 +85,8 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
         ],
         "frozen": {p: _look(look) for p, look in monitor.frozen.looks.items()},
         "pictured": sorted(monitor.pictured),
+        "live_from": monitor.live_from,
+        "watched": sorted(monitor.watched),
     }
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
@@ -114,6 +116,7 @@ def _look(look: Look) -> dict[str, Any]:
         "patch": _pack(np.clip(np.round(look.patch * 256), -127, 127), "i1"),
         "history": "".join("s" if v else "m" for v in look.history),
         "still_since": look.still_since,
+        "ever_live": look.ever_live,
     }
 
 
@@ -121,7 +124,8 @@ def _looked(row: dict[str, Any]) -> Look:
     box, face = _unpack(row["box"], "<f4"), _unpack(row["patch"], "i1")
     assert box is not None and face is not None  # nosec B101 - always written
     return Look(float(row["t"]), box, _unpack(row["tile"], "<f4"), face / 256,
-                [c == "s" for c in row["history"]], row.get("still_since"))  # fmt: skip
+                [c == "s" for c in row["history"]], row.get("still_since"),
+                bool(row.get("ever_live")))  # fmt: skip
 
 
 def _recalled(row: dict[str, Any]) -> Remembered:
@@ -149,10 +153,11 @@ def forget_person(blob: bytes, name: str) -> bytes | None:
     before = json.dumps(doc, sort_keys=True)
     for key in ("marked", "open", "last_seen"):
         doc[key].pop(name, None)
-    for key in ("gone", "visitors", "pictured"):
+    for key in ("gone", "visitors", "pictured", "watched"):
         if key in doc:
             doc[key] = [p for p in doc[key] if p != name]
     doc.get("frozen", {}).pop(name, None)
+    doc.get("live_from", {}).pop(name, None)
     theirs = [tr for tr in doc["tracks"] if tr["identity"] == name]
     doc["tracks"] = [tr for tr in doc["tracks"] if tr["identity"] != name]
     for row in doc.get("still", []):
@@ -218,6 +223,8 @@ def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
     # Snapshots from before pictures in one's own tile were looked for: nobody's look yet.
     monitor.frozen.looks = {p: _looked(row) for p, row in doc.get("frozen", {}).items()}
     monitor.pictured = set(doc.get("pictured", []))
+    monitor.live_from = {p: float(t) for p, t in doc.get("live_from", {}).items()}
+    monitor.watched = set(doc.get("watched", []))
     tracker: FaceTracker = monitor.tracker
     tracker.tracks = {}
     for row in doc["tracks"]:

@@ -238,6 +238,12 @@ class AttendanceMonitor:
         # Every named face's latest look, to find a picture in a participant's own tile.
         self.frozen = FrozenLooks()
         self.pictured: set[str] = set()  # announced as a picture, not seen moving since
+        # People whose mark a picture made and lost: when they were next seen moving. A new
+        # mark dates from then, not from the track's votes on the picture.
+        self.live_from: dict[str, float] = {}
+        # People marked while their looks were kept (a state from before looks were kept has
+        # marks made unwatched: a picture then cannot be told to be all there ever was).
+        self.watched: set[str] = set()
 
         # -- resuming ----------------------------------------------------------------------------
         self._duplicate_of: dict[int, str] = {}  # this sample's unnamed duplicates
@@ -319,7 +325,7 @@ class AttendanceMonitor:
             fresh[judged] = True
             out.embedded = len(judged)
             out.rechecked = int(kept.sum()) if verify else 0
-        names = self._names(tracks, t, out)
+        names = self._names(tracks, t, out, image)
         if self._in_still is not None:
             # A named face that did not move since the last sample is not credited for this
             # one: a student who propped their own photo in their seat and left is credited
@@ -591,6 +597,8 @@ class AttendanceMonitor:
             self.frozen.compare(name, t, gray, tracks[i].box, within[i])
             if name in self.pictured and not self.frozen.leaning_still(name):
                 self.pictured.discard(name)  # seen moving more than not: a person again
+                if name not in self.marked:
+                    self.live_from[name] = t
             if name not in self.pictured and self.frozen.verdict(name) != Verdict.PICTURE:
                 continue
             credited[i] = None
@@ -603,11 +611,12 @@ class AttendanceMonitor:
                 f"{name}'s face unchanged from sample to sample in their tile (a photo or a "
                 "frozen video as their camera?): not credited while it stays so"
             )
-            if name in self.marked and self.frozen.never_moved(name):
+            if name in self.marked and name in self.watched and self.frozen.never_live(name):
                 detail += (
                     f"; their mark at {self.marked[name]:.0f}s was made on it and is withdrawn"
                 )
                 del self.marked[name]
+                self.watched.discard(name)
                 self.last_seen.pop(name, None)
                 self.open.pop(name, None)
                 self.gone.discard(name)
@@ -631,7 +640,9 @@ class AttendanceMonitor:
         """A face that matched someone, but not yet convincingly enough to name them."""
         return track.identity is None and not track.disputed and bool(track.accepted)
 
-    def _names(self, tracks: list[Track], t: float, out: SampleOutcome) -> list[str | None]:
+    def _names(
+        self, tracks: list[Track], t: float, out: SampleOutcome, image: np.ndarray | None = None
+    ) -> list[str | None]:
         names = [None if tr.identity is None else self.gallery.names[tr.identity] for tr in tracks]
         # One person cannot sit in two tiles: keep the stronger face; the other loses the name,
         # and keeps them as its candidate (attendance.reconcile gives it back to a second
@@ -648,6 +659,12 @@ class AttendanceMonitor:
             strength = tracks[i].votes[-1].similarity
             other = tracks[j].votes[-1].similarity
             loser = i if strength <= other else j
+            if name in self.pictured and image is not None:
+                # Their picture in one tile, themselves in another (a second device): the face
+                # more like the picture loses, whatever its match (a frontal photo's is high).
+                gray = grey(image)
+                like = [self.frozen.likeness(name, gray, tracks[k].box) for k in (i, j)]
+                loser = i if like[0] >= like[1] else j
             if loser == j:
                 best[name] = i
             names[loser] = None
@@ -691,7 +708,11 @@ class AttendanceMonitor:
                 first = min((v.t for v in tr.accepted), default=t)
                 if at_place is not None:
                     first = min(first, at_place[0])
+                # (After a picture's mark was withdrawn: from when they were seen moving.)
+                first = max(first, self.live_from.pop(name, first))
                 self.marked[name] = first
+                if self.config.own_camera_pictures and not self.config.room_camera:
+                    self.watched.add(name)
                 out.marks.append(
                     Mark(
                         person=name,

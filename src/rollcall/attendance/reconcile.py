@@ -458,14 +458,17 @@ def reconcile(
             evidence = [s for rows in in_tile[i].values() for s in rows if s.person == shown]
         elif person and person in pictured and not mine:
             # Their own face, but a picture of it: the account was there, they were not
-            # seen to be. A proxy attempt for staff to judge, the picture as evidence.
+            # seen to be. A proxy attempt for staff to judge, the picture as evidence (its
+            # sightings are theirs as a candidate, in whichever tile it was).
             status = "proxy_suspected"
+            shown = [r for r in seen if r.near_miss_of(person)]
+            where = sorted({repr(r.label) for r in shown if r.label})
             detail = (
-                f"{person}'s tile showed a still picture of their face (a photo as their "
-                f"camera?), found at {_mmss(pictured[person])}; never seen moving, so not "
-                "credited"
+                f"a still picture of {person}'s face (a photo as a camera?)"
+                + (f" in the tile(s) labelled {', '.join(where)}" if where else "")
+                + f", found at {_mmss(pictured[person])}; never seen moving, so not credited"
             )
-            evidence = [r for rows in in_tile[i].values() for r in rows][:3]
+            evidence = shown[:1] + shown[-1:] if len(shown) > 1 else shown
         elif person and flagged:
             who = ", ".join(f"{_who(p)} ({n} sample(s))" for p, n in intruders.most_common())
             status = "proxy_suspected"

@@ -230,9 +230,9 @@ class SessionRecorder:
                 )
                 .values(last_seen=t)
             )
-        for name in out.withdrawn:
-            if name in ids:
-                self._withdraw(session, ids[name])
+        picture_crops = {
+            name: self._withdraw(session, ids[name]) for name in out.withdrawn if name in ids
+        }
         for face in out.faces:
             x, y, w, h = face.box
             session.add(
@@ -270,7 +270,9 @@ class SessionRecorder:
             session.add(face)
         for i, event in enumerate(out.events):
             crop = None
-            if event.crop is not None:
+            if event.kind == "pictures" and picture_crops.get(event.person or ""):
+                crop = picture_crops.pop(event.person or "")
+            elif event.crop is not None:
                 crop = self._write_crop(f"event-{tag}-{i}.jpg", event.crop) or None
             session.add(
                 SessionEvent(
@@ -291,27 +293,39 @@ class SessionRecorder:
             .values(processed_until=out.t)
         )
 
-    def _withdraw(self, session: Session, person_id: int) -> None:
+    def _withdraw(self, session: Session, person_id: int) -> str | None:
         """Take back a mark made on a picture in the person's own tile and nothing else
         (AttendanceMonitor._own_cameras): absent again, no time credited, their face in the
-        earlier samples a candidate of theirs rather than them. A staff edit stands. The
-        evidence crop stays with the record: it shows the picture that was taken for them."""
-        edited = session.scalar(
-            select(AttendanceRecord.edited).where(
+        earlier samples a candidate of theirs rather than them. A staff edit stands (also one
+        committed meanwhile: the update is conditional). Returns the mark's evidence crop,
+        which showed the picture: it goes to the sample's "pictures" event, so the record
+        claims no recognition and the file stays where retention and erasure find it."""
+        evidence = session.scalar(
+            select(AttendanceRecord.evidence_path).where(
                 AttendanceRecord.session_id == self.session_id,
                 AttendanceRecord.person_id == person_id,
+                AttendanceRecord.edited.is_(False),
             )
         )
-        if edited:
-            return
-        session.execute(
+        done = session.execute(
             update(AttendanceRecord)
             .where(
                 AttendanceRecord.session_id == self.session_id,
                 AttendanceRecord.person_id == person_id,
+                AttendanceRecord.edited.is_(False),
             )
-            .values(status="absent", first_seen=None, last_seen=None, marked_at=None)
+            .values(
+                status="absent",
+                first_seen=None,
+                last_seen=None,
+                marked_at=None,
+                confidence=0.0,
+                evidence_path=None,
+                evidence_t=None,
+            )
         )
+        if done.rowcount != 1:
+            return None
         session.execute(
             delete(PresenceInterval).where(
                 PresenceInterval.session_id == self.session_id,
@@ -323,6 +337,7 @@ class SessionRecorder:
             .where(Sighting.session_id == self.session_id, Sighting.person_id == person_id)
             .values(person_id=None, candidate_id=person_id)
         )
+        return evidence
 
     def _already_recorded(self, session: Session, seq: int) -> bool:
         """Checked inside the sample's own transaction, after the session lock, so the check

@@ -31,6 +31,7 @@ from rollcall.vision.still import (
     Verdict,
     likeness,
     patch,
+    same_places,
     verdict_of,
     weights,
 )
@@ -55,6 +56,8 @@ class Look:
     # The earlier look of the first of the latest run of unmoved comparisons: the picture was
     # there by then (None: the latest comparison saw the face move, or there was none).
     still_since: float | None = None
+    # Judged live (vision.still.verdict_of) at some comparison since the first look.
+    ever_live: bool = False
 
 
 def carried(box: np.ndarray, before: np.ndarray, now: np.ndarray) -> np.ndarray:
@@ -99,17 +102,18 @@ class FrozenLooks:
             # Cut at the earlier face's place, not at the face's box now: a box follows the
             # head as it shifts and leans, and cut there a real face that moved looked unmoved
             # a third of the time (a picture carried with its tile: every time).
-            place = (
-                carried(earlier.box, earlier.tile, tile)
-                if tile is not None and earlier.tile is not None
-                else earlier.box
-            )
-            best = likeness(gray, place, earlier.patch)
-            unmoved = best >= STILL_LIKENESS
+            if tile is not None and earlier.tile is not None:
+                place = carried(earlier.box, earlier.tile, tile)
+                unmoved = likeness(gray, place, earlier.patch) >= STILL_LIKENESS
+            elif same_places(box[None], earlier.box[None])[0, 0]:
+                unmoved = likeness(gray, earlier.box, earlier.patch) >= STILL_LIKENESS
+            else:
+                unmoved = False  # (no tiles to carry the place by) elsewhere on screen now
             history = [*earlier.history, unmoved][-HISTORY:]
             if unmoved:
                 still_since = earlier.t if earlier.still_since is None else earlier.still_since
-        self.looks[person] = Look(t, box, tile, patch(gray, box), history, still_since)
+        live = earlier is not None and (earlier.ever_live or verdict_of(history) == Verdict.LIVE)
+        self.looks[person] = Look(t, box, tile, patch(gray, box), history, still_since, live)
         return unmoved
 
     def verdict(self, person: str) -> Verdict:
@@ -133,10 +137,17 @@ class FrozenLooks:
         unmoved, moved = weights(look.history)
         return look.history[-1] or unmoved > moved
 
-    def never_moved(self, person: str, comparisons: int = PICTURE_RUN) -> bool:
-        """Compared at least ``comparisons`` times, and unmoved in every one."""
+    def never_live(self, person: str) -> bool:
+        """Looked at, and never judged live: three of four comparisons moved, weighted
+        (vision.still.verdict_of). A picture that a glitch (an icon over the face, a
+        re-encoded frame) once showed moved is still never live."""
         look = self.looks.get(person)
-        return look is not None and len(look.history) >= comparisons and all(look.history)
+        return look is not None and not look.ever_live
+
+    def likeness(self, person: str, gray: np.ndarray, box: np.ndarray) -> float:
+        """How like ``person``'s latest look a face at ``box`` is (-1: no look)."""
+        look = self.looks.get(person)
+        return -1.0 if look is None else likeness(gray, np.asarray(box[:4], np.float32), look.patch)
 
     def forget(self, person: str) -> None:
         self.looks.pop(person, None)
