@@ -85,7 +85,7 @@ def test_someone_who_moved_keeps_their_mark_and_time_until_the_picture() -> None
     monitor, scene = make(pictures=True), Scene({0: "ada"})
     step(monitor, scene, 0, 10.0)
     look = monitor.frozen.looks["ada"]
-    look.history, look.ever_live = [False], True  # as if she had been seen moving before
+    look.history, look.moves = [False], 3  # as if she had been seen moving before
     assert step(monitor, scene, 1, 40.0).seen  # one unmoved comparison: credited
     assert step(monitor, scene, 2, 70.0).seen  # two: credited
     fourth = step(monitor, scene, 3, 100.0)
@@ -142,6 +142,20 @@ def test_a_glitch_does_not_save_a_pictures_mark() -> None:
         withdrawn += step(monitor, scene, seq, t).withdrawn
     assert monitor.frozen.looks["ada"].history[0] is False  # the glitch
     assert withdrawn == ["ada"]
+
+
+def test_keeping_still_after_moving_a_little_loses_only_the_still_time() -> None:
+    """Someone who moved now and then (never enough to be judged live: three moves of four)
+    and then kept still three samples in a row keeps their mark and the time credited before
+    the still run: only a face that hardly ever moved since it was first seen made its mark
+    on a picture."""
+    monitor, scene = make(pictures=True), Moving({0: "ada"}, moving=set())
+    changes = []
+    for seq in range(10):
+        scene.moving = {"ada"} if seq in (2, 5) else set()
+        changes += [c for c in step(monitor, scene, seq, 10.0 + 30 * seq).intervals if c.end]
+    assert monitor.marked == {"ada": 10.0} and "ada" in monitor.pictured
+    assert [(c.start, c.end) for c in changes] == [(10.0, 190.0)]  # to its first still sample
 
 
 def test_marks_from_a_state_without_looks_are_not_withdrawn() -> None:

@@ -116,7 +116,7 @@ def _look(look: Look) -> dict[str, Any]:
         "patch": _pack(np.clip(np.round(look.patch * 256), -127, 127), "i1"),
         "history": "".join("s" if v else "m" for v in look.history),
         "still_since": look.still_since,
-        "ever_live": look.ever_live,
+        "moves": look.moves,
     }
 
 
@@ -125,7 +125,7 @@ def _looked(row: dict[str, Any]) -> Look:
     assert box is not None and face is not None  # nosec B101 - always written
     return Look(float(row["t"]), box, _unpack(row["tile"], "<f4"), face / 256,
                 [c == "s" for c in row["history"]], row.get("still_since"),
-                bool(row.get("ever_live")))  # fmt: skip
+                int(row.get("moves", 0)))  # fmt: skip
 
 
 def _recalled(row: dict[str, Any]) -> Remembered:

@@ -611,7 +611,7 @@ class AttendanceMonitor:
                 f"{name}'s face unchanged from sample to sample in their tile (a photo or a "
                 "frozen video as their camera?): not credited while it stays so"
             )
-            if name in self.marked and name in self.watched and self.frozen.never_live(name):
+            if name in self.marked and name in self.watched and self.frozen.always_still(name):
                 detail += (
                     f"; their mark at {self.marked[name]:.0f}s was made on it and is withdrawn"
                 )

@@ -42,6 +42,9 @@ HISTORY = 30
 # samples for about one person in three at that rate, three in a row for about one in 35; a
 # picture, unmoved in 86-100% of them, is found at its fourth sample.
 PICTURE_RUN = 3
+# Comparisons that saw a picture move, as a glitch does twice (into it and out of it), and it is
+# still a picture from the start (FrozenLooks.always_still).
+GLITCHES = 2
 
 
 @dataclass
@@ -56,8 +59,7 @@ class Look:
     # The earlier look of the first of the latest run of unmoved comparisons: the picture was
     # there by then (None: the latest comparison saw the face move, or there was none).
     still_since: float | None = None
-    # Judged live (vision.still.verdict_of) at some comparison since the first look.
-    ever_live: bool = False
+    moves: int = 0  # comparisons since the person's first look that saw the face move
 
 
 def carried(box: np.ndarray, before: np.ndarray, now: np.ndarray) -> np.ndarray:
@@ -112,8 +114,8 @@ class FrozenLooks:
             history = [*earlier.history, unmoved][-HISTORY:]
             if unmoved:
                 still_since = earlier.t if earlier.still_since is None else earlier.still_since
-        live = earlier is not None and (earlier.ever_live or verdict_of(history) == Verdict.LIVE)
-        self.looks[person] = Look(t, box, tile, patch(gray, box), history, still_since, live)
+        moves = 0 if earlier is None else earlier.moves + (unmoved is False)
+        self.looks[person] = Look(t, box, tile, patch(gray, box), history, still_since, moves)
         return unmoved
 
     def verdict(self, person: str) -> Verdict:
@@ -137,12 +139,13 @@ class FrozenLooks:
         unmoved, moved = weights(look.history)
         return look.history[-1] or unmoved > moved
 
-    def never_live(self, person: str) -> bool:
-        """Looked at, and never judged live: three of four comparisons moved, weighted
-        (vision.still.verdict_of). A picture that a glitch (an icon over the face, a
-        re-encoded frame) once showed moved is still never live."""
+    def always_still(self, person: str) -> bool:
+        """Seen to move in at most GLITCHES comparisons since their first look: a picture from
+        the start. A glitch (an icon over the face, a re-encoded frame) makes a picture look
+        moved into it and out of it; someone who kept still for a while after moving is not
+        a picture from the start, and keeps what they were credited before it."""
         look = self.looks.get(person)
-        return look is not None and not look.ever_live
+        return look is not None and look.moves <= GLITCHES
 
     def likeness(self, person: str, gray: np.ndarray, box: np.ndarray) -> float:
         """How like ``person``'s latest look a face at ``box`` is (-1: no look)."""
