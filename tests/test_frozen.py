@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import cv2
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -295,7 +296,12 @@ def test_a_still_photo_as_ones_camera_marks_no_one(cli, faces: Path, tmp_path: P
             .where(SessionEvent.kind == "pictures")
         ).all()
         assert [name for name, _ in events] == [PICTURED]  # the others moved: no flag
-        assert (Settings.from_env().home / events[0][1]).is_file()
+        # The picture when it made the mark beside it now: two crops side by side, and the
+        # mark's own file gone with the mark (no face file left that nothing refers to).
+        pair = cv2.imread(str(Settings.from_env().home / events[0][1]))
+        assert pair is not None and pair.shape[1] > 1.5 * pair.shape[0]
+        faces_kept = sorted((Settings.from_env().home / "evidence").rglob(f"{pictured}-*.jpg"))
+        assert not faces_kept, faces_kept
         credited = {
             name: sum((iv.last_seen or 0) - iv.start_t for iv in rows)
             for name in ROSTER

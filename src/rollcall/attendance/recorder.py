@@ -270,8 +270,25 @@ class SessionRecorder:
             session.add(face)
         for i, event in enumerate(out.events):
             crop = None
-            if event.kind == "pictures" and picture_crops.get(event.person or ""):
-                crop = picture_crops.pop(event.person or "")
+            earlier = None
+            if event.kind == "pictures" and event.person:
+                earlier = picture_crops.pop(event.person, None)
+            if earlier and event.crop is not None:
+                # The crop the mark was made on beside the face now: the same picture, side
+                # by side, is what staff need to see (one crop looks like anyone sitting still).
+                crop = (
+                    self._write_crop(
+                        f"event-{tag}-{i}.jpg",
+                        _side_by_side(
+                            cv2.imread(str(self.folder.parent.parent / earlier)), event.crop
+                        ),
+                    )
+                    or None
+                )
+                if crop:
+                    (self.folder.parent.parent / earlier).unlink(missing_ok=True)
+            elif earlier:
+                crop = earlier
             elif event.crop is not None:
                 crop = self._write_crop(f"event-{tag}-{i}.jpg", event.crop) or None
             session.add(
@@ -431,6 +448,18 @@ class SessionRecorder:
                 )
 
         retry_while_unreachable(write, self.retry_for)
+
+
+def _side_by_side(left: np.ndarray | None, right: np.ndarray) -> np.ndarray:
+    """Two crops at the height of ``right``, a white rule between them (``right`` alone when
+    ``left`` could not be read)."""
+    if left is None or left.size == 0 or right.size == 0:
+        return right
+    h = right.shape[0]
+    width = max(1, round(left.shape[1] * h / left.shape[0]))
+    left = cv2.resize(left, (width, h), interpolation=cv2.INTER_AREA)
+    rule = np.full((h, max(2, h // 40), 3), 255, np.uint8)
+    return np.hstack([left, rule, right])
 
 
 def retry_while_unreachable(work: Callable[[], T], retry_for: float) -> T:
