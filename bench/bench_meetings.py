@@ -177,6 +177,7 @@ def run_meeting(m: int, args: argparse.Namespace, engine) -> Outcome:  # noqa: A
     assert result is not None  # nosec B101 - the report was imported just above
 
     proxy_owners = {a for a, face in script.accounts.items() if a in script.people}
+    proxy_owners |= set(script.pictures)  # an account showing a still photo of its owner
     seconds = {a: face for a, face in script.accounts.items() if a not in script.people}
     nicknames = {n for n in script.labels if n in script.people and n not in script.accounts}
     sit_in_owners = set(script.sit_ins)

@@ -10,6 +10,7 @@ against the cheeks, as synth.entrance's passers do), a roll, a zoom and a shift.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
 
@@ -54,18 +55,46 @@ def pose_at(seed: int, name: str, t: float) -> Pose:
 
 def posed(view: np.ndarray, face_fraction: float, pose: Pose) -> np.ndarray:
     """A framed webcam view (synth.people.frame_photo: the face about ``face_fraction`` of the
-    height, its middle at 0.45 of it) with its subject in ``pose``."""
+    height) with its subject in ``pose``, turned about the face as found in the view."""
     if pose.still:
         return view
     from rollcall.synth.entrance import SpriteFace, turn_head
 
     h, w = view.shape[:2]
-    face_h = float(np.clip(face_fraction, 0.4, 0.8)) * h
-    cx, cy = w / 2, 0.45 * h
-    out = turn_head(view, SpriteFace(cx, cy, face_h, (cx, cy + 0.08 * face_h)), pose.yaw)
-    matrix = cv2.getRotationMatrix2D((cx, cy), pose.roll, pose.zoom)
+    face = _face_of(view)
+    if face is None:  # (none found: where frame_photo puts it)
+        face_h = float(np.clip(face_fraction, 0.4, 0.8)) * h
+        face = SpriteFace(w / 2, 0.45 * h, face_h, (w / 2, 0.45 * h + 0.08 * face_h))
+    out = turn_head(view, face, pose.yaw)
+    matrix = cv2.getRotationMatrix2D((face.cx, face.cy), pose.roll, pose.zoom)
     matrix[0, 2] += pose.dx * w
     matrix[1, 2] += pose.dy * h
     return cv2.warpAffine(
         out, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def _face_of(view: np.ndarray):  # noqa: ANN202 - a SpriteFace or None
+    """The largest face of a framed view, its box centre, height and nose tip (the depth map's
+    place: put elsewhere, the turn bulged a cheek and the face was no one's), found once per
+    view (a recording reuses each view many times)."""
+    key = (view.shape, hashlib.blake2b(view.tobytes(), digest_size=16).digest())
+    if key not in _FACES:
+        from rollcall.synth.entrance import SpriteFace
+        from rollcall.synth.people import FRAMING_SIDE, framing_detector
+        from rollcall.vision.detect import detect_padded
+
+        faces = detect_padded(framing_detector(), view, FRAMING_SIDE)
+        found = None
+        if len(faces):
+            i = int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))
+            x, y, fw, fh = (float(v) for v in faces.boxes[i])
+            nose = faces.landmarks[i][2]
+            found = SpriteFace(x + fw / 2, y + fh / 2, fh, (float(nose[0]), float(nose[1])))
+        if len(_FACES) > 2048:
+            _FACES.clear()
+        _FACES[key] = found
+    return _FACES[key]
+
+
+_FACES: dict[tuple, object] = {}
