@@ -108,7 +108,9 @@ def test_a_sit_in_is_flagged_with_its_evidence(cli, faces: Path, tmp_path: Path)
     with db.session() as s:
         result = reconcile_session(s, require_session(s, "m1"))
         entry = next(e for e in result.entries if e.status == "proxy_suspected")
-        assert entry.evidence and {e.person for e in entry.evidence} == {FRIEND}
+        # (With heads turning, a sample may show the friend's face not yet named: an unknown
+        # face in Colin's tile is evidence too; no one else is.)
+        assert entry.evidence and {e.person for e in entry.evidence} - {None} == {FRIEND}
         assert {e.label for e in entry.evidence} == {"Colin Powell"}
         # The friend (enrolled, not expected) left their face with their visit: the case can
         # show it (a teacher's review: staff confirmed sit-ins without seeing a face).
