@@ -700,3 +700,16 @@ def test_a_class_on_the_night_the_clocks_change_keeps_its_length(zone, started, 
     window = window_for(datetime.fromisoformat(started), *slot, 5, ZoneInfo(zone))
     assert (window.start, window.end) == expected
     assert not outside_slot(window, 1500.0)
+
+
+def test_a_weak_match_whose_head_turned_is_confirmed_at_the_same_place(monkeypatch):
+    """A face that matches Ada only weakly needs two agreeing samples. Its head turned between
+    them, so the second starts a new track: the vote of the same place's pending face in the
+    sample before is the first of the two."""
+    monitor, scene = make(), Scene({0: "ada"}, weak={"ada"})
+    first = step(monitor, scene, 0, 10.0)
+    assert not first.marks and first.recognized == 0  # one weak match: not yet
+    turned = np.random.default_rng(11).integers(0, 255, (60, 60), dtype=np.uint8)
+    monkeypatch.setitem(TEXTURES, "ada", turned)  # another look: the tracker starts afresh
+    second = step(monitor, scene, 1, 40.0)
+    assert [(m.person, m.first_seen) for m in second.marks] == [("ada", 40.0)]

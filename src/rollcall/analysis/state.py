@@ -87,6 +87,7 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
         "pictured": sorted(monitor.pictured),
         "live_from": monitor.live_from,
         "watched": sorted(monitor.watched),
+        "pending_places": [[_pack(box, "<f4"), who, t] for box, who, t in monitor.pending_places],
     }
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
@@ -158,6 +159,8 @@ def forget_person(blob: bytes, name: str) -> bytes | None:
             doc[key] = [p for p in doc[key] if p != name]
     doc.get("frozen", {}).pop(name, None)
     doc.get("live_from", {}).pop(name, None)
+    if "pending_places" in doc:
+        doc["pending_places"] = [row for row in doc["pending_places"] if row[1] != name]
     theirs = [tr for tr in doc["tracks"] if tr["identity"] == name]
     doc["tracks"] = [tr for tr in doc["tracks"] if tr["identity"] != name]
     for row in doc.get("still", []):
@@ -225,6 +228,11 @@ def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
     monitor.pictured = set(doc.get("pictured", []))
     monitor.live_from = {p: float(t) for p, t in doc.get("live_from", {}).items()}
     monitor.watched = set(doc.get("watched", []))
+    monitor.pending_places = [
+        (_unpack(box, "<f4"), who, float(t))
+        for box, who, t in doc.get("pending_places", [])
+        if who in index
+    ]
     tracker: FaceTracker = monitor.tracker
     tracker.tracks = {}
     for row in doc["tracks"]:

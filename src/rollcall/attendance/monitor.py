@@ -244,6 +244,11 @@ class AttendanceMonitor:
         # People marked while their looks were kept (a state from before looks were kept has
         # marks made unwatched: a picture then cannot be told to be all there ever was).
         self.watched: set[str] = set()
+        # The previous sample's faces that matched someone without being named yet: (box,
+        # person, t). A face that matches the same person at the same place in the next
+        # sample is that second agreeing vote, also when its track did not carry over (a head
+        # that turned between the samples looks different, which starts a new track).
+        self.pending_places: list[tuple[np.ndarray, str, float]] = []
 
         # -- resuming ----------------------------------------------------------------------------
         self._duplicate_of: dict[int, str] = {}  # this sample's unnamed duplicates
@@ -316,7 +321,7 @@ class AttendanceMonitor:
                     p = int(matches.candidate[k]) if len(self.gallery) else -1
                     vote = Vote(p, float(matches.similarity[k]), bool(matches.person[k] >= 0), t)
                     may_name, seated = (
-                        (True, False)
+                        (True, self._pending_here(tr.box, vote))
                         if live is None
                         else self._room_may_name(i, live[i], vote, vectors[k])
                     )
@@ -391,6 +396,13 @@ class AttendanceMonitor:
                     "faces are back",
                 )
             )
+        if not cfg.room_camera:
+            names_of = self.gallery.names
+            self.pending_places = [
+                (np.asarray(tr.box[:4], np.float32).copy(), names_of[tr.accepted[-1].person], t)
+                for tr in tracks
+                if self._pending(tr)
+            ]
         self.last_count = count
         if verify:
             self.last_verified = t
@@ -431,6 +443,22 @@ class AttendanceMonitor:
             tr.votes = [*tr.votes[-3:], Vote(tr.identity, max(behind), True, t)]
             kept[i] = True
         return kept
+
+    def _pending_here(self, box: np.ndarray, vote: Vote) -> bool:
+        """Whether the previous sample had a face in this place that matched the vote's
+        person without being named: with this vote, two agreeing samples of one face.
+
+        Only a pending face counts: two samples that each matched the same person on their
+        own embedding, at one place, are the evidence two votes of one track are. (A named
+        face's person is marked, and a match of a marked person names at once anyway.)"""
+        if not vote.accepted or vote.person < 0 or not self.pending_places:
+            return False
+        name = self.gallery.names[vote.person]
+        here = np.asarray(box[:4], np.float32)[None]
+        return any(
+            who == name and t < vote.t and same_places(here, before[None])[0, 0]
+            for before, who, t in self.pending_places
+        )
 
     def _at_place(self, i: int, name: str) -> tuple[float, float] | None:
         """A room camera's memory of face ``i``'s place: when it first matched ``name``, and
