@@ -159,6 +159,19 @@ def test_keeping_still_after_moving_a_little_loses_only_the_still_time() -> None
     assert [(c.start, c.end) for c in changes] == [(10.0, 190.0)]  # to its first still sample
 
 
+def test_time_already_closed_is_trimmed_back_to_the_picture_too() -> None:
+    """A sample that missed her face closed her interval past where the picture began: the
+    monitor asks for it to be trimmed (SessionRecorder._trim), not only the open one."""
+    monitor, scene = make(pictures=True), Moving({0: "ada", 1: "bob"}, moving={"ada", "bob"})
+    trimmed = []
+    for seq in range(10):
+        if seq == 5:
+            scene.moving = {"bob"}
+        scene.seating = {1: "bob"} if seq == 7 else {0: "ada", 1: "bob"}
+        trimmed += step(monitor, scene, seq, 10.0 + 30 * seq).trimmed
+    assert trimmed == [("ada", 160.0)] and monitor.marked["ada"] == 10.0
+
+
 def test_marks_from_a_state_without_looks_are_not_withdrawn() -> None:
     """A session resumed from a state saved before looks were kept: the marks in it were made
     unwatched, so a picture now is not all there ever was of them."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
 import numpy as np
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from rollcall.attendance.monitor import (
 )
 from rollcall.attendance.recorder import SessionRecorder
 from rollcall.attendance.report import build_report
-from rollcall.storage.models import AttendanceRecord, AttendanceSession, PresenceInterval
+from rollcall.storage.models import AttendanceRecord, AttendanceSession, Person, PresenceInterval
 from rollcall.storage.people import get_or_create_person
 from rollcall.storage.sessions import (
     SessionSettings,
@@ -243,3 +244,70 @@ def test_session_search_and_live_summaries_on_every_back_end(db) -> None:
         assert summaries[ids[1]].latest is None and summaries[ids[1]].samples == 0
         assert [name for name, _ in summaries[ids[2]].marked] == ["ann"]
         assert last_seq(session, ids[0]) == 2 and last_seq(session, ids[1]) is None
+
+
+def test_a_pictures_mark_is_withdrawn_and_a_later_picture_trims_the_time(db, settings):
+    """AttendanceMonitor._own_cameras' findings as written: Ann's mark, made on a photo, is
+    withdrawn (absent, no time, her mark's crop beside the picture now in the event); Ben's,
+    edited by staff meanwhile, stands; Cy's time stops where his picture began."""
+    session_id = start(db, ("ann", "ben", "cy"))
+    recorder = SessionRecorder(db, session_id, settings.evidence_dir)
+    everyone = ("ann", "ben", "cy")
+    recorder.record(
+        sample(
+            0,
+            10.0,
+            marks=[Mark(n, 10.0, 0.9, 10.0, (0, 0, 20, 20), CROP) for n in everyone],
+            seen=[Sighting(n, 10.0, 0.9, (0, 0, 20, 20)) for n in everyone],
+            intervals=[IntervalChange(n, 10.0, 10.0, None) for n in everyone],
+        )
+    )
+    recorder.record(
+        sample(
+            1,
+            70.0,
+            seen=[Sighting(n, 70.0, 0.9, (0, 0, 20, 20)) for n in everyone],
+            intervals=[IntervalChange(n, 10.0, 70.0, None) for n in everyone],
+        )
+    )
+    with db.session() as session:
+        ben = session.scalar(
+            select(AttendanceRecord)
+            .join(AttendanceRecord.person)
+            .where(AttendanceRecord.session_id == session_id, Person.name == "ben")
+        )
+        ben.edited = True
+        ann_crop = next(
+            r.evidence_path for r, n in attendance_rows(session, session_id) if n == "ann"
+        )
+    assert (Path(settings.home) / ann_crop).is_file()
+    recorder.record(
+        sample(
+            2,
+            100.0,
+            withdrawn=["ann", "ben"],
+            events=[Event(100.0, "pictures", "ann", "a picture", crop=CROP)],
+            intervals=[IntervalChange("cy", 10.0, 40.0, 40.0)],
+            trimmed=[("cy", 40.0)],
+        )
+    )
+    with db.session() as session:
+        rows = {name: rec for rec, name in attendance_rows(session, session_id)}
+        assert (rows["ann"].status, rows["ann"].first_seen, rows["ann"].evidence_path) == (
+            "absent",
+            None,
+            None,
+        )
+        assert rows["ben"].status == "present" and rows["ben"].first_seen == 10.0
+        assert rows["cy"].status == "present" and rows["cy"].last_seen == 40.0
+        spans = {
+            name: [(iv.start_t, iv.end_t) for iv in session.scalars(
+                select(PresenceInterval).join(Person, Person.id == PresenceInterval.person_id)
+                .where(PresenceInterval.session_id == session_id, Person.name == name))]
+            for name in everyone
+        }  # fmt: skip
+        assert spans == {"ann": [], "ben": [(10.0, None)], "cy": [(10.0, 40.0)]}
+        (event,) = session_events(session, session_id)
+        pair = cv2.imread(str(Path(settings.home) / event.crop_path))
+        assert pair is not None and pair.shape[1] > 1.5 * pair.shape[0]
+    assert not (Path(settings.home) / ann_crop).exists()

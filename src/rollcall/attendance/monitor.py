@@ -171,6 +171,8 @@ class SampleOutcome:
     # People whose mark was made on a picture in their own tile and nothing else: marked
     # absent again, their presence and sightings taken back (see AttendanceMonitor._own_cameras).
     withdrawn: list[str] = field(default_factory=list)
+    # (person, t): their face was a picture from t on: no interval of theirs runs past it.
+    trimmed: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -651,16 +653,20 @@ class AttendanceMonitor:
                 # Marked again only from a vote after this one (a face that moves).
                 tracks[i].votes = tracks[i].votes[-1:]
                 out.withdrawn.append(name)
-            elif name in self.open:
+            else:
                 # Credited until the picture was first seen, not through the samples it took
-                # to tell it from someone keeping still.
-                interval = self.open.pop(name)
+                # to tell it from someone keeping still (also time already closed, when a
+                # sample in between missed the face).
                 since = self.frozen.looks[name].still_since
-                end = interval.last_seen if since is None else max(interval.start, since)
-                end = min(end, interval.last_seen)
-                self.last_seen[name] = end
-                out.intervals.append(IntervalChange(name, interval.start, end, end))
-                detail += f"; credited until {end:.0f}s"
+                interval = self.open.pop(name, None)
+                if interval is not None:
+                    end = interval.last_seen if since is None else max(interval.start, since)
+                    end = min(end, interval.last_seen)
+                    out.intervals.append(IntervalChange(name, interval.start, end, end))
+                if since is not None:
+                    out.trimmed.append((name, since))
+                    self.last_seen[name] = min(self.last_seen.get(name, since), since)
+                    detail += f"; credited until {since:.0f}s"
             out.events.append(Event(t, "pictures", name, detail + "; for review", crop=crop))
         return credited
 

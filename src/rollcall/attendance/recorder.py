@@ -168,7 +168,7 @@ class SessionRecorder:
         names |= {u.candidate for u in out.unknowns if u.candidate}
         names |= {f.person for f in out.faces if f.person}
         names |= {f.candidate for f in out.faces if f.candidate}
-        names |= set(out.withdrawn)
+        names |= set(out.withdrawn) | {name for name, _ in out.trimmed}
         ids = person_ids(session, sorted(names))
         if names - ids.keys():
             # Erased while a monitor still held them (privacy.erase_person): nothing more of
@@ -214,6 +214,9 @@ class SessionRecorder:
         for better in out.evidence:
             self._better_evidence(session, ids[better.person], better)
         self._apply_intervals(session, ids, out.intervals)
+        for name, since in out.trimmed:
+            if name in ids:
+                self._trim(session, ids[name], since)
         # One statement per sighting time (a sample has one), not one per face: a 49-face
         # gallery otherwise made 49 round trips of every sample's transaction.
         last_seen: dict[float, set[int]] = {}
@@ -355,6 +358,37 @@ class SessionRecorder:
             .values(person_id=None, candidate_id=person_id)
         )
         return evidence
+
+    def _trim(self, session: Session, person_id: int, since: float) -> None:
+        """No interval of the person's runs past ``since`` (their face a picture from then
+        on: AttendanceMonitor._own_cameras), nor does their last-seen time. A staff edit of
+        the record stands; its intervals are the monitor's."""
+        session.execute(
+            delete(PresenceInterval).where(
+                PresenceInterval.session_id == self.session_id,
+                PresenceInterval.person_id == person_id,
+                PresenceInterval.start_t > since,
+            )
+        )
+        session.execute(
+            update(PresenceInterval)
+            .where(
+                PresenceInterval.session_id == self.session_id,
+                PresenceInterval.person_id == person_id,
+                or_(PresenceInterval.end_t.is_(None), PresenceInterval.end_t > since),
+            )
+            .values(end_t=since, last_seen=since)
+        )
+        session.execute(
+            update(AttendanceRecord)
+            .where(
+                AttendanceRecord.session_id == self.session_id,
+                AttendanceRecord.person_id == person_id,
+                AttendanceRecord.edited.is_(False),
+                AttendanceRecord.last_seen > since,
+            )
+            .values(last_seen=since)
+        )
 
     def _already_recorded(self, session: Session, seq: int) -> bool:
         """Checked inside the sample's own transaction, after the session lock, so the check
