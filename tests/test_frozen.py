@@ -309,12 +309,13 @@ def test_a_still_photo_as_ones_camera_marks_no_one(cli, faces: Path, tmp_path: P
             .where(SessionEvent.kind == "pictures")
         ).all()
         assert [name for name, _ in events] == [PICTURED]  # the others moved: no flag
-        # The picture when it made the mark beside it now: two crops side by side, and the
-        # mark's own file gone with the mark (no face file left that nothing refers to).
-        pair = cv2.imread(str(Settings.from_env().home / events[0][1]))
+        # The picture when it made the mark beside it now: two crops side by side, in the
+        # mark's own file, which the event holds (no face file left that nothing refers to).
+        home = Settings.from_env().home
+        pair = cv2.imread(str(home / events[0][1]))
         assert pair is not None and pair.shape[1] > 1.5 * pair.shape[0]
-        faces_kept = sorted((Settings.from_env().home / "evidence").rglob(f"{pictured}-*.jpg"))
-        assert not faces_kept, faces_kept
+        faces_kept = sorted((home / "evidence").rglob(f"{pictured}-*.jpg"))
+        assert faces_kept == [home / events[0][1]], faces_kept
         credited = {
             name: sum((iv.last_seen or 0) - iv.start_t for iv in rows)
             for name in ROSTER

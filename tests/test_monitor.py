@@ -712,4 +712,24 @@ def test_a_weak_match_whose_head_turned_is_confirmed_at_the_same_place(monkeypat
     turned = np.random.default_rng(11).integers(0, 255, (60, 60), dtype=np.uint8)
     monkeypatch.setitem(TEXTURES, "ada", turned)  # another look: the tracker starts afresh
     second = step(monitor, scene, 1, 40.0)
-    assert [(m.person, m.first_seen) for m in second.marks] == [("ada", 40.0)]
+    # Marked from the first of the two samples.
+    assert [(m.person, m.first_seen) for m in second.marks] == [("ada", 10.0)]
+
+
+def test_two_different_faces_weakly_like_someone_at_one_place_are_not_them(monkeypatch):
+    """Three people, each about 0.53 like Ada and unlike each other, take one place in turn
+    (a reflow, speaker view, the next page): each is one weak match, not two agreeing samples
+    of one face."""
+    rng = np.random.default_rng(21)
+    for name in ("x1", "x2", "x3"):
+        other = unit(rng.normal(size=DIM))
+        other = unit(other - (other @ VECTORS["ada"]) * VECTORS["ada"])  # orthogonal to Ada
+        monkeypatch.setitem(VECTORS, name, unit(VECTORS["ada"] + 1.6 * other))
+        monkeypatch.setitem(TEXTURES, name, rng.integers(0, 255, (60, 60), dtype=np.uint8))
+    assert 0.5 < VECTORS["x1"] @ VECTORS["ada"] < 0.55 > VECTORS["x1"] @ VECTORS["x2"]
+    monitor, scene = make(), Scene({0: "x1"})
+    marks = []
+    for seq in range(3):
+        scene.seating = {0: ("x1", "x2", "x3")[seq]}
+        marks += step(monitor, scene, seq, 10.0 + 30 * seq).marks
+    assert not marks

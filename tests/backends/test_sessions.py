@@ -308,6 +308,7 @@ def test_a_pictures_mark_is_withdrawn_and_a_later_picture_trims_the_time(db, set
         }  # fmt: skip
         assert spans == {"ann": [], "ben": [(10.0, None)], "cy": [(10.0, 40.0)]}
         (event,) = session_events(session, session_id)
+        # The mark's own file now holds the pair, and the event holds the file.
+        assert event.crop_path == ann_crop
         pair = cv2.imread(str(Path(settings.home) / event.crop_path))
         assert pair is not None and pair.shape[1] > 1.5 * pair.shape[0]
-    assert not (Path(settings.home) / ann_crop).exists()

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from rollcall.attendance.monitor import AttendanceMonitor, OpenInterval
-from rollcall.vision.frozen import Look
+from rollcall.attendance.monitor import AttendanceMonitor, OpenInterval, PendingPlace
+from rollcall.vision.frozen import GLITCHES, Look
 from rollcall.vision.still import PATCH, Remembered
 from rollcall.vision.track import FaceTracker, Track, Vote
 
@@ -87,7 +87,10 @@ def snapshot(monitor: AttendanceMonitor) -> bytes:
         "pictured": sorted(monitor.pictured),
         "live_from": monitor.live_from,
         "watched": sorted(monitor.watched),
-        "pending_places": [[_pack(box, "<f4"), who, t] for box, who, t in monitor.pending_places],
+        "pending_places": [
+            [_pack(p.box, "<f4"), p.person, p.t, p.similarity, _pack(p.embedding), p.track]
+            for p in monitor.pending_places
+        ],
     }
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
@@ -126,7 +129,15 @@ def _looked(row: dict[str, Any]) -> Look:
     assert box is not None and face is not None  # nosec B101 - always written
     return Look(float(row["t"]), box, _unpack(row["tile"], "<f4"), face / 256,
                 [c == "s" for c in row["history"]], row.get("still_since"),
-                int(row.get("moves", 0)))  # fmt: skip
+                _moves(row))  # fmt: skip
+
+
+def _moves(row: dict[str, Any]) -> int:
+    """A look's count of moved comparisons; a look saved before it was kept (with whether it
+    had been judged live instead) counts its history's, and live as more than a glitch's."""
+    if "moves" in row:
+        return int(row["moves"])
+    return max(row["history"].count("m"), GLITCHES + 1 if row.get("ever_live") else 0)
 
 
 def _recalled(row: dict[str, Any]) -> Remembered:
@@ -229,8 +240,10 @@ def restore(monitor: AttendanceMonitor, blob: bytes) -> None:
     monitor.live_from = {p: float(t) for p, t in doc.get("live_from", {}).items()}
     monitor.watched = set(doc.get("watched", []))
     monitor.pending_places = [
-        (_unpack(box, "<f4"), who, float(t))
-        for box, who, t in doc.get("pending_places", [])
+        PendingPlace(_unpack(box, "<f4"), who, float(t), float(sim), _unpack(emb), int(track))
+        for box, who, t, sim, emb, track in (
+            row for row in doc.get("pending_places", []) if len(row) == 6
+        )
         if who in index
     ]
     tracker: FaceTracker = monitor.tracker

@@ -176,6 +176,19 @@ class SampleOutcome:
 
 
 @dataclass
+class PendingPlace:
+    """A face of the previous sample that matched someone on its own embedding that sample
+    without being named yet (see AttendanceMonitor._pending_here)."""
+
+    box: np.ndarray  # (4,) float32
+    person: str
+    t: float
+    similarity: float
+    embedding: np.ndarray
+    track: int  # its track's id: a face whose track carried over is judged by its own votes
+
+
+@dataclass
 class OpenInterval:
     start: float
     last_seen: float
@@ -250,7 +263,7 @@ class AttendanceMonitor:
         # person, t). A face that matches the same person at the same place in the next
         # sample is that second agreeing vote, also when its track did not carry over (a head
         # that turned between the samples looks different, which starts a new track).
-        self.pending_places: list[tuple[np.ndarray, str, float]] = []
+        self.pending_places: list[PendingPlace] = []
 
         # -- resuming ----------------------------------------------------------------------------
         self._duplicate_of: dict[int, str] = {}  # this sample's unnamed duplicates
@@ -322,8 +335,13 @@ class AttendanceMonitor:
                     tr.embedding = vectors[k]
                     p = int(matches.candidate[k]) if len(self.gallery) else -1
                     vote = Vote(p, float(matches.similarity[k]), bool(matches.person[k] >= 0), t)
+                    if live is None:
+                        before = self._pending_here(tr, vote, {x.id for x in tracks})
+                        if before is not None and len(tr.accepted) == 0:
+                            # The same face's match a sample ago: its first vote (and its time).
+                            tr.votes.insert(0, Vote(vote.person, before.similarity, True, before.t))
                     may_name, seated = (
-                        (True, self._pending_here(tr.box, vote))
+                        (True, False)
                         if live is None
                         else self._room_may_name(i, live[i], vote, vectors[k])
                     )
@@ -399,11 +417,22 @@ class AttendanceMonitor:
                 )
             )
         if not cfg.room_camera:
-            names_of = self.gallery.names
+            # Only faces whose own embedding this sample matched (a match from samples ago may
+            # be of someone who left that place since).
             self.pending_places = [
-                (np.asarray(tr.box[:4], np.float32).copy(), names_of[tr.accepted[-1].person], t)
+                PendingPlace(
+                    np.asarray(tr.box[:4], np.float32).copy(),
+                    self.gallery.names[tr.votes[-1].person],
+                    t,
+                    tr.votes[-1].similarity,
+                    np.asarray(tr.embedding, np.float32),
+                    tr.id,
+                )
                 for tr in tracks
                 if self._pending(tr)
+                and tr.votes[-1].accepted
+                and tr.votes[-1].t == t
+                and tr.embedding is not None
             ]
         self.last_count = count
         if verify:
@@ -446,21 +475,30 @@ class AttendanceMonitor:
             kept[i] = True
         return kept
 
-    def _pending_here(self, box: np.ndarray, vote: Vote) -> bool:
-        """Whether the previous sample had a face in this place that matched the vote's
-        person without being named: with this vote, two agreeing samples of one face.
-
-        Only a pending face counts: two samples that each matched the same person on their
-        own embedding, at one place, are the evidence two votes of one track are. (A named
-        face's person is marked, and a match of a marked person names at once anyway.)"""
-        if not vote.accepted or vote.person < 0 or not self.pending_places:
-            return False
+    def _pending_here(self, track: Track, vote: Vote, on_screen: set[int]) -> PendingPlace | None:
+        """The previous sample's pending face that this one is, seen again: at this place,
+        matched to the vote's person on its own embedding, and like this face's embedding as
+        one stranger is like himself (MonitorConfig.same_stranger, above where different
+        people's faces sit). Two such samples are the evidence two votes of one track are: a
+        head that turned between them starts a new track (vision.track), and a weak match was
+        otherwise never confirmed. Not a face whose own track is still on screen (it moved to
+        another tile in a reflow; its own votes decide), nor a named one's.
+        """
+        if not vote.accepted or vote.person < 0 or track.embedding is None:
+            return None
         name = self.gallery.names[vote.person]
-        here = np.asarray(box[:4], np.float32)[None]
-        return any(
-            who == name and t < vote.t and same_places(here, before[None])[0, 0]
-            for before, who, t in self.pending_places
-        )
+        here = np.asarray(track.box[:4], np.float32)[None]
+        now = np.asarray(track.embedding, np.float32)
+        now = now / max(float(np.linalg.norm(now)), 1e-6)
+        for before in self.pending_places:
+            if before.person != name or before.t >= vote.t or before.track in on_screen:
+                continue
+            if not same_places(here, before.box[None])[0, 0]:
+                continue
+            then = before.embedding / max(float(np.linalg.norm(before.embedding)), 1e-6)
+            if float(then @ now) >= self.config.same_stranger:
+                return before
+        return None
 
     def _at_place(self, i: int, name: str) -> tuple[float, float] | None:
         """A room camera's memory of face ``i``'s place: when it first matched ``name``, and

@@ -234,7 +234,9 @@ class SessionRecorder:
                 .values(last_seen=t)
             )
         picture_crops = {
-            name: self._withdraw(session, ids[name]) for name in out.withdrawn if name in ids
+            name: self._own_crop(self._withdraw(session, ids[name]), ids[name])
+            for name in out.withdrawn
+            if name in ids
         }
         for face in out.faces:
             x, y, w, h = face.box
@@ -278,18 +280,12 @@ class SessionRecorder:
                 earlier = picture_crops.pop(event.person, None)
             if earlier and event.crop is not None:
                 # The crop the mark was made on beside the face now: the same picture, side
-                # by side, is what staff need to see (one crop looks like anyone sitting still).
-                crop = (
-                    self._write_crop(
-                        f"event-{tag}-{i}.jpg",
-                        _side_by_side(
-                            cv2.imread(str(self.folder.parent.parent / earlier)), event.crop
-                        ),
-                    )
-                    or None
-                )
-                if crop:
-                    (self.folder.parent.parent / earlier).unlink(missing_ok=True)
+                # by side, is what staff need to see (one crop looks like anyone sitting
+                # still). Written over the mark's own file, which the event then holds: no
+                # file is deleted before the transaction commits, none is left unreferenced.
+                then = cv2.imread(str(self.folder.parent.parent / earlier))
+                pair = _side_by_side(then, event.crop)
+                crop = self._write_crop(Path(earlier).name, pair) or earlier
             elif earlier:
                 crop = earlier
             elif event.crop is not None:
@@ -358,6 +354,15 @@ class SessionRecorder:
             .values(person_id=None, candidate_id=person_id)
         )
         return evidence
+
+    def _own_crop(self, path: str | None, person_id: int) -> str | None:
+        """``path`` if it is a crop this recorder wrote for a mark of the person in this
+        session (an unknown face's crop staff assigned is that face's too: never taken)."""
+        if not path:
+            return None
+        p = Path(path)
+        ours = p.parent.name == self.folder.name and p.name.startswith(f"{person_id}-")
+        return path if ours else None
 
     def _trim(self, session: Session, person_id: int, since: float) -> None:
         """No interval of the person's runs past ``since`` (their face a picture from then
