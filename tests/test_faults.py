@@ -389,10 +389,11 @@ def test_a_stream_that_never_comes_back_closes_the_session(
     assert server.dropped_at is not None
     # Ends soon after the reconnect timeout: a second for the half second already sent and a
     # lost attempt, the rest for the sample in hand, the closing transaction and the report
-    # (seconds on a machine shared with other work), far from the minute a hang would take.
+    # (seconds on a machine shared with other work: 20 s once, beside a benchmark on both
+    # cores), far from the minute a hang would take.
     print(f"\nsession ended {ended - server.dropped_at:.1f} s after the stream was cut")
-    assert ended - server.dropped_at <= timeout + 10.0
-    assert ended - began < 30  # the clip would have played for 23 s
+    assert ended - server.dropped_at <= timeout + 25.0
+    assert ended - began < 45  # the clip would have played for 23 s; a hang, 60 s and more
     report = json.loads(out)
     assert report["state"] == "closed" and state_of(home, "L") == "closed"
     lost = [e for e in events(home, "L") if e[1] == "source_lost"]
