@@ -26,9 +26,9 @@ A person is credited only for samples in which their own face was named, on evid
   it unmoved (see ``_in_room``).
 - **A picture in one's own tile** (a photo as a virtual camera, or held still in front of the
   webcam): every named person's face is compared with their face at their previous sample
-  (vision.frozen). A face unmoved since then is not credited for the sample; one unmoved
-  sample after sample is announced for review, and a mark made on nothing but that picture is
-  withdrawn (``_own_cameras``).
+  (vision.frozen). A face unmoved three comparisons in a row is a picture: not credited from
+  then on, its time taken back to where it began, announced for review, and a mark made on
+  nothing but that picture withdrawn (``_own_cameras``).
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ class MonitorConfig:
     # A face is named only once it has been seen to move: a poster of a student never is.
     room_camera: bool = False
     # Look for a picture in a participant's own tile (vision.frozen): a named face unmoved
-    # since their previous sample is not credited for it. Off only where frames are drawn
-    # rather than filmed, so nothing moves (tests of the monitor's other decisions).
+    # sample after sample is not credited. Off only where frames are drawn rather than
+    # filmed, so nothing moves (tests of the monitor's other decisions).
     own_camera_pictures: bool = True
 
 
@@ -184,8 +184,11 @@ class PendingPlace:
     person: str
     t: float
     similarity: float
-    embedding: np.ndarray
+    embedding: np.ndarray  # made unit-norm here, once (it is compared with every new face)
     track: int  # its track's id: a face whose track carried over is judged by its own votes
+
+    def __post_init__(self) -> None:
+        self.embedding = _unit(self.embedding)
 
 
 @dataclass
@@ -215,6 +218,11 @@ def crop_with_context(
         if cx1 > cx0 and cy1 > cy0:  # (a face box outside its tile: kept unbounded)
             x0, y0, x1, y1 = cx0, cy0, cx1, cy1
     return image[y0:y1, x0:x1].copy()
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    v = np.asarray(vector, np.float32)
+    return v / max(float(np.linalg.norm(v)), 1e-6)
 
 
 def _box(box: np.ndarray) -> tuple[int, int, int, int]:
@@ -259,10 +267,10 @@ class AttendanceMonitor:
         # People marked while their looks were kept (a state from before looks were kept has
         # marks made unwatched: a picture then cannot be told to be all there ever was).
         self.watched: set[str] = set()
-        # The previous sample's faces that matched someone without being named yet: (box,
-        # person, t). A face that matches the same person at the same place in the next
-        # sample is that second agreeing vote, also when its track did not carry over (a head
-        # that turned between the samples looks different, which starts a new track).
+        # The previous sample's faces that matched someone without being named yet. The same
+        # face matching the same person at the same place in the next sample is that second
+        # agreeing vote, also when its track did not carry over (a head that turned between
+        # the samples looks different, which starts a new track).
         self.pending_places: list[PendingPlace] = []
 
         # -- resuming ----------------------------------------------------------------------------
@@ -425,7 +433,7 @@ class AttendanceMonitor:
                     self.gallery.names[tr.votes[-1].person],
                     t,
                     tr.votes[-1].similarity,
-                    np.asarray(tr.embedding, np.float32),
+                    tr.embedding,
                     tr.id,
                 )
                 for tr in tracks
@@ -488,15 +496,13 @@ class AttendanceMonitor:
             return None
         name = self.gallery.names[vote.person]
         here = np.asarray(track.box[:4], np.float32)[None]
-        now = np.asarray(track.embedding, np.float32)
-        now = now / max(float(np.linalg.norm(now)), 1e-6)
+        now = _unit(track.embedding)
         for before in self.pending_places:
             if before.person != name or before.t >= vote.t or before.track in on_screen:
                 continue
             if not same_places(here, before.box[None])[0, 0]:
                 continue
-            then = before.embedding / max(float(np.linalg.norm(before.embedding)), 1e-6)
-            if float(then @ now) >= self.config.same_stranger:
+            if float(before.embedding @ now) >= self.config.same_stranger:
                 return before
         return None
 
@@ -646,7 +652,7 @@ class AttendanceMonitor:
         out: SampleOutcome,
     ) -> list[str | None]:
         """The names credited for this sample: not a named face found unmoved sample after
-        sample (Verdict.PICTURE of vision.frozen), until it is seen moving more than not.
+        sample (FrozenLooks.picture), until it is seen moving more than not.
 
         One unmoved comparison is not enough: a real participant sometimes keeps still between
         two samples (a real face was unmoved in up to 8% of comparisons, bench/bench_still.py).
@@ -667,7 +673,7 @@ class AttendanceMonitor:
                 self.pictured.discard(name)  # seen moving more than not: a person again
                 if name not in self.marked:
                     self.live_from[name] = t
-            if name not in self.pictured and self.frozen.verdict(name) != Verdict.PICTURE:
+            if name not in self.pictured and not self.frozen.picture(name):
                 continue
             credited[i] = None
             self._uncredited[i] = name

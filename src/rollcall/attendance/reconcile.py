@@ -684,16 +684,9 @@ def reconcile_session(s: Session, row: AttendanceSession) -> Reconciliation | No
     ]
     samples = [(h.seq, h.t, h.count) for h in head_counts(s, row.id)]
     end = row.duration or row.processed_until or 0.0
-    duplicates = [
-        (e.t, names[e.person_id])
-        for e in session_events(s, row.id)
-        if e.kind == "duplicate" and e.person_id in names
-    ]
-    pictures = [
-        (e.t, names[e.person_id])
-        for e in session_events(s, row.id)
-        if e.kind == "pictures" and e.person_id in names
-    ]
+    named_events = [e for e in session_events(s, row.id) if e.person_id in names]
+    duplicates = [(e.t, names[e.person_id]) for e in named_events if e.kind == "duplicate"]
+    pictures = [(e.t, names[e.person_id]) for e in named_events if e.kind == "pictures"]
     result = reconcile(accounts, seen, samples, end, duplicates, pictures)
     reviews = {
         r.case_key: r

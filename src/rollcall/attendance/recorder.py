@@ -88,12 +88,12 @@ class SessionRecorder:
                 AttendanceRecord.evidence_path.is_not(None),
             )
         )
-        name = Path(record.evidence_path).name if record is not None else ""
         # Only a crop this recorder wrote for the mark (a face staff assigned from the unknown
         # faces keeps that face's file, which is also the unknown face's).
-        if not name.startswith(f"{person_id}-"):
+        ours = self._own_crop(record.evidence_path if record is not None else None, person_id)
+        if ours is None:
             return
-        if self._write_crop(name, mark.evidence_crop):
+        if self._write_crop(Path(ours).name, mark.evidence_crop):
             record.evidence_t, record.confidence = mark.evidence_t, mark.confidence
 
     def record(self, out: SampleOutcome) -> None:

@@ -173,14 +173,22 @@ def sprite_face(photo: Path, head: bool) -> SpriteFace:
     assumed every face sat at (FACE_CX, FACE_CY) at SPRITE_FACE of the height; framing keeps
     to 0.4-0.8, so a tight crop's chin and cheeks fell outside the head's outline (replaced by
     the corridor) and the depth map's nose stood between the eyes."""
-    from rollcall.vision.detect import detect_padded
-
     (w, h), fraction = _framing(head)
-    faces = detect_padded(framing_detector(), _framed(photo, head), FRAMING_SIDE)
-    if not len(faces):
+    found = largest_face(_framed(photo, head))
+    if found is None:
         face_h = fraction * h
         nose = (FACE_CX * w, FACE_CY * h + 0.08 * face_h)
         return SpriteFace(FACE_CX * w, FACE_CY * h, face_h, nose)
+    return found
+
+
+def largest_face(image: np.ndarray) -> SpriteFace | None:
+    """The largest face of a framed picture as a SpriteFace (None: no face found)."""
+    from rollcall.vision.detect import detect_padded
+
+    faces = detect_padded(framing_detector(), image, FRAMING_SIDE)
+    if not len(faces):
+        return None
     i = int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))
     x, y, fw, fh = (float(v) for v in faces.boxes[i])
     nose = faces.landmarks[i][2]

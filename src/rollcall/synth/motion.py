@@ -80,20 +80,11 @@ def _face_of(view: np.ndarray):  # noqa: ANN202 - a SpriteFace or None
     view (a recording reuses each view many times)."""
     key = (view.shape, hashlib.blake2b(view.tobytes(), digest_size=16).digest())
     if key not in _FACES:
-        from rollcall.synth.entrance import SpriteFace
-        from rollcall.synth.people import FRAMING_SIDE, framing_detector
-        from rollcall.vision.detect import detect_padded
+        from rollcall.synth.entrance import largest_face
 
-        faces = detect_padded(framing_detector(), view, FRAMING_SIDE)
-        found = None
-        if len(faces):
-            i = int(np.argmax(faces.boxes[:, 2] * faces.boxes[:, 3]))
-            x, y, fw, fh = (float(v) for v in faces.boxes[i])
-            nose = faces.landmarks[i][2]
-            found = SpriteFace(x + fw / 2, y + fh / 2, fh, (float(nose[0]), float(nose[1])))
         if len(_FACES) > 2048:
             _FACES.clear()
-        _FACES[key] = found
+        _FACES[key] = largest_face(view)
     return _FACES[key]
 
 

@@ -16,7 +16,7 @@ at 48-64 px, the meeting tiles' sizes, a picture was unmoved in 86-100% of compa
 and a real face in 0-8% (17% on the clip with the fewest).
 
 A single unmoved comparison can be a person who kept still: a picture is PICTURE_RUN of them in a
-row (``FrozenLooks.verdict``), and what follows is left to the monitor (attendance.monitor).
+row (``FrozenLooks.picture``), and what follows is left to the monitor (attendance.monitor).
 """
 
 from __future__ import annotations
@@ -25,16 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rollcall.vision.still import (
-    MIN_GAP,
-    STILL_LIKENESS,
-    Verdict,
-    likeness,
-    patch,
-    same_places,
-    verdict_of,
-    weights,
-)
+from rollcall.vision.still import MIN_GAP, STILL_LIKENESS, likeness, patch, same_places, weights
 
 HISTORY = 30
 # A picture is this many unmoved comparisons in a row. A real face kept still in up to 8% of
@@ -118,16 +109,14 @@ class FrozenLooks:
         self.looks[person] = Look(t, box, tile, patch(gray, box), history, still_since, moves)
         return unmoved
 
-    def verdict(self, person: str) -> Verdict:
-        """PICTURE after PICTURE_RUN unmoved comparisons in a row; otherwise vision.still's
-        verdict, except that it never says PICTURE."""
+    def picture(self, person: str) -> bool:
+        """Unmoved in the latest PICTURE_RUN comparisons in a row."""
         look = self.looks.get(person)
-        if look is None:
-            return Verdict.UNSURE
-        if len(look.history) >= PICTURE_RUN and all(look.history[-PICTURE_RUN:]):
-            return Verdict.PICTURE
-        verdict = verdict_of(look.history)
-        return Verdict.UNSURE if verdict == Verdict.PICTURE else Verdict(verdict)
+        return (
+            look is not None
+            and len(look.history) >= PICTURE_RUN
+            and all(look.history[-PICTURE_RUN:])
+        )
 
     def leaning_still(self, person: str) -> bool:
         """Unmoved at the latest comparison, or unmoved more than moved over the person's
@@ -151,6 +140,3 @@ class FrozenLooks:
         """How like ``person``'s latest look a face at ``box`` is (-1: no look)."""
         look = self.looks.get(person)
         return -1.0 if look is None else likeness(gray, np.asarray(box[:4], np.float32), look.patch)
-
-    def forget(self, person: str) -> None:
-        self.looks.pop(person, None)
