@@ -91,6 +91,24 @@ class Cast:
     enroll: dict[str, list[Path]]  # roster member -> photos for their templates
 
 
+def enrollment_and_video_photos(
+    faces: Path, enrolled: list[str], folder: Path, also: list[str] | None = None
+) -> dict[str, list[Path]]:
+    """Real photos split for a generated meeting: the first three of each of ``enrolled``
+    copied into ``folder``/<name>/ (what `--from-dir` enrolls), and everyone's photos for the
+    recording returned, the rest of theirs (all, for someone with three or fewer). Skips the
+    test when the face data lacks anyone of ``enrolled`` or ``also``."""
+    people = load_people(faces / "identities" / "photos")
+    missing = [n for n in [*enrolled, *(also or [])] if n not in people]
+    if missing:
+        pytest.skip(f"face data lacks {missing}")
+    for name in enrolled:
+        (folder / name).mkdir(parents=True)
+        for photo in people[name][:3]:
+            shutil.copy(photo, folder / name / photo.name)
+    return {n: p[3:] or p for n, p in people.items()}
+
+
 def single_face_photos(engine: FaceEngine, photos: list[Path], want: int) -> list[Path]:
     """The first ``want`` photos in which the detector finds exactly one face.
 

@@ -9,7 +9,6 @@ photo of them, taken by `rollcall run`."""
 from __future__ import annotations
 
 import json
-import shutil
 import zlib
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from helpers_session import enrollment_and_video_photos
 from rollcall.analysis import state as monitor_state
 from rollcall.attendance.monitor import AttendanceMonitor
 from rollcall.config import Settings
@@ -252,14 +252,8 @@ DURATION = 120.0
 @pytest.mark.faces
 @pytest.mark.timeout(600)
 def test_a_still_photo_as_ones_camera_marks_no_one(cli, faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
-    people = load_people(faces / "identities" / "photos")
-    if missing := [n for n in ROSTER if n not in people]:
-        pytest.skip(f"face data lacks {missing}")
     enroll = tmp_path / "enroll"
-    for name in ROSTER:
-        (enroll / name).mkdir(parents=True)
-        for photo in people[name][:3]:
-            shutil.copy(photo, enroll / name / photo.name)
+    video_photos = enrollment_and_video_photos(faces, ROSTER, enroll)
     script = AttendanceScript(
         DURATION,
         seed=5,
@@ -267,7 +261,6 @@ def test_a_still_photo_as_ones_camera_marks_no_one(cli, faces: Path, tmp_path: P
         presence={n: [(0.0, DURATION)] for n in ROSTER},
         pictures=[PICTURED],
     )
-    video_photos = {n: p[3:] or p for n, p in people.items()}
     recording = render_recording(script, video_photos, tmp_path / "m.mp4", (960, 540), fps=2)
     for args in (
         ("course", "add", "Algebra", "--from-dir", enroll, "--consent", "signed form",

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from helpers_session import enrollment_and_video_photos
 from rollcall.config import Settings
 from rollcall.storage.db import Database
 from rollcall.storage.models import Sighting
-from rollcall.synth import load_people, render_recording
+from rollcall.synth import render_recording
 from rollcall.synth.reports import Attendee, zoom_report
 from rollcall.synth.script import AttendanceScript
 
@@ -42,15 +43,8 @@ def _label_of(tiles, box: tuple[int, int, int, int]) -> tuple[int, str | None]: 
 
 
 def test_a_sit_in_is_flagged_with_its_evidence(cli, faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
-    people = load_people(faces / "identities" / "photos")
-    missing = [n for n in [*ROSTER, FRIEND] if n not in people]
-    if missing:
-        pytest.skip(f"face data lacks {missing}")
     enroll = tmp_path / "enroll"
-    for name in [*ROSTER, FRIEND]:
-        (enroll / name).mkdir(parents=True)
-        for photo in people[name][:3]:
-            shutil.copy(photo, enroll / name / photo.name)
+    video_photos = enrollment_and_video_photos(faces, [*ROSTER, FRIEND], enroll)
     friend_dir = tmp_path / "friend"
     shutil.move(str(enroll / FRIEND), friend_dir / FRIEND)
     script = AttendanceScript(
@@ -60,7 +54,6 @@ def test_a_sit_in_is_flagged_with_its_evidence(cli, faces: Path, tmp_path: Path)
         presence={**{n: [(0.0, DURATION)] for n in ROSTER}, FRIEND: []},
         sit_ins={ABSENT: [(0.0, DURATION, FRIEND)]},
     )
-    video_photos = {n: p[3:] or p for n, p in people.items()}
     recording = render_recording(script, video_photos, tmp_path / "m.mp4", (960, 540), fps=2)
     for args in (
         ("course", "add", "Algebra", "--from-dir", enroll, "--consent", "signed form",

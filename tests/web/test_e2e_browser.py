@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from helpers_session import enrollment_and_video_photos
 from rollcall.config import Settings
-from rollcall.synth import load_people, make_script, render_recording
+from rollcall.synth import make_script, render_recording
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,16 +41,8 @@ pytestmark = [pytest.mark.faces, pytest.mark.timeout(600)]
 @pytest.fixture
 def recorded_session(cli, home: Path, faces: Path, tmp_path: Path) -> Settings:
     """Enroll 5 people, render a 2-minute gallery recording of them, `rollcall run` it."""
-    people = load_people(faces / "identities" / "photos")
-    missing = [n for n in [*ROSTER, STRANGER] if n not in people]
-    if missing:
-        pytest.skip(f"face data lacks {missing}")
     enroll_dir = tmp_path / "enroll"
-    for name in ROSTER:
-        (enroll_dir / name).mkdir(parents=True)
-        for photo in people[name][:3]:
-            shutil.copy(photo, enroll_dir / name / photo.name)
-    video_photos = {n: p[3:] or p for n, p in people.items()}
+    video_photos = enrollment_and_video_photos(faces, ROSTER, enroll_dir, also=[STRANGER])
     script = make_script(ROSTER, 120.0, seed=4, strangers=[STRANGER], join_window_s=20)
     recording = render_recording(script, video_photos, tmp_path / "lecture.mp4", (960, 540), fps=2)
     steps = [

@@ -10,7 +10,6 @@ bulk edit and the strangers grouped across sessions; finally every main page at 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +17,9 @@ from pathlib import Path
 import pytest
 from tests.web.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS
 
+from helpers_session import enrollment_and_video_photos
 from rollcall.config import Settings
-from rollcall.synth import load_people, make_script, render_recording
+from rollcall.synth import make_script, render_recording
 
 ROSTER = ["Colin_Powell", "Donald_Rumsfeld", "George_W_Bush", "Gerhard_Schroeder", "Hugo_Chavez"]
 SKIPPER = "Hugo_Chavez"  # misses Wednesday and Friday
@@ -36,16 +36,8 @@ def week(cli, home: Path, faces: Path, tmp_path: Path) -> dict[str, Path]:
     """Five people enrolled on Algebra (09:00-10:00 Paris), accounts for ada (admin) and ivy
     (Algebra's instructor, with an email), and two 2-minute recordings with the stranger:
     everyone, and everyone but SKIPPER."""
-    people = load_people(faces / "identities" / "photos")
-    missing = [n for n in [*ROSTER, STRANGER] if n not in people]
-    if missing:
-        pytest.skip(f"face data lacks {missing}")
     enroll_dir = tmp_path / "enroll"
-    for name in ROSTER:
-        (enroll_dir / name).mkdir(parents=True)
-        for photo in people[name][:3]:
-            shutil.copy(photo, enroll_dir / name / photo.name)
-    video_photos = {n: p[3:] or p for n, p in people.items()}
+    video_photos = enrollment_and_video_photos(faces, ROSTER, enroll_dir, also=[STRANGER])
     recordings = {}
     for label, roster in (("all", ROSTER), ("without", [n for n in ROSTER if n != SKIPPER])):
         script = make_script(roster, 120.0, seed=4, strangers=[STRANGER], join_window_s=20)
