@@ -337,13 +337,9 @@ def test_a_password_reset_revokes_the_users_api_tokens_and_names_their_room_toke
     """A reset is what an admin does when an account may be compromised: whatever acts as the
     user stops; the agent and kiosk tokens ivy made (seeded) keep their classroom working."""
     from rollcall.storage import agents, kiosks
-    from rollcall.storage.accounts import create_token, get_user
     from rollcall.storage.models import AgentToken
 
-    with app.extensions["rollcall"].db.session() as s:
-        token = create_token(s, get_user(s, "ivy"))
-    api = app.test_client()
-    bearer = {"Authorization": f"Bearer {token}"}
+    api, bearer = _api_token_of(app, "ivy")
     assert api.get("/api/v1/sessions", headers=bearer).status_code == 200
     ivy = browser("ivy")
     assert ivy.get("/sessions/").status_code == 200
@@ -359,12 +355,7 @@ def test_a_password_reset_revokes_the_users_api_tokens_and_names_their_room_toke
 
 
 def test_admin_disables_removes_and_revokes(app, browser) -> None:  # noqa: ANN001
-    from rollcall.storage.accounts import create_token, get_user
-
-    with app.extensions["rollcall"].db.session() as s:
-        token = create_token(s, get_user(s, "otto"))
-    api = app.test_client()
-    bearer = {"Authorization": f"Bearer {token}"}
+    api, bearer = _api_token_of(app, "otto")
     assert api.get("/api/v1/sessions", headers=bearer).status_code == 200
     ada = browser("ada")
     assert "otto" in ada.get("/admin/tokens").text
@@ -477,3 +468,12 @@ def test_todays_class_that_has_ended_without_a_session_is_missed_not_to_come() -
     assert str(_first_to_come(course, datetime(2026, 3, 4, 9, 30))) == "2026-03-04"
     night = SimpleNamespace(start_time="23:30", end_time="00:30")  # ends tomorrow
     assert str(_first_to_come(night, datetime(2026, 3, 4, 16, 37))) == "2026-03-04"
+
+
+def _api_token_of(app, name: str):  # noqa: ANN001, ANN202
+    """A test client and the bearer header of a fresh API token of staff user ``name``."""
+    from rollcall.storage.accounts import create_token, get_user
+
+    with app.extensions["rollcall"].db.session() as s:
+        token = create_token(s, get_user(s, name))
+    return app.test_client(), {"Authorization": f"Bearer {token}"}
