@@ -195,31 +195,28 @@ class EntranceMonitor:
             for f in self.tracks.values()
             if f.last_frame == self.frame_index and f.state in ("marked", "repeat")
         )
-        self._settle_base(step)
-        step.named_inside = self.named_inside()
+        self._count_inside(step)
         self._prev_gray = gray
         return step
 
-    def _settle_base(self, step: EntranceStep) -> None:
-        """A person named leaving who was never seen coming in was inside before counting
-        began: one more there then than the count knew (the count was one low, and a stranger
-        who came in meanwhile was taken for them: no mismatch said)."""
-        if self.occupancy is None:
-            return
-        left_before = sum(1 for n in self._net_crossings().values() if n < 0)
-        self.occupancy.base = max(self.occupancy.base, left_before)
-        step.inside = self.occupancy.inside
+    def _count_inside(self, step: EntranceStep) -> None:
+        """The step's counts by the line (none without one): how many are inside, and how many
+        of them were recognised (a person is inside when their tracks crossed in more often
+        than out).
 
-    def named_inside(self) -> int | None:
-        """How many of the people inside by the line were recognised (None without a line): a
-        person is inside when their tracks crossed in more often than out. Someone who leaves
-        without having been seen coming in was one of those counted before this monitor began."""
+        A person named leaving who was never seen coming in was inside before counting began:
+        one more there then than the count knew (the count was one low, and a stranger who came
+        in meanwhile was taken for them: no mismatch said); they were one of those counted
+        before this monitor began, not someone recognised inside."""
         if self.occupancy is None:
-            return None
+            step.named_inside = None
+            return
         net = self._net_crossings()
         came_in = sum(1 for n in net.values() if n > 0)
         left_from_before = sum(1 for n in net.values() if n < 0)
-        return min(self.occupancy.inside, came_in + max(0, self._named_base - left_from_before))
+        self.occupancy.base = max(self.occupancy.base, left_from_before)
+        step.inside = inside = self.occupancy.inside
+        step.named_inside = min(inside, came_in + max(0, self._named_base - left_from_before))
 
     def _net_crossings(self) -> dict[str, int]:
         """Each named person's crossings in minus out, ended tracks and live ones."""
@@ -236,8 +233,7 @@ class EntranceMonitor:
         self.tracker.close()
         for track_id in list(self.tracks):
             self._end(self.tracks.pop(track_id), step)
-        self._settle_base(step)
-        step.named_inside = self.named_inside()
+        self._count_inside(step)
         return step
 
     # -- one track ---------------------------------------------------------------------------
