@@ -271,6 +271,15 @@ def query(home: Path, sql: str, *params: object) -> list[tuple]:
         conn.close()
 
 
+def open_crop(home: Path, stored: str) -> np.ndarray | None:
+    """The evidence crop a row names, opened from its sealed file with the home's key."""
+    from rollcall.storage.evidence import read_image
+    from rollcall.storage.templates import TemplateCipher
+
+    cipher = TemplateCipher.from_home(home, env={})
+    return read_image(cipher, home / "evidence", home / stored)
+
+
 def utc(year: int, month: int, day: int, hh: int, mm: int) -> datetime:
     """A local wall-clock time as an aware UTC datetime (what rollcall stores)."""
     return datetime(year, month, day, hh, mm).astimezone().astimezone(UTC)

@@ -135,7 +135,7 @@ def test_erasure_withdraws_consent_with_everything_else(db, home: Path):
 
 def test_export_includes_the_consent(db, tmp_path: Path):
     enroll_photos(db, FakeEngine(), "Ann", [photo(10)], consent=SIGNED)
-    out = export_person(db, db.settings, "Ann", tmp_path / "ann.zip")
+    out = export_person(db, db.settings, "Ann", tmp_path / "ann.zip").path
     with zipfile.ZipFile(out) as zf:
         consent = json.loads(zf.read("person.json"))["consent"]
     assert consent["method"] == "signed form" and consent["recorded_by"] == "Registrar Jo"

@@ -14,12 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import cv2
 import numpy as np
 import pytest
 from sqlalchemy import select
 
-from helpers_session import enrollment_and_video_photos
+from helpers_session import enrollment_and_video_photos, open_crop
 from rollcall.analysis import state as monitor_state
 from rollcall.attendance.monitor import AttendanceMonitor
 from rollcall.config import Settings
@@ -305,7 +304,7 @@ def test_a_still_photo_as_ones_camera_marks_no_one(cli, faces: Path, tmp_path: P
         # The picture when it made the mark beside it now: two crops side by side, in the
         # mark's own file, which the event holds (no face file left that nothing refers to).
         home = Settings.from_env().home
-        pair = cv2.imread(str(home / events[0][1]))
+        pair = open_crop(home, events[0][1])
         assert pair is not None and pair.shape[1] > 1.5 * pair.shape[0]
         faces_kept = sorted((home / "evidence").rglob(f"{pictured}-*.jpg"))
         assert faces_kept == [home / events[0][1]], faces_kept

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from rollcall.config import Settings
 from rollcall.storage.db import Database
+from rollcall.storage.evidence import read_image, write_crop
 from rollcall.storage.models import (
     AttendanceRecord,
     Person,
@@ -118,11 +119,11 @@ def _picture_and_lookalike(db: Database, home: Path, name: str) -> tuple[Path, P
         person = s.scalar(select(Person).where(Person.name == name))
         session_id = s.scalar(select(AttendanceRecord.session_id))
         folder = home / "evidence" / f"session-{session_id}"
-        sample = next(folder.glob("*.jpg")).read_bytes()
+        sample = read_image(db.cipher, home / "evidence", next(folder.glob("*.jpg")))
         paths = []
         for i, reason in enumerate(("picture", "no_match")):
             crop = folder / f"unknown-99-{i}.jpg"
-            crop.write_bytes(sample)
+            write_crop(db.cipher, home / "evidence", crop, sample)
             paths.append(crop)
             s.add(
                 UnknownFace(
@@ -142,7 +143,12 @@ def test_erasing_a_person_takes_pictures_of_them_but_not_lookalikes(cli, session
     picture, lookalike = _picture_and_lookalike(db, session_home, "Hugo_Chavez")
     # An entrance keeps a visitor's shot on the event (enrolled, not on that session's list).
     visit = picture.with_name("event-99-0.jpg")
-    visit.write_bytes(picture.read_bytes())
+    write_crop(
+        db.cipher,
+        session_home / "evidence",
+        visit,
+        read_image(db.cipher, session_home / "evidence", picture),
+    )
     with db.session() as s:
         hugo = s.scalar(select(Person).where(Person.name == "Hugo_Chavez"))
         s.add(SessionEvent(session_id=s.scalar(select(AttendanceRecord.session_id)), t=30.0,
@@ -190,6 +196,36 @@ def test_people_export_gives_a_person_their_data(cli, session_home: Path, tmp_pa
     assert data["alert_emails"] == []
 
 
+def test_people_export_opens_sealed_crops_and_names_one_that_does_not_open(
+    cli, session_home: Path, tmp_path: Path
+):
+    db = Database(Settings.from_env())
+    with db.session() as s:
+        putin = s.scalar(select(Person).where(Person.name == "Vladimir_Putin"))
+        record = s.scalar(select(AttendanceRecord).where(AttendanceRecord.person_id == putin.id))
+        others = s.scalars(
+            select(AttendanceRecord.evidence_path).where(
+                AttendanceRecord.person_id != putin.id, AttendanceRecord.evidence_path.is_not(None)
+            )
+        ).all()
+    mine = session_home / record.evidence_path
+    assert not mine.read_bytes().startswith(b"\xff\xd8")  # sealed at rest
+    out = tmp_path / "putin.zip"
+    assert cli("people", "export", "Vladimir_Putin", "--output", out).exit_code == 0
+    with zipfile.ZipFile(out) as zf:
+        (entry,) = [n for n in zf.namelist() if n.startswith("evidence/")]
+        assert zf.read(entry)[:2] == b"\xff\xd8"  # theirs, in the clear
+        assert json.loads(zf.read("person.json"))["crops_not_opened"] == []
+    # Someone else's crop copied over theirs does not open as theirs: left out and named.
+    mine.write_bytes((session_home / others[0]).read_bytes())
+    result = cli("people", "export", "Vladimir_Putin", "--output", out)
+    assert result.exit_code == 0
+    assert "did not open" in " ".join(result.output.split())
+    with zipfile.ZipFile(out) as zf:
+        assert not [n for n in zf.namelist() if n.startswith("evidence/")]
+        assert json.loads(zf.read("person.json"))["crops_not_opened"] == [record.evidence_path]
+
+
 def test_people_export_has_contact_details_courses_edits_and_alerts(home: Path, tmp_path: Path):
     from rollcall.privacy import export_person
     from rollcall.storage.models import OutboxMessage
@@ -220,7 +256,7 @@ def test_people_export_has_contact_details_courses_edits_and_alerts(home: Path, 
         s.add(OutboxMessage(kind="session", dedupe="s:2", person_name=None, **other))
         roster = dict(subject="CS101", before=None, after=None, reason="add Ann, Virat")
         s.add(AuditEntry(actor="ivy", action="course.changed", session_name=None, **roster))
-    out = export_person(db, settings, "Virat", tmp_path / "virat.zip")
+    out = export_person(db, settings, "Virat", tmp_path / "virat.zip").path
     with zipfile.ZipFile(out) as zf:
         data = json.loads(zf.read("person.json"))
     assert (data["student_id"], data["email"], data["guardian_email"]) == (

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -38,6 +37,7 @@ from helpers_session import (
     invoke,
     meeting,
     meeting_script,
+    open_crop,
     query,
     reencode,
     render,
@@ -196,7 +196,7 @@ def test_every_mark_has_an_evidence_crop(file_run: tuple[Path, dict]) -> None:
     }
     for name, path, t in rows:
         assert path and t is not None, name
-        crop = cv2.imread(str(home / path))
+        crop = open_crop(home, path)
         assert crop is not None and crop.shape[0] >= 40 and crop.shape[1] >= 40, (name, path)
         assert (home / path).resolve().is_relative_to(home.resolve())
 
@@ -208,7 +208,7 @@ def test_stranger_faces_are_kept_as_unknown(shared: Meeting, file_run: tuple[Pat
     (seen_from, seen_to), = shared.script.seen_intervals(STRANGER)  # fmt: skip
     for t, path in rows:
         assert seen_from <= t < seen_to, t  # nobody else is unknown
-        assert cv2.imread(str(home / path)) is not None, path
+        assert open_crop(home, path) is not None, path
 
 
 def test_report_command_repeats_the_run_report(file_run: tuple[Path, dict]) -> None:

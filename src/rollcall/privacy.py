@@ -19,6 +19,7 @@ from rollcall.attendance.report import as_utc
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
+from rollcall.storage.evidence import read_crop
 from rollcall.storage.hooks import forget_stale_early_events
 from rollcall.storage.models import (
     AttendanceRecord,
@@ -267,7 +268,13 @@ def _theirs_by_session(session: Session, model: type[Any], person: Person, *then
     ).all()
 
 
-def export_person(db: Database, settings: Settings, name: str, output: Path) -> Path:
+@dataclass(frozen=True)
+class Export:
+    path: Path
+    unopened: list[str]  # stored paths of crops that did not open (left out of the zip)
+
+
+def export_person(db: Database, settings: Settings, name: str, output: Path) -> Export:
     """A zip of everything rollcall holds about a person (subject access request)."""
     with db.session() as session:
         person = require_person(session, name)
@@ -423,17 +430,29 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
         face_files += [
             (inside_home(settings, e.crop_path), e.crop_path) for e, _ in events if e.crop_path
         ]
+    # The person's own copy is in the clear: crops are opened from their sealed files. One
+    # that does not open (tampered with, or sealed under another key) is named, not fatal: a
+    # subject access request is answered with everything else.
+    files: list[tuple[str, bytes]] = []
+    unopened: list[str] = []
+    for path, stored, entry in [
+        *((p, st, _evidence_entry(st)) for p, st in evidence),
+        *((p, st, _face_entry(st)) for p, st in face_files),
+    ]:
+        if path is None or not path.is_file():
+            continue
+        try:
+            files.append((entry, read_crop(db.cipher, settings.evidence_dir, path)))
+        except RollcallError:
+            unopened.append(stored)
+    summary["crops_not_opened"] = unopened
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("person.json", json.dumps(summary, indent=2))
-        for path, stored in evidence:
-            if path is not None and path.is_file():
-                zf.write(path, _evidence_entry(stored))
-        for path, stored in face_files:
-            if path is not None and path.is_file():
-                zf.write(path, _face_entry(stored))
+        for entry, data in files:
+            zf.writestr(entry, data)
     output.chmod(0o600)
-    return output
+    return Export(output, unopened)
 
 
 def _evidence_entry(stored: str) -> str:

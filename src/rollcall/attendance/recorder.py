@@ -32,6 +32,7 @@ from rollcall.attendance.lifecycle import (
 )
 from rollcall.attendance.monitor import IntervalChange, Mark, SampleOutcome
 from rollcall.storage.db import Database
+from rollcall.storage.evidence import read_image, write_crop
 from rollcall.storage.models import (
     AttendanceRecord,
     AttendanceSession,
@@ -44,7 +45,6 @@ from rollcall.storage.models import (
 )
 from rollcall.storage.sessions import person_ids
 
-JPEG_QUALITY = 90
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -66,13 +66,11 @@ class SessionRecorder:
         self.embedder = embedder
 
     def _write_crop(self, name: str, crop: np.ndarray) -> str:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Seal ``crop`` as ``name`` in the session's evidence folder; its stored path, or ""
+        when it cannot be encoded."""
         path = self.folder / name
-        tmp = path.with_suffix(".tmp.jpg")
-        params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-        if crop.size == 0 or not cv2.imwrite(str(tmp), crop, params):
+        if not write_crop(self.db.cipher, self.folder.parent, path, crop):
             return ""
-        tmp.replace(path)  # atomic: a reader never sees half a file
         return str(path.relative_to(self.folder.parent.parent))
 
     def _better_evidence(self, session: Session, person_id: int, mark: Mark) -> None:
@@ -283,7 +281,9 @@ class SessionRecorder:
                 # by side, is what staff need to see (one crop looks like anyone sitting
                 # still). Written over the mark's own file, which the event then holds: no
                 # file is deleted before the transaction commits, none is left unreferenced.
-                then = cv2.imread(str(self.folder.parent.parent / earlier))
+                then = read_image(
+                    self.db.cipher, self.folder.parent, self.folder.parent.parent / earlier
+                )
                 pair = _side_by_side(then, event.crop)
                 crop = self._write_crop(Path(earlier).name, pair) or earlier
             elif earlier:

@@ -102,4 +102,26 @@ def db_restore(app: App, source: Path) -> None:
     )
 
 
+@db.command("seal-evidence")
+@pass_app
+def db_seal_evidence(app: App) -> None:
+    """Seal the evidence crops written in the clear by versions before crops were sealed.
+
+    Crops are face photos: new ones are sealed with the template key as they are written, and
+    older ones are read as they are until this seals them in place (run it once after the
+    upgrade; running it again changes nothing).
+    """
+    from rollcall.storage.evidence import seal_plain
+
+    evidence = app.settings.evidence_dir
+    try:
+        sealed, already = seal_plain(app.db.cipher, evidence)
+    except OSError as exc:
+        raise RollcallError(f"cannot seal the crops in {evidence}: {exc}") from None
+    out_console.print(
+        f"Sealed {sealed} evidence crop(s) in {evidence} ({already} sealed already).",
+        highlight=False,
+    )
+
+
 COMMANDS = [db]

@@ -400,10 +400,17 @@ def people_export(app: App, name: str, output: Path) -> None:
     from rollcall.privacy import export_person
 
     try:
-        export_person(app.db, app.settings, name, output)
+        written = export_person(app.db, app.settings, name, output)
     except OSError as exc:
         raise cannot_write(output, exc) from None
     out_console.print(f"Wrote {output}.", highlight=False)
+    if written.unopened:
+        err_console.print(
+            f"[yellow]note:[/yellow] {len(written.unopened)} evidence crop(s) did not open "
+            "with the template key (tampered with, or sealed under another key) and are left "
+            f"out: {', '.join(written.unopened)}",
+            highlight=False,
+        )
 
 
 @click.command()

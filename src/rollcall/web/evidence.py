@@ -1,12 +1,17 @@
-"""Serving evidence crops: only paths the database recorded, only inside ROLLCALL_HOME/evidence."""
+"""Serving evidence crops: only paths the database recorded, only inside ROLLCALL_HOME/evidence,
+opened from their sealed files (storage.evidence)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from flask import Response, abort, send_file
 
 from rollcall.config import Settings
+from rollcall.errors import RollcallError
+from rollcall.storage.evidence import read_crop
+from rollcall.web.context import portal
 
 
 def resolve(settings: Settings, stored: str | None) -> Path | None:
@@ -24,12 +29,30 @@ def resolve(settings: Settings, stored: str | None) -> Path | None:
 
 
 def send_evidence(settings: Settings, stored: str | None) -> Response:
+    """The crop a stored path names, opened (crops are sealed at rest: storage.evidence)."""
     path = resolve(settings, stored)
     if path is None:
         abort(404, description="This evidence image is not available.")
-    response = send_file(path, mimetype="image/jpeg", max_age=0)
+    try:
+        data = read_crop(portal().db.cipher, settings.evidence_dir, path)
+    except OSError:
+        abort(404, description="This evidence image is not available.")
+    except RollcallError as exc:
+        abort(500, description=str(exc))
+    response = send_file(io.BytesIO(data), mimetype="image/jpeg", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def crop_bytes(settings: Settings, stored: str | None) -> bytes | None:
+    """The JPEG of the crop a stored path names, or None when it is not available."""
+    path = resolve(settings, stored)
+    if path is None:
+        return None
+    try:
+        return read_crop(portal().db.cipher, settings.evidence_dir, path)
+    except (OSError, RollcallError):
+        return None
 
 
 def delete_files(settings: Settings, stored: list[str]) -> int:

@@ -25,7 +25,7 @@ from rollcall.storage.sessions import attendance_rows
 from rollcall.storage.unknowns import assign_face, face_vectors
 from rollcall.web.access import admin_required, me
 from rollcall.web.context import db_session, portal
-from rollcall.web.evidence import resolve, send_evidence
+from rollcall.web.evidence import crop_bytes, send_evidence
 
 bp = Blueprint("unknowns", __name__, url_prefix="/unknowns")
 SHOWN = 500  # faces read for one page; groups are made from these
@@ -149,9 +149,9 @@ def _add_templates(person_name: str, stored: list[tuple[int, str]], consent=None
     p = portal()
     photos = []
     for face_id, path in stored:
-        found = resolve(p.settings, path)
-        if found is not None:
-            photos.append((f"unknown-{face_id}.jpg", found.read_bytes()))
+        data = crop_bytes(p.settings, path)
+        if data is not None:
+            photos.append((f"unknown-{face_id}.jpg", data))
     if not photos:
         flash("The face images are missing, so they cannot become templates.", "error")
         return 0

@@ -1,0 +1,91 @@
+"""Evidence crops are sealed at rest (storage.evidence): a copy of the evidence folder alone
+shows no face, a crop copied over another's file does not open as theirs, and crops written in
+the clear by earlier versions are read as they are and sealed by `rollcall db seal-evidence`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from rollcall.storage.evidence import read_crop, read_image, write_crop
+from rollcall.storage.templates import TemplateCipher, TemplateKeyError
+
+
+def _face(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    image = cv2.resize(rng.integers(0, 255, (8, 8, 3), np.uint8), (64, 64))
+    return cv2.GaussianBlur(image, (5, 5), 0)
+
+
+@pytest.fixture
+def cipher() -> TemplateCipher:
+    return TemplateCipher(b"k" * 32)
+
+
+def test_a_crop_is_sealed_on_disk_and_opens_as_the_jpeg(tmp_path: Path, cipher) -> None:
+    evidence = tmp_path / "evidence"
+    path = evidence / "session-3" / "7-0.jpg"
+    face = _face(1)
+    assert write_crop(cipher, evidence, path, face)
+    blob = path.read_bytes()
+    assert not blob.startswith(b"\xff\xd8") and cv2.imdecode(
+        np.frombuffer(blob, np.uint8), cv2.IMREAD_COLOR
+    ) is None  # fmt: skip
+    assert path.stat().st_mode & 0o077 == 0
+    assert not list(path.parent.glob("*.tmp.jpg"))
+    opened = read_image(cipher, evidence, path)
+    assert opened is not None and opened.shape == face.shape
+    assert np.abs(opened.astype(int) - face.astype(int)).mean() < 4  # JPEG, quality 90
+    assert read_crop(cipher, evidence, path)[:2] == b"\xff\xd8"
+
+
+def test_a_crop_copied_over_another_persons_file_does_not_open(tmp_path: Path, cipher) -> None:
+    evidence = tmp_path / "evidence"
+    mine, theirs = evidence / "session-3" / "7-0.jpg", evidence / "session-3" / "8-0.jpg"
+    write_crop(cipher, evidence, mine, _face(1))
+    write_crop(cipher, evidence, theirs, _face(2))
+    theirs.write_bytes(mine.read_bytes())
+    with pytest.raises(TemplateKeyError, match="tampered"):
+        read_crop(cipher, evidence, theirs)
+    assert read_image(cipher, evidence, theirs) is None
+    other_key = TemplateCipher(b"o" * 32)
+    assert read_image(other_key, evidence, mine) is None
+    assert read_image(cipher, evidence, mine) is not None
+
+
+def test_an_empty_crop_is_not_written(tmp_path: Path, cipher) -> None:
+    evidence = tmp_path / "evidence"
+    path = evidence / "session-1" / "1-0.jpg"
+    assert not write_crop(cipher, evidence, path, np.zeros((0, 0, 3), np.uint8))
+    assert not path.exists()
+
+
+def test_seal_evidence_seals_plain_crops_in_place_once(cli, home: Path) -> None:
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+
+    folder = home / "evidence" / "session-1"
+    folder.mkdir(parents=True)
+    face = _face(3)
+    plain = folder / "4-0.jpg"
+    cv2.imwrite(str(plain), face)
+    legacy = plain.read_bytes()
+    db = Database(Settings.from_env())
+    # Written before crops were sealed: read as it is.
+    assert read_crop(db.cipher, home / "evidence", plain) == legacy
+    write_crop(db.cipher, home / "evidence", folder / "5-0.jpg", _face(4))
+
+    result = cli("db", "seal-evidence")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # (the console wraps long lines)
+    assert "Sealed 1 evidence crop(s)" in said and "1 sealed already" in said
+    assert not plain.read_bytes().startswith(b"\xff\xd8")
+    assert read_crop(db.cipher, home / "evidence", plain) == legacy  # the same JPEG, sealed
+
+    again = cli("db", "seal-evidence")
+    said = " ".join(again.output.split())
+    assert "Sealed 0 evidence crop(s)" in said and "2 sealed already" in said
+    assert read_crop(db.cipher, home / "evidence", plain) == legacy
