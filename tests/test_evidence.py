@@ -89,3 +89,21 @@ def test_seal_evidence_seals_plain_crops_in_place_once(cli, home: Path) -> None:
     said = " ".join(again.output.split())
     assert "Sealed 0 evidence crop(s)" in said and "2 sealed already" in said
     assert read_crop(db.cipher, home / "evidence", plain) == legacy
+
+
+def test_a_missing_key_is_refused_while_only_crops_are_sealed_with_it(home: Path) -> None:
+    """Strangers' crops can outlive every template: a key file gone missing then must not be
+    replaced by a new key in silence (the crops would never open again)."""
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.templates import KEY_FILE
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    write_crop(
+        db.cipher, settings.evidence_dir, settings.evidence_dir / "session-1" / "u.jpg", _face(5)
+    )
+    (home / KEY_FILE).unlink()
+    with pytest.raises(TemplateKeyError, match="template key is missing .* evidence crops"):
+        Database(settings).cipher  # noqa: B018 - the property checks the key
+    assert not (home / KEY_FILE).exists()

@@ -107,6 +107,36 @@ def test_unknown_session_is_404(browser) -> None:
     assert browser("ada").get("/sessions/nope").status_code == 404
 
 
+def test_evidence_sealed_at_rest_is_served_opened(app, browser) -> None:  # noqa: ANN001
+    import cv2
+    import numpy as np
+
+    from rollcall.storage.evidence import write_crop
+    from rollcall.storage.models import AttendanceRecord, Person
+
+    portal = app.extensions["rollcall"]
+    evidence = portal.settings.evidence_dir
+    with portal.db.session() as s:
+        alice = s.scalar(select(Person).where(Person.name == "Alice"))
+        stored = s.scalar(
+            select(AttendanceRecord.evidence_path).where(AttendanceRecord.person_id == alice.id)
+        )
+    path = portal.settings.home / stored
+    face = np.zeros((48, 40, 3), np.uint8)
+    face[10:30, 8:32] = (40, 160, 220)
+    assert write_crop(portal.db.cipher, evidence, path, face)
+    assert not path.read_bytes().startswith(b"\xff\xd8")
+    response = browser("ivy").get("/sessions/algebra-1/evidence/Alice")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    shown = cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_COLOR)
+    assert shown.shape == face.shape and np.abs(shown.astype(int) - face).mean() < 4
+    # A sealed crop moved onto Alice's file (another place) does not open as hers.
+    elsewhere = path.with_name("someone-else.jpg")
+    write_crop(portal.db.cipher, evidence, elsewhere, face)
+    path.write_bytes(elsewhere.read_bytes())
+    assert browser("ivy").get("/sessions/algebra-1/evidence/Alice").status_code == 500
+
+
 def test_evidence_is_the_recorded_jpeg(browser) -> None:
     response = browser("ivy").get("/sessions/algebra-1/evidence/Alice")
     assert response.status_code == 200

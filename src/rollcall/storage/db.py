@@ -253,6 +253,10 @@ class Database:
             held.append(f"{sealed} face template(s)")
         if faces:
             held.append(f"{faces} unknown face(s)")
+        if not held and _a_sealed_crop(self.settings.evidence_dir):
+            # Crops are sealed with the key too (storage.evidence), and may outlive every
+            # template: strangers' crops kept without their embeddings.
+            held.append("evidence crops")
         if held and not os.environ.get(KEY_ENV) and not (self.settings.home / KEY_FILE).exists():
             raise TemplateKeyError(
                 f"the template key is missing (ROLLCALL_HOME/{KEY_FILE}, or {KEY_ENV}) while "
@@ -300,3 +304,19 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _a_sealed_crop(evidence_dir: Path) -> bool:
+    """Whether the evidence folder holds a crop sealed with the template key (asked only when
+    the database holds nothing sealed: then the folder is small or plain)."""
+    from rollcall.storage.evidence import is_plain
+
+    if not evidence_dir.is_dir():
+        return False
+    for path in evidence_dir.glob("session-*/*.jpg"):
+        try:
+            if path.is_file() and not path.name.endswith(".tmp.jpg") and not is_plain(path):
+                return True
+        except OSError:
+            continue
+    return False
