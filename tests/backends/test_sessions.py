@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import cv2
 import numpy as np
 from sqlalchemy import select
 
@@ -19,6 +18,7 @@ from rollcall.attendance.monitor import (
 )
 from rollcall.attendance.recorder import SessionRecorder
 from rollcall.attendance.report import build_report
+from rollcall.storage.evidence import read_image
 from rollcall.storage.models import AttendanceRecord, AttendanceSession, Person, PresenceInterval
 from rollcall.storage.people import get_or_create_person
 from rollcall.storage.sessions import (
@@ -310,5 +310,5 @@ def test_a_pictures_mark_is_withdrawn_and_a_later_picture_trims_the_time(db, set
         (event,) = session_events(session, session_id)
         # The mark's own file now holds the pair, and the event holds the file.
         assert event.crop_path == ann_crop
-        pair = cv2.imread(str(Path(settings.home) / event.crop_path))
+        pair = read_image(db.cipher, settings.evidence_dir, Path(settings.home) / event.crop_path)
         assert pair is not None and pair.shape[1] > 1.5 * pair.shape[0]

@@ -324,6 +324,7 @@ def test_run_entrance_mode_from_the_command_line(cli, people, tmp_path: Path) ->
     # Her evidence is the larger shot taken as she came closer, in the mark's own file.
     from rollcall.config import Settings
     from rollcall.storage.db import Database
+    from rollcall.storage.evidence import read_image
     from rollcall.storage.models import AttendanceRecord, Person
 
     settings = Settings.from_env()
@@ -335,7 +336,7 @@ def test_run_entrance_mode_from_the_command_line(cli, people, tmp_path: Path) ->
             .filter(Person.name == ANN)
             .one()
         )
-        crop = cv2.imread(str(settings.home / rec.evidence_path))
+        crop = read_image(db.cipher, settings.evidence_dir, settings.home / rec.evidence_path)
         files = list((settings.home / rec.evidence_path).parent.glob(f"{rec.person_id}-*"))
     db.close()
     assert crop.shape[0] >= 100 and len(files) == 1, (crop.shape, files)
