@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rollcall.storage.evidence import read_crop, read_image, write_crop
+from rollcall.storage.evidence import CropError, read_crop, read_image, seal_plain, write_crop
 from rollcall.storage.templates import TemplateCipher, TemplateKeyError
 
 
@@ -48,7 +48,7 @@ def test_a_crop_copied_over_another_persons_file_does_not_open(tmp_path: Path, c
     write_crop(cipher, evidence, mine, _face(1))
     write_crop(cipher, evidence, theirs, _face(2))
     theirs.write_bytes(mine.read_bytes())
-    with pytest.raises(TemplateKeyError, match="tampered"):
+    with pytest.raises(CropError, match="tampered"):
         read_crop(cipher, evidence, theirs)
     assert read_image(cipher, evidence, theirs) is None
     other_key = TemplateCipher(b"o" * 32)
@@ -61,6 +61,14 @@ def test_an_empty_crop_is_not_written(tmp_path: Path, cipher) -> None:
     path = evidence / "session-1" / "1-0.jpg"
     assert not write_crop(cipher, evidence, path, np.zeros((0, 0, 3), np.uint8))
     assert not path.exists()
+    # A crop that cannot be written (here its folder is a file) is logged, not raised: the
+    # mark is recorded without it.
+    blocked = evidence / "session-2"
+    blocked.write_bytes(b"")
+    assert not write_crop(cipher, evidence, blocked / "1-0.jpg", _face(1))
+    # Nor outside the evidence folder.
+    assert not write_crop(cipher, evidence, tmp_path / "elsewhere.jpg", _face(1))
+    assert not (tmp_path / "elsewhere.jpg").exists()
 
 
 def test_seal_evidence_seals_plain_crops_in_place_once(cli, home: Path) -> None:
@@ -85,9 +93,16 @@ def test_seal_evidence_seals_plain_crops_in_place_once(cli, home: Path) -> None:
     assert not plain.read_bytes().startswith(b"\xff\xd8")
     assert read_crop(db.cipher, home / "evidence", plain) == legacy  # the same JPEG, sealed
 
+    # A file cut short is neither: named, not counted as sealed; the rest sealed all the same.
+    (folder / "6-0.jpg").write_bytes(b"")
+    cv2.imwrite(str(folder / "7-0.jpg"), face)
+    sealed, already, failed = seal_plain(db.cipher, home / "evidence")
+    assert (sealed, already) == (1, 2) and len(failed) == 1 and "6-0.jpg" in failed[0]
+    (folder / "6-0.jpg").unlink()
+
     again = cli("db", "seal-evidence")
     said = " ".join(again.output.split())
-    assert "Sealed 0 evidence crop(s)" in said and "2 sealed already" in said
+    assert "Sealed 0 evidence crop(s)" in said and "3 sealed already" in said
     assert read_crop(db.cipher, home / "evidence", plain) == legacy
 
 
@@ -107,3 +122,20 @@ def test_a_missing_key_is_refused_while_only_crops_are_sealed_with_it(home: Path
     with pytest.raises(TemplateKeyError, match="template key is missing .* evidence crops"):
         Database(settings).cipher  # noqa: B018 - the property checks the key
     assert not (home / KEY_FILE).exists()
+
+
+def test_another_key_is_refused_while_only_crops_are_sealed_with_the_first(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.templates import KEY_ENV
+
+    settings = Settings.from_env()
+    folder = settings.evidence_dir / "session-1"
+    write_crop(Database(settings).cipher, settings.evidence_dir, folder / "u.jpg", _face(6))
+    (folder / "v.jpg").write_bytes(b"\x01" + b"\0" * 40)  # one cut short or tampered with
+    assert Database(settings).cipher is not None  # the right key: one crop opening is enough
+    monkeypatch.setenv(KEY_ENV, TemplateCipher.generate_key())
+    with pytest.raises(TemplateKeyError, match="does not open the evidence crops"):
+        Database(settings).cipher  # noqa: B018 - the property checks the key

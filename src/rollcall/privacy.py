@@ -19,7 +19,7 @@ from rollcall.attendance.report import as_utc
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
-from rollcall.storage.evidence import read_crop
+from rollcall.storage.evidence import CropError, read_crop
 from rollcall.storage.hooks import forget_stale_early_events
 from rollcall.storage.models import (
     AttendanceRecord,
@@ -435,6 +435,7 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
     # subject access request is answered with everything else.
     files: list[tuple[str, bytes]] = []
     unopened: list[str] = []
+    cipher = db.cipher if evidence or face_files else None  # (a key problem stops the export)
     for path, stored, entry in [
         *((p, st, _evidence_entry(st)) for p, st in evidence),
         *((p, st, _face_entry(st)) for p, st in face_files),
@@ -442,8 +443,8 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
         if path is None or not path.is_file():
             continue
         try:
-            files.append((entry, read_crop(db.cipher, settings.evidence_dir, path)))
-        except RollcallError:
+            files.append((entry, read_crop(cipher, settings.evidence_dir, path)))
+        except CropError:
             unopened.append(stored)
     summary["crops_not_opened"] = unopened
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -281,11 +281,16 @@ class SessionRecorder:
                 # by side, is what staff need to see (one crop looks like anyone sitting
                 # still). Written over the mark's own file, which the event then holds: no
                 # file is deleted before the transaction commits, none is left unreferenced.
-                then = read_image(
-                    self.db.cipher, self.folder.parent, self.folder.parent.parent / earlier
-                )
-                pair = _side_by_side(then, event.crop)
-                crop = self._write_crop(Path(earlier).name, pair) or earlier
+                kept = self.folder.parent.parent / earlier
+                then = read_image(self.db.cipher, self.folder.parent, kept)
+                if then is None and kept.is_file():
+                    # It does not open (another key, tampered with): evidence in itself, kept
+                    # as it is (the person's erasure and the session's purge still find it).
+                    log.warning("evidence crop %s does not open: not paired over", kept)
+                    crop = self._write_crop(f"event-{tag}-{i}.jpg", event.crop) or earlier
+                else:
+                    pair = _side_by_side(then, event.crop)
+                    crop = self._write_crop(Path(earlier).name, pair) or earlier
             elif earlier:
                 crop = earlier
             elif event.crop is not None:

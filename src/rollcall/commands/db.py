@@ -108,20 +108,23 @@ def db_seal_evidence(app: App) -> None:
     """Seal the evidence crops written in the clear by versions before crops were sealed.
 
     Crops are face photos: new ones are sealed with the template key as they are written, and
-    older ones are read as they are until this seals them in place (run it once after the
-    upgrade; running it again changes nothing).
+    older ones are read as they are until this seals them in place. Run it once after the
+    upgrade, as the service's user and with its environment (the key), with runs and workers
+    stopped; running it again changes nothing. A crop that cannot be sealed is named and the
+    others are sealed all the same.
     """
     from rollcall.storage.evidence import seal_plain
 
     evidence = app.settings.evidence_dir
-    try:
-        sealed, already = seal_plain(app.db.cipher, evidence)
-    except OSError as exc:
-        raise RollcallError(f"cannot seal the crops in {evidence}: {exc}") from None
+    sealed, already, failed = seal_plain(app.db.cipher, evidence)
     out_console.print(
         f"Sealed {sealed} evidence crop(s) in {evidence} ({already} sealed already).",
         highlight=False,
     )
+    if failed:
+        for line in failed:
+            err_console.print(f"[red]not sealed:[/red] {line}", highlight=False)
+        raise RollcallError(f"{len(failed)} crop(s) could not be sealed (listed above)")
 
 
 COMMANDS = [db]

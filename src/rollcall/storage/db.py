@@ -253,7 +253,8 @@ class Database:
             held.append(f"{sealed} face template(s)")
         if faces:
             held.append(f"{faces} unknown face(s)")
-        if not held and _a_sealed_crop(self.settings.evidence_dir):
+        crops = [] if held else _sealed_crops(self.settings.evidence_dir)
+        if crops:
             # Crops are sealed with the key too (storage.evidence), and may outlive every
             # template: strangers' crops kept without their embeddings.
             held.append("evidence crops")
@@ -269,6 +270,11 @@ class Database:
             cipher.open(*one)
         elif face is not None:
             cipher.open_unknown(*face)
+        elif crops and not _any_opens(cipher, self.settings.evidence_dir, crops):
+            raise TemplateKeyError(
+                f"the template key does not open the evidence crops sealed with another "
+                f"(e.g. {crops[0]}): set {KEY_ENV} or restore ROLLCALL_HOME/{KEY_FILE}"
+            )
         return cipher
 
     @property
@@ -306,17 +312,32 @@ class Database:
         self.engine.dispose()
 
 
-def _a_sealed_crop(evidence_dir: Path) -> bool:
-    """Whether the evidence folder holds a crop sealed with the template key (asked only when
-    the database holds nothing sealed: then the folder is small or plain)."""
-    from rollcall.storage.evidence import is_plain
+def _sealed_crops(evidence_dir: Path, most: int = 3) -> list[Path]:
+    """Up to ``most`` crops of the evidence folder sealed with the template key (asked only
+    when the database holds nothing sealed: then the folder is small or plain)."""
+    from rollcall.storage.evidence import crops_in, is_sealed
 
-    if not evidence_dir.is_dir():
-        return False
-    for path in evidence_dir.glob("session-*/*.jpg"):
+    found = []
+    for path in crops_in(evidence_dir):
         try:
-            if path.is_file() and not path.name.endswith(".tmp.jpg") and not is_plain(path):
-                return True
+            if is_sealed(path):
+                found.append(path)
         except OSError:
+            continue
+        if len(found) >= most:
+            break
+    return found
+
+
+def _any_opens(cipher: TemplateCipher, evidence_dir: Path, crops: list[Path]) -> bool:
+    """Whether the key opens one of ``crops`` (several tried: one crop cut short or tampered
+    with must not stop every command)."""
+    from rollcall.storage.evidence import CropError, read_crop
+
+    for path in crops:
+        try:
+            read_crop(cipher, evidence_dir, path)
+            return True
+        except (OSError, CropError):
             continue
     return False

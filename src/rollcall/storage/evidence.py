@@ -13,51 +13,75 @@ and ``rollcall db seal-evidence`` seals them in place.
 
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from rollcall.errors import RollcallError
 from rollcall.storage.templates import TemplateCipher
 
 JPEG_QUALITY = 90
 _JPEG = b"\xff\xd8"
+log = logging.getLogger(__name__)
+
+
+class CropError(RollcallError):
+    """An evidence crop that cannot be opened: sealed under another key, tampered with, moved
+    from another place, or outside the evidence folder."""
 
 
 def _context(evidence_dir: Path, path: Path) -> str:
     # Relative to the evidence folder: a home moved elsewhere still opens its crops.
-    return f"evidence:v1:{path.resolve().relative_to(evidence_dir.resolve()).as_posix()}"
+    try:
+        relative = path.resolve().relative_to(evidence_dir.resolve())
+    except ValueError:
+        raise CropError(f"{path} is not inside the evidence folder {evidence_dir}") from None
+    return f"evidence:v1:{relative.as_posix()}"
 
 
 def write_crop(cipher: TemplateCipher, evidence_dir: Path, path: Path, crop: np.ndarray) -> bool:
     """Seal ``crop`` (BGR) as the JPEG at ``path`` inside ``evidence_dir``, atomically (a
-    reader never sees half a file); False when it cannot be encoded."""
+    reader never sees half a file); False when it cannot be encoded or written (logged: a
+    mark is recorded without its crop rather than not at all)."""
     if crop.size == 0:
         return False
     ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         return False
-    _write(path, cipher.seal_bytes(jpeg.tobytes(), _context(evidence_dir, path)))
+    try:
+        _write(path, cipher.seal_bytes(jpeg.tobytes(), _context(evidence_dir, path)))
+    except (OSError, CropError) as exc:
+        log.warning("evidence crop %s not written: %s", path, exc)
+        return False
     return True
 
 
 def read_crop(cipher: TemplateCipher, evidence_dir: Path, path: Path) -> bytes:
-    """The JPEG bytes of the crop at ``path`` (OSError when missing; TemplateKeyError when it
-    was sealed under another key, or for another place)."""
+    """The JPEG bytes of the crop at ``path`` (OSError when missing; CropError when it was
+    sealed under another key, or for another place, or is neither sealed nor a JPEG)."""
     blob = path.read_bytes()
     if blob.startswith(_JPEG):
         return blob  # written in the clear, before crops were sealed
-    return cipher.open_bytes(blob, _context(evidence_dir, path))
+    if not cipher.is_sealed(blob):
+        raise CropError(f"{path} is neither a sealed crop nor a JPEG (cut short?)")
+    try:
+        return cipher.open_bytes(blob, _context(evidence_dir, path))
+    except RollcallError:
+        raise CropError(
+            f"the evidence crop {path} does not open: sealed under another template key, "
+            "or tampered with or moved from another file"
+        ) from None
 
 
 def read_image(cipher: TemplateCipher, evidence_dir: Path, path: Path) -> np.ndarray | None:
     """The crop at ``path`` decoded (BGR), or None when it is missing or cannot be read."""
-    from rollcall.errors import RollcallError
-
     try:
         data = read_crop(cipher, evidence_dir, path)
-    except (OSError, RollcallError):
+    except (OSError, CropError):
         return None
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 
@@ -68,27 +92,58 @@ def is_plain(path: Path) -> bool:
         return fh.read(2) == _JPEG
 
 
-def seal_plain(cipher: TemplateCipher, evidence_dir: Path) -> tuple[int, int]:
-    """Seal every crop in the evidence folder still in the clear, in place; returns how many
-    were sealed and how many were sealed already."""
-    sealed = already = 0
+def is_sealed(path: Path) -> bool:
+    """Whether the file at ``path`` is in the sealed format (not whether it opens)."""
+    with path.open("rb") as fh:
+        return TemplateCipher.is_sealed(fh.read(64))
+
+
+def crops_in(evidence_dir: Path) -> list[Path]:
+    """The crop files of the evidence folder (not a write's leftover temporary file)."""
     if not evidence_dir.is_dir():
-        return 0, 0
-    for path in sorted(evidence_dir.glob("session-*/*.jpg")):
-        if not path.is_file() or path.name.endswith(".tmp.jpg"):
-            continue
-        if not is_plain(path):
-            already += 1
-            continue
-        _write(path, cipher.seal_bytes(path.read_bytes(), _context(evidence_dir, path)))
-        sealed += 1
-    return sealed, already
+        return []
+    return [
+        p
+        for p in sorted(evidence_dir.glob("session-*/*.jpg"))
+        if p.is_file() and not p.name.endswith(".tmp.jpg")
+    ]
+
+
+def seal_plain(cipher: TemplateCipher, evidence_dir: Path) -> tuple[int, int, list[str]]:
+    """Seal every crop in the evidence folder still in the clear, in place; returns how many
+    were sealed, how many were sealed already (and open with this key), and the files that
+    could not be sealed, each with why (the others are sealed all the same)."""
+    sealed = already = 0
+    failed: list[str] = []
+    for path in crops_in(evidence_dir):
+        try:
+            if not is_plain(path):
+                read_crop(cipher, evidence_dir, path)  # sealed: and with this key?
+                already += 1
+                continue
+            before = path.stat()
+            data = cipher.seal_bytes(path.read_bytes(), _context(evidence_dir, path))
+            after = path.stat()
+            if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size):
+                failed.append(f"{path}: changed while it was read (a run writing it?)")
+                continue
+            _write(path, data)
+            sealed += 1
+        except (OSError, CropError) as exc:
+            failed.append(f"{path}: {exc}")
+    return sealed, already, failed
 
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp.jpg")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    tmp.replace(path)
+    # A temporary file of its own (two writers of one crop never share one), made 0600.
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp.jpg")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise

@@ -4,14 +4,16 @@ opened from their sealed files (storage.evidence)."""
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 from flask import Response, abort, send_file
 
 from rollcall.config import Settings
-from rollcall.errors import RollcallError
-from rollcall.storage.evidence import read_crop
+from rollcall.storage.evidence import CropError, read_crop
 from rollcall.web.context import portal
+
+log = logging.getLogger(__name__)
 
 
 def resolve(settings: Settings, stored: str | None) -> Path | None:
@@ -33,25 +35,32 @@ def send_evidence(settings: Settings, stored: str | None) -> Response:
     path = resolve(settings, stored)
     if path is None:
         abort(404, description="This evidence image is not available.")
+    cipher = portal().db.cipher  # (a key problem is the server's error, not this crop's)
     try:
-        data = read_crop(portal().db.cipher, settings.evidence_dir, path)
+        data = read_crop(cipher, settings.evidence_dir, path)
     except OSError:
         abort(404, description="This evidence image is not available.")
-    except RollcallError as exc:
-        abort(500, description=str(exc))
+    except CropError as exc:
+        log.warning("%s", exc)
+        abort(409, description="This evidence image does not open; the server's log says why.")
     response = send_file(io.BytesIO(data), mimetype="image/jpeg", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
 def crop_bytes(settings: Settings, stored: str | None) -> bytes | None:
-    """The JPEG of the crop a stored path names, or None when it is not available."""
+    """The JPEG of the crop a stored path names, or None when it is missing or does not open
+    (logged)."""
     path = resolve(settings, stored)
     if path is None:
         return None
+    cipher = portal().db.cipher
     try:
-        return read_crop(portal().db.cipher, settings.evidence_dir, path)
-    except (OSError, RollcallError):
+        return read_crop(cipher, settings.evidence_dir, path)
+    except OSError:
+        return None
+    except CropError as exc:
+        log.warning("%s", exc)
         return None
 
 
