@@ -64,6 +64,7 @@ def test_an_empty_crop_is_not_written(tmp_path: Path, cipher) -> None:
     # A crop that cannot be written (here its folder is a file) is logged, not raised: the
     # mark is recorded without it.
     blocked = evidence / "session-2"
+    evidence.mkdir(parents=True, exist_ok=True)
     blocked.write_bytes(b"")
     assert not write_crop(cipher, evidence, blocked / "1-0.jpg", _face(1))
     # Nor outside the evidence folder.
