@@ -144,6 +144,49 @@ def test_a_glitch_does_not_save_a_pictures_mark() -> None:
     assert withdrawn == ["ada"]
 
 
+class Repositioned(Scene):
+    """A scene whose person changes pose at some samples and keeps the new one (a head turned
+    and left so: each pose its own fixed look), unlike Moving's one-sample changes."""
+
+    def __init__(self, seating: dict[int, str]) -> None:
+        super().__init__(seating)
+        self.pose = 0
+
+    def render(self) -> tuple[np.ndarray, Faces]:
+        image, faces = super().render()
+        if self.pose:
+            noise = np.random.default_rng(self.pose).normal(0, 25, (TILE, TILE))
+            for x, y, w, h in faces.boxes.astype(int):
+                face = image[y : y + h, x : x + w].astype(np.float32)
+                face += noise[:h, :w, None]
+                image[y : y + h, x : x + w] = np.clip(face, 0, 255).astype(np.uint8)
+        return image, faces
+
+
+def test_two_changes_apart_are_not_a_glitch_and_the_mark_stands() -> None:
+    """Turned her head at one sample and kept it, again two samples later, then kept still:
+    two moves apart are not one glitch (into it and out of it), so she is no picture from the
+    start. Her still time is not credited, her mark stands. One glitch still withdraws."""
+    results = {}
+    for changes in ((2, 4), (2,)):
+        monitor, scene = make(pictures=True), Repositioned({0: "ada"})
+        withdrawn, trimmed = [], []
+        for seq in range(8):
+            if seq in changes:
+                scene.pose += 1
+            if changes == (2,) and seq == 3:
+                scene.pose = 0  # back as before: a glitch at seq 2
+            out = step(monitor, scene, seq, 10.0 + 30 * seq)
+            withdrawn += out.withdrawn
+            trimmed += out.trimmed
+        results[changes] = (monitor.frozen.looks["ada"].history, withdrawn, trimmed)
+    history, withdrawn, trimmed = results[(2, 4)]
+    assert history == [True, False, True, False, True, True, True]
+    assert not withdrawn and trimmed == [("ada", 130.0)]
+    history, withdrawn, _ = results[(2,)]
+    assert history[:3] == [True, False, False] and withdrawn == ["ada"]
+
+
 def test_keeping_still_after_moving_a_little_loses_only_the_still_time() -> None:
     """Someone who moved now and then (never enough to be judged live: three moves of four)
     and then kept still three samples in a row keeps their mark and the time credited before

@@ -129,12 +129,22 @@ class FrozenLooks:
         return look.history[-1] or unmoved > moved
 
     def always_still(self, person: str) -> bool:
-        """Seen to move in at most GLITCHES comparisons since their first look: a picture from
-        the start. A glitch (an icon over the face, a re-encoded frame) makes a picture look
-        moved into it and out of it; someone who kept still for a while after moving is not
-        a picture from the start, and keeps what they were credited before it."""
+        """Unmoved since their first look but for one glitch: a picture from the start. A
+        glitch (an icon over the face, a re-encoded frame) makes a picture look moved into it
+        and out of it: two moved comparisons in a row, or one, the first, when the glitch was
+        the first look. Someone who kept still for a while after moving is not a picture from
+        the start, and keeps what they were credited before it; nor is a face that changed
+        and stayed changed twice (two moves apart: a generated participant's head turns came
+        out so, and a picture taken down and put up again is no longer the one that marked)."""
         look = self.looks.get(person)
-        return look is not None and look.moves <= GLITCHES
+        if look is None or look.moves > GLITCHES:
+            return False
+        moved = [k for k, unmoved in enumerate(look.history) if not unmoved]
+        if len(moved) < look.moves or (moved and len(look.history) >= HISTORY):
+            return False  # a move older than the history kept: not known to be a glitch
+        if len(moved) == 2:
+            return moved[1] == moved[0] + 1
+        return not moved or moved == [0]
 
     def likeness(self, person: str, gray: np.ndarray, box: np.ndarray) -> float:
         """How like ``person``'s latest look a face at ``box`` is (-1: no look)."""
