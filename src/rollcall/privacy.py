@@ -446,6 +446,8 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             files.append((entry, read_crop(cipher, settings.evidence_dir, path)))
         except CropError:
             unopened.append(stored)
+        except OSError:
+            continue  # gone meanwhile (a purge): as if it had been missing
     summary["crops_not_opened"] = unopened
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
