@@ -135,8 +135,55 @@ def test_another_key_is_refused_while_only_crops_are_sealed_with_the_first(
     settings = Settings.from_env()
     folder = settings.evidence_dir / "session-1"
     write_crop(Database(settings).cipher, settings.evidence_dir, folder / "u.jpg", _face(6))
-    (folder / "v.jpg").write_bytes(b"\x01" + b"\0" * 40)  # one cut short or tampered with
+    (folder / "a.jpg").write_bytes(b"\x01" + b"\0" * 40)  # one tampered with, tried first
     assert Database(settings).cipher is not None  # the right key: one crop opening is enough
     monkeypatch.setenv(KEY_ENV, TemplateCipher.generate_key())
     with pytest.raises(TemplateKeyError, match="does not open the evidence crops"):
         Database(settings).cipher  # noqa: B018 - the property checks the key
+
+
+def test_seal_evidence_names_a_crop_sealed_under_another_key(tmp_path: Path, cipher) -> None:
+    evidence = tmp_path / "evidence"
+    write_crop(TemplateCipher(b"o" * 32), evidence, evidence / "session-1" / "1-0.jpg", _face(7))
+    cv2.imwrite(str(evidence / "session-1" / "2-0.jpg"), _face(8))
+    sealed, already, failed = seal_plain(cipher, evidence)
+    assert (sealed, already) == (1, 0) and len(failed) == 1 and "1-0.jpg" in failed[0]
+    assert read_image(cipher, evidence, evidence / "session-1" / "2-0.jpg") is not None
+
+
+def test_a_crop_that_opens_to_no_jpeg_is_refused(tmp_path: Path, cipher) -> None:
+    """A crop sealed twice over (sealed again as if it were plain) must not be served as an
+    image: it opens to the sealed bytes, not a JPEG."""
+    evidence = tmp_path / "evidence"
+    path = evidence / "session-1" / "1-0.jpg"
+    write_crop(cipher, evidence, path, _face(9))
+    twice = cipher.seal_bytes(path.read_bytes(), "evidence:v1:session-1/1-0.jpg")
+    path.write_bytes(twice)
+    with pytest.raises(CropError, match="not a JPEG"):
+        read_crop(cipher, evidence, path)
+
+
+def test_purge_takes_every_crop_of_an_expired_session_named_or_not(cli, home: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from rollcall.config import Settings
+    from rollcall.privacy import purge_evidence
+    from rollcall.storage.db import Database
+    from rollcall.storage.sessions import SessionSettings, create_session
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    with db.session() as s:
+        old = SessionSettings("old.mp4", 1, 20.0, 90.0, 300.0, 120.0)
+        row = create_session(s, "old", old, [], None, started_at=long_ago)
+        row.ended_at, row.state = long_ago, "closed"
+        s.flush()
+        sid = row.id
+    folder = settings.evidence_dir / f"session-{sid}"
+    # A mark's crop that no row names any more, and a write's leftover after a crash.
+    write_crop(db.cipher, settings.evidence_dir, folder / "3-0.jpg", _face(10))
+    (folder / "3-0-abc.tmp.jpg").write_bytes(b"half")
+    done = purge_evidence(db, settings, 90)
+    assert done.sessions == 1 and done.files == 2
+    assert not folder.exists()

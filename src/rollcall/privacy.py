@@ -444,10 +444,10 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             continue
         try:
             files.append((entry, read_crop(cipher, settings.evidence_dir, path)))
-        except CropError:
-            unopened.append(stored)
-        except OSError:
+        except FileNotFoundError:
             continue  # gone meanwhile (a purge): as if it had been missing
+        except (CropError, OSError):
+            unopened.append(stored)  # (unreadable: a file another user sealed, a disk error)
     summary["crops_not_opened"] = unopened
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -542,7 +542,12 @@ def purge_evidence(
         )
     removed = unlink(files)
     for sid in ids:
+        # Every crop of an expired session goes, not only those a row names: a crop left
+        # without one (a mark's crop that did not open when its picture was paired with it,
+        # a write's temporary file after a crash) is that session's evidence too.
         folder = settings.evidence_dir / f"session-{sid}"
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
+        if folder.is_dir():
+            removed += unlink([p for p in folder.iterdir() if p.is_file()])
+            if not any(folder.iterdir()):
+                folder.rmdir()
     return Purge(len(ids), removed)

@@ -285,7 +285,8 @@ class SessionRecorder:
                 then = read_image(self.db.cipher, self.folder.parent, kept)
                 if then is None and kept.is_file():
                     # It does not open (another key, tampered with): evidence in itself, kept
-                    # as it is (the person's erasure and the session's purge still find it).
+                    # as it is (found by the person's erasure by its name, {person id}-*.jpg,
+                    # and by the session's purge, which empties its folder).
                     log.warning("evidence crop %s does not open: not paired over", kept)
                     crop = self._write_crop(f"event-{tag}-{i}.jpg", event.crop) or earlier
                 else:

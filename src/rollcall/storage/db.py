@@ -270,7 +270,7 @@ class Database:
             cipher.open(*one)
         elif face is not None:
             cipher.open_unknown(*face)
-        elif crops and not _any_opens(cipher, self.settings.evidence_dir, crops):
+        elif crops and _any_opens(cipher, self.settings.evidence_dir, crops) is False:
             raise TemplateKeyError(
                 f"the template key does not open the evidence crops sealed with another "
                 f"(e.g. {crops[0]}): set {KEY_ENV} or restore ROLLCALL_HOME/{KEY_FILE}"
@@ -329,15 +329,19 @@ def _sealed_crops(evidence_dir: Path, most: int = 3) -> list[Path]:
     return found
 
 
-def _any_opens(cipher: TemplateCipher, evidence_dir: Path, crops: list[Path]) -> bool:
+def _any_opens(cipher: TemplateCipher, evidence_dir: Path, crops: list[Path]) -> bool | None:
     """Whether the key opens one of ``crops`` (several tried: one crop cut short or tampered
-    with must not stop every command)."""
+    with must not stop every command); None when none could be read (gone meanwhile: a
+    purge), which says nothing about the key."""
     from rollcall.storage.evidence import CropError, read_crop
 
+    read = False
     for path in crops:
         try:
             read_crop(cipher, evidence_dir, path)
             return True
-        except (OSError, CropError):
+        except OSError:
             continue
-    return False
+        except CropError:
+            read = True
+    return False if read else None

@@ -63,18 +63,22 @@ def write_crop(cipher: TemplateCipher, evidence_dir: Path, path: Path, crop: np.
 def read_crop(cipher: TemplateCipher, evidence_dir: Path, path: Path) -> bytes:
     """The JPEG bytes of the crop at ``path`` (OSError when missing; CropError when it was
     sealed under another key, or for another place, or is neither sealed nor a JPEG)."""
+    context = _context(evidence_dir, path)
     blob = path.read_bytes()
     if blob.startswith(_JPEG):
         return blob  # written in the clear, before crops were sealed
     if not cipher.is_sealed(blob):
         raise CropError(f"{path} is neither a sealed crop nor a JPEG (cut short?)")
     try:
-        return cipher.open_bytes(blob, _context(evidence_dir, path))
+        data = cipher.open_bytes(blob, context)
     except RollcallError:
         raise CropError(
             f"the evidence crop {path} does not open: sealed under another template key, "
             "or tampered with or moved from another file"
         ) from None
+    if not data.startswith(_JPEG):
+        raise CropError(f"the evidence crop {path} opens to something that is not a JPEG")
+    return data
 
 
 def read_image(cipher: TemplateCipher, evidence_dir: Path, path: Path) -> np.ndarray | None:
@@ -121,10 +125,14 @@ def seal_plain(cipher: TemplateCipher, evidence_dir: Path) -> tuple[int, int, li
                 read_crop(cipher, evidence_dir, path)  # sealed: and with this key?
                 already += 1
                 continue
-            before = path.stat()
-            data = cipher.seal_bytes(path.read_bytes(), _context(evidence_dir, path))
-            after = path.stat()
-            if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size):
+            before = _identity(path)
+            plain = path.read_bytes()
+            if not plain.startswith(_JPEG):  # (replaced by a sealed one since it was looked at)
+                read_crop(cipher, evidence_dir, path)
+                already += 1
+                continue
+            data = cipher.seal_bytes(plain, _context(evidence_dir, path))
+            if _identity(path) != before:
                 failed.append(f"{path}: changed while it was read (a run writing it?)")
                 continue
             _write(path, data)
@@ -134,10 +142,16 @@ def seal_plain(cipher: TemplateCipher, evidence_dir: Path) -> tuple[int, int, li
     return sealed, already, failed
 
 
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # A temporary file of its own (two writers of one crop never share one), made 0600.
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp.jpg")
+    # (Named after the crop: a leftover of a crash is still found by its person's erasure.)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.stem}-", suffix=".tmp.jpg")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

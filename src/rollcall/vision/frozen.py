@@ -140,11 +140,12 @@ class FrozenLooks:
         if look is None or look.moves > GLITCHES:
             return False
         moved = [k for k, unmoved in enumerate(look.history) if not unmoved]
-        if len(moved) < look.moves or (moved and len(look.history) >= HISTORY):
+        if len(moved) < look.moves:
             return False  # a move older than the history kept: not known to be a glitch
         if len(moved) == 2:
             return moved[1] == moved[0] + 1
-        return not moved or moved == [0]
+        # (The first comparison kept is the first one only while the history is not full.)
+        return not moved or (moved == [0] and len(look.history) < HISTORY)
 
     def likeness(self, person: str, gray: np.ndarray, box: np.ndarray) -> float:
         """How like ``person``'s latest look a face at ``box`` is (-1: no look)."""

@@ -38,10 +38,10 @@ def send_evidence(settings: Settings, stored: str | None) -> Response:
     cipher = portal().db.cipher  # (a key problem is the server's error, not this crop's)
     try:
         data = read_crop(cipher, settings.evidence_dir, path)
-    except OSError:
+    except FileNotFoundError:
         abort(404, description="This evidence image is not available.")
-    except CropError as exc:
-        log.warning("%s", exc)
+    except (CropError, OSError) as exc:
+        log.warning("evidence crop %s: %s", path, exc)
         abort(409, description="This evidence image does not open; the server's log says why.")
     response = send_file(io.BytesIO(data), mimetype="image/jpeg", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
@@ -57,10 +57,10 @@ def crop_bytes(settings: Settings, stored: str | None) -> bytes | None:
     cipher = portal().db.cipher
     try:
         return read_crop(cipher, settings.evidence_dir, path)
-    except OSError:
+    except FileNotFoundError:
         return None
-    except CropError as exc:
-        log.warning("%s", exc)
+    except (CropError, OSError) as exc:
+        log.warning("evidence crop %s: %s", path, exc)
         return None
 
 
