@@ -10,7 +10,14 @@ import cv2
 import numpy as np
 import pytest
 
-from rollcall.storage.evidence import CropError, read_crop, read_image, seal_plain, write_crop
+from rollcall.storage.evidence import (
+    SEALED_MARK,
+    CropError,
+    read_crop,
+    read_image,
+    seal_plain,
+    write_crop,
+)
 from rollcall.storage.templates import TemplateCipher, TemplateKeyError
 
 
@@ -187,3 +194,31 @@ def test_purge_takes_every_crop_of_an_expired_session_named_or_not(cli, home: Pa
     done = purge_evidence(db, settings, 90)
     assert done.sessions == 1 and done.files == 2
     assert not folder.exists()
+
+
+def test_a_plain_jpeg_is_refused_in_a_folder_of_sealed_crops(tmp_path: Path, cipher) -> None:
+    """A new home's folder holds sealed crops only: a plain JPEG put there (any face, under
+    anyone's file name) is refused; a legacy one restored from a backup is sealed on demand."""
+    evidence = tmp_path / "evidence"
+    write_crop(cipher, evidence, evidence / "session-1" / "1-0.jpg", _face(11))
+    assert (evidence / SEALED_MARK).is_file()  # made sealed from the start
+    planted = evidence / "session-1" / "2-0.jpg"
+    cv2.imwrite(str(planted), _face(12))
+    with pytest.raises(CropError, match="plain JPEG in a folder of sealed crops"):
+        read_crop(cipher, evidence, planted)
+    assert read_image(cipher, evidence, planted) is None
+    assert seal_plain(cipher, evidence)[:2] == (1, 1)  # staff vouch for it: sealed
+    assert read_image(cipher, evidence, planted) is not None
+
+
+def test_a_legacy_folder_is_marked_sealed_once_every_crop_is(tmp_path: Path, cipher) -> None:
+    evidence = tmp_path / "evidence"
+    (evidence / "session-1").mkdir(parents=True)  # an earlier version's folder
+    cv2.imwrite(str(evidence / "session-1" / "1-0.jpg"), _face(13))
+    write_crop(cipher, evidence, evidence / "session-1" / "2-0.jpg", _face(14))
+    assert not (evidence / SEALED_MARK).exists()  # plain crops may be there: still read
+    assert read_crop(cipher, evidence, evidence / "session-1" / "1-0.jpg")[:2] == b"\xff\xd8"
+    (evidence / "session-1" / "3-0.jpg").write_bytes(b"")  # one that cannot be sealed
+    assert seal_plain(cipher, evidence)[2] and not (evidence / SEALED_MARK).exists()
+    (evidence / "session-1" / "3-0.jpg").unlink()
+    assert not seal_plain(cipher, evidence)[2] and (evidence / SEALED_MARK).is_file()

@@ -8,7 +8,9 @@ showing one face as somebody else's. Files keep their ``.jpg`` names (the databa
 them); what is inside is sealed.
 
 Crops written by versions before this one are plain JPEG files: they are read as they are,
-and ``rollcall db seal-evidence`` seals them in place.
+and ``rollcall db seal-evidence`` seals them in place. A folder known to hold sealed crops only
+(made by this version, or sealed by that command) has a SEALED_MARK file: a plain JPEG in it is
+refused, as one put there by hand would be, for it shows any face under anyone's name.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from rollcall.storage.templates import TemplateCipher
 
 JPEG_QUALITY = 90
 _JPEG = b"\xff\xd8"
+SEALED_MARK = ".sealed"
 log = logging.getLogger(__name__)
 
 
@@ -52,11 +55,14 @@ def write_crop(cipher: TemplateCipher, evidence_dir: Path, path: Path, crop: np.
     ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         return False
+    fresh = not evidence_dir.exists()  # (a new home: no crop in it was ever plain)
     try:
         _write(path, cipher.seal_bytes(jpeg.tobytes(), _context(evidence_dir, path)))
     except (OSError, CropError) as exc:
         log.warning("evidence crop %s not written: %s", path, exc)
         return False
+    if fresh:
+        _mark_sealed(evidence_dir)
     return True
 
 
@@ -66,6 +72,12 @@ def read_crop(cipher: TemplateCipher, evidence_dir: Path, path: Path) -> bytes:
     context = _context(evidence_dir, path)
     blob = path.read_bytes()
     if blob.startswith(_JPEG):
+        if (evidence_dir / SEALED_MARK).exists():
+            raise CropError(
+                f"{path} is a plain JPEG in a folder of sealed crops (put there by hand?); "
+                "if it is a crop restored from an earlier version's backup, `rollcall db "
+                "seal-evidence` seals it"
+            )
         return blob  # written in the clear, before crops were sealed
     if not cipher.is_sealed(blob):
         raise CropError(f"{path} is neither a sealed crop nor a JPEG (cut short?)")
@@ -139,7 +151,20 @@ def seal_plain(cipher: TemplateCipher, evidence_dir: Path) -> tuple[int, int, li
             sealed += 1
         except (OSError, CropError) as exc:
             failed.append(f"{path}: {exc}")
+    if not failed and evidence_dir.is_dir():
+        _mark_sealed(evidence_dir)
     return sealed, already, failed
+
+
+def _mark_sealed(evidence_dir: Path) -> None:
+    """Every crop here is sealed: plain JPEGs are refused from now on."""
+    try:
+        (evidence_dir / SEALED_MARK).write_text(
+            "Every evidence crop in this folder is sealed with the template key: a plain JPEG "
+            "here is refused (rollcall db seal-evidence seals one restored from a backup).\n"
+        )
+    except OSError as exc:
+        log.warning("cannot mark %s as sealed: %s", evidence_dir, exc)
 
 
 def _identity(path: Path) -> tuple[int, int, int]:
