@@ -435,12 +435,12 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
     # subject access request is answered with everything else.
     files: list[tuple[str, bytes]] = []
     unopened: list[str] = []
-    cipher = db.cipher if evidence or face_files else None  # (a key problem stops the export)
-    for path, stored, entry in [
-        *((p, st, _evidence_entry(st)) for p, st in evidence),
-        *((p, st, _face_entry(st)) for p, st in face_files),
-    ]:
-        if path is None or not path.is_file():
+    # (Records without a crop have no stored path.)
+    crops = [(p, st, _evidence_entry(st)) for p, st in evidence if st and p is not None]
+    crops += [(p, st, _face_entry(st)) for p, st in face_files if st and p is not None]
+    cipher = db.cipher if crops else None  # (a key problem stops the export)
+    for path, stored, entry in crops:
+        if not path.is_file():
             continue
         try:
             files.append((entry, read_crop(cipher, settings.evidence_dir, path)))
