@@ -67,7 +67,7 @@ class SessionRecorder:
 
     def _write_crop(self, name: str, crop: np.ndarray) -> str:
         """Seal ``crop`` as ``name`` in the session's evidence folder; its stored path, or ""
-        when it cannot be encoded."""
+        when it cannot be encoded or written (storage.evidence.write_crop logs why)."""
         path = self.folder / name
         if not write_crop(self.db.cipher, self.folder.parent, path, crop):
             return ""

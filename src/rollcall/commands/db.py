@@ -121,15 +121,14 @@ def db_seal_evidence(app: App) -> None:
         f"Sealed {sealed} evidence crop(s) in {evidence} ({already} sealed already).",
         highlight=False,
     )
-    if not failed:
-        out_console.print(
-            "Every crop there is sealed: a plain JPEG put there is refused from now on.",
-            highlight=False,
-        )
     if failed:
         for line in failed:
             err_console.print(f"[red]not sealed:[/red] {line}", highlight=False)
         raise RollcallError(f"{len(failed)} crop(s) could not be sealed (listed above)")
+    out_console.print(
+        "Every crop there is sealed: a plain JPEG put there is refused from now on.",
+        highlight=False,
+    )
 
 
 COMMANDS = [db]

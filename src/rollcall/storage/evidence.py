@@ -102,12 +102,6 @@ def read_image(cipher: TemplateCipher, evidence_dir: Path, path: Path) -> np.nda
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 
 
-def is_plain(path: Path) -> bool:
-    """Whether the file at ``path`` is a JPEG in the clear."""
-    with path.open("rb") as fh:
-        return fh.read(2) == _JPEG
-
-
 def is_sealed(path: Path) -> bool:
     """Whether the file at ``path`` is in the sealed format (not whether it opens)."""
     with path.open("rb") as fh:
@@ -133,14 +127,10 @@ def seal_plain(cipher: TemplateCipher, evidence_dir: Path) -> tuple[int, int, li
     failed: list[str] = []
     for path in crops_in(evidence_dir):
         try:
-            if not is_plain(path):
-                read_crop(cipher, evidence_dir, path)  # sealed: and with this key?
-                already += 1
-                continue
             before = _identity(path)
             plain = path.read_bytes()
-            if not plain.startswith(_JPEG):  # (replaced by a sealed one since it was looked at)
-                read_crop(cipher, evidence_dir, path)
+            if not plain.startswith(_JPEG):
+                read_crop(cipher, evidence_dir, path)  # sealed: and with this key?
                 already += 1
                 continue
             data = cipher.seal_bytes(plain, _context(evidence_dir, path))

@@ -35,13 +35,11 @@ def send_evidence(settings: Settings, stored: str | None) -> Response:
     path = resolve(settings, stored)
     if path is None:
         abort(404, description="This evidence image is not available.")
-    cipher = portal().db.cipher  # (a key problem is the server's error, not this crop's)
     try:
-        data = read_crop(cipher, settings.evidence_dir, path)
+        data = _open(settings, path)
     except FileNotFoundError:
         abort(404, description="This evidence image is not available.")
-    except (CropError, OSError) as exc:
-        log.warning("evidence crop %s: %s", path, exc)
+    except (CropError, OSError):
         abort(409, description="This evidence image does not open; the server's log says why.")
     response = send_file(io.BytesIO(data), mimetype="image/jpeg", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
@@ -54,14 +52,23 @@ def crop_bytes(settings: Settings, stored: str | None) -> bytes | None:
     path = resolve(settings, stored)
     if path is None:
         return None
+    try:
+        return _open(settings, path)
+    except (CropError, OSError):
+        return None
+
+
+def _open(settings: Settings, path: Path) -> bytes:
+    """The crop at ``path`` opened; one that is there but does not open is logged (a key
+    problem raises TemplateKeyError: the server's error, not this crop's)."""
     cipher = portal().db.cipher
     try:
         return read_crop(cipher, settings.evidence_dir, path)
     except FileNotFoundError:
-        return None
+        raise
     except (CropError, OSError) as exc:
         log.warning("evidence crop %s: %s", path, exc)
-        return None
+        raise
 
 
 def delete_files(settings: Settings, stored: list[str]) -> int:
