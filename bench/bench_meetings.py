@@ -26,7 +26,10 @@ Printed per meeting and in total:
   else really was in that tile, but the owner was there too;
 - two logins: the second account (or the student's) reported ``two_accounts``;
 - nickname: the nickname's account ``verified`` as its student;
-- labels: sightings whose stored tile label equals the label drawn on that tile.
+- labels: sightings whose stored tile label equals the label drawn on that tile;
+- wrong / absent s: named faces that were someone else (or a picture) / named faces in all,
+  and seconds credited to people not there (synth.scoring.SampleScore; the target is 0 and 0):
+  these meetings have every scenario bench_attendance.py has and the proxy cases besides.
 
     PYTHONPATH=src python bench/bench_meetings.py --quick        # 4 meetings
     PYTHONPATH=src python bench/bench_meetings.py --meetings 24  # the count
@@ -69,6 +72,10 @@ class Outcome:
     labels_exact: int = 0
     labels_none: int = 0
     label_misses: list[str] = field(default_factory=list)
+    # What the run credited, sample by sample (synth.scoring.SampleScore): every named face.
+    named_faces: int = 0
+    wrong_names: list[str] = field(default_factory=list)
+    credited_absent_s: float = 0.0
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -145,6 +152,10 @@ def run_meeting(m: int, args: argparse.Namespace, engine) -> Outcome:  # noqa: A
                     raise
         assert run is not None  # nosec B101 - run_demo returned or raised
         script, recording = run.script, run.recording
+        scored = run.score.per_sample
+        out.named_faces = scored.named_faces
+        out.wrong_names = [f"t={w.t:.1f}s {w.person} on {w.shown}" for w in scored.wrong_names]
+        out.credited_absent_s = scored.credited_absent_s
         with db.session() as s:  # the school's accounts: every roster student's email
             for p in run.cast.roster:
                 person = get_person(s, p.name)
@@ -246,7 +257,8 @@ def main() -> None:
     )
     head = (
         f"{'#':>3} {'platform':>8} {'size':>5} {'ppl':>3} {'proxies':>8} {'false':>5} "
-        f"{'sit-in':>6} {'2 logins':>8} {'nick':>5} {'labels exact':>14} {'wall':>6}"
+        f"{'sit-in':>6} {'2 logins':>8} {'nick':>5} {'labels exact':>14} {'wrong':>7} "
+        f"{'absent s':>8} {'wall':>6}"
     )
     print(head)
     outcomes: list[Outcome] = []
@@ -259,13 +271,17 @@ def main() -> None:
             f"{f'{o.proxies_flagged}/{o.proxies}':>8} {len(o.false_flags):>5} "
             f"{len(o.sit_in_flags):>6} {f'{o.two_logins_found}/{o.two_logins}':>8} "
             f"{f'{o.nicknames_verified}/{o.nicknames}':>5} "
-            f"{f'{share:.1%} of {o.sightings}':>14} {o.wall_s:>5.0f}s",
+            f"{f'{share:.1%} of {o.sightings}':>14} "
+            f"{f'{len(o.wrong_names)}/{o.named_faces}':>7} {o.credited_absent_s:>8.0f} "
+            f"{o.wall_s:>5.0f}s",
             flush=True,
         )
         for line in o.false_flags:
             print(f"      FALSE FLAG {line}")
         for line in o.sit_in_flags:
             print(f"      sit-in flag {line}")
+        for line in o.wrong_names:
+            print(f"      WRONG NAME {line}")
         if args.verbose:
             for line in o.label_misses:
                 print(f"      label {line}")
@@ -285,6 +301,9 @@ def main() -> None:
         "sightings": sum(o.sightings for o in outcomes),
         "labels_exact": sum(o.labels_exact for o in outcomes),
         "labels_unread": sum(o.labels_none for o in outcomes),
+        "named_faces": sum(o.named_faces for o in outcomes),
+        "wrong_names": sum(len(o.wrong_names) for o in outcomes),
+        "credited_absent_s": sum(o.credited_absent_s for o in outcomes),
     }
     print(
         f"\nall {total['meetings']} meetings: proxy cases flagged {total['proxies_flagged']}/"
@@ -293,7 +312,9 @@ def main() -> None:
         f"two logins found {total['two_logins_found']}/{total['two_logins_scripted']}; "
         f"nicknames verified {total['nicknames_verified']}/{total['nicknames_scripted']}; "
         f"tile labels exact on {total['labels_exact']}/{total['sightings']} sightings "
-        f"({total['labels_unread']} unread)"
+        f"({total['labels_unread']} unread); named faces wrong {total['wrong_names']}/"
+        f"{total['named_faces']}, credited while absent {total['credited_absent_s']:.0f} s "
+        "(target: 0 and 0)"
     )
     OUT.mkdir(parents=True, exist_ok=True)
     target = OUT / "bench_meetings.json"

@@ -266,3 +266,43 @@ def test_beside_one_lecturer_tile_a_small_face_on_a_shared_slide_is_a_picture() 
     photo = (gutter - 15, y0 + 40, 30, 36)
     reading = read_screen(compressed(image), faces_at([lecturer, photo]))
     assert reading.background.boxes.tolist() == [list(map(float, photo))]
+
+
+# -- tiles cut into pieces inside a gallery's grid ----------------------------------------------
+
+
+def dim_left_photo(seed: int, poster: bool) -> np.ndarray:
+    """A picture whose left part is a dim room as dark as the canvas, with (``poster``) a
+    framed picture hanging in it: the XY-cut takes the dim part for gutter and cuts the tile
+    into pieces, the poster one of its own."""
+    photo = noise_photo(seed)
+    rng = np.random.default_rng(seed)
+    dim = np.clip(rng.normal(27, 3, (240, 130)), 0, 255).astype(np.uint8)
+    photo[:, :130] = cv2.GaussianBlur(dim, (0, 0), 1.5)[:, :, None]
+    if poster:
+        photo[20:100, 30:90] = 235  # the frame
+        photo[24:96, 34:86] = cv2.resize(noise_photo(seed + 50), (52, 72))
+    return photo
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_a_tile_cut_into_pieces_is_put_back_together_on_the_grid(size: tuple[int, int]) -> None:
+    """Found in a generated meeting (Meet, 25 people): a tile whose picture was dark on the left
+    came out as three pieces, and a poster in another's dark corner as a tile of its own, so
+    the poster's face was its tile's main face, counted and named (a classmate marked present
+    from his picture on the wall). The other tiles of the grid say where the cells are."""
+    tiles = [Tile(f"p{i}", noise_photo(i)) for i in range(23)]
+    tiles[0] = Tile("dim", dim_left_photo(40, poster=False))
+    tiles[14] = Tile("poster", dim_left_photo(41, poster=True))
+    image, truths = compose_gallery(tiles, size)
+    rects = [t.rect for t in truths if t.kind == "face"]
+    # The active speaker's green frame round the dim tile, as Meet draws it.
+    x, y, w, h = rects[0]
+    cv2.rectangle(image, (x + 1, y + 1), (x + w - 2, y + h - 2), (80, 200, 60), 3)
+    rect = rects[14]
+    main = face_in(rect, 0.6, 0.55, 0.15)
+    tx, ty, tw, th = rect
+    poster = (tx + int(tw * 0.12), ty + int(th * 0.12), int(tw * 0.14), int(th * 0.24))
+    reading = read_screen(compressed(image), faces_at([main, poster]))
+    assert_found(reading.tiles, rects)
+    assert reading.background.boxes.tolist() == [list(map(float, poster))]

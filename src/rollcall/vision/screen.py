@@ -137,6 +137,7 @@ def find_tiles(image: np.ndarray) -> np.ndarray:
     _xy_cut(masks, 0, 0, sw, sh, True, tiles, 0)
     tiles = _split_at_aligned_gutters(tiles, masks)
     tiles = _mend_slivers(tiles, masks)
+    tiles = _snap_to_grid(tiles, masks, (sw, sh))
     if not tiles:
         return np.zeros((0, 4), np.float32)
     rects = np.asarray(tiles, np.float32) / scale
@@ -288,6 +289,172 @@ def _mend_slivers(
                 changed = True
                 break
     return [t for t in tiles if 0.25 <= t[2] / t[3] <= 4.0]
+
+
+Rect = tuple[int, int, int, int]
+# A gallery's tiles are one size: alike within this share of their size (plus ALIGNED px) are
+# the grid's, and it takes GRID_TILES of them to trust a grid.
+GRID_SIZE_SHARE = 0.03
+GRID_TILES = 3
+# A grid cell's pieces are its tile unless the cell outside them is flat canvas: a small window
+# of its own (a floating self view) is ringed by canvas, all but every pixel of it within
+# CLEAN_TOLERANCE, while the rest of a tile cut up is picture the XY-cut took for canvas (as
+# dark as it, so about half of it within CLEAN_TOLERANCE: 40-61% in the benchmark's meetings).
+CELL_CANVAS_SHARE = 0.9
+
+
+def _snap_to_grid(tiles: list[Rect], masks: _Masks, frame: tuple[int, int]) -> list[Rect]:
+    """Put back together the tiles the XY-cut cut into pieces inside a gallery's grid.
+
+    A tile whose picture is dark at its edge (as dark as the canvas, a speaker's frame around
+    it) or holds a poster is cut into pieces that are not gutters apart: a piece too short and
+    too narrow for _mend_slivers to join, or a poster cut off as a tile of its own, whose face
+    is then its tile's main face, counted and named. When most tiles share one size, their
+    rows and columns (and their pitch, for a row centred on its own, as Meet and Teams centre
+    the last one) give the grid's cells; the pieces that fit in a cell no tile holds, on
+    picture rather than canvas, are that cell's tile.
+    """
+    if len(tiles) <= GRID_TILES:
+        return tiles
+    sizes = np.asarray([(t[2], t[3]) for t in tiles], np.float64)
+    slack = ALIGNED + GRID_SIZE_SHARE * sizes
+    alike = np.all(np.abs(sizes[:, None, :] - sizes[None, :, :]) <= slack[:, None, :], axis=2)
+    seed = int(np.argmax(alike.sum(axis=1)))
+    members = [tiles[j] for j in np.flatnonzero(alike[seed])]
+    if len(members) < GRID_TILES:
+        return tiles
+    cw, ch = (int(round(v)) for v in np.median([(t[2], t[3]) for t in members], axis=0))
+    # A piece inside a tile of the grid is part of it (found twice, as a margin's tile).
+    inner = [t for t in tiles if any(_area(t, m) == t[2] * t[3] for m in members if m != t)]
+    lone = [t for t in tiles if t not in members and t not in inner]
+    tiles = [t for t in tiles if t in members or t in lone]
+    if not lone:
+        return tiles
+    rows = _levels([t[1] for t in members])
+    cols = _levels([t[0] for t in members])
+    pitch_x = _pitch(members, 0, cw, masks.max_gutter)
+    pitch_y = _pitch(members, 1, ch, masks.max_gutter)
+    sw, sh = frame
+    # Rows and columns carried on by the pitch: a row (or column) no whole tile is in.
+    if pitch_y:
+        rows = _levels([*rows, *(r + k * pitch_y for r in rows for k in (-1, 1))])
+    # Each piece's share of the cells it lies in: all of it in one, or cut at the grid's own
+    # gutters when it runs on across one (the dark edges of two tiles side by side hide the
+    # gutter between them from the XY-cut).
+    shares: dict[Rect, list[tuple[tuple[int, int], Rect]]] = {}
+    for piece in lone:
+        x, y, w, h = piece
+        row = next((r for r in rows if r - ALIGNED <= y and y + h <= r + ch + ALIGNED), None)
+        if row is None:
+            continue
+        # The row's own columns first (its tiles and their pitch), then the grid's (a row
+        # whose every tile was cut), then cells the piece itself is flush with (such a row
+        # centred on its own, as Meet and Teams centre the last one).
+        level = [t[0] for t in members if abs(t[1] - row) <= ALIGNED]
+        own = [*level, *(c + k * pitch_x for c in level for k in range(-8, 9) if pitch_x)]
+        xs = [*own, *cols]
+        col = next(
+            (c for c in [*xs, x, x + w - cw] if c - ALIGNED <= x and x + w <= c + cw + ALIGNED),
+            None,
+        )
+        if col is not None:
+            shares[piece] = [((col, row), piece)]
+            continue
+        spanned: list[int] = []
+        for c in _levels([c for c in own or cols if c < x + w and c + cw > x]):
+            if not spanned or c >= spanned[-1] + cw:
+                spanned.append(c)
+        if len(spanned) > 1 and spanned[0] - ALIGNED <= x <= x + w <= spanned[-1] + cw + ALIGNED:
+            cut = [(c, max(x, c), min(x + w, c + cw)) for c in spanned]
+            shares[piece] = [((c, row), (a, y, b - a, h)) for c, a, b in cut if b - a >= 2]
+    kept = [t for t in tiles if t not in shares]
+    while True:
+        cells: dict[tuple[int, int], list[Rect]] = {}
+        for share in shares.values():
+            for key, part in share:
+                cells.setdefault(key, []).append(part)
+        failed = {
+            key
+            for key, parts in cells.items()
+            if not _fits_cell(key, (cw, ch), parts, kept, masks, frame)
+        }
+        # A piece cut across a cell that is no tile stays whole: the cut was not a gutter.
+        undone = [
+            p
+            for p, share in shares.items()
+            if len(share) > 1 and any(k in failed for k, _ in share)
+        ]
+        if not undone:
+            break
+        for piece in undone:
+            del shares[piece]
+            kept.append(piece)
+    snapped = [
+        (cx, cy, min(cw, frame[0] - cx), min(ch, frame[1] - cy))
+        for cx, cy in cells
+        if (cx, cy) not in failed
+    ]
+    loose = [part for key, parts in cells.items() if key in failed for part in parts]
+    return [*kept, *snapped, *loose]
+
+
+def _fits_cell(
+    key: tuple[int, int],
+    size: tuple[int, int],
+    parts: list[Rect],
+    others: list[Rect],
+    masks: _Masks,
+    frame: tuple[int, int],
+) -> bool:
+    """Whether a grid cell holding ``parts`` is a tile: inside the frame, clear of the tiles
+    found whole (``others``), and on picture, not flat canvas, outside its parts."""
+    (cx, cy), (cw, ch) = key, size
+    sw, sh = frame
+    if cx < 0 or cy < 0 or cx + cw > sw + ALIGNED or cy + ch > sh + ALIGNED:
+        return False
+    cell = (cx, cy, cw, ch)
+    if any(_area(t, cell) > ALIGNED * max(cw, ch) for t in others):
+        return False
+    inside = np.zeros((ch, cw), bool)
+    for x, y, w, h in parts:
+        inside[max(0, y - cy) : max(0, y - cy + h), max(0, x - cx) : max(0, x - cx + w)] = True
+    canvas = masks.clean[cy : cy + ch, cx : cx + cw]
+    outside = ~inside[: canvas.shape[0], : canvas.shape[1]]
+    # Not the cell's rim: a piece a pixel or two off the grid leaves a line of gutter there.
+    a = ALIGNED
+    canvas, outside = canvas[a:-a, a:-a], outside[a:-a, a:-a]
+    return not outside.any() or float(canvas[outside].mean()) <= CELL_CANVAS_SHARE
+
+
+def _levels(values: list[float]) -> list[int]:
+    """Positions within ALIGNED px of each other taken as one (their median), in order."""
+    out: list[list[float]] = []
+    for v in sorted(values):
+        if out and v - out[-1][-1] <= ALIGNED:
+            out[-1].append(v)
+        else:
+            out.append([v])
+    return [int(round(float(np.median(group)))) for group in out]
+
+
+def _pitch(members: list[Rect], k: int, size: int, max_gutter: int) -> int | None:
+    """The step from a tile to the next along x (k=0) or y (k=1), tile plus gutter, from
+    neighbours in one row (column): a row centred on its own is off the others' columns."""
+    lines: dict[int, list[int]] = {}
+    for t in members:
+        lines.setdefault(round(t[1 - k] / (ALIGNED + 1)), []).append(t[k])
+    steps = [
+        b - a
+        for line in lines.values()
+        for a, b in zip(sorted(line), sorted(line)[1:], strict=False)
+        if size <= b - a <= size + max_gutter
+    ]
+    return int(round(float(np.median(steps)))) if steps else None
+
+
+def _area(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    """The area pieces a and b share."""
+    return _overlap(a, b, True) * _overlap(a, b, False)
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
