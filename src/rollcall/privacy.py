@@ -94,6 +94,7 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
     and their consent record: this is also how consent is withdrawn."""
     with db.session() as session:
         person = require_person(session, name)
+        _lock_running_sessions(session)
         records = session.scalars(
             select(AttendanceRecord).where(AttendanceRecord.person_id == person.id)
         ).all()
@@ -173,6 +174,19 @@ def _erase_unnamed_sightings(session: Session, person: Person) -> None:
         )
 
 
+def _lock_running_sessions(session: Session) -> None:
+    """Take the row lock of every session with a stored monitor state, in order, before
+    touching anything of the person's: a sample's writer takes its session's lock first too
+    (recorder._lock_session), so a sample judged with the person still enrolled is either
+    committed before the erasure reads its state, or after it, finding them gone."""
+    session.scalars(
+        select(AttendanceSession.id)
+        .where(AttendanceSession.id.in_(select(SessionState.session_id)))
+        .order_by(AttendanceSession.id)
+        .with_for_update(key_share=True)
+    ).all()
+
+
 def _erase_from_monitor_states(session, db: Database, name: str) -> None:  # noqa: ANN001
     """Meeting monitors keep, between samples, who is marked and their face tracks (with
     embeddings): what is theirs goes from every stored state, sealed again. A run still
@@ -182,8 +196,12 @@ def _erase_from_monitor_states(session, db: Database, name: str) -> None:  # noq
     from rollcall.analysis.sample import state_context
     from rollcall.storage.templates import TemplateKeyError
 
-    for stored in session.scalars(select(SessionState)):
-        if not db.cipher.is_sealed(stored.state):
+    ids = session.scalars(select(SessionState.session_id).order_by(SessionState.session_id))
+    for session_id in ids.all():
+        # Read again under the session's lock (_lock_running_sessions): a sample committed
+        # while the erasure waited for it is scrubbed, not left with the person back in.
+        stored = session.get(SessionState, session_id, populate_existing=True)
+        if stored is None or not db.cipher.is_sealed(stored.state):
             continue  # an entrance's progress (plain counts), not a sealed monitor state
         context = state_context(stored.session_id)
         try:

@@ -38,7 +38,7 @@ from rollcall.recognition import gallery_in
 from rollcall.storage.db import Database
 from rollcall.storage.meetings import MeetingParticipant, PersonAlias
 from rollcall.storage.models import AttendanceSession, Person, SessionState, Template, utcnow
-from rollcall.storage.sessions import attendance_rows
+from rollcall.storage.sessions import attendance_rows, person_ids
 from rollcall.vision.embed import embed
 from rollcall.vision.engine import FaceEngine
 from rollcall.vision.gallery import STRONG_SIMILARITY, Gallery
@@ -363,9 +363,14 @@ class Analyzer:
         stored: SessionState | None,
         monitor: AttendanceMonitor,
     ) -> None:
-        sealed = self.db.cipher.seal_bytes(
-            monitor_state.snapshot(monitor), state_context(session_id)
-        )
+        blob = monitor_state.snapshot(monitor)
+        # Someone erased while this sample was judged (privacy.erase_person scrubbed the
+        # stored state, which this sample was judged from before): their marks and face
+        # tracks are not written back with it.
+        names = list(dict.fromkeys(monitor.gallery.names))
+        for name in set(names) - person_ids(s, names).keys():
+            blob = monitor_state.forget_person(blob, name) or blob
+        sealed = self.db.cipher.seal_bytes(blob, state_context(session_id))
         if stored is None:
             s.add(SessionState(session_id=session_id, seq=seq, state=sealed, updated_at=utcnow()))
         else:

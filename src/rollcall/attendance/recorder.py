@@ -177,11 +177,18 @@ class SessionRecorder:
                 evidence=[m for m in out.evidence if m.person in ids],
                 intervals=[c for c in out.intervals if c.person in ids],
                 faces=[
-                    dataclasses.replace(f, person=None)
-                    if f.person is not None and f.person not in ids
-                    else f
+                    dataclasses.replace(
+                        f,
+                        person=f.person if f.person in ids else None,
+                        candidate=f.candidate if f.candidate in ids else None,
+                    )
                     for f in out.faces
                 ],
+                # An entrance names them on its own gallery until it ends: a pass of theirs is
+                # a "visitor" event with their face, a photo of them a picture held up. Their
+                # face would be kept, tied to no one a later erasure or export could find.
+                events=[e for e in out.events if e.person is None or e.person in ids],
+                unknowns=[u for u in out.unknowns if u.candidate is None or u.candidate in ids],
             )
         evidence = {
             m.person: self._write_crop(f"{ids[m.person]}-{tag}.jpg", m.evidence_crop)

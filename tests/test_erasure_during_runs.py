@@ -1,0 +1,146 @@
+"""An erasure while a session is still being taken: nothing more of the person is written.
+
+Found by a privacy review: an entrance names people on the gallery it loaded when it began,
+so a removed person's pass was written as a "visitor" event with their face and no person, and
+a meeting sample judged while the person was erased wrote them back into the stored state.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from rollcall.config import Settings
+from rollcall.storage.db import Database
+from rollcall.storage.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    Person,
+    SessionEvent,
+    SessionState,
+    Sighting,
+    UnknownFace,
+)
+
+
+def running_session(s, name: str = "door") -> AttendanceSession:  # noqa: ANN001
+    row = AttendanceSession(
+        name=name,
+        source="x.mp4",
+        state="running",
+        seed=1,
+        started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        min_interval=20,
+        max_interval=90,
+        verify_every=300,
+        leave_after=180,
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def face(shade: int) -> np.ndarray:
+    image = np.full((64, 64, 3), shade, np.uint8)
+    image[20:40, 20:40] = 255 - shade
+    return image
+
+
+def test_a_run_still_going_writes_no_event_or_face_of_someone_erased(home: Path) -> None:
+    from rollcall.attendance.monitor import Event, FaceSighting, SampleOutcome, UnknownSighting
+    from rollcall.attendance.recorder import SessionRecorder
+    from rollcall.privacy import erase_person
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        s.add_all([Person(name="Ann"), Person(name="Bob")])
+        s.flush()
+        sid = running_session(s).id
+    recorder = SessionRecorder(db, sid, settings.evidence_dir)
+    erase_person(db, settings, "Ann")  # consent withdrawn while the run goes on
+
+    box = (0, 0, 64, 64)
+    out = SampleOutcome(
+        seq=1,
+        t=100.0,
+        count=2,
+        recognized=0,
+        unknown=2,
+        verified=True,
+        embedded=2,
+        events=[
+            # An entrance's pass of someone not expected, with their face; a name lost.
+            Event(100.0, "visitor", "Ann", "enrolled but not expected", crop=face(60)),
+            Event(100.0, "identity_lost", "Ann", "a face named Ann no longer matches"),
+            Event(100.0, "visitor", "Bob", "enrolled but not expected", crop=face(90)),
+        ],
+        unknowns=[
+            # A photo of her held up, and a face most like her: her face either way.
+            UnknownSighting(100.0, box, face(70), 0.7, "Ann", reason="picture"),
+            UnknownSighting(100.0, box, face(80), 0.3, None),
+        ],
+        faces=[FaceSighting(box, None, 0.79, True, candidate="Ann")],
+    )
+    recorder.record(out)
+
+    with db.session() as s:
+        events = s.execute(select(SessionEvent.kind, SessionEvent.detail)).all()
+        unknowns = s.scalars(select(UnknownFace.best_similarity)).all()
+        candidates = s.scalars(select(Sighting.candidate_id)).all()
+    assert events == [("visitor", "enrolled but not expected")]  # Bob's
+    assert unknowns == [0.3]  # the stranger's face is kept for review, not hers
+    assert candidates == [None]
+    crops = sorted((settings.evidence_dir / f"session-{sid}").glob("*.jpg"))
+    assert len(crops) == 2  # Bob's event and the stranger: nothing of Ann's
+
+
+def test_a_sample_judged_while_someone_was_erased_does_not_write_them_back(home: Path) -> None:
+    """The sample was judged from the state before the erasure (outside any transaction), and
+    committed after it: the erasure's scrub of the stored state must stand."""
+    from rollcall.analysis import state as monitor_state
+    from rollcall.analysis.sample import Analyzer, _Session, state_context
+    from rollcall.attendance.monitor import AttendanceMonitor, MonitorConfig, SampleOutcome
+    from rollcall.attendance.recorder import SessionRecorder
+    from rollcall.privacy import erase_person
+    from rollcall.vision.gallery import Gallery
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    unit = np.ones((2, 128), np.float32) / np.sqrt(128)
+    gallery = Gallery(["Ann", "Bob"], np.array([0, 1]), unit, 0.5, 0.05)
+    monitor = AttendanceMonitor(gallery, ["Ann", "Bob"], MonitorConfig())
+    monitor.marked = {"Ann": 12.0, "Bob": 20.0}
+    monitor.last_seen = {"Ann": 40.0, "Bob": 40.0}
+    with db.session() as s:
+        ann, bob = Person(name="Ann"), Person(name="Bob")
+        s.add_all([ann, bob])
+        s.flush()
+        row = running_session(s, "m1")
+        s.add(AttendanceRecord(session_id=row.id, person_id=ann.id, status="present"))
+        s.add(AttendanceRecord(session_id=row.id, person_id=bob.id, status="present"))
+        sealed = db.cipher.seal_bytes(monitor_state.snapshot(monitor), state_context(row.id))
+        s.add(SessionState(session_id=row.id, seq=1, state=sealed))
+        sid = row.id
+
+    def marked_in_state() -> list[str]:
+        with db.session() as s:
+            blob = db.cipher.open_bytes(s.get(SessionState, sid).state, state_context(sid))
+        return sorted(json.loads(zlib.decompress(blob))["marked"])
+
+    analyzer = Analyzer(db, settings, engine=None)  # _commit does not use the engine
+    ctx = _Session(
+        expected=["Ann", "Bob"],
+        config=MonitorConfig(),
+        recorder=SessionRecorder(db, sid, settings.evidence_dir),
+    )
+    erase_person(db, settings, "Ann")  # while sample 2 is judged from the state at seq 1
+    assert marked_in_state() == ["Bob"]
+    out = SampleOutcome(seq=2, t=60.0, count=1, recognized=1, unknown=0, verified=False, embedded=0)
+    assert analyzer._commit(sid, 2, ctx, monitor, 1, out) == "written"
+    assert marked_in_state() == ["Bob"]
