@@ -38,6 +38,7 @@ def test_running_sessions_tasks_are_taken_before_starting_ones(tmp_path: Path) -
         sent = [(11, True), (21, False), (12, True), (13, True), (22, False), (23, False)]
         for session_id, first_samples in sent:
             dispatch(session_id, starting=first_samples)
+        assert dispatch.flush()
         # The portal's pool panel counts both kinds waiting.
         assert _ask_broker(redis.url) == (0, len(sent))
         log = tmp_path / "order.log"

@@ -37,20 +37,82 @@ class Dispatch(Protocol):
     def __call__(self, session_id: int, starting: bool = False) -> None: ...
 
 
+# After a send to the broker failed, none is tried for this long (seconds): the frames wait
+# in the database, and the workers' sweep queues them once the broker is back.
+BROKER_DOWN_FOR = 10.0
+
+
 class BrokerDispatch:
+    """Tasks go to the broker from a thread of their own, so an upload is answered at once:
+    with Redis down (restarted, in maintenance) its client took about 6 s to give up, longer
+    than a live agent waits for an answer to a frame the server had already stored, and each
+    waiting request held one of the server's threads. A session already waiting to be sent is
+    not queued twice (one task drains all its frames); a send that fails is dropped, for the
+    sweep to cover."""
+
     def __init__(self, broker_url: str) -> None:
         from rollcall.workers.broker import START_PRIORITY, TASK, make_celery
 
         self._app = make_celery(broker_url)
+        self._app.conf.broker_connection_timeout = 2.0
         self._task = TASK
         self._start_priority = START_PRIORITY
+        self._waiting: dict[int, bool] = {}  # session id -> only starting samples, in arrival
+        self._sending = 0
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._down_until = 0.0
 
     def __call__(self, session_id: int, starting: bool = False) -> None:
-        priority = self._start_priority if starting else None
+        with self._changed:
+            # A running sample's task outranks a starting one's: the session is running.
+            self._waiting[session_id] = self._waiting.get(session_id, True) and starting
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="rollcall-broker", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify_all()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every task handed over has been sent (or dropped); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._waiting or self._sending:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._waiting:
+                    self._changed.wait()
+                session_id = next(iter(self._waiting))
+                first_samples = self._waiting.pop(session_id)
+                self._sending += 1
+            try:
+                self._send(session_id, first_samples)
+            finally:
+                with self._changed:
+                    self._sending -= 1
+                    self._changed.notify_all()
+
+    def _send(self, session_id: int, first_samples: bool) -> None:
+        if time.monotonic() < self._down_until:
+            return  # the broker was down a moment ago: the sweep finds this session's frames
+        priority = self._start_priority if first_samples else None
         try:
             self._app.send_task(self._task, args=[session_id], retry=False, priority=priority)
         except Exception:  # noqa: BLE001 - the broker is down: the frame waits in the database
-            log.warning("broker unreachable; session %s waits for the sweep", session_id)
+            self._down_until = time.monotonic() + BROKER_DOWN_FOR
+            log.warning(
+                "broker unreachable; session %s waits for the sweep (no send for %.0f s)",
+                session_id,
+                BROKER_DOWN_FOR,
+            )
 
 
 class LocalDispatch:
