@@ -152,7 +152,7 @@ def run_meeting(m: int, args: argparse.Namespace, engine) -> Outcome:  # noqa: A
                     raise
         assert run is not None  # nosec B101 - run_demo returned or raised
         script, recording = run.script, run.recording
-        scored = run.score.per_sample
+        scored = run.score.samples
         out.named_faces = scored.named_faces
         out.wrong_names = [f"t={w.t:.1f}s {w.person} on {w.shown}" for w in scored.wrong_names]
         out.credited_absent_s = scored.credited_absent_s
