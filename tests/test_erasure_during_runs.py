@@ -144,3 +144,41 @@ def test_a_sample_judged_while_someone_was_erased_does_not_write_them_back(home:
     out = SampleOutcome(seq=2, t=60.0, count=1, recognized=1, unknown=0, verified=False, embedded=0)
     assert analyzer._commit(sid, 2, ctx, monitor, 1, out) == "written"
     assert marked_in_state() == ["Bob"]
+
+
+def test_purge_takes_a_session_left_running_once_nothing_is_heard_of_it(home: Path) -> None:
+    """A run killed outright, or a capture agent's session nobody closed, stays "running"; it
+    was never purged, whatever ROLLCALL_RETENTION_DAYS said. One heard from lately is kept."""
+    from datetime import timedelta
+
+    from rollcall.privacy import purge_evidence
+    from rollcall.storage.evidence import write_crop
+    from rollcall.storage.models import Frame
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=400)
+    crops = {}
+    with db.session() as s:
+        ann = Person(name="Ann")
+        s.add(ann)
+        s.flush()
+        for name, agent_seen in (("abandoned", long_ago), ("agent-still-there", now)):
+            row = running_session(s, name)
+            row.started_at, row.processed_until = long_ago, 3000.0
+            # The lease of a run killed then, long run out; the agent last heard from.
+            row.run_by, row.run_until = "otherhost:4242", long_ago.timestamp() + 90
+            row.agent_seen_at = agent_seen
+            crop = settings.evidence_dir / f"session-{row.id}" / f"{ann.id}-3.jpg"
+            assert write_crop(db.cipher, settings.evidence_dir, crop, face(99))
+            path = str(crop.relative_to(settings.home))
+            s.add(AttendanceRecord(session_id=row.id, person_id=ann.id, evidence_path=path))
+            s.add(Frame(session_id=row.id, seq=90, t=3020.0, captured_at=long_ago, image=b"jpg"))
+            crops[name] = crop
+    done = purge_evidence(db, settings, older_than_days=90)
+    assert done.sessions == 1
+    assert not crops["abandoned"].exists() and crops["agent-still-there"].exists()
+    with db.session() as s:
+        frames = s.execute(select(AttendanceSession.name).join(Frame)).scalars().all()
+    assert frames == ["agent-still-there"]
