@@ -88,3 +88,43 @@ def test_a_sample_judged_while_another_process_moved_the_session_on_is_judged_ag
     # Recorded once: the same sample again is dropped, by either process.
     assert mine.analyze(session_id, 2, 20.0, FRAME).outcome is None
     assert theirs.analyze(session_id, 1, 10.0, FRAME).outcome is None
+
+
+def test_other_writers_go_on_while_an_uploaded_frame_is_judged(setup, monkeypatch) -> None:  # noqa: ANN001
+    """The server's path for agents' frames (pending.drain, in `serve` or a worker) judged
+    inside the transaction that read the frame: on SQLite every other writer (other sessions'
+    uploads, agents' token checks, the portal) waited for it (a robustness review)."""
+    import cv2
+
+    from rollcall.analysis.pending import Upload, drain, store_frame
+    from rollcall.storage.models import AttendanceSession, Frame
+
+    db, settings, engine, session_id = setup
+    path = settings.home / "rollcall.db"
+    ok, jpeg = cv2.imencode(".jpg", FRAME)
+    assert ok
+    with db.session() as s:
+        row = s.get(AttendanceSession, session_id)
+        for seq in range(3):
+            store_frame(s, row, Upload(seq, seq * 10.0, row.started_at, jpeg.tobytes()))
+    real = AttendanceMonitor.observe
+    wrote = []
+
+    def observe(self, seq, *args, **kwargs):  # noqa: ANN001, ANN202
+        con = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("ROLLBACK")
+            wrote.append(seq)
+        except sqlite3.OperationalError as exc:
+            wrote.append(str(exc))
+        finally:
+            con.close()
+        return real(self, seq, *args, **kwargs)
+
+    monkeypatch.setattr(AttendanceMonitor, "observe", observe)
+    drain(db, Analyzer(db, settings, engine), session_id)
+    assert wrote == [0, 1, 2]
+    with db.session() as s:
+        assert [h.seq for h in head_counts(s, session_id)] == [0, 1, 2]
+        assert s.query(Frame).count() == 0  # each frame gone once its sample was recorded

@@ -18,14 +18,14 @@ from enum import Enum
 
 import cv2
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rollcall.analysis.entrance.uploads import Claim
-from rollcall.analysis.sample import Analyzer
+from rollcall.analysis.sample import Analyzed, Analyzer
 from rollcall.attendance import lifecycle
-from rollcall.attendance.lifecycle import CLOSED
+from rollcall.attendance.lifecycle import CLOSED, SessionEnded
 from rollcall.attendance.recorder import retry_while_unreachable
 from rollcall.storage.db import Database
 from rollcall.storage.models import AttendanceSession, Frame, HeadCount, SessionState, utcnow
@@ -166,8 +166,17 @@ def _step(db: Database, analyzer: Analyzer, session_id: int) -> Drained | None:
                 if isinstance(claimed, str):
                     return _CLAIMED[claimed]
                 claim = claimed
-            else:
+            elif not _one_writer(db):
                 return _sample(s, db, analyzer, row)
+            else:
+                frame = next_frame(s, session_id)
+                if frame is None:
+                    return _nothing_waiting(s, db, row)
+                waiting = (frame.id, frame.seq, frame.t, frame.image)
+                claim = None
+        if claim is None:
+            # SQLite: the frame read, the transaction (its one write lock) let go.
+            return _sample_outside(db, analyzer, session_id, *waiting)
         # The claimed entrance frame, analyzed with the transaction committed.
         return _entrance_frame(db, analyzer, claim)
     except BaseException:
@@ -187,32 +196,77 @@ def _sample(s: Session, db: Database, analyzer: Analyzer, row: AttendanceSession
     session_id = row.id
     frame = next_frame(s, session_id)
     if frame is None:
-        if row.close_at is not None:
-            lifecycle.close(s, row, row.close_at, db.settings.timezone)
-            return Drained.GONE
-        return Drained.DONE
+        return _nothing_waiting(s, db, row)
     image = decode(frame.image)
     if image is None:
         # Validated at upload; a frame that still cannot be read must not stall the rest.
         log.warning("session %s: frame %s is unreadable; skipped", session_id, frame.seq)
     else:
-        done = analyzer.analyze_in(s, session_id, frame.seq, frame.t, image)
-        if done.outcome is not None:
-            # One line per sample: what operators (and bench/bench_scale.py) read.
-            log.info(
-                "sample session=%s seq=%s faces=%s verified=%s embedded=%s rechecked=%s "
-                "count_ms=%.0f verify_ms=%.0f",
-                session_id,
-                frame.seq,
-                done.outcome.count,
-                int(done.outcome.verified),
-                done.outcome.embedded,
-                done.outcome.rechecked,
-                done.count_cpu * 1000,
-                done.verify_cpu * 1000,
-            )
+        _log_sample(
+            session_id, frame.seq, analyzer.analyze_in(s, session_id, frame.seq, frame.t, image)
+        )
     s.delete(frame)
     return None
+
+
+def _one_writer(db: Database) -> bool:
+    """SQLite: one writer for the whole database, so a transaction held while a sample is
+    judged (a second or more) holds every other writer back: other sessions' uploads, agents'
+    token checks, the portal's logins and edits (past their busy timeout)."""
+    return db.engine.dialect.name == "sqlite"
+
+
+def _nothing_waiting(s: Session, db: Database, row: AttendanceSession) -> Drained:
+    if row.close_at is not None:
+        lifecycle.close(s, row, row.close_at, db.settings.timezone)
+        return Drained.GONE
+    return Drained.DONE
+
+
+def _sample_outside(
+    db: Database,
+    analyzer: Analyzer,
+    session_id: int,
+    frame_id: int,
+    seq: int,
+    t: float,
+    data: bytes,
+) -> Drained | None:
+    """A meeting's next sample judged as `rollcall run` judges one (Analyzer.analyze: its state
+    read, the judgement outside any transaction, the outcome written if the state is still
+    the one judged from), then its frame deleted. Frames are taken oldest first and each is
+    deleted only once its sample is recorded, so two processes can at most judge the same
+    one, and the second finds it recorded; one killed between the two leaves the frame for
+    the next, which finds its sample recorded and deletes it."""
+    image = decode(data)
+    if image is None:
+        log.warning("session %s: frame %s is unreadable; skipped", session_id, seq)
+    else:
+        try:
+            _log_sample(session_id, seq, analyzer.analyze(session_id, seq, t, image))
+        except SessionEnded:
+            analyzer.forget_monitor(session_id)
+            return None  # closed or deleted meanwhile: the next step says so
+    with db.session() as s:
+        s.execute(delete(Frame).where(Frame.id == frame_id))
+    return None
+
+
+def _log_sample(session_id: int, seq: int, done: Analyzed) -> None:
+    if done.outcome is not None:
+        # One line per sample: what operators (and bench/bench_scale.py) read.
+        log.info(
+            "sample session=%s seq=%s faces=%s verified=%s embedded=%s rechecked=%s "
+            "count_ms=%.0f verify_ms=%.0f",
+            session_id,
+            seq,
+            done.outcome.count,
+            int(done.outcome.verified),
+            done.outcome.embedded,
+            done.outcome.rechecked,
+            done.count_cpu * 1000,
+            done.verify_cpu * 1000,
+        )
 
 
 def _entrance_frame(db: Database, analyzer: Analyzer, claim: Claim) -> Drained | None:
