@@ -237,6 +237,7 @@ def test_people_export_has_contact_details_courses_edits_and_alerts(home: Path, 
     with db.session() as s:
         s.add(Person(name="Virat", student_id="S-9", email="v@school.example",
                      guardian_email="p@home.example"))  # fmt: skip
+        s.add(Person(name="Ann"))
         s.flush()
         upsert_course(s, "CS101", ["Virat"], None, None, 5)
         edit = dict(before="absent", after="present", reason="doctor's note: flu")
@@ -267,10 +268,13 @@ def test_people_export_has_contact_details_courses_edits_and_alerts(home: Path, 
     assert data["courses"] == ["CS101"]
     edit, roster = data["staff_actions"]
     assert (edit["by"], edit["reason"], edit["after"]) == ("ivy", "doctor's note: flu", "present")
-    assert roster["reason"] == "add Ann, Virat"
+    # What it says of them, not of their classmates (a privacy review: the export handed
+    # them Ann's absence and the instructor's address).
+    assert roster["reason"] == "add [another person], Virat"
     alert, listed = data["alert_emails"]
     assert (alert["to"], alert["subject"]) == ("p@home.example", "2 absences")
-    assert listed["subject"] == "CS101: 2 absent"
+    assert (listed["to"], listed["subject"]) == ("staff (a session summary)", "CS101: 2 absent")
+    assert listed["body"] == "Absent: Virat"
 
 
 def test_purge_deletes_only_expired_evidence_and_keeps_records(cli, session_home: Path):

@@ -232,6 +232,39 @@ def _erase_from_outbox(session: Session, name: str) -> None:
         message.body = named.sub(ERASED, message.body)
 
 
+ANOTHER = "[another person]"
+
+
+@dataclass
+class _Theirs:
+    """What a text held about someone else says of this person, and no more: an export must
+    not hand them their classmates' absences, or a roster change's other names."""
+
+    naming: re.Pattern[str]
+    others: list[str]
+
+    def text(self, value: str | None) -> str | None:
+        """The text with everyone else enrolled named in it taken out."""
+        if not value:
+            return value
+        for other in self.others:
+            if other in value:
+                value = _naming(other).sub(ANOTHER, value)
+        return value
+
+    def lines(self, body: str) -> str:
+        """Only the lines that name them; of a list ("Absent: Ann, Virat"), only them."""
+        kept = []
+        for line in body.splitlines():
+            if not self.naming.search(line):
+                continue
+            head, sep, items = line.partition(": ")
+            if sep and ", " in items:
+                line = head + sep + ", ".join(i for i in items.split(", ") if self.naming.search(i))
+            kept.append(self.text(line.strip()) or "")
+        return "\n".join(kept)
+
+
 def _naming(name: str) -> re.Pattern[str]:
     """Their name as a whole word in a text ("Ann" in "Ann, Bob", not in "Anna")."""
     return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
@@ -297,6 +330,8 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
     with db.session() as session:
         person = require_person(session, name)
         naming = _naming(person.name)  # (compiled once, for every row it is tried on)
+        others = [n for n in session.scalars(select(Person.name)) if n != person.name]
+        theirs = _Theirs(naming, others)
         templates = session.scalars(
             select(Template).where(Template.person_id == person.id).order_by(Template.id)
         ).all()
@@ -366,9 +401,11 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                     "by": a.actor,
                     "action": a.action,
                     "session": a.session_name,
-                    "before": a.before,
-                    "after": a.after,
-                    "reason": a.reason,
+                    **{
+                        key: value if a.subject == person.name else theirs.text(value)
+                        for key, value in (("before", a.before), ("after", a.after))
+                    },
+                    "reason": a.reason if a.subject == person.name else theirs.text(a.reason),
                 }
                 for a in session.scalars(
                     select(AuditEntry)
@@ -394,6 +431,16 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                     "to": m.recipient,
                     "subject": m.subject,
                     "body": m.body,
+                    "state": m.state,
+                }
+                if m.person_name == person.name
+                # A summary to staff: only what it says of them (its other lines, and the
+                # classmates named beside them, are other people's data), not who it went to.
+                else {
+                    "created_at": as_utc(m.created_at).isoformat(),
+                    "to": "staff (a session summary)",
+                    "subject": theirs.text(m.subject),
+                    "body": theirs.lines(m.body),
                     "state": m.state,
                 }
                 for m in session.scalars(
