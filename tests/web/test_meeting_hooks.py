@@ -220,8 +220,9 @@ def test_kept_events_go_after_a_day_or_with_their_hook(app: Flask) -> None:
 
 @pytest.mark.parametrize(
     "tamper",
-    ["wrong secret", "changed body", "stale timestamp", "no signature", "unknown token"],
-)
+    ["wrong secret", "changed body", "stale timestamp", "no signature", "unknown token",
+     "non-ASCII signature", "superscript timestamp", "endless timestamp"],
+)  # fmt: skip
 def test_zoom_refuses_what_is_not_signed_by_the_secret(app: Flask, tamper: str) -> None:
     client = app.test_client()
     token = _hook(app)
@@ -236,6 +237,12 @@ def test_zoom_refuses_what_is_not_signed_by_the_secret(app: Flask, tamper: str) 
         headers = _signed(body, stamp=int(time.time()) - 3600)
     elif tamper == "no signature":
         del headers["x-zm-signature"]
+    elif tamper == "non-ASCII signature":  # these three were a 500 (a security review)
+        headers["x-zm-signature"] = "v0=\xe9"
+    elif tamper == "superscript timestamp":  # "\xb2".isdigit(), but int() refuses it
+        headers["x-zm-request-timestamp"] = "\xb2"
+    elif tamper == "endless timestamp":  # int() refuses more than 4300 digits
+        headers["x-zm-request-timestamp"] = "1" * 5000
     else:
         url = "/api/v1/hooks/zoom/rch_" + "x" * 43
     response = client.post(url, data=body, headers=headers)
@@ -289,6 +296,9 @@ def test_a_signed_json_hook_needs_its_signature(app: Flask) -> None:
     url = f"/api/v1/hooks/json/{_hook(app, 'json', secret=SECRET)}"
     body = json.dumps({"event": "joined", "name": "Bob", "t": 3, "session": "algebra-1"}).encode()
     assert client.post(url, data=body).status_code == 401
+    # A header WSGI hands over with non-ASCII characters was a 500 (a security review).
+    wrong = client.post(url, data=body, headers={"X-Rollcall-Signature": "sha256=\xff"})
+    assert wrong.status_code == 401
     good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert client.post(url, data=body, headers={"X-Rollcall-Signature": good}).status_code == 200
     with app.extensions["rollcall"].db.session() as s:
