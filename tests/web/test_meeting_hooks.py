@@ -284,10 +284,16 @@ def test_json_events_at_impossible_times_are_refused_and_nothing_is_kept(app: Fl
         b'{"event": "left", "name": "Inf", "t": -Infinity, "session": "algebra-1"}',
         b'{"event": "left", "name": "NaN", "t": NaN, "session": "algebra-1"}',
         b'{"event": "joined", "name": "Far", "t": 1e12, "session": "algebra-1"}',
+        # An integer too large for a float was a 500 (a security review).
+        b'{"event": "joined", "name": "Huge", "t": 1' + b"0" * 400 + b', "session": "algebra-1"}',
         b'{"event": "joined", "name": "Old", "time": "0001-01-01T00:00:00+14:00"}',
     ):
         response = client.post(url, data=bad, headers={"Content-Type": "application/json"})
         assert response.status_code == 400, (bad, response.status_code, response.get_data())
+        if b"Huge" in bad:
+            assert response.get_json()["error"] == (
+                "event 0: t must be within 7 days of the session's start"
+            )
     assert _stays(app) == []
 
 

@@ -22,7 +22,7 @@ from flask import Blueprint, abort, jsonify, request
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.lifecycle import CLOSED
-from rollcall.attendance.participants.store import in_meeting, record_event
+from rollcall.attendance.participants.store import MAX_EVENT_OFFSET, in_meeting, record_event
 from rollcall.errors import RollcallError
 from rollcall.storage.hooks import (
     hook_for_token,
@@ -209,6 +209,13 @@ def _generic_event(s: Session, hook: MeetingHook, e: object, where: str) -> dict
     if "t" in e:
         if not isinstance(e["t"], int | float) or isinstance(e["t"], bool):
             raise RollcallError(f"{where}: t must be seconds from the session's start")
+        # Bounded before float(): a JSON integer of 400 digits does not fit one (a 500). NaN
+        # fails the comparison too.
+        if not -MAX_EVENT_OFFSET <= e["t"] <= MAX_EVENT_OFFSET:
+            raise RollcallError(
+                f"{where}: t must be within {MAX_EVENT_OFFSET / 86400:g} days of the "
+                "session's start"
+            )
         at: datetime | float = float(e["t"])
     else:
         at = _parse_time(e.get("time"), f"{where}: time")
