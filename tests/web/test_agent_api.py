@@ -312,6 +312,13 @@ def test_a_closed_session_takes_no_frames_and_finish_asks_for_closing(
     token = _agent_token(app, "ivy", "Algebra")
     assert _upload(client, token, "algebra-1", 0, 0.0, _jpeg()).status_code == 409
     assert _open(client, token, session="algebra-1").status_code == 409
+    # Nor missed sampling times on its timeline, judged and closed (a security review).
+    missed = client.post("/api/v1/agent/sessions/algebra-1/missed", json={"from": 0, "to": 2},
+                         headers=_bearer(token))  # fmt: skip
+    assert missed.status_code == 409 and "closed" in missed.get_json()["error"]
+    with app.extensions["rollcall"].db.session() as s:
+        missed_kind = SessionEvent.kind == "samples_missed"
+        assert s.scalar(select(func.count(SessionEvent.id)).where(missed_kind)) == 0
     due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
     assert _upload(client, token, "algebra-2", 0, due[0]["t"], _jpeg()).status_code == 202
     response = client.post(

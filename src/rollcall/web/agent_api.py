@@ -497,6 +497,9 @@ def missed(name: str):  # noqa: ANN201
         abort(400, description="too many samples in one report")
     with db_session() as s:
         row = _session_or_abort(s, name)
+        if row.state == CLOSED:
+            # As upload_frame: a closed session's timeline stays as it was judged.
+            abort(409, description=f"session {name!r} is closed")
         if row.mode == "entrance":
             abort(409, description="an entrance has no sampling times")
         _hold(row)
