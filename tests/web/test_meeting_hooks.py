@@ -497,3 +497,42 @@ def test_a_closed_recordings_end_is_its_lessons_not_when_it_was_closed(app: Flas
     inside = client.post(url, json={"event": "joined", "name": "Bob",
                                     "session": "algebra-recorded", "t": 590})  # fmt: skip
     assert inside.status_code == 200, inside.get_json()
+    # Naming no session, the course's hook judged "ended" by ended_at: the same late join
+    # went into the closed recording (a security review). It is not that session's either.
+    unnamed = client.post(url, json={"event": "joined", "name": "John Salley", "time": after})
+    assert unnamed.status_code == 200 and "session" not in unnamed.get_json()["results"][0]
+    assert _stays(app) == [("Bob", "Bob", 590.0, None)]
+    later = (start + timedelta(seconds=660)).isoformat()
+    leave = client.post(url, json={"event": "left", "name": "Bob", "time": later})
+    assert leave.get_json()["results"][0]["session"] == "algebra-recorded"  # a leave still is
+    assert _stays(app) == [("Bob", "Bob", 590.0, 660.0)]
+
+
+def test_a_session_hook_takes_no_join_after_its_closed_sessions_end(app: Flask) -> None:
+    """A security review: a session's own hook (no "session" in the event, nor in Zoom's) added
+    a join to it 42 hours after it ended and was closed, as naming it did before. It is refused
+    alike; joins inside it and a leave after its end are still taken."""
+    portal = app.extensions["rollcall"]
+    with portal.db.session() as s:
+        row = get_session(s, "algebra-1")
+        assert row.state == "closed"
+        length = row.duration
+        _, token = create_hook(s, portal.db.cipher, "one lesson", "json", "ada", session=row)
+        _, zoom_token = create_hook(s, portal.db.cipher, "one lesson", "zoom", "ada",
+                                    session=row, secret=SECRET)  # fmt: skip
+    client = app.test_client()
+    url = f"/api/v1/hooks/json/{token}"
+    for when in ({"t": length + 42 * 3600}, {"time": "2026-03-02T09:20:00Z"}):
+        late = client.post(url, json={"event": "joined", "name": "John Salley", **when})
+        assert late.status_code == 400, late.get_json()
+        assert "session 'algebra-1' ended" in late.get_json()["error"]
+    joined = json.loads(json.dumps(JOINED))
+    joined["payload"]["object"]["participant"]["join_time"] = "2026-03-02T09:20:00Z"
+    body = json.dumps(joined).encode()
+    late = client.post(f"/api/v1/hooks/zoom/{zoom_token}", data=body, headers=_signed(body))
+    assert late.status_code == 400 and "ended 600 s before this join" in late.get_json()["error"]
+    assert _stays(app) == []
+    assert client.post(url, json={"event": "joined", "name": "Bob", "t": 30}).status_code == 200
+    leave = client.post(url, json={"event": "left", "name": "Bob", "t": length + 60})
+    assert leave.status_code == 200
+    assert _stays(app) == [("Bob", "Bob", 30.0, length + 60)]

@@ -21,13 +21,14 @@ from datetime import datetime
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy.orm import Session
 
-from rollcall.attendance.lifecycle import CLOSED
 from rollcall.attendance.participants.store import MAX_EVENT_OFFSET, in_meeting, record_event
 from rollcall.errors import RollcallError
 from rollcall.storage.hooks import (
+    ended_by,
     hook_for_token,
     keep_early,
     kept_join,
+    lesson_end,
     may_keep_early,
     secret_of,
     session_for,
@@ -90,6 +91,19 @@ def _parse_time(text: object, what: str) -> datetime:
         raise RollcallError(f"{what} {text!r} is out of range") from None
 
 
+def _refuse_late_join(row: AttendanceSession, at: datetime | float, where: str = "") -> None:
+    """A closed session's evidence is kept as it was judged: a join after its end (days later,
+    even) was added to it (a roles review). A join after a session ended is not that
+    session's; its end is the lesson's (storage.hooks.lesson_end), not when it was closed."""
+    end = lesson_end(row)
+    if end is None:
+        return
+    t = at if not isinstance(at, datetime) else (
+        as_utc(at) - as_utc(row.started_at)).total_seconds()  # fmt: skip
+    if t > end:
+        raise RollcallError(f"{where}session {row.name!r} ended {t - end:.0f} s before this join")
+
+
 def _deliver(
     s: Session,
     hook: MeetingHook,
@@ -98,15 +112,20 @@ def _deliver(
     name: str,
     email,
     at,  # noqa: ANN001
+    where: str = "",
 ) -> dict[str, object]:
     when = at if isinstance(at, datetime) else None
     row: AttendanceSession | None = session_for(s, hook, when or utcnow(), event)
+    if row is not None and event == "joined" and hook.session_id is not None:
+        # A session's own hook names its session as an event's "session" does: a join after
+        # the session ended is refused alike (it went into the closed session: a security
+        # review). A course's hook sends it to the class after (session_for).
+        _refuse_late_join(row, at, where)
     if (
         row is not None
         and event == "left"
         and when is not None
-        and row.ended_at is not None
-        and as_utc(row.ended_at) < as_utc(when)
+        and ended_by(row, when)
         and not in_meeting(s, row, name, email)
         and kept_join(s, hook, name, email)
     ):
@@ -226,21 +245,10 @@ def _generic_event(s: Session, hook: MeetingHook, e: object, where: str) -> dict
         )
         if not allowed:
             raise RollcallError(f"{where}: this hook may not write to session {e['session']!r}")
-        if event == "joined" and row.state == CLOSED:
-            # A closed session's evidence is kept as it was judged: a join after its end
-            # (days later, even) was added to it (a roles review). As without "session",
-            # a join after a session ended is not that session's. Its end is the lesson's,
-            # as reconcile_session reads it: ended_at is when it was closed, days after the
-            # lesson for a recording analysed later.
-            ended = row.duration or row.processed_until or 0.0
-            t = at if not isinstance(at, datetime) else (
-                as_utc(at) - as_utc(row.started_at)).total_seconds()  # fmt: skip
-            if t > ended:
-                raise RollcallError(
-                    f"{where}: session {row.name!r} ended {t - ended:.0f} s before this join"
-                )
+        if event == "joined":
+            _refuse_late_join(row, at, f"{where}: ")
         record_event(s, row, "json", event, name, email, at)
         return {"session": row.name, "event": event, "account": name or email}
     if not isinstance(at, datetime) and hook.session_id is None:
         raise RollcallError(f"{where}: with t, name the session (this hook is for a course)")
-    return _deliver(s, hook, "json", event, name, email, at)
+    return _deliver(s, hook, "json", event, name, email, at, f"{where}: ")
