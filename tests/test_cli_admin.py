@@ -61,9 +61,22 @@ def test_a_password_reset_revokes_api_tokens_and_names_the_agent_tokens_left(cli
     reset = cli("user", "reset-password", "ivy")
     assert reset.exit_code == 0, reset.output
     assert "1 API token of ivy revoked" in reset.output
-    assert "ivy still has 1 agent token" in reset.output
+    assert "ivy still has 1 agent token," in reset.output
     assert "rollcall token revoke-agent" in reset.output
+    # Webhooks she made in the portal are named too (a security review: they were not).
     db = Database(Settings.from_env())
+    with db.session() as s:
+        from rollcall.storage.accounts import get_user
+        from rollcall.storage.hooks import create_hook
+        from rollcall.storage.sessions import upsert_course
+
+        ivy = get_user(s, "ivy")
+        course = upsert_course(s, "Algebra", [])
+        for label in ("Room 101", "Room 102"):
+            create_hook(s, db.cipher, label, "json", "ivy", course=course, maker=ivy)
+    again = cli("user", "reset-password", "ivy")
+    assert "ivy still has 1 agent token and 2 webhooks," in again.output
+    assert "rollcall participants hooks --revoke" in again.output
     with db.session() as s:
         assert user_for_token(s, api) is None
         assert agent_for_token(s, agent) is not None  # the room keeps recording

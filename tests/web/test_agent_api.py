@@ -260,6 +260,13 @@ def test_bad_fields_are_refused_with_a_reason(
     due = client.get("/api/v1/agent/sessions/algebra-2", headers=_bearer(token)).get_json()
     far = _upload(client, token, "algebra-2", 0, 1e9, _jpeg())
     assert far.status_code == 422 and "was due at" in far.get_json()["error"]
+    # A backlog past SQLite's integers was a 500 once the frame was checked (a security review).
+    form = {"seq": "0", "t": str(due["next"][0]["t"]), "backlog": str(10**20),
+            "image": (io.BytesIO(_jpeg()), "frame.jpg")}  # fmt: skip
+    huge = client.post(url, data=form, headers=_bearer(token), content_type="multipart/form-data")
+    assert huge.status_code == 400 and huge.get_json()["error"] == (
+        "backlog must be at most 1000000000"
+    )
     assert (
         _upload(client, token, "algebra-2", 0, due["next"][0]["t"] + 20, _jpeg()).status_code == 202
     )
@@ -305,6 +312,13 @@ def test_a_closed_session_takes_no_frames_and_finish_asks_for_closing(
     token = _agent_token(app, "ivy", "Algebra")
     assert _upload(client, token, "algebra-1", 0, 0.0, _jpeg()).status_code == 409
     assert _open(client, token, session="algebra-1").status_code == 409
+    # Nor missed sampling times on its timeline, judged and closed (a security review).
+    missed = client.post("/api/v1/agent/sessions/algebra-1/missed", json={"from": 0, "to": 2},
+                         headers=_bearer(token))  # fmt: skip
+    assert missed.status_code == 409 and "closed" in missed.get_json()["error"]
+    with app.extensions["rollcall"].db.session() as s:
+        missed_kind = SessionEvent.kind == "samples_missed"
+        assert s.scalar(select(func.count(SessionEvent.id)).where(missed_kind)) == 0
     due = _open(client, token, session="algebra-2", seed=3).get_json()["next"]
     assert _upload(client, token, "algebra-2", 0, due[0]["t"], _jpeg()).status_code == 202
     response = client.post(
@@ -433,8 +447,17 @@ def test_made_up_session_names_cost_nothing_and_bad_settings_are_a_400(
     assert _open(client, token, session="s1", course=["Algebra"]).status_code == 400
     huge = _open(client, token, session="s2", min_interval=1e308, max_interval=1e308)
     assert huge.status_code == 400 and "at most" in huge.get_json()["error"]
+    # A seed past SQLite's integers (a 500 when stored: a security review), one numpy refuses
+    # (the session stored, then a 500 on every request for it) or an infinite one.
+    for seed, problem in ((2**70, "at most 2147483647"), (-1, "at least 0"),
+                          (math.inf, "an integer")):  # fmt: skip
+        wrong = _open(client, token, session="s3", seed=seed)
+        assert wrong.status_code == 400, (seed, wrong.get_data())
+        assert wrong.get_json()["error"] == f"seed must be {problem}"
+    assert _open(client, token, session="s4", seed=2**31 - 1).status_code == 201
     with app.extensions["rollcall"].db.session() as s:
         assert get_session(s, "s1") is None and get_session(s, "s2") is None
+        assert get_session(s, "s3") is None
 
 
 def test_a_second_agent_is_refused_while_the_first_records_the_session(

@@ -115,6 +115,28 @@ def test_logins_are_throttled(browser) -> None:
     assert b.login("ada").status_code == 429  # even the right password waits
 
 
+def test_login_throttles_keep_no_key_per_name_for_good(app) -> None:  # noqa: ANN001
+    """A security review: every login with a new name left two keys in the throttles for good,
+    the refused ones (429, no password checked) included: memory grew without a login."""
+    from tests.web.conftest import Browser
+
+    kinds = ("rollcall.throttle", "rollcall.throttle.names", "rollcall.throttle.addresses")
+    throttles = [app.extensions[k] for k in kinds]
+    now = [1000.0]
+    for throttle in throttles:
+        throttle.clock = lambda: now[0]
+    b = Browser(app.test_client())
+    codes = [b.login(f"nobody-{i}", "x").status_code for i in range(300)]
+    wide = 10 * app.config["LOGIN_ATTEMPTS"]
+    assert codes == [401] * wide + [429] * (300 - wide)
+    # Only the failures still in the window are held: a name and a name@address key each.
+    assert sum(len(t._hits) for t in throttles) == 2 * wide + 1
+    # Once they have left the window, their keys go too.
+    now[0] += 2 * app.config["LOGIN_WINDOW_S"] + 1
+    assert b.login("nobody-else", "x").status_code == 401
+    assert sum(len(t._hits) for t in throttles) == 3
+
+
 def test_session_cookie_is_httponly_and_samesite(browser) -> None:
     b = browser()
     page = b.get("/login").get_data(as_text=True)

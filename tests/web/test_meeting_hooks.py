@@ -220,8 +220,9 @@ def test_kept_events_go_after_a_day_or_with_their_hook(app: Flask) -> None:
 
 @pytest.mark.parametrize(
     "tamper",
-    ["wrong secret", "changed body", "stale timestamp", "no signature", "unknown token"],
-)
+    ["wrong secret", "changed body", "stale timestamp", "no signature", "unknown token",
+     "non-ASCII signature", "superscript timestamp", "endless timestamp"],
+)  # fmt: skip
 def test_zoom_refuses_what_is_not_signed_by_the_secret(app: Flask, tamper: str) -> None:
     client = app.test_client()
     token = _hook(app)
@@ -236,6 +237,12 @@ def test_zoom_refuses_what_is_not_signed_by_the_secret(app: Flask, tamper: str) 
         headers = _signed(body, stamp=int(time.time()) - 3600)
     elif tamper == "no signature":
         del headers["x-zm-signature"]
+    elif tamper == "non-ASCII signature":  # these three were a 500 (a security review)
+        headers["x-zm-signature"] = "v0=\xe9"
+    elif tamper == "superscript timestamp":  # "\xb2".isdigit(), but int() refuses it
+        headers["x-zm-request-timestamp"] = "\xb2"
+    elif tamper == "endless timestamp":  # int() refuses more than 4300 digits
+        headers["x-zm-request-timestamp"] = "1" * 5000
     else:
         url = "/api/v1/hooks/zoom/rch_" + "x" * 43
     response = client.post(url, data=body, headers=headers)
@@ -277,10 +284,16 @@ def test_json_events_at_impossible_times_are_refused_and_nothing_is_kept(app: Fl
         b'{"event": "left", "name": "Inf", "t": -Infinity, "session": "algebra-1"}',
         b'{"event": "left", "name": "NaN", "t": NaN, "session": "algebra-1"}',
         b'{"event": "joined", "name": "Far", "t": 1e12, "session": "algebra-1"}',
+        # An integer too large for a float was a 500 (a security review).
+        b'{"event": "joined", "name": "Huge", "t": 1' + b"0" * 400 + b', "session": "algebra-1"}',
         b'{"event": "joined", "name": "Old", "time": "0001-01-01T00:00:00+14:00"}',
     ):
         response = client.post(url, data=bad, headers={"Content-Type": "application/json"})
         assert response.status_code == 400, (bad, response.status_code, response.get_data())
+        if b"Huge" in bad:
+            assert response.get_json()["error"] == (
+                "event 0: t must be within 7 days of the session's start"
+            )
     assert _stays(app) == []
 
 
@@ -289,6 +302,9 @@ def test_a_signed_json_hook_needs_its_signature(app: Flask) -> None:
     url = f"/api/v1/hooks/json/{_hook(app, 'json', secret=SECRET)}"
     body = json.dumps({"event": "joined", "name": "Bob", "t": 3, "session": "algebra-1"}).encode()
     assert client.post(url, data=body).status_code == 401
+    # A header WSGI hands over with non-ASCII characters was a 500 (a security review).
+    wrong = client.post(url, data=body, headers={"X-Rollcall-Signature": "sha256=\xff"})
+    assert wrong.status_code == 401
     good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert client.post(url, data=body, headers={"X-Rollcall-Signature": good}).status_code == 200
     with app.extensions["rollcall"].db.session() as s:
@@ -481,3 +497,42 @@ def test_a_closed_recordings_end_is_its_lessons_not_when_it_was_closed(app: Flas
     inside = client.post(url, json={"event": "joined", "name": "Bob",
                                     "session": "algebra-recorded", "t": 590})  # fmt: skip
     assert inside.status_code == 200, inside.get_json()
+    # Naming no session, the course's hook judged "ended" by ended_at: the same late join
+    # went into the closed recording (a security review). It is not that session's either.
+    unnamed = client.post(url, json={"event": "joined", "name": "John Salley", "time": after})
+    assert unnamed.status_code == 200 and "session" not in unnamed.get_json()["results"][0]
+    assert _stays(app) == [("Bob", "Bob", 590.0, None)]
+    later = (start + timedelta(seconds=660)).isoformat()
+    leave = client.post(url, json={"event": "left", "name": "Bob", "time": later})
+    assert leave.get_json()["results"][0]["session"] == "algebra-recorded"  # a leave still is
+    assert _stays(app) == [("Bob", "Bob", 590.0, 660.0)]
+
+
+def test_a_session_hook_takes_no_join_after_its_closed_sessions_end(app: Flask) -> None:
+    """A security review: a session's own hook (no "session" in the event, nor in Zoom's) added
+    a join to it 42 hours after it ended and was closed, as naming it did before. It is refused
+    alike; joins inside it and a leave after its end are still taken."""
+    portal = app.extensions["rollcall"]
+    with portal.db.session() as s:
+        row = get_session(s, "algebra-1")
+        assert row.state == "closed"
+        length = row.duration
+        _, token = create_hook(s, portal.db.cipher, "one lesson", "json", "ada", session=row)
+        _, zoom_token = create_hook(s, portal.db.cipher, "one lesson", "zoom", "ada",
+                                    session=row, secret=SECRET)  # fmt: skip
+    client = app.test_client()
+    url = f"/api/v1/hooks/json/{token}"
+    for when in ({"t": length + 42 * 3600}, {"time": "2026-03-02T09:20:00Z"}):
+        late = client.post(url, json={"event": "joined", "name": "John Salley", **when})
+        assert late.status_code == 400, late.get_json()
+        assert "session 'algebra-1' ended" in late.get_json()["error"]
+    joined = json.loads(json.dumps(JOINED))
+    joined["payload"]["object"]["participant"]["join_time"] = "2026-03-02T09:20:00Z"
+    body = json.dumps(joined).encode()
+    late = client.post(f"/api/v1/hooks/zoom/{zoom_token}", data=body, headers=_signed(body))
+    assert late.status_code == 400 and "ended 600 s before this join" in late.get_json()["error"]
+    assert _stays(app) == []
+    assert client.post(url, json={"event": "joined", "name": "Bob", "t": 30}).status_code == 200
+    leave = client.post(url, json={"event": "left", "name": "Bob", "t": length + 60})
+    assert leave.status_code == 200
+    assert _stays(app) == [("Bob", "Bob", 30.0, length + 60)]

@@ -335,7 +335,11 @@ def test_a_password_reset_revokes_the_users_api_tokens_and_names_their_room_toke
     browser,  # noqa: ANN001
 ) -> None:
     """A reset is what an admin does when an account may be compromised: whatever acts as the
-    user stops; the agent and kiosk tokens ivy made (seeded) keep their classroom working."""
+    user stops; the agent and kiosk tokens ivy made (seeded) and her course's webhook keep
+    their classroom working, and the reset names them all (a security review: it said nothing
+    of the webhook, which a stolen session could have made to inject joins)."""
+    import re
+
     from rollcall.storage import agents, kiosks
     from rollcall.storage.models import AgentToken
 
@@ -343,15 +347,20 @@ def test_a_password_reset_revokes_the_users_api_tokens_and_names_their_room_toke
     assert api.get("/api/v1/sessions", headers=bearer).status_code == 200
     ivy = browser("ivy")
     assert ivy.get("/sessions/").status_code == 200
+    made = ivy.post("/courses/Algebra/hooks", data={"label": "Room 12", "platform": "json"})
+    hook = re.search(r'id="hook-address">[^<]*localhost([^<]+)<', made.get_data(as_text=True))
     page = browser("ada").post("/admin/users/ivy/reset").get_data(as_text=True)
     assert api.get("/api/v1/sessions", headers=bearer).status_code == 401
     assert ivy.get("/sessions/").status_code == 302  # logged out
     assert "1 API token of ivy revoked" in page
-    assert "ivy still has 1 agent token and 1 kiosk token" in page
+    assert "ivy still has 1 agent token, 1 kiosk token and 1 webhook," in page
     assert "Agents page" in page and "Kiosk screen page" in page
+    assert "webhooks on their courses&#39; pages" in page
     with app.extensions["rollcall"].db.session() as s:
         assert agents.is_live(s, s.get(AgentToken, 1))
         assert kiosks.kiosk_for_token(s, app.config["SEED_KIOSK_TOKEN"]) is not None
+    joined = {"event": "joined", "name": "Bob", "session": "algebra-1", "t": 30}
+    assert app.test_client().post(hook.group(1), json=joined).status_code == 200
 
 
 def test_admin_disables_removes_and_revokes(app, browser) -> None:  # noqa: ANN001

@@ -184,7 +184,7 @@ def user_reset_password(app: App, name: str) -> None:
     """Print a one-time password for NAME; they must choose their own at next login.
 
     Their portal sessions end and their API tokens are revoked; their agent and kiosk tokens
-    keep working (the output says how many)."""
+    and the webhooks they made keep working (the output says how many)."""
     from rollcall.storage.accounts import reset_password
 
     reset = _account_change(app, name, "password reset", reset_password)
@@ -195,10 +195,16 @@ def user_reset_password(app: App, name: str) -> None:
         )
     if reset.tokens_left:
         # Left working: they record and show classrooms' sessions (see reset_password).
+        hooks = (
+            ", and `rollcall participants hooks --revoke N` (listed without --revoke)"
+            if reset.hooks_left
+            else ""
+        )
         err_console.print(
             f"{name} still has {reset.tokens_left}, left working so their classrooms keep "
             "running: if the account was misused, revoke them with `rollcall token "
-            "revoke-agent` / `revoke-kiosk` (listed by `rollcall token agents` / `kiosks`).",
+            "revoke-agent` / `revoke-kiosk` (listed by `rollcall token agents` / `kiosks`)"
+            f"{hooks}.",
             highlight=False,
             soft_wrap=True,
         )

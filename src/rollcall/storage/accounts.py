@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from rollcall.errors import NotFound, RollcallError
+from rollcall.storage.meetings import MeetingHook
 from rollcall.storage.models import AgentToken, AttendanceSession, Course, KioskToken, utcnow
 from rollcall.storage.names import check_name, folded
 from rollcall.storage.staff import ROLES, ApiToken, CourseInstructor, User
@@ -286,18 +287,24 @@ def remove_user(session: Session, user: User) -> None:
 @dataclass(frozen=True)
 class PasswordReset:
     """What an admin's reset did: the one-time password (shown once), the user's API tokens it
-    revoked, and the agent and kiosk tokens they made that still work."""
+    revoked, and the agent and kiosk tokens and webhooks they made that still work."""
 
     temporary: str
     api_tokens_revoked: int
     agent_tokens_left: int
     kiosk_tokens_left: int
+    hooks_left: int = 0
 
     @property
     def tokens_left(self) -> str:
-        """ "1 agent token and 2 kiosk tokens" still working ("" when none)."""
-        counts = ((self.agent_tokens_left, "agent"), (self.kiosk_tokens_left, "kiosk"))
-        return " and ".join(f"{n} {kind} token{'' if n == 1 else 's'}" for n, kind in counts if n)
+        """ "1 agent token, 2 kiosk tokens and 1 webhook" still working ("" when none)."""
+        counts = (
+            (self.agent_tokens_left, "agent token"),
+            (self.kiosk_tokens_left, "kiosk token"),
+            (self.hooks_left, "webhook"),
+        )
+        told = [f"{n} {kind}{'' if n == 1 else 's'}" for n, kind in counts if n]
+        return " and ".join(filter(None, (", ".join(told[:-1]), *told[-1:])))
 
 
 def reset_password(session: Session, user: User) -> PasswordReset:
@@ -306,8 +313,10 @@ def reset_password(session: Session, user: User) -> PasswordReset:
 
     A reset is what an admin does when an account may be compromised, so whatever acts as the
     user stops: portal sessions and API tokens (each acts with all the user's rights). Agent
-    and kiosk tokens are left working: they belong to a room or a course and only record or
-    show its sessions, and revoking them would stop classrooms; the caller says how many remain.
+    and kiosk tokens and webhooks are left working: they belong to a room or a course and only
+    record or show its sessions (a webhook: its meeting's joins and leaves), and revoking them
+    would stop classrooms; the caller says how many remain, as whoever held the account could
+    have made any of them.
     """
     temporary = secrets.token_urlsafe(12)
     user.password_hash = hash_password(temporary)
@@ -321,10 +330,13 @@ def reset_password(session: Session, user: User) -> PasswordReset:
         api_tokens_revoked=revoked,
         agent_tokens_left=_live_tokens(session, AgentToken, user),
         kiosk_tokens_left=_live_tokens(session, KioskToken, user),
+        hooks_left=_live_tokens(session, MeetingHook, user),
     )
 
 
-def _live_tokens(session: Session, model: type[AgentToken | KioskToken], user: User) -> int:
+def _live_tokens(
+    session: Session, model: type[AgentToken | KioskToken | MeetingHook], user: User
+) -> int:
     query = (
         select(func.count())
         .select_from(model)

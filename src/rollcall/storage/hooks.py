@@ -126,13 +126,30 @@ def open_secret(cipher: TemplateCipher, hook_id: int, sealed: bytes) -> bytes:
     return cipher.open_bytes(sealed, _context(hook_id))
 
 
+def lesson_end(row: AttendanceSession) -> float | None:
+    """Seconds from a closed session's start to its lesson's end, as reconcile_session reads
+    them; None while it is open. Not ended_at: that is when it was closed, days after the
+    lesson for a recording analysed later."""
+    if row.state != "closed":
+        return None
+    return row.duration or row.processed_until or 0.0
+
+
+def ended_by(row: AttendanceSession, at: datetime) -> bool:
+    """Whether the session's lesson had ended by `at` (an open session's has not)."""
+    end = lesson_end(row)
+    return end is not None and as_utc(at) > as_utc(row.started_at) + timedelta(seconds=end)
+
+
 def session_for(
     s: Session, hook: MeetingHook, at: datetime, event: str = "joined"
 ) -> AttendanceSession | None:
     """Where an event at `at` goes: the hook's session, or its course's latest session that
     started before the event (within SESSION_REACH; 15 minutes early is allowed). A join
     after a session ended is not that session's (it is for the class after it); a leave is
-    (the meeting often outlasts the recording by a few minutes)."""
+    (the meeting often outlasts the recording by a few minutes). The hook's own session is
+    returned whatever the time: the caller refuses a join after its end, as it refuses one
+    naming it (web.hooks)."""
     if hook.session_id is not None:
         return s.get(AttendanceSession, hook.session_id)
     rows = s.scalars(
@@ -146,8 +163,7 @@ def session_for(
         started = as_utc(row.started_at)
         if not started - timedelta(minutes=15) <= at <= started + SESSION_REACH:
             continue
-        ended = row.ended_at is not None and as_utc(row.ended_at) < at
-        if event == "joined" and ended:
+        if event == "joined" and ended_by(row, at):
             continue
         return row
     return None

@@ -110,10 +110,11 @@ def reset(name: str):  # noqa: ANN201
         flash(f"{n} API token{'' if n == 1 else 's'} of {name} revoked.", "success")
     if reset.tokens_left:
         # Left working: they record and show classrooms' sessions (see reset_password).
+        hooks = " and the webhooks on their courses' pages" if reset.hooks_left else ""
         flash(
             f"{name} still has {reset.tokens_left}, left working so their classrooms keep "
             "running: if the account was misused, revoke them on the Agents page and the "
-            "Kiosk screen page of their courses or sessions.",
+            f"Kiosk screen page of their courses or sessions{hooks}.",
             "info",
         )
     return _one_time(name, reset.temporary)

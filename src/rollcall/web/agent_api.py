@@ -63,6 +63,12 @@ MAX_AHEAD = 1000
 # unbounded number held a thread for days. 10,000 samples are 55 hours at one every 20 s.
 MAX_SEQ_AHEAD = 10_000
 MAX_AHEAD_FRAMES = 10_000_000
+# Integers an agent sends that are stored as they are: past SQLite's 64 bits they were a 500
+# (OverflowError) when the row was written. Seeds are the range `rollcall run` draws its own
+# from (a negative one numpy refuses, and the session it was stored with broke for good); a
+# backlog of a billion frames is a year of an entrance camera at 30 fps.
+MAX_SEED = 2**31 - 1
+MAX_BACKLOG = 10**9
 MISSED = "samples_missed"  # a session event: sampling times the agent could not take
 # An agent may capture late (a busy machine, a folder of snapshots a minute apart, a recording
 # with gaps), never much before the sample is due; a time a day after it is of another day.
@@ -360,7 +366,9 @@ def open_session():  # noqa: ANN201
         max_interval=number("max_interval", body.get("max_interval", 90.0), float, 1.0, DAY),
         verify_every=number("verify_every", body.get("verify_every", 300.0), float, 1.0, DAY),
         leave_after=number("leave_after", body.get("leave_after", 180.0), float, 1.0, DAY),
-        seed=int(number("seed", body["seed"], int)) if body.get("seed") is not None else None,
+        seed=int(number("seed", body["seed"], int, 0, MAX_SEED))
+        if body.get("seed") is not None
+        else None,
         started_at=started_at,
     )
     try:
@@ -397,7 +405,7 @@ def upload_frame(name: str):  # noqa: ANN201
         return response
     seq = int(number("seq", request.form.get("seq"), int, 0))
     t = number("t", request.form.get("t"), float, 0.0)
-    backlog = int(number("backlog", request.form.get("backlog", 0), int, 0))
+    backlog = int(number("backlog", request.form.get("backlog", 0), int, 0, MAX_BACKLOG))
     captured_at = utcnow()
     if request.form.get("captured_at"):
         try:
@@ -489,6 +497,9 @@ def missed(name: str):  # noqa: ANN201
         abort(400, description="too many samples in one report")
     with db_session() as s:
         row = _session_or_abort(s, name)
+        if row.state == CLOSED:
+            # As upload_frame: a closed session's timeline stays as it was judged.
+            abort(409, description=f"session {name!r} is closed")
         if row.mode == "entrance":
             abort(409, description="an entrance has no sampling times")
         _hold(row)

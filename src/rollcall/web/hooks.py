@@ -14,19 +14,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from datetime import datetime
 
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy.orm import Session
 
-from rollcall.attendance.lifecycle import CLOSED
-from rollcall.attendance.participants.store import in_meeting, record_event
+from rollcall.attendance.participants.store import MAX_EVENT_OFFSET, in_meeting, record_event
 from rollcall.errors import RollcallError
 from rollcall.storage.hooks import (
+    ended_by,
     hook_for_token,
     keep_early,
     kept_join,
+    lesson_end,
     may_keep_early,
     secret_of,
     session_for,
@@ -48,6 +50,13 @@ ZOOM_EVENTS = {"meeting.participant_joined": "joined", "meeting.participant_left
 
 def _sign(secret: bytes, message: bytes) -> str:
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def _matches(expected: str, given: str) -> bool:
+    """Whether a signature header is the expected one. WSGI hands headers over as latin-1
+    text, and compare_digest refuses (TypeError: a 500) text with non-ASCII characters; the
+    expected hex never has any, so such a header is simply wrong."""
+    return given.isascii() and hmac.compare_digest(expected, given)
 
 
 def _hook(s: Session, platform: str, token: str) -> MeetingHook:
@@ -82,6 +91,19 @@ def _parse_time(text: object, what: str) -> datetime:
         raise RollcallError(f"{what} {text!r} is out of range") from None
 
 
+def _refuse_late_join(row: AttendanceSession, at: datetime | float, where: str = "") -> None:
+    """A closed session's evidence is kept as it was judged: a join after its end (days later,
+    even) was added to it (a roles review). A join after a session ended is not that
+    session's; its end is the lesson's (storage.hooks.lesson_end), not when it was closed."""
+    end = lesson_end(row)
+    if end is None:
+        return
+    t = at if not isinstance(at, datetime) else (
+        as_utc(at) - as_utc(row.started_at)).total_seconds()  # fmt: skip
+    if t > end:
+        raise RollcallError(f"{where}session {row.name!r} ended {t - end:.0f} s before this join")
+
+
 def _deliver(
     s: Session,
     hook: MeetingHook,
@@ -90,15 +112,20 @@ def _deliver(
     name: str,
     email,
     at,  # noqa: ANN001
+    where: str = "",
 ) -> dict[str, object]:
     when = at if isinstance(at, datetime) else None
     row: AttendanceSession | None = session_for(s, hook, when or utcnow(), event)
+    if row is not None and event == "joined" and hook.session_id is not None:
+        # A session's own hook names its session as an event's "session" does: a join after
+        # the session ended is refused alike (it went into the closed session: a security
+        # review). A course's hook sends it to the class after (session_for).
+        _refuse_late_join(row, at, where)
     if (
         row is not None
         and event == "left"
         and when is not None
-        and row.ended_at is not None
-        and as_utc(row.ended_at) < as_utc(when)
+        and ended_by(row, when)
         and not in_meeting(s, row, name, email)
         and kept_join(s, hook, name, email)
     ):
@@ -127,10 +154,12 @@ def zoom(token: str):  # noqa: ANN201
             abort(401, description="This Zoom webhook has no secret to check signatures with.")
         stamp = request.headers.get("x-zm-request-timestamp", "")
         signature = request.headers.get("x-zm-signature", "")
-        if not stamp.isdigit() or abs(time.time() - int(stamp)) > MAX_SKEW:
+        # ASCII digits only, and few: "\xb2".isdigit() is true and int() refuses it, as it
+        # does 4,300 digits and more (both were a 500).
+        if not re.fullmatch(r"[0-9]{1,12}", stamp) or abs(time.time() - int(stamp)) > MAX_SKEW:
             abort(401, description="Missing or stale x-zm-request-timestamp.")
         expected = "v0=" + _sign(secret, b"v0:" + stamp.encode() + b":" + body)
-        if not hmac.compare_digest(expected, signature):
+        if not _matches(expected, signature):
             abort(401, description="The x-zm-signature does not match this webhook's secret.")
         hook.last_used_at = utcnow()
         data = _body_json()
@@ -169,7 +198,7 @@ def generic(token: str):  # noqa: ANN201
         secret = secret_of(hook, portal().db.cipher)
         if secret:
             given = request.headers.get("X-Rollcall-Signature", "")
-            if not hmac.compare_digest("sha256=" + _sign(secret, body), given):
+            if not _matches("sha256=" + _sign(secret, body), given):
                 abort(401, description="X-Rollcall-Signature does not match this hook's secret.")
         hook.last_used_at = utcnow()
         data = _body_json()
@@ -199,6 +228,13 @@ def _generic_event(s: Session, hook: MeetingHook, e: object, where: str) -> dict
     if "t" in e:
         if not isinstance(e["t"], int | float) or isinstance(e["t"], bool):
             raise RollcallError(f"{where}: t must be seconds from the session's start")
+        # Bounded before float(): a JSON integer of 400 digits does not fit one (a 500). NaN
+        # fails the comparison too.
+        if not -MAX_EVENT_OFFSET <= e["t"] <= MAX_EVENT_OFFSET:
+            raise RollcallError(
+                f"{where}: t must be within {MAX_EVENT_OFFSET / 86400:g} days of the "
+                "session's start"
+            )
         at: datetime | float = float(e["t"])
     else:
         at = _parse_time(e.get("time"), f"{where}: time")
@@ -209,21 +245,10 @@ def _generic_event(s: Session, hook: MeetingHook, e: object, where: str) -> dict
         )
         if not allowed:
             raise RollcallError(f"{where}: this hook may not write to session {e['session']!r}")
-        if event == "joined" and row.state == CLOSED:
-            # A closed session's evidence is kept as it was judged: a join after its end
-            # (days later, even) was added to it (a roles review). As without "session",
-            # a join after a session ended is not that session's. Its end is the lesson's,
-            # as reconcile_session reads it: ended_at is when it was closed, days after the
-            # lesson for a recording analysed later.
-            ended = row.duration or row.processed_until or 0.0
-            t = at if not isinstance(at, datetime) else (
-                as_utc(at) - as_utc(row.started_at)).total_seconds()  # fmt: skip
-            if t > ended:
-                raise RollcallError(
-                    f"{where}: session {row.name!r} ended {t - ended:.0f} s before this join"
-                )
+        if event == "joined":
+            _refuse_late_join(row, at, f"{where}: ")
         record_event(s, row, "json", event, name, email, at)
         return {"session": row.name, "event": event, "account": name or email}
     if not isinstance(at, datetime) and hook.session_id is None:
         raise RollcallError(f"{where}: with t, name the session (this hook is for a course)")
-    return _deliver(s, hook, "json", event, name, email, at)
+    return _deliver(s, hook, "json", event, name, email, at, f"{where}: ")
