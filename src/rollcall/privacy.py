@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from rollcall.attendance.lifecycle import RUNNING
 from rollcall.attendance.monitor import PICTURE
 from rollcall.attendance.report import as_utc
+from rollcall.attendance.run_lease import held
 from rollcall.config import Settings
 from rollcall.errors import RollcallError
 from rollcall.storage.db import Database
@@ -26,6 +27,7 @@ from rollcall.storage.models import (
     AttendanceSession,
     Course,
     CourseMember,
+    Frame,
     OutboxMessage,
     Person,
     PresenceInterval,
@@ -537,6 +539,17 @@ def _face_entry(stored: str) -> str:
     return f"faces/{relative.parent.name}/{relative.name}"
 
 
+def _last_heard(row: AttendanceSession) -> datetime:
+    """A session still marked running: the latest sign of it, from its analysis, its capture
+    agent or its run's lease."""
+    times = [_last_analysed(row)]
+    if row.agent_seen_at is not None:
+        times.append(as_utc(row.agent_seen_at))
+    if row.run_until is not None:
+        times.append(datetime.fromtimestamp(row.run_until, UTC))
+    return max(times)
+
+
 def _last_analysed(row: AttendanceSession) -> datetime:
     """Where an interrupted session's analysis got to, as a time: it expires counted from
     there (its start would take the resume state of a long session interrupted today)."""
@@ -561,12 +574,16 @@ def purge_evidence(
     with db.session() as session:
         forget_stale_early_events(session, now or datetime.now(UTC))
         # Ended that long ago; or interrupted and never closed, and last analysed that long ago
-        # (its evidence was kept for ever: a DPO's review). One still running is left alone.
+        # (its evidence was kept for ever: a DPO's review); or still marked running but
+        # abandoned (a run killed outright, an agent's session nobody closed): nothing heard
+        # of it for as long. One that runs is left alone.
+        clock = (now or datetime.now(UTC)).timestamp()
         expired = [
             s
             for s in session.scalars(select(AttendanceSession))
             if (s.ended_at is not None and as_utc(s.ended_at) <= cutoff)
             or (s.ended_at is None and s.state != RUNNING and _last_analysed(s) <= cutoff)
+            or (s.state == RUNNING and not held(s, clock) and _last_heard(s) <= cutoff)
         ]
         ids = [s.id for s in expired]
         if not ids:
@@ -597,8 +614,10 @@ def purge_evidence(
             .where(AttendanceRecord.session_id.in_(ids))
             .values(evidence_path=None)
         )
-        # A closed session's monitor state (its face tracks' embeddings) is needed no more.
+        # A closed session's monitor state (its face tracks' embeddings) is needed no more, nor
+        # an abandoned one's frames that were never analysed (whole pictures of the room).
         session.execute(delete(SessionState).where(SessionState.session_id.in_(ids)))
+        session.execute(delete(Frame).where(Frame.session_id.in_(ids)))
         # The faces' sealed embeddings are biometric data too: they go with the crops.
         session.execute(
             update(UnknownFace)

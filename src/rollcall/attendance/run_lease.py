@@ -47,7 +47,7 @@ def _alive_here(holder_name: str) -> bool | None:
     return True
 
 
-def _held(row: AttendanceSession, now: float) -> bool:
+def held(row: AttendanceSession, now: float) -> bool:
     """Whether the session's lease holds: not run out, and its holder not known dead."""
     return (
         bool(row.run_by)
@@ -63,7 +63,7 @@ def take(row: AttendanceSession, now: float | None = None) -> None:
     now = time.time() if now is None else now
     me = holder()
     other = row.run_by
-    if other and other != me and _held(row, now):
+    if other and other != me and held(row, now):
         host, _, pid = other.rpartition(":")
         raise RollcallError(
             f"session {row.name!r} is being taken by another run (process {pid} on "
@@ -123,7 +123,7 @@ def stalled(row: AttendanceSession, now: float | None = None) -> bool:
     no run, and are never stalled by this measure."""
     if row.state != "running" or not row.run_by:
         return False
-    return not _held(row, time.time() if now is None else now)
+    return not held(row, time.time() if now is None else now)
 
 
 def state_shown(row: AttendanceSession, now: float | None = None) -> str:
