@@ -273,6 +273,45 @@ def test_people_export_has_contact_details_courses_edits_and_alerts(home: Path, 
     assert listed["subject"] == "CS101: 2 absent"
 
 
+def test_people_export_is_private_from_its_first_byte_and_leaves_nothing_when_it_fails(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zip holds templates in the clear and opened crops: 0600 before person.json is
+    written (not only once it is finished), and no readable half of it after a failure."""
+    import os
+    import stat
+
+    from rollcall.privacy import export_person
+
+    os.umask(0o022)
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        s.add(Person(name="Ann"))
+    folder = tmp_path / "out"
+    seen: list[tuple[str, str, int]] = []
+    real = zipfile.ZipFile.writestr
+
+    def spy(self, name, data, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        for path in folder.iterdir():
+            seen.append((name, path.name, stat.S_IMODE(path.stat().st_mode)))
+        return real(self, name, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", spy)
+    out = export_person(db, settings, "Ann", folder / "ann.zip").path
+    assert seen and all(mode == 0o600 for _, _, mode in seen), seen
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert [p.name for p in folder.iterdir()] == ["ann.zip"]
+
+    def broken(self, name, data, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", broken)
+    with pytest.raises(OSError, match="disk full"):
+        export_person(db, settings, "Ann", folder / "again.zip")
+    assert [p.name for p in folder.iterdir()] == ["ann.zip"]
+
+
 def test_purge_deletes_only_expired_evidence_and_keeps_records(cli, session_home: Path):
     from rollcall.privacy import purge_evidence
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -450,11 +451,20 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             unopened.append(stored)  # (unreadable: a file another user sealed, a disk error)
     summary["crops_not_opened"] = unopened
     output.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("person.json", json.dumps(summary, indent=2))
-        for entry, data in files:
-            zf.writestr(entry, data)
-    output.chmod(0o600)
+    # Private from its first byte (templates in the clear, opened crops), as a backup is: made
+    # 0600 beside the output and renamed once whole, so no half of it is left on a failure.
+    tmp = output.with_name(output.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("person.json", json.dumps(summary, indent=2))
+            for entry, data in files:
+                zf.writestr(entry, data)
+        tmp.replace(output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return Export(output, unopened)
 
 
