@@ -431,6 +431,53 @@ def test_erasure_takes_their_alert_emails_and_their_name_from_summaries(home: Pa
         }  # fmt: skip
 
 
+def test_events_that_name_a_person_are_in_their_export_and_lose_the_name_on_erasure(
+    home: Path, tmp_path: Path
+) -> None:
+    """A "disputed" event has no person and names the people one face matched ("one face
+    matched Ann, Bob"): a privacy review found Ann's name kept after her erasure, and the event
+    left out of her export. As summaries to staff: the name goes, what happened stays."""
+    from rollcall.privacy import ERASED, erase_person, export_person
+    from rollcall.storage.models import AttendanceSession
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        ann, bob = Person(name="Ann"), Person(name="Bob")
+        s.add_all([ann, bob, Person(name="Annabel")])
+        row = AttendanceSession(name="w1", source="x.mp4", state="closed", seed=1,
+                                started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+                                min_interval=20, max_interval=90, verify_every=300,
+                                leave_after=180)  # fmt: skip
+        s.add(row)
+        s.flush()
+        s.add(AttendanceRecord(session_id=row.id, person_id=ann.id, status="present"))
+        s.add_all(
+            SessionEvent(session_id=row.id, t=t, kind=kind, person_id=who, detail=detail)
+            for t, kind, who, detail in [
+                (50.0, "disputed", None, "one face matched Ann, Bob"),
+                (60.0, "identity_lost", bob.id, "a face named Bob now matches someone else"),
+                (70.0, "disputed", None, "one face matched Annabel, Bob"),
+                (80.0, "joined", ann.id, ""),
+            ]
+        )
+    out = export_person(db, settings, "Ann", tmp_path / "ann.zip").path
+    with zipfile.ZipFile(out) as zf:
+        data = json.loads(zf.read("person.json"))
+    assert [e["kind"] for e in data["events"]] == ["joined"]
+    assert data["events_naming_them"] == [
+        {"session": "w1", "t_s": 50.0, "kind": "disputed", "detail": "one face matched Ann, Bob"}
+    ]
+    erase_person(db, settings, "Ann")
+    with db.session() as s:
+        left = s.scalars(select(SessionEvent.detail).order_by(SessionEvent.t)).all()
+    assert left == [
+        f"one face matched {ERASED}, Bob",
+        "a face named Bob now matches someone else",
+        "one face matched Annabel, Bob",
+    ]
+
+
 def test_people_export_keeps_every_sessions_crop(cli, session_home: Path, tmp_path: Path):
     """Each session names a person's mark crop alike (<id>-0.jpg): the export kept one file
     name for all of them, and unpacking it kept one crop (found by a new-user review)."""
