@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, func, make_url, select
+from sqlalchemy import Connection, Engine, Row, create_engine, event, func, make_url, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -220,6 +220,7 @@ class Database:
         so that no one key opened the database any more."""
         import os
 
+        from rollcall.storage.meetings import MeetingHook
         from rollcall.storage.models import Template, UnknownFace
         from rollcall.storage.templates import KEY_ENV, KEY_FILE, TemplateKeyError
 
@@ -248,11 +249,27 @@ class Database:
                 .order_by(UnknownFace.id)
                 .limit(1)
             ).first()
+            # Sealed with the key too, and may be all a database holds (everyone erased, or no
+            # one enrolled yet): sessions' monitor states (face tracks' embeddings) and
+            # webhooks' signing secrets. A new key made then left them unopenable, in silence.
+            state = hook = None
+            if not sealed and not faces:
+                state = _one_sealed_state(conn)
+                hook = conn.execute(
+                    select(MeetingHook.id, MeetingHook.secret)
+                    .where(MeetingHook.secret.is_not(None))
+                    .order_by(MeetingHook.id)
+                    .limit(1)
+                ).first()
         held = []
         if sealed:
             held.append(f"{sealed} face template(s)")
         if faces:
             held.append(f"{faces} unknown face(s)")
+        if state is not None:
+            held.append("sessions' saved monitor states")
+        if hook is not None:
+            held.append("meeting webhook secrets")
         crops = [] if held else _sealed_crops(self.settings.evidence_dir)
         if crops:
             # Crops are sealed with the key too (storage.evidence), and may outlive every
@@ -270,6 +287,14 @@ class Database:
             cipher.open(*one)
         elif face is not None:
             cipher.open_unknown(*face)
+        elif state is not None:
+            from rollcall.analysis.sample import state_context
+
+            cipher.open_bytes(state.state, state_context(state.session_id))
+        elif hook is not None:
+            from rollcall.storage.hooks import open_secret
+
+            open_secret(cipher, hook.id, hook.secret)
         elif crops and _any_opens(cipher, self.settings.evidence_dir, crops) is False:
             raise TemplateKeyError(
                 f"the template key does not open the evidence crops sealed with another "
@@ -310,6 +335,21 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _one_sealed_state(conn: Connection) -> Row | None:
+    """(session_id, state) of one session's sealed monitor state, or None (an entrance's
+    progress is stored plain, and says nothing about the key). Read a few rows at a time:
+    states hold tracks' embeddings, and the first is usually sealed."""
+    from rollcall.storage.models import SessionState
+
+    rows = conn.execution_options(yield_per=16).execute(
+        select(SessionState.session_id, SessionState.state).order_by(SessionState.session_id)
+    )
+    try:
+        return next((row for row in rows if TemplateCipher.is_sealed(row.state)), None)
+    finally:
+        rows.close()
 
 
 def _sealed_crops(evidence_dir: Path, most: int = 3) -> list[Path]:
