@@ -901,6 +901,36 @@ def test_export_and_erasure_cover_meeting_accounts(cli, tmp_path: Path) -> None:
         assert s.scalar(select(func.count(PersonAlias.id))) == 0
 
 
+def test_a_confirmation_on_the_command_line_keeps_no_account_in_the_audit_trail(
+    cli,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    """As the portal's confirm: the trail outlives an erasure, so the account's name or email
+    is not written into it, only the person it was confirmed as."""
+    from rollcall.storage.staff import AuditEntry
+
+    db = _meeting_db()
+    meet = tmp_path / "meet.csv"
+    meet.write_bytes(
+        meet_report([Attendee("Ada L", "ada.l@gmail.example", ((0, 3000),))], START, PARIS)
+    )
+    assert cli("participants", "import", "--session", "algebra-1", str(meet)).exit_code == 0
+    done = cli(
+        "participants", "confirm", "--session", "algebra-1", "ada.l@gmail.example", "Ada Lovelace"
+    )
+    assert done.exit_code == 0, done.output
+    with db.session() as s:
+        entry = s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "meeting.changed")
+            .order_by(AuditEntry.id.desc())
+        ).first()
+    assert entry is not None and entry.subject == "Ada Lovelace"
+    assert entry.reason == "a meeting account confirmed as Ada Lovelace"
+    assert "ada.l" not in f"{entry.reason} {entry.details}"
+    assert "Ada L'" not in f"{entry.reason} {entry.details}"
+
+
 def test_teams_older_download_of_joins_and_leaves() -> None:
     text = (
         "Full Name\tUser Action\tTimestamp\n"

@@ -277,6 +277,45 @@ def test_people_export_has_contact_details_courses_edits_and_alerts(home: Path, 
     assert listed["body"] == "Absent: Virat"
 
 
+def test_people_export_is_private_from_its_first_byte_and_leaves_nothing_when_it_fails(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zip holds templates in the clear and opened crops: 0600 before person.json is
+    written (not only once it is finished), and no readable half of it after a failure."""
+    import os
+    import stat
+
+    from rollcall.privacy import export_person
+
+    os.umask(0o022)
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        s.add(Person(name="Ann"))
+    folder = tmp_path / "out"
+    seen: list[tuple[str, str, int]] = []
+    real = zipfile.ZipFile.writestr
+
+    def spy(self, name, data, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        for path in folder.iterdir():
+            seen.append((name, path.name, stat.S_IMODE(path.stat().st_mode)))
+        return real(self, name, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", spy)
+    out = export_person(db, settings, "Ann", folder / "ann.zip").path
+    assert seen and all(mode == 0o600 for _, _, mode in seen), seen
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert [p.name for p in folder.iterdir()] == ["ann.zip"]
+
+    def broken(self, name, data, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", broken)
+    with pytest.raises(OSError, match="disk full"):
+        export_person(db, settings, "Ann", folder / "again.zip")
+    assert [p.name for p in folder.iterdir()] == ["ann.zip"]
+
+
 def test_purge_deletes_only_expired_evidence_and_keeps_records(cli, session_home: Path):
     from rollcall.privacy import purge_evidence
 
@@ -394,6 +433,59 @@ def test_erasure_takes_their_alert_emails_and_their_name_from_summaries(home: Pa
             ("ivy@school.example", "Algebra: 2 absent",
              f"Absent: {ERASED}, Bobby Tables\nLate: {ERASED}"),
         }  # fmt: skip
+
+
+def test_events_that_name_a_person_are_in_their_export_and_lose_the_name_on_erasure(
+    home: Path, tmp_path: Path
+) -> None:
+    """A "disputed" event has no person and names the people one face matched ("one face
+    matched Ann, Bob"): a privacy review found Ann's name kept after her erasure, and the event
+    left out of her export. As summaries to staff: the name goes, what happened stays."""
+    from rollcall.privacy import ERASED, erase_person, export_person
+    from rollcall.storage.models import AttendanceSession
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        ann, bob = Person(name="Ann"), Person(name="Bob")
+        s.add_all([ann, bob, Person(name="Annabel")])
+        row = AttendanceSession(name="w1", source="x.mp4", state="closed", seed=1,
+                                started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+                                min_interval=20, max_interval=90, verify_every=300,
+                                leave_after=180)  # fmt: skip
+        s.add(row)
+        s.flush()
+        s.add(AttendanceRecord(session_id=row.id, person_id=ann.id, status="present"))
+        s.add_all(
+            SessionEvent(session_id=row.id, t=t, kind=kind, person_id=who, detail=detail)
+            for t, kind, who, detail in [
+                (50.0, "disputed", None, "one face matched Ann, Bob"),
+                (60.0, "identity_lost", bob.id, "a face named Bob now matches someone else"),
+                (70.0, "disputed", None, "one face matched Annabel, Bob"),
+                (80.0, "joined", ann.id, ""),
+            ]
+        )
+    out = export_person(db, settings, "Ann", tmp_path / "ann.zip").path
+    with zipfile.ZipFile(out) as zf:
+        data = json.loads(zf.read("person.json"))
+    assert [e["kind"] for e in data["events"]] == ["joined"]
+    # (Bob's name is Bob's own data: not in Ann's copy.)
+    assert data["events_naming_them"] == [
+        {
+            "session": "w1",
+            "t_s": 50.0,
+            "kind": "disputed",
+            "detail": "one face matched Ann, [another person]",
+        }
+    ]
+    erase_person(db, settings, "Ann")
+    with db.session() as s:
+        left = s.scalars(select(SessionEvent.detail).order_by(SessionEvent.t)).all()
+    assert left == [
+        f"one face matched {ERASED}, Bob",
+        "a face named Bob now matches someone else",
+        "one face matched Annabel, Bob",
+    ]
 
 
 def test_people_export_keeps_every_sessions_crop(cli, session_home: Path, tmp_path: Path):
@@ -522,21 +614,23 @@ def test_purge_takes_the_evidence_of_an_interrupted_session_never_closed(
 ) -> None:  # noqa: ANN001
     """A DPO's review: a session interrupted and never resumed or closed kept its evidence for
     ever (only sessions that ended were purged). It expires counted from its start; one still
-    running is left alone."""
+    running (its run's lease held) is left alone."""
+    from rollcall.attendance.run_lease import holder
     from rollcall.privacy import purge_evidence
     from rollcall.storage.models import AttendanceSession
 
     db = Database(Settings.from_env())
+    later = datetime.now(UTC) + timedelta(days=31)
     with db.session() as s:
         row = s.scalar(select(AttendanceSession))
         row.state, row.ended_at = "running", None
+        row.run_by, row.run_until = holder(), later.timestamp() + 60
     files = evidence_files(session_home)
-    later = datetime.now(UTC) + timedelta(days=31)
     assert purge_evidence(db, db.settings, older_than_days=30, now=later).sessions == 0
     assert all(p.exists() for p in files)
     with db.session() as s:
         row = s.scalar(select(AttendanceSession))
-        row.state = "interrupted"
+        row.state, row.run_by, row.run_until = "interrupted", None, None
         # Counted from where its analysis got to, not its start: a long session interrupted
         # today keeps the state it resumes from (a review).
         analysed = row.processed_until

@@ -106,6 +106,57 @@ def test_a_missing_or_wrong_key_is_refused_not_replaced(
     assert "Tony_Blair" in cli("people").output
 
 
+@pytest.mark.parametrize("sealed", ["monitor state", "webhook secret"])
+def test_a_missing_or_wrong_key_is_refused_while_only_states_or_hook_secrets_are_sealed(
+    home: Path, monkeypatch: pytest.MonkeyPatch, sealed: str
+) -> None:
+    """A privacy review: with no one enrolled (all erased) but a session's monitor state (face
+    tracks' embeddings) or a webhook's signing secret sealed, a lost key file was replaced by a
+    new key in silence, and they no longer opened (no resume, no erasure, no signatures)."""
+    from datetime import UTC, datetime
+
+    from rollcall.analysis.sample import state_context
+    from rollcall.config import Settings
+    from rollcall.storage.db import Database
+    from rollcall.storage.hooks import create_hook
+    from rollcall.storage.models import AttendanceSession, SessionState
+    from rollcall.storage.templates import KEY_FILE
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        row = AttendanceSession(name="m1", source="x", state="interrupted", seed=1,
+                                started_at=datetime(2026, 3, 2, tzinfo=UTC), min_interval=20,
+                                max_interval=90, verify_every=300, leave_after=180)  # fmt: skip
+        s.add(row)
+        s.flush()
+        other = AttendanceSession(name="door", source="x", state="closed", seed=1,
+                                  started_at=datetime(2026, 3, 1, tzinfo=UTC), min_interval=20,
+                                  max_interval=90, verify_every=300, leave_after=180)  # fmt: skip
+        s.add(other)
+        s.flush()
+        # An entrance's progress is plain: it says nothing about the key.
+        s.add(SessionState(session_id=other.id, seq=1, state=b'{"passes": 3}'))
+        if sealed == "monitor state":
+            blob = db.cipher.seal_bytes(b'{"tracks": []}', state_context(row.id))
+            s.add(SessionState(session_id=row.id, seq=3, state=blob))
+        else:
+            create_hook(s, db.cipher, "zoom", "zoom", "ivy", session=row, secret="s3cret")
+    assert Database(settings).cipher is not None  # the right key opens it
+    key = home / KEY_FILE
+    kept = key.read_bytes()
+    key.unlink()
+    with pytest.raises(TemplateKeyError, match="template key is missing"):
+        Database(settings).cipher  # noqa: B018 - the property checks the key
+    assert not key.exists()  # no new key was made
+    monkeypatch.setenv(KEY_ENV, TemplateCipher.generate_key())
+    with pytest.raises(TemplateKeyError, match="template key differs"):
+        Database(settings).cipher  # noqa: B018 - the property checks the key
+    monkeypatch.delenv(KEY_ENV)
+    key.write_bytes(kept)
+    assert Database(settings).cipher is not None
+
+
 def test_a_run_with_an_unusable_key_leaves_no_session(
     cli, faces: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Select, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from rollcall.attendance.lifecycle import RUNNING
@@ -125,6 +126,7 @@ def erase_person(db: Database, settings: Settings, name: str) -> Erasure:
         _erase_meeting_accounts(session, person)
         _erase_from_monitor_states(session, db, person.name)
         _erase_from_outbox(session, person.name)
+        _erase_from_event_details(session, person)
         session.delete(person)  # templates, consent, records, intervals and events cascade
     db.write_through()
     # Files go after the commit: a failed transaction must not have destroyed evidence.
@@ -267,6 +269,24 @@ class _Theirs:
         return "\n".join(kept)
 
 
+def _erase_from_event_details(session: Session, person: Person) -> None:
+    """Events about them cascade with them; events that only name them keep what happened with
+    the name taken out, as a summary to staff does (a "disputed" event has no person: "one face
+    matched Ann, Bob")."""
+    named = _naming(person.name)
+    for event in session.scalars(_events_naming(person)):
+        event.detail = named.sub(ERASED, event.detail)
+
+
+def _events_naming(person: Person) -> Select[tuple[SessionEvent]]:
+    """The events about someone else, or no one, whose detail may name them (the text is
+    matched as a whole word by ``_naming`` afterwards)."""
+    return select(SessionEvent).where(
+        or_(SessionEvent.person_id.is_(None), SessionEvent.person_id != person.id),
+        SessionEvent.detail.contains(person.name),
+    )
+
+
 def _naming(name: str) -> re.Pattern[str]:
     """Their name as a whole word in a text ("Ann" in "Ann, Bob", not in "Anna")."""
     return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
@@ -344,6 +364,16 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
         # Events about them (joined, left, a visit to a session they were not on the list of,
         # with the shot an entrance kept of them).
         events = _theirs_by_session(session, SessionEvent, person, SessionEvent.t)
+        # And events that name them without being theirs ("one face matched Ann, Bob"): their
+        # text only, as an erasure scrubs it; a crop such an event kept is not known to be
+        # their face.
+        naming_events = session.execute(
+            _events_naming(person)
+            .add_columns(AttendanceSession.name)
+            .join(AttendanceSession, AttendanceSession.id == SessionEvent.session_id)
+            .order_by(AttendanceSession.started_at, SessionEvent.t)
+        ).all()
+        named_in = [(e, name) for e, name in naming_events if naming.search(e.detail)]
         face_sessions = dict(
             session.execute(
                 select(AttendanceSession.id, AttendanceSession.name).where(
@@ -490,6 +520,15 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                 }
                 for e, session_name in events
             ],
+            "events_naming_them": [
+                {
+                    "session": session_name,
+                    "t_s": e.t,
+                    "kind": e.kind,
+                    "detail": theirs.text(e.detail),
+                }
+                for e, session_name in named_in
+            ],
             **_meeting_json(session, person),
         }
         evidence = [(inside_home(settings, r.evidence_path), r.evidence_path) for r, _ in rows]
@@ -517,11 +556,20 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             unopened.append(stored)  # (unreadable: a file another user sealed, a disk error)
     summary["crops_not_opened"] = unopened
     output.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("person.json", json.dumps(summary, indent=2))
-        for entry, data in files:
-            zf.writestr(entry, data)
-    output.chmod(0o600)
+    # Private from its first byte (templates in the clear, opened crops), as a backup is: made
+    # 0600 beside the output and renamed once whole, so no half of it is left on a failure.
+    tmp = output.with_name(output.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("person.json", json.dumps(summary, indent=2))
+            for entry, data in files:
+                zf.writestr(entry, data)
+        tmp.replace(output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return Export(output, unopened)
 
 

@@ -50,9 +50,12 @@ def test_assign_and_dismiss(app, browser) -> None:
         history = person_history(s, bob_id, "Bob", None, "UTC")
         assert [e.edited for e in history.entries if e.session == "algebra-1"] == [True]
     assert browser("otto").post("/unknowns/1/dismiss").status_code == 403
-    assert ivy.post("/unknowns/1/dismiss").status_code == 302
+    # Assigned, it is Bob's evidence: not dismissed (which left his mark as it was, and let
+    # an admin delete the crop his mark shows). A pending face is dismissed (as below).
+    refused = ivy.post("/unknowns/1/dismiss")
+    assert refused.status_code == 409 and "#1 (assigned)" in refused.get_data(as_text=True)
     with db.session() as s:
-        assert s.get(UnknownFace, 1).review == "dismissed"
+        assert s.get(UnknownFace, 1).review == "assigned"
 
 
 def test_a_face_judged_a_picture_is_reviewed_but_never_becomes_a_template(app, browser) -> None:
@@ -334,10 +337,11 @@ def test_an_assigned_face_within_the_times_seen_leaves_the_mark_as_it_was(app) -
         mark.first_seen, mark.last_seen, face.t = 10.0, 60.0, 50.0
         assert assign_face(s, face, bob) == ""
         assert (mark.first_seen, mark.last_seen) == (10.0, 60.0)
-        face.t = 5.0
+        # (The same face played as other faces of his: only a pending face is assigned.)
+        face.t, face.review = 5.0, "pending"
         assert assign_face(s, face, bob) == "seen 10-60 s → seen 5-60 s"
         # Later than the last sighting: it may turn "left early" into present; it is said.
-        face.t = 3500.0
+        face.t, face.review = 3500.0, "pending"
         assert assign_face(s, face, bob) == "seen 5-60 s → seen 5-3500 s"
         assert mark.last_seen == 3500.0
 
@@ -421,6 +425,55 @@ def test_a_picture_assigned_credits_the_person_in_the_session_looked_at_only(app
     with db.session() as s:
         assert s.get(UnknownFace, 1).review == "assigned"
         assert s.get(UnknownFace, second).review == "pending"
+
+
+def test_a_face_reviewed_already_is_not_assigned_enrolled_or_dismissed_again(app, browser) -> None:  # noqa: ANN001
+    """A privacy review: face #1 assigned to Bob by mistake, then to Alice, stayed Bob's
+    evidence (present at 90 s, its crop in his export), and the same through enroll. A face is
+    reviewed once, while pending; the queue offers nothing else."""
+    from rollcall.storage.models import AttendanceRecord, Person
+
+    db = app.extensions["rollcall"].db
+    ada = browser("ada")
+    assert ada.post("/unknowns/1/assign", {"person": "Bob"}).status_code == 302
+    again = ada.post("/unknowns/1/assign", {"person": "Alice"})
+    assert again.status_code == 409
+    assert "#1 (assigned) were reviewed already" in again.get_data(as_text=True)
+    form = {"name": "Carol New", "consent_method": "signed form", "consent_note": "on file",
+            "consent_confirmed": "on"}  # fmt: skip
+    assert ada.get("/unknowns/1/enroll").status_code == 409
+    assert ada.post("/unknowns/1/enroll", form).status_code == 409
+    with db.session() as s:
+        face = s.get(UnknownFace, 1)
+        bob = s.scalar(select(Person.id).where(Person.name == "Bob"))
+        assert (face.review, face.assigned_id) == ("assigned", bob)
+        assert s.scalar(select(Person).where(Person.name == "Carol New")) is None
+        alice = s.scalar(select(Person.id).where(Person.name == "Alice"))
+        crop = face.crop_path
+        assert s.scalar(
+            select(AttendanceRecord.id).where(
+                AttendanceRecord.person_id == alice, AttendanceRecord.evidence_path == crop
+            )
+        ) is None  # fmt: skip
+        # A dismissed face is not assigned either (nor dismissed twice).
+        s.get(UnknownFace, 1).review = "dismissed"
+    assert ada.post("/unknowns/1/assign", {"person": "Alice"}).status_code == 409
+    assert ada.post("/unknowns/dismiss", {"face": "1"}).status_code == 409
+    # Dismissed after it was assigned (as was allowed before): still Bob's evidence, so an
+    # admin's Delete keeps it, and so it does a pending face sharing that crop (a picture held
+    # up at two sessions, assigned in one).
+    assert ada.post("/unknowns/1/delete?show=dismissed").status_code == 302
+    with db.session() as s:
+        face = s.get(UnknownFace, 1)
+        assert face is not None and (app.extensions["rollcall"].settings.home / crop).exists()
+        s.add(UnknownFace(session_id=face.session_id, t=95.0, crop_path=crop,
+                          best_similarity=0.2, review="pending"))  # fmt: skip
+        s.flush()
+        twin = s.scalar(select(UnknownFace.id).where(UnknownFace.review == "pending"))
+    assert ada.post(f"/unknowns/{twin}/delete").status_code == 302
+    with db.session() as s:
+        assert s.get(UnknownFace, twin) is not None
+    assert (app.extensions["rollcall"].settings.home / crop).exists()
 
 
 def test_closing_stores_the_status_of_someone_given_an_unknown_face(app, browser) -> None:  # noqa: ANN001

@@ -161,11 +161,10 @@ def participants_confirm(app: App, session_name: str, account: str, person: str)
                 f"{session_name} (see `rollcall participants list --session {session_name}`)"
             )
         done = confirm(session, found[0], who, cli_actor())
-        record(
-            session,
-            cli_actor(),
-            MeetingChanged(row.name, f"confirmed account {account!r} as {person}", person),
-        )
+        # As the portal's confirm: the account's name or email is not kept in the trail, which
+        # outlives an erasure.
+        what = f"a meeting account confirmed as {who.name}"
+        record(session, cli_actor(), MeetingChanged(row.name, what, who.name))
     out_console.print(done.words(account, person), highlight=False)
 
 

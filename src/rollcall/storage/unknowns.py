@@ -6,6 +6,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rollcall.errors import RollcallError
 from rollcall.storage.models import AttendanceRecord, Person, UnknownFace, utcnow
 from rollcall.storage.templates import TemplateCipher, TemplateKeyError
 
@@ -33,7 +34,13 @@ def assign_face(session: Session, face: UnknownFace, person: Person) -> str:
     """The face is `person`'s: if they were expected in its session, their mark takes it into
     account (seen at the face's time, with its crop as evidence unless they have one). Returns
     how their mark changed ("" when they were not expected, or the face is within the times
-    they were already seen)."""
+    they were already seen).
+
+    Only a pending face is assigned: one assigned already is its person's evidence (their mark
+    took its time and crop, which a second assignment would not undo), and one dismissed was
+    judged nobody's."""
+    if face.review != "pending":
+        raise RollcallError(f"face #{face.id} is {face.review} already, not pending review")
     face.review = "assigned"
     face.assigned_id = person.id
     record = session.scalar(

@@ -18,7 +18,7 @@ from rollcall.storage.audit import (
     UnknownDismissed,
     record,
 )
-from rollcall.storage.models import AttendanceSession, Person, UnknownFace
+from rollcall.storage.models import AttendanceRecord, AttendanceSession, Person, UnknownFace
 from rollcall.storage.names import name_order
 from rollcall.storage.people import get_person
 from rollcall.storage.sessions import attendance_rows
@@ -51,6 +51,21 @@ def _group_or_abort(s, face_id: int) -> list[tuple[UnknownFace, AttendanceSessio
     """The face in the URL and the other faces of its group the form names (all visible)."""
     ids = [face_id] + form_ids(request.form.getlist("face"))
     return [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
+
+
+def _refuse_reviewed(group: list[tuple[UnknownFace, AttendanceSession]], what: str) -> None:
+    """Faces are assigned, enrolled or dismissed once, while pending (as the queue offers
+    them): an assigned face is its person's evidence (their mark took its time and crop), and
+    assigning it again, or dismissing it, left that mark on the first person (a privacy
+    review: another person's face in their export)."""
+    done = [f for f, _ in group if f.review != "pending"]
+    if done:
+        labels = ", ".join(f"#{f.id} ({f.review})" for f in done)
+        abort(
+            409,
+            description=f"Not {what}: face(s) {labels} were reviewed already; only faces pending "
+            "review can be. If a mark is wrong, edit it on the session's page.",
+        )
 
 
 def _candidates(s, user, rows) -> list[str]:  # noqa: ANN001
@@ -209,6 +224,7 @@ def assign(face_id: int):  # noqa: ANN201
     with db_session() as s:
         user = me(s)
         group = _assignable(_group_or_abort(s, face_id))
+        _refuse_reviewed(group, "assigned")
         person = get_person(s, person_name)
         if person is None or person_name not in _candidates(s, user, [r for _, r in group]):
             flash("Choose a person from the list.", "error")
@@ -228,7 +244,9 @@ def assign(face_id: int):  # noqa: ANN201
     with db_session() as s:
         actor = me(s).name
         person = get_person(s, person_name)
-        for face, row in _assignable(_group_or_abort(s, face_id)):
+        group = _assignable(_group_or_abort(s, face_id))
+        _refuse_reviewed(group, "assigned")  # (again: another request may have meanwhile)
+        for face, row in group:
             change = assign_face(s, face, person)
             if change:
                 marked.append(row.name)
@@ -259,6 +277,7 @@ def assign(face_id: int):  # noqa: ANN201
 def dismiss(face_id: int):  # noqa: ANN201
     with db_session() as s:
         group = _group_or_abort(s, face_id)
+        _refuse_reviewed(group, "dismissed")
         _dismiss(s, group)
     flash(f"{len(group)} face(s) dismissed.", "success")
     return redirect(url_for("unknowns.index"))
@@ -281,11 +300,19 @@ def delete(face_id: int):  # noqa: ANN201
 
     with db_session() as s:
         group = _group_or_abort(s, face_id)
-        if any(face.review == "assigned" for face, _ in group):
-            # An assigned face is a mark's evidence now (its crop may be the mark's own).
-            flash("Assigned faces are someone's evidence: delete the person or the session "
-                  "to erase them.", "error")  # fmt: skip
-            return redirect(url_for("unknowns.index", show="assigned"))
+        crops = {face.crop_path for face, _ in group if face.crop_path}
+        evidence = bool(crops) and s.scalar(
+            select(AttendanceRecord.id).where(AttendanceRecord.evidence_path.in_(crops)).limit(1)
+        )
+        if evidence or any(
+            face.review == "assigned" or face.assigned_id is not None for face, _ in group
+        ):
+            # An assigned face is a mark's evidence now (its crop may be the mark's own), and
+            # so is one dismissed after it was assigned (before that was refused), or a
+            # picture's crop another session's face shares with the mark it was assigned to.
+            flash("Assigned faces are someone's evidence, and so are their pictures: delete "
+                  "the person or the session to erase them.", "error")  # fmt: skip
+            return redirect(url_for("unknowns.index", show=request.args.get("show", "assigned")))
         actor = me(s).name
         files = [inside_home(portal().settings, face.crop_path) for face, _ in group]
         for face, row in group:
@@ -308,6 +335,7 @@ def dismiss_many():  # noqa: ANN201
         return redirect(url_for("unknowns.index"))
     with db_session() as s:
         group = [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
+        _refuse_reviewed(group, "dismissed")
         _dismiss(s, group)
     flash(f"{len(group)} face(s) dismissed.", "success")
     return redirect(url_for("unknowns.index"))
@@ -323,6 +351,7 @@ def enroll(face_id: int):  # noqa: ANN201
     ids = [face_id] + form_ids(request.values.getlist("face"))
     with db_session() as s:
         group = [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
+        _refuse_reviewed(group, "enrolled")  # (before the consent form is filled in)
         staff = me(s).name
         if all(f.reason == PICTURE for f, _ in group):
             # Nothing could become a template: say so before the consent form is filled in.
@@ -361,7 +390,9 @@ def enroll(face_id: int):  # noqa: ANN201
         record(
             s, staff, PersonEnrolled(name, added, len(stored) - added, consent.method, consent.note)
         )
-        for face, row in [_face_or_abort(s, i) for i in dict.fromkeys(ids)]:
+        group = [_face_or_abort(s, i) for i in dict.fromkeys(ids)]
+        _refuse_reviewed(group, "assigned")  # (assigned meanwhile: the person stays enrolled)
+        for face, row in group:
             change = assign_face(s, face, person)
             # (Faces judged pictures were left out of ``ids`` above: never assigned here.)
             record(s, staff, UnknownAssigned(row.name, face.id, name, True, change))
