@@ -27,6 +27,8 @@ Printed per meeting and in total:
 - two logins: the second account (or the student's) reported ``two_accounts``;
 - nickname: the nickname's account ``verified`` as its student;
 - labels: sightings whose stored tile label equals the label drawn on that tile;
+- tiles (total only): frames every 6 s whose tiles were all found (IoU >= 0.85) and nothing
+  else, tiles found of those drawn, and rectangles found that are no tile (pieces);
 - wrong / absent s: named faces that were someone else (or a picture) / named faces in all,
   and seconds credited to people not there (synth.scoring.SampleScore; the target is 0 and 0):
   these meetings have every scenario bench_attendance.py has and the proxy cases besides.
@@ -43,6 +45,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from bench_attendance import load_pool
 from common import OUT, faces_root
@@ -76,6 +80,13 @@ class Outcome:
     named_faces: int = 0
     wrong_names: list[str] = field(default_factory=list)
     credited_absent_s: float = 0.0
+    # The gallery's tiles as found (vision.screen.find_tiles) against those drawn, every
+    # TILE_STEP s of the recording: frames with every tile found and nothing else.
+    tile_frames: int = 0
+    tile_frames_exact: int = 0
+    tiles_drawn: int = 0
+    tiles_found: int = 0
+    tile_pieces: int = 0  # found rectangles that are no drawn tile (a piece of one)
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -88,6 +99,42 @@ def _truth_label(tiles, box: tuple[int, int, int, int]) -> str | None:  # noqa: 
         if tile.name and x <= cx < x + w and y <= cy < y + h:
             return tile.drawn or None
     return None
+
+
+TILE_STEP = 6.0
+TILE_IOU = 0.85
+
+
+def score_tiles(recording, out: Outcome) -> None:  # noqa: ANN001
+    """Tiles found on the recording's frames against the tiles drawn on them."""
+    import av
+
+    from rollcall.vision.screen import find_tiles
+    from rollcall.vision.track import iou_matrix
+
+    next_t = 0.0
+    with av.open(str(recording.path)) as container:
+        for frame in container.decode(video=0):
+            t = float(frame.time or 0.0)
+            if t < next_t:
+                continue
+            next_t = t + TILE_STEP
+            drawn = [tile.rect for tile in recording.tiles_at(t) if tile.kind != "empty"]
+            if not drawn:
+                continue
+            found = find_tiles(frame.to_ndarray(format="bgr24"))
+            overlap = (
+                iou_matrix(np.asarray(drawn, np.float32), found)
+                if len(found)
+                else np.zeros((len(drawn), 0))
+            )
+            hit = overlap.max(axis=1) >= TILE_IOU if len(found) else np.zeros(len(drawn), bool)
+            pieces = int((overlap.max(axis=0) < TILE_IOU).sum()) if len(found) else 0
+            out.tile_frames += 1
+            out.tile_frames_exact += bool(hit.all()) and pieces == 0
+            out.tiles_drawn += len(drawn)
+            out.tiles_found += int(hit.sum())
+            out.tile_pieces += pieces
 
 
 def run_meeting(m: int, args: argparse.Namespace, engine) -> Outcome:  # noqa: ANN001
@@ -156,6 +203,7 @@ def run_meeting(m: int, args: argparse.Namespace, engine) -> Outcome:  # noqa: A
         out.named_faces = scored.named_faces
         out.wrong_names = [f"t={w.t:.1f}s {w.person} on {w.shown}" for w in scored.wrong_names]
         out.credited_absent_s = scored.credited_absent_s
+        score_tiles(recording, out)
         with db.session() as s:  # the school's accounts: every roster student's email
             for p in run.cast.roster:
                 person = get_person(s, p.name)
@@ -304,6 +352,11 @@ def main() -> None:
         "named_faces": sum(o.named_faces for o in outcomes),
         "wrong_names": sum(len(o.wrong_names) for o in outcomes),
         "credited_absent_s": sum(o.credited_absent_s for o in outcomes),
+        "tile_frames": sum(o.tile_frames for o in outcomes),
+        "tile_frames_exact": sum(o.tile_frames_exact for o in outcomes),
+        "tiles_drawn": sum(o.tiles_drawn for o in outcomes),
+        "tiles_found": sum(o.tiles_found for o in outcomes),
+        "tile_pieces": sum(o.tile_pieces for o in outcomes),
     }
     print(
         f"\nall {total['meetings']} meetings: proxy cases flagged {total['proxies_flagged']}/"
@@ -314,7 +367,10 @@ def main() -> None:
         f"tile labels exact on {total['labels_exact']}/{total['sightings']} sightings "
         f"({total['labels_unread']} unread); named faces wrong {total['wrong_names']}/"
         f"{total['named_faces']}, credited while absent {total['credited_absent_s']:.0f} s "
-        "(target: 0 and 0)"
+        "(target: 0 and 0); "
+        f"frames with every tile found exactly {total['tile_frames_exact']}/"
+        f"{total['tile_frames']}, tiles found {total['tiles_found']}/{total['tiles_drawn']}, "
+        f"pieces taken for tiles {total['tile_pieces']}"
     )
     OUT.mkdir(parents=True, exist_ok=True)
     target = OUT / "bench_meetings.json"
