@@ -180,6 +180,17 @@ def test_a_refused_form_comes_back_with_what_was_typed(app, browser) -> None:  #
         assert s.scalar(select(CourseAlerts)) is None
 
 
+def test_a_number_in_other_digits_is_refused_not_a_server_error(browser) -> None:  # noqa: ANN001
+    """'\xb2' ('²') passes str.isdigit() and int() refuses it: the settings form answered 500
+    (found by a security review), and so did a bulk review form's ids."""
+    ivy, ada = browser("ivy"), browser("ada")
+    typed = {"after_session": "on", "absences": "\xb2", "to_staff": "on"}
+    assert ivy.post("/alerts/course/Algebra", typed).status_code == 302
+    page = ivy.get("/alerts/course/Algebra").get_data(as_text=True)
+    assert "Nothing was saved: absences must be a whole number" in page
+    assert ada.post("/unknowns/dismiss", {"face": ["\xb2", "\u0663"]}).status_code < 500
+
+
 def test_the_summary_subject_counts_those_who_left_early() -> None:
     """The subject said '0 absent, 1 late' of a lesson someone left early (the body said so):
     an instructor reading subjects only missed it (found by a reports review)."""

@@ -88,7 +88,7 @@ def create_hook(
 def zoom_meeting_id(text: str | None) -> str:
     """Zoom's meeting ID as digits ("812 3456 7890" and 81234567890 are one meeting)."""
     digits = "".join(str(text or "").split()).replace("-", "")
-    if not digits.isdigit() or not 9 <= len(digits) <= 13:
+    if not (digits.isascii() and digits.isdigit()) or not 9 <= len(digits) <= 13:
         raise RollcallError(f"{text!r} is not a Zoom meeting ID (9 to 13 digits)")
     return digits
 

@@ -144,7 +144,7 @@ def _update(rules: CourseAlerts, form) -> None:  # noqa: ANN001
         text = form.get(key, "").strip()
         if not text:
             return None
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
             raise RollcallError(f"{key.replace('_', ' ')} must be a whole number {low}-{high}")
         return int(text)
 

@@ -32,9 +32,14 @@ SHOWN = 500  # faces read for one page; groups are made from these
 REVIEWS = ("pending", "assigned", "dismissed")
 
 
+def _ascii_digits(text: str) -> bool:
+    # "\xb2".isdigit() is true, and int() refuses it: a 500 for a form value.
+    return text.isascii() and text.isdigit()
+
+
 def form_ids(values: list[str]) -> list[int]:
     """Row ids from form fields; anything else (text, a 400-digit number) is ignored."""
-    return [int(v) for v in values if v.strip().isdigit() and len(v.strip()) <= 9]
+    return [int(v) for v in values if _ascii_digits(v.strip()) and len(v.strip()) <= 9]
 
 
 def _face_or_abort(s, face_id: int):  # noqa: ANN001, ANN202

@@ -20,7 +20,7 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key that puts img2 before img10 (digit runs compare as numbers)."""
     parts = re.split(r"(\d+)", name.casefold())
     # Tag each part so numbers and text never get compared with each other.
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
+    return tuple((0, int(p)) if p.isascii() and p.isdigit() else (1, p) for p in parts if p)
 
 
 def load_bgr(path: Path) -> np.ndarray | None:
