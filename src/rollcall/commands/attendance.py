@@ -209,7 +209,11 @@ def course_list(app: App) -> None:
     help="Unseen this long (seconds) is reported as having left (presence itself ends at "
     "the last sample that saw them).",
 )
-@click.option("--seed", type=int, help="Seed for the random sampling times (reproducible).")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**31 - 1),
+    help="Seed for the random sampling times (reproducible).",
+)
 @click.option(
     "--duration",
     type=POSITIVE_SECONDS,

@@ -46,7 +46,11 @@ STATUS_LOG_EVERY = 60.0  # seconds between status lines in a log (no terminal)
     "server takes it).",
 )
 @click.option("--course", "course_name", help="When creating the session: its course.")
-@click.option("--seed", type=int, help="When creating: seed of the random sampling times.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**31 - 1),
+    help="When creating: seed of the random sampling times.",
+)
 @click.option(
     "--min-interval",
     type=POSITIVE_SECONDS,
