@@ -306,3 +306,32 @@ def test_a_tile_cut_into_pieces_is_put_back_together_on_the_grid(size: tuple[int
     reading = read_screen(compressed(image), faces_at([main, poster]))
     assert_found(reading.tiles, rects)
     assert reading.background.boxes.tolist() == [list(map(float, poster))]
+
+
+def dim_edges_photo(seed: int, left: bool = True, top: bool = False, bottom: bool = False):  # noqa: ANN201
+    """A picture with dim edges as dark as the canvas: left, and the top or bottom band."""
+    photo = dim_left_photo(seed, poster=False) if left else noise_photo(seed)
+    rng = np.random.default_rng(seed + 7)
+    dim = cv2.GaussianBlur(
+        np.clip(rng.normal(27, 3, (240, 320)), 0, 255).astype(np.uint8), (0, 0), 1.5
+    )
+    if top:
+        photo[:70] = dim[:70, :, None]
+    if bottom:
+        photo[-70:] = dim[-70:, :, None]
+    return photo
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_tiles_cut_in_every_row_but_one_and_across_a_row_gutter_are_put_back(
+    size: tuple[int, int],
+) -> None:
+    """Found in a generated Meet meeting of nine at 1080p: only the top row's tiles were found
+    whole (no second row to give the grid's rows), and a tile dark at its bottom ran on into the
+    dark top of the one below it, across the gutter, as one piece."""
+    tiles = [Tile(f"p{i}", noise_photo(i)) for i in range(3)]
+    tiles += [Tile(f"d{i}", dim_edges_photo(60 + i)) for i in range(3, 9)]
+    tiles[4] = Tile("d4", dim_edges_photo(64, bottom=True))
+    tiles[7] = Tile("d7", dim_edges_photo(67, top=True))
+    image, truths = compose_gallery(tiles, size)
+    assert_found(find_tiles(compressed(image)), [t.rect for t in truths])

@@ -334,39 +334,63 @@ def _snap_to_grid(tiles: list[Rect], masks: _Masks, frame: tuple[int, int]) -> l
     cols = _levels([t[0] for t in members])
     pitch_x = _pitch(members, 0, cw, masks.max_gutter)
     pitch_y = _pitch(members, 1, ch, masks.max_gutter)
-    sw, sh = frame
-    # Rows and columns carried on by the pitch: a row (or column) no whole tile is in.
+    # A grid with one row (column) of whole tiles: the apps draw gutters alike both ways.
+    if pitch_y is None and pitch_x is not None:
+        pitch_y = ch + pitch_x - cw
+    if pitch_x is None and pitch_y is not None:
+        pitch_x = cw + pitch_y - ch
+    # Rows carried on by the pitch: a row no whole tile is in.
     if pitch_y:
-        rows = _levels([*rows, *(r + k * pitch_y for r in rows for k in (-1, 1))])
-    # Each piece's share of the cells it lies in: all of it in one, or cut at the grid's own
-    # gutters when it runs on across one (the dark edges of two tiles side by side hide the
-    # gutter between them from the XY-cut).
-    shares: dict[Rect, list[tuple[tuple[int, int], Rect]]] = {}
-    for piece in lone:
-        x, y, w, h = piece
-        row = next((r for r in rows if r - ALIGNED <= y and y + h <= r + ch + ALIGNED), None)
-        if row is None:
-            continue
+        rows = _levels([r + k * pitch_y for r in rows for k in range(-8, 9)])
+        rows = [r for r in rows if r + ch > 0 and r < frame[1]]
+
+    def place(part: Rect, row: int) -> list[tuple[tuple[int, int], Rect]] | None:
+        """The cells of ``row`` a piece (or its share of the row) lies in, cut at the grid's
+        own gutters when it runs on across one (the dark edges of two tiles side by side hide
+        the gutter between them from the XY-cut); None when it fits none."""
+        x, _, w, _ = part
         # The row's own columns first (its tiles and their pitch), then the grid's (a row
         # whose every tile was cut), then cells the piece itself is flush with (such a row
         # centred on its own, as Meet and Teams centre the last one).
         level = [t[0] for t in members if abs(t[1] - row) <= ALIGNED]
         own = [*level, *(c + k * pitch_x for c in level for k in range(-8, 9) if pitch_x)]
         xs = [*own, *cols]
-        col = next(
-            (c for c in [*xs, x, x + w - cw] if c - ALIGNED <= x and x + w <= c + cw + ALIGNED),
-            None,
-        )
-        if col is not None:
-            shares[piece] = [((col, row), piece)]
-            continue
+        for c in [*xs, x, x + w - cw]:
+            if c - ALIGNED <= x and x + w <= c + cw + ALIGNED:
+                return [((c, row), part)]
         spanned: list[int] = []
         for c in _levels([c for c in own or cols if c < x + w and c + cw > x]):
             if not spanned or c >= spanned[-1] + cw:
                 spanned.append(c)
         if len(spanned) > 1 and spanned[0] - ALIGNED <= x <= x + w <= spanned[-1] + cw + ALIGNED:
             cut = [(c, max(x, c), min(x + w, c + cw)) for c in spanned]
-            shares[piece] = [((c, row), (a, y, b - a, h)) for c, a, b in cut if b - a >= 2]
+            return [((c, row), (a, part[1], b - a, part[3])) for c, a, b in cut if b - a >= 2]
+        return None
+
+    # Each piece's share of the cells it lies in; one running on across a row's gutter too is
+    # cut there first.
+    shares: dict[Rect, list[tuple[tuple[int, int], Rect]]] = {}
+    for piece in lone:
+        x, y, w, h = piece
+        row = next((r for r in rows if r - ALIGNED <= y and y + h <= r + ch + ALIGNED), None)
+        if row is not None:
+            placed = place(piece, row)
+        else:
+            spanned = []
+            for r in rows:
+                if r < y + h and r + ch > y and (not spanned or r >= spanned[-1] + ch):
+                    spanned.append(r)
+            placed = None
+            if (
+                len(spanned) > 1
+                and spanned[0] - ALIGNED <= y <= y + h <= spanned[-1] + ch + ALIGNED
+            ):
+                parts = [(r, max(y, r), min(y + h, r + ch)) for r in spanned]
+                each = [place((x, a, w, b - a), r) for r, a, b in parts if b - a >= 2]
+                if each and all(p is not None for p in each):
+                    placed = [cell for p in each if p is not None for cell in p]
+        if placed:
+            shares[piece] = placed
     kept = [t for t in tiles if t not in shares]
     while True:
         cells: dict[tuple[int, int], list[Rect]] = {}
