@@ -335,3 +335,14 @@ def test_tiles_cut_in_every_row_but_one_and_across_a_row_gutter_are_put_back(
     tiles[7] = Tile("d7", dim_edges_photo(67, top=True))
     image, truths = compose_gallery(tiles, size)
     assert_found(find_tiles(compressed(image)), [t.rect for t in truths])
+
+
+def test_the_speaker_views_big_tile_is_no_piece_of_its_strips_grid() -> None:
+    """The strip's tiles make a grid whose rows and columns, carried on by their pitch, cover
+    the big tile below: it must stay one tile, not be cut into strip-sized cells."""
+    size = (1920, 1080)
+    strip = [(60 + i * 258, 6, 252, 142) for i in range(7)]  # the strip as wide as the big tile
+    rects = [(100, 160, 1700, 910), *strip]
+    tiles = [Tile(f"p{i}", noise_photo(30 + i)) for i in range(len(rects))]
+    image, _ = compose_gallery(tiles, size, rects=rects)
+    assert_found(find_tiles(compressed(image)), rects)

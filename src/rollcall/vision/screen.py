@@ -389,7 +389,9 @@ def _snap_to_grid(tiles: list[Rect], masks: _Masks, frame: tuple[int, int]) -> l
                 each = [place((x, a, w, b - a), r) for r, a, b in parts if b - a >= 2]
                 if each and all(p is not None for p in each):
                     placed = [cell for p in each if p is not None for cell in p]
-        if placed:
+        # A piece of two cells is two tiles whose gutter hid (a dark edge on either side); one
+        # of more is no piece of the grid (the speaker view's big tile below its strip).
+        if placed and len(placed) <= 2:
             shares[piece] = placed
     kept = [t for t in tiles if t not in shares]
     while True:
