@@ -15,7 +15,7 @@ import pytest
 import requests
 from tests.capture.test_agent_entrance import Camera
 
-from rollcall.capture.agent import Agent, AgentOptions, Spool
+from rollcall.capture.agent import MIN_UPLOAD_TIME, Agent, AgentOptions, Spool
 from rollcall.capture.stream import LATE_SKIP_S
 from rollcall.vision.types import Frame
 
@@ -141,10 +141,13 @@ class Hanging(Server):
     def __init__(self, started: datetime) -> None:
         super().__init__(started)
         self.timeouts: list[float] = []
+        self.hung: list[tuple[float, float]] = []  # (from, to) on the session's clock
 
     def upload(self, session: str, frame: dict, backlog: int, timeout: float = 30.0) -> str:
         self.timeouts.append(timeout)
+        begun = (datetime.now(UTC) - self.started).total_seconds()
         time.sleep(min(timeout, 10.0))
+        self.hung.append((begun, (datetime.now(UTC) - self.started).total_seconds()))
         raise requests.ConnectionError("timed out")
 
 
@@ -165,7 +168,8 @@ class Clock(Camera):
 
 def test_a_silent_network_never_holds_up_the_next_capture(tmp_path: Path) -> None:
     """Each upload may take only until shortly before the next sample is due: the samples are
-    all taken on time, into the spool, while every upload hangs."""
+    all taken on time, into the spool, while every upload hangs. (Until the entrance's fix no
+    upload was tried at all with samples 2.5 s apart: this passed on the stop's flush alone.)"""
     started = datetime.now(UTC)
     camera = Clock(started)
     server = Hanging(started)
@@ -174,7 +178,12 @@ def test_a_silent_network_never_holds_up_the_next_capture(tmp_path: Path) -> Non
     status = agent.run()
     assert status.missed == 0 and [f["seq"] for f in spool.waiting()] == [0, 1, 2, 3]
     assert max(taken - due for due, taken in camera.taken) < 1.0
-    assert server.timeouts and max(server.timeouts) <= 5.0  # (the last, at the stop: 5 s)
+    last_due = max(due for due, _ in camera.taken)
+    during = [(begun, ended) for begun, ended in server.hung if begun < last_due]
+    assert len(during) >= 2, f"uploads tried between captures: {server.hung}"
+    # Each hung upload gave up before the next sample was due (they are 2.5 s apart).
+    assert all(ended < 2.5 * (begun // 2.5 + 1) for begun, ended in during), during
+    assert max(server.timeouts) <= MIN_UPLOAD_TIME + 0.01
 
 
 class Recording(Camera):

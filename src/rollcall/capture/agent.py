@@ -38,9 +38,14 @@ BACKFILL_AHEAD = 20  # frames of a recording read ahead of the server's acknowle
 # out at most 100 at a time).
 KNOWN_AHEAD, REFILL_BELOW, REFILL_EVERY = 100, 40, 30.0
 REFILL_TIMEOUT = 5.0
-# A live source's uploads stop this long before its next capture is due, and an entrance
-# camera's are given this long per frame read (MIN_UPLOAD_TIME is the least any upload gets).
-MIN_UPLOAD_TIME, ENTRANCE_UPLOAD_BUDGET = 2.0, 2.0
+# A live source's uploads stop before its next capture is due: one is started only while
+# MIN_UPLOAD_TIME is left (the first of a flush always is: its budget is at least that long).
+# An entrance camera's flush may start uploads for a quarter of a second per frame read, so a
+# backlog drains while the camera still keeps a few frames a second. (Its budget was exactly
+# MIN_UPLOAD_TIME, always a little short of it by the check: a live entrance sent nothing
+# until it was stopped.)
+MIN_UPLOAD_TIME = 2.0
+ENTRANCE_UPLOAD_BUDGET = MIN_UPLOAD_TIME + 0.25
 STOP_UPLOAD_BUDGET = 5.0
 
 
@@ -585,10 +590,12 @@ class Agent:
         for i, frame in enumerate(waiting):
             timeout = TIMEOUT
             if until is not None:
+                # (The first always goes: time has passed since ``until`` was set, so a budget
+                # of MIN_UPLOAD_TIME is already a little under it here.)
                 left = until - time.monotonic()
-                if left < MIN_UPLOAD_TIME:
+                if i > 0 and left < MIN_UPLOAD_TIME:
                     return
-                timeout = min(TIMEOUT, left)
+                timeout = min(TIMEOUT, max(left, MIN_UPLOAD_TIME / 2))
             try:
                 result = self.client.upload(
                     self.options.session, frame, len(waiting) - i - 1, timeout
