@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -51,6 +52,20 @@ STOP_UPLOAD_BUDGET = 5.0
 
 class AgentRefused(RollcallError):
     """The server refused for good (bad token, no right to this session, session closed)."""
+
+
+class FrameRefused(RollcallError):
+    """The server refused this one frame (its picture, its time): sending it again cannot
+    help, and the frames behind it must not wait for it."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"refused ({status}): {reason}" if status else f"not sendable: {reason}")
+        self.status, self.reason = status, reason
+
+
+# What the server answers about the frame itself (web.agent_api.upload_frame: a bad field or
+# time, a picture too large, not a JPEG, undecodable or not due yet), not about the agent.
+FRAME_REFUSALS = (400, 413, 415, 422)
 
 
 class SlowDown(requests.RequestException):
@@ -133,15 +148,11 @@ class Spool:
         if len(self) >= self.limit:
             return False
         stem = self.folder / f"{seq:09d}"
-        tmp = stem.with_suffix(".jpg.tmp")
-        tmp.write_bytes(jpeg)
-        tmp.replace(stem.with_suffix(".jpg"))
+        _write_synced(stem.with_suffix(".jpg"), jpeg)
         meta = {"seq": seq, "t": t, "captured_at": captured_at.isoformat()}
         # Renamed into place like the picture: a kill mid-write must not leave half a file
         # that stops every later start (waiting() reads them all).
-        tmp = stem.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(meta))
-        tmp.replace(stem.with_suffix(".json"))
+        _write_synced(stem.with_suffix(".json"), json.dumps(meta).encode())
         return True
 
     @property
@@ -183,6 +194,18 @@ class Spool:
 
     def __len__(self) -> int:
         return sum(1 for _ in self.folder.glob("*.json"))
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    """``data`` under ``path``, written to a temporary file, on the disk, then renamed: a power
+    loss right after a rename left an empty file under its final name (the data was still in
+    the cache), refused by the server."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(path)
 
 
 class NotTheApi(requests.RequestException):
@@ -247,11 +270,7 @@ class ServerClient:
         if response.status_code in (405, 501):
             self._wrong(response, first, f"HTTP {response.status_code}")
         if response.status_code in (401, 403, 404, 409, 400):
-            try:
-                message = response.json().get("error") or response.text
-            except ValueError:
-                message = response.text
-            raise AgentRefused(f"the server refused ({response.status_code}): {message}")
+            raise AgentRefused(f"the server refused ({response.status_code}): {_reason(response)}")
         response.raise_for_status()
         try:
             return response.json()
@@ -294,7 +313,8 @@ class ServerClient:
         return self._timed(lambda: self.http.get(url, params=params, timeout=timeout))
 
     def upload(self, session: str, frame: dict, backlog: int, timeout: float = TIMEOUT) -> str:
-        """'queued', 'duplicate' or 'late'; raises on a network error or a 5xx/429."""
+        """'queued', 'duplicate' or 'late'; raises on a network error or a 5xx/429, and
+        FrameRefused when this frame can never be accepted."""
         url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}/frames"
         data = {
             "seq": str(frame["seq"]),
@@ -302,11 +322,14 @@ class ServerClient:
             "captured_at": frame["captured_at"],
             "backlog": str(backlog),
         }
-        with open(frame["path"], "rb") as image:
-            files = {"image": ("frame.jpg", image, "image/jpeg")}
-            response = self.http.post(url, data=data, files=files, timeout=timeout)
-        if response.status_code == 422:
-            return "refused"  # e.g. not due yet: this frame can never be accepted
+        try:
+            image = Path(frame["path"]).read_bytes()
+        except OSError as exc:
+            raise FrameRefused(0, f"its spool file cannot be read ({exc.strerror})") from None
+        files = {"image": ("frame.jpg", image, "image/jpeg")}
+        response = self.http.post(url, data=data, files=files, timeout=timeout)
+        if response.status_code in FRAME_REFUSALS:
+            raise FrameRefused(response.status_code, _reason(response))
         return self._check(response)["status"]
 
     def missed(self, session: str, first: int, last: int, timeout: float = TIMEOUT) -> None:
@@ -316,6 +339,16 @@ class ServerClient:
     def finish(self, session: str, end_t: float) -> None:
         url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}/finish"
         self._check(self.http.post(url, json={"end_t": end_t}, timeout=TIMEOUT))
+
+
+def _reason(response: requests.Response) -> str:
+    """The server's one-line reason for a refusal."""
+    try:
+        body = response.json()
+        message = body.get("error") if isinstance(body, dict) else None
+    except ValueError:
+        message = None
+    return " ".join(str(message or response.text or response.reason).split())[:300]
 
 
 # What the server takes (web.agent_api.MAX_SIDE, MAX_FRAME_PIXELS), a little under.
@@ -602,6 +635,23 @@ class Agent:
                 )
             except AgentRefused:
                 raise
+            except FrameRefused as refused:
+                # That frame only (a picture a power loss emptied, one too large, a time out of
+                # range): dropped, and the frames behind it go on. One note for a run of
+                # refusals (an entrance sends 8 frames a second).
+                self.status.connected = True
+                self._backoff = 1.0
+                log.warning("%s %s %s: dropped", self.status.unit, frame["seq"], refused)
+                if not self._refusing:
+                    self.status.notes.append(
+                        f"{self.status.unit} {frame['seq']} {refused}; dropped from the spool"
+                    )
+                self._refusing = True
+                self.status.dropped += 1
+                self.spool.remove(frame["seq"])
+                self.status.queued = len(self.spool)
+                self.report(self.status)
+                continue
             except SlowDown as slow:
                 # Reachable and busy: no growing backoff, just the pause it asked for.
                 self._retry_at = time.monotonic() + slow.retry_after
@@ -614,15 +664,7 @@ class Agent:
                 return
             self.status.connected = True
             self._backoff = 1.0
-            if result == "refused":
-                # One note for a run of refusals (an entrance sends 8 frames a second).
-                if not self._refusing:
-                    self.status.notes.append(
-                        f"{self.status.unit} {frame['seq']} refused by the server"
-                    )
-                self._refusing = True
-                self.status.dropped += 1
-            elif result == "duplicate":
+            if result == "duplicate":
                 self._refusing = False
                 self.status.duplicates += 1
             else:
