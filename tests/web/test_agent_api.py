@@ -598,3 +598,39 @@ def test_spooled_frames_are_on_disk_before_they_are_named(tmp_path, monkeypatch)
     spool = Spool(tmp_path / "spool", 10)
     assert spool.add(4, 120.0, datetime.now(UTC), _jpeg())
     assert [os.path.basename(p) for p in synced] == ["000000004.jpg.tmp", "000000004.json.tmp"]
+
+
+def test_an_entrance_starting_in_a_moment_keeps_no_frame_from_before_its_start(
+    app: Flask, dispatched: Dispatched, tmp_path
+) -> None:  # noqa: ANN001
+    """An entrance set up a little before its --started-at (or on a computer whose clock is a
+    little ahead) stamped the camera's first frames with t < 0; the server refused the first
+    (400, "t must be at least 0"), the agent took that for a refusal of the session and
+    exited, and every later start exited on the same frame at the head of its spool. Now the
+    frames of before the start are not kept, and such a frame an older agent spooled is
+    dropped with a note."""
+    from datetime import timedelta
+
+    from tests.capture.test_agent_entrance import Paced
+
+    from rollcall.capture.agent import Agent, AgentOptions, Spool
+
+    token = _agent_token(app, "ivy", "Algebra")
+    start = datetime.now(UTC) + timedelta(seconds=3)
+    options = AgentOptions("http://x", token, "door-2", "camera:0", course="Algebra",
+                           mode="entrance", fps=8.0, started_at=start)  # fmt: skip
+    spool = Spool(tmp_path / "spool", 2000)
+    spool.add(0, -179.2, datetime.now(UTC), _jpeg())  # what the older agent left
+    with served(app) as url:
+        options = AgentOptions(**{**options.__dict__, "server": url})
+        camera = Paced()
+        stop_at = time.monotonic() + 5
+        status = Agent(options, camera, spool,
+                       should_stop=lambda: time.monotonic() > stop_at).run()  # fmt: skip
+    with app.extensions["rollcall"].db.session() as s:
+        stored = s.scalars(select(Frame.t)).all()
+    assert len(stored) >= 8 and min(stored) >= 0.0, stored
+    assert len(spool) == 0 and status.dropped == 1
+    assert any(n.startswith("frame 0 refused (400): t must be at least 0") for n in
+               status.notes), status.notes  # fmt: skip
+    assert any("starts in" in n and "frames before then are not kept" in n for n in status.notes)

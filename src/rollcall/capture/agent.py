@@ -567,6 +567,12 @@ class Agent:
         end_t = 0.0
         dropping = False
         line = info.get("line") or self.options.line
+        ahead = -(offset + self.source.elapsed()) if self.source.live else 0.0
+        if ahead > 0:
+            self.status.notes.append(
+                f"session {self.options.session!r} starts in {ahead:.0f} s: frames before then "
+                "are not kept"
+            )
         for frame in frames_at(self.source, fps, start=max(0.0, start)):
             if self.should_stop():
                 break
@@ -576,6 +582,14 @@ class Agent:
                 line_note(str(line), frame.image, self.status.notes)
                 line = None
             ft = frame.t + offset
+            if ft < 0:
+                # Before the session's start (the camera set up early, or this computer's clock
+                # a little ahead when it made the session): the server takes no frame of before
+                # t = 0 (it refused each, and the agent ended on the first). Not read ahead to
+                # the start either: a stop must be heard meanwhile.
+                self._flush(until=time.monotonic() + ENTRANCE_UPLOAD_BUDGET)
+                self.report(self.status)
+                continue
             if self.options.duration is not None and ft > self.options.duration:
                 end_t = self.options.duration
                 break
