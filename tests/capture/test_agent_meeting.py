@@ -413,3 +413,36 @@ def test_the_status_tells_a_server_error_from_an_unreachable_server() -> None:
     assert "server error (HTTP 500)" in status.line("cs101")
     status.offline(requests.ConnectionError("connection refused"))
     assert "server unreachable" in status.line("cs101")
+
+
+def test_a_full_disk_under_the_spool_drops_frames_with_a_note_not_the_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills while the server is away: the agent died with an OSError traceback and
+    left a temporary file behind. Each frame it cannot keep is dropped and counted, with one
+    note, and capture goes on (a frame kept again once there is room)."""
+    import errno
+    import os
+
+    camera = Camera()
+    server = Server(datetime.now(UTC), uploads_before_outage=2)
+    spool = Spool(tmp_path / "spool", 2000)
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if 4 <= camera.n < 9:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    deadline = time.monotonic() + 20
+    agent = Agent(_options(), camera, spool, client=server,
+                  should_stop=lambda: camera.n >= 10 or time.monotonic() > deadline)  # fmt: skip
+    status = agent.run()
+    assert camera.n == 10 and status.dropped == 5
+    assert [f["seq"] for f in spool.waiting()] == [2, 8, 9]
+    assert "spool folder unwritable (No space left on device): samples from 3 on not kept" in (
+        status.notes
+    ), status.notes
+    names = sorted(p.name for p in spool.folder.glob("0*"))
+    assert names == [f"00000000{k}.{ext}" for k in (2, 8, 9) for ext in ("jpg", "json")], names

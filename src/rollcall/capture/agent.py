@@ -10,6 +10,7 @@ the backlog, oldest first, when the server is back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -141,18 +142,28 @@ class Spool:
     def __init__(self, folder: Path, limit: int) -> None:
         self.folder = folder
         self.limit = limit
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise RollcallError(f"the spool folder {folder} cannot be made: {exc}") from None
 
     def add(self, seq: int, t: float, captured_at: datetime, jpeg: bytes) -> bool:
-        """Keep a frame; False (and nothing kept) once ``limit`` frames are waiting."""
+        """Keep a frame; False (and nothing kept) once ``limit`` frames are waiting. OSError
+        (a full disk, a folder gone read-only) leaves nothing of the frame behind."""
         if len(self) >= self.limit:
             return False
         stem = self.folder / f"{seq:09d}"
-        _write_synced(stem.with_suffix(".jpg"), jpeg)
-        meta = {"seq": seq, "t": t, "captured_at": captured_at.isoformat()}
-        # Renamed into place like the picture: a kill mid-write must not leave half a file
-        # that stops every later start (waiting() reads them all).
-        _write_synced(stem.with_suffix(".json"), json.dumps(meta).encode())
+        try:
+            _write_synced(stem.with_suffix(".jpg"), jpeg)
+            meta = {"seq": seq, "t": t, "captured_at": captured_at.isoformat()}
+            # Renamed into place like the picture: a kill mid-write must not leave half a file
+            # that stops every later start (waiting() reads them all).
+            _write_synced(stem.with_suffix(".json"), json.dumps(meta).encode())
+        except OSError:
+            for name in (".jpg.tmp", ".jpg", ".json.tmp"):
+                with contextlib.suppress(OSError):
+                    stem.with_suffix(name).unlink(missing_ok=True)
+            raise
         return True
 
     @property
@@ -182,15 +193,20 @@ class Spool:
                 # Written by an agent before stop 33 and cut short by a kill or a power loss:
                 # its time is lost with it, so the frame cannot be sent. Put aside, not fatal.
                 log.warning("spooled frame %s unreadable: set aside, not sent", meta_path.name)
-                meta_path.rename(meta_path.with_suffix(".json.unreadable"))
+                with contextlib.suppress(OSError):
+                    meta_path.rename(meta_path.with_suffix(".json.unreadable"))
                 continue
             out.append({**meta, "path": image})
         return out
 
     def remove(self, seq: int) -> None:
         stem = self.folder / f"{seq:09d}"
-        stem.with_suffix(".json").unlink(missing_ok=True)
-        stem.with_suffix(".jpg").unlink(missing_ok=True)
+        try:
+            stem.with_suffix(".json").unlink(missing_ok=True)
+            stem.with_suffix(".jpg").unlink(missing_ok=True)
+        except OSError as exc:
+            # (A folder gone read-only.) Sent again later, the server counts it a duplicate.
+            log.warning("spooled frame %s could not be removed: %s", seq, exc)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.folder.glob("*.json"))
@@ -403,6 +419,7 @@ class Agent:
         self._backoff = 1.0
         self._retry_at = 0.0
         self._refusing = False
+        self._dropping: str | None = None  # why the last frame was not kept
         self._missed_runs: list[list[int]] = []  # [first, last] sample numbers not yet reported
         self._missing = False  # the last sampling time was missed (its run may still grow)
 
@@ -457,11 +474,7 @@ class Agent:
                 break
             ft = frame.t + offset
             end_t = max(end_t, ft)
-            captured_at = self._now()  # when the agent took it, for the server's lag
-            if not self.spool.add(seq, ft, captured_at, encode(frame.image)):
-                self.status.dropped += 1
-                self.status.notes.append(f"spool full: sample {seq} not kept")
-            self.status.queued = len(self.spool)
+            self._keep(seq, ft, encode(frame.image))
             until = None
             if self.source.live and upcoming:
                 due_in = _due_in(upcoming, started, self._now())
@@ -472,6 +485,27 @@ class Agent:
                 self._report_missed()
             self.report(self.status)
         return self._end(end_t)
+
+    def _keep(self, seq: int, t: float, jpeg: bytes) -> bool:
+        """Spool a frame taken now; False when it cannot be kept (the spool is full, or its
+        disk: that used to end the agent with a traceback), counted, with one note for each
+        run of them (a camera offline for hours drops thousands)."""
+        captured_at = self._now()  # when the agent took it, for the server's lag
+        try:
+            kept = self.spool.add(seq, t, captured_at, jpeg)
+            why = "spool full"
+        except OSError as exc:
+            kept, why = False, f"spool folder unwritable ({exc.strerror or exc})"
+        self.status.queued = len(self.spool)
+        if kept:
+            self._dropping = None
+            return True
+        self.status.dropped += 1
+        if self._dropping != why:
+            log.warning("%s: %s %s not kept", why, self.status.unit, seq)
+            self.status.notes.append(f"{why}: {self.status.unit}s from {seq} on not kept")
+        self._dropping = why
+        return False
 
     def _skew(self) -> timedelta:
         return getattr(self.client, "skew", None) or timedelta(0)
@@ -565,7 +599,6 @@ class Agent:
             known = [float(t) for t in have if t is not None]
             start = max(known) + 1.0 / fps if known else 0.0
         end_t = 0.0
-        dropping = False
         line = info.get("line") or self.options.line
         ahead = -(offset + self.source.elapsed()) if self.source.live else 0.0
         if ahead > 0:
@@ -594,16 +627,8 @@ class Agent:
                 end_t = self.options.duration
                 break
             end_t = max(end_t, ft)
-            if not self.spool.add(seq, ft, self._now(), encode(frame.image)):
-                # A camera offline for hours drops thousands: one note for each outage.
-                if not dropping:
-                    self.status.notes.append(f"spool full: frames from {seq} on not kept")
-                dropping = True
-                self.status.dropped += 1
-            else:
-                dropping = False
+            self._keep(seq, ft, encode(frame.image))
             seq += 1
-            self.status.queued = len(self.spool)
             # A recording is read as fast as the server takes its frames; a live camera never
             # waits for the server (its frames go to the spool).
             if self.source.live:
