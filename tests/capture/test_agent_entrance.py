@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 import requests
 
 from rollcall.capture.agent import Agent, AgentOptions, Spool
@@ -111,3 +112,29 @@ def test_a_live_entrance_sends_its_frames_while_it_runs(tmp_path: Path) -> None:
     assert len(during) >= 20, f"sent while running: {during}"
     assert during == list(range(42, 42 + len(during))), "in order, none twice"
     assert status.sent == len(server.received) and len(spool) == 0
+
+
+def test_an_entrance_camera_lost_for_good_finishes_after_its_last_frame(tmp_path: Path) -> None:
+    """The camera did not come back: the agent ended at once, without a word to the server."""
+    from rollcall.errors import SourceError
+
+    class Lost(Camera):
+        def read(self, not_before: float = 0.0) -> Frame:
+            if self.n >= 10:
+                raise SourceError("camera:0 stopped delivering frames")
+            return super().read(not_before)
+
+    class Ending(Healthy):
+        ended: float | None = None
+
+        def finish(self, session: str, end_t: float) -> None:
+            self.ended = end_t
+
+    camera = Lost()
+    server = Ending(camera)
+    options = AgentOptions(server="http://unused", token="t", session="door", source="camera:0")
+    spool = Spool(tmp_path / "spool", 2000)
+    with pytest.raises(SourceError, match="every frame was sent"):
+        Agent(options, camera, spool, client=server).run()
+    assert server.received == list(range(42, 52)) and len(spool) == 0
+    assert server.ended is not None and server.ended > 0

@@ -17,6 +17,7 @@ from tests.capture.test_agent_entrance import Camera
 
 from rollcall.capture.agent import MIN_UPLOAD_TIME, Agent, AgentOptions, Spool
 from rollcall.capture.stream import LATE_SKIP_S
+from rollcall.errors import SourceError
 from rollcall.vision.types import Frame
 
 
@@ -446,3 +447,72 @@ def test_a_full_disk_under_the_spool_drops_frames_with_a_note_not_the_agent(
     ), status.notes
     names = sorted(p.name for p in spool.folder.glob("0*"))
     assert names == [f"00000000{k}.{ext}" for k in (2, 8, 9) for ext in ("jpg", "json")], names
+
+
+class Dying(Camera):
+    """A live source lost for good after ``frames`` frames (past its reconnect timeout), as
+    the network comes back."""
+
+    def __init__(self, server: Server, frames: int) -> None:
+        super().__init__()
+        self.server, self.frames = server, frames
+
+    def read(self, not_before: float = 0.0) -> Frame:
+        if self.n >= self.frames:
+            self.server.outage_after = None
+            raise SourceError("camera:0 stopped delivering frames and did not come back within "
+                              "30 s")  # fmt: skip
+        return super().read(not_before)
+
+
+class Ending(Server):
+    ended: float | None = None
+
+    def finish(self, session: str, end_t: float) -> None:
+        if not self.online:
+            raise requests.ConnectionError("no route to host")
+        self.ended = end_t
+
+
+def test_a_source_lost_for_good_sends_its_backlog_and_finishes_before_the_agent_ends(
+    tmp_path: Path,
+) -> None:
+    """The camera does not come back while the network does (a power blip: the network is back
+    in seconds, the camera takes minutes to boot): the agent ended at once, with the frames
+    of the outage in its spool, the missed sampling times untold and the session never told
+    it ends. It now sends them, tells them, and finishes the session (as `rollcall run` closes
+    one whose source is lost) before it ends with one line."""
+    started = datetime.now(UTC) - timedelta(minutes=2)  # joined late: sampling times missed
+    server = Ending(started, uploads_before_outage=0)
+    spool = Spool(tmp_path / "spool", 2000)
+    camera = Dying(server, frames=4)
+    with pytest.raises(SourceError) as lost:
+        Agent(_options(), camera, spool, client=server).run()
+    said = str(lost.value)
+    assert said.startswith("camera:0 stopped delivering frames") and "\n" not in said
+    assert "every frame was sent" in said, said
+    taken = [seq for seq, _ in server.received]
+    assert len(taken) == 4 and len(spool) == 0
+    assert server.holes == [(0, taken[0] - 1)]
+    assert server.ended == max(t for _, t in server.received)
+
+
+def test_a_source_lost_while_the_server_is_away_leaves_the_session_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server does not come back within the agent's last try: the frames wait in the
+    spool and the session stays open (finished, it would close before they arrive)."""
+    from rollcall.capture import agent as agent_module
+
+    monkeypatch.setattr(agent_module, "SOURCE_LOST_BUDGET", 3.0)
+    server = Ending(datetime.now(UTC), uploads_before_outage=0)
+    camera = Dying(server, frames=3)
+    camera.server = Server(server.started)  # (the network does not come back)
+    spool = Spool(tmp_path / "spool", 2000)
+    begun = time.monotonic()
+    with pytest.raises(SourceError) as lost:
+        Agent(_options(), camera, spool, client=server).run()
+    assert time.monotonic() - begun < 10
+    assert f"3 frame(s) not yet sent wait in {spool.folder}" in str(lost.value)
+    assert "the session stays open" in str(lost.value)
+    assert len(spool) == 3 and server.ended is None

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import cv2
 import numpy as np
@@ -49,6 +50,9 @@ REFILL_TIMEOUT = 5.0
 MIN_UPLOAD_TIME = 2.0
 ENTRANCE_UPLOAD_BUDGET = MIN_UPLOAD_TIME + 0.25
 STOP_UPLOAD_BUDGET = 5.0
+# A source gone for good (not back within --reconnect-timeout): the backlog is sent for this
+# long before the agent ends.
+SOURCE_LOST_BUDGET = 60.0
 
 
 class AgentRefused(RollcallError):
@@ -468,7 +472,10 @@ class Agent:
                 if t < now_t - LATE_SKIP_S:
                     self._missed(seq, t)
                     continue
-            frame = self.source.read(not_before=max(0.0, t - offset))
+            try:
+                frame = self.source.read(not_before=max(0.0, t - offset))
+            except SourceError as exc:
+                self._source_lost(exc, end_t)
             if frame is None:
                 ended = True
                 break
@@ -577,6 +584,43 @@ class Agent:
         self.report(self.status)
         return self.status
 
+    def _source_lost(self, exc: SourceError, end_t: float) -> NoReturn:
+        """The source is gone for good: it ended the agent at once, with the backlog of an
+        outage in the spool (the network back in seconds, a camera taking minutes to boot),
+        the missed times untold and the session never told it ends. They are sent for a
+        while; with every frame sent the session is finished at its last frame (as `rollcall
+        run` closes one whose source is lost), and the agent ends with one line."""
+        log.warning("%s", exc)
+        deadline = time.monotonic() + SOURCE_LOST_BUDGET
+        while len(self.spool) and not self.should_stop():
+            now = time.monotonic()
+            if deadline - max(now, self._retry_at) < MIN_UPLOAD_TIME:
+                break
+            if now < self._retry_at:
+                time.sleep(min(1.0, self._retry_at - now))
+                continue
+            self._flush(until=deadline)
+        self._report_missed(everything=True)
+        self.report(self.status)
+        if waiting := len(self.spool):
+            raise SourceError(
+                f"{exc}; {waiting} frame(s) not yet sent wait in {self.spool.folder}: the session "
+                "stays open (run the agent again once the source is back, or close the session)"
+            ) from None
+        if not self.should_stop():
+            try:
+                self.client.finish(self.options.session, end_t)
+            except (requests.RequestException, OSError):
+                pass
+            else:
+                raise SourceError(
+                    f"{exc}; every frame was sent and the session ends at {end_t:.0f} s"
+                ) from None
+        raise SourceError(
+            f"{exc}; every frame was sent, and the session stays open (close it on its sheet, "
+            "or run the agent again once the source is back)"
+        ) from None
+
     def _run_entrance(self, info: dict, offset: float) -> AgentStatus:
         """Every frame at the session's fps (the newest wins on a live source), numbered on
         from what the server and the spool already have, so a restarted agent goes on."""
@@ -606,8 +650,13 @@ class Agent:
                 f"session {self.options.session!r} starts in {ahead:.0f} s: frames before then "
                 "are not kept"
             )
-        for frame in frames_at(self.source, fps, start=max(0.0, start)):
-            if self.should_stop():
+        frames = frames_at(self.source, fps, start=max(0.0, start))
+        while True:
+            try:
+                frame = next(frames, None)
+            except SourceError as exc:
+                self._source_lost(exc, end_t)
+            if frame is None or self.should_stop():
                 break
             if line:
                 # Told where the camera is (the server only logs it): given in another
