@@ -516,3 +516,30 @@ def test_a_source_lost_while_the_server_is_away_leaves_the_session_open(
     assert f"3 frame(s) not yet sent wait in {spool.folder}" in str(lost.value)
     assert "the session stays open" in str(lost.value)
     assert len(spool) == 3 and server.ended is None
+
+
+def test_what_a_kill_or_power_loss_left_in_the_spool_is_cleaned_at_start(tmp_path: Path) -> None:
+    """Temporary files, a picture without its time (killed between its two renames, or between
+    a sent frame's two deletions), a time without its picture and a time set aside unreadable
+    stayed in the spool for ever, outside its limit. They are removed when the agent starts,
+    with one note; the frame that is whole is sent."""
+    folder = tmp_path / "spool"
+    spool = Spool(folder, 2000)
+    assert spool.add(3, 90.0, datetime.now(UTC), b"jpeg-3")
+    leftovers = {"000000007.jpg.tmp": b"x" * 5000, "000000008.json.tmp": b'{"seq": 8',
+                 "000000005.jpg": b"y" * 5000, "000000005.json.unreadable": b'{"seq": 5',
+                 "000000006.jpg": b"z" * 5000, "000000009.json": b'{"seq": 9, "t": 270.0}',
+                 "agent-id.tmp": b"f00"}  # fmt: skip
+    for name, data in leftovers.items():
+        (folder / name).write_bytes(data)
+    camera = Camera()
+    server = Server(datetime.now(UTC))
+    status = Agent(_options(), camera, spool, client=server,
+                   should_stop=lambda: camera.n >= 2).run()  # fmt: skip
+    assert [seq for seq, _ in server.received][:1] == [3]
+    assert not [name for name in leftovers if (folder / name).exists()]
+    assert len(spool) == 0
+    assert (
+        "removed 7 file(s) a kill or power loss left in the spool folder (parts of frames that "
+        "cannot be sent)" in status.notes
+    ), status.notes

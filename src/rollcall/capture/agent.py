@@ -170,6 +170,29 @@ class Spool:
             raise
         return True
 
+    def tidy(self) -> int:
+        """Remove what a kill or power loss left (how many files): temporary files, a picture
+        without its time (killed between its two renames, or a sent frame's two deletions), a
+        time without its picture, a time set aside unreadable. None of them can be sent, and
+        they stayed for ever outside ``limit``. Only while no agent writes here."""
+        doomed = list(self.folder.glob("*.tmp")) + list(self.folder.glob("*.json.unreadable"))
+        for image in self.folder.glob("*.jpg"):
+            if not image.with_suffix(".json").is_file():
+                doomed.append(image)
+        for meta in self.folder.glob("*.json"):
+            if not meta.with_suffix(".jpg").is_file():
+                doomed.append(meta)
+        removed = 0
+        for path in doomed:
+            try:
+                path.unlink(missing_ok=True)
+                removed += 1
+            except OSError as exc:
+                log.warning("%s could not be removed from the spool: %s", path.name, exc)
+        if removed:
+            log.warning("removed %s file(s) a kill or power loss left in %s", removed, self.folder)
+        return removed
+
     @property
     def instance(self) -> str:
         """This agent's id for the server (web.agent_api._hold), kept in the spool folder:
@@ -428,6 +451,12 @@ class Agent:
         self._missing = False  # the last sampling time was missed (its run may still grow)
 
     def run(self) -> AgentStatus:
+        if removed := self.spool.tidy():
+            self.status.notes.append(
+                f"removed {removed} file(s) a kill or power loss left in the spool folder (parts "
+                "of frames that cannot be sent)"
+            )
+            self.status.queued = len(self.spool)
         info = self._connect_until_done(lambda: self.client.open(self.options))
         self.status.notes += settings_ignored(self.options, info)
         started = datetime.fromisoformat(info["started_at"])
