@@ -543,3 +543,26 @@ def test_what_a_kill_or_power_loss_left_in_the_spool_is_cleaned_at_start(tmp_pat
         "removed 7 file(s) a kill or power loss left in the spool folder (parts of frames that "
         "cannot be sent)" in status.notes
     ), status.notes
+
+
+def test_a_second_agent_on_the_same_spool_folder_is_refused(tmp_path: Path) -> None:
+    """A copy left running, or an autostart and a manual start: both used the same spool folder
+    and so the same agent id, the server took them for one agent, and they wrote and deleted
+    each other's frames (two entrance cameras interleaved on one session). The second is
+    refused at once, naming the first, and touches nothing in the folder."""
+    import os
+
+    from rollcall.errors import RollcallError
+
+    folder = tmp_path / "spool"
+    first = Spool(folder, 2000)
+    first.lock()
+    (folder / "000000004.jpg.tmp").write_bytes(b"being written by the first agent")
+    camera = Camera()
+    with pytest.raises(RollcallError, match=f"another agent \\(pid {os.getpid()}\\) uses"):
+        Agent(_options(), camera, Spool(folder, 2000), client=Server(datetime.now(UTC))).run()
+    assert camera.n == 0 and (folder / "000000004.jpg.tmp").exists()
+    first.unlock()  # (the first agent ended: the next one goes on)
+    status = Agent(_options(), camera, Spool(folder, 2000), client=Server(datetime.now(UTC)),
+                   should_stop=lambda: camera.n >= 2).run()  # fmt: skip
+    assert camera.n == 2 and status.sent >= 1

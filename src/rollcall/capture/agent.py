@@ -146,6 +146,7 @@ class Spool:
     def __init__(self, folder: Path, limit: int) -> None:
         self.folder = folder
         self.limit = limit
+        self._lock_fd: int | None = None  # held while an agent runs on the folder (lock())
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
@@ -169,6 +170,35 @@ class Spool:
                     stem.with_suffix(name).unlink(missing_ok=True)
             raise
         return True
+
+    def lock(self) -> None:
+        """Hold the folder for this agent's lifetime. A second agent on it (a copy left
+        running, an autostart and a manual start) shared its agent id, so the server took
+        both for one, and they wrote and deleted each other's frames: refused at once."""
+        path = self.folder / "lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _lock_file(fd)
+        except OSError:
+            try:
+                os.lseek(fd, 0, os.SEEK_SET)
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            except OSError:  # (Windows: the holder's locked byte cannot be read)
+                holder = "?"
+            os.close(fd)
+            raise RollcallError(
+                f"another agent (pid {holder}) uses the spool folder {self.folder}: stop it "
+                "first (one agent per session on a computer)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # (the lock goes with it; the file stays, for the next agent)
 
     def tidy(self) -> int:
         """Remove what a kill or power loss left (how many files): temporary files, a picture
@@ -249,6 +279,18 @@ def _write_synced(path: Path, data: bytes) -> None:
         out.flush()
         os.fsync(out.fileno())
     tmp.replace(path)
+
+
+def _lock_file(fd: int) -> None:
+    """An exclusive lock on an open file, held until it is closed; OSError if another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 class NotTheApi(requests.RequestException):
@@ -451,12 +493,19 @@ class Agent:
         self._missing = False  # the last sampling time was missed (its run may still grow)
 
     def run(self) -> AgentStatus:
-        if removed := self.spool.tidy():
-            self.status.notes.append(
-                f"removed {removed} file(s) a kill or power loss left in the spool folder (parts "
-                "of frames that cannot be sent)"
-            )
-            self.status.queued = len(self.spool)
+        self.spool.lock()  # (before tidying: another agent's frames being written are not ours)
+        try:
+            if removed := self.spool.tidy():
+                self.status.notes.append(
+                    f"removed {removed} file(s) a kill or power loss left in the spool folder "
+                    "(parts of frames that cannot be sent)"
+                )
+                self.status.queued = len(self.spool)
+            return self._run()
+        finally:
+            self.spool.unlock()
+
+    def _run(self) -> AgentStatus:
         info = self._connect_until_done(lambda: self.client.open(self.options))
         self.status.notes += settings_ignored(self.options, info)
         started = datetime.fromisoformat(info["started_at"])
