@@ -176,7 +176,10 @@ class Spool:
         running, an autostart and a manual start) shared its agent id, so the server took
         both for one, and they wrote and deleted each other's frames: refused at once."""
         path = self.folder / "lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise RollcallError(f"the spool folder {self.folder} cannot be used: {exc}") from None
         try:
             _lock_file(fd)
         except OSError:
