@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -555,3 +556,104 @@ def test_the_agent_measures_how_far_its_clock_is_from_the_servers(
     assert made_up.status_code == 202
     with app.extensions["rollcall"].db.session() as s:
         assert get_session(s, "algebra-2").agent_lag is None
+
+
+class _Ended:
+    """A recording already read to its end: the agent only sends what its spool holds."""
+
+    live, duration, recorded_at, name = False, 600.0, None, "rec.mp4"
+
+    def read(self, not_before: float = 0.0) -> None:
+        return None
+
+    def elapsed(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_spooled_frame_the_server_refuses_is_dropped_not_retried_for_ever(
+    app: Flask, dispatched: Dispatched, tmp_path
+) -> None:  # noqa: ANN001
+    """A zero-byte picture (what a power loss can leave under a frame's name) is refused with
+    415: it was taken for an outage ("server unreachable"), retried every 30 s at the head of
+    the spool, and no frame behind it was ever sent (a recording's agent never finished). It
+    is dropped with a note, and the frames behind it go."""
+    from rollcall.capture.agent import Agent, AgentOptions, ServerClient, Spool
+
+    token = _agent_token(app, "ivy", "Algebra")
+    with served(app) as url:
+        options = AgentOptions(url, token, "algebra-2", "rec.mp4", course="Algebra", seed=3)
+        spool = Spool(tmp_path / "spool", 100)
+        client = ServerClient(url, token, spool.instance)
+        due = client.open(options)["next"]
+        now = datetime.now(UTC)
+        spool.add(0, due[0]["t"], now, b"")
+        spool.add(1, due[1]["t"], now, _jpeg())
+        spool.add(2, due[2]["t"], now, _jpeg())
+        deadline = time.monotonic() + 20  # (it used to wait for an empty spool for ever)
+        status = Agent(options, _Ended(), spool, client=client,
+                       should_stop=lambda: time.monotonic() > deadline).run()  # fmt: skip
+    assert _frames(app) == 2 and len(spool) == 0
+    assert status.connected and status.sent == 2 and status.dropped == 1
+    assert any(n.startswith("sample 0 refused (415): the frame must be a JPEG") for n in
+               status.notes), status.notes  # fmt: skip
+    with app.extensions["rollcall"].db.session() as s:
+        assert get_session(s, "algebra-2").close_at is not None, "and the agent said finish"
+
+
+def test_spooled_frames_are_on_disk_before_they_are_named(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Renamed into place without an fsync, a frame's picture could be empty after a power loss
+    under its final name (and was then refused by the server for ever)."""
+    import os
+
+    from rollcall.capture.agent import Spool
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    spool = Spool(tmp_path / "spool", 10)
+    assert spool.add(4, 120.0, datetime.now(UTC), _jpeg())
+    assert [os.path.basename(p) for p in synced] == ["000000004.jpg.tmp", "000000004.json.tmp"]
+
+
+def test_an_entrance_starting_in_a_moment_keeps_no_frame_from_before_its_start(
+    app: Flask, dispatched: Dispatched, tmp_path
+) -> None:  # noqa: ANN001
+    """An entrance set up a little before its --started-at (or on a computer whose clock is a
+    little ahead) stamped the camera's first frames with t < 0; the server refused the first
+    (400, "t must be at least 0"), the agent took that for a refusal of the session and
+    exited, and every later start exited on the same frame at the head of its spool. Now the
+    frames of before the start are not kept, and such a frame an older agent spooled is
+    dropped with a note."""
+    from datetime import timedelta
+
+    from tests.capture.test_agent_entrance import Paced
+
+    from rollcall.capture.agent import Agent, AgentOptions, Spool
+
+    token = _agent_token(app, "ivy", "Algebra")
+    start = datetime.now(UTC) + timedelta(seconds=3)
+    options = AgentOptions("http://x", token, "door-2", "camera:0", course="Algebra",
+                           mode="entrance", fps=8.0, started_at=start)  # fmt: skip
+    spool = Spool(tmp_path / "spool", 2000)
+    spool.add(0, -179.2, datetime.now(UTC), _jpeg())  # what the older agent left
+    with served(app) as url:
+        options = AgentOptions(**{**options.__dict__, "server": url})
+        camera = Paced()
+        stop_at = time.monotonic() + 5
+        status = Agent(options, camera, spool,
+                       should_stop=lambda: time.monotonic() > stop_at).run()  # fmt: skip
+    with app.extensions["rollcall"].db.session() as s:
+        stored = s.scalars(select(Frame.t)).all()
+    assert len(stored) >= 8 and min(stored) >= 0.0, stored
+    assert len(spool) == 0 and status.dropped == 1
+    assert any(n.startswith("frame 0 refused (400): t must be at least 0") for n in
+               status.notes), status.notes  # fmt: skip
+    assert any("starts in" in n and "frames before then are not kept" in n for n in status.notes)

@@ -10,14 +10,17 @@ the backlog, oldest first, when the server is back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import cv2
 import numpy as np
@@ -38,14 +41,36 @@ BACKFILL_AHEAD = 20  # frames of a recording read ahead of the server's acknowle
 # out at most 100 at a time).
 KNOWN_AHEAD, REFILL_BELOW, REFILL_EVERY = 100, 40, 30.0
 REFILL_TIMEOUT = 5.0
-# A live source's uploads stop this long before its next capture is due, and an entrance
-# camera's are given this long per frame read (MIN_UPLOAD_TIME is the least any upload gets).
-MIN_UPLOAD_TIME, ENTRANCE_UPLOAD_BUDGET = 2.0, 2.0
+# A live source's uploads stop before its next capture is due: one is started only while
+# MIN_UPLOAD_TIME is left (the first of a flush always is: its budget is at least that long).
+# An entrance camera's flush may start uploads for a quarter of a second per frame read, so a
+# backlog drains while the camera still keeps a few frames a second. (Its budget was exactly
+# MIN_UPLOAD_TIME, always a little short of it by the check: a live entrance sent nothing
+# until it was stopped.)
+MIN_UPLOAD_TIME = 2.0
+ENTRANCE_UPLOAD_BUDGET = MIN_UPLOAD_TIME + 0.25
 STOP_UPLOAD_BUDGET = 5.0
+# A source gone for good (not back within --reconnect-timeout): the backlog is sent for this
+# long before the agent ends.
+SOURCE_LOST_BUDGET = 60.0
 
 
 class AgentRefused(RollcallError):
     """The server refused for good (bad token, no right to this session, session closed)."""
+
+
+class FrameRefused(RollcallError):
+    """The server refused this one frame (its picture, its time): sending it again cannot
+    help, and the frames behind it must not wait for it."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"refused ({status}): {reason}" if status else f"not sendable: {reason}")
+        self.status, self.reason = status, reason
+
+
+# What the server answers about the frame itself (web.agent_api.upload_frame: a bad field or
+# time, a picture too large, not a JPEG, undecodable or not due yet), not about the agent.
+FRAME_REFUSALS = (400, 413, 415, 422)
 
 
 class SlowDown(requests.RequestException):
@@ -121,23 +146,85 @@ class Spool:
     def __init__(self, folder: Path, limit: int) -> None:
         self.folder = folder
         self.limit = limit
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock_fd: int | None = None  # held while an agent runs on the folder (lock())
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise RollcallError(f"the spool folder {folder} cannot be made: {exc}") from None
 
     def add(self, seq: int, t: float, captured_at: datetime, jpeg: bytes) -> bool:
-        """Keep a frame; False (and nothing kept) once ``limit`` frames are waiting."""
+        """Keep a frame; False (and nothing kept) once ``limit`` frames are waiting. OSError
+        (a full disk, a folder gone read-only) leaves nothing of the frame behind."""
         if len(self) >= self.limit:
             return False
         stem = self.folder / f"{seq:09d}"
-        tmp = stem.with_suffix(".jpg.tmp")
-        tmp.write_bytes(jpeg)
-        tmp.replace(stem.with_suffix(".jpg"))
-        meta = {"seq": seq, "t": t, "captured_at": captured_at.isoformat()}
-        # Renamed into place like the picture: a kill mid-write must not leave half a file
-        # that stops every later start (waiting() reads them all).
-        tmp = stem.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(meta))
-        tmp.replace(stem.with_suffix(".json"))
+        try:
+            _write_synced(stem.with_suffix(".jpg"), jpeg)
+            meta = {"seq": seq, "t": t, "captured_at": captured_at.isoformat()}
+            # Renamed into place like the picture: a kill mid-write must not leave half a file
+            # that stops every later start (waiting() reads them all).
+            _write_synced(stem.with_suffix(".json"), json.dumps(meta).encode())
+        except OSError:
+            for name in (".jpg.tmp", ".jpg", ".json.tmp"):
+                with contextlib.suppress(OSError):
+                    stem.with_suffix(name).unlink(missing_ok=True)
+            raise
         return True
+
+    def lock(self) -> None:
+        """Hold the folder for this agent's lifetime. A second agent on it (a copy left
+        running, an autostart and a manual start) shared its agent id, so the server took
+        both for one, and they wrote and deleted each other's frames: refused at once."""
+        path = self.folder / "lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise RollcallError(f"the spool folder {self.folder} cannot be used: {exc}") from None
+        try:
+            _lock_file(fd)
+        except OSError:
+            try:
+                os.lseek(fd, 0, os.SEEK_SET)
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            except OSError:  # (Windows: the holder's locked byte cannot be read)
+                holder = "?"
+            os.close(fd)
+            raise RollcallError(
+                f"another agent (pid {holder}) uses the spool folder {self.folder}: stop it "
+                "first (one agent per session on a computer)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # (the lock goes with it; the file stays, for the next agent)
+
+    def tidy(self) -> int:
+        """Remove what a kill or power loss left (how many files): temporary files, a picture
+        without its time (killed between its two renames, or a sent frame's two deletions), a
+        time without its picture, a time set aside unreadable. None of them can be sent, and
+        they stayed for ever outside ``limit``. Only while no agent writes here."""
+        doomed = list(self.folder.glob("*.tmp")) + list(self.folder.glob("*.json.unreadable"))
+        for image in self.folder.glob("*.jpg"):
+            if not image.with_suffix(".json").is_file():
+                doomed.append(image)
+        for meta in self.folder.glob("*.json"):
+            if not meta.with_suffix(".jpg").is_file():
+                doomed.append(meta)
+        removed = 0
+        for path in doomed:
+            try:
+                path.unlink(missing_ok=True)
+                removed += 1
+            except OSError as exc:
+                log.warning("%s could not be removed from the spool: %s", path.name, exc)
+        if removed:
+            log.warning("removed %s file(s) a kill or power loss left in %s", removed, self.folder)
+        return removed
 
     @property
     def instance(self) -> str:
@@ -166,18 +253,47 @@ class Spool:
                 # Written by an agent before stop 33 and cut short by a kill or a power loss:
                 # its time is lost with it, so the frame cannot be sent. Put aside, not fatal.
                 log.warning("spooled frame %s unreadable: set aside, not sent", meta_path.name)
-                meta_path.rename(meta_path.with_suffix(".json.unreadable"))
+                with contextlib.suppress(OSError):
+                    meta_path.rename(meta_path.with_suffix(".json.unreadable"))
                 continue
             out.append({**meta, "path": image})
         return out
 
     def remove(self, seq: int) -> None:
         stem = self.folder / f"{seq:09d}"
-        stem.with_suffix(".json").unlink(missing_ok=True)
-        stem.with_suffix(".jpg").unlink(missing_ok=True)
+        try:
+            stem.with_suffix(".json").unlink(missing_ok=True)
+            stem.with_suffix(".jpg").unlink(missing_ok=True)
+        except OSError as exc:
+            # (A folder gone read-only.) Sent again later, the server counts it a duplicate.
+            log.warning("spooled frame %s could not be removed: %s", seq, exc)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.folder.glob("*.json"))
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    """``data`` under ``path``, written to a temporary file, on the disk, then renamed: a power
+    loss right after a rename left an empty file under its final name (the data was still in
+    the cache), refused by the server."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(path)
+
+
+def _lock_file(fd: int) -> None:
+    """An exclusive lock on an open file, held until it is closed; OSError if another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 class NotTheApi(requests.RequestException):
@@ -242,11 +358,7 @@ class ServerClient:
         if response.status_code in (405, 501):
             self._wrong(response, first, f"HTTP {response.status_code}")
         if response.status_code in (401, 403, 404, 409, 400):
-            try:
-                message = response.json().get("error") or response.text
-            except ValueError:
-                message = response.text
-            raise AgentRefused(f"the server refused ({response.status_code}): {message}")
+            raise AgentRefused(f"the server refused ({response.status_code}): {_reason(response)}")
         response.raise_for_status()
         try:
             return response.json()
@@ -289,7 +401,8 @@ class ServerClient:
         return self._timed(lambda: self.http.get(url, params=params, timeout=timeout))
 
     def upload(self, session: str, frame: dict, backlog: int, timeout: float = TIMEOUT) -> str:
-        """'queued', 'duplicate' or 'late'; raises on a network error or a 5xx/429."""
+        """'queued', 'duplicate' or 'late'; raises on a network error or a 5xx/429, and
+        FrameRefused when this frame can never be accepted."""
         url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}/frames"
         data = {
             "seq": str(frame["seq"]),
@@ -297,11 +410,14 @@ class ServerClient:
             "captured_at": frame["captured_at"],
             "backlog": str(backlog),
         }
-        with open(frame["path"], "rb") as image:
-            files = {"image": ("frame.jpg", image, "image/jpeg")}
-            response = self.http.post(url, data=data, files=files, timeout=timeout)
-        if response.status_code == 422:
-            return "refused"  # e.g. not due yet: this frame can never be accepted
+        try:
+            image = Path(frame["path"]).read_bytes()
+        except OSError as exc:
+            raise FrameRefused(0, f"its spool file cannot be read ({exc.strerror})") from None
+        files = {"image": ("frame.jpg", image, "image/jpeg")}
+        response = self.http.post(url, data=data, files=files, timeout=timeout)
+        if response.status_code in FRAME_REFUSALS:
+            raise FrameRefused(response.status_code, _reason(response))
         return self._check(response)["status"]
 
     def missed(self, session: str, first: int, last: int, timeout: float = TIMEOUT) -> None:
@@ -311,6 +427,16 @@ class ServerClient:
     def finish(self, session: str, end_t: float) -> None:
         url = f"{self.base}/sessions/{requests.utils.quote(session, safe='')}/finish"
         self._check(self.http.post(url, json={"end_t": end_t}, timeout=TIMEOUT))
+
+
+def _reason(response: requests.Response) -> str:
+    """The server's one-line reason for a refusal."""
+    try:
+        body = response.json()
+        message = body.get("error") if isinstance(body, dict) else None
+    except ValueError:
+        message = None
+    return " ".join(str(message or response.text or response.reason).split())[:300]
 
 
 # What the server takes (web.agent_api.MAX_SIDE, MAX_FRAME_PIXELS), a little under.
@@ -365,10 +491,24 @@ class Agent:
         self._backoff = 1.0
         self._retry_at = 0.0
         self._refusing = False
+        self._dropping: str | None = None  # why the last frame was not kept
         self._missed_runs: list[list[int]] = []  # [first, last] sample numbers not yet reported
         self._missing = False  # the last sampling time was missed (its run may still grow)
 
     def run(self) -> AgentStatus:
+        self.spool.lock()  # (before tidying: another agent's frames being written are not ours)
+        try:
+            if removed := self.spool.tidy():
+                self.status.notes.append(
+                    f"removed {removed} file(s) a kill or power loss left in the spool folder "
+                    "(parts of frames that cannot be sent)"
+                )
+                self.status.queued = len(self.spool)
+            return self._run()
+        finally:
+            self.spool.unlock()
+
+    def _run(self) -> AgentStatus:
         info = self._connect_until_done(lambda: self.client.open(self.options))
         self.status.notes += settings_ignored(self.options, info)
         started = datetime.fromisoformat(info["started_at"])
@@ -413,17 +553,16 @@ class Agent:
                 if t < now_t - LATE_SKIP_S:
                     self._missed(seq, t)
                     continue
-            frame = self.source.read(not_before=max(0.0, t - offset))
+            try:
+                frame = self.source.read(not_before=max(0.0, t - offset))
+            except SourceError as exc:
+                self._source_lost(exc, end_t)
             if frame is None:
                 ended = True
                 break
             ft = frame.t + offset
             end_t = max(end_t, ft)
-            captured_at = self._now()  # when the agent took it, for the server's lag
-            if not self.spool.add(seq, ft, captured_at, encode(frame.image)):
-                self.status.dropped += 1
-                self.status.notes.append(f"spool full: sample {seq} not kept")
-            self.status.queued = len(self.spool)
+            self._keep(seq, ft, encode(frame.image))
             until = None
             if self.source.live and upcoming:
                 due_in = _due_in(upcoming, started, self._now())
@@ -434,6 +573,27 @@ class Agent:
                 self._report_missed()
             self.report(self.status)
         return self._end(end_t)
+
+    def _keep(self, seq: int, t: float, jpeg: bytes) -> bool:
+        """Spool a frame taken now; False when it cannot be kept (the spool is full, or its
+        disk: that used to end the agent with a traceback), counted, with one note for each
+        run of them (a camera offline for hours drops thousands)."""
+        captured_at = self._now()  # when the agent took it, for the server's lag
+        try:
+            kept = self.spool.add(seq, t, captured_at, jpeg)
+            why = "spool full"
+        except OSError as exc:
+            kept, why = False, f"spool folder unwritable ({exc.strerror or exc})"
+        self.status.queued = len(self.spool)
+        if kept:
+            self._dropping = None
+            return True
+        self.status.dropped += 1
+        if self._dropping != why:
+            log.warning("%s: %s %s not kept", why, self.status.unit, seq)
+            self.status.notes.append(f"{why}: {self.status.unit}s from {seq} on not kept")
+        self._dropping = why
+        return False
 
     def _skew(self) -> timedelta:
         return getattr(self.client, "skew", None) or timedelta(0)
@@ -505,6 +665,43 @@ class Agent:
         self.report(self.status)
         return self.status
 
+    def _source_lost(self, exc: SourceError, end_t: float) -> NoReturn:
+        """The source is gone for good: it ended the agent at once, with the backlog of an
+        outage in the spool (the network back in seconds, a camera taking minutes to boot),
+        the missed times untold and the session never told it ends. They are sent for a
+        while; with every frame sent the session is finished at its last frame (as `rollcall
+        run` closes one whose source is lost), and the agent ends with one line."""
+        log.warning("%s", exc)
+        deadline = time.monotonic() + SOURCE_LOST_BUDGET
+        while len(self.spool) and not self.should_stop():
+            now = time.monotonic()
+            if deadline - max(now, self._retry_at) < MIN_UPLOAD_TIME:
+                break
+            if now < self._retry_at:
+                time.sleep(min(1.0, self._retry_at - now))
+                continue
+            self._flush(until=deadline)
+        self._report_missed(everything=True)
+        self.report(self.status)
+        if waiting := len(self.spool):
+            raise SourceError(
+                f"{exc}; {waiting} frame(s) not yet sent wait in {self.spool.folder}: the session "
+                "stays open (run the agent again once the source is back, or close the session)"
+            ) from None
+        if not self.should_stop():
+            try:
+                self.client.finish(self.options.session, end_t)
+            except (requests.RequestException, OSError):
+                pass
+            else:
+                raise SourceError(
+                    f"{exc}; every frame was sent and the session ends at {end_t:.0f} s"
+                ) from None
+        raise SourceError(
+            f"{exc}; every frame was sent, and the session stays open (close it on its sheet, "
+            "or run the agent again once the source is back)"
+        ) from None
+
     def _run_entrance(self, info: dict, offset: float) -> AgentStatus:
         """Every frame at the session's fps (the newest wins on a live source), numbered on
         from what the server and the spool already have, so a restarted agent goes on."""
@@ -527,10 +724,20 @@ class Agent:
             known = [float(t) for t in have if t is not None]
             start = max(known) + 1.0 / fps if known else 0.0
         end_t = 0.0
-        dropping = False
         line = info.get("line") or self.options.line
-        for frame in frames_at(self.source, fps, start=max(0.0, start)):
-            if self.should_stop():
+        ahead = -(offset + self.source.elapsed()) if self.source.live else 0.0
+        if ahead > 0:
+            self.status.notes.append(
+                f"session {self.options.session!r} starts in {ahead:.0f} s: frames before then "
+                "are not kept"
+            )
+        frames = frames_at(self.source, fps, start=max(0.0, start))
+        while True:
+            try:
+                frame = next(frames, None)
+            except SourceError as exc:
+                self._source_lost(exc, end_t)
+            if frame is None or self.should_stop():
                 break
             if line:
                 # Told where the camera is (the server only logs it): given in another
@@ -538,20 +745,20 @@ class Agent:
                 line_note(str(line), frame.image, self.status.notes)
                 line = None
             ft = frame.t + offset
+            if ft < 0:
+                # Before the session's start (the camera set up early, or this computer's clock
+                # a little ahead when it made the session): the server takes no frame of before
+                # t = 0 (it refused each, and the agent ended on the first). Not read ahead to
+                # the start either: a stop must be heard meanwhile.
+                self._flush(until=time.monotonic() + ENTRANCE_UPLOAD_BUDGET)
+                self.report(self.status)
+                continue
             if self.options.duration is not None and ft > self.options.duration:
                 end_t = self.options.duration
                 break
             end_t = max(end_t, ft)
-            if not self.spool.add(seq, ft, self._now(), encode(frame.image)):
-                # A camera offline for hours drops thousands: one note for each outage.
-                if not dropping:
-                    self.status.notes.append(f"spool full: frames from {seq} on not kept")
-                dropping = True
-                self.status.dropped += 1
-            else:
-                dropping = False
+            self._keep(seq, ft, encode(frame.image))
             seq += 1
-            self.status.queued = len(self.spool)
             # A recording is read as fast as the server takes its frames; a live camera never
             # waits for the server (its frames go to the spool).
             if self.source.live:
@@ -585,16 +792,35 @@ class Agent:
         for i, frame in enumerate(waiting):
             timeout = TIMEOUT
             if until is not None:
+                # (The first always goes: time has passed since ``until`` was set, so a budget
+                # of MIN_UPLOAD_TIME is already a little under it here.)
                 left = until - time.monotonic()
-                if left < MIN_UPLOAD_TIME:
+                if i > 0 and left < MIN_UPLOAD_TIME:
                     return
-                timeout = min(TIMEOUT, left)
+                timeout = min(TIMEOUT, max(left, MIN_UPLOAD_TIME / 2))
             try:
                 result = self.client.upload(
                     self.options.session, frame, len(waiting) - i - 1, timeout
                 )
             except AgentRefused:
                 raise
+            except FrameRefused as refused:
+                # That frame only (a picture a power loss emptied, one too large, a time out of
+                # range): dropped, and the frames behind it go on. One note for a run of
+                # refusals (an entrance sends 8 frames a second).
+                self.status.connected = True
+                self._backoff = 1.0
+                log.warning("%s %s %s: dropped", self.status.unit, frame["seq"], refused)
+                if not self._refusing:
+                    self.status.notes.append(
+                        f"{self.status.unit} {frame['seq']} {refused}; dropped from the spool"
+                    )
+                self._refusing = True
+                self.status.dropped += 1
+                self.spool.remove(frame["seq"])
+                self.status.queued = len(self.spool)
+                self.report(self.status)
+                continue
             except SlowDown as slow:
                 # Reachable and busy: no growing backoff, just the pause it asked for.
                 self._retry_at = time.monotonic() + slow.retry_after
@@ -607,15 +833,7 @@ class Agent:
                 return
             self.status.connected = True
             self._backoff = 1.0
-            if result == "refused":
-                # One note for a run of refusals (an entrance sends 8 frames a second).
-                if not self._refusing:
-                    self.status.notes.append(
-                        f"{self.status.unit} {frame['seq']} refused by the server"
-                    )
-                self._refusing = True
-                self.status.dropped += 1
-            elif result == "duplicate":
+            if result == "duplicate":
                 self._refusing = False
                 self.status.duplicates += 1
             else:
