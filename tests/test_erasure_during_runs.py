@@ -182,3 +182,45 @@ def test_purge_takes_a_session_left_running_once_nothing_is_heard_of_it(home: Pa
     with db.session() as s:
         frames = s.execute(select(AttendanceSession.name).join(Frame)).scalars().all()
     assert frames == ["agent-still-there"]
+
+
+def test_an_export_tells_apart_names_that_hold_each_other(home: Path, tmp_path: Path) -> None:
+    """A review of the export's redaction: "Ann" was found inside "Ann Lee" and "Smith, Ann"
+    (a classmate's line was hers, "Smith, Ann" was split as two names: "Absent: Ann")."""
+    import zipfile
+
+    from rollcall.privacy import export_person
+    from rollcall.storage.models import OutboxMessage
+    from rollcall.storage.staff import AuditEntry
+
+    settings = Settings.from_env()
+    db = Database(settings)
+    with db.session() as s:
+        s.add_all([Person(name=n) for n in ("Ann", "Ann Lee", "Smith, Ann", "Bob")])
+        body = "Absent: Smith, Ann, Ann Lee\nLate: Ann, Bob\nLeft early: Ann Lee\n"
+        s.add(
+            OutboxMessage(
+                kind="session",
+                dedupe="s:1",
+                person_name=None,
+                recipient="ivy@school.example",
+                subject="CS101: 2 absent",
+                body=body,
+            )
+        )
+        roster = dict(subject="CS101", before=None, after=None, reason="add Ann Lee, Bob")
+        s.add(AuditEntry(actor="ivy", action="course.changed", session_name=None, **roster))
+
+    def exported(name: str) -> dict:
+        out = export_person(db, settings, name, tmp_path / f"{len(name)}.zip").path
+        with zipfile.ZipFile(out) as zf:
+            return json.loads(zf.read("person.json"))
+
+    ann = exported("Ann")
+    assert [m["body"] for m in ann["alert_emails"]] == ["Late: Ann"]
+    assert ann["staff_actions"] == []  # the roster change named Ann Lee, not her
+    lee = exported("Ann Lee")
+    assert [m["body"] for m in lee["alert_emails"]] == ["Absent: Ann Lee\nLeft early: Ann Lee"]
+    assert [a["reason"] for a in lee["staff_actions"]] == ["add Ann Lee, [another person]"]
+    smith = exported("Smith, Ann")
+    assert [m["body"] for m in smith["alert_emails"]] == ["Absent: Smith, Ann"]

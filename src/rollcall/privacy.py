@@ -237,35 +237,45 @@ def _erase_from_outbox(session: Session, name: str) -> None:
 
 
 ANOTHER = "[another person]"
+_SELF = "\x00self\x00"  # their name while a text is worked on: no comma, no word in it
 
 
-@dataclass
 class _Theirs:
     """What a text held about someone else says of this person, and no more: an export must
-    not hand them their classmates' absences, or a roster change's other names."""
+    not hand them their classmates' absences, or a roster change's other names.
 
-    naming: re.Pattern[str]
-    others: list[str]
+    Every enrolled name in a text is found at once, the longest first, so "Ann" is not found
+    inside "Ann Lee" (nor "Ann Lee" left as "[another person] Lee"), and a name with a comma
+    in it ("Smith, Ann") is one name, not two items of a list."""
+
+    def __init__(self, own: str, others: list[str]) -> None:
+        self.own = own
+        names = sorted({own, *others}, key=len, reverse=True)
+        self._names = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)")
+
+    def _marked(self, text: str) -> str:
+        return self._names.sub(lambda m: _SELF if m.group(0) == self.own else ANOTHER, text)
+
+    def names_them(self, *texts: str | None) -> bool:
+        """Whether any of the texts names them (not merely a name that holds theirs)."""
+        return any(_SELF in self._marked(t) for t in texts if t)
 
     def text(self, value: str | None) -> str | None:
         """The text with everyone else enrolled named in it taken out."""
         if not value:
             return value
-        for other in self.others:
-            if other in value:
-                value = _naming(other).sub(ANOTHER, value)
-        return value
+        return self._marked(value).replace(_SELF, self.own)
 
     def lines(self, body: str) -> str:
         """Only the lines that name them; of a list ("Absent: Ann, Virat"), only them."""
         kept = []
-        for line in body.splitlines():
-            if not self.naming.search(line):
+        for line in self._marked(body).splitlines():
+            if _SELF not in line:
                 continue
             head, sep, items = line.partition(": ")
             if sep and ", " in items:
-                line = head + sep + ", ".join(i for i in items.split(", ") if self.naming.search(i))
-            kept.append(self.text(line.strip()) or "")
+                line = head + sep + ", ".join(i for i in items.split(", ") if _SELF in i)
+            kept.append(line.strip().replace(_SELF, self.own))
         return "\n".join(kept)
 
 
@@ -351,9 +361,8 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
     """A zip of everything rollcall holds about a person (subject access request)."""
     with db.session() as session:
         person = require_person(session, name)
-        naming = _naming(person.name)  # (compiled once, for every row it is tried on)
         others = [n for n in session.scalars(select(Person.name)) if n != person.name]
-        theirs = _Theirs(naming, others)
+        theirs = _Theirs(person.name, others)
         templates = session.scalars(
             select(Template).where(Template.person_id == person.id).order_by(Template.id)
         ).all()
@@ -373,7 +382,7 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
             .join(AttendanceSession, AttendanceSession.id == SessionEvent.session_id)
             .order_by(AttendanceSession.started_at, SessionEvent.t)
         ).all()
-        named_in = [(e, name) for e, name in naming_events if naming.search(e.detail)]
+        named_in = [(e, name) for e, name in naming_events if theirs.names_them(e.detail)]
         face_sessions = dict(
             session.execute(
                 select(AttendanceSession.id, AttendanceSession.name).where(
@@ -453,8 +462,7 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                 )
                 # Entries about them, and entries about something else that name them (a
                 # course's roster "add …, Tony, …": a DPO's review found them left out).
-                if a.subject == person.name
-                or any(naming.search(v or "") for v in (a.reason, a.before, a.after))
+                if a.subject == person.name or theirs.names_them(a.reason, a.before, a.after)
             ],
             # Alert emails about them (to them, their guardian, staff), sent or waiting.
             "alert_emails": [
@@ -487,7 +495,7 @@ def export_person(db: Database, settings: Settings, name: str, output: Path) -> 
                     .order_by(OutboxMessage.id)
                 )
                 # And the session summaries to staff that list them by name.
-                if m.person_name == person.name or naming.search(m.subject) or naming.search(m.body)
+                if m.person_name == person.name or theirs.names_them(m.subject, m.body)
             ],
             # Every sample in which a face was taken for them: where, and how alike it was.
             "sightings": [
