@@ -84,6 +84,7 @@ def test_a_run_still_going_writes_no_event_or_face_of_someone_erased(home: Path)
             # A photo of her held up, and a face most like her: her face either way.
             UnknownSighting(100.0, box, face(70), 0.7, "Ann", reason="picture"),
             UnknownSighting(100.0, box, face(80), 0.3, None),
+            UnknownSighting(100.0, box, face(85), 0.6, "Ann"),  # someone only like her
         ],
         faces=[FaceSighting(box, None, 0.79, True, candidate="Ann")],
     )
@@ -91,13 +92,18 @@ def test_a_run_still_going_writes_no_event_or_face_of_someone_erased(home: Path)
 
     with db.session() as s:
         events = s.execute(select(SessionEvent.kind, SessionEvent.detail)).all()
-        unknowns = s.scalars(select(UnknownFace.best_similarity)).all()
+        unknowns = s.execute(
+            select(UnknownFace.best_similarity, UnknownFace.candidate_id).order_by(
+                UnknownFace.best_similarity
+            )
+        ).all()
         candidates = s.scalars(select(Sighting.candidate_id)).all()
     assert events == [("visitor", "enrolled but not expected")]  # Bob's
-    assert unknowns == [0.3]  # the stranger's face is kept for review, not hers
+    # Strangers' faces are kept for review, without her as their likeness; her picture goes.
+    assert unknowns == [(0.3, None), (0.6, None)]
     assert candidates == [None]
     crops = sorted((settings.evidence_dir / f"session-{sid}").glob("*.jpg"))
-    assert len(crops) == 2  # Bob's event and the stranger: nothing of Ann's
+    assert len(crops) == 3  # Bob's event and the two strangers: nothing of Ann's
 
 
 def test_a_sample_judged_while_someone_was_erased_does_not_write_them_back(home: Path) -> None:
@@ -176,6 +182,9 @@ def test_purge_takes_a_session_left_running_once_nothing_is_heard_of_it(home: Pa
             s.add(AttendanceRecord(session_id=row.id, person_id=ann.id, evidence_path=path))
             s.add(Frame(session_id=row.id, seq=90, t=3020.0, captured_at=long_ago, image=b"jpg"))
             crops[name] = crop
+    # Not even with --older-than 0: a session silent for less than a week is not abandoned.
+    weekend = long_ago + timedelta(days=2)  # its agent off since Friday, purged on Sunday
+    assert purge_evidence(db, settings, older_than_days=0, now=weekend).sessions == 0
     done = purge_evidence(db, settings, older_than_days=90)
     assert done.sessions == 1
     assert not crops["abandoned"].exists() and crops["agent-still-there"].exists()

@@ -179,13 +179,15 @@ def _erase_unnamed_sightings(session: Session, person: Person) -> None:
 
 
 def _lock_running_sessions(session: Session) -> None:
-    """Take the row lock of every session with a stored monitor state, in order, before
-    touching anything of the person's: a sample's writer takes its session's lock first too
-    (recorder._lock_session), so a sample judged with the person still enrolled is either
-    committed before the erasure reads its state, or after it, finding them gone."""
+    """Take the row lock of every running session, in order, before touching anything of the
+    person's: a sample's writer takes its session's lock first too (recorder._lock_session),
+    so a sample judged with the person still enrolled is either committed before the erasure
+    reads its state, or after it, finding them gone; and a session's first sample (no state
+    yet) cannot hold a row of theirs the erasure needs while waiting for one it holds. A
+    closed session has no writer, and is not held up."""
     session.scalars(
         select(AttendanceSession.id)
-        .where(AttendanceSession.id.in_(select(SessionState.session_id)))
+        .where(AttendanceSession.state == RUNNING)
         .order_by(AttendanceSession.id)
         .with_for_update(key_share=True)
     ).all()
@@ -236,6 +238,9 @@ def _erase_from_outbox(session: Session, name: str) -> None:
         message.body = named.sub(ERASED, message.body)
 
 
+# A running session nothing has been heard of (analysis, agent, lease) for this long at least
+# is abandoned, whatever the retention period (purge_evidence).
+ABANDONED_AFTER = timedelta(days=7)
 ANOTHER = "[another person]"
 _SELF = "\x00self\x00"  # their name while a text is worked on: no comma, no word in it
 
@@ -634,12 +639,15 @@ def purge_evidence(
         # abandoned (a run killed outright, an agent's session nobody closed): nothing heard
         # of it for as long. One that runs is left alone.
         clock = (now or datetime.now(UTC)).timestamp()
+        # Silent that long, and for ABANDONED_AFTER at least: an agent off for a weekend, or a
+        # purge with --older-than 0, must not empty a session still being taken.
+        abandoned = min(cutoff, (now or datetime.now(UTC)) - ABANDONED_AFTER)
         expired = [
             s
             for s in session.scalars(select(AttendanceSession))
             if (s.ended_at is not None and as_utc(s.ended_at) <= cutoff)
             or (s.ended_at is None and s.state != RUNNING and _last_analysed(s) <= cutoff)
-            or (s.state == RUNNING and not held(s, clock) and _last_heard(s) <= cutoff)
+            or (s.state == RUNNING and not held(s, clock) and _last_heard(s) <= abandoned)
         ]
         ids = [s.id for s in expired]
         if not ids:

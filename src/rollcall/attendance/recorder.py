@@ -30,7 +30,7 @@ from rollcall.attendance.lifecycle import (
     DELETED_MEANWHILE,
     SessionEnded,
 )
-from rollcall.attendance.monitor import IntervalChange, Mark, SampleOutcome
+from rollcall.attendance.monitor import PICTURE, IntervalChange, Mark, SampleOutcome
 from rollcall.storage.db import Database
 from rollcall.storage.evidence import read_image, write_crop
 from rollcall.storage.models import (
@@ -188,7 +188,13 @@ class SessionRecorder:
                 # a "visitor" event with their face, a photo of them a picture held up. Their
                 # face would be kept, tied to no one a later erasure or export could find.
                 events=[e for e in out.events if e.person is None or e.person in ids],
-                unknowns=[u for u in out.unknowns if u.candidate is None or u.candidate in ids],
+                # A picture held up of them is their face; a face that only looked like them
+                # is someone else's, kept for review without them, as an erasure keeps one.
+                unknowns=[
+                    u if u.candidate in ids else dataclasses.replace(u, candidate=None)
+                    for u in out.unknowns
+                    if u.candidate is None or u.candidate in ids or u.reason != PICTURE
+                ],
             )
         evidence = {
             m.person: self._write_crop(f"{ids[m.person]}-{tag}.jpg", m.evidence_crop)
