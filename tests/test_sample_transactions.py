@@ -37,14 +37,13 @@ def setup(tmp_path):  # noqa: ANN201
     return db, settings, engine, session_id
 
 
-def test_other_writers_go_on_while_a_sample_is_judged(setup, monkeypatch) -> None:  # noqa: ANN001
-    db, settings, engine, session_id = setup
-    path = settings.home / "rollcall.db"
+def writers_while_judged(path, monkeypatch) -> list:  # noqa: ANN001
+    """While the monitor judges each sample, another connection (the portal, a short busy
+    timeout) tries to write: the sample's seq when it could, the error when it could not."""
     real = AttendanceMonitor.observe
-    wrote = []
+    wrote: list = []
 
     def observe(self, seq, *args, **kwargs):  # noqa: ANN001, ANN202
-        # The portal (another connection, a short busy timeout) writes meanwhile.
         con = sqlite3.connect(path, timeout=0.5, isolation_level=None)
         try:
             con.execute("BEGIN IMMEDIATE")
@@ -57,6 +56,12 @@ def test_other_writers_go_on_while_a_sample_is_judged(setup, monkeypatch) -> Non
         return real(self, seq, *args, **kwargs)
 
     monkeypatch.setattr(AttendanceMonitor, "observe", observe)
+    return wrote
+
+
+def test_other_writers_go_on_while_a_sample_is_judged(setup, monkeypatch) -> None:  # noqa: ANN001
+    db, settings, engine, session_id = setup
+    wrote = writers_while_judged(settings.home / "rollcall.db", monkeypatch)
     analyzer = Analyzer(db, settings, engine)
     for seq in range(3):
         assert analyzer.analyze(session_id, seq, seq * 10.0, FRAME).outcome is not None
@@ -107,22 +112,7 @@ def test_other_writers_go_on_while_an_uploaded_frame_is_judged(setup, monkeypatc
         row = s.get(AttendanceSession, session_id)
         for seq in range(3):
             store_frame(s, row, Upload(seq, seq * 10.0, row.started_at, jpeg.tobytes()))
-    real = AttendanceMonitor.observe
-    wrote = []
-
-    def observe(self, seq, *args, **kwargs):  # noqa: ANN001, ANN202
-        con = sqlite3.connect(path, timeout=0.5, isolation_level=None)
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            con.execute("ROLLBACK")
-            wrote.append(seq)
-        except sqlite3.OperationalError as exc:
-            wrote.append(str(exc))
-        finally:
-            con.close()
-        return real(self, seq, *args, **kwargs)
-
-    monkeypatch.setattr(AttendanceMonitor, "observe", observe)
+    wrote = writers_while_judged(path, monkeypatch)
     drain(db, Analyzer(db, settings, engine), session_id)
     assert wrote == [0, 1, 2]
     with db.session() as s:
