@@ -358,11 +358,8 @@ def _snap_to_grid(tiles: list[Rect], masks: _Masks, frame: tuple[int, int]) -> l
         for c in [*xs, x, x + w - cw]:
             if c - ALIGNED <= x and x + w <= c + cw + ALIGNED:
                 return [((c, row), part)]
-        spanned: list[int] = []
-        for c in _levels([c for c in own or cols if c < x + w and c + cw > x]):
-            if not spanned or c >= spanned[-1] + cw:
-                spanned.append(c)
-        if len(spanned) > 1 and spanned[0] - ALIGNED <= x <= x + w <= spanned[-1] + cw + ALIGNED:
+        spanned = _chain(_levels([c for c in own or cols if c < x + w and c + cw > x]), x, w, cw)
+        if spanned:
             cut = [(c, max(x, c), min(x + w, c + cw)) for c in spanned]
             return [((c, row), (a, part[1], b - a, part[3])) for c, a, b in cut if b - a >= 2]
         return None
@@ -376,15 +373,8 @@ def _snap_to_grid(tiles: list[Rect], masks: _Masks, frame: tuple[int, int]) -> l
         if row is not None:
             placed = place(piece, row)
         else:
-            spanned = []
-            for r in rows:
-                if r < y + h and r + ch > y and (not spanned or r >= spanned[-1] + ch):
-                    spanned.append(r)
             placed = None
-            if (
-                len(spanned) > 1
-                and spanned[0] - ALIGNED <= y <= y + h <= spanned[-1] + ch + ALIGNED
-            ):
+            if spanned := _chain(rows, y, h, ch):
                 parts = [(r, max(y, r), min(y + h, r + ch)) for r in spanned]
                 each = [place((x, a, w, b - a), r) for r, a, b in parts if b - a >= 2]
                 if each and all(p is not None for p in each):
@@ -450,6 +440,19 @@ def _fits_cell(
     a = ALIGNED
     canvas, outside = canvas[a:-a, a:-a], outside[a:-a, a:-a]
     return not outside.any() or float(canvas[outside].mean()) <= CELL_CANVAS_SHARE
+
+
+def _chain(levels: list[int], start: int, length: int, size: int) -> list[int] | None:
+    """The grid's rows (columns) at ``levels`` that a piece from ``start``, ``length`` long,
+    runs across, each a tile past the one before; None unless it runs across more than one
+    and lies within them (a piece over a gutter the XY-cut did not see)."""
+    chain: list[int] = []
+    for v in levels:
+        if v < start + length and v + size > start and (not chain or v >= chain[-1] + size):
+            chain.append(v)
+    if len(chain) < 2 or not chain[0] - ALIGNED <= start:
+        return None
+    return chain if start + length <= chain[-1] + size + ALIGNED else None
 
 
 def _levels(values: list[float]) -> list[int]:
