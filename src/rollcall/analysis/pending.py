@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from functools import partial
 
 import cv2
 import numpy as np
@@ -197,14 +199,8 @@ def _sample(s: Session, db: Database, analyzer: Analyzer, row: AttendanceSession
     frame = next_frame(s, session_id)
     if frame is None:
         return _nothing_waiting(s, db, row)
-    image = decode(frame.image)
-    if image is None:
-        # Validated at upload; a frame that still cannot be read must not stall the rest.
-        log.warning("session %s: frame %s is unreadable; skipped", session_id, frame.seq)
-    else:
-        _log_sample(
-            session_id, frame.seq, analyzer.analyze_in(s, session_id, frame.seq, frame.t, image)
-        )
+    judge = partial(analyzer.analyze_in, s, session_id, frame.seq, frame.t)
+    _judge(session_id, frame.seq, frame.image, judge)
     s.delete(frame)
     return None
 
@@ -238,21 +234,26 @@ def _sample_outside(
     deleted only once its sample is recorded, so two processes can at most judge the same
     one, and the second finds it recorded; one killed between the two leaves the frame for
     the next, which finds its sample recorded and deletes it."""
-    image = decode(data)
-    if image is None:
-        log.warning("session %s: frame %s is unreadable; skipped", session_id, seq)
-    else:
-        try:
-            _log_sample(session_id, seq, analyzer.analyze(session_id, seq, t, image))
-        except SessionEnded:
-            analyzer.forget_monitor(session_id)
-            return None  # closed or deleted meanwhile: the next step says so
+    try:
+        _judge(session_id, seq, data, partial(analyzer.analyze, session_id, seq, t))
+    except SessionEnded:
+        analyzer.forget_monitor(session_id)
+        return None  # closed or deleted meanwhile: the next step says so
     with db.session() as s:
         s.execute(delete(Frame).where(Frame.id == frame_id))
     return None
 
 
-def _log_sample(session_id: int, seq: int, done: Analyzed) -> None:
+def _judge(
+    session_id: int, seq: int, data: bytes, analyze: Callable[[np.ndarray], Analyzed]
+) -> None:
+    """Decode a waiting frame and have ``analyze`` judge it, with the line operators read."""
+    image = decode(data)
+    if image is None:
+        # Validated at upload; a frame that still cannot be read must not stall the rest.
+        log.warning("session %s: frame %s is unreadable; skipped", session_id, seq)
+        return
+    done = analyze(image)
     if done.outcome is not None:
         # One line per sample: what operators (and bench/bench_scale.py) read.
         log.info(
