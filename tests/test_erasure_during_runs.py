@@ -26,23 +26,12 @@ from rollcall.storage.models import (
     Sighting,
     UnknownFace,
 )
+from rollcall.storage.sessions import SessionSettings, create_session
 
 
 def running_session(s, name: str = "door") -> AttendanceSession:  # noqa: ANN001
-    row = AttendanceSession(
-        name=name,
-        source="x.mp4",
-        state="running",
-        seed=1,
-        started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
-        min_interval=20,
-        max_interval=90,
-        verify_every=300,
-        leave_after=180,
-    )
-    s.add(row)
-    s.flush()
-    return row
+    settings = SessionSettings("x.mp4", 1, 20, 90, 300, 180)
+    return create_session(s, name, settings, [], None, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
 
 
 def face(shade: int) -> np.ndarray:
