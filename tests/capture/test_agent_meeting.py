@@ -182,8 +182,13 @@ def test_a_silent_network_never_holds_up_the_next_capture(tmp_path: Path) -> Non
     last_due = max(due for due, _ in camera.taken)
     during = [(begun, ended) for begun, ended in server.hung if begun < last_due]
     assert len(during) >= 2, f"uploads tried between captures: {server.hung}"
-    # Each hung upload gave up before the next sample was due (they are 2.5 s apart).
-    assert all(ended < 2.5 * (begun // 2.5 + 1) for begun, ended in during), during
+    # Each hung upload gave up before the sample due after the capture it followed (they are
+    # 2.5 s apart). That capture is the last taken by the upload's start, give or take the
+    # few ms the camera's and the server's clocks differ by: a flush started 7 ms before a
+    # due time on one clock was counted in the slot before it (a flaky failure under load).
+    for begun, ended in during:
+        after = max(due for due, taken in camera.taken if taken <= begun + 0.05)
+        assert ended < after + 2.5, (begun, ended, camera.taken)
     assert max(server.timeouts) <= MIN_UPLOAD_TIME + 0.01
 
 
